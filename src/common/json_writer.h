@@ -1,0 +1,34 @@
+// Minimal helpers to write JSON text. Stateless, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dataforge {
+
+// Appends `s` as a quoted JSON string. Bytes >= 0x80 are copied as they are (UTF-8 passes
+// through); control characters, quote and backslash are escaped.
+void AppendJsonString(std::string* out, std::string_view s);
+std::string JsonString(std::string_view s);
+
+// Builds one JSON object: {"k":v,...}. Not thread-safe; one builder per object.
+class JsonObjectWriter {
+ public:
+  JsonObjectWriter() { out_.push_back('{'); }
+  JsonObjectWriter& String(std::string_view key, std::string_view value);
+  JsonObjectWriter& Int(std::string_view key, int64_t value);
+  JsonObjectWriter& Double(std::string_view key, double value);
+  JsonObjectWriter& Bool(std::string_view key, bool value);
+  JsonObjectWriter& Null(std::string_view key);
+  // `json` must already be valid JSON text.
+  JsonObjectWriter& Raw(std::string_view key, std::string_view json);
+  std::string Finish() &&;
+
+ private:
+  void Key(std::string_view key);
+  std::string out_;
+  bool first_ = true;
+};
+
+}  // namespace dataforge

@@ -1,0 +1,93 @@
+// The pipeline file, parsed. Plain values; thread-compatible.
+//
+// Every field has a default (the embedded default pipeline, pipelines/default.yaml); a pipeline
+// file overrides what it names. `line` fields keep the 1-based line in the file, for errors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dataforge {
+
+struct SourceConfig {
+  std::string name = "randomuser";
+  // "" = start the built-in randomuser-compatible API on a loopback port and pull from it.
+  // Otherwise any URL libcurl accepts (http, https, file).
+  std::string url;
+  int results_per_page = 500;   // `results` query parameter when the URL has none
+  std::string seed;             // `seed` query parameter when the URL has none ("" = random,
+                                // chosen once and kept with the source position)
+  double rate_limit_per_sec = 0;  // requests per second; 0 = unlimited
+  int64_t connect_timeout_ms = 5000;
+  int64_t timeout_ms = 30000;
+  int max_retries = 5;
+  int64_t backoff_initial_ms = 200;
+  int64_t backoff_max_ms = 30000;
+  uint64_t max_response_bytes = 64ull << 20;
+  // Field paths tried in order for the record key (dotted, e.g. "login.uuid").
+  std::vector<std::string> key_paths = {"login.uuid"};
+  // When no key path resolves: "hash" derives a name-based UUID from the record's bytes
+  // (re-ingesting the same record gives the same key); "deadletter" dead-letters the record.
+  std::string key_fallback = "hash";
+};
+
+struct StagingConfig {
+  std::string url = "sqlite://staging.db";  // relative paths are inside the data dir
+  bool synchronous_full = true;              // fsync every batch commit
+};
+
+struct LogConfig {
+  std::string url = "file://log";  // relative paths are inside the data dir
+  std::string topic = "users_created";
+  int partitions = 4;
+  bool fsync_per_batch = true;
+  uint64_t segment_bytes = 64ull << 20;
+  uint64_t retention_bytes = 0;  // per partition, 0 = unlimited
+  int64_t retention_ms = 0;      // 0 = unlimited
+};
+
+// One output column of the mapping. Value resolution, in order:
+//  - `paths`: dotted field paths into the raw record, first one present and not null wins;
+//    "$key" is the record key;
+//  - `templates`: strings with {dotted.path} placeholders, the first whose placeholders all
+//    resolve to scalars wins.
+// The value is then cast to `type`. A required column with no value dead-letters the record.
+struct ColumnSpec {
+  std::string name;
+  std::string type = "text";  // text | uuid | int | bigint | double | boolean | timestamp
+  std::vector<std::string> paths;
+  std::vector<std::string> templates;
+  bool required = false;
+  int line = 0;
+};
+
+struct ProcessConfig {
+  std::string group = "dataforge-processor";
+  std::string table = "dataforge.created_users";
+  std::string key_column = "id";
+  std::vector<ColumnSpec> columns;
+};
+
+struct StoreConfig {
+  std::string url = "rocksdb://store";  // relative paths are inside the data dir
+  bool sync = true;                     // fsync the WAL on every batch
+};
+
+struct PipelineTuning {
+  int batch_records = 1000;        // records per durable batch in every stage
+  uint64_t max_staging_lag = 200000;  // source waits while staged - relayed exceeds this
+  uint64_t max_log_lag = 200000;      // relay waits while appended - processed exceeds this
+};
+
+struct PipelineConfig {
+  std::string path;  // file it came from, "" for the built-in default
+  SourceConfig source;
+  StagingConfig staging;
+  LogConfig log;
+  ProcessConfig process;
+  StoreConfig store;
+  PipelineTuning tuning;
+};
+
+}  // namespace dataforge

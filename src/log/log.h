@@ -1,0 +1,113 @@
+// Log stage interface: topics of partitioned, append-only record sequences with offsets.
+//
+// The embedded implementation (log/embedded/) keeps segments on local disk; a Kafka
+// implementation satisfies the same interface at scale. Nothing above this header knows which
+// one runs.
+//
+// Offsets: each partition numbers its records 0, 1, 2, ... An offset is never reused, even
+// after retention deletes old records (start_offset then moves up).
+// Thread-safety: a Log opened kReadWrite is safe for concurrent use by several threads (one
+// appender per partition at a time is enough for the pipeline). One process at a time may open a
+// log directory kReadWrite (an flock'ed LOCK file); any number may open it kReadOnly while it
+// runs: readers never modify files and stop at a torn or not-yet-complete tail.
+// Durability: Append() returns after the batch is written and, with LogOptions::fsync_per_batch,
+// fsynced; a crash never loses an acknowledged batch. Recovery at kReadWrite open truncates the
+// active segment after its last complete, CRC-valid batch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "common/open_mode.h"
+
+namespace dataforge {
+
+struct LogRecord {
+  std::string key;
+  std::string value;
+  int64_t timestamp_us = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ConsumedRecord {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  LogRecord record;
+};
+
+struct PartitionInfo {
+  int32_t partition = 0;
+  int64_t start_offset = 0;  // first offset still retained
+  int64_t end_offset = 0;    // offset the next appended record gets (high watermark)
+  uint64_t size_bytes = 0;
+  int segments = 0;
+};
+
+struct TopicInfo {
+  std::string name;
+  std::vector<PartitionInfo> partitions;
+};
+
+struct LogOptions {
+  bool fsync_per_batch = true;
+  uint64_t segment_bytes = 64ull << 20;
+  uint64_t retention_bytes = 0;  // per partition; 0 = unlimited
+  int64_t retention_ms = 0;      // 0 = unlimited
+};
+
+class Log {
+ public:
+  virtual ~Log() = default;
+
+  // Creates the topic if missing. An existing topic with a different partition count is an
+  // InvalidArgument error naming both counts.
+  virtual Status CreateTopic(const std::string& topic, int32_t partitions) = 0;
+  virtual Result<std::vector<std::string>> ListTopics() = 0;
+  virtual Result<TopicInfo> DescribeTopic(const std::string& topic) = 0;
+
+  // The partition a key maps to (stable across processes and restarts).
+  virtual Result<int32_t> PartitionFor(const std::string& topic, const std::string& key) = 0;
+
+  // Appends `records` to one partition as one batch. Returns the base offset.
+  virtual Result<int64_t> Append(const std::string& topic, int32_t partition,
+                                 std::span<const LogRecord> records) = 0;
+
+  // Appends up to `max_records` records starting at `offset` (or at start_offset if `offset` was
+  // removed by retention). Returns OK with nothing appended at the end of the partition.
+  // A corrupt batch is a Corruption error naming the segment file and byte position.
+  virtual Status Read(const std::string& topic, int32_t partition, int64_t offset,
+                      size_t max_records, std::vector<ConsumedRecord>* out) = 0;
+
+  // The last record of a partition, or nullopt when it is empty (used by producers to find
+  // how far they got before a crash).
+  virtual Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
+                                                         int32_t partition) = 0;
+
+  // Blocks until the partition's end offset exceeds `offset`, `timeout_us` passes or `stop`
+  // is requested. Returns true when data is available.
+  virtual bool WaitForData(const std::string& topic, int32_t partition, int64_t offset,
+                           int64_t timeout_us, std::stop_token stop) = 0;
+
+  // Consumer-group offsets (the next offset to read), stored durably by the log.
+  virtual Status CommitGroupOffset(const std::string& group, const std::string& topic,
+                                   int32_t partition, int64_t next_offset) = 0;
+  virtual Result<std::optional<int64_t>> GroupOffset(const std::string& group,
+                                                     const std::string& topic,
+                                                     int32_t partition) = 0;
+
+  // Deletes whole segments beyond the retention limits (never the active segment).
+  virtual Status ApplyRetention() = 0;
+};
+
+// Opens the log named by `url`: "file:///abs/dir" or a plain directory path for the embedded log.
+Result<std::unique_ptr<Log>> OpenLog(const std::string& url, OpenMode mode,
+                                     const LogOptions& options);
+
+}  // namespace dataforge

@@ -1,0 +1,77 @@
+// Staging stage interface: raw records upserted by key, with an outbox sequence.
+//
+// Every committed record version gets the next outbox sequence number (1, 2, 3, ...), in commit
+// order. The outbox is the change stream the relay reads; `staged` (distinct keys, latest
+// version) is the upsert view.
+//
+// Thread-safety: one writer (the source thread) and one relay thread may call a Staging
+// concurrently; readers opened with OpenMode::kReadOnly never block the writer.
+// Durability: Commit() returns after the batch, the source position and the counters are
+// durable together (one transaction; fsync per `synchronous` setting).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/open_mode.h"
+#include "common/record.h"
+#include "common/status.h"
+#include "source/source.h"
+
+namespace dataforge {
+
+struct OutboxRow {
+  uint64_t seq = 0;
+  std::string key;
+  std::string raw;
+  int64_t fetched_at_us = 0;
+};
+
+struct StagingCounters {
+  uint64_t fetched = 0;        // everything the source delivered (records + dead letters)
+  uint64_t staged = 0;         // record versions accepted into the outbox
+  uint64_t dead_lettered = 0;  // dead letters written by source/staging
+  uint64_t distinct_keys = 0;  // rows in the upsert view
+  uint64_t last_seq = 0;       // highest outbox sequence
+  uint64_t relay_cursor = 0;   // highest sequence the relay has durably handed to the log
+  uint64_t streamed = 0;       // record versions the relay handed to the log
+};
+
+class Staging {
+ public:
+  virtual ~Staging() = default;
+
+  // Atomically: upsert each record by key (new outbox seq each), append the dead letters,
+  // set the source's position, and add to the counters. Returns the last seq assigned.
+  virtual Result<uint64_t> Commit(const std::string& source_name, const SourceBatch& batch) = 0;
+
+  // The position last committed for `source_name`, or "" if none.
+  virtual Result<std::string> SourcePosition(const std::string& source_name) = 0;
+
+  // Outbox rows with seq > after_seq, in seq order, at most `max_rows`.
+  virtual Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) = 0;
+
+  // Records that the relay handed every row up to and including `seq` to the log, and that
+  // `streamed_delta` more record versions were streamed. Monotonic: a lower seq is ignored.
+  virtual Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) = 0;
+
+  virtual Result<StagingCounters> Counters() = 0;
+
+  // The latest raw version of `key`, NotFound if absent.
+  virtual Result<OutboxRow> Get(const std::string& key) = 0;
+
+  // Dead letters with id > after_id, oldest first, at most `limit`.
+  virtual Status ListDeadLetters(uint64_t after_id, size_t limit,
+                                 std::vector<StoredDeadLetter>* out) = 0;
+};
+
+// Opens the staging named by `url`: "sqlite:///abs/path/staging.db" or "sqlite://rel/path".
+// `synchronous_full`: fsync every commit (true) or leave it to WAL checkpoints (false).
+Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mode,
+                                             bool synchronous_full);
+
+}  // namespace dataforge
