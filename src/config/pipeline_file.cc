@@ -1,0 +1,309 @@
+#include "config/pipeline_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "config/env_interpolation.h"
+
+namespace dataforge {
+namespace {
+
+// Reads one YAML document into a PipelineConfig; the first error wins and carries a line.
+class ConfigReader {
+ public:
+  explicit ConfigReader(std::string file) : file_(std::move(file)) {}
+
+  Status Read(const YAML::Node& root, PipelineConfig* c) {
+    if (root.IsNull()) return Status::OK();  // an empty file: all defaults
+    if (!root.IsMap()) return Error(root, "the pipeline file must be a YAML mapping (key: value)");
+    DF_RETURN_IF_ERROR(
+        Keys(root, "the top level", {"source", "staging", "log", "process", "store", "tuning"}));
+    if (auto n = root["source"]) DF_RETURN_IF_ERROR(ReadSource(n, &c->source));
+    if (auto n = root["staging"]) DF_RETURN_IF_ERROR(ReadStaging(n, &c->staging));
+    if (auto n = root["log"]) DF_RETURN_IF_ERROR(ReadLog(n, &c->log));
+    if (auto n = root["process"]) DF_RETURN_IF_ERROR(ReadProcess(n, &c->process));
+    if (auto n = root["store"]) DF_RETURN_IF_ERROR(ReadStore(n, &c->store));
+    if (auto n = root["tuning"]) DF_RETURN_IF_ERROR(ReadTuning(n, &c->tuning));
+    return Status::OK();
+  }
+
+ private:
+  Status Error(const YAML::Node& n, const std::string& what) const {
+    return Status::ConfigError(fmt::format("{}:{}: {}", file_, n.Mark().line + 1, what));
+  }
+
+  Status Keys(const YAML::Node& map, const std::string& where,
+              std::initializer_list<const char*> known) {
+    if (!map.IsMap()) return Error(map, fmt::format("{} must be a mapping (key: value)", where));
+    std::set<std::string> names(known.begin(), known.end());
+    for (const auto& kv : map) {
+      auto key = kv.first.as<std::string>();
+      if (!names.count(key)) {
+        return Error(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, where,
+                                           fmt::join(known, ", ")));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Str(const YAML::Node& map, const char* key, std::string* out) {
+    auto n = map[key];
+    if (!n) return Status::OK();
+    if (n.IsNull()) {
+      out->clear();
+      return Status::OK();
+    }
+    if (!n.IsScalar()) return Error(n, fmt::format("'{}' must be a single value", key));
+    auto v = InterpolateEnv(n.Scalar());
+    if (!v.ok()) return Error(n, v.status().message());
+    *out = std::move(v).value();
+    return Status::OK();
+  }
+
+  template <typename T>
+  Status Num(const YAML::Node& map, const char* key, T lo, T hi, T* out) {
+    auto n = map[key];
+    if (!n) return Status::OK();
+    std::string text;
+    DF_RETURN_IF_ERROR(Str(map, key, &text));
+    std::istringstream in(text);
+    T v{};
+    in >> v;
+    if (!in || !in.eof() || text.empty()) {
+      return Error(n, fmt::format("'{}' must be a number, not '{}'", key, text));
+    }
+    if (v < lo || v > hi) {
+      return Error(n, fmt::format("'{}' is {}; it must be between {} and {}", key, v, lo, hi));
+    }
+    *out = v;
+    return Status::OK();
+  }
+
+  Status Bool(const YAML::Node& map, const char* key, bool* out) {
+    auto n = map[key];
+    if (!n) return Status::OK();
+    std::string text;
+    DF_RETURN_IF_ERROR(Str(map, key, &text));
+    if (text == "true" || text == "yes" || text == "on") {
+      *out = true;
+    } else if (text == "false" || text == "no" || text == "off") {
+      *out = false;
+    } else {
+      return Error(n, fmt::format("'{}' must be true or false, not '{}'", key, text));
+    }
+    return Status::OK();
+  }
+
+  Status Choice(const YAML::Node& map, const char* key, std::initializer_list<const char*> allowed,
+                std::string* out) {
+    auto n = map[key];
+    if (!n) return Status::OK();
+    std::string v;
+    DF_RETURN_IF_ERROR(Str(map, key, &v));
+    for (const char* a : allowed) {
+      if (v == a) {
+        *out = v;
+        return Status::OK();
+      }
+    }
+    return Error(n, fmt::format("'{}' is '{}'; it must be one of: {}", key, v,
+                                fmt::join(allowed, ", ")));
+  }
+
+  // A scalar or a list of scalars.
+  Status StrList(const YAML::Node& map, const char* key, std::vector<std::string>* out) {
+    auto n = map[key];
+    if (!n) return Status::OK();
+    out->clear();
+    if (n.IsScalar()) {
+      std::string v;
+      DF_RETURN_IF_ERROR(Str(map, key, &v));
+      out->push_back(std::move(v));
+      return Status::OK();
+    }
+    if (!n.IsSequence()) return Error(n, fmt::format("'{}' must be a value or a list", key));
+    for (const auto& item : n) {
+      if (!item.IsScalar()) return Error(item, fmt::format("items of '{}' must be values", key));
+      auto v = InterpolateEnv(item.Scalar());
+      if (!v.ok()) return Error(item, v.status().message());
+      out->push_back(std::move(v).value());
+    }
+    return Status::OK();
+  }
+
+  Status ReadSource(const YAML::Node& n, SourceConfig* s) {
+    DF_RETURN_IF_ERROR(Keys(n, "'source'",
+                            {"name", "url", "results_per_page", "seed", "rate_limit_per_sec",
+                             "connect_timeout_ms", "timeout_ms", "max_retries",
+                             "backoff_initial_ms", "backoff_max_ms", "max_response_bytes", "key",
+                             "key_fallback"}));
+    DF_RETURN_IF_ERROR(Str(n, "name", &s->name));
+    DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
+    DF_RETURN_IF_ERROR(Num(n, "results_per_page", 1, 5000, &s->results_per_page));
+    DF_RETURN_IF_ERROR(Str(n, "seed", &s->seed));
+    DF_RETURN_IF_ERROR(Num(n, "rate_limit_per_sec", 0.0, 1e6, &s->rate_limit_per_sec));
+    DF_RETURN_IF_ERROR(Num<int64_t>(n, "connect_timeout_ms", 1, 3600000, &s->connect_timeout_ms));
+    DF_RETURN_IF_ERROR(Num<int64_t>(n, "timeout_ms", 1, 3600000, &s->timeout_ms));
+    DF_RETURN_IF_ERROR(Num(n, "max_retries", 0, 1000, &s->max_retries));
+    DF_RETURN_IF_ERROR(Num<int64_t>(n, "backoff_initial_ms", 1, 3600000, &s->backoff_initial_ms));
+    DF_RETURN_IF_ERROR(Num<int64_t>(n, "backoff_max_ms", 1, 3600000, &s->backoff_max_ms));
+    DF_RETURN_IF_ERROR(
+        Num<uint64_t>(n, "max_response_bytes", 1024, 1ull << 32, &s->max_response_bytes));
+    DF_RETURN_IF_ERROR(StrList(n, "key", &s->key_paths));
+    DF_RETURN_IF_ERROR(Choice(n, "key_fallback", {"hash", "deadletter"}, &s->key_fallback));
+    if (s->name.empty()) return Error(n, "'source.name' must not be empty");
+    return Status::OK();
+  }
+
+  Status ReadStaging(const YAML::Node& n, StagingConfig* s) {
+    DF_RETURN_IF_ERROR(Keys(n, "'staging'", {"url", "synchronous"}));
+    DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
+    std::string sync = s->synchronous_full ? "full" : "normal";
+    DF_RETURN_IF_ERROR(Choice(n, "synchronous", {"full", "normal"}, &sync));
+    s->synchronous_full = sync == "full";
+    return Status::OK();
+  }
+
+  Status ReadLog(const YAML::Node& n, LogConfig* s) {
+    DF_RETURN_IF_ERROR(Keys(n, "'log'", {"url", "topic", "partitions", "fsync", "segment_bytes",
+                                         "retention_bytes", "retention_hours"}));
+    DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
+    DF_RETURN_IF_ERROR(Str(n, "topic", &s->topic));
+    DF_RETURN_IF_ERROR(Num(n, "partitions", 1, 1024, &s->partitions));
+    std::string fsync = s->fsync_per_batch ? "batch" : "none";
+    DF_RETURN_IF_ERROR(Choice(n, "fsync", {"batch", "none"}, &fsync));
+    s->fsync_per_batch = fsync == "batch";
+    DF_RETURN_IF_ERROR(Num<uint64_t>(n, "segment_bytes", 4096, 1ull << 40, &s->segment_bytes));
+    DF_RETURN_IF_ERROR(Num<uint64_t>(n, "retention_bytes", 0, 1ull << 50, &s->retention_bytes));
+    double hours = static_cast<double>(s->retention_ms) / 3.6e6;
+    DF_RETURN_IF_ERROR(Num(n, "retention_hours", 0.0, 1e6, &hours));
+    s->retention_ms = static_cast<int64_t>(hours * 3.6e6);
+    if (s->topic.empty()) return Error(n, "'log.topic' must not be empty");
+    for (char ch : s->topic) {
+      if (!isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.') {
+        return Error(n["topic"], fmt::format("topic '{}' may hold only letters, digits, '.', '_' "
+                                             "and '-'",
+                                             s->topic));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status ReadColumn(const YAML::Node& n, ColumnSpec* c) {
+    DF_RETURN_IF_ERROR(
+        Keys(n, "a column of 'process.columns'", {"name", "type", "path", "template", "required"}));
+    c->line = n.Mark().line + 1;
+    DF_RETURN_IF_ERROR(Str(n, "name", &c->name));
+    if (c->name.empty()) return Error(n, "every column needs a 'name'");
+    DF_RETURN_IF_ERROR(Choice(n, "type",
+                              {"text", "uuid", "int", "bigint", "double", "boolean", "timestamp"},
+                              &c->type));
+    DF_RETURN_IF_ERROR(StrList(n, "path", &c->paths));
+    DF_RETURN_IF_ERROR(StrList(n, "template", &c->templates));
+    DF_RETURN_IF_ERROR(Bool(n, "required", &c->required));
+    if (c->paths.empty() && c->templates.empty()) {
+      return Error(n, fmt::format("column '{}' needs a 'path' or a 'template'", c->name));
+    }
+    return Status::OK();
+  }
+
+  Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
+    DF_RETURN_IF_ERROR(Keys(n, "'process'", {"group", "table", "key_column", "columns"}));
+    DF_RETURN_IF_ERROR(Str(n, "group", &p->group));
+    DF_RETURN_IF_ERROR(Str(n, "table", &p->table));
+    DF_RETURN_IF_ERROR(Str(n, "key_column", &p->key_column));
+    if (auto cols = n["columns"]) {
+      if (!cols.IsSequence()) return Error(cols, "'process.columns' must be a list of columns");
+      p->columns.clear();
+      std::set<std::string> seen;
+      for (const auto& item : cols) {
+        ColumnSpec c;
+        DF_RETURN_IF_ERROR(ReadColumn(item, &c));
+        if (!seen.insert(c.name).second) {
+          return Error(item, fmt::format("column '{}' is declared twice", c.name));
+        }
+        p->columns.push_back(std::move(c));
+      }
+      if (p->columns.empty()) return Error(cols, "'process.columns' must list at least one column");
+    }
+    bool has_key = false;
+    for (const auto& c : p->columns) has_key |= c.name == p->key_column;
+    if (!has_key) {
+      return Error(n, fmt::format("key_column '{}' is not one of the columns", p->key_column));
+    }
+    if (p->table.empty()) return Error(n, "'process.table' must not be empty");
+    return Status::OK();
+  }
+
+  Status ReadStore(const YAML::Node& n, StoreConfig* s) {
+    DF_RETURN_IF_ERROR(Keys(n, "'store'", {"url", "sync"}));
+    DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
+    return Bool(n, "sync", &s->sync);
+  }
+
+  Status ReadTuning(const YAML::Node& n, PipelineTuning* t) {
+    DF_RETURN_IF_ERROR(Keys(n, "'tuning'", {"batch_records", "max_staging_lag", "max_log_lag"}));
+    DF_RETURN_IF_ERROR(Num(n, "batch_records", 1, 100000, &t->batch_records));
+    DF_RETURN_IF_ERROR(
+        Num<uint64_t>(n, "max_staging_lag", 1, 1ull << 40, &t->max_staging_lag));
+    DF_RETURN_IF_ERROR(Num<uint64_t>(n, "max_log_lag", 1, 1ull << 40, &t->max_log_lag));
+    return Status::OK();
+  }
+
+  std::string file_;
+};
+
+Result<PipelineConfig> ParseOver(PipelineConfig base, std::string_view yaml,
+                                 const std::string& file_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    return Status::ConfigError(
+        fmt::format("{}:{}: not valid YAML: {}", file_name, e.mark.line + 1, e.msg));
+  }
+  ConfigReader reader(file_name);
+  try {
+    DF_RETURN_IF_ERROR(reader.Read(root, &base));
+  } catch (const YAML::Exception& e) {
+    return Status::ConfigError(fmt::format("{}:{}: {}", file_name, e.mark.line + 1, e.msg));
+  }
+  return base;
+}
+
+}  // namespace
+
+PipelineConfig DefaultPipelineConfig() {
+  auto parsed = ParseOver(PipelineConfig{}, DefaultPipelineYaml(), "<built-in default>");
+  if (!parsed.ok()) {
+    fmt::print(stderr, "dataforge: the built-in pipeline is broken: {}\n",
+               parsed.status().message());
+    std::abort();  // a bug in this build, caught by the config tests
+  }
+  return std::move(parsed).value();
+}
+
+Result<PipelineConfig> ParsePipelineConfig(std::string_view yaml, const std::string& file_name) {
+  DF_ASSIGN_OR_RETURN(auto config, ParseOver(DefaultPipelineConfig(), yaml, file_name));
+  config.path = file_name;
+  return config;
+}
+
+Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::ConfigError(fmt::format("{}: cannot read the pipeline file: {}", path,
+                                           std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParsePipelineConfig(text.str(), path);
+}
+
+}  // namespace dataforge

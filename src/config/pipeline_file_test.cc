@@ -1,0 +1,116 @@
+#include "config/pipeline_file.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "config/env_interpolation.h"
+
+namespace dataforge {
+namespace {
+
+TEST(PipelineFileTest, DefaultHasTheSeedMapping) {
+  PipelineConfig c = DefaultPipelineConfig();
+  EXPECT_EQ(c.source.results_per_page, 500);
+  EXPECT_EQ(c.log.topic, "users_created");
+  EXPECT_EQ(c.process.table, "dataforge.created_users");
+  ASSERT_EQ(c.process.columns.size(), 12u);
+  EXPECT_EQ(c.process.columns[0].name, "id");
+  EXPECT_EQ(c.process.columns[0].type, "uuid");
+  EXPECT_EQ(c.process.columns[0].paths, std::vector<std::string>{"$key"});
+  EXPECT_TRUE(c.process.columns[0].required);
+  EXPECT_EQ(c.process.columns[4].name, "address");
+  ASSERT_EQ(c.process.columns[4].templates.size(), 3u);
+  EXPECT_EQ(c.process.columns[4].templates[0],
+            "{location.street.number} {location.street.name}, {location.city}, "
+            "{location.state}, {location.country}");
+  EXPECT_EQ(c.process.columns[8].paths, (std::vector<std::string>{"dob.date", "dob"}));
+  EXPECT_EQ(c.process.columns[11].paths, std::vector<std::string>{"picture.medium"});
+}
+
+TEST(PipelineFileTest, OverridesKeepOtherDefaults) {
+  auto c = ParsePipelineConfig("source:\n  url: file:///tmp/x.json\nlog:\n  partitions: 2\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.url, "file:///tmp/x.json");
+  EXPECT_EQ(c->log.partitions, 2);
+  EXPECT_EQ(c->log.topic, "users_created");
+  EXPECT_EQ(c->process.columns.size(), 12u);
+}
+
+TEST(PipelineFileTest, UnknownKeyNamesTheLine) {
+  auto c = ParsePipelineConfig("source:\n  url: x\n  reslts_per_page: 3\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(c.status().message().substr(0, 52),
+            "p.yaml:3: unknown key 'reslts_per_page' in 'source' ");
+}
+
+TEST(PipelineFileTest, BadNumberNamesTheLineAndRange) {
+  auto c = ParsePipelineConfig("log:\n  topic: t\n  partitions: 0\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "p.yaml:3: 'partitions' is 0; it must be between 1 and 1024");
+  c = ParsePipelineConfig("tuning:\n  batch_records: lots\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "p.yaml:2: 'batch_records' must be a number, not 'lots'");
+}
+
+TEST(PipelineFileTest, InvalidYamlNamesTheLine) {
+  auto c = ParsePipelineConfig("source:\n  url: [unclosed\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("p.yaml:", 0), 0u);
+  EXPECT_NE(c.status().message().find("not valid YAML"), std::string::npos);
+}
+
+TEST(PipelineFileTest, BadColumnType) {
+  auto c = ParsePipelineConfig(
+      "process:\n  columns:\n    - {name: id, path: $key}\n    - {name: x, type: varchar, "
+      "path: a}\n",
+      "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:4: 'type' is 'varchar'; it must be one of: text, uuid, int, bigint, double, "
+            "boolean, timestamp");
+}
+
+TEST(PipelineFileTest, KeyColumnMustExist) {
+  auto c = ParsePipelineConfig("process:\n  key_column: uid\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "p.yaml:2: key_column 'uid' is not one of the columns");
+}
+
+TEST(PipelineFileTest, EnvInterpolation) {
+  setenv("DF_TEST_SEED", "abc", 1);
+  unsetenv("DF_TEST_MISSING");
+  auto c = ParsePipelineConfig("source:\n  seed: ${DF_TEST_SEED}-${DF_TEST_MISSING:-x}\n", "p");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.seed, "abc-x");
+  c = ParsePipelineConfig("source:\n  seed: ${DF_TEST_MISSING}\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:2: environment variable DF_TEST_MISSING is not set (export it, or write "
+            "${DF_TEST_MISSING:-default})");
+  EXPECT_EQ(InterpolateEnv("a$$b$c").value(), "a$b$c");
+}
+
+TEST(PipelineFileTest, ShowRoundTrips) {
+  PipelineConfig c = DefaultPipelineConfig();
+  c.source.seed = "s1";
+  c.log.partitions = 3;
+  std::string yaml = PipelineConfigToYaml(c);
+  auto back = ParsePipelineConfig(yaml, "shown.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  EXPECT_EQ(PipelineConfigToYaml(*back), yaml);
+  EXPECT_EQ(back->source.seed, "s1");
+  EXPECT_EQ(back->log.partitions, 3);
+  EXPECT_EQ(back->process.columns[4].templates, c.process.columns[4].templates);
+}
+
+TEST(PipelineFileTest, MissingFile) {
+  auto c = LoadPipelineConfig("/nonexistent/p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(c.status().message(),
+            "/nonexistent/p.yaml: cannot read the pipeline file: No such file or directory");
+}
+
+}  // namespace
+}  // namespace dataforge

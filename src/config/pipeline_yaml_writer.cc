@@ -1,0 +1,90 @@
+// PipelineConfigToYaml: the effective configuration as a complete pipeline file.
+#include <yaml-cpp/yaml.h>
+
+#include "config/pipeline_file.h"
+
+namespace dataforge {
+namespace {
+
+void List(YAML::Emitter& out, const std::vector<std::string>& items) {
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const auto& i : items) out << i;
+  out << YAML::EndSeq;
+}
+
+}  // namespace
+
+std::string PipelineConfigToYaml(const PipelineConfig& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << c.source.name;
+  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << c.source.url;
+  out << YAML::Key << "results_per_page" << YAML::Value << c.source.results_per_page;
+  out << YAML::Key << "seed" << YAML::Value << YAML::DoubleQuoted << c.source.seed;
+  out << YAML::Key << "rate_limit_per_sec" << YAML::Value << c.source.rate_limit_per_sec;
+  out << YAML::Key << "connect_timeout_ms" << YAML::Value << c.source.connect_timeout_ms;
+  out << YAML::Key << "timeout_ms" << YAML::Value << c.source.timeout_ms;
+  out << YAML::Key << "max_retries" << YAML::Value << c.source.max_retries;
+  out << YAML::Key << "backoff_initial_ms" << YAML::Value << c.source.backoff_initial_ms;
+  out << YAML::Key << "backoff_max_ms" << YAML::Value << c.source.backoff_max_ms;
+  out << YAML::Key << "max_response_bytes" << YAML::Value << c.source.max_response_bytes;
+  out << YAML::Key << "key" << YAML::Value;
+  List(out, c.source.key_paths);
+  out << YAML::Key << "key_fallback" << YAML::Value << c.source.key_fallback;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "staging" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "url" << YAML::Value << c.staging.url;
+  out << YAML::Key << "synchronous" << YAML::Value
+      << (c.staging.synchronous_full ? "full" : "normal");
+  out << YAML::EndMap;
+
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "url" << YAML::Value << c.log.url;
+  out << YAML::Key << "topic" << YAML::Value << c.log.topic;
+  out << YAML::Key << "partitions" << YAML::Value << c.log.partitions;
+  out << YAML::Key << "fsync" << YAML::Value << (c.log.fsync_per_batch ? "batch" : "none");
+  out << YAML::Key << "segment_bytes" << YAML::Value << c.log.segment_bytes;
+  out << YAML::Key << "retention_bytes" << YAML::Value << c.log.retention_bytes;
+  out << YAML::Key << "retention_hours" << YAML::Value
+      << static_cast<double>(c.log.retention_ms) / 3.6e6;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "process" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "group" << YAML::Value << c.process.group;
+  out << YAML::Key << "table" << YAML::Value << c.process.table;
+  out << YAML::Key << "key_column" << YAML::Value << c.process.key_column;
+  out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
+  for (const auto& col : c.process.columns) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << col.name;
+    out << YAML::Key << "type" << YAML::Value << col.type;
+    if (!col.paths.empty()) {
+      out << YAML::Key << "path" << YAML::Value;
+      List(out, col.paths);
+    }
+    if (!col.templates.empty()) {
+      out << YAML::Key << "template" << YAML::Value;
+      List(out, col.templates);
+    }
+    if (col.required) out << YAML::Key << "required" << YAML::Value << true;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq << YAML::EndMap;
+
+  out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "url" << YAML::Value << c.store.url;
+  out << YAML::Key << "sync" << YAML::Value << c.store.sync;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "tuning" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "batch_records" << YAML::Value << c.tuning.batch_records;
+  out << YAML::Key << "max_staging_lag" << YAML::Value << c.tuning.max_staging_lag;
+  out << YAML::Key << "max_log_lag" << YAML::Value << c.tuning.max_log_lag;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace dataforge
