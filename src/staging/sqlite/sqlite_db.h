@@ -1,0 +1,66 @@
+// Thin RAII wrappers over the SQLite C API. Not thread-safe: one thread uses a SqliteDb (and
+// its statements) at a time; callers hold their own mutex.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace dataforge {
+
+class SqliteStatement {
+ public:
+  SqliteStatement() = default;
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  SqliteStatement& operator=(SqliteStatement&& o) noexcept;
+  ~SqliteStatement();
+
+  void BindInt(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // The bytes must outlive Step() (SQLITE_STATIC).
+  void BindText(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  // Returns true for a row, false when done; an error otherwise.
+  Result<bool> Step();
+  // Step() to completion, then Reset().
+  Status Run();
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t ColumnInt(int i) const { return sqlite3_column_int64(stmt_, i); }
+  std::string ColumnText(int i) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteDb {
+ public:
+  // Opens `path`; read_only opens without write access and never creates the file.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool read_only);
+  ~SqliteDb();
+
+  Status Exec(const std::string& sql);
+  Result<SqliteStatement> Prepare(const std::string& sql);
+  // Turns the last SQLite error into a Status naming the file and the operation.
+  Status Error(int rc, std::string_view what) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace dataforge

@@ -1,0 +1,266 @@
+#include "staging/sqlite/sqlite_staging.h"
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+
+namespace dataforge {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Counter names in the counters table.
+constexpr const char* kFetched = "fetched";
+constexpr const char* kStaged = "staged";
+constexpr const char* kDeadLettered = "dead_lettered";
+constexpr const char* kRelayCursor = "relay_cursor";
+constexpr const char* kStreamed = "streamed";
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY,        -- the change stream, in commit order
+  key TEXT NOT NULL,
+  raw BLOB NOT NULL,              -- the record's JSON text as received
+  fetched_at INTEGER NOT NULL);   -- microseconds since the epoch
+CREATE TABLE IF NOT EXISTS staged(  -- the upsert view: latest outbox seq per key
+  key TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters(
+  id INTEGER PRIMARY KEY,
+  stage TEXT NOT NULL, reason TEXT NOT NULL, location TEXT NOT NULL,
+  payload BLOB NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS source_positions(source TEXT PRIMARY KEY, position TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)SQL";
+
+}  // namespace
+
+Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, OpenMode mode,
+                                                     bool synchronous_full) {
+  std::unique_ptr<SqliteStaging> s(new SqliteStaging());
+  if (mode == OpenMode::kReadWrite) {
+    DF_ASSIGN_OR_RETURN(s->writer_, SqliteDb::Open(path, /*read_only=*/false));
+    DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_mode=WAL"));
+    DF_RETURN_IF_ERROR(s->writer_->Exec(synchronous_full ? "PRAGMA synchronous=FULL"
+                                                         : "PRAGMA synchronous=NORMAL"));
+    DF_RETURN_IF_ERROR(s->writer_->Exec(kSchema));
+    DF_RETURN_IF_ERROR(s->PrepareWriter());
+  }
+  DF_ASSIGN_OR_RETURN(s->reader_, SqliteDb::Open(path, /*read_only=*/mode == OpenMode::kReadOnly));
+  DF_RETURN_IF_ERROR(s->PrepareReader());
+  return std::unique_ptr<Staging>(std::move(s));
+}
+
+Status SqliteStaging::PrepareWriter() {
+  DF_ASSIGN_OR_RETURN(auto version, writer_->Prepare("SELECT max(version) FROM schema_version"));
+  DF_ASSIGN_OR_RETURN(bool row, version.Step());
+  int64_t v = row ? version.ColumnInt(0) : 0;
+  version.Reset();
+  if (v > kSchemaVersion) {
+    return Status::ConfigError(fmt::format(
+        "staging database {} has schema version {}, newer than this dataforge understands ({}); "
+        "use a newer dataforge or another data dir",
+        writer_->path(), v, kSchemaVersion));
+  }
+  if (v == 0) {
+    DF_RETURN_IF_ERROR(
+        writer_->Exec(fmt::format("INSERT INTO schema_version VALUES({})", kSchemaVersion)));
+  }
+  DF_ASSIGN_OR_RETURN(auto max_seq, writer_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
+  DF_ASSIGN_OR_RETURN(row, max_seq.Step());
+  next_seq_ = static_cast<uint64_t>(max_seq.ColumnInt(0)) + 1;
+  DF_ASSIGN_OR_RETURN(insert_outbox_,
+                      writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
+  DF_ASSIGN_OR_RETURN(upsert_staged_,
+                      writer_->Prepare("INSERT INTO staged(key,seq) VALUES(?,?) ON CONFLICT(key) "
+                                       "DO UPDATE SET seq=excluded.seq"));
+  DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
+                                                     "location,payload,at) VALUES(?,?,?,?,?)"));
+  DF_ASSIGN_OR_RETURN(set_position_,
+                      writer_->Prepare("INSERT INTO source_positions(source,position) VALUES(?,?) "
+                                       "ON CONFLICT(source) DO UPDATE SET position=excluded.position"));
+  DF_ASSIGN_OR_RETURN(add_counter_,
+                      writer_->Prepare("INSERT INTO counters(name,value) VALUES(?,?) ON "
+                                       "CONFLICT(name) DO UPDATE SET value=value+excluded.value"));
+  DF_ASSIGN_OR_RETURN(set_counter_max_,
+                      writer_->Prepare("INSERT INTO counters(name,value) VALUES(?,?) ON "
+                                       "CONFLICT(name) DO UPDATE SET "
+                                       "value=max(value,excluded.value)"));
+  return Status::OK();
+}
+
+Status SqliteStaging::PrepareReader() {
+  DF_ASSIGN_OR_RETURN(read_outbox_, reader_->Prepare("SELECT seq,key,raw,fetched_at FROM outbox "
+                                                     "WHERE seq>? ORDER BY seq LIMIT ?"));
+  return Status::OK();
+}
+
+Result<uint64_t> SqliteStaging::Commit(const std::string& source_name, const SourceBatch& batch) {
+  std::lock_guard lock(write_mu_);
+  if (!writer_) return Status::InvalidArgument("staging is open read-only");
+  uint64_t first_seq = next_seq_;
+  DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status s = CommitLocked(source_name, batch);
+  if (s.ok()) s = writer_->Exec("COMMIT");
+  if (!s.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    next_seq_ = first_seq;
+    return s.WithContext("committing a source batch to staging");
+  }
+  return next_seq_ - 1;
+}
+
+Status SqliteStaging::CommitLocked(const std::string& source_name, const SourceBatch& batch) {
+  for (const auto& r : batch.records) {
+    uint64_t seq = next_seq_++;
+    insert_outbox_.BindInt(1, static_cast<int64_t>(seq));
+    insert_outbox_.BindText(2, r.key);
+    insert_outbox_.BindBlob(3, r.raw);
+    insert_outbox_.BindInt(4, r.fetched_at_us);
+    DF_RETURN_IF_ERROR(insert_outbox_.Run());
+    upsert_staged_.BindText(1, r.key);
+    upsert_staged_.BindInt(2, static_cast<int64_t>(seq));
+    DF_RETURN_IF_ERROR(upsert_staged_.Run());
+  }
+  for (const auto& d : batch.dead_letters) {
+    insert_dead_.BindText(1, d.stage);
+    insert_dead_.BindText(2, d.reason);
+    insert_dead_.BindText(3, d.location);
+    insert_dead_.BindBlob(4, d.payload);
+    insert_dead_.BindInt(5, d.at_us);
+    DF_RETURN_IF_ERROR(insert_dead_.Run());
+  }
+  set_position_.BindText(1, source_name);
+  set_position_.BindText(2, batch.position);
+  DF_RETURN_IF_ERROR(set_position_.Run());
+  auto add = [&](const char* name, uint64_t v) {
+    add_counter_.BindText(1, name);
+    add_counter_.BindInt(2, static_cast<int64_t>(v));
+    return add_counter_.Run();
+  };
+  DF_RETURN_IF_ERROR(add(kFetched, batch.fetched()));
+  DF_RETURN_IF_ERROR(add(kStaged, batch.records.size()));
+  return add(kDeadLettered, batch.dead_letters.size());
+}
+
+Result<std::string> SqliteStaging::SourcePosition(const std::string& source_name) {
+  std::lock_guard lock(read_mu_);
+  DF_ASSIGN_OR_RETURN(auto q,
+                      reader_->Prepare("SELECT position FROM source_positions WHERE source=?"));
+  q.BindText(1, source_name);
+  DF_ASSIGN_OR_RETURN(bool row, q.Step());
+  return row ? q.ColumnText(0) : std::string();
+}
+
+Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
+                                 std::vector<OutboxRow>* out) {
+  std::lock_guard lock(read_mu_);
+  read_outbox_.BindInt(1, static_cast<int64_t>(after_seq));
+  read_outbox_.BindInt(2, static_cast<int64_t>(max_rows));
+  while (true) {
+    auto row = read_outbox_.Step();
+    if (!row.ok()) {
+      read_outbox_.Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    OutboxRow r;
+    r.seq = static_cast<uint64_t>(read_outbox_.ColumnInt(0));
+    r.key = read_outbox_.ColumnText(1);
+    r.raw = read_outbox_.ColumnText(2);
+    r.fetched_at_us = read_outbox_.ColumnInt(3);
+    out->push_back(std::move(r));
+  }
+  read_outbox_.Reset();
+  return Status::OK();
+}
+
+Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
+  std::lock_guard lock(write_mu_);
+  if (!writer_) return Status::InvalidArgument("staging is open read-only");
+  DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  set_counter_max_.BindText(1, kRelayCursor);
+  set_counter_max_.BindInt(2, static_cast<int64_t>(seq));
+  Status s = set_counter_max_.Run();
+  if (s.ok()) {
+    add_counter_.BindText(1, kStreamed);
+    add_counter_.BindInt(2, static_cast<int64_t>(streamed_delta));
+    s = add_counter_.Run();
+  }
+  if (s.ok()) s = writer_->Exec("COMMIT");
+  if (!s.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return s.WithContext("committing the relay cursor");
+  }
+  return Status::OK();
+}
+
+Result<StagingCounters> SqliteStaging::Counters() {
+  std::lock_guard lock(read_mu_);
+  StagingCounters c;
+  // One read transaction so the numbers agree with each other.
+  DF_RETURN_IF_ERROR(reader_->Exec("BEGIN"));
+  auto read = [&]() -> Status {
+    DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT name,value FROM counters"));
+    while (true) {
+      DF_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      std::string name = q.ColumnText(0);
+      uint64_t v = static_cast<uint64_t>(q.ColumnInt(1));
+      if (name == kFetched) c.fetched = v;
+      if (name == kStaged) c.staged = v;
+      if (name == kDeadLettered) c.dead_lettered = v;
+      if (name == kRelayCursor) c.relay_cursor = v;
+      if (name == kStreamed) c.streamed = v;
+    }
+    DF_ASSIGN_OR_RETURN(auto keys, reader_->Prepare("SELECT count(*) FROM staged"));
+    DF_ASSIGN_OR_RETURN(bool row, keys.Step());
+    c.distinct_keys = row ? static_cast<uint64_t>(keys.ColumnInt(0)) : 0;
+    DF_ASSIGN_OR_RETURN(auto last, reader_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
+    DF_ASSIGN_OR_RETURN(row, last.Step());
+    c.last_seq = row ? static_cast<uint64_t>(last.ColumnInt(0)) : 0;
+    return Status::OK();
+  };
+  Status s = read();
+  (void)reader_->Exec("COMMIT");
+  if (!s.ok()) return s;
+  return c;
+}
+
+Result<OutboxRow> SqliteStaging::Get(const std::string& key) {
+  std::lock_guard lock(read_mu_);
+  DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT o.seq,o.key,o.raw,o.fetched_at FROM "
+                                               "staged s JOIN outbox o ON o.seq=s.seq WHERE "
+                                               "s.key=?"));
+  q.BindText(1, key);
+  DF_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return Status::NotFound(fmt::format("no staged record with key '{}'", key));
+  OutboxRow r{static_cast<uint64_t>(q.ColumnInt(0)), q.ColumnText(1), q.ColumnText(2),
+              q.ColumnInt(3)};
+  return r;
+}
+
+Status SqliteStaging::ListDeadLetters(uint64_t after_id, size_t limit,
+                                      std::vector<StoredDeadLetter>* out) {
+  std::lock_guard lock(read_mu_);
+  DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT id,stage,reason,location,payload,at FROM "
+                                               "dead_letters WHERE id>? ORDER BY id LIMIT ?"));
+  q.BindInt(1, static_cast<int64_t>(after_id));
+  q.BindInt(2, static_cast<int64_t>(limit));
+  while (true) {
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    StoredDeadLetter d;
+    d.id = static_cast<uint64_t>(q.ColumnInt(0));
+    d.letter.stage = q.ColumnText(1);
+    d.letter.reason = q.ColumnText(2);
+    d.letter.location = q.ColumnText(3);
+    d.letter.payload = q.ColumnText(4);
+    d.letter.at_us = q.ColumnInt(5);
+    out->push_back(std::move(d));
+  }
+  return Status::OK();
+}
+
+}  // namespace dataforge

@@ -1,0 +1,49 @@
+// SQLite (WAL) implementation of Staging. See staging/staging.h for the contract and
+// docs/architecture.md for the schema.
+//
+// Thread-safety: Commit() and CommitRelayCursor() share one write connection under write_mu_;
+// reads (ReadOutbox, Counters, Get, ListDeadLetters) use a second connection under read_mu_,
+// so the relay reading never waits for the source writing (WAL readers do not block writers).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "staging/sqlite/sqlite_db.h"
+#include "staging/staging.h"
+
+namespace dataforge {
+
+class SqliteStaging final : public Staging {
+ public:
+  static Result<std::unique_ptr<Staging>> Open(const std::string& path, OpenMode mode,
+                                               bool synchronous_full);
+
+  Result<uint64_t> Commit(const std::string& source_name, const SourceBatch& batch) override;
+  Result<std::string> SourcePosition(const std::string& source_name) override;
+  Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) override;
+  Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) override;
+  Result<StagingCounters> Counters() override;
+  Result<OutboxRow> Get(const std::string& key) override;
+  Status ListDeadLetters(uint64_t after_id, size_t limit,
+                         std::vector<StoredDeadLetter>* out) override;
+
+ private:
+  SqliteStaging() = default;
+  Status PrepareWriter();
+  Status PrepareReader();
+  Status CommitLocked(const std::string& source_name, const SourceBatch& batch);
+
+  std::mutex write_mu_;
+  std::unique_ptr<SqliteDb> writer_;  // guarded by write_mu_; null when read-only
+  uint64_t next_seq_ = 1;             // guarded by write_mu_
+  SqliteStatement insert_outbox_, upsert_staged_, insert_dead_, set_position_, add_counter_,
+      set_counter_max_;  // guarded by write_mu_
+
+  std::mutex read_mu_;
+  std::unique_ptr<SqliteDb> reader_;  // guarded by read_mu_
+  SqliteStatement read_outbox_;       // guarded by read_mu_
+};
+
+}  // namespace dataforge
