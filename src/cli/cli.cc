@@ -1,7 +1,48 @@
 #include "cli/cli.h"
 
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+
 namespace dataforge {
 
-int RunCli(int, char**) { return 0; }
+int RunCli(int argc, char** argv) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dataforge"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App app{
+      "DataForge: a real-time data pipeline in one binary.\n"
+      "REST API -> staging (SQLite) -> log -> processing -> store (RocksDB), no servers needed."};
+  app.set_version_flag("--version", std::string("dataforge ") + DATAFORGE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  CliContext ctx;
+  app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
+      ->check(CLI::ExistingFile);
+  app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")
+      ->capture_default_str();
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str();
+
+  int exit_code = 0;
+  AddRunCommand(app, ctx, &exit_code);
+  AddMockApiCommand(app, &exit_code);
+  AddTableCommands(app, ctx, &exit_code);
+  AddTopicCommands(app, ctx, &exit_code);
+  AddStagingCommands(app, ctx, &exit_code);
+  AddStatusCommand(app, ctx, &exit_code);
+  AddConfigCommands(app, ctx, &exit_code);
+  app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
 
 }  // namespace dataforge

@@ -52,6 +52,9 @@ class Staging {
   // The position last committed for `source_name`, or "" if none.
   virtual Result<std::string> SourcePosition(const std::string& source_name) = 0;
 
+  // Every source's committed position, as (source name, position) pairs.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> SourcePositions() = 0;
+
   // Outbox rows with seq > after_seq, in seq order, at most `max_rows`.
   virtual Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) = 0;
 

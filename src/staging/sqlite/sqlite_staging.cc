@@ -153,6 +153,19 @@ Result<std::string> SqliteStaging::SourcePosition(const std::string& source_name
   return row ? q.ColumnText(0) : std::string();
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> SqliteStaging::SourcePositions() {
+  std::lock_guard lock(read_mu_);
+  DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT source,position FROM source_positions "
+                                               "ORDER BY source"));
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.emplace_back(q.ColumnText(0), q.ColumnText(1));
+  }
+  return out;
+}
+
 Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
                                  std::vector<OutboxRow>* out) {
   std::lock_guard lock(read_mu_);

@@ -22,6 +22,7 @@ class SqliteStaging final : public Staging {
 
   Result<uint64_t> Commit(const std::string& source_name, const SourceBatch& batch) override;
   Result<std::string> SourcePosition(const std::string& source_name) override;
+  Result<std::vector<std::pair<std::string, std::string>>> SourcePositions() override;
   Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) override;
   Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) override;
   Result<StagingCounters> Counters() override;

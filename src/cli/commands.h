@@ -1,0 +1,19 @@
+// The subcommands. Each Add*Command registers itself on the CLI11 app; the callback sets
+// `*exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli_context.h"
+
+namespace dataforge {
+
+void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+void AddMockApiCommand(CLI::App& app, int* exit_code);
+void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+
+}  // namespace dataforge

@@ -1,0 +1,133 @@
+// Inspection commands: table, topic, staging, deadletter. All open the stages read-only.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/read_only_backends.h"
+#include "common/json_writer.h"
+
+namespace dataforge {
+namespace {
+
+// Runs `body(config)` with the loaded config; errors become the exit code.
+template <typename Fn>
+void WithConfig(CliContext& ctx, int* exit_code, Fn body) {
+  auto config = LoadConfig(ctx);
+  if (!config.ok()) {
+    *exit_code = ReportError(config.status());
+    return;
+  }
+  Status s = body(*config);
+  *exit_code = s.ok() ? 0 : ReportError(s);
+}
+
+std::string DeadLetterJson(const StoredDeadLetter& d) {
+  std::string payload;
+  AppendJsonOrString(&payload, d.letter.payload);
+  return JsonObjectWriter()
+      .Int("id", static_cast<int64_t>(d.id))
+      .String("stage", d.letter.stage)
+      .String("reason", d.letter.reason)
+      .String("location", d.letter.location)
+      .Int("at_us", d.letter.at_us)
+      .Raw("payload", payload)
+      .Finish();
+}
+
+}  // namespace
+
+void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
+  auto* table = app.add_subcommand("table", "Read the store's tables");
+  table->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  auto limit = std::make_shared<size_t>(0);
+
+  auto* count = table->add_subcommand("count", "Print the number of rows in TABLE");
+  count->add_option("TABLE", *name, "Table (default: the pipeline's, dataforge.created_users)");
+  count->callback([&ctx, exit_code, name] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      DF_ASSIGN_OR_RETURN(uint64_t n, store->Count(name->empty() ? c.process.table : *name));
+      fmt::print("{}\n", n);
+      return Status::OK();
+    });
+  });
+
+  auto* get = table->add_subcommand("get", "Print one row of TABLE as a JSON object");
+  get->add_option("TABLE", *name, "Table")->required();
+  get->add_option("KEY", *key, "Primary key")->required();
+  get->callback([&ctx, exit_code, name, key] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      auto row = store->Get(*name, *key);
+      if (!row.ok()) return row.status();
+      fmt::print("{}\n", *row);
+      return Status::OK();
+    });
+  });
+
+  auto* scan = table->add_subcommand("scan", "Print rows of TABLE as JSON lines, in key order");
+  scan->add_option("TABLE", *name, "Table (default: the pipeline's)");
+  scan->add_option("--limit", *limit, "At most this many rows (0 = all)");
+  scan->callback([&ctx, exit_code, name, limit] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      std::string out;
+      Status s = store->Scan(name->empty() ? c.process.table : *name, "", *limit,
+                             [&](const std::string&, const std::string& row) {
+                               out += row;
+                               out += '\n';
+                               if (out.size() > (1 << 16)) {
+                                 std::fwrite(out.data(), 1, out.size(), stdout);
+                                 out.clear();
+                               }
+                               return true;
+                             });
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      return s;
+    });
+  });
+}
+
+void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
+  auto* staging = app.add_subcommand("staging", "Read the staging database");
+  staging->require_subcommand(1);
+  auto* count = staging->add_subcommand("count", "Print the number of staged records (keys)");
+  count->callback([&ctx, exit_code] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));
+      DF_ASSIGN_OR_RETURN(auto counters, staging->Counters());
+      fmt::print("{}\n", counters.distinct_keys);
+      return Status::OK();
+    });
+  });
+
+  auto* dl = app.add_subcommand("deadletter", "Read the dead-letter tables of every stage");
+  dl->require_subcommand(1);
+  auto limit = std::make_shared<size_t>(100);
+  auto* list = dl->add_subcommand(
+      "list", "Print dead letters as JSON lines (oldest first): stage, reason, location, payload");
+  list->add_option("--limit", *limit, "At most this many (0 = all)")->capture_default_str();
+  list->callback([&ctx, exit_code, limit] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      size_t max = *limit == 0 ? SIZE_MAX : *limit;
+      std::vector<StoredDeadLetter> all;
+      DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));
+      DF_RETURN_IF_ERROR(staging->ListDeadLetters(0, max, &all));
+      DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      std::vector<StoredDeadLetter> processed;
+      DF_RETURN_IF_ERROR(store->ListDeadLetters(0, max, &processed));
+      all.insert(all.end(), processed.begin(), processed.end());
+      std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+        return a.letter.at_us < b.letter.at_us;
+      });
+      if (all.size() > max) all.resize(max);
+      for (const auto& d : all) fmt::print("{}\n", DeadLetterJson(d));
+      return Status::OK();
+    });
+  });
+}
+
+}  // namespace dataforge

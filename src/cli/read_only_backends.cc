@@ -1,0 +1,40 @@
+#include "cli/read_only_backends.h"
+
+#include <simdjson.h>
+
+#include "common/json_writer.h"
+#include "pipeline/data_dir.h"
+
+namespace dataforge {
+
+Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
+                                                       const PipelineConfig& config) {
+  DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
+  return OpenStaging(ResolveUrls(config, ctx.data_dir).staging, OpenMode::kReadOnly,
+                     config.staging.synchronous_full);
+}
+
+Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
+                                               const PipelineConfig& config) {
+  DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
+  return OpenLog(ResolveUrls(config, ctx.data_dir).log, OpenMode::kReadOnly, LogOptions{});
+}
+
+Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
+                                                   const PipelineConfig& config) {
+  DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
+  return OpenStore(ResolveUrls(config, ctx.data_dir).store, OpenMode::kReadOnly, StoreOptions{});
+}
+
+void AppendJsonOrString(std::string* out, std::string_view text) {
+  static thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element doc;
+  if (!text.empty() && parser.parse(padded).get(doc) == simdjson::SUCCESS) {
+    out->append(text);
+  } else {
+    AppendJsonString(out, text);
+  }
+}
+
+}  // namespace dataforge

@@ -1,0 +1,24 @@
+// Opens a data dir's stages read-only for inspection. Never blocks or changes a pipeline that
+// is running on the same data dir.
+#pragma once
+
+#include <memory>
+
+#include "cli/cli_context.h"
+#include "log/log.h"
+#include "staging/staging.h"
+#include "store/store.h"
+
+namespace dataforge {
+
+Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
+                                                       const PipelineConfig& config);
+Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
+                                               const PipelineConfig& config);
+Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
+                                                   const PipelineConfig& config);
+
+// Appends `text` to `out` as JSON: as it is if it is valid JSON, else as a JSON string.
+void AppendJsonOrString(std::string* out, std::string_view text);
+
+}  // namespace dataforge

@@ -1,0 +1,174 @@
+// `dataforge run` and `dataforge mock-api`.
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "common/clock.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/progress_display.h"
+#include "source/mockapi/mock_api_server.h"
+
+namespace dataforge {
+namespace {
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any) and handles them on one
+// thread with sigwait: the first signal calls `on_first`, the second `on_second`.
+class SignalWaiter {
+ public:
+  SignalWaiter() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);  // used only to wake the waiter at shutdown
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  void Start(std::function<void()> on_first, std::function<void()> on_second) {
+    thread_ = std::thread([this, on_first, on_second] {
+      int count = 0;
+      while (true) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0) continue;
+        if (sig == SIGUSR1 && done_) return;
+        if (sig == SIGUSR1) continue;
+        if (++count == 1) {
+          spdlog::info("{} received: stopping the source and draining (again to stop now)",
+                       strsignal(sig));
+          on_first();
+        } else {
+          spdlog::warn("{} received again: stopping every stage now; the next run resumes",
+                       strsignal(sig));
+          on_second();
+        }
+      }
+    });
+  }
+  ~SignalWaiter() {
+    if (thread_.joinable()) {
+      done_ = true;
+      pthread_kill(thread_.native_handle(), SIGUSR1);
+      thread_.join();
+    }
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+};
+
+std::string Rate(uint64_t n, double seconds) {
+  return seconds > 0 ? fmt::format("{:.0f}", static_cast<double>(n) / seconds) : "-";
+}
+
+void PrintSummary(const RunSummary& s) {
+  fmt::print("dataforge run: {} in {:.2f} s from {}\n", s.drained ? "drained" : "stopped",
+             s.seconds, s.source);
+  fmt::print("               {:>12} {:>14}\n", "this run", "data dir total");
+  fmt::print("  fetched      {:>12} {:>14}\n", s.run.fetched, s.total.fetched);
+  fmt::print("  staged       {:>12} {:>14}\n", s.run.staged, s.total.staged);
+  fmt::print("  streamed     {:>12} {:>14}\n", s.run.streamed, s.total.streamed);
+  fmt::print("  stored       {:>12} {:>14}\n", s.run.stored, s.total.stored);
+  fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
+  fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
+  fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n",
+             s.latency_p50_us / 1000.0, s.latency_p99_us / 1000.0);
+  bool balanced = s.total.stored + s.total.dead_lettered == s.total.fetched;
+  fmt::print("  stored + dead-lettered == fetched: {}\n",
+             balanced ? "yes"
+                      : fmt::format("no ({} + {} != {}; {} still in flight)", s.total.stored,
+                                    s.total.dead_lettered, s.total.fetched,
+                                    s.total.fetched - s.total.stored - s.total.dead_lettered));
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Run the pipeline: fetch, stage, stream, process, store. Without a source URL it pulls "
+      "from the built-in randomuser-compatible API on loopback. Runs until SIGINT/SIGTERM, the "
+      "end of a file:// source, or --max-records.");
+  auto opts = std::make_shared<RunOptions>();
+  auto no_progress = std::make_shared<bool>(false);
+  cmd->add_option("--max-records", opts->max_records,
+                  "Fetch this many records, drain them (stored or dead-lettered), then exit");
+  cmd->add_option("--source-url", opts->source_url_override,
+                  "Pull from this URL instead of the pipeline file's (http://, https://, "
+                  "file:///capture.json)");
+  cmd->add_flag("--no-progress", *no_progress, "Do not draw the live progress lines");
+  cmd->callback([&ctx, opts, no_progress, exit_code] {
+    auto config = LoadConfig(ctx);
+    if (!config.ok()) {
+      *exit_code = ReportError(config.status());
+      return;
+    }
+    opts->data_dir = ctx.data_dir;
+    SignalWaiter signals;  // before any thread starts
+    auto pipeline = Pipeline::Open(*config, *opts, Clock::Real());
+    if (!pipeline.ok()) {
+      *exit_code = ReportError(pipeline.status());
+      return;
+    }
+    Pipeline* p = pipeline->get();
+    signals.Start([p] { p->RequestStop(); }, [p] { p->RequestAbort(); });
+    std::unique_ptr<ProgressDisplay> progress;
+    if (!*no_progress && isatty(STDERR_FILENO)) {
+      progress = std::make_unique<ProgressDisplay>(&p->probes(), stderr);
+      progress->Start();
+    }
+    auto summary = p->Run();
+    if (progress) progress->Stop();
+    if (!summary.ok()) {
+      *exit_code = ReportError(summary.status());
+      return;
+    }
+    PrintSummary(*summary);
+    *exit_code = 0;
+  });
+}
+
+void AddMockApiCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "mock-api",
+      "Serve a randomuser.me-compatible API: GET /api/?results=N&seed=S&page=P "
+      "(also nat, gender, inc, exc). Deterministic for a seed and page.");
+  auto host = std::make_shared<std::string>("127.0.0.1");
+  auto port = std::make_shared<int>(8080);
+  cmd->add_option("--host", *host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", *port, "Port to listen on (0 = any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->callback([host, port, exit_code] {
+    SignalWaiter signals;
+    MockApiServer server;
+    Status s = server.Start(*host, *port);
+    if (!s.ok()) {
+      *exit_code = ReportError(s);
+      return;
+    }
+    fmt::print("dataforge mock-api: serving http://{}:{}/api/ (Ctrl-C to stop)\n", *host,
+               server.port());
+    std::fflush(stdout);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false;
+    signals.Start(
+        [&] {
+          std::lock_guard lock(mu);
+          stop = true;
+          cv.notify_all();
+        },
+        [] {});
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return stop; });
+    server.Stop();
+    *exit_code = 0;
+  });
+}
+
+}  // namespace dataforge

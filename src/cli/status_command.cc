@@ -1,0 +1,124 @@
+// `dataforge status [--json]`: totals since the data dir was created, and each stage's
+// position and lag.
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/read_only_backends.h"
+#include "common/json_writer.h"
+
+namespace dataforge {
+namespace {
+
+struct PartitionStatus {
+  int32_t partition;
+  int64_t start_offset, end_offset, committed;
+};
+
+struct PipelineStatus {
+  StagingCounters staging;
+  StoreCounters store;
+  uint64_t rows = 0;
+  std::vector<std::pair<std::string, std::string>> positions;
+  std::vector<PartitionStatus> partitions;
+  uint64_t log_lag = 0;
+};
+
+Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c) {
+  PipelineStatus st;
+  DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));
+  DF_ASSIGN_OR_RETURN(st.staging, staging->Counters());
+  DF_ASSIGN_OR_RETURN(st.positions, staging->SourcePositions());
+  DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+  DF_ASSIGN_OR_RETURN(st.store, store->Counters());
+  DF_ASSIGN_OR_RETURN(st.rows, store->Count(c.process.table));
+  DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
+  auto info = log->DescribeTopic(c.log.topic);
+  if (info.ok()) {
+    for (const auto& p : info->partitions) {
+      DF_ASSIGN_OR_RETURN(auto committed,
+                          store->CommittedOffset(c.process.group, c.log.topic, p.partition));
+      int64_t done = committed.value_or(0);
+      st.partitions.push_back({p.partition, p.start_offset, p.end_offset, done});
+      st.log_lag += static_cast<uint64_t>(std::max<int64_t>(0, p.end_offset - done));
+    }
+  }
+  return st;
+}
+
+}  // namespace
+
+void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "status", "Totals since the data dir was created, and each stage's position and lag");
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "Print one JSON object");
+  cmd->callback([&ctx, exit_code, json] {
+    auto c = LoadConfig(ctx);
+    auto st = c.ok() ? ReadStatus(ctx, *c) : Result<PipelineStatus>(c.status());
+    if (!st.ok()) {
+      *exit_code = ReportError(st.status());
+      return;
+    }
+    const auto& s = st->staging;
+    uint64_t dead = s.dead_lettered + st->store.dead_lettered;
+    uint64_t staging_lag = s.last_seq > s.relay_cursor ? s.last_seq - s.relay_cursor : 0;
+    if (*json) {
+      std::string parts = "[";
+      for (const auto& p : st->partitions) {
+        if (parts.size() > 1) parts += ',';
+        parts += JsonObjectWriter()
+                     .Int("partition", p.partition)
+                     .Int("start_offset", p.start_offset)
+                     .Int("end_offset", p.end_offset)
+                     .Int("processed_offset", p.committed)
+                     .Int("lag", std::max<int64_t>(0, p.end_offset - p.committed))
+                     .Finish();
+      }
+      parts += ']';
+      JsonObjectWriter positions;
+      for (const auto& [name, pos] : st->positions) positions.String(name, pos);
+      fmt::print("{}\n",
+                 JsonObjectWriter()
+                     .Int("fetched", static_cast<int64_t>(s.fetched))
+                     .Int("staged", static_cast<int64_t>(s.staged))
+                     .Int("streamed", static_cast<int64_t>(s.streamed))
+                     .Int("stored", static_cast<int64_t>(st->store.stored))
+                     .Int("dead_lettered", static_cast<int64_t>(dead))
+                     .Int("dead_lettered_source", static_cast<int64_t>(s.dead_lettered))
+                     .Int("dead_lettered_process", static_cast<int64_t>(st->store.dead_lettered))
+                     .Int("staging_rows", static_cast<int64_t>(s.distinct_keys))
+                     .Int("store_rows", static_cast<int64_t>(st->rows))
+                     .Int("outbox_last_seq", static_cast<int64_t>(s.last_seq))
+                     .Int("relay_cursor", static_cast<int64_t>(s.relay_cursor))
+                     .Int("staging_lag", static_cast<int64_t>(staging_lag))
+                     .Int("log_lag", static_cast<int64_t>(st->log_lag))
+                     .Bool("balanced", st->store.stored + dead == s.fetched)
+                     .Raw("source_positions", std::move(positions).Finish())
+                     .Raw("partitions", parts)
+                     .Finish());
+    } else {
+      fmt::print("data dir {}\n", ctx.data_dir);
+      fmt::print("  fetched        {:>12}\n", s.fetched);
+      fmt::print("  staged         {:>12}   ({} distinct keys)\n", s.staged, s.distinct_keys);
+      fmt::print("  streamed       {:>12}   (relay at outbox seq {} of {}, lag {})\n", s.streamed,
+                 s.relay_cursor, s.last_seq, staging_lag);
+      fmt::print("  stored         {:>12}   ({} rows in {}, log lag {})\n", st->store.stored,
+                 st->rows, c->process.table, st->log_lag);
+      fmt::print("  dead-lettered  {:>12}   (source {}, process {})\n", dead, s.dead_lettered,
+                 st->store.dead_lettered);
+      fmt::print("  stored + dead-lettered == fetched: {}\n",
+                 st->store.stored + dead == s.fetched ? "yes" : "no (records in flight)");
+      for (const auto& [name, pos] : st->positions) {
+        fmt::print("  source '{}' at {}\n", name, pos);
+      }
+      for (const auto& p : st->partitions) {
+        fmt::print("  {}/{}: offsets {}..{}, processed to {}, lag {}\n", c->log.topic,
+                   p.partition, p.start_offset, p.end_offset, p.committed,
+                   std::max<int64_t>(0, p.end_offset - p.committed));
+      }
+    }
+    *exit_code = 0;
+  });
+}
+
+}  // namespace dataforge

@@ -1,0 +1,171 @@
+// `dataforge topic list|describe|consume`.
+#include <signal.h>
+
+#include <stop_token>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/read_only_backends.h"
+#include "common/clock.h"
+#include "common/json_writer.h"
+
+namespace dataforge {
+namespace {
+
+std::string RecordJson(const std::string& topic, const ConsumedRecord& c) {
+  std::string headers = "{";
+  for (size_t i = 0; i < c.record.headers.size(); ++i) {
+    if (i) headers += ',';
+    AppendJsonString(&headers, c.record.headers[i].first);
+    headers += ':';
+    AppendJsonString(&headers, c.record.headers[i].second);
+  }
+  headers += '}';
+  std::string value;
+  AppendJsonOrString(&value, c.record.value);
+  return JsonObjectWriter()
+      .String("topic", topic)
+      .Int("partition", c.partition)
+      .Int("offset", c.offset)
+      .Int("timestamp_us", c.record.timestamp_us)
+      .String("key", c.record.key)
+      .Raw("headers", headers)
+      .Raw("value", value)
+      .Finish();
+}
+
+struct ConsumeOptions {
+  std::string topic;
+  bool from_beginning = false;
+  uint64_t max = 0;
+  std::string group;
+  int64_t timeout_ms = -1;
+};
+
+Status Consume(Log& log, const ConsumeOptions& o) {
+  DF_ASSIGN_OR_RETURN(auto info, log.DescribeTopic(o.topic));
+  size_t n = info.partitions.size();
+  std::vector<int64_t> next(n);
+  for (size_t p = 0; p < n; ++p) {
+    const auto& part = info.partitions[p];
+    next[p] = o.from_beginning ? part.start_offset : part.end_offset;
+    if (!o.from_beginning && !o.group.empty()) {
+      DF_ASSIGN_OR_RETURN(auto committed, log.GroupOffset(o.group, o.topic, part.partition));
+      if (committed) next[p] = *committed;
+    }
+  }
+  uint64_t printed = 0;
+  int64_t idle_since = Clock::Real()->MonotonicMicros();
+  std::vector<ConsumedRecord> batch;
+  std::string out;
+  while (o.max == 0 || printed < o.max) {
+    bool any = false;
+    for (size_t p = 0; p < n && (o.max == 0 || printed < o.max); ++p) {
+      batch.clear();
+      size_t want = o.max == 0 ? 1000 : std::min<uint64_t>(1000, o.max - printed);
+      DF_RETURN_IF_ERROR(log.Read(o.topic, info.partitions[p].partition, next[p], want, &batch));
+      for (const auto& c : batch) {
+        out += RecordJson(o.topic, c);
+        out += '\n';
+        next[p] = c.offset + 1;
+        ++printed;
+      }
+      any |= !batch.empty();
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    out.clear();
+    int64_t now = Clock::Real()->MonotonicMicros();
+    if (any) {
+      idle_since = now;
+      continue;
+    }
+    // Nothing new: --from-beginning without --max ends at the end; otherwise tail.
+    if (o.from_beginning && o.max == 0 && o.timeout_ms < 0) break;
+    if (o.timeout_ms >= 0 && now - idle_since >= o.timeout_ms * 1000) break;
+    log.WaitForData(o.topic, info.partitions[0].partition, next[0], 100'000, std::stop_token());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
+  auto* topic = app.add_subcommand("topic", "Read the log's topics");
+  topic->require_subcommand(1);
+
+  auto* list = topic->add_subcommand("list", "Print the topics, one per line");
+  list->callback([&ctx, exit_code] {
+    auto c = LoadConfig(ctx);
+    if (!c.ok()) {
+      *exit_code = ReportError(c.status());
+      return;
+    }
+    auto log = OpenLogForReading(ctx, *c);
+    if (!log.ok()) {
+      *exit_code = ReportError(log.status());
+      return;
+    }
+    auto topics = (*log)->ListTopics();
+    if (!topics.ok()) {
+      *exit_code = ReportError(topics.status());
+      return;
+    }
+    for (const auto& t : *topics) fmt::print("{}\n", t);
+    *exit_code = 0;
+  });
+
+  auto describe_topic = std::make_shared<std::string>();
+  auto* describe = topic->add_subcommand(
+      "describe", "Print a topic's partitions with start/end offsets and sizes (JSON)");
+  describe->add_option("TOPIC", *describe_topic, "Topic")->required();
+  describe->callback([&ctx, exit_code, describe_topic] {
+    auto c = LoadConfig(ctx);
+    auto log = c.ok() ? OpenLogForReading(ctx, *c) : Result<std::unique_ptr<Log>>(c.status());
+    if (!log.ok()) {
+      *exit_code = ReportError(log.status());
+      return;
+    }
+    auto info = (*log)->DescribeTopic(*describe_topic);
+    if (!info.ok()) {
+      *exit_code = ReportError(info.status());
+      return;
+    }
+    for (const auto& p : info->partitions) {
+      fmt::print("{}\n", JsonObjectWriter()
+                             .String("topic", info->name)
+                             .Int("partition", p.partition)
+                             .Int("start_offset", p.start_offset)
+                             .Int("end_offset", p.end_offset)
+                             .Int("size_bytes", static_cast<int64_t>(p.size_bytes))
+                             .Int("segments", p.segments)
+                             .Finish());
+    }
+    *exit_code = 0;
+  });
+
+  auto o = std::make_shared<ConsumeOptions>();
+  auto* consume = topic->add_subcommand(
+      "consume",
+      "Print records of TOPIC as JSON lines. Without --from-beginning it waits for new records "
+      "(Ctrl-C to stop); with it, it ends at the end of the topic");
+  consume->add_option("TOPIC", o->topic, "Topic")->required();
+  consume->add_flag("--from-beginning", o->from_beginning, "Start at the oldest record");
+  consume->add_option("--max", o->max, "Stop after this many records");
+  consume->add_option("--group", o->group,
+                      "Start at this consumer group's committed offsets (read-only)");
+  consume->add_option("--timeout-ms", o->timeout_ms, "Stop after this long without new records");
+  consume->callback([&ctx, exit_code, o] {
+    auto c = LoadConfig(ctx);
+    auto log = c.ok() ? OpenLogForReading(ctx, *c) : Result<std::unique_ptr<Log>>(c.status());
+    if (!log.ok()) {
+      *exit_code = ReportError(log.status());
+      return;
+    }
+    Status s = Consume(**log, *o);
+    *exit_code = s.ok() ? 0 : ReportError(s);
+  });
+}
+
+}  // namespace dataforge

@@ -1,0 +1,64 @@
+#include "pipeline/data_dir.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace dataforge {
+
+Status PrepareDataDir(const std::string& data_dir, bool create) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(data_dir, ec)) {
+    if (!create) {
+      return Status::NotFound(fmt::format(
+          "data dir {} does not exist (run `dataforge run --data-dir {}` first, or pass the "
+          "--data-dir of an existing pipeline)",
+          data_dir, data_dir));
+    }
+    fs::create_directories(data_dir, ec);
+    if (ec) {
+      return Status::IOError(fmt::format("cannot create data dir {}: {} (choose another "
+                                         "--data-dir or fix the permissions)",
+                                         data_dir, ec.message()));
+    }
+  }
+  if (!fs::is_directory(data_dir, ec)) {
+    return Status::ConfigError(
+        fmt::format("data dir {} is not a directory (choose another --data-dir)", data_dir));
+  }
+  int mode = create ? (R_OK | W_OK | X_OK) : (R_OK | X_OK);
+  if (access(data_dir.c_str(), mode) != 0) {
+    return Status::IOError(fmt::format("data dir {} is not {} ({}); fix its permissions or "
+                                       "choose another --data-dir",
+                                       data_dir, create ? "writable" : "readable",
+                                       std::strerror(errno)));
+  }
+  return Status::OK();
+}
+
+std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {
+  size_t sep = url.find("://");
+  if (sep == std::string::npos) {
+    // A bare path.
+    if (!url.empty() && url[0] == '/') return url;
+    return (std::filesystem::absolute(data_dir) / url).lexically_normal().string();
+  }
+  std::string scheme = url.substr(0, sep);
+  std::string rest = url.substr(sep + 3);
+  bool file_like = scheme == "sqlite" || scheme == "file" || scheme == "rocksdb";
+  if (!file_like || rest.empty() || rest[0] == '/') return url;
+  auto abs = (std::filesystem::absolute(data_dir) / rest).lexically_normal();
+  return scheme + "://" + abs.string();
+}
+
+ResolvedUrls ResolveUrls(const PipelineConfig& config, const std::string& data_dir) {
+  return {ResolveInDataDir(config.staging.url, data_dir),
+          ResolveInDataDir(config.log.url, data_dir),
+          ResolveInDataDir(config.store.url, data_dir)};
+}
+
+}  // namespace dataforge

@@ -1,0 +1,256 @@
+#include "pipeline/pipeline.h"
+
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "log/log.h"
+#include "pipeline/data_dir.h"
+#include "pipeline/notifier.h"
+#include "process/mapper.h"
+#include "process/processor.h"
+#include "relay/outbox_relay.h"
+#include "source/mockapi/mock_api_server.h"
+#include "source/source_factory.h"
+#include "staging/staging.h"
+#include "store/store.h"
+
+namespace dataforge {
+namespace {
+
+constexpr int64_t kIdleWaitUs = 100'000;
+constexpr int64_t kRetentionEveryUs = 10'000'000;
+
+uint64_t Lag(uint64_t ahead, uint64_t behind) { return ahead > behind ? ahead - behind : 0; }
+
+class PipelineImpl final : public Pipeline {
+ public:
+  PipelineImpl(const PipelineConfig& config, const RunOptions& options, Clock* clock)
+      : config_(config), options_(options), clock_(clock) {}
+
+  ~PipelineImpl() override {
+    if (mock_) mock_->Stop();
+  }
+
+  Status Open() {
+    DF_RETURN_IF_ERROR(PrepareDataDir(options_.data_dir, /*create=*/true));
+    ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
+    DF_ASSIGN_OR_RETURN(auto mapper, Mapper::Create(config_.process));
+    mapper_ = std::make_unique<Mapper>(std::move(mapper));
+    DF_ASSIGN_OR_RETURN(staging_, OpenStaging(urls.staging, OpenMode::kReadWrite,
+                                              config_.staging.synchronous_full));
+    LogOptions log_options;
+    log_options.fsync_per_batch = config_.log.fsync_per_batch;
+    log_options.segment_bytes = config_.log.segment_bytes;
+    log_options.retention_bytes = config_.log.retention_bytes;
+    log_options.retention_ms = config_.log.retention_ms;
+    DF_ASSIGN_OR_RETURN(log_, OpenLog(urls.log, OpenMode::kReadWrite, log_options));
+    DF_RETURN_IF_ERROR(log_->CreateTopic(config_.log.topic, config_.log.partitions));
+    StoreOptions store_options;
+    store_options.sync = config_.store.sync;
+    DF_ASSIGN_OR_RETURN(store_, OpenStore(urls.store, OpenMode::kReadWrite, store_options));
+
+    std::string url = options_.source_url_override.empty() ? config_.source.url
+                                                           : options_.source_url_override;
+    source_key_ = url.empty() ? config_.source.name : config_.source.name + " " + url;
+    if (url.empty()) {
+      mock_ = std::make_unique<MockApiServer>();
+      DF_RETURN_IF_ERROR(mock_->Start("127.0.0.1", 0).WithContext("starting the built-in API"));
+      url = fmt::format("http://127.0.0.1:{}/api/", mock_->port());
+    }
+    DF_ASSIGN_OR_RETURN(source_, MakeSource(config_.source, url, clock_));
+    DF_ASSIGN_OR_RETURN(std::string position, staging_->SourcePosition(source_key_));
+    DF_RETURN_IF_ERROR(source_->Open(position));
+
+    auto batch = static_cast<size_t>(config_.tuning.batch_records);
+    relay_ = std::make_unique<OutboxRelay>(staging_.get(), log_.get(), config_.log.topic,
+                                           config_.log.partitions, batch, &probes_.relay);
+    DF_RETURN_IF_ERROR(relay_->Recover());
+    DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
+    last_staged_seq_ = counters.last_seq;
+    processor_ = std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(),
+                                             config_.process, config_.log.topic,
+                                             config_.log.partitions, batch, clock_,
+                                             &probes_.processor);
+    return processor_->Recover();
+  }
+
+  Result<RunSummary> Run() override {
+    DF_ASSIGN_OR_RETURN(RunTotals before, Totals());
+    int64_t start = clock_->MonotonicMicros();
+    {
+      std::jthread source([this] { SourceLoop(); });
+      std::jthread relay([this] { RelayLoop(); });
+      std::jthread processor([this] { ProcessorLoop(); });
+    }
+    {
+      std::lock_guard lock(error_mu_);
+      if (!first_error_.ok()) return first_error_;
+    }
+    RunSummary summary;
+    summary.seconds = static_cast<double>(clock_->MonotonicMicros() - start) / 1e6;
+    DF_ASSIGN_OR_RETURN(summary.total, Totals());
+    summary.run.fetched = summary.total.fetched - before.fetched;
+    summary.run.staged = summary.total.staged - before.staged;
+    summary.run.streamed = summary.total.streamed - before.streamed;
+    summary.run.stored = summary.total.stored - before.stored;
+    summary.run.dead_lettered = summary.total.dead_lettered - before.dead_lettered;
+    summary.latency_p50_us = probes_.processor.fetch_to_queryable_us.Percentile(50);
+    summary.latency_p99_us = probes_.processor.fetch_to_queryable_us.Percentile(99);
+    summary.source = source_->Describe();
+    DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
+    DF_ASSIGN_OR_RETURN(bool caught_up, processor_->CaughtUp());
+    summary.drained = counters.relay_cursor >= counters.last_seq && caught_up;
+    return summary;
+  }
+
+  void RequestStop() override { stop_.request_stop(); }
+  void RequestAbort() override {
+    stop_.request_stop();
+    abort_.request_stop();
+  }
+  const StageProbes& probes() const override { return probes_; }
+
+ private:
+  Result<RunTotals> Totals() {
+    DF_ASSIGN_OR_RETURN(auto s, staging_->Counters());
+    DF_ASSIGN_OR_RETURN(auto p, store_->Counters());
+    return RunTotals{s.fetched, s.staged, s.streamed, p.stored, s.dead_lettered + p.dead_lettered};
+  }
+
+  void Fail(Status s) {
+    {
+      std::lock_guard lock(error_mu_);
+      if (first_error_.ok()) first_error_ = std::move(s);
+    }
+    RequestAbort();
+  }
+
+  void SourceLoop() {
+    uint64_t fetched = 0;
+    const uint64_t max = options_.max_records;
+    auto stop = stop_.get_token();
+    while (!stop.stop_requested()) {
+      if (max != 0 && fetched >= max) break;
+      // Backpressure: do not run further ahead of the relay than max_staging_lag.
+      while (!stop.stop_requested() &&
+             Lag(last_staged_seq_, probes_.relay.cursor.load()) > config_.tuning.max_staging_lag) {
+        streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
+      }
+      size_t want = static_cast<size_t>(config_.tuning.batch_records);
+      if (max != 0) want = static_cast<size_t>(std::min<uint64_t>(want, max - fetched));
+      auto batch = source_->Next(want, stop);
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kNotFound) break;  // input exhausted
+        if (batch.status().code() == StatusCode::kCancelled) break;
+        Fail(batch.status().WithContext("source"));
+        break;
+      }
+      if (batch->fetched() == 0 && batch->position.empty()) continue;
+      auto seq = staging_->Commit(source_key_, *batch);
+      if (!seq.ok()) {
+        Fail(seq.status());
+        break;
+      }
+      if (!batch->records.empty()) last_staged_seq_ = *seq;
+      fetched += batch->fetched();
+      probes_.source.fetched += batch->fetched();
+      probes_.source.staged += batch->records.size();
+      probes_.source.dead_lettered += batch->dead_letters.size();
+      probes_.source.batches += 1;
+      staged_.Notify();
+    }
+    probes_.source.done = true;
+    source_done_ = true;
+    staged_.Notify();
+  }
+
+  void RelayLoop() {
+    auto abort = abort_.get_token();
+    int64_t next_retention = clock_->MonotonicMicros() + kRetentionEveryUs;
+    while (!abort.stop_requested()) {
+      uint64_t gen = staged_.generation();
+      bool source_was_done = source_done_.load();
+      while (!abort.stop_requested() &&
+             Lag(probes_.relay.streamed.load(), probes_.processor.consumed.load()) >
+                 config_.tuning.max_log_lag) {
+        processed_.WaitPast(processed_.generation(), kIdleWaitUs, abort);
+      }
+      auto moved = relay_->RunOnce();
+      if (!moved.ok()) {
+        Fail(moved.status());
+        break;
+      }
+      if (*moved > 0) {
+        streamed_.Notify();
+        continue;
+      }
+      if (source_was_done) break;
+      if (clock_->MonotonicMicros() > next_retention) {
+        if (Status s = log_->ApplyRetention(); !s.ok()) spdlog::warn("log retention: {}", s.ToString());
+        next_retention = clock_->MonotonicMicros() + kRetentionEveryUs;
+      }
+      staged_.WaitPast(gen, kIdleWaitUs, abort);
+    }
+    relay_done_ = true;
+    streamed_.Notify();
+  }
+
+  void ProcessorLoop() {
+    auto abort = abort_.get_token();
+    while (!abort.stop_requested()) {
+      uint64_t gen = streamed_.generation();
+      bool relay_was_done = relay_done_.load();
+      auto consumed = processor_->RunOnce();
+      if (!consumed.ok()) {
+        Fail(consumed.status());
+        break;
+      }
+      if (*consumed > 0) {
+        processed_.Notify();
+        continue;
+      }
+      if (relay_was_done) break;
+      streamed_.WaitPast(gen, kIdleWaitUs, abort);
+    }
+    processed_.Notify();
+  }
+
+  PipelineConfig config_;
+  RunOptions options_;
+  Clock* clock_;
+  std::unique_ptr<MockApiServer> mock_;
+  std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<Staging> staging_;
+  std::unique_ptr<Log> log_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<OutboxRelay> relay_;
+  std::unique_ptr<Processor> processor_;
+  std::string source_key_;
+
+  StageProbes probes_;
+  std::stop_source stop_;   // stops the source; the rest drains
+  std::stop_source abort_;  // stops every stage
+  Notifier staged_, streamed_, processed_;
+  std::atomic<bool> source_done_{false};
+  std::atomic<bool> relay_done_{false};
+  uint64_t last_staged_seq_ = 0;  // source thread only
+
+  std::mutex error_mu_;
+  Status first_error_;  // guarded by error_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Pipeline>> Pipeline::Open(const PipelineConfig& config,
+                                                 const RunOptions& options, Clock* clock) {
+  auto p = std::make_unique<PipelineImpl>(config, options, clock);
+  DF_RETURN_IF_ERROR(p->Open());
+  return std::unique_ptr<Pipeline>(std::move(p));
+}
+
+}  // namespace dataforge

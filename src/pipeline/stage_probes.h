@@ -1,0 +1,27 @@
+// Live counters of a running pipeline, one probe per stage. Written by the stage threads,
+// read by the progress display and the summary; all fields are atomics.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "process/processor.h"
+#include "relay/outbox_relay.h"
+
+namespace dataforge {
+
+struct SourceProbe {
+  std::atomic<uint64_t> fetched{0};
+  std::atomic<uint64_t> staged{0};
+  std::atomic<uint64_t> dead_lettered{0};
+  std::atomic<uint64_t> batches{0};
+  std::atomic<bool> done{false};
+};
+
+struct StageProbes {
+  SourceProbe source;
+  RelayProbe relay;
+  ProcessorProbe processor;
+};
+
+}  // namespace dataforge

@@ -1,0 +1,60 @@
+// The change stream: moves new staging outbox rows, in order, into the log.
+//
+// Each log record carries the outbox sequence in header "seq" (decimal) and the fetch time as
+// its timestamp. The relay's durable position is the staging relay cursor, advanced only after
+// the log acknowledged the batch. After a crash between the log append and the cursor commit,
+// Recover() reads the last record of every partition: rows whose seq is at or below that
+// partition's last seq are already in the log and are skipped, so the log gets no duplicates
+// and no gaps (rows reach each partition in seq order).
+//
+// Thread-compatible: one thread drives a relay.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "log/log.h"
+#include "staging/staging.h"
+
+namespace dataforge {
+
+struct RelayProbe {
+  std::atomic<uint64_t> streamed{0};  // rows appended by this process
+  std::atomic<uint64_t> cursor{0};    // last seq handed to the log
+  std::atomic<uint64_t> batches{0};
+};
+
+class OutboxRelay {
+ public:
+  // Borrows `staging`, `log` and `probe`; they must outlive the relay.
+  OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
+              size_t batch_records, RelayProbe* probe);
+
+  // Finds the durable position (see the header comment). Call once before RunOnce().
+  Status Recover();
+
+  // Moves at most one batch. Returns the number of outbox rows moved (0 = none pending).
+  Result<size_t> RunOnce();
+
+  uint64_t cursor() const { return cursor_; }
+
+ private:
+  Staging* staging_;
+  Log* log_;
+  std::string topic_;
+  int32_t partitions_;
+  size_t batch_records_;
+  RelayProbe* probe_;
+  uint64_t cursor_ = 0;
+  std::vector<uint64_t> last_seq_in_log_;  // per partition, from Recover(); only for skipping
+  std::vector<OutboxRow> rows_;
+  std::vector<std::vector<LogRecord>> by_partition_;
+};
+
+// Reads the "seq" header of a relayed record; 0 if absent or malformed.
+uint64_t OutboxSeqOf(const LogRecord& record);
+
+}  // namespace dataforge
