@@ -29,19 +29,32 @@ OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t 
 
 Status OutboxRelay::Recover() {
   DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
-  cursor_ = counters.relay_cursor;
+  uint64_t committed = counters.relay_cursor;
+  // The log is the truth: a row is in the log iff its seq is at or below the last seq of its
+  // partition (rows reach a partition in seq order). Restart from the lowest such position so
+  // that rows lost from the log (a torn, truncated tail) are streamed again, and skip the rows
+  // a partition already holds (appended before a crash, cursor not yet committed).
   last_seq_in_log_.assign(partitions_, 0);
-  uint64_t max_in_log = 0;
+  DF_ASSIGN_OR_RETURN(auto info, log_->DescribeTopic(topic_));
+  uint64_t start = committed;
   for (int32_t p = 0; p < partitions_; ++p) {
     DF_ASSIGN_OR_RETURN(auto last, log_->ReadLast(topic_, p));
-    if (last) last_seq_in_log_[p] = OutboxSeqOf(last->record);
-    max_in_log = std::max(max_in_log, last_seq_in_log_[p]);
+    if (last) {
+      last_seq_in_log_[p] = OutboxSeqOf(last->record);
+    } else {
+      bool retained_away = p < static_cast<int32_t>(info.partitions.size()) &&
+                           info.partitions[p].end_offset > 0;
+      last_seq_in_log_[p] = retained_away ? committed : 0;
+    }
+    start = std::min(start, last_seq_in_log_[p]);
   }
-  if (max_in_log > cursor_) {
-    spdlog::info("relay: the log holds outbox rows up to seq {} but the cursor says {}; "
-                 "skipping rows already in the log",
-                 max_in_log, cursor_);
+  if (start < committed) {
+    spdlog::warn("relay: the log ends before the relay cursor (seq {} < {}); re-streaming the "
+                 "missing rows",
+                 start, committed);
   }
+  cursor_ = start;
+  committed_cursor_ = committed;
   probe_->cursor = cursor_;
   return Status::OK();
 }
@@ -54,10 +67,9 @@ Result<size_t> OutboxRelay::RunOnce() {
   uint64_t streamed = 0;
   for (auto& row : rows_) {
     DF_ASSIGN_OR_RETURN(int32_t p, log_->PartitionFor(topic_, row.key));
-    if (!last_seq_in_log_.empty() && row.seq <= last_seq_in_log_[p]) {
-      ++streamed;  // appended before a crash, cursor not yet committed
-      continue;
-    }
+    // The streamed counter already holds rows at or below the committed cursor.
+    if (row.seq > committed_cursor_) ++streamed;
+    if (!last_seq_in_log_.empty() && row.seq <= last_seq_in_log_[p]) continue;  // in the log
     LogRecord rec;
     rec.key = std::move(row.key);
     rec.value = std::move(row.raw);
@@ -65,7 +77,6 @@ Result<size_t> OutboxRelay::RunOnce() {
     rec.headers.emplace_back("seq", fmt::format("{}", row.seq));
     by_partition_[p].push_back(std::move(rec));
   }
-  size_t appended = 0;
   for (int32_t p = 0; p < partitions_; ++p) {
     if (by_partition_[p].empty()) continue;
     auto r = log_->Append(topic_, p, by_partition_[p]);
@@ -73,9 +84,7 @@ Result<size_t> OutboxRelay::RunOnce() {
       return r.status().WithContext(fmt::format("relay: appending {} records to {}/{}",
                                                 by_partition_[p].size(), topic_, p));
     }
-    appended += by_partition_[p].size();
   }
-  streamed += appended;
   uint64_t last = rows_.back().seq;
   DF_RETURN_IF_ERROR(staging_->CommitRelayCursor(last, streamed));
   cursor_ = last;

@@ -2,10 +2,11 @@
 //
 // Each log record carries the outbox sequence in header "seq" (decimal) and the fetch time as
 // its timestamp. The relay's durable position is the staging relay cursor, advanced only after
-// the log acknowledged the batch. After a crash between the log append and the cursor commit,
-// Recover() reads the last record of every partition: rows whose seq is at or below that
-// partition's last seq are already in the log and are skipped, so the log gets no duplicates
-// and no gaps (rows reach each partition in seq order).
+// the log acknowledged the batch. The log is the truth on recovery: Recover() reads the last
+// record of every partition; rows whose seq is at or below that partition's last seq are
+// already in the log and are skipped (a crash between append and cursor commit), rows above it
+// are streamed (again, if a torn tail was truncated away). So the log gets no duplicates and no
+// gaps: rows reach each partition in seq order.
 //
 // Thread-compatible: one thread drives a relay.
 #pragma once
@@ -50,6 +51,7 @@ class OutboxRelay {
   RelayProbe* probe_;
   uint64_t cursor_ = 0;
   std::vector<uint64_t> last_seq_in_log_;  // per partition, from Recover(); only for skipping
+  uint64_t committed_cursor_ = 0;          // the staging relay cursor at Recover()
   std::vector<OutboxRow> rows_;
   std::vector<std::vector<LogRecord>> by_partition_;
 };

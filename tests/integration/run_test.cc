@@ -1,0 +1,164 @@
+// The default pipeline end to end, through the real binary.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "integration/cli_helpers.h"
+#include "integration/subprocess.h"
+
+namespace dataforge::testing {
+namespace {
+
+TEST(RunTest, DefaultRunFetchesDrainsAndBalances) {
+  TempDir dir;
+  auto r = RunDataforge({"run", "--max-records", "2500", "--data-dir", dir.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  fetched              2500           2500"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("records/s"), std::string::npos);
+
+  StatusJson s = Status(dir.path());
+  EXPECT_EQ(s.fetched, 2500);
+  EXPECT_EQ(s.staged, 2500);
+  EXPECT_EQ(s.streamed, 2500);
+  EXPECT_EQ(s.stored + s.dead_lettered, 2500);
+  EXPECT_EQ(s.dead_lettered, 0);  // the built-in API produces only valid users
+  EXPECT_EQ(s.store_rows, 2500);
+  EXPECT_EQ(s.staging_rows, 2500);
+  EXPECT_EQ(s.staging_lag, 0);
+  EXPECT_EQ(s.log_lag, 0);
+  EXPECT_EQ(ScanIds(dir.path()).size(), 2500u);
+}
+
+TEST(RunTest, SecondRunContinuesWithNewRecords) {
+  TempDir dir;
+  ASSERT_EQ(RunDataforge({"run", "--max-records", "1200", "--data-dir", dir.path()}).exit_code, 0);
+  auto first = ScanIds(dir.path());
+  ASSERT_EQ(first.size(), 1200u);
+  auto r = RunDataforge({"run", "--max-records", "700", "--data-dir", dir.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("  fetched               700           1900"), std::string::npos) << r.out;
+  auto all = ScanIds(dir.path());
+  EXPECT_EQ(all.size(), 1900u);  // 700 new users, none re-stored, none lost
+  std::set<std::string> ids(all.begin(), all.end());
+  for (const auto& id : first) EXPECT_TRUE(ids.count(id)) << id;
+  StatusJson s = Status(dir.path());
+  EXPECT_EQ(s.fetched, 1900);
+  EXPECT_EQ(s.stored, 1900);
+}
+
+TEST(RunTest, InspectionCommands) {
+  TempDir dir;
+  ASSERT_EQ(RunDataforge({"run", "--max-records", "30", "--data-dir", dir.path()}).exit_code, 0);
+  auto count = RunDataforge({"table", "count", "--data-dir", dir.path()});
+  EXPECT_EQ(count.exit_code, 0) << count.err;
+  EXPECT_EQ(count.out, "30\n");
+  auto count2 = RunDataforge({"table", "count", "dataforge.created_users", "--data-dir", dir.path()});
+  EXPECT_EQ(count2.out, "30\n");
+
+  auto ids = ScanIds(dir.path());
+  ASSERT_EQ(ids.size(), 30u);
+  auto get = RunDataforge({"table", "get", "dataforge.created_users", ids[7], "--data-dir", dir.path()});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(JsonField(get.out, "id"), ids[7]);
+  for (const char* col : {"first_name", "last_name", "gender", "address", "post_code", "email",
+                          "username", "dob", "registered_date", "phone", "picture"}) {
+    EXPECT_NE(get.out.find(std::string("\"") + col + "\":"), std::string::npos) << col << get.out;
+  }
+  auto missing = RunDataforge({"table", "get", "dataforge.created_users", "no-such-key", "--data-dir", dir.path()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no-such-key"), std::string::npos) << missing.err;
+
+  auto scan = RunDataforge({"table", "scan", "--limit", "5", "--data-dir", dir.path()});
+  EXPECT_EQ(SplitLines(scan.out).size(), 5u);
+
+  auto topics = RunDataforge({"topic", "list", "--data-dir", dir.path()});
+  EXPECT_EQ(topics.exit_code, 0) << topics.err;
+  EXPECT_EQ(topics.out, "users_created\n");
+
+  auto consume = RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--max",
+                               "4", "--data-dir", dir.path()});
+  ASSERT_EQ(consume.exit_code, 0) << consume.err;
+  auto lines = SplitLines(consume.out);
+  ASSERT_EQ(lines.size(), 4u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(JsonField(l, "topic"), "users_created");
+    EXPECT_EQ(JsonField(l, "key"), JsonField(l, "value.login.uuid")) << l;
+  }
+  auto all = RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--data-dir",
+                           dir.path()});
+  EXPECT_EQ(SplitLines(all.out).size(), 30u);
+
+  auto staging = RunDataforge({"staging", "count", "--data-dir", dir.path()});
+  EXPECT_EQ(staging.out, "30\n");
+  auto dl = RunDataforge({"deadletter", "list", "--data-dir", dir.path()});
+  EXPECT_EQ(dl.exit_code, 0);
+  EXPECT_EQ(dl.out, "");
+  auto status = RunDataforge({"status", "--data-dir", dir.path()});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find("stored + dead-lettered == fetched: yes"), std::string::npos);
+}
+
+TEST(RunTest, InspectionWhileRunning) {
+  TempDir dir;
+  auto child = StartDataforge({"run", "--max-records", "400000", "--data-dir", dir.path()});
+  // Wait until the pipeline has stored something.
+  int64_t stored = 0;
+  for (int i = 0; i < 400 && stored <= 0; ++i) {
+    usleep(50'000);
+    auto r = RunDataforge({"status", "--json", "--data-dir", dir.path()});
+    if (r.exit_code == 0) {
+      auto pos = r.out.find("\"stored\":");
+      if (pos != std::string::npos) stored = std::stoll(r.out.substr(pos + 9));
+    }
+  }
+  ASSERT_GT(stored, 0);
+  for (auto args : std::vector<std::vector<std::string>>{{"table", "count"},
+                                                         {"topic", "list"},
+                                                         {"staging", "count"},
+                                                         {"deadletter", "list"},
+                                                         {"status"}}) {
+    args.push_back("--data-dir");
+    args.push_back(dir.path());
+    auto r = RunDataforge(args, 30000);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+  }
+  auto consume = RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--max",
+                               "10", "--data-dir", dir.path()});
+  EXPECT_EQ(SplitLines(consume.out).size(), 10u) << consume.err;
+  child.Signal(SIGTERM);
+  auto r = child.Wait(120000);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
+  StatusJson s = Status(dir.path());
+  EXPECT_GT(s.fetched, 0);
+  EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);  // SIGTERM drains
+  EXPECT_EQ(s.store_rows, s.stored);
+}
+
+TEST(RunTest, HelpAndVersion) {
+  auto v = RunDataforge({"--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out, "dataforge 0.1.0\n");
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
+           {}, {"run"}, {"mock-api"}, {"table"}, {"table", "count"}, {"table", "get"},
+           {"table", "scan"}, {"topic"}, {"topic", "list"}, {"topic", "consume"},
+           {"topic", "describe"}, {"staging", "count"}, {"deadletter", "list"}, {"status"},
+           {"config"}, {"config", "show"}, {"config", "check"}}) {
+    cmd.push_back("--help");
+    auto r = RunDataforge(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd[0];
+    EXPECT_NE(r.out.find("Usage:"), std::string::npos) << cmd[0] << r.out;
+  }
+  auto bad = RunDataforge({"frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+  auto none = RunDataforge({});
+  EXPECT_EQ(none.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace dataforge::testing
