@@ -1,0 +1,148 @@
+#include "log/embedded/batch_format.h"
+
+#include <array>
+#include <cstring>
+
+namespace dataforge::log_format {
+namespace {
+
+std::array<uint32_t, 256> MakeTable() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+void PutU32(std::string* out, uint32_t v) {
+  char b[4];
+  std::memcpy(b, &v, 4);  // little-endian hosts only (x86_64, aarch64)
+  out->append(b, 4);
+}
+void PutI64(std::string* out, int64_t v) {
+  char b[8];
+  std::memcpy(b, &v, 8);
+  out->append(b, 8);
+}
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void PutBytes(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+bool GetBytes(std::string_view* in, std::string* out) {
+  uint64_t n = 0;
+  if (!GetVarint(in, &n) || n > in->size()) return false;
+  out->assign(in->data(), n);
+  in->remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+uint32_t Crc32c(uint32_t crc, const char* data, size_t n) {
+  static const std::array<uint32_t, 256> table = MakeTable();
+  crc = ~crc;
+  for (size_t i = 0; i < n; ++i) {
+    crc = table[(crc ^ static_cast<uint8_t>(data[i])) & 0xff] ^ (crc >> 8);
+  }
+  return ~crc;
+}
+
+void EncodeBatch(int64_t base_offset, std::span<const LogRecord> records, std::string* out) {
+  size_t start = out->size();
+  out->append(kHeaderSize, '\0');
+  int64_t max_ts = 0;
+  for (const auto& r : records) {
+    PutBytes(out, r.key);
+    PutBytes(out, r.value);
+    PutVarint(out, (static_cast<uint64_t>(r.timestamp_us) << 1) ^
+                       static_cast<uint64_t>(r.timestamp_us >> 63));
+    PutVarint(out, r.headers.size());
+    for (const auto& [k, v] : r.headers) {
+      PutBytes(out, k);
+      PutBytes(out, v);
+    }
+    max_ts = std::max(max_ts, r.timestamp_us);
+  }
+  std::string header;
+  PutU32(&header, kMagic);
+  PutU32(&header, static_cast<uint32_t>(out->size() - start - kHeaderSize));
+  PutU32(&header, 0);
+  PutU32(&header, static_cast<uint32_t>(records.size()));
+  PutI64(&header, base_offset);
+  PutI64(&header, max_ts);
+  std::memcpy(out->data() + start, header.data(), kHeaderSize);
+  uint32_t crc = Crc32c(0, out->data() + start + 12, out->size() - start - 12);
+  std::memcpy(out->data() + start + 8, &crc, 4);
+}
+
+bool DecodeHeader(std::string_view b, BatchHeader* h) {
+  if (b.size() < kHeaderSize) return false;
+  std::memcpy(&h->magic, b.data(), 4);
+  std::memcpy(&h->body_length, b.data() + 4, 4);
+  std::memcpy(&h->crc, b.data() + 8, 4);
+  std::memcpy(&h->record_count, b.data() + 12, 4);
+  std::memcpy(&h->base_offset, b.data() + 16, 8);
+  std::memcpy(&h->max_timestamp, b.data() + 24, 8);
+  return h->magic == kMagic && h->body_length <= kMaxBodyBytes && h->record_count > 0 &&
+         h->base_offset >= 0;
+}
+
+bool VerifyBatch(std::string_view batch, const BatchHeader& h, uint32_t* computed) {
+  if (batch.size() < kHeaderSize + h.body_length) return false;
+  *computed = Crc32c(0, batch.data() + 12, kHeaderSize - 12 + h.body_length);
+  return *computed == h.crc;
+}
+
+Status DecodeRecords(std::string_view batch, const BatchHeader& h, int32_t partition,
+                     int64_t from_offset, size_t max_records, std::vector<ConsumedRecord>* out) {
+  std::string_view in = batch.substr(kHeaderSize, h.body_length);
+  size_t taken = 0;
+  for (uint32_t i = 0; i < h.record_count; ++i) {
+    ConsumedRecord c;
+    c.partition = partition;
+    c.offset = h.base_offset + i;
+    uint64_t ts = 0, nheaders = 0;
+    if (!GetBytes(&in, &c.record.key) || !GetBytes(&in, &c.record.value) ||
+        !GetVarint(&in, &ts) || !GetVarint(&in, &nheaders)) {
+      return Status::Corruption("record " + std::to_string(i) + " of the batch is malformed");
+    }
+    c.record.timestamp_us = static_cast<int64_t>((ts >> 1) ^ (~(ts & 1) + 1));
+    for (uint64_t k = 0; k < nheaders; ++k) {
+      std::string name, value;
+      if (!GetBytes(&in, &name) || !GetBytes(&in, &value)) {
+        return Status::Corruption("a header of record " + std::to_string(i) + " is malformed");
+      }
+      c.record.headers.emplace_back(std::move(name), std::move(value));
+    }
+    if (c.offset < from_offset) continue;
+    if (taken == max_records) break;
+    out->push_back(std::move(c));
+    ++taken;
+  }
+  return Status::OK();
+}
+
+}  // namespace dataforge::log_format

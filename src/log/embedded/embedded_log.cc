@@ -1,0 +1,240 @@
+#include "log/embedded/embedded_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace dataforge {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes `text` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError(fmt::format("cannot create {}: {}", tmp, strerror(errno)));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    return Status::IOError(fmt::format("cannot write {}: {}", path, strerror(err)));
+  }
+  std::string dir = fs::path(path).parent_path().string();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::OK();
+}
+
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 200 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Log>> EmbeddedLog::Open(const std::string& dir, OpenMode mode,
+                                               const LogOptions& options) {
+  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, mode, options));
+  if (mode == OpenMode::kReadWrite) {
+    std::error_code ec;
+    fs::create_directories(dir + "/topics", ec);
+    fs::create_directories(dir + "/groups", ec);
+    if (ec) return Status::IOError(fmt::format("cannot create log directory {}: {}", dir, ec.message()));
+    std::string lock_path = dir + "/LOCK";
+    log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (log->lock_fd_ < 0) {
+      return Status::IOError(fmt::format("cannot open {}: {}", lock_path, strerror(errno)));
+    }
+    if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {0};
+      (void)!::pread(log->lock_fd_, pid, sizeof pid - 1, 0);
+      return Status::Unavailable(fmt::format(
+          "log directory {} is locked by another dataforge process (pid {}); stop it or use "
+          "another --data-dir",
+          dir, std::string(pid).empty() ? "unknown" : std::string(pid)));
+    }
+    std::string me = std::to_string(::getpid());
+    (void)!::ftruncate(log->lock_fd_, 0);
+    (void)!::pwrite(log->lock_fd_, me.data(), me.size(), 0);
+  } else if (!fs::exists(dir + "/topics")) {
+    return Status::NotFound(fmt::format("no log at {} (run `dataforge run` first)", dir));
+  }
+  return std::unique_ptr<Log>(std::move(log));
+}
+
+EmbeddedLog::~EmbeddedLog() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+Result<EmbeddedLog::Topic*> EmbeddedLog::LoadTopicLocked(const std::string& topic) {
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return it->second.get();
+  std::string tdir = dir_ + "/topics/" + topic;
+  std::ifstream meta(tdir + "/meta");
+  if (!meta) return Status::NotFound(fmt::format("no topic '{}' in the log at {}", topic, dir_));
+  std::string line;
+  std::getline(meta, line);
+  int32_t n = 0;
+  if (line.rfind("partitions=", 0) != 0 || (n = std::atoi(line.c_str() + 11)) <= 0) {
+    return Status::Corruption(fmt::format("{}/meta: expected 'partitions=N', found '{}'", tdir, line));
+  }
+  auto t = std::make_unique<Topic>();
+  for (int32_t p = 0; p < n; ++p) {
+    DF_ASSIGN_OR_RETURN(auto part, PartitionLog::Open(tdir + "/" + std::to_string(p), p, mode_, options_));
+    t->partitions.push_back(std::move(part));
+  }
+  Topic* raw = t.get();
+  topics_[topic] = std::move(t);
+  return raw;
+}
+
+Status EmbeddedLog::CreateTopic(const std::string& topic, int32_t partitions) {
+  if (!ValidName(topic)) {
+    return Status::InvalidArgument(fmt::format(
+        "topic name '{}' is not valid: use letters, digits, '.', '_' and '-'", topic));
+  }
+  std::lock_guard lock(topics_mu_);
+  auto existing = LoadTopicLocked(topic);
+  if (existing.ok()) {
+    int32_t have = static_cast<int32_t>((*existing)->partitions.size());
+    if (have != partitions) {
+      return Status::InvalidArgument(fmt::format(
+          "topic '{}' exists with {} partitions, the pipeline asks for {}; keep {} or use a new "
+          "topic name or data dir",
+          topic, have, partitions, have));
+    }
+    return Status::OK();
+  }
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
+  std::string tdir = dir_ + "/topics/" + topic;
+  std::error_code ec;
+  fs::create_directories(tdir, ec);
+  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", tdir, ec.message()));
+  DF_RETURN_IF_ERROR(WriteFileAtomically(tdir + "/meta", fmt::format("partitions={}\n", partitions)));
+  return LoadTopicLocked(topic).status();
+}
+
+Result<std::vector<std::string>> EmbeddedLog::ListTopics() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ + "/topics", ec)) {
+    if (fs::exists(e.path() / "meta")) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<EmbeddedLog::Topic*> EmbeddedLog::GetTopic(const std::string& topic) {
+  std::lock_guard lock(topics_mu_);
+  return LoadTopicLocked(topic);
+}
+
+Result<PartitionLog*> EmbeddedLog::GetPartition(const std::string& topic, int32_t partition) {
+  DF_ASSIGN_OR_RETURN(Topic * t, GetTopic(topic));
+  if (partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) {
+    return Status::InvalidArgument(fmt::format("topic '{}' has no partition {} (it has {})", topic,
+                                               partition, t->partitions.size()));
+  }
+  return t->partitions[partition].get();
+}
+
+Result<TopicInfo> EmbeddedLog::DescribeTopic(const std::string& topic) {
+  DF_ASSIGN_OR_RETURN(Topic * t, GetTopic(topic));
+  TopicInfo info;
+  info.name = topic;
+  for (auto& p : t->partitions) info.partitions.push_back(p->Info());
+  return info;
+}
+
+Result<int32_t> EmbeddedLog::PartitionFor(const std::string& topic, const std::string& key) {
+  DF_ASSIGN_OR_RETURN(Topic * t, GetTopic(topic));
+  uint32_t h = 2166136261u;  // FNV-1a: stable across processes, platforms and restarts
+  for (unsigned char c : key) h = (h ^ c) * 16777619u;
+  return static_cast<int32_t>(h % t->partitions.size());
+}
+
+Result<int64_t> EmbeddedLog::Append(const std::string& topic, int32_t partition,
+                                    std::span<const LogRecord> records) {
+  DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
+  return p->Append(records);
+}
+
+Status EmbeddedLog::Read(const std::string& topic, int32_t partition, int64_t offset,
+                         size_t max_records, std::vector<ConsumedRecord>* out) {
+  DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
+  return p->Read(offset, max_records, out);
+}
+
+Result<std::optional<ConsumedRecord>> EmbeddedLog::ReadLast(const std::string& topic,
+                                                            int32_t partition) {
+  DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
+  return p->ReadLast();
+}
+
+bool EmbeddedLog::WaitForData(const std::string& topic, int32_t partition, int64_t offset,
+                              int64_t timeout_us, std::stop_token stop) {
+  auto p = GetPartition(topic, partition);
+  return p.ok() && (*p)->WaitForData(offset, timeout_us, stop);
+}
+
+Result<EmbeddedLog::GroupOffsets> EmbeddedLog::ReadGroupLocked(const std::string& group) {
+  GroupOffsets offsets;
+  std::ifstream in(dir_ + "/groups/" + group + ".offsets");
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+  while (in >> topic >> partition >> offset) offsets[{topic, partition}] = offset;
+  return offsets;
+}
+
+Status EmbeddedLog::CommitGroupOffset(const std::string& group, const std::string& topic,
+                                      int32_t partition, int64_t next_offset) {
+  if (!ValidName(group)) return Status::InvalidArgument(fmt::format("group name '{}' is not valid", group));
+  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
+  std::lock_guard lock(groups_mu_);
+  DF_ASSIGN_OR_RETURN(auto offsets, ReadGroupLocked(group));
+  offsets[{topic, partition}] = next_offset;
+  std::string text;
+  for (const auto& [tp, o] : offsets) text += fmt::format("{} {} {}\n", tp.first, tp.second, o);
+  return WriteFileAtomically(dir_ + "/groups/" + group + ".offsets", text);
+}
+
+Result<std::optional<int64_t>> EmbeddedLog::GroupOffset(const std::string& group,
+                                                        const std::string& topic,
+                                                        int32_t partition) {
+  std::lock_guard lock(groups_mu_);
+  DF_ASSIGN_OR_RETURN(auto offsets, ReadGroupLocked(group));
+  auto it = offsets.find({topic, partition});
+  if (it == offsets.end()) return std::optional<int64_t>();
+  return std::optional<int64_t>(it->second);
+}
+
+Status EmbeddedLog::ApplyRetention() {
+  int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  std::lock_guard lock(topics_mu_);
+  for (auto& [name, t] : topics_) {
+    for (auto& p : t->partitions) DF_RETURN_IF_ERROR(p->ApplyRetention(now));
+  }
+  return Status::OK();
+}
+
+}  // namespace dataforge

@@ -1,0 +1,68 @@
+// The embedded log: topics of partitions on local disk (docs/log-format.md).
+//
+//   <dir>/LOCK                                flock'ed by the one read-write process; holds its pid
+//   <dir>/topics/<topic>/meta                 "partitions=N"
+//   <dir>/topics/<topic>/<partition>/*.log    segments named by base offset
+//   <dir>/groups/<group>.offsets              "topic partition next_offset" lines
+//
+// Contracts as in log/log.h. Thread-safe: topics_mu_ guards the topic map; each partition
+// has its own lock; groups_mu_ serialises group offset files.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "log/embedded/partition_log.h"
+#include "log/log.h"
+
+namespace dataforge {
+
+class EmbeddedLog final : public Log {
+ public:
+  static Result<std::unique_ptr<Log>> Open(const std::string& dir, OpenMode mode,
+                                           const LogOptions& options);
+  ~EmbeddedLog() override;
+
+  Status CreateTopic(const std::string& topic, int32_t partitions) override;
+  Result<std::vector<std::string>> ListTopics() override;
+  Result<TopicInfo> DescribeTopic(const std::string& topic) override;
+  Result<int32_t> PartitionFor(const std::string& topic, const std::string& key) override;
+  Result<int64_t> Append(const std::string& topic, int32_t partition,
+                         std::span<const LogRecord> records) override;
+  Status Read(const std::string& topic, int32_t partition, int64_t offset, size_t max_records,
+              std::vector<ConsumedRecord>* out) override;
+  Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
+                                                 int32_t partition) override;
+  bool WaitForData(const std::string& topic, int32_t partition, int64_t offset,
+                   int64_t timeout_us, std::stop_token stop) override;
+  Status CommitGroupOffset(const std::string& group, const std::string& topic, int32_t partition,
+                           int64_t next_offset) override;
+  Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,
+                                             int32_t partition) override;
+  Status ApplyRetention() override;
+
+ private:
+  struct Topic {
+    std::vector<std::unique_ptr<PartitionLog>> partitions;
+  };
+  EmbeddedLog(std::string dir, OpenMode mode, const LogOptions& options)
+      : dir_(std::move(dir)), mode_(mode), options_(options) {}
+  Result<Topic*> GetTopic(const std::string& topic);
+  Result<PartitionLog*> GetPartition(const std::string& topic, int32_t partition);
+  Result<Topic*> LoadTopicLocked(const std::string& topic);
+  using GroupOffsets = std::map<std::pair<std::string, int32_t>, int64_t>;
+  Result<GroupOffsets> ReadGroupLocked(const std::string& group);
+
+  const std::string dir_;
+  const OpenMode mode_;
+  const LogOptions options_;
+  int lock_fd_ = -1;
+  std::mutex topics_mu_;
+  std::map<std::string, std::unique_ptr<Topic>> topics_;  // guarded by topics_mu_
+  std::mutex groups_mu_;
+};
+
+}  // namespace dataforge

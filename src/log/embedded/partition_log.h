@@ -1,0 +1,80 @@
+// One partition of the embedded log: a directory of segment files named by base offset.
+//
+// Thread-safety: all methods are safe to call concurrently; mu_ guards the segment list, the
+// batch index and the active file. Appends are serialised; reads copy what they need under
+// the lock and read the file with pread outside it.
+// Durability: Append() writes one batch with one write() and, with fsync_per_batch, fdatasync
+// before returning. After an fsync failure the partition refuses appends (the error sticks).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "common/open_mode.h"
+#include "common/status.h"
+#include "log/log.h"
+
+namespace dataforge {
+
+class PartitionLog {
+ public:
+  // Opens (creating in kReadWrite) the partition directory. kReadWrite recovers the active
+  // segment: batches after the last valid one are truncated away (logged).
+  static Result<std::unique_ptr<PartitionLog>> Open(const std::string& dir, int32_t partition,
+                                                    OpenMode mode, const LogOptions& options);
+  ~PartitionLog();
+
+  Result<int64_t> Append(std::span<const LogRecord> records);
+  Status Read(int64_t offset, size_t max_records, std::vector<ConsumedRecord>* out);
+  Result<std::optional<ConsumedRecord>> ReadLast();
+  bool WaitForData(int64_t offset, int64_t timeout_us, std::stop_token stop);
+  Status ApplyRetention(int64_t now_us);
+  PartitionInfo Info();
+
+ private:
+  struct BatchPos {
+    int64_t base_offset;
+    uint32_t count;
+    uint64_t position;  // byte position in the segment file
+  };
+  struct Segment {
+    int64_t base_offset = 0;
+    std::string path;
+    uint64_t size = 0;  // bytes of complete batches
+    int64_t max_timestamp = 0;
+    std::vector<BatchPos> batches;
+  };
+
+  PartitionLog(std::string dir, int32_t partition, OpenMode mode, const LogOptions& options)
+      : dir_(std::move(dir)), partition_(partition), mode_(mode), options_(options) {}
+  // Scans `seg` from seg->size; with `verify`, checks CRCs and (kReadWrite) truncates the file
+  // after the last valid batch. REQUIRES: mu_ held (or not yet shared).
+  Status ScanSegment(Segment* seg, bool verify, bool truncate);
+  Status OpenActiveForAppend();
+  Status Roll();
+  // Read-only instances: pick up batches and segments a writer added. REQUIRES: mu_ held.
+  Status RefreshLocked();
+  int64_t EndOffsetLocked() const;
+
+  const std::string dir_;
+  const int32_t partition_;
+  const OpenMode mode_;
+  const LogOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;     // signalled on append
+  std::vector<Segment> segments_;  // guarded by mu_; ordered by base offset; last is active
+  int active_fd_ = -1;             // guarded by mu_
+  int64_t start_offset_ = 0;       // guarded by mu_
+  Status failed_;                  // guarded by mu_; sticky write error
+  std::string buffer_;             // guarded by mu_; encode buffer
+};
+
+}  // namespace dataforge

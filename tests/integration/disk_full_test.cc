@@ -1,0 +1,49 @@
+// A disk that fills up: the run stops with a one-line error, never a crash; after space is
+// freed, the next run continues and the data dir balances.
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "integration/cli_helpers.h"
+#include "integration/subprocess.h"
+
+namespace dataforge::testing {
+namespace {
+
+TEST(DiskFullTest, FullDiskStopsCleanlyAndTheNextRunRecovers) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  TempDir dir;
+  std::string mnt = dir.Sub("small");
+  std::filesystem::create_directories(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=6m") != 0) {
+    GTEST_SKIP() << "cannot mount tmpfs here: " << strerror(errno);
+  }
+  std::string data = mnt + "/data";
+  auto r = RunDataforge({"run", "--max-records", "200000", "--data-dir", data}, 300000);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.signal, 0);
+  auto lines = SplitLines(r.err);
+  ASSERT_FALSE(lines.empty());
+  const std::string& last = lines.back();
+  EXPECT_EQ(last.rfind("dataforge: ", 0), 0u) << r.err;
+  EXPECT_TRUE(last.find("full") != std::string::npos ||
+              last.find("No space left") != std::string::npos)
+      << last;
+
+  // Free space: move the data dir to the big disk, then run again.
+  std::string moved = dir.Sub("data");
+  std::filesystem::copy(data, moved, std::filesystem::copy_options::recursive);
+  ASSERT_EQ(umount(mnt.c_str()), 0);
+  auto again = RunDataforge({"run", "--max-records", "100", "--data-dir", moved}, 300000);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  StatusJson s = Status(moved);
+  EXPECT_GT(s.fetched, 100);
+  EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);
+  EXPECT_EQ(s.store_rows, s.stored);
+}
+
+}  // namespace
+}  // namespace dataforge::testing
