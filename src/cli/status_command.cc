@@ -93,7 +93,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                      .Int("staging_lag", static_cast<int64_t>(staging_lag))
                      .Int("log_lag", static_cast<int64_t>(st->log_lag))
                      .Bool("balanced", st->store.stored + dead == s.fetched)
-                     .Raw("source_positions", std::move(positions).Finish())
+                     .Raw("source_positions", positions.Finish())
                      .Raw("partitions", parts)
                      .Finish());
     } else {

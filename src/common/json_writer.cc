@@ -77,7 +77,7 @@ JsonObjectWriter& JsonObjectWriter::Raw(std::string_view key, std::string_view j
   return *this;
 }
 
-std::string JsonObjectWriter::Finish() && {
+std::string JsonObjectWriter::Finish() {
   out_.push_back('}');
   return std::move(out_);
 }

@@ -23,7 +23,8 @@ class JsonObjectWriter {
   JsonObjectWriter& Null(std::string_view key);
   // `json` must already be valid JSON text.
   JsonObjectWriter& Raw(std::string_view key, std::string_view json);
-  std::string Finish() &&;
+  // Closes the object and returns its text; the writer is left empty.
+  std::string Finish();
 
  private:
   void Key(std::string_view key);

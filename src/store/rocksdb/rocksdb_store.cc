@@ -1,0 +1,300 @@
+#include "store/rocksdb/rocksdb_store.h"
+
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+#include <simdjson.h>
+#include <stdlib.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/json_writer.h"
+
+namespace dataforge {
+namespace {
+
+constexpr char kStoredKey[] = "c\0stored";
+constexpr char kDeadKey[] = "c\0dead_lettered";
+const std::string kStored(kStoredKey, sizeof kStoredKey - 1);
+const std::string kDead(kDeadKey, sizeof kDeadKey - 1);
+
+std::string OffsetKey(const std::string& group, const std::string& topic, int32_t partition) {
+  std::string k = "o";
+  k.push_back('\0');
+  k += group;
+  k.push_back('\0');
+  k += topic;
+  k.push_back('\0');
+  k += std::to_string(partition);
+  return k;
+}
+
+std::string TableKey(const std::string& table) {
+  std::string k = "t";
+  k.push_back('\0');
+  return k + table;
+}
+
+std::string RowPrefix(const std::string& table) {
+  std::string k = table;
+  k.push_back('\0');
+  return k;
+}
+
+std::string U64(uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
+uint64_t ParseU64(const std::string& s) {
+  uint64_t v = 0;
+  if (s.size() == 8) std::memcpy(&v, s.data(), 8);
+  return v;
+}
+std::string BigEndian(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+  return s;
+}
+uint64_t FromBigEndian(std::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+rocksdb::Options BaseOptions() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.max_background_jobs = 2;
+  o.write_buffer_size = 64 << 20;
+  o.compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMode mode,
+                                                  const StoreOptions& options) {
+  std::unique_ptr<RocksDbStore> s(new RocksDbStore());
+  s->dir_ = dir;
+  s->mode_ = mode;
+  s->options_ = options;
+  rocksdb::Options opts = BaseOptions();
+  rocksdb::ColumnFamilyOptions cf_opts(opts);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, cf_opts}, {"rows", cf_opts}, {"deadletters", cf_opts}};
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status st;
+  if (mode == OpenMode::kReadWrite) {
+    st = rocksdb::DB::Open(opts, dir, cfs, &s->handles_, &db);
+    if (!st.ok()) {
+      std::string hint = st.ToString().find("lock") != std::string::npos
+                             ? " (is another dataforge running on this data dir?)"
+                             : "";
+      return Status::IOError(fmt::format("cannot open the store {}: {}{}", dir, st.ToString(), hint));
+    }
+  } else {
+    if (!std::filesystem::exists(dir + "/CURRENT")) {
+      return Status::NotFound(fmt::format("no store at {} (run `dataforge run` first)", dir));
+    }
+    char tmpl[] = "/tmp/dataforge-secondary-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      return Status::IOError(fmt::format("cannot create a temporary directory: {}", strerror(errno)));
+    }
+    s->secondary_dir_ = tmpl;
+    opts.max_open_files = -1;
+    opts.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+    st = rocksdb::DB::OpenAsSecondary(opts, dir, s->secondary_dir_, cfs, &s->handles_, &db);
+    if (!st.ok()) {
+      return Status::IOError(fmt::format("cannot open the store {} for reading: {}", dir, st.ToString()));
+    }
+  }
+  s->db_.reset(db);
+  s->meta_ = s->handles_[0];
+  s->rows_ = s->handles_[1];
+  s->dead_ = s->handles_[2];
+  DF_RETURN_IF_ERROR(s->Refresh());
+  DF_RETURN_IF_ERROR(s->LoadMeta());
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+RocksDbStore::~RocksDbStore() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+Status RocksDbStore::Error(const rocksdb::Status& s, const std::string& what) const {
+  StatusCode code = s.IsNoSpace() || s.ToString().find("No space") != std::string::npos
+                        ? StatusCode::kResourceExhausted
+                        : StatusCode::kIOError;
+  std::string hint = code == StatusCode::kResourceExhausted ? " (the disk is full: free space, then run again)" : "";
+  return Status(code, fmt::format("store {}: {}: {}{}", dir_, what, s.ToString(), hint));
+}
+
+Status RocksDbStore::LoadMeta() {
+  std::lock_guard lock(apply_mu_);
+  std::string v;
+  if (db_->Get({}, meta_, kStored, &v).ok()) counters_.stored = ParseU64(v);
+  if (db_->Get({}, meta_, kDead, &v).ok()) counters_.dead_lettered = ParseU64(v);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, dead_));
+  it->SeekToLast();
+  next_dead_id_ = it->Valid() ? FromBigEndian(it->key().ToStringView()) + 1 : 1;
+  return Status::OK();
+}
+
+Status RocksDbStore::Refresh() {
+  if (mode_ != OpenMode::kReadOnly) return Status::OK();
+  rocksdb::Status st = db_->TryCatchUpWithPrimary();
+  if (!st.ok()) return Error(st, "catching up with the running pipeline");
+  return LoadMeta();
+}
+
+Status RocksDbStore::Apply(const StoreBatch& batch) {
+  std::lock_guard lock(apply_mu_);
+  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  if (!failed_.ok()) return failed_;
+  rocksdb::WriteBatch wb;
+  std::string prefix = RowPrefix(batch.table);
+  std::string key;
+  for (const auto& r : batch.rows) {
+    key = prefix;
+    key += r.key;
+    wb.Put(rows_, key, r.row_json);
+  }
+  uint64_t id = next_dead_id_;
+  for (const auto& d : batch.dead_letters) {
+    std::string json = JsonObjectWriter()
+                           .String("stage", d.stage)
+                           .String("reason", d.reason)
+                           .String("location", d.location)
+                           .String("payload", d.payload)
+                           .Int("at_us", d.at_us)
+                           .Finish();
+    wb.Put(dead_, BigEndian(id++), json);
+  }
+  for (const auto& o : batch.offsets) {
+    wb.Put(meta_, OffsetKey(batch.group, o.topic, o.partition), U64(static_cast<uint64_t>(o.next_offset)));
+  }
+  StoreCounters next = counters_;
+  next.stored += batch.rows.size();
+  next.dead_lettered += batch.dead_letters.size();
+  wb.Put(meta_, kStored, U64(next.stored));
+  wb.Put(meta_, kDead, U64(next.dead_lettered));
+  if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status st = db_->Write(wo, &wb);
+  if (!st.ok()) {
+    failed_ = Error(st, fmt::format("writing a batch of {} rows", batch.rows.size()));
+    return failed_;
+  }
+  counters_ = next;
+  next_dead_id_ = id;
+  return Status::OK();
+}
+
+Result<std::optional<int64_t>> RocksDbStore::CommittedOffset(const std::string& group,
+                                                             const std::string& topic,
+                                                             int32_t partition) {
+  std::string v;
+  rocksdb::Status st = db_->Get({}, meta_, OffsetKey(group, topic, partition), &v);
+  if (st.IsNotFound()) return std::optional<int64_t>();
+  if (!st.ok()) return Error(st, "reading a consumer offset");
+  return std::optional<int64_t>(static_cast<int64_t>(ParseU64(v)));
+}
+
+Result<std::string> RocksDbStore::Get(const std::string& table, const std::string& key) {
+  std::string v;
+  rocksdb::Status st = db_->Get({}, rows_, RowPrefix(table) + key, &v);
+  if (st.IsNotFound()) {
+    return Status::NotFound(fmt::format("no row with key '{}' in table {}", key, table));
+  }
+  if (!st.ok()) return Error(st, "reading a row");
+  return v;
+}
+
+Status RocksDbStore::Scan(const std::string& table, const std::string& start_after, size_t limit,
+                          const std::function<bool(const std::string&, const std::string&)>& fn) {
+  std::string prefix = RowPrefix(table);
+  rocksdb::ReadOptions ro;
+  std::string upper = prefix;
+  upper.back() = '\x01';
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, rows_));
+  it->Seek(prefix + start_after);
+  size_t n = 0;
+  for (; it->Valid() && (limit == 0 || n < limit); it->Next()) {
+    std::string key(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    if (!start_after.empty() && key == start_after) continue;
+    ++n;
+    if (!fn(key, it->value().ToString())) break;
+  }
+  if (!it->status().ok()) return Error(it->status(), "scanning " + table);
+  return Status::OK();
+}
+
+Result<uint64_t> RocksDbStore::Count(const std::string& table) {
+  uint64_t n = 0;
+  std::string prefix = RowPrefix(table);
+  rocksdb::ReadOptions ro;
+  std::string upper = prefix;
+  upper.back() = '\x01';
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, rows_));
+  for (it->Seek(prefix); it->Valid(); it->Next()) ++n;
+  if (!it->status().ok()) return Error(it->status(), "counting " + table);
+  return n;
+}
+
+Result<std::vector<std::string>> RocksDbStore::ListTables() {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
+  std::string prefix = TableKey("");
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+  }
+  return out;
+}
+
+Result<StoreCounters> RocksDbStore::Counters() {
+  std::lock_guard lock(apply_mu_);
+  return counters_;
+}
+
+Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
+                                     std::vector<StoredDeadLetter>* out) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, dead_));
+  simdjson::dom::parser parser;
+  size_t n = 0;
+  for (it->Seek(BigEndian(after_id + 1)); it->Valid() && n < limit; it->Next(), ++n) {
+    StoredDeadLetter d;
+    d.id = FromBigEndian(it->key().ToStringView());
+    simdjson::dom::element e;
+    std::string json = it->value().ToString();
+    if (parser.parse(json).get(e) != simdjson::SUCCESS) {
+      return Status::Corruption(fmt::format("store {}: dead letter {} is not JSON", dir_, d.id));
+    }
+    std::string_view sv;
+    if (e["stage"].get(sv) == simdjson::SUCCESS) d.letter.stage = sv;
+    if (e["reason"].get(sv) == simdjson::SUCCESS) d.letter.reason = sv;
+    if (e["location"].get(sv) == simdjson::SUCCESS) d.letter.location = sv;
+    if (e["payload"].get(sv) == simdjson::SUCCESS) d.letter.payload = sv;
+    int64_t at = 0;
+    if (e["at_us"].get(at) == simdjson::SUCCESS) d.letter.at_us = at;
+    out->push_back(std::move(d));
+  }
+  return Status::OK();
+}
+
+}  // namespace dataforge

@@ -1,0 +1,62 @@
+// RocksDB implementation of Store (docs/store-format.md).
+//
+// Column families: "rows" (table \0 primary key -> row JSON), "deadletters" (big-endian id ->
+// JSON), and "default" for metadata: consumer offsets and counters.
+// Thread-safety: safe for concurrent use; apply_mu_ serialises Apply() (it owns the in-memory
+// counters and the next dead-letter id). Read-only instances are RocksDB secondaries in a
+// private temporary directory, refreshed by Refresh().
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace dataforge {
+
+class RocksDbStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, OpenMode mode,
+                                             const StoreOptions& options);
+  ~RocksDbStore() override;
+
+  Status Apply(const StoreBatch& batch) override;
+  Result<std::optional<int64_t>> CommittedOffset(const std::string& group,
+                                                 const std::string& topic,
+                                                 int32_t partition) override;
+  Result<std::string> Get(const std::string& table, const std::string& key) override;
+  Status Scan(const std::string& table, const std::string& start_after, size_t limit,
+              const std::function<bool(const std::string&, const std::string&)>& fn) override;
+  Result<uint64_t> Count(const std::string& table) override;
+  Result<std::vector<std::string>> ListTables() override;
+  Result<StoreCounters> Counters() override;
+  Status ListDeadLetters(uint64_t after_id, size_t limit,
+                         std::vector<StoredDeadLetter>* out) override;
+  Status Refresh() override;
+
+ private:
+  RocksDbStore() = default;
+  Status LoadMeta();
+  Status Error(const rocksdb::Status& s, const std::string& what) const;
+
+  std::string dir_;
+  std::string secondary_dir_;  // removed on close
+  OpenMode mode_ = OpenMode::kReadWrite;
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, rows, deadletters
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* rows_ = nullptr;
+  rocksdb::ColumnFamilyHandle* dead_ = nullptr;
+
+  std::mutex apply_mu_;
+  StoreCounters counters_;   // guarded by apply_mu_
+  uint64_t next_dead_id_ = 1;  // guarded by apply_mu_
+  Status failed_;            // guarded by apply_mu_; a failed write stops further writes
+};
+
+}  // namespace dataforge
