@@ -1,0 +1,358 @@
+#include "process/mapper.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/json_writer.h"
+#include "process/timestamp.h"
+
+namespace dataforge {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// Follows `parts` from `root`; false if any step is missing or the value is null.
+bool Resolve(const element& root, const std::vector<std::string>& parts, element* out) {
+  element cur = root;
+  for (const auto& p : parts) {
+    element next;
+    if (cur.type() != element_type::OBJECT || cur.get_object().at_key(p).get(next) != simdjson::SUCCESS) {
+      return false;
+    }
+    cur = next;
+  }
+  if (cur.is_null()) return false;
+  *out = cur;
+  return true;
+}
+
+// A scalar as text (strings as they are, numbers as decimal text); false for objects/arrays.
+bool ScalarText(const element& e, std::string* out) {
+  switch (e.type()) {
+    case element_type::STRING: out->assign(std::string_view(e.get_string().value_unsafe())); return true;
+    case element_type::INT64: *out = std::to_string(e.get_int64().value_unsafe()); return true;
+    case element_type::UINT64: *out = std::to_string(e.get_uint64().value_unsafe()); return true;
+    case element_type::DOUBLE: *out = fmt::format("{}", e.get_double().value_unsafe()); return true;
+    case element_type::BOOL: *out = e.get_bool().value_unsafe() ? "true" : "false"; return true;
+    default: return false;
+  }
+}
+
+std::string Describe(const element& e) {
+  std::string s = simdjson::minify(e);
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < 36; ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+template <typename T>
+bool ParseInt(std::string_view s, T* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+}  // namespace
+
+Mapper::Mapper(Mapper&&) noexcept = default;
+Mapper& Mapper::operator=(Mapper&&) noexcept = default;
+Mapper::~Mapper() = default;
+
+Result<Mapper> Mapper::Create(const ProcessConfig& config) {
+  Mapper m;
+  m.parser_ = std::make_unique<simdjson::dom::parser>();
+  auto compile_path = [](const std::string& text) {
+    Path p;
+    p.text = text;
+    if (text == "$key") {
+      p.is_key = true;
+      return p;
+    }
+    size_t start = 0;
+    while (true) {
+      size_t dot = text.find('.', start);
+      p.parts.push_back(text.substr(start, dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    return p;
+  };
+  for (size_t i = 0; i < config.columns.size(); ++i) {
+    const ColumnSpec& spec = config.columns[i];
+    auto err = [&](const std::string& what) {
+      return Status::ConfigError(fmt::format("line {}: column '{}': {}", spec.line, spec.name, what));
+    };
+    Column c;
+    c.name = spec.name;
+    c.json_name = JsonString(spec.name);
+    c.required = spec.required;
+    static const std::pair<const char*, Type> kTypes[] = {
+        {"text", Type::kText},     {"uuid", Type::kUuid},       {"int", Type::kInt},
+        {"bigint", Type::kBigint}, {"double", Type::kDouble},   {"boolean", Type::kBoolean},
+        {"timestamp", Type::kTimestamp}};
+    bool known = false;
+    for (const auto& [name, type] : kTypes) {
+      if (spec.type == name) {
+        c.type = type;
+        known = true;
+      }
+    }
+    if (!known) return err(fmt::format("unknown type '{}'", spec.type));
+    if (spec.paths.empty() && spec.templates.empty()) return err("needs a path or a template");
+    for (const auto& p : spec.paths) {
+      if (p.empty() || p.front() == '.' || p.back() == '.' || p.find("..") != std::string::npos) {
+        return err(fmt::format("path '{}' is not a dotted field path", p));
+      }
+      c.paths.push_back(compile_path(p));
+    }
+    for (const auto& t : spec.templates) {
+      std::vector<TemplatePart> parts;
+      std::string literal;
+      for (size_t k = 0; k < t.size(); ++k) {
+        if (t[k] == '{' && k + 1 < t.size() && t[k + 1] == '{') {
+          literal += '{';
+          ++k;
+        } else if (t[k] == '}' && k + 1 < t.size() && t[k + 1] == '}') {
+          literal += '}';
+          ++k;
+        } else if (t[k] == '{') {
+          size_t close = t.find('}', k);
+          if (close == std::string::npos) return err(fmt::format("template '{}' has an unclosed '{{'", t));
+          std::string path = t.substr(k + 1, close - k - 1);
+          if (path.empty()) return err(fmt::format("template '{}' has an empty {{}}", t));
+          if (!literal.empty()) parts.push_back({false, std::move(literal), {}});
+          literal.clear();
+          parts.push_back({true, "", compile_path(path)});
+          k = close;
+        } else {
+          literal += t[k];
+        }
+      }
+      if (!literal.empty()) parts.push_back({false, std::move(literal), {}});
+      if (parts.empty()) return err("has an empty template");
+      c.templates.push_back(std::move(parts));
+    }
+    if (spec.name == config.key_column) m.key_column_ = i;
+    m.columns_.push_back(std::move(c));
+  }
+  if (m.columns_.empty()) return Status::ConfigError("the mapping has no columns");
+  return m;
+}
+
+bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& root,
+                         std::string* out_json, std::string* out_text, bool* present,
+                         std::string* error) {
+  *present = false;
+  element value;
+  bool have_element = false;
+  std::string text;  // a key or a rendered template
+  const Path* used = nullptr;
+  for (const auto& p : c.paths) {
+    if (p.is_key) {
+      text.assign(key);
+      used = &p;
+      *present = !key.empty();
+    } else if (Resolve(root, p.parts, &value)) {
+      have_element = true;
+      used = &p;
+      *present = true;
+    }
+    if (*present) break;
+  }
+  if (!*present) {
+    for (const auto& tmpl : c.templates) {
+      std::string rendered, piece;
+      bool complete = true;
+      for (const auto& part : tmpl) {
+        if (!part.is_path) {
+          rendered += part.literal;
+          continue;
+        }
+        element e;
+        if (part.path.is_key) {
+          rendered.append(key);
+        } else if (Resolve(root, part.path.parts, &e) && ScalarText(e, &piece)) {
+          rendered += piece;
+        } else {
+          complete = false;
+          break;
+        }
+      }
+      if (complete) {
+        text = std::move(rendered);
+        *present = true;
+        break;
+      }
+    }
+  }
+  if (!*present) return true;  // null; the caller decides if that is an error
+  std::string where = used ? fmt::format(" at {}", used->text) : " from its template";
+  // Text form of the value for string-ish types.
+  if (have_element && c.type != Type::kInt && c.type != Type::kBigint &&
+      c.type != Type::kDouble && c.type != Type::kBoolean &&
+      !(c.type == Type::kTimestamp && value.is_number())) {
+    if (!ScalarText(value, &text)) {
+      *error = fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value), where);
+      return false;
+    }
+  }
+  switch (c.type) {
+    case Type::kText:
+      AppendJsonString(out_json, text);
+      *out_text = std::move(text);
+      return true;
+    case Type::kUuid: {
+      if (!IsUuid(text)) {
+        *error = fmt::format("column \"{}\": value \"{}\"{} is not a UUID", c.name, text, where);
+        return false;
+      }
+      for (char& ch : text) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+      AppendJsonString(out_json, text);
+      *out_text = std::move(text);
+      return true;
+    }
+    case Type::kTimestamp: {
+      std::optional<int64_t> ms;
+      if (have_element && value.is_int64()) {
+        ms = value.get_int64().value_unsafe() * 1000;
+      } else if (have_element && value.is_number()) {
+        ms = static_cast<int64_t>(value.get_double().value_unsafe() * 1000);
+      } else {
+        ms = ParseTimestampMillis(text);
+      }
+      if (!ms) {
+        *error = fmt::format("column \"{}\": value \"{}\"{} is not a timestamp", c.name, text, where);
+        return false;
+      }
+      *out_text = FormatTimestampMillis(*ms);
+      AppendJsonString(out_json, *out_text);
+      return true;
+    }
+    case Type::kInt:
+    case Type::kBigint: {
+      int64_t v = 0;
+      bool ok = false;
+      if (have_element && value.is_int64()) {
+        v = value.get_int64().value_unsafe();
+        ok = true;
+      } else if (have_element && value.is_string()) {
+        ok = ParseInt(std::string_view(value.get_string().value_unsafe()), &v);
+        text = std::string(value.get_string().value_unsafe());
+      } else if (!have_element) {
+        ok = ParseInt(std::string_view(text), &v);
+      } else {
+        text = Describe(value);
+      }
+      if (ok && c.type == Type::kInt && (v < INT32_MIN || v > INT32_MAX)) ok = false;
+      if (!ok) {
+        *error = fmt::format("column \"{}\": value {}{} is not {}", c.name, text, where,
+                             c.type == Type::kInt ? "a 32-bit integer" : "a 64-bit integer");
+        return false;
+      }
+      *out_text = std::to_string(v);
+      out_json->append(*out_text);
+      return true;
+    }
+    case Type::kDouble: {
+      double v = 0;
+      bool ok = false;
+      if (have_element && value.is_number()) {
+        v = value.get_double().value_unsafe();
+        ok = true;
+      } else {
+        std::string s = have_element && value.is_string()
+                            ? std::string(value.get_string().value_unsafe())
+                            : text;
+        char* end = nullptr;
+        v = std::strtod(s.c_str(), &end);
+        ok = !s.empty() && end == s.c_str() + s.size();
+        text = s;
+      }
+      if (!ok) {
+        *error = fmt::format("column \"{}\": value {}{} is not a number", c.name,
+                             have_element ? Describe(value) : text, where);
+        return false;
+      }
+      *out_text = fmt::format("{}", v);
+      out_json->append(*out_text);
+      return true;
+    }
+    case Type::kBoolean: {
+      bool v = false;
+      bool ok = false;
+      if (have_element && value.is_bool()) {
+        v = value.get_bool().value_unsafe();
+        ok = true;
+      } else {
+        std::string s = have_element && value.is_string()
+                            ? std::string(value.get_string().value_unsafe())
+                            : text;
+        ok = s == "true" || s == "false";
+        v = s == "true";
+      }
+      if (!ok) {
+        *error = fmt::format("column \"{}\": value {}{} is not a boolean", c.name,
+                             have_element ? Describe(value) : text, where);
+        return false;
+      }
+      *out_text = v ? "true" : "false";
+      out_json->append(*out_text);
+      return true;
+    }
+  }
+  return true;
+}
+
+MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
+  MapResult r;
+  element root;
+  auto err = parser_->parse(raw_json.data(), raw_json.size(), true).get(root);
+  if (err) {
+    r.error = fmt::format("record is not valid JSON: {}", simdjson::error_message(err));
+    return r;
+  }
+  if (root.type() != element_type::OBJECT) {
+    r.error = fmt::format("record is not a JSON object: {}", Describe(root));
+    return r;
+  }
+  std::string& row = r.row_json;
+  row.reserve(raw_json.size() / 2);
+  row.push_back('{');
+  std::string text;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const Column& c = columns_[i];
+    if (i) row.push_back(',');
+    row.append(c.json_name);
+    row.push_back(':');
+    bool present = false;
+    text.clear();
+    if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) return r;
+    if (!present) {
+      if (c.required || i == key_column_) {
+        std::string tried;
+        for (const auto& p : c.paths) tried += (tried.empty() ? "" : ", ") + p.text;
+        if (!c.templates.empty()) tried += std::string(tried.empty() ? "" : ", ") + "its templates";
+        r.error = fmt::format("column \"{}\": no value (tried {})", c.name, tried);
+        return r;
+      }
+      row.append("null");
+    }
+    if (i == key_column_) r.key = text;
+  }
+  row.push_back('}');
+  r.ok = true;
+  return r;
+}
+
+}  // namespace dataforge

@@ -1,0 +1,72 @@
+// The record mapping: a raw JSON record -> one row (a JSON object), driven entirely by the
+// pipeline file's column specs (config/pipeline_config.h, ColumnSpec). Nothing about the
+// record shape is compiled in.
+//
+// Thread-compatible: Map() uses a parser owned by the Mapper; give each thread its own Mapper.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "config/pipeline_config.h"
+
+namespace simdjson::dom {
+class parser;
+class element;
+}  // namespace simdjson::dom
+
+namespace dataforge {
+
+struct MapResult {
+  bool ok = false;
+  std::string key;       // the key column's value as text (ok only)
+  std::string row_json;  // {"col":value,...} in spec order (ok only)
+  std::string error;     // one line: which column, which path, what was wrong (!ok only)
+};
+
+class Mapper {
+ public:
+  // Validates and compiles the specs; ConfigError names the column and its line.
+  static Result<Mapper> Create(const ProcessConfig& config);
+  Mapper(Mapper&&) noexcept;
+  Mapper& operator=(Mapper&&) noexcept;
+  ~Mapper();
+
+  MapResult Map(std::string_view key, std::string_view raw_json);
+
+ private:
+  enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp };
+  struct Path {
+    bool is_key = false;             // "$key"
+    std::vector<std::string> parts;  // dotted path split
+    std::string text;                // as written, for errors
+  };
+  struct TemplatePart {
+    bool is_path = false;
+    std::string literal;
+    Path path;
+  };
+  struct Column {
+    std::string name;
+    std::string json_name;  // the name as a quoted JSON string
+    Type type = Type::kText;
+    std::vector<Path> paths;
+    std::vector<std::vector<TemplatePart>> templates;
+    bool required = false;
+  };
+
+  Mapper() = default;
+  bool ColumnValue(const Column& c, std::string_view key, const simdjson::dom::element& root,
+                   std::string* out_json, std::string* out_text, bool* present,
+                   std::string* error);
+
+  std::vector<Column> columns_;
+  size_t key_column_ = 0;
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  std::string scratch_;
+};
+
+}  // namespace dataforge
