@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>

@@ -32,6 +32,7 @@ class PipelineImpl final : public Pipeline {
       : config_(config), options_(options), clock_(clock) {}
 
   ~PipelineImpl() override {
+    source_.reset();  // closes the keep-alive connection before the server waits for it
     if (mock_) mock_->Stop();
   }
 

@@ -65,7 +65,8 @@ void Pattern(std::string* out, Rng& rng, std::string_view pattern) {
 void Date(std::string* out, Rng& rng, int64_t min_age_s, int64_t max_age_s, int* age) {
   int64_t t = kNowSeconds - min_age_s - static_cast<int64_t>(rng.Below(static_cast<uint32_t>((max_age_s - min_age_s) / 60))) * 60 - rng.Below(60);
   int ms = static_cast<int>(rng.Below(1000));
-  int64_t days = t / 86400, rem = t % 86400;
+  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);  // floor, for dates before 1970
+  int64_t rem = t - days * 86400;
   // civil from days (1970-based)
   int64_t z = days + 719468, era = z / 146097;
   unsigned doe = static_cast<unsigned>(z - era * 146097);
