@@ -10,6 +10,10 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdarg>
+#include <cstdio>
 
 #include "common/json_writer.h"
 
@@ -61,11 +65,30 @@ uint64_t FromBigEndian(std::string_view s) {
   return v;
 }
 
+// RocksDB's own log goes to our log (warnings and worse), not to a LOG file in the store: a LOG
+// file on a full disk makes Debian's RocksDB build (assertions on) abort on its next line.
+class SpdlogLogger final : public rocksdb::Logger {
+ public:
+  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, format, ap);
+    spdlog::warn("rocksdb: {}", buf);
+  }
+};
+
 rocksdb::Options BaseOptions() {
   rocksdb::Options o;
+  static auto logger = std::make_shared<SpdlogLogger>();
+  o.info_log = logger;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.max_background_jobs = 2;
+  o.avoid_flush_during_shutdown = true;  // the WAL holds everything; no flush on a full disk at exit
+  o.max_bgerror_resume_count = 0;  // no automatic resume after a disk error: we stop and report
   o.write_buffer_size = 64 << 20;
   o.compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions t;
@@ -122,6 +145,13 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMo
 }
 
 RocksDbStore::~RocksDbStore() {
+  if (db_ && !failed_.ok()) {
+    // After a write error, closing would sync the failed WAL writer again, and Debian's
+    // RocksDB (built with assertions) aborts on that. Leave the DB unclosed: the WAL holds every
+    // acknowledged batch and is replayed at the next open.
+    (void)db_.release();
+    return;
+  }
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_.reset();
