@@ -280,7 +280,7 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
       for (; b != it->batches.end() && planned < max_records; ++b) {
         if (b->base_offset + b->count <= offset) continue;
         pieces.push_back({it->path, *b});
-        planned += b->count;
+        planned += static_cast<size_t>(b->base_offset + b->count - std::max(offset, b->base_offset));
       }
     }
   }
