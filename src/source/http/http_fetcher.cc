@@ -133,6 +133,7 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
     result.bytes_seen = t.seen;
     if (t.too_large) {
       result.too_large = true;
+      if (result.body.size() > 64 * 1024) result.body.resize(64 * 1024);
       return result;
     }
     long code = 0;

@@ -73,6 +73,10 @@ Status MockApiServer::Start(const std::string& host, int port) {
         host, port));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // Stop() before the listen loop runs would be lost (and join would hang): wait for it.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return Status::OK();
 }
 

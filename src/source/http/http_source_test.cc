@@ -1,0 +1,279 @@
+#include "source/http/http_source.h"
+
+#include <httplib.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "source/http/url_query.h"
+#include "source/mockapi/mock_api_server.h"
+#include "source/source_factory.h"
+
+namespace dataforge {
+namespace {
+
+// A clock whose sleeps return at once and are added up, so retry waits are checked exactly.
+class FakeClock final : public Clock {
+ public:
+  int64_t NowMicros() override { return now_; }
+  int64_t MonotonicMicros() override { return now_; }
+  bool SleepFor(int64_t micros, std::stop_token stop) override {
+    slept_ += micros;
+    now_ += micros;
+    return !stop.stop_requested();
+  }
+  int64_t slept() const { return slept_; }
+
+ private:
+  int64_t now_ = 1'700'000'000'000'000;
+  int64_t slept_ = 0;
+};
+
+SourceConfig TestConfig() {
+  SourceConfig c;
+  c.results_per_page = 10;
+  c.seed = "unit";
+  c.max_retries = 3;
+  c.backoff_initial_ms = 100;
+  c.backoff_max_ms = 5000;
+  return c;
+}
+
+std::vector<std::string> Keys(const SourceBatch& b) {
+  std::vector<std::string> k;
+  for (const auto& r : b.records) k.push_back(r.key);
+  return k;
+}
+
+class HttpSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(api_.Start("127.0.0.1", 0).ok()); }
+  std::string Url() const { return fmt::format("http://127.0.0.1:{}/api/", api_.port()); }
+  MockApiServer api_;
+  FakeClock clock_;
+};
+
+TEST_F(HttpSourceTest, WalksPagesAndResumesMidPageWithoutGapOrRepeat) {
+  // Reference: 3 pages of 10 read straight through.
+  std::vector<std::string> all;
+  {
+    HttpSource s(TestConfig(), Url(), &clock_);
+    ASSERT_TRUE(s.Open("").ok());
+    for (int i = 0; i < 3; ++i) {
+      auto b = s.Next(100, {});
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      ASSERT_EQ(b->records.size(), 10u);
+      for (auto& k : Keys(*b)) all.push_back(k);
+    }
+    EXPECT_EQ(api_.requests_served(), 3u);
+  }
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 30u);
+  // Now in pieces of 7 with a "restart" (a new source from the last position) after each.
+  std::vector<std::string> pieces;
+  std::string position;
+  while (pieces.size() < 30) {
+    HttpSource s(TestConfig(), Url(), &clock_);
+    ASSERT_TRUE(s.Open(position).ok());
+    auto b = s.Next(7, {});
+    ASSERT_TRUE(b.ok());
+    for (auto& k : Keys(*b)) pieces.push_back(k);
+    position = b->position;
+  }
+  EXPECT_EQ(pieces, all);
+  EXPECT_EQ(position, "v1;seed=unit;page=4;index=0");
+}
+
+TEST_F(HttpSourceTest, RandomSeedIsKeptInThePosition) {
+  SourceConfig c = TestConfig();
+  c.seed = "";
+  HttpSource s(c, Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(3, {});
+  ASSERT_TRUE(b.ok());
+  auto seed = b->position.substr(8, b->position.find(';', 8) - 8);
+  EXPECT_EQ(seed.size(), 16u) << b->position;
+  HttpSource again(c, Url(), &clock_);
+  ASSERT_TRUE(again.Open(b->position).ok());
+  auto next = again.Next(100, {});
+  EXPECT_EQ(next->records.size(), 7u);  // the rest of page 1 of the same seed
+  EXPECT_EQ(next->position, "v1;seed=" + seed + ";page=2;index=0");
+}
+
+TEST_F(HttpSourceTest, ServerErrorsAreRetriedWithBackoff) {
+  MockApiFaults f;
+  f.fail_500 = 2;
+  api_.SetFaults(f);
+  HttpSource s(TestConfig(), Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->records.size(), 10u);
+  EXPECT_EQ(api_.requests_served(), 3u);
+  // Backoff: attempt 1 waits in [50, 100] ms, attempt 2 in [100, 200] ms.
+  EXPECT_GE(clock_.slept(), 150'000);
+  EXPECT_LE(clock_.slept(), 300'000);
+}
+
+TEST_F(HttpSourceTest, RetryAfterIsHonoured) {
+  MockApiFaults f;
+  f.fail_429 = 1;
+  f.retry_after_s = 2;
+  api_.SetFaults(f);
+  HttpSource s(TestConfig(), Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(clock_.slept(), 2'000'000);
+}
+
+TEST_F(HttpSourceTest, RetriesExhaustedIsUnavailableWithTheServersText) {
+  MockApiFaults f;
+  f.fail_500 = 100;
+  api_.SetFaults(f);
+  HttpSource s(TestConfig(), Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, {});
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(b.status().message(),
+            "GET " + Url() + "?results=10&seed=unit&page=1: HTTP 500 \"mock-api: injected server "
+            "error\" after 4 attempts");
+}
+
+TEST_F(HttpSourceTest, StopDuringBackoffIsCancelled) {
+  MockApiFaults f;
+  f.fail_500 = 100;
+  api_.SetFaults(f);
+  std::stop_source stop;
+  stop.request_stop();
+  HttpSource s(TestConfig(), Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, stop.get_token());
+  EXPECT_EQ(b.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(api_.requests_served(), 1u);
+}
+
+TEST_F(HttpSourceTest, MalformedResponseIsOneDeadLetterAndPagingGoesOn) {
+  MockApiFaults f;
+  f.malformed = 1;
+  api_.SetFaults(f);
+  HttpSource s(TestConfig(), Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, {});
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->dead_letters.size(), 1u);
+  EXPECT_EQ(b->records.size(), 0u);
+  EXPECT_EQ(b->dead_letters[0].stage, "source");
+  EXPECT_EQ(b->dead_letters[0].reason.rfind("response is not JSON: ", 0), 0u);
+  EXPECT_EQ(b->dead_letters[0].payload, "{\"results\": [ this is not json");
+  EXPECT_EQ(b->position, "v1;seed=unit;page=2;index=0");
+  EXPECT_EQ(s.Next(100, {})->records.size(), 10u);
+}
+
+TEST_F(HttpSourceTest, ConnectionRefusedIsRetriedThenUnavailable) {
+  SourceConfig c = TestConfig();
+  c.max_retries = 1;
+  int port = api_.port();
+  api_.Stop();
+  HttpSource s(c, fmt::format("http://127.0.0.1:{}/api/", port), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, {});
+  EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(b.status().message().find("after 2 attempts"), std::string::npos) << b.status().message();
+}
+
+TEST(HttpSourceFileTest, EveryFixtureIsReadOnceWithStableKeys) {
+  FakeClock clock;
+  const std::pair<const char*, size_t> kFixtures[] = {
+      {"v1.0-cat-user-defaults.json", 6},    {"v1.0-react-contact.json", 20},
+      {"v1.1-friendzone.json", 100},         {"v1.1-ngx-datatable.json", 100},
+      {"v1.2-contact-agenda.json", 50},      {"v1.2-visdata.json", 20},
+      {"v1.3-employee-directory.json", 200}, {"v1.3-random-user-app.json", 50},
+      {"v1.4-persona-gen.json", 30},         {"v1.4-python-hof.json", 10},
+      {"v1.4-randomuser-me-project.json", 111}};
+  size_t total = 0;
+  for (const auto& [file, count] : kFixtures) {
+    std::string url = std::string("file://") + DATAFORGE_FIXTURES_DIR + "/" + file;
+    auto read_keys = [&]() {
+      HttpSource s(TestConfig(), url, &clock);
+      EXPECT_TRUE(s.Open("").ok());
+      std::vector<std::string> keys;
+      while (true) {
+        auto b = s.Next(64, {});
+        if (!b.ok()) {
+          EXPECT_EQ(b.status().code(), StatusCode::kNotFound) << file;
+          break;
+        }
+        EXPECT_TRUE(b->dead_letters.empty()) << file;
+        for (auto& k : Keys(*b)) keys.push_back(k);
+      }
+      return keys;
+    };
+    auto keys = read_keys();
+    EXPECT_EQ(keys.size(), count) << file;
+    EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), count) << file;
+    EXPECT_EQ(read_keys(), keys) << file;  // derived keys are stable
+    total += keys.size();
+  }
+  EXPECT_EQ(total, 697u);
+  // login.uuid where the API had one.
+  HttpSource s(TestConfig(), std::string("file://") + DATAFORGE_FIXTURES_DIR + "/v1.4-persona-gen.json", &clock);
+  ASSERT_TRUE(s.Open("").ok());
+  EXPECT_EQ(s.Next(1, {})->records[0].key, "91c38129-e067-4af8-8705-7d8376747cef");
+}
+
+TEST(HttpSourceFileTest, MissingFileIsAnIoErrorWithThePath) {
+  FakeClock clock;
+  HttpSource s(TestConfig(), "file:///nonexistent/capture.json", &clock);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(10, {});
+  EXPECT_EQ(b.status().code(), StatusCode::kIOError);
+  EXPECT_EQ(b.status().message(),
+            "GET file:///nonexistent/capture.json: Couldn't read a file:// file");
+}
+
+TEST(HttpSourceFileTest, OversizedResponseIsDeadLetteredTruncated) {
+  FakeClock clock;
+  char tmpl[] = "/tmp/df_src_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string path = dir + "/big.json";
+  std::ofstream(path) << "{\"results\":[" << std::string(200000, ' ') << "]}";
+  SourceConfig c = TestConfig();
+  c.max_response_bytes = 100000;
+  HttpSource s(c, "file://" + path, &clock);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(10, {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(b->dead_letters.size(), 1u);
+  EXPECT_EQ(b->dead_letters[0].payload.size(), 65536u);
+  EXPECT_NE(b->dead_letters[0].reason.find("source.max_response_bytes=100000"), std::string::npos);
+  EXPECT_EQ(s.Next(10, {}).status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(UrlQueryTest, SetAndGet) {
+  EXPECT_EQ(WithQueryParam("http://h/api/", "page", "2"), "http://h/api/?page=2");
+  EXPECT_EQ(WithQueryParam("http://h/api/?results=5", "page", "2"), "http://h/api/?results=5&page=2");
+  EXPECT_EQ(WithQueryParam("http://h/api/?page=1&x=y", "page", "9"), "http://h/api/?page=9&x=y");
+  EXPECT_EQ(WithQueryParam("http://h/api/?pages=1", "page", "3"), "http://h/api/?pages=1&page=3");
+  EXPECT_EQ(QueryParam("http://h/?seed=abc&results=500", "results").value(), "500");
+  EXPECT_FALSE(QueryParam("http://h/?seeds=abc", "seed").has_value());
+}
+
+TEST(SourceFactoryTest, UnsupportedScheme) {
+  auto s = MakeSource(TestConfig(), "ftp://example.com/x", Clock::Real());
+  EXPECT_EQ(s.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(s.status().message(),
+            "source url 'ftp://example.com/x': unsupported; use http://, https:// or "
+            "file:///path/capture.json");
+}
+
+}  // namespace
+}  // namespace dataforge
