@@ -245,6 +245,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       bool ok = false;
       if (have_element && value.is_int64()) {
         v = value.get_int64().value_unsafe();
+        text = std::to_string(v);
         ok = true;
       } else if (have_element && value.is_string()) {
         ok = ParseInt(std::string_view(value.get_string().value_unsafe()), &v);

@@ -1,0 +1,147 @@
+#include "process/mapper.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/pipeline_file.h"
+#include "process/timestamp.h"
+
+namespace dataforge {
+namespace {
+
+std::string Field(const std::string& row, const char* name) {
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  if (p.parse(row).get(e)) return "<not json>";
+  simdjson::dom::element v;
+  if (e[name].get(v)) return "<absent>";
+  if (v.is_null()) return "<null>";
+  std::string_view s;
+  if (v.get(s) == simdjson::SUCCESS) return std::string(s);
+  return simdjson::minify(v);
+}
+
+class MapperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = Mapper::Create(DefaultPipelineConfig().process);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    mapper_ = std::make_unique<Mapper>(std::move(m).value());
+  }
+  std::unique_ptr<Mapper> mapper_;
+};
+
+TEST_F(MapperTest, NewestShape) {
+  std::string raw = R"({"gender":"male","name":{"title":"Mr","first":"Mathis","last":"Berthelsen"},
+    "location":{"street":{"number":2054,"name":"Linaaes gate"},"city":"Bybrua","state":"Buskerud",
+    "country":"Norway","postcode":"8261"},"email":"mathis.berthelsen@example.com",
+    "login":{"uuid":"91C38129-E067-4AF8-8705-7D8376747CEF","username":"angrygoose529"},
+    "dob":{"date":"1993-09-18T02:30:31.200Z","age":31},"registered":{"date":"2012-08-03T06:20:27.547Z"},
+    "phone":"53424789","picture":{"medium":"https://randomuser.me/api/portraits/med/men/20.jpg"}})";
+  auto r = mapper_->Map("91C38129-E067-4AF8-8705-7D8376747CEF", raw);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.key, "91c38129-e067-4af8-8705-7d8376747cef");
+  EXPECT_EQ(r.row_json,
+            R"({"id":"91c38129-e067-4af8-8705-7d8376747cef","first_name":"Mathis","last_name":"Berthelsen","gender":"male","address":"2054 Linaaes gate, Bybrua, Buskerud, Norway","post_code":"8261","email":"mathis.berthelsen@example.com","username":"angrygoose529","dob":"1993-09-18T02:30:31.200Z","registered_date":"2012-08-03T06:20:27.547Z","phone":"53424789","picture":"https://randomuser.me/api/portraits/med/men/20.jpg"})");
+}
+
+TEST_F(MapperTest, OldestShape) {
+  std::string raw = R"({"name":{"title":"mr","first":"levi","last":"stone"},"location":{"street":"6738 lone wolf trail",
+    "city":"manchester","state":"north carolina","postcode":24560},"email":"levi.stone@example.com",
+    "login":{"username":"greengoose319"},"registered":1369762060,"dob":449536660,"phone":"(334)-039-8930",
+    "picture":{"medium":"https://randomuser.me/api/portraits/med/men/40.jpg"}})";
+  auto r = mapper_->Map("6ba7b810-9dad-51d1-80b4-00c04fd430c8", raw);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(Field(r.row_json, "address"), "6738 lone wolf trail, manchester, north carolina");
+  EXPECT_EQ(Field(r.row_json, "post_code"), "24560");
+  EXPECT_EQ(Field(r.row_json, "dob"), "1984-03-30T23:17:40.000Z");
+  EXPECT_EQ(Field(r.row_json, "registered_date"), "2013-05-28T17:27:40.000Z");
+  EXPECT_EQ(Field(r.row_json, "gender"), "<null>");
+}
+
+TEST_F(MapperTest, Api11DatesAndNonAscii) {
+  std::string raw = R"({"gender":"male","name":{"first":"valentim","last":"da paz"},"location":{"street":"1256 rua são paulo ",
+    "city":"cabo","state":"roraima","postcode":20797},"email":"valentim.dapaz@example.com",
+    "login":{"username":"blackswan284"},"dob":"1953-08-27 19:42:29","registered":"2005-11-30 06:25:54",
+    "picture":{"medium":"m"},"first":"\u0627\u06cc"})";
+  auto r = mapper_->Map("6ba7b810-9dad-51d1-80b4-00c04fd430c8", raw);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(Field(r.row_json, "dob"), "1953-08-27T19:42:29.000Z");
+  EXPECT_EQ(Field(r.row_json, "address"), "1256 rua são paulo , cabo, roraima");
+  EXPECT_NE(r.row_json.find("são paulo"), std::string::npos);  // UTF-8 kept as is
+}
+
+TEST_F(MapperTest, EveryFixtureRecordMaps) {
+  size_t total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(DATAFORGE_FIXTURES_DIR)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    ASSERT_EQ(p.parse(text.str()).get(doc), simdjson::SUCCESS) << entry.path();
+    for (auto rec : doc["results"].get_array()) {
+      std::string raw = simdjson::minify(rec);
+      auto r = mapper_->Map("6ba7b810-9dad-51d1-80b4-00c04fd430c8", raw);
+      EXPECT_TRUE(r.ok) << entry.path() << ": " << r.error;
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 697u);
+}
+
+TEST_F(MapperTest, BadInputsGiveOneLineReasons) {
+  EXPECT_EQ(mapper_->Map("k", "{nope").error.rfind("record is not valid JSON: ", 0), 0u);
+  EXPECT_EQ(mapper_->Map("k", "[1,2]").error, "record is not a JSON object: [1,2]");
+  EXPECT_EQ(mapper_->Map("not-a-uuid", "{}").error,
+            "column \"id\": value \"not-a-uuid\" at $key is not a UUID");
+  EXPECT_EQ(mapper_->Map("", "{}").error, "column \"id\": no value (tried $key)");
+  std::string key = "6ba7b810-9dad-51d1-80b4-00c04fd430c8";
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":{"date":"yesterday"}})").error,
+            "column \"dob\": value \"yesterday\" at dob.date is not a timestamp");
+  EXPECT_EQ(mapper_->Map(key, R"({"name":{"first":{"a":1}}})").error,
+            "column \"first_name\": value {\"a\":1} at name.first is not a scalar");
+  auto quoted = mapper_->Map(key, R"({"name":{"first":"a\"b\\c\nd"}})");
+  ASSERT_TRUE(quoted.ok) << quoted.error;
+  EXPECT_EQ(Field(quoted.row_json, "first_name"), "a\"b\\c\nd");
+}
+
+TEST(MapperConfigTest, TypesAndErrors) {
+  ProcessConfig c;
+  c.key_column = "n";
+  c.columns = {{"n", "bigint", {"n"}, {}, true, 3},
+               {"ok", "boolean", {"ok"}, {}, false, 4},
+               {"x", "double", {"x"}, {}, false, 5},
+               {"i", "int", {"i"}, {}, false, 6},
+               {"t", "text", {}, {"{a}-{{literal}}-{b.c}"}, false, 7}};
+  auto m = Mapper::Create(c);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto r = m->Map("", R"({"n":"12345678901","ok":true,"x":1.5,"i":7,"a":"A","b":{"c":3}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"n":12345678901,"ok":true,"x":1.5,"i":7,"t":"A-{literal}-3"})");
+  EXPECT_EQ(r.key, "12345678901");
+  EXPECT_EQ(m->Map("", R"({"n":1,"i":3000000000})").error,
+            "column \"i\": value 3000000000 at i is not a 32-bit integer");
+  c.columns[1].templates = {"{unclosed"};
+  auto bad = Mapper::Create(c);
+  EXPECT_EQ(bad.status().message(), "line 4: column 'ok': template '{unclosed' has an unclosed '{'");
+}
+
+TEST(TimestampTest, Formats) {
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2012-08-03T06:20:27.547Z")), "2012-08-03T06:20:27.547Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2012-08-03T08:20:27+02:00")), "2012-08-03T06:20:27.000Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("1953-08-27 19:42:29")), "1953-08-27T19:42:29.000Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2000-02-29")), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestampMillis(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_FALSE(ParseTimestampMillis("2012-13-03").has_value());
+  EXPECT_FALSE(ParseTimestampMillis("1967-08-16T-18:-19:-11.930Z").has_value());
+  EXPECT_FALSE(ParseTimestampMillis("yesterday").has_value());
+}
+
+}  // namespace
+}  // namespace dataforge
