@@ -1,0 +1,133 @@
+#include "store/rocksdb/rocksdb_store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace dataforge {
+namespace {
+
+class RocksDbStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/df_store_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    url_ = "rocksdb://" + dir_ + "/store";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<Store> Open(OpenMode mode = OpenMode::kReadWrite) {
+    auto s = OpenStore(url_, mode, {});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  static StoreBatch Batch(int from, int n, int64_t next_offset) {
+    StoreBatch b;
+    b.table = "ks.users";
+    b.group = "g";
+    for (int i = from; i < from + n; ++i) {
+      b.rows.push_back({"k" + std::to_string(1000 + i), "{\"i\":" + std::to_string(i) + "}"});
+    }
+    b.offsets.push_back({"t", 0, next_offset});
+    return b;
+  }
+  std::string dir_, url_;
+};
+
+TEST_F(RocksDbStoreTest, ApplyGetScanCount) {
+  auto s = Open();
+  ASSERT_TRUE(s->Apply(Batch(0, 5, 5)).ok());
+  EXPECT_EQ(*s->Get("ks.users", "k1003"), "{\"i\":3}");
+  EXPECT_EQ(s->Get("ks.users", "k9").status().message(), "no row with key 'k9' in table ks.users");
+  EXPECT_EQ(*s->Count("ks.users"), 5u);
+  EXPECT_EQ(*s->Count("other"), 0u);
+  std::vector<std::string> keys;
+  ASSERT_TRUE(s->Scan("ks.users", "k1001", 2, [&](const std::string& k, const std::string&) {
+                  keys.push_back(k);
+                  return true;
+                }).ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"k1002", "k1003"}));
+  EXPECT_EQ(*s->ListTables(), std::vector<std::string>{"ks.users"});
+}
+
+TEST_F(RocksDbStoreTest, UpsertKeepsOneRowAndCountersCountVersions) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->Apply(Batch(0, 3, 3)).ok());
+    StoreBatch again = Batch(0, 1, 4);
+    again.rows[0].row_json = "{\"i\":\"new\"}";
+    again.dead_letters.push_back({"process", "bad", "t/0@3", "{}", 7});
+    ASSERT_TRUE(s->Apply(again).ok());
+    EXPECT_EQ(*s->Count("ks.users"), 3u);
+    EXPECT_EQ(s->Counters()->stored, 4u);
+  }
+  auto s = Open();
+  EXPECT_EQ(s->Counters()->stored, 4u);
+  EXPECT_EQ(s->Counters()->dead_lettered, 1u);
+  EXPECT_EQ(**s->CommittedOffset("g", "t", 0), 4);
+  EXPECT_FALSE(s->CommittedOffset("g", "t", 1)->has_value());
+  EXPECT_EQ(*s->Get("ks.users", "k1000"), "{\"i\":\"new\"}");
+  ASSERT_TRUE(s->Apply(StoreBatch{"ks.users", {}, {{"process", "bad2", "t/0@9", "x", 8}}, "g", {}}).ok());
+  std::vector<StoredDeadLetter> dl;
+  ASSERT_TRUE(s->ListDeadLetters(0, 10, &dl).ok());
+  ASSERT_EQ(dl.size(), 2u);
+  EXPECT_EQ(dl[0].id, 1u);
+  EXPECT_EQ(dl[1].id, 2u);  // ids continue across reopen
+  EXPECT_EQ(dl[1].letter.reason, "bad2");
+  EXPECT_EQ(dl[0].letter.location, "t/0@3");
+}
+
+TEST_F(RocksDbStoreTest, BatchesAreAtomicUnderSigkill) {
+  pid_t child = fork();
+  if (child == 0) {
+    auto s = OpenStore(url_, OpenMode::kReadWrite, {});
+    if (!s.ok()) _exit(2);
+    for (int b = 0;; ++b) {
+      if (!(*s)->Apply(Batch(b * 100, 100, (b + 1) * 100)).ok()) _exit(3);
+    }
+  }
+  usleep(300'000);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto s = Open();
+  uint64_t rows = *s->Count("ks.users");
+  EXPECT_GT(rows, 0u);
+  EXPECT_EQ(rows % 100, 0u);  // whole batches only
+  EXPECT_EQ(s->Counters()->stored, rows);
+  EXPECT_EQ(**s->CommittedOffset("g", "t", 0), static_cast<int64_t>(rows));
+}
+
+TEST_F(RocksDbStoreTest, SecondaryReaderSeesNewRowsAfterRefresh) {
+  auto w = Open();
+  ASSERT_TRUE(w->Apply(Batch(0, 2, 2)).ok());
+  auto r = Open(OpenMode::kReadOnly);
+  EXPECT_EQ(*r->Count("ks.users"), 2u);
+  ASSERT_TRUE(w->Apply(Batch(2, 3, 5)).ok());
+  ASSERT_TRUE(r->Refresh().ok());
+  EXPECT_EQ(*r->Count("ks.users"), 5u);
+  EXPECT_EQ(r->Counters()->stored, 5u);
+  EXPECT_EQ(r->Apply(Batch(9, 1, 9)).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(RocksDbStoreTest, SecondWriterIsRefusedClearly) {
+  auto w = Open();
+  auto second = OpenStore(url_, OpenMode::kReadWrite, {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("is another dataforge running on this data dir?"),
+            std::string::npos)
+      << second.status().message();
+}
+
+TEST_F(RocksDbStoreTest, MissingStoreForReading) {
+  auto r = OpenStore(url_, OpenMode::kReadOnly, {});
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(), "no store at " + dir_ + "/store (run `dataforge run` first)");
+}
+
+}  // namespace
+}  // namespace dataforge
