@@ -79,6 +79,11 @@ int main(int argc, char** argv) {
   fmt::print("  latency p50       {:>10.2f} ms\n", h.Percentile(50) / 1000.0);
   fmt::print("  latency p99       {:>10.2f} ms\n", h.Percentile(99) / 1000.0);
   fmt::print("  latency max       {:>10.2f} ms\n", h.Max() / 1000.0);
+  const auto& pr = (*pipeline)->probes();
+  fmt::print("  busy time by stage (s): source fetch+parse {:.2f}, staging commit {:.2f}, relay {:.2f}, "
+             "process {:.2f}\n",
+             pr.source.fetch_us / 1e6, pr.source.commit_us / 1e6, pr.relay.busy_us / 1e6,
+             pr.processor.busy_us / 1e6);
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
   bool ok = summary->drained && summary->run.stored + summary->run.dead_lettered == records;
   pipeline->reset();

@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <pthread.h>
+
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -83,9 +85,18 @@ class PipelineImpl final : public Pipeline {
     DF_ASSIGN_OR_RETURN(RunTotals before, Totals());
     int64_t start = clock_->MonotonicMicros();
     {
-      std::jthread source([this] { SourceLoop(); });
-      std::jthread relay([this] { RelayLoop(); });
-      std::jthread processor([this] { ProcessorLoop(); });
+      std::jthread source([this] {
+        pthread_setname_np(pthread_self(), "df-source");
+        SourceLoop();
+      });
+      std::jthread relay([this] {
+        pthread_setname_np(pthread_self(), "df-relay");
+        RelayLoop();
+      });
+      std::jthread processor([this] {
+        pthread_setname_np(pthread_self(), "df-process");
+        ProcessorLoop();
+      });
     }
     {
       std::lock_guard lock(error_mu_);
@@ -143,7 +154,10 @@ class PipelineImpl final : public Pipeline {
       }
       size_t want = static_cast<size_t>(config_.tuning.batch_records);
       if (max != 0) want = static_cast<size_t>(std::min<uint64_t>(want, max - fetched));
+      int64_t t0 = clock_->MonotonicMicros();
       auto batch = source_->Next(want, stop);
+      int64_t t1 = clock_->MonotonicMicros();
+      probes_.source.fetch_us += static_cast<uint64_t>(t1 - t0);
       if (!batch.ok()) {
         if (batch.status().code() == StatusCode::kNotFound) break;  // input exhausted
         if (batch.status().code() == StatusCode::kCancelled) break;
@@ -152,6 +166,7 @@ class PipelineImpl final : public Pipeline {
       }
       if (batch->fetched() == 0 && batch->position.empty()) continue;
       auto seq = staging_->Commit(source_key_, *batch);
+      probes_.source.commit_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t1);
       if (!seq.ok()) {
         Fail(seq.status());
         break;
@@ -180,7 +195,9 @@ class PipelineImpl final : public Pipeline {
                  config_.tuning.max_log_lag) {
         processed_.WaitPast(processed_.generation(), kIdleWaitUs, abort);
       }
+      int64_t t0 = clock_->MonotonicMicros();
       auto moved = relay_->RunOnce();
+      probes_.relay.busy_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t0);
       if (!moved.ok()) {
         Fail(moved.status());
         break;
@@ -189,6 +206,10 @@ class PipelineImpl final : public Pipeline {
         streamed_.Notify();
         continue;
       }
+      if (Status s = relay_->FlushCursor(); !s.ok()) {
+        Fail(s);
+        break;
+      }
       if (source_was_done) break;
       if (clock_->MonotonicMicros() > next_retention) {
         if (Status s = log_->ApplyRetention(); !s.ok()) spdlog::warn("log retention: {}", s.ToString());
@@ -196,6 +217,7 @@ class PipelineImpl final : public Pipeline {
       }
       staged_.WaitPast(gen, kIdleWaitUs, abort);
     }
+    if (Status s = relay_->FlushCursor(); !s.ok()) Fail(s);
     relay_done_ = true;
     streamed_.Notify();
   }
@@ -205,7 +227,9 @@ class PipelineImpl final : public Pipeline {
     while (!abort.stop_requested()) {
       uint64_t gen = streamed_.generation();
       bool relay_was_done = relay_done_.load();
+      int64_t t0 = clock_->MonotonicMicros();
       auto consumed = processor_->RunOnce();
+      probes_.processor.busy_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t0);
       if (!consumed.ok()) {
         Fail(consumed.status());
         break;

@@ -15,6 +15,8 @@ struct SourceProbe {
   std::atomic<uint64_t> staged{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> fetch_us{0};   // time in Source::Next (HTTP + parse)
+  std::atomic<uint64_t> commit_us{0};  // time in Staging::Commit
   std::atomic<bool> done{false};
 };
 

@@ -27,6 +27,7 @@ struct ProcessorProbe {
   std::atomic<uint64_t> stored{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> busy_us{0};  // time in RunOnce (written by the pipeline)
   LatencyHistogram fetch_to_queryable_us;  // record fetched -> row committed in the store
 };
 

@@ -18,13 +18,16 @@ uint64_t OutboxSeqOf(const LogRecord& record) {
 }
 
 OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
-                         size_t batch_records, RelayProbe* probe)
+                         size_t batch_records, RelayProbe* probe, Clock* clock,
+                         int64_t cursor_interval_us)
     : staging_(staging),
       log_(log),
       topic_(std::move(topic)),
       partitions_(partitions),
       batch_records_(batch_records),
       probe_(probe),
+      clock_(clock),
+      cursor_interval_us_(cursor_interval_us),
       by_partition_(partitions) {}
 
 Status OutboxRelay::Recover() {
@@ -55,6 +58,7 @@ Status OutboxRelay::Recover() {
   }
   cursor_ = start;
   committed_cursor_ = committed;
+  committed_now_ = committed;
   probe_->cursor = cursor_;
   return Status::OK();
 }
@@ -86,17 +90,29 @@ Result<size_t> OutboxRelay::RunOnce() {
     }
   }
   uint64_t last = rows_.back().seq;
-  DF_RETURN_IF_ERROR(staging_->CommitRelayCursor(last, streamed));
   cursor_ = last;
+  pending_streamed_ += streamed;
+  if (clock_->MonotonicMicros() - last_cursor_commit_us_ >= cursor_interval_us_) {
+    DF_RETURN_IF_ERROR(FlushCursor());
+  }
   if (!last_seq_in_log_.empty()) {
     bool done = true;
     for (uint64_t s : last_seq_in_log_) done &= s <= cursor_;
     if (done) last_seq_in_log_.clear();  // past the crash window: no more checks needed
   }
-  probe_->streamed += streamed;
+  probe_->streamed += streamed;  // appended; the staging counter follows at FlushCursor()
   probe_->cursor = cursor_;
   probe_->batches += 1;
   return rows_.size();
+}
+
+Status OutboxRelay::FlushCursor() {
+  if (cursor_ == committed_now_ && pending_streamed_ == 0) return Status::OK();
+  DF_RETURN_IF_ERROR(staging_->CommitRelayCursor(cursor_, pending_streamed_));
+  committed_now_ = cursor_;
+  pending_streamed_ = 0;
+  last_cursor_commit_us_ = clock_->MonotonicMicros();
+  return Status::OK();
 }
 
 }  // namespace dataforge

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "log/log.h"
 #include "staging/staging.h"
@@ -26,19 +27,25 @@ struct RelayProbe {
   std::atomic<uint64_t> streamed{0};  // rows appended by this process
   std::atomic<uint64_t> cursor{0};    // last seq handed to the log
   std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> busy_us{0};  // time in RunOnce (written by the pipeline)
 };
 
 class OutboxRelay {
  public:
   // Borrows `staging`, `log` and `probe`; they must outlive the relay.
   OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
-              size_t batch_records, RelayProbe* probe);
+              size_t batch_records, RelayProbe* probe, Clock* clock = Clock::Real(),
+              int64_t cursor_interval_us = 200'000);
 
   // Finds the durable position (see the header comment). Call once before RunOnce().
   Status Recover();
 
   // Moves at most one batch. Returns the number of outbox rows moved (0 = none pending).
+  // The staging cursor is committed at most every `cursor_interval_us` (the log, not the
+  // cursor, is the truth on recovery, so a late cursor costs only a little re-reading);
+  // FlushCursor() commits it now.
   Result<size_t> RunOnce();
+  Status FlushCursor();
 
   uint64_t cursor() const { return cursor_; }
 
@@ -52,6 +59,11 @@ class OutboxRelay {
   uint64_t cursor_ = 0;
   std::vector<uint64_t> last_seq_in_log_;  // per partition, from Recover(); only for skipping
   uint64_t committed_cursor_ = 0;          // the staging relay cursor at Recover()
+  Clock* clock_;
+  int64_t cursor_interval_us_;
+  int64_t last_cursor_commit_us_ = 0;
+  uint64_t pending_streamed_ = 0;          // streamed since the last cursor commit
+  uint64_t committed_now_ = 0;             // cursor value last committed
   std::vector<OutboxRow> rows_;
   std::vector<std::vector<LogRecord>> by_partition_;
 };

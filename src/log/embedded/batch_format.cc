@@ -61,7 +61,28 @@ bool GetBytes(std::string_view* in, std::string* out) {
 
 }  // namespace
 
+#if defined(__x86_64__)
+// SSE4.2 has a CRC-32C instruction: ~20x the table's speed. Chosen at run time.
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t crc, const char* data, size_t n) {
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, data, 8);
+    c = __builtin_ia32_crc32di(c, v);
+    data += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*data++));
+  return ~c32;
+}
+#endif
+
 uint32_t Crc32c(uint32_t crc, const char* data, size_t n) {
+#if defined(__x86_64__)
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  if (hardware) return Crc32cHardware(crc, data, n);
+#endif
   static const std::array<uint32_t, 256> table = MakeTable();
   crc = ~crc;
   for (size_t i = 0; i < n; ++i) {
