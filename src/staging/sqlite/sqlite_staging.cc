@@ -46,7 +46,7 @@ Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, Op
                                                          : "PRAGMA synchronous=NORMAL"));
     // Bigger WAL between checkpoints and a bigger page cache: fewer, larger checkpoints.
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA wal_autocheckpoint=8192"));
-    DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA cache_size=-65536"));
+    DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA cache_size=-16384"));
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_size_limit=67108864"));
     DF_RETURN_IF_ERROR(s->writer_->Exec(kSchema));
     DF_RETURN_IF_ERROR(s->PrepareWriter());
