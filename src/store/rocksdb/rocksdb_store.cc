@@ -252,38 +252,38 @@ Result<std::string> RocksDbStore::Get(const std::string& table, const std::strin
   return v;
 }
 
+std::unique_ptr<RocksDbStore::TableCursor> RocksDbStore::OpenTable(const std::string& table) {
+  auto c = std::make_unique<TableCursor>();
+  c->prefix = RowPrefix(table);
+  c->upper = c->prefix;
+  c->upper.back() = '\x01';  // the first key after every "<table>\0..." key
+  c->upper_slice = rocksdb::Slice(c->upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &c->upper_slice;
+  c->it.reset(db_->NewIterator(ro, rows_));
+  return c;
+}
+
 Status RocksDbStore::Scan(const std::string& table, const std::string& start_after, size_t limit,
                           const std::function<bool(const std::string&, const std::string&)>& fn) {
-  std::string prefix = RowPrefix(table);
-  rocksdb::ReadOptions ro;
-  std::string upper = prefix;
-  upper.back() = '\x01';
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, rows_));
-  it->Seek(prefix + start_after);
+  auto c = OpenTable(table);
   size_t n = 0;
-  for (; it->Valid() && (limit == 0 || n < limit); it->Next()) {
-    std::string key(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+  for (c->it->Seek(c->prefix + start_after); c->it->Valid() && (limit == 0 || n < limit);
+       c->it->Next()) {
+    std::string key(c->it->key().data() + c->prefix.size(), c->it->key().size() - c->prefix.size());
     if (!start_after.empty() && key == start_after) continue;
     ++n;
-    if (!fn(key, it->value().ToString())) break;
+    if (!fn(key, c->it->value().ToString())) break;
   }
-  if (!it->status().ok()) return Error(it->status(), "scanning " + table);
+  if (!c->it->status().ok()) return Error(c->it->status(), "scanning " + table);
   return Status::OK();
 }
 
 Result<uint64_t> RocksDbStore::Count(const std::string& table) {
+  auto c = OpenTable(table);
   uint64_t n = 0;
-  std::string prefix = RowPrefix(table);
-  rocksdb::ReadOptions ro;
-  std::string upper = prefix;
-  upper.back() = '\x01';
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, rows_));
-  for (it->Seek(prefix); it->Valid(); it->Next()) ++n;
-  if (!it->status().ok()) return Error(it->status(), "counting " + table);
+  for (c->it->Seek(c->prefix); c->it->Valid(); c->it->Next()) ++n;
+  if (!c->it->status().ok()) return Error(c->it->status(), "counting " + table);
   return n;
 }
 

@@ -39,7 +39,14 @@ class RocksDbStore final : public Store {
   Status Refresh() override;
 
  private:
+  // An iterator over one table's rows; owns the upper bound its ReadOptions point at.
+  struct TableCursor {
+    std::string prefix, upper;
+    rocksdb::Slice upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it;
+  };
   RocksDbStore() = default;
+  std::unique_ptr<TableCursor> OpenTable(const std::string& table);
   Status LoadMeta();
   Status Error(const rocksdb::Status& s, const std::string& what) const;
 
