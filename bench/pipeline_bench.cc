@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "open: {}\n", pipeline.status().ToString());
     return 1;
   }
-  double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double open_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   auto summary = (*pipeline)->Run();
   if (!summary.ok()) {
     fmt::print(stderr, "run: {}\n", summary.status().ToString());
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   fmt::print("pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}\n", records, page,
-             batch, no_fsync ? "off" : "per batch", rate > 0 ? fmt::format("{:.0f}/s", rate) : "max");
+             batch, no_fsync ? "off" : "per batch",
+             rate > 0 ? fmt::format("{:.0f}/s", rate) : "max");
   fmt::print("  open (ready)      {:>10.1f} ms\n", open_ms);
   fmt::print("  duration          {:>10.2f} s\n", summary->seconds);
   fmt::print("  records/s         {:>10.0f}  (end to end, fetch -> queryable)\n",
@@ -80,10 +82,11 @@ int main(int argc, char** argv) {
   fmt::print("  latency p99       {:>10.2f} ms\n", h.Percentile(99) / 1000.0);
   fmt::print("  latency max       {:>10.2f} ms\n", h.Max() / 1000.0);
   const auto& pr = (*pipeline)->probes();
-  fmt::print("  busy time by stage (s): source fetch+parse {:.2f}, staging commit {:.2f}, relay {:.2f}, "
-             "process {:.2f}\n",
-             pr.source.fetch_us / 1e6, pr.source.commit_us / 1e6, pr.relay.busy_us / 1e6,
-             pr.processor.busy_us / 1e6);
+  fmt::print(
+      "  busy time by stage (s): source fetch+parse {:.2f}, staging commit {:.2f}, relay {:.2f}, "
+      "process {:.2f}\n",
+      pr.source.fetch_us / 1e6, pr.source.commit_us / 1e6, pr.relay.busy_us / 1e6,
+      pr.processor.busy_us / 1e6);
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
   bool ok = summary->drained && summary->run.stored + summary->run.dead_lettered == records;
   pipeline->reset();

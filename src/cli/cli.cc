@@ -20,8 +20,7 @@ int RunCli(int argc, char** argv) {
   CliContext ctx;
   app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);
-  app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")
-      ->capture_default_str();
+  app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")->capture_default_str();
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();

@@ -11,8 +11,9 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   config->require_subcommand(1);
 
   auto* show = config->add_subcommand(
-      "show", "Print the effective pipeline (--config over the built-in defaults, ${ENV} "
-              "replaced)");
+      "show",
+      "Print the effective pipeline (--config over the built-in defaults, ${ENV} "
+      "replaced)");
   show->callback([&ctx, exit_code] {
     auto c = LoadConfig(ctx);
     if (!c.ok()) {

@@ -13,8 +13,7 @@ namespace dataforge {
 
 Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
                                                        const PipelineConfig& config);
-Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
-                                               const PipelineConfig& config);
+Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx, const PipelineConfig& config);
 Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
                                                    const PipelineConfig& config);
 

@@ -78,8 +78,8 @@ void PrintSummary(const RunSummary& s) {
   fmt::print("  stored       {:>12} {:>14}\n", s.run.stored, s.total.stored);
   fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
   fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
-  fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n",
-             s.latency_p50_us / 1000.0, s.latency_p99_us / 1000.0);
+  fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n", s.latency_p50_us / 1000.0,
+             s.latency_p99_us / 1000.0);
   bool balanced = s.total.stored + s.total.dead_lettered == s.total.fetched;
   fmt::print("  stored + dead-lettered == fetched: {}\n",
              balanced ? "yes"
@@ -136,10 +136,10 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
 }
 
 void AddMockApiCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "mock-api",
-      "Serve a randomuser.me-compatible API: GET /api/?results=N&seed=S&page=P "
-      "(also nat, gender, inc, exc). Deterministic for a seed and page.");
+  auto* cmd =
+      app.add_subcommand("mock-api",
+                         "Serve a randomuser.me-compatible API: GET /api/?results=N&seed=S&page=P "
+                         "(also nat, gender, inc, exc). Deterministic for a seed and page.");
   auto host = std::make_shared<std::string>("127.0.0.1");
   auto port = std::make_shared<int>(8080);
   cmd->add_option("--host", *host, "Address to listen on")->capture_default_str();

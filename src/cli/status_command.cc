@@ -112,8 +112,8 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
         fmt::print("  source '{}' at {}\n", name, pos);
       }
       for (const auto& p : st->partitions) {
-        fmt::print("  {}/{}: offsets {}..{}, processed to {}, lag {}\n", c->log.topic,
-                   p.partition, p.start_offset, p.end_offset, p.committed,
+        fmt::print("  {}/{}: offsets {}..{}, processed to {}, lag {}\n", c->log.topic, p.partition,
+                   p.start_offset, p.end_offset, p.committed,
                    std::max<int64_t>(0, p.end_offset - p.committed));
       }
     }

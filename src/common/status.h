@@ -18,11 +18,11 @@ enum class StatusCode {
   kNotFound,
   kCorruption,
   kIOError,
-  kInvalidArgument,  // bad input data or usage
-  kConfigError,      // bad pipeline file or flags (exit code 2)
-  kUnavailable,      // a peer (HTTP server, broker) is unreachable or answered 5xx/429
+  kInvalidArgument,    // bad input data or usage
+  kConfigError,        // bad pipeline file or flags (exit code 2)
+  kUnavailable,        // a peer (HTTP server, broker) is unreachable or answered 5xx/429
   kResourceExhausted,  // disk full, size limits
-  kCancelled,        // stop requested
+  kCancelled,          // stop requested
   kInternal,
 };
 
@@ -68,7 +68,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -94,10 +94,10 @@ class [[nodiscard]] Result {
 #define DF_CONCAT(a, b) DF_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function if it is not OK.
-#define DF_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::dataforge::Status df_status_ = (expr);     \
-    if (!df_status_.ok()) return df_status_;     \
+#define DF_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::dataforge::Status df_status_ = (expr); \
+    if (!df_status_.ok()) return df_status_; \
   } while (0)
 
 // DF_ASSIGN_OR_RETURN(auto x, Foo()); declares x from a Result or returns its status.

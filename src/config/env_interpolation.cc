@@ -45,8 +45,7 @@ Result<std::string> InterpolateEnv(std::string_view text) {
       out.append(fallback);
     } else {
       return Status::ConfigError(fmt::format(
-          "environment variable {} is not set (export it, or write ${{{}:-default}})", name,
-          name));
+          "environment variable {} is not set (export it, or write ${{{}:-default}})", name, name));
     }
     i = close;
   }

@@ -15,9 +15,9 @@ struct SourceConfig {
   // "" = start the built-in randomuser-compatible API on a loopback port and pull from it.
   // Otherwise any URL libcurl accepts (http, https, file).
   std::string url;
-  int results_per_page = 500;   // `results` query parameter when the URL has none
-  std::string seed;             // `seed` query parameter when the URL has none ("" = random,
-                                // chosen once and kept with the source position)
+  int results_per_page = 500;     // `results` query parameter when the URL has none
+  std::string seed;               // `seed` query parameter when the URL has none ("" = random,
+                                  // chosen once and kept with the source position)
   double rate_limit_per_sec = 0;  // requests per second; 0 = unlimited
   int64_t connect_timeout_ms = 5000;
   int64_t timeout_ms = 30000;
@@ -34,7 +34,7 @@ struct SourceConfig {
 
 struct StagingConfig {
   std::string url = "sqlite://staging.db";  // relative paths are inside the data dir
-  bool synchronous_full = true;              // fsync every batch commit
+  bool synchronous_full = true;             // fsync every batch commit
 };
 
 struct LogConfig {
@@ -75,7 +75,7 @@ struct StoreConfig {
 };
 
 struct PipelineTuning {
-  int batch_records = 1000;        // records per durable batch in every stage
+  int batch_records = 1000;           // records per durable batch in every stage
   uint64_t max_staging_lag = 200000;  // source waits while staged - relayed exceeds this
   uint64_t max_log_lag = 200000;      // relay waits while appended - processed exceeds this
 };

@@ -112,8 +112,8 @@ class ConfigReader {
         return Status::OK();
       }
     }
-    return Error(n, fmt::format("'{}' is '{}'; it must be one of: {}", key, v,
-                                fmt::join(allowed, ", ")));
+    return Error(
+        n, fmt::format("'{}' is '{}'; it must be one of: {}", key, v, fmt::join(allowed, ", ")));
   }
 
   // A scalar or a list of scalars.
@@ -138,11 +138,11 @@ class ConfigReader {
   }
 
   Status ReadSource(const YAML::Node& n, SourceConfig* s) {
-    DF_RETURN_IF_ERROR(Keys(n, "'source'",
-                            {"name", "url", "results_per_page", "seed", "rate_limit_per_sec",
-                             "connect_timeout_ms", "timeout_ms", "max_retries",
-                             "backoff_initial_ms", "backoff_max_ms", "max_response_bytes", "key",
-                             "key_fallback"}));
+    DF_RETURN_IF_ERROR(
+        Keys(n, "'source'",
+             {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
+              "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms",
+              "max_response_bytes", "key", "key_fallback"}));
     DF_RETURN_IF_ERROR(Str(n, "name", &s->name));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Num(n, "results_per_page", 1, 5000, &s->results_per_page));
@@ -171,8 +171,9 @@ class ConfigReader {
   }
 
   Status ReadLog(const YAML::Node& n, LogConfig* s) {
-    DF_RETURN_IF_ERROR(Keys(n, "'log'", {"url", "topic", "partitions", "fsync", "segment_bytes",
-                                         "retention_bytes", "retention_hours"}));
+    DF_RETURN_IF_ERROR(Keys(n, "'log'",
+                            {"url", "topic", "partitions", "fsync", "segment_bytes",
+                             "retention_bytes", "retention_hours"}));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Str(n, "topic", &s->topic));
     DF_RETURN_IF_ERROR(Num(n, "partitions", 1, 1024, &s->partitions));
@@ -201,9 +202,8 @@ class ConfigReader {
     c->line = n.Mark().line + 1;
     DF_RETURN_IF_ERROR(Str(n, "name", &c->name));
     if (c->name.empty()) return Error(n, "every column needs a 'name'");
-    DF_RETURN_IF_ERROR(Choice(n, "type",
-                              {"text", "uuid", "int", "bigint", "double", "boolean", "timestamp"},
-                              &c->type));
+    DF_RETURN_IF_ERROR(Choice(
+        n, "type", {"text", "uuid", "int", "bigint", "double", "boolean", "timestamp"}, &c->type));
     DF_RETURN_IF_ERROR(StrList(n, "path", &c->paths));
     DF_RETURN_IF_ERROR(StrList(n, "template", &c->templates));
     DF_RETURN_IF_ERROR(Bool(n, "required", &c->required));
@@ -250,8 +250,7 @@ class ConfigReader {
   Status ReadTuning(const YAML::Node& n, PipelineTuning* t) {
     DF_RETURN_IF_ERROR(Keys(n, "'tuning'", {"batch_records", "max_staging_lag", "max_log_lag"}));
     DF_RETURN_IF_ERROR(Num(n, "batch_records", 1, 100000, &t->batch_records));
-    DF_RETURN_IF_ERROR(
-        Num<uint64_t>(n, "max_staging_lag", 1, 1ull << 40, &t->max_staging_lag));
+    DF_RETURN_IF_ERROR(Num<uint64_t>(n, "max_staging_lag", 1, 1ull << 40, &t->max_staging_lag));
     DF_RETURN_IF_ERROR(Num<uint64_t>(n, "max_log_lag", 1, 1ull << 40, &t->max_log_lag));
     return Status::OK();
   }
@@ -298,8 +297,8 @@ Result<PipelineConfig> ParsePipelineConfig(std::string_view yaml, const std::str
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::ConfigError(fmt::format("{}: cannot read the pipeline file: {}", path,
-                                           std::strerror(errno)));
+    return Status::ConfigError(
+        fmt::format("{}: cannot read the pipeline file: {}", path, std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();

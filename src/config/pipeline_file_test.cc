@@ -28,7 +28,8 @@ TEST(PipelineFileTest, DefaultHasTheSeedMapping) {
 }
 
 TEST(PipelineFileTest, OverridesKeepOtherDefaults) {
-  auto c = ParsePipelineConfig("source:\n  url: file:///tmp/x.json\nlog:\n  partitions: 2\n", "p.yaml");
+  auto c =
+      ParsePipelineConfig("source:\n  url: file:///tmp/x.json\nlog:\n  partitions: 2\n", "p.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->source.url, "file:///tmp/x.json");
   EXPECT_EQ(c->log.partitions, 2);

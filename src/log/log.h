@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
 #include "common/open_mode.h"
+#include "common/status.h"
 
 namespace dataforge {
 

@@ -21,9 +21,10 @@ Status PrepareDataDir(const std::string& data_dir, bool create) {
     }
     fs::create_directories(data_dir, ec);
     if (ec) {
-      return Status::IOError(fmt::format("cannot create data dir {}: {} (choose another "
-                                         "--data-dir or fix the permissions)",
-                                         data_dir, ec.message()));
+      return Status::IOError(
+          fmt::format("cannot create data dir {}: {} (choose another "
+                      "--data-dir or fix the permissions)",
+                      data_dir, ec.message()));
     }
   }
   if (!fs::is_directory(data_dir, ec)) {
@@ -32,10 +33,10 @@ Status PrepareDataDir(const std::string& data_dir, bool create) {
   }
   int mode = create ? (R_OK | W_OK | X_OK) : (R_OK | X_OK);
   if (access(data_dir.c_str(), mode) != 0) {
-    return Status::IOError(fmt::format("data dir {} is not {} ({}); fix its permissions or "
-                                       "choose another --data-dir",
-                                       data_dir, create ? "writable" : "readable",
-                                       std::strerror(errno)));
+    return Status::IOError(
+        fmt::format("data dir {} is not {} ({}); fix its permissions or "
+                    "choose another --data-dir",
+                    data_dir, create ? "writable" : "readable", std::strerror(errno)));
   }
   return Status::OK();
 }
@@ -57,8 +58,7 @@ std::string ResolveInDataDir(const std::string& url, const std::string& data_dir
 
 ResolvedUrls ResolveUrls(const PipelineConfig& config, const std::string& data_dir) {
   return {ResolveInDataDir(config.staging.url, data_dir),
-          ResolveInDataDir(config.log.url, data_dir),
-          ResolveInDataDir(config.store.url, data_dir)};
+          ResolveInDataDir(config.log.url, data_dir), ResolveInDataDir(config.store.url, data_dir)};
 }
 
 }  // namespace dataforge

@@ -26,7 +26,9 @@ namespace {
 constexpr int64_t kIdleWaitUs = 100'000;
 constexpr int64_t kRetentionEveryUs = 10'000'000;
 
-uint64_t Lag(uint64_t ahead, uint64_t behind) { return ahead > behind ? ahead - behind : 0; }
+uint64_t Lag(uint64_t ahead, uint64_t behind) {
+  return ahead > behind ? ahead - behind : 0;
+}
 
 class PipelineImpl final : public Pipeline {
  public:
@@ -56,8 +58,8 @@ class PipelineImpl final : public Pipeline {
     store_options.sync = config_.store.sync;
     DF_ASSIGN_OR_RETURN(store_, OpenStore(urls.store, OpenMode::kReadWrite, store_options));
 
-    std::string url = options_.source_url_override.empty() ? config_.source.url
-                                                           : options_.source_url_override;
+    std::string url =
+        options_.source_url_override.empty() ? config_.source.url : options_.source_url_override;
     source_key_ = url.empty() ? config_.source.name : config_.source.name + " " + url;
     if (url.empty()) {
       mock_ = std::make_unique<MockApiServer>();
@@ -74,10 +76,9 @@ class PipelineImpl final : public Pipeline {
     DF_RETURN_IF_ERROR(relay_->Recover());
     DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
     last_staged_seq_ = counters.last_seq;
-    processor_ = std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(),
-                                             config_.process, config_.log.topic,
-                                             config_.log.partitions, batch, clock_,
-                                             &probes_.processor);
+    processor_ = std::make_unique<Processor>(
+        log_.get(), store_.get(), mapper_.get(), config_.process, config_.log.topic,
+        config_.log.partitions, batch, clock_, &probes_.processor);
     return processor_->Recover();
   }
 
@@ -212,7 +213,8 @@ class PipelineImpl final : public Pipeline {
       }
       if (source_was_done) break;
       if (clock_->MonotonicMicros() > next_retention) {
-        if (Status s = log_->ApplyRetention(); !s.ok()) spdlog::warn("log retention: {}", s.ToString());
+        if (Status s = log_->ApplyRetention(); !s.ok())
+          spdlog::warn("log retention: {}", s.ToString());
         next_retention = clock_->MonotonicMicros() + kRetentionEveryUs;
       }
       staged_.WaitPast(gen, kIdleWaitUs, abort);

@@ -39,7 +39,7 @@ struct RunSummary {
   RunTotals total;  // since the data dir was created
   double seconds = 0;
   int64_t latency_p50_us = 0, latency_p99_us = 0;
-  std::string source;  // what was read
+  std::string source;    // what was read
   bool drained = false;  // everything fetched is stored or dead-lettered
 };
 

@@ -36,10 +36,9 @@ void ProgressDisplay::Stop() {
 }
 
 void ProgressDisplay::Draw(double dt, bool first) {
-  const uint64_t now[4] = {probes_->source.fetched.load(), probes_->source.staged.load(),
-                           probes_->relay.streamed.load(),
-                           probes_->processor.stored.load() +
-                               probes_->processor.dead_lettered.load()};
+  const uint64_t now[4] = {
+      probes_->source.fetched.load(), probes_->source.staged.load(), probes_->relay.streamed.load(),
+      probes_->processor.stored.load() + probes_->processor.dead_lettered.load()};
   static constexpr const char* kNames[4] = {"source  fetched ", "staging staged  ",
                                             "relay   streamed", "process done    "};
   std::string text;
@@ -52,8 +51,7 @@ void ProgressDisplay::Draw(double dt, bool first) {
     }
     if (i == 3) {
       extra = fmt::format("  stored {}  dead-lettered {}  p99 {:.1f} ms",
-                          probes_->processor.stored.load(),
-                          probes_->processor.dead_lettered.load(),
+                          probes_->processor.stored.load(), probes_->processor.dead_lettered.load(),
                           probes_->processor.fetch_to_queryable_us.Percentile(99) / 1000.0);
     }
     text += fmt::format("\033[2K{} {:>12}  {:>10.0f} rec/s{}\n", kNames[i], now[i], rate, extra);

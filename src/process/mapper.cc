@@ -20,7 +20,8 @@ bool Resolve(const element& root, const std::vector<std::string>& parts, element
   element cur = root;
   for (const auto& p : parts) {
     element next;
-    if (cur.type() != element_type::OBJECT || cur.get_object().at_key(p).get(next) != simdjson::SUCCESS) {
+    if (cur.type() != element_type::OBJECT ||
+        cur.get_object().at_key(p).get(next) != simdjson::SUCCESS) {
       return false;
     }
     cur = next;
@@ -33,12 +34,23 @@ bool Resolve(const element& root, const std::vector<std::string>& parts, element
 // A scalar as text (strings as they are, numbers as decimal text); false for objects/arrays.
 bool ScalarText(const element& e, std::string* out) {
   switch (e.type()) {
-    case element_type::STRING: out->assign(std::string_view(e.get_string().value_unsafe())); return true;
-    case element_type::INT64: *out = std::to_string(e.get_int64().value_unsafe()); return true;
-    case element_type::UINT64: *out = std::to_string(e.get_uint64().value_unsafe()); return true;
-    case element_type::DOUBLE: *out = fmt::format("{}", e.get_double().value_unsafe()); return true;
-    case element_type::BOOL: *out = e.get_bool().value_unsafe() ? "true" : "false"; return true;
-    default: return false;
+    case element_type::STRING:
+      out->assign(std::string_view(e.get_string().value_unsafe()));
+      return true;
+    case element_type::INT64:
+      *out = std::to_string(e.get_int64().value_unsafe());
+      return true;
+    case element_type::UINT64:
+      *out = std::to_string(e.get_uint64().value_unsafe());
+      return true;
+    case element_type::DOUBLE:
+      *out = fmt::format("{}", e.get_double().value_unsafe());
+      return true;
+    case element_type::BOOL:
+      *out = e.get_bool().value_unsafe() ? "true" : "false";
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -91,15 +103,16 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
   for (size_t i = 0; i < config.columns.size(); ++i) {
     const ColumnSpec& spec = config.columns[i];
     auto err = [&](const std::string& what) {
-      return Status::ConfigError(fmt::format("line {}: column '{}': {}", spec.line, spec.name, what));
+      return Status::ConfigError(
+          fmt::format("line {}: column '{}': {}", spec.line, spec.name, what));
     };
     Column c;
     c.name = spec.name;
     c.json_name = JsonString(spec.name);
     c.required = spec.required;
     static const std::pair<const char*, Type> kTypes[] = {
-        {"text", Type::kText},     {"uuid", Type::kUuid},       {"int", Type::kInt},
-        {"bigint", Type::kBigint}, {"double", Type::kDouble},   {"boolean", Type::kBoolean},
+        {"text", Type::kText},          {"uuid", Type::kUuid},     {"int", Type::kInt},
+        {"bigint", Type::kBigint},      {"double", Type::kDouble}, {"boolean", Type::kBoolean},
         {"timestamp", Type::kTimestamp}};
     bool known = false;
     for (const auto& [name, type] : kTypes) {
@@ -128,7 +141,8 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
           ++k;
         } else if (t[k] == '{') {
           size_t close = t.find('}', k);
-          if (close == std::string::npos) return err(fmt::format("template '{}' has an unclosed '{{'", t));
+          if (close == std::string::npos)
+            return err(fmt::format("template '{}' has an unclosed '{{'", t));
           std::string path = t.substr(k + 1, close - k - 1);
           if (path.empty()) return err(fmt::format("template '{}' has an empty {{}}", t));
           if (!literal.empty()) parts.push_back({false, std::move(literal), {}});
@@ -199,11 +213,11 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
   if (!*present) return true;  // null; the caller decides if that is an error
   std::string where = used ? fmt::format(" at {}", used->text) : " from its template";
   // Text form of the value for string-ish types.
-  if (have_element && c.type != Type::kInt && c.type != Type::kBigint &&
-      c.type != Type::kDouble && c.type != Type::kBoolean &&
-      !(c.type == Type::kTimestamp && value.is_number())) {
+  if (have_element && c.type != Type::kInt && c.type != Type::kBigint && c.type != Type::kDouble &&
+      c.type != Type::kBoolean && !(c.type == Type::kTimestamp && value.is_number())) {
     if (!ScalarText(value, &text)) {
-      *error = fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value), where);
+      *error =
+          fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value), where);
       return false;
     }
   }
@@ -232,7 +246,8 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
         ms = ParseTimestampMillis(text);
       }
       if (!ms) {
-        *error = fmt::format("column \"{}\": value \"{}\"{} is not a timestamp", c.name, text, where);
+        *error =
+            fmt::format("column \"{}\": value \"{}\"{} is not a timestamp", c.name, text, where);
         return false;
       }
       *out_text = FormatTimestampMillis(*ms);

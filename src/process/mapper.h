@@ -60,8 +60,7 @@ class Mapper {
 
   Mapper() = default;
   bool ColumnValue(const Column& c, std::string_view key, const simdjson::dom::element& root,
-                   std::string* out_json, std::string* out_text, bool* present,
-                   std::string* error);
+                   std::string* out_json, std::string* out_text, bool* present, std::string* error);
 
   std::vector<Column> columns_;
   size_t key_column_ = 0;

@@ -45,12 +45,14 @@ TEST_F(MapperTest, NewestShape) {
   auto r = mapper_->Map("91C38129-E067-4AF8-8705-7D8376747CEF", raw);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.key, "91c38129-e067-4af8-8705-7d8376747cef");
-  EXPECT_EQ(r.row_json,
-            R"({"id":"91c38129-e067-4af8-8705-7d8376747cef","first_name":"Mathis","last_name":"Berthelsen","gender":"male","address":"2054 Linaaes gate, Bybrua, Buskerud, Norway","post_code":"8261","email":"mathis.berthelsen@example.com","username":"angrygoose529","dob":"1993-09-18T02:30:31.200Z","registered_date":"2012-08-03T06:20:27.547Z","phone":"53424789","picture":"https://randomuser.me/api/portraits/med/men/20.jpg"})");
+  EXPECT_EQ(
+      r.row_json,
+      R"({"id":"91c38129-e067-4af8-8705-7d8376747cef","first_name":"Mathis","last_name":"Berthelsen","gender":"male","address":"2054 Linaaes gate, Bybrua, Buskerud, Norway","post_code":"8261","email":"mathis.berthelsen@example.com","username":"angrygoose529","dob":"1993-09-18T02:30:31.200Z","registered_date":"2012-08-03T06:20:27.547Z","phone":"53424789","picture":"https://randomuser.me/api/portraits/med/men/20.jpg"})");
 }
 
 TEST_F(MapperTest, OldestShape) {
-  std::string raw = R"({"name":{"title":"mr","first":"levi","last":"stone"},"location":{"street":"6738 lone wolf trail",
+  std::string raw =
+      R"({"name":{"title":"mr","first":"levi","last":"stone"},"location":{"street":"6738 lone wolf trail",
     "city":"manchester","state":"north carolina","postcode":24560},"email":"levi.stone@example.com",
     "login":{"username":"greengoose319"},"registered":1369762060,"dob":449536660,"phone":"(334)-039-8930",
     "picture":{"medium":"https://randomuser.me/api/portraits/med/men/40.jpg"}})";
@@ -64,7 +66,8 @@ TEST_F(MapperTest, OldestShape) {
 }
 
 TEST_F(MapperTest, Api11DatesAndNonAscii) {
-  std::string raw = R"({"gender":"male","name":{"first":"valentim","last":"da paz"},"location":{"street":"1256 rua são paulo ",
+  std::string raw =
+      R"({"gender":"male","name":{"first":"valentim","last":"da paz"},"location":{"street":"1256 rua são paulo ",
     "city":"cabo","state":"roraima","postcode":20797},"email":"valentim.dapaz@example.com",
     "login":{"username":"blackswan284"},"dob":"1953-08-27 19:42:29","registered":"2005-11-30 06:25:54",
     "picture":{"medium":"m"},"first":"\u0627\u06cc"})";
@@ -129,13 +132,17 @@ TEST(MapperConfigTest, TypesAndErrors) {
             "column \"i\": value 3000000000 at i is not a 32-bit integer");
   c.columns[1].templates = {"{unclosed"};
   auto bad = Mapper::Create(c);
-  EXPECT_EQ(bad.status().message(), "line 4: column 'ok': template '{unclosed' has an unclosed '{'");
+  EXPECT_EQ(bad.status().message(),
+            "line 4: column 'ok': template '{unclosed' has an unclosed '{'");
 }
 
 TEST(TimestampTest, Formats) {
-  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2012-08-03T06:20:27.547Z")), "2012-08-03T06:20:27.547Z");
-  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2012-08-03T08:20:27+02:00")), "2012-08-03T06:20:27.000Z");
-  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("1953-08-27 19:42:29")), "1953-08-27T19:42:29.000Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2012-08-03T06:20:27.547Z")),
+            "2012-08-03T06:20:27.547Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2012-08-03T08:20:27+02:00")),
+            "2012-08-03T06:20:27.000Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("1953-08-27 19:42:29")),
+            "1953-08-27T19:42:29.000Z");
   EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("2000-02-29")), "2000-02-29T00:00:00.000Z");
   EXPECT_EQ(FormatTimestampMillis(-1), "1969-12-31T23:59:59.999Z");
   EXPECT_FALSE(ParseTimestampMillis("2012-13-03").has_value());

@@ -27,16 +27,15 @@ struct ProcessorProbe {
   std::atomic<uint64_t> stored{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> batches{0};
-  std::atomic<uint64_t> busy_us{0};  // time in RunOnce (written by the pipeline)
+  std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
   LatencyHistogram fetch_to_queryable_us;  // record fetched -> row committed in the store
 };
 
 class Processor {
  public:
   // Borrows everything; all must outlive the processor.
-  Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config,
-            std::string topic, int32_t partitions, size_t batch_records, Clock* clock,
-            ProcessorProbe* probe);
+  Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config, std::string topic,
+            int32_t partitions, size_t batch_records, Clock* clock, ProcessorProbe* probe);
 
   // Loads the committed offsets from the store (or the partition start). Call once first.
   Status Recover();

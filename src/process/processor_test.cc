@@ -29,7 +29,8 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   {
     auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
     ASSERT_TRUE(store.ok());
-    Processor p(log->get(), store->get(), &*mapper, config.process, "t", 2, 100, Clock::Real(), &probe);
+    Processor p(log->get(), store->get(), &*mapper, config.process, "t", 2, 100, Clock::Real(),
+                &probe);
     ASSERT_TRUE(p.Recover().ok());
     EXPECT_EQ(*p.RunOnce(), 6u);
     EXPECT_EQ(*p.RunOnce(), 0u);
@@ -46,7 +47,8 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   }
   ASSERT_TRUE((*log)->Append("t", 1, std::vector<LogRecord>{records[0]}).ok());
   auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 2, 100, Clock::Real(), &probe);
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 2, 100, Clock::Real(),
+              &probe);
   ASSERT_TRUE(p.Recover().ok());
   EXPECT_EQ(*p.RunOnce(), 1u);  // only the new record: offsets were committed with the rows
   EXPECT_EQ((*store)->Counters()->stored, 6u);

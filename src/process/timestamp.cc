@@ -78,7 +78,8 @@ std::optional<int64_t> ParseTimestampMillis(std::string_view s) {
       } else if (c == '+' || c == '-') {
         int oh, om;
         size_t rest = s.size() - pos - 1;
-        if (rest == 5 && s[pos + 3] == ':' && Digits(s, pos + 1, 2, &oh) && Digits(s, pos + 4, 2, &om)) {
+        if (rest == 5 && s[pos + 3] == ':' && Digits(s, pos + 1, 2, &oh) &&
+            Digits(s, pos + 4, 2, &om)) {
         } else if (rest == 4 && Digits(s, pos + 1, 2, &oh) && Digits(s, pos + 3, 2, &om)) {
         } else {
           return std::nullopt;

@@ -45,16 +45,17 @@ Status OutboxRelay::Recover() {
     if (last) {
       last_seq_in_log_[p] = OutboxSeqOf(last->record);
     } else {
-      bool retained_away = p < static_cast<int32_t>(info.partitions.size()) &&
-                           info.partitions[p].end_offset > 0;
+      bool retained_away =
+          p < static_cast<int32_t>(info.partitions.size()) && info.partitions[p].end_offset > 0;
       last_seq_in_log_[p] = retained_away ? committed : 0;
     }
     start = std::min(start, last_seq_in_log_[p]);
   }
   if (start < committed) {
-    spdlog::warn("relay: the log ends before the relay cursor (seq {} < {}); re-streaming the "
-                 "missing rows",
-                 start, committed);
+    spdlog::warn(
+        "relay: the log ends before the relay cursor (seq {} < {}); re-streaming the "
+        "missing rows",
+        start, committed);
   }
   cursor_ = start;
   committed_cursor_ = committed;
@@ -85,8 +86,8 @@ Result<size_t> OutboxRelay::RunOnce() {
     if (by_partition_[p].empty()) continue;
     auto r = log_->Append(topic_, p, by_partition_[p]);
     if (!r.ok()) {
-      return r.status().WithContext(fmt::format("relay: appending {} records to {}/{}",
-                                                by_partition_[p].size(), topic_, p));
+      return r.status().WithContext(
+          fmt::format("relay: appending {} records to {}/{}", by_partition_[p].size(), topic_, p));
     }
   }
   uint64_t last = rows_.back().seq;

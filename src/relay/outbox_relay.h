@@ -62,8 +62,8 @@ class OutboxRelay {
   Clock* clock_;
   int64_t cursor_interval_us_;
   int64_t last_cursor_commit_us_ = 0;
-  uint64_t pending_streamed_ = 0;          // streamed since the last cursor commit
-  uint64_t committed_now_ = 0;             // cursor value last committed
+  uint64_t pending_streamed_ = 0;  // streamed since the last cursor commit
+  uint64_t committed_now_ = 0;     // cursor value last committed
   std::vector<OutboxRow> rows_;
   std::vector<std::vector<LogRecord>> by_partition_;
 };

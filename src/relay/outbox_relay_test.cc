@@ -16,11 +16,13 @@ class OutboxRelayTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/df_relay_XXXXXX";
     dir_ = mkdtemp(tmpl);
-    staging_ = std::move(OpenStaging("sqlite://" + dir_ + "/s.db", OpenMode::kReadWrite, true)).value();
+    staging_ =
+        std::move(OpenStaging("sqlite://" + dir_ + "/s.db", OpenMode::kReadWrite, true)).value();
     log_ = std::move(OpenLog("file://" + dir_ + "/log", OpenMode::kReadWrite, {})).value();
     ASSERT_TRUE(log_->CreateTopic("t", 3).ok());
     SourceBatch b;
-    for (int i = 0; i < 10; ++i) b.records.push_back({fmt::format("key{}", i), fmt::format("{{\"i\":{}}}", i), 100 + i});
+    for (int i = 0; i < 10; ++i)
+      b.records.push_back({fmt::format("key{}", i), fmt::format("{{\"i\":{}}}", i), 100 + i});
     b.position = "p";
     ASSERT_TRUE(staging_->Commit("src", b).ok());
   }

@@ -6,8 +6,8 @@
 
 namespace dataforge {
 
-Result<std::unique_ptr<Source>> MakeSource(const SourceConfig& config,
-                                           const std::string& url, Clock* clock) {
+Result<std::unique_ptr<Source>> MakeSource(const SourceConfig& config, const std::string& url,
+                                           Clock* clock) {
   for (const char* scheme : {"http://", "https://", "file://"}) {
     if (url.rfind(scheme, 0) == 0 && url.size() > std::string_view(scheme).size()) {
       return std::unique_ptr<Source>(std::make_unique<HttpSource>(config, url, clock));

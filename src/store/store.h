@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "common/open_mode.h"
 #include "common/record.h"
 #include "common/status.h"
-#include "common/open_mode.h"
 
 namespace dataforge {
 

@@ -15,8 +15,7 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url, OpenMode mode,
     return Status::ConfigError(fmt::format(
         "store url '{}': the Cassandra store is not built yet; use rocksdb://DIR", url));
   }
-  return Status::ConfigError(
-      fmt::format("store url '{}': unsupported; use rocksdb://DIR", url));
+  return Status::ConfigError(fmt::format("store url '{}': unsupported; use rocksdb://DIR", url));
 }
 
 }  // namespace dataforge

@@ -1,7 +1,7 @@
 // Bad input gets a clear answer: a dead letter with the reason, or a one-line error and the
 // right exit code. Never a crash, never silent loss.
-#include <httplib.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <thread>
 
@@ -149,8 +149,8 @@ TEST(BadInputTest, BadConfigIsExitTwoWithTheLine) {
   WriteFile(dir.Sub("p.yaml"), "log:\n  partitions: zero\n");
   auto r = RunDataforge({"run", "--config", dir.Sub("p.yaml"), "--data-dir", dir.Sub("data")});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "dataforge: " + dir.Sub("p.yaml") +
-                       ":2: 'partitions' must be a number, not 'zero'\n");
+  EXPECT_EQ(r.err,
+            "dataforge: " + dir.Sub("p.yaml") + ":2: 'partitions' must be a number, not 'zero'\n");
   auto check = RunDataforge({"config", "check", dir.Sub("p.yaml")});
   EXPECT_EQ(check.exit_code, 2);
   EXPECT_EQ(check.err, r.err);
@@ -187,8 +187,8 @@ TEST(BadInputTest, UnsupportedSourceSchemeIsUsageError) {
 
 TEST(BadInputTest, MissingCaptureFileIsAClearError) {
   TempDir dir;
-  auto r = RunDataforge({"run", "--source-url", "file://" + dir.Sub("nope.json"), "--data-dir",
-                         dir.Sub("data")});
+  auto r = RunDataforge(
+      {"run", "--source-url", "file://" + dir.Sub("nope.json"), "--data-dir", dir.Sub("data")});
   EXPECT_EQ(r.exit_code, 1);
   auto lines = SplitLines(r.err);
   ASSERT_FALSE(lines.empty());

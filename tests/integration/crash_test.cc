@@ -2,8 +2,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <httplib.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <set>
 
@@ -39,8 +39,8 @@ std::vector<std::string> ExpectedUuids(const std::string& seed, int64_t n) {
   httplib::Client client("127.0.0.1", port);
   std::vector<std::string> uuids;
   for (int page = 1; static_cast<int64_t>(uuids.size()) < n; ++page) {
-    auto res = client.Get(
-        fmt::format("/api/?results={}&seed={}&page={}", kPageSize, seed, page).c_str());
+    auto res =
+        client.Get(fmt::format("/api/?results={}&seed={}&page={}", kPageSize, seed, page).c_str());
     if (!res || res->status != 200) {
       ADD_FAILURE() << "mock-api page " << page;
       break;
@@ -63,8 +63,8 @@ TEST(CrashTest, KillNineMidRunThenRestartLeavesTheStoreExact) {
   std::string data = dir.Sub("data");
   // Three runs killed with SIGKILL at different depths, each resuming the previous one.
   for (int64_t kill_after : {1500, 6000, 12000}) {
-    auto child = StartDataforge(
-        {"run", "--config", config, "--data-dir", data, "--max-records", "1000000"});
+    auto child =
+        StartDataforge({"run", "--config", config, "--data-dir", data, "--max-records", "1000000"});
     int64_t stored = 0;
     for (int i = 0; i < 1200 && stored < kill_after; ++i) {
       usleep(25'000);
@@ -102,8 +102,8 @@ TEST(CrashTest, KillNineMidRunThenRestartLeavesTheStoreExact) {
   EXPECT_TRUE(missing.empty()) << missing.size() << " missing, first " << missing[0];
   EXPECT_TRUE(extra.empty()) << extra.size() << " unexpected, first " << extra[0];
   // Every record version went through the log exactly once.
-  auto consume = RunDataforge({"topic", "consume", "users_created", "--from-beginning",
-                               "--config", config, "--data-dir", data});
+  auto consume = RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--config",
+                               config, "--data-dir", data});
   EXPECT_EQ(static_cast<int64_t>(SplitLines(consume.out).size()), s.fetched);
   EXPECT_EQ(s.streamed, s.fetched);
   EXPECT_EQ(s.stored, s.fetched);

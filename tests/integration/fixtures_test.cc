@@ -21,7 +21,8 @@ TEST_P(FixtureRunTest, EveryRecordIsStored) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   StatusJson s = Status(dir.path());
   EXPECT_EQ(s.fetched, GetParam().records);
-  EXPECT_EQ(s.dead_lettered, 0) << RunDataforge({"deadletter", "list", "--data-dir", dir.path()}).out;
+  EXPECT_EQ(s.dead_lettered, 0)
+      << RunDataforge({"deadletter", "list", "--data-dir", dir.path()}).out;
   EXPECT_EQ(s.stored, GetParam().records);
   EXPECT_EQ(s.store_rows, GetParam().records);
   // Read once: a second run of the same capture fetches nothing new and stores nothing twice.
@@ -51,7 +52,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(FixtureValuesTest, OldApiShapesMapToTheSeedColumns) {
   TempDir dir;
-  std::string url = std::string("file://") + DATAFORGE_FIXTURES_DIR + "/v1.0-cat-user-defaults.json";
+  std::string url =
+      std::string("file://") + DATAFORGE_FIXTURES_DIR + "/v1.0-cat-user-defaults.json";
   ASSERT_EQ(RunDataforge({"run", "--source-url", url, "--data-dir", dir.path()}).exit_code, 0);
   auto scan = RunDataforge({"table", "scan", "--data-dir", dir.path()});
   std::string levi;
@@ -66,7 +68,7 @@ TEST(FixtureValuesTest, OldApiShapesMapToTheSeedColumns) {
   EXPECT_EQ(JsonField(levi, "registered_date"), "2013-05-28T17:27:40.000Z");
   EXPECT_EQ(JsonField(levi, "picture"), "https://randomuser.me/api/portraits/med/men/40.jpg");
   EXPECT_NE(levi.find("\"gender\":null"), std::string::npos) << levi;  // not in this capture
-  EXPECT_EQ(JsonField(levi, "id").size(), 36u);  // derived key: a UUID
+  EXPECT_EQ(JsonField(levi, "id").size(), 36u);                        // derived key: a UUID
 }
 
 TEST(FixtureValuesTest, NewestApiShape) {

@@ -28,8 +28,8 @@ void ExpectExact(const std::string& data, int64_t fetched) {
   EXPECT_EQ(s.stored, fetched);
   EXPECT_EQ(s.store_rows, fetched);
   EXPECT_EQ(s.log_lag, 0);
-  auto consume = RunDataforge({"topic", "consume", "users_created", "--from-beginning",
-                               "--data-dir", data});
+  auto consume =
+      RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--data-dir", data});
   ASSERT_EQ(consume.exit_code, 0) << consume.err;
   EXPECT_EQ(static_cast<int64_t>(SplitLines(consume.out).size()), fetched);
   EXPECT_EQ(static_cast<int64_t>(ScanIds(data).size()), fetched);

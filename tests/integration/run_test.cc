@@ -57,19 +57,22 @@ TEST(RunTest, InspectionCommands) {
   auto count = RunDataforge({"table", "count", "--data-dir", dir.path()});
   EXPECT_EQ(count.exit_code, 0) << count.err;
   EXPECT_EQ(count.out, "30\n");
-  auto count2 = RunDataforge({"table", "count", "dataforge.created_users", "--data-dir", dir.path()});
+  auto count2 =
+      RunDataforge({"table", "count", "dataforge.created_users", "--data-dir", dir.path()});
   EXPECT_EQ(count2.out, "30\n");
 
   auto ids = ScanIds(dir.path());
   ASSERT_EQ(ids.size(), 30u);
-  auto get = RunDataforge({"table", "get", "dataforge.created_users", ids[7], "--data-dir", dir.path()});
+  auto get =
+      RunDataforge({"table", "get", "dataforge.created_users", ids[7], "--data-dir", dir.path()});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(JsonField(get.out, "id"), ids[7]);
   for (const char* col : {"first_name", "last_name", "gender", "address", "post_code", "email",
                           "username", "dob", "registered_date", "phone", "picture"}) {
     EXPECT_NE(get.out.find(std::string("\"") + col + "\":"), std::string::npos) << col << get.out;
   }
-  auto missing = RunDataforge({"table", "get", "dataforge.created_users", "no-such-key", "--data-dir", dir.path()});
+  auto missing = RunDataforge(
+      {"table", "get", "dataforge.created_users", "no-such-key", "--data-dir", dir.path()});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("no-such-key"), std::string::npos) << missing.err;
 
@@ -89,8 +92,8 @@ TEST(RunTest, InspectionCommands) {
     EXPECT_EQ(JsonField(l, "topic"), "users_created");
     EXPECT_EQ(JsonField(l, "key"), JsonField(l, "value.login.uuid")) << l;
   }
-  auto all = RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--data-dir",
-                           dir.path()});
+  auto all = RunDataforge(
+      {"topic", "consume", "users_created", "--from-beginning", "--data-dir", dir.path()});
   EXPECT_EQ(SplitLines(all.out).size(), 30u);
 
   auto staging = RunDataforge({"staging", "count", "--data-dir", dir.path()});
@@ -144,11 +147,23 @@ TEST(RunTest, HelpAndVersion) {
   auto v = RunDataforge({"--version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.out, "dataforge 0.1.0\n");
-  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
-           {}, {"run"}, {"mock-api"}, {"table"}, {"table", "count"}, {"table", "get"},
-           {"table", "scan"}, {"topic"}, {"topic", "list"}, {"topic", "consume"},
-           {"topic", "describe"}, {"staging", "count"}, {"deadletter", "list"}, {"status"},
-           {"config"}, {"config", "show"}, {"config", "check"}}) {
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{{},
+                                                                            {"run"},
+                                                                            {"mock-api"},
+                                                                            {"table"},
+                                                                            {"table", "count"},
+                                                                            {"table", "get"},
+                                                                            {"table", "scan"},
+                                                                            {"topic"},
+                                                                            {"topic", "list"},
+                                                                            {"topic", "consume"},
+                                                                            {"topic", "describe"},
+                                                                            {"staging", "count"},
+                                                                            {"deadletter", "list"},
+                                                                            {"status"},
+                                                                            {"config"},
+                                                                            {"config", "show"},
+                                                                            {"config", "check"}}) {
     cmd.push_back("--help");
     auto r = RunDataforge(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd[0];

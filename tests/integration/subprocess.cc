@@ -21,7 +21,9 @@ TempDir::TempDir() {
   path_ = mkdtemp(tmpl);
 }
 
-TempDir::~TempDir() { std::filesystem::remove_all(path_); }
+TempDir::~TempDir() {
+  std::filesystem::remove_all(path_);
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -85,8 +87,12 @@ void ChildProcess::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);
 }
 
-std::string ChildProcess::Stdout() const { return ReadFile(dir_ + "/stdout"); }
-std::string ChildProcess::Stderr() const { return ReadFile(dir_ + "/stderr"); }
+std::string ChildProcess::Stdout() const {
+  return ReadFile(dir_ + "/stdout");
+}
+std::string ChildProcess::Stderr() const {
+  return ReadFile(dir_ + "/stderr");
+}
 
 ProcessResult ChildProcess::Wait(int timeout_ms) {
   ProcessResult r;

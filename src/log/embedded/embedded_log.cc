@@ -55,7 +55,8 @@ Result<std::unique_ptr<Log>> EmbeddedLog::Open(const std::string& dir, OpenMode 
     std::error_code ec;
     fs::create_directories(dir + "/topics", ec);
     fs::create_directories(dir + "/groups", ec);
-    if (ec) return Status::IOError(fmt::format("cannot create log directory {}: {}", dir, ec.message()));
+    if (ec)
+      return Status::IOError(fmt::format("cannot create log directory {}: {}", dir, ec.message()));
     std::string lock_path = dir + "/LOCK";
     log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (log->lock_fd_ < 0) {
@@ -92,11 +93,13 @@ Result<EmbeddedLog::Topic*> EmbeddedLog::LoadTopicLocked(const std::string& topi
   std::getline(meta, line);
   int32_t n = 0;
   if (line.rfind("partitions=", 0) != 0 || (n = std::atoi(line.c_str() + 11)) <= 0) {
-    return Status::Corruption(fmt::format("{}/meta: expected 'partitions=N', found '{}'", tdir, line));
+    return Status::Corruption(
+        fmt::format("{}/meta: expected 'partitions=N', found '{}'", tdir, line));
   }
   auto t = std::make_unique<Topic>();
   for (int32_t p = 0; p < n; ++p) {
-    DF_ASSIGN_OR_RETURN(auto part, PartitionLog::Open(tdir + "/" + std::to_string(p), p, mode_, options_));
+    DF_ASSIGN_OR_RETURN(auto part,
+                        PartitionLog::Open(tdir + "/" + std::to_string(p), p, mode_, options_));
     t->partitions.push_back(std::move(part));
   }
   Topic* raw = t.get();
@@ -106,8 +109,8 @@ Result<EmbeddedLog::Topic*> EmbeddedLog::LoadTopicLocked(const std::string& topi
 
 Status EmbeddedLog::CreateTopic(const std::string& topic, int32_t partitions) {
   if (!ValidName(topic)) {
-    return Status::InvalidArgument(fmt::format(
-        "topic name '{}' is not valid: use letters, digits, '.', '_' and '-'", topic));
+    return Status::InvalidArgument(
+        fmt::format("topic name '{}' is not valid: use letters, digits, '.', '_' and '-'", topic));
   }
   std::lock_guard lock(topics_mu_);
   auto existing = LoadTopicLocked(topic);
@@ -127,7 +130,8 @@ Status EmbeddedLog::CreateTopic(const std::string& topic, int32_t partitions) {
   std::error_code ec;
   fs::create_directories(tdir, ec);
   if (ec) return Status::IOError(fmt::format("cannot create {}: {}", tdir, ec.message()));
-  DF_RETURN_IF_ERROR(WriteFileAtomically(tdir + "/meta", fmt::format("partitions={}\n", partitions)));
+  DF_RETURN_IF_ERROR(
+      WriteFileAtomically(tdir + "/meta", fmt::format("partitions={}\n", partitions)));
   return LoadTopicLocked(topic).status();
 }
 
@@ -206,7 +210,8 @@ Result<EmbeddedLog::GroupOffsets> EmbeddedLog::ReadGroupLocked(const std::string
 
 Status EmbeddedLog::CommitGroupOffset(const std::string& group, const std::string& topic,
                                       int32_t partition, int64_t next_offset) {
-  if (!ValidName(group)) return Status::InvalidArgument(fmt::format("group name '{}' is not valid", group));
+  if (!ValidName(group))
+    return Status::InvalidArgument(fmt::format("group name '{}' is not valid", group));
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
   std::lock_guard lock(groups_mu_);
   DF_ASSIGN_OR_RETURN(auto offsets, ReadGroupLocked(group));

@@ -36,8 +36,8 @@ class EmbeddedLog final : public Log {
               std::vector<ConsumedRecord>* out) override;
   Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
                                                  int32_t partition) override;
-  bool WaitForData(const std::string& topic, int32_t partition, int64_t offset,
-                   int64_t timeout_us, std::stop_token stop) override;
+  bool WaitForData(const std::string& topic, int32_t partition, int64_t offset, int64_t timeout_us,
+                   std::stop_token stop) override;
   Status CommitGroupOffset(const std::string& group, const std::string& topic, int32_t partition,
                            int64_t next_offset) override;
   Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,

@@ -32,7 +32,9 @@ class EmbeddedLogTest : public ::testing::Test {
   static std::vector<LogRecord> Records(int from, int n) {
     std::vector<LogRecord> out;
     for (int i = from; i < from + n; ++i) {
-      out.push_back({"k" + std::to_string(i), "value-" + std::to_string(i), 1000 + i,
+      out.push_back({"k" + std::to_string(i),
+                     "value-" + std::to_string(i),
+                     1000 + i,
                      {{"seq", std::to_string(i)}}});
     }
     return out;
@@ -152,11 +154,13 @@ class TornTailTest : public EmbeddedLogTest {
 };
 
 TEST_F(TornTailTest, TornHeader) {
-  EXPECT_EQ(Survivors([](const std::string& f, uint64_t pos) { fs::resize_file(f, pos + 10); }), 10u);
+  EXPECT_EQ(Survivors([](const std::string& f, uint64_t pos) { fs::resize_file(f, pos + 10); }),
+            10u);
 }
 
 TEST_F(TornTailTest, TornBody) {
-  EXPECT_EQ(Survivors([](const std::string& f, uint64_t pos) { fs::resize_file(f, pos + 40); }), 10u);
+  EXPECT_EQ(Survivors([](const std::string& f, uint64_t pos) { fs::resize_file(f, pos + 40); }),
+            10u);
 }
 
 TEST_F(TornTailTest, ZeroFilledTail) {

@@ -19,7 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string SegmentName(int64_t base) { return fmt::format("{:020d}.log", base); }
+std::string SegmentName(int64_t base) {
+  return fmt::format("{:020d}.log", base);
+}
 
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
   if (err == ENOSPC || err == EDQUOT) {
@@ -57,8 +59,7 @@ Result<size_t> PreadFull(int fd, char* buf, size_t n, uint64_t pos, const std::s
 }  // namespace
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir, int32_t partition,
-                                                         OpenMode mode,
-                                                         const LogOptions& options) {
+                                                         OpenMode mode, const LogOptions& options) {
   std::unique_ptr<PartitionLog> p(new PartitionLog(dir, partition, mode, options));
   std::error_code ec;
   if (mode == OpenMode::kReadWrite) {
@@ -68,7 +69,8 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
   std::vector<int64_t> bases;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
-    if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
+    if (name.size() == 24 && name.ends_with(".log"))
+      bases.push_back(std::stoll(name.substr(0, 20)));
   }
   if (ec && mode == OpenMode::kReadWrite) {
     return Status::IOError(fmt::format("cannot list {}: {}", dir, ec.message()));
@@ -84,7 +86,8 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
     bool last = i + 1 == p->segments_.size();
     // Sealed segments: headers only (CRCs are checked on read). The active one: fully verified
     // and, read-write, truncated after its last valid batch.
-    DF_RETURN_IF_ERROR(p->ScanSegment(&p->segments_[i], last, last && mode == OpenMode::kReadWrite));
+    DF_RETURN_IF_ERROR(
+        p->ScanSegment(&p->segments_[i], last, last && mode == OpenMode::kReadWrite));
   }
   if (!p->segments_.empty()) p->start_offset_ = p->segments_.front().base_offset;
   if (mode == OpenMode::kReadWrite) {
@@ -162,9 +165,10 @@ Status PartitionLog::ScanSegment(Segment* seg, bool verify, bool truncate) {
   ::close(fd);
   seg->size = pos;
   if (pos < file_size && truncate) {
-    spdlog::warn("log recovery: {} at byte {} of {}: truncating {} bytes ({} complete batches "
-                 "kept, next offset {})",
-                 problem, pos, seg->path, file_size - pos, seg->batches.size(), expected);
+    spdlog::warn(
+        "log recovery: {} at byte {} of {}: truncating {} bytes ({} complete batches "
+        "kept, next offset {})",
+        problem, pos, seg->path, file_size - pos, seg->batches.size(), expected);
     if (::truncate(seg->path.c_str(), static_cast<off_t>(pos)) != 0) {
       return ErrnoStatus("cannot truncate log segment", seg->path, errno);
     }
@@ -280,7 +284,8 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
       for (; b != it->batches.end() && planned < max_records; ++b) {
         if (b->base_offset + b->count <= offset) continue;
         pieces.push_back({it->path, *b});
-        planned += static_cast<size_t>(b->base_offset + b->count - std::max(offset, b->base_offset));
+        planned +=
+            static_cast<size_t>(b->base_offset + b->count - std::max(offset, b->base_offset));
       }
     }
   }
@@ -305,8 +310,8 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
     log_format::BatchHeader h;
     if (!got.ok() || *got < sizeof hbuf ||
         !log_format::DecodeHeader(std::string_view(hbuf, sizeof hbuf), &h)) {
-      result = Status::Corruption(fmt::format("corrupt batch header in {} at byte {}", piece.path,
-                                              piece.batch.position));
+      result = Status::Corruption(
+          fmt::format("corrupt batch header in {} at byte {}", piece.path, piece.batch.position));
       break;
     }
     buf.resize(log_format::kHeaderSize + h.body_length);
@@ -366,8 +371,8 @@ Status PartitionLog::ApplyRetention(int64_t now_us) {
   while (segments_.size() > 1) {
     const Segment& oldest = segments_.front();
     bool too_big = options_.retention_bytes > 0 && total > options_.retention_bytes;
-    bool too_old = options_.retention_ms > 0 &&
-                   oldest.max_timestamp < now_us - options_.retention_ms * 1000;
+    bool too_old =
+        options_.retention_ms > 0 && oldest.max_timestamp < now_us - options_.retention_ms * 1000;
     if (!too_big && !too_old) break;
     if (::unlink(oldest.path.c_str()) != 0 && errno != ENOENT) {
       return ErrnoStatus("cannot delete log segment", oldest.path, errno);

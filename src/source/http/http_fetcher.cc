@@ -25,7 +25,8 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   t->seen += len;
   if (t->body->size() + len > t->limit) {
     t->too_large = true;
-    size_t keep = std::min<size_t>(len, 64 * 1024 > t->body->size() ? 64 * 1024 - t->body->size() : 0);
+    size_t keep =
+        std::min<size_t>(len, 64 * 1024 > t->body->size() ? 64 * 1024 - t->body->size() : 0);
     t->body->append(data, keep);
     return 0;  // abort the transfer
   }
@@ -89,12 +90,16 @@ std::string Snippet(const std::string& body) {
 
 HttpFetcher::HttpFetcher(const SourceConfig& config, Clock* clock)
     : config_(config), clock_(clock), rng_(std::random_device{}()) {
-  static const bool global_init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  static const bool global_init = [] {
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  }();
   (void)global_init;
   curl_ = curl_easy_init();
 }
 
-HttpFetcher::~HttpFetcher() { curl_easy_cleanup(curl_); }
+HttpFetcher::~HttpFetcher() {
+  curl_easy_cleanup(curl_);
+}
 
 Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token stop) {
   if (curl_ == nullptr) return Status::Internal("libcurl could not create a handle");
@@ -107,8 +112,8 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
       if (next_request_us_ > now && !clock_->SleepFor(next_request_us_ - now, stop)) {
         return Status::Cancelled("stopped while rate limited");
       }
-      next_request_us_ = std::max(now, next_request_us_) +
-                         static_cast<int64_t>(1e6 / config_.rate_limit_per_sec);
+      next_request_us_ =
+          std::max(now, next_request_us_) + static_cast<int64_t>(1e6 / config_.rate_limit_per_sec);
     }
     FetchResult result;
     Transfer t;
@@ -120,7 +125,8 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout_ms));
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(config_.connect_timeout_ms));
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout_ms));
     curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate/br as offered
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, "dataforge/0.1");

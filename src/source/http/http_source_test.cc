@@ -1,7 +1,7 @@
 #include "source/http/http_source.h"
 
-#include <httplib.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -143,8 +143,9 @@ TEST_F(HttpSourceTest, RetriesExhaustedIsUnavailableWithTheServersText) {
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(b.status().message(),
-            "GET " + Url() + "?results=10&seed=unit&page=1: HTTP 500 \"mock-api: injected server "
-            "error\" after 4 attempts");
+            "GET " + Url() +
+                "?results=10&seed=unit&page=1: HTTP 500 \"mock-api: injected server "
+                "error\" after 4 attempts");
 }
 
 TEST_F(HttpSourceTest, StopDuringBackoffIsCancelled) {
@@ -186,17 +187,18 @@ TEST_F(HttpSourceTest, ConnectionRefusedIsRetriedThenUnavailable) {
   ASSERT_TRUE(s.Open("").ok());
   auto b = s.Next(100, {});
   EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(b.status().message().find("after 2 attempts"), std::string::npos) << b.status().message();
+  EXPECT_NE(b.status().message().find("after 2 attempts"), std::string::npos)
+      << b.status().message();
 }
 
 TEST(HttpSourceFileTest, EveryFixtureIsReadOnceWithStableKeys) {
   FakeClock clock;
   const std::pair<const char*, size_t> kFixtures[] = {
-      {"v1.0-cat-user-defaults.json", 6},    {"v1.0-react-contact.json", 20},
-      {"v1.1-friendzone.json", 100},         {"v1.1-ngx-datatable.json", 100},
-      {"v1.2-contact-agenda.json", 50},      {"v1.2-visdata.json", 20},
-      {"v1.3-employee-directory.json", 200}, {"v1.3-random-user-app.json", 50},
-      {"v1.4-persona-gen.json", 30},         {"v1.4-python-hof.json", 10},
+      {"v1.0-cat-user-defaults.json", 6},      {"v1.0-react-contact.json", 20},
+      {"v1.1-friendzone.json", 100},           {"v1.1-ngx-datatable.json", 100},
+      {"v1.2-contact-agenda.json", 50},        {"v1.2-visdata.json", 20},
+      {"v1.3-employee-directory.json", 200},   {"v1.3-random-user-app.json", 50},
+      {"v1.4-persona-gen.json", 30},           {"v1.4-python-hof.json", 10},
       {"v1.4-randomuser-me-project.json", 111}};
   size_t total = 0;
   for (const auto& [file, count] : kFixtures) {
@@ -224,7 +226,8 @@ TEST(HttpSourceFileTest, EveryFixtureIsReadOnceWithStableKeys) {
   }
   EXPECT_EQ(total, 697u);
   // login.uuid where the API had one.
-  HttpSource s(TestConfig(), std::string("file://") + DATAFORGE_FIXTURES_DIR + "/v1.4-persona-gen.json", &clock);
+  HttpSource s(TestConfig(),
+               std::string("file://") + DATAFORGE_FIXTURES_DIR + "/v1.4-persona-gen.json", &clock);
   ASSERT_TRUE(s.Open("").ok());
   EXPECT_EQ(s.Next(1, {})->records[0].key, "91c38129-e067-4af8-8705-7d8376747cef");
 }
@@ -260,7 +263,8 @@ TEST(HttpSourceFileTest, OversizedResponseIsDeadLetteredTruncated) {
 
 TEST(UrlQueryTest, SetAndGet) {
   EXPECT_EQ(WithQueryParam("http://h/api/", "page", "2"), "http://h/api/?page=2");
-  EXPECT_EQ(WithQueryParam("http://h/api/?results=5", "page", "2"), "http://h/api/?results=5&page=2");
+  EXPECT_EQ(WithQueryParam("http://h/api/?results=5", "page", "2"),
+            "http://h/api/?results=5&page=2");
   EXPECT_EQ(WithQueryParam("http://h/api/?page=1&x=y", "page", "9"), "http://h/api/?page=9&x=y");
   EXPECT_EQ(WithQueryParam("http://h/api/?pages=1", "page", "3"), "http://h/api/?pages=1&page=3");
   EXPECT_EQ(QueryParam("http://h/?seed=abc&results=500", "results").value(), "500");

@@ -37,7 +37,9 @@ std::string WithQueryParam(const std::string& url, const std::string& name,
   if (pos == std::string::npos) {
     size_t hash = url.find('#');
     std::string base = hash == std::string::npos ? url : url.substr(0, hash);
-    char sep = base.find('?') == std::string::npos ? '?' : (base.back() == '?' || base.back() == '&' ? '\0' : '&');
+    char sep = base.find('?') == std::string::npos
+                   ? '?'
+                   : (base.back() == '?' || base.back() == '&' ? '\0' : '&');
     std::string out = base;
     if (sep) out.push_back(sep);
     return out + name + "=" + value + (hash == std::string::npos ? "" : url.substr(hash));

@@ -10,7 +10,9 @@ namespace dataforge {
 
 MockApiServer::MockApiServer() : server_(std::make_unique<httplib::Server>()) {}
 
-MockApiServer::~MockApiServer() { Stop(); }
+MockApiServer::~MockApiServer() {
+  Stop();
+}
 
 void MockApiServer::SetFaults(const MockApiFaults& faults) {
   std::lock_guard lock(faults_mu_);
@@ -24,9 +26,12 @@ Status MockApiServer::Start(const std::string& host, int port) {
     {
       std::lock_guard lock(faults_mu_);
       f = faults_;
-      if (faults_.fail_500 > 0) --faults_.fail_500;
-      else if (faults_.fail_429 > 0) --faults_.fail_429;
-      else if (faults_.malformed > 0) --faults_.malformed;
+      if (faults_.fail_500 > 0)
+        --faults_.fail_500;
+      else if (faults_.fail_429 > 0)
+        --faults_.fail_429;
+      else if (faults_.malformed > 0)
+        --faults_.malformed;
     }
     if (f.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
     if (f.fail_500 > 0) {

@@ -22,11 +22,11 @@ namespace dataforge {
 
 // Faults for tests of HTTP clients: each counter is consumed by the next requests.
 struct MockApiFaults {
-  int fail_500 = 0;         // answer 500 with a text body
-  int fail_429 = 0;         // answer 429 with Retry-After: retry_after_s
+  int fail_500 = 0;  // answer 500 with a text body
+  int fail_429 = 0;  // answer 429 with Retry-After: retry_after_s
   int retry_after_s = 1;
-  int delay_ms = 0;         // delay every response by this much
-  int malformed = 0;        // answer 200 with a body that is not JSON
+  int delay_ms = 0;   // delay every response by this much
+  int malformed = 0;  // answer 200 with a body that is not JSON
 };
 
 class MockApiServer {

@@ -9,27 +9,44 @@ using N = Name;
 using P = Place;
 using S = std::string_view;
 
-constexpr N kUsM[] = {{"James", "james"}, {"Brandon", "brandon"}, {"Randy", "randy"}, {"Calvin", "calvin"}, {"Wyatt", "wyatt"}, {"Levi", "levi"}};
-constexpr N kUsF[] = {{"Jennie", "jennie"}, {"Brittany", "brittany"}, {"Joann", "joann"}, {"Tracy", "tracy"}, {"Kaylee", "kaylee"}};
-constexpr N kUsL[] = {{"Parker", "parker"}, {"Morrison", "morrison"}, {"Stone", "stone"}, {"Fowler", "fowler"}, {"Hughes", "hughes"}, {"Reyes", "reyes"}};
-constexpr P kUsP[] = {{"Manchester", "North Carolina"}, {"Tacoma", "Washington"}, {"Fresno", "California"}, {"Dayton", "Ohio"}};
+constexpr N kUsM[] = {{"James", "james"},   {"Brandon", "brandon"}, {"Randy", "randy"},
+                      {"Calvin", "calvin"}, {"Wyatt", "wyatt"},     {"Levi", "levi"}};
+constexpr N kUsF[] = {{"Jennie", "jennie"},
+                      {"Brittany", "brittany"},
+                      {"Joann", "joann"},
+                      {"Tracy", "tracy"},
+                      {"Kaylee", "kaylee"}};
+constexpr N kUsL[] = {{"Parker", "parker"}, {"Morrison", "morrison"}, {"Stone", "stone"},
+                      {"Fowler", "fowler"}, {"Hughes", "hughes"},     {"Reyes", "reyes"}};
+constexpr P kUsP[] = {{"Manchester", "North Carolina"},
+                      {"Tacoma", "Washington"},
+                      {"Fresno", "California"},
+                      {"Dayton", "Ohio"}};
 constexpr S kUsS[] = {"Lone Wolf Trail", "Hamilton Ave", "Pecan Acres Ln", "W Sherman Dr"};
 
-constexpr N kGbM[] = {{"Oliver", "oliver"}, {"Harry", "harry"}, {"Aiden", "aiden"}, {"Lewis", "lewis"}};
-constexpr N kGbF[] = {{"Amelia", "amelia"}, {"Isobel", "isobel"}, {"Chloe", "chloe"}, {"Megan", "megan"}};
-constexpr N kGbL[] = {{"Adams", "adams"}, {"Walker", "walker"}, {"Dixon", "dixon"}, {"Holmes", "holmes"}};
+constexpr N kGbM[] = {
+    {"Oliver", "oliver"}, {"Harry", "harry"}, {"Aiden", "aiden"}, {"Lewis", "lewis"}};
+constexpr N kGbF[] = {
+    {"Amelia", "amelia"}, {"Isobel", "isobel"}, {"Chloe", "chloe"}, {"Megan", "megan"}};
+constexpr N kGbL[] = {
+    {"Adams", "adams"}, {"Walker", "walker"}, {"Dixon", "dixon"}, {"Holmes", "holmes"}};
 constexpr P kGbP[] = {{"Bristol", "Avon"}, {"Leeds", "West Yorkshire"}, {"Truro", "Cornwall"}};
 constexpr S kGbS[] = {"Church Road", "Victoria Street", "Mill Lane", "The Green"};
 
-constexpr N kDeM[] = {{"Horst-Günter", "horst-gunter"}, {"Jörg", "jorg"}, {"Lukas", "lukas"}, {"Björn", "bjorn"}};
-constexpr N kDeF[] = {{"Jördis", "jordis"}, {"Käthe", "kathe"}, {"Lena", "lena"}, {"Ursula", "ursula"}};
-constexpr N kDeL[] = {{"Müller", "muller"}, {"Schäfer", "schafer"}, {"Krüger", "kruger"}, {"Vogel", "vogel"}};
-constexpr P kDeP[] = {{"Düsseldorf", "Nordrhein-Westfalen"}, {"Würzburg", "Bayern"}, {"Görlitz", "Sachsen"}};
+constexpr N kDeM[] = {
+    {"Horst-Günter", "horst-gunter"}, {"Jörg", "jorg"}, {"Lukas", "lukas"}, {"Björn", "bjorn"}};
+constexpr N kDeF[] = {
+    {"Jördis", "jordis"}, {"Käthe", "kathe"}, {"Lena", "lena"}, {"Ursula", "ursula"}};
+constexpr N kDeL[] = {
+    {"Müller", "muller"}, {"Schäfer", "schafer"}, {"Krüger", "kruger"}, {"Vogel", "vogel"}};
+constexpr P kDeP[] = {
+    {"Düsseldorf", "Nordrhein-Westfalen"}, {"Würzburg", "Bayern"}, {"Görlitz", "Sachsen"}};
 constexpr S kDeS[] = {"Ringstraße", "Schulstraße", "Birkenweg", "Mühlenweg"};
 
 constexpr N kFrM[] = {{"Léon", "leon"}, {"Naël", "nael"}, {"Théo", "theo"}, {"Mathis", "mathis"}};
 constexpr N kFrF[] = {{"Léa", "lea"}, {"Chloé", "chloe"}, {"Inès", "ines"}, {"Margaux", "margaux"}};
-constexpr N kFrL[] = {{"Hubert", "hubert"}, {"Meyer", "meyer"}, {"Lefèvre", "lefevre"}, {"Garnier", "garnier"}};
+constexpr N kFrL[] = {
+    {"Hubert", "hubert"}, {"Meyer", "meyer"}, {"Lefèvre", "lefevre"}, {"Garnier", "garnier"}};
 constexpr P kFrP[] = {{"Nîmes", "Gard"}, {"Besançon", "Doubs"}, {"Lyon", "Rhône"}};
 constexpr S kFrS[] = {"Rue de la Mairie", "Place du 8 Février 1962", "Avenue Jean-Jaurès"};
 
@@ -53,8 +70,10 @@ constexpr S kRsS[] = {"Kneza Miloša", "Cara Dušana", "Njegoševa"};
 
 constexpr N kUaM[] = {{"Тарас", "taras"}, {"Богдан", "bogdan"}, {"Ярослав", "yaroslav"}};
 constexpr N kUaF[] = {{"Оксана", "oksana"}, {"Злата", "zlata"}, {"Людмила", "lyudmila"}};
-constexpr N kUaL[] = {{"Шевченко", "shevchenko"}, {"Коваленко", "kovalenko"}, {"Лисенко", "lisenko"}};
-constexpr P kUaP[] = {{"Житомир", "Житомирська"}, {"Львів", "Львівська"}, {"Полтава", "Полтавська"}};
+constexpr N kUaL[] = {
+    {"Шевченко", "shevchenko"}, {"Коваленко", "kovalenko"}, {"Лисенко", "lisenko"}};
+constexpr P kUaP[] = {
+    {"Житомир", "Житомирська"}, {"Львів", "Львівська"}, {"Полтава", "Полтавська"}};
 constexpr S kUaS[] = {"Шевченка", "Лесі Українки", "Городоцька"};
 
 constexpr N kNoM[] = {{"Mathis", "mathis"}, {"Sindre", "sindre"}, {"Ørjan", "orjan"}};
@@ -71,7 +90,8 @@ constexpr S kFiS[] = {"Hämeenkatu", "Pispalan Valtatie", "Korkeavuorenkatu"};
 
 constexpr N kDkM[] = {{"Søren", "soren"}, {"Mikkel", "mikkel"}, {"Asger", "asger"}};
 constexpr N kDkF[] = {{"Maja", "maja"}, {"Frida", "frida"}, {"Ea", "ea"}};
-constexpr N kDkL[] = {{"Jørgensen", "jorgensen"}, {"Nielsen", "nielsen"}, {"Østergaard", "ostergaard"}};
+constexpr N kDkL[] = {
+    {"Jørgensen", "jorgensen"}, {"Nielsen", "nielsen"}, {"Østergaard", "ostergaard"}};
 constexpr P kDkP[] = {{"København", "Hovedstaden"}, {"Aarhus", "Midtjylland"}};
 constexpr S kDkS[] = {"Møllevej", "Bakkegårdsvej", "Skolegade"};
 
@@ -136,31 +156,54 @@ constexpr P kNzP[] = {{"Whanganui", "Manawatu-Wanganui"}, {"Napier", "Hawke'S Ba
 constexpr S kNzS[] = {"Taupo Quay", "Ponsonby Road"};
 
 constexpr std::array kAll = {
-    Nationality{"US", "United States", kUsM, kUsF, kUsL, kUsP, kUsS, PostcodeKind::kInt5, "SSN", "(###) ###-####", false},
-    Nationality{"GB", "United Kingdom", kGbM, kGbF, kGbL, kGbP, kGbS, PostcodeKind::kGb, "NINO", "0###-###-####", false},
-    Nationality{"DE", "Germany", kDeM, kDeF, kDeL, kDeP, kDeS, PostcodeKind::kInt5, "SVNR", "0###-#######", false},
-    Nationality{"FR", "France", kFrM, kFrF, kFrL, kFrP, kFrS, PostcodeKind::kInt5, "INSEE", "0#-##-##-##-##", true},
-    Nationality{"IR", "Iran", kIrM, kIrF, kIrL, kIrP, kIrS, PostcodeKind::kInt5, "", "0##-########", false},
-    Nationality{"TR", "Turkey", kTrM, kTrF, kTrL, kTrP, kTrS, PostcodeKind::kInt5, "", "(###)-###-####", false},
-    Nationality{"RS", "Serbia", kRsM, kRsF, kRsL, kRsP, kRsS, PostcodeKind::kInt5, "SID", "0##-####-###", false},
-    Nationality{"UA", "Ukraine", kUaM, kUaF, kUaL, kUaP, kUaS, PostcodeKind::kInt5, "", "(0##) ###-####", false},
-    Nationality{"NO", "Norway", kNoM, kNoF, kNoL, kNoP, kNoS, PostcodeKind::kDigits4String, "FN", "########", false},
-    Nationality{"FI", "Finland", kFiM, kFiF, kFiL, kFiP, kFiS, PostcodeKind::kInt5, "HETU", "0#-###-###", false},
-    Nationality{"DK", "Denmark", kDkM, kDkF, kDkL, kDkP, kDkS, PostcodeKind::kInt4, "CPR", "########", false},
-    Nationality{"ES", "Spain", kEsM, kEsF, kEsL, kEsP, kEsS, PostcodeKind::kInt5, "DNI", "9##-###-###", false},
-    Nationality{"BR", "Brazil", kBrM, kBrF, kBrL, kBrP, kBrS, PostcodeKind::kInt5, "CPF", "(##) ####-####", false},
-    Nationality{"MX", "Mexico", kMxM, kMxF, kMxL, kMxP, kMxS, PostcodeKind::kInt5, "NSS", "(###) ### ####", false},
-    Nationality{"IN", "India", kInM, kInF, kInL, kInP, kInS, PostcodeKind::kInt5, "UIDAI", "#########", false},
-    Nationality{"AU", "Australia", kAuM, kAuF, kAuL, kAuP, kAuS, PostcodeKind::kInt4, "TFN", "0#-####-####", false},
-    Nationality{"CA", "Canada", kCaM, kCaF, kCaL, kCaP, kCaS, PostcodeKind::kCa, "SIN", "###-###-####", false},
-    Nationality{"CH", "Switzerland", kChM, kChF, kChL, kChP, kChS, PostcodeKind::kInt4, "AVS", "07# ### ## ##", true},
-    Nationality{"IE", "Ireland", kIeM, kIeF, kIeL, kIeP, kIeS, PostcodeKind::kInt5, "PPS", "0##-###-####", false},
-    Nationality{"NL", "Netherlands", kNlM, kNlF, kNlL, kNlP, kNlS, PostcodeKind::kNl, "BSN", "(0###) ######", false},
-    Nationality{"NZ", "New Zealand", kNzM, kNzF, kNzL, kNzP, kNzS, PostcodeKind::kInt4, "", "(###)-###-####", false},
+    Nationality{"US", "United States", kUsM, kUsF, kUsL, kUsP, kUsS, PostcodeKind::kInt5, "SSN",
+                "(###) ###-####", false},
+    Nationality{"GB", "United Kingdom", kGbM, kGbF, kGbL, kGbP, kGbS, PostcodeKind::kGb, "NINO",
+                "0###-###-####", false},
+    Nationality{"DE", "Germany", kDeM, kDeF, kDeL, kDeP, kDeS, PostcodeKind::kInt5, "SVNR",
+                "0###-#######", false},
+    Nationality{"FR", "France", kFrM, kFrF, kFrL, kFrP, kFrS, PostcodeKind::kInt5, "INSEE",
+                "0#-##-##-##-##", true},
+    Nationality{"IR", "Iran", kIrM, kIrF, kIrL, kIrP, kIrS, PostcodeKind::kInt5, "", "0##-########",
+                false},
+    Nationality{"TR", "Turkey", kTrM, kTrF, kTrL, kTrP, kTrS, PostcodeKind::kInt5, "",
+                "(###)-###-####", false},
+    Nationality{"RS", "Serbia", kRsM, kRsF, kRsL, kRsP, kRsS, PostcodeKind::kInt5, "SID",
+                "0##-####-###", false},
+    Nationality{"UA", "Ukraine", kUaM, kUaF, kUaL, kUaP, kUaS, PostcodeKind::kInt5, "",
+                "(0##) ###-####", false},
+    Nationality{"NO", "Norway", kNoM, kNoF, kNoL, kNoP, kNoS, PostcodeKind::kDigits4String, "FN",
+                "########", false},
+    Nationality{"FI", "Finland", kFiM, kFiF, kFiL, kFiP, kFiS, PostcodeKind::kInt5, "HETU",
+                "0#-###-###", false},
+    Nationality{"DK", "Denmark", kDkM, kDkF, kDkL, kDkP, kDkS, PostcodeKind::kInt4, "CPR",
+                "########", false},
+    Nationality{"ES", "Spain", kEsM, kEsF, kEsL, kEsP, kEsS, PostcodeKind::kInt5, "DNI",
+                "9##-###-###", false},
+    Nationality{"BR", "Brazil", kBrM, kBrF, kBrL, kBrP, kBrS, PostcodeKind::kInt5, "CPF",
+                "(##) ####-####", false},
+    Nationality{"MX", "Mexico", kMxM, kMxF, kMxL, kMxP, kMxS, PostcodeKind::kInt5, "NSS",
+                "(###) ### ####", false},
+    Nationality{"IN", "India", kInM, kInF, kInL, kInP, kInS, PostcodeKind::kInt5, "UIDAI",
+                "#########", false},
+    Nationality{"AU", "Australia", kAuM, kAuF, kAuL, kAuP, kAuS, PostcodeKind::kInt4, "TFN",
+                "0#-####-####", false},
+    Nationality{"CA", "Canada", kCaM, kCaF, kCaL, kCaP, kCaS, PostcodeKind::kCa, "SIN",
+                "###-###-####", false},
+    Nationality{"CH", "Switzerland", kChM, kChF, kChL, kChP, kChS, PostcodeKind::kInt4, "AVS",
+                "07# ### ## ##", true},
+    Nationality{"IE", "Ireland", kIeM, kIeF, kIeL, kIeP, kIeS, PostcodeKind::kInt5, "PPS",
+                "0##-###-####", false},
+    Nationality{"NL", "Netherlands", kNlM, kNlF, kNlL, kNlP, kNlS, PostcodeKind::kNl, "BSN",
+                "(0###) ######", false},
+    Nationality{"NZ", "New Zealand", kNzM, kNzF, kNzL, kNzP, kNzS, PostcodeKind::kInt4, "",
+                "(###)-###-####", false},
 };
 
 }  // namespace
 
-std::span<const Nationality> Nationalities() { return kAll; }
+std::span<const Nationality> Nationalities() {
+  return kAll;
+}
 
 }  // namespace dataforge::mockapi

@@ -29,8 +29,8 @@ struct Nationality {
   std::span<const Place> places;
   std::span<const std::string_view> streets;
   PostcodeKind postcode;
-  std::string_view id_name;    // "" = the API's {"name":"","value":null}
-  std::string_view phone;      // pattern: '#' = digit
+  std::string_view id_name;  // "" = the API's {"name":"","value":null}
+  std::string_view phone;    // pattern: '#' = digit
   bool french_titles;
 };
 

@@ -30,14 +30,14 @@ uint64_t Fnv(std::string_view s) {
   return h;
 }
 
-constexpr std::string_view kAdjectives[] = {"angry", "black", "blue", "brown", "crazy", "golden",
-                                            "green", "happy", "heavy", "lazy", "orange", "purple",
-                                            "red", "silver", "sad", "tiny", "white", "yellow"};
-constexpr std::string_view kAnimals[] = {"goose", "swan", "bear", "cat", "dog", "elephant",
-                                         "fish", "frog", "gorilla", "koala", "leopard", "lion",
-                                         "monkey", "ostrich", "panda", "peacock", "rabbit", "tiger"};
-constexpr std::string_view kPasswords[] = {"ironman", "sage", "cwoui", "qwerty", "sunshine",
-                                           "dragon", "trustno1", "letmein", "pepper", "shadow"};
+constexpr std::string_view kAdjectives[] = {
+    "angry", "black",  "blue",   "brown", "crazy",  "golden", "green", "happy", "heavy",
+    "lazy",  "orange", "purple", "red",   "silver", "sad",    "tiny",  "white", "yellow"};
+constexpr std::string_view kAnimals[] = {
+    "goose", "swan",    "bear", "cat",    "dog",     "elephant", "fish",    "frog",   "gorilla",
+    "koala", "leopard", "lion", "monkey", "ostrich", "panda",    "peacock", "rabbit", "tiger"};
+constexpr std::string_view kPasswords[] = {"ironman", "sage",     "cwoui",   "qwerty", "sunshine",
+                                           "dragon",  "trustno1", "letmein", "pepper", "shadow"};
 constexpr std::string_view kTimezones[] = {
     "\"offset\":\"-10:00\",\"description\":\"Hawaii\"",
     "\"offset\":\"-5:00\",\"description\":\"Eastern Time (US & Canada), Bogota, Lima\"",
@@ -63,7 +63,10 @@ void Pattern(std::string* out, Rng& rng, std::string_view pattern) {
 }
 
 void Date(std::string* out, Rng& rng, int64_t min_age_s, int64_t max_age_s, int* age) {
-  int64_t t = kNowSeconds - min_age_s - static_cast<int64_t>(rng.Below(static_cast<uint32_t>((max_age_s - min_age_s) / 60))) * 60 - rng.Below(60);
+  int64_t t =
+      kNowSeconds - min_age_s -
+      static_cast<int64_t>(rng.Below(static_cast<uint32_t>((max_age_s - min_age_s) / 60))) * 60 -
+      rng.Below(60);
   int ms = static_cast<int>(rng.Below(1000));
   int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);  // floor, for dates before 1970
   int64_t rem = t - days * 86400;
@@ -111,8 +114,9 @@ void AppendUser(std::string* out, const MockQuery& q, const std::vector<const Na
   out->push_back('{');
   if (field("gender")) out->append(male ? "\"male\"" : "\"female\"");
   if (field("name")) {
-    std::string_view title = nat.french_titles ? (male ? "Monsieur" : (rng.Below(2) ? "Madame" : "Mademoiselle"))
-                                               : (male ? "Mr" : (rng.Below(2) ? "Ms" : "Miss"));
+    std::string_view title = nat.french_titles
+                                 ? (male ? "Monsieur" : (rng.Below(2) ? "Madame" : "Mademoiselle"))
+                                 : (male ? "Mr" : (rng.Below(2) ? "Ms" : "Miss"));
     fmt::format_to(std::back_inserter(*out), "{{\"title\":\"{}\",\"first\":", title);
     AppendJsonString(out, first.shown);
     out->append(",\"last\":");
@@ -120,7 +124,8 @@ void AppendUser(std::string* out, const MockQuery& q, const std::vector<const Na
     out->push_back('}');
   }
   if (field("location")) {
-    fmt::format_to(std::back_inserter(*out), "{{\"street\":{{\"number\":{},\"name\":", 1 + rng.Below(9999));
+    fmt::format_to(std::back_inserter(*out),
+                   "{{\"street\":{{\"number\":{},\"name\":", 1 + rng.Below(9999));
     AppendJsonString(out, nat.streets[rng.Below(static_cast<uint32_t>(nat.streets.size()))]);
     out->append("},\"city\":");
     AppendJsonString(out, place.city);
@@ -130,26 +135,36 @@ void AppendUser(std::string* out, const MockQuery& q, const std::vector<const Na
     AppendJsonString(out, nat.country);
     out->append(",\"postcode\":");
     switch (nat.postcode) {
-      case PostcodeKind::kInt5: fmt::format_to(std::back_inserter(*out), "{}", 10000 + rng.Below(89999)); break;
-      case PostcodeKind::kInt4: fmt::format_to(std::back_inserter(*out), "{}", 1000 + rng.Below(8999)); break;
-      case PostcodeKind::kDigits4String: fmt::format_to(std::back_inserter(*out), "\"{:04d}\"", rng.Below(10000)); break;
+      case PostcodeKind::kInt5:
+        fmt::format_to(std::back_inserter(*out), "{}", 10000 + rng.Below(89999));
+        break;
+      case PostcodeKind::kInt4:
+        fmt::format_to(std::back_inserter(*out), "{}", 1000 + rng.Below(8999));
+        break;
+      case PostcodeKind::kDigits4String:
+        fmt::format_to(std::back_inserter(*out), "\"{:04d}\"", rng.Below(10000));
+        break;
       case PostcodeKind::kGb:
-        fmt::format_to(std::back_inserter(*out), "\"{}{}{} {}{}{}\"", kAlnum[rng.Below(26)], kAlnum[rng.Below(26)],
-                       rng.Below(99), rng.Below(10), kAlnum[rng.Below(26)], kAlnum[rng.Below(26)]);
+        fmt::format_to(std::back_inserter(*out), "\"{}{}{} {}{}{}\"", kAlnum[rng.Below(26)],
+                       kAlnum[rng.Below(26)], rng.Below(99), rng.Below(10), kAlnum[rng.Below(26)],
+                       kAlnum[rng.Below(26)]);
         break;
       case PostcodeKind::kCa:
-        fmt::format_to(std::back_inserter(*out), "\"{}{}{} {}{}{}\"", kAlnum[rng.Below(26)], rng.Below(10),
-                       kAlnum[rng.Below(26)], rng.Below(10), kAlnum[rng.Below(26)], rng.Below(10));
+        fmt::format_to(std::back_inserter(*out), "\"{}{}{} {}{}{}\"", kAlnum[rng.Below(26)],
+                       rng.Below(10), kAlnum[rng.Below(26)], rng.Below(10), kAlnum[rng.Below(26)],
+                       rng.Below(10));
         break;
       case PostcodeKind::kNl:
-        fmt::format_to(std::back_inserter(*out), "\"{} {}{}\"", 1000 + rng.Below(8999), kAlnum[rng.Below(26)],
-                       kAlnum[rng.Below(26)]);
+        fmt::format_to(std::back_inserter(*out), "\"{} {}{}\"", 1000 + rng.Below(8999),
+                       kAlnum[rng.Below(26)], kAlnum[rng.Below(26)]);
         break;
     }
     fmt::format_to(std::back_inserter(*out),
-                   ",\"coordinates\":{{\"latitude\":\"{:.4f}\",\"longitude\":\"{:.4f}\"}},\"timezone\":{{{}}}}}",
+                   ",\"coordinates\":{{\"latitude\":\"{:.4f}\",\"longitude\":\"{:.4f}\"}},"
+                   "\"timezone\":{{{}}}}}",
                    static_cast<double>(rng.Below(180000)) / 1000.0 - 90.0,
-                   static_cast<double>(rng.Below(360000)) / 1000.0 - 180.0, kTimezones[rng.Below(8)]);
+                   static_cast<double>(rng.Below(360000)) / 1000.0 - 180.0,
+                   kTimezones[rng.Below(8)]);
   }
   if (field("email")) {
     fmt::format_to(std::back_inserter(*out), "\"{}.{}@example.com\"", first.ascii, last.ascii);
@@ -163,8 +178,10 @@ void AppendUser(std::string* out, const MockQuery& q, const std::vector<const Na
     fmt::format_to(std::back_inserter(*out), "{}-{}-{}-{}-{}", std::string_view(hex).substr(0, 8),
                    std::string_view(hex).substr(8, 4), std::string_view(hex).substr(12, 4),
                    std::string_view(hex).substr(16, 4), std::string_view(hex).substr(20, 12));
-    fmt::format_to(std::back_inserter(*out), "\",\"username\":\"{}{}{}\",\"password\":\"{}\",\"salt\":\"",
-                   kAdjectives[rng.Below(18)], kAnimals[rng.Below(18)], 100 + rng.Below(900), kPasswords[rng.Below(10)]);
+    fmt::format_to(std::back_inserter(*out),
+                   "\",\"username\":\"{}{}{}\",\"password\":\"{}\",\"salt\":\"",
+                   kAdjectives[rng.Below(18)], kAnimals[rng.Below(18)], 100 + rng.Below(900),
+                   kPasswords[rng.Below(10)]);
     for (int i = 0; i < 8; ++i) out->push_back(kAlnum[rng.Below(62)]);
     out->append("\",\"md5\":\"");
     Hex(out, rng, 32);
@@ -207,11 +224,12 @@ void AppendUser(std::string* out, const MockQuery& q, const std::vector<const Na
   if (field("picture")) {
     const char* who = male ? "men" : "women";
     unsigned n = rng.Below(100);
-    fmt::format_to(std::back_inserter(*out),
-                   "{{\"large\":\"https://randomuser.me/api/portraits/{0}/{1}.jpg\",\"medium\":\"https://"
-                   "randomuser.me/api/portraits/med/{0}/{1}.jpg\",\"thumbnail\":\"https://randomuser.me/api/"
-                   "portraits/thumb/{0}/{1}.jpg\"}}",
-                   who, n);
+    fmt::format_to(
+        std::back_inserter(*out),
+        "{{\"large\":\"https://randomuser.me/api/portraits/{0}/{1}.jpg\",\"medium\":\"https://"
+        "randomuser.me/api/portraits/med/{0}/{1}.jpg\",\"thumbnail\":\"https://randomuser.me/api/"
+        "portraits/thumb/{0}/{1}.jpg\"}}",
+        who, n);
   }
   if (field("nat")) fmt::format_to(std::back_inserter(*out), "\"{}\"", nat.code);
   out->push_back('}');
@@ -225,7 +243,8 @@ std::vector<std::string> SplitList(const std::string& s, bool upper) {
       if (!cur.empty()) out.push_back(cur);
       cur.clear();
     } else if (!isspace(static_cast<unsigned char>(c))) {
-      cur.push_back(static_cast<char>(upper ? toupper(static_cast<unsigned char>(c)) : tolower(static_cast<unsigned char>(c))));
+      cur.push_back(static_cast<char>(upper ? toupper(static_cast<unsigned char>(c))
+                                            : tolower(static_cast<unsigned char>(c))));
     }
   }
   return out;
@@ -244,16 +263,16 @@ int LenientInt(const std::string& s, int fallback) {
 }  // namespace
 
 MockQuery ParseMockQuery(const std::string& results, const std::string& seed,
-                         const std::string& page, const std::string& nat,
-                         const std::string& gender, const std::string& inc,
-                         const std::string& exc) {
+                         const std::string& page, const std::string& nat, const std::string& gender,
+                         const std::string& inc, const std::string& exc) {
   MockQuery q;
   q.results = std::clamp(LenientInt(results, 1), 1, 5000);
   q.seed = seed;
   q.page = std::max(1, LenientInt(page, 1));
   q.nats = SplitList(nat, true);
   std::string g = gender;
-  std::transform(g.begin(), g.end(), g.begin(), [](unsigned char c) { return static_cast<char>(tolower(c)); });
+  std::transform(g.begin(), g.end(), g.begin(),
+                 [](unsigned char c) { return static_cast<char>(tolower(c)); });
   q.gender = g == "male" || g == "female" ? g : "";
   q.inc = SplitList(inc, false);
   q.exc = SplitList(exc, false);

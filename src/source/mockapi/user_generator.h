@@ -19,9 +19,8 @@ struct MockQuery {
 
 // Parses randomuser query parameters leniently, as the real API does: junk is ignored.
 MockQuery ParseMockQuery(const std::string& results, const std::string& seed,
-                         const std::string& page, const std::string& nat,
-                         const std::string& gender, const std::string& inc,
-                         const std::string& exc);
+                         const std::string& page, const std::string& nat, const std::string& gender,
+                         const std::string& inc, const std::string& exc);
 
 // The whole response body: {"results":[...],"info":{"seed","results","page","version":"1.4"}}.
 // The same query always gives byte-identical output; users differ across pages and indexes,

@@ -61,7 +61,8 @@ TEST(UserGeneratorTest, ShapeVarietyAndUniqueUuids) {
 TEST(UserGeneratorTest, FiltersAndClamps) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  std::string body = GenerateResponse(ParseMockQuery("99999", "x", "1", "gb,NO", "female", "", "login,picture"));
+  std::string body =
+      GenerateResponse(ParseMockQuery("99999", "x", "1", "gb,NO", "female", "", "login,picture"));
   ASSERT_EQ(parser.parse(body).get(doc), simdjson::SUCCESS);
   EXPECT_EQ(int64_t(doc["info"]["results"]), 5000);
   for (auto u : doc["results"].get_array()) {

@@ -14,7 +14,9 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& o) noexcept {
   return *this;
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() {
+  sqlite3_finalize(stmt_);
+}
 
 Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_);
@@ -63,7 +65,9 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool r
   return std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
 
 Status SqliteDb::Exec(const std::string& sql) {
   char* err = nullptr;

@@ -74,16 +74,18 @@ Status SqliteStaging::PrepareWriter() {
   DF_ASSIGN_OR_RETURN(auto max_seq, writer_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
   DF_ASSIGN_OR_RETURN(row, max_seq.Step());
   next_seq_ = static_cast<uint64_t>(max_seq.ColumnInt(0)) + 1;
-  DF_ASSIGN_OR_RETURN(insert_outbox_,
-                      writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
+  DF_ASSIGN_OR_RETURN(
+      insert_outbox_,
+      writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
   DF_ASSIGN_OR_RETURN(upsert_staged_,
                       writer_->Prepare("INSERT INTO staged(key,seq) VALUES(?,?) ON CONFLICT(key) "
                                        "DO UPDATE SET seq=excluded.seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
                                                      "location,payload,at) VALUES(?,?,?,?,?)"));
-  DF_ASSIGN_OR_RETURN(set_position_,
-                      writer_->Prepare("INSERT INTO source_positions(source,position) VALUES(?,?) "
-                                       "ON CONFLICT(source) DO UPDATE SET position=excluded.position"));
+  DF_ASSIGN_OR_RETURN(
+      set_position_,
+      writer_->Prepare("INSERT INTO source_positions(source,position) VALUES(?,?) "
+                       "ON CONFLICT(source) DO UPDATE SET position=excluded.position"));
   DF_ASSIGN_OR_RETURN(add_counter_,
                       writer_->Prepare("INSERT INTO counters(name,value) VALUES(?,?) ON "
                                        "CONFLICT(name) DO UPDATE SET value=value+excluded.value"));
@@ -170,8 +172,7 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStaging::SourcePo
   return out;
 }
 
-Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
-                                 std::vector<OutboxRow>* out) {
+Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) {
   std::lock_guard lock(read_mu_);
   read_outbox_.BindInt(1, static_cast<int64_t>(after_seq));
   read_outbox_.BindInt(2, static_cast<int64_t>(max_rows));

@@ -28,8 +28,8 @@ class SqliteStagingTest : public ::testing::Test {
     SourceBatch b;
     for (auto& [k, v] : recs) b.records.push_back({k, v, 1000});
     for (int i = 0; i < dead; ++i) {
-      b.dead_letters.push_back({"source", "bad " + std::to_string(i), "url#" + std::to_string(i),
-                                "{oops", 5});
+      b.dead_letters.push_back(
+          {"source", "bad " + std::to_string(i), "url#" + std::to_string(i), "{oops", 5});
     }
     b.position = std::move(position);
     return b;

@@ -1,7 +1,7 @@
 #include "store/rocksdb/rocksdb_store.h"
 
-#include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <simdjson.h>
 #include <stdlib.h>
@@ -48,7 +48,9 @@ std::string RowPrefix(const std::string& table) {
   return k;
 }
 
-std::string U64(uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
+std::string U64(uint64_t v) {
+  return std::string(reinterpret_cast<const char*>(&v), 8);
+}
 uint64_t ParseU64(const std::string& s) {
   uint64_t v = 0;
   if (s.size() == 8) std::memcpy(&v, s.data(), 8);
@@ -71,7 +73,9 @@ class SpdlogLogger final : public rocksdb::Logger {
  public:
   SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
   using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap); }
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
+  }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     if (level < GetInfoLogLevel()) return;
     char buf[1024];
@@ -87,7 +91,8 @@ rocksdb::Options BaseOptions() {
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.max_background_jobs = 2;
-  o.avoid_flush_during_shutdown = true;  // the WAL holds everything; no flush on a full disk at exit
+  o.avoid_flush_during_shutdown =
+      true;                        // the WAL holds everything; no flush on a full disk at exit
   o.max_bgerror_resume_count = 0;  // no automatic resume after a disk error: we stop and report
   o.write_buffer_size = 64 << 20;
   o.compression = rocksdb::kLZ4Compression;
@@ -117,7 +122,8 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMo
       std::string hint = st.ToString().find("lock") != std::string::npos
                              ? " (is another dataforge running on this data dir?)"
                              : "";
-      return Status::IOError(fmt::format("cannot open the store {}: {}{}", dir, st.ToString(), hint));
+      return Status::IOError(
+          fmt::format("cannot open the store {}: {}{}", dir, st.ToString(), hint));
     }
   } else {
     if (!std::filesystem::exists(dir + "/CURRENT")) {
@@ -125,14 +131,16 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMo
     }
     char tmpl[] = "/tmp/dataforge-secondary-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) {
-      return Status::IOError(fmt::format("cannot create a temporary directory: {}", strerror(errno)));
+      return Status::IOError(
+          fmt::format("cannot create a temporary directory: {}", strerror(errno)));
     }
     s->secondary_dir_ = tmpl;
     opts.max_open_files = -1;
     opts.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
     st = rocksdb::DB::OpenAsSecondary(opts, dir, s->secondary_dir_, cfs, &s->handles_, &db);
     if (!st.ok()) {
-      return Status::IOError(fmt::format("cannot open the store {} for reading: {}", dir, st.ToString()));
+      return Status::IOError(
+          fmt::format("cannot open the store {} for reading: {}", dir, st.ToString()));
     }
   }
   s->db_.reset(db);
@@ -166,7 +174,9 @@ Status RocksDbStore::Error(const rocksdb::Status& s, const std::string& what) co
   StatusCode code = s.IsNoSpace() || s.ToString().find("No space") != std::string::npos
                         ? StatusCode::kResourceExhausted
                         : StatusCode::kIOError;
-  std::string hint = code == StatusCode::kResourceExhausted ? " (the disk is full: free space, then run again)" : "";
+  std::string hint = code == StatusCode::kResourceExhausted
+                         ? " (the disk is full: free space, then run again)"
+                         : "";
   return Status(code, fmt::format("store {}: {}: {}{}", dir_, what, s.ToString(), hint));
 }
 
@@ -212,7 +222,8 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
     wb.Put(dead_, BigEndian(id++), json);
   }
   for (const auto& o : batch.offsets) {
-    wb.Put(meta_, OffsetKey(batch.group, o.topic, o.partition), U64(static_cast<uint64_t>(o.next_offset)));
+    wb.Put(meta_, OffsetKey(batch.group, o.topic, o.partition),
+           U64(static_cast<uint64_t>(o.next_offset)));
   }
   StoreCounters next = counters_;
   next.stored += batch.rows.size();

@@ -25,8 +25,7 @@ class RocksDbStore final : public Store {
   ~RocksDbStore() override;
 
   Status Apply(const StoreBatch& batch) override;
-  Result<std::optional<int64_t>> CommittedOffset(const std::string& group,
-                                                 const std::string& topic,
+  Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
                                                  int32_t partition) override;
   Result<std::string> Get(const std::string& table, const std::string& key) override;
   Status Scan(const std::string& table, const std::string& start_after, size_t limit,
@@ -61,9 +60,9 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* dead_ = nullptr;
 
   std::mutex apply_mu_;
-  StoreCounters counters_;   // guarded by apply_mu_
+  StoreCounters counters_;     // guarded by apply_mu_
   uint64_t next_dead_id_ = 1;  // guarded by apply_mu_
-  Status failed_;            // guarded by apply_mu_; a failed write stops further writes
+  Status failed_;              // guarded by apply_mu_; a failed write stops further writes
 };
 
 }  // namespace dataforge

@@ -46,9 +46,9 @@ TEST_F(RocksDbStoreTest, ApplyGetScanCount) {
   EXPECT_EQ(*s->Count("other"), 0u);
   std::vector<std::string> keys;
   ASSERT_TRUE(s->Scan("ks.users", "k1001", 2, [&](const std::string& k, const std::string&) {
-                  keys.push_back(k);
-                  return true;
-                }).ok());
+                 keys.push_back(k);
+                 return true;
+               }).ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"k1002", "k1003"}));
   EXPECT_EQ(*s->ListTables(), std::vector<std::string>{"ks.users"});
 }
@@ -70,7 +70,8 @@ TEST_F(RocksDbStoreTest, UpsertKeepsOneRowAndCountersCountVersions) {
   EXPECT_EQ(**s->CommittedOffset("g", "t", 0), 4);
   EXPECT_FALSE(s->CommittedOffset("g", "t", 1)->has_value());
   EXPECT_EQ(*s->Get("ks.users", "k1000"), "{\"i\":\"new\"}");
-  ASSERT_TRUE(s->Apply(StoreBatch{"ks.users", {}, {{"process", "bad2", "t/0@9", "x", 8}}, "g", {}}).ok());
+  ASSERT_TRUE(
+      s->Apply(StoreBatch{"ks.users", {}, {{"process", "bad2", "t/0@9", "x", 8}}, "g", {}}).ok());
   std::vector<StoredDeadLetter> dl;
   ASSERT_TRUE(s->ListDeadLetters(0, 10, &dl).ok());
   ASSERT_EQ(dl.size(), 2u);
