@@ -9,6 +9,18 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 
+// 64-bit FNV-1a with a final avalanche (splitmix64's finaliser), as a signed SQLite integer.
+int64_t KeyHash(std::string_view key) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return static_cast<int64_t>(h);
+}
+
 // Counter names in the counters table.
 constexpr const char* kFetched = "fetched";
 constexpr const char* kStaged = "staged";
@@ -24,8 +36,8 @@ CREATE TABLE IF NOT EXISTS outbox(
   raw BLOB NOT NULL,              -- the record's JSON text as received
   fetched_at INTEGER NOT NULL);   -- microseconds since the epoch
 CREATE TABLE IF NOT EXISTS staged(  -- the upsert view: latest outbox seq per key
-  key TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL) WITHOUT ROWID;
+  key_hash INTEGER PRIMARY KEY,     -- 64-bit hash of the key; the key itself is in the outbox
+  seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY,
   stage TEXT NOT NULL, reason TEXT NOT NULL, location TEXT NOT NULL,
@@ -78,8 +90,8 @@ Status SqliteStaging::PrepareWriter() {
       insert_outbox_,
       writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
   DF_ASSIGN_OR_RETURN(upsert_staged_,
-                      writer_->Prepare("INSERT INTO staged(key,seq) VALUES(?,?) ON CONFLICT(key) "
-                                       "DO UPDATE SET seq=excluded.seq"));
+                      writer_->Prepare("INSERT INTO staged(key_hash,seq) VALUES(?,?) ON "
+                                       "CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
                                                      "location,payload,at) VALUES(?,?,?,?,?)"));
   DF_ASSIGN_OR_RETURN(
@@ -125,7 +137,7 @@ Status SqliteStaging::CommitLocked(const std::string& source_name, const SourceB
     insert_outbox_.BindBlob(3, r.raw);
     insert_outbox_.BindInt(4, r.fetched_at_us);
     DF_RETURN_IF_ERROR(insert_outbox_.Run());
-    upsert_staged_.BindText(1, r.key);
+    upsert_staged_.BindInt(1, KeyHash(r.key));
     upsert_staged_.BindInt(2, static_cast<int64_t>(seq));
     DF_RETURN_IF_ERROR(upsert_staged_.Run());
   }
@@ -250,8 +262,9 @@ Result<OutboxRow> SqliteStaging::Get(const std::string& key) {
   std::lock_guard lock(read_mu_);
   DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT o.seq,o.key,o.raw,o.fetched_at FROM "
                                                "staged s JOIN outbox o ON o.seq=s.seq WHERE "
-                                               "s.key=?"));
-  q.BindText(1, key);
+                                               "s.key_hash=? AND o.key=?"));
+  q.BindInt(1, KeyHash(key));
+  q.BindText(2, key);
   DF_ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return Status::NotFound(fmt::format("no staged record with key '{}'", key));
   OutboxRow r{static_cast<uint64_t>(q.ColumnInt(0)), q.ColumnText(1), q.ColumnText(2),

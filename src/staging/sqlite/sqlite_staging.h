@@ -1,6 +1,12 @@
 // SQLite (WAL) implementation of Staging. See staging/staging.h for the contract and
 // docs/architecture.md for the schema.
 //
+// The upsert view `staged` is keyed by a 64-bit hash of the record key (the key itself is in the
+// outbox row it points to): 12-byte rows keep the randomly-placed inserts of UUID keys on few
+// pages. Two keys with the same hash (p ≈ n²/2^65: ~3e-6 at 10^7 keys) would share one view
+// entry — `staging count` would be one low and Get() of one of them NotFound; the outbox, the
+// log and the store are not affected.
+//
 // Thread-safety: Commit() and CommitRelayCursor() share one write connection under write_mu_;
 // reads (ReadOutbox, Counters, Get, ListDeadLetters) use a second connection under read_mu_,
 // so the relay reading never waits for the source writing (WAL readers do not block writers).
