@@ -51,12 +51,6 @@ Status OutboxRelay::Recover() {
     }
     start = std::min(start, last_seq_in_log_[p]);
   }
-  if (start < committed) {
-    spdlog::warn(
-        "relay: the log ends before the relay cursor (seq {} < {}); re-streaming the "
-        "missing rows",
-        start, committed);
-  }
   cursor_ = start;
   committed_cursor_ = committed;
   committed_now_ = committed;
@@ -70,11 +64,13 @@ Result<size_t> OutboxRelay::RunOnce() {
   if (rows_.empty()) return size_t{0};
   for (auto& v : by_partition_) v.clear();
   uint64_t streamed = 0;
+  uint64_t restreamed = 0;
   for (auto& row : rows_) {
     DF_ASSIGN_OR_RETURN(int32_t p, log_->PartitionFor(topic_, row.key));
     // The streamed counter already holds rows at or below the committed cursor.
     if (row.seq > committed_cursor_) ++streamed;
     if (!last_seq_in_log_.empty() && row.seq <= last_seq_in_log_[p]) continue;  // in the log
+    if (row.seq <= committed_cursor_) ++restreamed;  // acknowledged once, lost from the log
     LogRecord rec;
     rec.key = std::move(row.key);
     rec.value = std::move(row.raw);
@@ -89,6 +85,12 @@ Result<size_t> OutboxRelay::RunOnce() {
       return r.status().WithContext(
           fmt::format("relay: appending {} records to {}/{}", by_partition_[p].size(), topic_, p));
     }
+  }
+  if (restreamed > 0) {
+    spdlog::warn(
+        "relay: streaming {} rows again that the log had lost (a truncated tail), up to "
+        "seq {}",
+        restreamed, rows_.back().seq);
   }
   uint64_t last = rows_.back().seq;
   cursor_ = last;

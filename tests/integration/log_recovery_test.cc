@@ -46,6 +46,7 @@ TEST(LogRecoveryTest, TruncatedSegmentTailIsRecoveredAndRestreamed) {
   auto r = RunDataforge({"run", "--max-records", "500", "--data-dir", data});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("log recovery: a torn batch body"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("relay: streaming "), std::string::npos) << r.err;
   ExpectExact(data, 3500);
 }
 

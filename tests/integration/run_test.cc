@@ -41,6 +41,7 @@ TEST(RunTest, SecondRunContinuesWithNewRecords) {
   ASSERT_EQ(first.size(), 1200u);
   auto r = RunDataforge({"run", "--max-records", "700", "--data-dir", dir.path()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // a clean restart has nothing to warn about
   EXPECT_NE(r.out.find("  fetched               700           1900"), std::string::npos) << r.out;
   auto all = ScanIds(dir.path());
   EXPECT_EQ(all.size(), 1900u);  // 700 new users, none re-stored, none lost

@@ -67,11 +67,11 @@ uint64_t FromBigEndian(std::string_view s) {
   return v;
 }
 
-// RocksDB's own log goes to our log (warnings and worse), not to a LOG file in the store: a LOG
+// RocksDB's own log goes to our log (errors only), not to a LOG file in the store: a LOG
 // file on a full disk makes Debian's RocksDB build (assertions on) abort on its next line.
 class SpdlogLogger final : public rocksdb::Logger {
  public:
-  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
     Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
