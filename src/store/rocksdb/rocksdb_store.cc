@@ -74,7 +74,7 @@ class SpdlogLogger final : public rocksdb::Logger {
   SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
-    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
   }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     if (level < GetInfoLogLevel()) return;
@@ -88,6 +88,7 @@ rocksdb::Options BaseOptions() {
   rocksdb::Options o;
   static auto logger = std::make_shared<SpdlogLogger>();
   o.info_log = logger;
+  o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;  // DB::Open applies this to the logger
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.max_background_jobs = 2;
@@ -117,6 +118,8 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMo
   rocksdb::DB* db = nullptr;
   rocksdb::Status st;
   if (mode == OpenMode::kReadWrite) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);  // else RocksDB logs an error for a new store
     st = rocksdb::DB::Open(opts, dir, cfs, &s->handles_, &db);
     if (!st.ok()) {
       std::string hint = st.ToString().find("lock") != std::string::npos
