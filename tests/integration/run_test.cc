@@ -16,6 +16,7 @@ TEST(RunTest, DefaultRunFetchesDrainsAndBalances) {
   TempDir dir;
   auto r = RunDataforge({"run", "--max-records", "2500", "--data-dir", dir.path()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no progress lines without a terminal, and nothing to warn about
   EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  fetched              2500           2500"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
