@@ -178,6 +178,22 @@ TEST_F(HttpSourceTest, MalformedResponseIsOneDeadLetterAndPagingGoesOn) {
   EXPECT_EQ(s.Next(100, {})->records.size(), 10u);
 }
 
+TEST_F(HttpSourceTest, TimeoutsAreRetriedThenUnavailable) {
+  MockApiFaults f;
+  f.delay_ms = 400;
+  api_.SetFaults(f);
+  SourceConfig c = TestConfig();
+  c.timeout_ms = 100;
+  c.max_retries = 1;
+  HttpSource s(c, Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  auto b = s.Next(100, {});
+  EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(b.status().message().find("Timeout was reached after 2 attempts"), std::string::npos)
+      << b.status().message();
+  api_.SetFaults({});
+}
+
 TEST_F(HttpSourceTest, ConnectionRefusedIsRetriedThenUnavailable) {
   SourceConfig c = TestConfig();
   c.max_retries = 1;
