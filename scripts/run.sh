@@ -4,7 +4,7 @@
 # Ctrl-C, or --source-url https://randomuser.me/api/?results=500).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh dataforge
 if (($#)); then
   exec build/src/dataforge run "$@"
 fi

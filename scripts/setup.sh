@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12 packages only; quick when everything is present) and
 # builds DataForge into build/ (release) or, with --sanitize, build-asan/ (ASan + UBSan).
-# Usage: scripts/setup.sh [--sanitize]
+# Usage: scripts/setup.sh [--sanitize] [TARGET...]   (no target: everything, tests included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +32,10 @@ flags=(-DCMAKE_BUILD_TYPE=Release)
 if [[ ${1:-} == --sanitize ]]; then
   build_dir=build-asan
   flags=(-DCMAKE_BUILD_TYPE=Debug -DDATAFORGE_SANITIZE=ON -DDATAFORGE_BENCH=OFF)
+  shift
 fi
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build_dir" -G Ninja "${flags[@]}" >/dev/null
-cmake --build "$build_dir" -j "$jobs"
+cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
