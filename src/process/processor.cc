@@ -74,11 +74,4 @@ Result<bool> Processor::CaughtUp() {
   return true;
 }
 
-void Processor::WaitForData(int64_t timeout_us, std::stop_token stop) {
-  // Rotate over partitions so one quiet partition does not hide another's data for long.
-  int32_t p = wait_partition_;
-  wait_partition_ = (wait_partition_ + 1) % partitions_;
-  log_->WaitForData(topic_, p, next_offset_[p], timeout_us / partitions_ + 1, stop);
-}
-
 }  // namespace dataforge

@@ -47,9 +47,6 @@ class Processor {
   // True when every partition's next offset has reached its end offset.
   Result<bool> CaughtUp();
 
-  // Waits up to `timeout_us` for new data on any partition.
-  void WaitForData(int64_t timeout_us, std::stop_token stop);
-
  private:
   Log* log_;
   Store* store_;
@@ -64,7 +61,6 @@ class Processor {
   std::vector<ConsumedRecord> consumed_;
   std::vector<int64_t> timestamps_;
   StoreBatch batch_;
-  int32_t wait_partition_ = 0;
 };
 
 }  // namespace dataforge
