@@ -13,12 +13,16 @@
 namespace dataforge::testing {
 namespace {
 
-TEST(DiskFullTest, FullDiskStopsCleanlyAndTheNextRunRecovers) {
+// The disk sizes make a different stage hit the full disk first (staging, log or store).
+class DiskFullTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(DiskFullTest, FullDiskStopsCleanlyAndTheNextRunRecovers) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
   TempDir dir;
   std::string mnt = dir.Sub("small");
   std::filesystem::create_directories(mnt);
-  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=6m") != 0) {
+  std::string options = std::string("size=") + GetParam();
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, options.c_str()) != 0) {
     GTEST_SKIP() << "cannot mount tmpfs here: " << strerror(errno);
   }
   std::string data = mnt + "/data";
@@ -26,7 +30,7 @@ TEST(DiskFullTest, FullDiskStopsCleanlyAndTheNextRunRecovers) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(r.signal, 0);
   auto lines = SplitLines(r.err);
-  ASSERT_FALSE(lines.empty());
+  ASSERT_EQ(lines.size(), 1u) << r.err;  // one line, nothing after it
   const std::string& last = lines.back();
   EXPECT_EQ(last.rfind("dataforge: ", 0), 0u) << r.err;
   EXPECT_TRUE(last.find("full") != std::string::npos ||
@@ -44,6 +48,9 @@ TEST(DiskFullTest, FullDiskStopsCleanlyAndTheNextRunRecovers) {
   EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);
   EXPECT_EQ(s.store_rows, s.stored);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sizes, DiskFullTest, ::testing::Values("3m", "6m", "12m"),
+                         [](const auto& info) { return std::string("tmpfs_") + info.param; });
 
 }  // namespace
 }  // namespace dataforge::testing

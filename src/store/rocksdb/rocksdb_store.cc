@@ -67,8 +67,9 @@ uint64_t FromBigEndian(std::string_view s) {
   return v;
 }
 
-// RocksDB's own log goes to our log (errors only), not to a LOG file in the store: a LOG
-// file on a full disk makes Debian's RocksDB build (assertions on) abort on its next line.
+// RocksDB's own log goes to our debug log (--log-level debug), errors only, not to a LOG file in
+// the store: a LOG file on a full disk makes Debian's RocksDB build (assertions on) abort on its
+// next line. Every RocksDB failure that matters reaches us as a Status from Write() or Open().
 class SpdlogLogger final : public rocksdb::Logger {
  public:
   SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL) {}
@@ -77,10 +78,10 @@ class SpdlogLogger final : public rocksdb::Logger {
     Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
   }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
-    if (level < GetInfoLogLevel()) return;
+    if (level < rocksdb::InfoLogLevel::ERROR_LEVEL) return;  // errors only, whatever RocksDB sets
     char buf[1024];
     vsnprintf(buf, sizeof buf, format, ap);
-    spdlog::warn("rocksdb: {}", buf);
+    spdlog::debug("rocksdb: {}", buf);
   }
 };
 
@@ -156,13 +157,6 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMo
 }
 
 RocksDbStore::~RocksDbStore() {
-  if (db_ && !failed_.ok()) {
-    // After a write error, closing would sync the failed WAL writer again, and Debian's
-    // RocksDB (built with assertions) aborts on that. Leave the DB unclosed: the WAL holds every
-    // acknowledged batch and is replayed at the next open.
-    (void)db_.release();
-    return;
-  }
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_.reset();
