@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 
 #include "integration/cli_helpers.h"
@@ -143,6 +144,27 @@ TEST(RunTest, InspectionWhileRunning) {
   EXPECT_GT(s.fetched, 0);
   EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);  // SIGTERM drains
   EXPECT_EQ(s.store_rows, s.stored);
+}
+
+TEST(RunTest, SecondRunOnTheSameDataDirIsRefused) {
+  TempDir dir;
+  auto first = StartDataforge({"run", "--max-records", "2000000", "--data-dir", dir.path()});
+  for (int i = 0;
+       i < 200 && first.Stderr().empty() && !std::filesystem::exists(dir.path() + "/log/LOCK");
+       ++i) {
+    usleep(20'000);
+  }
+  usleep(200'000);
+  auto second = RunDataforge({"run", "--max-records", "10", "--data-dir", dir.path()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_EQ(second.err, "dataforge: log directory " + dir.path() +
+                            "/log is locked by another dataforge process (pid " +
+                            std::to_string(first.pid()) + "); stop it or use another --data-dir\n");
+  first.Signal(SIGINT);
+  auto r = first.Wait(120000);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  StatusJson s = Status(dir.path());
+  EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);  // SIGINT drains
 }
 
 TEST(RunTest, HelpAndVersion) {
