@@ -21,6 +21,9 @@ int RunCli(int argc, char** argv) {
   app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);
   app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")->capture_default_str();
+  app.add_option("--log", ctx.log_url,
+                 "The log: file://DIR (embedded, the default) or "
+                 "kafka://host:port[,host:port...][?librdkafka.property=value&...]");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();

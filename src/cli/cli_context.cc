@@ -7,8 +7,14 @@
 namespace dataforge {
 
 Result<PipelineConfig> LoadConfig(const CliContext& ctx) {
-  if (ctx.config_path.empty()) return DefaultPipelineConfig();
-  return LoadPipelineConfig(ctx.config_path);
+  PipelineConfig config;
+  if (ctx.config_path.empty()) {
+    config = DefaultPipelineConfig();
+  } else {
+    DF_ASSIGN_OR_RETURN(config, LoadPipelineConfig(ctx.config_path));
+  }
+  if (!ctx.log_url.empty()) config.log.url = ctx.log_url;
+  return config;
 }
 
 int ReportError(const Status& s) {

@@ -12,6 +12,7 @@ namespace dataforge {
 struct CliContext {
   std::string config_path;  // --config; "" = built-in default
   std::string data_dir = "./dataforge-data";
+  std::string log_url;  // --log; overrides log.url of the pipeline file
 };
 
 // Loads --config (or the default). Errors are ConfigError.

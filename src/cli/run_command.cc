@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -69,12 +70,38 @@ std::string Rate(uint64_t n, double seconds) {
 }
 
 void PrintSummary(const RunSummary& s) {
-  fmt::print("dataforge run: {} in {:.2f} s from {}\n", s.drained ? "drained" : "stopped",
-             s.seconds, s.source);
+  const char* how = s.drained ? "drained" : "stopped";
+  if (s.role == PipelineRole::kProcess) {
+    fmt::print("dataforge run --role process: stopped after {:.2f} s, consuming {}\n", s.seconds,
+               s.log);
+    fmt::print("               {:>12} {:>14}\n", "this run", "data dir total");
+    fmt::print("  consumed     {:>12}\n", s.process.consumed);
+    fmt::print("  stored       {:>12} {:>14}\n", s.process.stored, s.total.stored);
+    fmt::print("  dead-lettered{:>12} {:>14}\n", s.process.dead_lettered, s.total.dead_lettered);
+    fmt::print("  records/s    {:>12}\n", Rate(s.process.consumed, s.seconds));
+    fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n",
+               s.latency_p50_us / 1000.0, s.latency_p99_us / 1000.0);
+    return;
+  }
+  if (s.role == PipelineRole::kIngest) {
+    fmt::print("dataforge run --role ingest: {} in {:.2f} s from {} into {}\n", how, s.seconds,
+               s.source, s.log);
+  } else {
+    fmt::print("dataforge run: {} in {:.2f} s from {}\n", how, s.seconds, s.source);
+  }
   fmt::print("               {:>12} {:>14}\n", "this run", "data dir total");
   fmt::print("  fetched      {:>12} {:>14}\n", s.run.fetched, s.total.fetched);
   fmt::print("  staged       {:>12} {:>14}\n", s.run.staged, s.total.staged);
   fmt::print("  streamed     {:>12} {:>14}\n", s.run.streamed, s.total.streamed);
+  if (s.role == PipelineRole::kIngest) {
+    fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
+    fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
+    bool balanced = s.total.staged + s.total.dead_lettered == s.total.fetched &&
+                    s.total.streamed == s.total.staged;
+    fmt::print("  staged + dead-lettered == fetched, all streamed: {}\n",
+               balanced ? "yes" : "no (records in flight)");
+    return;
+  }
   fmt::print("  stored       {:>12} {:>14}\n", s.run.stored, s.total.stored);
   fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
   fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
@@ -85,7 +112,9 @@ void PrintSummary(const RunSummary& s) {
              balanced ? "yes"
                       : fmt::format("no ({} + {} != {}; {} still in flight)", s.total.stored,
                                     s.total.dead_lettered, s.total.fetched,
-                                    s.total.fetched - s.total.stored - s.total.dead_lettered));
+                                    static_cast<int64_t>(s.total.fetched) -
+                                        static_cast<int64_t>(s.total.stored) -
+                                        static_cast<int64_t>(s.total.dead_lettered)));
 }
 
 }  // namespace
@@ -95,7 +124,9 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "run",
       "Run the pipeline: fetch, stage, stream, process, store. Without a source URL it pulls "
       "from the built-in randomuser-compatible API on loopback. Runs until SIGINT/SIGTERM, the "
-      "end of a file:// source, or --max-records.");
+      "end of a file:// source, or --max-records. Over a Kafka log (--log kafka://host:port) "
+      "it can run as one role: 'ingest' (source, staging, relay into Kafka) or 'process' (a "
+      "consumer-group member: Kafka -> store; start several to share the partitions).");
   auto opts = std::make_shared<RunOptions>();
   auto no_progress = std::make_shared<bool>(false);
   cmd->add_option("--max-records", opts->max_records,
@@ -104,6 +135,13 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "Pull from this URL instead of the pipeline file's (http://, https://, "
                   "file:///capture.json)");
   cmd->add_flag("--no-progress", *no_progress, "Do not draw the live progress lines");
+  cmd->add_option("--role", opts->role,
+                  "all (default), ingest or process; roles need a shared log (kafka://)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, PipelineRole>{{"all", PipelineRole::kAll},
+                                              {"ingest", PipelineRole::kIngest},
+                                              {"process", PipelineRole::kProcess}},
+          CLI::ignore_case));
   cmd->callback([&ctx, opts, no_progress, exit_code] {
     auto config = LoadConfig(ctx);
     if (!config.ok()) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dataforge {
@@ -45,6 +46,10 @@ struct LogConfig {
   uint64_t segment_bytes = 64ull << 20;
   uint64_t retention_bytes = 0;  // per partition, 0 = unlimited
   int64_t retention_ms = 0;      // 0 = unlimited
+  // Kafka (log.url kafka://...): replication of the topics DataForge creates (0 = the cluster's
+  // default) and librdkafka properties passed through (security.protocol, sasl.*, ssl.*, ...).
+  int replication_factor = 0;
+  std::vector<std::pair<std::string, std::string>> properties;
 };
 
 // One output column of the mapping. Value resolution, in order:
@@ -67,6 +72,7 @@ struct ProcessConfig {
   std::string table = "dataforge.created_users";
   std::string key_column = "id";
   std::vector<ColumnSpec> columns;
+  size_t max_record_bytes = 1 << 20;  // larger records are dead-lettered unparsed
 };
 
 struct StoreConfig {

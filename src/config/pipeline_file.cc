@@ -173,7 +173,25 @@ class ConfigReader {
   Status ReadLog(const YAML::Node& n, LogConfig* s) {
     DF_RETURN_IF_ERROR(Keys(n, "'log'",
                             {"url", "topic", "partitions", "fsync", "segment_bytes",
-                             "retention_bytes", "retention_hours"}));
+                             "retention_bytes", "retention_hours", "replication_factor",
+                             "properties"}));
+    DF_RETURN_IF_ERROR(Num(n, "replication_factor", 0, 32, &s->replication_factor));
+    if (auto props = n["properties"]) {
+      if (!props.IsMap() && !props.IsNull()) {
+        return Error(props, "'log.properties' must be a mapping of librdkafka properties "
+                            "(e.g. security.protocol: SASL_SSL)");
+      }
+      if (props.IsMap()) s->properties.clear();
+      for (const auto& kv : props) {
+        auto key = kv.first.as<std::string>();
+        if (!kv.second.IsScalar()) {
+          return Error(kv.second, fmt::format("log.properties '{}' must be a single value", key));
+        }
+        auto v = InterpolateEnv(kv.second.Scalar());
+        if (!v.ok()) return Error(kv.second, v.status().message());
+        s->properties.emplace_back(key, std::move(v).value());
+      }
+    }
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Str(n, "topic", &s->topic));
     DF_RETURN_IF_ERROR(Num(n, "partitions", 1, 1024, &s->partitions));
@@ -214,8 +232,11 @@ class ConfigReader {
   }
 
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
-    DF_RETURN_IF_ERROR(Keys(n, "'process'", {"group", "table", "key_column", "columns"}));
+    DF_RETURN_IF_ERROR(
+        Keys(n, "'process'", {"group", "table", "key_column", "columns", "max_record_bytes"}));
     DF_RETURN_IF_ERROR(Str(n, "group", &p->group));
+    DF_RETURN_IF_ERROR(
+        Num<size_t>(n, "max_record_bytes", 1, size_t{1} << 30, &p->max_record_bytes));
     DF_RETURN_IF_ERROR(Str(n, "table", &p->table));
     DF_RETURN_IF_ERROR(Str(n, "key_column", &p->key_column));
     if (auto cols = n["columns"]) {

@@ -49,12 +49,21 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "retention_bytes" << YAML::Value << c.log.retention_bytes;
   out << YAML::Key << "retention_hours" << YAML::Value
       << static_cast<double>(c.log.retention_ms) / 3.6e6;
+  out << YAML::Key << "replication_factor" << YAML::Value << c.log.replication_factor;
+  out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
+  for (const auto& [k, v] : c.log.properties) {
+    // Secrets stay out of `config show`.
+    bool secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos;
+    out << YAML::Key << k << YAML::Value << (secret ? std::string("********") : v);
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap;
 
   out << YAML::Key << "process" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "group" << YAML::Value << c.process.group;
   out << YAML::Key << "table" << YAML::Value << c.process.table;
   out << YAML::Key << "key_column" << YAML::Value << c.process.key_column;
+  out << YAML::Key << "max_record_bytes" << YAML::Value << c.process.max_record_bytes;
   out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
   for (const auto& col : c.process.columns) {
     out << YAML::Flow << YAML::BeginMap;

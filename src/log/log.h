@@ -1,8 +1,8 @@
 // Log stage interface: topics of partitioned, append-only record sequences with offsets.
 //
-// The embedded implementation (log/embedded/) keeps segments on local disk; a Kafka
-// implementation satisfies the same interface at scale. Nothing above this header knows which
-// one runs.
+// The embedded implementation (log/embedded/) keeps segments on local disk; the Kafka
+// implementation (log/kafka/, librdkafka) satisfies the same interface at scale. Nothing above
+// this header knows which one runs.
 //
 // Offsets: each partition numbers its records 0, 1, 2, ... An offset is never reused, even
 // after retention deletes old records (start_offset then moves up).
@@ -56,10 +56,61 @@ struct TopicInfo {
 };
 
 struct LogOptions {
+  // Embedded log.
   bool fsync_per_batch = true;
   uint64_t segment_bytes = 64ull << 20;
   uint64_t retention_bytes = 0;  // per partition; 0 = unlimited
   int64_t retention_ms = 0;      // 0 = unlimited
+  // Kafka.
+  int replication_factor = 0;  // for topics it creates; 0 = the cluster's default
+  // librdkafka properties passed through as they are (security.protocol, sasl.*, ssl.*, ...);
+  // they override DataForge's own settings.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+// The next offset to read in one partition.
+struct PartitionPosition {
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+// Tells a consumer where this member's own durable state says a partition resumes. Called on
+// the consumer's thread, inside LogConsumer::Poll(), when partitions are assigned.
+class ConsumerListener {
+ public:
+  virtual ~ConsumerListener() = default;
+  // The next offset whose effects are not yet durable here, or nullopt if unknown.
+  virtual Result<std::optional<int64_t>> ResumeOffset(int32_t partition) = 0;
+};
+
+// One member of a consumer group reading one topic. The log assigns it partitions (all of them
+// for the embedded log; a share of them, rebalanced as members join and leave, for Kafka).
+// A newly assigned partition resumes at the later of the group's committed offset and the
+// listener's ResumeOffset(), or at the partition's start when neither exists.
+// Thread-compatible: one thread calls Poll/Commit/CaughtUp/Close.
+class LogConsumer {
+ public:
+  virtual ~LogConsumer() = default;
+
+  // Waits up to `timeout_us` (or until `stop`) for records of assigned partitions and appends
+  // at most `max_records` of them to `out`, in offset order within each partition. Assignment
+  // changes happen inside Poll: records of a partition lost in a rebalance are never returned.
+  virtual Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
+                      std::vector<ConsumedRecord>* out) = 0;
+
+  // Records that everything before each `next_offset` is durably processed (call after the
+  // store write). May be asynchronous: a commit lost in a crash only makes the next owner
+  // re-process, and the store's upsert by key makes that harmless.
+  virtual Status Commit(std::span<const PartitionPosition> positions) = 0;
+
+  // True when the group's progress has reached the end of every partition of the topic.
+  virtual Result<bool> CaughtUp() = 0;
+
+  // The partitions this member owns now.
+  virtual std::vector<int32_t> Assignment() = 0;
+
+  // Commits what was processed and leaves the group (its partitions go to other members).
+  virtual Status Close() = 0;
 };
 
 class Log {
@@ -78,6 +129,11 @@ class Log {
   // Appends `records` to one partition as one batch. Returns the base offset.
   virtual Result<int64_t> Append(const std::string& topic, int32_t partition,
                                  std::span<const LogRecord> records) = 0;
+
+  // Appends `by_partition[p]` to partition p for every p, and returns when all are
+  // acknowledged. A log with network round trips overlaps them; the default appends in turn.
+  virtual Status AppendAll(const std::string& topic,
+                           std::span<const std::vector<LogRecord>> by_partition);
 
   // Appends up to `max_records` records starting at `offset` (or at start_offset if `offset` was
   // removed by retention). Returns OK with nothing appended at the end of the partition.
@@ -104,9 +160,23 @@ class Log {
 
   // Deletes whole segments beyond the retention limits (never the active segment).
   virtual Status ApplyRetention() = 0;
+
+  // Joins consumer group `group` on `topic`. `listener` is borrowed and must outlive the
+  // consumer.
+  virtual Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group,
+                                                         const std::string& topic,
+                                                         ConsumerListener* listener) = 0;
+
+  // Makes calls blocked waiting for a peer (an unacknowledged Append) return Cancelled soon.
+  // Any thread. The log is unusable for writing afterwards.
+  virtual void Interrupt() {}
+
+  // True when several processes can share this log (the pipeline may be split into roles).
+  virtual bool Shared() const { return false; }
 };
 
-// Opens the log named by `url`: "file:///abs/dir" or a plain directory path for the embedded log.
+// Opens the log named by `url`: "file:///abs/dir" or a plain directory path for the embedded log;
+// "kafka://host:port[,host:port...][?property=value&...]" for Apache Kafka.
 Result<std::unique_ptr<Log>> OpenLog(const std::string& url, OpenMode mode,
                                      const LogOptions& options);
 

@@ -1,5 +1,8 @@
 #include "pipeline/data_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -40,6 +43,31 @@ Status PrepareDataDir(const std::string& data_dir, bool create) {
   }
   return Status::OK();
 }
+
+Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir) {
+  std::string path = (std::filesystem::path(data_dir) / "LOCK").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::IOError(fmt::format("cannot open {}: {} (fix the permissions or choose "
+                                       "another --data-dir)",
+                                       path, std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {0};
+    (void)!::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    return Status::Unavailable(fmt::format(
+        "data dir {} is in use by another dataforge process (pid {}); stop it or use another "
+        "--data-dir",
+        data_dir, std::string(pid).empty() ? "unknown" : std::string(pid)));
+  }
+  std::string me = std::to_string(::getpid());
+  (void)!::ftruncate(fd, 0);
+  (void)!::pwrite(fd, me.data(), me.size(), 0);
+  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+}
+
+DataDirLock::~DataDirLock() { ::close(fd_); }
 
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {
   size_t sep = url.find("://");

@@ -1,6 +1,7 @@
 // Where a pipeline's state lives: every relative backend URL resolves inside the data dir.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -17,6 +18,21 @@ struct ResolvedUrls {
 // Creates `data_dir` if missing (when `create`) and checks it is a writable directory; the
 // error says which path and what to do.
 Status PrepareDataDir(const std::string& data_dir, bool create);
+
+// An flock on <data_dir>/LOCK holding the owner's pid: one pipeline process per data dir.
+// Released when destroyed (or when the process dies).
+class DataDirLock {
+ public:
+  // Unavailable, naming the holder's pid, if another process holds it.
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir);
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // Rewrites "scheme://relative/path" as "scheme:///abs/data_dir/relative/path"; absolute
 // ("scheme:///…") and non-file URLs are kept.

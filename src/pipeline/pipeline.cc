@@ -1,7 +1,9 @@
 #include "pipeline/pipeline.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -25,9 +27,17 @@ namespace {
 
 constexpr int64_t kIdleWaitUs = 100'000;
 constexpr int64_t kRetentionEveryUs = 10'000'000;
+constexpr int64_t kDrainReportEveryUs = 10'000'000;
 
 uint64_t Lag(uint64_t ahead, uint64_t behind) {
   return ahead > behind ? ahead - behind : 0;
+}
+
+// Names this staging in the records it relays: host and absolute data dir.
+std::string Origin(const std::string& data_dir) {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}", host, std::filesystem::absolute(data_dir).lexically_normal().string());
 }
 
 class PipelineImpl final : public Pipeline {
@@ -36,28 +46,47 @@ class PipelineImpl final : public Pipeline {
       : config_(config), options_(options), clock_(clock) {}
 
   ~PipelineImpl() override {
+    if (processor_) (void)processor_->Close();
     source_.reset();  // closes the keep-alive connection before the server waits for it
     if (mock_) mock_->Stop();
   }
 
+  bool ingests() const { return options_.role != PipelineRole::kProcess; }
+  bool processes() const { return options_.role != PipelineRole::kIngest; }
+
   Status Open() {
     DF_RETURN_IF_ERROR(PrepareDataDir(options_.data_dir, /*create=*/true));
+    DF_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(options_.data_dir));
     ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
-    DF_ASSIGN_OR_RETURN(auto mapper, Mapper::Create(config_.process));
-    mapper_ = std::make_unique<Mapper>(std::move(mapper));
-    DF_ASSIGN_OR_RETURN(staging_, OpenStaging(urls.staging, OpenMode::kReadWrite,
-                                              config_.staging.synchronous_full));
+    log_url_ = urls.log;
     LogOptions log_options;
     log_options.fsync_per_batch = config_.log.fsync_per_batch;
     log_options.segment_bytes = config_.log.segment_bytes;
     log_options.retention_bytes = config_.log.retention_bytes;
     log_options.retention_ms = config_.log.retention_ms;
+    log_options.replication_factor = config_.log.replication_factor;
+    log_options.properties = config_.log.properties;
     DF_ASSIGN_OR_RETURN(log_, OpenLog(urls.log, OpenMode::kReadWrite, log_options));
+    if (options_.role != PipelineRole::kAll && !log_->Shared()) {
+      return Status::ConfigError(fmt::format(
+          "--role {} needs a log that several processes share, and {} belongs to this one: set "
+          "log.url (or --log) to kafka://host:port, or run without --role",
+          RoleName(options_.role), urls.log));
+    }
+    if (options_.role == PipelineRole::kProcess && options_.max_records != 0) {
+      return Status::ConfigError(
+          "--max-records counts fetched records: use it with --role ingest or without --role");
+    }
     DF_RETURN_IF_ERROR(log_->CreateTopic(config_.log.topic, config_.log.partitions));
-    StoreOptions store_options;
-    store_options.sync = config_.store.sync;
-    DF_ASSIGN_OR_RETURN(store_, OpenStore(urls.store, OpenMode::kReadWrite, store_options));
+    auto batch = static_cast<size_t>(config_.tuning.batch_records);
+    if (ingests()) DF_RETURN_IF_ERROR(OpenIngest(urls, batch));
+    if (processes()) DF_RETURN_IF_ERROR(OpenProcess(urls, batch));
+    return Status::OK();
+  }
 
+  Status OpenIngest(const ResolvedUrls& urls, size_t batch) {
+    DF_ASSIGN_OR_RETURN(staging_, OpenStaging(urls.staging, OpenMode::kReadWrite,
+                                              config_.staging.synchronous_full));
     std::string url =
         options_.source_url_override.empty() ? config_.source.url : options_.source_url_override;
     source_key_ = url.empty() ? config_.source.name : config_.source.name + " " + url;
@@ -69,41 +98,63 @@ class PipelineImpl final : public Pipeline {
     DF_ASSIGN_OR_RETURN(source_, MakeSource(config_.source, url, clock_));
     DF_ASSIGN_OR_RETURN(std::string position, staging_->SourcePosition(source_key_));
     DF_RETURN_IF_ERROR(source_->Open(position));
-
-    auto batch = static_cast<size_t>(config_.tuning.batch_records);
-    relay_ = std::make_unique<OutboxRelay>(staging_.get(), log_.get(), config_.log.topic,
-                                           config_.log.partitions, batch, &probes_.relay);
+    relay_ = std::make_unique<OutboxRelay>(
+        staging_.get(), log_.get(), config_.log.topic, config_.log.partitions, batch,
+        &probes_.relay, clock_, 200'000, log_->Shared() ? Origin(options_.data_dir) : "");
     DF_RETURN_IF_ERROR(relay_->Recover());
     DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
     last_staged_seq_ = counters.last_seq;
-    processor_ = std::make_unique<Processor>(
-        log_.get(), store_.get(), mapper_.get(), config_.process, config_.log.topic,
-        config_.log.partitions, batch, clock_, &probes_.processor);
-    return processor_->Recover();
+    return Status::OK();
+  }
+
+  Status OpenProcess(const ResolvedUrls& urls, size_t batch) {
+    DF_ASSIGN_OR_RETURN(auto mapper, Mapper::Create(config_.process));
+    mapper_ = std::make_unique<Mapper>(std::move(mapper));
+    StoreOptions store_options;
+    store_options.sync = config_.store.sync;
+    DF_ASSIGN_OR_RETURN(store_, OpenStore(urls.store, OpenMode::kReadWrite, store_options));
+    processor_ = std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(),
+                                             config_.process, config_.log.topic, batch, clock_,
+                                             &probes_.processor);
+    return processor_->Start();
   }
 
   Result<RunSummary> Run() override {
     DF_ASSIGN_OR_RETURN(RunTotals before, Totals());
     int64_t start = clock_->MonotonicMicros();
+    if (!ingests()) {
+      source_done_ = true;
+      relay_done_ = true;
+    }
     {
-      std::jthread source([this] {
-        pthread_setname_np(pthread_self(), "df-source");
-        SourceLoop();
-      });
-      std::jthread relay([this] {
-        pthread_setname_np(pthread_self(), "df-relay");
-        RelayLoop();
-      });
-      std::jthread processor([this] {
-        pthread_setname_np(pthread_self(), "df-process");
-        ProcessorLoop();
-      });
+      std::optional<std::jthread> source, relay, processor;
+      if (ingests()) {
+        source.emplace([this] {
+          pthread_setname_np(pthread_self(), "df-source");
+          SourceLoop();
+        });
+        relay.emplace([this] {
+          pthread_setname_np(pthread_self(), "df-relay");
+          RelayLoop();
+        });
+      }
+      if (processes()) {
+        processor.emplace([this] {
+          pthread_setname_np(pthread_self(), "df-process");
+          ProcessorLoop();
+        });
+      }
+    }
+    if (processor_) {
+      if (Status s = processor_->Close(); !s.ok()) spdlog::warn("{}", s.ToString());
     }
     {
       std::lock_guard lock(error_mu_);
       if (!first_error_.ok()) return first_error_;
     }
     RunSummary summary;
+    summary.role = options_.role;
+    summary.log = log_url_;
     summary.seconds = static_cast<double>(clock_->MonotonicMicros() - start) / 1e6;
     DF_ASSIGN_OR_RETURN(summary.total, Totals());
     summary.run.fetched = summary.total.fetched - before.fetched;
@@ -111,12 +162,21 @@ class PipelineImpl final : public Pipeline {
     summary.run.streamed = summary.total.streamed - before.streamed;
     summary.run.stored = summary.total.stored - before.stored;
     summary.run.dead_lettered = summary.total.dead_lettered - before.dead_lettered;
+    summary.process.consumed = probes_.processor.consumed;
+    summary.process.stored = probes_.processor.stored;
+    summary.process.dead_lettered = probes_.processor.dead_lettered;
+    summary.process.partitions = probes_.processor.partitions;
     summary.latency_p50_us = probes_.processor.fetch_to_queryable_us.Percentile(50);
     summary.latency_p99_us = probes_.processor.fetch_to_queryable_us.Percentile(99);
-    summary.source = source_->Describe();
-    DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
-    DF_ASSIGN_OR_RETURN(bool caught_up, processor_->CaughtUp());
-    summary.drained = counters.relay_cursor >= counters.last_seq && caught_up;
+    summary.source = source_ ? source_->Describe() : log_url_;
+    bool drained = true;
+    if (staging_) {
+      DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
+      drained = counters.relay_cursor >= counters.last_seq;
+    }
+    if (options_.role == PipelineRole::kAll) drained = drained && processor_caught_up_;
+    if (options_.role == PipelineRole::kProcess) drained = false;
+    summary.drained = drained;
     return summary;
   }
 
@@ -124,14 +184,26 @@ class PipelineImpl final : public Pipeline {
   void RequestAbort() override {
     stop_.request_stop();
     abort_.request_stop();
+    if (log_) log_->Interrupt();
   }
   const StageProbes& probes() const override { return probes_; }
 
  private:
   Result<RunTotals> Totals() {
-    DF_ASSIGN_OR_RETURN(auto s, staging_->Counters());
-    DF_ASSIGN_OR_RETURN(auto p, store_->Counters());
-    return RunTotals{s.fetched, s.staged, s.streamed, p.stored, s.dead_lettered + p.dead_lettered};
+    RunTotals t;
+    if (staging_) {
+      DF_ASSIGN_OR_RETURN(auto s, staging_->Counters());
+      t.fetched = s.fetched;
+      t.staged = s.staged;
+      t.streamed = s.streamed;
+      t.dead_lettered = s.dead_lettered;
+    }
+    if (store_) {
+      DF_ASSIGN_OR_RETURN(auto p, store_->Counters());
+      t.stored = p.stored;
+      t.dead_lettered += p.dead_lettered;
+    }
+    return t;
   }
 
   void Fail(Status s) {
@@ -191,7 +263,7 @@ class PipelineImpl final : public Pipeline {
     while (!abort.stop_requested()) {
       uint64_t gen = staged_.generation();
       bool source_was_done = source_done_.load();
-      while (!abort.stop_requested() &&
+      while (processes() && !abort.stop_requested() &&
              Lag(probes_.relay.streamed.load(), probes_.processor.consumed.load()) >
                  config_.tuning.max_log_lag) {
         processed_.WaitPast(processed_.generation(), kIdleWaitUs, abort);
@@ -200,7 +272,7 @@ class PipelineImpl final : public Pipeline {
       auto moved = relay_->RunOnce();
       probes_.relay.busy_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t0);
       if (!moved.ok()) {
-        Fail(moved.status());
+        if (!abort.stop_requested()) Fail(moved.status());
         break;
       }
       if (*moved > 0) {
@@ -226,11 +298,13 @@ class PipelineImpl final : public Pipeline {
 
   void ProcessorLoop() {
     auto abort = abort_.get_token();
-    while (!abort.stop_requested()) {
-      uint64_t gen = streamed_.generation();
+    // A member of a shared log stops on the first signal; the whole pipeline drains.
+    auto stop = options_.role == PipelineRole::kProcess ? stop_.get_token() : abort;
+    int64_t next_report = 0;
+    while (!stop.stop_requested()) {
       bool relay_was_done = relay_done_.load();
       int64_t t0 = clock_->MonotonicMicros();
-      auto consumed = processor_->RunOnce();
+      auto consumed = processor_->RunOnce(kIdleWaitUs, stop);
       probes_.processor.busy_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t0);
       if (!consumed.ok()) {
         Fail(consumed.status());
@@ -240,8 +314,23 @@ class PipelineImpl final : public Pipeline {
         processed_.Notify();
         continue;
       }
-      if (relay_was_done) break;
-      streamed_.WaitPast(gen, kIdleWaitUs, abort);
+      if (options_.role != PipelineRole::kAll || !relay_was_done) continue;
+      auto caught_up = processor_->CaughtUp();
+      if (!caught_up.ok()) {
+        Fail(caught_up.status());
+        break;
+      }
+      if (*caught_up) {
+        processor_caught_up_ = true;
+        break;
+      }
+      int64_t now = clock_->MonotonicMicros();
+      if (next_report == 0) next_report = now + kDrainReportEveryUs;
+      if (now >= next_report) {
+        spdlog::info("draining: waiting for consumer group '{}' to reach the end of '{}'",
+                     config_.process.group, config_.log.topic);
+        next_report = now + kDrainReportEveryUs;
+      }
     }
     processed_.Notify();
   }
@@ -249,6 +338,8 @@ class PipelineImpl final : public Pipeline {
   PipelineConfig config_;
   RunOptions options_;
   Clock* clock_;
+  std::unique_ptr<DataDirLock> lock_;
+  std::string log_url_;
   std::unique_ptr<MockApiServer> mock_;
   std::unique_ptr<Mapper> mapper_;
   std::unique_ptr<Staging> staging_;
@@ -260,18 +351,31 @@ class PipelineImpl final : public Pipeline {
   std::string source_key_;
 
   StageProbes probes_;
-  std::stop_source stop_;   // stops the source; the rest drains
+  std::stop_source stop_;   // stops the source (and a kProcess member); the rest drains
   std::stop_source abort_;  // stops every stage
   Notifier staged_, streamed_, processed_;
   std::atomic<bool> source_done_{false};
   std::atomic<bool> relay_done_{false};
-  uint64_t last_staged_seq_ = 0;  // source thread only
+  bool processor_caught_up_ = false;  // processor thread, read after join
+  uint64_t last_staged_seq_ = 0;      // source thread only
 
   std::mutex error_mu_;
   Status first_error_;  // guarded by error_mu_
 };
 
 }  // namespace
+
+const char* RoleName(PipelineRole role) {
+  switch (role) {
+    case PipelineRole::kAll:
+      return "all";
+    case PipelineRole::kIngest:
+      return "ingest";
+    case PipelineRole::kProcess:
+      return "process";
+  }
+  return "?";
+}
 
 Result<std::unique_ptr<Pipeline>> Pipeline::Open(const PipelineConfig& config,
                                                  const RunOptions& options, Clock* clock) {

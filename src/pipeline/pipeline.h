@@ -1,11 +1,16 @@
-// The whole pipeline in one process: source -> staging -> relay -> log -> processor -> store,
-// one thread per stage, handing off through the durable stages with bounded lag.
+// The pipeline: source -> staging -> relay -> log -> processor -> store, one thread per stage,
+// handing off through the durable stages with bounded lag. It runs whole in one process
+// (PipelineRole::kAll) or, over a log several processes share (Kafka), as one role of several:
+// kIngest (source, staging, relay into the log) or kProcess (a consumer-group member: log ->
+// processor -> store). Each process has its own data dir.
 //
 // Backpressure: the source waits while staged-but-not-relayed rows exceed
-// tuning.max_staging_lag; the relay waits while appended-but-not-processed records exceed
-// tuning.max_log_lag. Memory stays bounded by a few batches per stage.
+// tuning.max_staging_lag; in kAll the relay waits while appended-but-not-processed records
+// exceed tuning.max_log_lag (split into roles, Kafka's retention is the buffer). Memory stays
+// bounded by a few batches per stage.
 // Stopping: RequestStop() (SIGINT/SIGTERM) stops the source at once; the relay and the
-// processor drain what was staged, then Run() returns. RequestAbort() (a second signal) stops
+// processor drain what was staged, then Run() returns. A kProcess member has no end to drain
+// to: it finishes its batch, commits and leaves the group. RequestAbort() (a second signal) stops
 // every stage after its current batch; the next run resumes from the durable positions.
 // Thread-safety: Run() is called once, from one thread; RequestStop/RequestAbort and Probes()
 // may be called from any thread.
@@ -23,8 +28,14 @@
 
 namespace dataforge {
 
+enum class PipelineRole { kAll, kIngest, kProcess };
+
+// "all", "ingest", "process".
+const char* RoleName(PipelineRole role);
+
 struct RunOptions {
   std::string data_dir = "./dataforge-data";
+  PipelineRole role = PipelineRole::kAll;
   uint64_t max_records = 0;  // fetch this many records in this run, drain, return; 0 = no limit
   std::string source_url_override;  // --source-url
 };
@@ -34,12 +45,21 @@ struct RunTotals {
   uint64_t fetched = 0, staged = 0, streamed = 0, stored = 0, dead_lettered = 0;
 };
 
+// What the processor of this process did in this run.
+struct ProcessTotals {
+  uint64_t consumed = 0, stored = 0, dead_lettered = 0;
+  int partitions = 0;  // partitions owned at the end
+};
+
 struct RunSummary {
+  PipelineRole role = PipelineRole::kAll;
   RunTotals run;    // this run
   RunTotals total;  // since the data dir was created
   double seconds = 0;
   int64_t latency_p50_us = 0, latency_p99_us = 0;
-  std::string source;    // what was read
+  ProcessTotals process;  // this run's processor (kAll, kProcess)
+  std::string source;     // what was read
+  std::string log;        // the log url
   bool drained = false;  // everything fetched is stored or dead-lettered
 };
 

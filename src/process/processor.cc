@@ -5,60 +5,74 @@
 namespace dataforge {
 
 Processor::Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config,
-                     std::string topic, int32_t partitions, size_t batch_records, Clock* clock,
+                     std::string topic, size_t batch_records, Clock* clock,
                      ProcessorProbe* probe)
     : log_(log),
       store_(store),
       mapper_(mapper),
       config_(config),
       topic_(std::move(topic)),
-      partitions_(partitions),
       batch_records_(batch_records),
       clock_(clock),
       probe_(probe) {}
 
-Status Processor::Recover() {
-  next_offset_.assign(partitions_, 0);
-  for (int32_t p = 0; p < partitions_; ++p) {
-    DF_ASSIGN_OR_RETURN(auto committed, store_->CommittedOffset(config_.group, topic_, p));
-    next_offset_[p] = committed.value_or(0);
-  }
+Processor::~Processor() { (void)Close(); }
+
+Status Processor::Start() {
+  DF_ASSIGN_OR_RETURN(consumer_, log_->Subscribe(config_.group, topic_, this));
   return Status::OK();
 }
 
-Result<size_t> Processor::RunOnce() {
+Result<std::optional<int64_t>> Processor::ResumeOffset(int32_t partition) {
+  return store_->CommittedOffset(config_.group, topic_, partition);
+}
+
+Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
+  consumed_.clear();
+  Status s = consumer_->Poll(batch_records_, wait_us, stop, &consumed_);
+  probe_->partitions = static_cast<int>(consumer_->Assignment().size());
+  if (!s.ok()) return s.WithContext(fmt::format("processor reading {}", topic_));
+  if (consumed_.empty()) return size_t{0};
   batch_.table = config_.table;
   batch_.group = config_.group;
   batch_.rows.clear();
   batch_.dead_letters.clear();
   batch_.offsets.clear();
+  positions_.clear();
   timestamps_.clear();
-  size_t per_partition = std::max<size_t>(1, batch_records_ / partitions_);
-  size_t total = 0;
-  for (int32_t p = 0; p < partitions_; ++p) {
-    consumed_.clear();
-    Status s = log_->Read(topic_, p, next_offset_[p], per_partition, &consumed_);
-    if (!s.ok()) return s.WithContext(fmt::format("processor reading {}/{}", topic_, p));
-    if (consumed_.empty()) continue;
-    for (auto& c : consumed_) {
+  for (auto& c : consumed_) {
+    std::string where = fmt::format("{}/{}@{}", topic_, c.partition, c.offset);
+    if (c.record.value.size() > config_.max_record_bytes) {
+      batch_.dead_letters.push_back(
+          {"process",
+           fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
+                       c.record.value.size(), config_.max_record_bytes),
+           std::move(where), c.record.value.substr(0, 1024), clock_->NowMicros()});
+    } else {
       MapResult m = mapper_->Map(c.record.key, c.record.value);
       if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json)});
       } else {
-        batch_.dead_letters.push_back({"process", std::move(m.error),
-                                       fmt::format("{}/{}@{}", topic_, p, c.offset),
+        batch_.dead_letters.push_back({"process", std::move(m.error), std::move(where),
                                        std::move(c.record.value), clock_->NowMicros()});
       }
-      timestamps_.push_back(c.record.timestamp_us);
     }
-    batch_.offsets.push_back({topic_, p, consumed_.back().offset + 1});
-    total += consumed_.size();
+    timestamps_.push_back(c.record.timestamp_us);
+    // Records of a partition arrive in offset order: the last one seen is the position.
+    auto it = std::find_if(positions_.begin(), positions_.end(),
+                           [&](const PartitionPosition& p) { return p.partition == c.partition; });
+    if (it == positions_.end()) {
+      positions_.push_back({c.partition, c.offset + 1});
+    } else {
+      it->next_offset = std::max(it->next_offset, c.offset + 1);
+    }
   }
-  if (total == 0) return size_t{0};
+  for (const auto& p : positions_) batch_.offsets.push_back({topic_, p.partition, p.next_offset});
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
-  for (const auto& o : batch_.offsets) next_offset_[o.partition] = o.next_offset;
+  DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
   int64_t now = clock_->NowMicros();
   for (int64_t t : timestamps_) probe_->fetch_to_queryable_us.Record(now - t);
+  size_t total = consumed_.size();
   probe_->consumed += total;
   probe_->stored += batch_.rows.size();
   probe_->dead_lettered += batch_.dead_letters.size();
@@ -66,12 +80,13 @@ Result<size_t> Processor::RunOnce() {
   return total;
 }
 
-Result<bool> Processor::CaughtUp() {
-  DF_ASSIGN_OR_RETURN(auto info, log_->DescribeTopic(topic_));
-  for (const auto& p : info.partitions) {
-    if (p.partition < partitions_ && next_offset_[p.partition] < p.end_offset) return false;
-  }
-  return true;
+Result<bool> Processor::CaughtUp() { return consumer_->CaughtUp(); }
+
+Status Processor::Close() {
+  if (!consumer_) return Status::OK();
+  Status s = consumer_->Close();
+  consumer_.reset();
+  return s;
 }
 
 }  // namespace dataforge

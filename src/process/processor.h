@@ -1,14 +1,19 @@
-// The processing stage: consumes the log, maps each record with the pipeline's column specs
-// and writes rows to the store.
+// The processing stage: a consumer-group member that maps each record of the log with the
+// pipeline's column specs and writes rows to the store.
 //
-// Exactly-once into the store: the consumed offsets are written in the same atomic StoreBatch
-// as the rows and dead letters, so after a crash the processor resumes at the first record
-// whose effects are not in the store — nothing is skipped or applied twice.
+// Per batch: poll the log, map, then one atomic StoreBatch (rows + dead letters + the consumed
+// offsets + counters), then commit the offsets to the log's group.
+// Into one store this is exactly-once: a partition resumes at the later of the group's commit
+// and the offsets the store holds (listener), so after a crash nothing is skipped or applied
+// twice. When a partition moves to another member (Kafka), that member re-processes at most the
+// batch whose group commit did not happen; rows are upserts by key, so a row is never doubled.
 // Thread-compatible: one thread drives a processor.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -28,38 +33,45 @@ struct ProcessorProbe {
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
+  std::atomic<int> partitions{0};          // partitions this member owns
   LatencyHistogram fetch_to_queryable_us;  // record fetched -> row committed in the store
 };
 
-class Processor {
+class Processor final : private ConsumerListener {
  public:
   // Borrows everything; all must outlive the processor.
   Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config, std::string topic,
-            int32_t partitions, size_t batch_records, Clock* clock, ProcessorProbe* probe);
+            size_t batch_records, Clock* clock, ProcessorProbe* probe);
+  ~Processor() override;
 
-  // Loads the committed offsets from the store (or the partition start). Call once first.
-  Status Recover();
+  // Joins the consumer group. Call once first.
+  Status Start();
 
-  // Consumes at most one batch from each partition and applies it as one StoreBatch.
-  // Returns the number of log records consumed (0 = nothing new).
-  Result<size_t> RunOnce();
+  // Consumes at most one batch (waiting up to `wait_us` for the first record) and applies it
+  // as one StoreBatch. Returns the number of log records consumed (0 = nothing new).
+  Result<size_t> RunOnce(int64_t wait_us = 0, std::stop_token stop = {});
 
-  // True when every partition's next offset has reached its end offset.
+  // True when the group has consumed every partition to its end offset.
   Result<bool> CaughtUp();
 
+  // Leaves the group (its partitions go to the other members).
+  Status Close();
+
  private:
+  Result<std::optional<int64_t>> ResumeOffset(int32_t partition) override;
+
   Log* log_;
   Store* store_;
   Mapper* mapper_;
   const ProcessConfig& config_;
   std::string topic_;
-  int32_t partitions_;
   size_t batch_records_;
   Clock* clock_;
   ProcessorProbe* probe_;
-  std::vector<int64_t> next_offset_;
+  std::unique_ptr<LogConsumer> consumer_;
   std::vector<ConsumedRecord> consumed_;
   std::vector<int64_t> timestamps_;
+  std::vector<PartitionPosition> positions_;
   StoreBatch batch_;
 };
 

@@ -29,9 +29,9 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   {
     auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
     ASSERT_TRUE(store.ok());
-    Processor p(log->get(), store->get(), &*mapper, config.process, "t", 2, 100, Clock::Real(),
+    Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(),
                 &probe);
-    ASSERT_TRUE(p.Recover().ok());
+    ASSERT_TRUE(p.Start().ok());
     EXPECT_EQ(*p.RunOnce(), 6u);
     EXPECT_EQ(*p.RunOnce(), 0u);
     EXPECT_TRUE(*p.CaughtUp());
@@ -47,9 +47,9 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   }
   ASSERT_TRUE((*log)->Append("t", 1, std::vector<LogRecord>{records[0]}).ok());
   auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 2, 100, Clock::Real(),
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(),
               &probe);
-  ASSERT_TRUE(p.Recover().ok());
+  ASSERT_TRUE(p.Start().ok());
   EXPECT_EQ(*p.RunOnce(), 1u);  // only the new record: offsets were committed with the rows
   EXPECT_EQ((*store)->Counters()->stored, 6u);
   EXPECT_EQ((*store)->Count(config.process.table).value(), 5u);  // an upsert of the same key

@@ -17,9 +17,16 @@ uint64_t OutboxSeqOf(const LogRecord& record) {
   return 0;
 }
 
+std::string OriginOf(const LogRecord& record) {
+  for (const auto& [k, v] : record.headers) {
+    if (k == "origin") return v;
+  }
+  return "";
+}
+
 OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
                          size_t batch_records, RelayProbe* probe, Clock* clock,
-                         int64_t cursor_interval_us)
+                         int64_t cursor_interval_us, std::string origin)
     : staging_(staging),
       log_(log),
       topic_(std::move(topic)),
@@ -28,6 +35,7 @@ OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t 
       probe_(probe),
       clock_(clock),
       cursor_interval_us_(cursor_interval_us),
+      origin_(std::move(origin)),
       by_partition_(partitions) {}
 
 Status OutboxRelay::Recover() {
@@ -42,7 +50,9 @@ Status OutboxRelay::Recover() {
   uint64_t start = committed;
   for (int32_t p = 0; p < partitions_; ++p) {
     DF_ASSIGN_OR_RETURN(auto last, log_->ReadLast(topic_, p));
-    if (last) {
+    if (last && OriginOf(last->record) != origin_) {
+      last_seq_in_log_[p] = committed;  // another producer's record: nothing to learn from it
+    } else if (last) {
       last_seq_in_log_[p] = OutboxSeqOf(last->record);
     } else {
       bool retained_away =
@@ -76,15 +86,11 @@ Result<size_t> OutboxRelay::RunOnce() {
     rec.value = std::move(row.raw);
     rec.timestamp_us = row.fetched_at_us;
     rec.headers.emplace_back("seq", fmt::format("{}", row.seq));
+    if (!origin_.empty()) rec.headers.emplace_back("origin", origin_);
     by_partition_[p].push_back(std::move(rec));
   }
-  for (int32_t p = 0; p < partitions_; ++p) {
-    if (by_partition_[p].empty()) continue;
-    auto r = log_->Append(topic_, p, by_partition_[p]);
-    if (!r.ok()) {
-      return r.status().WithContext(
-          fmt::format("relay: appending {} records to {}/{}", by_partition_[p].size(), topic_, p));
-    }
+  if (Status s = log_->AppendAll(topic_, by_partition_); !s.ok()) {
+    return s.WithContext(fmt::format("relay: appending {} records to {}", rows_.size(), topic_));
   }
   if (restreamed > 0) {
     spdlog::warn(

@@ -1,12 +1,16 @@
 // The change stream: moves new staging outbox rows, in order, into the log.
 //
-// Each log record carries the outbox sequence in header "seq" (decimal) and the fetch time as
-// its timestamp. The relay's durable position is the staging relay cursor, advanced only after
+// Each log record carries the outbox sequence in header "seq" (decimal), the relay's origin
+// (which staging it came from) in header "origin", and the fetch time as its timestamp. The relay's durable position is the staging relay cursor, advanced only after
 // the log acknowledged the batch. The log is the truth on recovery: Recover() reads the last
 // record of every partition; rows whose seq is at or below that partition's last seq are
 // already in the log and are skipped (a crash between append and cursor commit), rows above it
 // are streamed (again, if a torn tail was truncated away). So the log gets no duplicates and no
-// gaps: rows reach each partition in seq order.
+// gaps: rows reach each partition in seq order. When a partition's last record came from
+// another origin (several ingest processes share a Kafka topic), its seq says nothing about
+// ours: that partition resumes at the committed cursor, so a crash between the broker's
+// acknowledgement and the cursor commit re-sends at most one cursor interval of rows, which the
+// store's upsert by key absorbs.
 //
 // Thread-compatible: one thread drives a relay.
 #pragma once
@@ -33,9 +37,10 @@ struct RelayProbe {
 class OutboxRelay {
  public:
   // Borrows `staging`, `log` and `probe`; they must outlive the relay.
+  // `origin` names this staging (e.g. host:data dir) in every record it relays.
   OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
               size_t batch_records, RelayProbe* probe, Clock* clock = Clock::Real(),
-              int64_t cursor_interval_us = 200'000);
+              int64_t cursor_interval_us = 200'000, std::string origin = "");
 
   // Finds the durable position (see the header comment). Call once before RunOnce().
   Status Recover();
@@ -64,11 +69,14 @@ class OutboxRelay {
   int64_t last_cursor_commit_us_ = 0;
   uint64_t pending_streamed_ = 0;  // streamed since the last cursor commit
   uint64_t committed_now_ = 0;     // cursor value last committed
+  std::string origin_;
   std::vector<OutboxRow> rows_;
   std::vector<std::vector<LogRecord>> by_partition_;
 };
 
 // Reads the "seq" header of a relayed record; 0 if absent or malformed.
 uint64_t OutboxSeqOf(const LogRecord& record);
+// Reads the "origin" header of a relayed record; "" if absent.
+std::string OriginOf(const LogRecord& record);
 
 }  // namespace dataforge

@@ -157,8 +157,8 @@ TEST(RunTest, SecondRunOnTheSameDataDirIsRefused) {
   usleep(200'000);
   auto second = RunDataforge({"run", "--max-records", "10", "--data-dir", dir.path()});
   EXPECT_EQ(second.exit_code, 1);
-  EXPECT_EQ(second.err, "dataforge: log directory " + dir.path() +
-                            "/log is locked by another dataforge process (pid " +
+  EXPECT_EQ(second.err, "dataforge: data dir " + dir.path() +
+                            " is in use by another dataforge process (pid " +
                             std::to_string(first.pid()) + "); stop it or use another --data-dir\n");
   first.Signal(SIGINT);
   auto r = first.Wait(120000);

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "log/embedded/embedded_consumer.h"
+
 namespace dataforge {
 namespace {
 
@@ -177,7 +179,15 @@ Result<int32_t> EmbeddedLog::PartitionFor(const std::string& topic, const std::s
 Result<int64_t> EmbeddedLog::Append(const std::string& topic, int32_t partition,
                                     std::span<const LogRecord> records) {
   DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
-  return p->Append(records);
+  auto base = p->Append(records);
+  if (base.ok()) {
+    {
+      std::lock_guard lock(append_mu_);
+      ++append_generation_;
+    }
+    append_cv_.notify_all();
+  }
+  return base;
 }
 
 Status EmbeddedLog::Read(const std::string& topic, int32_t partition, int64_t offset,
@@ -240,6 +250,27 @@ Status EmbeddedLog::ApplyRetention() {
     for (auto& p : t->partitions) DF_RETURN_IF_ERROR(p->ApplyRetention(now));
   }
   return Status::OK();
+}
+
+Result<std::unique_ptr<LogConsumer>> EmbeddedLog::Subscribe(const std::string& group,
+                                                             const std::string& topic,
+                                                             ConsumerListener* listener) {
+  if (!ValidName(group))
+    return Status::InvalidArgument(fmt::format("group name '{}' is not valid", group));
+  DF_RETURN_IF_ERROR(GetTopic(topic).status());
+  return std::unique_ptr<LogConsumer>(new EmbeddedConsumer(this, group, topic, listener));
+}
+
+uint64_t EmbeddedLog::AppendGeneration() {
+  std::lock_guard lock(append_mu_);
+  return append_generation_;
+}
+
+void EmbeddedLog::WaitForAppend(uint64_t seen, int64_t timeout_us, std::stop_token stop) {
+  if (mode_ == OpenMode::kReadOnly) timeout_us = std::min<int64_t>(timeout_us, 20'000);
+  std::unique_lock lock(append_mu_);
+  append_cv_.wait_for(lock, stop, std::chrono::microseconds(timeout_us),
+                      [&] { return append_generation_ != seen; });
 }
 
 }  // namespace dataforge

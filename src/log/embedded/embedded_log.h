@@ -9,6 +9,7 @@
 // has its own lock; groups_mu_ serialises group offset files.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,16 @@ class EmbeddedLog final : public Log {
   Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,
                                              int32_t partition) override;
   Status ApplyRetention() override;
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group,
+                                                 const std::string& topic,
+                                                 ConsumerListener* listener) override;
+
+  // Bumped by every Append in this process. WaitForAppend() returns once it moves past `seen`,
+  // `timeout_us` passes or `stop` is requested; read-only logs (another process appends) wake
+  // every 20 ms to look.
+  uint64_t AppendGeneration();
+  void WaitForAppend(uint64_t seen, int64_t timeout_us, std::stop_token stop);
+  bool read_only() const { return mode_ == OpenMode::kReadOnly; }
 
  private:
   struct Topic {
@@ -63,6 +74,9 @@ class EmbeddedLog final : public Log {
   std::mutex topics_mu_;
   std::map<std::string, std::unique_ptr<Topic>> topics_;  // guarded by topics_mu_
   std::mutex groups_mu_;
+  std::mutex append_mu_;
+  std::condition_variable_any append_cv_;
+  uint64_t append_generation_ = 0;  // guarded by append_mu_
 };
 
 }  // namespace dataforge

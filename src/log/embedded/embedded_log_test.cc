@@ -299,12 +299,12 @@ TEST_F(EmbeddedLogTest, ReadOnlyInstanceSeesAppendsAndTornTails) {
 }
 
 TEST_F(EmbeddedLogTest, UnknownSchemeIsAConfigError) {
-  auto log = OpenLog("kafka://broker:9092", OpenMode::kReadWrite, {});
+  auto log = OpenLog("pulsar://broker:6650", OpenMode::kReadWrite, {});
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kConfigError);
   EXPECT_EQ(log.status().message(),
-            "log url 'kafka://broker:9092': unsupported scheme 'kafka'; use file://DIR (kafka:// "
-            "arrives with the Kafka log)");
+            "log url 'pulsar://broker:6650': unsupported scheme 'pulsar'; use file://DIR (the "
+            "embedded log) or kafka://host:port[,host:port...] (Apache Kafka)");
 }
 
 TEST(BatchFormatTest, Crc32cKnownValue) {

@@ -1,0 +1,69 @@
+// A member of a Kafka consumer group reading one topic (librdkafka high-level consumer).
+//
+// Offsets are never committed automatically: Commit() is called after the store write and
+// commits asynchronously; partitions being revoked are committed synchronously first, so the
+// next owner starts where this member stopped. A newly assigned partition resumes at the later
+// of the group's committed offset and the listener's ResumeOffset() (the store's own offsets,
+// written with the rows): a commit lost in a crash costs nothing on the same member, and the
+// other members re-process at most the batch that was not committed.
+// Rebalancing is eager (roundrobin): records of a partition revoked during Poll() are dropped
+// before Poll() returns them.
+// Thread-compatible: one thread calls everything; rebalance callbacks run inside Poll/Close.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "log/kafka/kafka_client.h"
+#include "log/log.h"
+
+namespace dataforge {
+
+class KafkaConsumer final : public LogConsumer {
+ public:
+  static Result<std::unique_ptr<LogConsumer>> Create(const KafkaConfig& config,
+                                                     const std::string& group,
+                                                     const std::string& topic, int32_t partitions,
+                                                     ConsumerListener* listener);
+  ~KafkaConsumer() override;
+
+  Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
+              std::vector<ConsumedRecord>* out) override;
+  Status Commit(std::span<const PartitionPosition> positions) override;
+  Result<bool> CaughtUp() override;
+  std::vector<int32_t> Assignment() override;
+  Status Close() override;
+
+  // librdkafka callbacks (consumer thread, inside poll).
+  void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  void OnCommit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
+
+ private:
+  KafkaConsumer(std::string group, std::string topic, int32_t partitions,
+                ConsumerListener* listener)
+      : group_(std::move(group)),
+        topic_(std::move(topic)),
+        partitions_(partitions),
+        listener_(listener),
+        errors_("consumer") {}
+  void Assign(rd_kafka_topic_partition_list_t* partitions);
+  void Revoke(rd_kafka_topic_partition_list_t* partitions);
+  // Synchronously commits the processed positions of `partitions` that were not yet committed.
+  void CommitProcessed(const std::vector<int32_t>& partitions);
+
+  std::string group_;
+  std::string topic_;
+  int32_t partitions_;
+  ConsumerListener* listener_;
+  KafkaErrorReporter errors_;
+  RdKafkaPtr rk_;
+  bool closed_ = false;
+  std::map<int32_t, int64_t> assigned_;   // partition -> next offset processed (-1 = none yet)
+  std::map<int32_t, int64_t> committed_;  // partition -> last offset sent in a commit
+  std::vector<ConsumedRecord>* polling_ = nullptr;  // Poll's output while inside Poll
+  Status callback_error_;                          // first error raised inside a callback
+};
+
+}  // namespace dataforge

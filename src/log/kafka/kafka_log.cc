@@ -1,0 +1,506 @@
+#include "log/kafka/kafka_log.h"
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "log/kafka/kafka_consumer.h"
+
+namespace dataforge {
+namespace {
+
+constexpr int kMetadataTimeoutMs = 10'000;
+constexpr int kRequestTimeoutMs = 10'000;
+constexpr int kAdminTimeoutMs = 5'000;
+constexpr int64_t kFirstWaitWarnUs = 2'000'000;
+constexpr int64_t kWaitWarnEveryUs = 5'000'000;
+
+void DeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* /*opaque*/) {
+  auto* d = static_cast<KafkaLog::Delivery*>(msg->_private);
+  if (!d) return;
+  d->offset = msg->offset;
+  d->err = msg->err;
+  d->done = true;
+}
+
+int64_t NowUs() { return Clock::Real()->MonotonicMicros(); }
+
+}  // namespace
+
+Result<std::unique_ptr<Log>> KafkaLog::Open(const std::string& url, OpenMode mode,
+                                            const LogOptions& options) {
+  DF_ASSIGN_OR_RETURN(KafkaUrl parsed, ParseKafkaUrl(url));
+  KafkaProperties props = options.properties;
+  props.insert(props.end(), parsed.properties.begin(), parsed.properties.end());
+  std::unique_ptr<KafkaLog> log(
+      new KafkaLog(KafkaConfig(parsed.bootstrap, std::move(props)), mode, options));
+  DF_RETURN_IF_ERROR(log->Connect());
+  return std::unique_ptr<Log>(std::move(log));
+}
+
+KafkaLog::~KafkaLog() {
+  std::lock_guard lock(mu_);
+  for (auto& [group, rk] : group_readers_) rd_kafka_consumer_close(rk.get());
+  if (reader_) rd_kafka_consumer_close(reader_.get());
+}
+
+Status KafkaLog::Connect() {
+  KafkaProperties defaults = {{"client.id", "dataforge"},
+                              {"socket.keepalive.enable", "true"},
+                              {"linger.ms", "2"},
+                              {"queue.buffering.max.messages", "1000000"},
+                              {"queue.buffering.max.kbytes", "1048576"}};
+  KafkaProperties fixed;
+  if (mode_ == OpenMode::kReadWrite) {
+    defaults.emplace_back("acks", "all");
+    fixed.emplace_back("enable.idempotence", "true");
+  }
+  DF_ASSIGN_OR_RETURN(producer_, config_.Create(RD_KAFKA_PRODUCER, defaults, fixed,
+                                                &producer_errors_, [](rd_kafka_conf_t* conf) {
+                                                  rd_kafka_conf_set_dr_msg_cb(conf,
+                                                                              DeliveryCallback);
+                                                }));
+  auto md = Metadata(kMetadataTimeoutMs);
+  if (!md.ok()) return md.status();
+  return Status::OK();
+}
+
+Result<MetadataPtr> KafkaLog::Metadata(int timeout_ms) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(producer_.get(), 1, nullptr, &md, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::string last = producer_errors_.Last();
+    return Status::Unavailable(fmt::format(
+        "cannot reach Kafka at {}: {}{}; check the broker list in --log / log.url and that the "
+        "brokers are up",
+        config_.bootstrap(), KafkaErrorText(err), last.empty() ? "" : " (" + last + ")"));
+  }
+  return MetadataPtr(md);
+}
+
+Result<int32_t> KafkaLog::PartitionCount(const std::string& topic, bool refresh) {
+  if (!refresh) {
+    std::lock_guard lock(mu_);
+    auto it = partition_counts_.find(topic);
+    if (it != partition_counts_.end()) return it->second;
+  }
+  DF_ASSIGN_OR_RETURN(MetadataPtr md, Metadata(kMetadataTimeoutMs));
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || t.partition_cnt == 0) break;
+    std::lock_guard lock(mu_);
+    partition_counts_[topic] = t.partition_cnt;
+    return t.partition_cnt;
+  }
+  return Status::NotFound(
+      fmt::format("no topic '{}' in Kafka at {}", topic, config_.bootstrap()));
+}
+
+Status KafkaLog::CreateWithAdminApi(const std::string& topic, int32_t partitions) {
+  char err[512];
+  int rf = options_.replication_factor > 0 ? options_.replication_factor : -1;
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, rf, err, sizeof err);
+  if (!nt) return Status::InvalidArgument(fmt::format("topic '{}': {}", topic, err));
+  rd_kafka_AdminOptions_t* opts =
+      rd_kafka_AdminOptions_new(producer_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, kAdminTimeoutMs, err, sizeof err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(producer_.get());
+  rd_kafka_CreateTopics(producer_.get(), &nt, 1, opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, kAdminTimeoutMs + 5000);
+  Status s;
+  if (!ev) {
+    s = Status::Unavailable(fmt::format("creating topic '{}' in Kafka at {}: no answer",
+                                        topic, config_.bootstrap()));
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+    // No CreateTopics API, or no controller that answers it (librdkafka's mock cluster): the
+    // caller falls back to auto-creation.
+    bool unsupported = e == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+                       e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE;
+    s = Status(unsupported ? StatusCode::kNotFound : StatusCode::kUnavailable,
+               fmt::format("creating topic '{}': {}", topic, rd_kafka_event_error_string(ev)));
+  } else {
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; ++i) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+      s = Status::InvalidArgument(fmt::format(
+          "creating topic '{}' with {} partitions (replication {}) in Kafka at {}: {}", topic,
+          partitions, rf > 0 ? std::to_string(rf) : "the cluster default", config_.bootstrap(),
+          rd_kafka_topic_result_error_string(res[i])
+              ? rd_kafka_topic_result_error_string(res[i])
+              : KafkaErrorText(e)));
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_NewTopic_destroy(nt);
+  return s;
+}
+
+Status KafkaLog::CreateTopic(const std::string& topic, int32_t partitions) {
+  auto count = PartitionCount(topic, /*refresh=*/true);
+  std::string how = "has";
+  if (!count.ok() && count.status().code() == StatusCode::kNotFound) {
+    if (mode_ != OpenMode::kReadWrite) return count.status();
+    Status s = CreateWithAdminApi(topic, partitions);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    if (!s.ok()) {
+      // A cluster without the CreateTopics API: ask for the topic, which auto-creates it on
+      // brokers that allow that, with the brokers' default partition count.
+      spdlog::info("kafka: {} ({}); relying on the brokers' topic auto-creation", s.message(),
+                   config_.bootstrap());
+      rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr);
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(producer_.get(), 0, rkt, &md, kMetadataTimeoutMs) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+      }
+      rd_kafka_topic_destroy(rkt);
+      how = "was auto-created with";
+    }
+    // New topics take a moment to appear in every broker's metadata.
+    for (int i = 0; i < 100; ++i) {
+      count = PartitionCount(topic, true);
+      if (count.ok() || count.status().code() != StatusCode::kNotFound) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!count.ok() && count.status().code() == StatusCode::kNotFound) {
+      return Status::Unavailable(fmt::format(
+          "topic '{}' could not be created in Kafka at {} (the brokers neither created it nor "
+          "auto-created it); create it with {} partitions and run again",
+          topic, config_.bootstrap(), partitions));
+    }
+  }
+  if (!count.ok()) return count.status();
+  if (*count != partitions) {
+    return Status::InvalidArgument(fmt::format(
+        "topic '{}' {} {} partitions in Kafka at {}, the pipeline file says {}: set "
+        "log.partitions: {} (or use another log.topic)",
+        topic, how, *count, config_.bootstrap(), partitions, *count));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> KafkaLog::ListTopics() {
+  DF_ASSIGN_OR_RETURN(MetadataPtr md, Metadata(kMetadataTimeoutMs));
+  std::vector<std::string> names;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    std::string name = md->topics[i].topic;
+    if (name.rfind("__", 0) == 0) continue;  // internal topics
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<TopicInfo> KafkaLog::DescribeTopic(const std::string& topic) {
+  DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, true));
+  TopicInfo info;
+  info.name = topic;
+  for (int32_t p = 0; p < n; ++p) {
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(), p,
+                                                               &lo, &hi, kRequestTimeoutMs);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, p,
+                                             config_.bootstrap(), KafkaErrorText(err)));
+    }
+    PartitionInfo pi;
+    pi.partition = p;
+    pi.start_offset = lo;
+    pi.end_offset = hi;
+    info.partitions.push_back(pi);
+  }
+  return info;
+}
+
+Result<int32_t> KafkaLog::PartitionFor(const std::string& topic, const std::string& key) {
+  DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, false));
+  // The Java client's default: murmur2 of the key bytes, positive, modulo the partition count.
+  return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), n, nullptr, nullptr);
+}
+
+Result<int64_t> KafkaLog::Append(const std::string& topic, int32_t partition,
+                                 std::span<const LogRecord> records) {
+  DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, false));
+  if (partition < 0 || partition >= n) {
+    return Status::InvalidArgument(
+        fmt::format("topic '{}' has no partition {} (it has {})", topic, partition, n));
+  }
+  std::vector<std::vector<LogRecord>> by_partition(n);
+  by_partition[partition].assign(records.begin(), records.end());
+  DF_RETURN_IF_ERROR(AppendAll(topic, by_partition));
+  return last_base_offsets_.empty() ? int64_t{-1} : last_base_offsets_[partition];
+}
+
+Status KafkaLog::AppendAll(const std::string& topic,
+                           std::span<const std::vector<LogRecord>> by_partition) {
+  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
+  rd_kafka_t* rk = producer_.get();
+  std::vector<std::vector<Delivery>> deliveries(by_partition.size());
+  std::vector<std::pair<size_t, size_t>> pending;
+  for (size_t p = 0; p < by_partition.size(); ++p) {
+    deliveries[p].resize(by_partition[p].size());
+    for (size_t i = 0; i < by_partition[p].size(); ++i) pending.emplace_back(p, i);
+  }
+  int64_t started = NowUs();
+  int64_t next_warn = started + kFirstWaitWarnUs;
+  bool warned = false;
+  while (!pending.empty()) {
+    for (auto [p, i] : pending) {
+      const LogRecord& r = by_partition[p][i];
+      Delivery* d = &deliveries[p][i];
+      *d = Delivery{};
+      while (true) {
+        rd_kafka_headers_t* headers = nullptr;
+        if (!r.headers.empty()) {
+          headers = rd_kafka_headers_new(r.headers.size());
+          for (const auto& [k, v] : r.headers) {
+            rd_kafka_header_add(headers, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                                static_cast<ssize_t>(v.size()));
+          }
+        }
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(static_cast<int32_t>(p)),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000), RD_KAFKA_V_HEADERS(headers),
+            RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (headers) rd_kafka_headers_destroy(headers);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(rk, 10);
+          continue;
+        }
+        return Status::InvalidArgument(fmt::format(
+            "kafka: cannot produce record key '{}' ({} bytes) to {}/{}: {}", r.key,
+            r.value.size(), topic, p, KafkaErrorText(err)));
+      }
+    }
+    // Wait for every acknowledgement, saying what we wait for when it takes long.
+    while (true) {
+      bool all = true;
+      size_t waiting = 0;
+      for (auto [p, i] : pending) {
+        if (!deliveries[p][i].done) {
+          all = false;
+          ++waiting;
+        }
+      }
+      if (all) break;
+      if (interrupted_) return Status::Cancelled("kafka: stopped while waiting for the brokers");
+      if (producer_errors_.fatal()) {
+        char text[512];
+        rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, text, sizeof text);
+        return Status::IOError(fmt::format("kafka producer: fatal error {}: {}",
+                                           KafkaErrorText(e), text));
+      }
+      rd_kafka_flush(rk, 100);
+      int64_t now = NowUs();
+      if (now >= next_warn) {
+        std::string last = producer_errors_.Last();
+        spdlog::warn(
+            "kafka: waiting for the brokers at {} to acknowledge {} records of '{}' ({:.0f} s "
+            "so far{}{})",
+            config_.bootstrap(), waiting, topic, static_cast<double>(now - started) / 1e6,
+            last.empty() ? "" : "; last error: ", last);
+        warned = true;
+        next_warn = now + kWaitWarnEveryUs;
+      }
+    }
+    std::vector<std::pair<size_t, size_t>> failed;
+    for (auto [p, i] : pending) {
+      const Delivery& d = deliveries[p][i];
+      if (d.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      if (!KafkaRetriable(d.err)) {
+        const LogRecord& r = by_partition[p][i];
+        return Status::IOError(fmt::format(
+            "kafka: the brokers at {} refused record key '{}' ({} bytes) for {}/{}: {}",
+            config_.bootstrap(), r.key, r.value.size(), topic, p, KafkaErrorText(d.err)));
+      }
+      failed.emplace_back(p, i);
+    }
+    if (!failed.empty()) {
+      spdlog::warn("kafka: producing {} records of '{}' again after {}", failed.size(), topic,
+                   KafkaErrorText(deliveries[failed[0].first][failed[0].second].err));
+      warned = true;
+    }
+    pending = std::move(failed);
+  }
+  if (warned) {
+    spdlog::info("kafka: the brokers at {} acknowledged again after {:.1f} s",
+                 config_.bootstrap(), static_cast<double>(NowUs() - started) / 1e6);
+  }
+  last_base_offsets_.assign(by_partition.size(), -1);
+  for (size_t p = 0; p < deliveries.size(); ++p) {
+    for (const auto& d : deliveries[p]) {
+      if (last_base_offsets_[p] < 0 || d.offset < last_base_offsets_[p]) {
+        last_base_offsets_[p] = d.offset;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offset,
+                      size_t max_records, std::vector<ConsumedRecord>* out) {
+  int64_t lo = 0, hi = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      producer_.get(), topic.c_str(), partition, &lo, &hi, kRequestTimeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, partition,
+                                           config_.bootstrap(), KafkaErrorText(err)));
+  }
+  offset = std::max(offset, lo);
+  if (offset >= hi || max_records == 0) return Status::OK();
+  size_t want = std::min<size_t>(max_records, static_cast<size_t>(hi - offset));
+  std::lock_guard lock(mu_);
+  if (!reader_) {
+    DF_ASSIGN_OR_RETURN(reader_, config_.Create(RD_KAFKA_CONSUMER,
+                                                {{"client.id", "dataforge-reader"},
+                                                 {"auto.offset.reset", "earliest"}},
+                                                {{"group.id", "dataforge-reader"},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"enable.auto.offset.store", "false"},
+                                                 {"enable.partition.eof", "true"}},
+                                                &reader_errors_));
+  }
+  rd_kafka_t* rk = reader_.get();
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  err = rd_kafka_assign(rk, list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(
+        fmt::format("kafka: reading {}/{}: {}", topic, partition, KafkaErrorText(err)));
+  }
+  size_t got = 0;
+  int64_t deadline = NowUs() + kRequestTimeoutMs * 1000;
+  Status s;
+  while (got < want && NowUs() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      rd_kafka_message_destroy(m);
+      break;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (!KafkaRetriable(m->err)) {
+        s = Status::IOError(fmt::format("kafka: reading {}/{}@{}: {}", topic, partition, offset,
+                                        KafkaErrorText(m->err)));
+        rd_kafka_message_destroy(m);
+        break;
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (m->partition == partition && m->offset >= offset) {
+      out->push_back(ConsumedFromKafka(m));
+      ++got;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_assign(rk, nullptr);
+  if (s.ok() && got == 0) {
+    return Status::Unavailable(fmt::format(
+        "kafka: no records of {}/{} from offset {} arrived in {} s (end offset {})", topic,
+        partition, offset, kRequestTimeoutMs / 1000, hi));
+  }
+  return s;
+}
+
+Result<std::optional<ConsumedRecord>> KafkaLog::ReadLast(const std::string& topic,
+                                                         int32_t partition) {
+  int64_t lo = 0, hi = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      producer_.get(), topic.c_str(), partition, &lo, &hi, kRequestTimeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, partition,
+                                           config_.bootstrap(), KafkaErrorText(err)));
+  }
+  if (hi <= lo) return std::optional<ConsumedRecord>();
+  std::vector<ConsumedRecord> out;
+  DF_RETURN_IF_ERROR(Read(topic, partition, hi - 1, 1, &out));
+  if (out.empty()) return std::optional<ConsumedRecord>();
+  return std::optional<ConsumedRecord>(std::move(out.back()));
+}
+
+bool KafkaLog::WaitForData(const std::string& topic, int32_t partition, int64_t offset,
+                           int64_t timeout_us, std::stop_token stop) {
+  int64_t deadline = NowUs() + timeout_us;
+  while (true) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(), partition, &lo, &hi,
+                                         kRequestTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hi > offset) {
+      return true;
+    }
+    if (stop.stop_requested() || NowUs() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Result<rd_kafka_t*> KafkaLog::GroupReader(const std::string& group) {
+  // REQUIRES: mu_ held.
+  auto it = group_readers_.find(group);
+  if (it != group_readers_.end()) return it->second.get();
+  DF_ASSIGN_OR_RETURN(RdKafkaPtr rk, config_.Create(RD_KAFKA_CONSUMER,
+                                                    {{"client.id", "dataforge-inspect"}},
+                                                    {{"group.id", group},
+                                                     {"enable.auto.commit", "false"},
+                                                     {"enable.auto.offset.store", "false"}},
+                                                    &reader_errors_));
+  rd_kafka_t* raw = rk.get();
+  group_readers_[group] = std::move(rk);
+  return raw;
+}
+
+Status KafkaLog::CommitGroupOffset(const std::string& group, const std::string& topic,
+                                   int32_t partition, int64_t next_offset) {
+  std::lock_guard lock(mu_);
+  DF_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupReader(group));
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next_offset;
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: committing group '{}' offset {} for {}/{}: {}",
+                                           group, next_offset, topic, partition,
+                                           KafkaErrorText(err)));
+  }
+  return Status::OK();
+}
+
+Result<std::optional<int64_t>> KafkaLog::GroupOffset(const std::string& group,
+                                                     const std::string& topic,
+                                                     int32_t partition) {
+  std::lock_guard lock(mu_);
+  DF_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupReader(group));
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kRequestTimeoutMs);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: committed offset of group '{}' for {}/{}: {}",
+                                           group, topic, partition, KafkaErrorText(err)));
+  }
+  int64_t o = list->elems[0].offset;
+  return o >= 0 ? std::optional<int64_t>(o) : std::optional<int64_t>();
+}
+
+Result<std::unique_ptr<LogConsumer>> KafkaLog::Subscribe(const std::string& group,
+                                                         const std::string& topic,
+                                                         ConsumerListener* listener) {
+  DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, true));
+  return KafkaConsumer::Create(config_, group, topic, n, listener);
+}
+
+}  // namespace dataforge

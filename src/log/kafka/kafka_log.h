@@ -1,0 +1,88 @@
+// The Kafka log: topics and partitions of an Apache Kafka cluster, through librdkafka.
+//
+// Producer: idempotent (enable.idempotence), acks=all; AppendAll() produces every partition's
+// records, then waits until the brokers acknowledged all of them. Records that time out or meet
+// a retriable broker error are produced again (the idempotent producer, and after a crash the
+// store's upsert by key, remove duplicates); while waiting it prints what it waits for. A
+// non-retriable error (a record over message.max.bytes, no authorization) is returned.
+// Records are keyed; PartitionFor() is murmur2 like the Java client, so one key always lands on
+// one partition whoever produces it.
+// Consumers: Subscribe() joins the consumer group (kafka_consumer.h).
+// Inspection (Read, ReadLast, GroupOffset, DescribeTopic) uses short-lived assign-only readers
+// and never joins a group.
+// Thread-safety: AppendAll/Append from one thread at a time; everything else from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "log/kafka/kafka_client.h"
+#include "log/log.h"
+
+namespace dataforge {
+
+class KafkaLog final : public Log {
+ public:
+  static Result<std::unique_ptr<Log>> Open(const std::string& url, OpenMode mode,
+                                           const LogOptions& options);
+  ~KafkaLog() override;
+
+  Status CreateTopic(const std::string& topic, int32_t partitions) override;
+  Result<std::vector<std::string>> ListTopics() override;
+  Result<TopicInfo> DescribeTopic(const std::string& topic) override;
+  Result<int32_t> PartitionFor(const std::string& topic, const std::string& key) override;
+  Result<int64_t> Append(const std::string& topic, int32_t partition,
+                         std::span<const LogRecord> records) override;
+  Status AppendAll(const std::string& topic,
+                   std::span<const std::vector<LogRecord>> by_partition) override;
+  Status Read(const std::string& topic, int32_t partition, int64_t offset, size_t max_records,
+              std::vector<ConsumedRecord>* out) override;
+  Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
+                                                 int32_t partition) override;
+  bool WaitForData(const std::string& topic, int32_t partition, int64_t offset, int64_t timeout_us,
+                   std::stop_token stop) override;
+  Status CommitGroupOffset(const std::string& group, const std::string& topic, int32_t partition,
+                           int64_t next_offset) override;
+  Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,
+                                             int32_t partition) override;
+  Status ApplyRetention() override { return Status::OK(); }  // the brokers' retention applies
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group,
+                                                 const std::string& topic,
+                                                 ConsumerListener* listener) override;
+  void Interrupt() override { interrupted_ = true; }
+  bool Shared() const override { return true; }
+
+  // One message's delivery (used by the delivery report callback).
+  struct Delivery {
+    int64_t offset = -1;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    bool done = false;
+  };
+
+ private:
+  KafkaLog(KafkaConfig config, OpenMode mode, const LogOptions& options)
+      : config_(std::move(config)), mode_(mode), options_(options) {}
+  Status Connect();
+  Result<MetadataPtr> Metadata(int timeout_ms);
+  Result<int32_t> PartitionCount(const std::string& topic, bool refresh);
+  Status CreateWithAdminApi(const std::string& topic, int32_t partitions);
+  Result<rd_kafka_t*> GroupReader(const std::string& group);
+
+  KafkaConfig config_;
+  const OpenMode mode_;
+  const LogOptions options_;
+  KafkaErrorReporter producer_errors_{"producer"};
+  KafkaErrorReporter reader_errors_{"reader"};
+  RdKafkaPtr producer_;  // idempotent for kReadWrite; also serves metadata and admin requests
+  std::atomic<bool> interrupted_{false};
+
+  std::mutex mu_;
+  std::map<std::string, int32_t> partition_counts_;  // guarded by mu_
+  std::map<std::string, RdKafkaPtr> group_readers_;  // guarded by mu_; never join the group
+  RdKafkaPtr reader_;                                // guarded by mu_; assign-only reader
+  std::vector<int64_t> last_base_offsets_;           // appending thread only
+};
+
+}  // namespace dataforge
