@@ -9,6 +9,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config
   libsimdjson-dev librocksdb-dev libsqlite3-dev libcurl4-openssl-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev
+  librdkafka-dev kcat
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -114,11 +114,13 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       size_t max = *limit == 0 ? SIZE_MAX : *limit;
       std::vector<StoredDeadLetter> all;
-      DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));
-      DF_RETURN_IF_ERROR(staging->ListDeadLetters(0, max, &all));
-      DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      // A data dir of one role has only its stage: staging (ingest) or store (process).
+      auto staging = OpenStagingForReading(ctx, c);
+      auto store = OpenStoreForReading(ctx, c);
+      if (!staging.ok() && !store.ok()) return staging.status();
+      if (staging.ok()) DF_RETURN_IF_ERROR((*staging)->ListDeadLetters(0, max, &all));
       std::vector<StoredDeadLetter> processed;
-      DF_RETURN_IF_ERROR(store->ListDeadLetters(0, max, &processed));
+      if (store.ok()) DF_RETURN_IF_ERROR((*store)->ListDeadLetters(0, max, &processed));
       all.insert(all.end(), processed.begin(), processed.end());
       std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
         return a.letter.at_us < b.letter.at_us;

@@ -16,8 +16,14 @@ Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
 
 Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
                                                const PipelineConfig& config) {
-  DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
-  return OpenLog(ResolveUrls(config, ctx.data_dir).log, OpenMode::kReadOnly, LogOptions{});
+  std::string url = ResolveUrls(config, ctx.data_dir).log;
+  // A log outside the data dir (Kafka) needs no data dir to be read.
+  if (url.rfind("kafka://", 0) != 0) {
+    DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
+  }
+  LogOptions options;
+  options.properties = config.log.properties;
+  return OpenLog(url, OpenMode::kReadOnly, options);
 }
 
 Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,

@@ -31,7 +31,10 @@ class SignalWaiter {
     sigaddset(&set_, SIGUSR1);  // used only to wake the waiter at shutdown
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
-  void Start(std::function<void()> on_first, std::function<void()> on_second) {
+  // `first_message` says what the first signal does.
+  void Start(std::function<void()> on_first, std::function<void()> on_second,
+             std::string first_message = "stopping the source and draining") {
+    first_message_ = std::move(first_message);
     thread_ = std::thread([this, on_first, on_second] {
       int count = 0;
       while (true) {
@@ -40,8 +43,7 @@ class SignalWaiter {
         if (sig == SIGUSR1 && done_) return;
         if (sig == SIGUSR1) continue;
         if (++count == 1) {
-          spdlog::info("{} received: stopping the source and draining (again to stop now)",
-                       strsignal(sig));
+          spdlog::info("{} received: {} (again to stop now)", strsignal(sig), first_message_);
           on_first();
         } else {
           spdlog::warn("{} received again: stopping every stage now; the next run resumes",
@@ -61,6 +63,7 @@ class SignalWaiter {
 
  private:
   sigset_t set_;
+  std::string first_message_;
   std::thread thread_;
   std::atomic<bool> done_{false};
 };
@@ -156,7 +159,10 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       return;
     }
     Pipeline* p = pipeline->get();
-    signals.Start([p] { p->RequestStop(); }, [p] { p->RequestAbort(); });
+    signals.Start([p] { p->RequestStop(); }, [p] { p->RequestAbort(); },
+                  opts->role == PipelineRole::kProcess
+                      ? "finishing the batch, committing and leaving the consumer group"
+                      : "stopping the source and draining");
     std::unique_ptr<ProgressDisplay> progress;
     if (!*no_progress && isatty(STDERR_FILENO)) {
       progress = std::make_unique<ProgressDisplay>(&p->probes(), stderr);

@@ -15,6 +15,8 @@ struct PartitionStatus {
 };
 
 struct PipelineStatus {
+  bool has_staging = false;  // false for a `run --role process` data dir
+  bool has_store = false;    // false for a `run --role ingest` data dir
   StagingCounters staging;
   StoreCounters store;
   uint64_t rows = 0;
@@ -25,18 +27,34 @@ struct PipelineStatus {
 
 Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c) {
   PipelineStatus st;
-  DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));
-  DF_ASSIGN_OR_RETURN(st.staging, staging->Counters());
-  DF_ASSIGN_OR_RETURN(st.positions, staging->SourcePositions());
-  DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
-  DF_ASSIGN_OR_RETURN(st.store, store->Counters());
-  DF_ASSIGN_OR_RETURN(st.rows, store->Count(c.process.table));
+  // A data dir of one role has only its stages: staging (ingest) or store (process).
+  auto staging = OpenStagingForReading(ctx, c);
+  auto store = OpenStoreForReading(ctx, c);
+  if (!staging.ok() && !store.ok()) return staging.status();
+  if (staging.ok()) {
+    st.has_staging = true;
+    DF_ASSIGN_OR_RETURN(st.staging, (*staging)->Counters());
+    DF_ASSIGN_OR_RETURN(st.positions, (*staging)->SourcePositions());
+  }
+  if (store.ok()) {
+    st.has_store = true;
+    DF_ASSIGN_OR_RETURN(st.store, (*store)->Counters());
+    DF_ASSIGN_OR_RETURN(st.rows, (*store)->Count(c.process.table));
+  }
   DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
   auto info = log->DescribeTopic(c.log.topic);
   if (info.ok()) {
     for (const auto& p : info->partitions) {
-      DF_ASSIGN_OR_RETURN(auto committed,
-                          store->CommittedOffset(c.process.group, c.log.topic, p.partition));
+      // The group's progress: the log's group offsets (Kafka: every member's commits), else
+      // this store's own offsets (the embedded log's group file is written lazily).
+      std::optional<int64_t> committed;
+      if (log->Shared() || !store.ok()) {
+        auto group = log->GroupOffset(c.process.group, c.log.topic, p.partition);
+        if (group.ok()) committed = *group;
+      } else {
+        DF_ASSIGN_OR_RETURN(committed, (*store)->CommittedOffset(c.process.group, c.log.topic,
+                                                                 p.partition));
+      }
       int64_t done = committed.value_or(0);
       st.partitions.push_back({p.partition, p.start_offset, p.end_offset, done});
       st.log_lag += static_cast<uint64_t>(std::max<int64_t>(0, p.end_offset - done));
@@ -61,6 +79,9 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     }
     const auto& s = st->staging;
     uint64_t dead = s.dead_lettered + st->store.dead_lettered;
+    const char* role = st->has_staging && st->has_store ? "all"
+                       : st->has_staging                ? "ingest"
+                                                        : "process";
     uint64_t staging_lag = s.last_seq > s.relay_cursor ? s.last_seq - s.relay_cursor : 0;
     if (*json) {
       std::string parts = "[";
@@ -79,6 +100,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       for (const auto& [name, pos] : st->positions) positions.String(name, pos);
       fmt::print("{}\n",
                  JsonObjectWriter()
+                     .String("role", role)
                      .Int("fetched", static_cast<int64_t>(s.fetched))
                      .Int("staged", static_cast<int64_t>(s.staged))
                      .Int("streamed", static_cast<int64_t>(s.streamed))
@@ -97,7 +119,10 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                      .Raw("partitions", parts)
                      .Finish());
     } else {
-      fmt::print("data dir {}\n", ctx.data_dir);
+      fmt::print("data dir {} ({})\n", ctx.data_dir,
+                 st->has_staging && st->has_store ? "the whole pipeline"
+                 : st->has_staging                ? "role ingest: no store here"
+                                                  : "role process: no staging here");
       fmt::print("  fetched        {:>12}\n", s.fetched);
       fmt::print("  staged         {:>12}   ({} distinct keys)\n", s.staged, s.distinct_keys);
       fmt::print("  streamed       {:>12}   (relay at outbox seq {} of {}, lag {})\n", s.streamed,
