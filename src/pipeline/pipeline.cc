@@ -145,12 +145,13 @@ class PipelineImpl final : public Pipeline {
         });
       }
     }
-    if (processor_) {
-      if (Status s = processor_->Close(); !s.ok()) spdlog::warn("{}", s.ToString());
-    }
     {
+      // Leave the consumer group (committing what was processed); after a failure the error
+      // already said what went wrong, and the store's offsets are what a restart uses.
+      Status closed = processor_ ? processor_->Close() : Status::OK();
       std::lock_guard lock(error_mu_);
       if (!first_error_.ok()) return first_error_;
+      if (!closed.ok()) spdlog::warn("leaving the consumer group: {}", closed.message());
     }
     RunSummary summary;
     summary.role = options_.role;
