@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "log/kafka/testing_mock_cluster.h"
+
 namespace dataforge {
 namespace {
 
@@ -113,6 +115,72 @@ TEST_F(OutboxRelayTest, RowsLostFromTheLogAreStreamedAgain) {
   ASSERT_TRUE(relay.FlushCursor().ok());
   EXPECT_EQ(SeqsInLog(), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
   EXPECT_EQ(staging_->Counters()->streamed, 10u);  // not counted twice
+}
+
+}  // namespace
+}  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+// Over Kafka (librdkafka's mock brokers, in process): the crash window between the broker's
+// acknowledgement and the cursor commit, with this relay's and another ingest's records.
+TEST(OutboxRelayKafkaTest, RecoversFromTheTopicsTailAndIgnoresOtherOrigins) {
+  testing::InProcessKafka kafka;
+  kafka.CreateTopic("t", 3);
+  char tmpl[] = "/tmp/df_relayk_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto staging =
+      std::move(OpenStaging("sqlite://" + dir + "/s.db", OpenMode::kReadWrite, true)).value();
+  auto log = std::move(OpenLog(kafka.url(), OpenMode::kReadWrite, {})).value();
+  ASSERT_TRUE(log->CreateTopic("t", 3).ok());
+  SourceBatch b;
+  for (int i = 0; i < 30; ++i)
+    b.records.push_back({fmt::format("key{}", i), fmt::format("{{\"i\":{}}}", i), 100 + i});
+  b.position = "p";
+  ASSERT_TRUE(staging->Commit("src", b).ok());
+  auto total = [&] {
+    int64_t n = 0;
+    auto info = log->DescribeTopic("t");
+    EXPECT_TRUE(info.ok());
+    for (const auto& p : info->partitions) n += p.end_offset;
+    return n;
+  };
+  RelayProbe probe;
+  constexpr int64_t kNever = 3'600'000'000;  // the cursor is committed only by FlushCursor()
+  {
+    OutboxRelay relay(staging.get(), log.get(), "t", 3, 100, &probe, Clock::Real(), kNever,
+                      "host:/a");
+    ASSERT_TRUE(relay.Recover().ok());
+    EXPECT_EQ(*relay.RunOnce(), 30u);
+    // "Crash": the cursor was never committed.
+  }
+  EXPECT_EQ(staging->Counters()->relay_cursor, 0u);
+  EXPECT_EQ(total(), 30);
+  {
+    OutboxRelay relay(staging.get(), log.get(), "t", 3, 100, &probe, Clock::Real(), kNever,
+                      "host:/a");
+    ASSERT_TRUE(relay.Recover().ok());
+    EXPECT_EQ(*relay.RunOnce(), 30u);  // read again from the outbox ...
+    EXPECT_EQ(total(), 30);            // ... but every row was in Kafka: nothing sent twice
+  }
+  // Another ingest writes last to partition 0: its seq says nothing about ours, so that
+  // partition resumes at the committed cursor (0) and its rows go again; the others do not.
+  int32_t p0_rows = 0;
+  for (int i = 0; i < 30; ++i) p0_rows += *log->PartitionFor("t", fmt::format("key{}", i)) == 0;
+  ASSERT_TRUE(log->Append("t", 0, std::vector<LogRecord>{{"other", "{}", 1,
+                                                          {{"seq", "999"}, {"origin", "host:/b"}}}})
+                  .ok());
+  {
+    OutboxRelay relay(staging.get(), log.get(), "t", 3, 100, &probe, Clock::Real(), kNever,
+                      "host:/a");
+    ASSERT_TRUE(relay.Recover().ok());
+    EXPECT_EQ(*relay.RunOnce(), 30u);
+    ASSERT_TRUE(relay.FlushCursor().ok());
+  }
+  EXPECT_EQ(total(), 31 + p0_rows);
+  EXPECT_EQ(staging->Counters()->relay_cursor, 30u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

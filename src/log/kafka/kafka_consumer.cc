@@ -172,7 +172,7 @@ void KafkaConsumer::CommitProcessed(const std::vector<int32_t>& partitions) {
 
 void KafkaConsumer::OnCommit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  spdlog::warn("kafka: group '{}' commit of {} failed: {} (retried with the next batch)", group_,
+  spdlog::warn("kafka: group '{}' commit of {} failed: {} (sent again with the next batch)", group_,
                offsets ? Positions(offsets) : std::string("?"), KafkaErrorText(err));
   if (offsets) {
     for (int i = 0; i < offsets->cnt; ++i) committed_[offsets->elems[i].partition] = -1;
@@ -218,18 +218,22 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
 }
 
 Status KafkaConsumer::Commit(std::span<const PartitionPosition> positions) {
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
   for (const auto& pos : positions) {
     auto it = assigned_.find(pos.partition);
-    if (it == assigned_.end()) continue;  // revoked meanwhile: the next owner re-processes
-    it->second = pos.next_offset;
-    committed_[pos.partition] = pos.next_offset;
-    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), pos.partition)->offset =
-        pos.next_offset;
+    if (it != assigned_.end()) it->second = pos.next_offset;  // else revoked meanwhile
+  }
+  // Every owned partition whose processed position is not committed yet: this batch's, and
+  // any whose earlier commit failed (OnCommit forgets those).
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size())));
+  for (const auto& [p, next] : assigned_) {
+    if (next < 0 || committed_[p] == next) continue;
+    committed_[p] = next;
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = next;
   }
   if (list->cnt == 0) return Status::OK();
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) committed_[list->elems[i].partition] = -1;
     spdlog::warn("kafka: group '{}' commit of {} not sent: {}", group_, Positions(list.get()),
                  KafkaErrorText(err));
   }

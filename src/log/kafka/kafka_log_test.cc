@@ -1,0 +1,226 @@
+#include "log/kafka/kafka_log.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "log/kafka/kafka_client.h"
+#include "log/kafka/testing_mock_cluster.h"
+
+namespace dataforge {
+namespace {
+
+using testing::InProcessKafka;
+
+TEST(KafkaUrlTest, ParsesBrokersAndProperties) {
+  auto u = ParseKafkaUrl("kafka://a:9092,b.example:19092/?security.protocol=ssl&ssl.ca.location=%2Fca.pem");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->bootstrap, "a:9092,b.example:19092");
+  ASSERT_EQ(u->properties.size(), 2u);
+  EXPECT_EQ(u->properties[0], (std::pair<std::string, std::string>{"security.protocol", "ssl"}));
+  EXPECT_EQ(u->properties[1], (std::pair<std::string, std::string>{"ssl.ca.location", "/ca.pem"}));
+}
+
+TEST(KafkaUrlTest, RejectsWhatIsNotHostPort) {
+  const char* usage = "; expected kafka://host:port[,host:port...][?property=value&...]";
+  EXPECT_EQ(ParseKafkaUrl("kafka://").status().message(),
+            std::string("log url 'kafka://': no broker address") + usage);
+  EXPECT_EQ(ParseKafkaUrl("kafka://a:1,b").status().message(),
+            std::string("log url 'kafka://a:1,b': broker 'b' is not host:port") + usage);
+  EXPECT_EQ(ParseKafkaUrl("kafka://a:1?x").status().message(),
+            std::string("log url 'kafka://a:1?x': query part 'x' is not property=value") + usage);
+  EXPECT_EQ(ParseKafkaUrl("kafka://a:1").status().code(), StatusCode::kOk);
+}
+
+class KafkaLogTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Log> Open(OpenMode mode = OpenMode::kReadWrite) {
+    LogOptions options;
+    options.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+    auto log = OpenLog(kafka_.url(), mode, options);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    return log.ok() ? std::move(log).value() : nullptr;
+  }
+  static std::vector<LogRecord> Records(int from, int n) {
+    std::vector<LogRecord> v;
+    for (int i = from; i < from + n; ++i) {
+      v.push_back({fmt::format("key{}", i), fmt::format("{{\"i\":{}}}", i), 1'700'000'000'123'000,
+                   {{"seq", std::to_string(i)}}});
+    }
+    return v;
+  }
+  InProcessKafka kafka_;
+};
+
+TEST_F(KafkaLogTest, AppendsReadsBackAndDescribes) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 3);
+  ASSERT_TRUE(log->CreateTopic("t", 3).ok());
+  auto mismatch = log->CreateTopic("t", 4);
+  EXPECT_EQ(mismatch.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(mismatch.message(),
+            fmt::format("topic 't' has 3 partitions in Kafka at {}, the pipeline file says 4: "
+                        "set log.partitions: 3 (or use another log.topic)",
+                        kafka_.bootstrap()));
+  std::vector<std::vector<LogRecord>> by_partition(3);
+  by_partition[0] = Records(0, 5);
+  by_partition[2] = Records(5, 2);
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  auto base = log->Append("t", 2, Records(7, 1));
+  ASSERT_TRUE(base.ok()) << base.status().ToString();
+  EXPECT_EQ(*base, 2);
+
+  auto info = log->DescribeTopic("t");
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->partitions.size(), 3u);
+  EXPECT_EQ(info->partitions[0].end_offset, 5);
+  EXPECT_EQ(info->partitions[1].end_offset, 0);
+  EXPECT_EQ(info->partitions[2].end_offset, 3);
+
+  std::vector<ConsumedRecord> out;
+  ASSERT_TRUE(log->Read("t", 0, 1, 3, &out).ok());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].offset, 1);
+  EXPECT_EQ(out[0].record.key, "key1");
+  EXPECT_EQ(out[0].record.value, "{\"i\":1}");
+  EXPECT_EQ(out[0].record.timestamp_us, 1'700'000'000'123'000);
+  EXPECT_EQ(out[0].record.headers,
+            (std::vector<std::pair<std::string, std::string>>{{"seq", "1"}}));
+  out.clear();
+  ASSERT_TRUE(log->Read("t", 1, 0, 10, &out).ok());  // empty partition: nothing, no wait
+  EXPECT_TRUE(out.empty());
+  auto last = log->ReadLast("t", 2);
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->offset, 2);
+  EXPECT_EQ((*last)->record.key, "key7");
+  EXPECT_FALSE(log->ReadLast("t", 1)->has_value());
+  EXPECT_EQ(*log->ListTopics(), std::vector<std::string>{"t"});
+  EXPECT_EQ(log->DescribeTopic("nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(KafkaLogTest, PartitionForIsTheJavaClientsMurmur2) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 6);
+  ASSERT_TRUE(log->CreateTopic("t", 6).ok());
+  // librdkafka's own murmur2 partitioner, used by a separate producer with no explicit
+  // partition, puts each key where PartitionFor() says.
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", kafka_.bootstrap().c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "partitioner", "murmur2", err, sizeof err);
+  std::map<std::string, int32_t> delivered;
+  rd_kafka_conf_set_opaque(conf, &delivered);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* d = static_cast<std::map<std::string, int32_t>*>(opaque);
+    (*d)[std::string(static_cast<const char*>(m->key), m->key_len)] = m->partition;
+  });
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ASSERT_NE(producer, nullptr) << err;
+  std::set<int32_t> used;
+  for (int i = 0; i < 40; ++i) {
+    std::string key = fmt::format("{:08x}-0000-4000-8000-000000000000", i * 7919);
+    rd_kafka_producev(producer, RD_KAFKA_V_TOPIC("t"), RD_KAFKA_V_KEY(key.data(), key.size()),
+                      RD_KAFKA_V_VALUE(const_cast<char*>("v"), 1),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  }
+  rd_kafka_flush(producer, 10000);
+  rd_kafka_destroy(producer);
+  ASSERT_EQ(delivered.size(), 40u);
+  for (const auto& [key, partition] : delivered) {
+    EXPECT_EQ(*log->PartitionFor("t", key), partition) << key;
+    used.insert(partition);
+  }
+  EXPECT_GT(used.size(), 3u);
+}
+
+class CountingListener : public ConsumerListener {
+ public:
+  Result<std::optional<int64_t>> ResumeOffset(int32_t partition) override {
+    auto it = resume.find(partition);
+    return it == resume.end() ? std::optional<int64_t>() : std::optional<int64_t>(it->second);
+  }
+  std::map<int32_t, int64_t> resume;
+};
+
+// Polls until `want` records arrived or 30 s passed; commits each batch.
+std::vector<ConsumedRecord> Drain(LogConsumer* c, size_t want) {
+  std::vector<ConsumedRecord> all;
+  for (int i = 0; i < 300 && all.size() < want; ++i) {
+    std::vector<ConsumedRecord> batch;
+    EXPECT_TRUE(c->Poll(1000, 100'000, {}, &batch).ok());
+    std::map<int32_t, int64_t> next;
+    for (const auto& r : batch) next[r.partition] = r.offset + 1;
+    std::vector<PartitionPosition> positions;
+    for (auto [p, o] : next) positions.push_back({p, o});
+    EXPECT_TRUE(c->Commit(positions).ok());
+    all.insert(all.end(), batch.begin(), batch.end());
+  }
+  return all;
+}
+
+TEST_F(KafkaLogTest, GroupMembersShareThePartitionsAndResumeAtTheLaterOffset) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 4);
+  ASSERT_TRUE(log->CreateTopic("t", 4).ok());
+  std::vector<std::vector<LogRecord>> by_partition(4);
+  for (int p = 0; p < 4; ++p) by_partition[p] = Records(p * 100, 10);
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+
+  // Member A alone: every partition; its store says partition 3 is done up to offset 4.
+  CountingListener listener_a;
+  listener_a.resume[3] = 4;
+  auto a = log->Subscribe("g", "t", &listener_a);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto got = Drain(a->get(), 36);
+  ASSERT_EQ(got.size(), 36u);  // 4 x 10, less the 4 below the store offset
+  std::set<std::pair<int32_t, int64_t>> seen;
+  for (const auto& r : got) EXPECT_TRUE(seen.insert({r.partition, r.offset}).second);
+  EXPECT_FALSE(seen.count({3, 3}));  // below the store's offset: never returned
+  EXPECT_TRUE(seen.count({3, 4}));
+  EXPECT_TRUE(*(*a)->CaughtUp());
+  EXPECT_EQ((*a)->Assignment(), (std::vector<int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(*log->GroupOffset("g", "t", 0), std::optional<int64_t>(10));
+
+  // Member B joins: the partitions are split between them.
+  CountingListener listener_b;
+  auto b = log->Subscribe("g", "t", &listener_b);
+  ASSERT_TRUE(b.ok());
+  for (int i = 0; i < 200; ++i) {
+    std::vector<ConsumedRecord> none;
+    ASSERT_TRUE((*a)->Poll(100, 50'000, {}, &none).ok());
+    ASSERT_TRUE((*b)->Poll(100, 50'000, {}, &none).ok());
+    EXPECT_TRUE(none.empty());  // everything was committed: nothing is read twice
+    if (!(*a)->Assignment().empty() && !(*b)->Assignment().empty()) break;
+  }
+  auto pa = (*a)->Assignment(), pb = (*b)->Assignment();
+  EXPECT_EQ(pa.size() + pb.size(), 4u);
+  std::set<int32_t> both(pa.begin(), pa.end());
+  both.insert(pb.begin(), pb.end());
+  EXPECT_EQ(both.size(), 4u);
+
+  // New records reach whichever member owns their partition, exactly once.
+  for (int p = 0; p < 4; ++p) by_partition[p] = Records(1000 + p, 1);
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  std::vector<ConsumedRecord> more;
+  for (int i = 0; i < 100 && more.size() < 4; ++i) {
+    for (auto* c : {a->get(), b->get()}) {
+      std::vector<ConsumedRecord> batch;
+      ASSERT_TRUE(c->Poll(100, 20'000, {}, &batch).ok());
+      for (const auto& r : batch) {
+        EXPECT_TRUE(std::find(c->Assignment().begin(), c->Assignment().end(), r.partition) !=
+                    c->Assignment().end());
+      }
+      more.insert(more.end(), batch.begin(), batch.end());
+    }
+  }
+  EXPECT_EQ(more.size(), 4u);
+  ASSERT_TRUE((*a)->Close().ok());
+  ASSERT_TRUE((*b)->Close().ok());
+}
+
+}  // namespace
+}  // namespace dataforge
