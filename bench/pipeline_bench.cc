@@ -1,14 +1,19 @@
 // The end-to-end benchmark driver: runs the default pipeline in-process (built-in API over
-// loopback HTTP -> SQLite staging -> embedded log -> mapping -> RocksDB) for N records into a
-// fresh data dir and prints records/s, fetch->queryable latency percentiles and peak RSS.
+// loopback HTTP -> SQLite staging -> embedded log or Kafka -> mapping -> RocksDB) for N records
+// into a fresh data dir and prints records/s, fetch->queryable latency percentiles and peak RSS.
 //
 //   build/bench/pipeline_bench --records 200000              # throughput
 //   build/bench/pipeline_bench --records 100000 --rate 10000 # latency at a fixed rate
+//   build/bench/pipeline_bench --log kafka://HOST:PORT --role ingest|process|all
+//                                                            # over Kafka (bench/kafka_bench.sh)
+// With --role process it consumes until N records were processed, then stops.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -26,7 +31,18 @@ int main(int argc, char** argv) {
   int batch = 1000;
   bool no_fsync = false;
   std::string dir;
-  app.add_option("--records", records, "Records to fetch")->capture_default_str();
+  std::string log_url;
+  std::string role_name = "all";
+  std::string topic;
+  int partitions = 0;
+  app.add_option("--records", records, "Records to fetch (role process: to consume)")
+      ->capture_default_str();
+  app.add_option("--log", log_url, "Log URL (default: the embedded log in the data dir)");
+  app.add_option("--role", role_name, "all, ingest or process (needs a kafka:// log)")
+      ->check(CLI::IsMember({"all", "ingest", "process"}))
+      ->capture_default_str();
+  app.add_option("--topic", topic, "Topic (default: the pipeline file's)");
+  app.add_option("--partitions", partitions, "Topic partitions (default: the pipeline file's)");
   app.add_option("--rate", rate, "Target records/s (0 = as fast as possible)");
   app.add_option("--page", page, "Results per API page")->capture_default_str();
   app.add_option("--batch", batch, "Records per durable batch")->capture_default_str();
@@ -50,9 +66,16 @@ int main(int argc, char** argv) {
     config.log.fsync_per_batch = false;
     config.store.sync = false;
   }
+  if (!log_url.empty()) config.log.url = log_url;
+  if (!topic.empty()) config.log.topic = topic;
+  if (partitions > 0) config.log.partitions = partitions;
   RunOptions options;
   options.data_dir = dir;
-  options.max_records = records;
+  options.role = role_name == "ingest"    ? PipelineRole::kIngest
+                 : role_name == "process" ? PipelineRole::kProcess
+                                          : PipelineRole::kAll;
+  const bool process_only = options.role == PipelineRole::kProcess;
+  options.max_records = process_only ? 0 : records;
 
   auto t0 = std::chrono::steady_clock::now();
   auto pipeline = Pipeline::Open(config, options, Clock::Real());
@@ -62,7 +85,31 @@ int main(int argc, char** argv) {
   }
   double open_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // A process member has no end: stop it once it consumed `records`, and time it from its
+  // first record (joining the consumer group is not throughput).
+  std::atomic<int64_t> first_us{0}, last_us{0};
+  std::jthread watcher;
+  if (process_only) {
+    Pipeline* p = pipeline->get();
+    watcher = std::jthread([&, p](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        uint64_t n = p->probes().processor.consumed;
+        int64_t now = Clock::Real()->MonotonicMicros();
+        if (n > 0 && first_us == 0) first_us = now;
+        if (n >= records) {
+          last_us = now;
+          p->RequestStop();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
   auto summary = (*pipeline)->Run();
+  if (watcher.joinable()) {
+    watcher.request_stop();
+    watcher.join();
+  }
   if (!summary.ok()) {
     fmt::print(stderr, "run: {}\n", summary.status().ToString());
     return 1;
@@ -70,25 +117,40 @@ int main(int argc, char** argv) {
   const auto& h = (*pipeline)->probes().processor.fetch_to_queryable_us;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
-  fmt::print("pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}\n", records, page,
-             batch, no_fsync ? "off" : "per batch",
-             rate > 0 ? fmt::format("{:.0f}/s", rate) : "max");
+  fmt::print("pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}, log {}, role {}\n",
+             records, page, batch, no_fsync ? "off" : "per batch",
+             rate > 0 ? fmt::format("{:.0f}/s", rate) : "max", summary->log, role_name);
   fmt::print("  open (ready)      {:>10.1f} ms\n", open_ms);
   fmt::print("  duration          {:>10.2f} s\n", summary->seconds);
-  fmt::print("  records/s         {:>10.0f}  (end to end, fetch -> queryable)\n",
-             static_cast<double>(summary->run.fetched) / summary->seconds);
-  fmt::print("  stored / dead     {:>10} / {}\n", summary->run.stored, summary->run.dead_lettered);
+  const auto& pr = (*pipeline)->probes();
+  if (process_only) {
+    double s = static_cast<double>(last_us - first_us) / 1e6;
+    fmt::print("  records/s         {:>10.0f}  (consumed, first record -> {} processed)\n",
+               s > 0 ? static_cast<double>(pr.processor.consumed) / s : 0.0, records);
+    fmt::print("  processor busy    {:>10.0f}  records/s of its busy time\n",
+               static_cast<double>(pr.processor.consumed) / (pr.processor.busy_us / 1e6));
+  } else {
+    fmt::print("  records/s         {:>10.0f}  (end to end, fetch -> {})\n",
+               static_cast<double>(summary->run.fetched) / summary->seconds,
+               options.role == PipelineRole::kIngest ? "acknowledged by the log" : "queryable");
+    fmt::print("  relay busy        {:>10.0f}  records/s of its busy time\n",
+               static_cast<double>(pr.relay.streamed) / (pr.relay.busy_us / 1e6));
+  }
+  fmt::print("  stored / dead     {:>10} / {}\n", summary->process.stored,
+             summary->run.dead_lettered);
   fmt::print("  latency p50       {:>10.2f} ms\n", h.Percentile(50) / 1000.0);
   fmt::print("  latency p99       {:>10.2f} ms\n", h.Percentile(99) / 1000.0);
   fmt::print("  latency max       {:>10.2f} ms\n", h.Max() / 1000.0);
-  const auto& pr = (*pipeline)->probes();
   fmt::print(
       "  busy time by stage (s): source fetch+parse {:.2f}, staging commit {:.2f}, relay {:.2f}, "
       "process {:.2f}\n",
       pr.source.fetch_us / 1e6, pr.source.commit_us / 1e6, pr.relay.busy_us / 1e6,
       pr.processor.busy_us / 1e6);
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
-  bool ok = summary->drained && summary->run.stored + summary->run.dead_lettered == records;
+  bool ok = process_only ? pr.processor.consumed >= records
+             : options.role == PipelineRole::kIngest
+                 ? summary->drained
+                 : summary->drained && summary->run.stored + summary->run.dead_lettered == records;
   pipeline->reset();
   if (temp) std::filesystem::remove_all(dir);
   return ok ? 0 : 1;

@@ -12,4 +12,12 @@ Status Log::AppendAll(const std::string& topic,
   return Status::OK();
 }
 
+Result<uint64_t> Log::StartAppend(const std::string& topic,
+                                  std::span<const std::vector<LogRecord>> by_partition) {
+  DF_RETURN_IF_ERROR(AppendAll(topic, by_partition));
+  return ++sync_tickets_;
+}
+
+Result<uint64_t> Log::Acknowledged(int64_t /*timeout_us*/) { return sync_tickets_; }
+
 }  // namespace dataforge

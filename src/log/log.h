@@ -135,6 +135,16 @@ class Log {
   virtual Status AppendAll(const std::string& topic,
                            std::span<const std::vector<LogRecord>> by_partition);
 
+  // Pipelined appends, for a producer that should not wait a round trip per batch.
+  // StartAppend() hands the records over and returns a ticket (1, 2, 3, ...); records of one
+  // partition reach it in the order they were started. Acknowledged() waits up to
+  // `timeout_us` and returns the highest ticket T such that every append up to T is durable;
+  // an append that failed for good is its error. The default appends synchronously, so every
+  // ticket is acknowledged when StartAppend() returns. One thread uses these at a time.
+  virtual Result<uint64_t> StartAppend(const std::string& topic,
+                                       std::span<const std::vector<LogRecord>> by_partition);
+  virtual Result<uint64_t> Acknowledged(int64_t timeout_us);
+
   // Appends up to `max_records` records starting at `offset` (or at start_offset if `offset` was
   // removed by retention). Returns OK with nothing appended at the end of the partition.
   // A corrupt batch is a Corruption error naming the segment file and byte position.
@@ -173,6 +183,9 @@ class Log {
 
   // True when several processes can share this log (the pipeline may be split into roles).
   virtual bool Shared() const { return false; }
+
+ private:
+  uint64_t sync_tickets_ = 0;  // the default StartAppend's tickets
 };
 
 // Opens the log named by `url`: "file:///abs/dir" or a plain directory path for the embedded log;

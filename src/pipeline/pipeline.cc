@@ -281,7 +281,7 @@ class PipelineImpl final : public Pipeline {
         continue;
       }
       if (Status s = relay_->FlushCursor(); !s.ok()) {
-        Fail(s);
+        if (!abort.stop_requested()) Fail(s);
         break;
       }
       if (source_was_done) break;
@@ -292,7 +292,9 @@ class PipelineImpl final : public Pipeline {
       }
       staged_.WaitPast(gen, kIdleWaitUs, abort);
     }
-    if (Status s = relay_->FlushCursor(); !s.ok()) Fail(s);
+    if (!abort.stop_requested()) {
+      if (Status s = relay_->FlushCursor(); !s.ok()) Fail(s);
+    }
     relay_done_ = true;
     streamed_.Notify();
   }

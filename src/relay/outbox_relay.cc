@@ -62,6 +62,8 @@ Status OutboxRelay::Recover() {
     start = std::min(start, last_seq_in_log_[p]);
   }
   cursor_ = start;
+  acked_cursor_ = start;
+  in_flight_.clear();
   committed_cursor_ = committed;
   committed_now_ = committed;
   probe_->cursor = cursor_;
@@ -89,8 +91,10 @@ Result<size_t> OutboxRelay::RunOnce() {
     if (!origin_.empty()) rec.headers.emplace_back("origin", origin_);
     by_partition_[p].push_back(std::move(rec));
   }
-  if (Status s = log_->AppendAll(topic_, by_partition_); !s.ok()) {
-    return s.WithContext(fmt::format("relay: appending {} records to {}", rows_.size(), topic_));
+  auto ticket = log_->StartAppend(topic_, by_partition_);
+  if (!ticket.ok()) {
+    return ticket.status().WithContext(
+        fmt::format("relay: appending {} records to {}", rows_.size(), topic_));
   }
   if (restreamed > 0) {
     spdlog::warn(
@@ -100,28 +104,47 @@ Result<size_t> OutboxRelay::RunOnce() {
   }
   uint64_t last = rows_.back().seq;
   cursor_ = last;
-  pending_streamed_ += streamed;
+  in_flight_.push_back({*ticket, last, streamed});
+  DF_RETURN_IF_ERROR(Reap(0));
+  while (in_flight_.size() > kMaxInFlight) DF_RETURN_IF_ERROR(Reap(100'000));
   if (clock_->MonotonicMicros() - last_cursor_commit_us_ >= cursor_interval_us_) {
-    DF_RETURN_IF_ERROR(FlushCursor());
+    DF_RETURN_IF_ERROR(CommitAcknowledged());
   }
   if (!last_seq_in_log_.empty()) {
     bool done = true;
     for (uint64_t s : last_seq_in_log_) done &= s <= cursor_;
     if (done) last_seq_in_log_.clear();  // past the crash window: no more checks needed
   }
-  probe_->streamed += streamed;  // appended; the staging counter follows at FlushCursor()
-  probe_->cursor = cursor_;
   probe_->batches += 1;
   return rows_.size();
 }
 
-Status OutboxRelay::FlushCursor() {
-  if (cursor_ == committed_now_ && pending_streamed_ == 0) return Status::OK();
-  DF_RETURN_IF_ERROR(staging_->CommitRelayCursor(cursor_, pending_streamed_));
-  committed_now_ = cursor_;
+Status OutboxRelay::Reap(int64_t timeout_us) {
+  auto acked = log_->Acknowledged(timeout_us);
+  if (!acked.ok()) return acked.status().WithContext(fmt::format("relay: appending to {}", topic_));
+  while (!in_flight_.empty() && in_flight_.front().ticket <= *acked) {
+    const InFlight& f = in_flight_.front();
+    acked_cursor_ = f.last_seq;
+    pending_streamed_ += f.streamed;
+    probe_->streamed += f.streamed;  // in the log; the staging counter follows at the commit
+    in_flight_.pop_front();
+  }
+  probe_->cursor = acked_cursor_;
+  return Status::OK();
+}
+
+Status OutboxRelay::CommitAcknowledged() {
+  if (acked_cursor_ == committed_now_ && pending_streamed_ == 0) return Status::OK();
+  DF_RETURN_IF_ERROR(staging_->CommitRelayCursor(acked_cursor_, pending_streamed_));
+  committed_now_ = acked_cursor_;
   pending_streamed_ = 0;
   last_cursor_commit_us_ = clock_->MonotonicMicros();
   return Status::OK();
+}
+
+Status OutboxRelay::FlushCursor() {
+  while (!in_flight_.empty()) DF_RETURN_IF_ERROR(Reap(100'000));
+  return CommitAcknowledged();
 }
 
 }  // namespace dataforge

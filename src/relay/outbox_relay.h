@@ -2,7 +2,9 @@
 //
 // Each log record carries the outbox sequence in header "seq" (decimal), the relay's origin
 // (which staging it came from) in header "origin", and the fetch time as its timestamp. The relay's durable position is the staging relay cursor, advanced only after
-// the log acknowledged the batch. The log is the truth on recovery: Recover() reads the last
+// the log acknowledged the batch. Batches are pipelined: up to kMaxInFlight are handed to the log
+// before the oldest is acknowledged (Log::StartAppend), and the cursor only ever covers
+// acknowledged batches. The log is the truth on recovery: Recover() reads the last
 // record of every partition; rows whose seq is at or below that partition's last seq are
 // already in the log and are skipped (a crash between append and cursor commit), rows above it
 // are streamed (again, if a torn tail was truncated away). So the log gets no duplicates and no
@@ -17,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -28,8 +31,8 @@
 namespace dataforge {
 
 struct RelayProbe {
-  std::atomic<uint64_t> streamed{0};  // rows appended by this process
-  std::atomic<uint64_t> cursor{0};    // last seq handed to the log
+  std::atomic<uint64_t> streamed{0};  // rows the log acknowledged, appended by this process
+  std::atomic<uint64_t> cursor{0};    // last seq of the acknowledged batches
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> busy_us{0};  // time in RunOnce (written by the pipeline)
 };
@@ -45,23 +48,37 @@ class OutboxRelay {
   // Finds the durable position (see the header comment). Call once before RunOnce().
   Status Recover();
 
-  // Moves at most one batch. Returns the number of outbox rows moved (0 = none pending).
-  // The staging cursor is committed at most every `cursor_interval_us` (the log, not the
-  // cursor, is the truth on recovery, so a late cursor costs only a little re-reading);
-  // FlushCursor() commits it now.
+  // Hands at most one batch to the log. Returns the number of outbox rows read (0 = none
+  // pending). The staging cursor is committed, up to the acknowledged batches, at most every
+  // `cursor_interval_us` (the log, not the cursor, is the truth on recovery, so a late cursor
+  // costs only a little re-reading); FlushCursor() waits for every batch in flight and commits
+  // it now.
   Result<size_t> RunOnce();
   Status FlushCursor();
+
+  static constexpr size_t kMaxInFlight = 8;
 
   uint64_t cursor() const { return cursor_; }
 
  private:
+  struct InFlight {
+    uint64_t ticket;
+    uint64_t last_seq;  // the batch's highest outbox seq
+    uint64_t streamed;  // rows it adds to the streamed counter
+  };
+  // Takes acknowledged batches off in_flight_ (waiting up to `timeout_us`).
+  Status Reap(int64_t timeout_us);
+  Status CommitAcknowledged();
+
   Staging* staging_;
   Log* log_;
   std::string topic_;
   int32_t partitions_;
   size_t batch_records_;
   RelayProbe* probe_;
-  uint64_t cursor_ = 0;
+  uint64_t cursor_ = 0;        // last seq handed to the log
+  uint64_t acked_cursor_ = 0;  // last seq of the acknowledged prefix
+  std::deque<InFlight> in_flight_;
   std::vector<uint64_t> last_seq_in_log_;  // per partition, from Recover(); only for skipping
   uint64_t committed_cursor_ = 0;          // the staging relay cursor at Recover()
   Clock* clock_;

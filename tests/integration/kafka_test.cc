@@ -138,15 +138,10 @@ TEST(KafkaTest, FullPipelineOverKafkaCheckedWithKcat) {
 TEST(KafkaTest, ProcessMemberKilledAndRestartedLeavesItsStoreExact) {
   MockKafkaCluster kafka(3, {kTopic});
   TempDir dir;
-  std::string config = WriteConfig(dir, kafka.url(), "kafka-kill");
-  auto ingest = RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
-                              dir.Sub("ingest"), "--max-records", "20000"});
-  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
-  EXPECT_NE(ingest.out.find("dataforge run --role ingest: drained"), std::string::npos)
-      << ingest.out;
-  auto expected = Keys(KcatConsume(kafka.bootstrap(), "users_created"));
-  ASSERT_EQ(expected.size(), 20000u);
-
+  // The ingest is paced at about 2,000 records/s, so the member is killed mid-stream.
+  std::string config = WriteConfig(dir, kafka.url(), "kafka-kill", "  rate_limit_per_sec: 20\n");
+  auto ingest = StartDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
+                                dir.Sub("ingest"), "--max-records", "20000"});
   std::string store = dir.Sub("member");
   std::vector<std::string> args = {"run", "--role", "process", "--config", config, "--data-dir",
                                    store};
@@ -159,6 +154,12 @@ TEST(KafkaTest, ProcessMemberKilledAndRestartedLeavesItsStoreExact) {
   EXPECT_LT(at_kill, 20000);
 
   auto again = StartDataforge(args);
+  auto ingested = ingest.Wait(180000);
+  ASSERT_EQ(ingested.exit_code, 0) << ingested.err;
+  EXPECT_NE(ingested.out.find("dataforge run --role ingest: drained"), std::string::npos)
+      << ingested.out;
+  auto expected = Keys(KcatConsume(kafka.bootstrap(), "users_created"));
+  ASSERT_EQ(expected.size(), 20000u);
   ASSERT_TRUE(WaitFor([&] { return TableCount(config, store) == 20000; }, 120))
       << again.Stderr();
   again.Signal(SIGTERM);

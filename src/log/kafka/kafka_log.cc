@@ -19,11 +19,24 @@ constexpr int64_t kFirstWaitWarnUs = 2'000'000;
 constexpr int64_t kWaitWarnEveryUs = 5'000'000;
 
 void DeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* /*opaque*/) {
-  auto* d = static_cast<KafkaLog::Delivery*>(msg->_private);
-  if (!d) return;
-  d->offset = msg->offset;
-  d->err = msg->err;
-  d->done = true;
+  auto* a = static_cast<KafkaLog::PendingAppend*>(msg->_private);
+  if (!a) return;
+  a->remaining -= 1;
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (a->failed++ == 0) {
+      a->first_error = msg->err;
+      a->first_failed = fmt::format(
+          "key '{}' ({} bytes) for {}/{}",
+          msg->key ? std::string(static_cast<const char*>(msg->key), msg->key_len) : "",
+          msg->len, a->topic, msg->partition);
+    }
+    return;
+  }
+  auto p = static_cast<size_t>(msg->partition);
+  if (p < a->base_offsets.size() &&
+      (a->base_offsets[p] < 0 || msg->offset < a->base_offsets[p])) {
+    a->base_offsets[p] = msg->offset;
+  }
 }
 
 int64_t NowUs() { return Clock::Real()->MonotonicMicros(); }
@@ -42,6 +55,13 @@ Result<std::unique_ptr<Log>> KafkaLog::Open(const std::string& url, OpenMode mod
 }
 
 KafkaLog::~KafkaLog() {
+  if (producer_ && !pending_.empty()) {
+    // Unacknowledged records go: the relay's cursor never passed them, so they are sent again.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(producer_.get(), 5000);  // serves the purged messages' callbacks
+  }
+  producer_.reset();
+  pending_.clear();
   std::lock_guard lock(mu_);
   for (auto& [group, rk] : group_readers_) rd_kafka_consumer_close(rk.get());
   if (reader_) rd_kafka_consumer_close(reader_.get());
@@ -56,6 +76,8 @@ Status KafkaLog::Connect() {
   KafkaProperties fixed;
   if (mode_ == OpenMode::kReadWrite) {
     defaults.emplace_back("acks", "all");
+    // Retry until the brokers acknowledge: an outage stalls the relay, it never drops records.
+    defaults.emplace_back("message.timeout.ms", "0");
     fixed.emplace_back("enable.idempotence", "true");
   }
   DF_ASSIGN_OR_RETURN(producer_, config_.Create(RD_KAFKA_PRODUCER, defaults, fixed,
@@ -238,27 +260,33 @@ Result<int64_t> KafkaLog::Append(const std::string& topic, int32_t partition,
   std::vector<std::vector<LogRecord>> by_partition(n);
   by_partition[partition].assign(records.begin(), records.end());
   DF_RETURN_IF_ERROR(AppendAll(topic, by_partition));
-  return last_base_offsets_.empty() ? int64_t{-1} : last_base_offsets_[partition];
+  return last_base_offsets_[partition];
 }
 
 Status KafkaLog::AppendAll(const std::string& topic,
                            std::span<const std::vector<LogRecord>> by_partition) {
+  DF_ASSIGN_OR_RETURN(uint64_t ticket, StartAppend(topic, by_partition));
+  while (true) {
+    DF_ASSIGN_OR_RETURN(uint64_t acked, Acknowledged(100'000));
+    if (acked >= ticket) return Status::OK();
+  }
+}
+
+Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
+                                       std::span<const std::vector<LogRecord>> by_partition) {
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
   rd_kafka_t* rk = producer_.get();
-  std::vector<std::vector<Delivery>> deliveries(by_partition.size());
-  std::vector<std::pair<size_t, size_t>> pending;
+  auto a = std::make_unique<PendingAppend>();
+  a->ticket = ++next_ticket_;
+  a->topic = topic;
+  a->base_offsets.assign(by_partition.size(), -1);
+  a->started_us = NowUs();
+  for (const auto& v : by_partition) a->records += v.size();
+  a->remaining = a->records;
+  PendingAppend* raw = a.get();
+  pending_.push_back(std::move(a));
   for (size_t p = 0; p < by_partition.size(); ++p) {
-    deliveries[p].resize(by_partition[p].size());
-    for (size_t i = 0; i < by_partition[p].size(); ++i) pending.emplace_back(p, i);
-  }
-  int64_t started = NowUs();
-  int64_t next_warn = started + kFirstWaitWarnUs;
-  bool warned = false;
-  while (!pending.empty()) {
-    for (auto [p, i] : pending) {
-      const LogRecord& r = by_partition[p][i];
-      Delivery* d = &deliveries[p][i];
-      *d = Delivery{};
+    for (const LogRecord& r : by_partition[p]) {
       while (true) {
         rd_kafka_headers_t* headers = nullptr;
         if (!r.headers.empty()) {
@@ -274,81 +302,79 @@ Status KafkaLog::AppendAll(const std::string& topic,
             RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000), RD_KAFKA_V_HEADERS(headers),
-            RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+            RD_KAFKA_V_OPAQUE(raw), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (headers) rd_kafka_headers_destroy(headers);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          if (interrupted_) return Status::Cancelled("kafka: stopped while the queue was full");
           rd_kafka_poll(rk, 10);
           continue;
         }
-        return Status::InvalidArgument(fmt::format(
-            "kafka: cannot produce record key '{}' ({} bytes) to {}/{}: {}", r.key,
-            r.value.size(), topic, p, KafkaErrorText(err)));
-      }
-    }
-    // Wait for every acknowledgement, saying what we wait for when it takes long.
-    while (true) {
-      bool all = true;
-      size_t waiting = 0;
-      for (auto [p, i] : pending) {
-        if (!deliveries[p][i].done) {
-          all = false;
-          ++waiting;
+        // Not handed over: the records before it in this append still count.
+        raw->remaining -= 1;
+        if (raw->failed++ == 0) {
+          raw->first_error = err;
+          raw->first_failed = fmt::format("key '{}' ({} bytes) for {}/{}", r.key,
+                                          r.value.size(), topic, p);
         }
-      }
-      if (all) break;
-      if (interrupted_) return Status::Cancelled("kafka: stopped while waiting for the brokers");
-      if (producer_errors_.fatal()) {
-        char text[512];
-        rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, text, sizeof text);
-        return Status::IOError(fmt::format("kafka producer: fatal error {}: {}",
-                                           KafkaErrorText(e), text));
-      }
-      rd_kafka_flush(rk, 100);
-      int64_t now = NowUs();
-      if (now >= next_warn) {
-        std::string last = producer_errors_.Last();
-        spdlog::warn(
-            "kafka: waiting for the brokers at {} to acknowledge {} records of '{}' ({:.0f} s "
-            "so far{}{})",
-            config_.bootstrap(), waiting, topic, static_cast<double>(now - started) / 1e6,
-            last.empty() ? "" : "; last error: ", last);
-        warned = true;
-        next_warn = now + kWaitWarnEveryUs;
+        break;
       }
     }
-    std::vector<std::pair<size_t, size_t>> failed;
-    for (auto [p, i] : pending) {
-      const Delivery& d = deliveries[p][i];
-      if (d.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      if (!KafkaRetriable(d.err)) {
-        const LogRecord& r = by_partition[p][i];
+  }
+  rd_kafka_poll(rk, 0);
+  return raw->ticket;
+}
+
+Result<uint64_t> KafkaLog::Acknowledged(int64_t timeout_us) {
+  rd_kafka_t* rk = producer_.get();
+  int64_t deadline = NowUs() + timeout_us;
+  rd_kafka_poll(rk, 0);
+  while (true) {
+    while (!pending_.empty() && pending_.front()->remaining == 0) {
+      const PendingAppend& a = *pending_.front();
+      if (a.failed > 0) {
         return Status::IOError(fmt::format(
-            "kafka: the brokers at {} refused record key '{}' ({} bytes) for {}/{}: {}",
-            config_.bootstrap(), r.key, r.value.size(), topic, p, KafkaErrorText(d.err)));
+            "kafka: the brokers at {} did not take {} of {} records ({}): {}; the records "
+            "before it are in Kafka, a restart sends the rest",
+            config_.bootstrap(), a.failed, a.records, a.first_failed,
+            KafkaErrorText(a.first_error)));
       }
-      failed.emplace_back(p, i);
+      acked_ticket_ = a.ticket;
+      last_base_offsets_ = a.base_offsets;
+      pending_.pop_front();
     }
-    if (!failed.empty()) {
-      spdlog::warn("kafka: producing {} records of '{}' again after {}", failed.size(), topic,
-                   KafkaErrorText(deliveries[failed[0].first][failed[0].second].err));
-      warned = true;
-    }
-    pending = std::move(failed);
-  }
-  if (warned) {
-    spdlog::info("kafka: the brokers at {} acknowledged again after {:.1f} s",
-                 config_.bootstrap(), static_cast<double>(NowUs() - started) / 1e6);
-  }
-  last_base_offsets_.assign(by_partition.size(), -1);
-  for (size_t p = 0; p < deliveries.size(); ++p) {
-    for (const auto& d : deliveries[p]) {
-      if (last_base_offsets_[p] < 0 || d.offset < last_base_offsets_[p]) {
-        last_base_offsets_[p] = d.offset;
+    int64_t now = NowUs();
+    if (pending_.empty()) {
+      if (warned_) {
+        spdlog::info("kafka: the brokers at {} acknowledge again", config_.bootstrap());
+        warned_ = false;
       }
+      return acked_ticket_;
     }
+    const PendingAppend& oldest = *pending_.front();
+    if (now - oldest.started_us >= kFirstWaitWarnUs && now >= next_wait_warning_us_) {
+      size_t waiting = 0;
+      for (const auto& a : pending_) waiting += a->remaining;
+      std::string last = producer_errors_.Last();
+      spdlog::warn(
+          "kafka: waiting for the brokers at {} to acknowledge {} records of '{}' ({:.0f} s "
+          "so far{}{})",
+          config_.bootstrap(), waiting, oldest.topic,
+          static_cast<double>(now - oldest.started_us) / 1e6,
+          last.empty() ? "" : "; last error: ", last);
+      warned_ = true;
+      next_wait_warning_us_ = now + kWaitWarnEveryUs;
+    }
+    if (producer_errors_.fatal()) {
+      char text[512];
+      rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, text, sizeof text);
+      return Status::IOError(
+          fmt::format("kafka producer: fatal error {}: {}", KafkaErrorText(e), text));
+    }
+    if (interrupted_) return Status::Cancelled("kafka: stopped while waiting for the brokers");
+    if (now >= deadline) return acked_ticket_;
+    rd_kafka_poll(rk, static_cast<int>(std::clamp<int64_t>((deadline - now) / 1000, 1, 10)));
   }
-  return Status::OK();
 }
 
 Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offset,

@@ -1,10 +1,11 @@
 // The Kafka log: topics and partitions of an Apache Kafka cluster, through librdkafka.
 //
-// Producer: idempotent (enable.idempotence), acks=all; AppendAll() produces every partition's
-// records, then waits until the brokers acknowledged all of them. Records that time out or meet
-// a retriable broker error are produced again (the idempotent producer, and after a crash the
-// store's upsert by key, remove duplicates); while waiting it prints what it waits for. A
-// non-retriable error (a record over message.max.bytes, no authorization) is returned.
+// Producer: idempotent (enable.idempotence), acks=all, message.timeout.ms=0 (librdkafka retries
+// until the brokers acknowledge; the idempotent producer keeps each partition in order and
+// without duplicates). StartAppend() produces every partition's records without waiting;
+// Acknowledged() reports the appends the brokers acknowledged, in order, and prints what it
+// waits for when that takes long. A record refused for good (over message.max.bytes, not
+// authorized; a time-out when the user set message.timeout.ms) is an error naming its key.
 // Records are keyed; PartitionFor() is murmur2 like the Java client, so one key always lands on
 // one partition whoever produces it.
 // Consumers: Subscribe() joins the consumer group (kafka_consumer.h).
@@ -13,6 +14,7 @@
 // Thread-safety: AppendAll/Append from one thread at a time; everything else from any thread.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +39,9 @@ class KafkaLog final : public Log {
                          std::span<const LogRecord> records) override;
   Status AppendAll(const std::string& topic,
                    std::span<const std::vector<LogRecord>> by_partition) override;
+  Result<uint64_t> StartAppend(const std::string& topic,
+                               std::span<const std::vector<LogRecord>> by_partition) override;
+  Result<uint64_t> Acknowledged(int64_t timeout_us) override;
   Status Read(const std::string& topic, int32_t partition, int64_t offset, size_t max_records,
               std::vector<ConsumedRecord>* out) override;
   Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
@@ -54,11 +59,18 @@ class KafkaLog final : public Log {
   void Interrupt() override { interrupted_ = true; }
   bool Shared() const override { return true; }
 
-  // One message's delivery (used by the delivery report callback).
-  struct Delivery {
-    int64_t offset = -1;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    bool done = false;
+  // One StartAppend() in flight; updated by the delivery report callback, which runs inside
+  // rd_kafka_poll() on the appending thread.
+  struct PendingAppend {
+    uint64_t ticket = 0;
+    std::string topic;
+    size_t records = 0;
+    size_t remaining = 0;
+    size_t failed = 0;
+    rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+    std::string first_failed;           // "key 'k' (n bytes) for topic/p"
+    std::vector<int64_t> base_offsets;  // per partition, -1 = none
+    int64_t started_us = 0;
   };
 
  private:
@@ -82,7 +94,13 @@ class KafkaLog final : public Log {
   std::map<std::string, int32_t> partition_counts_;  // guarded by mu_
   std::map<std::string, RdKafkaPtr> group_readers_;  // guarded by mu_; never join the group
   RdKafkaPtr reader_;                                // guarded by mu_; assign-only reader
-  std::vector<int64_t> last_base_offsets_;           // appending thread only
+  // Appending thread only.
+  std::deque<std::unique_ptr<PendingAppend>> pending_;
+  uint64_t next_ticket_ = 0;
+  uint64_t acked_ticket_ = 0;
+  std::vector<int64_t> last_base_offsets_;  // of the last acknowledged append
+  int64_t next_wait_warning_us_ = 0;
+  bool warned_ = false;
 };
 
 }  // namespace dataforge
