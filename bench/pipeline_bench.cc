@@ -127,14 +127,16 @@ int main(int argc, char** argv) {
     double s = static_cast<double>(last_us - first_us) / 1e6;
     fmt::print("  records/s         {:>10.0f}  (consumed, first record -> {} processed)\n",
                s > 0 ? static_cast<double>(pr.processor.consumed) / s : 0.0, records);
-    fmt::print("  processor busy    {:>10.0f}  records/s of its busy time\n",
-               static_cast<double>(pr.processor.consumed) / (pr.processor.busy_us / 1e6));
+  } else if (options.role == PipelineRole::kIngest) {
+    fmt::print("  records/s         {:>10.0f}  (fetched, end to end, fetch -> acknowledged by the "
+               "log)\n",
+               static_cast<double>(summary->run.fetched) / summary->seconds);
+    fmt::print("  relayed           {:>10.0f}  records/s ({} rows acknowledged by the log, "
+               "re-streamed rows included)\n",
+               static_cast<double>(pr.relay.relayed) / summary->seconds, pr.relay.relayed.load());
   } else {
-    fmt::print("  records/s         {:>10.0f}  (end to end, fetch -> {})\n",
-               static_cast<double>(summary->run.fetched) / summary->seconds,
-               options.role == PipelineRole::kIngest ? "acknowledged by the log" : "queryable");
-    fmt::print("  relay busy        {:>10.0f}  records/s of its busy time\n",
-               static_cast<double>(pr.relay.streamed) / (pr.relay.busy_us / 1e6));
+    fmt::print("  records/s         {:>10.0f}  (end to end, fetch -> queryable)\n",
+               static_cast<double>(summary->run.fetched) / summary->seconds);
   }
   fmt::print("  stored / dead     {:>10} / {}\n", summary->process.stored,
              summary->run.dead_lettered);

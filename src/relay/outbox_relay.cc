@@ -104,7 +104,9 @@ Result<size_t> OutboxRelay::RunOnce() {
   }
   uint64_t last = rows_.back().seq;
   cursor_ = last;
-  in_flight_.push_back({*ticket, last, streamed});
+  size_t appended = 0;
+  for (const auto& v : by_partition_) appended += v.size();
+  in_flight_.push_back({*ticket, last, streamed, appended});
   DF_RETURN_IF_ERROR(Reap(0));
   while (in_flight_.size() > kMaxInFlight) DF_RETURN_IF_ERROR(Reap(100'000));
   if (clock_->MonotonicMicros() - last_cursor_commit_us_ >= cursor_interval_us_) {
@@ -127,6 +129,7 @@ Status OutboxRelay::Reap(int64_t timeout_us) {
     acked_cursor_ = f.last_seq;
     pending_streamed_ += f.streamed;
     probe_->streamed += f.streamed;  // in the log; the staging counter follows at the commit
+    probe_->relayed += f.rows;
     in_flight_.pop_front();
   }
   probe_->cursor = acked_cursor_;

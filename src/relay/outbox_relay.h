@@ -34,6 +34,7 @@ struct RelayProbe {
   std::atomic<uint64_t> streamed{0};  // rows the log acknowledged, appended by this process
   std::atomic<uint64_t> cursor{0};    // last seq of the acknowledged batches
   std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> relayed{0};  // rows acknowledged, re-streamed ones included
   std::atomic<uint64_t> busy_us{0};  // time in RunOnce (written by the pipeline)
 };
 
@@ -65,6 +66,7 @@ class OutboxRelay {
     uint64_t ticket;
     uint64_t last_seq;  // the batch's highest outbox seq
     uint64_t streamed;  // rows it adds to the streamed counter
+    uint64_t rows;      // rows it appended
   };
   // Takes acknowledged batches off in_flight_ (waiting up to `timeout_us`).
   Status Reap(int64_t timeout_us);
