@@ -128,12 +128,14 @@ int main(int argc, char** argv) {
     fmt::print("  records/s         {:>10.0f}  (consumed, first record -> {} processed)\n",
                s > 0 ? static_cast<double>(pr.processor.consumed) / s : 0.0, records);
   } else if (options.role == PipelineRole::kIngest) {
-    fmt::print("  records/s         {:>10.0f}  (fetched, end to end, fetch -> acknowledged by the "
-               "log)\n",
-               static_cast<double>(summary->run.fetched) / summary->seconds);
-    fmt::print("  relayed           {:>10.0f}  records/s ({} rows acknowledged by the log, "
-               "re-streamed rows included)\n",
-               static_cast<double>(pr.relay.relayed) / summary->seconds, pr.relay.relayed.load());
+    fmt::print(
+        "  records/s         {:>10.0f}  (fetched, end to end, fetch -> acknowledged by the "
+        "log)\n",
+        static_cast<double>(summary->run.fetched) / summary->seconds);
+    fmt::print(
+        "  relayed           {:>10.0f}  records/s ({} rows acknowledged by the log, "
+        "re-streamed rows included)\n",
+        static_cast<double>(pr.relay.relayed) / summary->seconds, pr.relay.relayed.load());
   } else {
     fmt::print("  records/s         {:>10.0f}  (end to end, fetch -> queryable)\n",
                static_cast<double>(summary->run.fetched) / summary->seconds);
@@ -150,9 +152,9 @@ int main(int argc, char** argv) {
       pr.processor.busy_us / 1e6);
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
   bool ok = process_only ? pr.processor.consumed >= records
-             : options.role == PipelineRole::kIngest
-                 ? summary->drained
-                 : summary->drained && summary->run.stored + summary->run.dead_lettered == records;
+            : options.role == PipelineRole::kIngest
+                ? summary->drained
+                : summary->drained && summary->run.stored + summary->run.dead_lettered == records;
   pipeline->reset();
   if (temp) std::filesystem::remove_all(dir);
   return ok ? 0 : 1;

@@ -52,8 +52,8 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
         auto group = log->GroupOffset(c.process.group, c.log.topic, p.partition);
         if (group.ok()) committed = *group;
       } else {
-        DF_ASSIGN_OR_RETURN(committed, (*store)->CommittedOffset(c.process.group, c.log.topic,
-                                                                 p.partition));
+        DF_ASSIGN_OR_RETURN(committed,
+                            (*store)->CommittedOffset(c.process.group, c.log.topic, p.partition));
       }
       int64_t done = committed.value_or(0);
       st.partitions.push_back({p.partition, p.start_offset, p.end_offset, done});

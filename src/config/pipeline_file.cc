@@ -171,15 +171,16 @@ class ConfigReader {
   }
 
   Status ReadLog(const YAML::Node& n, LogConfig* s) {
-    DF_RETURN_IF_ERROR(Keys(n, "'log'",
-                            {"url", "topic", "partitions", "fsync", "segment_bytes",
-                             "retention_bytes", "retention_hours", "replication_factor",
-                             "properties"}));
+    DF_RETURN_IF_ERROR(
+        Keys(n, "'log'",
+             {"url", "topic", "partitions", "fsync", "segment_bytes", "retention_bytes",
+              "retention_hours", "replication_factor", "properties"}));
     DF_RETURN_IF_ERROR(Num(n, "replication_factor", 0, 32, &s->replication_factor));
     if (auto props = n["properties"]) {
       if (!props.IsMap() && !props.IsNull()) {
-        return Error(props, "'log.properties' must be a mapping of librdkafka properties "
-                            "(e.g. security.protocol: SASL_SSL)");
+        return Error(props,
+                     "'log.properties' must be a mapping of librdkafka properties "
+                     "(e.g. security.protocol: SASL_SSL)");
       }
       if (props.IsMap()) s->properties.clear();
       for (const auto& kv : props) {

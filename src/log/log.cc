@@ -18,6 +18,8 @@ Result<uint64_t> Log::StartAppend(const std::string& topic,
   return ++sync_tickets_;
 }
 
-Result<uint64_t> Log::Acknowledged(int64_t /*timeout_us*/) { return sync_tickets_; }
+Result<uint64_t> Log::Acknowledged(int64_t /*timeout_us*/) {
+  return sync_tickets_;
+}
 
 }  // namespace dataforge

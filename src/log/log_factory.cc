@@ -14,10 +14,10 @@ Result<std::unique_ptr<Log>> OpenLog(const std::string& url, OpenMode mode,
     dir = url.substr(7);
   } else if (url.find("://") != std::string::npos) {
     std::string scheme = url.substr(0, url.find("://"));
-    return Status::ConfigError(fmt::format(
-        "log url '{}': unsupported scheme '{}'; use file://DIR (the embedded log) or "
-        "kafka://host:port[,host:port...] (Apache Kafka)",
-        url, scheme));
+    return Status::ConfigError(
+        fmt::format("log url '{}': unsupported scheme '{}'; use file://DIR (the embedded log) or "
+                    "kafka://host:port[,host:port...] (Apache Kafka)",
+                    url, scheme));
   }
   if (dir.empty()) {
     return Status::ConfigError(fmt::format("log url '{}' has no directory", url));

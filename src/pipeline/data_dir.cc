@@ -48,9 +48,10 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dat
   std::string path = (std::filesystem::path(data_dir) / "LOCK").string();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Status::IOError(fmt::format("cannot open {}: {} (fix the permissions or choose "
-                                       "another --data-dir)",
-                                       path, std::strerror(errno)));
+    return Status::IOError(
+        fmt::format("cannot open {}: {} (fix the permissions or choose "
+                    "another --data-dir)",
+                    path, std::strerror(errno)));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char pid[32] = {0};
@@ -67,7 +68,9 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dat
   return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
 }
 
-DataDirLock::~DataDirLock() { ::close(fd_); }
+DataDirLock::~DataDirLock() {
+  ::close(fd_);
+}
 
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {
   size_t sep = url.find("://");

@@ -37,7 +37,8 @@ uint64_t Lag(uint64_t ahead, uint64_t behind) {
 std::string Origin(const std::string& data_dir) {
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
-  return fmt::format("{}:{}", host, std::filesystem::absolute(data_dir).lexically_normal().string());
+  return fmt::format("{}:{}", host,
+                     std::filesystem::absolute(data_dir).lexically_normal().string());
 }
 
 class PipelineImpl final : public Pipeline {
@@ -113,9 +114,9 @@ class PipelineImpl final : public Pipeline {
     StoreOptions store_options;
     store_options.sync = config_.store.sync;
     DF_ASSIGN_OR_RETURN(store_, OpenStore(urls.store, OpenMode::kReadWrite, store_options));
-    processor_ = std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(),
-                                             config_.process, config_.log.topic, batch, clock_,
-                                             &probes_.processor);
+    processor_ =
+        std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
+                                    config_.log.topic, batch, clock_, &probes_.processor);
     return processor_->Start();
   }
 

@@ -60,7 +60,7 @@ struct RunSummary {
   ProcessTotals process;  // this run's processor (kAll, kProcess)
   std::string source;     // what was read
   std::string log;        // the log url
-  bool drained = false;  // everything fetched is stored or dead-lettered
+  bool drained = false;   // everything fetched is stored or dead-lettered
 };
 
 class Pipeline {

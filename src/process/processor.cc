@@ -5,8 +5,7 @@
 namespace dataforge {
 
 Processor::Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config,
-                     std::string topic, size_t batch_records, Clock* clock,
-                     ProcessorProbe* probe)
+                     std::string topic, size_t batch_records, Clock* clock, ProcessorProbe* probe)
     : log_(log),
       store_(store),
       mapper_(mapper),
@@ -16,7 +15,9 @@ Processor::Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig
       clock_(clock),
       probe_(probe) {}
 
-Processor::~Processor() { (void)Close(); }
+Processor::~Processor() {
+  (void)Close();
+}
 
 Status Processor::Start() {
   DF_ASSIGN_OR_RETURN(consumer_, log_->Subscribe(config_.group, topic_, this));
@@ -80,7 +81,9 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   return total;
 }
 
-Result<bool> Processor::CaughtUp() { return consumer_->CaughtUp(); }
+Result<bool> Processor::CaughtUp() {
+  return consumer_->CaughtUp();
+}
 
 Status Processor::Close() {
   if (!consumer_) return Status::OK();

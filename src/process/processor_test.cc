@@ -47,8 +47,7 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   }
   ASSERT_TRUE((*log)->Append("t", 1, std::vector<LogRecord>{records[0]}).ok());
   auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(),
-              &probe);
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(), &probe);
   ASSERT_TRUE(p.Start().ok());
   EXPECT_EQ(*p.RunOnce(), 1u);  // only the new record: offsets were committed with the rows
   EXPECT_EQ((*store)->Counters()->stored, 6u);

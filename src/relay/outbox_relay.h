@@ -1,16 +1,16 @@
 // The change stream: moves new staging outbox rows, in order, into the log.
 //
 // Each log record carries the outbox sequence in header "seq" (decimal), the relay's origin
-// (which staging it came from) in header "origin", and the fetch time as its timestamp. The relay's durable position is the staging relay cursor, advanced only after
-// the log acknowledged the batch. Batches are pipelined: up to kMaxInFlight are handed to the log
-// before the oldest is acknowledged (Log::StartAppend), and the cursor only ever covers
-// acknowledged batches. The log is the truth on recovery: Recover() reads the last
-// record of every partition; rows whose seq is at or below that partition's last seq are
-// already in the log and are skipped (a crash between append and cursor commit), rows above it
-// are streamed (again, if a torn tail was truncated away). So the log gets no duplicates and no
-// gaps: rows reach each partition in seq order. When a partition's last record came from
-// another origin (several ingest processes share a Kafka topic), its seq says nothing about
-// ours: that partition resumes at the committed cursor, so a crash between the broker's
+// (which staging it came from) in header "origin", and the fetch time as its timestamp. The relay's
+// durable position is the staging relay cursor, advanced only after the log acknowledged the batch.
+// Batches are pipelined: up to kMaxInFlight are handed to the log before the oldest is acknowledged
+// (Log::StartAppend), and the cursor only ever covers acknowledged batches. The log is the truth on
+// recovery: Recover() reads the last record of every partition; rows whose seq is at or below that
+// partition's last seq are already in the log and are skipped (a crash between append and cursor
+// commit), rows above it are streamed (again, if a torn tail was truncated away). So the log gets
+// no duplicates and no gaps: rows reach each partition in seq order. When a partition's last record
+// came from another origin (several ingest processes share a Kafka topic), its seq says nothing
+// about ours: that partition resumes at the committed cursor, so a crash between the broker's
 // acknowledgement and the cursor commit re-sends at most one cursor interval of rows, which the
 // store's upsert by key absorbs.
 //

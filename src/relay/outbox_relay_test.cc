@@ -178,8 +178,9 @@ TEST(OutboxRelayKafkaTest, RecoversFromTheTopicsTailAndIgnoresOtherOrigins) {
   // partition resumes at the committed cursor (0) and its rows go again; the others do not.
   int32_t p0_rows = 0;
   for (int i = 0; i < 30; ++i) p0_rows += *log->PartitionFor("t", fmt::format("key{}", i)) == 0;
-  ASSERT_TRUE(log->Append("t", 0, std::vector<LogRecord>{{"other", "{}", 1,
-                                                          {{"seq", "999"}, {"origin", "host:/b"}}}})
+  ASSERT_TRUE(log->Append("t", 0,
+                          std::vector<LogRecord>{
+                              {"other", "{}", 1, {{"seq", "999"}, {"origin", "host:/b"}}}})
                   .ok());
   {
     OutboxRelay relay(staging.get(), log.get(), "t", 3, 100, &probe, Clock::Real(), kNever,

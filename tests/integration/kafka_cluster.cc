@@ -10,8 +10,7 @@
 namespace dataforge::testing {
 
 MockKafkaCluster::MockKafkaCluster(int brokers, const std::vector<std::string>& topics)
-    : control_(dir_.Sub("control")),
-      process_(ChildProcess::Start([&] {
+    : control_(dir_.Sub("control")), process_(ChildProcess::Start([&] {
         std::vector<std::string> argv = {KAFKA_MOCK_CLUSTER_BIN, "--brokers",
                                          std::to_string(brokers), "--control", control_};
         for (const auto& t : topics) {
@@ -82,8 +81,8 @@ void KcatProduce(const std::string& bootstrap, const std::string& topic,
   std::string input;
   for (const auto& l : lines) input += l + "\n";
   WriteFile(dir.Sub("in"), input);
-  std::vector<std::string> argv = {"/usr/bin/kcat", "-b",  bootstrap, "-P", "-t", topic,
-                                   "-K",            "\t", "-l",      dir.Sub("in")};
+  std::vector<std::string> argv = {"/usr/bin/kcat", "-b", bootstrap, "-P", "-t",
+                                   topic,           "-K", "\t",      "-l", dir.Sub("in")};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Start(argv);
   auto r = child.Wait(60000);

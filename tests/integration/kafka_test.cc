@@ -40,8 +40,8 @@ std::string WriteConfig(const TempDir& dir, const std::string& url, const std::s
 }
 
 int64_t TableCount(const std::string& config, const std::string& data_dir) {
-  auto r = RunDataforge({"table", "count", kTable, "--config", config, "--data-dir", data_dir},
-                        30000);
+  auto r =
+      RunDataforge({"table", "count", kTable, "--config", config, "--data-dir", data_dir}, 30000);
   if (r.exit_code != 0) return -1;
   return std::stoll(r.out);
 }
@@ -143,11 +143,10 @@ TEST(KafkaTest, ProcessMemberKilledAndRestartedLeavesItsStoreExact) {
   auto ingest = StartDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
                                 dir.Sub("ingest"), "--max-records", "20000"});
   std::string store = dir.Sub("member");
-  std::vector<std::string> args = {"run", "--role", "process", "--config", config, "--data-dir",
-                                   store};
+  std::vector<std::string> args = {"run",  "--role",     "process", "--config",
+                                   config, "--data-dir", store};
   auto member = StartDataforge(args);
-  ASSERT_TRUE(WaitFor([&] { return TableCount(config, store) >= 4000; }, 90))
-      << member.Stderr();
+  ASSERT_TRUE(WaitFor([&] { return TableCount(config, store) >= 4000; }, 90)) << member.Stderr();
   member.Signal(SIGKILL);
   ASSERT_EQ(member.Wait(10000).signal, SIGKILL);
   int64_t at_kill = TableCount(config, store);
@@ -160,8 +159,7 @@ TEST(KafkaTest, ProcessMemberKilledAndRestartedLeavesItsStoreExact) {
       << ingested.out;
   auto expected = Keys(KcatConsume(kafka.bootstrap(), "users_created"));
   ASSERT_EQ(expected.size(), 20000u);
-  ASSERT_TRUE(WaitFor([&] { return TableCount(config, store) == 20000; }, 120))
-      << again.Stderr();
+  ASSERT_TRUE(WaitFor([&] { return TableCount(config, store) == 20000; }, 120)) << again.Stderr();
   again.Signal(SIGTERM);
   auto r = again.Wait(30000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -179,8 +177,7 @@ TEST(KafkaTest, TwoMembersShareThePartitionsAndOneIsKilled) {
   MockKafkaCluster kafka(3, {kTopic});
   TempDir dir;
   // Paced at about 2,000 records/s so that B dies mid-stream.
-  std::string config =
-      WriteConfig(dir, kafka.url(), "kafka-group", "  rate_limit_per_sec: 20\n");
+  std::string config = WriteConfig(dir, kafka.url(), "kafka-group", "  rate_limit_per_sec: 20\n");
   std::string a = dir.Sub("a"), b = dir.Sub("b");
   auto member_a = StartDataforge({"run", "--role", "process", "--config", config, "--data-dir", a});
   auto member_b = StartDataforge({"run", "--role", "process", "--config", config, "--data-dir", b});
@@ -193,8 +190,8 @@ TEST(KafkaTest, TwoMembersShareThePartitionsAndOneIsKilled) {
   auto ingest = StartDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
                                 dir.Sub("ingest"), "--max-records", "30000"},
                                {});
-  ASSERT_TRUE(WaitFor(
-      [&] { return TableCount(config, a) >= 1000 && TableCount(config, b) >= 1000; }, 90))
+  ASSERT_TRUE(
+      WaitFor([&] { return TableCount(config, a) >= 1000 && TableCount(config, b) >= 1000; }, 90))
       << member_b.Stderr();
   member_b.Signal(SIGKILL);
   ASSERT_EQ(member_b.Wait(10000).signal, SIGKILL);
@@ -227,11 +224,10 @@ TEST(KafkaTest, BrokerDownMidRunLosesNothing) {
   MockKafkaCluster kafka(3, {kTopic});
   TempDir dir;
   // Paced at 20 pages of 100 per second, so the run lasts about 10 s.
-  std::string config =
-      WriteConfig(dir, kafka.url(), "kafka-down", "  rate_limit_per_sec: 20\n");
+  std::string config = WriteConfig(dir, kafka.url(), "kafka-down", "  rate_limit_per_sec: 20\n");
   std::string data = dir.Sub("data");
-  auto run = StartDataforge({"run", "--config", config, "--data-dir", data, "--max-records",
-                             "20000", "--no-progress"});
+  auto run = StartDataforge(
+      {"run", "--config", config, "--data-dir", data, "--max-records", "20000", "--no-progress"});
   ASSERT_TRUE(WaitFor([&] { return TableCount(config, data) >= 2000; }, 90)) << run.Stderr();
   // Every broker leads some partitions of the topic: take two of the three down.
   kafka.Command("down 1");
@@ -242,9 +238,9 @@ TEST(KafkaTest, BrokerDownMidRunLosesNothing) {
   auto r = run.Wait(180000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("kafka: waiting for the brokers at " + kafka.bootstrap() +
-                       " to acknowledge"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("kafka: waiting for the brokers at " + kafka.bootstrap() + " to acknowledge"),
+      std::string::npos)
       << r.err;
   auto records = KcatConsume(kafka.bootstrap(), "users_created");
   auto keys = Keys(records);
@@ -288,11 +284,9 @@ TEST(KafkaTest, PoisonMessagesAreDeadLetteredWithPartitionAndOffset) {
   EXPECT_EQ(again_partition, good[0].partition);
 
   std::string store = dir.Sub("member");
-  auto member = StartDataforge({"run", "--role", "process", "--config", config, "--data-dir",
-                                store, "--no-progress"});
-  ASSERT_TRUE(WaitFor(
-      [&] { return DeadLetterCount(config, store) == 4; }, 90))
-      << member.Stderr();
+  auto member = StartDataforge(
+      {"run", "--role", "process", "--config", config, "--data-dir", store, "--no-progress"});
+  ASSERT_TRUE(WaitFor([&] { return DeadLetterCount(config, store) == 4; }, 90)) << member.Stderr();
   ASSERT_TRUE(WaitFor([&] { return TableCount(config, store) == 1000; }, 30));
   member.Signal(SIGTERM);
   auto r = member.Wait(30000);
@@ -310,9 +304,9 @@ TEST(KafkaTest, PoisonMessagesAreDeadLetteredWithPartitionAndOffset) {
   EXPECT_NE(reason_at[at("aaaaaaaa-0000-4000-8000-000000000002")].find("not a JSON object"),
             std::string::npos)
       << reason_at[at("aaaaaaaa-0000-4000-8000-000000000002")];
-  EXPECT_EQ(reason_at[at("aaaaaaaa-0000-4000-8000-000000000003")],
-            fmt::format("record of {} bytes exceeds process.max_record_bytes (1048576)",
-                        huge.size()));
+  EXPECT_EQ(
+      reason_at[at("aaaaaaaa-0000-4000-8000-000000000003")],
+      fmt::format("record of {} bytes exceeds process.max_record_bytes (1048576)", huge.size()));
   EXPECT_EQ(reason_at[fmt::format("users_created/{}@{}", again_partition, again_offset)],
             "record is not a JSON object: null");
   // The store kept the good version of good[0]: the later "null" was dead-lettered.
@@ -332,9 +326,8 @@ TEST(KafkaTest, ConfigurationErrorsAreOneLine) {
   auto bad_property = RunDataforge(
       {"run", "--log", "kafka://127.0.0.1:9?no.such.property=1", "--data-dir", dir.Sub("b")});
   EXPECT_EQ(bad_property.exit_code, 2);
-  EXPECT_EQ(bad_property.err.rfind("dataforge: log.properties: kafka property 'no.such.property'",
-                                   0),
-            0u)
+  EXPECT_EQ(
+      bad_property.err.rfind("dataforge: log.properties: kafka property 'no.such.property'", 0), 0u)
       << bad_property.err;
   auto managed = RunDataforge(
       {"run", "--log", "kafka://127.0.0.1:9?enable.auto.commit=true", "--data-dir", dir.Sub("c")});
@@ -357,8 +350,8 @@ TEST(KafkaTest, ConfigurationErrorsAreOneLine) {
 TEST(KafkaTest, TopicWithOtherPartitionCountIsAClearError) {
   MockKafkaCluster kafka(1, {"users_created:2"});
   TempDir dir;
-  auto r = RunDataforge({"run", "--log", kafka.url(), "--data-dir", dir.Sub("data"),
-                         "--max-records", "10"});
+  auto r = RunDataforge(
+      {"run", "--log", kafka.url(), "--data-dir", dir.Sub("data"), "--max-records", "10"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, fmt::format("dataforge: topic 'users_created' has 2 partitions in Kafka at {}, "
                                "the pipeline file says 4: set log.partitions: 2 (or use another "

@@ -34,7 +34,9 @@ namespace {
 std::atomic<bool> g_quit{false};
 std::mutex g_mu;  // serialises commands and output
 
-void OnSignal(int) { g_quit = true; }
+void OnSignal(int) {
+  g_quit = true;
+}
 
 std::string Run(rd_kafka_mock_cluster_t* mc, const std::string& line) {
   std::istringstream in(line);
@@ -44,7 +46,8 @@ std::string Run(rd_kafka_mock_cluster_t* mc, const std::string& line) {
   if (cmd == "down" || cmd == "up") {
     int id = -1;
     if (!(in >> id)) return "error: usage: " + cmd + " BROKER_ID";
-    err = cmd == "down" ? rd_kafka_mock_broker_set_down(mc, id) : rd_kafka_mock_broker_set_up(mc, id);
+    err =
+        cmd == "down" ? rd_kafka_mock_broker_set_down(mc, id) : rd_kafka_mock_broker_set_up(mc, id);
   } else if (cmd == "rtt") {
     int id = -1, ms = 0;
     if (!(in >> id >> ms)) return "error: usage: rtt BROKER_ID MS";

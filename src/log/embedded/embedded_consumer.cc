@@ -11,7 +11,9 @@ namespace dataforge {
 
 constexpr int64_t kGroupFileEveryUs = 1'000'000;
 
-EmbeddedConsumer::~EmbeddedConsumer() { (void)Close(); }
+EmbeddedConsumer::~EmbeddedConsumer() {
+  (void)Close();
+}
 
 Status EmbeddedConsumer::AssignAll() {
   DF_ASSIGN_OR_RETURN(auto info, log_->DescribeTopic(topic_));

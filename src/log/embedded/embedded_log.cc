@@ -253,8 +253,8 @@ Status EmbeddedLog::ApplyRetention() {
 }
 
 Result<std::unique_ptr<LogConsumer>> EmbeddedLog::Subscribe(const std::string& group,
-                                                             const std::string& topic,
-                                                             ConsumerListener* listener) {
+                                                            const std::string& topic,
+                                                            ConsumerListener* listener) {
   if (!ValidName(group))
     return Status::InvalidArgument(fmt::format("group name '{}' is not valid", group));
   DF_RETURN_IF_ERROR(GetTopic(topic).status());

@@ -44,8 +44,7 @@ class EmbeddedLog final : public Log {
   Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,
                                              int32_t partition) override;
   Status ApplyRetention() override;
-  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group,
-                                                 const std::string& topic,
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group, const std::string& topic,
                                                  ConsumerListener* listener) override;
 
   // Bumped by every Append in this process. WaitForAppend() returns once it moves past `seen`,

@@ -15,9 +15,9 @@ constexpr int64_t kWarnEveryUs = 5'000'000;
 
 // Properties DataForge sets itself because a guarantee depends on them.
 constexpr const char* kManagedProperties[] = {
-    "bootstrap.servers",      // the URL's host list
-    "group.id",               // process.group in the pipeline file
-    "enable.auto.commit",     // offsets are committed after the store write
+    "bootstrap.servers",   // the URL's host list
+    "group.id",            // process.group in the pipeline file
+    "enable.auto.commit",  // offsets are committed after the store write
     "enable.auto.offset.store",
     "enable.partition.eof",
 };
@@ -120,16 +120,15 @@ std::string KafkaErrorReporter::Last() {
 }
 
 Result<RdKafkaPtr> KafkaConfig::Create(rd_kafka_type_t type, const KafkaProperties& defaults,
-                                       const KafkaProperties& fixed,
-                                       KafkaErrorReporter* reporter,
+                                       const KafkaProperties& fixed, KafkaErrorReporter* reporter,
                                        const std::function<void(rd_kafka_conf_t*)>& setup) const {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto set = [&](const std::string& k, const std::string& v, bool from_user) -> Status {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      return Status::ConfigError(fmt::format(
-          "{}kafka property '{}' = '{}': {} (see librdkafka's CONFIGURATION.md)",
-          from_user ? "log.properties: " : "", k, v, err));
+      return Status::ConfigError(
+          fmt::format("{}kafka property '{}' = '{}': {} (see librdkafka's CONFIGURATION.md)",
+                      from_user ? "log.properties: " : "", k, v, err));
     }
     return Status::OK();
   };
@@ -188,8 +187,8 @@ ConsumedRecord ConsumedFromKafka(const rd_kafka_message_t* m) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       c.record.headers.emplace_back(
           name, value ? std::string(static_cast<const char*>(value), size) : std::string());

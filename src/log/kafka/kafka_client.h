@@ -64,9 +64,9 @@ class KafkaErrorReporter {
  private:
   std::string what_;
   std::mutex mu_;
-  std::string last_;         // guarded by mu_
+  std::string last_;          // guarded by mu_
   int64_t last_warn_us_ = 0;  // guarded by mu_
-  std::string last_warned_;  // guarded by mu_
+  std::string last_warned_;   // guarded by mu_
   std::atomic<bool> fatal_{false};
 };
 

@@ -63,28 +63,28 @@ Result<std::unique_ptr<LogConsumer>> KafkaConsumer::Create(const KafkaConfig& co
       {"enable.partition.eof", "false"},
       {"partition.assignment.strategy", "roundrobin"},  // eager: see the header
   };
-  DF_ASSIGN_OR_RETURN(c->rk_, config.Create(RD_KAFKA_CONSUMER, defaults, fixed, &c->errors_,
-                                            [](rd_kafka_conf_t* conf) {
-                                              rd_kafka_conf_set_rebalance_cb(conf,
-                                                                             RebalanceCallback);
-                                              rd_kafka_conf_set_offset_commit_cb(conf,
-                                                                                 CommitCallback);
-                                            }));
+  DF_ASSIGN_OR_RETURN(
+      c->rk_,
+      config.Create(RD_KAFKA_CONSUMER, defaults, fixed, &c->errors_, [](rd_kafka_conf_t* conf) {
+        rd_kafka_conf_set_rebalance_cb(conf, RebalanceCallback);
+        rd_kafka_conf_set_offset_commit_cb(conf, CommitCallback);
+      }));
   rd_kafka_poll_set_consumer(c->rk_.get());
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk_.get(), list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable(fmt::format("kafka: subscribing group '{}' to '{}' at {}: {}",
-                                           group, topic, config.bootstrap(),
-                                           KafkaErrorText(err)));
+    return Status::Unavailable(fmt::format("kafka: subscribing group '{}' to '{}' at {}: {}", group,
+                                           topic, config.bootstrap(), KafkaErrorText(err)));
   }
   spdlog::info("kafka: joining consumer group '{}' on topic '{}' at {}", group, topic,
                config.bootstrap());
   return std::unique_ptr<LogConsumer>(std::move(c));
 }
 
-KafkaConsumer::~KafkaConsumer() { (void)Close(); }
+KafkaConsumer::~KafkaConsumer() {
+  (void)Close();
+}
 
 void KafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions) {
@@ -147,8 +147,8 @@ void KafkaConsumer::Revoke(rd_kafka_topic_partition_list_t* partitions) {
       return std::find(revoked.begin(), revoked.end(), c.partition) != revoked.end();
     });
   }
-  spdlog::info("kafka: group '{}' rebalancing: this member gives up partitions {} of '{}'",
-               group_, fmt::join(revoked, ", "), topic_);
+  spdlog::info("kafka: group '{}' rebalancing: this member gives up partitions {} of '{}'", group_,
+               fmt::join(revoked, ", "), topic_);
   rd_kafka_assign(rk_.get(), nullptr);
 }
 

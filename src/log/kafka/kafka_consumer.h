@@ -63,7 +63,7 @@ class KafkaConsumer final : public LogConsumer {
   std::map<int32_t, int64_t> assigned_;   // partition -> next offset processed (-1 = none yet)
   std::map<int32_t, int64_t> committed_;  // partition -> last offset sent in a commit
   std::vector<ConsumedRecord>* polling_ = nullptr;  // Poll's output while inside Poll
-  Status callback_error_;                          // first error raised inside a callback
+  Status callback_error_;                           // first error raised inside a callback
 };
 
 }  // namespace dataforge

@@ -25,21 +25,22 @@ void DeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* /
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (a->failed++ == 0) {
       a->first_error = msg->err;
-      a->first_failed = fmt::format(
-          "key '{}' ({} bytes) for {}/{}",
-          msg->key ? std::string(static_cast<const char*>(msg->key), msg->key_len) : "",
-          msg->len, a->topic, msg->partition);
+      a->first_failed =
+          fmt::format("key '{}' ({} bytes) for {}/{}",
+                      msg->key ? std::string(static_cast<const char*>(msg->key), msg->key_len) : "",
+                      msg->len, a->topic, msg->partition);
     }
     return;
   }
   auto p = static_cast<size_t>(msg->partition);
-  if (p < a->base_offsets.size() &&
-      (a->base_offsets[p] < 0 || msg->offset < a->base_offsets[p])) {
+  if (p < a->base_offsets.size() && (a->base_offsets[p] < 0 || msg->offset < a->base_offsets[p])) {
     a->base_offsets[p] = msg->offset;
   }
 }
 
-int64_t NowUs() { return Clock::Real()->MonotonicMicros(); }
+int64_t NowUs() {
+  return Clock::Real()->MonotonicMicros();
+}
 
 }  // namespace
 
@@ -118,8 +119,7 @@ Result<int32_t> KafkaLog::PartitionCount(const std::string& topic, bool refresh)
     partition_counts_[topic] = t.partition_cnt;
     return t.partition_cnt;
   }
-  return Status::NotFound(
-      fmt::format("no topic '{}' in Kafka at {}", topic, config_.bootstrap()));
+  return Status::NotFound(fmt::format("no topic '{}' in Kafka at {}", topic, config_.bootstrap()));
 }
 
 Status KafkaLog::CreateWithAdminApi(const std::string& topic, int32_t partitions) {
@@ -135,8 +135,8 @@ Status KafkaLog::CreateWithAdminApi(const std::string& topic, int32_t partitions
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, kAdminTimeoutMs + 5000);
   Status s;
   if (!ev) {
-    s = Status::Unavailable(fmt::format("creating topic '{}' in Kafka at {}: no answer",
-                                        topic, config_.bootstrap()));
+    s = Status::Unavailable(
+        fmt::format("creating topic '{}' in Kafka at {}: no answer", topic, config_.bootstrap()));
   } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
     // No CreateTopics API, or no controller that answers it (librdkafka's mock cluster): the
@@ -155,9 +155,8 @@ Status KafkaLog::CreateWithAdminApi(const std::string& topic, int32_t partitions
       s = Status::InvalidArgument(fmt::format(
           "creating topic '{}' with {} partitions (replication {}) in Kafka at {}: {}", topic,
           partitions, rf > 0 ? std::to_string(rf) : "the cluster default", config_.bootstrap(),
-          rd_kafka_topic_result_error_string(res[i])
-              ? rd_kafka_topic_result_error_string(res[i])
-              : KafkaErrorText(e)));
+          rd_kafka_topic_result_error_string(res[i]) ? rd_kafka_topic_result_error_string(res[i])
+                                                     : KafkaErrorText(e)));
     }
   }
   if (ev) rd_kafka_event_destroy(ev);
@@ -203,10 +202,10 @@ Status KafkaLog::CreateTopic(const std::string& topic, int32_t partitions) {
   }
   if (!count.ok()) return count.status();
   if (*count != partitions) {
-    return Status::InvalidArgument(fmt::format(
-        "topic '{}' {} {} partitions in Kafka at {}, the pipeline file says {}: set "
-        "log.partitions: {} (or use another log.topic)",
-        topic, how, *count, config_.bootstrap(), partitions, *count));
+    return Status::InvalidArgument(
+        fmt::format("topic '{}' {} {} partitions in Kafka at {}, the pipeline file says {}: set "
+                    "log.partitions: {} (or use another log.topic)",
+                    topic, how, *count, config_.bootstrap(), partitions, *count));
   }
   return Status::OK();
 }
@@ -300,9 +299,8 @@ Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
             rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(static_cast<int32_t>(p)),
             RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000), RD_KAFKA_V_HEADERS(headers),
-            RD_KAFKA_V_OPAQUE(raw), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(raw), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (headers) rd_kafka_headers_destroy(headers);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -314,8 +312,8 @@ Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
         raw->remaining -= 1;
         if (raw->failed++ == 0) {
           raw->first_error = err;
-          raw->first_failed = fmt::format("key '{}' ({} bytes) for {}/{}", r.key,
-                                          r.value.size(), topic, p);
+          raw->first_failed =
+              fmt::format("key '{}' ({} bytes) for {}/{}", r.key, r.value.size(), topic, p);
         }
         break;
       }
@@ -436,9 +434,9 @@ Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offse
   }
   rd_kafka_assign(rk, nullptr);
   if (s.ok() && got == 0) {
-    return Status::Unavailable(fmt::format(
-        "kafka: no records of {}/{} from offset {} arrived in {} s (end offset {})", topic,
-        partition, offset, kRequestTimeoutMs / 1000, hi));
+    return Status::Unavailable(
+        fmt::format("kafka: no records of {}/{} from offset {} arrived in {} s (end offset {})",
+                    topic, partition, offset, kRequestTimeoutMs / 1000, hi));
   }
   return s;
 }
@@ -478,12 +476,12 @@ Result<rd_kafka_t*> KafkaLog::GroupReader(const std::string& group) {
   // REQUIRES: mu_ held.
   auto it = group_readers_.find(group);
   if (it != group_readers_.end()) return it->second.get();
-  DF_ASSIGN_OR_RETURN(RdKafkaPtr rk, config_.Create(RD_KAFKA_CONSUMER,
-                                                    {{"client.id", "dataforge-inspect"}},
-                                                    {{"group.id", group},
-                                                     {"enable.auto.commit", "false"},
-                                                     {"enable.auto.offset.store", "false"}},
-                                                    &reader_errors_));
+  DF_ASSIGN_OR_RETURN(RdKafkaPtr rk,
+                      config_.Create(RD_KAFKA_CONSUMER, {{"client.id", "dataforge-inspect"}},
+                                     {{"group.id", group},
+                                      {"enable.auto.commit", "false"},
+                                      {"enable.auto.offset.store", "false"}},
+                                     &reader_errors_));
   rd_kafka_t* raw = rk.get();
   group_readers_[group] = std::move(rk);
   return raw;
@@ -506,8 +504,7 @@ Status KafkaLog::CommitGroupOffset(const std::string& group, const std::string& 
 }
 
 Result<std::optional<int64_t>> KafkaLog::GroupOffset(const std::string& group,
-                                                     const std::string& topic,
-                                                     int32_t partition) {
+                                                     const std::string& topic, int32_t partition) {
   std::lock_guard lock(mu_);
   DF_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupReader(group));
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));

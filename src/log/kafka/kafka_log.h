@@ -53,8 +53,7 @@ class KafkaLog final : public Log {
   Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,
                                              int32_t partition) override;
   Status ApplyRetention() override { return Status::OK(); }  // the brokers' retention applies
-  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group,
-                                                 const std::string& topic,
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group, const std::string& topic,
                                                  ConsumerListener* listener) override;
   void Interrupt() override { interrupted_ = true; }
   bool Shared() const override { return true; }

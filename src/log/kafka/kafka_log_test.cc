@@ -16,7 +16,8 @@ namespace {
 using testing::InProcessKafka;
 
 TEST(KafkaUrlTest, ParsesBrokersAndProperties) {
-  auto u = ParseKafkaUrl("kafka://a:9092,b.example:19092/?security.protocol=ssl&ssl.ca.location=%2Fca.pem");
+  auto u = ParseKafkaUrl(
+      "kafka://a:9092,b.example:19092/?security.protocol=ssl&ssl.ca.location=%2Fca.pem");
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ(u->bootstrap, "a:9092,b.example:19092");
   ASSERT_EQ(u->properties.size(), 2u);
@@ -47,7 +48,9 @@ class KafkaLogTest : public ::testing::Test {
   static std::vector<LogRecord> Records(int from, int n) {
     std::vector<LogRecord> v;
     for (int i = from; i < from + n; ++i) {
-      v.push_back({fmt::format("key{}", i), fmt::format("{{\"i\":{}}}", i), 1'700'000'000'123'000,
+      v.push_back({fmt::format("key{}", i),
+                   fmt::format("{{\"i\":{}}}", i),
+                   1'700'000'000'123'000,
                    {{"seq", std::to_string(i)}}});
     }
     return v;
