@@ -222,22 +222,28 @@ Result<std::vector<std::string>> KafkaLog::ListTopics() {
   return names;
 }
 
+Result<std::pair<int64_t, int64_t>> KafkaLog::Watermarks(const std::string& topic,
+                                                         int32_t partition) {
+  int64_t lo = 0, hi = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      producer_.get(), topic.c_str(), partition, &lo, &hi, kRequestTimeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, partition,
+                                           config_.bootstrap(), KafkaErrorText(err)));
+  }
+  return std::pair<int64_t, int64_t>{lo, hi};
+}
+
 Result<TopicInfo> KafkaLog::DescribeTopic(const std::string& topic) {
   DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, true));
   TopicInfo info;
   info.name = topic;
   for (int32_t p = 0; p < n; ++p) {
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(), p,
-                                                               &lo, &hi, kRequestTimeoutMs);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, p,
-                                             config_.bootstrap(), KafkaErrorText(err)));
-    }
+    DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, p));
     PartitionInfo pi;
     pi.partition = p;
-    pi.start_offset = lo;
-    pi.end_offset = hi;
+    pi.start_offset = marks.first;
+    pi.end_offset = marks.second;
     info.partitions.push_back(pi);
   }
   return info;
@@ -377,13 +383,8 @@ Result<uint64_t> KafkaLog::Acknowledged(int64_t timeout_us) {
 
 Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offset,
                       size_t max_records, std::vector<ConsumedRecord>* out) {
-  int64_t lo = 0, hi = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      producer_.get(), topic.c_str(), partition, &lo, &hi, kRequestTimeoutMs);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, partition,
-                                           config_.bootstrap(), KafkaErrorText(err)));
-  }
+  DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, partition));
+  auto [lo, hi] = marks;
   offset = std::max(offset, lo);
   if (offset >= hi || max_records == 0) return Status::OK();
   size_t want = std::min<size_t>(max_records, static_cast<size_t>(hi - offset));
@@ -401,7 +402,7 @@ Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offse
   rd_kafka_t* rk = reader_.get();
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
-  err = rd_kafka_assign(rk, list.get());
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable(
         fmt::format("kafka: reading {}/{}: {}", topic, partition, KafkaErrorText(err)));
@@ -443,13 +444,8 @@ Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offse
 
 Result<std::optional<ConsumedRecord>> KafkaLog::ReadLast(const std::string& topic,
                                                          int32_t partition) {
-  int64_t lo = 0, hi = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      producer_.get(), topic.c_str(), partition, &lo, &hi, kRequestTimeoutMs);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable(fmt::format("kafka: offsets of {}/{} at {}: {}", topic, partition,
-                                           config_.bootstrap(), KafkaErrorText(err)));
-  }
+  DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, partition));
+  auto [lo, hi] = marks;
   if (hi <= lo) return std::optional<ConsumedRecord>();
   std::vector<ConsumedRecord> out;
   DF_RETURN_IF_ERROR(Read(topic, partition, hi - 1, 1, &out));

@@ -78,6 +78,8 @@ class KafkaLog final : public Log {
   Status Connect();
   Result<MetadataPtr> Metadata(int timeout_ms);
   Result<int32_t> PartitionCount(const std::string& topic, bool refresh);
+  // (start offset, end offset = high watermark) of one partition.
+  Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition);
   Status CreateWithAdminApi(const std::string& topic, int32_t partitions);
   Result<rd_kafka_t*> GroupReader(const std::string& group);
 
