@@ -72,6 +72,12 @@ std::string Rate(uint64_t n, double seconds) {
   return seconds > 0 ? fmt::format("{:.0f}", static_cast<double>(n) / seconds) : "-";
 }
 
+void PrintDuplicates(const RunSummary& s) {
+  if (s.process.duplicates == 0) return;
+  fmt::print("  duplicates   {:>12}   (copies in the log of records already stored: skipped)\n",
+             s.process.duplicates);
+}
+
 void PrintSummary(const RunSummary& s) {
   const char* how = s.drained ? "drained" : "stopped";
   if (s.role == PipelineRole::kProcess) {
@@ -82,6 +88,7 @@ void PrintSummary(const RunSummary& s) {
     fmt::print("  stored       {:>12} {:>14}\n", s.process.stored, s.total.stored);
     fmt::print("  dead-lettered{:>12} {:>14}\n", s.process.dead_lettered, s.total.dead_lettered);
     fmt::print("  records/s    {:>12}\n", Rate(s.process.consumed, s.seconds));
+    PrintDuplicates(s);
     fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n",
                s.latency_p50_us / 1000.0, s.latency_p99_us / 1000.0);
     return;
@@ -108,6 +115,7 @@ void PrintSummary(const RunSummary& s) {
   fmt::print("  stored       {:>12} {:>14}\n", s.run.stored, s.total.stored);
   fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
   fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
+  PrintDuplicates(s);
   fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n", s.latency_p50_us / 1000.0,
              s.latency_p99_us / 1000.0);
   bool balanced = s.total.stored + s.total.dead_lettered == s.total.fetched;

@@ -72,6 +72,45 @@ DataDirLock::~DataDirLock() {
   ::close(fd_);
 }
 
+Result<std::string> DataDirId(const std::string& data_dir) {
+  std::string path = (std::filesystem::path(data_dir) / "ID").string();
+  char buf[64] = {0};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+    if (id.size() == 36) return id;
+  }
+  unsigned char r[16];
+  int rfd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (rfd < 0 || ::read(rfd, r, sizeof r) != static_cast<ssize_t>(sizeof r)) {
+    if (rfd >= 0) ::close(rfd);
+    return Status::IOError("cannot read /dev/urandom for the data dir's id");
+  }
+  ::close(rfd);
+  r[6] = static_cast<unsigned char>((r[6] & 0x0f) | 0x40);  // version 4
+  r[8] = static_cast<unsigned char>((r[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string id = fmt::format(
+      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:"
+      "02x}"
+      "{:02x}",
+      r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+      r[15]);
+  std::string tmp = path + ".tmp";
+  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string line = id + "\n";
+  bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IOError(fmt::format("cannot write {}: {} (free space or fix the permissions)",
+                                       path, std::strerror(errno)));
+  }
+  return id;
+}
+
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {
   size_t sep = url.find("://");
   if (sep == std::string::npos) {

@@ -34,6 +34,10 @@ class DataDirLock {
   int fd_;
 };
 
+// The data dir's identity: a random UUID kept in <data_dir>/ID, created on first use. A data
+// dir deleted and created again at the same path gets a new one.
+Result<std::string> DataDirId(const std::string& data_dir);
+
 // Rewrites "scheme://relative/path" as "scheme:///abs/data_dir/relative/path"; absolute
 // ("scheme:///…") and non-file URLs are kept.
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir);

@@ -28,17 +28,21 @@ namespace {
 constexpr int64_t kIdleWaitUs = 100'000;
 constexpr int64_t kRetentionEveryUs = 10'000'000;
 constexpr int64_t kDrainReportEveryUs = 10'000'000;
+constexpr int64_t kAssignmentWaitUs = 30'000'000;
 
 uint64_t Lag(uint64_t ahead, uint64_t behind) {
   return ahead > behind ? ahead - behind : 0;
 }
 
-// Names this staging in the records it relays: host and absolute data dir.
-std::string Origin(const std::string& data_dir) {
+// Names this staging in the records it relays: host, absolute data dir and the data dir's id
+// (a data dir made again at the same path starts its outbox sequence again, so it must not
+// pass for the old one).
+Result<std::string> Origin(const std::string& data_dir) {
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
-  return fmt::format("{}:{}", host,
-                     std::filesystem::absolute(data_dir).lexically_normal().string());
+  DF_ASSIGN_OR_RETURN(std::string id, DataDirId(data_dir));
+  return fmt::format("{}:{}#{}", host,
+                     std::filesystem::absolute(data_dir).lexically_normal().string(), id);
 }
 
 class PipelineImpl final : public Pipeline {
@@ -99,9 +103,13 @@ class PipelineImpl final : public Pipeline {
     DF_ASSIGN_OR_RETURN(source_, MakeSource(config_.source, url, clock_));
     DF_ASSIGN_OR_RETURN(std::string position, staging_->SourcePosition(source_key_));
     DF_RETURN_IF_ERROR(source_->Open(position));
-    relay_ = std::make_unique<OutboxRelay>(
-        staging_.get(), log_.get(), config_.log.topic, config_.log.partitions, batch,
-        &probes_.relay, clock_, 200'000, log_->Shared() ? Origin(options_.data_dir) : "");
+    std::string origin;
+    if (log_->Shared()) {
+      DF_ASSIGN_OR_RETURN(origin, Origin(options_.data_dir));
+    }
+    relay_ = std::make_unique<OutboxRelay>(staging_.get(), log_.get(), config_.log.topic,
+                                           config_.log.partitions, batch, &probes_.relay, clock_,
+                                           200'000, origin);
     DF_RETURN_IF_ERROR(relay_->Recover());
     DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
     last_staged_seq_ = counters.last_seq;
@@ -168,6 +176,7 @@ class PipelineImpl final : public Pipeline {
     summary.process.stored = probes_.processor.stored;
     summary.process.dead_lettered = probes_.processor.dead_lettered;
     summary.process.partitions = probes_.processor.partitions;
+    summary.process.duplicates = probes_.processor.duplicates;
     summary.latency_p50_us = probes_.processor.fetch_to_queryable_us.Percentile(50);
     summary.latency_p99_us = probes_.processor.fetch_to_queryable_us.Percentile(99);
     summary.source = source_ ? source_->Describe() : log_url_;
@@ -220,6 +229,7 @@ class PipelineImpl final : public Pipeline {
     uint64_t fetched = 0;
     const uint64_t max = options_.max_records;
     auto stop = stop_.get_token();
+    if (options_.role == PipelineRole::kAll && log_->Shared()) WaitForAssignment(stop);
     while (!stop.stop_requested()) {
       if (max != 0 && fetched >= max) break;
       // Backpressure: do not run further ahead of the relay than max_staging_lag.
@@ -257,6 +267,23 @@ class PipelineImpl final : public Pipeline {
     probes_.source.done = true;
     source_done_ = true;
     staged_.Notify();
+  }
+
+  // Over a shared log the whole pipeline starts pulling once its own consumer owns partitions
+  // (joining a Kafka group takes seconds), so that fetch->queryable latency is not a queue
+  // waiting for the group. Bounded: another member may own every partition.
+  void WaitForAssignment(std::stop_token stop) {
+    int64_t deadline = clock_->MonotonicMicros() + kAssignmentWaitUs;
+    bool said = false;
+    while (!stop.stop_requested() && probes_.processor.partitions.load() == 0 &&
+           clock_->MonotonicMicros() < deadline) {
+      if (!said) {
+        spdlog::info("waiting for consumer group '{}' to assign partitions before fetching",
+                     config_.process.group);
+        said = true;
+      }
+      processed_.WaitPast(processed_.generation(), 20'000, stop);
+    }
   }
 
   void RelayLoop() {

@@ -48,7 +48,8 @@ struct RunTotals {
 // What the processor of this process did in this run.
 struct ProcessTotals {
   uint64_t consumed = 0, stored = 0, dead_lettered = 0;
-  int partitions = 0;  // partitions owned at the end
+  uint64_t duplicates = 0;  // log records skipped as copies of applied ones
+  int partitions = 0;       // partitions owned at the end
 };
 
 struct RunSummary {

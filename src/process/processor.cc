@@ -1,5 +1,7 @@
 #include "process/processor.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace dataforge {
@@ -41,7 +43,20 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   batch_.offsets.clear();
   positions_.clear();
   timestamps_.clear();
+  size_t duplicates = 0;
   for (auto& c : consumed_) {
+    // Records of a partition arrive in offset order: the last one seen is the position.
+    auto it = std::find_if(positions_.begin(), positions_.end(),
+                           [&](const PartitionPosition& p) { return p.partition == c.partition; });
+    if (it == positions_.end()) {
+      positions_.push_back({c.partition, c.offset + 1});
+    } else {
+      it->next_offset = std::max(it->next_offset, c.offset + 1);
+    }
+    if (IsDuplicate(c)) {
+      ++duplicates;
+      continue;
+    }
     std::string where = fmt::format("{}/{}@{}", topic_, c.partition, c.offset);
     if (c.record.value.size() > config_.max_record_bytes) {
       batch_.dead_letters.push_back(
@@ -59,14 +74,6 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
       }
     }
     timestamps_.push_back(c.record.timestamp_us);
-    // Records of a partition arrive in offset order: the last one seen is the position.
-    auto it = std::find_if(positions_.begin(), positions_.end(),
-                           [&](const PartitionPosition& p) { return p.partition == c.partition; });
-    if (it == positions_.end()) {
-      positions_.push_back({c.partition, c.offset + 1});
-    } else {
-      it->next_offset = std::max(it->next_offset, c.offset + 1);
-    }
   }
   for (const auto& p : positions_) batch_.offsets.push_back({topic_, p.partition, p.next_offset});
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
@@ -77,8 +84,27 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   probe_->consumed += total;
   probe_->stored += batch_.rows.size();
   probe_->dead_lettered += batch_.dead_letters.size();
+  probe_->duplicates += duplicates;
   probe_->batches += 1;
   return total;
+}
+
+bool Processor::IsDuplicate(const ConsumedRecord& c) {
+  uint64_t seq = 0;
+  std::string_view origin;
+  for (const auto& [k, v] : c.record.headers) {
+    if (k == "seq") {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seq);
+      if (ec != std::errc() || p != v.data() + v.size()) seq = 0;
+    } else if (k == "origin") {
+      origin = v;
+    }
+  }
+  if (seq == 0) return false;  // not relayed by DataForge: nothing to compare
+  uint64_t& applied = applied_seq_[{c.partition, std::string(origin)}];
+  if (seq <= applied) return true;
+  applied = seq;
+  return false;
 }
 
 Result<bool> Processor::CaughtUp() {

@@ -7,11 +7,17 @@
 // and the offsets the store holds (listener), so after a crash nothing is skipped or applied
 // twice. When a partition moves to another member (Kafka), that member re-processes at most the
 // batch whose group commit did not happen; rows are upserts by key, so a row is never doubled.
+// Duplicates in the log itself (a producer's retried batch, a relay re-sending after a crash)
+// carry the same outbox "seq" from the same "origin": a record whose seq is not above the
+// highest this processor applied for that origin and partition is skipped and counted in
+// `duplicates`, so the stored counter counts each fetched version once. (Kept in memory: after
+// a restart, a duplicate of a record applied before it is applied again, harmlessly.)
 // Thread-compatible: one thread drives a processor.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -31,6 +37,7 @@ struct ProcessorProbe {
   std::atomic<uint64_t> consumed{0};
   std::atomic<uint64_t> stored{0};
   std::atomic<uint64_t> dead_lettered{0};
+  std::atomic<uint64_t> duplicates{0};  // log records skipped as copies of applied ones
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
   std::atomic<int> partitions{0};          // partitions this member owns
@@ -59,6 +66,8 @@ class Processor final : private ConsumerListener {
 
  private:
   Result<std::optional<int64_t>> ResumeOffset(int32_t partition) override;
+  // True when `c` repeats a record already applied (see the header comment); records it.
+  bool IsDuplicate(const ConsumedRecord& c);
 
   Log* log_;
   Store* store_;
@@ -72,6 +81,7 @@ class Processor final : private ConsumerListener {
   std::vector<ConsumedRecord> consumed_;
   std::vector<int64_t> timestamps_;
   std::vector<PartitionPosition> positions_;
+  std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)
   StoreBatch batch_;
 };
 

@@ -55,5 +55,42 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ProcessorTest, CopiesOfRelayedRecordsAreSkippedBySeqAndOrigin) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 1).ok());
+  auto rec = [](int i, const char* origin, int seq) {
+    std::string id = "00000000-0000-4000-8000-00000000000" + std::to_string(i);
+    return LogRecord{id,
+                     R"({"name":{"first":"F)" + std::to_string(i) + R"("}})",
+                     1,
+                     {{"seq", std::to_string(seq)}, {"origin", origin}}};
+  };
+  // a:1 a:2 a:1(copy) b:1 a:2(copy) a:3, and one record without a seq (another producer's).
+  std::vector<LogRecord> records = {rec(1, "a", 1),
+                                    rec(2, "a", 2),
+                                    rec(1, "a", 1),
+                                    rec(3, "b", 1),
+                                    rec(2, "a", 2),
+                                    rec(4, "a", 3),
+                                    {"00000000-0000-4000-8000-000000000005", "{}", 1, {}}};
+  ASSERT_TRUE((*log)->Append("t", 0, records).ok());
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(), &probe);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 7u);
+  EXPECT_EQ(probe.duplicates, 2u);
+  EXPECT_EQ((*store)->Counters()->stored, 5u);
+  EXPECT_EQ((*store)->Count(config.process.table).value(), 5u);
+  EXPECT_EQ(*(*store)->CommittedOffset(config.process.group, "t", 0), std::optional<int64_t>(7));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dataforge
