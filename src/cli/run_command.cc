@@ -173,7 +173,10 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                       : "stopping the source and draining");
     std::unique_ptr<ProgressDisplay> progress;
     if (!*no_progress && isatty(STDERR_FILENO)) {
-      progress = std::make_unique<ProgressDisplay>(&p->probes(), stderr);
+      int first = opts->role == PipelineRole::kProcess ? 3 : 0;
+      int lines = opts->role == PipelineRole::kAll ? 4 : 3;
+      if (opts->role == PipelineRole::kProcess) lines = 1;
+      progress = std::make_unique<ProgressDisplay>(&p->probes(), stderr, first, lines);
       progress->Start();
     }
     auto summary = p->Run();

@@ -42,17 +42,18 @@ void ProgressDisplay::Draw(double dt, bool first) {
   static constexpr const char* kNames[4] = {"source  fetched ", "staging staged  ",
                                             "relay   streamed", "process done    "};
   std::string text;
-  if (!first) text += "\033[4F";  // back to the first of our 4 lines
-  for (int i = 0; i < 4; ++i) {
+  if (!first) text += fmt::format("\033[{}F", lines_);  // back to the first of our lines
+  for (int i = first_line_; i < first_line_ + lines_; ++i) {
     double rate = dt > 0 ? static_cast<double>(now[i] - last_[i]) / dt : 0;
     std::string extra;
     if (i == 0) {
       extra = fmt::format("  dead-lettered {}", probes_->source.dead_lettered.load());
     }
     if (i == 3) {
-      extra = fmt::format("  stored {}  dead-lettered {}  p99 {:.1f} ms",
+      extra = fmt::format("  stored {}  dead-lettered {}  p99 {:.1f} ms  partitions {}",
                           probes_->processor.stored.load(), probes_->processor.dead_lettered.load(),
-                          probes_->processor.fetch_to_queryable_us.Percentile(99) / 1000.0);
+                          probes_->processor.fetch_to_queryable_us.Percentile(99) / 1000.0,
+                          probes_->processor.partitions.load());
     }
     text += fmt::format("\033[2K{} {:>12}  {:>10.0f} rec/s{}\n", kNames[i], now[i], rate, extra);
     last_[i] = now[i];

@@ -12,7 +12,10 @@ namespace dataforge {
 class ProgressDisplay {
  public:
   // `out` must be a terminal; the caller checks isatty. `probes` must outlive Stop().
-  ProgressDisplay(const StageProbes* probes, std::FILE* out) : probes_(probes), out_(out) {}
+  // `first_line`/`lines` choose the stages shown (0 source, 1 staging, 2 relay, 3 process):
+  // a role shows only its own.
+  ProgressDisplay(const StageProbes* probes, std::FILE* out, int first_line = 0, int lines = 4)
+      : probes_(probes), out_(out), first_line_(first_line), lines_(lines) {}
   ~ProgressDisplay() { Stop(); }
   void Start();
   void Stop();
@@ -22,6 +25,8 @@ class ProgressDisplay {
 
   const StageProbes* probes_;
   std::FILE* out_;
+  int first_line_;
+  int lines_;
   std::jthread thread_;
   uint64_t last_[4] = {0, 0, 0, 0};
 };
