@@ -146,14 +146,17 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "Pull from this URL instead of the pipeline file's (http://, https://, "
                   "file:///capture.json)");
   cmd->add_flag("--no-progress", *no_progress, "Do not draw the live progress lines");
-  cmd->add_option("--role", opts->role,
-                  "all (default), ingest or process; roles need a shared log (kafka://)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, PipelineRole>{{"all", PipelineRole::kAll},
-                                              {"ingest", PipelineRole::kIngest},
-                                              {"process", PipelineRole::kProcess}},
-          CLI::ignore_case));
-  cmd->callback([&ctx, opts, no_progress, exit_code] {
+  auto role = std::make_shared<std::string>("all");
+  cmd->add_option("--role", *role,
+                  "all: every stage (default); ingest: source, staging, relay into the log; "
+                  "process: a consumer-group member, log -> store. Roles need a shared log "
+                  "(kafka://)")
+      ->check(CLI::IsMember({"all", "ingest", "process"}))
+      ->capture_default_str();
+  cmd->callback([&ctx, opts, no_progress, role, exit_code] {
+    opts->role = *role == "ingest"    ? PipelineRole::kIngest
+                 : *role == "process" ? PipelineRole::kProcess
+                                      : PipelineRole::kAll;
     auto config = LoadConfig(ctx);
     if (!config.ok()) {
       *exit_code = ReportError(config.status());
