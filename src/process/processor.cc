@@ -57,19 +57,19 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
       ++duplicates;
       continue;
     }
-    std::string where = fmt::format("{}/{}@{}", topic_, c.partition, c.offset);
+    auto where = [&] { return fmt::format("{}/{}@{}", topic_, c.partition, c.offset); };
     if (c.record.value.size() > config_.max_record_bytes) {
       batch_.dead_letters.push_back(
           {"process",
            fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
                        c.record.value.size(), config_.max_record_bytes),
-           std::move(where), c.record.value.substr(0, 1024), clock_->NowMicros()});
+           where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
     } else {
       MapResult m = mapper_->Map(c.record.key, c.record.value);
       if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json)});
       } else {
-        batch_.dead_letters.push_back({"process", std::move(m.error), std::move(where),
+        batch_.dead_letters.push_back({"process", std::move(m.error), where(),
                                        std::move(c.record.value), clock_->NowMicros()});
       }
     }
