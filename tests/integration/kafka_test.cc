@@ -173,6 +173,96 @@ TEST(KafkaTest, ProcessMemberKilledAndRestartedLeavesItsStoreExact) {
   EXPECT_EQ(s.log_lag, 0);
 }
 
+// The sum of the topic's end offsets, or -1 while it cannot be read.
+int64_t TopicRecords(const std::string& config) {
+  auto r = RunDataforge({"topic", "describe", "users_created", "--config", config}, 30000);
+  if (r.exit_code != 0) return -1;
+  int64_t total = 0;
+  for (const auto& line : SplitLines(r.out)) {
+    auto pos = line.find("\"end_offset\":");
+    if (pos == std::string::npos) return -1;
+    total += std::stoll(line.substr(pos + 13));
+  }
+  return total;
+}
+
+TEST(KafkaTest, IngestKilledMidRunAndRestartedSendsEachRecordOnce) {
+  MockKafkaCluster kafka(3, {kTopic});
+  TempDir dir;
+  std::string config =
+      WriteConfig(dir, kafka.url(), "kafka-ingest-kill", "  rate_limit_per_sec: 20\n");
+  std::string data = dir.Sub("ingest");
+  auto ingest = StartDataforge({"run", "--role", "ingest", "--config", config, "--data-dir", data,
+                                "--max-records", "20000"});
+  ASSERT_TRUE(WaitFor([&] { return TopicRecords(config) >= 4000; }, 90)) << ingest.Stderr();
+  ingest.Signal(SIGKILL);
+  ASSERT_EQ(ingest.Wait(10000).signal, SIGKILL);
+  StatusJson before = Status(data, {"--config", config});
+  ASSERT_GT(before.fetched, 0);
+  ASSERT_LT(before.fetched, 20000);
+  // The restart reads each partition's last record (its own origin): what the brokers have is
+  // not sent again, what they lack is.
+  auto r = RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir", data,
+                         "--max-records", std::to_string(20000 - before.fetched)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  StatusJson after = Status(data, {"--config", config});
+  EXPECT_EQ(after.fetched, 20000);
+  EXPECT_EQ(after.staged, 20000);
+  EXPECT_EQ(after.streamed, 20000);
+  auto records = KcatConsume(kafka.bootstrap(), "users_created");
+  EXPECT_EQ(records.size(), 20000u);
+  EXPECT_EQ(Keys(records).size(), 20000u);
+}
+
+TEST(KafkaTest, StoppedMemberHandsItsPartitionsOverAtOnce) {
+  MockKafkaCluster kafka(3, {kTopic});
+  TempDir dir;
+  std::string config = WriteConfig(dir, kafka.url(), "kafka-leave");
+  std::string a = dir.Sub("a"), b = dir.Sub("b");
+  auto member_a = StartDataforge({"run", "--role", "process", "--config", config, "--data-dir", a});
+  auto member_b = StartDataforge({"run", "--role", "process", "--config", config, "--data-dir", b});
+  auto assignments = [](const ChildProcess& m) {
+    size_t n = 0;
+    std::string err = m.Stderr();
+    for (size_t pos = 0; (pos = err.find("gave this member partitions", pos)) != std::string::npos;
+         ++pos) {
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return assignments(member_a) > 0 && assignments(member_b) > 0; }, 60))
+      << member_a.Stderr() << member_b.Stderr();
+  // Let the group settle with both members owning partitions.
+  auto owns_now = [](const std::string& err) {
+    auto gave = err.rfind("gave this member partitions");
+    auto gave_up = err.rfind("gives up partitions");
+    return gave != std::string::npos && (gave_up == std::string::npos || gave > gave_up);
+  };
+  ASSERT_TRUE(
+      WaitFor([&] { return owns_now(member_a.Stderr()) && owns_now(member_b.Stderr()); }, 60));
+  size_t before = assignments(member_a);
+  member_b.Signal(SIGTERM);
+  auto rb = member_b.Wait(30000);
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  EXPECT_NE(rb.err.find("finishing the batch, committing and leaving the consumer group"),
+            std::string::npos)
+      << rb.err;
+  // B left the group: A owns every partition well before B's 6 s session would time out.
+  ASSERT_TRUE(WaitFor([&] { return assignments(member_a) > before; }, 5)) << member_a.Stderr();
+  std::string ea = member_a.Stderr();
+  std::string last = ea.substr(ea.rfind("gave this member partitions"));
+  last = last.substr(0, last.find('\n'));
+  for (int p = 0; p < kPartitions; ++p) {
+    EXPECT_NE(last.find(fmt::format(" {}@", p)), std::string::npos) << last;
+  }
+  auto ingest = RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
+                              dir.Sub("ingest"), "--max-records", "2000"});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  ASSERT_TRUE(WaitFor([&] { return TableCount(config, a) == 2000; }, 60)) << member_a.Stderr();
+  member_a.Signal(SIGTERM);
+  EXPECT_EQ(member_a.Wait(30000).exit_code, 0);
+}
+
 TEST(KafkaTest, TwoMembersShareThePartitionsAndOneIsKilled) {
   MockKafkaCluster kafka(3, {kTopic});
   TempDir dir;
