@@ -308,11 +308,11 @@ class PipelineImpl final : public Pipeline {
         streamed_.Notify();
         continue;
       }
-      if (Status s = relay_->FlushCursor(); !s.ok()) {
+      if (source_was_done) break;  // FlushCursor() below waits for every batch in flight
+      if (Status s = relay_->CommitProgress(); !s.ok()) {
         if (!abort.stop_requested()) Fail(s);
         break;
       }
-      if (source_was_done) break;
       if (clock_->MonotonicMicros() > next_retention) {
         if (Status s = log_->ApplyRetention(); !s.ok())
           spdlog::warn("log retention: {}", s.ToString());

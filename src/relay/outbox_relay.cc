@@ -145,6 +145,11 @@ Status OutboxRelay::CommitAcknowledged() {
   return Status::OK();
 }
 
+Status OutboxRelay::CommitProgress() {
+  DF_RETURN_IF_ERROR(Reap(0));
+  return CommitAcknowledged();
+}
+
 Status OutboxRelay::FlushCursor() {
   while (!in_flight_.empty()) DF_RETURN_IF_ERROR(Reap(100'000));
   return CommitAcknowledged();

@@ -56,6 +56,9 @@ class OutboxRelay {
   // it now.
   Result<size_t> RunOnce();
   Status FlushCursor();
+  // Takes the batches acknowledged so far and commits the cursor over them, without waiting
+  // for the rest (for an idle relay: waiting a round trip would delay the next rows).
+  Status CommitProgress();
 
   static constexpr size_t kMaxInFlight = 8;
 
