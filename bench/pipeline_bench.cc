@@ -92,11 +92,25 @@ int main(int argc, char** argv) {
   if (process_only) {
     Pipeline* p = pipeline->get();
     watcher = std::jthread([&, p](std::stop_token stop) {
+      // Gives up when nothing new arrives for 30 s (the topic holds fewer records than asked,
+      // or the group already consumed them).
+      uint64_t seen = 0;
+      int64_t changed_us = Clock::Real()->MonotonicMicros();
       while (!stop.stop_requested()) {
         uint64_t n = p->probes().processor.consumed;
         int64_t now = Clock::Real()->MonotonicMicros();
         if (n > 0 && first_us == 0) first_us = now;
-        if (n >= records) {
+        if (n != seen) {
+          seen = n;
+          changed_us = now;
+        }
+        if (n >= records || now - changed_us > 30'000'000) {
+          if (n < records) {
+            fmt::print(stderr,
+                       "pipeline_bench: only {} of {} records arrived in the topic for "
+                       "this group; stopping\n",
+                       n, records);
+          }
           last_us = now;
           p->RequestStop();
           return;
