@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
                        "this group; stopping\n",
                        n, records);
           }
-          last_us = now;
+          last_us = n >= records ? now : changed_us;
           p->RequestStop();
           return;
         }
