@@ -1,6 +1,25 @@
 #include "log/log.h"
 
+#include <charconv>
+
 namespace dataforge {
+
+uint64_t OutboxSeqOf(const LogRecord& record) {
+  for (const auto& [k, v] : record.headers) {
+    if (k != "seq") continue;
+    uint64_t seq = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seq);
+    return ec == std::errc() && p == v.data() + v.size() ? seq : 0;
+  }
+  return 0;
+}
+
+std::string OriginOf(const LogRecord& record) {
+  for (const auto& [k, v] : record.headers) {
+    if (k == "origin") return v;
+  }
+  return "";
+}
 
 Status Log::AppendAll(const std::string& topic,
                       std::span<const std::vector<LogRecord>> by_partition) {

@@ -36,6 +36,13 @@ struct LogRecord {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Headers of the records the relay writes (relay/outbox_relay.h), read by the processor:
+// "seq" is the outbox sequence (decimal); "origin" names the staging it came from.
+// The "seq" header as a number; 0 if absent or malformed.
+uint64_t OutboxSeqOf(const LogRecord& record);
+// The "origin" header; "" if absent.
+std::string OriginOf(const LogRecord& record);
+
 struct ConsumedRecord {
   int32_t partition = 0;
   int64_t offset = 0;

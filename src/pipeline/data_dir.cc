@@ -1,5 +1,8 @@
 #include "pipeline/data_dir.h"
 
+#include "common/file_util.h"
+#include "common/uuid.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -83,30 +86,10 @@ Result<std::string> DataDirId(const std::string& data_dir) {
     while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
     if (id.size() == 36) return id;
   }
-  unsigned char r[16];
-  int rfd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (rfd < 0 || ::read(rfd, r, sizeof r) != static_cast<ssize_t>(sizeof r)) {
-    if (rfd >= 0) ::close(rfd);
-    return Status::IOError("cannot read /dev/urandom for the data dir's id");
-  }
-  ::close(rfd);
-  r[6] = static_cast<unsigned char>((r[6] & 0x0f) | 0x40);  // version 4
-  r[8] = static_cast<unsigned char>((r[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string id = fmt::format(
-      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:"
-      "02x}"
-      "{:02x}",
-      r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-      r[15]);
-  std::string tmp = path + ".tmp";
-  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  std::string line = id + "\n";
-  bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-            ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IOError(fmt::format("cannot write {}: {} (free space or fix the permissions)",
-                                       path, std::strerror(errno)));
+  DF_ASSIGN_OR_RETURN(std::string id, RandomUuid());
+  Status written = WriteFileAtomically(path, id + "\n");
+  if (!written.ok()) {
+    return Status::IOError(written.message() + " (free space or fix the permissions)");
   }
   return id;
 }

@@ -1,7 +1,5 @@
 #include "process/processor.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 
 namespace dataforge {
@@ -90,18 +88,9 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
 }
 
 bool Processor::IsDuplicate(const ConsumedRecord& c) {
-  uint64_t seq = 0;
-  std::string_view origin;
-  for (const auto& [k, v] : c.record.headers) {
-    if (k == "seq") {
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seq);
-      if (ec != std::errc() || p != v.data() + v.size()) seq = 0;
-    } else if (k == "origin") {
-      origin = v;
-    }
-  }
+  uint64_t seq = OutboxSeqOf(c.record);
   if (seq == 0) return false;  // not relayed by DataForge: nothing to compare
-  uint64_t& applied = applied_seq_[{c.partition, std::string(origin)}];
+  uint64_t& applied = applied_seq_[{c.partition, OriginOf(c.record)}];
   if (seq <= applied) return true;
   applied = seq;
   return false;

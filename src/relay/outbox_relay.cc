@@ -1,28 +1,9 @@
 #include "relay/outbox_relay.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace dataforge {
-
-uint64_t OutboxSeqOf(const LogRecord& record) {
-  for (const auto& [k, v] : record.headers) {
-    if (k != "seq") continue;
-    uint64_t seq = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seq);
-    return ec == std::errc() && p == v.data() + v.size() ? seq : 0;
-  }
-  return 0;
-}
-
-std::string OriginOf(const LogRecord& record) {
-  for (const auto& [k, v] : record.headers) {
-    if (k == "origin") return v;
-  }
-  return "";
-}
 
 OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
                          size_t batch_records, RelayProbe* probe, Clock* clock,

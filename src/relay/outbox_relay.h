@@ -96,9 +96,4 @@ class OutboxRelay {
   std::vector<std::vector<LogRecord>> by_partition_;
 };
 
-// Reads the "seq" header of a relayed record; 0 if absent or malformed.
-uint64_t OutboxSeqOf(const LogRecord& record);
-// Reads the "origin" header of a relayed record; "" if absent.
-std::string OriginOf(const LogRecord& record);
-
 }  // namespace dataforge

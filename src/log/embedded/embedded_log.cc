@@ -11,34 +11,13 @@
 
 #include <fmt/format.h>
 
+#include "common/file_util.h"
 #include "log/embedded/embedded_consumer.h"
 
 namespace dataforge {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Writes `text` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError(fmt::format("cannot create {}: {}", tmp, strerror(errno)));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    return Status::IOError(fmt::format("cannot write {}: {}", path, strerror(err)));
-  }
-  std::string dir = fs::path(path).parent_path().string();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::OK();
-}
 
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 200 || s == "." || s == "..") return false;

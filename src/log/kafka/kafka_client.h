@@ -70,7 +70,7 @@ class KafkaErrorReporter {
   std::atomic<bool> fatal_{false};
 };
 
-// A configuration under construction. `role` names the handle in messages ("producer", ...).
+// The broker list and the user's properties, from which each librdkafka handle is created.
 class KafkaConfig {
  public:
   // `user` are the URL's and the pipeline file's properties (later ones win).

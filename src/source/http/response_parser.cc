@@ -1,5 +1,7 @@
 #include "source/http/response_parser.h"
 
+#include "common/uuid.h"
+
 #include <openssl/evp.h>
 #include <simdjson.h>
 
@@ -27,11 +29,7 @@ std::string NameBasedUuid(std::string_view bytes) {
   EVP_Digest(input.data(), input.size(), h, &len, EVP_sha1(), nullptr);
   h[6] = static_cast<unsigned char>((h[6] & 0x0f) | 0x50);
   h[8] = static_cast<unsigned char>((h[8] & 0x3f) | 0x80);
-  return fmt::format(
-      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:"
-      "02x}{:02x}",
-      h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14],
-      h[15]);
+  return FormatUuid(h);
 }
 
 ResponseParser::ResponseParser(const SourceConfig& config)
