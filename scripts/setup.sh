@@ -10,6 +10,7 @@ PACKAGES=(
   libsimdjson-dev librocksdb-dev libsqlite3-dev libcurl4-openssl-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev
   librdkafka-dev kcat
+  libpq-dev postgresql-15 postgresql-client-15
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -24,6 +24,9 @@ int RunCli(int argc, char** argv) {
   app.add_option("--log", ctx.log_url,
                  "The log: file://DIR (embedded, the default) or "
                  "kafka://host:port[,host:port...][?librdkafka.property=value&...]");
+  app.add_option("--staging", ctx.staging_url,
+                 "The staging database: sqlite://FILE (embedded, the default) or "
+                 "postgresql://user:password@host:port/db[?sslmode=...]");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();

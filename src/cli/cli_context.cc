@@ -14,6 +14,7 @@ Result<PipelineConfig> LoadConfig(const CliContext& ctx) {
     DF_ASSIGN_OR_RETURN(config, LoadPipelineConfig(ctx.config_path));
   }
   if (!ctx.log_url.empty()) config.log.url = ctx.log_url;
+  if (!ctx.staging_url.empty()) config.staging.url = ctx.staging_url;
   return config;
 }
 

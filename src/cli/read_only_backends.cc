@@ -10,8 +10,10 @@ namespace dataforge {
 Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
                                                        const PipelineConfig& config) {
   DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
+  // A shared staging database keeps each data dir's outbox under the data dir's id.
+  DF_ASSIGN_OR_RETURN(std::string instance, DataDirId(ctx.data_dir));
   return OpenStaging(ResolveUrls(config, ctx.data_dir).staging, OpenMode::kReadOnly,
-                     config.staging.synchronous_full);
+                     config.staging.synchronous_full, instance);
 }
 
 Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,

@@ -1,6 +1,7 @@
 // PipelineConfigToYaml: the effective configuration as a complete pipeline file.
 #include <yaml-cpp/yaml.h>
 
+#include "common/redact.h"
 #include "config/pipeline_file.h"
 
 namespace dataforge {
@@ -35,7 +36,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::EndMap;
 
   out << YAML::Key << "staging" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << c.staging.url;
+  out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(c.staging.url);
   out << YAML::Key << "synchronous" << YAML::Value
       << (c.staging.synchronous_full ? "full" : "normal");
   out << YAML::EndMap;

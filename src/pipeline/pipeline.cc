@@ -90,8 +90,9 @@ class PipelineImpl final : public Pipeline {
   }
 
   Status OpenIngest(const ResolvedUrls& urls, size_t batch) {
+    DF_ASSIGN_OR_RETURN(std::string instance, DataDirId(options_.data_dir));
     DF_ASSIGN_OR_RETURN(staging_, OpenStaging(urls.staging, OpenMode::kReadWrite,
-                                              config_.staging.synchronous_full));
+                                              config_.staging.synchronous_full, instance));
     std::string url =
         options_.source_url_override.empty() ? config_.source.url : options_.source_url_override;
     source_key_ = url.empty() ? config_.source.name : config_.source.name + " " + url;
@@ -196,6 +197,7 @@ class PipelineImpl final : public Pipeline {
     stop_.request_stop();
     abort_.request_stop();
     if (log_) log_->Interrupt();
+    if (staging_) staging_->Interrupt();
   }
   const StageProbes& probes() const override { return probes_; }
 

@@ -70,11 +70,20 @@ class Staging {
   // Dead letters with id > after_id, oldest first, at most `limit`.
   virtual Status ListDeadLetters(uint64_t after_id, size_t limit,
                                  std::vector<StoredDeadLetter>* out) = 0;
+
+  // Makes a call waiting for an unreachable server give up (Cancelled). Any thread.
+  virtual void Interrupt() {}
 };
 
-// Opens the staging named by `url`: "sqlite:///abs/path/staging.db" or "sqlite://rel/path".
-// `synchronous_full`: fsync every commit (true) or leave it to WAL checkpoints (false).
+// Opens the staging named by `url`: "sqlite:///abs/path/staging.db", "sqlite://rel/path", or
+// "postgresql://user:password@host:port/db?sslmode=..." (any libpq URI).
+// `synchronous_full`: make every commit durable before it returns (SQLite: fsync; PostgreSQL:
+// synchronous_commit=on) or leave it to the next checkpoint/WAL flush (false).
+// `instance` names the writer when several share one database (PostgreSQL: each ingest
+// process has its own outbox sequence, source positions and counters under it; readers see
+// that instance's). SQLite ignores it: its file has one writer.
 Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mode,
-                                             bool synchronous_full);
+                                             bool synchronous_full,
+                                             const std::string& instance = "");
 
 }  // namespace dataforge

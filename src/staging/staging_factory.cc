@@ -1,12 +1,14 @@
 #include <fmt/format.h>
 
+#include "staging/postgres/postgres_staging.h"
 #include "staging/sqlite/sqlite_staging.h"
+#include "common/redact.h"
 #include "staging/staging.h"
 
 namespace dataforge {
 
 Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mode,
-                                             bool synchronous_full) {
+                                             bool synchronous_full, const std::string& instance) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url.rfind(kSqlite, 0) == 0) {
     std::string path = url.substr(kSqlite.size());
@@ -17,11 +19,10 @@ Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mo
     return SqliteStaging::Open(path, mode, synchronous_full);
   }
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    return Status::ConfigError(fmt::format(
-        "staging url '{}': PostgreSQL staging is not built yet; use sqlite://PATH", url));
+    return PostgresStaging::Open(url, mode, synchronous_full, instance);
   }
   return Status::ConfigError(
-      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH", url));
+      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or postgresql://user:password@host:port/db", RedactUrlPassword(url)));
 }
 
 }  // namespace dataforge

@@ -1,0 +1,130 @@
+#include "staging/postgres/postgres_schema.h"
+
+#include <fmt/format.h>
+
+namespace dataforge {
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Append only: a released migration is never edited, a change is a new version.
+constexpr Migration kMigrations[] = {
+    {1, "outbox, records, dead letters, source positions, counters", R"SQL(
+CREATE TABLE dataforge.outbox(       -- the change stream, per writing instance in commit order
+  instance text NOT NULL,            -- the ingest process's data dir id
+  seq bigint NOT NULL,               -- 1, 2, 3, ... per instance
+  key text NOT NULL,
+  raw text NOT NULL,                 -- the record's JSON text as received
+  fetched_at bigint NOT NULL,        -- microseconds since the epoch
+  PRIMARY KEY (instance, seq));
+CREATE TABLE dataforge.records(      -- the upsert view: the latest outbox row of each key
+  key text PRIMARY KEY,
+  instance text NOT NULL,
+  seq bigint NOT NULL);
+CREATE TABLE dataforge.dead_letters(
+  id bigserial PRIMARY KEY,
+  instance text NOT NULL,
+  stage text NOT NULL, reason text NOT NULL, location text NOT NULL,
+  payload bytea NOT NULL, at bigint NOT NULL);
+CREATE INDEX dead_letters_instance ON dataforge.dead_letters(instance, id);
+CREATE TABLE dataforge.source_positions(
+  instance text NOT NULL, source text NOT NULL, position text NOT NULL,
+  PRIMARY KEY (instance, source));
+CREATE TABLE dataforge.counters(     -- instance '' holds the shared ones (distinct_keys)
+  instance text NOT NULL, name text NOT NULL, value bigint NOT NULL,
+  PRIMARY KEY (instance, name));
+CREATE VIEW dataforge.staged_records AS
+  SELECT r.key, o.raw, to_timestamp(o.fetched_at / 1e6) AS fetched_at, r.instance, r.seq
+  FROM dataforge.records r JOIN dataforge.outbox o ON o.instance = r.instance AND o.seq = r.seq;
+)SQL"},
+};
+
+constexpr int kLatest = 1;
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatest);
+
+Result<int> CurrentVersion(PgConnection& c) {
+  DF_ASSIGN_OR_RETURN(auto table,
+                      c.Query("SELECT to_regclass('dataforge.schema_migrations') IS NOT NULL"));
+  if (table.Text(0, 0) != "t") return 0;
+  DF_ASSIGN_OR_RETURN(auto v, c.Query("SELECT coalesce(max(version),0) FROM "
+                                      "dataforge.schema_migrations"));
+  return static_cast<int>(v.Int(0, 0));
+}
+
+Status TooNew(PgConnection& c, int version) {
+  return Status::ConfigError(fmt::format(
+      "staging database {} has DataForge schema version {}, newer than this dataforge knows "
+      "({}): a newer dataforge migrated it; run that version (or use another database)",
+      c.endpoint(), version, kLatest));
+}
+
+Status MigrateLocked(PgConnection& c) {
+  // One migrator at a time; the others wait here and then find nothing to do.
+  DF_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_xact_lock(8151700001)"));
+  DF_ASSIGN_OR_RETURN(auto schema,
+                      c.Query("SELECT 1 FROM pg_namespace WHERE nspname = 'dataforge'"));
+  if (schema.rows() == 0) DF_RETURN_IF_ERROR(c.Exec("CREATE SCHEMA dataforge"));
+  DF_RETURN_IF_ERROR(c.Exec(R"SQL(
+CREATE TABLE IF NOT EXISTS dataforge.schema_migrations(
+  version int PRIMARY KEY, description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()))SQL"));
+  DF_ASSIGN_OR_RETURN(int version, CurrentVersion(c));
+  if (version > kLatest) return TooNew(c, version);
+  for (const Migration& m : kMigrations) {
+    if (m.version <= version) continue;
+    DF_RETURN_IF_ERROR(c.Exec(m.sql).WithContext(
+        fmt::format("applying staging schema migration {} ({})", m.version, m.description)));
+    DF_RETURN_IF_ERROR(c.Query("INSERT INTO dataforge.schema_migrations(version, description) "
+                               "VALUES($1, $2)",
+                               {std::to_string(m.version), m.description})
+                           .status());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+int LatestStagingSchemaVersion() { return kLatest; }
+
+Status MigrateStagingSchema(PgConnection& c) {
+  DF_ASSIGN_OR_RETURN(int version, CurrentVersion(c));
+  if (version == kLatest) return Status::OK();
+  if (version > kLatest) return TooNew(c, version);
+  DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
+  Status s = MigrateLocked(c);
+  if (s.ok()) s = c.Exec("COMMIT");
+  if (!s.ok()) {
+    (void)c.Exec("ROLLBACK");
+    if (s.code() == StatusCode::kConfigError &&
+        s.message().find("permission denied") != std::string::npos) {
+      return Status::ConfigError(fmt::format(
+          "{} (creating the staging schema 'dataforge' needs CREATE on the database: GRANT "
+          "CREATE ON DATABASE ... TO {}, or let an owner run dataforge once)",
+          s.message(), c.user()));
+    }
+    return s;
+  }
+  return Status::OK();
+}
+
+Status CheckStagingSchema(PgConnection& c) {
+  DF_ASSIGN_OR_RETURN(int version, CurrentVersion(c));
+  if (version == 0) {
+    return Status::NotFound(fmt::format(
+        "staging database {} has no DataForge schema yet: run the pipeline first", c.endpoint()));
+  }
+  if (version > kLatest) return TooNew(c, version);
+  if (version < kLatest) {
+    return Status::ConfigError(
+        fmt::format("staging database {} has DataForge schema version {}, older than this "
+                    "dataforge's {}: run the pipeline once to migrate it",
+                    c.endpoint(), version, kLatest));
+  }
+  return Status::OK();
+}
+
+}  // namespace dataforge
