@@ -31,6 +31,8 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
   auto staging = OpenStagingForReading(ctx, c);
   auto store = OpenStoreForReading(ctx, c);
   if (!staging.ok() && !store.ok()) return staging.status();
+  // Absent is a role's data dir; unreachable or misconfigured is an error to show.
+  if (!staging.ok() && staging.status().code() != StatusCode::kNotFound) return staging.status();
   if (staging.ok()) {
     st.has_staging = true;
     DF_ASSIGN_OR_RETURN(st.staging, (*staging)->Counters());

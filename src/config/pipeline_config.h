@@ -13,6 +13,9 @@ namespace dataforge {
 
 struct SourceConfig {
   std::string name = "randomuser";
+  // "http": pages of a REST API (or a file capture). "postgres_cdc": the row changes of
+  // `tables` in the PostgreSQL database at `url`, through logical replication (pgoutput).
+  std::string type = "http";
   // "" = start the built-in randomuser-compatible API on a loopback port and pull from it.
   // Otherwise any URL libcurl accepts (http, https, file).
   std::string url;
@@ -31,6 +34,11 @@ struct SourceConfig {
   // When no key path resolves: "hash" derives a name-based UUID from the record's bytes
   // (re-ingesting the same record gives the same key); "deadletter" dead-letters the record.
   std::string key_fallback = "hash";
+  // postgres_cdc: "schema.table" (or "table" in public) to stream; the publication and the
+  // replication slot ("" = dataforge_<name>) are created when missing.
+  std::vector<std::string> tables;
+  std::string publication;
+  std::string slot;
 };
 
 struct StagingConfig {
@@ -73,6 +81,10 @@ struct ProcessConfig {
   std::string key_column = "id";
   std::vector<ColumnSpec> columns;
   size_t max_record_bytes = 1 << 20;  // larger records are dead-lettered unparsed
+  // A record whose field `delete_path` equals `delete_value` removes the row with its key
+  // instead of writing one (change events: {path: op, equals: delete}). "" = never.
+  std::string delete_path;
+  std::string delete_value;
 };
 
 struct StoreConfig {

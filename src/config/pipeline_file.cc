@@ -142,7 +142,12 @@ class ConfigReader {
         Keys(n, "'source'",
              {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
               "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms",
-              "max_response_bytes", "key", "key_fallback"}));
+              "max_response_bytes", "key", "key_fallback", "type", "tables", "publication",
+              "slot"}));
+    DF_RETURN_IF_ERROR(Choice(n, "type", {"http", "postgres_cdc"}, &s->type));
+    DF_RETURN_IF_ERROR(StrList(n, "tables", &s->tables));
+    DF_RETURN_IF_ERROR(Str(n, "publication", &s->publication));
+    DF_RETURN_IF_ERROR(Str(n, "slot", &s->slot));
     DF_RETURN_IF_ERROR(Str(n, "name", &s->name));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Num(n, "results_per_page", 1, 5000, &s->results_per_page));
@@ -158,6 +163,14 @@ class ConfigReader {
     DF_RETURN_IF_ERROR(StrList(n, "key", &s->key_paths));
     DF_RETURN_IF_ERROR(Choice(n, "key_fallback", {"hash", "deadletter"}, &s->key_fallback));
     if (s->name.empty()) return Error(n, "'source.name' must not be empty");
+    if (s->type == "postgres_cdc") {
+      if (s->url.rfind("postgres", 0) != 0) {
+        return Error(n, "a postgres_cdc source needs 'url: postgresql://user:password@host:port/db'");
+      }
+      if (s->tables.empty()) {
+        return Error(n, "a postgres_cdc source needs 'tables': the tables to stream, e.g. [public.accounts]");
+      }
+    }
     return Status::OK();
   }
 
@@ -234,7 +247,15 @@ class ConfigReader {
 
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
     DF_RETURN_IF_ERROR(
-        Keys(n, "'process'", {"group", "table", "key_column", "columns", "max_record_bytes"}));
+        Keys(n, "'process'",
+             {"group", "table", "key_column", "columns", "max_record_bytes", "delete_when"}));
+    if (auto d = n["delete_when"]) {
+      if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");
+      DF_RETURN_IF_ERROR(Keys(d, "'process.delete_when'", {"path", "equals"}));
+      DF_RETURN_IF_ERROR(Str(d, "path", &p->delete_path));
+      DF_RETURN_IF_ERROR(Str(d, "equals", &p->delete_value));
+      if (p->delete_path.empty()) return Error(d, "'process.delete_when.path' must not be empty");
+    }
     DF_RETURN_IF_ERROR(Str(n, "group", &p->group));
     DF_RETURN_IF_ERROR(
         Num<size_t>(n, "max_record_bytes", 1, size_t{1} << 30, &p->max_record_bytes));

@@ -20,7 +20,9 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::BeginMap;
   out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << c.source.name;
-  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << c.source.url;
+  out << YAML::Key << "type" << YAML::Value << c.source.type;
+  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted
+      << RedactUrlPassword(c.source.url);
   out << YAML::Key << "results_per_page" << YAML::Value << c.source.results_per_page;
   out << YAML::Key << "seed" << YAML::Value << YAML::DoubleQuoted << c.source.seed;
   out << YAML::Key << "rate_limit_per_sec" << YAML::Value << c.source.rate_limit_per_sec;
@@ -33,6 +35,12 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "key" << YAML::Value;
   List(out, c.source.key_paths);
   out << YAML::Key << "key_fallback" << YAML::Value << c.source.key_fallback;
+  if (c.source.type == "postgres_cdc") {
+    out << YAML::Key << "tables" << YAML::Value;
+    List(out, c.source.tables);
+    out << YAML::Key << "publication" << YAML::Value << c.source.publication;
+    out << YAML::Key << "slot" << YAML::Value << c.source.slot;
+  }
   out << YAML::EndMap;
 
   out << YAML::Key << "staging" << YAML::Value << YAML::BeginMap;
@@ -65,6 +73,12 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "table" << YAML::Value << c.process.table;
   out << YAML::Key << "key_column" << YAML::Value << c.process.key_column;
   out << YAML::Key << "max_record_bytes" << YAML::Value << c.process.max_record_bytes;
+  if (!c.process.delete_path.empty()) {
+    out << YAML::Key << "delete_when" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << c.process.delete_path;
+    out << YAML::Key << "equals" << YAML::Value << c.process.delete_value;
+    out << YAML::EndMap;
+  }
   out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
   for (const auto& col : c.process.columns) {
     out << YAML::Flow << YAML::BeginMap;

@@ -22,7 +22,8 @@ bool RetryableSqlState(std::string_view state) {
          state == "57014" ||                   // query canceled (statement_timeout)
          state == "40001" || state == "40P01" ||  // serialization failure, deadlock
          cls == "53" ||                        // insufficient resources (too many connections)
-         state == "55P03";                     // lock not available (lock_timeout)
+         state == "55P03" ||                   // lock not available (lock_timeout)
+         state == "55006";  // object in use: a replication slot a dead client still holds
 }
 
 // Connection failures carry no SQLSTATE; the text says which kind.

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/redact.h"
 #include "log/log.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/notifier.h"
@@ -95,8 +97,9 @@ class PipelineImpl final : public Pipeline {
                                               config_.staging.synchronous_full, instance));
     std::string url =
         options_.source_url_override.empty() ? config_.source.url : options_.source_url_override;
-    source_key_ = url.empty() ? config_.source.name : config_.source.name + " " + url;
-    if (url.empty()) {
+    source_key_ =
+        url.empty() ? config_.source.name : config_.source.name + " " + RedactUrlPassword(url);
+    if (url.empty() && config_.source.type == "http") {
       mock_ = std::make_unique<MockApiServer>();
       DF_RETURN_IF_ERROR(mock_->Start("127.0.0.1", 0).WithContext("starting the built-in API"));
       url = fmt::format("http://127.0.0.1:{}/api/", mock_->port());
@@ -234,6 +237,7 @@ class PipelineImpl final : public Pipeline {
     if (options_.role == PipelineRole::kAll && log_->Shared()) WaitForAssignment(stop);
     while (!stop.stop_requested()) {
       if (max != 0 && fetched >= max) break;
+      AcknowledgeToSource();
       // Backpressure: do not run further ahead of the relay than max_staging_lag.
       while (!stop.stop_requested() &&
              Lag(last_staged_seq_, probes_.relay.cursor.load()) > config_.tuning.max_staging_lag) {
@@ -259,6 +263,7 @@ class PipelineImpl final : public Pipeline {
         break;
       }
       if (!batch->records.empty()) last_staged_seq_ = *seq;
+      if (!batch->position.empty()) unacknowledged_.emplace_back(last_staged_seq_, batch->position);
       fetched += batch->fetched();
       probes_.source.fetched += batch->fetched();
       probes_.source.staged += batch->records.size();
@@ -269,6 +274,17 @@ class PipelineImpl final : public Pipeline {
     probes_.source.done = true;
     source_done_ = true;
     staged_.Notify();
+  }
+
+  // Tells the source which of its batches the log now holds (the relay's acknowledged cursor).
+  void AcknowledgeToSource() {
+    uint64_t cursor = probes_.relay.cursor.load();
+    std::string latest;
+    while (!unacknowledged_.empty() && unacknowledged_.front().first <= cursor) {
+      latest = std::move(unacknowledged_.front().second);
+      unacknowledged_.pop_front();
+    }
+    if (!latest.empty()) source_->Acknowledged(latest);
   }
 
   // Over a shared log the whole pipeline starts pulling once its own consumer owns partitions
@@ -391,6 +407,8 @@ class PipelineImpl final : public Pipeline {
   std::atomic<bool> relay_done_{false};
   bool processor_caught_up_ = false;  // processor thread, read after join
   uint64_t last_staged_seq_ = 0;      // source thread only
+  // (last outbox seq, source position) of committed batches the log has not acknowledged yet.
+  std::deque<std::pair<uint64_t, std::string>> unacknowledged_;  // source thread only
 
   std::mutex error_mu_;
   Status first_error_;  // guarded by error_mu_

@@ -161,6 +161,10 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
     m.columns_.push_back(std::move(c));
   }
   if (m.columns_.empty()) return Status::ConfigError("the mapping has no columns");
+  if (!config.delete_path.empty()) {
+    m.delete_path_ = compile_path(config.delete_path);
+    m.delete_value_ = config.delete_value;
+  }
   return m;
 }
 
@@ -341,6 +345,26 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
   if (root.type() != element_type::OBJECT) {
     r.error = fmt::format("record is not a JSON object: {}", Describe(root));
     return r;
+  }
+  if (!delete_path_.parts.empty()) {
+    element marker;
+    std::string value;
+    if (Resolve(root, delete_path_.parts, &marker) && ScalarText(marker, &value) &&
+        value == delete_value_) {
+      // A delete needs only the key: the other columns are gone with the row.
+      const Column& k = columns_[key_column_];
+      std::string json, text;
+      bool present = false;
+      if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) return r;
+      if (!present) {
+        r.error = fmt::format("delete: key column \"{}\" has no value", k.name);
+        return r;
+      }
+      r.key = std::move(text);
+      r.deleted = true;
+      r.ok = true;
+      return r;
+    }
   }
   std::string& row = r.row_json;
   row.reserve(raw_json.size() / 2);

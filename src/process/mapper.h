@@ -25,6 +25,7 @@ struct MapResult {
   std::string key;       // the key column's value as text (ok only)
   std::string row_json;  // {"col":value,...} in spec order (ok only)
   std::string error;     // one line: which column, which path, what was wrong (!ok only)
+  bool deleted = false;  // the record matched process.delete_when: remove the row `key`
 };
 
 class Mapper {
@@ -63,6 +64,8 @@ class Mapper {
                    std::string* out_json, std::string* out_text, bool* present, std::string* error);
 
   std::vector<Column> columns_;
+  Path delete_path_;  // process.delete_when; empty parts = none
+  std::string delete_value_;
   size_t key_column_ = 0;
   std::unique_ptr<simdjson::dom::parser> parser_;
   std::string scratch_;

@@ -65,7 +65,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
     } else {
       MapResult m = mapper_->Map(c.record.key, c.record.value);
       if (m.ok) {
-        batch_.rows.push_back({std::move(m.key), std::move(m.row_json)});
+        batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(),
                                        std::move(c.record.value), clock_->NowMicros()});

@@ -43,6 +43,12 @@ class Source {
 
   // A short human description, e.g. "http://127.0.0.1:4411/api/?results=500&seed=df".
   virtual std::string Describe() const = 0;
+
+  // Called (on the source's thread, between Next() calls) once every record of the batches up
+  // to the one whose position is `position` is in the log and acknowledged. A source that
+  // confirms delivery upstream does it here (PostgreSQL CDC confirms the flushed LSN to its
+  // replication slot, so the server keeps the WAL until then). Default: nothing.
+  virtual void Acknowledged(const std::string& position) { (void)position; }
 };
 
 }  // namespace dataforge

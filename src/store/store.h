@@ -25,7 +25,8 @@ namespace dataforge {
 
 struct RowWrite {
   std::string key;       // primary key value as text
-  std::string row_json;  // the row as one JSON object
+  std::string row_json;  // the row as one JSON object (empty when `deleted`)
+  bool deleted = false;  // removes the row with `key` (a change event's delete)
 };
 
 struct PartitionOffset {
@@ -44,7 +45,7 @@ struct StoreBatch {
 };
 
 struct StoreCounters {
-  uint64_t stored = 0;         // row versions written (upserts, not distinct keys)
+  uint64_t stored = 0;         // row versions written (upserts and deletes, not distinct keys)
   uint64_t dead_lettered = 0;  // dead letters written by the processor
 };
 

@@ -205,7 +205,11 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   for (const auto& r : batch.rows) {
     key = prefix;
     key += r.key;
-    wb.Put(rows_, key, r.row_json);
+    if (r.deleted) {
+      wb.Delete(rows_, key);
+    } else {
+      wb.Put(rows_, key, r.row_json);
+    }
   }
   uint64_t id = next_dead_id_;
   for (const auto& d : batch.dead_letters) {
