@@ -138,12 +138,11 @@ class ConfigReader {
   }
 
   Status ReadSource(const YAML::Node& n, SourceConfig* s) {
-    DF_RETURN_IF_ERROR(
-        Keys(n, "'source'",
-             {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
-              "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms",
-              "max_response_bytes", "key", "key_fallback", "type", "tables", "publication",
-              "slot"}));
+    DF_RETURN_IF_ERROR(Keys(
+        n, "'source'",
+        {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
+         "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms", "max_response_bytes",
+         "key", "key_fallback", "type", "tables", "publication", "slot"}));
     DF_RETURN_IF_ERROR(Choice(n, "type", {"http", "postgres_cdc"}, &s->type));
     DF_RETURN_IF_ERROR(StrList(n, "tables", &s->tables));
     DF_RETURN_IF_ERROR(Str(n, "publication", &s->publication));
@@ -165,10 +164,13 @@ class ConfigReader {
     if (s->name.empty()) return Error(n, "'source.name' must not be empty");
     if (s->type == "postgres_cdc") {
       if (s->url.rfind("postgres", 0) != 0) {
-        return Error(n, "a postgres_cdc source needs 'url: postgresql://user:password@host:port/db'");
+        return Error(n,
+                     "a postgres_cdc source needs 'url: postgresql://user:password@host:port/db'");
       }
       if (s->tables.empty()) {
-        return Error(n, "a postgres_cdc source needs 'tables': the tables to stream, e.g. [public.accounts]");
+        return Error(
+            n,
+            "a postgres_cdc source needs 'tables': the tables to stream, e.g. [public.accounts]");
       }
     }
     return Status::OK();

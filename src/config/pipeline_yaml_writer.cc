@@ -21,8 +21,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << c.source.name;
   out << YAML::Key << "type" << YAML::Value << c.source.type;
-  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted
-      << RedactUrlPassword(c.source.url);
+  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << RedactUrlPassword(c.source.url);
   out << YAML::Key << "results_per_page" << YAML::Value << c.source.results_per_page;
   out << YAML::Key << "seed" << YAML::Value << YAML::DoubleQuoted << c.source.seed;
   out << YAML::Key << "rate_limit_per_sec" << YAML::Value << c.source.rate_limit_per_sec;

@@ -34,7 +34,9 @@ void CopyBinaryWriter::Int64(int64_t value) {
   Be32(static_cast<uint32_t>(v));
 }
 
-void CopyBinaryWriter::Null() { Be32(0xffffffffu); }
+void CopyBinaryWriter::Null() {
+  Be32(0xffffffffu);
+}
 
 std::string CopyBinaryWriter::Finish() {
   out_.push_back('\xff');

@@ -16,13 +16,13 @@ bool Contains(std::string_view s, std::string_view part) {
 bool RetryableSqlState(std::string_view state) {
   if (state.size() != 5) return false;
   std::string_view cls = state.substr(0, 2);
-  return cls == "08" ||                        // connection exception
+  return cls == "08" ||                           // connection exception
          state == "57P01" || state == "57P02" ||  // admin / crash shutdown
-         state == "57P03" ||                   // cannot connect now (starting up)
-         state == "57014" ||                   // query canceled (statement_timeout)
+         state == "57P03" ||                      // cannot connect now (starting up)
+         state == "57014" ||                      // query canceled (statement_timeout)
          state == "40001" || state == "40P01" ||  // serialization failure, deadlock
-         cls == "53" ||                        // insufficient resources (too many connections)
-         state == "55P03" ||                   // lock not available (lock_timeout)
+         cls == "53" ||                           // insufficient resources (too many connections)
+         state == "55P03" ||                      // lock not available (lock_timeout)
          state == "55006";  // object in use: a replication slot a dead client still holds
 }
 
@@ -40,9 +40,10 @@ bool ConfigConnectFailure(std::string_view msg) {
 std::string FixFor(std::string_view msg, const std::string& what) {
   if (Contains(msg, "password authentication failed") || Contains(msg, "no password supplied") ||
       Contains(msg, "password is required")) {
-    return fmt::format("check the user and password in the {} url (a pipeline file can use "
-                       "${{ENV_VAR}} for the password)",
-                       what);
+    return fmt::format(
+        "check the user and password in the {} url (a pipeline file can use "
+        "${{ENV_VAR}} for the password)",
+        what);
   }
   if (Contains(msg, "database") && Contains(msg, "does not exist")) {
     return "create the database (createdb NAME) or fix its name in the url";
@@ -110,8 +111,8 @@ std::string OneLine(std::string_view message) {
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& url,
-                                                           const std::string& what,
-                                                           bool replication) {
+                                                            const std::string& what,
+                                                            bool replication) {
   std::unique_ptr<PgConnection> c(new PgConnection());
   c->what_ = what;
   // Earlier keywords are defaults; the URL (dbname, expanded) overrides them.
@@ -153,9 +154,9 @@ Status PgConnection::ConnectionError(std::string_view doing) const {
   std::string msg = OneLine(conn_ ? PQerrorMessage(conn_) : "no connection");
   if (msg.empty()) msg = "connection lost";
   std::string fix = FixFor(msg, what_);
-  std::string text = fmt::format("{} at {}{}: {} failed: {}{}", what_, endpoint_,
-                                 user_.empty() ? "" : " as " + user_, doing, msg,
-                                 fix.empty() ? "" : "; " + fix);
+  std::string text =
+      fmt::format("{} at {}{}: {} failed: {}{}", what_, endpoint_,
+                  user_.empty() ? "" : " as " + user_, doing, msg, fix.empty() ? "" : "; " + fix);
   if (ConfigConnectFailure(msg)) return Status::ConfigError(text);
   return Status::Unavailable(text);
 }

@@ -73,8 +73,8 @@ Status PgSession::Run(std::string_view doing,
     }
     if (interrupted_) return Status::Cancelled(std::string(doing) + ": interrupted");
     if (now - start > max_wait_us_) {
-      return Status::Unavailable(
-          fmt::format("{} (gave up after {} s of retries)", s.message(), (now - start) / 1'000'000));
+      return Status::Unavailable(fmt::format("{} (gave up after {} s of retries)", s.message(),
+                                             (now - start) / 1'000'000));
     }
     if (now >= next_report) {
       spdlog::warn("{} (waiting for the server: retry {}, {:.1f} s so far, giving up after {} s)",

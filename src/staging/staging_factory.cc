@@ -1,8 +1,8 @@
 #include <fmt/format.h>
 
+#include "common/redact.h"
 #include "staging/postgres/postgres_staging.h"
 #include "staging/sqlite/sqlite_staging.h"
-#include "common/redact.h"
 #include "staging/staging.h"
 
 namespace dataforge {
@@ -22,7 +22,9 @@ Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mo
     return PostgresStaging::Open(url, mode, synchronous_full, instance);
   }
   return Status::ConfigError(
-      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or postgresql://user:password@host:port/db", RedactUrlPassword(url)));
+      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
+                  "postgresql://user:password@host:port/db",
+                  RedactUrlPassword(url)));
 }
 
 }  // namespace dataforge

@@ -163,9 +163,8 @@ Status PostgresCdcSource::Prepare() {
       if (in.rows() == 0) {
         spdlog::info("postgres_cdc: adding {}.{} to publication {}", t.schema, t.name,
                      publication_);
-        DF_RETURN_IF_ERROR(c->Exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}.{}",
-                                               publication_, QuoteIdent(*c, t.schema),
-                                               QuoteIdent(*c, t.name))));
+        DF_RETURN_IF_ERROR(c->Exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}.{}", publication_,
+                                               QuoteIdent(*c, t.schema), QuoteIdent(*c, t.name))));
       }
     }
   }
@@ -173,17 +172,23 @@ Status PostgresCdcSource::Prepare() {
                                           "pg_replication_slots WHERE slot_name = $1",
                                           {slot_}));
   if (slot.rows() == 0) {
-    DF_ASSIGN_OR_RETURN(auto made,
-                        c->Query("SELECT lsn FROM pg_create_logical_replication_slot($1, "
-                                 "'pgoutput')",
-                                 {slot_}));
+    auto made =
+        c->Query("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot_});
+    if (!made.ok()) {
+      if (made.status().code() != StatusCode::kConfigError) return made.status();
+      return Status::ConfigError(fmt::format(
+          "postgres_cdc source: creating replication slot {}: {}; as a superuser run ALTER ROLE {} "
+          "REPLICATION (or create the slot: SELECT pg_create_logical_replication_slot('{}', "
+          "'pgoutput'))",
+          slot_, made.status().message(), c->user(), slot_));
+    }
     if (resume_.lsn != 0) {
       spdlog::warn(
           "postgres_cdc: replication slot {} was missing (dropped?) and is created again at "
           "{}: changes committed between the stored position {} and now were not captured",
-          slot_, made.Text(0, 0), pgoutput::FormatLsn(resume_.lsn));
+          slot_, made->Text(0, 0), pgoutput::FormatLsn(resume_.lsn));
     } else {
-      spdlog::info("postgres_cdc: created replication slot {} at {}", slot_, made.Text(0, 0));
+      spdlog::info("postgres_cdc: created replication slot {} at {}", slot_, made->Text(0, 0));
     }
   } else if (slot.Text(0, 0) != "pgoutput") {
     return Status::ConfigError(fmt::format(
@@ -226,8 +231,8 @@ Status PostgresCdcSource::SendStatus(bool reply_requested) {
               acked_lsn_ >= resume_.lsn;
   if (idle) flushed = std::max(flushed, server_wal_end_);
   uint64_t written = std::max(flushed, position_.lsn);
-  std::string msg =
-      pgoutput::StandbyStatusUpdate(written, flushed, flushed, clock_->NowMicros(), reply_requested);
+  std::string msg = pgoutput::StandbyStatusUpdate(written, flushed, flushed, clock_->NowMicros(),
+                                                  reply_requested);
   if (PQputCopyData(stream_->raw(), msg.data(), static_cast<int>(msg.size())) != 1 ||
       PQflush(stream_->raw()) != 0) {
     return stream_->ConnectionError("sending the replication status");
@@ -251,10 +256,10 @@ Status PostgresCdcSource::HandleChange(const pgoutput::Change& change, SourceBat
     auto key = pgoutput::ChangeKey(rel->second, c);
     std::string raw = pgoutput::ChangeEventJson(rel->second, c, txn_);
     if (!key.ok()) {
-      batch->dead_letters.push_back({"source", key.status().message(),
-                                     fmt::format("{} lsn {}", Describe(),
-                                                 pgoutput::FormatLsn(txn_.final_lsn)),
-                                     std::move(raw), clock_->NowMicros()});
+      batch->dead_letters.push_back(
+          {"source", key.status().message(),
+           fmt::format("{} lsn {}", Describe(), pgoutput::FormatLsn(txn_.final_lsn)),
+           std::move(raw), clock_->NowMicros()});
       return Status::OK();
     }
     batch->records.push_back({std::move(key).value(), std::move(raw), txn_.commit_time_us});
@@ -305,8 +310,8 @@ Status PostgresCdcSource::Handle(std::string_view data, size_t max_records, Sour
       // The primary key names the row even under REPLICA IDENTITY FULL (where pgoutput marks
       // every column as part of the identity).
       for (auto& col : rel.columns) {
-        col.key = std::find(t.primary_key.begin(), t.primary_key.end(), col.name) !=
-                  t.primary_key.end();
+        col.key =
+            std::find(t.primary_key.begin(), t.primary_key.end(), col.name) != t.primary_key.end();
       }
     }
     relations_[rel.oid] = std::move(rel);
@@ -321,8 +326,8 @@ Status PostgresCdcSource::Handle(std::string_view data, size_t max_records, Sour
     std::string names;
     for (uint32_t oid : t->relation_oids) {
       auto it = relations_.find(oid);
-      std::string n = it == relations_.end() ? std::to_string(oid)
-                                             : it->second.schema + "." + it->second.name;
+      std::string n =
+          it == relations_.end() ? std::to_string(oid) : it->second.schema + "." + it->second.name;
       names += (names.empty() ? "" : ", ") + n;
     }
     batch->dead_letters.push_back(
@@ -337,8 +342,7 @@ Status PostgresCdcSource::Handle(std::string_view data, size_t max_records, Sour
   return Status::OK();
 }
 
-Result<bool> PostgresCdcSource::Pump(size_t max_records, SourceBatch* batch,
-                                     std::stop_token stop) {
+Result<bool> PostgresCdcSource::Pump(size_t max_records, SourceBatch* batch, std::stop_token stop) {
   PGconn* conn = stream_->raw();
   if (!PQconsumeInput(conn)) return stream_->ConnectionError("reading the replication stream");
   while (!stop.stop_requested()) {

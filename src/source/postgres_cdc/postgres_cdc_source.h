@@ -77,8 +77,8 @@ class PostgresCdcSource final : public Source {
   std::vector<Table> tables_;
   std::unique_ptr<PgConnection> stream_;
 
-  CdcPosition resume_;     // the last position returned (committed by the pipeline)
-  CdcPosition position_;   // position after what has been read into batches so far
+  CdcPosition resume_;      // the last position returned (committed by the pipeline)
+  CdcPosition position_;    // position after what has been read into batches so far
   uint64_t acked_lsn_ = 0;  // confirmed to the server
   uint64_t server_wal_end_ = 0;
   bool in_txn_ = false;

@@ -88,7 +88,9 @@ CREATE TABLE IF NOT EXISTS dataforge.schema_migrations(
 
 }  // namespace
 
-int LatestStagingSchemaVersion() { return kLatest; }
+int LatestStagingSchemaVersion() {
+  return kLatest;
+}
 
 Status MigrateStagingSchema(PgConnection& c) {
   DF_ASSIGN_OR_RETURN(int version, CurrentVersion(c));

@@ -40,8 +40,7 @@ void Rollback(PgConnection& c) {
 
 Result<std::unique_ptr<Staging>> PostgresStaging::Open(const std::string& url, OpenMode mode,
                                                        bool synchronous_full,
-                                                       const std::string& instance,
-                                                       Clock* clock) {
+                                                       const std::string& instance, Clock* clock) {
   if (instance.empty()) {
     return Status::InvalidArgument("PostgreSQL staging needs an instance name (the data dir id)");
   }
@@ -54,14 +53,12 @@ Result<std::unique_ptr<Staging>> PostgresStaging::Open(const std::string& url, O
   s->reader_ = std::make_unique<PgSession>(url, "PostgreSQL staging", clock, kMaxWaitUs, setup);
   DF_RETURN_IF_ERROR(s->reader_->Connect());
   if (mode == OpenMode::kReadOnly) {
-    DF_RETURN_IF_ERROR(s->reader_->Run("checking the staging schema", [](PgConnection& c, int) {
-      return CheckStagingSchema(c);
-    }));
+    DF_RETURN_IF_ERROR(s->reader_->Run("checking the staging schema",
+                                       [](PgConnection& c, int) { return CheckStagingSchema(c); }));
     return std::unique_ptr<Staging>(std::move(s));
   }
-  DF_RETURN_IF_ERROR(s->reader_->Run("migrating the staging schema", [](PgConnection& c, int) {
-    return MigrateStagingSchema(c);
-  }));
+  DF_RETURN_IF_ERROR(s->reader_->Run("migrating the staging schema",
+                                     [](PgConnection& c, int) { return MigrateStagingSchema(c); }));
   s->writer_ = std::make_unique<PgSession>(url, "PostgreSQL staging", clock, kMaxWaitUs, setup);
   s->relay_ = std::make_unique<PgSession>(url, "PostgreSQL staging", clock, kMaxWaitUs, setup);
   DF_RETURN_IF_ERROR(s->writer_->Connect());
@@ -91,8 +88,7 @@ Result<uint64_t> PostgresStaging::BatchesCommitted(PgConnection& c) {
   return r.rows() ? static_cast<uint64_t>(r.Int(0, 0)) : 0;
 }
 
-Result<uint64_t> PostgresStaging::Commit(const std::string& source_name,
-                                         const SourceBatch& batch) {
+Result<uint64_t> PostgresStaging::Commit(const std::string& source_name, const SourceBatch& batch) {
   if (!writer_) return Status::InvalidArgument("staging is open read-only");
   uint64_t last_seq = next_seq_ - 1;
   Status s = writer_->Run("committing a batch", [&](PgConnection& c, int attempt) -> Status {
@@ -122,32 +118,26 @@ Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_na
   const uint64_t first = next_seq_;
   uint64_t next = first;
   std::vector<DeadLetter> rejected;
+  int64_t new_keys = 0;
   DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
   if (!batch.records.empty()) {
     CopyBinaryWriter w;
     for (const auto& r : batch.records) AddOutboxRow(&w, instance_, next++, r);
-    Status copied = c.CopyIn(kCopyOutbox, w.Finish());
-    if (copied.code() == StatusCode::kInvalidArgument) {
+    Status staged = c.CopyIn(kCopyOutbox, w.Finish());
+    if (staged.ok()) {
+      auto keys = UpsertRecords(c, first, next - 1);
+      staged = keys.status();
+      if (keys.ok()) new_keys = *keys;
+    }
+    if (staged.code() == StatusCode::kInvalidArgument) {
       // The server rejected a record: redo the batch one record at a time to find which.
       DF_RETURN_IF_ERROR(c.Exec("ROLLBACK"));
       DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
-      DF_RETURN_IF_ERROR(InsertRowByRow(c, batch, first, &next, &rejected));
-    } else if (!copied.ok()) {
-      return copied;
+      new_keys = 0;
+      DF_RETURN_IF_ERROR(InsertRowByRow(c, batch, first, &next, &new_keys, &rejected));
+    } else if (!staged.ok()) {
+      return staged;
     }
-  }
-  int64_t new_keys = 0;
-  if (next > first) {
-    DF_ASSIGN_OR_RETURN(
-        auto up,
-        c.Query("WITH up AS (INSERT INTO dataforge.records AS r(key, instance, seq) "
-                "SELECT DISTINCT ON (key) key, instance, seq FROM dataforge.outbox "
-                "WHERE instance=$1 AND seq BETWEEN $2 AND $3 ORDER BY key, seq DESC "
-                "ON CONFLICT (key) DO UPDATE SET instance=excluded.instance, seq=excluded.seq "
-                "RETURNING (r.xmax = 0) AS inserted) "
-                "SELECT count(*) FILTER (WHERE inserted) FROM up",
-                {instance_, std::to_string(first), std::to_string(next - 1)}));
-    new_keys = up.Int(0, 0);
   }
   if (!batch.dead_letters.empty() || !rejected.empty()) {
     CopyBinaryWriter w;
@@ -184,8 +174,22 @@ Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_na
   return Status::OK();
 }
 
+Result<int64_t> PostgresStaging::UpsertRecords(PgConnection& c, uint64_t from, uint64_t to) {
+  // In key order, so that concurrent writers lock rows in the same order.
+  DF_ASSIGN_OR_RETURN(
+      auto up,
+      c.Query("WITH up AS (INSERT INTO dataforge.records AS r(key, instance, seq) "
+              "SELECT DISTINCT ON (key) key, instance, seq FROM dataforge.outbox "
+              "WHERE instance=$1 AND seq BETWEEN $2 AND $3 ORDER BY key, seq DESC "
+              "ON CONFLICT (key) DO UPDATE SET instance=excluded.instance, seq=excluded.seq "
+              "RETURNING (r.xmax = 0) AS inserted) "
+              "SELECT count(*) FILTER (WHERE inserted) FROM up",
+              {instance_, std::to_string(from), std::to_string(to)}));
+  return up.Int(0, 0);
+}
+
 Status PostgresStaging::InsertRowByRow(PgConnection& c, const SourceBatch& batch,
-                                       uint64_t first_seq, uint64_t* next_seq,
+                                       uint64_t first_seq, uint64_t* next_seq, int64_t* new_keys,
                                        std::vector<DeadLetter>* rejected) {
   uint64_t seq = first_seq;
   for (const auto& r : batch.records) {
@@ -193,6 +197,11 @@ Status PostgresStaging::InsertRowByRow(PgConnection& c, const SourceBatch& batch
     CopyBinaryWriter w;
     AddOutboxRow(&w, instance_, seq, r);
     Status s = c.CopyIn(kCopyOutbox, w.Finish());
+    if (s.ok()) {
+      auto keys = UpsertRecords(c, seq, seq);
+      s = keys.status();
+      if (keys.ok()) *new_keys += *keys;
+    }
     if (s.ok()) {
       DF_RETURN_IF_ERROR(c.Exec("RELEASE SAVEPOINT record"));
       ++seq;
@@ -244,10 +253,10 @@ Status PostgresStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
   size_t had = out->size();
   return session->Run("reading the outbox", [&](PgConnection& c, int) {
     out->resize(had);
-    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT seq, key, raw, fetched_at FROM dataforge.outbox "
-                                        "WHERE instance=$1 AND seq>$2 ORDER BY seq LIMIT $3",
-                                        {instance_, std::to_string(after_seq),
-                                         std::to_string(max_rows)}));
+    DF_ASSIGN_OR_RETURN(auto r,
+                        c.Query("SELECT seq, key, raw, fetched_at FROM dataforge.outbox "
+                                "WHERE instance=$1 AND seq>$2 ORDER BY seq LIMIT $3",
+                                {instance_, std::to_string(after_seq), std::to_string(max_rows)}));
     for (int i = 0; i < r.rows(); ++i) {
       out->push_back({static_cast<uint64_t>(r.Int(i, 0)), std::string(r.Text(i, 1)),
                       std::string(r.Text(i, 2)), r.Int(i, 3)});
@@ -262,15 +271,16 @@ Status PostgresStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta)
     // One statement: moves the cursor forward and adds to `streamed` only if the cursor is
     // still below `seq`, so a retry after a lost COMMIT adds nothing twice.
     return c
-        .Query("WITH cur AS (SELECT coalesce((SELECT value FROM dataforge.counters WHERE "
-               "instance=$1 AND name='relay_cursor'), 0) AS v) "
-               "INSERT INTO dataforge.counters AS c(instance, name, value) "
-               "SELECT $1, n, v FROM (VALUES ('relay_cursor', $2::bigint), "
-               "('streamed', $3::bigint)) AS x(n, v) WHERE (SELECT v FROM cur) < $2::bigint "
-               "ON CONFLICT (instance, name) DO UPDATE SET value = CASE WHEN "
-               "excluded.name = 'relay_cursor' THEN excluded.value ELSE c.value + "
-               "excluded.value END",
-               {instance_, std::to_string(seq), std::to_string(streamed_delta)})
+        .Query(
+            "WITH cur AS (SELECT coalesce((SELECT value FROM dataforge.counters WHERE "
+            "instance=$1 AND name='relay_cursor'), 0) AS v) "
+            "INSERT INTO dataforge.counters AS c(instance, name, value) "
+            "SELECT $1, n, v FROM (VALUES ('relay_cursor', $2::bigint), "
+            "('streamed', $3::bigint)) AS x(n, v) WHERE (SELECT v FROM cur) < $2::bigint "
+            "ON CONFLICT (instance, name) DO UPDATE SET value = CASE WHEN "
+            "excluded.name = 'relay_cursor' THEN excluded.value ELSE c.value + "
+            "excluded.value END",
+            {instance_, std::to_string(seq), std::to_string(streamed_delta)})
         .status();
   });
 }

@@ -54,7 +54,9 @@ class PostgresStaging final : public Staging {
                     uint64_t* last_seq);
   // Inserts the records one by one under savepoints; rejected ones go to `rejected`.
   Status InsertRowByRow(PgConnection& c, const SourceBatch& batch, uint64_t first_seq,
-                        uint64_t* next_seq, std::vector<DeadLetter>* rejected);
+                        uint64_t* next_seq, int64_t* new_keys, std::vector<DeadLetter>* rejected);
+  // Points dataforge.records at outbox rows [from, to]; returns how many keys are new.
+  Result<int64_t> UpsertRecords(PgConnection& c, uint64_t from, uint64_t to);
   Result<uint64_t> BatchesCommitted(PgConnection& c);
 
   std::string instance_;

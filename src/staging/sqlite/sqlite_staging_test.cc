@@ -129,7 +129,9 @@ TEST_F(SqliteStagingTest, UnknownSchemeIsConfigError) {
   auto r = OpenStaging("mysql://x", OpenMode::kReadWrite, true);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kConfigError);
-  EXPECT_EQ(r.status().message(), "staging url 'mysql://x': unsupported scheme; use sqlite://PATH");
+  EXPECT_EQ(r.status().message(),
+            "staging url 'mysql://x': unsupported scheme; use sqlite://PATH or "
+            "postgresql://user:password@host:port/db");
 }
 
 }  // namespace
