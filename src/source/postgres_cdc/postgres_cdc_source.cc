@@ -103,7 +103,14 @@ Status PostgresCdcSource::Open(const std::string& committed_position) {
     tables_.push_back(std::move(table));
   }
   DF_RETURN_IF_ERROR(Prepare());
-  return StartStreaming();
+  Status s = StartStreaming();
+  if (s.code() == StatusCode::kUnavailable) {
+    // E.g. the slot is still held by the walsender of a client that was just killed: Next()
+    // retries with backoff (and honours a stop request while it waits).
+    spdlog::warn("{}; retrying", s.message());
+    return Status::OK();
+  }
+  return s;
 }
 
 Status PostgresCdcSource::Prepare() {
