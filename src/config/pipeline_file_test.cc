@@ -115,3 +115,47 @@ TEST(PipelineFileTest, MissingFile) {
 
 }  // namespace
 }  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+TEST(PipelineFileCdcTest, PostgresCdcNeedsAUrlAndTables) {
+  auto c =
+      ParsePipelineConfig("source:\n  type: postgres_cdc\n  url: postgresql://h/db\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:2: a postgres_cdc source needs 'tables': the tables to stream, e.g. "
+            "[public.accounts]");
+  c = ParsePipelineConfig("source:\n  type: postgres_cdc\n  tables: [a]\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:2: a postgres_cdc source needs 'url: "
+            "postgresql://user:password@host:port/db'");
+  c = ParsePipelineConfig("source:\n  type: kafka\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:2: 'type' is 'kafka'; it must be one of: http, postgres_cdc");
+  c = ParsePipelineConfig(
+      "source:\n  type: postgres_cdc\n  url: postgresql://u:pw@h/db\n  tables: [a, s.b]\n"
+      "process:\n  delete_when: {path: op, equals: delete}\n",
+      "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.tables, (std::vector<std::string>{"a", "s.b"}));
+  EXPECT_EQ(c->process.delete_path, "op");
+  EXPECT_EQ(c->process.delete_value, "delete");
+  // `config show` keeps the password out and round-trips the rest.
+  std::string yaml = PipelineConfigToYaml(*c);
+  EXPECT_NE(yaml.find("postgresql://u:***@h/db"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("pw"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("delete_when: {path: op, equals: delete}"), std::string::npos) << yaml;
+}
+
+TEST(PipelineFileCdcTest, DeleteWhenMustBeAMap) {
+  auto c = ParsePipelineConfig("process:\n  delete_when: op\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:2: 'process.delete_when' must be {path: FIELD, equals: VALUE}");
+}
+
+}  // namespace
+}  // namespace dataforge

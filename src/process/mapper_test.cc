@@ -152,3 +152,55 @@ TEST(TimestampTest, Formats) {
 
 }  // namespace
 }  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+ProcessConfig ChangeEventMapping() {
+  auto c = ParsePipelineConfig(R"(process:
+  table: app.accounts
+  key_column: id
+  delete_when: {path: op, equals: delete}
+  columns:
+    - {name: id, type: bigint, path: data.id, required: true}
+    - {name: note, path: data.note, required: true}
+)",
+                               "cdc.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c->process;
+}
+
+TEST(MapperDeleteTest, ADeleteEventNeedsOnlyTheKey) {
+  auto m = Mapper::Create(ChangeEventMapping());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  MapResult r = m->Map("public.accounts/5", R"({"op":"delete","data":{"id":5}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(r.key, "5");
+  EXPECT_EQ(r.row_json, "");
+}
+
+TEST(MapperDeleteTest, OtherEventsAreRows) {
+  auto m = Mapper::Create(ChangeEventMapping());
+  ASSERT_TRUE(m.ok());
+  MapResult r = m->Map("public.accounts/5", R"({"op":"update","data":{"id":5,"note":"x"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.deleted);
+  EXPECT_EQ(r.key, "5");
+  EXPECT_EQ(r.row_json, R"({"id":5,"note":"x"})");
+  // A required column missing from an update still dead-letters it.
+  r = m->Map("public.accounts/6", R"({"op":"update","data":{"id":6}})");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, R"(column "note": no value (tried data.note))");
+}
+
+TEST(MapperDeleteTest, ADeleteWithoutTheKeyIsAnError) {
+  auto m = Mapper::Create(ChangeEventMapping());
+  ASSERT_TRUE(m.ok());
+  MapResult r = m->Map("k", R"({"op":"delete","data":{}})");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, R"(delete: key column "id" has no value)");
+}
+
+}  // namespace
+}  // namespace dataforge

@@ -132,3 +132,29 @@ TEST_F(RocksDbStoreTest, MissingStoreForReading) {
 
 }  // namespace
 }  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+TEST(RocksDbStoreDeleteTest, ADeleteRemovesTheRowAndCountsAsAVersion) {
+  std::string dir = ::testing::TempDir() + "/df_store_delete_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  auto s = OpenStore("rocksdb://" + dir, OpenMode::kReadWrite, {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  StoreBatch b;
+  b.table = "app.accounts";
+  b.group = "g";
+  b.rows = {{"1", R"({"id":1})"}, {"2", R"({"id":2})"}};
+  ASSERT_TRUE((*s)->Apply(b).ok());
+  b.rows = {{"1", "", /*deleted=*/true}, {"3", R"({"id":3})"}};
+  ASSERT_TRUE((*s)->Apply(b).ok());
+  EXPECT_EQ((*s)->Get("app.accounts", "1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*(*s)->Get("app.accounts", "2"), R"({"id":2})");
+  EXPECT_EQ(*(*s)->Count("app.accounts"), 2u);
+  EXPECT_EQ((*s)->Counters()->stored, 4u);
+  s->reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dataforge
