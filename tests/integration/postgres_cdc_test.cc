@@ -157,6 +157,35 @@ TEST(PostgresCdcTest, ChangesReachTheStoreExactlyOnceThroughAKillNine) {
             "t");
 }
 
+TEST(PostgresCdcTest, ServerRestartMidStreamLosesAndDoublesNothing) {
+  PostgresServer pg;
+  TempDir dir;
+  pg.Psql("CREATE TABLE accounts(id bigint PRIMARY KEY, note text NOT NULL)");
+  std::string config = dir.Sub("cdc.yaml");
+  WriteFile(config, CdcConfig(pg.Url()));
+  std::string data = dir.Sub("data");
+  std::vector<std::string> extra = {"--config", config};
+  auto run = StartDataforge({"run", "--config", config, "--data-dir", data});
+  WaitForSlot(pg, run);
+  pg.Psql("INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 1000) g");
+  pg.Restart();
+  // Committed while dataforge is reconnecting.
+  pg.Psql(
+      "UPDATE accounts SET note = 'b' || id WHERE id <= 300;"
+      "DELETE FROM accounts WHERE id > 900");
+  WaitForStored(data, extra, 1400, run);
+  run.Signal(SIGTERM);
+  auto r = run.Wait(60000);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("reconnecting"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("postgres_cdc: replication resumed at v1;lsn="), std::string::npos) << r.err;
+  EXPECT_EQ(StoreRows(data, extra), TableRows(pg));
+  StatusJson s = Status(data, extra);
+  EXPECT_EQ(s.fetched, 1400);
+  EXPECT_EQ(s.stored, 1400);
+  EXPECT_EQ(s.dead_lettered, 0);
+}
+
 TEST(PostgresCdcTest, BadConfigurationSaysWhatToFix) {
   TempDir dir;
   {

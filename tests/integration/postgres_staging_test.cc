@@ -131,6 +131,35 @@ TEST(PostgresStagingTest, KillNineMidRunThenRestartIsExact) {
   ExpectStagingMatchesStore(pg, data, extra, s.fetched);
 }
 
+TEST(PostgresStagingTest, StatementTimeoutsWhileLockedOutAreRetried) {
+  PostgresServer pg;
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  std::string config = dir.Sub("p.yaml");
+  WriteFile(config,
+            "source:\n  results_per_page: 100\n  rate_limit_per_sec: 10\n"
+            "tuning:\n  batch_records: 100\n");
+  // Every statement of dataforge's gives up after 300 ms.
+  std::string url = pg.Url() + "?options=-c%20statement_timeout%3D300";
+  std::vector<std::string> extra = {"--config", config, "--staging", url};
+  auto child = StartDataforge(
+      {"run", "--config", config, "--data-dir", data, "--staging", url, "--max-records", "2000"});
+  for (int i = 0; i < 200 && OutboxRows(pg) < 300; ++i) usleep(50'000);
+  // Another session holds the outbox for 2 s: dataforge's COPY times out (57014), is retried.
+  pg.Psql(
+      "BEGIN; LOCK TABLE dataforge.outbox IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); "
+      "COMMIT;");
+  auto r = child.Wait(120000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("canceling statement due to statement timeout (SQLSTATE 57014)"),
+            std::string::npos)
+      << r.err;
+  StatusJson s = Status(data, extra);
+  EXPECT_EQ(s.fetched, 2000);
+  EXPECT_EQ(s.stored, 2000);
+  ExpectStagingMatchesStore(pg, data, extra, 2000);
+}
+
 TEST(PostgresStagingTest, TwoIngestProcessesShareOneDatabase) {
   PostgresServer pg;
   TempDir dir;
