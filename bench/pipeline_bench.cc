@@ -6,6 +6,8 @@
 //   build/bench/pipeline_bench --records 100000 --rate 10000 # latency at a fixed rate
 //   build/bench/pipeline_bench --log kafka://HOST:PORT --role ingest|process|all
 //                                                            # over Kafka (bench/kafka_bench.sh)
+//   build/bench/pipeline_bench --staging postgresql://...    # PostgreSQL staging
+//                                                            # (bench/postgres_bench.sh)
 // With --role process it consumes until N records were processed, then stops.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/redact.h"
 #include "config/pipeline_file.h"
 #include "pipeline/pipeline.h"
 
@@ -32,12 +35,16 @@ int main(int argc, char** argv) {
   bool no_fsync = false;
   std::string dir;
   std::string log_url;
+  std::string staging_url;
   std::string role_name = "all";
   std::string topic;
   int partitions = 0;
   app.add_option("--records", records, "Records to fetch (role process: to consume)")
       ->capture_default_str();
   app.add_option("--log", log_url, "Log URL (default: the embedded log in the data dir)");
+  app.add_option("--staging", staging_url,
+                 "Staging URL, e.g. postgresql://user:pass@host:port/db (default: SQLite in the "
+                 "data dir)");
   app.add_option("--role", role_name, "all, ingest or process (needs a kafka:// log)")
       ->check(CLI::IsMember({"all", "ingest", "process"}))
       ->capture_default_str();
@@ -67,6 +74,7 @@ int main(int argc, char** argv) {
     config.store.sync = false;
   }
   if (!log_url.empty()) config.log.url = log_url;
+  if (!staging_url.empty()) config.staging.url = staging_url;
   if (!topic.empty()) config.log.topic = topic;
   if (partitions > 0) config.log.partitions = partitions;
   RunOptions options;
@@ -131,9 +139,12 @@ int main(int argc, char** argv) {
   const auto& h = (*pipeline)->probes().processor.fetch_to_queryable_us;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
-  fmt::print("pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}, log {}, role {}\n",
-             records, page, batch, no_fsync ? "off" : "per batch",
-             rate > 0 ? fmt::format("{:.0f}/s", rate) : "max", summary->log, role_name);
+  fmt::print(
+      "pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}, staging {}, log {}, "
+      "role {}\n",
+      records, page, batch, no_fsync ? "off" : "per batch",
+      rate > 0 ? fmt::format("{:.0f}/s", rate) : "max",
+      staging_url.empty() ? "sqlite" : RedactUrlPassword(staging_url), summary->log, role_name);
   fmt::print("  open (ready)      {:>10.1f} ms\n", open_ms);
   fmt::print("  duration          {:>10.2f} s\n", summary->seconds);
   const auto& pr = (*pipeline)->probes();
