@@ -34,6 +34,11 @@ void CopyBinaryWriter::Int64(int64_t value) {
   Be32(static_cast<uint32_t>(v));
 }
 
+void CopyBinaryWriter::Int32(int32_t value) {
+  Be32(4);
+  Be32(static_cast<uint32_t>(value));
+}
+
 void CopyBinaryWriter::Null() {
   Be32(0xffffffffu);
 }

@@ -15,6 +15,7 @@ class CopyBinaryWriter {
   // Starts a row of `fields` values.
   void BeginRow(int16_t fields);
   void Text(std::string_view value);  // text, varchar, bytea: the bytes
+  void Int32(int32_t value);          // integer
   void Int64(int64_t value);          // bigint
   void Null();
   // The complete COPY data (header, rows, trailer); the writer is left empty.

@@ -35,7 +35,7 @@ struct StagingCounters {
   uint64_t fetched = 0;        // everything the source delivered (records + dead letters)
   uint64_t staged = 0;         // record versions accepted into the outbox
   uint64_t dead_lettered = 0;  // dead letters written by source/staging
-  uint64_t distinct_keys = 0;  // rows in the upsert view
+  uint64_t distinct_keys = 0;  // rows in the upsert view (PostgreSQL: as of the relay cursor)
   uint64_t last_seq = 0;       // highest outbox sequence
   uint64_t relay_cursor = 0;   // highest sequence the relay has durably handed to the log
   uint64_t streamed = 0;       // record versions the relay handed to the log
@@ -45,8 +45,10 @@ class Staging {
  public:
   virtual ~Staging() = default;
 
-  // Atomically: upsert each record by key (new outbox seq each), append the dead letters,
-  // set the source's position, and add to the counters. Returns the last seq assigned.
+  // Atomically: append each record to the outbox (new seq each), append the dead letters,
+  // set the source's position, and add to the counters. Returns the last seq assigned. The
+  // upsert by key is visible to Get() at once; the count of distinct keys may follow with the
+  // relay cursor (PostgreSQL maintains its upsert table in CommitRelayCursor's transaction).
   virtual Result<uint64_t> Commit(const std::string& source_name, const SourceBatch& batch) = 0;
 
   // The position last committed for `source_name`, or "" if none.

@@ -32,12 +32,14 @@ void ExpectStagingMatchesStore(PostgresServer& pg, const std::string& data,
                                const std::vector<std::string>& extra, int64_t n) {
   std::string id = ReadFile(data + "/ID");
   id.erase(id.find_last_not_of("\n ") + 1);
-  EXPECT_EQ(pg.Psql(fmt::format("SELECT count(*), count(DISTINCT key), coalesce(min(seq),0), "
-                                "coalesce(max(seq),0) FROM dataforge.outbox WHERE instance='{}'",
-                                id)),
-            fmt::format("{}|{}|{}|{}", n, n, n > 0 ? 1 : 0, n));
-  auto keys = SplitLines(pg.Psql(
-      fmt::format("SELECT key FROM dataforge.records WHERE instance='{}' ORDER BY key", id)));
+  EXPECT_EQ(
+      pg.Psql(fmt::format("SELECT count(*), count(DISTINCT key), coalesce(min(seq),0), "
+                          "coalesce(max(seq),0) FROM dataforge.outbox WHERE instance_id = (SELECT "
+                          "id FROM dataforge.instances WHERE name='{}')",
+                          id)),
+      fmt::format("{}|{}|{}|{}", n, n, n > 0 ? 1 : 0, n));
+  auto keys = SplitLines(pg.Psql(fmt::format(
+      "SELECT key FROM dataforge.staged_records WHERE instance='{}' ORDER BY key", id)));
   auto ids = ScanIds(data, extra);
   std::set<std::string> stored(ids.begin(), ids.end());
   std::set<std::string> staged(keys.begin(), keys.end());
@@ -216,8 +218,9 @@ TEST(PostgresStagingTest, RejectedRecordsAreDeadLetteredWithTheServersReason) {
   EXPECT_EQ(c->fetched, 4u);
   EXPECT_EQ(c->staged, 2u);
   EXPECT_EQ(c->dead_lettered, 2u);
-  EXPECT_EQ(c->distinct_keys, 2u);
+  EXPECT_EQ(c->distinct_keys, 0u);  // the upsert view follows the relay cursor
   EXPECT_EQ(c->last_seq, 2u);
+  EXPECT_EQ((*staging)->Get("k4")->raw, R"({"a":4})");  // not in the view yet, found anyway
   // The next batch continues the sequence.
   SourceBatch next;
   next.position = "p2";
@@ -225,13 +228,18 @@ TEST(PostgresStagingTest, RejectedRecordsAreDeadLetteredWithTheServersReason) {
   EXPECT_EQ(*(*staging)->Commit("src", next), 3u);
   EXPECT_EQ((*staging)->Get("k1")->raw, R"({"a":5})");
   EXPECT_EQ(*(*staging)->SourcePosition("src"), "p2");
-  // The relay cursor only moves forward, and a repeated commit adds nothing.
+  // The relay cursor only moves forward, and a repeated commit adds nothing; it brings the
+  // upsert view along: k1 (twice, latest wins) and k4.
   ASSERT_TRUE((*staging)->CommitRelayCursor(3, 3).ok());
   ASSERT_TRUE((*staging)->CommitRelayCursor(3, 3).ok());
   ASSERT_TRUE((*staging)->CommitRelayCursor(2, 1).ok());
   c = (*staging)->Counters();
   EXPECT_EQ(c->relay_cursor, 3u);
   EXPECT_EQ(c->streamed, 3u);
+  EXPECT_EQ(c->distinct_keys, 2u);
+  EXPECT_EQ((*staging)->Get("k1")->raw, R"({"a":5})");
+  EXPECT_EQ((*staging)->Get("k1")->seq, 3u);
+  EXPECT_EQ(pg.Psql("SELECT key || ':' || seq FROM dataforge.records ORDER BY key"), "k1:3\nk4:2");
 }
 
 TEST(PostgresStagingTest, BadConfigurationSaysWhatToFix) {

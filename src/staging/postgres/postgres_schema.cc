@@ -14,16 +14,21 @@ struct Migration {
 // Append only: a released migration is never edited, a change is a new version.
 constexpr Migration kMigrations[] = {
     {1, "outbox, records, dead letters, source positions, counters", R"SQL(
+CREATE TABLE dataforge.instances(    -- the writers: each ingest process's data dir id
+  id serial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  first_seen timestamptz NOT NULL DEFAULT now());
 CREATE TABLE dataforge.outbox(       -- the change stream, per writing instance in commit order
-  instance text NOT NULL,            -- the ingest process's data dir id
+  instance_id int NOT NULL,          -- dataforge.instances.id (4 bytes a row, not 37)
   seq bigint NOT NULL,               -- 1, 2, 3, ... per instance
   key text NOT NULL,
   raw text NOT NULL,                 -- the record's JSON text as received
   fetched_at bigint NOT NULL,        -- microseconds since the epoch
-  PRIMARY KEY (instance, seq));
+  PRIMARY KEY (instance_id, seq));
+CREATE INDEX outbox_key ON dataforge.outbox(key, seq);  -- Get(); rejects keys too large to index
 CREATE TABLE dataforge.records(      -- the upsert view: the latest outbox row of each key
   key text PRIMARY KEY,
-  instance text NOT NULL,
+  instance_id int NOT NULL,
   seq bigint NOT NULL);
 CREATE TABLE dataforge.dead_letters(
   id bigserial PRIMARY KEY,
@@ -38,8 +43,10 @@ CREATE TABLE dataforge.counters(     -- instance '' holds the shared ones (disti
   instance text NOT NULL, name text NOT NULL, value bigint NOT NULL,
   PRIMARY KEY (instance, name));
 CREATE VIEW dataforge.staged_records AS
-  SELECT r.key, o.raw, to_timestamp(o.fetched_at / 1e6) AS fetched_at, r.instance, r.seq
-  FROM dataforge.records r JOIN dataforge.outbox o ON o.instance = r.instance AND o.seq = r.seq;
+  SELECT r.key, o.raw, to_timestamp(o.fetched_at / 1e6) AS fetched_at, i.name AS instance, r.seq
+  FROM dataforge.records r
+  JOIN dataforge.outbox o ON o.instance_id = r.instance_id AND o.seq = r.seq
+  JOIN dataforge.instances i ON i.id = r.instance_id;
 )SQL"},
 };
 

@@ -11,15 +11,14 @@ namespace dataforge {
 namespace {
 
 constexpr const char* kCopyOutbox =
-    "COPY dataforge.outbox(instance, seq, key, raw, fetched_at) FROM STDIN (FORMAT binary)";
+    "COPY dataforge.outbox(instance_id, seq, key, raw, fetched_at) FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyDead =
     "COPY dataforge.dead_letters(instance, stage, reason, location, payload, at) FROM STDIN "
     "(FORMAT binary)";
 
-void AddOutboxRow(CopyBinaryWriter* w, const std::string& instance, uint64_t seq,
-                  const SourceRecord& r) {
+void AddOutboxRow(CopyBinaryWriter* w, int32_t instance_id, uint64_t seq, const SourceRecord& r) {
   w->BeginRow(5);
-  w->Text(instance);
+  w->Int32(instance_id);
   w->Int64(static_cast<int64_t>(seq));
   w->Text(r.key);
   w->Text(r.raw);
@@ -52,22 +51,35 @@ Result<std::unique_ptr<Staging>> PostgresStaging::Open(const std::string& url, O
   };
   s->reader_ = std::make_unique<PgSession>(url, "PostgreSQL staging", clock, kMaxWaitUs, setup);
   DF_RETURN_IF_ERROR(s->reader_->Connect());
+  PostgresStaging* self = s.get();
   if (mode == OpenMode::kReadOnly) {
-    DF_RETURN_IF_ERROR(s->reader_->Run("checking the staging schema",
-                                       [](PgConnection& c, int) { return CheckStagingSchema(c); }));
+    DF_RETURN_IF_ERROR(s->reader_->Run("checking the staging schema", [self](PgConnection& c, int) {
+      DF_RETURN_IF_ERROR(CheckStagingSchema(c));
+      DF_ASSIGN_OR_RETURN(
+          auto id, c.Query("SELECT id FROM dataforge.instances WHERE name=$1", {self->instance_}));
+      self->instance_id_ = id.rows() ? static_cast<int32_t>(id.Int(0, 0)) : -1;  // -1: no rows
+      return Status::OK();
+    }));
     return std::unique_ptr<Staging>(std::move(s));
   }
-  DF_RETURN_IF_ERROR(s->reader_->Run("migrating the staging schema",
-                                     [](PgConnection& c, int) { return MigrateStagingSchema(c); }));
+  DF_RETURN_IF_ERROR(s->reader_->Run("migrating the staging schema", [self](PgConnection& c, int) {
+    DF_RETURN_IF_ERROR(MigrateStagingSchema(c));
+    DF_ASSIGN_OR_RETURN(auto id, c.Query("WITH made AS (INSERT INTO dataforge.instances(name) "
+                                         "VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING "
+                                         "id) SELECT id FROM made UNION ALL SELECT id FROM "
+                                         "dataforge.instances WHERE name=$1",
+                                         {self->instance_}));
+    self->instance_id_ = static_cast<int32_t>(id.Int(0, 0));
+    return Status::OK();
+  }));
   s->writer_ = std::make_unique<PgSession>(url, "PostgreSQL staging", clock, kMaxWaitUs, setup);
   s->relay_ = std::make_unique<PgSession>(url, "PostgreSQL staging", clock, kMaxWaitUs, setup);
   DF_RETURN_IF_ERROR(s->writer_->Connect());
   DF_RETURN_IF_ERROR(s->relay_->Connect());
-  PostgresStaging* self = s.get();
   DF_RETURN_IF_ERROR(s->writer_->Run("reading the outbox position", [self](PgConnection& c, int) {
     DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT coalesce(max(seq),0) FROM dataforge.outbox "
-                                        "WHERE instance=$1",
-                                        {self->instance_}));
+                                        "WHERE instance_id=$1",
+                                        {std::to_string(self->instance_id_)}));
     self->next_seq_ = static_cast<uint64_t>(r.Int(0, 0)) + 1;
     DF_ASSIGN_OR_RETURN(self->batches_, self->BatchesCommitted(c));
     return Status::OK();
@@ -97,8 +109,8 @@ Result<uint64_t> PostgresStaging::Commit(const std::string& source_name, const S
       DF_ASSIGN_OR_RETURN(uint64_t batches, BatchesCommitted(c));
       if (batches > batches_) {
         DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT coalesce(max(seq),0) FROM dataforge.outbox "
-                                            "WHERE instance=$1",
-                                            {instance_}));
+                                            "WHERE instance_id=$1",
+                                            {std::to_string(instance_id_)}));
         last_seq = static_cast<uint64_t>(r.Int(0, 0));
         return Status::OK();
       }
@@ -118,23 +130,16 @@ Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_na
   const uint64_t first = next_seq_;
   uint64_t next = first;
   std::vector<DeadLetter> rejected;
-  int64_t new_keys = 0;
   DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
   if (!batch.records.empty()) {
     CopyBinaryWriter w;
-    for (const auto& r : batch.records) AddOutboxRow(&w, instance_, next++, r);
+    for (const auto& r : batch.records) AddOutboxRow(&w, instance_id_, next++, r);
     Status staged = c.CopyIn(kCopyOutbox, w.Finish());
-    if (staged.ok()) {
-      auto keys = UpsertRecords(c, first, next - 1);
-      staged = keys.status();
-      if (keys.ok()) new_keys = *keys;
-    }
     if (staged.code() == StatusCode::kInvalidArgument) {
       // The server rejected a record: redo the batch one record at a time to find which.
       DF_RETURN_IF_ERROR(c.Exec("ROLLBACK"));
       DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
-      new_keys = 0;
-      DF_RETURN_IF_ERROR(InsertRowByRow(c, batch, first, &next, &new_keys, &rejected));
+      DF_RETURN_IF_ERROR(InsertRowByRow(c, batch, first, &next, &rejected));
     } else if (!staged.ok()) {
       return staged;
     }
@@ -163,11 +168,10 @@ Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_na
   uint64_t dead = batch.dead_letters.size() + rejected.size();
   DF_RETURN_IF_ERROR(
       c.Query("INSERT INTO dataforge.counters AS c(instance, name, value) VALUES "
-              "($1,'batches',1),($1,'dead_lettered',$4),($1,'fetched',$2),($1,'staged',$3),"
-              "('','distinct_keys',$5) "
+              "($1,'batches',1),($1,'dead_lettered',$4),($1,'fetched',$2),($1,'staged',$3) "
               "ON CONFLICT (instance, name) DO UPDATE SET value = c.value + excluded.value",
               {instance_, std::to_string(batch.fetched()), std::to_string(staged),
-               std::to_string(dead), std::to_string(new_keys)})
+               std::to_string(dead)})
           .status());
   DF_RETURN_IF_ERROR(c.Exec("COMMIT"));
   *last_seq = next - 1;
@@ -177,31 +181,26 @@ Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_na
 Result<int64_t> PostgresStaging::UpsertRecords(PgConnection& c, uint64_t from, uint64_t to) {
   // In key order, so that concurrent writers lock rows in the same order.
   DF_ASSIGN_OR_RETURN(
-      auto up,
-      c.Query("WITH up AS (INSERT INTO dataforge.records AS r(key, instance, seq) "
-              "SELECT DISTINCT ON (key) key, instance, seq FROM dataforge.outbox "
-              "WHERE instance=$1 AND seq BETWEEN $2 AND $3 ORDER BY key, seq DESC "
-              "ON CONFLICT (key) DO UPDATE SET instance=excluded.instance, seq=excluded.seq "
-              "RETURNING (r.xmax = 0) AS inserted) "
-              "SELECT count(*) FILTER (WHERE inserted) FROM up",
-              {instance_, std::to_string(from), std::to_string(to)}));
+      auto up, c.Query("WITH up AS (INSERT INTO dataforge.records AS r(key, instance_id, seq) "
+                       "SELECT DISTINCT ON (key) key, instance_id, seq FROM dataforge.outbox "
+                       "WHERE instance_id=$1 AND seq BETWEEN $2 AND $3 ORDER BY key, seq DESC "
+                       "ON CONFLICT (key) DO UPDATE SET instance_id=excluded.instance_id, "
+                       "seq=excluded.seq "
+                       "RETURNING (r.xmax = 0) AS inserted) "
+                       "SELECT count(*) FILTER (WHERE inserted) FROM up",
+                       {std::to_string(instance_id_), std::to_string(from), std::to_string(to)}));
   return up.Int(0, 0);
 }
 
 Status PostgresStaging::InsertRowByRow(PgConnection& c, const SourceBatch& batch,
-                                       uint64_t first_seq, uint64_t* next_seq, int64_t* new_keys,
+                                       uint64_t first_seq, uint64_t* next_seq,
                                        std::vector<DeadLetter>* rejected) {
   uint64_t seq = first_seq;
   for (const auto& r : batch.records) {
     DF_RETURN_IF_ERROR(c.Exec("SAVEPOINT record"));
     CopyBinaryWriter w;
-    AddOutboxRow(&w, instance_, seq, r);
+    AddOutboxRow(&w, instance_id_, seq, r);
     Status s = c.CopyIn(kCopyOutbox, w.Finish());
-    if (s.ok()) {
-      auto keys = UpsertRecords(c, seq, seq);
-      s = keys.status();
-      if (keys.ok()) *new_keys += *keys;
-    }
     if (s.ok()) {
       DF_RETURN_IF_ERROR(c.Exec("RELEASE SAVEPOINT record"));
       ++seq;
@@ -253,10 +252,10 @@ Status PostgresStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
   size_t had = out->size();
   return session->Run("reading the outbox", [&](PgConnection& c, int) {
     out->resize(had);
-    DF_ASSIGN_OR_RETURN(auto r,
-                        c.Query("SELECT seq, key, raw, fetched_at FROM dataforge.outbox "
-                                "WHERE instance=$1 AND seq>$2 ORDER BY seq LIMIT $3",
-                                {instance_, std::to_string(after_seq), std::to_string(max_rows)}));
+    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT seq, key, raw, fetched_at FROM dataforge.outbox "
+                                        "WHERE instance_id=$1 AND seq>$2 ORDER BY seq LIMIT $3",
+                                        {std::to_string(instance_id_), std::to_string(after_seq),
+                                         std::to_string(max_rows)}));
     for (int i = 0; i < r.rows(); ++i) {
       out->push_back({static_cast<uint64_t>(r.Int(i, 0)), std::string(r.Text(i, 1)),
                       std::string(r.Text(i, 2)), r.Int(i, 3)});
@@ -268,21 +267,30 @@ Status PostgresStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
 Status PostgresStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
   if (!relay_) return Status::InvalidArgument("staging is open read-only");
   return relay_->Run("committing the relay cursor", [&](PgConnection& c, int) -> Status {
-    // One statement: moves the cursor forward and adds to `streamed` only if the cursor is
-    // still below `seq`, so a retry after a lost COMMIT adds nothing twice.
-    return c
-        .Query(
-            "WITH cur AS (SELECT coalesce((SELECT value FROM dataforge.counters WHERE "
-            "instance=$1 AND name='relay_cursor'), 0) AS v) "
-            "INSERT INTO dataforge.counters AS c(instance, name, value) "
-            "SELECT $1, n, v FROM (VALUES ('relay_cursor', $2::bigint), "
-            "('streamed', $3::bigint)) AS x(n, v) WHERE (SELECT v FROM cur) < $2::bigint "
-            "ON CONFLICT (instance, name) DO UPDATE SET value = CASE WHEN "
-            "excluded.name = 'relay_cursor' THEN excluded.value ELSE c.value + "
-            "excluded.value END",
-            {instance_, std::to_string(seq), std::to_string(streamed_delta)})
-        .status();
+    Status s = AdvanceRelayCursor(c, seq, streamed_delta);
+    if (!s.ok()) Rollback(c);
+    return s;
   });
+}
+
+Status PostgresStaging::AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64_t streamed_delta) {
+  DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
+  DF_ASSIGN_OR_RETURN(auto cur, c.Query("SELECT value FROM dataforge.counters WHERE instance=$1 "
+                                        "AND name='relay_cursor' FOR UPDATE",
+                                        {instance_}));
+  uint64_t cursor = cur.rows() ? static_cast<uint64_t>(cur.Int(0, 0)) : 0;
+  if (cursor >= seq) return c.Exec("COMMIT");  // a retry after a lost COMMIT: already done
+  // The upsert view follows the relay: the rows just handed to the log, in one statement.
+  DF_ASSIGN_OR_RETURN(int64_t new_keys, UpsertRecords(c, cursor + 1, seq));
+  DF_RETURN_IF_ERROR(c.Query("INSERT INTO dataforge.counters AS c(instance, name, value) VALUES "
+                             "('','distinct_keys',$4),($1,'relay_cursor',$2),($1,'streamed',$3) "
+                             "ON CONFLICT (instance, name) DO UPDATE SET value = CASE WHEN "
+                             "excluded.name = 'relay_cursor' THEN excluded.value ELSE c.value + "
+                             "excluded.value END",
+                             {instance_, std::to_string(seq), std::to_string(streamed_delta),
+                              std::to_string(new_keys)})
+                         .status());
+  return c.Exec("COMMIT");
 }
 
 Result<StagingCounters> PostgresStaging::Counters() {
@@ -293,8 +301,8 @@ Result<StagingCounters> PostgresStaging::Counters() {
         auto r, c.Query("SELECT name, value FROM dataforge.counters WHERE instance=$1 OR "
                         "(instance='' AND name='distinct_keys') UNION ALL "
                         "SELECT 'last_seq', coalesce(max(seq),0) FROM dataforge.outbox WHERE "
-                        "instance=$1",
-                        {instance_}));
+                        "instance_id=$2",
+                        {instance_, std::to_string(instance_id_)}));
     for (int i = 0; i < r.rows(); ++i) {
       std::string_view name = r.Text(i, 0);
       auto v = static_cast<uint64_t>(r.Int(i, 1));
@@ -316,10 +324,16 @@ Result<OutboxRow> PostgresStaging::Get(const std::string& key) {
   OutboxRow row;
   bool found = false;
   DF_RETURN_IF_ERROR(reader_->Run("reading a record", [&](PgConnection& c, int) -> Status {
-    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT o.seq, o.key, o.raw, o.fetched_at FROM "
-                                        "dataforge.records r JOIN dataforge.outbox o ON "
-                                        "o.instance=r.instance AND o.seq=r.seq WHERE r.key=$1",
-                                        {key}));
+    // This instance's newest version not yet in the upsert view (above the relay cursor),
+    // else the view's.
+    DF_ASSIGN_OR_RETURN(
+        auto r, c.Query("(SELECT seq, key, raw, fetched_at FROM dataforge.outbox WHERE key=$1 "
+                        "AND instance_id=$3 AND seq > coalesce((SELECT value FROM "
+                        "dataforge.counters WHERE instance=$2 AND name='relay_cursor'), 0) "
+                        "ORDER BY seq DESC LIMIT 1) UNION ALL (SELECT o.seq, o.key, o.raw, "
+                        "o.fetched_at FROM dataforge.records r JOIN dataforge.outbox o ON "
+                        "o.instance_id=r.instance_id AND o.seq=r.seq WHERE r.key=$1) LIMIT 1",
+                        {key, instance_, std::to_string(instance_id_)}));
     found = r.rows() > 0;
     if (found) {
       row = {static_cast<uint64_t>(r.Int(0, 0)), std::string(r.Text(0, 1)),

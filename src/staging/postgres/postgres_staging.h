@@ -3,11 +3,15 @@
 //
 // A batch is one transaction: a binary COPY of the records into dataforge.outbox (the outbox
 // sequence is per instance, so several ingest processes write one database without sharing a
-// counter), an upsert of dataforge.records by key (in key order, so concurrent writers lock
-// rows in the same order and cannot deadlock), the dead letters, the source position and the
-// counters. When the server rejects a record (a NUL byte, an index row too large) the batch is
-// redone row by row under savepoints and each rejected record is dead-lettered with the
-// server's reason.
+// counter), the dead letters, the source position and the counters. When the server rejects a
+// record (a NUL byte, a key too large for the outbox's key index) the batch is redone row by
+// row under savepoints and each rejected record is dead-lettered with the server's reason.
+// The upsert view dataforge.records (latest version per key) is brought up to date in the
+// relay's cursor transaction, for the rows it just handed to the log (in key order, so
+// concurrent relays lock rows in the same order and cannot deadlock): a second random-key
+// B-tree write per record off the source's commit path. Get() reads this instance's rows above
+// the relay cursor first, so it is exact; `distinct_keys` and the staged_records view trail the
+// outbox by one relay cycle (≤ 200 ms while the relay runs).
 //
 // Faults: every call runs in a PgSession, which reconnects and retries while the server is
 // unreachable or restarting (up to kMaxWaitUs). A commit whose outcome was lost with the
@@ -54,12 +58,15 @@ class PostgresStaging final : public Staging {
                     uint64_t* last_seq);
   // Inserts the records one by one under savepoints; rejected ones go to `rejected`.
   Status InsertRowByRow(PgConnection& c, const SourceBatch& batch, uint64_t first_seq,
-                        uint64_t* next_seq, int64_t* new_keys, std::vector<DeadLetter>* rejected);
+                        uint64_t* next_seq, std::vector<DeadLetter>* rejected);
+  // One transaction: the cursor to `seq`, the upsert view over (cursor, seq], the counters.
+  Status AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64_t streamed_delta);
   // Points dataforge.records at outbox rows [from, to]; returns how many keys are new.
   Result<int64_t> UpsertRecords(PgConnection& c, uint64_t from, uint64_t to);
   Result<uint64_t> BatchesCommitted(PgConnection& c);
 
   std::string instance_;
+  int32_t instance_id_ = -1;  // dataforge.instances.id of instance_ (outbox and records use it)
   std::unique_ptr<PgSession> writer_, relay_, reader_;
   uint64_t next_seq_ = 1;  // writer thread (inside writer_->Run)
   uint64_t batches_ = 0;   // batches this instance committed; writer thread
