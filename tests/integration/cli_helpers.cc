@@ -19,6 +19,12 @@ std::vector<std::string> With(std::vector<std::string> args, const std::string& 
 
 }  // namespace
 
+int64_t StoredNow(const std::string& data_dir, const std::vector<std::string>& extra) {
+  auto r = RunDataforge(With({"status", "--json"}, data_dir, extra), 30000);
+  auto pos = r.out.find("\"stored\":");
+  return r.exit_code != 0 || pos == std::string::npos ? -1 : std::stoll(r.out.substr(pos + 9));
+}
+
 StatusJson Status(const std::string& data_dir, const std::vector<std::string>& extra) {
   auto r = RunDataforge(With({"status", "--json"}, data_dir, extra));
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -17,6 +17,10 @@ struct StatusJson {
 // `dataforge status --json --data-dir DIR [extra]`; fails the test on a non-zero exit.
 StatusJson Status(const std::string& data_dir, const std::vector<std::string>& extra = {});
 
+// The `stored` total from `dataforge status --json`, or -1 when status fails (e.g. before the
+// data dir exists); for polling while a pipeline runs.
+int64_t StoredNow(const std::string& data_dir, const std::vector<std::string>& extra = {});
+
 // Every row's "id" from `dataforge table scan` (in scan order); fails on duplicates in output.
 std::vector<std::string> ScanIds(const std::string& data_dir,
                                  const std::vector<std::string>& extra = {});

@@ -17,13 +17,6 @@ namespace {
 
 constexpr int kPageSize = 100;
 
-int64_t StoredNow(const std::string& data_dir) {
-  auto r = RunDataforge({"status", "--json", "--data-dir", data_dir}, 30000);
-  if (r.exit_code != 0) return -1;
-  auto pos = r.out.find("\"stored\":");
-  return pos == std::string::npos ? -1 : std::stoll(r.out.substr(pos + 9));
-}
-
 // The first `n` users the built-in API serves for `seed`, fetched over HTTP from a separate
 // `dataforge mock-api` process, page by page.
 std::vector<std::string> ExpectedUuids(const std::string& seed, int64_t n) {

@@ -36,14 +36,6 @@ tuning: {{batch_records: 200}}
                      url, table);
 }
 
-int64_t StoredNow(const std::string& data, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"status", "--json", "--data-dir", data};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto r = RunDataforge(args, 30000);
-  auto pos = r.out.find("\"stored\":");
-  return r.exit_code != 0 || pos == std::string::npos ? -1 : std::stoll(r.out.substr(pos + 9));
-}
-
 // Every store row as "id|note", sorted.
 std::vector<std::string> StoreRows(const std::string& data, const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"table", "scan", "--data-dir", data};

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -62,11 +63,9 @@ Result<CdcPosition> CdcPosition::Parse(const std::string& text) {
   auto lsn = pgoutput::ParseLsn(std::string_view(text).substr(7, semi - 7));
   if (!lsn.ok()) return bad();
   p.lsn = *lsn;
-  try {
-    p.skip = std::stoull(text.substr(semi + 6));
-  } catch (...) {
-    return bad();
-  }
+  std::string_view skip = std::string_view(text).substr(semi + 6);
+  auto [end, ec] = std::from_chars(skip.data(), skip.data() + skip.size(), p.skip);
+  if (ec != std::errc() || end != skip.data() + skip.size() || skip.empty()) return bad();
   return p;
 }
 
@@ -248,11 +247,16 @@ Status PostgresCdcSource::SendStatus(bool reply_requested) {
   return Status::OK();
 }
 
-Status PostgresCdcSource::HandleChange(const pgoutput::Change& change, SourceBatch* batch) {
+bool PostgresCdcSource::CountChange() {
   uint64_t index = txn_change_++;
-  if (txn_.final_lsn < start_.lsn) return Status::OK();  // staged before the restart
-  if (txn_.final_lsn == start_.lsn && index < start_.skip) return Status::OK();
+  if (txn_.final_lsn < start_.lsn) return false;  // staged before the restart
+  if (txn_.final_lsn == start_.lsn && index < start_.skip) return false;
   position_ = {txn_.final_lsn, index + 1};
+  return true;
+}
+
+Status PostgresCdcSource::HandleChange(const pgoutput::Change& change, SourceBatch* batch) {
+  if (!CountChange()) return Status::OK();
   auto rel = relations_.find(change.relation_oid);
   if (rel == relations_.end()) {
     return Status::Corruption(fmt::format(
@@ -293,8 +297,7 @@ Status PostgresCdcSource::HandleChange(const pgoutput::Change& change, SourceBat
   return add(change);
 }
 
-Status PostgresCdcSource::Handle(std::string_view data, size_t max_records, SourceBatch* batch) {
-  (void)max_records;
+Status PostgresCdcSource::Handle(std::string_view data, SourceBatch* batch) {
   DF_ASSIGN_OR_RETURN(auto frame, pgoutput::ParseCopyData(data));
   if (auto* k = std::get_if<pgoutput::Keepalive>(&frame)) {
     server_wal_end_ = std::max(server_wal_end_, k->wal_end);
@@ -325,11 +328,7 @@ Status PostgresCdcSource::Handle(std::string_view data, size_t max_records, Sour
   } else if (auto* ch = std::get_if<pgoutput::Change>(&message)) {
     return HandleChange(*ch, batch);
   } else if (auto* t = std::get_if<pgoutput::Truncate>(&message)) {
-    uint64_t index = txn_change_++;
-    if (txn_.final_lsn < start_.lsn || (txn_.final_lsn == start_.lsn && index < start_.skip)) {
-      return Status::OK();
-    }
-    position_ = {txn_.final_lsn, index + 1};
+    if (!CountChange()) return Status::OK();
     std::string names;
     for (uint32_t oid : t->relation_oids) {
       auto it = relations_.find(oid);
@@ -358,7 +357,7 @@ Result<bool> PostgresCdcSource::Pump(size_t max_records, SourceBatch* batch, std
     char* buf = nullptr;
     int n = PQgetCopyData(conn, &buf, /*async=*/1);
     if (n > 0) {
-      Status s = Handle(std::string_view(buf, static_cast<size_t>(n)), max_records, batch);
+      Status s = Handle(std::string_view(buf, static_cast<size_t>(n)), batch);
       PQfreemem(buf);
       DF_RETURN_IF_ERROR(s);
       continue;

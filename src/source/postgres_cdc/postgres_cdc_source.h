@@ -65,7 +65,10 @@ class PostgresCdcSource final : public Source {
   Status StartStreaming();
   // Reads and handles what the server sent; true when a batch should be returned now.
   Result<bool> Pump(size_t max_records, SourceBatch* batch, std::stop_token stop);
-  Status Handle(std::string_view copy_data, size_t max_records, SourceBatch* batch);
+  Status Handle(std::string_view copy_data, SourceBatch* batch);
+  // Counts a change (or truncate) of the current transaction; false when it was staged before
+  // this connection started (skipped), else advances position_ past it.
+  bool CountChange();
   Status HandleChange(const pgoutput::Change& change, SourceBatch* batch);
   Status SendStatus(bool reply_requested);
   Status Reconnect(const Status& why, std::stop_token stop);

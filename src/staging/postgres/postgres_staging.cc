@@ -77,10 +77,8 @@ Result<std::unique_ptr<Staging>> PostgresStaging::Open(const std::string& url, O
   DF_RETURN_IF_ERROR(s->writer_->Connect());
   DF_RETURN_IF_ERROR(s->relay_->Connect());
   DF_RETURN_IF_ERROR(s->writer_->Run("reading the outbox position", [self](PgConnection& c, int) {
-    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT coalesce(max(seq),0) FROM dataforge.outbox "
-                                        "WHERE instance_id=$1",
-                                        {std::to_string(self->instance_id_)}));
-    self->next_seq_ = static_cast<uint64_t>(r.Int(0, 0)) + 1;
+    DF_ASSIGN_OR_RETURN(uint64_t last, self->LastSeq(c));
+    self->next_seq_ = last + 1;
     DF_ASSIGN_OR_RETURN(self->batches_, self->BatchesCommitted(c));
     return Status::OK();
   }));
@@ -91,6 +89,13 @@ void PostgresStaging::Interrupt() {
   for (auto* s : {writer_.get(), relay_.get(), reader_.get()}) {
     if (s) s->Interrupt();
   }
+}
+
+Result<uint64_t> PostgresStaging::LastSeq(PgConnection& c) {
+  DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT coalesce(max(seq),0) FROM dataforge.outbox WHERE "
+                                      "instance_id=$1",
+                                      {std::to_string(instance_id_)}));
+  return static_cast<uint64_t>(r.Int(0, 0));
 }
 
 Result<uint64_t> PostgresStaging::BatchesCommitted(PgConnection& c) {
@@ -108,10 +113,7 @@ Result<uint64_t> PostgresStaging::Commit(const std::string& source_name, const S
       // The connection broke: did the last attempt's COMMIT land before it did?
       DF_ASSIGN_OR_RETURN(uint64_t batches, BatchesCommitted(c));
       if (batches > batches_) {
-        DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT coalesce(max(seq),0) FROM dataforge.outbox "
-                                            "WHERE instance_id=$1",
-                                            {std::to_string(instance_id_)}));
-        last_seq = static_cast<uint64_t>(r.Int(0, 0));
+        DF_ASSIGN_OR_RETURN(last_seq, LastSeq(c));
         return Status::OK();
       }
     }

@@ -64,6 +64,7 @@ class PostgresStaging final : public Staging {
   // Points dataforge.records at outbox rows [from, to]; returns how many keys are new.
   Result<int64_t> UpsertRecords(PgConnection& c, uint64_t from, uint64_t to);
   Result<uint64_t> BatchesCommitted(PgConnection& c);
+  Result<uint64_t> LastSeq(PgConnection& c);  // this instance's highest outbox seq
 
   std::string instance_;
   int32_t instance_id_ = -1;  // dataforge.instances.id of instance_ (outbox and records use it)
