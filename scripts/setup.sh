@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev
   librdkafka-dev kcat
   libpq-dev postgresql-15 postgresql-client-15
+  libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -13,7 +13,8 @@ int RunCli(int argc, char** argv) {
 
   CLI::App app{
       "DataForge: a real-time data pipeline in one binary.\n"
-      "REST API -> staging (SQLite) -> log -> processing -> store (RocksDB), no servers needed."};
+      "REST API -> staging (SQLite) -> log -> processing -> store (RocksDB), no servers needed,\n"
+      "with a built-in scheduler for DAGs (dags, runs, tasks)."};
   app.set_version_flag("--version", std::string("dataforge ") + DATAFORGE_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -39,6 +40,7 @@ int RunCli(int argc, char** argv) {
   AddStagingCommands(app, ctx, &exit_code);
   AddStatusCommand(app, ctx, &exit_code);
   AddConfigCommands(app, ctx, &exit_code);
+  AddOrchestrationCommands(app, ctx, &exit_code);
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 
   try {

@@ -15,5 +15,7 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// dags, runs, tasks
+void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 
 }  // namespace dataforge

@@ -12,6 +12,10 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/signal_waiter.h"
+#include "cli/scheduler_host.h"
+#include "pipeline/data_dir.h"
+#include "pipeline/task_environments.h"
 #include "common/clock.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/progress_display.h"
@@ -19,54 +23,6 @@
 
 namespace dataforge {
 namespace {
-
-// Blocks SIGINT/SIGTERM in every thread (call before starting any) and handles them on one
-// thread with sigwait: the first signal calls `on_first`, the second `on_second`.
-class SignalWaiter {
- public:
-  SignalWaiter() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);  // used only to wake the waiter at shutdown
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  // `first_message` says what the first signal does.
-  void Start(std::function<void()> on_first, std::function<void()> on_second,
-             std::string first_message = "stopping the source and draining") {
-    first_message_ = std::move(first_message);
-    thread_ = std::thread([this, on_first, on_second] {
-      int count = 0;
-      while (true) {
-        int sig = 0;
-        if (sigwait(&set_, &sig) != 0) continue;
-        if (sig == SIGUSR1 && done_) return;
-        if (sig == SIGUSR1) continue;
-        if (++count == 1) {
-          spdlog::info("{} received: {} (again to stop now)", strsignal(sig), first_message_);
-          on_first();
-        } else {
-          spdlog::warn("{} received again: stopping every stage now; the next run resumes",
-                       strsignal(sig));
-          on_second();
-        }
-      }
-    });
-  }
-  ~SignalWaiter() {
-    if (thread_.joinable()) {
-      done_ = true;
-      pthread_kill(thread_.native_handle(), SIGUSR1);
-      thread_.join();
-    }
-  }
-
- private:
-  sigset_t set_;
-  std::string first_message_;
-  std::thread thread_;
-  std::atomic<bool> done_{false};
-};
 
 std::string Rate(uint64_t n, double seconds) {
   return seconds > 0 ? fmt::format("{:.0f}", static_cast<double>(n) / seconds) : "-";
@@ -128,6 +84,50 @@ void PrintSummary(const RunSummary& s) {
                                         static_cast<int64_t>(s.total.dead_lettered)));
 }
 
+void PrintSchedulerSummary(const SchedulerProbe& p) {
+  fmt::print("  scheduler: {} runs created, {} task attempts ({} succeeded, {} failed, {} taken "
+             "over), start latency p99 {:.0f} ms\n",
+             p.runs_created.load(), p.attempts_started.load(), p.succeeded.load(),
+             p.failed.load(), p.reaped.load(), p.start_latency_us.Percentile(99) / 1000.0);
+}
+
+// `run --role scheduler`: the orchestrator alone, holding the data dir.
+int RunSchedulerAlone(const CliContext& ctx, const PipelineConfig& config) {
+  if (config.dags.empty()) {
+    return ReportError(Status::ConfigError(
+        "--role scheduler: the pipeline file declares no DAGs (add a 'dags:' section)"));
+  }
+  SignalWaiter signals;
+  if (Status s = PrepareDataDir(ctx.data_dir, /*create=*/true); !s.ok()) return ReportError(s);
+  auto lock = DataDirLock::Acquire(ctx.data_dir);
+  if (!lock.ok()) return ReportError(lock.status());
+  StandaloneTaskEnvironment env(config, ctx.data_dir, Clock::Real());
+  auto host = SchedulerHost::Open(config, ctx.data_dir, &env, Clock::Real());
+  if (!host.ok()) return ReportError(host.status());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  auto request_stop = [&] {
+    std::lock_guard l(mu);
+    stop = true;
+    cv.notify_all();
+  };
+  signals.Start(request_stop, request_stop, "cancelling running tasks and stopping");
+  spdlog::info("scheduler running {} DAG(s) on {} (Ctrl-C to stop)", config.dags.size(),
+               ResolveUrls(config, ctx.data_dir).staging);
+  (void)(*host)->Start();
+  int64_t start = Clock::Real()->MonotonicMicros();
+  {
+    std::unique_lock l(mu);
+    cv.wait(l, [&] { return stop; });
+  }
+  (*host)->Stop();
+  fmt::print("dataforge run --role scheduler: stopped after {:.2f} s\n",
+             static_cast<double>(Clock::Real()->MonotonicMicros() - start) / 1e6);
+  PrintSchedulerSummary((*host)->scheduler().probe());
+  return 0;
+}
+
 }  // namespace
 
 void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
@@ -146,14 +146,32 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "Pull from this URL instead of the pipeline file's (http://, https://, "
                   "file:///capture.json)");
   cmd->add_flag("--no-progress", *no_progress, "Do not draw the live progress lines");
+  auto no_scheduler = std::make_shared<bool>(false);
+  cmd->add_flag("--no-scheduler", *no_scheduler,
+                "Do not run the scheduler (the pipeline file's DAGs) beside the streaming stages");
   auto role = std::make_shared<std::string>("all");
   cmd->add_option("--role", *role,
-                  "all: every stage (default); ingest: source, staging, relay into the log; "
-                  "process: a consumer-group member, log -> store. Roles need a shared log "
-                  "(kafka://)")
-      ->check(CLI::IsMember({"all", "ingest", "process"}))
+                  "all: every stage and the scheduler (default); ingest: source, staging, relay "
+                  "into the log (and the scheduler); process: a consumer-group member, log -> "
+                  "store; scheduler: only the scheduler, running the DAGs of the pipeline file. "
+                  "ingest and process need a shared log (kafka://)")
+      ->check(CLI::IsMember({"all", "ingest", "process", "scheduler"}))
       ->capture_default_str();
-  cmd->callback([&ctx, opts, no_progress, role, exit_code] {
+  cmd->callback([&ctx, opts, no_progress, no_scheduler, role, exit_code] {
+    if (*role == "scheduler") {
+      auto config = LoadConfig(ctx);
+      if (!config.ok()) {
+        *exit_code = ReportError(config.status());
+        return;
+      }
+      if (opts->max_records != 0 || !opts->source_url_override.empty()) {
+        *exit_code = ReportError(Status::ConfigError(
+            "--role scheduler runs DAGs only: --max-records and --source-url do not apply"));
+        return;
+      }
+      *exit_code = RunSchedulerAlone(ctx, *config);
+      return;
+    }
     opts->role = *role == "ingest"    ? PipelineRole::kIngest
                  : *role == "process" ? PipelineRole::kProcess
                                       : PipelineRole::kAll;
@@ -170,7 +188,29 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       return;
     }
     Pipeline* p = pipeline->get();
-    signals.Start([p] { p->RequestStop(); }, [p] { p->RequestAbort(); },
+    // The scheduler runs beside an unbounded pipeline that ingests (a bounded run is one pull).
+    std::unique_ptr<LiveTaskEnvironment> env;
+    std::unique_ptr<SchedulerHost> scheduler;
+    if (!*no_scheduler && !config->dags.empty() && opts->max_records == 0 &&
+        opts->role != PipelineRole::kProcess) {
+      env = std::make_unique<LiveTaskEnvironment>(p, *config, ctx.data_dir);
+      auto host = SchedulerHost::Open(*config, ctx.data_dir, env.get(), Clock::Real());
+      if (!host.ok()) {
+        *exit_code = ReportError(host.status().WithContext("starting the scheduler"));
+        return;
+      }
+      scheduler = std::move(host).value();
+    }
+    SchedulerHost* sched = scheduler.get();
+    signals.Start(
+        [p, sched] {
+          if (sched) sched->Stop();
+          p->RequestStop();
+        },
+        [p, sched] {
+          p->RequestAbort();
+          if (sched) sched->Stop();
+        },
                   opts->role == PipelineRole::kProcess
                       ? "finishing the batch, committing and leaving the consumer group"
                       : "stopping the source and draining");
@@ -182,13 +222,16 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       progress = std::make_unique<ProgressDisplay>(&p->probes(), stderr, first, lines);
       progress->Start();
     }
+    if (scheduler) (void)scheduler->Start();
     auto summary = p->Run();
+    if (scheduler) scheduler->Stop();
     if (progress) progress->Stop();
     if (!summary.ok()) {
       *exit_code = ReportError(summary.status());
       return;
     }
     PrintSummary(*summary);
+    if (scheduler) PrintSchedulerSummary(scheduler->scheduler().probe());
     *exit_code = 0;
   });
 }

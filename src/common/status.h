@@ -23,6 +23,8 @@ enum class StatusCode {
   kUnavailable,        // a peer (HTTP server, broker) is unreachable or answered 5xx/429
   kResourceExhausted,  // disk full, size limits
   kCancelled,          // stop requested
+  kDeadlineExceeded,   // a time limit passed (task timeout)
+  kFailedPrecondition, // the state is not what the operation needs (a failed data check)
   kInternal,
 };
 
@@ -46,6 +48,12 @@ class [[nodiscard]] Status {
     return {StatusCode::kResourceExhausted, std::move(m)};
   }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status DeadlineExceeded(std::string m) {
+    return {StatusCode::kDeadlineExceeded, std::move(m)};
+  }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return state_ == nullptr; }

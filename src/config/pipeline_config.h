@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/dag_config.h"
+
 namespace dataforge {
 
 struct SourceConfig {
@@ -106,6 +108,8 @@ struct PipelineConfig {
   ProcessConfig process;
   StoreConfig store;
   PipelineTuning tuning;
+  std::vector<DagSpec> dags;
+  SchedulerConfig scheduler;
 };
 
 }  // namespace dataforge

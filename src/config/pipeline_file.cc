@@ -9,134 +9,37 @@
 
 #include <fmt/format.h>
 
+#include "config/dag_reader.h"
 #include "config/env_interpolation.h"
+#include "config/yaml_reader.h"
 
 namespace dataforge {
 namespace {
 
 // Reads one YAML document into a PipelineConfig; the first error wins and carries a line.
-class ConfigReader {
+class ConfigReader : public YamlReader {
  public:
-  explicit ConfigReader(std::string file) : file_(std::move(file)) {}
+  using YamlReader::YamlReader;
 
   Status Read(const YAML::Node& root, PipelineConfig* c) {
     if (root.IsNull()) return Status::OK();  // an empty file: all defaults
     if (!root.IsMap()) return Error(root, "the pipeline file must be a YAML mapping (key: value)");
     DF_RETURN_IF_ERROR(
-        Keys(root, "the top level", {"source", "staging", "log", "process", "store", "tuning"}));
+        Keys(root, "the top level",
+             {"source", "staging", "log", "process", "store", "tuning", "dags", "scheduler"}));
     if (auto n = root["source"]) DF_RETURN_IF_ERROR(ReadSource(n, &c->source));
     if (auto n = root["staging"]) DF_RETURN_IF_ERROR(ReadStaging(n, &c->staging));
     if (auto n = root["log"]) DF_RETURN_IF_ERROR(ReadLog(n, &c->log));
     if (auto n = root["process"]) DF_RETURN_IF_ERROR(ReadProcess(n, &c->process));
     if (auto n = root["store"]) DF_RETURN_IF_ERROR(ReadStore(n, &c->store));
     if (auto n = root["tuning"]) DF_RETURN_IF_ERROR(ReadTuning(n, &c->tuning));
+    DagReader dags(file_);
+    if (auto n = root["scheduler"]) DF_RETURN_IF_ERROR(dags.ReadScheduler(n, &c->scheduler));
+    if (auto n = root["dags"]) DF_RETURN_IF_ERROR(dags.ReadDags(n, &c->dags));
     return Status::OK();
   }
 
  private:
-  Status Error(const YAML::Node& n, const std::string& what) const {
-    return Status::ConfigError(fmt::format("{}:{}: {}", file_, n.Mark().line + 1, what));
-  }
-
-  Status Keys(const YAML::Node& map, const std::string& where,
-              std::initializer_list<const char*> known) {
-    if (!map.IsMap()) return Error(map, fmt::format("{} must be a mapping (key: value)", where));
-    std::set<std::string> names(known.begin(), known.end());
-    for (const auto& kv : map) {
-      auto key = kv.first.as<std::string>();
-      if (!names.count(key)) {
-        return Error(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, where,
-                                           fmt::join(known, ", ")));
-      }
-    }
-    return Status::OK();
-  }
-
-  Status Str(const YAML::Node& map, const char* key, std::string* out) {
-    auto n = map[key];
-    if (!n) return Status::OK();
-    if (n.IsNull()) {
-      out->clear();
-      return Status::OK();
-    }
-    if (!n.IsScalar()) return Error(n, fmt::format("'{}' must be a single value", key));
-    auto v = InterpolateEnv(n.Scalar());
-    if (!v.ok()) return Error(n, v.status().message());
-    *out = std::move(v).value();
-    return Status::OK();
-  }
-
-  template <typename T>
-  Status Num(const YAML::Node& map, const char* key, T lo, T hi, T* out) {
-    auto n = map[key];
-    if (!n) return Status::OK();
-    std::string text;
-    DF_RETURN_IF_ERROR(Str(map, key, &text));
-    std::istringstream in(text);
-    T v{};
-    in >> v;
-    if (!in || !in.eof() || text.empty()) {
-      return Error(n, fmt::format("'{}' must be a number, not '{}'", key, text));
-    }
-    if (v < lo || v > hi) {
-      return Error(n, fmt::format("'{}' is {}; it must be between {} and {}", key, v, lo, hi));
-    }
-    *out = v;
-    return Status::OK();
-  }
-
-  Status Bool(const YAML::Node& map, const char* key, bool* out) {
-    auto n = map[key];
-    if (!n) return Status::OK();
-    std::string text;
-    DF_RETURN_IF_ERROR(Str(map, key, &text));
-    if (text == "true" || text == "yes" || text == "on") {
-      *out = true;
-    } else if (text == "false" || text == "no" || text == "off") {
-      *out = false;
-    } else {
-      return Error(n, fmt::format("'{}' must be true or false, not '{}'", key, text));
-    }
-    return Status::OK();
-  }
-
-  Status Choice(const YAML::Node& map, const char* key, std::initializer_list<const char*> allowed,
-                std::string* out) {
-    auto n = map[key];
-    if (!n) return Status::OK();
-    std::string v;
-    DF_RETURN_IF_ERROR(Str(map, key, &v));
-    for (const char* a : allowed) {
-      if (v == a) {
-        *out = v;
-        return Status::OK();
-      }
-    }
-    return Error(
-        n, fmt::format("'{}' is '{}'; it must be one of: {}", key, v, fmt::join(allowed, ", ")));
-  }
-
-  // A scalar or a list of scalars.
-  Status StrList(const YAML::Node& map, const char* key, std::vector<std::string>* out) {
-    auto n = map[key];
-    if (!n) return Status::OK();
-    out->clear();
-    if (n.IsScalar()) {
-      std::string v;
-      DF_RETURN_IF_ERROR(Str(map, key, &v));
-      out->push_back(std::move(v));
-      return Status::OK();
-    }
-    if (!n.IsSequence()) return Error(n, fmt::format("'{}' must be a value or a list", key));
-    for (const auto& item : n) {
-      if (!item.IsScalar()) return Error(item, fmt::format("items of '{}' must be values", key));
-      auto v = InterpolateEnv(item.Scalar());
-      if (!v.ok()) return Error(item, v.status().message());
-      out->push_back(std::move(v).value());
-    }
-    return Status::OK();
-  }
-
   Status ReadSource(const YAML::Node& n, SourceConfig* s) {
     DF_RETURN_IF_ERROR(Keys(
         n, "'source'",
@@ -300,7 +203,6 @@ class ConfigReader {
     return Status::OK();
   }
 
-  std::string file_;
 };
 
 Result<PipelineConfig> ParseOver(PipelineConfig base, std::string_view yaml,

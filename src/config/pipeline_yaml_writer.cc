@@ -3,6 +3,7 @@
 
 #include "common/redact.h"
 #include "config/pipeline_file.h"
+#include "schedule/schedule.h"
 
 namespace dataforge {
 namespace {
@@ -11,6 +12,98 @@ void List(YAML::Emitter& out, const std::vector<std::string>& items) {
   out << YAML::Flow << YAML::BeginSeq;
   for (const auto& i : items) out << i;
   out << YAML::EndSeq;
+}
+
+void WriteScheduler(YAML::Emitter& out, const SchedulerConfig& s) {
+  out << YAML::Key << "scheduler" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "parallelism" << YAML::Value << s.parallelism;
+  out << YAML::Key << "lease" << YAML::Value << FormatDuration(s.lease_us);
+  out << YAML::Key << "poll" << YAML::Value << FormatDuration(s.poll_us);
+  out << YAML::Key << "max_output_bytes" << YAML::Value << s.max_output_bytes;
+  out << YAML::EndMap;
+}
+
+void WriteTask(YAML::Emitter& out, const TaskSpec& t) {
+  out << YAML::BeginMap;
+  out << YAML::Key << "id" << YAML::Value << t.id;
+  out << YAML::Key << "type" << YAML::Value << t.type;
+  if (!t.depends_on.empty()) {
+    out << YAML::Key << "depends_on" << YAML::Value;
+    List(out, t.depends_on);
+  }
+  out << YAML::Key << "retries" << YAML::Value << t.retries;
+  out << YAML::Key << "retry_delay" << YAML::Value << FormatDuration(t.retry_delay_us);
+  out << YAML::Key << "retry_exponential_backoff" << YAML::Value << t.retry_exponential;
+  out << YAML::Key << "max_retry_delay" << YAML::Value << FormatDuration(t.max_retry_delay_us);
+  out << YAML::Key << "timeout" << YAML::Value << FormatDuration(t.timeout_us);
+  out << YAML::Key << "depends_on_past" << YAML::Value << t.depends_on_past;
+  if (t.type == "ingest") {
+    if (t.records) out << YAML::Key << "records" << YAML::Value << t.records;
+    if (t.pages) out << YAML::Key << "pages" << YAML::Value << t.pages;
+    if (t.duration_us) out << YAML::Key << "duration" << YAML::Value << FormatDuration(t.duration_us);
+    if (!t.source_url.empty()) {
+      out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(t.source_url);
+    }
+    if (!t.source_seed.empty()) out << YAML::Key << "seed" << YAML::Value << t.source_seed;
+    if (t.results_per_page) {
+      out << YAML::Key << "results_per_page" << YAML::Value << t.results_per_page;
+    }
+  } else if (t.type == "sql") {
+    out << YAML::Key << "sql" << YAML::Value << t.sql;
+  } else if (t.type == "shell") {
+    out << YAML::Key << "command" << YAML::Value << t.command;
+    if (!t.cwd.empty()) out << YAML::Key << "cwd" << YAML::Value << t.cwd;
+    if (!t.env.empty()) {
+      out << YAML::Key << "env" << YAML::Value << YAML::BeginMap;
+      for (const auto& [k, v] : t.env) out << YAML::Key << k << YAML::Value << v;
+      out << YAML::EndMap;
+    }
+  } else if (t.type == "check") {
+    if (!t.check_table.empty()) out << YAML::Key << "table" << YAML::Value << t.check_table;
+    if (!t.check_query.empty()) out << YAML::Key << "query" << YAML::Value << t.check_query;
+    if (t.min_rows || t.max_rows) {
+      out << YAML::Key << "row_count" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      if (t.min_rows) out << YAML::Key << "min" << YAML::Value << *t.min_rows;
+      if (t.max_rows) out << YAML::Key << "max" << YAML::Value << *t.max_rows;
+      out << YAML::EndMap;
+    }
+    if (!t.not_null.empty()) {
+      out << YAML::Key << "not_null" << YAML::Value;
+      List(out, t.not_null);
+    }
+    if (!t.unique.empty()) {
+      out << YAML::Key << "unique" << YAML::Value;
+      List(out, t.unique);
+    }
+    if (!t.fresh_column.empty()) {
+      out << YAML::Key << "freshness" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "column" << YAML::Value << t.fresh_column;
+      out << YAML::Key << "max_age" << YAML::Value << FormatDuration(t.fresh_max_age_us);
+      out << YAML::EndMap;
+    }
+  } else if (t.type == "compact") {
+    out << YAML::Key << "log" << YAML::Value << t.compact_log;
+    out << YAML::Key << "store" << YAML::Value << t.compact_store;
+  }
+  out << YAML::EndMap;
+}
+
+void WriteDags(YAML::Emitter& out, const std::vector<DagSpec>& dags) {
+  out << YAML::Key << "dags" << YAML::Value << YAML::BeginMap;
+  for (const auto& d : dags) {
+    out << YAML::Key << d.id << YAML::Value << YAML::BeginMap;
+    if (!d.description.empty()) out << YAML::Key << "description" << YAML::Value << d.description;
+    out << YAML::Key << "schedule" << YAML::Value << YAML::DoubleQuoted << d.schedule;
+    out << YAML::Key << "timezone" << YAML::Value << d.time_zone;
+    out << YAML::Key << "start_date" << YAML::Value << FormatIso8601(d.start_us, d.time_zone);
+    out << YAML::Key << "catchup" << YAML::Value << d.catchup;
+    out << YAML::Key << "max_active_runs" << YAML::Value << d.max_active_runs;
+    out << YAML::Key << "paused" << YAML::Value << d.paused_on_create;
+    out << YAML::Key << "tasks" << YAML::Value << YAML::BeginSeq;
+    for (const auto& t : d.tasks) WriteTask(out, t);
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::EndMap;
 }
 
 }  // namespace
@@ -106,6 +199,8 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "max_staging_lag" << YAML::Value << c.tuning.max_staging_lag;
   out << YAML::Key << "max_log_lag" << YAML::Value << c.tuning.max_log_lag;
   out << YAML::EndMap;
+  WriteScheduler(out, c.scheduler);
+  WriteDags(out, c.dags);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -63,7 +63,9 @@ class PipelineImpl final : public Pipeline {
 
   Status Open() {
     DF_RETURN_IF_ERROR(PrepareDataDir(options_.data_dir, /*create=*/true));
-    DF_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(options_.data_dir));
+    if (!options_.data_dir_locked) {
+      DF_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(options_.data_dir));
+    }
     ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
     log_url_ = urls.log;
     LogOptions log_options;
@@ -97,12 +99,11 @@ class PipelineImpl final : public Pipeline {
                                               config_.staging.synchronous_full, instance));
     std::string url =
         options_.source_url_override.empty() ? config_.source.url : options_.source_url_override;
-    source_key_ =
-        url.empty() ? config_.source.name : config_.source.name + " " + RedactUrlPassword(url);
+    source_key_ = SourceKey(options_.source_key_override.empty() ? config_.source.name
+                                                                 : options_.source_key_override,
+                            url);
     if (url.empty() && config_.source.type == "http") {
-      mock_ = std::make_unique<MockApiServer>();
-      DF_RETURN_IF_ERROR(mock_->Start("127.0.0.1", 0).WithContext("starting the built-in API"));
-      url = fmt::format("http://127.0.0.1:{}/api/", mock_->port());
+      DF_ASSIGN_OR_RETURN(url, BuiltInApiUrl());
     }
     DF_ASSIGN_OR_RETURN(source_, MakeSource(config_.source, url, clock_));
     DF_ASSIGN_OR_RETURN(std::string position, staging_->SourcePosition(source_key_));
@@ -195,7 +196,67 @@ class PipelineImpl final : public Pipeline {
     return summary;
   }
 
-  void RequestStop() override { stop_.request_stop(); }
+  void RequestStop() override {
+    {
+      std::lock_guard lock(commit_mu_);
+      stopping_ = true;
+    }
+    stop_.request_stop();
+  }
+
+  Result<IngestOutcome> Ingest(const IngestRequest& request, std::stop_token stop) override {
+    if (!ingests()) {
+      return Status::FailedPrecondition(
+          "this process runs --role process: it has no staging to ingest into; run the "
+          "scheduler with an ingesting role");
+    }
+    SourceConfig sc = config_.source;
+    if (!request.seed.empty()) sc.seed = request.seed;
+    if (request.results_per_page > 0) sc.results_per_page = request.results_per_page;
+    std::string url = !request.url.empty()                  ? request.url
+                      : !options_.source_url_override.empty() ? options_.source_url_override
+                                                              : config_.source.url;
+    std::string key = SourceKey(request.name, url);
+    if (url.empty() && sc.type == "http") {
+      DF_ASSIGN_OR_RETURN(url, BuiltInApiUrl());
+    }
+    DF_ASSIGN_OR_RETURN(auto source, MakeSource(sc, url, clock_));
+    DF_ASSIGN_OR_RETURN(std::string position, staging_->SourcePosition(key));
+    DF_RETURN_IF_ERROR(source->Open(position));
+    {
+      std::lock_guard lock(commit_mu_);
+      if (stopping_) return Status::Cancelled("the pipeline is stopping");
+      ingests_active_ += 1;
+    }
+    IngestOutcome out;
+    Status s = PumpExtraSource(*source, key, request, stop, &out);
+    {
+      std::lock_guard lock(commit_mu_);
+      ingests_active_ -= 1;
+    }
+    staged_.Notify();
+    DF_RETURN_IF_ERROR(s);
+    out.summary = fmt::format("ingested from {}: {} fetched, {} staged, {} dead-lettered; {}",
+                              source->Describe(), out.fetched, out.staged, out.dead_lettered,
+                              out.delivered ? (processes() ? "all stored" : "all in the log")
+                                            : "not yet delivered");
+    return out;
+  }
+
+  Result<std::string> Compact(bool log, bool store) override {
+    std::string out;
+    if (log) {
+      DF_RETURN_IF_ERROR(log_->ApplyRetention());
+      out = "log retention applied";
+    }
+    if (store && store_) {
+      DF_ASSIGN_OR_RETURN(std::string s, store_->Compact());
+      out += (out.empty() ? "" : "; ") + s;
+    } else if (store) {
+      out += (out.empty() ? "" : "; ") + std::string("no store in this process (--role ingest)");
+    }
+    return out;
+  }
   void RequestAbort() override {
     stop_.request_stop();
     abort_.request_stop();
@@ -230,17 +291,112 @@ class PipelineImpl final : public Pipeline {
     RequestAbort();
   }
 
+  static std::string SourceKey(const std::string& name, const std::string& url) {
+    return url.empty() ? name : name + " " + RedactUrlPassword(url);
+  }
+
+  // The built-in randomuser-compatible API, started on first use.
+  Result<std::string> BuiltInApiUrl() {
+    std::lock_guard lock(mock_mu_);
+    if (!mock_) {
+      auto mock = std::make_unique<MockApiServer>();
+      DF_RETURN_IF_ERROR(mock->Start("127.0.0.1", 0).WithContext("starting the built-in API"));
+      mock_ = std::move(mock);
+    }
+    return fmt::format("http://127.0.0.1:{}/api/", mock_->port());
+  }
+
+  // Commits a batch of any source of this process and moves last_staged_seq_.
+  Result<uint64_t> CommitBatch(const std::string& key, const SourceBatch& batch) {
+    std::lock_guard lock(commit_mu_);
+    DF_ASSIGN_OR_RETURN(uint64_t seq, staging_->Commit(key, batch));
+    if (!batch.records.empty()) last_staged_seq_ = std::max<uint64_t>(last_staged_seq_, seq);
+    return seq;
+  }
+
+  Status PumpExtraSource(Source& source, const std::string& key, const IngestRequest& req,
+                         std::stop_token stop, IngestOutcome* out) {
+    auto abort = abort_.get_token();
+    int64_t deadline = req.duration_us > 0 ? clock_->MonotonicMicros() + req.duration_us : 0;
+    uint64_t batches = 0;
+    uint64_t my_last_seq = 0;
+    std::deque<std::pair<uint64_t, std::string>> unacked;
+    auto acknowledge = [&] {
+      std::string latest;
+      while (!unacked.empty() && unacked.front().first <= probes_.relay.cursor.load()) {
+        latest = std::move(unacked.front().second);
+        unacked.pop_front();
+      }
+      if (!latest.empty()) source.Acknowledged(latest);
+    };
+    while (!stop.stop_requested() && !abort.stop_requested()) {
+      if (req.max_records != 0 && out->fetched >= req.max_records) break;
+      if (req.max_pages != 0 && batches >= req.max_pages) break;
+      if (deadline != 0 && clock_->MonotonicMicros() >= deadline) break;
+      acknowledge();
+      size_t want = static_cast<size_t>(config_.tuning.batch_records);
+      if (req.max_records != 0) {
+        want = static_cast<size_t>(std::min<uint64_t>(want, req.max_records - out->fetched));
+      }
+      auto batch = source.Next(want, stop);
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kNotFound) break;  // input exhausted
+        if (batch.status().code() == StatusCode::kCancelled) break;
+        return batch.status().WithContext("source");
+      }
+      if (batch->fetched() == 0 && batch->position.empty()) continue;
+      DF_ASSIGN_OR_RETURN(uint64_t seq, CommitBatch(key, *batch));
+      if (!batch->records.empty()) my_last_seq = seq;
+      if (!batch->position.empty()) unacked.emplace_back(my_last_seq, batch->position);
+      out->fetched += batch->fetched();
+      out->staged += batch->records.size();
+      out->dead_lettered += batch->dead_letters.size();
+      if (batch->fetched() > 0) batches += 1;
+      probes_.source.fetched += batch->fetched();
+      probes_.source.staged += batch->records.size();
+      probes_.source.dead_lettered += batch->dead_letters.size();
+      staged_.Notify();
+    }
+    if (stop.stop_requested()) return Status::Cancelled("interrupted while pulling");
+    // Delivered: in the log (relay cursor), then through this process's processor.
+    while (probes_.relay.cursor.load() < my_last_seq) {
+      if (stop.stop_requested() || abort.stop_requested()) {
+        return Status::Cancelled("interrupted while the relay streamed what was pulled");
+      }
+      streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
+    }
+    acknowledge();
+    if (processes()) {
+      uint64_t target = probes_.relay.streamed.load();
+      while (probes_.processor.consumed.load() < target) {
+        if (stop.stop_requested() || abort.stop_requested()) {
+          return Status::Cancelled("interrupted while the processor stored what was pulled");
+        }
+        processed_.WaitPast(processed_.generation(), kIdleWaitUs, stop);
+      }
+    }
+    out->delivered = true;
+    return Status::OK();
+  }
+
   void SourceLoop() {
     uint64_t fetched = 0;
+    uint64_t my_last_seq = last_staged_seq_.load();
     const uint64_t max = options_.max_records;
     auto stop = stop_.get_token();
     if (options_.role == PipelineRole::kAll && log_->Shared()) WaitForAssignment(stop);
+    int64_t deadline =
+        options_.max_duration_us > 0 ? clock_->MonotonicMicros() + options_.max_duration_us : 0;
+    uint64_t batches = 0;
     while (!stop.stop_requested()) {
       if (max != 0 && fetched >= max) break;
+      if (options_.max_batches != 0 && batches >= options_.max_batches) break;
+      if (deadline != 0 && clock_->MonotonicMicros() >= deadline) break;
       AcknowledgeToSource();
       // Backpressure: do not run further ahead of the relay than max_staging_lag.
       while (!stop.stop_requested() &&
-             Lag(last_staged_seq_, probes_.relay.cursor.load()) > config_.tuning.max_staging_lag) {
+             Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
+                 config_.tuning.max_staging_lag) {
         streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
       }
       size_t want = static_cast<size_t>(config_.tuning.batch_records);
@@ -256,14 +412,15 @@ class PipelineImpl final : public Pipeline {
         break;
       }
       if (batch->fetched() == 0 && batch->position.empty()) continue;
-      auto seq = staging_->Commit(source_key_, *batch);
+      auto seq = CommitBatch(source_key_, *batch);
       probes_.source.commit_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t1);
       if (!seq.ok()) {
         Fail(seq.status());
         break;
       }
-      if (!batch->records.empty()) last_staged_seq_ = *seq;
-      if (!batch->position.empty()) unacknowledged_.emplace_back(last_staged_seq_, batch->position);
+      if (!batch->records.empty()) my_last_seq = *seq;
+      if (!batch->position.empty()) unacknowledged_.emplace_back(my_last_seq, batch->position);
+      if (batch->fetched() > 0) batches += 1;
       fetched += batch->fetched();
       probes_.source.fetched += batch->fetched();
       probes_.source.staged += batch->records.size();
@@ -326,7 +483,7 @@ class PipelineImpl final : public Pipeline {
         streamed_.Notify();
         continue;
       }
-      if (source_was_done) break;  // FlushCursor() below waits for every batch in flight
+      if (source_was_done && ingests_active_.load() == 0) break;  // FlushCursor() waits for the rest
       if (Status s = relay_->CommitProgress(); !s.ok()) {
         if (!abort.stop_requested()) Fail(s);
         break;
@@ -406,7 +563,11 @@ class PipelineImpl final : public Pipeline {
   std::atomic<bool> source_done_{false};
   std::atomic<bool> relay_done_{false};
   bool processor_caught_up_ = false;  // processor thread, read after join
-  uint64_t last_staged_seq_ = 0;      // source thread only
+  std::mutex mock_mu_;                // guards mock_'s creation
+  std::mutex commit_mu_;              // serializes staging commits of every source
+  bool stopping_ = false;             // guarded by commit_mu_: no new ingest
+  std::atomic<int> ingests_active_{0};
+  std::atomic<uint64_t> last_staged_seq_{0};  // highest seq staged by any source
   // (last outbox seq, source position) of committed batches the log has not acknowledged yet.
   std::deque<std::pair<uint64_t, std::string>> unacknowledged_;  // source thread only
 

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "orchestrate/task_environment.h"
 #include "pipeline/stage_probes.h"
 
 namespace dataforge {
@@ -38,6 +39,12 @@ struct RunOptions {
   PipelineRole role = PipelineRole::kAll;
   uint64_t max_records = 0;  // fetch this many records in this run, drain, return; 0 = no limit
   std::string source_url_override;  // --source-url
+  bool data_dir_locked = false;     // the caller holds the data dir lock (a scheduler)
+  // Stop after this long (0 = no limit) or this many source batches (0 = no limit).
+  int64_t max_duration_us = 0;
+  uint64_t max_batches = 0;
+  // Keep the source position under this name instead of the source's own ("" = its own).
+  std::string source_key_override;
 };
 
 // Counters of one run (deltas) and of the data dir (totals).
@@ -77,6 +84,15 @@ class Pipeline {
 
   virtual void RequestStop() = 0;
   virtual void RequestAbort() = 0;
+
+  // While Run() runs: pulls from a second instance of the source (with the request's
+  // overrides, its position kept under request.name) into the running pipeline, beside the
+  // main source, and returns once what it pulled is delivered (stored or dead-lettered when
+  // this process stores, in the log otherwise). Any thread; FailedPrecondition in a
+  // process-only role or once the pipeline is draining.
+  virtual Result<IngestOutcome> Ingest(const IngestRequest& request, std::stop_token stop) = 0;
+  // Applies the log's retention and/or compacts the store, while Run() runs. Any thread.
+  virtual Result<std::string> Compact(bool log, bool store) = 0;
   virtual const StageProbes& probes() const = 0;
 };
 

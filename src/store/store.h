@@ -75,6 +75,10 @@ class Store {
 
   // Read-only instances: catch up with the writer. No-op for kReadWrite.
   virtual Status Refresh() = 0;
+
+  // Rewrites the store's files to drop deleted and overwritten row versions (RocksDB: a full
+  // manual compaction). Safe while the store is written. Returns "<before> -> <after> bytes".
+  virtual Result<std::string> Compact() = 0;
 };
 
 struct StoreOptions {

@@ -48,9 +48,52 @@ CREATE VIEW dataforge.staged_records AS
   JOIN dataforge.outbox o ON o.instance_id = r.instance_id AND o.seq = r.seq
   JOIN dataforge.instances i ON i.id = r.instance_id;
 )SQL"},
+    {2, "orchestrator run store: dags, dag runs, task instances", R"SQL(
+CREATE TABLE dataforge.dags(
+  dag_id text PRIMARY KEY,
+  paused boolean NOT NULL DEFAULT false,
+  last_scheduled_start_us bigint);   -- NULL: no scheduled or backfill run yet
+CREATE TABLE dataforge.dag_runs(
+  run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  dag_id text NOT NULL REFERENCES dataforge.dags(dag_id),
+  run_type text NOT NULL CHECK (run_type IN ('scheduled','manual','backfill')),
+  logical_us bigint NOT NULL,        -- timestamps: microseconds since the epoch
+  interval_start_us bigint NOT NULL,
+  interval_end_us bigint NOT NULL,
+  state text NOT NULL CHECK (state IN ('queued','running','success','failed')),
+  conf_json text NOT NULL DEFAULT '{}',
+  created_us bigint NOT NULL,
+  started_us bigint NOT NULL DEFAULT 0,
+  ended_us bigint NOT NULL DEFAULT 0,
+  UNIQUE (dag_id, logical_us));      -- one run per logical date, whoever creates it
+CREATE INDEX dag_runs_active ON dataforge.dag_runs(dag_id, logical_us)
+  WHERE state IN ('queued','running');
+CREATE TABLE dataforge.task_instances(
+  run_id bigint NOT NULL REFERENCES dataforge.dag_runs(run_id),
+  task_id text NOT NULL,
+  state text NOT NULL CHECK (state IN ('none','scheduled','running','up_for_retry','success',
+                                       'failed','upstream_failed')),
+  try_number int NOT NULL DEFAULT 0,
+  max_tries int NOT NULL DEFAULT 1,
+  ready_us bigint NOT NULL DEFAULT 0,
+  next_try_us bigint NOT NULL DEFAULT 0,
+  lease_owner text NOT NULL DEFAULT '',
+  lease_expires_us bigint NOT NULL DEFAULT 0,
+  started_us bigint NOT NULL DEFAULT 0,
+  ended_us bigint NOT NULL DEFAULT 0,
+  last_error text NOT NULL DEFAULT '',
+  output text NOT NULL DEFAULT '',   -- the last attempt's output tail (bounded by the caller)
+  PRIMARY KEY (run_id, task_id));
+-- ClaimTasks: only claimable rows are indexed, so finished history costs nothing.
+CREATE INDEX task_instances_claimable ON dataforge.task_instances(ready_us, run_id, task_id)
+  WHERE state IN ('scheduled','up_for_retry');
+-- RenewLeases, ExpiredAttempts: the running attempts.
+CREATE INDEX task_instances_running ON dataforge.task_instances(lease_owner)
+  WHERE state = 'running';
+)SQL"},
 };
 
-constexpr int kLatest = 1;
+constexpr int kLatest = 2;
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatest);
 
 Result<int> CurrentVersion(PgConnection& c) {

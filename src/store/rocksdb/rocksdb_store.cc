@@ -195,6 +195,26 @@ Status RocksDbStore::Refresh() {
   return LoadMeta();
 }
 
+Result<std::string> RocksDbStore::Compact() {
+  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  auto size = [&] {
+    uint64_t total = 0;
+    for (auto* h : handles_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) total += v;
+    }
+    return total;
+  };
+  uint64_t before = size();
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : handles_) {
+    rocksdb::Status st = db_->CompactRange(options, h, nullptr, nullptr);
+    if (!st.ok()) return Error(st, "compacting");
+  }
+  return fmt::format("store compacted: {} -> {} bytes of table files", before, size());
+}
+
 Status RocksDbStore::Apply(const StoreBatch& batch) {
   std::lock_guard lock(apply_mu_);
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");

@@ -36,6 +36,7 @@ class RocksDbStore final : public Store {
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
   Status Refresh() override;
+  Result<std::string> Compact() override;
 
  private:
   // An iterator over one table's rows; owns the upper bound its ReadOptions point at.

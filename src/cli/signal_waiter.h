@@ -1,0 +1,65 @@
+// SIGINT/SIGTERM handling for long-running commands.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace dataforge {
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any) and handles them on one
+// thread with sigwait: the first signal calls `on_first`, the second `on_second`.
+class SignalWaiter {
+ public:
+  SignalWaiter() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);  // used only to wake the waiter at shutdown
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  // `first_message` says what the first signal does.
+  void Start(std::function<void()> on_first, std::function<void()> on_second,
+             std::string first_message = "stopping the source and draining") {
+    first_message_ = std::move(first_message);
+    thread_ = std::thread([this, on_first, on_second] {
+      int count = 0;
+      while (true) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0) continue;
+        if (sig == SIGUSR1 && done_) return;
+        if (sig == SIGUSR1) continue;
+        if (++count == 1) {
+          spdlog::info("{} received: {} (again to stop now)", strsignal(sig), first_message_);
+          on_first();
+        } else {
+          spdlog::warn("{} received again: stopping every stage now; the next run resumes",
+                       strsignal(sig));
+          on_second();
+        }
+      }
+    });
+  }
+  ~SignalWaiter() {
+    if (thread_.joinable()) {
+      done_ = true;
+      pthread_kill(thread_.native_handle(), SIGUSR1);
+      thread_.join();
+    }
+  }
+
+ private:
+  sigset_t set_;
+  std::string first_message_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace dataforge
