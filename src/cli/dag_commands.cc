@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -390,14 +391,14 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         DF_ASSIGN_OR_RETURN(rows, store->ListRuns(*dag, *limit));
       }
       if (!*json) {
-        fmt::print("{:>6}  {:<22} {:<9} {:<25} {:<8} {:>9}\n", "RUN", "DAG", "TYPE",
+        fmt::print("{:>6}  {:<22} {:<9} {:<32} {:<8} {:>9}\n", "RUN", "DAG", "TYPE",
                    "LOGICAL DATE", "STATE", "DURATION");
       }
       for (const auto& r : rows) {
         if (*json) {
           fmt::print("{}\n", RunJson(r));
         } else {
-          fmt::print("{:>6}  {:<22} {:<9} {:<25} {:<8} {:>9}\n", r.run_id, r.dag_id,
+          fmt::print("{:>6}  {:<22} {:<9} {:<32} {:<8} {:>9}\n", r.run_id, r.dag_id,
                      RunTypeName(r.type), Time(r.logical_us), RunStateName(r.state),
                      Duration(r.started_us, r.ended_us));
         }
@@ -421,6 +422,16 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       DF_RETURN_IF_ERROR(run.status());
       DF_ASSIGN_OR_RETURN(auto tasks, store->ListTasks(*run_id));
+      if (const DagSpec* d = FindDag(c, run->dag_id)) {
+        // In the DAG's order (the file's), not the store's.
+        std::map<std::string, size_t> order;
+        for (size_t i = 0; i < d->tasks.size(); ++i) order[d->tasks[i].id] = i;
+        std::stable_sort(tasks.begin(), tasks.end(), [&](const auto& a, const auto& b) {
+          auto ia = order.count(a.task_id) ? order[a.task_id] : order.size();
+          auto ib = order.count(b.task_id) ? order[b.task_id] : order.size();
+          return ia < ib;
+        });
+      }
       if (*json) {
         std::string list = "[";
         for (size_t i = 0; i < tasks.size(); ++i) list += (i ? "," : "") + TaskJson(tasks[i]);

@@ -219,12 +219,14 @@ TaskResult RunTask(const TaskAttempt& a, TaskEnvironment& env, size_t max_output
   }
   watchdog.request_stop();
   watchdog.join();
-  if (timed_out && !r.status.ok() && r.status.code() != StatusCode::kDeadlineExceeded) {
+  if (timed_out && !r.status.ok() && !stop.stop_requested()) {
+    // Whatever the task was doing when its deadline cancelled it, it timed out.
+    bool cut = r.status.code() == StatusCode::kCancelled ||
+               r.status.code() == StatusCode::kDeadlineExceeded;
     r.status = Status::DeadlineExceeded(
-        fmt::format("timed out after {} ({})", FormatDuration(a.task->timeout_us),
-                    r.status.message()));
-  } else if (timed_out && r.status.ok()) {
-    // Finished in the same instant the deadline passed: it did finish.
+        cut ? fmt::format("timed out after {}: killed", FormatDuration(a.task->timeout_us))
+            : fmt::format("timed out after {} ({})", FormatDuration(a.task->timeout_us),
+                          r.status.message()));
   }
   r.output = Tail(std::move(r.output), max_output_bytes);
   return r;

@@ -126,8 +126,8 @@ TEST_F(OrchestrateTest, ConfigErrorsNameTheLine) {
        ":3: DAG 'd' needs a 'start_date' (e.g. start_date: 2024-01-01)"},
   };
   for (const auto& c : cases) {
-    auto args = Args(c.yaml);
-    auto r = Df({"config", "check"}, args);
+    Args(c.yaml);
+    auto r = RunDataforge({"config", "check", dir_.Sub("pipeline.yaml")});
     EXPECT_EQ(r.exit_code, 2) << c.yaml << r.out << r.err;
     EXPECT_NE(r.err.find(c.error), std::string::npos) << "want: " << c.error << "\ngot: " << r.err;
     EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
@@ -422,6 +422,7 @@ dags:
     start_date: {1}
     catchup: true
     max_active_runs: 20
+    default_args: {{retries: 1, retry_delay: 0s}}
     tasks:
       - {{id: a, type: shell, command: "echo start {{{{ ds }}}} a $PPID >> {0}; sleep 0.3; echo end {{{{ ds }}}} a >> {0}"}}
       - {{id: b, type: shell, depends_on: [a], command: "echo start {{{{ ds }}}} b $PPID >> {0}; sleep 0.3; echo end {{{{ ds }}}} b >> {0}"}}
@@ -438,6 +439,7 @@ dags:
                                    dir_.Sub("pipeline.yaml"), "--staging", pg.Url()};
   // Kill one of them once a third of the work is done; the other finishes it.
   ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(log)).size() >= 40; }, 90)) << ReadFile(log);
+  pid_t killed_pid = one.pid();
   one.Signal(SIGKILL);
   one.Wait();
   ASSERT_TRUE(WaitFor(
@@ -453,18 +455,45 @@ dags:
       << ReadFile(log);
   two.Signal(SIGTERM);
   two.Wait();
-  std::map<std::string, int> ends;
+  // Every task instance ran to its end; only an attempt the killed scheduler had started (and
+  // may have finished without recording it) runs a second time, on the survivor.
+  std::string killed = std::to_string(killed_pid);
+  std::map<std::string, int> ends, survivor_starts;
+  std::map<std::string, bool> started_on_killed;
   std::set<std::string> runners;
   for (const auto& line : Lines(ReadFile(log))) {
     std::istringstream in(line);
     std::string what, day, task, pid;
     in >> what >> day >> task >> pid;
     if (what == "end") ends[day + " " + task] += 1;
-    if (what == "start") runners.insert(pid);
+    if (what != "start") continue;
+    runners.insert(pid);
+    if (pid == killed) {
+      started_on_killed[day + " " + task] = true;
+    } else {
+      survivor_starts[day + " " + task] += 1;
+    }
   }
-  EXPECT_EQ(ends.size(), 60u);
-  for (const auto& [key, n] : ends) EXPECT_EQ(n, 1) << key;
+  EXPECT_EQ(ends.size(), 60u) << ReadFile(log);
+  EXPECT_EQ(survivor_starts.size() + started_on_killed.size() -
+                [&] {
+                  size_t both = 0;
+                  for (const auto& [k, v] : started_on_killed) both += survivor_starts.count(k);
+                  return both;
+                }(),
+            60u);
+  for (const auto& [key, n] : survivor_starts) EXPECT_EQ(n, 1) << key << "\n" << ReadFile(log);
+  for (const auto& [key, n] : ends) {
+    if (n != 1) {
+      EXPECT_TRUE(started_on_killed[key]) << key << " ran twice";
+    }
+  }
   EXPECT_GE(runners.size(), 2u) << "both schedulers ran tasks";
+  // The run store agrees: a second try only where the first was the killed scheduler's.
+  auto retried = Lines(pg.Psql(
+      "SELECT count(*) FROM dataforge.task_instances WHERE try_number <> 1 OR state <> 'success'"));
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_LE(std::stoi(retried[0]), 4);  // the killed scheduler ran at most 4 at once
   EXPECT_EQ(pg.Psql("SELECT count(*), count(DISTINCT logical_us) FROM dataforge.dag_runs"),
             "20|20");
 }

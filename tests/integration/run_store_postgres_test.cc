@@ -115,7 +115,9 @@ TEST_F(RunStorePostgresTest, DagsRunsAndUniquenessPerLogicalDate) {
   EXPECT_EQ(store_->GetRun(id + 100).status().code(), StatusCode::kNotFound);
 
   auto last = [&] {
-    for (const auto& d : *store_->ListDags()) {
+    auto dags = store_->ListDags();
+    EXPECT_TRUE(dags.ok()) << dags.status().ToString();
+    for (const auto& d : *dags) {
       if (d.dag_id == "etl") return d.last_scheduled_start_us;
     }
     return std::optional<int64_t>(-1);

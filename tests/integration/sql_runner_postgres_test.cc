@@ -49,15 +49,13 @@ TEST(SqlRunnerPostgresTest, StatementsRowsErrorsTimeoutAndCancel) {
   auto syntax = RunSql(url, "SELEC 1", 0, {});
   ASSERT_FALSE(syntax.ok());
   EXPECT_EQ(syntax.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(syntax.status().message().find("syntax error at or near \"SELEC\""),
-            std::string::npos)
+  EXPECT_NE(syntax.status().message().find("syntax error at or near \"SELEC\""), std::string::npos)
       << syntax.status().message();
 
   auto missing = RunSql(url, "SELECT * FROM nope", 0, {});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(missing.status().message().find("relation \"nope\" does not exist"),
-            std::string::npos)
+  EXPECT_NE(missing.status().message().find("relation \"nope\" does not exist"), std::string::npos)
       << missing.status().message();
 
   auto t0 = std::chrono::steady_clock::now();

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -95,6 +96,9 @@ class Tail {
 [[noreturn]] void ExecChild(const char* cwd, int devnull, int out_fd, int max_fd,
                             char* const argv[], char* const envp[]) {
   setpgid(0, 0);
+  // Dies with the scheduler thread that started it: a scheduler killed with kill -9 leaves no
+  // task running on unsupervised (its attempt is retried elsewhere).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Dispositions set to SIG_IGN and the signal mask survive exec: give the command defaults.
   struct sigaction dfl;
   std::memset(&dfl, 0, sizeof(dfl));

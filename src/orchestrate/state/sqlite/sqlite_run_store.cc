@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS task_instances(
   last_error TEXT NOT NULL DEFAULT '',
   output TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(run_id, task_id));
-CREATE INDEX IF NOT EXISTS task_instances_claimable ON task_instances(ready_us)
+CREATE INDEX IF NOT EXISTS task_instances_claimable ON task_instances(ready_us, run_id, task_id)
   WHERE state IN ('scheduled','up_for_retry');
 CREATE INDEX IF NOT EXISTS task_instances_running ON task_instances(lease_owner)
   WHERE state = 'running';
