@@ -153,7 +153,7 @@ Status Scheduler::CreateDueRuns(int64_t now_us) {
   return Status::OK();
 }
 
-Status Scheduler::AdvanceRuns(bool full, int64_t now_us) {
+Status Scheduler::AdvanceRuns(bool full, int64_t now_us, bool* finished_any) {
   std::set<int64_t> dirty;
   {
     std::lock_guard lock(mu_);
@@ -193,13 +193,14 @@ Status Scheduler::AdvanceRuns(bool full, int64_t now_us) {
   std::map<int64_t, std::vector<TaskInstance>> by_run;
   for (auto& ti : tis) by_run[ti.run_id].push_back(std::move(ti));
   for (const auto& [run_id, run] : runs) {
-    DF_RETURN_IF_ERROR(AdvanceRun(*run, by_run[run_id], now_us));
+    DF_ASSIGN_OR_RETURN(bool finished, AdvanceRun(*run, by_run[run_id], now_us));
+    *finished_any |= finished;
   }
   return Status::OK();
 }
 
-Status Scheduler::AdvanceRun(const DagRun& run, const std::vector<TaskInstance>& tis,
-                             int64_t now_us) {
+Result<bool> Scheduler::AdvanceRun(const DagRun& run, const std::vector<TaskInstance>& tis,
+                                   int64_t now_us) {
   const DagSpec& dag = *FindDag(run.dag_id);
   std::map<std::string, TaskState> state;
   for (const auto& ti : tis) state[ti.task_id] = ti.state;
@@ -243,8 +244,9 @@ Status Scheduler::AdvanceRun(const DagRun& run, const std::vector<TaskInstance>&
     if (finished) {
       spdlog::info("DAG {}: run {} {}", run.dag_id, run.run_id, ok ? "succeeded" : "failed");
     }
+    return finished;
   }
-  return Status::OK();
+  return false;
 }
 
 Status Scheduler::ReapExpired(int64_t now_us) {
@@ -312,7 +314,12 @@ Status Scheduler::Tick(bool full) {
   if (full) DF_RETURN_IF_ERROR(RefreshDags());
   if (create_scheduled_runs_) DF_RETURN_IF_ERROR(CreateDueRuns(now));
   if (full || !previous_owner_prefix_.empty()) DF_RETURN_IF_ERROR(ReapExpired(now));
-  DF_RETURN_IF_ERROR(AdvanceRuns(full, now));
+  // A run that ends frees a max_active_runs slot: start the next one in the same pass.
+  for (int i = 0; i < 3; ++i) {
+    bool finished_any = false;
+    DF_RETURN_IF_ERROR(AdvanceRuns(full || i > 0, now, &finished_any));
+    if (!finished_any) break;
+  }
   DF_RETURN_IF_ERROR(ClaimAndDispatch(now));
   int64_t mono = clock_->MonotonicMicros();
   if (mono >= next_heartbeat_us_) {
@@ -428,8 +435,10 @@ void Scheduler::Execute(Running* r) {
     TaskAttempt attempt{dag, task, *run, ti.try_number};
     spdlog::info("DAG {}: task {} of run {} started (try {} of {})", dag->id, task->id,
                  ti.run_id, ti.try_number, ti.max_tries);
+    // Timeouts are real durations whatever clock schedules (the task runner watches the real
+    // monotonic clock).
     result = RunTask(attempt, *env_, config_.max_output_bytes,
-                     clock_->MonotonicMicros() + task->timeout_us, clock_->NowMicros(),
+                     Clock::Real()->MonotonicMicros() + task->timeout_us, clock_->NowMicros(),
                      r->cancel.get_token());
   }
   probe_.running -= 1;

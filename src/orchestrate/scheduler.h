@@ -99,8 +99,10 @@ class Scheduler {
 
   Status RefreshDags();
   Status CreateDueRuns(int64_t now_us);
-  Status AdvanceRuns(bool full, int64_t now_us);
-  Status AdvanceRun(const DagRun& run, const std::vector<TaskInstance>& tis, int64_t now_us);
+  Status AdvanceRuns(bool full, int64_t now_us, bool* finished_any);
+  // Promotes what is ready; ends the run when every task has ended (true then).
+  Result<bool> AdvanceRun(const DagRun& run, const std::vector<TaskInstance>& tis,
+                          int64_t now_us);
   Status ReapExpired(int64_t now_us);
   Status ClaimAndDispatch(int64_t now_us);
   void Worker(std::stop_token stop);

@@ -63,8 +63,10 @@ TEST(PostgresStagingTest, DefaultPipelineRunsOnPostgresStaging) {
   EXPECT_EQ(s.stored, 3000);
   EXPECT_EQ(s.staging_lag, 0);
   ExpectStagingMatchesStore(pg, data, extra, 3000);
-  EXPECT_EQ(pg.Psql("SELECT version, description FROM dataforge.schema_migrations"),
+  EXPECT_EQ(pg.Psql("SELECT version, description FROM dataforge.schema_migrations WHERE "
+                    "version = 1"),
             "1|outbox, records, dead letters, source positions, counters");
+  EXPECT_EQ(pg.Psql("SELECT max(version) FROM dataforge.schema_migrations"), "2");
   // The upsert view is plain SQL for anyone to query.
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM dataforge.staged_records WHERE raw::jsonb ? 'login'"),
             "3000");
