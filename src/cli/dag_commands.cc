@@ -31,8 +31,9 @@ const DagSpec* FindDag(const PipelineConfig& c, const std::string& id) {
 Status UnknownDag(const PipelineConfig& c, const std::string& id) {
   std::vector<std::string> ids;
   for (const auto& d : c.dags) ids.push_back(d.id);
-  return Status::ConfigError(fmt::format("unknown DAG '{}'; the pipeline file declares: {}", id,
-                                         ids.empty() ? "none" : fmt::format("{}", fmt::join(ids, ", "))));
+  return Status::ConfigError(
+      fmt::format("unknown DAG '{}'; the pipeline file declares: {}", id,
+                  ids.empty() ? "none" : fmt::format("{}", fmt::join(ids, ", "))));
 }
 
 // The run store for reading, or nullptr when nothing was ever run in this data dir.
@@ -54,7 +55,23 @@ Result<std::unique_ptr<RunStore>> StoreForWriting(const CliContext& ctx, const P
   return store;
 }
 
-std::string Time(int64_t us) { return us == 0 ? "-" : FormatIso8601(us, "UTC"); }
+// Runs of a paused DAG do not start: waiting for them would never end.
+Status RefuseIfPaused(RunStore& store, const std::string& dag_id) {
+  DF_ASSIGN_OR_RETURN(auto rows, store.ListDags());
+  for (const auto& row : rows) {
+    if (row.dag_id == dag_id && row.paused) {
+      return Status::FailedPrecondition(
+          fmt::format("DAG {} is paused: its runs do not start; unpause it first (dataforge "
+                      "dags unpause {})",
+                      dag_id, dag_id));
+    }
+  }
+  return Status::OK();
+}
+
+std::string Time(int64_t us) {
+  return us == 0 ? "-" : FormatIso8601(us, "UTC");
+}
 
 std::string Duration(int64_t from, int64_t to) {
   if (from == 0 || to == 0 || to < from) return "-";
@@ -145,8 +162,8 @@ Result<std::vector<DagRun>> ExecuteAndWait(const CliContext& ctx, const Pipeline
       size_t width = 30;
       size_t filled = run_ids.empty() ? width : done * width / run_ids.size();
       fmt::print(stderr, "\r[{}{}] {}/{} runs done ({} succeeded, {} failed)\033[K",
-                 std::string(filled, '#'), std::string(width - filled, '-'), done,
-                 run_ids.size(), ok, done - ok);
+                 std::string(filled, '#'), std::string(width - filled, '-'), done, run_ids.size(),
+                 ok, done - ok);
     }
     if (done == run_ids.size()) break;
     std::unique_lock l(mu);
@@ -185,8 +202,8 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         if (schedule.ok()) {
           if (!last && !d.catchup) {
             // The newest complete interval runs first.
-            auto due = DueIntervals(*schedule, d.start_us, std::nullopt,
-                                    Clock::Real()->NowMicros(), false, 1);
+            auto due = DueIntervals(*schedule, d.start_us, std::nullopt, Clock::Real()->NowMicros(),
+                                    false, 1);
             next = due.empty() ? NextDueAt(*schedule, d.start_us, std::nullopt)
                                : std::optional<int64_t>(due.back().end_us);
           } else {
@@ -227,8 +244,7 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   trigger->add_option("DAG", *dag, "DAG id")->required();
   trigger->add_option("--conf", *conf,
                       "JSON object passed to the run; tasks read it as {{ conf.KEY }}");
-  trigger->add_flag("--wait", *wait,
-                    "Run it here and wait for it to finish (exit 1 if it fails)");
+  trigger->add_flag("--wait", *wait, "Run it here and wait for it to finish (exit 1 if it fails)");
   trigger->callback([&ctx, exit_code, dag, conf, wait] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       const DagSpec* d = FindDag(c, *dag);
@@ -241,6 +257,7 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
             *conf));
       }
       DF_ASSIGN_OR_RETURN(auto store, StoreForWriting(ctx, c));
+      if (*wait) DF_RETURN_IF_ERROR(RefuseIfPaused(*store, d->id));
       DF_ASSIGN_OR_RETURN(auto schedule, Schedule::Parse(d->schedule, d->time_zone));
       int64_t now = Clock::Real()->NowMicros();
       DataInterval iv = LatestCompleteInterval(schedule, d->start_us, now);
@@ -262,11 +279,12 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       const DagRun& r = runs.at(0);
       fmt::print("run {}: {}\n", r.run_id, RunStateName(r.state));
       if (r.state == RunState::kFailed) {
-        return Status::Internal(fmt::format(
-            "run {} of DAG {} failed; see: dataforge runs show {}", r.run_id, d->id, r.run_id));
+        return Status::Internal(fmt::format("run {} of DAG {} failed; see: dataforge runs show {}",
+                                            r.run_id, d->id, r.run_id));
       }
       if (r.state != RunState::kSuccess) {
-        return Status::Cancelled(fmt::format("run {} is still {}", r.run_id, RunStateName(r.state)));
+        return Status::Cancelled(
+            fmt::format("run {} is still {}", r.run_id, RunStateName(r.state)));
       }
       return Status::OK();
     });
@@ -289,7 +307,8 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       if (!d) return UnknownDag(c, *dag);
       auto from_us = ParseDateTime(*from, d->time_zone);
       if (!from_us.ok()) {
-        return Status::ConfigError(fmt::format("--from '{}': {}", *from, from_us.status().message()));
+        return Status::ConfigError(
+            fmt::format("--from '{}': {}", *from, from_us.status().message()));
       }
       auto to_us = ParseDateTime(*to, d->time_zone);
       if (!to_us.ok()) {
@@ -301,11 +320,12 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       DF_ASSIGN_OR_RETURN(auto schedule, Schedule::Parse(d->schedule, d->time_zone));
       auto intervals = IntervalsStartingIn(schedule, d->start_us, *from_us, *to_us);
       if (intervals.empty()) {
-        return Status::ConfigError(fmt::format(
-            "no interval of DAG {} ('{}', start_date {}) starts between {} and {}", d->id,
-            d->schedule, FormatIso8601(d->start_us, d->time_zone), *from, *to));
+        return Status::ConfigError(
+            fmt::format("no interval of DAG {} ('{}', start_date {}) starts between {} and {}",
+                        d->id, d->schedule, FormatIso8601(d->start_us, d->time_zone), *from, *to));
       }
       DF_ASSIGN_OR_RETURN(auto store, StoreForWriting(ctx, c));
+      DF_RETURN_IF_ERROR(RefuseIfPaused(*store, d->id));
       std::vector<std::pair<std::string, int>> tries;
       for (const auto& t : d->tasks) tries.emplace_back(t.id, t.retries + 1);
       std::vector<int64_t> ids;
@@ -347,9 +367,10 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
                  d->id, ok, runs.size(), failed, runs.size() - ok - failed,
                  static_cast<double>(Clock::Real()->MonotonicMicros() - t0) / 1e6);
       if (failed > 0) {
-        return Status::Internal(fmt::format("backfill {}: runs {} failed; see: dataforge runs "
-                                            "show RUN",
-                                            d->id, fmt::join(failed_ids, ", ")));
+        return Status::Internal(
+            fmt::format("backfill {}: runs {} failed; see: dataforge runs "
+                        "show RUN",
+                        d->id, fmt::join(failed_ids, ", ")));
       }
       if (ok != runs.size()) return Status::Cancelled("backfill interrupted; the rest stay queued");
       return Status::OK();
@@ -391,8 +412,8 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         DF_ASSIGN_OR_RETURN(rows, store->ListRuns(*dag, *limit));
       }
       if (!*json) {
-        fmt::print("{:>6}  {:<22} {:<9} {:<32} {:<8} {:>9}\n", "RUN", "DAG", "TYPE",
-                   "LOGICAL DATE", "STATE", "DURATION");
+        fmt::print("{:>6}  {:<22} {:<9} {:<32} {:<8} {:>9}\n", "RUN", "DAG", "TYPE", "LOGICAL DATE",
+                   "STATE", "DURATION");
       }
       for (const auto& r : rows) {
         if (*json) {
@@ -415,7 +436,8 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   show->callback([&ctx, exit_code, run_id, json] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_ASSIGN_OR_RETURN(auto store, StoreForReading(ctx, c));
-      if (!store) return Status::NotFound(fmt::format("run {} not found: nothing has run here", *run_id));
+      if (!store)
+        return Status::NotFound(fmt::format("run {} not found: nothing has run here", *run_id));
       auto run = store->GetRun(*run_id);
       if (!run.ok() && run.status().code() == StatusCode::kNotFound) {
         return Status::NotFound(fmt::format("run {} not found; see: dataforge runs list", *run_id));
@@ -480,7 +502,8 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       DF_ASSIGN_OR_RETURN(auto store, StoreForWriting(ctx, c));
       auto run = store->GetRun(*run_id);
       if (!run.ok() && run.status().code() == StatusCode::kNotFound) {
-        return Status::ConfigError(fmt::format("run {} not found; see: dataforge runs list", *run_id));
+        return Status::ConfigError(
+            fmt::format("run {} not found; see: dataforge runs list", *run_id));
       }
       DF_RETURN_IF_ERROR(run.status());
       const DagSpec* d = FindDag(c, run->dag_id);
@@ -488,9 +511,8 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       bool known = false;
       for (const auto& t : d->tasks) known |= t.id == *task;
       if (!known) {
-        return Status::ConfigError(
-            fmt::format("DAG {} has no task '{}'; see: dataforge runs show {}", d->id, *task,
-                        *run_id));
+        return Status::ConfigError(fmt::format(
+            "DAG {} has no task '{}'; see: dataforge runs show {}", d->id, *task, *run_id));
       }
       std::vector<std::string> ids =
           *only ? std::vector<std::string>{*task} : TaskAndDownstream(*d, *task);

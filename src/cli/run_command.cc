@@ -12,13 +12,13 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
-#include "cli/signal_waiter.h"
 #include "cli/scheduler_host.h"
-#include "pipeline/data_dir.h"
-#include "pipeline/task_environments.h"
+#include "cli/signal_waiter.h"
 #include "common/clock.h"
+#include "pipeline/data_dir.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/progress_display.h"
+#include "pipeline/task_environments.h"
 #include "source/mockapi/mock_api_server.h"
 
 namespace dataforge {
@@ -85,10 +85,11 @@ void PrintSummary(const RunSummary& s) {
 }
 
 void PrintSchedulerSummary(const SchedulerProbe& p) {
-  fmt::print("  scheduler: {} runs created, {} task attempts ({} succeeded, {} failed, {} taken "
-             "over), start latency p99 {:.0f} ms\n",
-             p.runs_created.load(), p.attempts_started.load(), p.succeeded.load(),
-             p.failed.load(), p.reaped.load(), p.start_latency_us.Percentile(99) / 1000.0);
+  fmt::print(
+      "  scheduler: {} runs created, {} task attempts ({} succeeded, {} failed, {} taken "
+      "over), start latency p99 {:.0f} ms\n",
+      p.runs_created.load(), p.attempts_started.load(), p.succeeded.load(), p.failed.load(),
+      p.reaped.load(), p.start_latency_us.Percentile(99) / 1000.0);
 }
 
 // `run --role scheduler`: the orchestrator alone, holding the data dir.
@@ -148,7 +149,8 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   cmd->add_flag("--no-progress", *no_progress, "Do not draw the live progress lines");
   auto no_scheduler = std::make_shared<bool>(false);
   cmd->add_flag("--no-scheduler", *no_scheduler,
-                "Do not run the scheduler (the pipeline file's DAGs) beside the streaming stages");
+                "Do not run the scheduler (the pipeline file's DAGs) beside the streaming stages "
+                "(a run with --max-records or --source-url never does)");
   auto role = std::make_shared<std::string>("all");
   cmd->add_option("--role", *role,
                   "all: every stage and the scheduler (default); ingest: source, staging, relay "
@@ -188,11 +190,12 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       return;
     }
     Pipeline* p = pipeline->get();
-    // The scheduler runs beside an unbounded pipeline that ingests (a bounded run is one pull).
     std::unique_ptr<LiveTaskEnvironment> env;
     std::unique_ptr<SchedulerHost> scheduler;
+    // The scheduler runs beside an unbounded pipeline that ingests; --max-records and
+    // --source-url make a one-off pull, without it.
     if (!*no_scheduler && !config->dags.empty() && opts->max_records == 0 &&
-        opts->role != PipelineRole::kProcess) {
+        opts->source_url_override.empty() && opts->role != PipelineRole::kProcess) {
       env = std::make_unique<LiveTaskEnvironment>(p, *config, ctx.data_dir);
       auto host = SchedulerHost::Open(*config, ctx.data_dir, env.get(), Clock::Real());
       if (!host.ok()) {
@@ -211,9 +214,9 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
           p->RequestAbort();
           if (sched) sched->Stop();
         },
-                  opts->role == PipelineRole::kProcess
-                      ? "finishing the batch, committing and leaving the consumer group"
-                      : "stopping the source and draining");
+        opts->role == PipelineRole::kProcess
+            ? "finishing the batch, committing and leaving the consumer group"
+            : "stopping the source and draining");
     std::unique_ptr<ProgressDisplay> progress;
     if (!*no_progress && isatty(STDERR_FILENO)) {
       int first = opts->role == PipelineRole::kProcess ? 3 : 0;

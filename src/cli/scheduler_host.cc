@@ -33,7 +33,9 @@ Result<std::unique_ptr<SchedulerHost>> SchedulerHost::Open(const PipelineConfig&
   return h;
 }
 
-SchedulerHost::~SchedulerHost() { Stop(); }
+SchedulerHost::~SchedulerHost() {
+  Stop();
+}
 
 Status SchedulerHost::Start() {
   thread_ = std::jthread([this](std::stop_token stop) {

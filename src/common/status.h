@@ -18,13 +18,13 @@ enum class StatusCode {
   kNotFound,
   kCorruption,
   kIOError,
-  kInvalidArgument,    // bad input data or usage
-  kConfigError,        // bad pipeline file or flags (exit code 2)
-  kUnavailable,        // a peer (HTTP server, broker) is unreachable or answered 5xx/429
-  kResourceExhausted,  // disk full, size limits
-  kCancelled,          // stop requested
-  kDeadlineExceeded,   // a time limit passed (task timeout)
-  kFailedPrecondition, // the state is not what the operation needs (a failed data check)
+  kInvalidArgument,     // bad input data or usage
+  kConfigError,         // bad pipeline file or flags (exit code 2)
+  kUnavailable,         // a peer (HTTP server, broker) is unreachable or answered 5xx/429
+  kResourceExhausted,   // disk full, size limits
+  kCancelled,           // stop requested
+  kDeadlineExceeded,    // a time limit passed (task timeout)
+  kFailedPrecondition,  // the state is not what the operation needs (a failed data check)
   kInternal,
 };
 

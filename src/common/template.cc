@@ -29,16 +29,15 @@ Status Walk(std::string_view text, const std::function<void(std::string_view)>& 
     on_text(text.substr(pos, open - pos));
     size_t close = text.find("}}", open + 2);
     if (close == std::string_view::npos) {
-      return Status::InvalidArgument(
-          fmt::format("'{{{{' without a closing '}}}}' in '{}'", text));
+      return Status::InvalidArgument(fmt::format("'{{{{' without a closing '}}}}' in '{}'", text));
     }
     std::string_view name = Trim(text.substr(open + 2, close - open - 2));
     bool ok = !name.empty() && name.front() != '.' && name.back() != '.';
     for (char c : name) ok = ok && IsNameChar(c);
     if (!ok) {
-      return Status::InvalidArgument(fmt::format(
-          "'{{{{{}}}}}' in '{}' is not a variable name (write e.g. {{{{ ds }}}})",
-          text.substr(open + 2, close - open - 2), text));
+      return Status::InvalidArgument(
+          fmt::format("'{{{{{}}}}}' in '{}' is not a variable name (write e.g. {{{{ ds }}}})",
+                      text.substr(open + 2, close - open - 2), text));
     }
     DF_RETURN_IF_ERROR(on_name(name));
     pos = close + 2;

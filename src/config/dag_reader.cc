@@ -26,15 +26,22 @@ bool IdOk(const std::string& id) {
 }  // namespace
 
 bool IsTaskTemplateVariable(std::string_view name) {
-  static const std::set<std::string_view> kNames = {
-      "ds",         "ds_nodash", "ts",      "ts_nodash",  "logical_date", "data_interval_start",
-      "data_interval_end",      "run_id",  "dag_id",     "task_id",      "try_number"};
+  static const std::set<std::string_view> kNames = {"ds",
+                                                    "ds_nodash",
+                                                    "ts",
+                                                    "ts_nodash",
+                                                    "logical_date",
+                                                    "data_interval_start",
+                                                    "data_interval_end",
+                                                    "run_id",
+                                                    "dag_id",
+                                                    "task_id",
+                                                    "try_number"};
   return kNames.count(name) > 0 || (name.rfind("conf.", 0) == 0 && name.size() > 5);
 }
 
 Status DagReader::ReadScheduler(const YAML::Node& n, SchedulerConfig* out) {
-  DF_RETURN_IF_ERROR(
-      Keys(n, "'scheduler'", {"parallelism", "lease", "poll", "max_output_bytes"}));
+  DF_RETURN_IF_ERROR(Keys(n, "'scheduler'", {"parallelism", "lease", "poll", "max_output_bytes"}));
   DF_RETURN_IF_ERROR(Num(n, "parallelism", 1, 1024, &out->parallelism));
   DF_RETURN_IF_ERROR(Duration(n, "lease", 1'000'000, &out->lease_us));
   DF_RETURN_IF_ERROR(Duration(n, "poll", 10'000, &out->poll_us));
@@ -54,8 +61,8 @@ Status DagReader::Duration(const YAML::Node& map, const char* key, int64_t min_u
                                 us.status().message()));
   }
   if (*us < min_us) {
-    return Error(n, fmt::format("'{}' is {}; it must be at least {}", key, text,
-                                FormatDuration(min_us)));
+    return Error(
+        n, fmt::format("'{}' is {}; it must be at least {}", key, text, FormatDuration(min_us)));
   }
   *out = *us;
   return Status::OK();
@@ -178,8 +185,8 @@ Status DagReader::ReadTask(const YAML::Node& n, const YAML::Node& defaults, Task
                                                 t->id));
   }
   if (!n["type"]) {
-    return Error(n, fmt::format("task '{}' needs a 'type': one of {}", t->id,
-                                fmt::join(kTaskTypes, ", ")));
+    return Error(
+        n, fmt::format("task '{}' needs a 'type': one of {}", t->id, fmt::join(kTaskTypes, ", ")));
   }
   DF_RETURN_IF_ERROR(Str(n, "type", &t->type));
   bool known = false;
@@ -198,15 +205,18 @@ Status DagReader::ReadTypeFields(const YAML::Node& n, TaskSpec* t) {
   static const std::map<std::string, std::vector<const char*>> kFields = {
       {"ingest", {"records", "pages", "duration", "url", "seed", "results_per_page"}},
       {"sql", {"sql"}},
-      {"check",
-       {"table", "query", "row_count", "not_null", "unique", "freshness"}},
+      {"check", {"table", "query", "row_count", "not_null", "unique", "freshness"}},
       {"shell", {"command", "env", "cwd"}},
       {"compact", {"log", "store"}},
   };
-  const std::set<std::string> common = {"id",          "type",
-                                        "depends_on",  "retries",
-                                        "retry_delay", "retry_exponential_backoff",
-                                        "max_retry_delay", "timeout",
+  const std::set<std::string> common = {"id",
+                                        "type",
+                                        "depends_on",
+                                        "retries",
+                                        "retry_delay",
+                                        "retry_exponential_backoff",
+                                        "max_retry_delay",
+                                        "timeout",
                                         "depends_on_past"};
   const auto& mine = kFields.at(t->type);
   for (const auto& kv : n) {
@@ -290,8 +300,8 @@ Status DagReader::ReadTypeFields(const YAML::Node& n, TaskSpec* t) {
         t->max_rows = v;
       }
       if (t->min_rows && t->max_rows && *t->min_rows > *t->max_rows) {
-        return Error(rc, fmt::format("row_count min {} is above max {}", *t->min_rows,
-                                     *t->max_rows));
+        return Error(rc,
+                     fmt::format("row_count min {} is above max {}", *t->min_rows, *t->max_rows));
       }
     }
     DF_RETURN_IF_ERROR(StrList(n, "not_null", &t->not_null));
@@ -368,9 +378,10 @@ Status DagReader::CheckGraph(const YAML::Node& tasks, const DagSpec& dag) {
   for (size_t i = 0; i < dag.tasks.size(); ++i) {
     if (color[i] != 0) continue;
     if (auto cycle = visit(i)) {
-      return Error(tasks[cycle_start], fmt::format("DAG '{}' has a dependency cycle: {} (each task depends "
-                                         "on the next)",
-                                         dag.id, *cycle));
+      return Error(tasks[cycle_start],
+                   fmt::format("DAG '{}' has a dependency cycle: {} (each task depends "
+                               "on the next)",
+                               dag.id, *cycle));
     }
   }
   return Status::OK();

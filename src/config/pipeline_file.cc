@@ -35,6 +35,8 @@ class ConfigReader : public YamlReader {
     if (auto n = root["tuning"]) DF_RETURN_IF_ERROR(ReadTuning(n, &c->tuning));
     DagReader dags(file_);
     if (auto n = root["scheduler"]) DF_RETURN_IF_ERROR(dags.ReadScheduler(n, &c->scheduler));
+    // The built-in DAG belongs to the built-in pipeline: a file declares its own, or none.
+    c->dags.clear();
     if (auto n = root["dags"]) DF_RETURN_IF_ERROR(dags.ReadDags(n, &c->dags));
     return Status::OK();
   }
@@ -202,7 +204,6 @@ class ConfigReader : public YamlReader {
     DF_RETURN_IF_ERROR(Num<uint64_t>(n, "max_log_lag", 1, 1ull << 40, &t->max_log_lag));
     return Status::OK();
   }
-
 };
 
 Result<PipelineConfig> ParseOver(PipelineConfig base, std::string_view yaml,

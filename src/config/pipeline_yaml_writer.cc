@@ -40,7 +40,8 @@ void WriteTask(YAML::Emitter& out, const TaskSpec& t) {
   if (t.type == "ingest") {
     if (t.records) out << YAML::Key << "records" << YAML::Value << t.records;
     if (t.pages) out << YAML::Key << "pages" << YAML::Value << t.pages;
-    if (t.duration_us) out << YAML::Key << "duration" << YAML::Value << FormatDuration(t.duration_us);
+    if (t.duration_us)
+      out << YAML::Key << "duration" << YAML::Value << FormatDuration(t.duration_us);
     if (!t.source_url.empty()) {
       out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(t.source_url);
     }

@@ -80,7 +80,9 @@ Scheduler::Scheduler(std::vector<DagSpec> dags, SchedulerConfig config, RunStore
   }
 }
 
-Scheduler::~Scheduler() { Shutdown(); }
+Scheduler::~Scheduler() {
+  Shutdown();
+}
 
 const DagSpec* Scheduler::FindDag(const std::string& id) const {
   auto it = dags_.find(id);
@@ -118,19 +120,18 @@ Status Scheduler::RefreshDags() {
     d.paused = row.paused;
     d.last_start_us = row.last_scheduled_start_us;
     if (d.schedule) {
-      d.next_due_us =
-          NextDueAt(*d.schedule, d.spec.start_us, d.last_start_us).value_or(INT64_MAX);
+      d.next_due_us = NextDueAt(*d.schedule, d.spec.start_us, d.last_start_us).value_or(INT64_MAX);
     }
   }
   return Status::OK();
 }
 
-Status Scheduler::CreateDueRuns(int64_t now_us) {
+Result<size_t> Scheduler::CreateDueRuns(int64_t now_us) {
+  size_t created_total = 0;
   for (auto& [id, d] : dags_) {
     if (d.paused || !d.schedule || d.next_due_us > now_us) continue;
-    auto intervals =
-        DueIntervals(*d.schedule, d.spec.start_us, d.last_start_us, now_us, d.spec.catchup,
-                     kCatchupBatch);
+    auto intervals = DueIntervals(*d.schedule, d.spec.start_us, d.last_start_us, now_us,
+                                  d.spec.catchup, kCatchupBatch);
     for (const auto& iv : intervals) {
       DagRun run;
       run.dag_id = id;
@@ -142,6 +143,7 @@ Status Scheduler::CreateDueRuns(int64_t now_us) {
       DF_ASSIGN_OR_RETURN(auto created, store_->CreateRun(run, TaskTries(d.spec)));
       if (created) {
         probe_.runs_created += 1;
+        created_total += 1;
         spdlog::info("DAG {}: run {} created for {} .. {}", id, *created,
                      FormatIso8601(iv.start_us, d.spec.time_zone),
                      FormatIso8601(iv.end_us, d.spec.time_zone));
@@ -150,7 +152,7 @@ Status Scheduler::CreateDueRuns(int64_t now_us) {
     }
     d.next_due_us = NextDueAt(*d.schedule, d.spec.start_us, d.last_start_us).value_or(INT64_MAX);
   }
-  return Status::OK();
+  return created_total;
 }
 
 Status Scheduler::AdvanceRuns(bool full, int64_t now_us, bool* finished_any) {
@@ -238,9 +240,9 @@ Result<bool> Scheduler::AdvanceRun(const DagRun& run, const std::vector<TaskInst
     if (s != TaskState::kSuccess) ok = false;
   }
   if (done) {
-    DF_ASSIGN_OR_RETURN(bool finished,
-                        store_->FinishRun(run.run_id, ok ? RunState::kSuccess : RunState::kFailed,
-                                          now_us));
+    DF_ASSIGN_OR_RETURN(
+        bool finished,
+        store_->FinishRun(run.run_id, ok ? RunState::kSuccess : RunState::kFailed, now_us));
     if (finished) {
       spdlog::info("DAG {}: run {} {}", run.dag_id, run.run_id, ok ? "succeeded" : "failed");
     }
@@ -256,9 +258,10 @@ Status Scheduler::ReapExpired(int64_t now_us) {
     if (ti.lease_owner == owner_) continue;  // ours, running here: the heartbeat renews it
     TaskOutcome out;
     out.ended_us = now_us;
-    out.error = fmt::format("attempt {} was running on scheduler {}, which stopped (its lease "
-                            "expired)",
-                            ti.try_number, ti.lease_owner);
+    out.error = fmt::format(
+        "attempt {} was running on scheduler {}, which stopped (its lease "
+        "expired)",
+        ti.try_number, ti.lease_owner);
     const TaskSpec* task = nullptr;
     DF_ASSIGN_OR_RETURN(DagRun run, store_->GetRun(ti.run_id));
     if (const DagSpec* d = FindDag(run.dag_id)) {
@@ -272,8 +275,8 @@ Status Scheduler::ReapExpired(int64_t now_us) {
     } else {
       out.state = TaskState::kFailed;
     }
-    DF_ASSIGN_OR_RETURN(bool done, store_->FinishTask(ti.run_id, ti.task_id, ti.try_number,
-                                                      ti.lease_owner, out));
+    DF_ASSIGN_OR_RETURN(
+        bool done, store_->FinishTask(ti.run_id, ti.task_id, ti.try_number, ti.lease_owner, out));
     if (done) {
       probe_.reaped += 1;
       spdlog::warn("DAG {}: task {} of run {}: {}; {}", run.dag_id, ti.task_id, ti.run_id,
@@ -312,7 +315,10 @@ Status Scheduler::Tick(bool full) {
   probe_.passes += 1;
   int64_t now = clock_->NowMicros();
   if (full) DF_RETURN_IF_ERROR(RefreshDags());
-  if (create_scheduled_runs_) DF_RETURN_IF_ERROR(CreateDueRuns(now));
+  if (create_scheduled_runs_) {
+    DF_ASSIGN_OR_RETURN(size_t created, CreateDueRuns(now));
+    full |= created > 0;  // start the new runs and their first tasks in this pass
+  }
   if (full || !previous_owner_prefix_.empty()) DF_RETURN_IF_ERROR(ReapExpired(now));
   // A run that ends frees a max_active_runs slot: start the next one in the same pass.
   for (int i = 0; i < 3; ++i) {
@@ -419,8 +425,13 @@ void Scheduler::Execute(Running* r) {
       if (t.id == ti.task_id) task = &t;
     }
   }
+  // Due: a first task when its run could start (the interval's end, or the run's creation if
+  // later: a catchup or manual run), a downstream task when its upstream tasks were done.
   int64_t due = ti.ready_us;
-  if (run.ok() && due == 0) due = run->interval_end_us;
+  if (run.ok() && task && task->depends_on.empty() && ti.try_number == 1) {
+    due = std::max(run->created_us,
+                   run->type == RunType::kScheduled ? run->interval_end_us : run->created_us);
+  }
   probe_.start_latency_us.Record(std::max<int64_t>(0, ti.started_us - due));
   probe_.attempts_started += 1;
   probe_.running += 1;
@@ -433,8 +444,8 @@ void Scheduler::Execute(Running* r) {
         "task '{}' of DAG '{}' is not in this scheduler's pipeline file", ti.task_id, run->dag_id));
   } else {
     TaskAttempt attempt{dag, task, *run, ti.try_number};
-    spdlog::info("DAG {}: task {} of run {} started (try {} of {})", dag->id, task->id,
-                 ti.run_id, ti.try_number, ti.max_tries);
+    spdlog::info("DAG {}: task {} of run {} started (try {} of {})", dag->id, task->id, ti.run_id,
+                 ti.try_number, ti.max_tries);
     // Timeouts are real durations whatever clock schedules (the task runner watches the real
     // monotonic clock).
     result = RunTask(attempt, *env_, config_.max_output_bytes,
@@ -450,8 +461,8 @@ void Scheduler::Execute(Running* r) {
     std::lock_guard lock(mu_);
     interrupted = shutting_down_ && result.status.code() == StatusCode::kCancelled;
   }
-  std::string where = fmt::format("DAG {}: task {} of run {}", run.ok() ? run->dag_id : "?",
-                                  ti.task_id, ti.run_id);
+  std::string where =
+      fmt::format("DAG {}: task {} of run {}", run.ok() ? run->dag_id : "?", ti.task_id, ti.run_id);
   if (result.status.ok()) {
     out.state = TaskState::kSuccess;
     probe_.succeeded += 1;
@@ -473,17 +484,17 @@ void Scheduler::Execute(Running* r) {
                    ti.max_tries, out.error, FormatDuration(delay));
     } else {
       out.state = TaskState::kFailed;
-      spdlog::error("{} failed (try {} of {}): {}", where, ti.try_number, ti.max_tries,
-                    out.error);
+      spdlog::error("{} failed (try {} of {}): {}", where, ti.try_number, ti.max_tries, out.error);
     }
   }
   for (int attempt = 0;; ++attempt) {
     auto finished = store_->FinishTask(ti.run_id, ti.task_id, ti.try_number, owner_, out);
     if (finished.ok()) {
       if (!*finished) {
-        spdlog::warn("{}: its lease was lost (another scheduler took the attempt over); this "
-                     "result is dropped",
-                     where);
+        spdlog::warn(
+            "{}: its lease was lost (another scheduler took the attempt over); this "
+            "result is dropped",
+            where);
       }
       break;
     }

@@ -98,11 +98,10 @@ class Scheduler {
   };
 
   Status RefreshDags();
-  Status CreateDueRuns(int64_t now_us);
+  Result<size_t> CreateDueRuns(int64_t now_us);  // returns how many it created
   Status AdvanceRuns(bool full, int64_t now_us, bool* finished_any);
   // Promotes what is ready; ends the run when every task has ended (true then).
-  Result<bool> AdvanceRun(const DagRun& run, const std::vector<TaskInstance>& tis,
-                          int64_t now_us);
+  Result<bool> AdvanceRun(const DagRun& run, const std::vector<TaskInstance>& tis, int64_t now_us);
   Status ReapExpired(int64_t now_us);
   Status ClaimAndDispatch(int64_t now_us);
   void Worker(std::stop_token stop);
@@ -124,12 +123,12 @@ class Scheduler {
   std::condition_variable work_cv_;  // task threads wait for queue_
   std::condition_variable wake_cv_;  // Run() waits for wake_ / dirty runs
   std::condition_variable idle_cv_;
-  std::deque<std::unique_ptr<Running>> queue_;         // guarded by mu_
+  std::deque<std::unique_ptr<Running>> queue_;                   // guarded by mu_
   std::map<std::pair<int64_t, std::string>, Running*> running_;  // guarded by mu_
-  std::set<int64_t> dirty_runs_;                        // guarded by mu_
-  int inflight_ = 0;                                    // queued + running; guarded by mu_
-  bool wake_ = false;                                   // guarded by mu_
-  bool shutting_down_ = false;                          // guarded by mu_
+  std::set<int64_t> dirty_runs_;                                 // guarded by mu_
+  int inflight_ = 0;                                             // queued + running; guarded by mu_
+  bool wake_ = false;                                            // guarded by mu_
+  bool shutting_down_ = false;                                   // guarded by mu_
   std::vector<std::jthread> workers_;
 };
 

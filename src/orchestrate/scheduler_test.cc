@@ -90,8 +90,8 @@ class SchedulerTest : public ::testing::Test {
   void Start(DagSpec dag) {
     SchedulerConfig config;
     config.parallelism = 4;
-    scheduler_ = std::make_unique<Scheduler>(std::vector<DagSpec>{dag}, config, store_.get(),
-                                             &env_, &clock_, "test:owner", "");
+    scheduler_ = std::make_unique<Scheduler>(std::vector<DagSpec>{dag}, config, store_.get(), &env_,
+                                             &clock_, "test:owner", "");
     ASSERT_TRUE(scheduler_->Start().ok());
   }
 

@@ -16,7 +16,7 @@
 namespace dataforge {
 
 struct IngestRequest {
-  std::string name;  // "dag.task": the source position is kept under this name
+  std::string name;          // "dag.task": the source position is kept under this name
   uint64_t max_records = 0;  // 0 = no limit
   uint64_t max_pages = 0;    // 0 = no limit (batches of the source; a page for HTTP)
   int64_t duration_us = 0;   // 0 = no limit

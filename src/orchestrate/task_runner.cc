@@ -59,8 +59,8 @@ TaskResult RunShell(const TaskAttempt& a, size_t max_output, int64_t remaining_u
     if (!cwd.ok()) return {cwd.status(), ""};
     spec.cwd = *cwd;
   }
-  for (const char* name : {"ds", "dag_id", "task_id", "run_id", "try_number",
-                           "data_interval_start", "data_interval_end", "logical_date"}) {
+  for (const char* name : {"ds", "dag_id", "task_id", "run_id", "try_number", "data_interval_start",
+                           "data_interval_end", "logical_date"}) {
     std::string env = "DATAFORGE_";
     for (const char* c = name; *c; ++c) env += static_cast<char>(toupper(*c));
     spec.env.emplace_back(env, TaskVariable(a, name).value_or(""));
@@ -74,8 +74,8 @@ TaskResult RunShell(const TaskAttempt& a, size_t max_output, int64_t remaining_u
   if (!r.ok()) return {r.status(), ""};
   std::string output = r->output;
   if (r->timed_out) {
-    return {Status::DeadlineExceeded(fmt::format("timed out after {}: killed",
-                                                 FormatDuration(a.task->timeout_us))),
+    return {Status::DeadlineExceeded(
+                fmt::format("timed out after {}: killed", FormatDuration(a.task->timeout_us))),
             output};
   }
   if (r->cancelled) return {Status::Cancelled("interrupted: the scheduler is stopping"), output};
@@ -89,11 +89,11 @@ TaskResult RunShell(const TaskAttempt& a, size_t max_output, int64_t remaining_u
     while (!last.empty() && last.back() == '\n') last.pop_back();
     if (auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
     if (last.size() > 200) last = last.substr(0, 200) + "...";
-    return {Status::Internal(last.empty()
-                                 ? fmt::format("the command exited with code {}", r->exit_code)
-                                 : fmt::format("the command exited with code {}: {}",
-                                               r->exit_code, last)),
-            output};
+    return {
+        Status::Internal(
+            last.empty() ? fmt::format("the command exited with code {}", r->exit_code)
+                         : fmt::format("the command exited with code {}: {}", r->exit_code, last)),
+        output};
   }
   return {Status::OK(), output};
 }
@@ -122,10 +122,11 @@ TaskResult RunCheck(const TaskAttempt& a, TaskEnvironment& env, int64_t remainin
   if (!t.check_table.empty()) {
     auto store = env.OpenStoreForReading();
     if (!store.ok()) return {store.status().WithContext("opening the store"), ""};
-    Status s = (*store)->Scan(t.check_table, "", 0, [&](const std::string&, const std::string& row) {
-      eval.AddJsonRow(row);
-      return !stop.stop_requested();
-    });
+    Status s =
+        (*store)->Scan(t.check_table, "", 0, [&](const std::string&, const std::string& row) {
+          eval.AddJsonRow(row);
+          return !stop.stop_requested();
+        });
     if (!s.ok()) return {s, ""};
     what = fmt::format("table {}", t.check_table);
   } else {
@@ -136,10 +137,13 @@ TaskResult RunCheck(const TaskAttempt& a, TaskEnvironment& env, int64_t remainin
     for (const auto& row : r->rows) eval.AddSqlRow(r->columns, row);
     what = fmt::format("query {}", *query);
   }
-  if (stop.stop_requested()) return {Status::Cancelled("interrupted: the scheduler is stopping"), ""};
+  if (stop.stop_requested())
+    return {Status::Cancelled("interrupted: the scheduler is stopping"), ""};
   std::string summary;
   Status s = eval.Finish(now_us, &summary);
-  if (!s.ok()) return {Status::FailedPrecondition(fmt::format("check failed on {}: {}", what, s.message())), ""};
+  if (!s.ok())
+    return {Status::FailedPrecondition(fmt::format("check failed on {}: {}", what, s.message())),
+            ""};
   return {Status::OK(), fmt::format("check passed on {}: {}\n", what, summary)};
 }
 

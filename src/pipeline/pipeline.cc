@@ -99,9 +99,9 @@ class PipelineImpl final : public Pipeline {
                                               config_.staging.synchronous_full, instance));
     std::string url =
         options_.source_url_override.empty() ? config_.source.url : options_.source_url_override;
-    source_key_ = SourceKey(options_.source_key_override.empty() ? config_.source.name
-                                                                 : options_.source_key_override,
-                            url);
+    source_key_ = SourceKey(
+        options_.source_key_override.empty() ? config_.source.name : options_.source_key_override,
+        url);
     if (url.empty() && config_.source.type == "http") {
       DF_ASSIGN_OR_RETURN(url, BuiltInApiUrl());
     }
@@ -211,9 +211,10 @@ class PipelineImpl final : public Pipeline {
           "scheduler with an ingesting role");
     }
     SourceConfig sc = config_.source;
+    DF_RETURN_IF_ERROR(CheckIngestSource(sc));
     if (!request.seed.empty()) sc.seed = request.seed;
     if (request.results_per_page > 0) sc.results_per_page = request.results_per_page;
-    std::string url = !request.url.empty()                  ? request.url
+    std::string url = !request.url.empty()                    ? request.url
                       : !options_.source_url_override.empty() ? options_.source_url_override
                                                               : config_.source.url;
     std::string key = SourceKey(request.name, url);
@@ -236,10 +237,10 @@ class PipelineImpl final : public Pipeline {
     }
     staged_.Notify();
     DF_RETURN_IF_ERROR(s);
-    out.summary = fmt::format("ingested from {}: {} fetched, {} staged, {} dead-lettered; {}",
-                              source->Describe(), out.fetched, out.staged, out.dead_lettered,
-                              out.delivered ? (processes() ? "all stored" : "all in the log")
-                                            : "not yet delivered");
+    out.summary = fmt::format(
+        "ingested from {}: {} fetched, {} staged, {} dead-lettered; {}", source->Describe(),
+        out.fetched, out.staged, out.dead_lettered,
+        out.delivered ? (processes() ? "all stored" : "all in the log") : "not yet delivered");
     return out;
   }
 
@@ -394,9 +395,8 @@ class PipelineImpl final : public Pipeline {
       if (deadline != 0 && clock_->MonotonicMicros() >= deadline) break;
       AcknowledgeToSource();
       // Backpressure: do not run further ahead of the relay than max_staging_lag.
-      while (!stop.stop_requested() &&
-             Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
-                 config_.tuning.max_staging_lag) {
+      while (!stop.stop_requested() && Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
+                                           config_.tuning.max_staging_lag) {
         streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
       }
       size_t want = static_cast<size_t>(config_.tuning.batch_records);
@@ -483,7 +483,8 @@ class PipelineImpl final : public Pipeline {
         streamed_.Notify();
         continue;
       }
-      if (source_was_done && ingests_active_.load() == 0) break;  // FlushCursor() waits for the rest
+      if (source_was_done && ingests_active_.load() == 0)
+        break;  // FlushCursor() waits for the rest
       if (Status s = relay_->CommitProgress(); !s.ok()) {
         if (!abort.stop_requested()) Fail(s);
         break;
@@ -576,6 +577,14 @@ class PipelineImpl final : public Pipeline {
 };
 
 }  // namespace
+
+Status CheckIngestSource(const SourceConfig& source) {
+  if (source.type == "http") return Status::OK();
+  return Status::FailedPrecondition(fmt::format(
+      "an ingest task pulls pages from an http source; this pipeline's source is {}, which "
+      "`dataforge run` streams continuously (use a sql, check or shell task instead)",
+      source.type));
+}
 
 const char* RoleName(PipelineRole role) {
   switch (role) {

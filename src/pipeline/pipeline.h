@@ -34,6 +34,9 @@ enum class PipelineRole { kAll, kIngest, kProcess };
 // "all", "ingest", "process".
 const char* RoleName(PipelineRole role);
 
+// OK when ingest tasks can pull from `source`: an http source (pages, one pull at a time).
+Status CheckIngestSource(const SourceConfig& source);
+
 struct RunOptions {
   std::string data_dir = "./dataforge-data";
   PipelineRole role = PipelineRole::kAll;

@@ -44,6 +44,7 @@ StandaloneTaskEnvironment::StandaloneTaskEnvironment(const PipelineConfig& confi
 Result<IngestOutcome> StandaloneTaskEnvironment::Ingest(const IngestRequest& request,
                                                         std::stop_token stop) {
   std::lock_guard lock(mu_);
+  DF_RETURN_IF_ERROR(CheckIngestSource(config_.source));
   PipelineConfig config = config_;
   if (!request.seed.empty()) config.source.seed = request.seed;
   if (request.results_per_page > 0) config.source.results_per_page = request.results_per_page;

@@ -122,7 +122,8 @@ TEST_F(OrchestrateTest, ConfigErrorsNameTheLine) {
       {"dags:\n  d:\n    schedule: \"@daily\"\n    start_date: 2026-01-01\n    tasks:\n"
        "      - {id: a, type: shell, command: 'echo {{ dss }}'}\n",
        ":6: 'command' uses unknown template variable 'dss'"},
-      {"dags:\n  d:\n    schedule: \"@daily\"\n    tasks:\n      - {id: a, type: shell, command: x}\n",
+      {"dags:\n  d:\n    schedule: \"@daily\"\n    tasks:\n      - {id: a, type: shell, command: "
+       "x}\n",
        ":3: DAG 'd' needs a 'start_date' (e.g. start_date: 2024-01-01)"},
   };
   for (const auto& c : cases) {
@@ -163,7 +164,8 @@ dags:
   for (const char* task : {"pull", "verify", "staged", "tidy"}) {
     EXPECT_NE(show.out.find(fmt::format("  {:<28} {:<15} {:>5}", task, "success", "1/1")),
               std::string::npos)
-        << task << "\n" << show.out;
+        << task << "\n"
+        << show.out;
   }
   EXPECT_NE(show.out.find("1200 fetched, 1200 staged"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("check passed on table dataforge.created_users: 1200 rows"),
@@ -201,7 +203,7 @@ dags:
         command: "if [ -f {0} ]; then echo fixed; else touch {0}; echo boom >&2; exit 3; fi"
       - {{id: after, type: shell, depends_on: [once_broken], command: "echo after {{{{ ds }}}}"}}
 )",
-                                           flag));
+                               flag));
   auto r = Df({"dags", "trigger", "flaky", "--wait"}, args);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto show = Df({"runs", "show", "1"}, args);
@@ -290,7 +292,7 @@ dags:
       - {{id: extract, type: shell, command: "echo {{{{ ds }}}} {{{{ data_interval_end }}}} >> {0}"}}
       - {{id: load, type: sql, depends_on: [extract], sql: "SELECT '{{{{ ds }}}}' AS day"}}
 )",
-                                           out));
+                               out));
   auto r = Df({"dags", "backfill", "daily", "--from", "2026-01-01", "--to", "2026-01-30"}, args);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("backfill daily: 30 intervals from 2026-01-01 to 2026-01-30: 30 runs "
@@ -305,13 +307,13 @@ dags:
   EXPECT_EQ(days.size(), 30u);
   EXPECT_TRUE(days.count("2026-01-01 2026-01-02T00:00:00+00:00"));
   EXPECT_TRUE(days.count("2026-01-30 2026-01-31T00:00:00+00:00"));
-  auto states = RunStates({"daily", "--data-dir", dir_.Sub("data"), "--config",
-                           dir_.Sub("pipeline.yaml")});
+  auto states =
+      RunStates({"daily", "--data-dir", dir_.Sub("data"), "--config", dir_.Sub("pipeline.yaml")});
   EXPECT_EQ(states.size(), 30u);
   for (const auto& [id, state] : states) EXPECT_EQ(state, "success") << id;
   // Again: nothing is created twice.
-  auto again = Df({"dags", "backfill", "daily", "--from", "2026-01-01", "--to", "2026-01-30"},
-                  args);
+  auto again =
+      Df({"dags", "backfill", "daily", "--from", "2026-01-01", "--to", "2026-01-30"}, args);
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_NE(again.out.find("0 runs created, 30 existed already"), std::string::npos) << again.out;
   EXPECT_EQ(Lines(ReadFile(out)).size(), 30u);
@@ -327,14 +329,14 @@ dags:
     tasks:
       - {{id: a, type: shell, command: "true"}}
 )",
-                                           DaysAgo(3)));
+                               DaysAgo(3)));
   ASSERT_EQ(Df({"dags", "pause", "p"}, args).exit_code, 0);
   auto sched = StartDataforge({"--config", dir_.Sub("pipeline.yaml"), "--data-dir",
                                dir_.Sub("data"), "run", "--role", "scheduler"});
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_EQ(RunStates({"--data-dir", dir_.Sub("data"), "--config", dir_.Sub("pipeline.yaml")})
-                .size(),
-            0u);
+  EXPECT_EQ(
+      RunStates({"--data-dir", dir_.Sub("data"), "--config", dir_.Sub("pipeline.yaml")}).size(),
+      0u);
   ASSERT_EQ(Df({"dags", "unpause", "p"}, args).exit_code, 0);
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -346,6 +348,85 @@ dags:
   auto r = sched.Wait(30000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("scheduler: 3 runs created"), std::string::npos) << r.out;
+}
+
+// `dataforge run` hosts the scheduler beside the streaming stages: the default pipeline's
+// user_automation DAG (no catchup) runs once for the newest day, and its ingest task pulls 500
+// users into the running pipeline, which stores them with everything else.
+TEST_F(OrchestrateTest, RunHostsTheSchedulerAndIngestFeedsTheLivePipeline) {
+  std::string data = dir_.Sub("data");
+  auto run = StartDataforge({"run", "--data-dir", data, "--no-progress"});
+  ASSERT_TRUE(WaitFor([&] { return RunStates({"--data-dir", data})[1] == "success"; }, 60));
+  run.Signal(SIGTERM);
+  auto r = run.Wait(60000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("scheduler: 1 runs created, 1 task attempts (1 succeeded, 0 failed"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  auto show = RunDataforge({"runs", "show", "1", "--data-dir", data});
+  EXPECT_NE(show.out.find("run 1 of DAG user_automation (scheduled): success"), std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find(": 500 fetched, 500 staged, 0 dead-lettered; all stored"),
+            std::string::npos)
+      << show.out;
+  StatusJson st = Status(data);
+  EXPECT_EQ(st.stored, st.fetched);
+  EXPECT_GE(st.stored, 500);
+  // Restarted, it does not run the same day again.
+  auto again = StartDataforge({"run", "--data-dir", data, "--no-progress"});
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  again.Signal(SIGTERM);
+  auto r2 = again.Wait(60000);
+  EXPECT_NE(r2.out.find("scheduler: 0 runs created, 0 task attempts"), std::string::npos) << r2.out;
+  EXPECT_EQ(RunStates({"--data-dir", data}).size(), 1u);
+}
+
+// tasks clear: a failed task and what depends on it run again (after the cause was fixed).
+TEST_F(OrchestrateTest, ClearedTaskRunsAgainWithItsDownstream) {
+  const char* yaml = R"(
+dags:
+  fixme:
+    schedule: "@daily"
+    start_date: 2026-01-01
+    tasks:
+      - {id: first, type: shell, command: "%s"}
+      - {id: second, type: shell, depends_on: [first], command: "echo second ran"}
+)";
+  auto with = [&](const std::string& command) {
+    std::string text = yaml;
+    return text.replace(text.find("%s"), 2, command);
+  };
+  auto args = Args(with("exit 4"));
+  auto r = Df({"dags", "trigger", "fixme", "--wait"}, args);
+  EXPECT_EQ(r.exit_code, 1);
+  auto show = Df({"runs", "show", "1"}, args);
+  EXPECT_NE(show.out.find(fmt::format("  {:<28} {:<15}", "second", "upstream_failed")),
+            std::string::npos)
+      << show.out;
+  WriteFile(dir_.Sub("pipeline.yaml"), with("echo fixed"));
+  auto clear = Df({"tasks", "clear", "1", "first"}, args);
+  ASSERT_EQ(clear.exit_code, 0) << clear.err;
+  EXPECT_EQ(clear.out,
+            "cleared 2 task(s) of run 1: first, second; the scheduler runs them again\n");
+  auto sched = StartDataforge({"--config", dir_.Sub("pipeline.yaml"), "--data-dir",
+                               dir_.Sub("data"), "run", "--role", "scheduler"});
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RunStates({"--data-dir", dir_.Sub("data"), "--config",
+                          dir_.Sub("pipeline.yaml")})[1] == "success";
+      },
+      30));
+  sched.Signal(SIGTERM);
+  sched.Wait();
+  auto after = Df({"runs", "show", "1"}, args);
+  EXPECT_NE(after.out.find(fmt::format("  {:<28} {:<15} {:>5}", "first", "success", "2/2")),
+            std::string::npos)
+      << after.out;
+  EXPECT_NE(after.out.find("second ran"), std::string::npos) << after.out;
+  auto bad = Df({"tasks", "clear", "1", "nope"}, args);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("DAG fixme has no task 'nope'"), std::string::npos) << bad.err;
 }
 
 // kill -9 of the scheduler while a task runs: after a restart the killed attempt is retried
@@ -367,14 +448,18 @@ dags:
         retry_delay: 0s
         command: "echo start {{{{ ds }}}} >> {0}; sleep 1; echo end {{{{ ds }}}} >> {0}"
 )",
-                                           log, DaysAgo(5)));
-  std::vector<std::string> run = {"--config", dir_.Sub("pipeline.yaml"), "--data-dir",
-                                  dir_.Sub("data"), "run", "--role", "scheduler"};
+                               log, DaysAgo(5)));
+  std::vector<std::string> run = {
+      "--config", dir_.Sub("pipeline.yaml"), "--data-dir", dir_.Sub("data"), "run", "--role",
+      "scheduler"};
   auto first = StartDataforge(run);
-  ASSERT_TRUE(WaitFor([&] {
-    auto lines = Lines(ReadFile(log));
-    return lines.size() == 3;  // start, end, start: killed inside the second run's task
-  }, 60)) << ReadFile(log);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto lines = Lines(ReadFile(log));
+        return lines.size() == 3;  // start, end, start: killed inside the second run's task
+      },
+      60))
+      << ReadFile(log);
   first.Signal(SIGKILL);
   first.Wait();
   auto second = StartDataforge(run);
@@ -428,15 +513,15 @@ dags:
       - {{id: b, type: shell, depends_on: [a], command: "echo start {{{{ ds }}}} b $PPID >> {0}; sleep 0.3; echo end {{{{ ds }}}} b >> {0}"}}
       - {{id: c, type: shell, depends_on: [a], command: "echo start {{{{ ds }}}} c $PPID >> {0}; sleep 0.3; echo end {{{{ ds }}}} c >> {0}"}}
 )",
-                                           log, DaysAgo(20)));
+                               log, DaysAgo(20)));
   auto start = [&](const std::string& data) {
     return StartDataforge({"--config", dir_.Sub("pipeline.yaml"), "--data-dir", dir_.Sub(data),
                            "--staging", pg.Url(), "run", "--role", "scheduler"});
   };
   auto one = start("one");
   auto two = start("two");
-  std::vector<std::string> list = {"--data-dir", dir_.Sub("one"), "--config",
-                                   dir_.Sub("pipeline.yaml"), "--staging", pg.Url()};
+  std::vector<std::string> list = {
+      "--data-dir", dir_.Sub("one"), "--config", dir_.Sub("pipeline.yaml"), "--staging", pg.Url()};
   // Kill one of them once a third of the work is done; the other finishes it.
   ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(log)).size() >= 40; }, 90)) << ReadFile(log);
   pid_t killed_pid = one.pid();
@@ -475,13 +560,14 @@ dags:
     }
   }
   EXPECT_EQ(ends.size(), 60u) << ReadFile(log);
-  EXPECT_EQ(survivor_starts.size() + started_on_killed.size() -
-                [&] {
-                  size_t both = 0;
-                  for (const auto& [k, v] : started_on_killed) both += survivor_starts.count(k);
-                  return both;
-                }(),
-            60u);
+  EXPECT_EQ(
+      survivor_starts.size() + started_on_killed.size() -
+          [&] {
+            size_t both = 0;
+            for (const auto& [k, v] : started_on_killed) both += survivor_starts.count(k);
+            return both;
+          }(),
+      60u);
   for (const auto& [key, n] : survivor_starts) EXPECT_EQ(n, 1) << key << "\n" << ReadFile(log);
   for (const auto& [key, n] : ends) {
     if (n != 1) {

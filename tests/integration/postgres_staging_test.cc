@@ -285,7 +285,7 @@ TEST(PostgresStagingTest, BadConfigurationSaysWhatToFix) {
   r = run(pg.Url());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, fmt::format("dataforge: staging database 127.0.0.1:{}/dataforge has DataForge "
-                               "schema version 99, newer than this dataforge knows (1): a newer "
+                               "schema version 99, newer than this dataforge knows (2): a newer "
                                "dataforge migrated it; run that version (or use another "
                                "database)\n",
                                pg.port()));
