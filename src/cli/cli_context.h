@@ -23,4 +23,16 @@ Result<PipelineConfig> LoadConfig(const CliContext& ctx);
 // Prints "dataforge: <message>" to stderr and returns 2 for usage/config errors, 1 otherwise.
 int ReportError(const Status& s);
 
+// Runs `body(config)` with the loaded config; errors become the exit code.
+template <typename Fn>
+void WithConfig(CliContext& ctx, int* exit_code, Fn body) {
+  auto config = LoadConfig(ctx);
+  if (!config.ok()) {
+    *exit_code = ReportError(config.status());
+    return;
+  }
+  Status s = body(*config);
+  *exit_code = s.ok() ? 0 : ReportError(s);
+}
+
 }  // namespace dataforge

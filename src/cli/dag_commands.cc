@@ -78,17 +78,6 @@ std::string Duration(int64_t from, int64_t to) {
   return fmt::format("{:.1f}s", static_cast<double>(to - from) / 1e6);
 }
 
-template <typename Fn>
-void WithConfig(CliContext& ctx, int* exit_code, Fn body) {
-  auto config = LoadConfig(ctx);
-  if (!config.ok()) {
-    *exit_code = ReportError(config.status());
-    return;
-  }
-  Status s = body(*config);
-  *exit_code = s.ok() ? 0 : ReportError(s);
-}
-
 std::string RunJson(const DagRun& r) {
   return JsonObjectWriter()
       .Int("run_id", r.run_id)

@@ -10,18 +10,6 @@
 namespace dataforge {
 namespace {
 
-// Runs `body(config)` with the loaded config; errors become the exit code.
-template <typename Fn>
-void WithConfig(CliContext& ctx, int* exit_code, Fn body) {
-  auto config = LoadConfig(ctx);
-  if (!config.ok()) {
-    *exit_code = ReportError(config.status());
-    return;
-  }
-  Status s = body(*config);
-  *exit_code = s.ok() ? 0 : ReportError(s);
-}
-
 std::string DeadLetterJson(const StoredDeadLetter& d) {
   std::string payload;
   AppendJsonOrString(&payload, d.letter.payload);

@@ -68,14 +68,7 @@ class PipelineImpl final : public Pipeline {
     }
     ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
     log_url_ = urls.log;
-    LogOptions log_options;
-    log_options.fsync_per_batch = config_.log.fsync_per_batch;
-    log_options.segment_bytes = config_.log.segment_bytes;
-    log_options.retention_bytes = config_.log.retention_bytes;
-    log_options.retention_ms = config_.log.retention_ms;
-    log_options.replication_factor = config_.log.replication_factor;
-    log_options.properties = config_.log.properties;
-    DF_ASSIGN_OR_RETURN(log_, OpenLog(urls.log, OpenMode::kReadWrite, log_options));
+    DF_ASSIGN_OR_RETURN(log_, OpenLog(urls.log, OpenMode::kReadWrite, LogOptionsFor(config_.log)));
     if (options_.role != PipelineRole::kAll && !log_->Shared()) {
       return Status::ConfigError(fmt::format(
           "--role {} needs a log that several processes share, and {} belongs to this one: set "
@@ -584,6 +577,17 @@ Status CheckIngestSource(const SourceConfig& source) {
       "an ingest task pulls pages from an http source; this pipeline's source is {}, which "
       "`dataforge run` streams continuously (use a sql, check or shell task instead)",
       source.type));
+}
+
+LogOptions LogOptionsFor(const LogConfig& log) {
+  LogOptions options;
+  options.fsync_per_batch = log.fsync_per_batch;
+  options.segment_bytes = log.segment_bytes;
+  options.retention_bytes = log.retention_bytes;
+  options.retention_ms = log.retention_ms;
+  options.replication_factor = log.replication_factor;
+  options.properties = log.properties;
+  return options;
 }
 
 const char* RoleName(PipelineRole role) {

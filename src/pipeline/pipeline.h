@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "log/log.h"
 #include "orchestrate/task_environment.h"
 #include "pipeline/stage_probes.h"
 
@@ -33,6 +34,9 @@ enum class PipelineRole { kAll, kIngest, kProcess };
 
 // "all", "ingest", "process".
 const char* RoleName(PipelineRole role);
+
+// The log options the pipeline file's `log:` section asks for.
+LogOptions LogOptionsFor(const LogConfig& log);
 
 // OK when ingest tasks can pull from `source`: an http source (pages, one pull at a time).
 Status CheckIngestSource(const SourceConfig& source);

@@ -80,14 +80,8 @@ Result<std::string> StandaloneTaskEnvironment::Compact(bool log, bool store, std
   ResolvedUrls urls = ResolveUrls(config_, data_dir_);
   std::string out;
   if (log) {
-    LogOptions options;
-    options.fsync_per_batch = config_.log.fsync_per_batch;
-    options.segment_bytes = config_.log.segment_bytes;
-    options.retention_bytes = config_.log.retention_bytes;
-    options.retention_ms = config_.log.retention_ms;
-    options.replication_factor = config_.log.replication_factor;
-    options.properties = config_.log.properties;
-    DF_ASSIGN_OR_RETURN(auto l, OpenLog(urls.log, OpenMode::kReadWrite, options));
+    DF_ASSIGN_OR_RETURN(auto l,
+                        OpenLog(urls.log, OpenMode::kReadWrite, LogOptionsFor(config_.log)));
     DF_RETURN_IF_ERROR(l->ApplyRetention());
     out = "log retention applied";
   }

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "process/timestamp.h"
+
 namespace dataforge {
 namespace {
 
@@ -59,116 +61,13 @@ std::string FormatAge(int64_t us) {
   return out;
 }
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), and back.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
-}
-
 // "2026-11-24T10:00:00Z", with ".123" when there are milliseconds.
 std::string FormatTimestamp(int64_t us) {
-  int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-  int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-  int64_t frac = ms - secs * 1000;
-  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  int64_t sod = secs - days * 86400;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, m, d, sod / 3600,
-                                sod / 60 % 60, sod % 60);
-  if (frac != 0) out += fmt::format(".{:03}", frac);
-  return out + "Z";
-}
-
-// Reads exactly `n` digits at `*p`.
-bool Digits(std::string_view s, size_t* p, size_t n, int* out) {
-  if (*p + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    char c = s[*p + i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
+  std::string text = FormatTimestampMillis(us >= 0 ? us / 1000 : -((-us + 999) / 1000));
+  if (text.size() > 5 && text.compare(text.size() - 5, 5, ".000Z") == 0) {
+    text.replace(text.size() - 5, 5, "Z");
   }
-  *p += n;
-  *out = v;
-  return true;
-}
-
-bool Expect(std::string_view s, size_t* p, char c) {
-  if (*p >= s.size() || s[*p] != c) return false;
-  ++*p;
-  return true;
-}
-
-// ISO 8601: "2026-11-24", "2026-11-24T10:00", "2026-11-24T10:00:00.123456", "... 10:00:00",
-// then "Z", "+02:00", "+0200", "+02" or nothing (UTC).
-std::optional<int64_t> ParseIso8601(std::string_view s) {
-  size_t p = 0;
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!Digits(s, &p, 4, &y) || !Expect(s, &p, '-') || !Digits(s, &p, 2, &mo) ||
-      !Expect(s, &p, '-') || !Digits(s, &p, 2, &d)) {
-    return std::nullopt;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
-  int64_t frac_us = 0;
-  if (p < s.size() && (s[p] == 'T' || s[p] == 't' || s[p] == ' ')) {
-    ++p;
-    if (!Digits(s, &p, 2, &h) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &mi)) {
-      return std::nullopt;
-    }
-    if (p < s.size() && s[p] == ':') {
-      ++p;
-      if (!Digits(s, &p, 2, &sec)) return std::nullopt;
-      if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
-        ++p;
-        int64_t scale = 100'000;
-        size_t start = p;
-        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-          frac_us += (s[p] - '0') * scale;
-          scale /= 10;
-          ++p;
-        }
-        if (p == start) return std::nullopt;
-      }
-    }
-    if (h > 24 || mi > 59 || sec > 60) return std::nullopt;
-  }
-  int64_t offset_s = 0;
-  if (p < s.size()) {
-    if (s[p] == 'Z' || s[p] == 'z') {
-      ++p;
-    } else if (s[p] == '+' || s[p] == '-') {
-      int sign = s[p] == '+' ? 1 : -1;
-      ++p;
-      int oh, om = 0;
-      if (!Digits(s, &p, 2, &oh)) return std::nullopt;
-      if (p < s.size() && s[p] == ':') ++p;
-      if (p < s.size() && !Digits(s, &p, 2, &om)) return std::nullopt;
-      if (oh > 23 || om > 59) return std::nullopt;
-      offset_s = sign * (oh * 3600 + om * 60);
-    }
-  }
-  if (p != s.size()) return std::nullopt;
-  int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-  return secs * 1'000'000 + frac_us;
+  return text;
 }
 
 // Epoch seconds below 1e11 (until the year 5138), milliseconds above.
@@ -180,7 +79,7 @@ std::optional<int64_t> EpochToUs(double v) {
 }
 
 std::optional<int64_t> ParseTimestamp(std::string_view s) {
-  if (auto iso = ParseIso8601(s)) return iso;
+  if (auto ms = ParseTimestampMillis(s)) return *ms * 1000;
   double v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return EpochToUs(v);
