@@ -327,6 +327,19 @@ TEST_F(RunStorePostgresTest, ClaimUsesThePartialIndexWithManyFinishedRows) {
   EXPECT_EQ((*claimed)[0].task_id, "a");
 }
 
+TEST_F(RunStorePostgresTest, PausedDagsTasksAreNotClaimed) {
+  int64_t run = Create(store_.get(), MakeRun("etl", kHour), {{"a", 1}});
+  ASSERT_TRUE(store_->PromoteTasks(run, {"a"}, {}, 5).ok());
+  ASSERT_TRUE(store_->SetPaused("etl", true).ok());
+  EXPECT_TRUE(store_->ClaimTasks("s", 10, 100, 10)->empty());
+  EXPECT_EQ(Task(run, "a").state, TaskState::kScheduled);
+  ASSERT_TRUE(store_->SetPaused("etl", false).ok());
+  auto claimed = store_->ClaimTasks("s", 11, 100, 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].task_id, "a");
+}
+
 // Four schedulers (own connections) claim 2,000 ready attempts concurrently.
 TEST_F(RunStorePostgresTest, ConcurrentClaimsClaimEachAttemptExactlyOnce) {
   constexpr int kRuns = 20, kTasksPerRun = 100, kThreads = 4;

@@ -146,8 +146,9 @@ class RunStore {
                               const std::vector<std::string>& blocked, int64_t now_us) = 0;
 
   // Claims up to `limit` claimable attempts (scheduled, or up_for_retry with next_try_us <=
-  // now), oldest ready first, for `owner`: state running, try_number + 1, started_us = now,
-  // lease until now + lease_us. Each attempt goes to exactly one caller.
+  // now) of DAGs that are not paused, oldest ready first, for `owner`: state running,
+  // try_number + 1, started_us = now, lease until now + lease_us. Each attempt goes to exactly
+  // one caller.
   virtual Result<std::vector<TaskInstance>> ClaimTasks(const std::string& owner, int64_t now_us,
                                                        int64_t lease_us, size_t limit) = 0;
   // Extends every running lease `owner` holds to now + lease_us. Returns how many it holds.

@@ -322,6 +322,19 @@ TEST_F(SqliteRunStoreTest, PromoteClaimRenewFinish) {
   EXPECT_EQ(store_->ClaimTasks("", 1, 1, 1).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(SqliteRunStoreTest, PausedDagsTasksAreNotClaimed) {
+  int64_t run = Create(MakeRun("etl", kHour), {{"a", 1}});
+  ASSERT_TRUE(store_->PromoteTasks(run, {"a"}, {}, 500).ok());
+  ASSERT_TRUE(store_->SetPaused("etl", true).ok());
+  EXPECT_TRUE(store_->ClaimTasks("s1", 1000, 30'000'000, 10)->empty());
+  EXPECT_EQ(Task(run, "a").state, TaskState::kScheduled);
+  ASSERT_TRUE(store_->SetPaused("etl", false).ok());
+  auto claimed = store_->ClaimTasks("s1", 1001, 30'000'000, 10);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].task_id, "a");
+}
+
 TEST_F(SqliteRunStoreTest, ExpiredLeaseIsReapedAndTheOwnerLosesIt) {
   int64_t run = Create(MakeRun("etl", kHour), {{"a", 2}, {"b", 1}});
   ASSERT_TRUE(store_->PromoteTasks(run, {"a", "b"}, {}, 100).ok());

@@ -433,6 +433,8 @@ Result<std::vector<TaskInstance>> SqliteRunStore::ClaimTasks(const std::string& 
                     "lease_owner=?1, lease_expires_us=?2+?3, started_us=?2, ended_us=0 "
                     "WHERE rowid IN (SELECT rowid FROM task_instances WHERE state IN "
                     "('scheduled','up_for_retry') AND (state='scheduled' OR next_try_us<=?2) "
+                    "AND run_id NOT IN (SELECT r.run_id FROM dag_runs r JOIN dags d ON "
+                    "d.dag_id=r.dag_id WHERE d.paused) "
                     "ORDER BY ready_us, run_id, task_id LIMIT ?4) RETURNING {}",
                     kTaskColumns)));
     q.BindText(1, owner);
