@@ -4,22 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "schedule/schedule.h"
+#include "schedule/testing/schedule_test_util.h"
 
 namespace dataforge {
 namespace {
-
-// "2026-01-31T10:00" (UTC unless the text has an offset) -> microseconds.
-int64_t At(std::string_view text) {
-  auto t = ParseDateTime(text, "UTC");
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return t.ok() ? *t : 0;
-}
-
-Schedule MustParse(std::string_view text, std::string_view tz = "UTC") {
-  auto s = Schedule::Parse(text, tz);
-  EXPECT_TRUE(s.ok()) << text << ": " << s.status().ToString();
-  return *std::move(s);
-}
 
 std::string ParseError(std::string_view text) {
   auto s = Schedule::Parse(text, "UTC");

@@ -3,21 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "schedule/schedule.h"
+#include "schedule/testing/schedule_test_util.h"
 
 namespace dataforge {
 namespace {
-
-int64_t At(std::string_view text) {
-  auto t = ParseDateTime(text, "UTC");
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return t.ok() ? *t : 0;
-}
-
-Schedule MustParse(std::string_view text, std::string_view tz = "UTC") {
-  auto s = Schedule::Parse(text, tz);
-  EXPECT_TRUE(s.ok()) << text << ": " << s.status().ToString();
-  return *std::move(s);
-}
 
 DataInterval Interval(std::string_view start, std::string_view end) {
   return {At(start), At(end)};

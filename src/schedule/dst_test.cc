@@ -2,17 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "schedule/schedule.h"
+#include "schedule/testing/schedule_test_util.h"
 
 namespace dataforge {
 namespace {
 
 constexpr int64_t kHour = 3'600'000'000;
-
-int64_t At(std::string_view text) {
-  auto t = ParseDateTime(text, "UTC");
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return t.ok() ? *t : 0;
-}
 
 Schedule MustParse(std::string_view text, std::string_view tz) {
   auto s = Schedule::Parse(text, tz);

@@ -1,4 +1,5 @@
 #include "schedule/schedule.h"
+#include "schedule/testing/schedule_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -6,18 +7,6 @@ namespace dataforge {
 namespace {
 
 constexpr int64_t kMinute = 60'000'000;
-
-int64_t At(std::string_view text) {
-  auto t = ParseDateTime(text, "UTC");
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return t.ok() ? *t : 0;
-}
-
-Schedule MustParse(std::string_view text, std::string_view tz = "UTC") {
-  auto s = Schedule::Parse(text, tz);
-  EXPECT_TRUE(s.ok()) << text << ": " << s.status().ToString();
-  return *std::move(s);
-}
 
 TEST(ScheduleParseTest, Aliases) {
   int64_t t = At("2026-01-15T10:20Z");  // a Thursday
