@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/json_writer.h"
-#include "process/timestamp.h"
+#include "common/timestamp.h"
 
 namespace dataforge {
 namespace {

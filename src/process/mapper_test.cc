@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "config/pipeline_file.h"
-#include "process/timestamp.h"
+#include "common/timestamp.h"
 
 namespace dataforge {
 namespace {

@@ -1,8 +1,8 @@
 // Store stage interface: tables of rows addressed by primary key, plus the processor's
 // consumed offsets, counters and dead letters, all written atomically.
 //
-// The embedded implementation is RocksDB (store/rocksdb/); a Cassandra implementation satisfies
-// the same interface at scale.
+// The embedded implementation is RocksDB (store/rocksdb/); the Cassandra/ScyllaDB one
+// (store/cassandra/, CQL native protocol v4) satisfies the same interface at scale.
 // Thread-safety: safe for concurrent use. One process opens a store kReadWrite; others may open
 // it kReadOnly while it runs (RocksDB secondary instance) and see data as of open or the last
 // Refresh().
@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/open_mode.h"
@@ -33,6 +34,11 @@ struct PartitionOffset {
   std::string topic;
   int32_t partition = 0;
   int64_t next_offset = 0;
+  // This batch's rows and dead letters that came from this partition's records. A store that
+  // cannot write a whole batch atomically (Cassandra) keeps cumulative counters per partition
+  // beside the offset, so a replayed batch never counts twice.
+  uint64_t stored = 0;
+  uint64_t dead_lettered = 0;
 };
 
 // One atomic unit of processor output.
@@ -42,6 +48,26 @@ struct StoreBatch {
   std::vector<DeadLetter> dead_letters;  // stage "process"
   std::string group;                     // consumer group the offsets belong to
   std::vector<PartitionOffset> offsets;
+  // False for writes that did not come from the log (a CQL client's INSERT through the
+  // endpoint): they are not counted in StoreCounters, which account for fetched records.
+  bool counted = true;
+};
+
+// A table's shape. Column types are CQL type names: text, uuid, int, bigint, double, boolean,
+// timestamp (the pipeline's column types), or any other CQL type a client created.
+struct ColumnSchema {
+  std::string name;
+  std::string type;
+};
+struct TableSchema {
+  std::string table;       // "keyspace.name"
+  std::string key_column;  // the primary key: one column
+  std::vector<ColumnSchema> columns;  // in declaration order; includes the key column
+};
+struct KeyspaceSchema {
+  std::string name;
+  // CQL replication options, e.g. {class: SimpleStrategy, replication_factor: "1"}.
+  std::vector<std::pair<std::string, std::string>> replication;
 };
 
 struct StoreCounters {
@@ -73,6 +99,17 @@ class Store {
   virtual Status ListDeadLetters(uint64_t after_id, size_t limit,
                                  std::vector<StoredDeadLetter>* out) = 0;
 
+  // Creates `schema.table` (and its keyspace, with the store's default replication) when
+  // missing. An existing table must have the same key column and, for every column of
+  // `schema`, the same type: otherwise ConfigError naming the column, both types and the fix.
+  // Columns the existing table lacks: ConfigError with the ALTER TABLE that adds them.
+  virtual Status EnsureTable(const TableSchema& schema) = 0;
+  // The table's schema, NotFound if it does not exist.
+  virtual Result<TableSchema> DescribeTable(const std::string& table) = 0;
+  // Creates the keyspace when missing (an existing one is left as it is).
+  virtual Status CreateKeyspace(const KeyspaceSchema& keyspace) = 0;
+  virtual Result<std::vector<KeyspaceSchema>> ListKeyspaces() = 0;
+
   // Read-only instances: catch up with the writer. No-op for kReadWrite.
   virtual Status Refresh() = 0;
 
@@ -81,11 +118,34 @@ class Store {
   virtual Result<std::string> Compact() = 0;
 };
 
-struct StoreOptions {
-  bool sync = true;  // fsync the WAL on every Apply()
+// Cassandra/ScyllaDB (cassandra:// URLs). Host, port and keyspace come from the URL; these
+// come from the pipeline file's `store:` section (docs/cassandra.md).
+struct CassandraOptions {
+  std::string username, password;  // PasswordAuthenticator; empty = no authentication
+  std::string consistency = "LOCAL_QUORUM";
+  // Per-table consistency overrides: (table as in the pipeline, level).
+  std::vector<std::pair<std::string, std::string>> table_consistency;
+  std::string local_datacenter;  // "" = every host is local
+  // For the keyspace DataForge creates; as CQL replication options.
+  std::vector<std::pair<std::string, std::string>> replication = {
+      {"class", "SimpleStrategy"}, {"replication_factor", "1"}};
+  bool tls = false;
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
+  bool tls_verify_hostname = true;
+  int connections_per_host = 2;
+  int max_in_flight_per_connection = 128;
+  int64_t connect_timeout_ms = 5000;
+  int64_t request_timeout_ms = 12000;
+  int max_retries = 10;  // per statement, on timeouts/unavailable/overloaded/lost connections
 };
 
-// Opens the store named by `url`: "rocksdb:///abs/dir" or "rocksdb://rel/dir".
+struct StoreOptions {
+  bool sync = true;  // fsync the WAL on every Apply()
+  CassandraOptions cassandra;
+};
+
+// Opens the store named by `url`: "rocksdb:///abs/dir", "rocksdb://rel/dir", or
+// "cassandra://[user:password@]host[:port][,host[:port]...][/keyspace][?option=value&...]".
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, OpenMode mode,
                                          const StoreOptions& options);
 

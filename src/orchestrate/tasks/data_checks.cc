@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "process/timestamp.h"
+#include "common/timestamp.h"
 
 namespace dataforge {
 namespace {

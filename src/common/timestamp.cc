@@ -1,4 +1,4 @@
-#include "process/timestamp.h"
+#include "common/timestamp.h"
 
 #include <fmt/format.h>
 

@@ -1,0 +1,64 @@
+// The CQL endpoint's statement engine: answers QUERY, PREPARE, EXECUTE and BATCH over a Store
+// (the embedded RocksDB store), independent of sockets (the transport is cql_server.h).
+//
+// What it speaks (docs/cql.md has the grammar): SELECT by primary key, SELECT with LIMIT and
+// paging (page size + paging state), SELECT COUNT(*), `token(k) > token(?)` ranges, INSERT
+// (upsert; IF NOT EXISTS; USING TTL is refused), DELETE by key, UPDATE ... SET by key,
+// CREATE KEYSPACE / CREATE TABLE [IF NOT EXISTS] (one-column primary keys), USE, and the
+// system tables drivers read on connect: system.local, system.peers, system.peers_v2 and
+// system_schema.{keyspaces,tables,columns,types,functions,aggregates,triggers,indexes,views}.
+// Anything else is an ERROR (Syntax_error or Invalid) whose message says what is not supported;
+// the engine never throws and never ends the connection.
+//
+// Thread-safety: safe for concurrent use by every connection's thread. The Store must outlive
+// the engine.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "cql/messages.h"
+#include "store/store.h"
+
+namespace dataforge::cql {
+
+// Per-connection state the engine reads and changes (USE sets the keyspace).
+struct SessionState {
+  std::string keyspace;
+};
+
+// A RESULT or an ERROR body for one request.
+using Response = std::variant<ResultMessage, ErrorMessage>;
+
+struct EngineOptions {
+  // What system.local reports.
+  std::string cluster_name = "DataForge";
+  std::string data_center = "datacenter1";
+  std::string rack = "rack1";
+  std::string listen_address = "127.0.0.1";  // rpc_address / broadcast_address
+  int32_t port = 9042;
+  std::string release_version = "4.0.0";  // the Cassandra version whose CQL we speak
+  int32_t default_page_size = 5000;       // when a SELECT asks for none
+};
+
+class CqlEngine {
+ public:
+  CqlEngine(Store* store, EngineOptions options);
+  ~CqlEngine();
+
+  Response Query(SessionState* session, const QueryMessage& m);
+  Response Prepare(SessionState* session, const PrepareMessage& m);
+  // Unprepared (0x2500) for an id this engine did not prepare.
+  Response Execute(SessionState* session, const ExecuteMessage& m);
+  Response Batch(SessionState* session, const BatchMessage& m);
+
+  // Called by the transport when a schema change happened, for SCHEMA_CHANGE events: every
+  // ResultMessage of kind kSchemaChange is also an event to registered connections.
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dataforge::cql
