@@ -31,7 +31,8 @@ Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
 Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
                                                    const PipelineConfig& config) {
   DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/false));
-  return OpenStore(ResolveUrls(config, ctx.data_dir).store, OpenMode::kReadOnly, StoreOptions{});
+  return OpenStore(ResolveUrls(config, ctx.data_dir).store, OpenMode::kReadOnly,
+                   StoreOptionsFor(config.store));
 }
 
 void AppendJsonOrString(std::string* out, std::string_view text) {

@@ -89,9 +89,31 @@ struct ProcessConfig {
   std::string delete_value;
 };
 
+// Cassandra/ScyllaDB (store.url cassandra://...): host, port and keyspace come from the URL;
+// the rest from the pipeline file's `store:` section (query parameters on the URL override).
+struct CassandraConfig {
+  std::string username, password;  // PasswordAuthenticator; empty = no authentication
+  std::string consistency = "LOCAL_QUORUM";
+  // Per-table consistency overrides: (table as in the pipeline, level).
+  std::vector<std::pair<std::string, std::string>> table_consistency;
+  std::string local_datacenter;  // "" = every host is local
+  // For the keyspace DataForge creates; as CQL replication options.
+  std::vector<std::pair<std::string, std::string>> replication = {{"class", "SimpleStrategy"},
+                                                                  {"replication_factor", "1"}};
+  bool tls = false;
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
+  bool tls_verify_hostname = true;
+  int connections_per_host = 2;
+  int max_in_flight_per_connection = 128;
+  int64_t connect_timeout_ms = 5000;
+  int64_t request_timeout_ms = 12000;
+  int max_retries = 10;  // per statement, on timeouts/unavailable/overloaded/lost connections
+};
+
 struct StoreConfig {
   std::string url = "rocksdb://store";  // relative paths are inside the data dir
   bool sync = true;                     // fsync the WAL on every batch
+  CassandraConfig cassandra;
 };
 
 struct PipelineTuning {

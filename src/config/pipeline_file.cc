@@ -96,23 +96,9 @@ class ConfigReader : public YamlReader {
              {"url", "topic", "partitions", "fsync", "segment_bytes", "retention_bytes",
               "retention_hours", "replication_factor", "properties"}));
     DF_RETURN_IF_ERROR(Num(n, "replication_factor", 0, 32, &s->replication_factor));
-    if (auto props = n["properties"]) {
-      if (!props.IsMap() && !props.IsNull()) {
-        return Error(props,
-                     "'log.properties' must be a mapping of librdkafka properties "
-                     "(e.g. security.protocol: SASL_SSL)");
-      }
-      if (props.IsMap()) s->properties.clear();
-      for (const auto& kv : props) {
-        auto key = kv.first.as<std::string>();
-        if (!kv.second.IsScalar()) {
-          return Error(kv.second, fmt::format("log.properties '{}' must be a single value", key));
-        }
-        auto v = InterpolateEnv(kv.second.Scalar());
-        if (!v.ok()) return Error(kv.second, v.status().message());
-        s->properties.emplace_back(key, std::move(v).value());
-      }
-    }
+    DF_RETURN_IF_ERROR(StrMap(n, "properties",
+                              "librdkafka properties (e.g. security.protocol: SASL_SSL)",
+                              &s->properties));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Str(n, "topic", &s->topic));
     DF_RETURN_IF_ERROR(Num(n, "partitions", 1, 1024, &s->partitions));
@@ -192,9 +178,62 @@ class ConfigReader : public YamlReader {
   }
 
   Status ReadStore(const YAML::Node& n, StoreConfig* s) {
-    DF_RETURN_IF_ERROR(Keys(n, "'store'", {"url", "sync"}));
+    DF_RETURN_IF_ERROR(Keys(n, "'store'",
+                            {"url", "sync", "username", "password", "consistency",
+                             "table_consistency", "local_datacenter", "replication", "tls",
+                             "connections_per_host", "max_in_flight_per_connection",
+                             "connect_timeout_ms", "request_timeout_ms", "max_retries"}));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
-    return Bool(n, "sync", &s->sync);
+    DF_RETURN_IF_ERROR(Bool(n, "sync", &s->sync));
+    CassandraConfig& c = s->cassandra;
+    DF_RETURN_IF_ERROR(Str(n, "username", &c.username));
+    DF_RETURN_IF_ERROR(Str(n, "password", &c.password));
+    static constexpr std::initializer_list<const char*> kLevels = {
+        "ANY",          "ONE",         "TWO",    "THREE",        "QUORUM",   "ALL",
+        "LOCAL_QUORUM", "EACH_QUORUM", "SERIAL", "LOCAL_SERIAL", "LOCAL_ONE"};
+    DF_RETURN_IF_ERROR(Choice(n, "consistency", kLevels, &c.consistency));
+    DF_RETURN_IF_ERROR(
+        StrMap(n, "table_consistency", "table: consistency level", &c.table_consistency));
+    for (auto& [table, level] : c.table_consistency) {
+      bool known = false;
+      for (const char* l : kLevels) known |= level == l;
+      if (!known) {
+        return Error(n["table_consistency"][table],
+                     fmt::format("table_consistency '{}' is '{}'; it must be one of: {}", table,
+                                 level, fmt::join(kLevels, ", ")));
+      }
+    }
+    DF_RETURN_IF_ERROR(Str(n, "local_datacenter", &c.local_datacenter));
+    DF_RETURN_IF_ERROR(StrMap(n, "replication",
+                              "CQL replication options (e.g. class: NetworkTopologyStrategy, "
+                              "dc1: 3)",
+                              &c.replication));
+    bool has_class = false;
+    for (const auto& kv : c.replication) has_class |= kv.first == "class";
+    if (!has_class) {
+      return Error(n["replication"],
+                   "'store.replication' needs a 'class' (SimpleStrategy or "
+                   "NetworkTopologyStrategy)");
+    }
+    if (auto t = n["tls"]) {
+      DF_RETURN_IF_ERROR(Keys(t, "'store.tls'",
+                              {"enabled", "ca_file", "cert_file", "key_file", "verify_hostname"}));
+      DF_RETURN_IF_ERROR(Bool(t, "enabled", &c.tls));
+      DF_RETURN_IF_ERROR(Str(t, "ca_file", &c.tls_ca_file));
+      DF_RETURN_IF_ERROR(Str(t, "cert_file", &c.tls_cert_file));
+      DF_RETURN_IF_ERROR(Str(t, "key_file", &c.tls_key_file));
+      DF_RETURN_IF_ERROR(Bool(t, "verify_hostname", &c.tls_verify_hostname));
+      if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+        return Error(t, "'store.tls' needs both cert_file and key_file for a client certificate");
+      }
+    }
+    DF_RETURN_IF_ERROR(Num(n, "connections_per_host", 1, 64, &c.connections_per_host));
+    DF_RETURN_IF_ERROR(
+        Num(n, "max_in_flight_per_connection", 1, 32768, &c.max_in_flight_per_connection));
+    DF_RETURN_IF_ERROR(Num<int64_t>(n, "connect_timeout_ms", 1, 3600000, &c.connect_timeout_ms));
+    DF_RETURN_IF_ERROR(Num<int64_t>(n, "request_timeout_ms", 1, 3600000, &c.request_timeout_ms));
+    DF_RETURN_IF_ERROR(Num(n, "max_retries", 0, 1000, &c.max_retries));
+    return Status::OK();
   }
 
   Status ReadTuning(const YAML::Node& n, PipelineTuning* t) {

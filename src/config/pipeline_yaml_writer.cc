@@ -191,8 +191,35 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::EndSeq << YAML::EndMap;
 
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << c.store.url;
+  out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(c.store.url);
   out << YAML::Key << "sync" << YAML::Value << c.store.sync;
+  if (c.store.url.rfind("cassandra://", 0) == 0) {
+    const CassandraConfig& cc = c.store.cassandra;
+    out << YAML::Key << "username" << YAML::Value << cc.username;
+    out << YAML::Key << "password" << YAML::Value
+        << (cc.password.empty() ? std::string() : std::string("********"));
+    out << YAML::Key << "consistency" << YAML::Value << cc.consistency;
+    out << YAML::Key << "table_consistency" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : cc.table_consistency) out << YAML::Key << k << YAML::Value << v;
+    out << YAML::EndMap;
+    out << YAML::Key << "local_datacenter" << YAML::Value << cc.local_datacenter;
+    out << YAML::Key << "replication" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [k, v] : cc.replication) out << YAML::Key << k << YAML::Value << v;
+    out << YAML::EndMap;
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "enabled" << YAML::Value << cc.tls;
+    out << YAML::Key << "ca_file" << YAML::Value << cc.tls_ca_file;
+    out << YAML::Key << "cert_file" << YAML::Value << cc.tls_cert_file;
+    out << YAML::Key << "key_file" << YAML::Value << cc.tls_key_file;
+    out << YAML::Key << "verify_hostname" << YAML::Value << cc.tls_verify_hostname;
+    out << YAML::EndMap;
+    out << YAML::Key << "connections_per_host" << YAML::Value << cc.connections_per_host;
+    out << YAML::Key << "max_in_flight_per_connection" << YAML::Value
+        << cc.max_in_flight_per_connection;
+    out << YAML::Key << "connect_timeout_ms" << YAML::Value << cc.connect_timeout_ms;
+    out << YAML::Key << "request_timeout_ms" << YAML::Value << cc.request_timeout_ms;
+    out << YAML::Key << "max_retries" << YAML::Value << cc.max_retries;
+  }
   out << YAML::EndMap;
 
   out << YAML::Key << "tuning" << YAML::Value << YAML::BeginMap;

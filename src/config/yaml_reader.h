@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -120,6 +121,26 @@ class YamlReader {
       auto v = InterpolateEnv(item.Scalar());
       if (!v.ok()) return Error(item, v.status().message());
       out->push_back(std::move(v).value());
+    }
+    return Status::OK();
+  }
+
+  // A mapping of scalars (`what` names it in errors, e.g. "librdkafka properties"); replaces
+  // `out` when present. Values go through ${ENV} interpolation.
+  Status StrMap(const YAML::Node& map, const char* key, const std::string& what,
+                std::vector<std::pair<std::string, std::string>>* out) {
+    auto n = map[key];
+    if (!n || n.IsNull()) return Status::OK();
+    if (!n.IsMap()) return Error(n, fmt::format("'{}' must be a mapping of {}", key, what));
+    out->clear();
+    for (const auto& kv : n) {
+      auto k = kv.first.as<std::string>();
+      if (!kv.second.IsScalar()) {
+        return Error(kv.second, fmt::format("{} '{}' must be a single value", key, k));
+      }
+      auto v = InterpolateEnv(kv.second.Scalar());
+      if (!v.ok()) return Error(kv.second, v.status().message());
+      out->emplace_back(k, std::move(v).value());
     }
     return Status::OK();
   }

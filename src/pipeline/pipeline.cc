@@ -117,9 +117,8 @@ class PipelineImpl final : public Pipeline {
   Status OpenProcess(const ResolvedUrls& urls, size_t batch) {
     DF_ASSIGN_OR_RETURN(auto mapper, Mapper::Create(config_.process));
     mapper_ = std::make_unique<Mapper>(std::move(mapper));
-    StoreOptions store_options;
-    store_options.sync = config_.store.sync;
-    DF_ASSIGN_OR_RETURN(store_, OpenStore(urls.store, OpenMode::kReadWrite, store_options));
+    DF_ASSIGN_OR_RETURN(
+        store_, OpenStore(urls.store, OpenMode::kReadWrite, StoreOptionsFor(config_.store)));
     processor_ =
         std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
                                     config_.log.topic, batch, clock_, &probes_.processor);
@@ -258,6 +257,7 @@ class PipelineImpl final : public Pipeline {
     if (staging_) staging_->Interrupt();
   }
   const StageProbes& probes() const override { return probes_; }
+  Store* store() override { return store_.get(); }
 
  private:
   Result<RunTotals> Totals() {

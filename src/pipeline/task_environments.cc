@@ -11,7 +11,8 @@ namespace {
 
 Result<std::unique_ptr<Store>> OpenStoreReading(const PipelineConfig& config,
                                                 const std::string& data_dir) {
-  return OpenStore(ResolveUrls(config, data_dir).store, OpenMode::kReadOnly, StoreOptions{});
+  return OpenStore(ResolveUrls(config, data_dir).store, OpenMode::kReadOnly,
+                   StoreOptionsFor(config.store));
 }
 
 }  // namespace
@@ -86,9 +87,8 @@ Result<std::string> StandaloneTaskEnvironment::Compact(bool log, bool store, std
     out = "log retention applied";
   }
   if (store) {
-    StoreOptions options;
-    options.sync = config_.store.sync;
-    DF_ASSIGN_OR_RETURN(auto s, OpenStore(urls.store, OpenMode::kReadWrite, options));
+    DF_ASSIGN_OR_RETURN(
+        auto s, OpenStore(urls.store, OpenMode::kReadWrite, StoreOptionsFor(config_.store)));
     DF_ASSIGN_OR_RETURN(std::string summary, s->Compact());
     out += (out.empty() ? "" : "; ") + summary;
   }

@@ -19,7 +19,16 @@ Processor::~Processor() {
   (void)Close();
 }
 
+TableSchema OutputSchema(const ProcessConfig& config) {
+  TableSchema schema;
+  schema.table = config.table;
+  schema.key_column = config.key_column;
+  for (const auto& c : config.columns) schema.columns.push_back({c.name, c.type});
+  return schema;
+}
+
 Status Processor::Start() {
+  DF_RETURN_IF_ERROR(store_->EnsureTable(OutputSchema(config_)));
   DF_ASSIGN_OR_RETURN(consumer_, log_->Subscribe(config_.group, topic_, this));
   return Status::OK();
 }
@@ -40,6 +49,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   batch_.dead_letters.clear();
   batch_.offsets.clear();
   positions_.clear();
+  counts_.clear();
   timestamps_.clear();
   size_t duplicates = 0;
   for (auto& c : consumed_) {
@@ -48,9 +58,12 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
                            [&](const PartitionPosition& p) { return p.partition == c.partition; });
     if (it == positions_.end()) {
       positions_.push_back({c.partition, c.offset + 1});
+      counts_.push_back({});
+      it = positions_.end() - 1;
     } else {
       it->next_offset = std::max(it->next_offset, c.offset + 1);
     }
+    PartitionCounts& counts = counts_[it - positions_.begin()];
     if (IsDuplicate(c)) {
       ++duplicates;
       continue;
@@ -62,18 +75,24 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
            fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
                        c.record.value.size(), config_.max_record_bytes),
            where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
+      ++counts.dead_lettered;
     } else {
       MapResult m = mapper_->Map(c.record.key, c.record.value);
       if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
+        ++counts.stored;
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(),
                                        std::move(c.record.value), clock_->NowMicros()});
+        ++counts.dead_lettered;
       }
     }
     timestamps_.push_back(c.record.timestamp_us);
   }
-  for (const auto& p : positions_) batch_.offsets.push_back({topic_, p.partition, p.next_offset});
+  for (size_t i = 0; i < positions_.size(); ++i) {
+    batch_.offsets.push_back({topic_, positions_[i].partition, positions_[i].next_offset,
+                              counts_[i].stored, counts_[i].dead_lettered});
+  }
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
   DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
   int64_t now = clock_->NowMicros();

@@ -44,6 +44,10 @@ struct ProcessorProbe {
   LatencyHistogram fetch_to_queryable_us;  // record fetched -> row committed in the store
 };
 
+// The store table the mapping writes: process.table keyed by process.key_column, one column per
+// output column with the column's type (the pipeline's types are CQL type names).
+TableSchema OutputSchema(const ProcessConfig& config);
+
 class Processor final : private ConsumerListener {
  public:
   // Borrows everything; all must outlive the processor.
@@ -81,6 +85,10 @@ class Processor final : private ConsumerListener {
   std::vector<ConsumedRecord> consumed_;
   std::vector<int64_t> timestamps_;
   std::vector<PartitionPosition> positions_;
+  struct PartitionCounts {
+    uint64_t stored = 0, dead_lettered = 0;
+  };
+  std::vector<PartitionCounts> counts_;  // this batch's, parallel to positions_
   std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)
   StoreBatch batch_;
 };

@@ -94,3 +94,93 @@ TEST(ProcessorTest, CopiesOfRelayedRecordsAreSkippedBySeqAndOrigin) {
 
 }  // namespace
 }  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+// Forwards to a real store and keeps a copy of every applied batch.
+class RecordingStore final : public Store {
+ public:
+  explicit RecordingStore(std::unique_ptr<Store> s) : s_(std::move(s)) {}
+  Status Apply(const StoreBatch& b) override {
+    batches.push_back(b);
+    return s_->Apply(b);
+  }
+  Result<std::optional<int64_t>> CommittedOffset(const std::string& g, const std::string& t,
+                                                 int32_t p) override {
+    return s_->CommittedOffset(g, t, p);
+  }
+  Result<std::string> Get(const std::string& t, const std::string& k) override {
+    return s_->Get(t, k);
+  }
+  Status Scan(const std::string& t, const std::string& a, size_t l,
+              const std::function<bool(const std::string&, const std::string&)>& f) override {
+    return s_->Scan(t, a, l, f);
+  }
+  Result<uint64_t> Count(const std::string& t) override { return s_->Count(t); }
+  Result<std::vector<std::string>> ListTables() override { return s_->ListTables(); }
+  Result<StoreCounters> Counters() override { return s_->Counters(); }
+  Status ListDeadLetters(uint64_t a, size_t l, std::vector<StoredDeadLetter>* o) override {
+    return s_->ListDeadLetters(a, l, o);
+  }
+  Status EnsureTable(const TableSchema& s) override {
+    ensured.push_back(s);
+    return s_->EnsureTable(s);
+  }
+  Result<TableSchema> DescribeTable(const std::string& t) override { return s_->DescribeTable(t); }
+  Status CreateKeyspace(const KeyspaceSchema& k) override { return s_->CreateKeyspace(k); }
+  Result<std::vector<KeyspaceSchema>> ListKeyspaces() override { return s_->ListKeyspaces(); }
+  Status Refresh() override { return s_->Refresh(); }
+  Result<std::string> Compact() override { return s_->Compact(); }
+
+  std::vector<StoreBatch> batches;
+  std::vector<TableSchema> ensured;
+
+ private:
+  std::unique_ptr<Store> s_;
+};
+
+TEST(ProcessorTest, BatchCountsRowsAndDeadLettersPerPartitionAndEnsuresItsTable) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
+  auto good = [](int i) {
+    return LogRecord{"00000000-0000-4000-8000-00000000000" + std::to_string(i), "{}", 1, {}};
+  };
+  ASSERT_TRUE((*log)->Append("t", 0, std::vector<LogRecord>{good(1), good(2), good(3)}).ok());
+  ASSERT_TRUE(
+      (*log)->Append("t", 1, std::vector<LogRecord>{good(4), LogRecord{"bad", "{}", 1, {}}}).ok());
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(inner.ok());
+  RecordingStore store(std::move(inner).value());
+  Processor p(log->get(), &store, &*mapper, config.process, "t", 100, Clock::Real(), &probe);
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_EQ(store.ensured.size(), 1u);
+  EXPECT_EQ(store.ensured[0].table, "dataforge.created_users");
+  EXPECT_EQ(store.ensured[0].key_column, "id");
+  ASSERT_EQ(store.ensured[0].columns.size(), 12u);
+  EXPECT_EQ(store.ensured[0].columns[0].type, "uuid");
+  EXPECT_EQ(store.ensured[0].columns[8].name, "dob");
+  EXPECT_EQ(store.ensured[0].columns[8].type, "timestamp");
+  EXPECT_EQ(*p.RunOnce(), 5u);
+  ASSERT_EQ(store.batches.size(), 1u);
+  auto offsets = store.batches[0].offsets;
+  std::sort(offsets.begin(), offsets.end(),
+            [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  ASSERT_EQ(offsets.size(), 2u);
+  EXPECT_EQ(offsets[0].next_offset, 3);
+  EXPECT_EQ(offsets[0].stored, 3u);
+  EXPECT_EQ(offsets[0].dead_lettered, 0u);
+  EXPECT_EQ(offsets[1].next_offset, 2);
+  EXPECT_EQ(offsets[1].stored, 1u);
+  EXPECT_EQ(offsets[1].dead_lettered, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dataforge

@@ -21,6 +21,7 @@
 #include "common/open_mode.h"
 #include "common/record.h"
 #include "common/status.h"
+#include "config/pipeline_config.h"
 
 namespace dataforge {
 
@@ -60,8 +61,8 @@ struct ColumnSchema {
   std::string type;
 };
 struct TableSchema {
-  std::string table;       // "keyspace.name"
-  std::string key_column;  // the primary key: one column
+  std::string table;                  // "keyspace.name"
+  std::string key_column;             // the primary key: one column
   std::vector<ColumnSchema> columns;  // in declaration order; includes the key column
 };
 struct KeyspaceSchema {
@@ -102,7 +103,8 @@ class Store {
   // Creates `schema.table` (and its keyspace, with the store's default replication) when
   // missing. An existing table must have the same key column and, for every column of
   // `schema`, the same type: otherwise ConfigError naming the column, both types and the fix.
-  // Columns the existing table lacks: ConfigError with the ALTER TABLE that adds them.
+  // Columns the existing table lacks: RocksDB adds them (rows are JSON; old rows read them as
+  // null); Cassandra refuses with ConfigError quoting the ALTER TABLE that adds them.
   virtual Status EnsureTable(const TableSchema& schema) = 0;
   // The table's schema, NotFound if it does not exist.
   virtual Result<TableSchema> DescribeTable(const std::string& table) = 0;
@@ -118,31 +120,16 @@ class Store {
   virtual Result<std::string> Compact() = 0;
 };
 
-// Cassandra/ScyllaDB (cassandra:// URLs). Host, port and keyspace come from the URL; these
-// come from the pipeline file's `store:` section (docs/cassandra.md).
-struct CassandraOptions {
-  std::string username, password;  // PasswordAuthenticator; empty = no authentication
-  std::string consistency = "LOCAL_QUORUM";
-  // Per-table consistency overrides: (table as in the pipeline, level).
-  std::vector<std::pair<std::string, std::string>> table_consistency;
-  std::string local_datacenter;  // "" = every host is local
-  // For the keyspace DataForge creates; as CQL replication options.
-  std::vector<std::pair<std::string, std::string>> replication = {
-      {"class", "SimpleStrategy"}, {"replication_factor", "1"}};
-  bool tls = false;
-  std::string tls_ca_file, tls_cert_file, tls_key_file;
-  bool tls_verify_hostname = true;
-  int connections_per_host = 2;
-  int max_in_flight_per_connection = 128;
-  int64_t connect_timeout_ms = 5000;
-  int64_t request_timeout_ms = 12000;
-  int max_retries = 10;  // per statement, on timeouts/unavailable/overloaded/lost connections
-};
+// Cassandra/ScyllaDB (cassandra:// URLs): see config/pipeline_config.h and docs/cassandra.md.
+using CassandraOptions = CassandraConfig;
 
 struct StoreOptions {
   bool sync = true;  // fsync the WAL on every Apply()
   CassandraOptions cassandra;
 };
+
+// The options the pipeline file's `store:` section asks for.
+StoreOptions StoreOptionsFor(const StoreConfig& config);
 
 // Opens the store named by `url`: "rocksdb:///abs/dir", "rocksdb://rel/dir", or
 // "cassandra://[user:password@]host[:port][,host[:port]...][/keyspace][?option=value&...]".

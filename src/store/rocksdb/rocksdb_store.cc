@@ -6,6 +6,7 @@
 #include <simdjson.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -40,6 +41,18 @@ std::string TableKey(const std::string& table) {
   std::string k = "t";
   k.push_back('\0');
   return k + table;
+}
+
+std::string SchemaKey(const std::string& table) {
+  std::string k = "s";
+  k.push_back('\0');
+  return k + table;
+}
+
+std::string KeyspaceKey(const std::string& keyspace) {
+  std::string k = "k";
+  k.push_back('\0');
+  return k + keyspace;
 }
 
 std::string RowPrefix(const std::string& table) {
@@ -216,8 +229,11 @@ Result<std::string> RocksDbStore::Compact() {
 }
 
 Status RocksDbStore::Apply(const StoreBatch& batch) {
-  std::lock_guard lock(apply_mu_);
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty()) {
+    return ApplyUncounted(batch);
+  }
+  std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
   std::string prefix = RowPrefix(batch.table);
@@ -247,10 +263,12 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
            U64(static_cast<uint64_t>(o.next_offset)));
   }
   StoreCounters next = counters_;
-  next.stored += batch.rows.size();
-  next.dead_lettered += batch.dead_letters.size();
-  wb.Put(meta_, kStored, U64(next.stored));
-  wb.Put(meta_, kDead, U64(next.dead_lettered));
+  if (batch.counted) {
+    next.stored += batch.rows.size();
+    next.dead_lettered += batch.dead_letters.size();
+    wb.Put(meta_, kStored, U64(next.stored));
+    wb.Put(meta_, kDead, U64(next.dead_lettered));
+  }
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
@@ -261,6 +279,37 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   }
   counters_ = next;
   next_dead_id_ = id;
+  return Status::OK();
+}
+
+// Rows only, not counted: no shared state to update, so concurrent callers (the CQL endpoint's
+// workers) go to RocksDB together and share its group commit (one WAL fsync for many writes).
+Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
+  {
+    std::lock_guard lock(apply_mu_);
+    if (!failed_.ok()) return failed_;
+  }
+  rocksdb::WriteBatch wb;
+  std::string prefix = RowPrefix(batch.table);
+  std::string key;
+  for (const auto& r : batch.rows) {
+    key = prefix;
+    key += r.key;
+    if (r.deleted) {
+      wb.Delete(rows_, key);
+    } else {
+      wb.Put(rows_, key, r.row_json);
+    }
+  }
+  if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status st = db_->Write(wo, &wb);
+  if (!st.ok()) {
+    std::lock_guard lock(apply_mu_);
+    failed_ = Error(st, fmt::format("writing a batch of {} rows", batch.rows.size()));
+    return failed_;
+  }
   return Status::OK();
 }
 
@@ -357,6 +406,129 @@ Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
     out->push_back(std::move(d));
   }
   return Status::OK();
+}
+
+Status RocksDbStore::PutMeta(const std::string& key, const std::string& value) {
+  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status st = db_->Put(wo, meta_, key, value);
+  if (!st.ok()) return Error(st, "writing the schema catalog");
+  return Status::OK();
+}
+
+Status RocksDbStore::CreateKeyspace(const KeyspaceSchema& keyspace) {
+  std::lock_guard lock(schema_mu_);
+  std::string v;
+  if (db_->Get({}, meta_, KeyspaceKey(keyspace.name), &v).ok()) return Status::OK();
+  JsonObjectWriter w;
+  for (const auto& [k, val] : keyspace.replication) w.String(k, val);
+  return PutMeta(KeyspaceKey(keyspace.name), w.Finish());
+}
+
+Result<std::vector<KeyspaceSchema>> RocksDbStore::ListKeyspaces() {
+  std::vector<KeyspaceSchema> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
+  std::string prefix = KeyspaceKey("");
+  simdjson::dom::parser parser;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    KeyspaceSchema ks;
+    ks.name.assign(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    simdjson::dom::object o;
+    std::string json = it->value().ToString();
+    if (parser.parse(json).get(o) != simdjson::SUCCESS) {
+      return Status::Corruption(
+          fmt::format("store {}: keyspace {} has a corrupt catalog entry", dir_, ks.name));
+    }
+    for (auto field : o) {
+      std::string_view sv;
+      if (field.value.get(sv) == simdjson::SUCCESS) ks.replication.emplace_back(field.key, sv);
+    }
+    out.push_back(std::move(ks));
+  }
+  if (!it->status().ok()) return Error(it->status(), "listing keyspaces");
+  return out;
+}
+
+Result<TableSchema> RocksDbStore::DescribeTable(const std::string& table) {
+  std::string v;
+  rocksdb::Status st = db_->Get({}, meta_, SchemaKey(table), &v);
+  if (st.IsNotFound()) return Status::NotFound(fmt::format("no table {} in the store", table));
+  if (!st.ok()) return Error(st, "reading the schema of " + table);
+  TableSchema schema;
+  schema.table = table;
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  simdjson::dom::array cols;
+  std::string_view key;
+  if (parser.parse(v).get(e) != simdjson::SUCCESS || e["key"].get(key) != simdjson::SUCCESS ||
+      e["columns"].get(cols) != simdjson::SUCCESS) {
+    return Status::Corruption(
+        fmt::format("store {}: table {} has a corrupt schema entry", dir_, table));
+  }
+  schema.key_column = key;
+  for (auto c : cols) {
+    std::string_view name, type;
+    if (c.at(0).get(name) != simdjson::SUCCESS || c.at(1).get(type) != simdjson::SUCCESS) {
+      return Status::Corruption(
+          fmt::format("store {}: table {} has a corrupt column entry", dir_, table));
+    }
+    schema.columns.push_back({std::string(name), std::string(type)});
+  }
+  return schema;
+}
+
+Status RocksDbStore::EnsureTable(const TableSchema& schema) {
+  std::lock_guard lock(schema_mu_);
+  auto dot = schema.table.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == schema.table.size()) {
+    return Status::ConfigError(fmt::format(
+        "table '{}' must be named keyspace.table (e.g. dataforge.created_users)", schema.table));
+  }
+  TableSchema merged;
+  auto existing = DescribeTable(schema.table);
+  if (existing.ok()) {
+    merged = std::move(existing).value();
+    if (merged.key_column != schema.key_column) {
+      return Status::ConfigError(fmt::format(
+          "table {}: its primary key is {} but the pipeline keys it by {}; use another table "
+          "(process.table) or the same key_column",
+          schema.table, merged.key_column, schema.key_column));
+    }
+    bool changed = false;
+    for (const auto& c : schema.columns) {
+      auto it = std::find_if(merged.columns.begin(), merged.columns.end(),
+                             [&](const ColumnSchema& m) { return m.name == c.name; });
+      if (it == merged.columns.end()) {
+        merged.columns.push_back(c);
+        changed = true;
+      } else if (it->type != c.type) {
+        return Status::ConfigError(fmt::format(
+            "table {}: column {} is {} in the store but the pipeline maps it as {}; change "
+            "process.columns or use another table",
+            schema.table, c.name, it->type, c.type));
+      }
+    }
+    if (!changed) return Status::OK();
+  } else if (existing.status().code() == StatusCode::kNotFound) {
+    merged = schema;
+    std::string v;
+    std::string ks = schema.table.substr(0, dot);
+    if (!db_->Get({}, meta_, KeyspaceKey(ks), &v).ok()) {
+      DF_RETURN_IF_ERROR(
+          PutMeta(KeyspaceKey(ks), R"({"class":"SimpleStrategy","replication_factor":"1"})"));
+    }
+  } else {
+    return existing.status();
+  }
+  std::string cols;
+  for (const auto& c : merged.columns) {
+    cols += cols.empty() ? "[" : ",";
+    cols += "[" + JsonString(c.name) + "," + JsonString(c.type) + "]";
+  }
+  cols += "]";
+  return PutMeta(SchemaKey(schema.table),
+                 JsonObjectWriter().String("key", merged.key_column).Raw("columns", cols).Finish());
 }
 
 }  // namespace dataforge

@@ -1,7 +1,8 @@
 // RocksDB implementation of Store (docs/store-format.md).
 //
 // Column families: "rows" (table \0 primary key -> row JSON), "deadletters" (big-endian id ->
-// JSON), and "default" for metadata: consumer offsets and counters.
+// JSON), and "default" for metadata: consumer offsets, counters, and the schema catalog
+// (keyspaces with their replication, tables with key column and column types).
 // Thread-safety: safe for concurrent use; apply_mu_ serialises Apply() (it owns the in-memory
 // counters and the next dead-letter id). Read-only instances are RocksDB secondaries in a
 // private temporary directory, refreshed by Refresh().
@@ -35,6 +36,10 @@ class RocksDbStore final : public Store {
   Result<StoreCounters> Counters() override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
+  Status EnsureTable(const TableSchema& schema) override;
+  Result<TableSchema> DescribeTable(const std::string& table) override;
+  Status CreateKeyspace(const KeyspaceSchema& keyspace) override;
+  Result<std::vector<KeyspaceSchema>> ListKeyspaces() override;
   Status Refresh() override;
   Result<std::string> Compact() override;
 
@@ -48,6 +53,8 @@ class RocksDbStore final : public Store {
   RocksDbStore() = default;
   std::unique_ptr<TableCursor> OpenTable(const std::string& table);
   Status LoadMeta();
+  Status ApplyUncounted(const StoreBatch& batch);
+  Status PutMeta(const std::string& key, const std::string& value);
   Status Error(const rocksdb::Status& s, const std::string& what) const;
 
   std::string dir_;
@@ -64,6 +71,7 @@ class RocksDbStore final : public Store {
   StoreCounters counters_;     // guarded by apply_mu_
   uint64_t next_dead_id_ = 1;  // guarded by apply_mu_
   Status failed_;              // guarded by apply_mu_; a failed write stops further writes
+  std::mutex schema_mu_;       // serialises schema catalog changes (read-check-write)
 };
 
 }  // namespace dataforge

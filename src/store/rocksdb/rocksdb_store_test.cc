@@ -158,3 +158,74 @@ TEST(RocksDbStoreDeleteTest, ADeleteRemovesTheRowAndCountsAsAVersion) {
 
 }  // namespace
 }  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+TableSchema UsersSchema() {
+  return {"ks.users", "id", {{"id", "uuid"}, {"name", "text"}, {"dob", "timestamp"}}};
+}
+
+TEST_F(RocksDbStoreTest, EnsureTableRecordsSchemaAndKeyspace) {
+  auto s = Open();
+  ASSERT_TRUE(s->EnsureTable(UsersSchema()).ok());
+  auto t = s->DescribeTable("ks.users");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->key_column, "id");
+  ASSERT_EQ(t->columns.size(), 3u);
+  EXPECT_EQ(t->columns[2].name, "dob");
+  EXPECT_EQ(t->columns[2].type, "timestamp");
+  auto ks = s->ListKeyspaces();
+  ASSERT_TRUE(ks.ok());
+  ASSERT_EQ(ks->size(), 1u);
+  EXPECT_EQ((*ks)[0].name, "ks");
+  EXPECT_EQ((*ks)[0].replication, (std::vector<std::pair<std::string, std::string>>{
+                                      {"class", "SimpleStrategy"}, {"replication_factor", "1"}}));
+  EXPECT_EQ(s->DescribeTable("ks.nope").status().message(), "no table ks.nope in the store");
+  // The catalog survives a reopen and is visible to a read-only instance.
+  s.reset();
+  auto ro = Open(OpenMode::kReadOnly);
+  EXPECT_EQ(ro->DescribeTable("ks.users")->columns.size(), 3u);
+}
+
+TEST_F(RocksDbStoreTest, EnsureTableAddsColumnsAndRefusesConflicts) {
+  auto s = Open();
+  ASSERT_TRUE(s->EnsureTable(UsersSchema()).ok());
+  TableSchema more = UsersSchema();
+  more.columns.push_back({"age", "int"});
+  ASSERT_TRUE(s->EnsureTable(more).ok());
+  EXPECT_EQ(s->DescribeTable("ks.users")->columns.back().name, "age");
+
+  TableSchema retyped = UsersSchema();
+  retyped.columns[2].type = "text";
+  Status st = s->EnsureTable(retyped);
+  EXPECT_EQ(st.code(), StatusCode::kConfigError);
+  EXPECT_EQ(st.message(),
+            "table ks.users: column dob is timestamp in the store but the pipeline maps it as "
+            "text; change process.columns or use another table");
+  TableSchema rekeyed = UsersSchema();
+  rekeyed.key_column = "name";
+  EXPECT_EQ(s->EnsureTable(rekeyed).message(),
+            "table ks.users: its primary key is id but the pipeline keys it by name; use another "
+            "table (process.table) or the same key_column");
+  EXPECT_EQ(s->EnsureTable({"users", "id", {{"id", "uuid"}}}).message(),
+            "table 'users' must be named keyspace.table (e.g. dataforge.created_users)");
+}
+
+TEST_F(RocksDbStoreTest, UncountedWritesLeaveCountersAlone) {
+  auto s = Open();
+  ASSERT_TRUE(s->Apply(Batch(0, 3, 3)).ok());
+  StoreBatch client;
+  client.table = "ks.users";
+  client.counted = false;
+  client.rows.push_back({"k2000", "{\"i\":2000}"});
+  client.rows.push_back({"k1000", "", true});
+  ASSERT_TRUE(s->Apply(client).ok());
+  EXPECT_EQ(s->Counters()->stored, 3u);
+  EXPECT_EQ(*s->Count("ks.users"), 3u);
+  EXPECT_EQ(*s->Get("ks.users", "k2000"), "{\"i\":2000}");
+  EXPECT_EQ(s->Get("ks.users", "k1000").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace dataforge
