@@ -8,6 +8,7 @@
 //                                                            # over Kafka (bench/kafka_bench.sh)
 //   build/bench/pipeline_bench --staging postgresql://...    # PostgreSQL staging
 //                                                            # (bench/postgres_bench.sh)
+//   build/bench/pipeline_bench --store cassandra://HOST:PORT # Cassandra store (bench/cql_bench.sh)
 // With --role process it consumes until N records were processed, then stops.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   std::string dir;
   std::string log_url;
   std::string staging_url;
+  std::string store_url;
   std::string role_name = "all";
   std::string topic;
   int partitions = 0;
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
   app.add_option("--staging", staging_url,
                  "Staging URL, e.g. postgresql://user:pass@host:port/db (default: SQLite in the "
                  "data dir)");
+  app.add_option("--store", store_url,
+                 "Store URL, e.g. cassandra://127.0.0.1:9042 (default: RocksDB in the data dir)");
   app.add_option("--role", role_name, "all, ingest or process (needs a kafka:// log)")
       ->check(CLI::IsMember({"all", "ingest", "process"}))
       ->capture_default_str();
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   }
   if (!log_url.empty()) config.log.url = log_url;
   if (!staging_url.empty()) config.staging.url = staging_url;
+  if (!store_url.empty()) config.store.url = store_url;
   if (!topic.empty()) config.log.topic = topic;
   if (partitions > 0) config.log.partitions = partitions;
   RunOptions options;
@@ -141,10 +146,11 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &ru);
   fmt::print(
       "pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}, staging {}, log {}, "
-      "role {}\n",
+      "store {}, role {}\n",
       records, page, batch, no_fsync ? "off" : "per batch",
       rate > 0 ? fmt::format("{:.0f}/s", rate) : "max",
-      staging_url.empty() ? "sqlite" : RedactUrlPassword(staging_url), summary->log, role_name);
+      staging_url.empty() ? "sqlite" : RedactUrlPassword(staging_url), summary->log,
+      store_url.empty() ? "rocksdb" : RedactUrlPassword(store_url), role_name);
   fmt::print("  open (ready)      {:>10.1f} ms\n", open_ms);
   fmt::print("  duration          {:>10.2f} s\n", summary->seconds);
   const auto& pr = (*pipeline)->probes();

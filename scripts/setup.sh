@@ -13,6 +13,7 @@ PACKAGES=(
   libpq-dev postgresql-15 postgresql-client-15
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3-cassandra openssl   # an independent CQL driver and certificates for the endpoint tests
 )
 
 missing=()

@@ -15,6 +15,7 @@ Result<PipelineConfig> LoadConfig(const CliContext& ctx) {
   }
   if (!ctx.log_url.empty()) config.log.url = ctx.log_url;
   if (!ctx.staging_url.empty()) config.staging.url = ctx.staging_url;
+  if (!ctx.store_url.empty()) config.store.url = ctx.store_url;
   return config;
 }
 

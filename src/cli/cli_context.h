@@ -12,9 +12,9 @@ namespace dataforge {
 struct CliContext {
   std::string config_path;  // --config; "" = built-in default
   std::string data_dir = "./dataforge-data";
-  std::string log_url;
-  std::string staging_url;  // --staging; overrides staging.url of the pipeline file  // --log;
-                            // overrides log.url of the pipeline file
+  std::string log_url;      // --log; overrides log.url of the pipeline file
+  std::string staging_url;  // --staging; overrides staging.url of the pipeline file
+  std::string store_url;    // --store; overrides store.url of the pipeline file
 };
 
 // Loads --config (or the default). Errors are ConfigError.
