@@ -38,8 +38,11 @@ struct EngineOptions {
   std::string rack = "rack1";
   std::string listen_address = "127.0.0.1";  // rpc_address / broadcast_address
   int32_t port = 9042;
-  std::string release_version = "4.0.0";  // the Cassandra version whose CQL we speak
-  int32_t default_page_size = 5000;       // when a SELECT asks for none
+  // The Cassandra version we present: 3.11 makes drivers use their Cassandra 3 schema parser
+  // (the DataStax Python driver's SchemaParserV3: system_schema.*, no system_virtual_schema).
+  std::string release_version = "3.11.16";
+  int32_t default_page_size = 5000;  // when a SELECT asks for none
+  size_t max_prepared = 10000;       // prepared statements kept; the oldest is forgotten
 };
 
 class CqlEngine {
@@ -49,12 +52,15 @@ class CqlEngine {
 
   Response Query(SessionState* session, const QueryMessage& m);
   Response Prepare(SessionState* session, const PrepareMessage& m);
-  // Unprepared (0x2500) for an id this engine did not prepare.
+  // Unprepared (0x2500) for an id this engine did not prepare (or forgot: see max_prepared).
   Response Execute(SessionState* session, const ExecuteMessage& m);
   Response Batch(SessionState* session, const BatchMessage& m);
 
-  // Called by the transport when a schema change happened, for SCHEMA_CHANGE events: every
-  // ResultMessage of kind kSchemaChange is also an event to registered connections.
+  // Every ResultMessage of kind kSchemaChange is also a SCHEMA_CHANGE event the transport sends
+  // to registered connections.
+
+  // system.local's schema_version now (a uuid that changes with the schema catalog).
+  Result<std::string> SchemaVersion();
 
  private:
   struct Impl;

@@ -1,0 +1,353 @@
+#include "serve/cql/statement_executor.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "common/json_writer.h"
+
+namespace dataforge::cql {
+
+ErrorMessage CqlError(ErrorCode code, std::string message) {
+  ErrorMessage e;
+  e.code = static_cast<int32_t>(code);
+  e.message = std::move(message);
+  return e;
+}
+
+ErrorMessage ErrorFromStatus(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kConfigError:
+    case StatusCode::kFailedPrecondition:
+      return CqlError(ErrorCode::kInvalid, s.message());
+    default:
+      return CqlError(ErrorCode::kServerError, s.message());
+  }
+}
+
+std::optional<size_t> TableInfo::Find(const std::string& column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == column) return i;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+bool IsTextType(const DataType& t) {
+  return t.id == TypeId::kVarchar || t.id == TypeId::kAscii;
+}
+
+// Types whose JSON form is a bare number or boolean (the rest are JSON strings).
+bool IsBareJsonType(const DataType& t) {
+  switch (t.id) {
+    case TypeId::kBigint:
+    case TypeId::kCounter:
+    case TypeId::kInt:
+    case TypeId::kSmallint:
+    case TypeId::kTinyint:
+    case TypeId::kVarint:
+    case TypeId::kDouble:
+    case TypeId::kFloat:
+    case TypeId::kDecimal:
+    case TypeId::kBoolean:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> TermValue(const Term& term, const DataType& type,
+                                             const std::string& column, const BoundValues& values,
+                                             bool* unset) {
+  if (unset != nullptr) *unset = false;
+  if (!term.is_marker()) {
+    if (term.json == "null") return std::optional<std::string>();
+    auto v = JsonToValue(type, term.json);
+    if (!v.ok()) {
+      return Status::InvalidArgument("Invalid value " + term.text + " for column " + column +
+                                     " of type " + TypeName(type) + ": " + v.status().message());
+    }
+    return v;
+  }
+  const Value* v = nullptr;
+  if (values.names != nullptr && !values.names->empty()) {
+    const std::string& name = term.name.empty() ? column : term.name;
+    for (size_t i = 0; i < values.names->size() && i < values.values->size(); ++i) {
+      if ((*values.names)[i] == name) v = &(*values.values)[i];
+    }
+    if (v == nullptr) return Status::InvalidArgument("No value given for bind marker " + name);
+  } else {
+    if (values.values == nullptr || term.marker < 0 ||
+        static_cast<size_t>(term.marker) >= values.values->size()) {
+      return Status::InvalidArgument("No value given for bind marker " +
+                                     std::to_string(term.marker) + " (column " + column + ")");
+    }
+    v = &(*values.values)[static_cast<size_t>(term.marker)];
+  }
+  if (v->unset) {
+    if (unset == nullptr) {
+      return Status::InvalidArgument("Invalid unset value for column " + column);
+    }
+    *unset = true;
+    return std::optional<std::string>();
+  }
+  return v->bytes;
+}
+
+Result<std::string> KeyText(const DataType& type, const std::string& value) {
+  if (IsTextType(type)) return value;
+  std::string json;
+  DF_RETURN_IF_ERROR(AppendValueAsJson(type, value, &json));
+  if (json.empty() || json[0] != '"') return json;
+  simdjson::dom::parser parser;
+  std::string_view s;
+  if (parser.parse(json).get(s) != simdjson::SUCCESS) {
+    return Status::Internal("key value " + json + " is not a JSON string");
+  }
+  return std::string(s);
+}
+
+Result<std::optional<std::string>> KeyValue(const DataType& type, const std::string& key) {
+  if (IsTextType(type)) return std::optional<std::string>(key);
+  return JsonToValue(type, IsBareJsonType(type) ? key : JsonString(key));
+}
+
+StatementExecutor::StatementExecutor(Store* store, const EngineOptions& options)
+    : store_(store), options_(options) {
+  info_.cluster_name = options.cluster_name;
+  info_.data_center = options.data_center;
+  info_.rack = options.rack;
+  info_.listen_address = options.listen_address;
+  info_.release_version = options.release_version;
+}
+
+Response StatementExecutor::Execute(SessionState* session, const Statement& statement,
+                                    int marker_count, const BoundValues& values,
+                                    const PageOptions& page) {
+  size_t given = values.values == nullptr ? 0 : values.values->size();
+  if (static_cast<size_t>(marker_count) != given &&
+      (values.names == nullptr || values.names->empty())) {
+    return CqlError(ErrorCode::kInvalid, "There were " + std::to_string(marker_count) +
+                                             " markers(?) in CQL but " + std::to_string(given) +
+                                             " bound variables");
+  }
+  return std::visit(
+      [&](const auto& s) -> Response {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, SelectStatement>) {
+          return Select(*session, s, values, page);
+        } else if constexpr (std::is_same_v<T, InsertStatement>) {
+          return Insert(*session, s, values);
+        } else if constexpr (std::is_same_v<T, UpdateStatement>) {
+          return Update(*session, s, values);
+        } else if constexpr (std::is_same_v<T, DeleteStatement>) {
+          return Delete(*session, s, values);
+        } else if constexpr (std::is_same_v<T, BatchStatementText>) {
+          return Batch(*session, s, values);
+        } else if constexpr (std::is_same_v<T, CreateKeyspaceStatement>) {
+          return CreateKeyspace(s);
+        } else if constexpr (std::is_same_v<T, CreateTableStatement>) {
+          return CreateTable(*session, s);
+        } else if constexpr (std::is_same_v<T, UseStatement>) {
+          return Use(session, s);
+        } else {
+          return CqlError(ErrorCode::kInvalid,
+                          s.what +
+                              " is not supported by the embedded store (it serves SELECT, "
+                              "INSERT, UPDATE, DELETE, BATCH, CREATE KEYSPACE, CREATE "
+                              "TABLE and USE)");
+        }
+      },
+      statement);
+}
+
+Result<Catalog> StatementExecutor::ReadCatalog() {
+  std::vector<std::string> created;
+  {
+    std::lock_guard lock(schema_mu_);
+    created = created_tables_;
+  }
+  return LoadCatalog(store_, created);
+}
+
+Result<std::string> StatementExecutor::CurrentSchemaVersion() {
+  DF_ASSIGN_OR_RETURN(Catalog c, ReadCatalog());
+  return SchemaVersion(c);
+}
+
+Result<TableInfo> StatementExecutor::Resolve(const SessionState& session, const TableRef& ref) {
+  TableInfo t;
+  t.keyspace = ref.keyspace.empty() ? session.keyspace : ref.keyspace;
+  t.name = ref.name;
+  if (t.keyspace.empty()) {
+    return Status::InvalidArgument(
+        "No keyspace has been specified. USE a keyspace, or explicitly specify "
+        "keyspace.tablename");
+  }
+  if (IsSystemKeyspace(t.keyspace)) {
+    t.system = true;
+    DF_ASSIGN_OR_RETURN(VirtualTable vt, ReadSystemTable(info_, Catalog{}, t.keyspace, t.name));
+    t.columns = std::move(vt.columns);
+    return t;
+  }
+  auto schema = store_->DescribeTable(t.full());
+  if (schema.status().code() == StatusCode::kNotFound) {
+    return Status::InvalidArgument("unconfigured table " + t.name);
+  }
+  if (!schema.ok()) return schema.status();
+  t.schema = std::move(schema).value();
+  auto add = [&](const ColumnSchema& c) -> Status {
+    auto type = ParseTypeName(c.type);
+    if (!type.ok()) {
+      return Status::Internal("table " + t.full() + " column " + c.name + " has type '" + c.type +
+                              "' in the store's catalog: " + type.status().message());
+    }
+    t.columns.push_back({t.keyspace, t.name, c.name, std::move(type).value()});
+    return Status::OK();
+  };
+  auto key = std::find_if(t.schema.columns.begin(), t.schema.columns.end(),
+                          [&](const ColumnSchema& c) { return c.name == t.schema.key_column; });
+  if (key == t.schema.columns.end()) {
+    DF_RETURN_IF_ERROR(add({t.schema.key_column, "text"}));
+  } else {
+    DF_RETURN_IF_ERROR(add(*key));
+  }
+  for (const ColumnSchema& c : t.schema.columns) {
+    if (c.name != t.schema.key_column) DF_RETURN_IF_ERROR(add(c));
+  }
+  t.key_index = 0;
+  return t;
+}
+
+std::mutex& StatementExecutor::KeyLock(const std::string& table, const std::string& key) {
+  size_t h = std::hash<std::string>{}(table)*31 + std::hash<std::string>{}(key);
+  return key_locks_[h % kKeyStripes];
+}
+
+Response StatementExecutor::CreateKeyspace(const CreateKeyspaceStatement& s) {
+  if (IsSystemKeyspace(s.name)) {
+    return CqlError(ErrorCode::kUnauthorized, s.name + " keyspace is not user-modifiable");
+  }
+  auto cls = std::find_if(s.replication.begin(), s.replication.end(),
+                          [](const auto& kv) { return kv.first == "class"; });
+  if (cls == s.replication.end()) {
+    return CqlError(ErrorCode::kConfigError,
+                    "Missing replication strategy class in CREATE KEYSPACE " + s.name +
+                        ": add 'class': 'SimpleStrategy' to the replication map");
+  }
+  std::lock_guard lock(schema_mu_);
+  auto keyspaces = store_->ListKeyspaces();
+  if (!keyspaces.ok()) return ErrorFromStatus(keyspaces.status());
+  bool exists = std::any_of(keyspaces->begin(), keyspaces->end(),
+                            [&](const KeyspaceSchema& k) { return k.name == s.name; });
+  if (exists) {
+    if (s.if_not_exists) return ResultMessage{};
+    ErrorMessage e =
+        CqlError(ErrorCode::kAlreadyExists, "Cannot add existing keyspace \"" + s.name + "\"");
+    e.keyspace = s.name;
+    return e;
+  }
+  Status st = store_->CreateKeyspace({s.name, s.replication});
+  if (!st.ok()) return ErrorFromStatus(st);
+  ResultMessage r;
+  r.kind = ResultKind::kSchemaChange;
+  r.schema_change.change_type = "CREATED";
+  r.schema_change.target = "KEYSPACE";
+  r.schema_change.keyspace = s.name;
+  return r;
+}
+
+Response StatementExecutor::CreateTable(const SessionState& session,
+                                        const CreateTableStatement& s) {
+  std::string keyspace = s.table.keyspace.empty() ? session.keyspace : s.table.keyspace;
+  if (keyspace.empty()) {
+    return CqlError(ErrorCode::kInvalid,
+                    "No keyspace has been specified. USE a keyspace, or explicitly specify "
+                    "keyspace.tablename");
+  }
+  if (IsSystemKeyspace(keyspace)) {
+    return CqlError(ErrorCode::kUnauthorized, keyspace + " keyspace is not user-modifiable");
+  }
+  std::string full = keyspace + "." + s.table.name;
+  if (s.partition_key.size() + s.clustering.size() != 1) {
+    return CqlError(
+        ErrorCode::kInvalid,
+        "compound primary keys are not supported by the embedded store: " + s.primary_key_text +
+            " in CREATE TABLE " + full + "; declare one column as the PRIMARY KEY");
+  }
+  TableSchema schema;
+  schema.table = full;
+  schema.key_column = s.partition_key[0];
+  for (const ColumnDefinition& c : s.columns) {
+    auto type = ParseTypeName(c.type);
+    if (!type.ok()) {
+      return CqlError(ErrorCode::kInvalid, "Unknown type " + c.type + " for column " + c.name +
+                                               " in CREATE TABLE " + full);
+    }
+    if (std::any_of(schema.columns.begin(), schema.columns.end(),
+                    [&](const ColumnSchema& o) { return o.name == c.name; })) {
+      return CqlError(ErrorCode::kInvalid, "Multiple definition of identifier " + c.name);
+    }
+    schema.columns.push_back({c.name, TypeName(*type)});
+  }
+  if (std::none_of(schema.columns.begin(), schema.columns.end(),
+                   [&](const ColumnSchema& o) { return o.name == schema.key_column; })) {
+    return CqlError(ErrorCode::kInvalid,
+                    "Unknown definition " + schema.key_column + " referenced in PRIMARY KEY");
+  }
+  std::lock_guard lock(schema_mu_);
+  auto keyspaces = store_->ListKeyspaces();
+  if (!keyspaces.ok()) return ErrorFromStatus(keyspaces.status());
+  if (std::none_of(keyspaces->begin(), keyspaces->end(),
+                   [&](const KeyspaceSchema& k) { return k.name == keyspace; })) {
+    return CqlError(ErrorCode::kInvalid, "Cannot add table '" + s.table.name +
+                                             "' to non existing keyspace '" + keyspace + "'.");
+  }
+  auto existing = store_->DescribeTable(full);
+  if (existing.ok()) {
+    if (s.if_not_exists) return ResultMessage{};
+    ErrorMessage e =
+        CqlError(ErrorCode::kAlreadyExists, "Cannot add already existing table \"" + s.table.name +
+                                                "\" to keyspace \"" + keyspace + "\"");
+    e.keyspace = keyspace;
+    e.table = s.table.name;
+    return e;
+  }
+  if (existing.status().code() != StatusCode::kNotFound) {
+    return ErrorFromStatus(existing.status());
+  }
+  Status st = store_->EnsureTable(schema);
+  if (!st.ok()) return ErrorFromStatus(st);
+  created_tables_.push_back(full);
+  ResultMessage r;
+  r.kind = ResultKind::kSchemaChange;
+  r.schema_change.change_type = "CREATED";
+  r.schema_change.target = "TABLE";
+  r.schema_change.keyspace = keyspace;
+  r.schema_change.name = s.table.name;
+  return r;
+}
+
+Response StatementExecutor::Use(SessionState* session, const UseStatement& s) {
+  if (!IsSystemKeyspace(s.keyspace)) {
+    auto keyspaces = store_->ListKeyspaces();
+    if (!keyspaces.ok()) return ErrorFromStatus(keyspaces.status());
+    if (std::none_of(keyspaces->begin(), keyspaces->end(),
+                     [&](const KeyspaceSchema& k) { return k.name == s.keyspace; })) {
+      return CqlError(ErrorCode::kInvalid, "Keyspace '" + s.keyspace + "' does not exist");
+    }
+  }
+  session->keyspace = s.keyspace;
+  ResultMessage r;
+  r.kind = ResultKind::kSetKeyspace;
+  r.keyspace = s.keyspace;
+  return r;
+}
+
+}  // namespace dataforge::cql

@@ -1,0 +1,132 @@
+// Private to serve/cql: executes one parsed statement against the Store for CqlEngine, and
+// describes a statement's bind markers and result columns for PREPARE.
+//
+// Tables are "keyspace.name" in the Store with one primary-key column; rows are JSON objects
+// keyed by the key's text (docs/cql.md "Data model"). An INSERT or UPDATE of some columns is a
+// read-modify-write of the row under a per-key stripe lock, so concurrent writers of other
+// columns of the same row do not lose each other's values.
+//
+// Thread-safety: safe for concurrent use; the Store and the options must outlive it.
+#pragma once
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cql/messages.h"
+#include "serve/cql/cql_engine.h"
+#include "serve/cql/cql_parser.h"
+#include "serve/cql/system_tables.h"
+
+namespace dataforge::cql {
+
+// The values of a statement's bind markers: positional, or named when `names` is not empty.
+struct BoundValues {
+  const std::vector<Value>* values = nullptr;
+  const std::vector<std::string>* names = nullptr;
+};
+
+// Paging and metadata options of a QUERY or EXECUTE.
+struct PageOptions {
+  int32_t page_size = 0;  // <= 0: no paging
+  std::optional<std::string> paging_state;
+  bool skip_metadata = false;
+};
+
+// The error helpers: a Status from a lower layer becomes Invalid (bad input: InvalidArgument,
+// NotFound, ConfigError, FailedPrecondition) or Server_error (anything else).
+ErrorMessage CqlError(ErrorCode code, std::string message);
+ErrorMessage ErrorFromStatus(const Status& s);
+
+// Like DF_ASSIGN_OR_RETURN, in a function returning a Response: an error becomes its ERROR.
+#define CQL_ASSIGN_OR_RETURN(lhs, expr) \
+  CQL_ASSIGN_OR_RETURN_IMPL(DF_CONCAT(cql_result_, __LINE__), lhs, expr)
+#define CQL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)      \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) return ErrorFromStatus(tmp.status()); \
+  lhs = std::move(tmp).value()
+
+// Resolved table: a user table from the catalog or a system table.
+struct TableInfo {
+  std::string keyspace, name;
+  bool system = false;
+  TableSchema schema;               // user tables
+  std::vector<ColumnSpec> columns;  // every column, key first for user tables
+  size_t key_index = 0;             // user tables: index of the key in `columns`
+
+  std::string full() const { return keyspace + "." + name; }
+  // Index of `column` in `columns`, or nullopt.
+  std::optional<size_t> Find(const std::string& column) const;
+};
+
+class StatementExecutor {
+ public:
+  StatementExecutor(Store* store, const EngineOptions& options);
+
+  // Executes `statement`; its tables without a keyspace use session->keyspace.
+  Response Execute(SessionState* session, const Statement& statement, int marker_count,
+                   const BoundValues& values, const PageOptions& page);
+
+  // For PREPARE: fills the keyspace of every table reference (from session->keyspace), and
+  // `out`'s bind_columns, pk_indexes and result_metadata. An ERROR when a table or column is
+  // unknown.
+  std::optional<ErrorMessage> Describe(SessionState* session, Statement* statement,
+                                       int marker_count, PreparedResult* out);
+
+  // The current schema version (system.local's schema_version), for tests and the transport.
+  Result<std::string> CurrentSchemaVersion();
+
+ private:
+  // --- shared (statement_executor.cc) ---
+  Result<TableInfo> Resolve(const SessionState& session, const TableRef& ref);
+  Result<Catalog> ReadCatalog();
+  std::mutex& KeyLock(const std::string& table, const std::string& key);
+  Response CreateKeyspace(const CreateKeyspaceStatement& s);
+  Response CreateTable(const SessionState& session, const CreateTableStatement& s);
+  Response Use(SessionState* session, const UseStatement& s);
+
+  // --- SELECT (select_executor.cc) ---
+  Response Select(const SessionState& session, const SelectStatement& s, const BoundValues& values,
+                  const PageOptions& page);
+  Response SelectSystem(const TableInfo& t, const SelectStatement& s, const BoundValues& values,
+                        const PageOptions& page);
+  Result<std::vector<size_t>> Projection(const TableInfo& t, const SelectStatement& s);
+
+  // --- writes (write_executor.cc) ---
+  Response Insert(const SessionState& session, const InsertStatement& s, const BoundValues& values);
+  Response Update(const SessionState& session, const UpdateStatement& s, const BoundValues& values);
+  Response Delete(const SessionState& session, const DeleteStatement& s, const BoundValues& values);
+  Response Batch(const SessionState& session, const BatchStatementText& s,
+                 const BoundValues& values);
+  // Upserts `columns` (index into t.columns -> value bytes; nullopt = null) of the row `key`.
+  // With `if_not_exists` / `if_exists`, writes only when the row is absent / present and
+  // returns the [applied] row; otherwise Void.
+  Response WriteRow(const TableInfo& t, const std::string& key,
+                    const std::vector<std::pair<size_t, std::optional<std::string>>>& columns,
+                    bool if_not_exists, bool if_exists);
+
+  Store* store_;
+  const EngineOptions& options_;
+  SystemInfo info_;
+  std::mutex schema_mu_;                     // serialises CREATE KEYSPACE / CREATE TABLE
+  std::vector<std::string> created_tables_;  // guarded by schema_mu_
+  static constexpr size_t kKeyStripes = 64;
+  std::array<std::mutex, kKeyStripes> key_locks_;
+};
+
+// --- Value helpers (statement_executor.cc) ---
+
+// The value of `term` for a column of type `type` named `column`: a literal converted from its
+// JSON form, or the bound value (by position, or by the marker's name or `column` when values
+// are named). nullopt inside = null; `*unset` is set for an unset value (v4).
+Result<std::optional<std::string>> TermValue(const Term& term, const DataType& type,
+                                             const std::string& column, const BoundValues& values,
+                                             bool* unset = nullptr);
+// The store key text of a key value: text as is, uuid lower-case, numbers in decimal.
+Result<std::string> KeyText(const DataType& type, const std::string& value);
+// The value bytes of a store key text (the inverse of KeyText).
+Result<std::optional<std::string>> KeyValue(const DataType& type, const std::string& key);
+
+}  // namespace dataforge::cql

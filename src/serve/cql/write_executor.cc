@@ -1,0 +1,284 @@
+// INSERT, UPDATE, DELETE and BEGIN BATCH over user tables: read-modify-write of the row's JSON
+// under the key's stripe lock, written with Store::Apply (not counted in the store counters).
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "common/json_writer.h"
+#include "serve/cql/statement_executor.h"
+
+namespace dataforge::cql {
+namespace {
+
+using ColumnValues = std::vector<std::pair<size_t, std::optional<std::string>>>;
+
+ErrorMessage NotModifiable(const TableInfo& t) {
+  return CqlError(ErrorCode::kUnauthorized, t.keyspace + " keyspace is not user-modifiable");
+}
+
+ErrorMessage NoTtl(const TableInfo& t, std::string_view statement) {
+  return CqlError(ErrorCode::kInvalid,
+                  "TTL is not supported by the embedded store: remove USING TTL from the " +
+                      std::string(statement) + " on " + t.full() + " (its rows never expire)");
+}
+
+// The keys of `where`, which must be exactly `key = v` or `key IN (...)`.
+Result<std::vector<std::string>> WhereKeys(const TableInfo& t, const std::vector<Relation>& where,
+                                           const BoundValues& values) {
+  const ColumnSpec& key = t.columns[t.key_index];
+  const Relation* rel = nullptr;
+  for (const Relation& r : where) {
+    auto col = t.Find(r.column);
+    if (!col) return Status::InvalidArgument("Undefined column name " + r.column);
+    if (*col != t.key_index) {
+      return Status::InvalidArgument("Non PRIMARY KEY columns found in where clause: " + r.column);
+    }
+    if (r.token || (r.op != RelationOp::kEq && r.op != RelationOp::kIn) || rel != nullptr) {
+      return Status::InvalidArgument("a write must name its rows by " + key.name + " = ? or " +
+                                     key.name + " IN (...)");
+    }
+    rel = &r;
+  }
+  if (rel == nullptr) {
+    return Status::InvalidArgument("Some partition key parts are missing: " + key.name);
+  }
+  std::vector<std::string> keys;
+  for (const Term& term : rel->terms) {
+    DF_ASSIGN_OR_RETURN(auto v, TermValue(term, key.type, key.name, values));
+    if (!v) {
+      return Status::InvalidArgument("Invalid null value in condition for column " + key.name);
+    }
+    DF_ASSIGN_OR_RETURN(std::string k, KeyText(key.type, *v));
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+ResultMessage Applied(const TableInfo& t, bool applied, const std::vector<ColumnSpec>& extra,
+                      std::vector<std::optional<std::string>> extra_values) {
+  ResultMessage r;
+  r.kind = ResultKind::kRows;
+  r.rows.metadata.columns.push_back(
+      {t.keyspace, t.name, "[applied]", DataType::Of(TypeId::kBoolean)});
+  for (const ColumnSpec& c : extra) r.rows.metadata.columns.push_back(c);
+  r.rows.metadata.column_count = static_cast<int32_t>(r.rows.metadata.columns.size());
+  std::vector<std::optional<std::string>> row{EncodeBoolean(applied)};
+  for (auto& v : extra_values) row.push_back(std::move(v));
+  r.rows.rows.push_back(std::move(row));
+  return r;
+}
+
+}  // namespace
+
+Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
+                                     const ColumnValues& columns, bool if_not_exists,
+                                     bool if_exists) {
+  std::lock_guard lock(KeyLock(t.full(), key));
+  auto existing = store_->Get(t.full(), key);
+  bool exists = existing.ok();
+  if (!exists && existing.status().code() != StatusCode::kNotFound) {
+    return ErrorFromStatus(existing.status());
+  }
+  if (if_not_exists && exists) {
+    // Like Cassandra: [applied] = false and the row that is there.
+    std::vector<std::optional<std::string>> values(t.columns.size());
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (parser.parse(*existing).get(o) == simdjson::SUCCESS) {
+      for (auto field : o) {
+        auto i = t.Find(std::string(field.key));
+        if (!i || *i == t.key_index) continue;
+        auto v = JsonToValue(t.columns[*i].type, simdjson::minify(field.value));
+        if (v.ok()) values[*i] = std::move(v).value();
+      }
+    }
+    CQL_ASSIGN_OR_RETURN(values[t.key_index], KeyValue(t.columns[t.key_index].type, key));
+    return Applied(t, false, t.columns, std::move(values));
+  }
+  if (if_exists && !exists) return Applied(t, false, {}, {});
+
+  JsonObjectWriter w;
+  if (exists) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (parser.parse(*existing).get(o) != simdjson::SUCCESS) {
+      return CqlError(ErrorCode::kServerError,
+                      "table " + t.full() + " row '" + key + "' is not a JSON object");
+    }
+    for (auto field : o) {
+      std::string_view name = field.key;
+      bool overwritten = std::any_of(columns.begin(), columns.end(), [&](const auto& c) {
+        return t.columns[c.first].name == name;
+      });
+      if (!overwritten) w.Raw(name, simdjson::minify(field.value));
+    }
+  }
+  for (const auto& [i, value] : columns) {
+    std::string json;
+    Status st = AppendValueAsJson(t.columns[i].type, value, &json);
+    if (!st.ok()) {
+      return CqlError(ErrorCode::kInvalid, "Invalid value for column " + t.columns[i].name +
+                                               " of type " + TypeName(t.columns[i].type) + ": " +
+                                               st.message());
+    }
+    w.Raw(t.columns[i].name, json);
+  }
+  StoreBatch batch;
+  batch.table = t.full();
+  batch.rows.push_back({key, w.Finish(), false});
+  batch.counted = false;
+  Status st = store_->Apply(batch);
+  if (!st.ok()) return ErrorFromStatus(st);
+  if (if_not_exists || if_exists) return Applied(t, true, {}, {});
+  return ResultMessage{};
+}
+
+Response StatementExecutor::Insert(const SessionState& session, const InsertStatement& s,
+                                   const BoundValues& values) {
+  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  if (t.system) return NotModifiable(t);
+  if (s.using_.ttl) return NoTtl(t, "INSERT");
+  if (s.columns.size() != s.values.size()) {
+    return CqlError(ErrorCode::kInvalid, "Unmatched column names/values");
+  }
+  ColumnValues columns;
+  std::optional<std::string> key;
+  for (size_t j = 0; j < s.columns.size(); ++j) {
+    auto i = t.Find(s.columns[j]);
+    if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + s.columns[j]);
+    if (std::any_of(columns.begin(), columns.end(), [&](const auto& c) { return c.first == *i; })) {
+      return CqlError(ErrorCode::kInvalid, "The column names contains duplicates");
+    }
+    bool unset = false;
+    CQL_ASSIGN_OR_RETURN(auto v,
+                         TermValue(s.values[j], t.columns[*i].type, s.columns[j], values, &unset));
+    if (*i == t.key_index) {
+      if (unset || !v) {
+        return CqlError(ErrorCode::kInvalid,
+                        "Invalid null value in condition for column " + s.columns[j]);
+      }
+      CQL_ASSIGN_OR_RETURN(key, KeyText(t.columns[*i].type, *v));
+    }
+    if (!unset) columns.emplace_back(*i, std::move(v));
+  }
+  if (!key) {
+    return CqlError(ErrorCode::kInvalid,
+                    "Some partition key parts are missing: " + t.columns[t.key_index].name);
+  }
+  return WriteRow(t, *key, columns, s.if_not_exists, false);
+}
+
+Response StatementExecutor::Update(const SessionState& session, const UpdateStatement& s,
+                                   const BoundValues& values) {
+  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  if (t.system) return NotModifiable(t);
+  if (s.using_.ttl) return NoTtl(t, "UPDATE");
+  ColumnValues columns;
+  for (const auto& [name, term] : s.assignments) {
+    auto i = t.Find(name);
+    if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + name);
+    if (*i == t.key_index) {
+      return CqlError(ErrorCode::kInvalid, "PRIMARY KEY part " + name + " found in SET part");
+    }
+    bool unset = false;
+    CQL_ASSIGN_OR_RETURN(auto v, TermValue(term, t.columns[*i].type, name, values, &unset));
+    if (!unset) columns.emplace_back(*i, std::move(v));
+  }
+  CQL_ASSIGN_OR_RETURN(std::vector<std::string> keys, WhereKeys(t, s.where, values));
+  if (s.if_exists && keys.size() > 1) {
+    return CqlError(ErrorCode::kInvalid,
+                    "IN on the partition key is not supported with "
+                    "conditional updates (IF EXISTS)");
+  }
+  Response last = ResultMessage{};
+  for (const std::string& key : keys) {
+    ColumnValues row = columns;
+    CQL_ASSIGN_OR_RETURN(auto key_value, KeyValue(t.columns[t.key_index].type, key));
+    row.emplace_back(t.key_index, std::move(key_value));
+    last = WriteRow(t, key, row, false, s.if_exists);
+    if (std::holds_alternative<ErrorMessage>(last)) return last;
+  }
+  return last;
+}
+
+Response StatementExecutor::Delete(const SessionState& session, const DeleteStatement& s,
+                                   const BoundValues& values) {
+  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  if (t.system) return NotModifiable(t);
+  ColumnValues nulls;
+  for (const std::string& name : s.columns) {
+    auto i = t.Find(name);
+    if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + name);
+    if (*i == t.key_index) {
+      return CqlError(ErrorCode::kInvalid, "Invalid identifier " + name +
+                                               " for deletion (should not be a PRIMARY KEY part)");
+    }
+    nulls.emplace_back(*i, std::nullopt);
+  }
+  CQL_ASSIGN_OR_RETURN(std::vector<std::string> keys, WhereKeys(t, s.where, values));
+  if (s.if_exists && keys.size() > 1) {
+    return CqlError(ErrorCode::kInvalid,
+                    "IN on the partition key is not supported with "
+                    "conditional deletions (IF EXISTS)");
+  }
+  for (const std::string& key : keys) {
+    if (!nulls.empty()) {
+      // Deleting columns of a row that is not there changes nothing.
+      Response r = WriteRow(t, key, nulls, false, true);
+      if (std::holds_alternative<ErrorMessage>(r) || s.if_exists) return r;
+      continue;
+    }
+    std::lock_guard lock(KeyLock(t.full(), key));
+    if (s.if_exists) {
+      auto existing = store_->Get(t.full(), key);
+      if (existing.status().code() == StatusCode::kNotFound) return Applied(t, false, {}, {});
+      if (!existing.ok()) return ErrorFromStatus(existing.status());
+    }
+    StoreBatch batch;
+    batch.table = t.full();
+    batch.rows.push_back({key, "", true});
+    batch.counted = false;
+    Status st = store_->Apply(batch);
+    if (!st.ok()) return ErrorFromStatus(st);
+    if (s.if_exists) return Applied(t, true, {}, {});
+  }
+  return ResultMessage{};
+}
+
+Response StatementExecutor::Batch(const SessionState& session, const BatchStatementText& s,
+                                  const BoundValues& values) {
+  for (const WriteStatement& w : s.statements) {
+    bool conditional = std::visit(
+        [](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, InsertStatement>)
+            return c.if_not_exists;
+          else
+            return c.if_exists;
+        },
+        w);
+    if (conditional) {
+      return CqlError(ErrorCode::kInvalid,
+                      "conditional statements (IF ...) in a BATCH are not "
+                      "supported by the embedded store");
+    }
+  }
+  for (const WriteStatement& w : s.statements) {
+    Response r = std::visit(
+        [&](const auto& c) -> Response {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, InsertStatement>) {
+            return Insert(session, c, values);
+          } else if constexpr (std::is_same_v<T, UpdateStatement>) {
+            return Update(session, c, values);
+          } else {
+            return Delete(session, c, values);
+          }
+        },
+        w);
+    if (std::holds_alternative<ErrorMessage>(r)) return r;
+  }
+  return ResultMessage{};
+}
+
+}  // namespace dataforge::cql
