@@ -72,6 +72,13 @@ struct FrameHeader {
 FrameHeader DecodeHeader(std::string_view in);
 void EncodeHeader(const FrameHeader& h, std::string* out);
 
+// Checks a header the assembler returned: the version byte (0x04 for a request, 0x84 for a
+// response when `response`), no compression flag, a known opcode. The assembler itself
+// passes any header through (so the caller can answer on the frame's stream); an error here
+// names the field, its value and the stream, e.g. "CQL frame on stream 3: compression flag
+// 0x01 set, but compression was not negotiated (STARTUP without COMPRESSION)".
+Status CheckHeader(const FrameHeader& h, bool response);
+
 // Appends one whole frame (header + body) to `out`.
 void AppendFrame(uint8_t version, uint8_t flags, int16_t stream, Opcode opcode,
                  std::string_view body, std::string* out);

@@ -100,6 +100,10 @@ struct BatchStatement {
   bool prepared = false;  // kind 1: `query_or_id` is a prepared id; kind 0: CQL text
   std::string query_or_id;
   std::vector<Value> values;
+  // Names sent with the values (BATCH flag 0x40). v4 says named values are not supported in
+  // batches (CASSANDRA-10246): DecodeBatch keeps them so the endpoint can refuse the batch
+  // with a clear error; EncodeBatch sets the flag when any statement has names.
+  std::vector<std::string> value_names;
 };
 struct BatchMessage {
   BatchType type = BatchType::kUnlogged;
@@ -162,8 +166,11 @@ struct ErrorMessage {
   int32_t num_failures = 0;          // Read_failure, Write_failure
   bool data_present = false;         // Read_timeout, Read_failure
   std::string write_type;            // Write_timeout, Write_failure
-  // Already_exists:
+  // Already_exists (keyspace, table; table empty for a keyspace), Function_failure (keyspace):
   std::string keyspace, table;
+  // Function_failure: the function's name and argument types.
+  std::string function;
+  std::vector<std::string> arg_types;
   // Unprepared:
   std::string unprepared_id;
 };
@@ -210,15 +217,16 @@ struct SchemaChange {
   std::string change_type;  // CREATED, UPDATED, DROPPED
   std::string target;       // KEYSPACE, TABLE, TYPE, FUNCTION, AGGREGATE
   std::string keyspace;
-  std::string name;  // table or type name; empty for KEYSPACE
+  std::string name;                         // table or type name; empty for KEYSPACE
+  std::vector<std::string> argument_types;  // FUNCTION, AGGREGATE: the [string list]
 };
 
 struct ResultMessage {
   ResultKind kind = ResultKind::kVoid;
-  RowsResult rows;            // kRows
-  std::string keyspace;       // kSetKeyspace
-  PreparedResult prepared;    // kPrepared
-  SchemaChange schema_change; // kSchemaChange
+  RowsResult rows;             // kRows
+  std::string keyspace;        // kSetKeyspace
+  PreparedResult prepared;     // kPrepared
+  SchemaChange schema_change;  // kSchemaChange
 };
 
 // Rows are written with the global table spec when all columns share one table.
@@ -227,5 +235,7 @@ Result<ResultMessage> DecodeResult(std::string_view body);
 
 // EVENT SCHEMA_CHANGE body.
 void EncodeSchemaChangeEvent(const SchemaChange& c, std::string* body);
+// An EVENT body of type SCHEMA_CHANGE; InvalidArgument for other event types.
+Result<SchemaChange> DecodeSchemaChangeEvent(std::string_view body);
 
 }  // namespace dataforge::cql
