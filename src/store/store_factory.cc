@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include "common/redact.h"
+#include "store/cassandra/cassandra_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 #include "store/store.h"
 
@@ -12,10 +14,12 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url, OpenMode mode,
     return RocksDbStore::Open(url.substr(kRocks.size()), mode, options);
   }
   if (url.rfind("cassandra://", 0) == 0) {
-    return Status::ConfigError(fmt::format(
-        "store url '{}': the Cassandra store is not built yet; use rocksdb://DIR", url));
+    DF_ASSIGN_OR_RETURN(auto store, CassandraStore::Open(url, mode, options));
+    return std::unique_ptr<Store>(std::move(store));
   }
-  return Status::ConfigError(fmt::format("store url '{}': unsupported; use rocksdb://DIR", url));
+  return Status::ConfigError(fmt::format(
+      "store url '{}': unsupported; use rocksdb://DIR or cassandra://host[:port][/keyspace]",
+      RedactUrlPassword(url)));
 }
 
 }  // namespace dataforge

@@ -1,0 +1,331 @@
+#include "store/cassandra/cassandra_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace dataforge {
+namespace {
+
+std::string OffsetId(const std::string& group, const std::string& topic, int32_t partition) {
+  return fmt::format("{}/{}/{}", group, topic, partition);
+}
+
+cql::Value Text(std::string_view s) {
+  return cql::Value::Of(cql::EncodeText(s));
+}
+cql::Value Bigint(int64_t v) {
+  return cql::Value::Of(cql::EncodeBigint(v));
+}
+
+Result<int64_t> BigintAt(const std::vector<std::optional<std::string>>& row, size_t i) {
+  if (i >= row.size() || !row[i]) return int64_t{0};
+  return cql::DecodeBigint(*row[i]);
+}
+
+}  // namespace
+
+CassandraStore::CassandraStore(CassandraUrl url, OpenMode mode,
+                               std::unique_ptr<cql::Session> session)
+    : url_(std::move(url)),
+      mode_(mode),
+      meta_keyspace_(url_.keyspace.empty() ? "dataforge" : url_.keyspace),
+      session_(std::move(session)) {}
+
+CassandraStore::~CassandraStore() = default;
+
+Result<std::unique_ptr<CassandraStore>> CassandraStore::Open(const std::string& url, OpenMode mode,
+                                                             const StoreOptions& options) {
+  DF_ASSIGN_OR_RETURN(CassandraUrl u, ParseCassandraUrl(url, options.cassandra));
+  const CassandraOptions& o = u.options;
+  auto level = cql::ParseConsistency(o.consistency);
+  if (!level) {
+    return Status::ConfigError(
+        fmt::format("store.cassandra.consistency '{}' is not a consistency level; use ONE, QUORUM, "
+                    "LOCAL_QUORUM, LOCAL_ONE or ALL",
+                    o.consistency));
+  }
+  std::map<std::string, cql::Consistency> per_table;
+  for (const auto& [table, name] : o.table_consistency) {
+    auto c = cql::ParseConsistency(name);
+    if (!c) {
+      return Status::ConfigError(fmt::format(
+          "store.cassandra consistency '{}' for table {} is not a consistency level; use ONE, "
+          "QUORUM, LOCAL_QUORUM, LOCAL_ONE or ALL",
+          name, table));
+    }
+    per_table[table] = *c;
+  }
+  cql::SessionOptions so;
+  so.contact_points = u.hosts;
+  so.connection.tls = {o.tls, o.tls_ca_file, o.tls_cert_file, o.tls_key_file,
+                       o.tls_verify_hostname};
+  so.connection.username = o.username;
+  so.connection.password = o.password;
+  so.connection.connect_timeout_ms = o.connect_timeout_ms;
+  so.connection.max_in_flight = o.max_in_flight_per_connection;
+  so.connections_per_host = o.connections_per_host;
+  so.local_datacenter = o.local_datacenter;
+  so.max_retries = o.max_retries;
+  so.request_timeout_ms = o.request_timeout_ms;
+  DF_ASSIGN_OR_RETURN(auto session, cql::Session::Open(std::move(so)));
+  std::unique_ptr<CassandraStore> store(new CassandraStore(std::move(u), mode, std::move(session)));
+  store->default_consistency_ = *level;
+  store->table_consistency_ = std::move(per_table);
+  return store;
+}
+
+std::string CassandraStore::PhysicalName(const std::string& table) const {
+  size_t dot = table.find('.');
+  std::string name = dot == std::string::npos ? table : table.substr(dot + 1);
+  if (!url_.keyspace.empty()) return url_.keyspace + "." + name;
+  if (dot == std::string::npos) return meta_keyspace_ + "." + name;
+  return table;
+}
+
+cql::Consistency CassandraStore::ConsistencyFor(const std::string& logical,
+                                                const std::string& physical) const {
+  if (auto it = table_consistency_.find(logical); it != table_consistency_.end()) return it->second;
+  if (auto it = table_consistency_.find(physical); it != table_consistency_.end()) {
+    return it->second;
+  }
+  return default_consistency_;
+}
+
+cql::QueryParameters CassandraStore::Params(cql::Consistency c,
+                                            std::vector<cql::Value> values) const {
+  cql::QueryParameters p;
+  p.consistency = c;
+  p.values = std::move(values);
+  return p;
+}
+
+int64_t CassandraStore::NextTimestampMicros() {
+  static std::atomic<int64_t> last{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  int64_t prev = last.load();
+  int64_t next;
+  do {
+    next = now > prev ? now : prev + 1;
+  } while (!last.compare_exchange_weak(prev, next));
+  return next;
+}
+
+Status CassandraStore::Apply(const StoreBatch& batch) {
+  if (mode_ == OpenMode::kReadOnly) {
+    return Status::FailedPrecondition("cassandra store opened read-only: Apply refused");
+  }
+  DF_RETURN_IF_ERROR(EnsureBookkeeping());
+  std::lock_guard<std::mutex> lock(apply_mu_);
+  cql::Completion done;
+  Status sent;
+  if (!batch.rows.empty()) {
+    DF_ASSIGN_OR_RETURN(auto table, Table(batch.table));
+    sent = WriteRows(*table, batch, &done);
+  }
+  if (sent.ok()) sent = WriteDeadLetters(batch, &done);
+  Status acked = done.Wait();
+  DF_RETURN_IF_ERROR(sent);
+  DF_RETURN_IF_ERROR(acked);
+  if (!batch.counted) return Status::OK();
+  return WriteOffsets(batch);
+}
+
+Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
+                                 cql::Completion* done) {
+  // The last version of each key wins inside the batch: one statement per key.
+  std::unordered_map<std::string_view, size_t> last;
+  for (size_t i = 0; i < batch.rows.size(); ++i) last[batch.rows[i].key] = i;
+  std::vector<std::pair<cql::PreparedPtr, cql::QueryParameters>> statements;
+  statements.reserve(last.size());
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& w = batch.rows[i];
+    if (last[w.key] != i) continue;
+    std::vector<cql::Value> values;
+    if (w.deleted) {
+      DF_ASSIGN_OR_RETURN(cql::Value key, BindKey(t.shape, w.key));
+      values.push_back(std::move(key));
+    } else {
+      DF_ASSIGN_OR_RETURN(values, BindRow(t.shape, w.key, w.row_json));
+    }
+    cql::QueryParameters p = Params(t.consistency, std::move(values));
+    p.timestamp = NextTimestampMicros();
+    statements.emplace_back(w.deleted ? t.remove : t.insert, std::move(p));
+  }
+  for (auto& [statement, params] : statements) {
+    if (done->failed()) break;
+    done->Add();
+    session_->ExecuteAsync(statement, std::move(params), done->Callback());
+  }
+  return Status::OK();
+}
+
+Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::Completion* done) {
+  if (batch.dead_letters.empty()) return Status::OK();
+  DF_ASSIGN_OR_RETURN(auto insert,
+                      session_->Prepare(fmt::format(
+                          "INSERT INTO {}.dataforge_dead_letters (location, stage, reason, "
+                          "payload, at_us) VALUES (?, ?, ?, ?, ?)",
+                          meta_keyspace_)));
+  for (const DeadLetter& d : batch.dead_letters) {
+    if (done->failed()) break;
+    cql::QueryParameters p =
+        Params(default_consistency_,
+               {Text(d.location), Text(d.stage), Text(d.reason), Text(d.payload), Bigint(d.at_us)});
+    p.timestamp = NextTimestampMicros();
+    done->Add();
+    session_->ExecuteAsync(insert, std::move(p), done->Callback());
+  }
+  return Status::OK();
+}
+
+Result<CassandraStore::PartitionCounters> CassandraStore::LoadCounters(const std::string& id) {
+  DF_ASSIGN_OR_RETURN(
+      auto select,
+      session_->Prepare(fmt::format(
+          "SELECT stored, dead_lettered FROM {}.dataforge_offsets WHERE id = ?", meta_keyspace_)));
+  DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
+  PartitionCounters c;
+  if (!r.rows.rows.empty()) {
+    DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(r.rows.rows[0], 0));
+    DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(r.rows.rows[0], 1));
+    c.stored = static_cast<uint64_t>(stored);
+    c.dead_lettered = static_cast<uint64_t>(dead);
+  }
+  return c;
+}
+
+Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
+  if (batch.offsets.empty()) return Status::OK();
+  DF_ASSIGN_OR_RETURN(
+      auto insert,
+      session_->Prepare(fmt::format(
+          "INSERT INTO {}.dataforge_offsets (id, group_name, topic, partition, next_offset, "
+          "stored, dead_lettered) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          meta_keyspace_)));
+  // One row per partition, even if the batch names a partition twice.
+  std::map<std::string, PartitionOffset> merged;
+  for (const PartitionOffset& o : batch.offsets) {
+    auto [it, fresh] = merged.try_emplace(OffsetId(batch.group, o.topic, o.partition), o);
+    if (fresh) continue;
+    it->second.next_offset = std::max(it->second.next_offset, o.next_offset);
+    it->second.stored += o.stored;
+    it->second.dead_lettered += o.dead_lettered;
+  }
+  std::map<std::string, PartitionCounters> updated;
+  cql::Completion done;
+  for (const auto& [id, o] : merged) {
+    auto cached = counters_.find(id);
+    PartitionCounters c;
+    if (cached != counters_.end()) {
+      c = cached->second;
+    } else {
+      auto loaded = LoadCounters(id);
+      if (!loaded.ok()) {
+        DF_RETURN_IF_ERROR(done.Wait());
+        return loaded.status();
+      }
+      c = *loaded;
+    }
+    c.stored += o.stored;
+    c.dead_lettered += o.dead_lettered;
+    updated[id] = c;
+    cql::QueryParameters p =
+        Params(default_consistency_, {Text(id), Text(batch.group), Text(o.topic),
+                                      cql::Value::Of(cql::EncodeInt(o.partition)),
+                                      Bigint(o.next_offset), Bigint(static_cast<int64_t>(c.stored)),
+                                      Bigint(static_cast<int64_t>(c.dead_lettered))});
+    p.timestamp = NextTimestampMicros();
+    done.Add();
+    session_->ExecuteAsync(insert, std::move(p), done.Callback());
+  }
+  DF_RETURN_IF_ERROR(done.Wait());
+  for (auto& [id, c] : updated) counters_[id] = c;
+  return Status::OK();
+}
+
+Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string& group,
+                                                               const std::string& topic,
+                                                               int32_t partition) {
+  DF_ASSIGN_OR_RETURN(auto select, session_->Prepare(fmt::format(
+                                       "SELECT next_offset FROM {}.dataforge_offsets WHERE id = ?",
+                                       meta_keyspace_)));
+  DF_ASSIGN_OR_RETURN(
+      auto r, session_->Execute(
+                  select, Params(default_consistency_, {Text(OffsetId(group, topic, partition))})));
+  if (r.rows.rows.empty() || r.rows.rows[0].empty() || !r.rows.rows[0][0]) {
+    return std::optional<int64_t>();
+  }
+  DF_ASSIGN_OR_RETURN(int64_t next, cql::DecodeBigint(*r.rows.rows[0][0]));
+  return std::optional<int64_t>(next);
+}
+
+Result<StoreCounters> CassandraStore::Counters() {
+  StoreCounters total;
+  Status row_error;
+  DF_RETURN_IF_ERROR(session_->QueryPages(
+      fmt::format("SELECT stored, dead_lettered FROM {}.dataforge_offsets", meta_keyspace_),
+      Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
+        for (const auto& row : page.rows) {
+          auto stored = BigintAt(row, 0);
+          auto dead = BigintAt(row, 1);
+          if (!stored.ok() || !dead.ok()) {
+            row_error = stored.ok() ? dead.status() : stored.status();
+            return false;
+          }
+          total.stored += static_cast<uint64_t>(*stored);
+          total.dead_lettered += static_cast<uint64_t>(*dead);
+        }
+        return true;
+      }));
+  DF_RETURN_IF_ERROR(row_error);
+  return total;
+}
+
+Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,
+                                       std::vector<StoredDeadLetter>* out) {
+  std::vector<DeadLetter> all;
+  Status row_error;
+  DF_RETURN_IF_ERROR(session_->QueryPages(
+      fmt::format("SELECT location, stage, reason, payload, at_us FROM {}.dataforge_dead_letters",
+                  meta_keyspace_),
+      Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
+        for (const auto& row : page.rows) {
+          DeadLetter d;
+          auto text = [&](size_t i) { return i < row.size() && row[i] ? *row[i] : std::string(); };
+          d.location = text(0);
+          d.stage = text(1);
+          d.reason = text(2);
+          d.payload = text(3);
+          auto at = BigintAt(row, 4);
+          if (!at.ok()) {
+            row_error = at.status();
+            return false;
+          }
+          d.at_us = *at;
+          all.push_back(std::move(d));
+        }
+        return true;
+      }));
+  DF_RETURN_IF_ERROR(row_error);
+  std::sort(all.begin(), all.end(), [](const DeadLetter& a, const DeadLetter& b) {
+    return a.at_us != b.at_us ? a.at_us < b.at_us : a.location < b.location;
+  });
+  size_t added = 0;
+  for (size_t i = static_cast<size_t>(std::min<uint64_t>(after_id, all.size()));
+       i < all.size() && (limit == 0 || added < limit); ++i, ++added) {
+    out->push_back(StoredDeadLetter{i + 1, std::move(all[i])});
+  }
+  return Status::OK();
+}
+
+Result<std::string> CassandraStore::Compact() {
+  return std::string(
+      "compaction is the cluster's job: run `nodetool compact` on each node (nothing done)");
+}
+
+}  // namespace dataforge
