@@ -41,6 +41,7 @@ int RunCli(int argc, char** argv) {
   AddStatusCommand(app, ctx, &exit_code);
   AddConfigCommands(app, ctx, &exit_code);
   AddOrchestrationCommands(app, ctx, &exit_code);
+  AddCqlServeCommand(app, ctx, &exit_code);
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 
   try {

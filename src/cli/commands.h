@@ -17,5 +17,7 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // dags, runs, tasks
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+// cql-serve: the store over the CQL native protocol
+void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 
 }  // namespace dataforge

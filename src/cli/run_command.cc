@@ -12,9 +12,11 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/cql_endpoint.h"
 #include "cli/scheduler_host.h"
 #include "cli/signal_waiter.h"
 #include "common/clock.h"
+#include "common/redact.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/progress_display.h"
@@ -159,7 +161,17 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "ingest and process need a shared log (kafka://)")
       ->check(CLI::IsMember({"all", "ingest", "process", "scheduler"}))
       ->capture_default_str();
-  cmd->callback([&ctx, opts, no_progress, no_scheduler, role, exit_code] {
+  auto cql_port = std::make_shared<int>(-1);
+  auto cql = std::make_shared<CqlEndpointFlags>();
+  cmd->add_option("--cql-port", *cql_port,
+                  "Also serve the store over CQL (like `dataforge cql-serve`) on this port while "
+                  "the pipeline runs (0 = any free port, named in the ready line)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--cql-host", cql->host, "Address for --cql-port")->capture_default_str();
+  cmd->add_option("--cql-username", cql->username,
+                  "Require this user on --cql-port; the password comes from "
+                  "DATAFORGE_CQL_PASSWORD");
+  cmd->callback([&ctx, opts, no_progress, no_scheduler, role, cql_port, cql, exit_code] {
     if (*role == "scheduler") {
       auto config = LoadConfig(ctx);
       if (!config.ok()) {
@@ -190,6 +202,27 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       return;
     }
     Pipeline* p = pipeline->get();
+    std::unique_ptr<CqlEndpoint> cql_endpoint;  // destroyed before the pipeline (its store)
+    if (*cql_port >= 0) {
+      cql->port = *cql_port;
+      Status s = ResolveCqlEndpointFlags(cql.get());
+      if (s.ok() && p->store() == nullptr) {
+        s = Status::ConfigError("--cql-port: --role " + *role + " has no store to serve");
+      }
+      if (s.ok()) {
+        auto started = CqlEndpoint::Start(p->store(), *cql);
+        if (started.ok()) cql_endpoint = std::move(started).value();
+        s = started.status();
+      }
+      if (!s.ok()) {
+        *exit_code = ReportError(s);
+        return;
+      }
+      fmt::print(
+          "cql-serve: listening on {}\n",
+          cql_endpoint->Describe(RedactUrlPassword(ResolveUrls(*config, ctx.data_dir).store)));
+      std::fflush(stdout);
+    }
     std::unique_ptr<LiveTaskEnvironment> env;
     std::unique_ptr<SchedulerHost> scheduler;
     // The scheduler runs beside an unbounded pipeline that ingests; --max-records and
@@ -228,6 +261,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     if (scheduler) (void)scheduler->Start();
     auto summary = p->Run();
     if (scheduler) scheduler->Stop();
+    if (cql_endpoint) cql_endpoint->Stop();
     if (progress) progress->Stop();
     if (!summary.ok()) {
       *exit_code = ReportError(summary.status());
@@ -235,6 +269,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     }
     PrintSummary(*summary);
     if (scheduler) PrintSchedulerSummary(scheduler->scheduler().probe());
+    if (cql_endpoint) fmt::print("  cql-serve: {}\n", cql_endpoint->Summary());
     *exit_code = 0;
   });
 }

@@ -27,6 +27,7 @@
 #include "log/log.h"
 #include "orchestrate/task_environment.h"
 #include "pipeline/stage_probes.h"
+#include "store/store.h"
 
 namespace dataforge {
 
@@ -101,6 +102,9 @@ class Pipeline {
   // Applies the log's retention and/or compacts the store, while Run() runs. Any thread.
   virtual Result<std::string> Compact(bool log, bool store) = 0;
   virtual const StageProbes& probes() const = 0;
+  // The store this process writes (roles all and process; null for ingest), e.g. for
+  // `run --cql-port`. Safe for concurrent use (store.h); valid until the Pipeline is destroyed.
+  virtual Store* store() = 0;
 };
 
 }  // namespace dataforge

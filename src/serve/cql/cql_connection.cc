@@ -1,0 +1,395 @@
+#include "serve/cql/cql_connection.h"
+
+#include <openssl/crypto.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <utility>
+#include <variant>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace dataforge::cql {
+namespace {
+
+constexpr uint8_t kResponseVersion = kProtocolVersion | kResponseBit;
+constexpr size_t kReadChunk = 64 << 10;
+// How long a connection closed for a protocol error waits for the peer to close first.
+constexpr int kLingerMs = 2000;
+constexpr const char* kAuthenticator = "org.apache.cassandra.auth.PasswordAuthenticator";
+
+bool IsRequestOpcode(uint8_t op) {
+  switch (static_cast<Opcode>(op)) {
+    case Opcode::kStartup:
+    case Opcode::kOptions:
+    case Opcode::kQuery:
+    case Opcode::kPrepare:
+    case Opcode::kExecute:
+    case Opcode::kRegister:
+    case Opcode::kBatch:
+    case Opcode::kAuthResponse:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool SameSecret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+Connection::Connection(ConnectionHost* host, std::unique_ptr<Channel> channel)
+    : host_(host), channel_(std::move(channel)) {}
+
+Connection::~Connection() = default;
+
+void Connection::Run() {
+  if (Status s = channel_->Handshake(); !s.ok()) {
+    spdlog::info("cql-serve: {}", s.message());
+    return;
+  }
+  std::string chunk(kReadChunk, '\0');
+  bool protocol_error = false;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+    }
+    auto n = channel_->Read(chunk.data(), chunk.size());
+    if (!n.ok()) {
+      spdlog::debug("cql-serve: {}", n.status().message());
+      break;
+    }
+    if (*n == 0) break;
+    buf_.append(chunk.data(), *n);
+    if (!ProcessBuffered()) {
+      std::lock_guard lock(mu_);
+      protocol_error = !stop_;
+      break;
+    }
+  }
+  Drain();
+  if (protocol_error) channel_->Linger(kLingerMs);
+}
+
+void Connection::RequestStop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  channel_->Shutdown(SHUT_RD);
+}
+
+void Connection::Drain() {
+  std::unique_lock lock(mu_);
+  if (host_->stopping()) {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(host_->options().drain_timeout_ms);
+    if (!cv_.wait_until(lock, deadline, [&] { return in_flight_ == 0; })) {
+      // The peer does not read its responses: make the pending writes fail.
+      channel_->Shutdown(SHUT_RDWR);
+    }
+  }
+  cv_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+bool Connection::ProcessBuffered() {
+  while (buf_.size() - start_ >= kHeaderSize) {
+    FrameHeader h = DecodeHeader(std::string_view(buf_).substr(start_));
+    if (!CheckHeader(h)) return false;
+    if (buf_.size() - start_ - kHeaderSize < h.length) break;  // body incomplete
+    std::string body = buf_.substr(start_ + kHeaderSize, h.length);
+    start_ += kHeaderSize + h.length;
+    host_->CountRequest();
+    if (!HandleFrame(h, std::move(body))) return false;
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return false;
+    }
+  }
+  // Keep the unconsumed tail at the front of the buffer.
+  buf_.erase(0, start_);
+  start_ = 0;
+  return true;
+}
+
+bool Connection::CheckHeader(const FrameHeader& h) {
+  if (h.version != kProtocolVersion) {
+    // Drivers try v5 (or a beta/DSE version) first and downgrade on this exact message.
+    SendError(h.stream, ErrorCode::kProtocolError,
+              fmt::format("Invalid or unsupported protocol version ({}); supported versions are "
+                          "(4/v4)",
+                          h.version & ~kResponseBit & 0xFF));
+    return false;
+  }
+  uint32_t limit = std::min<uint32_t>(host_->options().max_frame_bytes, kMaxBodyBytes);
+  if (h.length > limit) {
+    SendError(h.stream, ErrorCode::kProtocolError,
+              fmt::format("frame on stream {} ({}) announces a body of {} bytes, above the limit "
+                          "of {} bytes (cql-serve --max-frame-bytes); closing the connection",
+                          h.stream, OpcodeName(h.opcode), h.length, limit));
+    return false;
+  }
+  return true;
+}
+
+bool Connection::HandleFrame(const FrameHeader& h, std::string body) {
+  if (h.flags & kFlagCompression) {
+    SendError(h.stream, ErrorCode::kProtocolError,
+              fmt::format("{} frame on stream {} has the compression flag (0x01) but compression "
+                          "is not supported: send STARTUP without COMPRESSION",
+                          OpcodeName(h.opcode), h.stream));
+    return true;
+  }
+  if (!IsRequestOpcode(h.opcode)) {
+    SendError(h.stream, ErrorCode::kProtocolError,
+              IsKnownOpcode(h.opcode)
+                  ? fmt::format("{} (opcode 0x{:02x}) on stream {} is a response, not a request",
+                                OpcodeName(h.opcode), h.opcode, h.stream)
+                  : fmt::format("unknown opcode 0x{:02x} on stream {} (a {}-byte body was skipped)",
+                                h.opcode, h.stream, body.size()));
+    return true;
+  }
+  if (h.flags & kFlagCustomPayload) {
+    SendError(h.stream, ErrorCode::kProtocolError,
+              fmt::format("{} frame on stream {} has a custom payload (flag 0x04), which this "
+                          "server does not support",
+                          OpcodeName(h.opcode), h.stream));
+    return true;
+  }
+  switch (static_cast<Opcode>(h.opcode)) {
+    case Opcode::kOptions:
+      SendFrame(h.stream, Opcode::kSupported, [] {
+        std::string b;
+        EncodeSupported(
+            {{"CQL_VERSION", {"3.4.5"}}, {"COMPRESSION", {}}, {"PROTOCOL_VERSIONS", {"4/v4"}}}, &b);
+        return b;
+      }());
+      return true;
+    case Opcode::kStartup:
+      HandleStartup(h.stream, body);
+      return true;
+    case Opcode::kAuthResponse:
+      HandleAuthResponse(h.stream, body);
+      return true;
+    default:
+      break;
+  }
+  if (state_ != State::kReady) {
+    SendError(h.stream, ErrorCode::kProtocolError,
+              fmt::format("{} on stream {} before the connection is ready: send STARTUP{} first",
+                          OpcodeName(h.opcode), h.stream,
+                          host_->options().username.empty()
+                              ? ""
+                              : " and authenticate (AUTH_RESPONSE with a username and password)"));
+    return true;
+  }
+  if (h.opcode == static_cast<uint8_t>(Opcode::kRegister)) {
+    HandleRegister(h.stream, body);
+    return true;
+  }
+  Dispatch(h, std::move(body));
+  return true;
+}
+
+void Connection::HandleStartup(int16_t stream, std::string_view body) {
+  if (state_ != State::kNeedStartup) {
+    SendError(stream, ErrorCode::kProtocolError,
+              "STARTUP on stream " + std::to_string(stream) +
+                  ": the connection is already started (send STARTUP once)");
+    return;
+  }
+  auto m = DecodeStartup(body);
+  if (!m.ok()) {
+    SendError(stream, ErrorCode::kProtocolError, m.status().message());
+    return;
+  }
+  const std::string* cql_version = nullptr;
+  for (const auto& [k, v] : m->options) {
+    if (k == "COMPRESSION") {
+      SendError(stream, ErrorCode::kProtocolError,
+                "STARTUP asks for COMPRESSION " + v +
+                    ": compression is not supported (connect without compression)");
+      return;
+    }
+    if (k == "CQL_VERSION") cql_version = &v;
+  }
+  if (cql_version == nullptr) {
+    SendError(stream, ErrorCode::kProtocolError,
+              "STARTUP without CQL_VERSION: the options must name it (e.g. 3.4.5)");
+    return;
+  }
+  if (cql_version->rfind("3.", 0) != 0) {
+    SendError(stream, ErrorCode::kProtocolError,
+              "STARTUP asks for CQL_VERSION " + *cql_version + ": only 3.x is supported (3.4.5)");
+    return;
+  }
+  if (host_->options().username.empty()) {
+    state_ = State::kReady;
+    SendFrame(stream, Opcode::kReady, "");
+    return;
+  }
+  state_ = State::kNeedAuth;
+  std::string b;
+  EncodeAuthenticate(kAuthenticator, &b);
+  SendFrame(stream, Opcode::kAuthenticate, b);
+}
+
+void Connection::HandleAuthResponse(int16_t stream, std::string_view body) {
+  if (state_ != State::kNeedAuth) {
+    SendError(stream, ErrorCode::kProtocolError,
+              "AUTH_RESPONSE on stream " + std::to_string(stream) +
+                  (state_ == State::kReady ? ": the connection is already authenticated"
+                                           : ": send STARTUP first (the server asks for "
+                                             "authentication in its answer)"));
+    return;
+  }
+  auto token = DecodeAuthToken(body);
+  if (!token.ok()) {
+    SendError(stream, ErrorCode::kProtocolError, token.status().message());
+    return;
+  }
+  auto credentials = ParsePlainAuthToken(token->value_or(""));
+  if (!credentials) {
+    SendError(stream, ErrorCode::kProtocolError,
+              "AUTH_RESPONSE token is not SASL PLAIN (\\0username\\0password)");
+    return;
+  }
+  const auto& [user, password] = *credentials;
+  if (!SameSecret(user, host_->options().username) ||
+      !SameSecret(password, host_->options().password)) {
+    SendError(stream, ErrorCode::kBadCredentials,
+              "Provided username " + user + " and/or password are incorrect");
+    return;
+  }
+  state_ = State::kReady;
+  SendFrame(stream, Opcode::kAuthSuccess, EncodeAuthToken(std::nullopt));
+}
+
+void Connection::HandleRegister(int16_t stream, std::string_view body) {
+  auto events = DecodeRegister(body);
+  if (!events.ok()) {
+    SendError(stream, ErrorCode::kProtocolError, events.status().message());
+    return;
+  }
+  for (const std::string& e : *events) {
+    if (e == "SCHEMA_CHANGE") {
+      registered_schema_ = true;
+    } else if (e != "TOPOLOGY_CHANGE" && e != "STATUS_CHANGE") {
+      SendError(stream, ErrorCode::kProtocolError,
+                "REGISTER for unknown event type '" + e +
+                    "': use TOPOLOGY_CHANGE, STATUS_CHANGE or SCHEMA_CHANGE");
+      return;
+    }
+  }
+  SendFrame(stream, Opcode::kReady, "");
+}
+
+void Connection::Dispatch(const FrameHeader& h, std::string body) {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock,
+             [&] { return stop_ || in_flight_ < host_->options().max_in_flight_per_connection; });
+    if (stop_) return;
+    ++in_flight_;
+  }
+  host_->Submit([self = shared_from_this(), h, body = std::move(body)] {
+    self->Execute(h, body);
+    {
+      std::lock_guard lock(self->mu_);
+      --self->in_flight_;
+    }
+    self->cv_.notify_all();
+  });
+}
+
+void Connection::Execute(const FrameHeader& h, const std::string& body) {
+  SessionState session;
+  {
+    std::lock_guard lock(mu_);
+    session = session_;
+  }
+  CqlEngine* engine = host_->engine();
+  Response response;
+  Status decode_error;
+  switch (static_cast<Opcode>(h.opcode)) {
+    case Opcode::kQuery: {
+      auto m = DecodeQuery(body);
+      if (m.ok()) response = engine->Query(&session, *m);
+      decode_error = m.status();
+      break;
+    }
+    case Opcode::kPrepare: {
+      auto m = DecodePrepare(body);
+      if (m.ok()) response = engine->Prepare(&session, *m);
+      decode_error = m.status();
+      break;
+    }
+    case Opcode::kExecute: {
+      auto m = DecodeExecute(body);
+      if (m.ok()) response = engine->Execute(&session, *m);
+      decode_error = m.status();
+      break;
+    }
+    case Opcode::kBatch: {
+      auto m = DecodeBatch(body);
+      if (m.ok()) response = engine->Batch(&session, *m);
+      decode_error = m.status();
+      break;
+    }
+    default:
+      decode_error = Status::Internal("opcode " + OpcodeName(h.opcode) + " reached a worker");
+      break;
+  }
+  if (!decode_error.ok()) {
+    SendError(h.stream, ErrorCode::kProtocolError, decode_error.message());
+    return;
+  }
+  if (auto* error = std::get_if<ErrorMessage>(&response)) {
+    host_->CountError();
+    std::string b;
+    EncodeError(*error, &b);
+    SendFrame(h.stream, Opcode::kError, b);
+    return;
+  }
+  const auto& result = std::get<ResultMessage>(response);
+  if (result.kind == ResultKind::kSetKeyspace) {
+    std::lock_guard lock(mu_);
+    session_.keyspace = session.keyspace;
+  }
+  SendResult(h.stream, result);
+  if (result.kind == ResultKind::kSchemaChange) host_->SchemaChanged(result.schema_change);
+}
+
+void Connection::SendResult(int16_t stream, const ResultMessage& result) {
+  std::string b;
+  EncodeResult(result, &b);
+  SendFrame(stream, Opcode::kResult, b);
+}
+
+void Connection::SendError(int16_t stream, ErrorCode code, std::string message) {
+  host_->CountError();
+  ErrorMessage e;
+  e.code = static_cast<int32_t>(code);
+  e.message = std::move(message);
+  std::string b;
+  EncodeError(e, &b);
+  SendFrame(stream, Opcode::kError, b);
+}
+
+void Connection::SendFrame(int16_t stream, Opcode opcode, std::string_view body) {
+  std::string frame;
+  frame.reserve(kHeaderSize + body.size());
+  AppendFrame(kResponseVersion, 0, stream, opcode, body, &frame);
+  std::lock_guard lock(write_mu_);
+  if (Status s = channel_->WriteAll(frame); !s.ok()) {
+    spdlog::debug("cql-serve: {}", s.message());
+    channel_->Shutdown(SHUT_RDWR);
+  }
+}
+
+}  // namespace dataforge::cql

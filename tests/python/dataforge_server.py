@@ -1,0 +1,100 @@
+"""Starts and stops `dataforge cql-serve` for the end-to-end tests.
+
+The binary's path comes from the command line (ctest passes it) or $DATAFORGE_BIN.
+"""
+import os
+import re
+import select
+import signal
+import subprocess
+import tempfile
+import time
+
+READY = re.compile(
+    r"^cql-serve: listening on (?P<host>[^ ]+):(?P<port>\d+) "
+    r"\(store (?P<store>.+), auth (?P<auth>on|off), tls (?P<tls>on|off)\)$")
+SUMMARY = re.compile(
+    r"^cql-serve: stopped; (?P<connections>\d+) connections, (?P<requests>\d+) requests, "
+    r"(?P<errors>\d+) errors$")
+
+# Bounds for a process that never becomes ready or never exits: a failure, not a timing check.
+START_BOUND_S = 60
+STOP_BOUND_S = 60
+
+BINARY = os.environ.get("DATAFORGE_BIN", "dataforge")
+
+
+class CqlServe:
+    """`dataforge --data-dir DIR cql-serve --port 0 ARGS...`; start() waits for the ready line."""
+
+    def __init__(self, data_dir=None, args=(), env=None):
+        self._own_dir = None
+        if data_dir is None:
+            self._own_dir = tempfile.TemporaryDirectory(prefix="df-cql-")
+            data_dir = os.path.join(self._own_dir.name, "data")
+        self.data_dir = data_dir
+        self.args = list(args)
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.port = None
+        self.ready = None
+        self.stderr_path = None
+
+    def start(self):
+        fd, self.stderr_path = tempfile.mkstemp(prefix="df-cql-stderr-")
+        self._stderr = os.fdopen(fd, "w")
+        self.proc = subprocess.Popen(
+            [BINARY, "--data-dir", self.data_dir, "cql-serve", "--port", "0"] + self.args,
+            stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, text=True)
+        line = self._read_line(START_BOUND_S)
+        match = READY.match(line or "")
+        if not match:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("no ready line from cql-serve, got %r; stderr:\n%s" %
+                                 (line, self.stderr()))
+        self.ready = match
+        self.port = int(match.group("port"))
+        return self
+
+    def _read_line(self, bound_s):
+        deadline = time.monotonic() + bound_s
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if r:
+                return self.proc.stdout.readline().rstrip("\n")
+            if self.proc.poll() is not None:
+                return self.proc.stdout.readline().rstrip("\n")
+        return None
+
+    def stop(self):
+        """SIGTERM, then returns (exit code, the rest of stdout)."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=STOP_BOUND_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            raise AssertionError("cql-serve did not stop on SIGTERM; stderr:\n" + self.stderr())
+        self._stderr.close()
+        return self.proc.returncode, out
+
+    def stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.stderr_path and os.path.exists(self.stderr_path):
+            os.unlink(self.stderr_path)
+        if self._own_dir:
+            self._own_dir.cleanup()
+
+
+def run_cli(args, env=None):
+    """Runs `dataforge ARGS...` to completion: (exit code, stdout, stderr)."""
+    p = subprocess.run([BINARY] + list(args), capture_output=True, text=True,
+                       env=dict(os.environ, **(env or {})), timeout=STOP_BOUND_S)
+    return p.returncode, p.stdout, p.stderr
