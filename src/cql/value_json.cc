@@ -215,7 +215,8 @@ Status EncodeCollectionValue(const DataType& t, dom::element e, int depth, std::
   if (t.id == TypeId::kMap) {
     if (t.params.size() != 2) return Mismatch(t, e, "map type without key and value types");
     if (e.type() != dom::element_type::OBJECT) return Mismatch(t, e, "expected a JSON object");
-    for (dom::key_value_pair kv : e.get_object().value_unsafe()) {
+    const dom::object object = e.get_object().value_unsafe();
+    for (dom::key_value_pair kv : object) {
       std::string k, v;
       DF_RETURN_IF_ERROR(EncodeMapKey(t.params[0], kv.key, depth + 1, &k));
       if (kv.value.is_null()) return Mismatch(t, e, "a map value is null");
@@ -226,7 +227,8 @@ Status EncodeCollectionValue(const DataType& t, dom::element e, int depth, std::
   } else {
     if (t.params.size() != 1) return Mismatch(t, e, "collection type without element type");
     if (e.type() != dom::element_type::ARRAY) return Mismatch(t, e, "expected a JSON array");
-    for (dom::element item : e.get_array().value_unsafe()) {
+    const dom::array array = e.get_array().value_unsafe();
+    for (dom::element item : array) {
       if (item.is_null()) return Mismatch(t, e, "a collection element is null");
       std::string b;
       DF_RETURN_IF_ERROR(Encode(t.params[0], item, depth + 1, &b));
