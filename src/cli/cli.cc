@@ -13,7 +13,8 @@ int RunCli(int argc, char** argv) {
 
   CLI::App app{
       "DataForge: a real-time data pipeline in one binary.\n"
-      "REST API -> staging (SQLite) -> log -> processing -> store (RocksDB), no servers needed,\n"
+      "REST API -> staging (SQLite) -> log -> processing -> store (RocksDB), no servers needed;\n"
+      "PostgreSQL, Kafka and Cassandra when one machine is not enough,\n"
       "with a built-in scheduler for DAGs (dags, runs, tasks)."};
   app.set_version_flag("--version", std::string("dataforge ") + DATAFORGE_VERSION);
   app.require_subcommand(1);
@@ -28,6 +29,9 @@ int RunCli(int argc, char** argv) {
   app.add_option("--staging", ctx.staging_url,
                  "The staging database: sqlite://FILE (embedded, the default) or "
                  "postgresql://user:password@host:port/db[?sslmode=...]");
+  app.add_option("--store", ctx.store_url,
+                 "The store: rocksdb://DIR (embedded, the default) or "
+                 "cassandra://[user:password@]host[:port][,host...][/keyspace][?consistency=...]");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
