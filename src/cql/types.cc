@@ -163,7 +163,7 @@ DataType ReadTypeAt(WireReader* r, int depth) {
       for (uint16_t i = 0; i < n && r->ok(); ++i) {
         std::string field = r->String();
         DataType ft = ReadTypeAt(r, depth + 1);
-        t.udt_fields.emplace_back(std::move(field), std::move(ft));
+        t.udt_fields.push_back({std::move(field), std::move(ft)});
       }
       return t;
     }

@@ -57,6 +57,8 @@ enum class TypeId : uint16_t {
   kTuple = 0x0031,
 };
 
+struct UdtField;
+
 // A CQL type. Collections hold their element types in `params` (list/set: 1, map: 2).
 // `custom` is the class name of a custom type. UDTs and tuples are decoded (so a driver's
 // metadata parses) but not converted to JSON.
@@ -66,15 +68,28 @@ struct DataType {
   std::string custom;
   // UDT only: keyspace, name, and (field name, type) pairs.
   std::string udt_keyspace, udt_name;
-  std::vector<std::pair<std::string, DataType>> udt_fields;
+  std::vector<UdtField> udt_fields;
 
-  static DataType Of(TypeId id) { return DataType{id, {}, {}, {}, {}, {}}; }
+  static DataType Of(TypeId id);
   static DataType List(DataType e);
   static DataType Set(DataType e);
   static DataType Map(DataType k, DataType v);
   bool operator==(const DataType& o) const;
   bool operator!=(const DataType& o) const { return !(*this == o); }
 };
+// One field of a UDT. A named struct rather than std::pair<std::string, DataType>: clang with
+// libstdc++ 12 cannot instantiate that pair as a member of the still incomplete DataType.
+struct UdtField {
+  std::string name;
+  DataType type;
+  bool operator==(const UdtField& o) const { return name == o.name && type == o.type; }
+};
+
+inline DataType DataType::Of(TypeId id) {
+  DataType t;
+  t.id = id;
+  return t;
+}
 
 // CQL spelling: "text", "uuid", "bigint", "map<text, text>", "frozen<...>" is not produced.
 std::string TypeName(const DataType& t);

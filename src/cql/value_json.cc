@@ -200,12 +200,20 @@ bool KeyIsText(TypeId id) {
 // others (int, boolean, frozen collections, ...) it is the key's JSON text ({"42": ...}).
 Status EncodeMapKey(const DataType& t, std::string_view key, int depth, std::string* out) {
   dom::parser parser;  // not the caller's: its document must stay valid
-  const std::string text = KeyIsText(t.id) ? JsonString(key) : std::string(key);
   dom::element e;
+  if (!KeyIsText(t.id)) {
+    // A number, boolean or collection key as its JSON text; failing that (a double's "NaN"),
+    // the key as a JSON string.
+    const std::string raw(key);
+    if (parser.parse(raw.data(), raw.size()).get(e) == simdjson::SUCCESS &&
+        Encode(t, e, depth, out).ok()) {
+      return Status::OK();
+    }
+  }
+  const std::string text = JsonString(key);
   if (parser.parse(text.data(), text.size()).get(e) != simdjson::SUCCESS) {
-    return Status::InvalidArgument(
-        fmt::format("cannot convert JSON object key {} to CQL {}: not a JSON {} literal",
-                    JsonString(key), TypeName(t), TypeName(t)));
+    return Status::InvalidArgument(fmt::format(
+        "cannot convert JSON object key {} to CQL {}: not valid UTF-8", text, TypeName(t)));
   }
   return Encode(t, e, depth, out);
 }
@@ -506,6 +514,8 @@ Status Decode(const DataType& t, std::string_view b, int depth, std::string* out
         out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
       } else if (t.id == TypeId::kFloat) {
         out->append(fmt::format("{}", static_cast<float>(v)));
+      } else if (v == 0 && std::signbit(v)) {
+        out->append("-0.0");  // "-0" would read back as the integer 0
       } else {
         out->append(fmt::format("{}", v));
       }

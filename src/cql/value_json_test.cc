@@ -54,6 +54,9 @@ TEST(ValueJsonTest, EveryTypeBothWays) {
       {"varint", "128", "00 80", nullptr},
       {"double", "1.5", "3f f8 00 00 00 00 00 00", nullptr},
       {"double", "3", "40 08 00 00 00 00 00 00", nullptr},
+      {"double", "-0.0", "80 00 00 00 00 00 00 00", nullptr},
+      {"map<double, int>", R"({"NaN":1})",
+       "00 00 00 01 00 00 00 08 7f f8 00 00 00 00 00 00 00 00 00 04 00 00 00 01", nullptr},
       {"double", R"("NaN")", "7f f8 00 00 00 00 00 00", nullptr},
       {"double", R"("-Infinity")", "ff f0 00 00 00 00 00 00", nullptr},
       {"float", "0.1", "3d cc cc cd", nullptr},
@@ -136,7 +139,7 @@ TEST(ValueJsonTest, ConversionErrorsNameTheTypeAndValue) {
   EXPECT_EQ(ToBytes("list<int>", "[1,null]"),
             "cannot convert JSON value [1,null] to CQL list<int>: a collection element is null");
   EXPECT_EQ(ToBytes("map<int, int>", R"({"x":1})"),
-            R"(cannot convert JSON object key "x" to CQL int: not a JSON int literal)");
+            R"(cannot convert JSON value "x" to CQL int: not an integer)");
   EXPECT_EQ(ToBytes("decimal", "1.5"),
             "CQL type decimal has no JSON form in DataForge; use text, numbers, uuid, timestamp, "
             "date, time, inet, blob, boolean or list/set/map of those");
