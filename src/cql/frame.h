@@ -90,7 +90,10 @@ struct Frame {
 
 // Splits a byte stream into frames. Feed it what the socket returned; Next() yields each
 // complete frame. A header announcing more than `max_body` bytes is a protocol error: Next()
-// returns it, and the stream cannot continue (close the connection).
+// returns it, and the stream cannot continue (close the connection). Any version, flag and
+// opcode is passed through (check them with CheckHeader). Memory: the buffer holds at most one
+// partial frame plus the latest Feed(); consumed frames are dropped before new bytes are
+// appended. Thread-compatible (one per connection, used by its reader).
 class FrameAssembler {
  public:
   explicit FrameAssembler(uint32_t max_body = kMaxBodyBytes) : max_body_(max_body) {}
