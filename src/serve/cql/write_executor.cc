@@ -97,6 +97,18 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
   }
   if (if_exists && !exists) return Applied(t, false, {}, {});
 
+  // The new values as JSON; an overwritten column keeps its place in the row.
+  std::vector<std::string> json(columns.size());
+  for (size_t j = 0; j < columns.size(); ++j) {
+    const auto& [i, value] = columns[j];
+    Status st = AppendValueAsJson(t.columns[i].type, value, &json[j]);
+    if (!st.ok()) {
+      return CqlError(ErrorCode::kInvalid, "Invalid value for column " + t.columns[i].name +
+                                               " of type " + TypeName(t.columns[i].type) + ": " +
+                                               st.message());
+    }
+  }
+  std::vector<bool> written(columns.size(), false);
   JsonObjectWriter w;
   if (exists) {
     simdjson::dom::parser parser;
@@ -107,21 +119,19 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
     }
     for (auto field : o) {
       std::string_view name = field.key;
-      bool overwritten = std::any_of(columns.begin(), columns.end(), [&](const auto& c) {
-        return t.columns[c.first].name == name;
-      });
-      if (!overwritten) w.Raw(name, simdjson::minify(field.value));
+      auto j = std::find_if(columns.begin(), columns.end(),
+                            [&](const auto& c) { return t.columns[c.first].name == name; });
+      if (j == columns.end()) {
+        w.Raw(name, simdjson::minify(field.value));
+      } else {
+        size_t n = static_cast<size_t>(j - columns.begin());
+        w.Raw(name, json[n]);
+        written[n] = true;
+      }
     }
   }
-  for (const auto& [i, value] : columns) {
-    std::string json;
-    Status st = AppendValueAsJson(t.columns[i].type, value, &json);
-    if (!st.ok()) {
-      return CqlError(ErrorCode::kInvalid, "Invalid value for column " + t.columns[i].name +
-                                               " of type " + TypeName(t.columns[i].type) + ": " +
-                                               st.message());
-    }
-    w.Raw(t.columns[i].name, json);
+  for (size_t j = 0; j < columns.size(); ++j) {
+    if (!written[j]) w.Raw(t.columns[columns[j].first].name, json[j]);
   }
   StoreBatch batch;
   batch.table = t.full();
