@@ -7,7 +7,7 @@
 #include <map>
 #include <mutex>
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 class ClientProbe {
  public:
@@ -45,4 +45,4 @@ class ClientProbe {
   std::map<int32_t, uint64_t> errors_by_code_;  // GUARDED_BY(mu_)
 };
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -16,7 +16,7 @@
 #include "common/status.h"
 #include "cql/messages.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 class Completion {
  public:
@@ -51,4 +51,4 @@ class Completion {
   Status first_error_;   // GUARDED_BY(mu_)
 };
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -8,7 +8,7 @@
 
 #include "cql/client/retry_policy.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 namespace {
 
 int64_t NowMs() {
@@ -267,4 +267,4 @@ int Connection::outstanding() const {
   return static_cast<int>(slots_.size() - free_.size());
 }
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -33,7 +33,7 @@
 #include "cql/frame.h"
 #include "cql/messages.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 struct ConnectionOptions {
   std::string host;
@@ -108,4 +108,4 @@ class Connection {
 // The Status of an ERROR frame (via ErrorToStatus), or of an unexpected opcode, for `statement`.
 Status ResponseError(const Frame& frame, std::string_view node, std::string_view statement);
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -7,7 +7,7 @@
 
 #include "cql/client/retry_policy.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 namespace {
 
 int64_t NowMs() {
@@ -122,4 +122,4 @@ void HostPool::ForgetPrepared(const std::string& query) {
   prepared_.erase(query);
 }
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -21,7 +21,7 @@
 #include "cql/client/client_probe.h"
 #include "cql/client/connection.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 struct HostPoolOptions {
   ConnectionOptions connection;  // host and port of this node
@@ -69,4 +69,4 @@ class HostPool {
   std::map<std::string, std::string> prepared_;     // GUARDED_BY(mu_)
 };
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

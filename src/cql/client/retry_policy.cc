@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 RetryDecision ClassifyError(int32_t code) {
   switch (static_cast<ErrorCode>(code)) {
@@ -60,4 +60,4 @@ int64_t BackoffMs(int attempt, int64_t base_ms, int64_t max_ms) {
   return ms < max_ms ? ms : max_ms;
 }
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

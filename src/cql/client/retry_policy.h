@@ -18,7 +18,7 @@
 #include "common/status.h"
 #include "cql/messages.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 enum class RetryDecision { kRetry, kReprepare, kFail };
 
@@ -36,4 +36,4 @@ Status ErrorToStatus(const ErrorMessage& e, std::string_view node, std::string_v
 // Backoff before retry number `attempt` (1-based): base * 2^(attempt-1), at most max_ms.
 int64_t BackoffMs(int attempt, int64_t base_ms, int64_t max_ms);
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 namespace {
 
 int32_t C(ErrorCode c) {
@@ -79,4 +79,4 @@ TEST(RetryPolicyTest, ExponentialBackoffIsCapped) {
 }
 
 }  // namespace
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -9,7 +9,7 @@
 
 #include "cql/client/retry_policy.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 namespace {
 
 int64_t NowMs() {
@@ -434,4 +434,4 @@ void Session::RetryLoop() {
   for (auto& r : pending) Finish(r, Status::Cancelled("cassandra: session closed"));
 }
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

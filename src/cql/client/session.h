@@ -40,7 +40,7 @@
 #include "cql/client/host_pool.h"
 #include "cql/messages.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 struct SessionOptions {
   std::vector<std::pair<std::string, int>> contact_points;  // (host, port)
@@ -142,4 +142,4 @@ class Session {
   std::thread retry_thread_;
 };
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -18,7 +18,7 @@
 
 #include <fmt/format.h>
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 namespace {
 
 int64_t NowMs() {
@@ -283,4 +283,4 @@ void Transport::Shutdown() {
   ::shutdown(fd_, SHUT_RDWR);
 }
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

@@ -16,7 +16,7 @@
 
 #include "common/status.h"
 
-namespace dataforge::cql {
+namespace dataforge::cql::client {
 
 struct TlsOptions {
   bool enabled = false;
@@ -59,4 +59,4 @@ class Transport {
   std::unique_ptr<Tls> tls_;
 };
 
-}  // namespace dataforge::cql
+}  // namespace dataforge::cql::client

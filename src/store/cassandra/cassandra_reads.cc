@@ -61,7 +61,7 @@ Result<std::string> CassandraStore::Get(const std::string& table, const std::str
 Status CassandraStore::Scan(const std::string& table, const std::string& start_after, size_t limit,
                             const std::function<bool(const std::string&, const std::string&)>& fn) {
   DF_ASSIGN_OR_RETURN(auto t, Table(table));
-  cql::PreparedPtr statement = t->scan_all;
+  cql::client::PreparedPtr statement = t->scan_all;
   std::vector<cql::Value> values;
   if (!start_after.empty()) {
     DF_ASSIGN_OR_RETURN(cql::Value k, BindKey(t->shape, start_after));

@@ -241,7 +241,7 @@ Status CassandraStore::EnsureTable(const TableSchema& schema) {
     for (const auto& a : missing) alters += (alters.empty() ? "" : "; ") + a;
     for (const auto& n : missing_names) names += (names.empty() ? "" : ", ") + n;
     return Status::ConfigError(
-        fmt::format("cassandra table {}: {} {} missing in Cassandra; run `{}` and start again",
+        fmt::format("cassandra table {}: {} {} {} missing in Cassandra; run `{}` and start again",
                     physical, missing.size() == 1 ? "column" : "columns", names,
                     missing.size() == 1 ? "is" : "are", alters));
   }

@@ -28,7 +28,7 @@ Result<int64_t> BigintAt(const std::vector<std::optional<std::string>>& row, siz
 }  // namespace
 
 CassandraStore::CassandraStore(CassandraUrl url, OpenMode mode,
-                               std::unique_ptr<cql::Session> session)
+                               std::unique_ptr<cql::client::Session> session)
     : url_(std::move(url)),
       mode_(mode),
       meta_keyspace_(url_.keyspace.empty() ? "dataforge" : url_.keyspace),
@@ -58,7 +58,7 @@ Result<std::unique_ptr<CassandraStore>> CassandraStore::Open(const std::string& 
     }
     per_table[table] = *c;
   }
-  cql::SessionOptions so;
+  cql::client::SessionOptions so;
   so.contact_points = u.hosts;
   so.connection.tls = {o.tls, o.tls_ca_file, o.tls_cert_file, o.tls_key_file,
                        o.tls_verify_hostname};
@@ -70,7 +70,7 @@ Result<std::unique_ptr<CassandraStore>> CassandraStore::Open(const std::string& 
   so.local_datacenter = o.local_datacenter;
   so.max_retries = o.max_retries;
   so.request_timeout_ms = o.request_timeout_ms;
-  DF_ASSIGN_OR_RETURN(auto session, cql::Session::Open(std::move(so)));
+  DF_ASSIGN_OR_RETURN(auto session, cql::client::Session::Open(std::move(so)));
   std::unique_ptr<CassandraStore> store(new CassandraStore(std::move(u), mode, std::move(session)));
   store->default_consistency_ = *level;
   store->table_consistency_ = std::move(per_table);
@@ -121,7 +121,7 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
   }
   DF_RETURN_IF_ERROR(EnsureBookkeeping());
   std::lock_guard<std::mutex> lock(apply_mu_);
-  cql::Completion done;
+  cql::client::Completion done;
   Status sent;
   if (!batch.rows.empty()) {
     DF_ASSIGN_OR_RETURN(auto table, Table(batch.table));
@@ -136,11 +136,11 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
 }
 
 Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
-                                 cql::Completion* done) {
+                                 cql::client::Completion* done) {
   // The last version of each key wins inside the batch: one statement per key.
   std::unordered_map<std::string_view, size_t> last;
   for (size_t i = 0; i < batch.rows.size(); ++i) last[batch.rows[i].key] = i;
-  std::vector<std::pair<cql::PreparedPtr, cql::QueryParameters>> statements;
+  std::vector<std::pair<cql::client::PreparedPtr, cql::QueryParameters>> statements;
   statements.reserve(last.size());
   for (size_t i = 0; i < batch.rows.size(); ++i) {
     const RowWrite& w = batch.rows[i];
@@ -164,7 +164,7 @@ Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
   return Status::OK();
 }
 
-Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::Completion* done) {
+Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Completion* done) {
   if (batch.dead_letters.empty()) return Status::OK();
   DF_ASSIGN_OR_RETURN(auto insert,
                       session_->Prepare(fmt::format(
@@ -217,7 +217,7 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
     it->second.dead_lettered += o.dead_lettered;
   }
   std::map<std::string, PartitionCounters> updated;
-  cql::Completion done;
+  cql::client::Completion done;
   for (const auto& [id, o] : merged) {
     auto cached = counters_.find(id);
     PartitionCounters c;

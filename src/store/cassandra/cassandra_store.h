@@ -78,21 +78,21 @@ class CassandraStore : public Store {
 
   // The CQL "keyspace.table" for a logical table name.
   std::string PhysicalName(const std::string& table) const;
-  cql::ClientProbe& probe() { return session_->probe(); }
+  cql::client::ClientProbe& probe() { return session_->probe(); }
 
  private:
   // A table's shape and its prepared statements, built on first use.
   struct TableInfo {
     TableShape shape;
     cql::Consistency consistency = cql::Consistency::kLocalQuorum;
-    cql::PreparedPtr insert, remove, get, scan_all, scan_after;
+    cql::client::PreparedPtr insert, remove, get, scan_all, scan_after;
   };
   struct PartitionCounters {
     uint64_t stored = 0;
     uint64_t dead_lettered = 0;
   };
 
-  CassandraStore(CassandraUrl url, OpenMode mode, std::unique_ptr<cql::Session> session);
+  CassandraStore(CassandraUrl url, OpenMode mode, std::unique_ptr<cql::client::Session> session);
   Result<std::shared_ptr<const TableInfo>> Table(const std::string& table);
   cql::Consistency ConsistencyFor(const std::string& logical, const std::string& physical) const;
   Status EnsureBookkeeping();
@@ -102,8 +102,8 @@ class CassandraStore : public Store {
   Status WaitForSchemaAgreement();
   Result<TableSchema> DescribePhysical(const std::string& physical);
   Result<PartitionCounters> LoadCounters(const std::string& id);
-  Status WriteRows(const TableInfo& t, const StoreBatch& batch, cql::Completion* done);
-  Status WriteDeadLetters(const StoreBatch& batch, cql::Completion* done);
+  Status WriteRows(const TableInfo& t, const StoreBatch& batch, cql::client::Completion* done);
+  Status WriteDeadLetters(const StoreBatch& batch, cql::client::Completion* done);
   Status WriteOffsets(const StoreBatch& batch);
   cql::QueryParameters Params(cql::Consistency c, std::vector<cql::Value> values) const;
   static int64_t NextTimestampMicros();
@@ -113,7 +113,7 @@ class CassandraStore : public Store {
   const std::string meta_keyspace_;  // the URL keyspace or "dataforge"
   cql::Consistency default_consistency_;
   std::map<std::string, cql::Consistency> table_consistency_;
-  std::unique_ptr<cql::Session> session_;
+  std::unique_ptr<cql::client::Session> session_;
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const TableInfo>> tables_;  // GUARDED_BY(mu_), logical
