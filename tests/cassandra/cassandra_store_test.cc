@@ -431,6 +431,34 @@ TEST_F(CassandraStoreTest, ServerDownDuringApplyThenRestartedOnTheSamePort) {
   EXPECT_EQ(counters->stored, 3000u);
   EXPECT_EQ(*cassandra_->CommittedOffset("g", "users", 1), std::optional<int64_t>(3000));
   EXPECT_GE(store->probe().reconnects(), 1u);
+  // The fresh engine answered Unprepared at least once, and the statement was prepared again.
+  EXPECT_GE(store->probe().errors_by_code()[0x2500], 1u);
+}
+
+TEST_F(CassandraStoreTest, LocalDatacenterFiltersHosts) {
+  StartServer();
+  auto s = Open("/ks?local_dc=dc9");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(s.status().message(),
+            "cassandra: no host in local_dc 'dc9' (found 127.0.0.1 in 'datacenter1'); set "
+            "local_dc to one of those data centers");
+  OpenCassandra("/ks?local_dc=datacenter1");
+  ASSERT_TRUE(cassandra_->EnsureTable(Users()).ok());
+}
+
+TEST_F(CassandraStoreTest, NoContactPointReachable) {
+  StartServer();
+  int port = port_;
+  StopServer();
+  auto s = Open("/ks");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.status().message(),
+            fmt::format("cassandra: no contact point reachable (cassandra 127.0.0.1:{}: cannot "
+                        "connect: Connection refused); check the hosts in the store URL and that "
+                        "the nodes accept CQL connections",
+                        port));
 }
 
 TEST_F(CassandraStoreTest, ServerStoppedMidApplyThenRestarted) {
