@@ -202,9 +202,11 @@ Response StatementExecutor::Update(const SessionState& session, const UpdateStat
   }
   Response last = ResultMessage{};
   for (const std::string& key : keys) {
-    ColumnValues row = columns;
+    // The key first, as in the rows an INSERT or the pipeline writes.
+    ColumnValues row;
     CQL_ASSIGN_OR_RETURN(auto key_value, KeyValue(t.columns[t.key_index].type, key));
     row.emplace_back(t.key_index, std::move(key_value));
+    row.insert(row.end(), columns.begin(), columns.end());
     last = WriteRow(t, key, row, false, s.if_exists);
     if (std::holds_alternative<ErrorMessage>(last)) return last;
   }
