@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -369,13 +370,16 @@ Result<uint64_t> RocksDbStore::Count(const std::string& table) {
 }
 
 Result<std::vector<std::string>> RocksDbStore::ListTables() {
-  std::vector<std::string> out;
+  // Tables that got rows, and tables that only have a schema (created empty, e.g. over CQL).
+  std::set<std::string> names;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
-  std::string prefix = TableKey("");
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    out.emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+  for (const std::string& prefix : {TableKey(""), SchemaKey("")}) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      names.emplace(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    }
   }
-  return out;
+  if (!it->status().ok()) return Error(it->status(), "listing tables");
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 Result<StoreCounters> RocksDbStore::Counters() {

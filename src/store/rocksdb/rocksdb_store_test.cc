@@ -182,6 +182,7 @@ TEST_F(RocksDbStoreTest, EnsureTableRecordsSchemaAndKeyspace) {
   EXPECT_EQ((*ks)[0].replication, (std::vector<std::pair<std::string, std::string>>{
                                       {"class", "SimpleStrategy"}, {"replication_factor", "1"}}));
   EXPECT_EQ(s->DescribeTable("ks.nope").status().message(), "no table ks.nope in the store");
+  EXPECT_EQ(*s->ListTables(), std::vector<std::string>{"ks.users"});  // listed before any row
   // The catalog survives a reopen and is visible to a read-only instance.
   s.reset();
   auto ro = Open(OpenMode::kReadOnly);
