@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import uuid
 
@@ -33,8 +34,9 @@ logging.getLogger("cassandra").setLevel(logging.ERROR)
 
 
 def make_cluster(port, **kwargs):
-    return Cluster(["127.0.0.1"], port=port, load_balancing_policy=RoundRobinPolicy(),
-                   connect_timeout=30, control_connection_timeout=30, **kwargs)
+    kwargs.setdefault("connect_timeout", 30)
+    kwargs.setdefault("control_connection_timeout", 30)
+    return Cluster(["127.0.0.1"], port=port, load_balancing_policy=RoundRobinPolicy(), **kwargs)
 
 
 class ServerTestCase(unittest.TestCase):
@@ -470,6 +472,33 @@ class CommandTest(unittest.TestCase):
         self.assertIsNotNone(m, out)
         self.assertGreaterEqual(int(m.group("connections")), 1)
         self.assertGreater(int(m.group("requests")), 0)
+
+    def test_run_serves_the_running_pipelines_store(self):
+        run = dataforge_server.CqlServe(
+            command=("run", "--no-progress", "--no-scheduler", "--cql-port", "0"))
+        self.addCleanup(run.cleanup)
+        run.start()
+        cluster = make_cluster(run.port, protocol_version=4)
+        self.addCleanup(cluster.shutdown)
+        session = cluster.connect()
+        # The pipeline stores users from the built-in API while we read: poll, with a bound.
+        count = 0
+        deadline = time.monotonic() + 60
+        while count == 0 and time.monotonic() < deadline:
+            try:
+                count = session.execute(
+                    "SELECT COUNT(*) FROM dataforge.created_users").one().count
+            except InvalidRequest:  # the processor has not created its table yet
+                pass
+            if count == 0:
+                time.sleep(0.1)
+        self.assertGreater(count, 0)
+        row = session.execute("SELECT id, email FROM dataforge.created_users LIMIT 1").one()
+        self.assertIsInstance(row.id, uuid.UUID)
+        self.assertIn("@", row.email)
+        code, out = run.stop()
+        self.assertEqual(code, 0, run.stderr())
+        self.assertRegex(out, r"\n  cql-serve: \d+ connections, \d+ requests, \d+ errors\n")
 
 
 if __name__ == "__main__":

@@ -25,15 +25,17 @@ BINARY = os.environ.get("DATAFORGE_BIN", "dataforge")
 
 
 class CqlServe:
-    """`dataforge --data-dir DIR cql-serve --port 0 ARGS...`; start() waits for the ready line."""
+    """`dataforge --data-dir DIR COMMAND ARGS...` (COMMAND: `cql-serve --port 0`); start() waits
+    for the ready line."""
 
-    def __init__(self, data_dir=None, args=(), env=None):
+    def __init__(self, data_dir=None, args=(), env=None, command=("cql-serve", "--port", "0")):
         self._own_dir = None
         if data_dir is None:
             self._own_dir = tempfile.TemporaryDirectory(prefix="df-cql-")
             data_dir = os.path.join(self._own_dir.name, "data")
         self.data_dir = data_dir
         self.args = list(args)
+        self.command = list(command)
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.port = None
@@ -44,15 +46,22 @@ class CqlServe:
         fd, self.stderr_path = tempfile.mkstemp(prefix="df-cql-stderr-")
         self._stderr = os.fdopen(fd, "w")
         self.proc = subprocess.Popen(
-            [BINARY, "--data-dir", self.data_dir, "cql-serve", "--port", "0"] + self.args,
+            [BINARY, "--data-dir", self.data_dir] + self.command + self.args,
             stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, text=True)
-        line = self._read_line(START_BOUND_S)
-        match = READY.match(line or "")
+        deadline = time.monotonic() + START_BOUND_S
+        lines = []
+        match = None
+        while match is None:  # other lines may come first (`run` logs its start)
+            line = self._read_line(deadline - time.monotonic())
+            if line is None or (line == "" and self.proc.poll() is not None):
+                break
+            lines.append(line)
+            match = READY.match(line)
         if not match:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("no ready line from cql-serve, got %r; stderr:\n%s" %
-                                 (line, self.stderr()))
+                                 (lines, self.stderr()))
         self.ready = match
         self.port = int(match.group("port"))
         return self
@@ -76,7 +85,6 @@ class CqlServe:
             self.proc.kill()
             out, _ = self.proc.communicate()
             raise AssertionError("cql-serve did not stop on SIGTERM; stderr:\n" + self.stderr())
-        self._stderr.close()
         return self.proc.returncode, out
 
     def stderr(self):
@@ -84,9 +92,12 @@ class CqlServe:
             return f.read()
 
     def cleanup(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()
+            self._stderr.close()
         if self.stderr_path and os.path.exists(self.stderr_path):
             os.unlink(self.stderr_path)
         if self._own_dir:

@@ -73,6 +73,8 @@ void Connection::Run() {
   }
   Drain();
   if (protocol_error) channel_->Linger(kLingerMs);
+  // The peer sees the end of the stream now; the server closes the socket when it reaps us.
+  channel_->Shutdown(SHUT_RDWR);
 }
 
 void Connection::RequestStop() {

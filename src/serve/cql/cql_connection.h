@@ -60,6 +60,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class State { kNeedStartup, kNeedAuth, kReady };
 
   // Splits buffered bytes into frames and handles them; false when the connection must close.
+  // The reader frames the stream itself rather than with cql::FrameAssembler because it must
+  // judge each header (version, body length) as soon as its 9 bytes arrive: a v5 driver or
+  // garbage announcing a small body would otherwise wait for a body that never comes.
   bool ProcessBuffered();
   // Judges a header before its body arrives; false (after an ERROR) when it cannot be trusted.
   bool CheckHeader(const FrameHeader& h);

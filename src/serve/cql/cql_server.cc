@@ -71,6 +71,9 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
+constexpr char kWakeReap = 'r';
+constexpr char kWakeStop = 's';
+
 std::string PeerName(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = "?";
   int port = 0;
@@ -127,7 +130,8 @@ struct CqlServer::Impl final : ConnectionHost {
   std::unique_ptr<TlsContext> tls;
   int listen_fd = -1;
   int bound_port = 0;
-  int wake_pipe[2] = {-1, -1};  // Stop() writes to [1] to end AcceptLoop
+  // Wakes AcceptLoop: kWakeReap when a connection ended, kWakeStop from Stop().
+  int wake_pipe[2] = {-1, -1};
   std::unique_ptr<WorkerPool> pool;
   std::thread acceptor;
   bool started = false;
@@ -150,7 +154,11 @@ void CqlServer::Impl::AcceptLoop() {
       spdlog::error("cql-serve: poll on the listener failed: {}", strerror(errno));
       return;
     }
-    if (fds[1].revents != 0) return;
+    if (fds[1].revents != 0) {
+      char wake[64];
+      ssize_t n = ::read(wake_pipe[0], wake, sizeof wake);
+      if (n > 0 && std::memchr(wake, kWakeStop, static_cast<size_t>(n)) != nullptr) return;
+    }
     if (fds[0].revents != 0) Accept();
     Reap();
   }
@@ -181,8 +189,11 @@ void CqlServer::Impl::Accept() {
   e.conn = conn;
   e.thread = std::thread([this, conn] {
     conn->Run();
-    std::lock_guard l(mu);
-    finished.push_back(conn.get());
+    {
+      std::lock_guard l(mu);
+      finished.push_back(conn.get());
+    }
+    (void)!::write(wake_pipe[1], &kWakeReap, 1);  // the acceptor joins us and closes the socket
   });
 }
 
@@ -294,7 +305,7 @@ Status CqlServer::Start(CqlEngine* engine) {
   Impl& m = *impl_;
   if (m.listen_fd < 0) return Status::FailedPrecondition("CqlServer::Start before Listen");
   if (m.started) return Status::FailedPrecondition("CqlServer::Start called twice");
-  if (::pipe2(m.wake_pipe, O_CLOEXEC) != 0) {
+  if (::pipe2(m.wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     return Status::IOError(fmt::format("cql-serve: pipe: {}", strerror(errno)));
   }
   ::signal(SIGPIPE, SIG_IGN);
@@ -310,7 +321,7 @@ void CqlServer::Stop() {
   if (!m.started || m.stopped) return;
   m.stopped = true;
   m.stopping_flag = true;
-  (void)!::write(m.wake_pipe[1], "x", 1);
+  (void)!::write(m.wake_pipe[1], &kWakeStop, 1);
   m.acceptor.join();
   ::close(m.listen_fd);
   m.listen_fd = -1;
