@@ -39,8 +39,19 @@ def make_cluster(port, **kwargs):
     return Cluster(["127.0.0.1"], port=port, load_balancing_policy=RoundRobinPolicy(), **kwargs)
 
 
+def stop_cleanly(test_class, server):
+    """SIGTERM: exit code 0, the summary line last, no sanitizer report."""
+    code, out = server.stop()
+    err = server.stderr()
+    test_class.assertEqual(code, 0, err)
+    test_class.assertRegex(out.strip().splitlines()[-1], dataforge_server.SUMMARY)
+    test_class.assertNotIn("Sanitizer", err)
+    test_class.assertNotIn("runtime error", err)
+
+
 class ServerTestCase(unittest.TestCase):
-    """One cql-serve per test class; SERVER_ARGS / SERVER_ENV configure it."""
+    """One cql-serve per test class; SERVER_ARGS / SERVER_ENV configure it. The server is
+    stopped with SIGTERM at the end, while the class's driver connections are still open."""
     SERVER_ARGS = ()
     SERVER_ENV = None
 
@@ -50,6 +61,10 @@ class ServerTestCase(unittest.TestCase):
         cls.addClassCleanup(cls.server.cleanup)
         cls.server.start()
         cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_cleanly(cls(), cls.server)
 
 
 class DriverTest(ServerTestCase):
@@ -390,6 +405,10 @@ class TlsTest(unittest.TestCase):
         cls.addClassCleanup(cls.server.cleanup)
         cls.server.start()
 
+    @classmethod
+    def tearDownClass(cls):
+        stop_cleanly(cls(), cls.server)
+
     def test_driver_over_tls(self):
         self.assertEqual(self.server.ready.group("tls"), "on")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -466,6 +485,7 @@ class CommandTest(unittest.TestCase):
         self.assertIn("the store is read-only: the data dir is used by dataforge pid %d; stop it "
                       "or use `dataforge run --cql-port`" % pid, str(e.exception))
 
+        stop_cleanly(self, second)
         code, out = first.stop()
         self.assertEqual(code, 0)
         m = dataforge_server.SUMMARY.match(out.strip().splitlines()[-1])
