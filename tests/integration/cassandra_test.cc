@@ -93,13 +93,13 @@ int64_t CountThrough(const std::vector<std::string>& where) {
 int64_t PythonDriverCount(int port) {
   TempDir dir;
   std::string script = dir.Sub("count.py");
-  WriteFile(script, fmt::format(R"(
+  WriteFile(script, fmt::format(R"py(
 from cassandra.cluster import Cluster
 cluster = Cluster(['127.0.0.1'], port={}, protocol_version=4)
 session = cluster.connect()
 print(session.execute('SELECT COUNT(*) FROM {}').one()[0])
 cluster.shutdown()
-)",
+)py",
                                 port, kTable));
   auto p = ChildProcess::Start({"/usr/bin/python3", script});
   auto r = p.Wait(60000);
@@ -277,14 +277,14 @@ TEST(CassandraTest, ConflictingTableAndBadUrlsAreOneLineErrors) {
   TempDir dir;
   CqlEndpoint cql(dir.Sub("endpoint"));
   std::string script = dir.Sub("create.py");
-  WriteFile(script, fmt::format(R"(
+  WriteFile(script, fmt::format(R"py(
 from cassandra.cluster import Cluster
 cluster = Cluster(['127.0.0.1'], port={}, protocol_version=4)
 s = cluster.connect()
 s.execute("CREATE KEYSPACE dataforge WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")
 s.execute("CREATE TABLE dataforge.created_users (id uuid PRIMARY KEY, dob text)")
 cluster.shutdown()
-)",
+)py",
                                 cql.port()));
   auto py = ChildProcess::Start({"/usr/bin/python3", script}).Wait(60000);
   ASSERT_EQ(py.exit_code, 0) << py.err;

@@ -248,19 +248,28 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
   return Status::OK();
 }
 
+// Called when the log assigns the partition to this process (Processor::ResumeOffset): another
+// member may have written the partition's row since this process last did, so its counters are
+// taken from the row, not from the cache.
 Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string& group,
                                                                const std::string& topic,
                                                                int32_t partition) {
   DF_ASSIGN_OR_RETURN(auto select, session_->Prepare(fmt::format(
-                                       "SELECT next_offset FROM {}.dataforge_offsets WHERE id = ?",
+                                       "SELECT next_offset, stored, dead_lettered FROM "
+                                       "{}.dataforge_offsets WHERE id = ?",
                                        meta_keyspace_)));
-  DF_ASSIGN_OR_RETURN(
-      auto r, session_->Execute(
-                  select, Params(default_consistency_, {Text(OffsetId(group, topic, partition))})));
+  std::string id = OffsetId(group, topic, partition);
+  DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
+  std::lock_guard<std::mutex> lock(apply_mu_);
   if (r.rows.rows.empty() || r.rows.rows[0].empty() || !r.rows.rows[0][0]) {
+    counters_[id] = PartitionCounters{};
     return std::optional<int64_t>();
   }
-  DF_ASSIGN_OR_RETURN(int64_t next, cql::DecodeBigint(*r.rows.rows[0][0]));
+  const auto& row = r.rows.rows[0];
+  DF_ASSIGN_OR_RETURN(int64_t next, cql::DecodeBigint(*row[0]));
+  DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(row, 1));
+  DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(row, 2));
+  counters_[id] = PartitionCounters{static_cast<uint64_t>(stored), static_cast<uint64_t>(dead)};
   return std::optional<int64_t>(next);
 }
 
