@@ -27,7 +27,7 @@ struct HostPoolOptions {
   ConnectionOptions connection;  // host and port of this node
   int connections = 2;
   int64_t reconnect_base_ms = 100;
-  int64_t reconnect_max_ms = 10000;
+  int64_t reconnect_max_ms = 2000;  // a restarted node is found within this
 };
 
 class HostPool {

@@ -6,6 +6,7 @@
 #include <future>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cql/client/retry_policy.h"
 
@@ -385,6 +386,14 @@ void Session::RetryLater(const std::shared_ptr<Request>& r, HostPool* host, cons
     }
     ++r->retries;
     probe_.Retried();
+    // A stalled or restarting cluster says so, at most every 5 s (requests retry in crowds).
+    int64_t now = NowMs();
+    int64_t last = last_retry_warning_ms_.load(std::memory_order_relaxed);
+    if (now - last >= 5000 &&
+        last_retry_warning_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+      spdlog::warn("{}; retrying with backoff (retry {} of at most {})", why.message(),
+                   r->retries, options_.max_retries);
+    }
     delay = BackoffMs(r->retries, options_.retry_base_ms, options_.retry_max_ms);
   }
   r->avoid = host;

@@ -52,7 +52,7 @@ struct SessionOptions {
   int64_t retry_base_ms = 100;
   int64_t retry_max_ms = 5000;
   int64_t reconnect_base_ms = 100;
-  int64_t reconnect_max_ms = 10000;
+  int64_t reconnect_max_ms = 2000;  // a restarted node is found within this
 };
 
 // A statement prepared once per session (and lazily on each host).
@@ -140,6 +140,7 @@ class Session {
   uint64_t timer_seq_ = 0;  // GUARDED_BY(timers_mu_)
   bool closing_ = false;    // GUARDED_BY(timers_mu_)
   std::thread retry_thread_;
+  std::atomic<int64_t> last_retry_warning_ms_{0};  // rate limit of the retry warning
 };
 
 }  // namespace dataforge::cql::client
