@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -75,23 +77,49 @@ DataDirLock::~DataDirLock() {
   ::close(fd_);
 }
 
-Result<std::string> DataDirId(const std::string& data_dir) {
-  std::string path = (std::filesystem::path(data_dir) / "ID").string();
+namespace {
+
+// The id in the data dir's ID file; nullopt if the file is missing, "" if it holds no id.
+std::optional<std::string> ReadDataDirId(const std::string& path) {
   char buf[64] = {0};
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
-    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-    if (id.size() == 36) return id;
-  }
+  if (fd < 0) return std::nullopt;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id.size() == 36 ? id : std::string();
+}
+
+}  // namespace
+
+// Several processes may ask at once (a `run` starting while `status` reads the dir): the first
+// to link its file in place wins and every caller returns that id.
+Result<std::string> DataDirId(const std::string& data_dir) {
+  std::string path = (std::filesystem::path(data_dir) / "ID").string();
+  auto existing = ReadDataDirId(path);
+  if (existing && !existing->empty()) return *existing;
   DF_ASSIGN_OR_RETURN(std::string id, RandomUuid());
-  Status written = WriteFileAtomically(path, id + "\n");
-  if (!written.ok()) {
-    return Status::IOError(written.message() + " (free space or fix the permissions)");
+  auto failed = [](const Status& s) {
+    return Status::IOError(s.message() + " (free space or fix the permissions)");
+  };
+  if (existing) {  // present but unreadable: replace it
+    Status written = WriteFileAtomically(path, id + "\n");
+    if (!written.ok()) return failed(written);
+    return id;
   }
-  return id;
+  std::string tmp = fmt::format("{}.{}.{}", path, ::getpid(), id.substr(0, 8));
+  Status written = WriteFileAtomically(tmp, id + "\n");
+  if (!written.ok()) return failed(written);
+  int linked = ::link(tmp.c_str(), path.c_str());
+  int err = errno;
+  ::unlink(tmp.c_str());
+  if (linked == 0) return id;
+  if (err == EEXIST) {
+    auto winner = ReadDataDirId(path);
+    if (winner && !winner->empty()) return *winner;
+  }
+  return failed(Status::IOError(fmt::format("cannot create {}: {}", path, std::strerror(err))));
 }
 
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {
