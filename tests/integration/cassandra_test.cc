@@ -22,15 +22,6 @@ namespace {
 
 constexpr const char* kTable = "dataforge.created_users";
 
-template <typename Pred>
-bool WaitFor(Pred pred, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (pred()) return true;
-    usleep(100'000);
-  }
-  return pred();
-}
-
 // `dataforge cql-serve` over the embedded store of `data_dir`, in a child process.
 class CqlEndpoint {
  public:
@@ -156,24 +147,36 @@ std::string PacedConfig(const TempDir& dir, const std::string& extra = "") {
   return path;
 }
 
+// Starts an 8,000-record run of `config` into `cql` and returns once 1,000 (and not all) are
+// stored, so that a fault lands mid-run.
+ChildProcess StartPacedRun(const std::string& config, const std::string& data_dir,
+                           const CqlEndpoint& cql) {
+  auto run = StartDataforge({"run", "--max-records", "8000", "--config", config, "--store",
+                             cql.url(), "--data-dir", data_dir});
+  int64_t stored = -1;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        stored = StoredNow(data_dir, {"--config", config, "--store", cql.url()});
+        return stored >= 1000;
+      },
+      60))
+      << run.Stderr();
+  EXPECT_LT(stored, 8000) << "the run ended before the fault";
+  return run;
+}
+
 TEST(CassandraTest, EndpointKilledAndRestartedMidRunLosesNothing) {
   TempDir dir;
   CqlEndpoint cql(dir.Sub("endpoint"));
   std::string config = PacedConfig(dir);
   std::string p = dir.Sub("pipeline");
-  auto run = StartDataforge(
-      {"run", "--max-records", "8000", "--config", config, "--store", cql.url(), "--data-dir", p});
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return StoredNow(p, {"--config", config, "--store", cql.url()}) >= 1000;
-      },
-      60))
-      << run.Stderr();
+  auto run = StartPacedRun(config, p, cql);
   cql.Kill();
   sleep(5);  // the fault's length: writes fail and are retried, reconnects back off meanwhile
   cql.Restart();
   auto r = run.Wait(180000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("retrying with backoff"), std::string::npos) << r.err;
   auto st = Status(p, {"--config", config, "--store", cql.url()});
   EXPECT_EQ(st.fetched, 8000);
   EXPECT_EQ(st.stored, 8000);
@@ -198,20 +201,14 @@ TEST(CassandraTest, StalledEndpointBoundsMemoryAndLosesNothing) {
   // Requests time out after 1 s while the endpoint is stopped: they are retried with backoff.
   std::string config = PacedConfig(dir, "store:\n  request_timeout_ms: 1000\n");
   std::string p = dir.Sub("pipeline");
-  auto run = StartDataforge(
-      {"run", "--max-records", "8000", "--config", config, "--store", cql.url(), "--data-dir", p});
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return StoredNow(p, {"--config", config, "--store", cql.url()}) >= 1000;
-      },
-      60))
-      << run.Stderr();
+  auto run = StartPacedRun(config, p, cql);
   cql.process().Signal(SIGSTOP);
   sleep(4);  // the fault's length, not a wait for a condition
   int64_t rss_stalled = PeakRssKb(run.pid());
   cql.process().Signal(SIGCONT);
   auto r = run.Wait(180000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("retrying with backoff"), std::string::npos) << r.err;
   EXPECT_GT(rss_stalled, 0);
   EXPECT_LT(rss_stalled, 200 * 1024) << "peak RSS while the endpoint was stopped";
   auto st = Status(p, {"--config", config, "--store", cql.url()});

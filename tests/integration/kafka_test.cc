@@ -46,16 +46,6 @@ int64_t TableCount(const std::string& config, const std::string& data_dir) {
   return std::stoll(r.out);
 }
 
-// Waits until `pred` holds, up to `seconds`.
-template <typename Pred>
-bool WaitFor(Pred pred, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (pred()) return true;
-    usleep(100'000);
-  }
-  return pred();
-}
-
 // Dead letters of a data dir, or -1 while it cannot be read yet (no fail while polling).
 int64_t DeadLetterCount(const std::string& config, const std::string& data_dir) {
   auto r = RunDataforge(

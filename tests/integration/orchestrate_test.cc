@@ -40,16 +40,6 @@ std::string DaysAgo(int days) {
   return buf;
 }
 
-// Polls `pred` every 100 ms for up to `seconds`.
-template <typename Pred>
-bool WaitFor(Pred pred, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
 // The STATE column of `runs list` per run id.
 std::map<int, std::string> RunStates(const std::vector<std::string>& args) {
   std::vector<std::string> cmd = {"runs", "list", "--limit", "1000"};

@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace dataforge::testing {
@@ -55,6 +57,16 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `pred` every 100 ms for up to `seconds`; true as soon as it holds.
+template <typename Pred>
+bool WaitFor(Pred pred, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

@@ -229,6 +229,20 @@ Result<std::string> RocksDbStore::Compact() {
   return fmt::format("store compacted: {} -> {} bytes of table files", before, size());
 }
 
+void RocksDbStore::AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const {
+  std::string prefix = RowPrefix(batch.table);
+  std::string key;
+  for (const auto& r : batch.rows) {
+    key = prefix;
+    key += r.key;
+    if (r.deleted) {
+      wb->Delete(rows_, key);
+    } else {
+      wb->Put(rows_, key, r.row_json);
+    }
+  }
+}
+
 Status RocksDbStore::Apply(const StoreBatch& batch) {
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
   if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty()) {
@@ -237,17 +251,7 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
-  std::string prefix = RowPrefix(batch.table);
-  std::string key;
-  for (const auto& r : batch.rows) {
-    key = prefix;
-    key += r.key;
-    if (r.deleted) {
-      wb.Delete(rows_, key);
-    } else {
-      wb.Put(rows_, key, r.row_json);
-    }
-  }
+  AddRows(batch, &wb);
   uint64_t id = next_dead_id_;
   for (const auto& d : batch.dead_letters) {
     std::string json = JsonObjectWriter()
@@ -291,17 +295,7 @@ Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
     if (!failed_.ok()) return failed_;
   }
   rocksdb::WriteBatch wb;
-  std::string prefix = RowPrefix(batch.table);
-  std::string key;
-  for (const auto& r : batch.rows) {
-    key = prefix;
-    key += r.key;
-    if (r.deleted) {
-      wb.Delete(rows_, key);
-    } else {
-      wb.Put(rows_, key, r.row_json);
-    }
-  }
+  AddRows(batch, &wb);
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;

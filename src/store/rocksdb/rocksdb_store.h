@@ -9,6 +9,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <memory>
 #include <mutex>
@@ -54,6 +55,7 @@ class RocksDbStore final : public Store {
   std::unique_ptr<TableCursor> OpenTable(const std::string& table);
   Status LoadMeta();
   Status ApplyUncounted(const StoreBatch& batch);
+  void AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const;
   Status PutMeta(const std::string& key, const std::string& value);
   Status Error(const rocksdb::Status& s, const std::string& what) const;
 
