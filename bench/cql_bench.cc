@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   int records = 100000, batch = 1000, concurrency = 32, connections = 2;
   double read_seconds = 10;
   std::string endpoint;
-  bool no_fsync = false;
+  bool no_fsync = false, no_direct = false;
   app.add_option("--records", records, "Rows to write")->capture_default_str();
   app.add_option("--batch", batch, "Rows per store batch")->capture_default_str();
   app.add_option("--endpoint", endpoint,
@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--read-seconds", read_seconds, "Length of the read phase")->capture_default_str();
   app.add_flag("--no-fsync", no_fsync, "Stores do not fsync (RocksDB WAL sync off)");
+  app.add_flag("--no-direct", no_direct, "Skip the RocksDB-direct write phase (for profiling)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -153,11 +154,11 @@ int main(int argc, char** argv) {
 
   // 1a. RocksDB directly.
   WriteFigures direct;
-  {
+  if (!no_direct) {
     auto s = OpenStore("rocksdb://" + dir + "/direct", OpenMode::kReadWrite, so);
     if (!s.ok() || !ApplyAll(s->get(), config, batches, &direct)) return 1;
+    PrintWrite("RocksDB store, direct", direct);
   }
-  PrintWrite("RocksDB store, direct", direct);
 
   // 1b. The Cassandra store through a CQL endpoint.
   std::unique_ptr<Store> endpoint_store;
@@ -187,8 +188,10 @@ int main(int argc, char** argv) {
     if (!ApplyAll(s->get(), config, batches, &via_cql)) return 1;
   }
   PrintWrite("Cassandra store -> CQL endpoint", via_cql);
-  fmt::print("  {:<34} {:>9.0f} %\n", "Cassandra store / RocksDB direct",
-             100.0 * via_cql.records_per_s / direct.records_per_s);
+  if (!no_direct) {
+    fmt::print("  {:<34} {:>9.0f} %\n", "Cassandra store / RocksDB direct",
+               100.0 * via_cql.records_per_s / direct.records_per_s);
+  }
 
   // 2. Point reads.
   cql::client::SessionOptions opts;

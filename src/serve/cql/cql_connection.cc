@@ -39,7 +39,37 @@ bool SameSecret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+thread_local OutputBatch* t_output_batch = nullptr;
+
 }  // namespace
+
+OutputBatch::OutputBatch() : outermost_(t_output_batch == nullptr) {
+  if (outermost_) t_output_batch = this;
+}
+
+OutputBatch::~OutputBatch() {
+  if (!outermost_) return;
+  Flush();
+  t_output_batch = nullptr;
+}
+
+OutputBatch* OutputBatch::Current() {
+  return t_output_batch;
+}
+
+void OutputBatch::Add(std::shared_ptr<Connection> c) {
+  for (const auto& p : pending_) {
+    if (p == c) return;
+  }
+  pending_.push_back(std::move(c));
+}
+
+void OutputBatch::Flush() {
+  // Flushing writes nothing new into the batch: Connection::Flush never sends frames.
+  std::vector<std::shared_ptr<Connection>> pending;
+  pending.swap(pending_);
+  for (auto& c : pending) c->Flush();
+}
 
 Connection::Connection(ConnectionHost* host, std::unique_ptr<Channel> channel)
     : host_(host), channel_(std::move(channel)) {}
@@ -88,15 +118,16 @@ void Connection::RequestStop() {
 
 void Connection::Drain() {
   std::unique_lock lock(mu_);
+  auto idle = [&] { return in_flight_ == 0 && !writing_ && (out_.empty() || write_failed_); };
   if (host_->stopping()) {
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(host_->options().drain_timeout_ms);
-    if (!cv_.wait_until(lock, deadline, [&] { return in_flight_ == 0; })) {
+    if (!cv_.wait_until(lock, deadline, idle)) {
       // The peer does not read its responses: make the pending writes fail.
       channel_->Shutdown(SHUT_RDWR);
     }
   }
-  cv_.wait(lock, [&] { return in_flight_ == 0; });
+  cv_.wait(lock, idle);
 }
 
 bool Connection::ProcessBuffered() {
@@ -107,12 +138,19 @@ bool Connection::ProcessBuffered() {
     std::string body = buf_.substr(start_ + kHeaderSize, h.length);
     start_ += kHeaderSize + h.length;
     host_->CountRequest();
-    if (!HandleFrame(h, std::move(body))) return false;
+    if (!HandleFrame(h, std::move(body))) {
+      SubmitBurst();
+      return false;
+    }
     {
       std::lock_guard lock(mu_);
-      if (stop_) return false;
+      if (stop_) {
+        SubmitBurst();
+        return false;
+      }
     }
   }
+  SubmitBurst();
   // Keep the unconsumed tail at the front of the buffer.
   buf_.erase(0, start_);
   start_ = 0;
@@ -294,52 +332,68 @@ void Connection::HandleRegister(int16_t stream, std::string_view body) {
 void Connection::Dispatch(const FrameHeader& h, std::string body) {
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock,
-             [&] { return stop_ || in_flight_ < host_->options().max_in_flight_per_connection; });
+    int bound = host_->options().max_in_flight_per_connection;
+    if (in_flight_ >= bound && !burst_.empty()) {
+      lock.unlock();
+      SubmitBurst();  // the requests we hold must run before we can wait for them
+      lock.lock();
+    }
+    cv_.wait(lock, [&] { return stop_ || in_flight_ < bound; });
     if (stop_) return;
     ++in_flight_;
   }
-  host_->Submit([self = shared_from_this(), h, body = std::move(body)] {
-    self->Execute(h, body);
-    {
-      std::lock_guard lock(self->mu_);
-      --self->in_flight_;
-    }
-    self->cv_.notify_all();
-  });
+  burst_.push_back(Request{h, std::move(body)});
+  if (burst_.size() >= kMaxBurst) SubmitBurst();
 }
 
-void Connection::Execute(const FrameHeader& h, const std::string& body) {
+void Connection::SubmitBurst() {
+  if (burst_.empty()) return;
+  std::vector<Request> burst;
+  burst.swap(burst_);
+  host_->Submit([self = shared_from_this(), burst = std::move(burst)] { self->RunBurst(burst); });
+}
+
+void Connection::RunBurst(const std::vector<Request>& burst) {
+  OutputBatch out;
+  for (const Request& r : burst) Execute(r);
+  // Our writes, and whatever else is queued, as groups; answers written after each group.
+  host_->engine()->CommitWrites([&out] { out.Flush(); });
+}
+
+void Connection::Execute(const Request& r) {
+  const FrameHeader& h = r.header;
   SessionState session;
   {
     std::lock_guard lock(mu_);
     session = session_;
   }
   CqlEngine* engine = host_->engine();
-  Response response;
+  auto respond = [self = shared_from_this(), stream = h.stream](Response response) {
+    self->Respond(stream, std::move(response));
+  };
   Status decode_error;
   switch (static_cast<Opcode>(h.opcode)) {
     case Opcode::kQuery: {
-      auto m = DecodeQuery(body);
-      if (m.ok()) response = engine->Query(&session, *m);
+      auto m = DecodeQuery(r.body);
+      if (m.ok()) engine->QueryAsync(&session, *m, std::move(respond));
       decode_error = m.status();
       break;
     }
     case Opcode::kPrepare: {
-      auto m = DecodePrepare(body);
-      if (m.ok()) response = engine->Prepare(&session, *m);
+      auto m = DecodePrepare(r.body);
+      if (m.ok()) respond(engine->Prepare(&session, *m));
       decode_error = m.status();
       break;
     }
     case Opcode::kExecute: {
-      auto m = DecodeExecute(body);
-      if (m.ok()) response = engine->Execute(&session, *m);
+      auto m = DecodeExecute(r.body);
+      if (m.ok()) engine->ExecuteAsync(&session, *m, std::move(respond));
       decode_error = m.status();
       break;
     }
     case Opcode::kBatch: {
-      auto m = DecodeBatch(body);
-      if (m.ok()) response = engine->Batch(&session, *m);
+      auto m = DecodeBatch(r.body);
+      if (m.ok()) engine->BatchAsync(&session, *m, std::move(respond));
       decode_error = m.status();
       break;
     }
@@ -349,22 +403,35 @@ void Connection::Execute(const FrameHeader& h, const std::string& body) {
   }
   if (!decode_error.ok()) {
     SendError(h.stream, ErrorCode::kProtocolError, decode_error.message());
-    return;
+    Finished();
   }
+}
+
+void Connection::Respond(int16_t stream, Response response) {
   if (auto* error = std::get_if<ErrorMessage>(&response)) {
     host_->CountError();
     std::string b;
     EncodeError(*error, &b);
-    SendFrame(h.stream, Opcode::kError, b);
+    SendFrame(stream, Opcode::kError, b);
+    Finished();
     return;
   }
   const auto& result = std::get<ResultMessage>(response);
   if (result.kind == ResultKind::kSetKeyspace) {
     std::lock_guard lock(mu_);
-    session_.keyspace = session.keyspace;
+    session_.keyspace = result.keyspace;
   }
-  SendResult(h.stream, result);
+  SendResult(stream, result);
   if (result.kind == ResultKind::kSchemaChange) host_->SchemaChanged(result.schema_change);
+  Finished();
+}
+
+void Connection::Finished() {
+  {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+  }
+  cv_.notify_all();
 }
 
 void Connection::SendResult(int16_t stream, const ResultMessage& result) {
@@ -384,14 +451,38 @@ void Connection::SendError(int16_t stream, ErrorCode code, std::string message) 
 }
 
 void Connection::SendFrame(int16_t stream, Opcode opcode, std::string_view body) {
-  std::string frame;
-  frame.reserve(kHeaderSize + body.size());
-  AppendFrame(kResponseVersion, 0, stream, opcode, body, &frame);
-  std::lock_guard lock(write_mu_);
-  if (Status s = channel_->WriteAll(frame); !s.ok()) {
-    spdlog::debug("cql-serve: {}", s.message());
-    channel_->Shutdown(SHUT_RDWR);
+  {
+    std::lock_guard lock(mu_);
+    AppendFrame(kResponseVersion, 0, stream, opcode, body, &out_);
   }
+  if (OutputBatch* batch = OutputBatch::Current()) {
+    batch->Add(shared_from_this());
+    return;
+  }
+  Flush();
+}
+
+void Connection::Flush() {
+  std::unique_lock lock(mu_);
+  if (writing_) return;  // that thread writes ours too
+  writing_ = true;
+  std::string data;
+  while (!out_.empty() && !write_failed_) {
+    data.swap(out_);
+    lock.unlock();
+    Status s = channel_->WriteAll(data);
+    if (!s.ok()) {
+      spdlog::debug("cql-serve: {}", s.message());
+      channel_->Shutdown(SHUT_RDWR);
+    }
+    data.clear();
+    lock.lock();
+    if (!s.ok()) write_failed_ = true;
+  }
+  if (write_failed_) out_.clear();
+  writing_ = false;
+  lock.unlock();
+  cv_.notify_all();
 }
 
 }  // namespace dataforge::cql

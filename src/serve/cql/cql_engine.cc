@@ -1,8 +1,10 @@
 #include "serve/cql/cql_engine.h"
 
+#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "serve/cql/cql_parser.h"
@@ -65,6 +67,13 @@ Response Guarded(F&& f) {
   }
 }
 
+// Runs `f(request)` for a new PendingRequest answering `done`, then hands it f's response.
+template <typename F>
+void Answer(ResponseCallback done, F&& f) {
+  auto request = std::make_shared<PendingRequest>(std::move(done));
+  request->Finish(Guarded([&] { return f(request); }));
+}
+
 }  // namespace
 
 struct CqlEngine::Impl {
@@ -93,6 +102,26 @@ struct CqlEngine::Impl {
     return page;
   }
 
+  // Runs `start(done)` and commits until `done` ran; its response.
+  template <typename F>
+  Response Wait(CqlEngine* engine, F&& start) {
+    struct Outcome {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::optional<Response> response;
+    };
+    auto outcome = std::make_shared<Outcome>();
+    start([outcome](Response r) {
+      std::lock_guard lock(outcome->mu);
+      outcome->response = std::move(r);
+      outcome->cv.notify_all();
+    });
+    engine->CommitWrites();
+    std::unique_lock lock(outcome->mu);
+    outcome->cv.wait(lock, [&] { return outcome->response.has_value(); });
+    return std::move(*outcome->response);
+  }
+
   EngineOptions options;
   StatementExecutor executor;
   std::mutex mu;
@@ -106,12 +135,29 @@ CqlEngine::CqlEngine(Store* store, EngineOptions options)
 CqlEngine::~CqlEngine() = default;
 
 Response CqlEngine::Query(SessionState* session, const QueryMessage& m) {
-  return Guarded([&]() -> Response {
+  return impl_->Wait(this, [&](ResponseCallback done) { QueryAsync(session, m, std::move(done)); });
+}
+
+Response CqlEngine::Execute(SessionState* session, const ExecuteMessage& m) {
+  return impl_->Wait(this,
+                     [&](ResponseCallback done) { ExecuteAsync(session, m, std::move(done)); });
+}
+
+Response CqlEngine::Batch(SessionState* session, const BatchMessage& m) {
+  return impl_->Wait(this, [&](ResponseCallback done) { BatchAsync(session, m, std::move(done)); });
+}
+
+void CqlEngine::CommitWrites(const std::function<void()>& after_group) {
+  impl_->executor.writer().Commit(after_group);
+}
+
+void CqlEngine::QueryAsync(SessionState* session, const QueryMessage& m, ResponseCallback done) {
+  Answer(std::move(done), [&](const auto& request) -> Response {
     auto parsed = ParseStatement(m.query);
     if (!parsed.ok()) return SyntaxError(parsed.status());
     BoundValues values{&m.params.values, &m.params.value_names};
     return impl_->executor.Execute(session, parsed->statement, parsed->marker_count, values,
-                                   impl_->Paging(m.params, false));
+                                   impl_->Paging(m.params, false), request);
   });
 }
 
@@ -138,18 +184,20 @@ Response CqlEngine::Prepare(SessionState* session, const PrepareMessage& m) {
   });
 }
 
-Response CqlEngine::Execute(SessionState* session, const ExecuteMessage& m) {
-  return Guarded([&]() -> Response {
+void CqlEngine::ExecuteAsync(SessionState* session, const ExecuteMessage& m,
+                             ResponseCallback done) {
+  Answer(std::move(done), [&](const auto& request) -> Response {
     auto entry = impl_->Find(m.id);
     if (!entry) return Unprepared(m.id);
     BoundValues values{&m.params.values, &m.params.value_names};
     return impl_->executor.Execute(session, entry->parsed.statement, entry->parsed.marker_count,
-                                   values, impl_->Paging(m.params, m.params.skip_metadata));
+                                   values, impl_->Paging(m.params, m.params.skip_metadata),
+                                   request);
   });
 }
 
-Response CqlEngine::Batch(SessionState* session, const BatchMessage& m) {
-  return Guarded([&]() -> Response {
+void CqlEngine::BatchAsync(SessionState* session, const BatchMessage& m, ResponseCallback done) {
+  Answer(std::move(done), [&](const auto& request) -> Response {
     if (m.type == BatchType::kCounter) {
       return CqlError(ErrorCode::kInvalid,
                       "COUNTER batches are not supported by the embedded "
@@ -194,7 +242,8 @@ Response CqlEngine::Batch(SessionState* session, const BatchMessage& m) {
     for (size_t i = 0; i < m.statements.size(); ++i) {
       const ParsedStatement& p = entries[i] ? entries[i]->parsed : texts[i];
       BoundValues values{&m.statements[i].values, nullptr};
-      Response r = impl_->executor.Execute(session, p.statement, p.marker_count, values, {});
+      Response r =
+          impl_->executor.Execute(session, p.statement, p.marker_count, values, {}, request);
       if (std::holds_alternative<ErrorMessage>(r)) return r;
     }
     return ResultMessage{};

@@ -10,10 +10,18 @@
 // Anything else is an ERROR (Syntax_error or Invalid) whose message says what is not supported;
 // the engine never throws and never ends the connection.
 //
+// Writes (INSERT, UPDATE, DELETE, BATCH) go through a group commit (row_writer.h): a write's
+// response is produced only after its rows are durable per the store's sync option, and the
+// rows of concurrent writes share one Store::Apply (one fsync).
+//
 // Thread-safety: safe for concurrent use by every connection's thread. The Store must outlive
-// the engine.
+// the engine. The *Async calls read and change `session` only during the call; their `done`
+// runs exactly once: inline for anything but a write, else on the thread that commits the
+// write's group (inside CommitWrites(), this thread's or another's). The synchronous calls
+// commit and wait for their own writes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -30,6 +38,7 @@ struct SessionState {
 
 // A RESULT or an ERROR body for one request.
 using Response = std::variant<ResultMessage, ErrorMessage>;
+using ResponseCallback = std::function<void(Response)>;
 
 struct EngineOptions {
   // What system.local reports.
@@ -55,6 +64,16 @@ class CqlEngine {
   // Unprepared (0x2500) for an id this engine did not prepare (or forgot: see max_prepared).
   Response Execute(SessionState* session, const ExecuteMessage& m);
   Response Batch(SessionState* session, const BatchMessage& m);
+
+  // The same, answering through `done`; a write's rows stay queued until CommitWrites().
+  void QueryAsync(SessionState* session, const QueryMessage& m, ResponseCallback done);
+  void ExecuteAsync(SessionState* session, const ExecuteMessage& m, ResponseCallback done);
+  void BatchAsync(SessionState* session, const BatchMessage& m, ResponseCallback done);
+  // Applies the queued writes as groups (one Store::Apply each) and runs their callbacks,
+  // until none is queued; returns at once if another thread is committing (it takes ours
+  // next). `after_group` runs on this thread after each group's callbacks. Call it after a
+  // burst of *Async calls: until then their writes are not applied.
+  void CommitWrites(const std::function<void()>& after_group = {});
 
   // Every ResultMessage of kind kSchemaChange is also a SCHEMA_CHANGE event the transport sends
   // to registered connections.

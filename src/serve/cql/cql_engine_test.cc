@@ -375,6 +375,47 @@ TEST_F(CqlEngineTest, ConcurrentPartialUpsertsKeepBothColumns) {
   EXPECT_EQ(*DecodeBigint(*r.rows.rows[0][1]), 200);
 }
 
+// Async writes are queued: not in the store and not answered until CommitWrites() applies
+// them; a later write of the same key reads the queued row (read-modify-write stays atomic).
+TEST_F(CqlEngineTest, QueuedWritesAreAnsweredOnceCommitted) {
+  CreateUsers();
+  std::vector<Response> answers;
+  auto answer = [&](Response r) { answers.push_back(std::move(r)); };
+  engine_->QueryAsync(&session_, {"INSERT INTO ks.users (id, name) VALUES ('q1', 'Ann')", {}},
+                      answer);
+  engine_->QueryAsync(&session_, {"UPDATE ks.users SET age = 7 WHERE id = 'q1'", {}}, answer);
+  engine_->QueryAsync(&session_,
+                      {"INSERT INTO ks.users (id, n) VALUES ('q2', 1) IF NOT EXISTS", {}}, answer);
+  engine_->QueryAsync(&session_, {"DELETE FROM ks.users WHERE id = 'q2' IF EXISTS", {}}, answer);
+  EXPECT_TRUE(answers.empty());
+  EXPECT_EQ(store_->Get("ks.users", "q1").status().code(), StatusCode::kNotFound);
+  engine_->CommitWrites();
+  ASSERT_EQ(answers.size(), 4u);
+  for (const Response& r : answers) {
+    ASSERT_TRUE(std::holds_alternative<ResultMessage>(r)) << std::get<ErrorMessage>(r).message;
+  }
+  EXPECT_EQ(std::get<ResultMessage>(answers[0]).kind, ResultKind::kVoid);
+  EXPECT_EQ(*DecodeBoolean(*std::get<ResultMessage>(answers[2]).rows.rows[0][0]), true);
+  EXPECT_EQ(*DecodeBoolean(*std::get<ResultMessage>(answers[3]).rows.rows[0][0]), true);
+  EXPECT_EQ(*store_->Get("ks.users", "q1"), "{\"id\":\"q1\",\"name\":\"Ann\",\"age\":7}");
+  EXPECT_EQ(store_->Get("ks.users", "q2").status().code(), StatusCode::kNotFound);
+  // A read is answered at once.
+  engine_->QueryAsync(&session_, {"SELECT age FROM ks.users WHERE id = 'q1'", {}}, answer);
+  ASSERT_EQ(answers.size(), 5u);
+  EXPECT_EQ(*DecodeInt(*std::get<ResultMessage>(answers[4]).rows.rows[0][0]), 7);
+}
+
+// An INSERT of every column replaces the row without reading it (columns in statement order).
+TEST_F(CqlEngineTest, InsertOfEveryColumnReplacesTheRow) {
+  CreateUsers();
+  Ok("INSERT INTO ks.users (id, name, age) VALUES ('w1', 'Ann', 30)");
+  Ok("INSERT INTO ks.users (n, uid, born, active, score, age, name, id) VALUES (1, null, null, "
+     "true, null, 31, 'Bo', 'w1')");
+  EXPECT_EQ(*store_->Get("ks.users", "w1"),
+            "{\"n\":1,\"uid\":null,\"born\":null,\"active\":true,\"score\":null,\"age\":31,"
+            "\"name\":\"Bo\",\"id\":\"w1\"}");
+}
+
 TEST_F(CqlEngineTest, UnknownPreparedIdIsUnprepared) {
   ExecuteMessage ex;
   ex.id = std::string("\x01\x02\x03", 3);

@@ -119,7 +119,7 @@ Result<std::optional<std::string>> KeyValue(const DataType& type, const std::str
 }
 
 StatementExecutor::StatementExecutor(Store* store, const EngineOptions& options)
-    : store_(store), options_(options) {
+    : store_(store), options_(options), writer_(store) {
   info_.cluster_name = options.cluster_name;
   info_.data_center = options.data_center;
   info_.rack = options.rack;
@@ -129,7 +129,7 @@ StatementExecutor::StatementExecutor(Store* store, const EngineOptions& options)
 
 Response StatementExecutor::Execute(SessionState* session, const Statement& statement,
                                     int marker_count, const BoundValues& values,
-                                    const PageOptions& page) {
+                                    const PageOptions& page, const Request& request) {
   size_t given = values.values == nullptr ? 0 : values.values->size();
   if (static_cast<size_t>(marker_count) != given &&
       (values.names == nullptr || values.names->empty())) {
@@ -143,13 +143,13 @@ Response StatementExecutor::Execute(SessionState* session, const Statement& stat
         if constexpr (std::is_same_v<T, SelectStatement>) {
           return Select(*session, s, values, page);
         } else if constexpr (std::is_same_v<T, InsertStatement>) {
-          return Insert(*session, s, values);
+          return Insert(*session, s, values, request);
         } else if constexpr (std::is_same_v<T, UpdateStatement>) {
-          return Update(*session, s, values);
+          return Update(*session, s, values, request);
         } else if constexpr (std::is_same_v<T, DeleteStatement>) {
-          return Delete(*session, s, values);
+          return Delete(*session, s, values, request);
         } else if constexpr (std::is_same_v<T, BatchStatementText>) {
-          return Batch(*session, s, values);
+          return Batch(*session, s, values, request);
         } else if constexpr (std::is_same_v<T, CreateKeyspaceStatement>) {
           return CreateKeyspace(s);
         } else if constexpr (std::is_same_v<T, CreateTableStatement>) {
@@ -223,11 +223,6 @@ Result<TableInfo> StatementExecutor::Resolve(const SessionState& session, const 
   }
   t.key_index = 0;
   return t;
-}
-
-std::mutex& StatementExecutor::KeyLock(const std::string& table, const std::string& key) {
-  size_t h = std::hash<std::string>{}(table)*31 + std::hash<std::string>{}(key);
-  return key_locks_[h % kKeyStripes];
 }
 
 Response StatementExecutor::CreateKeyspace(const CreateKeyspaceStatement& s) {

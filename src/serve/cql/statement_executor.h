@@ -4,7 +4,9 @@
 // Tables are "keyspace.name" in the Store with one primary-key column; rows are JSON objects
 // keyed by the key's text (docs/cql.md "Data model"). An INSERT or UPDATE of some columns is a
 // read-modify-write of the row under a per-key stripe lock, so concurrent writers of other
-// columns of the same row do not lose each other's values.
+// columns of the same row do not lose each other's values; an INSERT that sets every column
+// replaces the row without reading it. Written rows are queued in the RowWriter (group commit,
+// row_writer.h) for the statement's PendingRequest.
 //
 // Thread-safety: safe for concurrent use; the Store and the options must outlive it.
 #pragma once
@@ -18,6 +20,7 @@
 #include "cql/messages.h"
 #include "serve/cql/cql_engine.h"
 #include "serve/cql/cql_parser.h"
+#include "serve/cql/row_writer.h"
 #include "serve/cql/system_tables.h"
 
 namespace dataforge::cql {
@@ -65,9 +68,12 @@ class StatementExecutor {
  public:
   StatementExecutor(Store* store, const EngineOptions& options);
 
-  // Executes `statement`; its tables without a keyspace use session->keyspace.
+  // Executes `statement`; its tables without a keyspace use session->keyspace. Rows written are
+  // queued for `request` (whose response waits for them); commit with writer().Commit().
   Response Execute(SessionState* session, const Statement& statement, int marker_count,
-                   const BoundValues& values, const PageOptions& page);
+                   const BoundValues& values, const PageOptions& page,
+                   const std::shared_ptr<PendingRequest>& request);
+  RowWriter& writer() { return writer_; }
 
   // For PREPARE: fills the keyspace of every table reference (from session->keyspace), and
   // `out`'s bind_columns, pk_indexes and result_metadata. An ERROR when a table or column is
@@ -82,7 +88,6 @@ class StatementExecutor {
   // --- shared (statement_executor.cc) ---
   Result<TableInfo> Resolve(const SessionState& session, const TableRef& ref);
   Result<Catalog> ReadCatalog();
-  std::mutex& KeyLock(const std::string& table, const std::string& key);
   Response CreateKeyspace(const CreateKeyspaceStatement& s);
   Response CreateTable(const SessionState& session, const CreateTableStatement& s);
   Response Use(SessionState* session, const UseStatement& s);
@@ -95,25 +100,29 @@ class StatementExecutor {
   Result<std::vector<size_t>> Projection(const TableInfo& t, const SelectStatement& s);
 
   // --- writes (write_executor.cc) ---
-  Response Insert(const SessionState& session, const InsertStatement& s, const BoundValues& values);
-  Response Update(const SessionState& session, const UpdateStatement& s, const BoundValues& values);
-  Response Delete(const SessionState& session, const DeleteStatement& s, const BoundValues& values);
+  using Request = std::shared_ptr<PendingRequest>;
+  Response Insert(const SessionState& session, const InsertStatement& s, const BoundValues& values,
+                  const Request& request);
+  Response Update(const SessionState& session, const UpdateStatement& s, const BoundValues& values,
+                  const Request& request);
+  Response Delete(const SessionState& session, const DeleteStatement& s, const BoundValues& values,
+                  const Request& request);
   Response Batch(const SessionState& session, const BatchStatementText& s,
-                 const BoundValues& values);
-  // Upserts `columns` (index into t.columns -> value bytes; nullopt = null) of the row `key`.
-  // With `if_not_exists` / `if_exists`, writes only when the row is absent / present and
-  // returns the [applied] row; otherwise Void.
+                 const BoundValues& values, const Request& request);
+  // Upserts `columns` (index into t.columns -> value bytes; nullopt = null) of the row `key`,
+  // queued for `request`. With `if_not_exists` / `if_exists`, writes only when the row is
+  // absent / present and returns the [applied] row; otherwise Void. `whole_row`: `columns`
+  // holds every column of the table, so the row is replaced without reading it.
   Response WriteRow(const TableInfo& t, const std::string& key,
                     const std::vector<std::pair<size_t, std::optional<std::string>>>& columns,
-                    bool if_not_exists, bool if_exists);
+                    bool if_not_exists, bool if_exists, bool whole_row, const Request& request);
 
   Store* store_;
   const EngineOptions& options_;
   SystemInfo info_;
   std::mutex schema_mu_;                     // serialises CREATE KEYSPACE / CREATE TABLE
   std::vector<std::string> created_tables_;  // guarded by schema_mu_
-  static constexpr size_t kKeyStripes = 64;
-  std::array<std::mutex, kKeyStripes> key_locks_;
+  RowWriter writer_;
 };
 
 // --- Value helpers (statement_executor.cc) ---

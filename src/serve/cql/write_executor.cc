@@ -1,5 +1,6 @@
 // INSERT, UPDATE, DELETE and BEGIN BATCH over user tables: read-modify-write of the row's JSON
-// under the key's stripe lock, written with Store::Apply (not counted in the store counters).
+// under the key's stripe lock, queued in the RowWriter's group commit (one Store::Apply per
+// group, not counted in the store counters).
 #include <simdjson.h>
 
 #include <algorithm>
@@ -72,9 +73,13 @@ ResultMessage Applied(const TableInfo& t, bool applied, const std::vector<Column
 
 Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
                                      const ColumnValues& columns, bool if_not_exists,
-                                     bool if_exists) {
-  std::lock_guard lock(KeyLock(t.full(), key));
-  auto existing = store_->Get(t.full(), key);
+                                     bool if_exists, bool whole_row, const Request& request) {
+  const std::string table = t.full();
+  std::lock_guard lock(writer_.KeyLock(table, key));
+  // An unconditional write of every column needs nothing of the row that is there.
+  bool read = if_not_exists || if_exists || !whole_row;
+  Result<std::string> existing = Status::NotFound("not read");
+  if (read) existing = writer_.Read(table, key);
   bool exists = existing.ok();
   if (!exists && existing.status().code() != StatusCode::kNotFound) {
     return ErrorFromStatus(existing.status());
@@ -115,7 +120,7 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
     simdjson::dom::object o;
     if (parser.parse(*existing).get(o) != simdjson::SUCCESS) {
       return CqlError(ErrorCode::kServerError,
-                      "table " + t.full() + " row '" + key + "' is not a JSON object");
+                      "table " + table + " row '" + key + "' is not a JSON object");
     }
     for (auto field : o) {
       std::string_view name = field.key;
@@ -133,18 +138,13 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
   for (size_t j = 0; j < columns.size(); ++j) {
     if (!written[j]) w.Raw(t.columns[columns[j].first].name, json[j]);
   }
-  StoreBatch batch;
-  batch.table = t.full();
-  batch.rows.push_back({key, w.Finish(), false});
-  batch.counted = false;
-  Status st = store_->Apply(batch);
-  if (!st.ok()) return ErrorFromStatus(st);
+  writer_.Queue(table, key, w.Finish(), false, request);
   if (if_not_exists || if_exists) return Applied(t, true, {}, {});
   return ResultMessage{};
 }
 
 Response StatementExecutor::Insert(const SessionState& session, const InsertStatement& s,
-                                   const BoundValues& values) {
+                                   const BoundValues& values, const Request& request) {
   CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
   if (t.system) return NotModifiable(t);
   if (s.using_.ttl) return NoTtl(t, "INSERT");
@@ -175,11 +175,14 @@ Response StatementExecutor::Insert(const SessionState& session, const InsertStat
     return CqlError(ErrorCode::kInvalid,
                     "Some partition key parts are missing: " + t.columns[t.key_index].name);
   }
-  return WriteRow(t, *key, columns, s.if_not_exists, false);
+  // Every column given (none unset): the row is replaced, as a Cassandra INSERT of every column
+  // overwrites each of them.
+  bool whole_row = columns.size() == t.columns.size();
+  return WriteRow(t, *key, columns, s.if_not_exists, false, whole_row, request);
 }
 
 Response StatementExecutor::Update(const SessionState& session, const UpdateStatement& s,
-                                   const BoundValues& values) {
+                                   const BoundValues& values, const Request& request) {
   CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
   if (t.system) return NotModifiable(t);
   if (s.using_.ttl) return NoTtl(t, "UPDATE");
@@ -207,14 +210,14 @@ Response StatementExecutor::Update(const SessionState& session, const UpdateStat
     CQL_ASSIGN_OR_RETURN(auto key_value, KeyValue(t.columns[t.key_index].type, key));
     row.emplace_back(t.key_index, std::move(key_value));
     row.insert(row.end(), columns.begin(), columns.end());
-    last = WriteRow(t, key, row, false, s.if_exists);
+    last = WriteRow(t, key, row, false, s.if_exists, false, request);
     if (std::holds_alternative<ErrorMessage>(last)) return last;
   }
   return last;
 }
 
 Response StatementExecutor::Delete(const SessionState& session, const DeleteStatement& s,
-                                   const BoundValues& values) {
+                                   const BoundValues& values, const Request& request) {
   CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
   if (t.system) return NotModifiable(t);
   ColumnValues nulls;
@@ -236,29 +239,25 @@ Response StatementExecutor::Delete(const SessionState& session, const DeleteStat
   for (const std::string& key : keys) {
     if (!nulls.empty()) {
       // Deleting columns of a row that is not there changes nothing.
-      Response r = WriteRow(t, key, nulls, false, true);
+      Response r = WriteRow(t, key, nulls, false, true, false, request);
       if (std::holds_alternative<ErrorMessage>(r) || s.if_exists) return r;
       continue;
     }
-    std::lock_guard lock(KeyLock(t.full(), key));
+    const std::string table = t.full();
+    std::lock_guard lock(writer_.KeyLock(table, key));
     if (s.if_exists) {
-      auto existing = store_->Get(t.full(), key);
+      auto existing = writer_.Read(table, key);
       if (existing.status().code() == StatusCode::kNotFound) return Applied(t, false, {}, {});
       if (!existing.ok()) return ErrorFromStatus(existing.status());
     }
-    StoreBatch batch;
-    batch.table = t.full();
-    batch.rows.push_back({key, "", true});
-    batch.counted = false;
-    Status st = store_->Apply(batch);
-    if (!st.ok()) return ErrorFromStatus(st);
+    writer_.Queue(table, key, "", true, request);
     if (s.if_exists) return Applied(t, true, {}, {});
   }
   return ResultMessage{};
 }
 
 Response StatementExecutor::Batch(const SessionState& session, const BatchStatementText& s,
-                                  const BoundValues& values) {
+                                  const BoundValues& values, const Request& request) {
   for (const WriteStatement& w : s.statements) {
     bool conditional = std::visit(
         [](const auto& c) {
@@ -280,11 +279,11 @@ Response StatementExecutor::Batch(const SessionState& session, const BatchStatem
         [&](const auto& c) -> Response {
           using T = std::decay_t<decltype(c)>;
           if constexpr (std::is_same_v<T, InsertStatement>) {
-            return Insert(session, c, values);
+            return Insert(session, c, values, request);
           } else if constexpr (std::is_same_v<T, UpdateStatement>) {
-            return Update(session, c, values);
+            return Update(session, c, values, request);
           } else {
-            return Delete(session, c, values);
+            return Delete(session, c, values, request);
           }
         },
         w);
