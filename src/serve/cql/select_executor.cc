@@ -201,7 +201,8 @@ Response StatementExecutor::SelectSystem(const TableInfo& t, const SelectStateme
 
 Response StatementExecutor::Select(const SessionState& session, const SelectStatement& s,
                                    const BoundValues& values, const PageOptions& page) {
-  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
+  const TableInfo& t = *table_info;
   if (t.system) return SelectSystem(t, s, values, page);
   CQL_ASSIGN_OR_RETURN(std::vector<size_t> proj, Projection(t, s));
   CQL_ASSIGN_OR_RETURN(uint64_t limit, LimitValue(s, values));

@@ -68,7 +68,8 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
 
   auto write = [&](auto* s) -> Status {
     FillKeyspace(*session, &s->table);
-    DF_ASSIGN_OR_RETURN(TableInfo t, Resolve(*session, s->table));
+    DF_ASSIGN_OR_RETURN(auto table_info, Resolve(*session, s->table));
+    const TableInfo& t = *table_info;
     using T = std::decay_t<decltype(*s)>;
     if constexpr (std::is_same_v<T, InsertStatement>) {
       for (size_t j = 0; j < s->columns.size() && j < s->values.size(); ++j) {
@@ -96,7 +97,8 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, SelectStatement>) {
           FillKeyspace(*session, &s.table);
-          DF_ASSIGN_OR_RETURN(TableInfo t, Resolve(*session, s.table));
+          DF_ASSIGN_OR_RETURN(auto table_info, Resolve(*session, s.table));
+          const TableInfo& t = *table_info;
           DF_ASSIGN_OR_RETURN(std::vector<size_t> proj, Projection(t, s));
           DF_RETURN_IF_ERROR(AddRelations(t, s.where, &markers));
           markers.AddSpecial(s.limit, t, "[limit]", TypeId::kInt);

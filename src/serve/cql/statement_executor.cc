@@ -181,48 +181,74 @@ Result<std::string> StatementExecutor::CurrentSchemaVersion() {
   return SchemaVersion(c);
 }
 
-Result<TableInfo> StatementExecutor::Resolve(const SessionState& session, const TableRef& ref) {
-  TableInfo t;
-  t.keyspace = ref.keyspace.empty() ? session.keyspace : ref.keyspace;
-  t.name = ref.name;
-  if (t.keyspace.empty()) {
+namespace {
+
+bool SameSchema(const TableSchema& a, const TableSchema& b) {
+  if (a.table != b.table || a.key_column != b.key_column || a.columns.size() != b.columns.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.columns.size(); ++i) {
+    if (a.columns[i].name != b.columns[i].name || a.columns[i].type != b.columns[i].type) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TableInfo>> StatementExecutor::Resolve(const SessionState& session,
+                                                                    const TableRef& ref) {
+  auto t = std::make_shared<TableInfo>();
+  t->keyspace = ref.keyspace.empty() ? session.keyspace : ref.keyspace;
+  t->name = ref.name;
+  if (t->keyspace.empty()) {
     return Status::InvalidArgument(
         "No keyspace has been specified. USE a keyspace, or explicitly specify "
         "keyspace.tablename");
   }
-  if (IsSystemKeyspace(t.keyspace)) {
-    t.system = true;
-    DF_ASSIGN_OR_RETURN(VirtualTable vt, ReadSystemTable(info_, Catalog{}, t.keyspace, t.name));
-    t.columns = std::move(vt.columns);
-    return t;
+  if (IsSystemKeyspace(t->keyspace)) {
+    t->system = true;
+    DF_ASSIGN_OR_RETURN(VirtualTable vt, ReadSystemTable(info_, Catalog{}, t->keyspace, t->name));
+    t->columns = std::move(vt.columns);
+    return std::shared_ptr<const TableInfo>(std::move(t));
   }
-  auto schema = store_->DescribeTable(t.full());
+  const std::string full = t->full();
+  auto schema = store_->DescribeTable(full);
   if (schema.status().code() == StatusCode::kNotFound) {
-    return Status::InvalidArgument("unconfigured table " + t.name);
+    return Status::InvalidArgument("unconfigured table " + t->name);
   }
   if (!schema.ok()) return schema.status();
-  t.schema = std::move(schema).value();
+  {
+    std::lock_guard lock(tables_mu_);
+    auto it = tables_.find(full);
+    if (it != tables_.end() && SameSchema(it->second->schema, *schema)) return it->second;
+  }
+  t->schema = std::move(schema).value();
   auto add = [&](const ColumnSchema& c) -> Status {
     auto type = ParseTypeName(c.type);
     if (!type.ok()) {
-      return Status::Internal("table " + t.full() + " column " + c.name + " has type '" + c.type +
+      return Status::Internal("table " + full + " column " + c.name + " has type '" + c.type +
                               "' in the store's catalog: " + type.status().message());
     }
-    t.columns.push_back({t.keyspace, t.name, c.name, std::move(type).value()});
+    t->columns.push_back({t->keyspace, t->name, c.name, std::move(type).value()});
     return Status::OK();
   };
-  auto key = std::find_if(t.schema.columns.begin(), t.schema.columns.end(),
-                          [&](const ColumnSchema& c) { return c.name == t.schema.key_column; });
-  if (key == t.schema.columns.end()) {
-    DF_RETURN_IF_ERROR(add({t.schema.key_column, "text"}));
+  auto key = std::find_if(t->schema.columns.begin(), t->schema.columns.end(),
+                          [&](const ColumnSchema& c) { return c.name == t->schema.key_column; });
+  if (key == t->schema.columns.end()) {
+    DF_RETURN_IF_ERROR(add({t->schema.key_column, "text"}));
   } else {
     DF_RETURN_IF_ERROR(add(*key));
   }
-  for (const ColumnSchema& c : t.schema.columns) {
-    if (c.name != t.schema.key_column) DF_RETURN_IF_ERROR(add(c));
+  for (const ColumnSchema& c : t->schema.columns) {
+    if (c.name != t->schema.key_column) DF_RETURN_IF_ERROR(add(c));
   }
-  t.key_index = 0;
-  return t;
+  t->key_index = 0;
+  std::shared_ptr<const TableInfo> shared = std::move(t);
+  std::lock_guard lock(tables_mu_);
+  tables_[full] = shared;
+  return shared;
 }
 
 Response StatementExecutor::CreateKeyspace(const CreateKeyspaceStatement& s) {

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <array>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -86,7 +88,10 @@ class StatementExecutor {
 
  private:
   // --- shared (statement_executor.cc) ---
-  Result<TableInfo> Resolve(const SessionState& session, const TableRef& ref);
+  // The table `ref` names. A user table's columns are converted once per schema and shared
+  // (the store's schema is read each time: the pipeline may add columns).
+  Result<std::shared_ptr<const TableInfo>> Resolve(const SessionState& session,
+                                                   const TableRef& ref);
   Result<Catalog> ReadCatalog();
   Response CreateKeyspace(const CreateKeyspaceStatement& s);
   Response CreateTable(const SessionState& session, const CreateTableStatement& s);
@@ -123,6 +128,8 @@ class StatementExecutor {
   std::mutex schema_mu_;                     // serialises CREATE KEYSPACE / CREATE TABLE
   std::vector<std::string> created_tables_;  // guarded by schema_mu_
   RowWriter writer_;
+  std::mutex tables_mu_;
+  std::map<std::string, std::shared_ptr<const TableInfo>> tables_;  // GUARDED_BY(tables_mu_)
 };
 
 // --- Value helpers (statement_executor.cc) ---

@@ -145,7 +145,8 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
 
 Response StatementExecutor::Insert(const SessionState& session, const InsertStatement& s,
                                    const BoundValues& values, const Request& request) {
-  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
+  const TableInfo& t = *table_info;
   if (t.system) return NotModifiable(t);
   if (s.using_.ttl) return NoTtl(t, "INSERT");
   if (s.columns.size() != s.values.size()) {
@@ -183,7 +184,8 @@ Response StatementExecutor::Insert(const SessionState& session, const InsertStat
 
 Response StatementExecutor::Update(const SessionState& session, const UpdateStatement& s,
                                    const BoundValues& values, const Request& request) {
-  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
+  const TableInfo& t = *table_info;
   if (t.system) return NotModifiable(t);
   if (s.using_.ttl) return NoTtl(t, "UPDATE");
   ColumnValues columns;
@@ -218,7 +220,8 @@ Response StatementExecutor::Update(const SessionState& session, const UpdateStat
 
 Response StatementExecutor::Delete(const SessionState& session, const DeleteStatement& s,
                                    const BoundValues& values, const Request& request) {
-  CQL_ASSIGN_OR_RETURN(TableInfo t, Resolve(session, s.table));
+  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
+  const TableInfo& t = *table_info;
   if (t.system) return NotModifiable(t);
   ColumnValues nulls;
   for (const std::string& name : s.columns) {
