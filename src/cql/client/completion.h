@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "common/status.h"
+#include "cql/client/connection.h"
 #include "cql/messages.h"
 
 namespace dataforge::cql::client {
@@ -37,8 +38,10 @@ class Completion {
     std::lock_guard<std::mutex> lock(mu_);
     return !first_error_.ok();
   }
-  // Blocks until every Add()ed request is Done; returns the first error or OK.
+  // Flushes this thread's SendBatch, then blocks until every Add()ed request is Done; returns
+  // the first error or OK.
   Status Wait() {
+    SendBatch::FlushCurrent();
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return pending_ == 0; });
     return first_error_;

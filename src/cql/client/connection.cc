@@ -20,7 +20,40 @@ int64_t NowMs() {
 // The reader wakes at least this often to expire requests whose time is up.
 constexpr int64_t kReaderTickMs = 200;
 
+thread_local SendBatch* t_send_batch = nullptr;
+
 }  // namespace
+
+SendBatch::SendBatch() : outermost_(t_send_batch == nullptr) {
+  if (outermost_) t_send_batch = this;
+}
+
+SendBatch::~SendBatch() {
+  if (!outermost_) return;
+  Flush();
+  t_send_batch = nullptr;
+}
+
+SendBatch* SendBatch::Current() {
+  return t_send_batch;
+}
+
+void SendBatch::FlushCurrent() {
+  if (t_send_batch != nullptr) t_send_batch->Flush();
+}
+
+void SendBatch::Add(std::shared_ptr<Connection> c) {
+  for (const auto& p : pending_) {
+    if (p == c) return;
+  }
+  pending_.push_back(std::move(c));
+}
+
+void SendBatch::Flush() {
+  std::vector<std::shared_ptr<Connection>> pending;
+  pending.swap(pending_);
+  for (auto& c : pending) c->Flush();
+}
 
 Status ResponseError(const Frame& frame, std::string_view node, std::string_view statement) {
   if (frame.header.opcode == static_cast<uint8_t>(Opcode::kError)) {
@@ -107,9 +140,20 @@ Status Connection::Handshake(const ConnectionOptions& options) {
 }
 
 void Connection::Send(Opcode opcode, std::string body, int64_t timeout_ms, ResponseCallback done) {
-  int16_t stream;
+  Enqueue(opcode, std::move(body), timeout_ms, std::move(done), true);
+}
+
+void Connection::Enqueue(Opcode opcode, std::string body, int64_t timeout_ms, ResponseCallback done,
+                         bool may_defer) {
+  bool defer = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
+    if (free_.empty() && !broken_) {
+      // Our deferred frames must be on the wire before we wait for their responses.
+      lock.unlock();
+      SendBatch::FlushCurrent();
+      lock.lock();
+    }
     slot_freed_.wait(lock, [&] { return broken_ || !free_.empty(); });
     if (broken_) {
       Status why = broken_reason_;
@@ -117,7 +161,7 @@ void Connection::Send(Opcode opcode, std::string body, int64_t timeout_ms, Respo
       done(why);
       return;
     }
-    stream = free_.back();
+    int16_t stream = free_.back();
     free_.pop_back();
     Slot& slot = slots_[static_cast<size_t>(stream)];
     slot.used = true;
@@ -125,23 +169,41 @@ void Connection::Send(Opcode opcode, std::string body, int64_t timeout_ms, Respo
     slot.deadline_ms = NowMs() + timeout_ms;
     slot.opcode_name = OpcodeName(static_cast<uint8_t>(opcode));
     slot.done = std::move(done);
+    AppendFrame(kProtocolVersion, 0, stream, opcode, body, &out_);
+    write_timeout_ms_ = timeout_ms;
+    defer = may_defer && SendBatch::Current() != nullptr && out_.size() < kMaxDeferredBytes;
   }
-  std::string frame;
-  frame.reserve(kHeaderSize + body.size());
-  AppendFrame(kProtocolVersion, 0, stream, opcode, body, &frame);
-  Status s;
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    s = transport_->WriteAll(frame, timeout_ms);
+  if (defer) {
+    SendBatch::Current()->Add(shared_from_this());
+    return;
   }
-  if (!s.ok()) Break(s);
+  Flush();
+}
+
+void Connection::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (writing_) return;
+  writing_ = true;
+  std::string data;
+  while (!out_.empty() && !broken_) {
+    data.swap(out_);
+    int64_t timeout_ms = write_timeout_ms_;
+    lock.unlock();
+    Status s = transport_->WriteAll(data, timeout_ms);
+    data.clear();
+    if (!s.ok()) Break(s);
+    lock.lock();
+  }
+  if (broken_) out_.clear();
+  writing_ = false;
 }
 
 Result<Frame> Connection::Call(Opcode opcode, std::string body, int64_t timeout_ms) {
   std::promise<Result<Frame>> promise;
   auto future = promise.get_future();
-  Send(opcode, std::move(body), timeout_ms,
-       [&promise](Result<Frame> r) { promise.set_value(std::move(r)); });
+  Enqueue(
+      opcode, std::move(body), timeout_ms,
+      [&promise](Result<Frame> r) { promise.set_value(std::move(r)); }, false);
   return future.get();
 }
 
@@ -238,6 +300,7 @@ void Connection::Break(const Status& why) {
       slot = Slot{};
     }
     free_.clear();
+    if (!writing_) out_.clear();  // else the writer drops it
   }
   slot_freed_.notify_all();
   transport_->Shutdown();

@@ -11,6 +11,12 @@
 // for another request's); when more than half the ids are reserved that way the connection
 // declares itself broken. A broken connection stays broken: the Session opens a new one.
 //
+// Writes: a request's frame goes to the connection's output buffer, written by whichever thread
+// finds no write in progress (one write for everything buffered). While a SendBatch is alive
+// on the calling thread, Send() leaves the frame in the buffer (up to kMaxDeferredBytes per
+// connection) until the batch is flushed, or until the thread would wait for a free stream id,
+// so a burst of requests costs one write per connection.
+//
 // Thread-safety: Send/Call/Close/broken are safe from any thread. Callbacks run on the reader
 // thread (or on the caller's thread when the connection is already broken); they must not
 // block, and in particular must not Send on this connection. The destructor closes and joins
@@ -46,7 +52,30 @@ struct ConnectionOptions {
 
 using ResponseCallback = std::function<void(Result<Frame>)>;
 
-class Connection {
+class Connection;
+
+// Defers the writes of requests sent by this thread while it is alive (see Connection); the
+// destructor flushes. Flush it before waiting for the requests' responses. One per thread at a
+// time (an inner batch defers to the outer one); lives on one thread's stack.
+class SendBatch {
+ public:
+  SendBatch();
+  ~SendBatch();
+  SendBatch(const SendBatch&) = delete;
+  SendBatch& operator=(const SendBatch&) = delete;
+  void Flush();
+  // Flushes the batch active on this thread, if any.
+  static void FlushCurrent();
+
+ private:
+  friend class Connection;
+  static SendBatch* Current();
+  void Add(std::shared_ptr<Connection> c);
+  bool outermost_;
+  std::vector<std::shared_ptr<Connection>> pending_;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // Connects and completes the handshake: OPTIONS, STARTUP {CQL_VERSION: 3.0.0}, then READY, or
   // AUTHENTICATE -> AUTH_RESPONSE (PlainAuthToken) -> AUTH_SUCCESS. Bad credentials (or a node
@@ -63,8 +92,11 @@ class Connection {
   // Sends one request; `done` is called exactly once (see the file comment). Waits while
   // max_in_flight requests are outstanding.
   void Send(Opcode opcode, std::string body, int64_t timeout_ms, ResponseCallback done);
-  // Send and wait for the outcome.
+  // Send and wait for the outcome (written at once, even inside a SendBatch).
   Result<Frame> Call(Opcode opcode, std::string body, int64_t timeout_ms);
+  // Writes what is buffered unless another thread is writing (it writes ours too).
+  void Flush();
+  static constexpr size_t kMaxDeferredBytes = 64 << 10;
 
   // Fails every outstanding request with Unavailable and stops the reader. Idempotent.
   void Close();
@@ -82,6 +114,8 @@ class Connection {
   };
 
   Connection(std::unique_ptr<Transport> transport, int max_in_flight, ClientProbe* probe);
+  void Enqueue(Opcode opcode, std::string body, int64_t timeout_ms, ResponseCallback done,
+               bool may_defer);
   Status Handshake(const ConnectionOptions& options);
   void ReaderLoop();
   void Dispatch(Frame frame);
@@ -102,7 +136,9 @@ class Connection {
   bool broken_ = false;        // GUARDED_BY(mu_)
   Status broken_reason_;       // GUARDED_BY(mu_)
 
-  std::mutex write_mu_;  // one frame written at a time
+  std::string out_;               // GUARDED_BY(mu_): frames not yet written
+  int64_t write_timeout_ms_ = 0;  // GUARDED_BY(mu_): the latest request's timeout
+  bool writing_ = false;          // GUARDED_BY(mu_): a thread is writing (it empties out_)
 };
 
 // The Status of an ERROR frame (via ErrorToStatus), or of an unexpected opcode, for `statement`.

@@ -214,6 +214,7 @@ Result<ResultMessage> Session::Execute(PreparedPtr statement, QueryParameters pa
   auto f = p.get_future();
   ExecuteAsync(std::move(statement), std::move(params),
                [&p](Result<ResultMessage> r) { p.set_value(std::move(r)); });
+  SendBatch::FlushCurrent();  // a deferred request would never be answered
   return f.get();
 }
 
@@ -222,6 +223,7 @@ Result<ResultMessage> Session::Query(std::string query, QueryParameters params) 
   auto f = p.get_future();
   QueryAsync(std::move(query), std::move(params),
              [&p](Result<ResultMessage> r) { p.set_value(std::move(r)); });
+  SendBatch::FlushCurrent();  // a deferred request would never be answered
   return f.get();
 }
 
@@ -391,8 +393,8 @@ void Session::RetryLater(const std::shared_ptr<Request>& r, HostPool* host, cons
     int64_t last = last_retry_warning_ms_.load(std::memory_order_relaxed);
     if (now - last >= 5000 &&
         last_retry_warning_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
-      spdlog::warn("{}; retrying with backoff (retry {} of at most {})", why.message(),
-                   r->retries, options_.max_retries);
+      spdlog::warn("{}; retrying with backoff (retry {} of at most {})", why.message(), r->retries,
+                   options_.max_retries);
     }
     delay = BackoffMs(r->retries, options_.retry_base_ms, options_.retry_max_ms);
   }

@@ -123,11 +123,16 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
   std::lock_guard<std::mutex> lock(apply_mu_);
   cql::client::Completion done;
   Status sent;
-  if (!batch.rows.empty()) {
-    DF_ASSIGN_OR_RETURN(auto table, Table(batch.table));
-    sent = WriteRows(*table, batch, &done);
+  {
+    // The statements leave in a few writes per connection, not one each; flushed before we
+    // wait for their answers.
+    cql::client::SendBatch writes;
+    if (!batch.rows.empty()) {
+      DF_ASSIGN_OR_RETURN(auto table, Table(batch.table));
+      sent = WriteRows(*table, batch, &done);
+    }
+    if (sent.ok()) sent = WriteDeadLetters(batch, &done);
   }
-  if (sent.ok()) sent = WriteDeadLetters(batch, &done);
   Status acked = done.Wait();
   DF_RETURN_IF_ERROR(sent);
   DF_RETURN_IF_ERROR(acked);
@@ -254,10 +259,10 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
 Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string& group,
                                                                const std::string& topic,
                                                                int32_t partition) {
-  DF_ASSIGN_OR_RETURN(auto select, session_->Prepare(fmt::format(
-                                       "SELECT next_offset, stored, dead_lettered FROM "
-                                       "{}.dataforge_offsets WHERE id = ?",
-                                       meta_keyspace_)));
+  DF_ASSIGN_OR_RETURN(
+      auto select, session_->Prepare(fmt::format("SELECT next_offset, stored, dead_lettered FROM "
+                                                 "{}.dataforge_offsets WHERE id = ?",
+                                                 meta_keyspace_)));
   std::string id = OffsetId(group, topic, partition);
   DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
   std::lock_guard<std::mutex> lock(apply_mu_);
