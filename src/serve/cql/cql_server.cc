@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -177,6 +178,10 @@ void CqlServer::Impl::Accept() {
     return;
   }
   connections.fetch_add(1, std::memory_order_relaxed);
+  // Responses are already coalesced per write (cql_connection.h): Nagle would only hold the
+  // last one of a burst back until the client's delayed ACK.
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::string peer = PeerName(addr);
   std::lock_guard lock(mu);
   if (static_cast<int>(conns.size()) >= opts.max_connections) {
