@@ -130,7 +130,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionHost* const host_;
   const std::unique_ptr<Channel> channel_;
 
-  static constexpr size_t kMaxBurst = 32;
+  static constexpr size_t kMaxBurst = 8;
 
   // Reader thread only.
   State state_ = State::kNeedStartup;

@@ -3,10 +3,13 @@
 //
 // Per connection, one reader thread assembles frames and answers the handshake itself
 // (OPTIONS, STARTUP, AUTH_RESPONSE, REGISTER); QUERY, PREPARE, EXECUTE and BATCH run on a shared
-// pool of `worker_threads`, so the requests a driver pipelines on one connection (by stream
-// id) run concurrently. A connection has at most `max_in_flight_per_connection` requests
-// running: at the bound its reader stops reading the socket (backpressure). Responses carry
-// their request's stream id and are written whole under the connection's write lock.
+// pool of `worker_threads`, handed over in bursts (the requests of one read, up to 8 per
+// task), so the requests a driver pipelines on one connection (by stream id) run concurrently.
+// A connection has at most `max_in_flight_per_connection` requests in flight (until their
+// response is queued): at the bound its reader stops reading the socket (backpressure).
+// Writes are group-committed by the engine (cql_engine.h): a write is answered once durable.
+// Responses carry their request's stream id, in completion order; the frames ready at once on
+// a connection are written together in one write. Sockets are TCP_NODELAY.
 //
 // Protocol rules (what a driver sees):
 //   - a frame whose version byte is not 4 gets ERROR Protocol_error "Invalid or unsupported
