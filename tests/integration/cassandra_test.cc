@@ -210,7 +210,9 @@ TEST(CassandraTest, StalledEndpointBoundsMemoryAndLosesNothing) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("retrying with backoff"), std::string::npos) << r.err;
   EXPECT_GT(rss_stalled, 0);
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine keeps freed memory: ~400 MB there
   EXPECT_LT(rss_stalled, 200 * 1024) << "peak RSS while the endpoint was stopped";
+#endif
   auto st = Status(p, {"--config", config, "--store", cql.url()});
   EXPECT_EQ(st.fetched, 8000);
   EXPECT_EQ(st.stored, 8000);
