@@ -38,8 +38,8 @@ class WireWriter {
   void Short(uint16_t v);
   void Int(int32_t v);
   void Long(int64_t v);
-  void String(std::string_view s);      // [string]: [short] n + n bytes
-  void LongString(std::string_view s);  // [long string]: [int] n + n bytes
+  void String(std::string_view s);                  // [string]: [short] n + n bytes
+  void LongString(std::string_view s);              // [long string]: [int] n + n bytes
   void Bytes(const std::optional<std::string>& b);  // [bytes]: [int] n (-1 = null)
   void BytesView(std::string_view b);               // [bytes], not null
   void ValueBytes(const Value& v);                  // [value]: -1 null, -2 unset
@@ -70,7 +70,7 @@ class WireReader {
   std::string String();
   std::string LongString();
   std::optional<std::string> Bytes();  // nullopt = null
-  Value ValueBytes();                   // [value]
+  Value ValueBytes();                  // [value]
   std::string ShortBytes();
   bool Uuid(uint8_t (*uuid)[16]);
   std::vector<std::string> StringList();

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/pipeline_file.h"
 #include "common/timestamp.h"
+#include "config/pipeline_file.h"
 
 namespace dataforge {
 namespace {
