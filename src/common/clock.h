@@ -21,4 +21,9 @@ class Clock {
   static Clock* Real();
 };
 
+// Monotonic milliseconds of the real clock, for timeouts and backoff where no clock is injected.
+inline int64_t RealMonotonicMillis() {
+  return Clock::Real()->MonotonicMicros() / 1000;
+}
+
 }  // namespace dataforge

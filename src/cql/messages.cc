@@ -46,19 +46,6 @@ void ReadValues(WireReader* r, size_t count_at, uint16_t n, bool names, std::vec
   }
 }
 
-// A Result<T> for a decoder: the reader's error, or "N unexpected bytes after ..." when the
-// body is longer than its message, or the value.
-template <typename T>
-Result<T> Finish(const WireReader& r, const char* what, T value) {
-  if (!r.ok()) return r.ToStatus(fmt::format("{} body", what));
-  if (r.remaining() != 0) {
-    return Status::InvalidArgument(
-        fmt::format("{} body: {} unexpected bytes after the message at byte {}", what,
-                    r.remaining(), r.position()));
-  }
-  return value;
-}
-
 }  // namespace
 
 std::string ConsistencyName(Consistency c) {
@@ -86,7 +73,7 @@ Result<StartupMessage> DecodeStartup(std::string_view body) {
   WireReader r(body);
   StartupMessage m;
   m.options = r.StringMap();
-  return Finish(r, "STARTUP", std::move(m));
+  return FinishBody(r, "STARTUP", std::move(m));
 }
 
 std::string EncodeAuthToken(const std::optional<std::string>& token) {
@@ -98,7 +85,7 @@ std::string EncodeAuthToken(const std::optional<std::string>& token) {
 Result<std::optional<std::string>> DecodeAuthToken(std::string_view body) {
   WireReader r(body);
   std::optional<std::string> token = r.Bytes();
-  return Finish(r, "AUTH token", std::move(token));
+  return FinishBody(r, "AUTH token", std::move(token));
 }
 
 std::string PlainAuthToken(std::string_view user, std::string_view password) {
@@ -122,7 +109,7 @@ std::optional<std::pair<std::string, std::string>> ParsePlainAuthToken(std::stri
 Result<std::vector<std::string>> DecodeRegister(std::string_view body) {
   WireReader r(body);
   std::vector<std::string> events = r.StringList();
-  return Finish(r, "REGISTER", std::move(events));
+  return FinishBody(r, "REGISTER", std::move(events));
 }
 
 void EncodeRegister(const std::vector<std::string>& events, std::string* body) {
@@ -138,7 +125,7 @@ Result<std::vector<std::pair<std::string, std::vector<std::string>>>> DecodeSupp
     std::string_view body) {
   WireReader r(body);
   auto m = r.StringMultimap();
-  return Finish(r, "SUPPORTED", std::move(m));
+  return FinishBody(r, "SUPPORTED", std::move(m));
 }
 
 void EncodeAuthenticate(std::string_view authenticator, std::string* body) {
@@ -148,7 +135,7 @@ void EncodeAuthenticate(std::string_view authenticator, std::string* body) {
 Result<std::string> DecodeAuthenticate(std::string_view body) {
   WireReader r(body);
   std::string name = r.String();
-  return Finish(r, "AUTHENTICATE", std::move(name));
+  return FinishBody(r, "AUTHENTICATE", std::move(name));
 }
 
 // --- QUERY, PREPARE, EXECUTE ---
@@ -222,7 +209,7 @@ Result<QueryMessage> DecodeQuery(std::string_view body) {
   QueryMessage m;
   m.query = r.LongString();
   m.params = ReadQueryParameters(&r);
-  return Finish(r, "QUERY", std::move(m));
+  return FinishBody(r, "QUERY", std::move(m));
 }
 
 void EncodePrepare(const PrepareMessage& m, std::string* body) {
@@ -233,7 +220,7 @@ Result<PrepareMessage> DecodePrepare(std::string_view body) {
   WireReader r(body);
   PrepareMessage m;
   m.query = r.LongString();
-  return Finish(r, "PREPARE", std::move(m));
+  return FinishBody(r, "PREPARE", std::move(m));
 }
 
 void EncodeExecute(const ExecuteMessage& m, std::string* body) {
@@ -247,7 +234,7 @@ Result<ExecuteMessage> DecodeExecute(std::string_view body) {
   ExecuteMessage m;
   m.id = r.ShortBytes();
   m.params = ReadQueryParameters(&r);
-  return Finish(r, "EXECUTE", std::move(m));
+  return FinishBody(r, "EXECUTE", std::move(m));
 }
 
 // --- BATCH ---
@@ -327,7 +314,7 @@ Result<BatchMessage> DecodeBatch(std::string_view body) {
       m.serial_consistency = ReadConsistency(&r, "serial consistency");
     }
     if (r.ok() && (*flags & kBatchDefaultTimestamp)) m.timestamp = r.Long();
-    return Finish(r, "BATCH", std::move(m));
+    return FinishBody(r, "BATCH", std::move(m));
   };
   uint8_t plain_flags = 0;
   Result<BatchMessage> plain = read(false, &plain_flags);

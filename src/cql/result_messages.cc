@@ -129,17 +129,6 @@ SchemaChange ReadSchemaChange(WireReader* r) {
   return c;
 }
 
-template <typename T>
-Result<T> Finish(const WireReader& r, const char* what, T value) {
-  if (!r.ok()) return r.ToStatus(fmt::format("{} body", what));
-  if (r.remaining() != 0) {
-    return Status::InvalidArgument(
-        fmt::format("{} body: {} unexpected bytes after the message at byte {}", what,
-                    r.remaining(), r.position()));
-  }
-  return value;
-}
-
 }  // namespace
 
 std::string ErrorCodeName(int32_t code) {
@@ -285,7 +274,7 @@ Result<ErrorMessage> DecodeError(std::string_view body) {
       if (!r.ok()) break;
       return m;
   }
-  return Finish(r, fmt::format("ERROR ({})", ErrorCodeName(m.code)).c_str(), std::move(m));
+  return FinishBody(r, fmt::format("ERROR ({})", ErrorCodeName(m.code)).c_str(), std::move(m));
 }
 
 void EncodeResult(const ResultMessage& m, std::string* body) {
@@ -384,7 +373,7 @@ Result<ResultMessage> DecodeResult(std::string_view body) {
       if (r.ok()) r.Fail(fmt::format("unknown result kind 0x{:04x} at byte 0", kind));
       break;
   }
-  return Finish(r, "RESULT", std::move(m));
+  return FinishBody(r, "RESULT", std::move(m));
 }
 
 void EncodeSchemaChangeEvent(const SchemaChange& c, std::string* body) {
@@ -401,7 +390,7 @@ Result<SchemaChange> DecodeSchemaChangeEvent(std::string_view body) {
         fmt::format("EVENT body: event type '{}', expected SCHEMA_CHANGE", type));
   }
   SchemaChange c = ReadSchemaChange(&r);
-  return Finish(r, "EVENT", std::move(c));
+  return FinishBody(r, "EVENT", std::move(c));
 }
 
 }  // namespace dataforge::cql

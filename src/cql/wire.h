@@ -96,4 +96,17 @@ class WireReader {
   std::string error_;
 };
 
+// The end of a body decoder: the reader's error, or "<what> body: N unexpected bytes after the
+// message at byte P" when the body is longer than its message, or `value`.
+template <typename T>
+Result<T> FinishBody(const WireReader& r, const char* what, T value) {
+  if (!r.ok()) return r.ToStatus(std::string(what) + " body");
+  if (r.remaining() != 0) {
+    return Status::InvalidArgument(std::string(what) + " body: " + std::to_string(r.remaining()) +
+                                   " unexpected bytes after the message at byte " +
+                                   std::to_string(r.position()));
+  }
+  return value;
+}
+
 }  // namespace dataforge::cql

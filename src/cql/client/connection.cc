@@ -1,5 +1,7 @@
 #include "cql/client/connection.h"
 
+#include "common/clock.h"
+
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -10,12 +12,6 @@
 
 namespace dataforge::cql::client {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // The reader wakes at least this often to expire requests whose time is up.
 constexpr int64_t kReaderTickMs = 200;
@@ -166,7 +162,7 @@ void Connection::Enqueue(Opcode opcode, std::string body, int64_t timeout_ms, Re
     Slot& slot = slots_[static_cast<size_t>(stream)];
     slot.used = true;
     slot.orphaned = false;
-    slot.deadline_ms = NowMs() + timeout_ms;
+    slot.deadline_ms = RealMonotonicMillis() + timeout_ms;
     slot.opcode_name = OpcodeName(static_cast<uint8_t>(opcode));
     slot.done = std::move(done);
     AppendFrame(kProtocolVersion, 0, stream, opcode, body, &out_);
@@ -258,7 +254,7 @@ void Connection::Dispatch(Frame frame) {
 }
 
 void Connection::ExpireOverdue() {
-  int64_t now = NowMs();
+  int64_t now = RealMonotonicMillis();
   std::vector<std::pair<ResponseCallback, Status>> expired;
   bool too_many = false;
   {

@@ -1,5 +1,7 @@
 #include "cql/client/host_pool.h"
 
+#include "common/clock.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -9,12 +11,6 @@
 
 namespace dataforge::cql::client {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Address(const ConnectionOptions& c) {
   return c.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", c.host, c.port)
@@ -53,7 +49,7 @@ Result<std::shared_ptr<Connection>> HostPool::Get() {
     if (c) retired.push_back(std::move(c));
     if (empty == n) empty = k;
   }
-  int64_t now = NowMs();
+  int64_t now = RealMonotonicMillis();
   if (connecting_ || now < next_attempt_ms_) {
     Status why =
         last_error_.ok()
@@ -72,8 +68,8 @@ Result<std::shared_ptr<Connection>> HostPool::Get() {
   connecting_ = false;
   if (!opened.ok()) {
     ++failures_;
-    next_attempt_ms_ =
-        NowMs() + BackoffMs(failures_, options_.reconnect_base_ms, options_.reconnect_max_ms);
+    next_attempt_ms_ = RealMonotonicMillis() +
+                       BackoffMs(failures_, options_.reconnect_base_ms, options_.reconnect_max_ms);
     last_error_ = opened.status();
     return opened.status();
   }

@@ -1,5 +1,7 @@
 #include "cql/client/session.h"
 
+#include "common/clock.h"
+
 #include <arpa/inet.h>
 
 #include <chrono>
@@ -12,12 +14,6 @@
 
 namespace dataforge::cql::client {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Text of an inet value (4 or 16 address bytes); "" for anything else.
 std::string InetText(const std::optional<std::string>& b) {
@@ -389,7 +385,7 @@ void Session::RetryLater(const std::shared_ptr<Request>& r, HostPool* host, cons
     ++r->retries;
     probe_.Retried();
     // A stalled or restarting cluster says so, at most every 5 s (requests retry in crowds).
-    int64_t now = NowMs();
+    int64_t now = RealMonotonicMillis();
     int64_t last = last_retry_warning_ms_.load(std::memory_order_relaxed);
     if (now - last >= 5000 &&
         last_retry_warning_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
@@ -402,7 +398,7 @@ void Session::RetryLater(const std::shared_ptr<Request>& r, HostPool* host, cons
   {
     std::lock_guard<std::mutex> lock(timers_mu_);
     if (!closing_) {
-      timers_.push(Timer{NowMs() + delay, timer_seq_++, r});
+      timers_.push(Timer{RealMonotonicMillis() + delay, timer_seq_++, r});
       timers_cv_.notify_one();
       return;
     }
@@ -425,7 +421,7 @@ void Session::RetryLoop() {
       timers_cv_.wait(lock);
       continue;
     }
-    int64_t wait = timers_.top().due_ms - NowMs();
+    int64_t wait = timers_.top().due_ms - RealMonotonicMillis();
     if (wait > 0) {
       timers_cv_.wait_for(lock, std::chrono::milliseconds(wait));
       continue;

@@ -1,5 +1,7 @@
 #include "cql/client/transport.h"
 
+#include "common/clock.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -21,16 +23,10 @@
 namespace dataforge::cql::client {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Milliseconds left until `deadline_ms` (-1 = no deadline), at least 0.
 int Remaining(int64_t deadline_ms) {
   if (deadline_ms < 0) return -1;
-  int64_t left = deadline_ms - NowMs();
+  int64_t left = deadline_ms - RealMonotonicMillis();
   return left < 0 ? 0 : static_cast<int>(left);
 }
 
@@ -85,7 +81,7 @@ Result<std::unique_ptr<Transport>> Transport::Connect(const std::string& host, i
                                                       int64_t connect_timeout_ms) {
   std::string peer = host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
                                                          : fmt::format("{}:{}", host, port);
-  int64_t deadline = NowMs() + connect_timeout_ms;
+  int64_t deadline = RealMonotonicMillis() + connect_timeout_ms;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -139,7 +135,7 @@ Result<std::unique_ptr<Transport>> Transport::Connect(const std::string& host, i
 }
 
 Status Transport::StartTls(const std::string& host, const TlsOptions& tls, int64_t timeout_ms) {
-  int64_t deadline = NowMs() + timeout_ms;
+  int64_t deadline = RealMonotonicMillis() + timeout_ms;
   tls_ = std::make_unique<Tls>();
   tls_->ctx = SSL_CTX_new(TLS_client_method());
   if (!tls_->ctx) return Status::Internal("cassandra TLS: SSL_CTX_new failed: " + SslErrors());
@@ -202,7 +198,7 @@ Status Transport::StartTls(const std::string& host, const TlsOptions& tls, int64
 }
 
 Status Transport::WriteAll(std::string_view bytes, int64_t timeout_ms) {
-  int64_t deadline = NowMs() + timeout_ms;
+  int64_t deadline = RealMonotonicMillis() + timeout_ms;
   size_t done = 0;
   while (done < bytes.size()) {
     short wait_for = POLLOUT;
@@ -243,7 +239,7 @@ Status Transport::WriteAll(std::string_view bytes, int64_t timeout_ms) {
 }
 
 Result<size_t> Transport::Read(char* buf, size_t n, int64_t timeout_ms) {
-  int64_t deadline = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  int64_t deadline = timeout_ms < 0 ? -1 : RealMonotonicMillis() + timeout_ms;
   for (;;) {
     short wait_for = POLLIN;
     if (tls_) {
