@@ -82,22 +82,31 @@ TEST_F(RocksDbStoreTest, UpsertKeepsOneRowAndCountersCountVersions) {
 }
 
 TEST_F(RocksDbStoreTest, BatchesAreAtomicUnderSigkill) {
+  // The child reports each applied batch through a pipe; it is killed once three are durable
+  // (mid-way through a later one), however slowly it runs.
+  int applied[2];
+  ASSERT_EQ(pipe(applied), 0);
   pid_t child = fork();
   if (child == 0) {
+    close(applied[0]);
     auto s = OpenStore(url_, OpenMode::kReadWrite, {});
     if (!s.ok()) _exit(2);
     for (int b = 0;; ++b) {
       if (!(*s)->Apply(Batch(b * 100, 100, (b + 1) * 100)).ok()) _exit(3);
+      if (b < 3 && write(applied[1], "x", 1) != 1) _exit(4);
     }
   }
-  usleep(300'000);
+  close(applied[1]);
+  char c;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(read(applied[0], &c, 1), 1) << "the writer died early";
+  close(applied[0]);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status));
   auto s = Open();
   uint64_t rows = *s->Count("ks.users");
-  EXPECT_GT(rows, 0u);
+  EXPECT_GE(rows, 300u);
   EXPECT_EQ(rows % 100, 0u);  // whole batches only
   EXPECT_EQ(s->Counters()->stored, rows);
   EXPECT_EQ(**s->CommittedOffset("g", "t", 0), static_cast<int64_t>(rows));
