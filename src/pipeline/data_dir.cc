@@ -96,7 +96,10 @@ Result<std::string> DataDirId(const std::string& data_dir, FileSystem* fs) {
   }
   std::string tmp = fmt::format("{}.{}.{}", path, ::getpid(), id.substr(0, 8));
   Status written = WriteFileAtomically(fs, tmp, id + "\n");
-  if (!written.ok()) return failed(written);
+  if (!written.ok()) {
+    (void)fs->RemoveFile(tmp);  // in place if only the directory sync failed
+    return failed(written);
+  }
   Status linked = fs->LinkFile(tmp, path);
   (void)fs->RemoveFile(tmp);
   if (linked.ok()) {
