@@ -173,6 +173,7 @@ std::pair<uint64_t, uint64_t> CleanRunSyncsAndCalls() {
 
 TEST(LogPowerCutTest, EveryAcknowledgedBatchSurvivesAPowerCutAtEverySyncBoundary) {
   auto [syncs, calls] = CleanRunSyncsAndCalls();
+  ::testing::Test::RecordProperty("sync_boundaries", static_cast<int>(syncs));
   // One fdatasync per append, plus directory syncs for segments and the meta and group files.
   ASSERT_GT(syncs, uint64_t{kBatches});
   size_t lost_unacknowledged = 0;
@@ -210,6 +211,7 @@ class LogFailingCallTest : public ::testing::TestWithParam<int> {};
 TEST_P(LogFailingCallTest, EachCallFailingIsReportedWithPathAndCauseAndLosesNothingAcknowledged) {
   const int err = GetParam();
   auto [syncs, calls] = CleanRunSyncsAndCalls();
+  ::testing::Test::RecordProperty("call_sites", static_cast<int>(calls));
   ASSERT_GT(calls, syncs);
   for (bool power_cut : {false, true}) {
     for (uint64_t n = 0; n < calls; ++n) {
