@@ -14,7 +14,7 @@
 
 namespace dataforge {
 
-Status PrepareDataDir(const std::string& data_dir, bool create) {
+Status PrepareDataDir(const std::string& data_dir, bool create, FileSystem* file_system) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(data_dir, ec)) {
@@ -24,12 +24,15 @@ Status PrepareDataDir(const std::string& data_dir, bool create) {
           "--data-dir of an existing pipeline)",
           data_dir, data_dir));
     }
-    fs::create_directories(data_dir, ec);
-    if (ec) {
+    Status created = file_system->CreateDirs(data_dir);  // durable: the parent is synced
+    if (created.code() == StatusCode::kResourceExhausted) {
+      return created.WithContext(fmt::format("cannot create data dir {}", data_dir));
+    }
+    if (!created.ok()) {
       return Status::IOError(
-          fmt::format("cannot create data dir {}: {} (choose another "
-                      "--data-dir or fix the permissions)",
-                      data_dir, ec.message()));
+          fmt::format("cannot create data dir {}: {} (choose another --data-dir or fix the "
+                      "permissions)",
+                      data_dir, created.message()));
     }
   }
   if (!fs::is_directory(data_dir, ec)) {

@@ -16,9 +16,10 @@ struct ResolvedUrls {
   std::string store;    // e.g. rocksdb:///abs/data/store
 };
 
-// Creates `data_dir` if missing (when `create`) and checks it is a writable directory; the
-// error says which path and what to do.
-Status PrepareDataDir(const std::string& data_dir, bool create);
+// Creates `data_dir` if missing (when `create`; through `fs`, durably) and checks it is a
+// writable directory; the error says which path and what to do.
+Status PrepareDataDir(const std::string& data_dir, bool create,
+                      FileSystem* fs = FileSystem::Default());
 
 // An flock on <data_dir>/LOCK holding the owner's pid: one pipeline process per data dir.
 // Released when destroyed (or when the process dies).

@@ -112,6 +112,25 @@ TEST(DataDirTest, FailedIdWriteNamesFileAndCauseAndLeavesNoTemporaryFile) {
   std::filesystem::remove_all(root);
 }
 
+TEST(DataDirTest, FailedDataDirCreationNamesTheDirectoryAndTheCause) {
+  char tmpl[] = "/tmp/df_datadir_XXXXXX";
+  std::string root = mkdtemp(tmpl);
+  std::string dir = root + "/data";
+  testing::FaultInjectionFs fs;
+  fs.FailCall(0, ENOSPC);
+  EXPECT_EQ(PrepareDataDir(dir, /*create=*/true, &fs).ToString(),
+            "ResourceExhausted: cannot create data dir " + dir + ": cannot create directory " +
+                dir + ": No space left on device (the disk is full: free space, then run again)");
+  fs.FailCall(1, EIO);
+  EXPECT_EQ(PrepareDataDir(dir, /*create=*/true, &fs).ToString(),
+            "IOError: cannot create data dir " + dir + ": cannot create directory " + dir +
+                ": Input/output error (choose another --data-dir or fix the permissions)");
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_TRUE(PrepareDataDir(dir, /*create=*/true, &fs).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir));
+  std::filesystem::remove_all(root);
+}
+
 TEST(DataDirTest, FailedLockFileNamesFileAndCause) {
   char tmpl[] = "/tmp/df_datadir_XXXXXX";
   std::string dir = mkdtemp(tmpl);
