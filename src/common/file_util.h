@@ -3,12 +3,18 @@
 
 #include <string>
 
+#include "common/file_system.h"
 #include "common/status.h"
 
 namespace dataforge {
 
-// Writes `text` to `path` atomically and durably: temp file, fsync, rename, fsync of the
-// directory. On failure `path` keeps its old content; the error names the file and errno.
-Status WriteFileAtomically(const std::string& path, const std::string& text);
+// Writes `text` to `path` atomically and durably through `fs`: <path>.tmp, fsync, rename over
+// `path`, fsync of the directory. The error names the file, the failed step and errno's text.
+// On failure before the rename `path` keeps its old content and the temp file is removed; if
+// only the directory sync fails, `path` holds the new content, which a power cut may undo.
+Status WriteFileAtomically(FileSystem* fs, const std::string& path, const std::string& text);
+inline Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  return WriteFileAtomically(FileSystem::Default(), path, text);
+}
 
 }  // namespace dataforge

@@ -29,6 +29,8 @@
 
 namespace dataforge {
 
+class FileSystem;  // common/file_system.h
+
 struct LogRecord {
   std::string key;
   std::string value;
@@ -65,6 +67,7 @@ struct TopicInfo {
 struct LogOptions {
   // Embedded log.
   bool fsync_per_batch = true;
+  FileSystem* file_system = nullptr;  // where its files live; null = FileSystem::Default()
   uint64_t segment_bytes = 64ull << 20;
   uint64_t retention_bytes = 0;  // per partition; 0 = unlimited
   int64_t retention_ms = 0;      // 0 = unlimited

@@ -3,9 +3,6 @@
 #include "common/file_util.h"
 #include "common/uuid.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include <unistd.h>
 
 #include <cstring>
@@ -17,7 +14,7 @@
 
 namespace dataforge {
 
-Status PrepareDataDir(const std::string& data_dir, bool create) {
+Status PrepareDataDir(const std::string& data_dir, bool create, FileSystem* file_system) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(data_dir, ec)) {
@@ -27,12 +24,15 @@ Status PrepareDataDir(const std::string& data_dir, bool create) {
           "--data-dir of an existing pipeline)",
           data_dir, data_dir));
     }
-    fs::create_directories(data_dir, ec);
-    if (ec) {
+    Status created = file_system->CreateDirs(data_dir);  // durable: the parent is synced
+    if (created.code() == StatusCode::kResourceExhausted) {
+      return created.WithContext(fmt::format("cannot create data dir {}", data_dir));
+    }
+    if (!created.ok()) {
       return Status::IOError(
-          fmt::format("cannot create data dir {}: {} (choose another "
-                      "--data-dir or fix the permissions)",
-                      data_dir, ec.message()));
+          fmt::format("cannot create data dir {}: {} (choose another --data-dir or fix the "
+                      "permissions)",
+                      data_dir, created.message()));
     }
   }
   if (!fs::is_directory(data_dir, ec)) {
@@ -49,44 +49,32 @@ Status PrepareDataDir(const std::string& data_dir, bool create) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir) {
+Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir,
+                                                          FileSystem* fs) {
   std::string path = (std::filesystem::path(data_dir) / "LOCK").string();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::IOError(
-        fmt::format("cannot open {}: {} (fix the permissions or choose "
-                    "another --data-dir)",
-                    path, std::strerror(errno)));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {0};
-    (void)!::pread(fd, pid, sizeof pid - 1, 0);
-    ::close(fd);
+  std::string holder;
+  auto lock = fs->LockFile(path, &holder);
+  if (!lock.ok() && lock.status().code() == StatusCode::kUnavailable) {
     return Status::Unavailable(fmt::format(
         "data dir {} is in use by another dataforge process (pid {}); stop it or use another "
         "--data-dir",
-        data_dir, std::string(pid).empty() ? "unknown" : std::string(pid)));
+        data_dir, holder.empty() ? "unknown" : holder));
   }
-  std::string me = std::to_string(::getpid());
-  (void)!::ftruncate(fd, 0);
-  (void)!::pwrite(fd, me.data(), me.size(), 0);
-  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
-}
-
-DataDirLock::~DataDirLock() {
-  ::close(fd_);
+  if (!lock.ok()) {
+    const Status& s = lock.status();
+    if (s.code() == StatusCode::kResourceExhausted) return s;  // says to free space
+    return Status(s.code(), s.message() + " (fix the permissions or choose another --data-dir)");
+  }
+  return std::unique_ptr<DataDirLock>(new DataDirLock(std::move(lock).value()));
 }
 
 namespace {
 
 // The id in the data dir's ID file; nullopt if the file is missing, "" if it holds no id.
-std::optional<std::string> ReadDataDirId(const std::string& path) {
-  char buf[64] = {0};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
+std::optional<std::string> ReadDataDirId(FileSystem* fs, const std::string& path) {
+  auto text = ReadFileToString(fs, path);
+  if (!text.ok()) return std::nullopt;
+  std::string id = text->substr(0, 63);
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
   return id.size() == 36 ? id : std::string();
 }
@@ -95,31 +83,36 @@ std::optional<std::string> ReadDataDirId(const std::string& path) {
 
 // Several processes may ask at once (a `run` starting while `status` reads the dir): the first
 // to link its file in place wins and every caller returns that id.
-Result<std::string> DataDirId(const std::string& data_dir) {
+Result<std::string> DataDirId(const std::string& data_dir, FileSystem* fs) {
   std::string path = (std::filesystem::path(data_dir) / "ID").string();
-  auto existing = ReadDataDirId(path);
+  auto existing = ReadDataDirId(fs, path);
   if (existing && !existing->empty()) return *existing;
   DF_ASSIGN_OR_RETURN(std::string id, RandomUuid());
   auto failed = [](const Status& s) {
+    if (s.code() == StatusCode::kResourceExhausted) return s;  // says to free space
     return Status::IOError(s.message() + " (free space or fix the permissions)");
   };
   if (existing) {  // present but unreadable: replace it
-    Status written = WriteFileAtomically(path, id + "\n");
+    Status written = WriteFileAtomically(fs, path, id + "\n");
     if (!written.ok()) return failed(written);
     return id;
   }
   std::string tmp = fmt::format("{}.{}.{}", path, ::getpid(), id.substr(0, 8));
-  Status written = WriteFileAtomically(tmp, id + "\n");
-  if (!written.ok()) return failed(written);
-  int linked = ::link(tmp.c_str(), path.c_str());
-  int err = errno;
-  ::unlink(tmp.c_str());
-  if (linked == 0) return id;
-  if (err == EEXIST) {
-    auto winner = ReadDataDirId(path);
-    if (winner && !winner->empty()) return *winner;
+  Status written = WriteFileAtomically(fs, tmp, id + "\n");
+  if (!written.ok()) {
+    (void)fs->RemoveFile(tmp);  // in place if only the directory sync failed
+    return failed(written);
   }
-  return failed(Status::IOError(fmt::format("cannot create {}: {}", path, std::strerror(err))));
+  Status linked = fs->LinkFile(tmp, path);
+  (void)fs->RemoveFile(tmp);
+  if (linked.ok()) {
+    Status synced = fs->SyncDir(data_dir);
+    if (!synced.ok()) return failed(synced);
+    return id;
+  }
+  auto winner = ReadDataDirId(fs, path);
+  if (winner && !winner->empty()) return *winner;  // another caller linked first
+  return failed(linked);
 }
 
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "common/file_system.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
 
@@ -15,28 +16,31 @@ struct ResolvedUrls {
   std::string store;    // e.g. rocksdb:///abs/data/store
 };
 
-// Creates `data_dir` if missing (when `create`) and checks it is a writable directory; the
-// error says which path and what to do.
-Status PrepareDataDir(const std::string& data_dir, bool create);
+// Creates `data_dir` if missing (when `create`; through `fs`, durably) and checks it is a
+// writable directory; the error says which path and what to do.
+Status PrepareDataDir(const std::string& data_dir, bool create,
+                      FileSystem* fs = FileSystem::Default());
 
 // An flock on <data_dir>/LOCK holding the owner's pid: one pipeline process per data dir.
 // Released when destroyed (or when the process dies).
 class DataDirLock {
  public:
-  // Unavailable, naming the holder's pid, if another process holds it.
-  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir);
-  ~DataDirLock();
+  // Unavailable, naming the holder's pid, if another process holds it; IOError or
+  // ResourceExhausted (path, errno text, what to do) if the file cannot be created or written.
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir,
+                                                      FileSystem* fs = FileSystem::Default());
   DataDirLock(const DataDirLock&) = delete;
   DataDirLock& operator=(const DataDirLock&) = delete;
 
  private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit DataDirLock(std::unique_ptr<FileLock> lock) : lock_(std::move(lock)) {}
+  std::unique_ptr<FileLock> lock_;
 };
 
-// The data dir's identity: a random UUID kept in <data_dir>/ID, created on first use. A data
-// dir deleted and created again at the same path gets a new one.
-Result<std::string> DataDirId(const std::string& data_dir);
+// The data dir's identity: a random UUID kept in <data_dir>/ID, created on first use (written
+// through `fs` with WriteFileAtomically, then linked in place). A data dir deleted and created
+// again at the same path gets a new one. A failed write leaves no ID (nor temp file) behind.
+Result<std::string> DataDirId(const std::string& data_dir, FileSystem* fs = FileSystem::Default());
 
 // Rewrites "scheme://relative/path" as "scheme:///abs/data_dir/relative/path"; absolute
 // ("scheme:///…") and non-file URLs are kept.

@@ -1,12 +1,6 @@
 #include "log/embedded/embedded_log.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,8 +10,6 @@
 
 namespace dataforge {
 namespace {
-
-namespace fs = std::filesystem;
 
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 200 || s == "." || s == "..") return false;
@@ -32,46 +24,38 @@ bool ValidName(const std::string& s) {
 Result<std::unique_ptr<Log>> EmbeddedLog::Open(const std::string& dir, OpenMode mode,
                                                const LogOptions& options) {
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, mode, options));
+  FileSystem* fs = log->fs_;
   if (mode == OpenMode::kReadWrite) {
-    std::error_code ec;
-    fs::create_directories(dir + "/topics", ec);
-    fs::create_directories(dir + "/groups", ec);
-    if (ec)
-      return Status::IOError(fmt::format("cannot create log directory {}: {}", dir, ec.message()));
-    std::string lock_path = dir + "/LOCK";
-    log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (log->lock_fd_ < 0) {
-      return Status::IOError(fmt::format("cannot open {}: {}", lock_path, strerror(errno)));
-    }
-    if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-      char pid[32] = {0};
-      (void)!::pread(log->lock_fd_, pid, sizeof pid - 1, 0);
+    DF_RETURN_IF_ERROR(fs->CreateDirs(dir + "/topics"));
+    DF_RETURN_IF_ERROR(fs->CreateDirs(dir + "/groups"));
+    std::string holder;
+    auto lock = fs->LockFile(dir + "/LOCK", &holder);
+    if (!lock.ok() && lock.status().code() == StatusCode::kUnavailable) {
       return Status::Unavailable(fmt::format(
           "log directory {} is locked by another dataforge process (pid {}); stop it or use "
           "another --data-dir",
-          dir, std::string(pid).empty() ? "unknown" : std::string(pid)));
+          dir, holder.empty() ? "unknown" : holder));
     }
-    std::string me = std::to_string(::getpid());
-    (void)!::ftruncate(log->lock_fd_, 0);
-    (void)!::pwrite(log->lock_fd_, me.data(), me.size(), 0);
-  } else if (!fs::exists(dir + "/topics")) {
+    if (!lock.ok()) return lock.status();
+    log->lock_ = std::move(lock).value();
+  } else if (!fs->FileExists(dir + "/topics")) {
     return Status::NotFound(fmt::format("no log at {} (run `dataforge run` first)", dir));
   }
   return std::unique_ptr<Log>(std::move(log));
 }
 
-EmbeddedLog::~EmbeddedLog() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
-}
+EmbeddedLog::~EmbeddedLog() = default;  // lock_ releases the flock
 
 Result<EmbeddedLog::Topic*> EmbeddedLog::LoadTopicLocked(const std::string& topic) {
   auto it = topics_.find(topic);
   if (it != topics_.end()) return it->second.get();
   std::string tdir = dir_ + "/topics/" + topic;
-  std::ifstream meta(tdir + "/meta");
-  if (!meta) return Status::NotFound(fmt::format("no topic '{}' in the log at {}", topic, dir_));
-  std::string line;
-  std::getline(meta, line);
+  auto meta = ReadFileToString(fs_, tdir + "/meta");
+  if (!meta.ok() && meta.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound(fmt::format("no topic '{}' in the log at {}", topic, dir_));
+  }
+  if (!meta.ok()) return meta.status();
+  std::string line = meta->substr(0, meta->find('\n'));
   int32_t n = 0;
   if (line.rfind("partitions=", 0) != 0 || (n = std::atoi(line.c_str() + 11)) <= 0) {
     return Status::Corruption(
@@ -108,19 +92,20 @@ Status EmbeddedLog::CreateTopic(const std::string& topic, int32_t partitions) {
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
   std::string tdir = dir_ + "/topics/" + topic;
-  std::error_code ec;
-  fs::create_directories(tdir, ec);
-  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", tdir, ec.message()));
+  DF_RETURN_IF_ERROR(fs_->CreateDirs(tdir));
   DF_RETURN_IF_ERROR(
-      WriteFileAtomically(tdir + "/meta", fmt::format("partitions={}\n", partitions)));
+      WriteFileAtomically(fs_, tdir + "/meta", fmt::format("partitions={}\n", partitions)));
   return LoadTopicLocked(topic).status();
 }
 
 Result<std::vector<std::string>> EmbeddedLog::ListTopics() {
   std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_ + "/topics", ec)) {
-    if (fs::exists(e.path() / "meta")) out.push_back(e.path().filename().string());
+  auto names = fs_->ListDir(dir_ + "/topics");
+  if (!names.ok() && names.status().code() != StatusCode::kNotFound) return names.status();
+  if (names.ok()) {
+    for (auto& name : *names) {
+      if (fs_->FileExists(dir_ + "/topics/" + name + "/meta")) out.push_back(std::move(name));
+    }
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -189,7 +174,10 @@ bool EmbeddedLog::WaitForData(const std::string& topic, int32_t partition, int64
 
 Result<EmbeddedLog::GroupOffsets> EmbeddedLog::ReadGroupLocked(const std::string& group) {
   GroupOffsets offsets;
-  std::ifstream in(dir_ + "/groups/" + group + ".offsets");
+  auto text = ReadFileToString(fs_, dir_ + "/groups/" + group + ".offsets");
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) return offsets;
+  if (!text.ok()) return text.status();
+  std::istringstream in(*text);
   std::string topic;
   int32_t partition;
   int64_t offset;
@@ -207,7 +195,7 @@ Status EmbeddedLog::CommitGroupOffset(const std::string& group, const std::strin
   offsets[{topic, partition}] = next_offset;
   std::string text;
   for (const auto& [tp, o] : offsets) text += fmt::format("{} {} {}\n", tp.first, tp.second, o);
-  return WriteFileAtomically(dir_ + "/groups/" + group + ".offsets", text);
+  return WriteFileAtomically(fs_, dir_ + "/groups/" + group + ".offsets", text);
 }
 
 Result<std::optional<int64_t>> EmbeddedLog::GroupOffset(const std::string& group,

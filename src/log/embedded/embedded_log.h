@@ -5,7 +5,9 @@
 //   <dir>/topics/<topic>/<partition>/*.log    segments named by base offset
 //   <dir>/groups/<group>.offsets              "topic partition next_offset" lines
 //
-// Contracts as in log/log.h. Thread-safe: topics_mu_ guards the topic map; each partition
+// Contracts as in log/log.h. Every file is read and written through LogOptions::file_system
+// (FileSystem::Default() when null); docs/log-format.md says what each failure does.
+// Thread-safe: topics_mu_ guards the topic map; each partition
 // has its own lock; groups_mu_ serialises group offset files.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_system.h"
 #include "log/embedded/partition_log.h"
 #include "log/log.h"
 
@@ -59,7 +62,10 @@ class EmbeddedLog final : public Log {
     std::vector<std::unique_ptr<PartitionLog>> partitions;
   };
   EmbeddedLog(std::string dir, OpenMode mode, const LogOptions& options)
-      : dir_(std::move(dir)), mode_(mode), options_(options) {}
+      : dir_(std::move(dir)),
+        mode_(mode),
+        options_(options),
+        fs_(options.file_system != nullptr ? options.file_system : FileSystem::Default()) {}
   Result<Topic*> GetTopic(const std::string& topic);
   Result<PartitionLog*> GetPartition(const std::string& topic, int32_t partition);
   Result<Topic*> LoadTopicLocked(const std::string& topic);
@@ -69,7 +75,8 @@ class EmbeddedLog final : public Log {
   const std::string dir_;
   const OpenMode mode_;
   const LogOptions options_;
-  int lock_fd_ = -1;
+  FileSystem* const fs_;
+  std::unique_ptr<FileLock> lock_;  // read-write only
   std::mutex topics_mu_;
   std::map<std::string, std::unique_ptr<Topic>> topics_;  // guarded by topics_mu_
   std::mutex groups_mu_;

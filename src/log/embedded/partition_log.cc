@@ -1,13 +1,6 @@
 #include "log/embedded/partition_log.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -17,43 +10,25 @@
 namespace dataforge {
 namespace {
 
-namespace fs = std::filesystem;
-
 std::string SegmentName(int64_t base) {
   return fmt::format("{:020d}.log", base);
 }
 
-Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  if (err == ENOSPC || err == EDQUOT) {
-    return Status::ResourceExhausted(
-        fmt::format("{} {}: {} (the disk is full: free space, then run again)", what, path,
-                    std::strerror(err)));
+// The base offsets of the segment files in `dir`.
+Result<std::vector<int64_t>> ListSegments(FileSystem* fs, const std::string& dir) {
+  DF_ASSIGN_OR_RETURN(auto names, fs->ListDir(dir));
+  std::vector<int64_t> bases;
+  for (const auto& name : names) {
+    if (name.size() == 24 && name.ends_with(".log"))
+      bases.push_back(std::stoll(name.substr(0, 20)));
   }
-  return Status::IOError(fmt::format("{} {}: {}", what, path, std::strerror(err)));
+  std::sort(bases.begin(), bases.end());
+  return bases;
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return ErrnoStatus("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  return rc == 0 ? Status::OK() : ErrnoStatus("cannot fsync directory", dir, err);
-}
-
-// Reads exactly n bytes at pos; returns the number read (short at end of file).
-Result<size_t> PreadFull(int fd, char* buf, size_t n, uint64_t pos, const std::string& path) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(pos + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot read", path, errno);
-    }
-    if (r == 0) break;
-    done += static_cast<size_t>(r);
-  }
-  return done;
+// Reads n bytes at pos; returns the number read (short at end of file).
+Result<size_t> PreadFull(const RandomAccessFile& file, char* buf, size_t n, uint64_t pos) {
+  return file.Read(pos, n, buf);
 }
 
 }  // namespace
@@ -61,21 +36,10 @@ Result<size_t> PreadFull(int fd, char* buf, size_t n, uint64_t pos, const std::s
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir, int32_t partition,
                                                          OpenMode mode, const LogOptions& options) {
   std::unique_ptr<PartitionLog> p(new PartitionLog(dir, partition, mode, options));
-  std::error_code ec;
-  if (mode == OpenMode::kReadWrite) {
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError(fmt::format("cannot create {}: {}", dir, ec.message()));
-  }
-  std::vector<int64_t> bases;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    if (name.size() == 24 && name.ends_with(".log"))
-      bases.push_back(std::stoll(name.substr(0, 20)));
-  }
-  if (ec && mode == OpenMode::kReadWrite) {
-    return Status::IOError(fmt::format("cannot list {}: {}", dir, ec.message()));
-  }
-  std::sort(bases.begin(), bases.end());
+  if (mode == OpenMode::kReadWrite) DF_RETURN_IF_ERROR(p->fs_->CreateDirs(dir));
+  auto listed = ListSegments(p->fs_, dir);
+  if (!listed.ok() && mode == OpenMode::kReadWrite) return listed.status();
+  std::vector<int64_t> bases = listed.ok() ? std::move(listed).value() : std::vector<int64_t>();
   for (int64_t base : bases) {
     Segment s;
     s.base_offset = base;
@@ -101,19 +65,18 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
   return p;
 }
 
-PartitionLog::~PartitionLog() {
-  if (active_fd_ >= 0) ::close(active_fd_);
-}
+PartitionLog::~PartitionLog() = default;
 
 Status PartitionLog::ScanSegment(Segment* seg, bool verify, bool truncate) {
-  int fd = ::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT && mode_ == OpenMode::kReadOnly) return Status::OK();  // retention race
-    return ErrnoStatus("cannot open log segment", seg->path, errno);
+  auto opened = fs_->NewRandomAccessFile(seg->path);
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kNotFound && mode_ == OpenMode::kReadOnly) {
+      return Status::OK();  // retention race
+    }
+    return opened.status();
   }
-  struct stat st {};
-  ::fstat(fd, &st);
-  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const RandomAccessFile& file = **opened;
+  DF_ASSIGN_OR_RETURN(uint64_t file_size, file.Size());
   uint64_t pos = seg->size;
   int64_t expected = seg->batches.empty()
                          ? seg->base_offset
@@ -122,11 +85,8 @@ Status PartitionLog::ScanSegment(Segment* seg, bool verify, bool truncate) {
   std::string problem;
   while (pos < file_size) {
     char hbuf[log_format::kHeaderSize];
-    auto got = PreadFull(fd, hbuf, sizeof hbuf, pos, seg->path);
-    if (!got.ok()) {
-      ::close(fd);
-      return got.status();
-    }
+    auto got = PreadFull(file, hbuf, sizeof hbuf, pos);
+    if (!got.ok()) return got.status();
     log_format::BatchHeader h;
     if (*got < sizeof hbuf) {
       problem = "a torn batch header";
@@ -146,11 +106,8 @@ Status PartitionLog::ScanSegment(Segment* seg, bool verify, bool truncate) {
     }
     if (verify) {
       buf.resize(log_format::kHeaderSize + h.body_length);
-      auto n = PreadFull(fd, buf.data(), buf.size(), pos, seg->path);
-      if (!n.ok()) {
-        ::close(fd);
-        return n.status();
-      }
+      auto n = PreadFull(file, buf.data(), buf.size(), pos);
+      if (!n.ok()) return n.status();
       uint32_t computed = 0;
       if (!log_format::VerifyBatch(buf, h, &computed)) {
         problem = fmt::format("checksum 0x{:08x} != stored 0x{:08x}", computed, h.crc);
@@ -162,27 +119,26 @@ Status PartitionLog::ScanSegment(Segment* seg, bool verify, bool truncate) {
     expected = h.base_offset + h.record_count;
     pos += log_format::kHeaderSize + h.body_length;
   }
-  ::close(fd);
   seg->size = pos;
   if (pos < file_size && truncate) {
     spdlog::warn(
         "log recovery: {} at byte {} of {}: truncating {} bytes ({} complete batches "
         "kept, next offset {})",
         problem, pos, seg->path, file_size - pos, seg->batches.size(), expected);
-    if (::truncate(seg->path.c_str(), static_cast<off_t>(pos)) != 0) {
-      return ErrnoStatus("cannot truncate log segment", seg->path, errno);
-    }
+    DF_RETURN_IF_ERROR(fs_->TruncateFile(seg->path, pos).WithContext("log recovery"));
   }
   return Status::OK();
 }
 
 Status PartitionLog::OpenActiveForAppend() {
-  if (active_fd_ >= 0) ::close(active_fd_);
+  if (active_ != nullptr) {
+    DF_RETURN_IF_ERROR(active_->Close());
+    active_.reset();
+  }
   const Segment& seg = segments_.back();
-  bool existed = fs::exists(seg.path);
-  active_fd_ = ::open(seg.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (active_fd_ < 0) return ErrnoStatus("cannot open log segment", seg.path, errno);
-  if (!existed) return SyncDir(dir_);
+  bool existed = fs_->FileExists(seg.path);
+  DF_ASSIGN_OR_RETURN(active_, fs_->NewAppendableFile(seg.path));
+  if (!existed) return fs_->SyncDir(dir_);
   return Status::OK();
 }
 
@@ -207,26 +163,22 @@ Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
   if (!failed_.ok()) return failed_;
   if (segments_.back().size >= options_.segment_bytes) {
     Status s = Roll();
-    if (!s.ok()) return failed_ = s;
+    if (!s.ok()) return failed_ = s.WithContext("cannot append to the log");
   }
   Segment& seg = segments_.back();
   int64_t base = EndOffsetLocked();
   buffer_.clear();
   log_format::EncodeBatch(base, records, &buffer_);
-  size_t done = 0;
-  while (done < buffer_.size()) {
-    ssize_t n = ::write(active_fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      // Cut back to the last complete batch so the file stays valid; refuse further appends.
-      (void)::ftruncate(active_fd_, static_cast<off_t>(seg.size));
-      return failed_ = ErrnoStatus("cannot append to log segment", seg.path, err);
-    }
-    done += static_cast<size_t>(n);
+  Status written = active_->Append(buffer_);
+  if (!written.ok()) {
+    // Cut back to the last complete batch so the file stays valid (recovery would also drop
+    // the torn batch); refuse further appends.
+    (void)active_->Truncate(seg.size);
+    return failed_ = written.WithContext("cannot append to the log");
   }
-  if (options_.fsync_per_batch && ::fdatasync(active_fd_) != 0) {
-    return failed_ = ErrnoStatus("cannot fsync log segment", seg.path, errno);
+  if (options_.fsync_per_batch) {
+    Status synced = active_->Sync();
+    if (!synced.ok()) return failed_ = synced.WithContext("cannot append to the log");
   }
   int64_t max_ts = 0;
   for (const auto& r : records) max_ts = std::max(max_ts, r.timestamp_us);
@@ -241,16 +193,14 @@ Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
 Status PartitionLog::RefreshLocked() {
   if (mode_ != OpenMode::kReadOnly) return Status::OK();
   // New segments a writer rolled to.
-  std::error_code ec;
   int64_t last_base = segments_.empty() ? -1 : segments_.back().base_offset;
   std::vector<int64_t> added;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    std::string name = e.path().filename().string();
-    if (name.size() != 24 || !name.ends_with(".log")) continue;
-    int64_t base = std::stoll(name.substr(0, 20));
-    if (base > last_base) added.push_back(base);
+  auto listed = ListSegments(fs_, dir_);
+  if (listed.ok()) {
+    for (int64_t base : *listed) {
+      if (base > last_base) added.push_back(base);
+    }
   }
-  std::sort(added.begin(), added.end());
   if (!segments_.empty()) DF_RETURN_IF_ERROR(ScanSegment(&segments_.back(), true, false));
   for (int64_t base : added) {
     Segment s;
@@ -290,23 +240,25 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
     }
   }
   std::string buf;
-  int fd = -1;
-  std::string fd_path;
+  std::unique_ptr<RandomAccessFile> file;
+  std::string file_path;
   Status result;
   size_t remaining = max_records;
   for (const auto& piece : pieces) {
-    if (piece.path != fd_path) {
-      if (fd >= 0) ::close(fd);
-      fd = ::open(piece.path.c_str(), O_RDONLY | O_CLOEXEC);
-      fd_path = piece.path;
-      if (fd < 0) {
-        if (errno == ENOENT) continue;  // deleted by retention meanwhile
-        result = ErrnoStatus("cannot open log segment", piece.path, errno);
+    if (piece.path != file_path) {
+      file.reset();
+      file_path = piece.path;
+      auto opened = fs_->NewRandomAccessFile(piece.path);
+      if (!opened.ok()) {
+        if (opened.status().code() == StatusCode::kNotFound) continue;  // deleted by retention
+        result = opened.status();
         break;
       }
+      file = std::move(opened).value();
     }
+    if (file == nullptr) continue;
     char hbuf[log_format::kHeaderSize];
-    auto got = PreadFull(fd, hbuf, sizeof hbuf, piece.batch.position, piece.path);
+    auto got = PreadFull(*file, hbuf, sizeof hbuf, piece.batch.position);
     log_format::BatchHeader h;
     if (!got.ok() || *got < sizeof hbuf ||
         !log_format::DecodeHeader(std::string_view(hbuf, sizeof hbuf), &h)) {
@@ -315,7 +267,7 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
       break;
     }
     buf.resize(log_format::kHeaderSize + h.body_length);
-    auto n = PreadFull(fd, buf.data(), buf.size(), piece.batch.position, piece.path);
+    auto n = PreadFull(*file, buf.data(), buf.size(), piece.batch.position);
     uint32_t computed = 0;
     if (!n.ok() || *n < buf.size() || !log_format::VerifyBatch(buf, h, &computed)) {
       result = Status::Corruption(
@@ -332,7 +284,6 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
     remaining -= out->size() - before;
     if (remaining == 0) break;
   }
-  if (fd >= 0) ::close(fd);
   return result;
 }
 
@@ -374,8 +325,9 @@ Status PartitionLog::ApplyRetention(int64_t now_us) {
     bool too_old =
         options_.retention_ms > 0 && oldest.max_timestamp < now_us - options_.retention_ms * 1000;
     if (!too_big && !too_old) break;
-    if (::unlink(oldest.path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoStatus("cannot delete log segment", oldest.path, errno);
+    Status removed = fs_->RemoveFile(oldest.path);
+    if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+      return removed.WithContext("log retention");
     }
     spdlog::info("log retention: deleted {} ({} bytes)", oldest.path, oldest.size);
     total -= oldest.size;

@@ -3,8 +3,12 @@
 // Thread-safety: all methods are safe to call concurrently; mu_ guards the segment list, the
 // batch index and the active file. Appends are serialised; reads copy what they need under
 // the lock and read the file with pread outside it.
-// Durability: Append() writes one batch with one write() and, with fsync_per_batch, fdatasync
-// before returning. After an fsync failure the partition refuses appends (the error sticks).
+// Durability: Append() writes one batch with one WritableFile::Append() and, with
+// fsync_per_batch, Sync()s before returning. A new segment's directory entry is synced before
+// the first batch goes into it. After a failed write, fsync or segment roll the partition
+// refuses appends (the error sticks: the unsynced tail's state is unknown) until it is reopened,
+// when recovery keeps the longest valid prefix. All file access goes through
+// LogOptions::file_system (common/file_system.h).
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_system.h"
 #include "common/open_mode.h"
 #include "common/status.h"
 #include "log/log.h"
@@ -53,7 +58,11 @@ class PartitionLog {
   };
 
   PartitionLog(std::string dir, int32_t partition, OpenMode mode, const LogOptions& options)
-      : dir_(std::move(dir)), partition_(partition), mode_(mode), options_(options) {}
+      : dir_(std::move(dir)),
+        partition_(partition),
+        mode_(mode),
+        options_(options),
+        fs_(options.file_system != nullptr ? options.file_system : FileSystem::Default()) {}
   // Scans `seg` from seg->size; with `verify`, checks CRCs and (kReadWrite) truncates the file
   // after the last valid batch. REQUIRES: mu_ held (or not yet shared).
   Status ScanSegment(Segment* seg, bool verify, bool truncate);
@@ -67,14 +76,15 @@ class PartitionLog {
   const int32_t partition_;
   const OpenMode mode_;
   const LogOptions options_;
+  FileSystem* const fs_;
 
   std::mutex mu_;
-  std::condition_variable cv_;     // signalled on append
-  std::vector<Segment> segments_;  // guarded by mu_; ordered by base offset; last is active
-  int active_fd_ = -1;             // guarded by mu_
-  int64_t start_offset_ = 0;       // guarded by mu_
-  Status failed_;                  // guarded by mu_; sticky write error
-  std::string buffer_;             // guarded by mu_; encode buffer
+  std::condition_variable cv_;            // signalled on append
+  std::vector<Segment> segments_;         // guarded by mu_; ordered by base offset; last is active
+  std::unique_ptr<WritableFile> active_;  // guarded by mu_; the last segment, read-write only
+  int64_t start_offset_ = 0;              // guarded by mu_
+  Status failed_;                         // guarded by mu_; sticky write error
+  std::string buffer_;                    // guarded by mu_; encode buffer
 };
 
 }  // namespace dataforge
