@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set-up, build, then run every test. What CI runs (.ci/run calls this):
-#   1. the ASan + UBSan build (-O1) of everything, and the whole suite under it;
-#   2. the release build of what release must prove (the binary, the integration tests and their
-#      tools), and the end-to-end integration tests against the release binary;
-#   3. each libFuzzer target for a short budget from its committed corpus (scripts/fuzz.sh).
+#   1. the ASan + UBSan build of everything (library -O1, test code -O0);
+#   2. the whole suite under it, while the release binary, the integration tests and their tools
+#      build beside it at a lower priority (the suite mostly waits on servers and subprocesses);
+#   3. the end-to-end integration tests against the release binary, while each libFuzzer target
+#      runs for a short budget from its committed corpus (scripts/fuzz.sh).
 # Every phase runs even when an earlier one failed; the last line sums them up as
 # "N passed, N failed" and the exit code is 1 when anything failed.
 # Usage: scripts/test.sh [--release]   (--release: the release build of everything and the whole
@@ -21,7 +22,7 @@ run_ctest() {
   shift
   local out
   out=$(mktemp)
-  ctest --output-on-failure -j "$jobs" "$@" 2>&1 | tee "$out"
+  ctest --output-on-failure "$@" 2>&1 | tee "$out"
   local status=${PIPESTATUS[0]}
   # "100% tests passed, 0 tests failed out of 123"
   local line
@@ -63,32 +64,65 @@ timed() {
   echo "test.sh: $label took $((SECONDS - start)) s"
 }
 
-if [[ ${1:-} == --release || ${1:-} == --no-sanitize ]]; then
-  build release scripts/setup.sh && timed "release tests" run_ctest release --test-dir build
-else
-  build "ASan+UBSan" scripts/setup.sh --sanitize &&
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      timed "ASan+UBSan tests" run_ctest "ASan+UBSan" --test-dir build-asan
-  # Release proves the optimised binary end to end; the unit tests ran above.
-  build release scripts/setup.sh dataforge integration_tests kafka_mock_cluster &&
-    timed "release integration tests" run_ctest "release integration" --test-dir build -L integration
-  if [[ -x scripts/fuzz.sh ]]; then
-    fuzz_out=$(mktemp)
-    timed fuzzing scripts/fuzz.sh 2>&1 | tee "$fuzz_out"
-    fuzz_line=$(grep -E '^(fuzz: )?[0-9]+ passed, [0-9]+ failed' "$fuzz_out" | tail -n 1)
-    rm -f "$fuzz_out"
-    if [[ -n $fuzz_line ]]; then
-      p=$(sed -E 's/^(fuzz: )?([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$fuzz_line")
-      f=$(sed -E 's/^(fuzz: )?([0-9]+) passed, ([0-9]+) failed.*/\3/' <<<"$fuzz_line")
-      passed=$((passed + p))
-      failed=$((failed + f))
-      ((f == 0)) || failed_phases+=(fuzzing)
-    else
-      echo "test.sh: fuzzing printed no summary" >&2
-      failed=$((failed + 1))
-      failed_phases+=(fuzzing)
-    fi
+# Adds the counts of a "N passed, N failed" line in file $2 (from phase $1) to the totals.
+add_plain_summary() {
+  local phase=$1 file=$2 line p f
+  line=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed' "$file" | tail -n 1)
+  if [[ -z $line ]]; then
+    echo "test.sh: $phase printed no summary" >&2
+    failed=$((failed + 1))
+    failed_phases+=("$phase")
+    return
   fi
+  p=$(sed -E 's/^([a-z]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+  f=$(sed -E 's/^([a-z]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/' <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  ((f == 0)) || failed_phases+=("$phase")
+}
+
+# Most integration tests wait on servers and subprocesses rather than compute: running more of
+# them than there are cores shortens the suite without starving any.
+test_jobs=$((jobs * 2))
+
+if [[ ${1:-} == --release || ${1:-} == --no-sanitize ]]; then
+  build release scripts/setup.sh && timed "release tests" run_ctest release --test-dir build -j "$test_jobs"
+else
+  build "ASan+UBSan" scripts/setup.sh --sanitize
+  asan_built=$?
+  # While the sanitizer suite runs (mostly waiting), the release binary and the fuzzers build
+  # at a lower priority beside it.
+  background_log=$(mktemp)
+  (
+    nice -n 10 scripts/setup.sh dataforge integration_tests kafka_mock_cluster >"$background_log.release" 2>&1
+    echo $? >"$background_log.release.rc"
+    if [[ -x scripts/fuzz.sh ]]; then
+      nice -n 10 scripts/fuzz.sh >"$background_log.fuzz" 2>&1
+      echo $? >"$background_log.fuzz.rc"
+    fi
+  ) &
+  background=$!
+  if ((asan_built == 0)); then
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      timed "ASan+UBSan tests" run_ctest "ASan+UBSan" --test-dir build-asan -j "$test_jobs"
+  fi
+  # Release proves the optimised binary end to end; the unit tests ran above.
+  while [[ ! -f $background_log.release.rc ]] && kill -0 "$background" 2>/dev/null; do sleep 1; done
+  cat "$background_log.release"
+  if [[ $(cat "$background_log.release.rc" 2>/dev/null) == 0 ]]; then
+    timed "release integration tests" \
+      run_ctest "release integration" --test-dir build -L integration -j "$test_jobs"
+  else
+    echo "test.sh: release: the build failed" >&2
+    failed=$((failed + 1))
+    failed_phases+=("release build")
+  fi
+  wait "$background"
+  if [[ -f $background_log.fuzz ]]; then
+    cat "$background_log.fuzz"
+    add_plain_summary fuzzing "$background_log.fuzz"
+  fi
+  rm -f "$background_log" "$background_log".*
 fi
 
 if ((${#failed_phases[@]})); then
