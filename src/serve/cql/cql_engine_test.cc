@@ -307,7 +307,16 @@ TEST_F(CqlEngineTest, PreparedInsertAndSelect) {
   ex.params.values = {Value::Of("p1"), Value::Of(EncodeInt(7)),
                       Value::Of(*EncodeUuid("00000000-0000-0000-0000-000000000001")),
                       Value::Of(EncodeBigint(1))};
+  // USING TIMESTAMP prepares (drivers read the marker's type) but is refused when executed.
   Response er = engine_->Execute(&session_, ex);
+  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(er));
+  EXPECT_EQ(std::get<ErrorMessage>(er).message,
+            "USING TIMESTAMP is not supported by the DataForge CQL endpoint: remove it from the "
+            "INSERT on ks.users (writes apply in the order they arrive; the last one wins)");
+  pr = engine_->Prepare(&session_, {"INSERT INTO ks.users (id, age, uid) VALUES (?, ?, :u)"});
+  ex.id = std::get<ResultMessage>(pr).prepared.id;
+  ex.params.values.pop_back();
+  er = engine_->Execute(&session_, ex);
   ASSERT_TRUE(std::holds_alternative<ResultMessage>(er)) << std::get<ErrorMessage>(er).message;
   EXPECT_EQ(std::get<ResultMessage>(er).kind, ResultKind::kVoid);
 
@@ -460,15 +469,15 @@ TEST_F(CqlEngineTest, UnsupportedAndSyntaxErrors) {
   ErrorMessage e = Err("DROP TABLE ks.users");
   EXPECT_EQ(e.code, kInvalid);
   EXPECT_EQ(e.message,
-            "DROP TABLE is not supported by the embedded store (it serves SELECT, INSERT, UPDATE, "
-            "DELETE, BATCH, CREATE KEYSPACE, CREATE TABLE and USE)");
+            "DROP TABLE is not supported by the DataForge CQL endpoint (it serves SELECT, INSERT, "
+            "UPDATE, DELETE, BATCH, CREATE KEYSPACE, CREATE TABLE and USE)");
   EXPECT_TRUE(Err("TRUNCATE ks.users").message.starts_with("TRUNCATE is not supported"));
   EXPECT_TRUE(Err("ALTER TABLE ks.users ADD x int").message.starts_with("ALTER TABLE is not"));
   e = Err("INSERT INTO ks.users (id) VALUES ('a') USING TTL 10");
   EXPECT_EQ(e.code, kInvalid);
   EXPECT_EQ(e.message,
-            "TTL is not supported by the embedded store: remove USING TTL from the INSERT on "
-            "ks.users (its rows never expire)");
+            "USING TTL is not supported by the DataForge CQL endpoint: remove it from the INSERT "
+            "on ks.users (rows never expire)");
   e = Err("SELECT * FORM ks.users");
   EXPECT_EQ(e.code, 0x2000);
   EXPECT_EQ(e.message, "line 1:9 no viable alternative at input 'FORM' (expected FROM)");

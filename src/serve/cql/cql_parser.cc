@@ -108,7 +108,7 @@ class Parser {
     for (std::string_view verb : {"drop", "alter"}) {
       if (t.Is(verb)) return Unsupported(2);
     }
-    for (std::string_view verb : {"truncate", "grant", "revoke", "list"}) {
+    for (std::string_view verb : {"truncate", "grant", "revoke", "list", "describe", "desc"}) {
       if (t.Is(verb)) return Unsupported(1);
     }
     return Error(t, "a statement");
@@ -587,8 +587,13 @@ class Parser {
     DF_RETURN_IF_ERROR(ExpectPunct(")"));
     if (!key_declared) return Error(tokens_[pos_ - 1], "a PRIMARY KEY declaration");
     if (Accept("with")) {
-      // Table options (compaction, comment, ...) mean nothing to the embedded store.
-      while (Peek().kind != TokenKind::kEnd && !Peek().IsPunct(";")) Take();
+      // Table options (compaction, comment, ...) mean nothing to the embedded store, except
+      // default_time_to_live, which the engine refuses like USING TTL.
+      while (Peek().kind != TokenKind::kEnd && !Peek().IsPunct(";")) {
+        if (Take().Is("default_time_to_live") && AcceptPunct("=")) {
+          s.default_time_to_live = Take().value;
+        }
+      }
     }
     return Statement(std::move(s));
   }

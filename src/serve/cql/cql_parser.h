@@ -120,6 +120,7 @@ struct CreateTableStatement {
   std::vector<std::string> partition_key;  // PRIMARY KEY ((a, b), ...) or c ... PRIMARY KEY
   std::vector<std::string> clustering;     // PRIMARY KEY (a, c, d): c, d
   std::string primary_key_text;            // "PRIMARY KEY (a, c)" as written, for errors
+  std::optional<std::string> default_time_to_live;  // WITH default_time_to_live = N, as written
 };
 
 struct UseStatement {
