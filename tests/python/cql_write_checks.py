@@ -290,6 +290,29 @@ class WriteChecksTest(ServerTestCase):
                 self.assert_refused(query, "%s %s (it serves SELECT, INSERT, UPDATE, DELETE, "
                                            "BATCH, CREATE KEYSPACE, CREATE TABLE and USE)" %
                                     (what, ENDPOINT))
+        # Forms of the served statements, with what to do instead.
+        forms = [
+            ("UPDATE chk.t SET i = i + 1 WHERE k = 1",
+             "UPDATE ... SET i = i +/- ... %s: counter and collection arithmetic; set the whole "
+             "value (SET i = ?)" % ENDPOINT),
+            ("UPDATE chk.t SET s = s + {7} WHERE k = 1", "UPDATE ... SET s = s +/- ..."),
+            ("UPDATE chk.t SET m['n'] = 7 WHERE k = 1",
+             "UPDATE ... SET m[...] = ... %s: setting one element of a collection or a field; "
+             "set the whole value (SET m = ?)" % ENDPOINT),
+            ("DELETE m['n'] FROM chk.t WHERE k = 1", "DELETE m[...] %s" % ENDPOINT),
+            ("UPDATE chk.t SET a = 'z' WHERE k = 1 IF a = 'a1'",
+             "UPDATE ... IF <condition> %s: conditions on column values (lightweight "
+             "transactions); only IF EXISTS is served" % ENDPOINT),
+            ("SELECT * FROM chk.t WHERE k = 1 ORDER BY a", "SELECT ... ORDER BY %s" % ENDPOINT),
+            ("SELECT k, writetime(a) FROM chk.t", "SELECT WRITETIME(...) %s" % ENDPOINT),
+            ("SELECT max(i) FROM chk.t", "SELECT MAX(...) %s" % ENDPOINT),
+        ]
+        for query, message in forms:
+            with self.subTest(query=query):
+                self.assert_refused(query, message)
+                with self.assertRaises(InvalidRequest) as e:
+                    self.session.prepare(query)
+                self.assertIn(message, str(e.exception))
 
 
 class ReadOnlyRecheckTest(unittest.TestCase):

@@ -227,6 +227,7 @@ void CqlEngine::BatchAsync(SessionState* session, const BatchMessage& m, Respons
         s = &texts[i].statement;
         entries.push_back(nullptr);
       }
+      if (const auto* u = std::get_if<UnsupportedStatement>(s)) return UnsupportedError(*u);
       if (!IsWrite(*s)) {
         return CqlError(ErrorCode::kInvalid,
                         "Invalid statement in batch: only UPDATE, INSERT "

@@ -290,7 +290,61 @@ TEST_F(CqlWriteChecksTest, UnsupportedStatementFormsAreNamed) {
     EXPECT_EQ(e.code, kInvalid) << query;
     EXPECT_EQ(e.message, std::string(what) + tail) << query;
   }
+  // Forms of served statements: the message says what to do instead, also at PREPARE and in a
+  // BATCH, and bound values do not matter.
+  const std::pair<const char*, const char*> forms[] = {
+      {"UPDATE ks.t SET i = i + 1 WHERE k = 1",
+       "UPDATE ... SET i = i +/- ... is not supported by the DataForge CQL endpoint: counter and "
+       "collection arithmetic; set the whole value (SET i = ?)"},
+      {"UPDATE ks.t SET s = s - {1} WHERE k = 1",
+       "UPDATE ... SET s = s +/- ... is not supported by the DataForge CQL endpoint: counter and "
+       "collection arithmetic; set the whole value (SET s = ?)"},
+      {"UPDATE ks.t SET s = {1} + s WHERE k = 1",
+       "UPDATE ... SET s = ... + s is not supported by the DataForge CQL endpoint: collection "
+       "arithmetic; set the whole value (SET s = ?)"},
+      {"UPDATE ks.t SET m['a'] = 1 WHERE k = 1",
+       "UPDATE ... SET m[...] = ... is not supported by the DataForge CQL endpoint: setting one "
+       "element of a collection or a field; set the whole value (SET m = ?)"},
+      {"DELETE m['a'] FROM ks.t WHERE k = 1",
+       "DELETE m[...] is not supported by the DataForge CQL endpoint: deleting one element of a "
+       "collection or a field; set the whole value (UPDATE ... SET m = ?)"},
+      {"UPDATE ks.t SET a = 'x' WHERE k = 1 IF a = 'one'",
+       "UPDATE ... IF <condition> is not supported by the DataForge CQL endpoint: conditions on "
+       "column values (lightweight transactions); only IF EXISTS is served"},
+      {"DELETE FROM ks.t WHERE k = 1 IF a = 'one'",
+       "DELETE ... IF <condition> is not supported by the DataForge CQL endpoint: conditions on "
+       "column values (lightweight transactions); only IF EXISTS is served"},
+      {"SELECT * FROM ks.t WHERE k = 1 ORDER BY a",
+       "SELECT ... ORDER BY is not supported by the DataForge CQL endpoint: rows come in the "
+       "store's key order, one row per partition"},
+      {"SELECT max(i) FROM ks.t",
+       "SELECT MAX(...) is not supported by the DataForge CQL endpoint: functions other than "
+       "COUNT(*) in a SELECT; select the columns"},
+      {"SELECT k, writetime(a) FROM ks.t",
+       "SELECT WRITETIME(...) is not supported by the DataForge CQL endpoint: functions other "
+       "than COUNT(*) in a SELECT; select the columns"},
+      {"SELECT DISTINCT k FROM ks.t",
+       "SELECT DISTINCT is not supported by the DataForge CQL endpoint: select the key column "
+       "instead (each row is one partition)"},
+  };
+  for (const auto& [query, message] : forms) {
+    ErrorMessage e = Err(Run(query, {Value::Of(EncodeInt(1))}));
+    EXPECT_EQ(e.code, kInvalid) << query;
+    EXPECT_EQ(e.message, message) << query;
+    e = Err(engine_->Prepare(&session_, PrepareMessage{query}));
+    EXPECT_EQ(e.message, message) << query;
+  }
+  BatchMessage b;
+  BatchStatement st;
+  st.query_or_id = "UPDATE ks.t SET i = i + 1 WHERE k = 1";
+  b.statements.push_back(st);
+  EXPECT_EQ(Err(engine_->Batch(&session_, b)).message, forms[0].second);
+  EXPECT_EQ(Err(Run("BEGIN BATCH INSERT INTO ks.t (k) VALUES (2); UPDATE ks.t SET i = i + 1 "
+                    "WHERE k = 1 APPLY BATCH"))
+                .message,
+            forms[0].second);
   EXPECT_EQ(ScanKeys(), std::vector<int32_t>{1});
+  EXPECT_EQ(*store_->Get("ks.t", "1"), R"({"k":1,"a":"one"})");
 }
 
 }  // namespace

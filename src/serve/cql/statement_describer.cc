@@ -125,6 +125,8 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
         } else if constexpr (std::is_same_v<T, CreateTableStatement>) {
           FillKeyspace(*session, &s.table);
           return Status::OK();
+        } else if constexpr (std::is_same_v<T, UnsupportedStatement>) {
+          return Status::InvalidArgument(UnsupportedError(s).message);
         } else {
           return Status::OK();
         }

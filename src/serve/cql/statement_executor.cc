@@ -17,6 +17,14 @@ ErrorMessage CqlError(ErrorCode code, std::string message) {
   return e;
 }
 
+ErrorMessage UnsupportedError(const UnsupportedStatement& s) {
+  return CqlError(ErrorCode::kInvalid,
+                  s.what + " is not supported by the DataForge CQL endpoint" +
+                      (s.hint.empty() ? " (it serves SELECT, INSERT, UPDATE, DELETE, BATCH, "
+                                        "CREATE KEYSPACE, CREATE TABLE and USE)"
+                                      : ": " + s.hint));
+}
+
 ErrorMessage ErrorFromStatus(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
@@ -141,6 +149,7 @@ StatementExecutor::StatementExecutor(Store* store, const EngineOptions& options)
 Response StatementExecutor::Execute(SessionState* session, const Statement& statement,
                                     int marker_count, const BoundValues& values,
                                     const PageOptions& page, const Request& request) {
+  if (const auto* u = std::get_if<UnsupportedStatement>(&statement)) return UnsupportedError(*u);
   size_t given = values.values == nullptr ? 0 : values.values->size();
   if (static_cast<size_t>(marker_count) != given &&
       (values.names == nullptr || values.names->empty())) {
@@ -168,11 +177,7 @@ Response StatementExecutor::Execute(SessionState* session, const Statement& stat
         } else if constexpr (std::is_same_v<T, UseStatement>) {
           return Use(session, s);
         } else {
-          return CqlError(ErrorCode::kInvalid,
-                          s.what +
-                              " is not supported by the DataForge CQL endpoint (it serves "
-                              "SELECT, INSERT, UPDATE, DELETE, BATCH, CREATE KEYSPACE, CREATE "
-                              "TABLE and USE)");
+          return UnsupportedError(s);
         }
       },
       statement);

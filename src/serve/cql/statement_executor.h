@@ -44,6 +44,9 @@ struct PageOptions {
 // NotFound, ConfigError, FailedPrecondition) or Server_error (anything else).
 ErrorMessage CqlError(ErrorCode code, std::string message);
 ErrorMessage ErrorFromStatus(const Status& s);
+// Invalid: "ALTER TABLE is not supported by the DataForge CQL endpoint (it serves ...)", or with
+// the statement's hint after a colon.
+ErrorMessage UnsupportedError(const UnsupportedStatement& s);
 
 // Like DF_ASSIGN_OR_RETURN, in a function returning a Response: an error becomes its ERROR.
 #define CQL_ASSIGN_OR_RETURN(lhs, expr) \
