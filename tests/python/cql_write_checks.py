@@ -225,10 +225,10 @@ class WriteChecksTest(ServerTestCase):
         self.assert_refused("INSERT INTO chk.t (k, a) VALUES (3, 'new') USING TIMESTAMP 1",
                             "USING TIMESTAMP %s: remove it from the INSERT on chk.t %s" %
                             (ENDPOINT, why))
-        prepared = self.session.prepare(
-            "UPDATE chk.t USING TIMESTAMP ? SET a = ? WHERE k = ?")
-        self.assert_refused(prepared, "USING TIMESTAMP %s: remove it from the UPDATE on chk.t" %
-                            ENDPOINT, (2 ** 60, "new", 3))
+        with self.assertRaises(InvalidRequest) as e:  # refused at PREPARE already
+            self.session.prepare("UPDATE chk.t USING TIMESTAMP ? SET a = ? WHERE k = ?")
+        self.assertIn("USING TIMESTAMP %s: remove it from the UPDATE on chk.t %s" %
+                      (ENDPOINT, why), str(e.exception))
         self.assert_refused("DELETE FROM chk.t USING TIMESTAMP 1 WHERE k = 3",
                             "USING TIMESTAMP %s: remove it from the DELETE on chk.t" % ENDPOINT)
         self.assert_refused("BEGIN BATCH USING TIMESTAMP 1 DELETE FROM chk.t WHERE k = 3 "

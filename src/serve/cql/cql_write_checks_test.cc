@@ -231,6 +231,18 @@ TEST_F(CqlWriteChecksTest, UsingTimestampAndTtlAreRefused) {
   EXPECT_EQ(Err(Run("BEGIN BATCH USING TTL 5 INSERT INTO ks.t (k) VALUES (8) APPLY BATCH")).message,
             "USING TTL is not supported by the DataForge CQL endpoint: remove it from the BATCH "
             "(rows never expire)");
+  // Refused at PREPARE already.
+  EXPECT_EQ(
+      Err(engine_->Prepare(&session_,
+                           PrepareMessage{"DELETE FROM ks.t USING TIMESTAMP ? WHERE k = ?"}))
+          .message,
+      "USING TIMESTAMP is not supported by the DataForge CQL endpoint: remove it from the DELETE "
+      "on ks.t (writes apply in the order they arrive; the last one wins)");
+  EXPECT_EQ(Err(engine_->Prepare(&session_, PrepareMessage{"BEGIN BATCH USING TTL 1 INSERT INTO "
+                                                           "ks.t (k) VALUES (?) APPLY BATCH"}))
+                .message,
+            "USING TTL is not supported by the DataForge CQL endpoint: remove it from the BATCH "
+            "(rows never expire)");
   EXPECT_EQ(ScanKeys(), std::vector<int32_t>{1});
   EXPECT_EQ(*store_->Get("ks.t", "1"), R"({"k":1,"a":"one"})");
 }

@@ -158,6 +158,13 @@ class StatementExecutor {
   std::map<std::string, std::shared_ptr<const TableInfo>> tables_;  // GUARDED_BY(tables_mu_)
 };
 
+// USING TTL and USING TIMESTAMP of a write (`statement`: "INSERT", ... on `table`; "BATCH" with
+// no table) are refused at PREPARE and at execution, never accepted and ignored: rows never
+// expire, and writes apply in the order they arrive (a row is one JSON document in the store:
+// there are no per-cell timestamps to compare). write_executor.cc.
+std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view statement,
+                                       const std::string& table);
+
 // --- Value helpers (statement_executor.cc) ---
 
 // The value of `term` for a column of type `type` named `column`: a literal converted from its

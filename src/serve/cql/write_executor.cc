@@ -15,27 +15,6 @@ ErrorMessage NotModifiable(const TableInfo& t) {
   return CqlError(ErrorCode::kUnauthorized, t.keyspace + " keyspace is not user-modifiable");
 }
 
-// USING TTL and USING TIMESTAMP are refused, never accepted and ignored: rows never expire, and
-// writes apply in the order they arrive (a row is one JSON document: there are no per-cell
-// timestamps to compare).
-std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view statement,
-                                       const std::string& table) {
-  const std::string where = std::string(statement) + (table.empty() ? "" : " on " + table);
-  if (o.ttl) {
-    return CqlError(ErrorCode::kInvalid,
-                    "USING TTL is not supported by the DataForge CQL endpoint: remove it from "
-                    "the " +
-                        where + " (rows never expire)");
-  }
-  if (o.timestamp) {
-    return CqlError(ErrorCode::kInvalid,
-                    "USING TIMESTAMP is not supported by the DataForge CQL endpoint: remove it "
-                    "from the " +
-                        where + " (writes apply in the order they arrive; the last one wins)");
-  }
-  return std::nullopt;
-}
-
 // The keys of `where`, which must be exactly `key = v` or `key IN (...)`.
 Result<std::vector<std::string>> WhereKeys(const TableInfo& t, const std::vector<Relation>& where,
                                            const BoundValues& values) {
@@ -83,6 +62,24 @@ ResultMessage Applied(const TableInfo& t, bool applied, const std::vector<Column
 }
 
 }  // namespace
+
+std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view statement,
+                                       const std::string& table) {
+  const std::string where = std::string(statement) + (table.empty() ? "" : " on " + table);
+  if (o.ttl) {
+    return CqlError(ErrorCode::kInvalid,
+                    "USING TTL is not supported by the DataForge CQL endpoint: remove it from "
+                    "the " +
+                        where + " (rows never expire)");
+  }
+  if (o.timestamp) {
+    return CqlError(ErrorCode::kInvalid,
+                    "USING TIMESTAMP is not supported by the DataForge CQL endpoint: remove it "
+                    "from the " +
+                        where + " (writes apply in the order they arrive; the last one wins)");
+  }
+  return std::nullopt;
+}
 
 Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
                                      const ColumnValues& columns, bool if_not_exists,
