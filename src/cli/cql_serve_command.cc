@@ -214,7 +214,9 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "CQL native protocol v4, so Cassandra drivers and tools (cqlsh, the DataStax drivers) can "
       "create keyspaces and tables, insert, and select by key or page through a table. If "
       "another dataforge process uses the data dir, its store is served read-only (writes get "
-      "an error); `dataforge run --cql-port` serves a running pipeline's store instead. Prints "
+      "an error naming that process; once it has exited, the next write takes the data dir and "
+      "the store is served read-write); `dataforge run --cql-port` serves a running pipeline's "
+      "store instead. Prints "
       "one line when ready; stops on SIGINT/SIGTERM.");
   auto flags = std::make_shared<CqlEndpointFlags>();
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str();

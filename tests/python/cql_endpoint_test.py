@@ -422,6 +422,8 @@ class CommandTest(unittest.TestCase):
         code, out, _ = dataforge_server.run_cli(["cql-serve", "--help"])
         self.assertEqual(code, 0)
         self.assertIn("CQL native protocol v4", out)
+        self.assertIn("once it has exited, the next write takes the data dir and the store is "
+                      "served read-write", " ".join(out.split()))
         self.assertIn("--max-frame-bytes", out)
 
     def test_second_server_on_a_held_data_dir_is_read_only(self):
