@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <shared_mutex>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -18,58 +19,101 @@ namespace dataforge {
 namespace {
 
 // The store of a data dir another dataforge process holds: reads catch up with the writer
-// first (RocksDB secondary: Refresh()), writes fail with `why`. Thread-safe like the store.
+// first (RocksDB secondary: Refresh()). A write re-checks the data dir lock each time: while
+// another process holds it, the write fails naming that process (its pid now, not at start);
+// once the lock is free, the write takes it, opens the store read-write and is applied, and the
+// endpoint serves read-write from then on (a pipeline started later finds the data dir held by
+// this cql-serve). A server that is only read never takes the lock. Thread-safe like the store.
 class ReadOnlyServedStore final : public Store {
  public:
-  ReadOnlyServedStore(std::unique_ptr<Store> store, std::string why)
-      : store_(std::move(store)), why_(std::move(why)) {}
+  // Takes the data dir lock and opens the store read-write, or FailedPrecondition naming the
+  // process that holds the lock.
+  using OpenWritable = std::function<Result<std::unique_ptr<Store>>()>;
 
-  Status Apply(const StoreBatch&) override { return Refused(); }
+  ReadOnlyServedStore(std::unique_ptr<Store> store, OpenWritable open_writable)
+      : store_(std::move(store)), open_writable_(std::move(open_writable)) {}
+
+  Status Apply(const StoreBatch& batch) override {
+    return Write([&](Store* s) { return s->Apply(batch); });
+  }
   Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
                                                  int32_t partition) override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->CommittedOffset(group, topic, partition);
+    return Read([&](Store* s) { return s->CommittedOffset(group, topic, partition); });
   }
   Result<std::string> Get(const std::string& table, const std::string& key) override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->Get(table, key);
+    return Read([&](Store* s) { return s->Get(table, key); });
   }
   Status Scan(const std::string& table, const std::string& start_after, size_t limit,
               const std::function<bool(const std::string&, const std::string&)>& fn) override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->Scan(table, start_after, limit, fn);
+    return Read([&](Store* s) { return s->Scan(table, start_after, limit, fn); });
   }
   Result<uint64_t> Count(const std::string& table) override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->Count(table);
+    return Read([&](Store* s) { return s->Count(table); });
   }
   Result<std::vector<std::string>> ListTables() override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->ListTables();
+    return Read([&](Store* s) { return s->ListTables(); });
   }
-  Result<StoreCounters> Counters() override { return store_->Counters(); }
+  Result<StoreCounters> Counters() override {
+    std::shared_lock lock(mu_);
+    return Current()->Counters();
+  }
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override {
-    return store_->ListDeadLetters(after_id, limit, out);
+    std::shared_lock lock(mu_);
+    return Current()->ListDeadLetters(after_id, limit, out);
   }
-  Status EnsureTable(const TableSchema&) override { return Refused(); }
+  Status EnsureTable(const TableSchema& schema) override {
+    return Write([&](Store* s) { return s->EnsureTable(schema); });
+  }
   Result<TableSchema> DescribeTable(const std::string& table) override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->DescribeTable(table);
+    return Read([&](Store* s) { return s->DescribeTable(table); });
   }
-  Status CreateKeyspace(const KeyspaceSchema&) override { return Refused(); }
+  Status CreateKeyspace(const KeyspaceSchema& keyspace) override {
+    return Write([&](Store* s) { return s->CreateKeyspace(keyspace); });
+  }
   Result<std::vector<KeyspaceSchema>> ListKeyspaces() override {
-    DF_RETURN_IF_ERROR(store_->Refresh());
-    return store_->ListKeyspaces();
+    return Read([&](Store* s) { return s->ListKeyspaces(); });
   }
-  Status Refresh() override { return store_->Refresh(); }
-  Result<std::string> Compact() override { return Refused(); }
+  Status Refresh() override {
+    std::shared_lock lock(mu_);
+    return Current()->Refresh();
+  }
+  Result<std::string> Compact() override {
+    return Write([&](Store* s) { return s->Compact(); });
+  }
 
  private:
-  Status Refused() const { return Status::FailedPrecondition(why_); }
+  Store* Current() const { return writable_ ? writable_.get() : store_.get(); }
 
-  std::unique_ptr<Store> store_;
-  std::string why_;
+  // `f` on the current store, refreshed first while it is the read-only one.
+  template <typename F>
+  auto Read(F&& f) -> decltype(f(nullptr)) {
+    std::shared_lock lock(mu_);
+    if (!writable_) DF_RETURN_IF_ERROR(store_->Refresh());
+    return f(Current());
+  }
+
+  // `f` on the read-write store, opening it if the data dir lock has become free.
+  template <typename F>
+  auto Write(F&& f) -> decltype(f(nullptr)) {
+    {
+      std::shared_lock lock(mu_);
+      if (writable_) return f(writable_.get());
+    }
+    std::unique_lock lock(mu_);
+    if (!writable_) {
+      auto opened = open_writable_();
+      if (!opened.ok()) return opened.status();
+      writable_ = std::move(opened).value();
+      store_.reset();  // the secondary instance is not needed any more
+    }
+    return f(writable_.get());
+  }
+
+  std::shared_mutex mu_;             // shared: a call on the current store; exclusive: switching
+  std::unique_ptr<Store> store_;     // read-only; null once writable_ is open
+  std::unique_ptr<Store> writable_;  // null until a write found the data dir lock free
+  OpenWritable open_writable_;
 };
 
 // The pid in <data_dir>/LOCK (written by the holder), or "unknown".
@@ -81,7 +125,9 @@ std::string LockHolderPid(const std::string& data_dir) {
 }
 
 struct ServedStore {
-  std::unique_ptr<DataDirLock> lock;  // null when read-only
+  // Null while read-only; the Store may take it later, so it is shared with the store's opener.
+  std::shared_ptr<std::unique_ptr<DataDirLock>> lock =
+      std::make_shared<std::unique_ptr<DataDirLock>>();
   std::unique_ptr<Store> store;
   std::string description;
 };
@@ -94,7 +140,7 @@ Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig&
   ServedStore out;
   auto lock = DataDirLock::Acquire(ctx.data_dir);
   if (lock.ok()) {
-    out.lock = std::move(lock).value();
+    *out.lock = std::move(lock).value();
     DF_ASSIGN_OR_RETURN(out.store,
                         OpenStore(url, OpenMode::kReadWrite, StoreOptionsFor(config.store)));
     out.description = RedactUrlPassword(url);
@@ -107,11 +153,28 @@ Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig&
     return store.status().WithContext(fmt::format(
         "the data dir is used by dataforge pid {}, so its store is served read-only", pid));
   }
-  out.store = std::make_unique<ReadOnlyServedStore>(
-      std::move(store).value(),
-      fmt::format("the store is read-only: the data dir is used by dataforge pid {}; stop it or "
-                  "use `dataforge run --cql-port`",
-                  pid));
+  // Called by a write, under the store's exclusive lock: the holder is looked up again each
+  // time, and once it has gone the store is opened read-write.
+  auto open_writable = [data_dir = ctx.data_dir, url, options = StoreOptionsFor(config.store),
+                        held = out.lock]() -> Result<std::unique_ptr<Store>> {
+    auto lock = DataDirLock::Acquire(data_dir);
+    if (!lock.ok()) {
+      if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
+      return Status::FailedPrecondition(
+          fmt::format("the store is read-only: the data dir is used by dataforge pid {}; stop it "
+                      "or use `dataforge run --cql-port`",
+                      LockHolderPid(data_dir)));
+    }
+    auto store = OpenStore(url, OpenMode::kReadWrite, options);
+    if (!store.ok()) {
+      return store.status().WithContext(
+          "the data dir's lock is free now, but its store could not be opened for writing");
+    }
+    *held = std::move(lock).value();
+    return store;
+  };
+  out.store =
+      std::make_unique<ReadOnlyServedStore>(std::move(store).value(), std::move(open_writable));
   out.description = RedactUrlPassword(url) + " read-only, pid " + pid + " holds the data dir";
   return out;
 }
@@ -151,7 +214,9 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "CQL native protocol v4, so Cassandra drivers and tools (cqlsh, the DataStax drivers) can "
       "create keyspaces and tables, insert, and select by key or page through a table. If "
       "another dataforge process uses the data dir, its store is served read-only (writes get "
-      "an error); `dataforge run --cql-port` serves a running pipeline's store instead. Prints "
+      "an error naming that process; once it has exited, the next write takes the data dir and "
+      "the store is served read-write); `dataforge run --cql-port` serves a running pipeline's "
+      "store instead. Prints "
       "one line when ready; stops on SIGINT/SIGTERM.");
   auto flags = std::make_shared<CqlEndpointFlags>();
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str();

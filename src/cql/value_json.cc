@@ -16,6 +16,7 @@
 #include "common/json_writer.h"
 #include "common/timestamp.h"
 #include "cql/types.h"
+#include "cql/value_check.h"
 
 namespace dataforge::cql {
 namespace {
@@ -258,26 +259,15 @@ Status Encode(const DataType& t, dom::element e, int depth, std::string* out) {
   std::string_view s;
   switch (t.id) {
     case TypeId::kVarchar:
+    case TypeId::kAscii:  // ascii's bytes are checked by CheckValue
       DF_RETURN_IF_ERROR(GetString(t, e, &s));
-      *out = std::string(s);
-      return Status::OK();
-    case TypeId::kAscii:
-      DF_RETURN_IF_ERROR(GetString(t, e, &s));
-      for (size_t k = 0; k < s.size(); ++k) {
-        if (static_cast<uint8_t>(s[k]) >= 0x80) {
-          return Mismatch(t, e, fmt::format("non-ASCII byte at offset {}", k));
-        }
-      }
       *out = std::string(s);
       return Status::OK();
     case TypeId::kUuid:
-    case TypeId::kTimeuuid: {
+    case TypeId::kTimeuuid: {  // timeuuid's version is checked by CheckValue
       DF_RETURN_IF_ERROR(GetString(t, e, &s));
       Result<std::string> b = EncodeUuid(s);
       if (!b.ok()) return Mismatch(t, e, "not a UUID (36 characters, 8-4-4-4-12 hex digits)");
-      if (t.id == TypeId::kTimeuuid && (static_cast<uint8_t>((*b)[6]) >> 4) != 1) {
-        return Mismatch(t, e, "not a version 1 (time-based) UUID");
-      }
       *out = std::move(*b);
       return Status::OK();
     }
@@ -597,6 +587,9 @@ Result<std::optional<std::string>> JsonToValue(const DataType& t, std::string_vi
   if (e.is_null()) return std::optional<std::string>();
   std::string out;
   DF_RETURN_IF_ERROR(Encode(t, e, 0, &out));
+  // The check every stored value passes, literal or bound (value_check.h): also sorts sets and
+  // keeps one value per map key.
+  DF_RETURN_IF_ERROR(CheckValue(t, &out));
   return std::optional<std::string>(std::move(out));
 }
 

@@ -20,51 +20,19 @@ if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
 
 import cql_frames as cf  # noqa: E402
 import dataforge_server  # noqa: E402
+from cql_test_base import ServerTestCase, make_cluster, stop_cleanly  # noqa: E402
+# More test classes, run by unittest.main() below with these.
+from cql_write_checks import ReadOnlyRecheckTest, WriteChecksTest  # noqa: E402,F401
 from cassandra import AuthenticationFailed, InvalidRequest  # noqa: E402
 from cassandra.auth import PlainTextAuthProvider  # noqa: E402
-from cassandra.cluster import Cluster, NoHostAvailable  # noqa: E402
+from cassandra.cluster import NoHostAvailable  # noqa: E402
 from cassandra.concurrent import execute_concurrent_with_args  # noqa: E402
-from cassandra.policies import RoundRobinPolicy  # noqa: E402
 from cassandra.protocol import SyntaxException  # noqa: E402
 from cassandra.query import BatchStatement, SimpleStatement  # noqa: E402
 
 dataforge_server.BINARY = os.environ.get("DATAFORGE_BIN", dataforge_server.BINARY)
 # The driver logs its protocol downgrades (v5 -> v4) as warnings: expected here.
 logging.getLogger("cassandra").setLevel(logging.ERROR)
-
-
-def make_cluster(port, **kwargs):
-    kwargs.setdefault("connect_timeout", 30)
-    kwargs.setdefault("control_connection_timeout", 30)
-    return Cluster(["127.0.0.1"], port=port, load_balancing_policy=RoundRobinPolicy(), **kwargs)
-
-
-def stop_cleanly(test_class, server):
-    """SIGTERM: exit code 0, the summary line last, no sanitizer report."""
-    code, out = server.stop()
-    err = server.stderr()
-    test_class.assertEqual(code, 0, err)
-    test_class.assertRegex(out.strip().splitlines()[-1], dataforge_server.SUMMARY)
-    test_class.assertNotIn("Sanitizer", err)
-    test_class.assertNotIn("runtime error", err)
-
-
-class ServerTestCase(unittest.TestCase):
-    """One cql-serve per test class; SERVER_ARGS / SERVER_ENV configure it. The server is
-    stopped with SIGTERM at the end, while the class's driver connections are still open."""
-    SERVER_ARGS = ()
-    SERVER_ENV = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = dataforge_server.CqlServe(args=cls.SERVER_ARGS, env=cls.SERVER_ENV)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        stop_cleanly(cls(), cls.server)
 
 
 class DriverTest(ServerTestCase):
@@ -201,10 +169,10 @@ class DriverTest(ServerTestCase):
     def test_unsupported_statements_are_errors(self):
         with self.assertRaises(InvalidRequest) as e:
             self.session.execute("DROP TABLE shop.items")
-        self.assertIn("DROP TABLE is not supported by the embedded store", str(e.exception))
+        self.assertIn("DROP TABLE is not supported by the DataForge CQL endpoint", str(e.exception))
         with self.assertRaises(InvalidRequest) as e:
             self.session.execute("INSERT INTO shop.items (id, qty) VALUES ('ttl', 1) USING TTL 60")
-        self.assertIn("TTL is not supported by the embedded store", str(e.exception))
+        self.assertIn("USING TTL is not supported by the DataForge CQL endpoint", str(e.exception))
         with self.assertRaises(SyntaxException):
             self.session.execute("SELEKT * FROM shop.items")
         with self.assertRaises(InvalidRequest) as e:
@@ -454,6 +422,8 @@ class CommandTest(unittest.TestCase):
         code, out, _ = dataforge_server.run_cli(["cql-serve", "--help"])
         self.assertEqual(code, 0)
         self.assertIn("CQL native protocol v4", out)
+        self.assertIn("once it has exited, the next write takes the data dir and the store is "
+                      "served read-write", " ".join(out.split()))
         self.assertIn("--max-frame-bytes", out)
 
     def test_second_server_on_a_held_data_dir_is_read_only(self):

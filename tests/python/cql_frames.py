@@ -37,9 +37,15 @@ def startup(stream=0, options=None):
     return frame(OP_STARTUP, string_map(options or {"CQL_VERSION": "3.0.0"}), stream=stream)
 
 
-def query(text, stream=0):
-    # consistency ONE, no flags
-    return frame(OP_QUERY, long_string(text) + struct.pack(">HB", 1, 0), stream=stream)
+def query(text, stream=0, values=None):
+    """QUERY at consistency ONE; with `values` (a list of bytes, or None for null) the flag
+    0x01 and the values as [short] n then n [value]s (section 4.1.4)."""
+    if values is None:
+        return frame(OP_QUERY, long_string(text) + struct.pack(">HB", 1, 0), stream=stream)
+    body = long_string(text) + struct.pack(">HBH", 1, 0x01, len(values))
+    for v in values:
+        body += struct.pack(">i", -1) if v is None else struct.pack(">i", len(v)) + v
+    return frame(OP_QUERY, body, stream=stream)
 
 
 class Conn:

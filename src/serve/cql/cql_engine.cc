@@ -227,6 +227,7 @@ void CqlEngine::BatchAsync(SessionState* session, const BatchMessage& m, Respons
         s = &texts[i].statement;
         entries.push_back(nullptr);
       }
+      if (const auto* u = std::get_if<UnsupportedStatement>(s)) return UnsupportedError(*u);
       if (!IsWrite(*s)) {
         return CqlError(ErrorCode::kInvalid,
                         "Invalid statement in batch: only UPDATE, INSERT "
@@ -238,15 +239,14 @@ void CqlEngine::BatchAsync(SessionState* session, const BatchMessage& m, Respons
                         "not supported by the embedded store");
       }
     }
-    // Applied in order, one statement at a time (docs/cql.md: not atomic across statements).
+    // Every statement's values are checked before any is applied; then they apply in order
+    // (docs/cql.md).
+    std::vector<StatementExecutor::BatchEntry> batch;
     for (size_t i = 0; i < m.statements.size(); ++i) {
       const ParsedStatement& p = entries[i] ? entries[i]->parsed : texts[i];
-      BoundValues values{&m.statements[i].values, nullptr};
-      Response r =
-          impl_->executor.Execute(session, p.statement, p.marker_count, values, {}, request);
-      if (std::holds_alternative<ErrorMessage>(r)) return r;
+      batch.push_back({&p.statement, p.marker_count, {&m.statements[i].values, nullptr}});
     }
-    return ResultMessage{};
+    return impl_->executor.ExecuteBatch(session, batch, request);
   });
 }
 

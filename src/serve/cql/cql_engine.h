@@ -3,12 +3,14 @@
 //
 // What it speaks (docs/cql.md has the grammar): SELECT by primary key, SELECT with LIMIT and
 // paging (page size + paging state), SELECT COUNT(*), `token(k) > token(?)` ranges, INSERT
-// (upsert; IF NOT EXISTS; USING TTL is refused), DELETE by key, UPDATE ... SET by key,
-// CREATE KEYSPACE / CREATE TABLE [IF NOT EXISTS] (one-column primary keys), USE, and the
+// (upsert; IF NOT EXISTS; USING TTL and USING TIMESTAMP are refused), DELETE by key, UPDATE ... SET
+// by key, CREATE KEYSPACE / CREATE TABLE [IF NOT EXISTS] (one-column primary keys), USE, and the
 // system tables drivers read on connect: system.local, system.peers, system.peers_v2 and
 // system_schema.{keyspaces,tables,columns,types,functions,aggregates,triggers,indexes,views}.
 // Anything else is an ERROR (Syntax_error or Invalid) whose message says what is not supported;
-// the engine never throws and never ends the connection.
+// the engine never throws and never ends the connection. Every value written, bound or literal,
+// passes CheckValue (cql/value_check.h) first, and a BATCH is checked whole before any of it is
+// applied: a refused write stores nothing.
 //
 // Writes (INSERT, UPDATE, DELETE, BATCH) go through a group commit (row_writer.h): a write's
 // response is produced only after its rows are durable per the store's sync option, and the

@@ -283,8 +283,14 @@ TEST_F(CqlEngineTest, PagesThrough2500RowsExactlyOnce) {
 
 TEST_F(CqlEngineTest, PreparedInsertAndSelect) {
   CreateUsers();
+  // USING TIMESTAMP is refused at PREPARE (and at execution), never accepted and ignored.
   Response pr = engine_->Prepare(
       &session_, {"INSERT INTO ks.users (id, age, uid) VALUES (?, ?, :u) USING TIMESTAMP ?"});
+  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(pr));
+  EXPECT_EQ(std::get<ErrorMessage>(pr).message,
+            "USING TIMESTAMP is not supported by the DataForge CQL endpoint: remove it from the "
+            "INSERT on ks.users (writes apply in the order they arrive; the last one wins)");
+  pr = engine_->Prepare(&session_, {"INSERT INTO ks.users (id, age, uid) VALUES (?, ?, :u)"});
   ASSERT_TRUE(std::holds_alternative<ResultMessage>(pr)) << std::get<ErrorMessage>(pr).message;
   const PreparedResult& ins = std::get<ResultMessage>(pr).prepared;
   EXPECT_EQ(ins.id.size(), 16u);
@@ -293,20 +299,19 @@ TEST_F(CqlEngineTest, PreparedInsertAndSelect) {
     names.push_back(c.name);
     types.push_back(TypeName(c.type));
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"id", "age", "u", "[timestamp]"}));
-  EXPECT_EQ(types, (std::vector<std::string>{"text", "int", "uuid", "bigint"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"id", "age", "u"}));
+  EXPECT_EQ(types, (std::vector<std::string>{"text", "int", "uuid"}));
   EXPECT_EQ(ins.pk_indexes, (std::vector<uint16_t>{0}));
   EXPECT_TRUE(ins.result_metadata.no_metadata);
   // Preparing again gives the same id.
-  Response again = engine_->Prepare(
-      &session_, {"INSERT INTO ks.users (id, age, uid) VALUES (?, ?, :u) USING TIMESTAMP ?"});
+  Response again =
+      engine_->Prepare(&session_, {"INSERT INTO ks.users (id, age, uid) VALUES (?, ?, :u)"});
   EXPECT_EQ(std::get<ResultMessage>(again).prepared.id, ins.id);
 
   ExecuteMessage ex;
   ex.id = ins.id;
   ex.params.values = {Value::Of("p1"), Value::Of(EncodeInt(7)),
-                      Value::Of(*EncodeUuid("00000000-0000-0000-0000-000000000001")),
-                      Value::Of(EncodeBigint(1))};
+                      Value::Of(*EncodeUuid("00000000-0000-0000-0000-000000000001"))};
   Response er = engine_->Execute(&session_, ex);
   ASSERT_TRUE(std::holds_alternative<ResultMessage>(er)) << std::get<ErrorMessage>(er).message;
   EXPECT_EQ(std::get<ResultMessage>(er).kind, ResultKind::kVoid);
@@ -460,15 +465,15 @@ TEST_F(CqlEngineTest, UnsupportedAndSyntaxErrors) {
   ErrorMessage e = Err("DROP TABLE ks.users");
   EXPECT_EQ(e.code, kInvalid);
   EXPECT_EQ(e.message,
-            "DROP TABLE is not supported by the embedded store (it serves SELECT, INSERT, UPDATE, "
-            "DELETE, BATCH, CREATE KEYSPACE, CREATE TABLE and USE)");
+            "DROP TABLE is not supported by the DataForge CQL endpoint (it serves SELECT, INSERT, "
+            "UPDATE, DELETE, BATCH, CREATE KEYSPACE, CREATE TABLE and USE)");
   EXPECT_TRUE(Err("TRUNCATE ks.users").message.starts_with("TRUNCATE is not supported"));
   EXPECT_TRUE(Err("ALTER TABLE ks.users ADD x int").message.starts_with("ALTER TABLE is not"));
   e = Err("INSERT INTO ks.users (id) VALUES ('a') USING TTL 10");
   EXPECT_EQ(e.code, kInvalid);
   EXPECT_EQ(e.message,
-            "TTL is not supported by the embedded store: remove USING TTL from the INSERT on "
-            "ks.users (its rows never expire)");
+            "USING TTL is not supported by the DataForge CQL endpoint: remove it from the INSERT "
+            "on ks.users (rows never expire)");
   e = Err("SELECT * FORM ks.users");
   EXPECT_EQ(e.code, 0x2000);
   EXPECT_EQ(e.message, "line 1:9 no viable alternative at input 'FORM' (expected FROM)");

@@ -158,7 +158,7 @@ class Lexer {
         return Status::OK();
       }
     }
-    if (std::string_view("(),;.*=<>[]{}:+").find(c) != std::string_view::npos) {
+    if (std::string_view("(),;.*=<>[]{}:+-").find(c) != std::string_view::npos) {
       t->kind = TokenKind::kPunct;
       t->value = std::string(1, c);
       Advance(1);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "common/json_writer.h"
 #include "serve/cql/cql_lexer.h"
@@ -26,7 +27,12 @@ class Parser {
 
   Result<ParsedStatement> Run() {
     ParsedStatement out;
-    DF_ASSIGN_OR_RETURN(out.statement, ParseAny());
+    auto statement = ParseAny();
+    if (unsupported_) {
+      out.statement = std::move(*unsupported_);
+      return out;
+    }
+    DF_ASSIGN_OR_RETURN(out.statement, std::move(statement));
     if (Peek().IsPunct(";")) Take();
     if (Peek().kind != TokenKind::kEnd) return Error(Peek(), "end of statement");
     out.marker_count = markers_;
@@ -108,7 +114,7 @@ class Parser {
     for (std::string_view verb : {"drop", "alter"}) {
       if (t.Is(verb)) return Unsupported(2);
     }
-    for (std::string_view verb : {"truncate", "grant", "revoke", "list"}) {
+    for (std::string_view verb : {"truncate", "grant", "revoke", "list", "describe", "desc"}) {
       if (t.Is(verb)) return Unsupported(1);
     }
     return Error(t, "a statement");
@@ -118,6 +124,29 @@ class Parser {
   static Result<Statement> Wrap(Result<T> r) {
     if (!r.ok()) return r.status();
     return Statement(std::move(r).value());
+  }
+
+  // A form of a supported statement that the endpoint does not serve (`what`: "UPDATE ... SET
+  // c = c + ...", `hint`: what to do instead): Run() returns it as an UnsupportedStatement. The
+  // error returned here only unwinds the parse.
+  Status NotSupported(std::string what, std::string hint) {
+    if (!unsupported_) unsupported_ = UnsupportedStatement{std::move(what), std::move(hint)};
+    return Status::InvalidArgument(unsupported_->what);
+  }
+
+  // After `column =` in an UPDATE: `c = c + x`, `c = c - x` (counter and collection
+  // arithmetic) and `c = x + c` (prepending) are not served.
+  Status RefuseArithmetic(const std::string& column) {
+    const Token& t = Peek();
+    bool self = t.kind == TokenKind::kIdentifier && t.value == column;
+    bool op = Peek(1).IsPunct("+") || Peek(1).IsPunct("-") ||
+              (Peek(1).kind == TokenKind::kInteger && Peek(1).value.starts_with('-'));
+    if (self && op) {
+      return NotSupported(
+          "UPDATE ... SET " + column + " = " + column + " +/- ...",
+          "counter and collection arithmetic; set the whole value (SET " + column + " = ?)");
+    }
+    return Status::OK();
   }
 
   // The statement's first `words` keywords name what is refused ("DROP TABLE").
@@ -321,7 +350,18 @@ class Parser {
       }
     } else {
       s.projection = SelectStatement::Projection::kColumns;
+      if (Peek().Is("distinct") && !Peek(1).IsPunct(",") && !Peek(1).Is("from")) {
+        return NotSupported("SELECT DISTINCT",
+                            "select the key column instead (each row is one "
+                            "partition)");
+      }
       do {
+        if (Peek().kind == TokenKind::kIdentifier && Peek(1).IsPunct("(")) {
+          std::string f = Peek().value;
+          for (char& ch : f) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+          return NotSupported("SELECT " + f + "(...)",
+                              "functions other than COUNT(*) in a SELECT; select the columns");
+        }
         DF_ASSIGN_OR_RETURN(std::string c, Identifier("a column name or *"));
         s.columns.push_back(std::move(c));
       } while (AcceptPunct(","));
@@ -330,6 +370,14 @@ class Parser {
     DF_ASSIGN_OR_RETURN(s.table, Table());
     if (Peek().Is("where")) {
       DF_ASSIGN_OR_RETURN(s.where, Where());
+    }
+    for (std::string_view clause : {"order", "group", "per"}) {
+      if (Peek().Is(clause)) {
+        std::string what =
+            clause == "per" ? "PER PARTITION LIMIT" : (clause == "order" ? "ORDER BY" : "GROUP BY");
+        return NotSupported("SELECT ... " + what,
+                            "rows come in the store's key order, one row per partition");
+      }
     }
     if (Accept("limit")) {
       DF_ASSIGN_OR_RETURN(s.limit, ParseTerm());
@@ -392,16 +440,37 @@ class Parser {
     DF_RETURN_IF_ERROR(Expect("set"));
     do {
       DF_ASSIGN_OR_RETURN(std::string c, Identifier("a column name"));
+      if (Peek().IsPunct("[") || Peek().IsPunct(".")) {
+        return NotSupported("UPDATE ... SET " + c + "[...] = ...",
+                            "setting one element of a collection or a field; set the whole value "
+                            "(SET " +
+                                c + " = ?)");
+      }
       DF_RETURN_IF_ERROR(ExpectPunct("="));
+      DF_RETURN_IF_ERROR(RefuseArithmetic(c));
       DF_ASSIGN_OR_RETURN(Term v, ParseTerm());
+      if (Peek().IsPunct("+") || Peek().IsPunct("-")) {
+        return NotSupported("UPDATE ... SET " + c + " = ... + " + c,
+                            "collection arithmetic; set the whole value (SET " + c + " = ?)");
+      }
       s.assignments.emplace_back(std::move(c), std::move(v));
     } while (AcceptPunct(","));
     DF_ASSIGN_OR_RETURN(s.where, Where());
-    if (Accept("if")) {
-      DF_RETURN_IF_ERROR(Expect("exists"));
-      s.if_exists = true;
-    }
+    DF_RETURN_IF_ERROR(IfExists("UPDATE", &s.if_exists));
     return s;
+  }
+
+  // `IF EXISTS`, or nothing; IF with conditions on values is refused as not supported.
+  Status IfExists(const std::string& statement, bool* flag) {
+    if (!Accept("if")) return Status::OK();
+    if (!Peek().Is("exists")) {
+      return NotSupported(statement + " ... IF <condition>",
+                          "conditions on column values (lightweight transactions); only IF "
+                          "EXISTS is served");
+    }
+    Take();
+    *flag = true;
+    return Status::OK();
   }
 
   Result<DeleteStatement> Delete() {
@@ -410,16 +479,19 @@ class Parser {
     while (!Peek().Is("from")) {
       if (!s.columns.empty()) DF_RETURN_IF_ERROR(ExpectPunct(","));
       DF_ASSIGN_OR_RETURN(std::string c, Identifier("a column name or FROM"));
+      if (Peek().IsPunct("[") || Peek().IsPunct(".")) {
+        return NotSupported("DELETE " + c + "[...]",
+                            "deleting one element of a collection or a field; set the whole "
+                            "value (UPDATE ... SET " +
+                                c + " = ?)");
+      }
       s.columns.push_back(std::move(c));
     }
     Take();
     DF_ASSIGN_OR_RETURN(s.table, Table());
     if (Accept("using")) DF_RETURN_IF_ERROR(Using(&s.using_));
     DF_ASSIGN_OR_RETURN(s.where, Where());
-    if (Accept("if")) {
-      DF_RETURN_IF_ERROR(Expect("exists"));
-      s.if_exists = true;
-    }
+    DF_RETURN_IF_ERROR(IfExists("DELETE", &s.if_exists));
     return s;
   }
 
@@ -428,7 +500,7 @@ class Parser {
     BatchStatementText b;
     if (Peek().Is("counter")) {
       while (Peek().kind != TokenKind::kEnd) Take();
-      return Statement(UnsupportedStatement{"BEGIN COUNTER BATCH"});
+      return Statement(UnsupportedStatement{"BEGIN COUNTER BATCH", ""});
     }
     if (!Accept("unlogged")) Accept("logged");
     DF_RETURN_IF_ERROR(Expect("batch"));
@@ -587,8 +659,13 @@ class Parser {
     DF_RETURN_IF_ERROR(ExpectPunct(")"));
     if (!key_declared) return Error(tokens_[pos_ - 1], "a PRIMARY KEY declaration");
     if (Accept("with")) {
-      // Table options (compaction, comment, ...) mean nothing to the embedded store.
-      while (Peek().kind != TokenKind::kEnd && !Peek().IsPunct(";")) Take();
+      // Table options (compaction, comment, ...) mean nothing to the embedded store, except
+      // default_time_to_live, which the engine refuses like USING TTL.
+      while (Peek().kind != TokenKind::kEnd && !Peek().IsPunct(";")) {
+        if (Take().Is("default_time_to_live") && AcceptPunct("=")) {
+          s.default_time_to_live = Take().value;
+        }
+      }
     }
     return Statement(std::move(s));
   }
@@ -597,6 +674,7 @@ class Parser {
   std::vector<Token> tokens_;
   size_t pos_ = 0;
   int markers_ = 0;
+  std::optional<UnsupportedStatement> unsupported_;  // set by NotSupported()
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Recursive-descent parser for the CQL subset of the endpoint (grammar in docs/cql.md):
 // SELECT, INSERT, UPDATE, DELETE, BEGIN BATCH ... APPLY BATCH, CREATE KEYSPACE, CREATE TABLE,
-// USE; DROP / TRUNCATE / ALTER / GRANT / ... parse into UnsupportedStatement so the engine can
-// say which statement it refuses.
+// USE; DROP / TRUNCATE / ALTER / GRANT / ..., and forms of the served statements the endpoint
+// does not serve (SET c = c + 1, SET m[k] = v, IF <condition>, ORDER BY, functions, ...), parse
+// into UnsupportedStatement so the engine can say what it refuses.
 //
 // The parser checks syntax only: names are not resolved and values not typed here (the engine
 // does that against the schema catalog). Every error is a syntax error, InvalidArgument with
@@ -120,15 +121,18 @@ struct CreateTableStatement {
   std::vector<std::string> partition_key;  // PRIMARY KEY ((a, b), ...) or c ... PRIMARY KEY
   std::vector<std::string> clustering;     // PRIMARY KEY (a, c, d): c, d
   std::string primary_key_text;            // "PRIMARY KEY (a, c)" as written, for errors
+  std::optional<std::string> default_time_to_live;  // WITH default_time_to_live = N, as written
 };
 
 struct UseStatement {
   std::string keyspace;
 };
 
-// A statement the embedded store does not support: `what` names it ("DROP TABLE").
+// A statement, or a form of one, that the endpoint does not support: `what` names it ("DROP
+// TABLE", "UPDATE ... SET c = c +/- ..."); `hint`, when set, says what to do instead.
 struct UnsupportedStatement {
   std::string what;
+  std::string hint;
 };
 
 using Statement = std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement,

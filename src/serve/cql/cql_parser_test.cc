@@ -184,6 +184,23 @@ TEST(CqlParserTest, SchemaForms) {
   EXPECT_EQ(Parse<UnsupportedStatement>("ALTER TABLE t ADD x int").what, "ALTER TABLE");
   EXPECT_EQ(Parse<UnsupportedStatement>("CREATE INDEX ON t (v)").what, "CREATE INDEX");
   EXPECT_EQ(Parse<UnsupportedStatement>("DROP MATERIALIZED VIEW v").what, "DROP MATERIALIZED VIEW");
+  // Forms of served statements, also inside a BATCH.
+  UnsupportedStatement u = Parse<UnsupportedStatement>("UPDATE t SET v = v + 1 WHERE k = 1");
+  EXPECT_EQ(u.what, "UPDATE ... SET v = v +/- ...");
+  EXPECT_EQ(u.hint, "counter and collection arithmetic; set the whole value (SET v = ?)");
+  EXPECT_EQ(Parse<UnsupportedStatement>("UPDATE t SET v = v -1 WHERE k = 1").what,
+            "UPDATE ... SET v = v +/- ...");
+  EXPECT_EQ(Parse<UnsupportedStatement>("BEGIN BATCH UPDATE t SET v = v - 1 WHERE k = 1 APPLY "
+                                        "BATCH")
+                .what,
+            "UPDATE ... SET v = v +/- ...");
+  EXPECT_EQ(Parse<UnsupportedStatement>("SELECT * FROM t GROUP BY k").what, "SELECT ... GROUP BY");
+  EXPECT_EQ(Parse<UnsupportedStatement>("SELECT * FROM t PER PARTITION LIMIT 1").what,
+            "SELECT ... PER PARTITION LIMIT");
+  EXPECT_EQ(Parse<UnsupportedStatement>("SELECT ttl(v) FROM t").what, "SELECT TTL(...)");
+  // Still served: a column named like a keyword, `distinct` as a column.
+  EXPECT_EQ(Parse<SelectStatement>("SELECT distinct FROM t").columns,
+            std::vector<std::string>{"distinct"});
 }
 
 TEST(CqlParserTest, SyntaxErrorsNamePositionAndToken) {
@@ -203,8 +220,8 @@ TEST(CqlParserTest, SyntaxErrorsNamePositionAndToken) {
             "line 1:21 no viable alternative at input ')' (expected a PRIMARY KEY declaration)");
   EXPECT_EQ(ErrorOf("SELECT * FROM select"),
             "line 1:14 no viable alternative at input 'select' (expected a table name)");
-  EXPECT_EQ(ErrorOf("UPDATE t SET v = v + 1 WHERE k = 1"),
-            "line 1:17 no viable alternative at input 'v' (expected a value)");
+  EXPECT_EQ(ErrorOf("UPDATE t SET v = w + 1 WHERE k = 1"),
+            "line 1:17 no viable alternative at input 'w' (expected a value)");
   EXPECT_EQ(ErrorOf("SELECT * FROM t WHERE k IN (1, [?])"),
             "line 1:32 no viable alternative at input '?' (expected a literal value (bind "
             "markers are not allowed here))");

@@ -21,7 +21,7 @@ class MarkerSpecs {
     specs_[static_cast<size_t>(term.marker)] = std::move(s);
     if (partition_key && pk_index_ < 0) pk_index_ = term.marker;
   }
-  // A marker that is not a column value ([limit], [timestamp], [ttl]).
+  // A marker that is not a column value ([limit]).
   void AddSpecial(const std::optional<Term>& term, const TableInfo& t, std::string name,
                   TypeId type) {
     if (term) Add(*term, {t.keyspace, t.name, std::move(name), DataType::Of(type)}, false);
@@ -71,6 +71,10 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
     DF_ASSIGN_OR_RETURN(auto table_info, Resolve(*session, s->table));
     const TableInfo& t = *table_info;
     using T = std::decay_t<decltype(*s)>;
+    const char* kind = std::is_same_v<T, InsertStatement>   ? "INSERT"
+                       : std::is_same_v<T, UpdateStatement> ? "UPDATE"
+                                                            : "DELETE";
+    if (auto e = CheckUsing(s->using_, kind, t.full())) return Status::InvalidArgument(e->message);
     if constexpr (std::is_same_v<T, InsertStatement>) {
       for (size_t j = 0; j < s->columns.size() && j < s->values.size(); ++j) {
         auto col = t.Find(s->columns[j]);
@@ -87,8 +91,6 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
     } else {
       DF_RETURN_IF_ERROR(AddRelations(t, s->where, &markers));
     }
-    markers.AddSpecial(s->using_.timestamp, t, "[timestamp]", TypeId::kBigint);
-    markers.AddSpecial(s->using_.ttl, t, "[ttl]", TypeId::kInt);
     return Status::OK();
   };
 
@@ -118,6 +120,9 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
                              std::is_same_v<T, DeleteStatement>) {
           return write(&s);
         } else if constexpr (std::is_same_v<T, BatchStatementText>) {
+          if (auto e = CheckUsing(s.using_, "BATCH", "")) {
+            return Status::InvalidArgument(e->message);
+          }
           for (WriteStatement& w : s.statements) {
             DF_RETURN_IF_ERROR(std::visit([&](auto& c) { return write(&c); }, w));
           }
@@ -125,6 +130,8 @@ std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, S
         } else if constexpr (std::is_same_v<T, CreateTableStatement>) {
           FillKeyspace(*session, &s.table);
           return Status::OK();
+        } else if constexpr (std::is_same_v<T, UnsupportedStatement>) {
+          return Status::InvalidArgument(UnsupportedError(s).message);
         } else {
           return Status::OK();
         }

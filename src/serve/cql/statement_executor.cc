@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "common/json_writer.h"
+#include "cql/value_check.h"
 
 namespace dataforge::cql {
 
@@ -14,6 +15,14 @@ ErrorMessage CqlError(ErrorCode code, std::string message) {
   e.code = static_cast<int32_t>(code);
   e.message = std::move(message);
   return e;
+}
+
+ErrorMessage UnsupportedError(const UnsupportedStatement& s) {
+  return CqlError(ErrorCode::kInvalid,
+                  s.what + " is not supported by the DataForge CQL endpoint" +
+                      (s.hint.empty() ? " (it serves SELECT, INSERT, UPDATE, DELETE, BATCH, "
+                                        "CREATE KEYSPACE, CREATE TABLE and USE)"
+                                      : ": " + s.hint));
 }
 
 ErrorMessage ErrorFromStatus(const Status& s) {
@@ -97,7 +106,17 @@ Result<std::optional<std::string>> TermValue(const Term& term, const DataType& t
     *unset = true;
     return std::optional<std::string>();
   }
-  return v->bytes;
+  if (!v->bytes) return std::optional<std::string>();
+  // The check a literal gets in JsonToValue, on the bound bytes.
+  std::string bytes = *v->bytes;
+  Status st = CheckValue(type, &bytes);
+  if (!st.ok()) {
+    const std::string marker = term.name.empty() ? std::to_string(term.marker) : term.name;
+    return Status::InvalidArgument("Invalid value for column " + column + " of type " +
+                                   TypeName(type) + " (bind marker " + marker +
+                                   "): " + st.message());
+  }
+  return std::optional<std::string>(std::move(bytes));
 }
 
 Result<std::string> KeyText(const DataType& type, const std::string& value) {
@@ -130,6 +149,7 @@ StatementExecutor::StatementExecutor(Store* store, const EngineOptions& options)
 Response StatementExecutor::Execute(SessionState* session, const Statement& statement,
                                     int marker_count, const BoundValues& values,
                                     const PageOptions& page, const Request& request) {
+  if (const auto* u = std::get_if<UnsupportedStatement>(&statement)) return UnsupportedError(*u);
   size_t given = values.values == nullptr ? 0 : values.values->size();
   if (static_cast<size_t>(marker_count) != given &&
       (values.names == nullptr || values.names->empty())) {
@@ -142,12 +162,12 @@ Response StatementExecutor::Execute(SessionState* session, const Statement& stat
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, SelectStatement>) {
           return Select(*session, s, values, page);
-        } else if constexpr (std::is_same_v<T, InsertStatement>) {
-          return Insert(*session, s, values, request);
-        } else if constexpr (std::is_same_v<T, UpdateStatement>) {
-          return Update(*session, s, values, request);
-        } else if constexpr (std::is_same_v<T, DeleteStatement>) {
-          return Delete(*session, s, values, request);
+        } else if constexpr (std::is_same_v<T, InsertStatement> ||
+                             std::is_same_v<T, UpdateStatement> ||
+                             std::is_same_v<T, DeleteStatement>) {
+          Planned p = Plan(*session, s, values);
+          if (auto* e = std::get_if<ErrorMessage>(&p)) return *e;
+          return Apply(std::get<WritePlan>(p), request);
         } else if constexpr (std::is_same_v<T, BatchStatementText>) {
           return Batch(*session, s, values, request);
         } else if constexpr (std::is_same_v<T, CreateKeyspaceStatement>) {
@@ -157,11 +177,7 @@ Response StatementExecutor::Execute(SessionState* session, const Statement& stat
         } else if constexpr (std::is_same_v<T, UseStatement>) {
           return Use(session, s);
         } else {
-          return CqlError(ErrorCode::kInvalid,
-                          s.what +
-                              " is not supported by the embedded store (it serves SELECT, "
-                              "INSERT, UPDATE, DELETE, BATCH, CREATE KEYSPACE, CREATE "
-                              "TABLE and USE)");
+          return UnsupportedError(s);
         }
       },
       statement);
@@ -302,6 +318,13 @@ Response StatementExecutor::CreateTable(const SessionState& session,
         "compound primary keys are not supported by the embedded store: " + s.primary_key_text +
             " in CREATE TABLE " + full + "; declare one column as the PRIMARY KEY");
   }
+  if (s.default_time_to_live && *s.default_time_to_live != "0") {
+    return CqlError(ErrorCode::kInvalid,
+                    "default_time_to_live is not supported by the DataForge CQL endpoint: remove "
+                    "WITH default_time_to_live = " +
+                        *s.default_time_to_live + " from the CREATE TABLE " + full +
+                        " (rows never expire)");
+  }
   TableSchema schema;
   schema.table = full;
   schema.key_column = s.partition_key[0];
@@ -310,6 +333,11 @@ Response StatementExecutor::CreateTable(const SessionState& session,
     if (!type.ok()) {
       return CqlError(ErrorCode::kInvalid, "Unknown type " + c.type + " for column " + c.name +
                                                " in CREATE TABLE " + full);
+    }
+    // A column no value of which could be stored is refused now, not at the first INSERT.
+    if (std::string why; !StorableType(*type, &why)) {
+      return CqlError(ErrorCode::kInvalid,
+                      "column " + c.name + " " + c.type + " in CREATE TABLE " + full + ": " + why);
     }
     if (std::any_of(schema.columns.begin(), schema.columns.end(),
                     [&](const ColumnSchema& o) { return o.name == c.name; })) {

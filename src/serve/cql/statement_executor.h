@@ -44,6 +44,9 @@ struct PageOptions {
 // NotFound, ConfigError, FailedPrecondition) or Server_error (anything else).
 ErrorMessage CqlError(ErrorCode code, std::string message);
 ErrorMessage ErrorFromStatus(const Status& s);
+// Invalid: "ALTER TABLE is not supported by the DataForge CQL endpoint (it serves ...)", or with
+// the statement's hint after a colon.
+ErrorMessage UnsupportedError(const UnsupportedStatement& s);
 
 // Like DF_ASSIGN_OR_RETURN, in a function returning a Response: an error becomes its ERROR.
 #define CQL_ASSIGN_OR_RETURN(lhs, expr) \
@@ -66,6 +69,9 @@ struct TableInfo {
   std::optional<size_t> Find(const std::string& column) const;
 };
 
+// Column index into TableInfo::columns -> value bytes (nullopt = null).
+using ColumnValues = std::vector<std::pair<size_t, std::optional<std::string>>>;
+
 class StatementExecutor {
  public:
   StatementExecutor(Store* store, const EngineOptions& options);
@@ -76,6 +82,17 @@ class StatementExecutor {
                    const BoundValues& values, const PageOptions& page,
                    const std::shared_ptr<PendingRequest>& request);
   RowWriter& writer() { return writer_; }
+
+  // One statement of a BATCH message: a parsed INSERT, UPDATE or DELETE and its values.
+  struct BatchEntry {
+    const Statement* statement = nullptr;
+    int marker_count = 0;
+    BoundValues values;
+  };
+  // Checks every statement of a BATCH (tables, columns, every value) before applying any: an
+  // ERROR leaves nothing queued. Then applies them in order.
+  Response ExecuteBatch(SessionState* session, const std::vector<BatchEntry>& statements,
+                        const std::shared_ptr<PendingRequest>& request);
 
   // For PREPARE: fills the keyspace of every table reference (from session->keyspace), and
   // `out`'s bind_columns, pk_indexes and result_metadata. An ERROR when a table or column is
@@ -106,20 +123,29 @@ class StatementExecutor {
 
   // --- writes (write_executor.cc) ---
   using Request = std::shared_ptr<PendingRequest>;
-  Response Insert(const SessionState& session, const InsertStatement& s, const BoundValues& values,
-                  const Request& request);
-  Response Update(const SessionState& session, const UpdateStatement& s, const BoundValues& values,
-                  const Request& request);
-  Response Delete(const SessionState& session, const DeleteStatement& s, const BoundValues& values,
-                  const Request& request);
+  // A write statement resolved and checked (every value passed CheckValue), not yet applied.
+  struct WritePlan {
+    enum class Kind { kInsert, kUpdate, kDeleteColumns, kDeleteRow };
+    Kind kind = Kind::kInsert;
+    std::shared_ptr<const TableInfo> table;
+    std::vector<std::string> keys;  // store key texts
+    ColumnValues columns;           // INSERT: key included; UPDATE: SET; DELETE: the nulls
+    bool if_not_exists = false, if_exists = false;
+    bool whole_row = false;  // INSERT of every column
+  };
+  using Planned = std::variant<WritePlan, ErrorMessage>;
+  Planned Plan(const SessionState& session, const InsertStatement& s, const BoundValues& values);
+  Planned Plan(const SessionState& session, const UpdateStatement& s, const BoundValues& values);
+  Planned Plan(const SessionState& session, const DeleteStatement& s, const BoundValues& values);
+  Response Apply(const WritePlan& plan, const Request& request);
+  // Plans every statement, then applies them in order (nothing is queued on an ERROR).
   Response Batch(const SessionState& session, const BatchStatementText& s,
                  const BoundValues& values, const Request& request);
-  // Upserts `columns` (index into t.columns -> value bytes; nullopt = null) of the row `key`,
-  // queued for `request`. With `if_not_exists` / `if_exists`, writes only when the row is
-  // absent / present and returns the [applied] row; otherwise Void. `whole_row`: `columns`
-  // holds every column of the table, so the row is replaced without reading it.
-  Response WriteRow(const TableInfo& t, const std::string& key,
-                    const std::vector<std::pair<size_t, std::optional<std::string>>>& columns,
+  // Upserts `columns` of the row `key`, queued for `request`. With `if_not_exists` /
+  // `if_exists`, writes only when the row is absent / present and returns the [applied] row;
+  // otherwise Void. `whole_row`: `columns` holds every column of the table, so the row is
+  // replaced without reading it.
+  Response WriteRow(const TableInfo& t, const std::string& key, const ColumnValues& columns,
                     bool if_not_exists, bool if_exists, bool whole_row, const Request& request);
 
   Store* store_;
@@ -131,6 +157,13 @@ class StatementExecutor {
   std::mutex tables_mu_;
   std::map<std::string, std::shared_ptr<const TableInfo>> tables_;  // GUARDED_BY(tables_mu_)
 };
+
+// USING TTL and USING TIMESTAMP of a write (`statement`: "INSERT", ... on `table`; "BATCH" with
+// no table) are refused at PREPARE and at execution, never accepted and ignored: rows never
+// expire, and writes apply in the order they arrive (a row is one JSON document in the store:
+// there are no per-cell timestamps to compare). write_executor.cc.
+std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view statement,
+                                       const std::string& table);
 
 // --- Value helpers (statement_executor.cc) ---
 

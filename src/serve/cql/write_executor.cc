@@ -11,16 +11,8 @@
 namespace dataforge::cql {
 namespace {
 
-using ColumnValues = std::vector<std::pair<size_t, std::optional<std::string>>>;
-
 ErrorMessage NotModifiable(const TableInfo& t) {
   return CqlError(ErrorCode::kUnauthorized, t.keyspace + " keyspace is not user-modifiable");
-}
-
-ErrorMessage NoTtl(const TableInfo& t, std::string_view statement) {
-  return CqlError(ErrorCode::kInvalid,
-                  "TTL is not supported by the embedded store: remove USING TTL from the " +
-                      std::string(statement) + " on " + t.full() + " (its rows never expire)");
 }
 
 // The keys of `where`, which must be exactly `key = v` or `key IN (...)`.
@@ -70,6 +62,24 @@ ResultMessage Applied(const TableInfo& t, bool applied, const std::vector<Column
 }
 
 }  // namespace
+
+std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view statement,
+                                       const std::string& table) {
+  const std::string where = std::string(statement) + (table.empty() ? "" : " on " + table);
+  if (o.ttl) {
+    return CqlError(ErrorCode::kInvalid,
+                    "USING TTL is not supported by the DataForge CQL endpoint: remove it from "
+                    "the " +
+                        where + " (rows never expire)");
+  }
+  if (o.timestamp) {
+    return CqlError(ErrorCode::kInvalid,
+                    "USING TIMESTAMP is not supported by the DataForge CQL endpoint: remove it "
+                    "from the " +
+                        where + " (writes apply in the order they arrive; the last one wins)");
+  }
+  return std::nullopt;
+}
 
 Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
                                      const ColumnValues& columns, bool if_not_exists,
@@ -143,21 +153,24 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
   return ResultMessage{};
 }
 
-Response StatementExecutor::Insert(const SessionState& session, const InsertStatement& s,
-                                   const BoundValues& values, const Request& request) {
-  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
-  const TableInfo& t = *table_info;
+StatementExecutor::Planned StatementExecutor::Plan(const SessionState& session,
+                                                   const InsertStatement& s,
+                                                   const BoundValues& values) {
+  WritePlan plan;
+  plan.kind = WritePlan::Kind::kInsert;
+  CQL_ASSIGN_OR_RETURN(plan.table, Resolve(session, s.table));
+  const TableInfo& t = *plan.table;
   if (t.system) return NotModifiable(t);
-  if (s.using_.ttl) return NoTtl(t, "INSERT");
+  if (auto e = CheckUsing(s.using_, "INSERT", t.full())) return *e;
   if (s.columns.size() != s.values.size()) {
     return CqlError(ErrorCode::kInvalid, "Unmatched column names/values");
   }
-  ColumnValues columns;
   std::optional<std::string> key;
   for (size_t j = 0; j < s.columns.size(); ++j) {
     auto i = t.Find(s.columns[j]);
     if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + s.columns[j]);
-    if (std::any_of(columns.begin(), columns.end(), [&](const auto& c) { return c.first == *i; })) {
+    if (std::any_of(plan.columns.begin(), plan.columns.end(),
+                    [&](const auto& c) { return c.first == *i; })) {
       return CqlError(ErrorCode::kInvalid, "The column names contains duplicates");
     }
     bool unset = false;
@@ -170,25 +183,29 @@ Response StatementExecutor::Insert(const SessionState& session, const InsertStat
       }
       CQL_ASSIGN_OR_RETURN(key, KeyText(t.columns[*i].type, *v));
     }
-    if (!unset) columns.emplace_back(*i, std::move(v));
+    if (!unset) plan.columns.emplace_back(*i, std::move(v));
   }
   if (!key) {
     return CqlError(ErrorCode::kInvalid,
                     "Some partition key parts are missing: " + t.columns[t.key_index].name);
   }
+  plan.keys.push_back(std::move(*key));
+  plan.if_not_exists = s.if_not_exists;
   // Every column given (none unset): the row is replaced, as a Cassandra INSERT of every column
   // overwrites each of them.
-  bool whole_row = columns.size() == t.columns.size();
-  return WriteRow(t, *key, columns, s.if_not_exists, false, whole_row, request);
+  plan.whole_row = plan.columns.size() == t.columns.size();
+  return plan;
 }
 
-Response StatementExecutor::Update(const SessionState& session, const UpdateStatement& s,
-                                   const BoundValues& values, const Request& request) {
-  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
-  const TableInfo& t = *table_info;
+StatementExecutor::Planned StatementExecutor::Plan(const SessionState& session,
+                                                   const UpdateStatement& s,
+                                                   const BoundValues& values) {
+  WritePlan plan;
+  plan.kind = WritePlan::Kind::kUpdate;
+  CQL_ASSIGN_OR_RETURN(plan.table, Resolve(session, s.table));
+  const TableInfo& t = *plan.table;
   if (t.system) return NotModifiable(t);
-  if (s.using_.ttl) return NoTtl(t, "UPDATE");
-  ColumnValues columns;
+  if (auto e = CheckUsing(s.using_, "UPDATE", t.full())) return *e;
   for (const auto& [name, term] : s.assignments) {
     auto i = t.Find(name);
     if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + name);
@@ -197,33 +214,27 @@ Response StatementExecutor::Update(const SessionState& session, const UpdateStat
     }
     bool unset = false;
     CQL_ASSIGN_OR_RETURN(auto v, TermValue(term, t.columns[*i].type, name, values, &unset));
-    if (!unset) columns.emplace_back(*i, std::move(v));
+    if (!unset) plan.columns.emplace_back(*i, std::move(v));
   }
-  CQL_ASSIGN_OR_RETURN(std::vector<std::string> keys, WhereKeys(t, s.where, values));
-  if (s.if_exists && keys.size() > 1) {
+  CQL_ASSIGN_OR_RETURN(plan.keys, WhereKeys(t, s.where, values));
+  if (s.if_exists && plan.keys.size() > 1) {
     return CqlError(ErrorCode::kInvalid,
                     "IN on the partition key is not supported with "
                     "conditional updates (IF EXISTS)");
   }
-  Response last = ResultMessage{};
-  for (const std::string& key : keys) {
-    // The key first, as in the rows an INSERT or the pipeline writes.
-    ColumnValues row;
-    CQL_ASSIGN_OR_RETURN(auto key_value, KeyValue(t.columns[t.key_index].type, key));
-    row.emplace_back(t.key_index, std::move(key_value));
-    row.insert(row.end(), columns.begin(), columns.end());
-    last = WriteRow(t, key, row, false, s.if_exists, false, request);
-    if (std::holds_alternative<ErrorMessage>(last)) return last;
-  }
-  return last;
+  plan.if_exists = s.if_exists;
+  return plan;
 }
 
-Response StatementExecutor::Delete(const SessionState& session, const DeleteStatement& s,
-                                   const BoundValues& values, const Request& request) {
-  CQL_ASSIGN_OR_RETURN(auto table_info, Resolve(session, s.table));
-  const TableInfo& t = *table_info;
+StatementExecutor::Planned StatementExecutor::Plan(const SessionState& session,
+                                                   const DeleteStatement& s,
+                                                   const BoundValues& values) {
+  WritePlan plan;
+  plan.kind = s.columns.empty() ? WritePlan::Kind::kDeleteRow : WritePlan::Kind::kDeleteColumns;
+  CQL_ASSIGN_OR_RETURN(plan.table, Resolve(session, s.table));
+  const TableInfo& t = *plan.table;
   if (t.system) return NotModifiable(t);
-  ColumnValues nulls;
+  if (auto e = CheckUsing(s.using_, "DELETE", t.full())) return *e;
   for (const std::string& name : s.columns) {
     auto i = t.Find(name);
     if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + name);
@@ -231,65 +242,131 @@ Response StatementExecutor::Delete(const SessionState& session, const DeleteStat
       return CqlError(ErrorCode::kInvalid, "Invalid identifier " + name +
                                                " for deletion (should not be a PRIMARY KEY part)");
     }
-    nulls.emplace_back(*i, std::nullopt);
+    plan.columns.emplace_back(*i, std::nullopt);
   }
-  CQL_ASSIGN_OR_RETURN(std::vector<std::string> keys, WhereKeys(t, s.where, values));
-  if (s.if_exists && keys.size() > 1) {
+  CQL_ASSIGN_OR_RETURN(plan.keys, WhereKeys(t, s.where, values));
+  if (s.if_exists && plan.keys.size() > 1) {
     return CqlError(ErrorCode::kInvalid,
                     "IN on the partition key is not supported with "
                     "conditional deletions (IF EXISTS)");
   }
-  for (const std::string& key : keys) {
-    if (!nulls.empty()) {
-      // Deleting columns of a row that is not there changes nothing.
-      Response r = WriteRow(t, key, nulls, false, true, false, request);
-      if (std::holds_alternative<ErrorMessage>(r) || s.if_exists) return r;
-      continue;
-    }
-    const std::string table = t.full();
-    std::lock_guard lock(writer_.KeyLock(table, key));
-    if (s.if_exists) {
-      auto existing = writer_.Read(table, key);
-      if (existing.status().code() == StatusCode::kNotFound) return Applied(t, false, {}, {});
-      if (!existing.ok()) return ErrorFromStatus(existing.status());
-    }
-    writer_.Queue(table, key, "", true, request);
-    if (s.if_exists) return Applied(t, true, {}, {});
-  }
-  return ResultMessage{};
+  plan.if_exists = s.if_exists;
+  return plan;
 }
+
+Response StatementExecutor::Apply(const WritePlan& plan, const Request& request) {
+  const TableInfo& t = *plan.table;
+  switch (plan.kind) {
+    case WritePlan::Kind::kInsert:
+      return WriteRow(t, plan.keys[0], plan.columns, plan.if_not_exists, false, plan.whole_row,
+                      request);
+    case WritePlan::Kind::kUpdate: {
+      Response last = ResultMessage{};
+      for (const std::string& key : plan.keys) {
+        // The key first, as in the rows an INSERT or the pipeline writes.
+        ColumnValues row;
+        CQL_ASSIGN_OR_RETURN(auto key_value, KeyValue(t.columns[t.key_index].type, key));
+        row.emplace_back(t.key_index, std::move(key_value));
+        row.insert(row.end(), plan.columns.begin(), plan.columns.end());
+        last = WriteRow(t, key, row, false, plan.if_exists, false, request);
+        if (std::holds_alternative<ErrorMessage>(last)) return last;
+      }
+      return last;
+    }
+    case WritePlan::Kind::kDeleteColumns:
+      for (const std::string& key : plan.keys) {
+        // Deleting columns of a row that is not there changes nothing.
+        Response r = WriteRow(t, key, plan.columns, false, true, false, request);
+        if (std::holds_alternative<ErrorMessage>(r) || plan.if_exists) return r;
+      }
+      return ResultMessage{};
+    case WritePlan::Kind::kDeleteRow:
+      for (const std::string& key : plan.keys) {
+        const std::string table = t.full();
+        std::lock_guard lock(writer_.KeyLock(table, key));
+        if (plan.if_exists) {
+          auto existing = writer_.Read(table, key);
+          if (existing.status().code() == StatusCode::kNotFound) return Applied(t, false, {}, {});
+          if (!existing.ok()) return ErrorFromStatus(existing.status());
+        }
+        writer_.Queue(table, key, "", true, request);
+        if (plan.if_exists) return Applied(t, true, {}, {});
+      }
+      return ResultMessage{};
+  }
+  return CqlError(ErrorCode::kServerError, "unknown write kind");
+}
+
+namespace {
+
+bool Conditional(const WriteStatement& w) {
+  return std::visit(
+      [](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, InsertStatement>)
+          return c.if_not_exists;
+        else
+          return c.if_exists;
+      },
+      w);
+}
+
+}  // namespace
 
 Response StatementExecutor::Batch(const SessionState& session, const BatchStatementText& s,
                                   const BoundValues& values, const Request& request) {
+  if (auto e = CheckUsing(s.using_, "BATCH", "")) return *e;
   for (const WriteStatement& w : s.statements) {
-    bool conditional = std::visit(
-        [](const auto& c) {
-          using T = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<T, InsertStatement>)
-            return c.if_not_exists;
-          else
-            return c.if_exists;
-        },
-        w);
-    if (conditional) {
+    if (Conditional(w)) {
       return CqlError(ErrorCode::kInvalid,
                       "conditional statements (IF ...) in a BATCH are not "
                       "supported by the embedded store");
     }
   }
+  // Every statement checked before any is applied.
+  std::vector<WritePlan> plans;
   for (const WriteStatement& w : s.statements) {
-    Response r = std::visit(
-        [&](const auto& c) -> Response {
+    Planned p = std::visit([&](const auto& c) { return Plan(session, c, values); }, w);
+    if (auto* e = std::get_if<ErrorMessage>(&p)) return *e;
+    plans.push_back(std::move(std::get<WritePlan>(p)));
+  }
+  for (const WritePlan& plan : plans) {
+    Response r = Apply(plan, request);
+    if (std::holds_alternative<ErrorMessage>(r)) return r;
+  }
+  return ResultMessage{};
+}
+
+Response StatementExecutor::ExecuteBatch(SessionState* session,
+                                         const std::vector<BatchEntry>& statements,
+                                         const Request& request) {
+  std::vector<WritePlan> plans;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    const BatchEntry& b = statements[i];
+    const size_t given = b.values.values == nullptr ? 0 : b.values.values->size();
+    if (static_cast<size_t>(b.marker_count) != given) {
+      return CqlError(ErrorCode::kInvalid, "statement " + std::to_string(i) + " of the BATCH has " +
+                                               std::to_string(b.marker_count) + " markers(?) but " +
+                                               std::to_string(given) + " bound variables");
+    }
+    Planned p = std::visit(
+        [&](const auto& c) -> Planned {
           using T = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<T, InsertStatement>) {
-            return Insert(session, c, values, request);
-          } else if constexpr (std::is_same_v<T, UpdateStatement>) {
-            return Update(session, c, values, request);
+          if constexpr (std::is_same_v<T, InsertStatement> || std::is_same_v<T, UpdateStatement> ||
+                        std::is_same_v<T, DeleteStatement>) {
+            return Plan(*session, c, b.values);
           } else {
-            return Delete(session, c, values, request);
+            return CqlError(ErrorCode::kInvalid,
+                            "Invalid statement in batch: only UPDATE, INSERT "
+                            "and DELETE statements are allowed.");
           }
         },
-        w);
+        *b.statement);
+    if (auto* e = std::get_if<ErrorMessage>(&p)) return *e;
+    plans.push_back(std::move(std::get<WritePlan>(p)));
+  }
+  for (const WritePlan& plan : plans) {
+    Response r = Apply(plan, request);
     if (std::holds_alternative<ErrorMessage>(r)) return r;
   }
   return ResultMessage{};
