@@ -48,6 +48,10 @@ class ReadOnlyServedStore final : public Store {
     return store_->ListTables();
   }
   Result<StoreCounters> Counters() override { return store_->Counters(); }
+  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                 int32_t partition) override {
+    return store_->PartitionLost(group, topic, partition);
+  }
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override {
     return store_->ListDeadLetters(after_id, limit, out);
