@@ -188,7 +188,7 @@ TEST(LostRecordsTest, KafkaTopicMadeAgainMovesOffsetsBack) {
 // time). Data dir A fetches and processes as consumer group "ingester"; data dir B reads the
 // log as the default group with a source that has nothing, so B's group lags by whatever A
 // wrote since B last ran. A `compact` task (dags trigger --wait) applies the retention.
-class EmbeddedRetentionTest : public ::testing::Test {
+class LostRecordsEmbeddedTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string log = "file://" + dir_.Sub("shared-log");
@@ -243,7 +243,7 @@ class EmbeddedRetentionTest : public ::testing::Test {
   std::string a_, a_force_, b_, empty_;
 };
 
-TEST_F(EmbeddedRetentionTest, RetentionWaitsForALaggingGroupUnlessForced) {
+TEST_F(LostRecordsEmbeddedTest, RetentionWaitsForALaggingGroupUnlessForced) {
   ASSERT_EQ(RunA(200).exit_code, 0);
   auto b1 = RunB();  // B's group reads the 200 and commits
   ASSERT_EQ(b1.exit_code, 0) << b1.out << b1.err;

@@ -32,24 +32,16 @@ Status EmbeddedConsumer::AssignAll() {
   return Status::OK();
 }
 
-void EmbeddedConsumer::ReportLost(int32_t partition, int64_t resume_at, int64_t end) {
+void EmbeddedConsumer::ReportLost(int32_t partition, int64_t resume_at) {
   LostRange range;
   range.partition = partition;
+  range.cause = LostRange::Cause::kDeleted;
   range.expected = next_[partition];
   range.resume_at = resume_at;
-  if (resume_at > range.expected) {
-    range.cause = LostRange::Cause::kDeleted;
-    range.records = static_cast<uint64_t>(resume_at - range.expected);
-    range.why =
-        "by the log's retention (log.retention_force, or a retention run while the "
-        "processor lagged)";
-  } else {
-    range.cause = LostRange::Cause::kOffsetsWentBack;
-    range.why = fmt::format(
-        "the partition ends at {}: the log directory was replaced or lost "
-        "its tail",
-        end);
-  }
+  range.records = static_cast<uint64_t>(resume_at - range.expected);
+  range.why =
+      "by the log's retention (log.retention_force, or a retention run while the processor "
+      "lagged)";
   listener_->OnRecordsLost(range);
   next_[partition] = resume_at;
 }
@@ -73,13 +65,13 @@ Status EmbeddedConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_
       if (!s.ok()) return s;
       if (out->size() > mark) {
         // Read starts at the partition's start when next_[p] was deleted.
-        if ((*out)[mark].offset != next_[p]) ReportLost(partition, (*out)[mark].offset, -1);
+        if ((*out)[mark].offset > next_[p]) ReportLost(partition, (*out)[mark].offset);
         next_[p] = out->back().offset + 1;
       } else {
+        // Everything from next_[p] on deleted? (A position past the end is not a loss: a tail
+        // lost in a crash is streamed again by the relay at the same offsets; wait for it.)
         DF_ASSIGN_OR_RETURN(PartitionInfo info, log_->DescribePartition(topic_, partition));
-        if (next_[p] < info.start_offset || next_[p] > info.end_offset) {
-          ReportLost(partition, info.start_offset, info.end_offset);
-        }
+        if (next_[p] < info.start_offset) ReportLost(partition, info.start_offset);
       }
     }
     start_partition_ = (start_partition_ + 1) % n;
@@ -93,7 +85,7 @@ Status EmbeddedConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_
 Status EmbeddedConsumer::Commit(std::span<const PartitionPosition> positions) {
   for (const auto& p : positions) {
     if (p.partition >= 0 && static_cast<size_t>(p.partition) < committed_.size()) {
-      committed_[p.partition] = p.next_offset;  // may go back after kOffsetsWentBack
+      committed_[p.partition] = std::max(committed_[p.partition], p.next_offset);
       log_->HoldForConsumer(group_, topic_, p.partition, p.next_offset);
       dirty_ = true;
     }
@@ -123,8 +115,8 @@ Result<bool> EmbeddedConsumer::CaughtUp() {
   for (const auto& p : info.partitions) {
     if (static_cast<size_t>(p.partition) >= next_.size()) return false;  // grew: re-assign
     int64_t done = std::max(committed_[p.partition], next_[p.partition]);
-    // Below the start or past the end: Poll() has a LostRange to report first.
-    if (done != p.end_offset || next_[p.partition] < p.start_offset) return false;
+    // Below the start: Poll() has a LostRange to report first.
+    if (done < p.end_offset || next_[p.partition] < p.start_offset) return false;
   }
   return true;
 }
