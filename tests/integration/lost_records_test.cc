@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,14 @@ std::vector<int64_t> StartOffsets(const std::string& config, const std::string& 
   std::vector<int64_t> out;
   for (const auto& line : SplitLines(r.out)) out.push_back(JsonInt(line, "start_offset"));
   return out;
+}
+
+// The first line of `text` holding `needle` ("" if none).
+std::string LineWith(const std::string& text, const std::string& needle) {
+  for (const auto& line : SplitLines(text)) {
+    if (line.find(needle) != std::string::npos) return line;
+  }
+  return "";
 }
 
 int64_t TableRows(const std::string& config, const std::string& data_dir) {
@@ -117,6 +126,13 @@ TEST(LostRecordsTest, KafkaRetentionDeletesRecordsBeforeTheProcessorReadsThem) {
   EXPECT_EQ(JsonInt(st, "lost", parts), deleted) << st;
   EXPECT_EQ(JsonInt(st, "lag", parts), 0) << st;
   EXPECT_EQ(TableRows(config, data), 6000 - deleted - JsonInt(st, "dead_lettered"));
+  std::printf(
+      "kafka retention: fetched %lld, stored %lld, dead-lettered %lld, lost %lld; exit %d\n",
+      static_cast<long long>(JsonInt(st, "fetched")), static_cast<long long>(JsonInt(st, "stored")),
+      static_cast<long long>(JsonInt(st, "dead_lettered")),
+      static_cast<long long>(JsonInt(st, "lost")), r.exit_code);
+  std::printf("%s\n%s\n", LineWith(r.err, "counted as lost").c_str(),
+              LineWith(r.err, "dataforge: ").c_str());
 
   // A second bounded run loses nothing new: exit 0, and nothing is counted twice.
   auto again = RunDataforge(
@@ -182,6 +198,10 @@ TEST(LostRecordsTest, KafkaTopicMadeAgainMovesOffsetsBack) {
   auto parts = st.find("\"partitions\":");
   ASSERT_NE(parts, std::string::npos) << st;
   EXPECT_EQ(JsonInt(st, "processed_offset", parts), 100) << st;
+  std::printf("topic made again: stored %lld, lost %lld; member exit %d\n",
+              static_cast<long long>(JsonInt(st, "stored")),
+              static_cast<long long>(JsonInt(st, "lost")), r.exit_code);
+  std::printf("%s\n", LineWith(r.err, "went back").c_str());
 }
 
 // Two data dirs share one embedded log (sequentially: the log is locked by one process at a
@@ -300,6 +320,11 @@ TEST_F(LostRecordsEmbeddedTest, RetentionWaitsForALaggingGroupUnlessForced) {
   EXPECT_EQ(JsonInt(st, "stored") + JsonInt(st, "dead_lettered_process") + JsonInt(st, "lost"),
             6200)
       << st;
+  std::printf("embedded forced retention: stored %lld, lost %lld (expected %lld); exit %d\n",
+              static_cast<long long>(JsonInt(st, "stored")),
+              static_cast<long long>(JsonInt(st, "lost")), static_cast<long long>(expected_lost),
+              b3.exit_code);
+  std::printf("%s\n", LineWith(b3.err, "dataforge: ").c_str());
 }
 
 }  // namespace
