@@ -57,6 +57,11 @@ class ReadOnlyServedStore final : public Store {
     std::shared_lock lock(mu_);
     return Current()->Counters();
   }
+  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                 int32_t partition) override {
+    std::shared_lock lock(mu_);
+    return Current()->PartitionLost(group, topic, partition);
+  }
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override {
     std::shared_lock lock(mu_);

@@ -45,6 +45,7 @@ void PrintSummary(const RunSummary& s) {
     fmt::print("  consumed     {:>12}\n", s.process.consumed);
     fmt::print("  stored       {:>12} {:>14}\n", s.process.stored, s.total.stored);
     fmt::print("  dead-lettered{:>12} {:>14}\n", s.process.dead_lettered, s.total.dead_lettered);
+    fmt::print("  lost         {:>12} {:>14}\n", s.process.lost, s.total.lost);
     fmt::print("  records/s    {:>12}\n", Rate(s.process.consumed, s.seconds));
     PrintDuplicates(s);
     fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n",
@@ -72,18 +73,13 @@ void PrintSummary(const RunSummary& s) {
   }
   fmt::print("  stored       {:>12} {:>14}\n", s.run.stored, s.total.stored);
   fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
+  fmt::print("  lost         {:>12} {:>14}   (deleted by the log before they were processed)\n",
+             s.run.lost, s.total.lost);
   fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
   PrintDuplicates(s);
   fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n", s.latency_p50_us / 1000.0,
              s.latency_p99_us / 1000.0);
-  bool balanced = s.total.stored + s.total.dead_lettered == s.total.fetched;
-  fmt::print("  stored + dead-lettered == fetched: {}\n",
-             balanced ? "yes"
-                      : fmt::format("no ({} + {} != {}; {} still in flight)", s.total.stored,
-                                    s.total.dead_lettered, s.total.fetched,
-                                    static_cast<int64_t>(s.total.fetched) -
-                                        static_cast<int64_t>(s.total.stored) -
-                                        static_cast<int64_t>(s.total.dead_lettered)));
+  fmt::print("  {}\n", BalanceLine(s.total, s.in_flight));
 }
 
 void PrintSchedulerSummary(const SchedulerProbe& p) {
@@ -270,7 +266,10 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     PrintSummary(*summary);
     if (scheduler) PrintSchedulerSummary(scheduler->scheduler().probe());
     if (cql_endpoint) fmt::print("  cql-serve: {}\n", cql_endpoint->Summary());
-    *exit_code = 0;
+    std::fflush(stdout);
+    // A run that ended by itself must account for every record it fetched.
+    std::string problem = BoundedRunProblem(*summary);
+    *exit_code = problem.empty() ? 0 : ReportError(Status::FailedPrecondition(problem));
   });
 }
 

@@ -1,10 +1,13 @@
 // `dataforge status [--json]`: totals since the data dir was created, and each stage's
 // position and lag.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/read_only_backends.h"
 #include "common/json_writer.h"
+#include "pipeline/pipeline.h"
 
 namespace dataforge {
 namespace {
@@ -12,6 +15,16 @@ namespace {
 struct PartitionStatus {
   int32_t partition;
   int64_t start_offset, end_offset, committed;
+  uint64_t lost;  // counted by this data dir's processor
+  // Log records past the processed position (from the start offset on), and those below the
+  // start offset not yet processed: deleted, counted lost once the processor reads on.
+  uint64_t lag() const {
+    int64_t from = std::max(committed, start_offset);
+    return static_cast<uint64_t>(std::max<int64_t>(0, end_offset - from));
+  }
+  uint64_t deleted_unread() const {
+    return static_cast<uint64_t>(std::max<int64_t>(0, start_offset - committed));
+  }
 };
 
 struct PipelineStatus {
@@ -23,6 +36,7 @@ struct PipelineStatus {
   std::vector<std::pair<std::string, std::string>> positions;
   std::vector<PartitionStatus> partitions;
   uint64_t log_lag = 0;
+  uint64_t deleted_unread = 0;
 };
 
 Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c) {
@@ -58,8 +72,15 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
                             (*store)->CommittedOffset(c.process.group, c.log.topic, p.partition));
       }
       int64_t done = committed.value_or(0);
-      st.partitions.push_back({p.partition, p.start_offset, p.end_offset, done});
-      st.log_lag += static_cast<uint64_t>(std::max<int64_t>(0, p.end_offset - done));
+      uint64_t lost = 0;
+      if (store.ok()) {
+        DF_ASSIGN_OR_RETURN(lost,
+                            (*store)->PartitionLost(c.process.group, c.log.topic, p.partition));
+      }
+      PartitionStatus ps{p.partition, p.start_offset, p.end_offset, done, lost};
+      st.log_lag += ps.lag();
+      st.deleted_unread += ps.deleted_unread();
+      st.partitions.push_back(ps);
     }
   }
   return st;
@@ -85,6 +106,12 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                        : st->has_staging                ? "ingest"
                                                         : "process";
     uint64_t staging_lag = s.last_seq > s.relay_cursor ? s.last_seq - s.relay_cursor : 0;
+    RunTotals totals;
+    totals.fetched = s.fetched;
+    totals.stored = st->store.stored;
+    totals.dead_lettered = dead;
+    totals.lost = st->store.lost;
+    uint64_t in_flight = staging_lag + st->log_lag;
     if (*json) {
       std::string parts = "[";
       for (const auto& p : st->partitions) {
@@ -94,7 +121,9 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                      .Int("start_offset", p.start_offset)
                      .Int("end_offset", p.end_offset)
                      .Int("processed_offset", p.committed)
-                     .Int("lag", std::max<int64_t>(0, p.end_offset - p.committed))
+                     .Int("lag", static_cast<int64_t>(p.lag()))
+                     .Int("lost", static_cast<int64_t>(p.lost))
+                     .Int("deleted_unread", static_cast<int64_t>(p.deleted_unread()))
                      .Finish();
       }
       parts += ']';
@@ -110,13 +139,16 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                      .Int("dead_lettered", static_cast<int64_t>(dead))
                      .Int("dead_lettered_source", static_cast<int64_t>(s.dead_lettered))
                      .Int("dead_lettered_process", static_cast<int64_t>(st->store.dead_lettered))
+                     .Int("lost", static_cast<int64_t>(st->store.lost))
                      .Int("staging_rows", static_cast<int64_t>(s.distinct_keys))
                      .Int("store_rows", static_cast<int64_t>(st->rows))
                      .Int("outbox_last_seq", static_cast<int64_t>(s.last_seq))
                      .Int("relay_cursor", static_cast<int64_t>(s.relay_cursor))
                      .Int("staging_lag", static_cast<int64_t>(staging_lag))
                      .Int("log_lag", static_cast<int64_t>(st->log_lag))
-                     .Bool("balanced", st->store.stored + dead == s.fetched)
+                     .Int("in_flight", static_cast<int64_t>(in_flight))
+                     .Int("deleted_unread", static_cast<int64_t>(st->deleted_unread))
+                     .Bool("balanced", totals.stored + dead + totals.lost == s.fetched)
                      .Raw("source_positions", positions.Finish())
                      .Raw("partitions", parts)
                      .Finish());
@@ -133,15 +165,21 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                  st->rows, c->process.table, st->log_lag);
       fmt::print("  dead-lettered  {:>12}   (source {}, process {})\n", dead, s.dead_lettered,
                  st->store.dead_lettered);
-      fmt::print("  stored + dead-lettered == fetched: {}\n",
-                 st->store.stored + dead == s.fetched ? "yes" : "no (records in flight)");
+      fmt::print("  lost           {:>12}   (deleted by the log before they were processed)\n",
+                 st->store.lost);
+      fmt::print("  {}\n", BalanceLine(totals, in_flight));
+      if (st->deleted_unread > 0) {
+        fmt::print(
+            "  {} log records below the partitions' start offsets were deleted before they were "
+            "processed: they are counted as lost when the processor reads on\n",
+            st->deleted_unread);
+      }
       for (const auto& [name, pos] : st->positions) {
         fmt::print("  source '{}' at {}\n", name, pos);
       }
       for (const auto& p : st->partitions) {
-        fmt::print("  {}/{}: offsets {}..{}, processed to {}, lag {}\n", c->log.topic, p.partition,
-                   p.start_offset, p.end_offset, p.committed,
-                   std::max<int64_t>(0, p.end_offset - p.committed));
+        fmt::print("  {}/{}: offsets {}..{}, processed to {}, lag {}, lost {}\n", c->log.topic,
+                   p.partition, p.start_offset, p.end_offset, p.committed, p.lag(), p.lost);
       }
     }
     *exit_code = 0;

@@ -56,6 +56,9 @@ struct LogConfig {
   uint64_t segment_bytes = 64ull << 20;
   uint64_t retention_bytes = 0;  // per partition, 0 = unlimited
   int64_t retention_ms = 0;      // 0 = unlimited
+  // Embedded log: retention deletes segments a consumer group has not read too (their records
+  // are counted as lost). Off: such segments are kept until the group reads past them.
+  bool retention_force = false;
   // Kafka (log.url kafka://...): replication of the topics DataForge creates (0 = the cluster's
   // default) and librdkafka properties passed through (security.protocol, sasl.*, ssl.*, ...).
   int replication_factor = 0;

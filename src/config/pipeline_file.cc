@@ -94,7 +94,7 @@ class ConfigReader : public YamlReader {
     DF_RETURN_IF_ERROR(
         Keys(n, "'log'",
              {"url", "topic", "partitions", "fsync", "segment_bytes", "retention_bytes",
-              "retention_hours", "replication_factor", "properties"}));
+              "retention_hours", "retention_force", "replication_factor", "properties"}));
     DF_RETURN_IF_ERROR(Num(n, "replication_factor", 0, 32, &s->replication_factor));
     DF_RETURN_IF_ERROR(StrMap(n, "properties",
                               "librdkafka properties (e.g. security.protocol: SASL_SSL)",
@@ -110,6 +110,7 @@ class ConfigReader : public YamlReader {
     double hours = static_cast<double>(s->retention_ms) / 3.6e6;
     DF_RETURN_IF_ERROR(Num(n, "retention_hours", 0.0, 1e6, &hours));
     s->retention_ms = static_cast<int64_t>(hours * 3.6e6);
+    DF_RETURN_IF_ERROR(Bool(n, "retention_force", &s->retention_force));
     if (s->topic.empty()) return Error(n, "'log.topic' must not be empty");
     for (char ch : s->topic) {
       if (!isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.') {

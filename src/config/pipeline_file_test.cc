@@ -105,6 +105,19 @@ TEST(PipelineFileTest, ShowRoundTrips) {
   EXPECT_EQ(back->process.columns[4].templates, c.process.columns[4].templates);
 }
 
+TEST(PipelineFileTest, RetentionForceIsOffByDefaultAndShown) {
+  EXPECT_FALSE(DefaultPipelineConfig().log.retention_force);
+  auto c =
+      ParsePipelineConfig("log:\n  retention_bytes: 1000000\n  retention_force: true\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->log.retention_force);
+  EXPECT_NE(PipelineConfigToYaml(*c).find("retention_force: true"), std::string::npos);
+  auto bad = ParsePipelineConfig("log:\n  retention_force: maybe\n", "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "p.yaml:2: 'retention_force' must be true or false, not 'maybe'");
+}
+
 TEST(PipelineFileTest, MissingFile) {
   auto c = LoadPipelineConfig("/nonexistent/p.yaml");
   ASSERT_FALSE(c.ok());

@@ -151,6 +151,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "retention_bytes" << YAML::Value << c.log.retention_bytes;
   out << YAML::Key << "retention_hours" << YAML::Value
       << static_cast<double>(c.log.retention_ms) / 3.6e6;
+  out << YAML::Key << "retention_force" << YAML::Value << c.log.retention_force;
   out << YAML::Key << "replication_factor" << YAML::Value << c.log.replication_factor;
   out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : c.log.properties) {

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace dataforge {
 
 uint64_t OutboxSeqOf(const LogRecord& record) {
@@ -19,6 +21,26 @@ std::string OriginOf(const LogRecord& record) {
     if (k == "origin") return v;
   }
   return "";
+}
+
+std::string DescribeLostRange(const std::string& topic, const LostRange& r) {
+  std::string head = fmt::format("log {} partition {}: ", topic, r.partition);
+  if (r.cause == LostRange::Cause::kDeleted) {
+    return head + fmt::format(
+                      "offsets {}..{} ({} records) were deleted {} before they were processed; "
+                      "they are counted as lost",
+                      r.expected, r.resume_at - 1, r.records, r.why);
+  }
+  std::string lost =
+      r.records == 0
+          ? "nothing seen beyond it is counted as lost (what the old partition held past it is "
+            "unknown)"
+          : fmt::format("offsets {}..{} ({} records) seen before are counted as lost", r.expected,
+                        r.expected + static_cast<int64_t>(r.records) - 1, r.records);
+  return head + fmt::format(
+                    "its offsets went back below {}, where processing stood ({}); {}; reading on "
+                    "from offset {}",
+                    r.expected, r.why, lost, r.resume_at);
 }
 
 Status Log::AppendAll(const std::string& topic,

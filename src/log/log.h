@@ -71,6 +71,9 @@ struct LogOptions {
   uint64_t segment_bytes = 64ull << 20;
   uint64_t retention_bytes = 0;  // per partition; 0 = unlimited
   int64_t retention_ms = 0;      // 0 = unlimited
+  // Delete segments past the limits even when a consumer group has not read them (their
+  // records are then counted as lost by the processor).
+  bool retention_force = false;
   // Kafka.
   int replication_factor = 0;  // for topics it creates; 0 = the cluster's default
   // librdkafka properties passed through as they are (security.protocol, sasl.*, ssl.*, ...);
@@ -84,19 +87,49 @@ struct PartitionPosition {
   int64_t next_offset = 0;
 };
 
-// Tells a consumer where this member's own durable state says a partition resumes. Called on
-// the consumer's thread, inside LogConsumer::Poll(), when partitions are assigned.
+// Offsets of one partition that a consumer will never read because the log no longer has them:
+// deleted before they were read (retention, Kafka DeleteRecords: the partition's start offset
+// passed `expected`), or gone with a topic that was deleted and made again (the partition's
+// offsets start again below `expected`).
+struct LostRange {
+  enum class Cause { kDeleted, kOffsetsWentBack };
+  int32_t partition = 0;
+  Cause cause = Cause::kDeleted;
+  int64_t expected = 0;   // the offset the consumer was to read next
+  int64_t resume_at = 0;  // where it reads on
+  // Records that can never be read: resume_at - expected for kDeleted; for kOffsetsWentBack the
+  // records between `expected` and the old end this consumer had seen (0 if it had seen none:
+  // what the old topic held beyond `expected` is unknown).
+  uint64_t records = 0;
+  std::string why;  // the backend's likely cause, e.g. "by the log's retention"
+};
+
+// "log users_created partition 3: offsets 1200..2199 (1000 records) were deleted by the log's
+// retention before they were processed; they are counted as lost" (one line).
+std::string DescribeLostRange(const std::string& topic, const LostRange& range);
+
+// Tells a consumer where this member's own durable state says a partition resumes, and hears
+// about offsets the consumer skipped. Called on the consumer's thread, inside
+// LogConsumer::Poll() (and CaughtUp()).
 class ConsumerListener {
  public:
   virtual ~ConsumerListener() = default;
   // The next offset whose effects are not yet durable here, or nullopt if unknown.
   virtual Result<std::optional<int64_t>> ResumeOffset(int32_t partition) = 0;
+  // The consumer skipped `range`. Ordering: the records the same Poll() returns of
+  // range.partition all come after the range (offsets from range.resume_at on); none before.
+  // The listener makes the skip durable with its next write (its position moves to
+  // range.resume_at); until then a restart finds the same range again.
+  virtual void OnRecordsLost(const LostRange& range) = 0;
 };
 
 // One member of a consumer group reading one topic. The log assigns it partitions (all of them
 // for the embedded log; a share of them, rebalanced as members join and leave, for Kafka).
 // A newly assigned partition resumes at the later of the group's committed offset and the
-// listener's ResumeOffset(), or at the partition's start when neither exists.
+// listener's ResumeOffset(), or at offset 0 when neither exists. When the offset to read next is
+// no longer in the log (below the partition's start offset, or above its end after the topic
+// was made again) the consumer reads on from the partition's start and tells the listener
+// (OnRecordsLost): records never vanish silently.
 // Thread-compatible: one thread calls Poll/Commit/CaughtUp/Close.
 class LogConsumer {
  public:
@@ -156,7 +189,8 @@ class Log {
   virtual Result<uint64_t> Acknowledged(int64_t timeout_us);
 
   // Appends up to `max_records` records starting at `offset` (or at start_offset if `offset` was
-  // removed by retention). Returns OK with nothing appended at the end of the partition.
+  // removed by retention: the first record's offset then shows the skip; a consumer reports it
+  // as a LostRange). Returns OK with nothing appended at the end of the partition.
   // A corrupt batch is a Corruption error naming the segment file and byte position.
   virtual Status Read(const std::string& topic, int32_t partition, int64_t offset,
                       size_t max_records, std::vector<ConsumedRecord>* out) = 0;
@@ -178,7 +212,9 @@ class Log {
                                                      const std::string& topic,
                                                      int32_t partition) = 0;
 
-  // Deletes whole segments beyond the retention limits (never the active segment).
+  // Deletes whole segments beyond the retention limits (never the active segment). The embedded
+  // log keeps a segment that any consumer group which committed on its topic has not read past,
+  // unless LogOptions::retention_force. Kafka: the brokers apply their own retention.
   virtual Status ApplyRetention() = 0;
 
   // Joins consumer group `group` on `topic`. `listener` is borrowed and must outlive the

@@ -169,6 +169,9 @@ class PipelineImpl final : public Pipeline {
     summary.run.streamed = summary.total.streamed - before.streamed;
     summary.run.stored = summary.total.stored - before.stored;
     summary.run.dead_lettered = summary.total.dead_lettered - before.dead_lettered;
+    summary.run.lost = summary.total.lost - before.lost;
+    summary.process.lost = probes_.processor.lost;
+    summary.bounded = source_ended_.load();
     summary.process.consumed = probes_.processor.consumed;
     summary.process.stored = probes_.processor.stored;
     summary.process.dead_lettered = probes_.processor.dead_lettered;
@@ -185,6 +188,9 @@ class PipelineImpl final : public Pipeline {
     if (options_.role == PipelineRole::kAll) drained = drained && processor_caught_up_;
     if (options_.role == PipelineRole::kProcess) drained = false;
     summary.drained = drained;
+    if (options_.role != PipelineRole::kProcess) {
+      DF_ASSIGN_OR_RETURN(summary.in_flight, InFlight());
+    }
     return summary;
   }
 
@@ -222,6 +228,7 @@ class PipelineImpl final : public Pipeline {
       ingests_active_ += 1;
     }
     IngestOutcome out;
+    uint64_t lost_before = probes_.processor.lost.load();
     Status s = PumpExtraSource(*source, key, request, stop, &out);
     {
       std::lock_guard lock(commit_mu_);
@@ -229,6 +236,12 @@ class PipelineImpl final : public Pipeline {
     }
     staged_.Notify();
     DF_RETURN_IF_ERROR(s);
+    if (uint64_t lost = probes_.processor.lost.load() - lost_before; lost > 0) {
+      return Status::FailedPrecondition(fmt::format(
+          "{} log records were lost while this ingest ran: the log deleted them before they "
+          "were processed (see the errors logged for each range)",
+          lost));
+    }
     out.summary = fmt::format(
         "ingested from {}: {} fetched, {} staged, {} dead-lettered; {}", source->Describe(),
         out.fetched, out.staged, out.dead_lettered,
@@ -273,8 +286,39 @@ class PipelineImpl final : public Pipeline {
       DF_ASSIGN_OR_RETURN(auto p, store_->Counters());
       t.stored = p.stored;
       t.dead_lettered += p.dead_lettered;
+      t.lost = p.lost;
     }
     return t;
+  }
+
+  // Staged records not yet in the log, plus (where this process stores) log records past the
+  // processed position of each partition, counted from its start offset: what is below the
+  // start can never be read and is counted lost once the processor reaches it.
+  Result<uint64_t> InFlight() {
+    uint64_t n = 0;
+    if (staging_) {
+      DF_ASSIGN_OR_RETURN(auto c, staging_->Counters());
+      n += Lag(c.last_seq, c.relay_cursor);
+    }
+    if (!store_) return n;
+    DF_ASSIGN_OR_RETURN(TopicInfo info, log_->DescribeTopic(config_.log.topic));
+    for (const auto& p : info.partitions) {
+      DF_ASSIGN_OR_RETURN(auto done, store_->CommittedOffset(config_.process.group,
+                                                             config_.log.topic, p.partition));
+      int64_t at = done.value_or(0);
+      if (log_->Shared()) {  // the group's other members commit there
+        auto group = log_->GroupOffset(config_.process.group, config_.log.topic, p.partition);
+        if (group.ok() && *group) at = std::max(at, **group);
+      }
+      at = std::max(at, p.start_offset);
+      if (p.end_offset > at) n += static_cast<uint64_t>(p.end_offset - at);
+    }
+    return n;
+  }
+
+  // Log records this process's processor has read or counted lost.
+  uint64_t ProcessedOrLost() const {
+    return probes_.processor.consumed.load() + probes_.processor.lost.load();
   }
 
   void Fail(Status s) {
@@ -362,7 +406,7 @@ class PipelineImpl final : public Pipeline {
     acknowledge();
     if (processes()) {
       uint64_t target = probes_.relay.streamed.load();
-      while (probes_.processor.consumed.load() < target) {
+      while (ProcessedOrLost() < target) {
         if (stop.stop_requested() || abort.stop_requested()) {
           return Status::Cancelled("interrupted while the processor stored what was pulled");
         }
@@ -383,9 +427,12 @@ class PipelineImpl final : public Pipeline {
         options_.max_duration_us > 0 ? clock_->MonotonicMicros() + options_.max_duration_us : 0;
     uint64_t batches = 0;
     while (!stop.stop_requested()) {
-      if (max != 0 && fetched >= max) break;
-      if (options_.max_batches != 0 && batches >= options_.max_batches) break;
-      if (deadline != 0 && clock_->MonotonicMicros() >= deadline) break;
+      if ((max != 0 && fetched >= max) ||
+          (options_.max_batches != 0 && batches >= options_.max_batches) ||
+          (deadline != 0 && clock_->MonotonicMicros() >= deadline)) {
+        source_ended_ = true;
+        break;
+      }
       AcknowledgeToSource();
       // Backpressure: do not run further ahead of the relay than max_staging_lag.
       while (!stop.stop_requested() && Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
@@ -399,7 +446,10 @@ class PipelineImpl final : public Pipeline {
       int64_t t1 = clock_->MonotonicMicros();
       probes_.source.fetch_us += static_cast<uint64_t>(t1 - t0);
       if (!batch.ok()) {
-        if (batch.status().code() == StatusCode::kNotFound) break;  // input exhausted
+        if (batch.status().code() == StatusCode::kNotFound) {  // input exhausted
+          source_ended_ = true;
+          break;
+        }
         if (batch.status().code() == StatusCode::kCancelled) break;
         Fail(batch.status().WithContext("source"));
         break;
@@ -461,8 +511,7 @@ class PipelineImpl final : public Pipeline {
       uint64_t gen = staged_.generation();
       bool source_was_done = source_done_.load();
       while (processes() && !abort.stop_requested() &&
-             Lag(probes_.relay.streamed.load(), probes_.processor.consumed.load()) >
-                 config_.tuning.max_log_lag) {
+             Lag(probes_.relay.streamed.load(), ProcessedOrLost()) > config_.tuning.max_log_lag) {
         processed_.WaitPast(processed_.generation(), kIdleWaitUs, abort);
       }
       int64_t t0 = clock_->MonotonicMicros();
@@ -556,10 +605,11 @@ class PipelineImpl final : public Pipeline {
   Notifier staged_, streamed_, processed_;
   std::atomic<bool> source_done_{false};
   std::atomic<bool> relay_done_{false};
-  bool processor_caught_up_ = false;  // processor thread, read after join
-  std::mutex mock_mu_;                // guards mock_'s creation
-  std::mutex commit_mu_;              // serializes staging commits of every source
-  bool stopping_ = false;             // guarded by commit_mu_: no new ingest
+  std::atomic<bool> source_ended_{false};  // the main source ended by itself (bounded run)
+  bool processor_caught_up_ = false;       // processor thread, read after join
+  std::mutex mock_mu_;                     // guards mock_'s creation
+  std::mutex commit_mu_;                   // serializes staging commits of every source
+  bool stopping_ = false;                  // guarded by commit_mu_: no new ingest
   std::atomic<int> ingests_active_{0};
   std::atomic<uint64_t> last_staged_seq_{0};  // highest seq staged by any source
   // (last outbox seq, source position) of committed batches the log has not acknowledged yet.
@@ -570,6 +620,44 @@ class PipelineImpl final : public Pipeline {
 };
 
 }  // namespace
+
+std::string BalanceLine(const RunTotals& t, uint64_t in_flight) {
+  const char* head = "stored + dead-lettered + lost == fetched: ";
+  uint64_t accounted = t.stored + t.dead_lettered + t.lost;
+  if (accounted == t.fetched) return std::string(head) + "yes";
+  std::string sums =
+      fmt::format("{} + {} + {} != {}", t.stored, t.dead_lettered, t.lost, t.fetched);
+  if (accounted > t.fetched) return fmt::format("{}no ({})", head, sums);
+  uint64_t missing = t.fetched - accounted;
+  if (in_flight >= missing)
+    return fmt::format("{}no ({}; {} still in flight)", head, sums, missing);
+  if (in_flight > 0) {
+    return fmt::format("{}no ({}; {} still in flight, {} unaccounted for)", head, sums, in_flight,
+                       missing - in_flight);
+  }
+  return fmt::format("{}no ({}; nothing is in flight: {} records are unaccounted for)", head, sums,
+                     missing);
+}
+
+std::string BoundedRunProblem(const RunSummary& s) {
+  if (s.role != PipelineRole::kAll || !s.bounded) return "";
+  if (s.run.lost > 0) {
+    return fmt::format(
+        "{} records were lost: the log deleted them before they were processed (see the error "
+        "for each range above)",
+        s.run.lost);
+  }
+  const RunTotals& t = s.total;
+  uint64_t accounted = t.stored + t.dead_lettered + t.lost;
+  if (accounted < t.fetched && s.in_flight == 0) {
+    return fmt::format(
+        "{} fetched records are neither stored, dead-lettered nor counted lost, and nothing is "
+        "in flight: the log lost them where the processor could not see it (e.g. a topic "
+        "deleted and made again after the processor had read past its new end)",
+        t.fetched - accounted);
+  }
+  return "";
+}
 
 Status CheckIngestSource(const SourceConfig& source) {
   if (source.type == "http") return Status::OK();
@@ -585,6 +673,7 @@ LogOptions LogOptionsFor(const LogConfig& log) {
   options.segment_bytes = log.segment_bytes;
   options.retention_bytes = log.retention_bytes;
   options.retention_ms = log.retention_ms;
+  options.retention_force = log.retention_force;
   options.replication_factor = log.replication_factor;
   options.properties = log.properties;
   return options;

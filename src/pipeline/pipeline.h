@@ -58,12 +58,14 @@ struct RunOptions {
 // Counters of one run (deltas) and of the data dir (totals).
 struct RunTotals {
   uint64_t fetched = 0, staged = 0, streamed = 0, stored = 0, dead_lettered = 0;
+  uint64_t lost = 0;  // log records deleted before the processor read them
 };
 
 // What the processor of this process did in this run.
 struct ProcessTotals {
   uint64_t consumed = 0, stored = 0, dead_lettered = 0;
   uint64_t duplicates = 0;  // log records skipped as copies of applied ones
+  uint64_t lost = 0;        // log records counted lost
   int partitions = 0;       // partitions owned at the end
 };
 
@@ -77,7 +79,20 @@ struct RunSummary {
   std::string source;     // what was read
   std::string log;        // the log url
   bool drained = false;   // everything fetched is stored or dead-lettered
+  // The run ended by itself (--max-records reached, a file:// source or an ingest's pages read
+  // to the end), not by a signal.
+  bool bounded = false;
+  // Records on their way at the end (roles all and ingest): staged but not yet in the log, plus
+  // log records past the processed position (from the partition's start offset on).
+  uint64_t in_flight = 0;
 };
+
+// "stored + dead-lettered + lost == fetched: yes", or "no (…)" saying what is still in flight
+// or how many records are unaccounted for (totals of a whole pipeline's data dir).
+std::string BalanceLine(const RunTotals& total, uint64_t in_flight);
+// Why a bounded run that ended like this failed (records lost in this run, or fetched records
+// unaccounted for with nothing in flight), or "" when it did not.
+std::string BoundedRunProblem(const RunSummary& summary);
 
 class Pipeline {
  public:

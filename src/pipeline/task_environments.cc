@@ -64,6 +64,9 @@ Result<IngestOutcome> StandaloneTaskEnvironment::Ingest(const IngestRequest& req
   std::stop_callback on_stop(stop, [p] { p->RequestAbort(); });
   DF_ASSIGN_OR_RETURN(RunSummary s, pipeline->Run());
   if (stop.stop_requested()) return Status::Cancelled("interrupted while ingesting");
+  if (std::string problem = BoundedRunProblem(s); !problem.empty()) {
+    return Status::FailedPrecondition("ingest: " + problem);
+  }
   IngestOutcome out;
   out.fetched = s.run.fetched;
   out.staged = s.run.staged;

@@ -1,6 +1,9 @@
 #include "process/processor.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace dataforge {
 
@@ -37,12 +40,17 @@ Result<std::optional<int64_t>> Processor::ResumeOffset(int32_t partition) {
   return store_->CommittedOffset(config_.group, topic_, partition);
 }
 
+void Processor::OnRecordsLost(const LostRange& range) {
+  lost_.push_back(range);
+}
+
 Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   consumed_.clear();
+  lost_.clear();
   Status s = consumer_->Poll(batch_records_, wait_us, stop, &consumed_);
   probe_->partitions = static_cast<int>(consumer_->Assignment().size());
   if (!s.ok()) return s.WithContext(fmt::format("processor reading {}", topic_));
-  if (consumed_.empty()) return size_t{0};
+  if (consumed_.empty() && lost_.empty()) return size_t{0};
   batch_.table = config_.table;
   batch_.group = config_.group;
   batch_.rows.clear();
@@ -52,6 +60,21 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   counts_.clear();
   timestamps_.clear();
   size_t duplicates = 0;
+  uint64_t lost = 0;
+  // A partition's lost range comes before its records of this Poll (log.h): the position
+  // moves to where reading goes on, even back (a topic made again).
+  for (const LostRange& r : lost_) {
+    auto it = std::find_if(positions_.begin(), positions_.end(),
+                           [&](const PartitionPosition& p) { return p.partition == r.partition; });
+    if (it == positions_.end()) {
+      positions_.push_back({r.partition, r.resume_at});
+      counts_.push_back({});
+      it = positions_.end() - 1;
+    }
+    it->next_offset = r.resume_at;
+    counts_[it - positions_.begin()].lost += r.records;
+    lost += r.records;
+  }
   for (auto& c : consumed_) {
     // Records of a partition arrive in offset order: the last one seen is the position.
     auto it = std::find_if(positions_.begin(), positions_.end(),
@@ -61,7 +84,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
       counts_.push_back({});
       it = positions_.end() - 1;
     } else {
-      it->next_offset = std::max(it->next_offset, c.offset + 1);
+      it->next_offset = c.offset + 1;  // offset order within a partition, after its lost range
     }
     PartitionCounts& counts = counts_[it - positions_.begin()];
     if (IsDuplicate(c)) {
@@ -91,9 +114,10 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   }
   for (size_t i = 0; i < positions_.size(); ++i) {
     batch_.offsets.push_back({topic_, positions_[i].partition, positions_[i].next_offset,
-                              counts_[i].stored, counts_[i].dead_lettered});
+                              counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost});
   }
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
+  for (const LostRange& r : lost_) spdlog::error("{}", DescribeLostRange(topic_, r));
   DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
   int64_t now = clock_->NowMicros();
   for (int64_t t : timestamps_) probe_->fetch_to_queryable_us.Record(now - t);
@@ -102,8 +126,9 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   probe_->stored += batch_.rows.size();
   probe_->dead_lettered += batch_.dead_letters.size();
   probe_->duplicates += duplicates;
+  probe_->lost += lost;
   probe_->batches += 1;
-  return total;
+  return total + static_cast<size_t>(lost);
 }
 
 bool Processor::IsDuplicate(const ConsumedRecord& c) {

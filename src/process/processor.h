@@ -12,6 +12,10 @@
 // highest this processor applied for that origin and partition is skipped and counted in
 // `duplicates`, so the stored counter counts each fetched version once. (Kept in memory: after
 // a restart, a duplicate of a record applied before it is applied again, harmlessly.)
+// Records the log lost before they were read (the consumer's LostRange: retention, a topic
+// made again) are counted in `lost`, per partition, in the same StoreBatch that moves the
+// partition's offset past them (so a crash never counts them twice), and each range is logged
+// as one error line once that batch is durable.
 // Thread-compatible: one thread drives a processor.
 #pragma once
 
@@ -38,6 +42,7 @@ struct ProcessorProbe {
   std::atomic<uint64_t> stored{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> duplicates{0};  // log records skipped as copies of applied ones
+  std::atomic<uint64_t> lost{0};        // log records deleted before they were read
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
   std::atomic<int> partitions{0};          // partitions this member owns
@@ -59,7 +64,8 @@ class Processor final : private ConsumerListener {
   Status Start();
 
   // Consumes at most one batch (waiting up to `wait_us` for the first record) and applies it
-  // as one StoreBatch. Returns the number of log records consumed (0 = nothing new).
+  // as one StoreBatch. Returns the number of log records consumed plus those counted lost
+  // (0 = nothing new).
   Result<size_t> RunOnce(int64_t wait_us = 0, std::stop_token stop = {});
 
   // True when the group has consumed every partition to its end offset.
@@ -70,6 +76,7 @@ class Processor final : private ConsumerListener {
 
  private:
   Result<std::optional<int64_t>> ResumeOffset(int32_t partition) override;
+  void OnRecordsLost(const LostRange& range) override;
   // True when `c` repeats a record already applied (see the header comment); records it.
   bool IsDuplicate(const ConsumedRecord& c);
 
@@ -83,10 +90,11 @@ class Processor final : private ConsumerListener {
   ProcessorProbe* probe_;
   std::unique_ptr<LogConsumer> consumer_;
   std::vector<ConsumedRecord> consumed_;
+  std::vector<LostRange> lost_;  // reported by this RunOnce's Poll
   std::vector<int64_t> timestamps_;
   std::vector<PartitionPosition> positions_;
   struct PartitionCounts {
-    uint64_t stored = 0, dead_lettered = 0;
+    uint64_t stored = 0, dead_lettered = 0, lost = 0;
   };
   std::vector<PartitionCounts> counts_;  // this batch's, parallel to positions_
   std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "config/pipeline_file.h"
 
 namespace dataforge {
@@ -92,6 +94,61 @@ TEST(ProcessorTest, CopiesOfRelayedRecordsAreSkippedBySeqAndOrigin) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ProcessorTest, RecordsTheLogDeletedAreCountedLostOnceWithTheOffset) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  LogOptions o;
+  o.segment_bytes = 4096;
+  o.retention_bytes = 8192;
+  o.retention_force = true;
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, o);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
+  for (int b = 0; b < 40; ++b) {  // partition 0 only: partition 1 stays empty
+    std::vector<LogRecord> records;
+    for (int i = b * 5; i < b * 5 + 5; ++i) {
+      records.push_back({fmt::format("00000000-0000-4000-8000-{:012}", i),
+                         R"({"name":{"first":"F)" + std::to_string(i) + R"("}})",
+                         1,
+                         {}});
+    }
+    ASSERT_TRUE((*log)->Append("t", 0, records).ok());
+  }
+  ASSERT_TRUE((*log)->ApplyRetention().ok());
+  int64_t start = (*log)->DescribeTopic("t")->partitions[0].start_offset;
+  ASSERT_GT(start, 0);
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  {
+    auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+    ASSERT_TRUE(store.ok());
+    Processor p(log->get(), store->get(), &*mapper, config.process, "t", 1000, Clock::Real(),
+                &probe);
+    ASSERT_TRUE(p.Start().ok());
+    EXPECT_EQ(*p.RunOnce(), 200u);  // 200 - start records read, start counted lost
+    EXPECT_EQ(probe.lost, static_cast<uint64_t>(start));
+    EXPECT_EQ(probe.consumed, static_cast<uint64_t>(200 - start));
+    auto c = (*store)->Counters();
+    EXPECT_EQ(c->lost, static_cast<uint64_t>(start));
+    EXPECT_EQ(c->stored + c->dead_lettered + c->lost, 200u);
+    EXPECT_EQ(*(*store)->PartitionLost(config.process.group, "t", 0), static_cast<uint64_t>(start));
+    EXPECT_EQ(*(*store)->PartitionLost(config.process.group, "t", 1), 0u);
+    EXPECT_EQ(*(*store)->CommittedOffset(config.process.group, "t", 0),
+              std::optional<int64_t>(200));
+    EXPECT_TRUE(*p.CaughtUp());
+  }
+  // A restart resumes from the store's offset: nothing is counted twice.
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->Counters()->lost, static_cast<uint64_t>(start));
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 1000, Clock::Real(), &probe);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 0u);
+  EXPECT_EQ((*store)->Counters()->lost, static_cast<uint64_t>(start));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dataforge
 
@@ -120,6 +177,10 @@ class RecordingStore final : public Store {
   Result<uint64_t> Count(const std::string& t) override { return s_->Count(t); }
   Result<std::vector<std::string>> ListTables() override { return s_->ListTables(); }
   Result<StoreCounters> Counters() override { return s_->Counters(); }
+  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                 int32_t partition) override {
+    return s_->PartitionLost(group, topic, partition);
+  }
   Status ListDeadLetters(uint64_t a, size_t l, std::vector<StoredDeadLetter>* o) override {
     return s_->ListDeadLetters(a, l, o);
   }

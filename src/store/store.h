@@ -7,7 +7,8 @@
 // it kReadOnly while it runs (RocksDB secondary instance) and see data as of open or the last
 // Refresh().
 // Durability: Apply() returns after the whole StoreBatch is durable together (sync WAL write
-// when `sync` is set): rows, dead letters, offsets and counters never diverge after a crash.
+// when `sync` is set): rows, dead letters, offsets and counters (stored, dead_lettered, lost)
+// never diverge after a crash.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,7 @@ struct PartitionOffset {
   // beside the offset, so a replayed batch never counts twice.
   uint64_t stored = 0;
   uint64_t dead_lettered = 0;
+  uint64_t lost = 0;  // records the log deleted before they were read (LostRange, log.h)
 };
 
 // One atomic unit of processor output.
@@ -74,6 +76,7 @@ struct KeyspaceSchema {
 struct StoreCounters {
   uint64_t stored = 0;         // row versions written (upserts and deletes, not distinct keys)
   uint64_t dead_lettered = 0;  // dead letters written by the processor
+  uint64_t lost = 0;           // log records deleted before the processor read them
 };
 
 class Store {
@@ -97,6 +100,10 @@ class Store {
   virtual Result<std::vector<std::string>> ListTables() = 0;
 
   virtual Result<StoreCounters> Counters() = 0;
+  // The records counted lost in (group, topic, partition), 0 when none; written with the
+  // partition's offset.
+  virtual Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                         int32_t partition) = 0;
   virtual Status ListDeadLetters(uint64_t after_id, size_t limit,
                                  std::vector<StoredDeadLetter>* out) = 0;
 

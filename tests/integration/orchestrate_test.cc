@@ -353,7 +353,8 @@ TEST_F(OrchestrateTest, RunHostsTheSchedulerAndIngestFeedsTheLivePipeline) {
   EXPECT_NE(r.out.find("scheduler: 1 runs created, 1 task attempts (1 succeeded, 0 failed"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
   auto show = RunDataforge({"runs", "show", "1", "--data-dir", data});
   EXPECT_NE(show.out.find("run 1 of DAG user_automation (scheduled): success"), std::string::npos)
       << show.out;

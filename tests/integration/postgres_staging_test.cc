@@ -55,7 +55,8 @@ TEST(PostgresStagingTest, DefaultPipelineRunsOnPostgresStaging) {
   auto r =
       RunDataforge({"run", "--data-dir", data, "--staging", pg.Url(), "--max-records", "3000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
   StatusJson s = Status(data, extra);
   EXPECT_EQ(s.fetched, 3000);
   EXPECT_EQ(s.staged, 3000);

@@ -20,7 +20,8 @@ TEST(RunTest, DefaultRunFetchesDrainsAndBalances) {
   EXPECT_EQ(r.err, "");  // no progress lines without a terminal, and nothing to warn about
   EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  fetched              2500           2500"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("records/s"), std::string::npos);
 
   StatusJson s = Status(dir.path());
@@ -106,7 +107,7 @@ TEST(RunTest, InspectionCommands) {
   EXPECT_EQ(dl.out, "");
   auto status = RunDataforge({"status", "--data-dir", dir.path()});
   EXPECT_EQ(status.exit_code, 0);
-  EXPECT_NE(status.out.find("stored + dead-lettered == fetched: yes"), std::string::npos);
+  EXPECT_NE(status.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos);
 }
 
 TEST(RunTest, InspectionWhileRunning) {

@@ -22,14 +22,28 @@ Status EmbeddedConsumer::AssignAll() {
   committed_.assign(n, -1);
   for (size_t p = 0; p < n; ++p) {
     auto partition = static_cast<int32_t>(p);
-    int64_t start = info.partitions[p].start_offset;
     DF_ASSIGN_OR_RETURN(auto resume, listener_->ResumeOffset(partition));
     DF_ASSIGN_OR_RETURN(auto group, log_->GroupOffset(group_, topic_, partition));
-    int64_t at = std::max(resume.value_or(0), group.value_or(0));
-    next_[p] = std::max(at, start);
+    // Below the start: Poll() reports the deleted offsets (they are not skipped silently).
+    next_[p] = std::max(resume.value_or(0), group.value_or(0));
+    log_->HoldForConsumer(group_, topic_, partition, next_[p]);
   }
   assigned_ = true;
   return Status::OK();
+}
+
+void EmbeddedConsumer::ReportLost(int32_t partition, int64_t resume_at) {
+  LostRange range;
+  range.partition = partition;
+  range.cause = LostRange::Cause::kDeleted;
+  range.expected = next_[partition];
+  range.resume_at = resume_at;
+  range.records = static_cast<uint64_t>(resume_at - range.expected);
+  range.why =
+      "by the log's retention (log.retention_force, or a retention run while the processor "
+      "lagged)";
+  listener_->OnRecordsLost(range);
+  next_[partition] = resume_at;
 }
 
 Status EmbeddedConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
@@ -45,10 +59,19 @@ Status EmbeddedConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_
     for (size_t i = 0; i < n && out->size() - before < max_records; ++i) {
       size_t p = (start_partition_ + i) % n;
       size_t want = std::min(per_partition, max_records - (out->size() - before));
-      Status s = log_->Read(topic_, static_cast<int32_t>(p), next_[p], want, out);
+      auto partition = static_cast<int32_t>(p);
+      size_t mark = out->size();
+      Status s = log_->Read(topic_, partition, next_[p], want, out);
       if (!s.ok()) return s;
-      if (out->size() > before && out->back().partition == static_cast<int32_t>(p)) {
+      if (out->size() > mark) {
+        // Read starts at the partition's start when next_[p] was deleted.
+        if ((*out)[mark].offset > next_[p]) ReportLost(partition, (*out)[mark].offset);
         next_[p] = out->back().offset + 1;
+      } else {
+        // Everything from next_[p] on deleted? (A position past the end is not a loss: a tail
+        // lost in a crash is streamed again by the relay at the same offsets; wait for it.)
+        DF_ASSIGN_OR_RETURN(PartitionInfo info, log_->DescribePartition(topic_, partition));
+        if (next_[p] < info.start_offset) ReportLost(partition, info.start_offset);
       }
     }
     start_partition_ = (start_partition_ + 1) % n;
@@ -63,6 +86,7 @@ Status EmbeddedConsumer::Commit(std::span<const PartitionPosition> positions) {
   for (const auto& p : positions) {
     if (p.partition >= 0 && static_cast<size_t>(p.partition) < committed_.size()) {
       committed_[p.partition] = std::max(committed_[p.partition], p.next_offset);
+      log_->HoldForConsumer(group_, topic_, p.partition, p.next_offset);
       dirty_ = true;
     }
   }
@@ -91,7 +115,8 @@ Result<bool> EmbeddedConsumer::CaughtUp() {
   for (const auto& p : info.partitions) {
     if (static_cast<size_t>(p.partition) >= next_.size()) return false;  // grew: re-assign
     int64_t done = std::max(committed_[p.partition], next_[p.partition]);
-    if (done < p.end_offset) return false;
+    // Below the start: Poll() has a LostRange to report first.
+    if (done < p.end_offset || next_[p.partition] < p.start_offset) return false;
   }
   return true;
 }
@@ -105,7 +130,9 @@ std::vector<int32_t> EmbeddedConsumer::Assignment() {
 Status EmbeddedConsumer::Close() {
   if (!assigned_) return Status::OK();
   assigned_ = false;
-  return log_->read_only() ? Status::OK() : WriteGroupOffsets();
+  Status s = log_->read_only() ? Status::OK() : WriteGroupOffsets();
+  log_->ReleaseConsumer(group_, topic_);  // the group file holds retention from here on
+  return s;
 }
 
 }  // namespace dataforge

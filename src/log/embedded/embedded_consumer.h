@@ -3,7 +3,12 @@
 // Positions resume at the later of the listener's ResumeOffset() (the store's offsets, written
 // atomically with the rows) and the log's group offset file. Commit() keeps positions in memory
 // and writes the group offset file at most once a second and at Close(): the file is for
-// inspection (`topic describe`, `topic consume --group`), the store's offsets are the truth.
+// inspection (`topic describe`, `topic consume --group`) and holds the log's retention (as do
+// this consumer's positions while it is open); the store's offsets are the truth.
+// A position the log no longer holds (deleted by a forced retention) is reported to the
+// listener as a LostRange and reading goes on at the partition's start. A position past the end
+// is not (a tail lost in a crash is streamed again by the relay at the same offsets): the
+// consumer waits there.
 // Thread-compatible (see LogConsumer).
 #pragma once
 
@@ -34,6 +39,9 @@ class EmbeddedConsumer final : public LogConsumer {
 
  private:
   Status AssignAll();
+  // Tells the listener that `partition` reads on at `resume_at`, above next_[partition] (the
+  // offsets between were deleted), and moves next_.
+  void ReportLost(int32_t partition, int64_t resume_at);
   Status WriteGroupOffsets();
 
   EmbeddedLog* log_;

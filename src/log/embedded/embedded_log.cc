@@ -208,15 +208,63 @@ Result<std::optional<int64_t>> EmbeddedLog::GroupOffset(const std::string& group
   return std::optional<int64_t>(it->second);
 }
 
+void EmbeddedLog::HoldForConsumer(const std::string& group, const std::string& topic,
+                                  int32_t partition, int64_t next_offset) {
+  std::lock_guard lock(groups_mu_);
+  held_[{group, topic, partition}] = next_offset;
+}
+
+void EmbeddedLog::ReleaseConsumer(const std::string& group, const std::string& topic) {
+  std::lock_guard lock(groups_mu_);
+  std::erase_if(held_, [&](const auto& e) {
+    return std::get<0>(e.first) == group && std::get<1>(e.first) == topic;
+  });
+}
+
+Result<std::vector<int64_t>> EmbeddedLog::RetentionFloors(const std::string& topic,
+                                                          size_t partitions) {
+  std::vector<int64_t> floors(partitions, INT64_MAX);
+  auto lower = [&](int32_t p, int64_t offset) {
+    if (p >= 0 && static_cast<size_t>(p) < partitions) floors[p] = std::min(floors[p], offset);
+  };
+  std::lock_guard lock(groups_mu_);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ + "/groups", ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.ends_with(".offsets")) continue;
+    DF_ASSIGN_OR_RETURN(auto offsets, ReadGroupLocked(name.substr(0, name.size() - 8)));
+    for (const auto& [tp, offset] : offsets) {
+      if (tp.first == topic) lower(tp.second, offset);
+    }
+  }
+  for (const auto& [key, offset] : held_) {
+    if (std::get<1>(key) == topic) lower(std::get<2>(key), offset);
+  }
+  return floors;
+}
+
 Status EmbeddedLog::ApplyRetention() {
   int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
+  DF_ASSIGN_OR_RETURN(auto names, ListTopics());
   std::lock_guard lock(topics_mu_);
+  for (const auto& name : names) DF_RETURN_IF_ERROR(LoadTopicLocked(name).status());
   for (auto& [name, t] : topics_) {
-    for (auto& p : t->partitions) DF_RETURN_IF_ERROR(p->ApplyRetention(now));
+    std::vector<int64_t> floors(t->partitions.size(), INT64_MAX);
+    if (!options_.retention_force) {
+      DF_ASSIGN_OR_RETURN(floors, RetentionFloors(name, t->partitions.size()));
+    }
+    for (size_t p = 0; p < t->partitions.size(); ++p) {
+      DF_RETURN_IF_ERROR(t->partitions[p]->ApplyRetention(now, floors[p]));
+    }
   }
   return Status::OK();
+}
+
+Result<PartitionInfo> EmbeddedLog::DescribePartition(const std::string& topic, int32_t partition) {
+  DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
+  return p->Info();
 }
 
 Result<std::unique_ptr<LogConsumer>> EmbeddedLog::Subscribe(const std::string& group,

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/file_system.h"
@@ -53,6 +54,14 @@ class EmbeddedLog final : public Log {
   // Bumped by every Append in this process. WaitForAppend() returns once it moves past `seen`,
   // `timeout_us` passes or `stop` is requested; read-only logs (another process appends) wake
   // every 20 ms to look.
+  Result<PartitionInfo> DescribePartition(const std::string& topic, int32_t partition);
+
+  // Retention keeps what an open consumer of `group` has not processed: its position in
+  // `partition` of `topic` is `next_offset` until the next call or ReleaseConsumer().
+  void HoldForConsumer(const std::string& group, const std::string& topic, int32_t partition,
+                       int64_t next_offset);
+  void ReleaseConsumer(const std::string& group, const std::string& topic);
+
   uint64_t AppendGeneration();
   void WaitForAppend(uint64_t seen, int64_t timeout_us, std::stop_token stop);
   bool read_only() const { return mode_ == OpenMode::kReadOnly; }
@@ -71,6 +80,9 @@ class EmbeddedLog final : public Log {
   Result<Topic*> LoadTopicLocked(const std::string& topic);
   using GroupOffsets = std::map<std::pair<std::string, int32_t>, int64_t>;
   Result<GroupOffsets> ReadGroupLocked(const std::string& group);
+  // Per partition of `topic`, the lowest next offset of any group that committed on it (group
+  // files) or holds it open (HoldForConsumer); INT64_MAX where none.
+  Result<std::vector<int64_t>> RetentionFloors(const std::string& topic, size_t partitions);
 
   const std::string dir_;
   const OpenMode mode_;
@@ -80,6 +92,8 @@ class EmbeddedLog final : public Log {
   std::mutex topics_mu_;
   std::map<std::string, std::unique_ptr<Topic>> topics_;  // guarded by topics_mu_
   std::mutex groups_mu_;
+  // (group, topic, partition) -> next offset of an open consumer; guarded by groups_mu_.
+  std::map<std::tuple<std::string, std::string, int32_t>, int64_t> held_;
   std::mutex append_mu_;
   std::condition_variable_any append_cv_;
   uint64_t append_generation_ = 0;  // guarded by append_mu_

@@ -314,7 +314,7 @@ bool PartitionLog::WaitForData(int64_t offset, int64_t timeout_us, std::stop_tok
   }
 }
 
-Status PartitionLog::ApplyRetention(int64_t now_us) {
+Status PartitionLog::ApplyRetention(int64_t now_us, int64_t keep_from) {
   std::lock_guard lock(mu_);
   if (mode_ != OpenMode::kReadWrite) return Status::OK();
   uint64_t total = 0;
@@ -325,6 +325,17 @@ Status PartitionLog::ApplyRetention(int64_t now_us) {
     bool too_old =
         options_.retention_ms > 0 && oldest.max_timestamp < now_us - options_.retention_ms * 1000;
     if (!too_big && !too_old) break;
+    if (segments_[1].base_offset > keep_from) {  // holds offsets a consumer group has not read
+      if (held_logged_ != oldest.base_offset) {
+        held_logged_ = oldest.base_offset;
+        spdlog::warn(
+            "log retention: keeping {} ({} bytes): a consumer group has not processed past "
+            "offset {} of partition {}; it is deleted once the group reads past it (set "
+            "log.retention_force: true to delete it anyway, counting its records as lost)",
+            oldest.path, oldest.size, keep_from, partition_);
+      }
+      break;
+    }
     Status removed = fs_->RemoveFile(oldest.path);
     if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
       return removed.WithContext("log retention");

@@ -40,7 +40,10 @@ class PartitionLog {
   Status Read(int64_t offset, size_t max_records, std::vector<ConsumedRecord>* out);
   Result<std::optional<ConsumedRecord>> ReadLast();
   bool WaitForData(int64_t offset, int64_t timeout_us, std::stop_token stop);
-  Status ApplyRetention(int64_t now_us);
+  // Deletes the oldest segments past the retention limits, but never one holding an offset at or
+  // above `keep_from` (the lowest position of a consumer group that has not read it; INT64_MAX
+  // = none), nor the active segment. A held segment is logged once.
+  Status ApplyRetention(int64_t now_us, int64_t keep_from);
   PartitionInfo Info();
 
  private:
@@ -85,6 +88,7 @@ class PartitionLog {
   int64_t start_offset_ = 0;              // guarded by mu_
   Status failed_;                         // guarded by mu_; sticky write error
   std::string buffer_;                    // guarded by mu_; encode buffer
+  int64_t held_logged_ = -1;  // guarded by mu_; base offset of the last held segment logged
 };
 
 }  // namespace dataforge

@@ -48,7 +48,6 @@ Result<std::unique_ptr<LogConsumer>> KafkaConsumer::Create(const KafkaConfig& co
   c->errors_.owner = c.get();
   KafkaProperties defaults = {
       {"client.id", "dataforge-processor"},
-      {"auto.offset.reset", "earliest"},
       // Records reach the store soon after they reach the broker: do not let an idle fetch
       // sit on the broker for librdkafka's default 500 ms.
       {"fetch.wait.max.ms", "10"},
@@ -61,6 +60,9 @@ Result<std::unique_ptr<LogConsumer>> KafkaConsumer::Create(const KafkaConfig& co
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
+      // An offset the brokers no longer have: read on from the start and report the jump (see
+      // the header); "latest" would skip records without a trace.
+      {"auto.offset.reset", "earliest"},
       {"partition.assignment.strategy", "roundrobin"},  // eager: see the header
   };
   DF_ASSIGN_OR_RETURN(
@@ -123,9 +125,13 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
     } else if (*resume && **resume > at) {
       at = **resume;
     }
-    e.offset = at >= 0 ? at : RD_KAFKA_OFFSET_BEGINNING;
+    // No position anywhere: the group has read nothing, so offset 0 is next (a start offset
+    // above 0 then shows as a LostRange, not as a silent skip).
+    e.offset = at >= 0 ? at : 0;
     assigned_[e.partition] = -1;
     committed_[e.partition] = at;
+    expected_[e.partition] = e.offset;
+    seen_end_[e.partition] = e.offset;
   }
   spdlog::info("kafka: group '{}' gave this member partitions of '{}': {}", group_, topic_,
                Positions(partitions));
@@ -140,7 +146,14 @@ void KafkaConsumer::Revoke(rd_kafka_topic_partition_list_t* partitions) {
   std::vector<int32_t> revoked;
   for (int i = 0; i < partitions->cnt; ++i) revoked.push_back(partitions->elems[i].partition);
   CommitProcessed(revoked);
-  for (int32_t p : revoked) assigned_.erase(p);
+  for (int32_t p : revoked) {
+    assigned_.erase(p);
+    expected_.erase(p);
+    seen_end_.erase(p);
+  }
+  std::erase_if(held_, [&](const Held& h) {
+    return std::find(revoked.begin(), revoked.end(), h.range.partition) != revoked.end();
+  });
   if (polling_) {
     // Records polled but not yet returned belong to the next owner now.
     std::erase_if(*polling_, [&](const ConsumedRecord& c) {
@@ -186,6 +199,16 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
   size_t before = out->size();
   int64_t deadline = Clock::Real()->MonotonicMicros() + timeout_us;
   polling_ = out;
+  // Ranges the last Poll found after records of their partition come first.
+  for (auto& h : held_) {
+    listener_->OnRecordsLost(h.range);
+    expected_[h.range.partition] = h.range.resume_at;
+    if (h.record) {
+      expected_[h.range.partition] = h.record->offset + 1;
+      out->push_back(std::move(*h.record));
+    }
+  }
+  held_.clear();
   while (out->size() - before < max_records) {
     bool got_any = out->size() > before;
     int64_t left_ms = (deadline - Clock::Real()->MonotonicMicros()) / 1000;
@@ -203,8 +226,31 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
       if (errors_.fatal()) break;
       continue;
     }
-    if (assigned_.count(m->partition)) out->push_back(ConsumedFromKafka(m));
+    if (!assigned_.count(m->partition)) {
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    ConsumedRecord c = ConsumedFromKafka(m);
     rd_kafka_message_destroy(m);
+    if (auto lost = CheckOffset(c.partition, c.offset)) {
+      bool earlier =
+          std::any_of(out->begin() + static_cast<std::ptrdiff_t>(before), out->end(),
+                      [&](const ConsumedRecord& r) { return r.partition == c.partition; });
+      if (earlier) {  // this Poll returned records before the range: report it next time
+        held_.push_back({std::move(*lost), std::move(c)});
+        break;
+      }
+      listener_->OnRecordsLost(*lost);
+    }
+    expected_[c.partition] = c.offset + 1;
+    out->push_back(std::move(c));
+  }
+  for (auto& [p, end] : seen_end_) {
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(rk, topic_.c_str(), p, &lo, &hi) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      end = std::max(end, hi);
+    }
   }
   polling_ = nullptr;
   if (errors_.fatal()) {
@@ -215,6 +261,44 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
   }
   if (!callback_error_.ok()) return std::exchange(callback_error_, Status::OK());
   return Status::OK();
+}
+
+std::optional<LostRange> KafkaConsumer::CheckOffset(int32_t partition, int64_t offset) {
+  auto it = expected_.find(partition);
+  if (it == expected_.end() || offset == it->second) return std::nullopt;
+  LostRange r;
+  r.partition = partition;
+  r.expected = it->second;
+  r.resume_at = offset;
+  if (offset > r.expected) {
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), partition, &lo, &hi,
+                                         kRequestTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      lo = -1;  // unknown: the jump is not explained by a hole, so count it
+    }
+    if (lo >= 0 && lo <= r.expected) return std::nullopt;  // a compacted topic's hole
+    r.cause = LostRange::Cause::kDeleted;
+    r.records = static_cast<uint64_t>(offset - r.expected);
+    r.why = "by the brokers (the topic's retention.ms or retention.bytes, or DeleteRecords)";
+  } else {
+    r.cause = LostRange::Cause::kOffsetsWentBack;
+    int64_t end = seen_end_[partition];
+    r.records = end > r.expected ? static_cast<uint64_t>(end - r.expected) : 0;
+    r.why = "the topic was deleted and created again, or the partition lost its tail";
+    seen_end_[partition] = offset + 1;
+  }
+  return r;
+}
+
+void KafkaConsumer::Seek(int32_t partition, int64_t offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = offset;
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), kRequestTimeoutMs);
+  if (error) {
+    spdlog::warn("kafka: moving the consumer of {}/{} to offset {}: {}", topic_, partition, offset,
+                 rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
 }
 
 Status KafkaConsumer::Commit(std::span<const PartitionPosition> positions) {
@@ -255,7 +339,26 @@ Result<bool> KafkaConsumer::CaughtUp() {
     int64_t done = list->elems[p].err == 0 ? list->elems[p].offset : -1;
     auto it = assigned_.find(p);
     if (it != assigned_.end()) done = std::max(done, it->second);
-    if (hi > std::max(done, lo)) return false;
+    done = std::max<int64_t>(done, 0);
+    auto next = expected_.find(p);
+    if (next != expected_.end()) {
+      seen_end_[p] = std::max(seen_end_[p], hi);
+      bool held = std::any_of(held_.begin(), held_.end(),
+                              [&](const Held& h) { return h.range.partition == p; });
+      if (next->second < lo && lo == hi && !held) {
+        // Nothing left to read shows the deletion: report it with the next Poll.
+        LostRange r;
+        r.partition = p;
+        r.expected = next->second;
+        r.resume_at = lo;
+        r.records = static_cast<uint64_t>(lo - next->second);
+        r.why = "by the brokers (the topic's retention.ms or retention.bytes, or DeleteRecords)";
+        held_.push_back({std::move(r), std::nullopt});
+        Seek(p, lo);
+      }
+    }
+    // Below the start or past the end: a LostRange is still to be reported and committed.
+    if (done != hi) return false;
   }
   return true;
 }

@@ -8,11 +8,18 @@
 // other members re-process at most the batch that was not committed.
 // Rebalancing is eager (roundrobin): records of a partition revoked during Poll() are dropped
 // before Poll() returns them.
+// Lost records: a partition with no position here starts at offset 0, and auto.offset.reset is
+// always earliest, so an offset the brokers no longer have (retention, DeleteRecords, a topic
+// deleted and made again) makes librdkafka read on from the partition's start. Poll() sees the
+// jump in the offsets and reports it to the listener as a LostRange (checked against the
+// partition's start offset, so that a hole a compacted topic leaves is not counted).
+// CaughtUp() finds a position below the start offset of a partition with nothing left to read.
 // Thread-compatible: one thread calls everything; rebalance callbacks run inside Poll/Close.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +59,10 @@ class KafkaConsumer final : public LogConsumer {
   void Revoke(rd_kafka_topic_partition_list_t* partitions);
   // Synchronously commits the processed positions of `partitions` that were not yet committed.
   void CommitProcessed(const std::vector<int32_t>& partitions);
+  // The range skipped when the next record of `partition` is at `offset`, if any.
+  std::optional<LostRange> CheckOffset(int32_t partition, int64_t offset);
+  // Moves the fetcher of `partition` to `offset` (purging what was fetched before).
+  void Seek(int32_t partition, int64_t offset);
 
   std::string group_;
   std::string topic_;
@@ -62,6 +73,15 @@ class KafkaConsumer final : public LogConsumer {
   bool closed_ = false;
   std::map<int32_t, int64_t> assigned_;   // partition -> next offset processed (-1 = none yet)
   std::map<int32_t, int64_t> committed_;  // partition -> last offset sent in a commit
+  std::map<int32_t, int64_t> expected_;   // partition -> offset Poll returns next
+  std::map<int32_t, int64_t> seen_end_;   // partition -> highest end offset seen
+  // A LostRange found after records of its partition in the same Poll, with the record that
+  // showed it (none when CaughtUp found it): reported first by the next Poll.
+  struct Held {
+    LostRange range;
+    std::optional<ConsumedRecord> record;
+  };
+  std::vector<Held> held_;
   std::vector<ConsumedRecord>* polling_ = nullptr;  // Poll's output while inside Poll
   Status callback_error_;                           // first error raised inside a callback
 };

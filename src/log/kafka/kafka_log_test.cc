@@ -146,7 +146,9 @@ class CountingListener : public ConsumerListener {
     auto it = resume.find(partition);
     return it == resume.end() ? std::optional<int64_t>() : std::optional<int64_t>(it->second);
   }
+  void OnRecordsLost(const LostRange& range) override { lost.push_back(range); }
   std::map<int32_t, int64_t> resume;
+  std::vector<LostRange> lost;
 };
 
 // Polls until `want` records arrived or 30 s passed; commits each batch.
@@ -223,6 +225,62 @@ TEST_F(KafkaLogTest, GroupMembersShareThePartitionsAndResumeAtTheLaterOffset) {
   EXPECT_EQ(more.size(), 4u);
   ASSERT_TRUE((*a)->Close().ok());
   ASSERT_TRUE((*b)->Close().ok());
+}
+
+// The mock brokers keep about 5 MB per partition: 7 MB of records make them delete the oldest,
+// as a broker's retention would. A new group starts at offset 0 and is told what it cannot read.
+TEST_F(KafkaLogTest, ANewGroupIsToldOfRecordsRetentionDeleted) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 1);
+  ASSERT_TRUE(log->CreateTopic("t", 1).ok());
+  std::string kb(1000, 'x');
+  for (int b = 0; b < 70; ++b) {
+    std::vector<LogRecord> batch;
+    for (int i = 0; i < 100; ++i) batch.push_back({fmt::format("k{}", b * 100 + i), kb, 1, {}});
+    ASSERT_TRUE(log->Append("t", 0, batch).ok());
+  }
+  auto info = log->DescribeTopic("t");
+  ASSERT_TRUE(info.ok());
+  int64_t start = info->partitions[0].start_offset;
+  ASSERT_GT(start, 0);
+  ASSERT_EQ(info->partitions[0].end_offset, 7000);
+  CountingListener listener;
+  auto c = log->Subscribe("g", "t", &listener);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(*(*c)->CaughtUp());
+  std::vector<ConsumedRecord> first;
+  for (int i = 0; i < 300 && first.empty(); ++i) {
+    ASSERT_TRUE((*c)->Poll(10, 100'000, {}, &first).ok());
+  }
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first.front().offset, start);
+  ASSERT_EQ(listener.lost.size(), 1u);
+  EXPECT_EQ(listener.lost[0].cause, LostRange::Cause::kDeleted);
+  EXPECT_EQ(listener.lost[0].expected, 0);
+  EXPECT_EQ(listener.lost[0].resume_at, start);
+  EXPECT_EQ(listener.lost[0].records, static_cast<uint64_t>(start));
+  ASSERT_TRUE((*c)->Close().ok());
+}
+
+// A position past the partition's end (the topic was made again): reading starts over at 0.
+TEST_F(KafkaLogTest, APositionPastTheEndIsReportedAsOffsetsGoingBack) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 1);
+  ASSERT_TRUE(log->CreateTopic("t", 1).ok());
+  ASSERT_TRUE(log->Append("t", 0, Records(0, 10)).ok());
+  CountingListener listener;
+  listener.resume[0] = 500;
+  auto c = log->Subscribe("g", "t", &listener);
+  ASSERT_TRUE(c.ok());
+  auto got = Drain(c->get(), 10);
+  ASSERT_EQ(got.size(), 10u);
+  EXPECT_EQ(got.front().offset, 0);
+  ASSERT_EQ(listener.lost.size(), 1u);
+  EXPECT_EQ(listener.lost[0].cause, LostRange::Cause::kOffsetsWentBack);
+  EXPECT_EQ(listener.lost[0].expected, 500);
+  EXPECT_EQ(listener.lost[0].resume_at, 0);
+  EXPECT_EQ(listener.lost[0].records, 0u);
+  ASSERT_TRUE((*c)->Close().ok());
 }
 
 }  // namespace

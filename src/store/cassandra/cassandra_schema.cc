@@ -119,13 +119,22 @@ Status CassandraStore::EnsureBookkeeping() {
   DF_RETURN_IF_ERROR(CreateKeyspaceIfMissing(meta_keyspace_, {}));
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_offsets (id text PRIMARY KEY, group_name text, "
-      "topic text, partition int, next_offset bigint, stored bigint, dead_lettered bigint)",
+      "topic text, partition int, next_offset bigint, stored bigint, dead_lettered bigint, "
+      "lost bigint)",
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_dead_letters (location text PRIMARY KEY, stage "
       "text, reason text, payload text, at_us bigint)",
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(WaitForSchemaAgreement());
+  // A keyspace made before the lost counter existed gets its column (null reads as 0).
+  DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
+  bool has_lost = std::any_of(offsets.columns.begin(), offsets.columns.end(),
+                              [](const ColumnSchema& c) { return c.name == "lost"; });
+  if (!has_lost) {
+    DF_RETURN_IF_ERROR(
+        Ddl(fmt::format("ALTER TABLE {}.dataforge_offsets ADD lost bigint", meta_keyspace_)));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   bookkeeping_ready_ = true;
   return Status::OK();

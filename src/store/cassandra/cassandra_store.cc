@@ -190,16 +190,18 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
 
 Result<CassandraStore::PartitionCounters> CassandraStore::LoadCounters(const std::string& id) {
   DF_ASSIGN_OR_RETURN(
-      auto select,
-      session_->Prepare(fmt::format(
-          "SELECT stored, dead_lettered FROM {}.dataforge_offsets WHERE id = ?", meta_keyspace_)));
+      auto select, session_->Prepare(fmt::format(
+                       "SELECT stored, dead_lettered, lost FROM {}.dataforge_offsets WHERE id = ?",
+                       meta_keyspace_)));
   DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
   PartitionCounters c;
   if (!r.rows.rows.empty()) {
     DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(r.rows.rows[0], 0));
     DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(r.rows.rows[0], 1));
+    DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(r.rows.rows[0], 2));
     c.stored = static_cast<uint64_t>(stored);
     c.dead_lettered = static_cast<uint64_t>(dead);
+    c.lost = static_cast<uint64_t>(lost);
   }
   return c;
 }
@@ -210,7 +212,7 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
       auto insert,
       session_->Prepare(fmt::format(
           "INSERT INTO {}.dataforge_offsets (id, group_name, topic, partition, next_offset, "
-          "stored, dead_lettered) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          "stored, dead_lettered, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
           meta_keyspace_)));
   // One row per partition, even if the batch names a partition twice.
   std::map<std::string, PartitionOffset> merged;
@@ -220,6 +222,7 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
     it->second.next_offset = std::max(it->second.next_offset, o.next_offset);
     it->second.stored += o.stored;
     it->second.dead_lettered += o.dead_lettered;
+    it->second.lost += o.lost;
   }
   std::map<std::string, PartitionCounters> updated;
   cql::client::Completion done;
@@ -238,12 +241,13 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
     }
     c.stored += o.stored;
     c.dead_lettered += o.dead_lettered;
+    c.lost += o.lost;
     updated[id] = c;
-    cql::QueryParameters p =
-        Params(default_consistency_, {Text(id), Text(batch.group), Text(o.topic),
-                                      cql::Value::Of(cql::EncodeInt(o.partition)),
-                                      Bigint(o.next_offset), Bigint(static_cast<int64_t>(c.stored)),
-                                      Bigint(static_cast<int64_t>(c.dead_lettered))});
+    cql::QueryParameters p = Params(
+        default_consistency_,
+        {Text(id), Text(batch.group), Text(o.topic), cql::Value::Of(cql::EncodeInt(o.partition)),
+         Bigint(o.next_offset), Bigint(static_cast<int64_t>(c.stored)),
+         Bigint(static_cast<int64_t>(c.dead_lettered)), Bigint(static_cast<int64_t>(c.lost))});
     p.timestamp = NextTimestampMicros();
     done.Add();
     session_->ExecuteAsync(insert, std::move(p), done.Callback());
@@ -260,8 +264,8 @@ Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string
                                                                const std::string& topic,
                                                                int32_t partition) {
   DF_ASSIGN_OR_RETURN(
-      auto select, session_->Prepare(fmt::format("SELECT next_offset, stored, dead_lettered FROM "
-                                                 "{}.dataforge_offsets WHERE id = ?",
+      auto select, session_->Prepare(fmt::format("SELECT next_offset, stored, dead_lettered, lost "
+                                                 "FROM {}.dataforge_offsets WHERE id = ?",
                                                  meta_keyspace_)));
   std::string id = OffsetId(group, topic, partition);
   DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
@@ -274,7 +278,9 @@ Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string
   DF_ASSIGN_OR_RETURN(int64_t next, cql::DecodeBigint(*row[0]));
   DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(row, 1));
   DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(row, 2));
-  counters_[id] = PartitionCounters{static_cast<uint64_t>(stored), static_cast<uint64_t>(dead)};
+  DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(row, 3));
+  counters_[id] = PartitionCounters{static_cast<uint64_t>(stored), static_cast<uint64_t>(dead),
+                                    static_cast<uint64_t>(lost)};
   return std::optional<int64_t>(next);
 }
 
@@ -282,22 +288,37 @@ Result<StoreCounters> CassandraStore::Counters() {
   StoreCounters total;
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(
-      fmt::format("SELECT stored, dead_lettered FROM {}.dataforge_offsets", meta_keyspace_),
+      fmt::format("SELECT stored, dead_lettered, lost FROM {}.dataforge_offsets", meta_keyspace_),
       Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
         for (const auto& row : page.rows) {
           auto stored = BigintAt(row, 0);
           auto dead = BigintAt(row, 1);
-          if (!stored.ok() || !dead.ok()) {
-            row_error = stored.ok() ? dead.status() : stored.status();
+          auto lost = BigintAt(row, 2);
+          if (!stored.ok() || !dead.ok() || !lost.ok()) {
+            row_error = !stored.ok() ? stored.status() : !dead.ok() ? dead.status() : lost.status();
             return false;
           }
           total.stored += static_cast<uint64_t>(*stored);
           total.dead_lettered += static_cast<uint64_t>(*dead);
+          total.lost += static_cast<uint64_t>(*lost);
         }
         return true;
       }));
   DF_RETURN_IF_ERROR(row_error);
   return total;
+}
+
+Result<uint64_t> CassandraStore::PartitionLost(const std::string& group, const std::string& topic,
+                                               int32_t partition) {
+  DF_ASSIGN_OR_RETURN(auto select,
+                      session_->Prepare(fmt::format(
+                          "SELECT lost FROM {}.dataforge_offsets WHERE id = ?", meta_keyspace_)));
+  DF_ASSIGN_OR_RETURN(
+      auto r, session_->Execute(
+                  select, Params(default_consistency_, {Text(OffsetId(group, topic, partition))})));
+  if (r.rows.rows.empty()) return uint64_t{0};
+  DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(r.rows.rows[0], 0));
+  return static_cast<uint64_t>(lost);
 }
 
 Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,

@@ -67,6 +67,8 @@ class CassandraStore : public Store {
   Result<uint64_t> Count(const std::string& table) override;
   Result<std::vector<std::string>> ListTables() override;
   Result<StoreCounters> Counters() override;
+  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                 int32_t partition) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
   Status EnsureTable(const TableSchema& schema) override;
@@ -90,6 +92,7 @@ class CassandraStore : public Store {
   struct PartitionCounters {
     uint64_t stored = 0;
     uint64_t dead_lettered = 0;
+    uint64_t lost = 0;
   };
 
   CassandraStore(CassandraUrl url, OpenMode mode, std::unique_ptr<cql::client::Session> session);

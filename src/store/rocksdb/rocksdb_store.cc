@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -24,8 +25,10 @@ namespace {
 
 constexpr char kStoredKey[] = "c\0stored";
 constexpr char kDeadKey[] = "c\0dead_lettered";
+constexpr char kLostKey[] = "c\0lost";
 const std::string kStored(kStoredKey, sizeof kStoredKey - 1);
 const std::string kDead(kDeadKey, sizeof kDeadKey - 1);
+const std::string kLost(kLostKey, sizeof kLostKey - 1);
 
 std::string OffsetKey(const std::string& group, const std::string& topic, int32_t partition) {
   std::string k = "o";
@@ -36,6 +39,11 @@ std::string OffsetKey(const std::string& group, const std::string& topic, int32_
   k.push_back('\0');
   k += std::to_string(partition);
   return k;
+}
+
+// The records counted lost in one partition (cumulative), beside its offset.
+std::string LostKey(const std::string& group, const std::string& topic, int32_t partition) {
+  return "l" + OffsetKey(group, topic, partition).substr(1);
 }
 
 std::string TableKey(const std::string& table) {
@@ -196,6 +204,7 @@ Status RocksDbStore::LoadMeta() {
   std::string v;
   if (db_->Get({}, meta_, kStored, &v).ok()) counters_.stored = ParseU64(v);
   if (db_->Get({}, meta_, kDead, &v).ok()) counters_.dead_lettered = ParseU64(v);
+  if (db_->Get({}, meta_, kLost, &v).ok()) counters_.lost = ParseU64(v);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, dead_));
   it->SeekToLast();
   next_dead_id_ = it->Valid() ? FromBigEndian(it->key().ToStringView()) + 1 : 1;
@@ -263,16 +272,32 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
                            .Finish();
     wb.Put(dead_, BigEndian(id++), json);
   }
+  uint64_t lost = 0;
+  std::map<std::string, uint64_t> partition_lost;  // LostKey -> new cumulative value
   for (const auto& o : batch.offsets) {
     wb.Put(meta_, OffsetKey(batch.group, o.topic, o.partition),
            U64(static_cast<uint64_t>(o.next_offset)));
+    if (o.lost == 0 || !batch.counted) continue;
+    lost += o.lost;
+    std::string key = LostKey(batch.group, o.topic, o.partition);
+    auto [it, fresh] = partition_lost.try_emplace(key, 0);
+    if (fresh) {
+      std::string v;
+      rocksdb::Status st = db_->Get({}, meta_, key, &v);
+      if (!st.ok() && !st.IsNotFound()) return Error(st, "reading a lost-records counter");
+      if (st.ok()) it->second = ParseU64(v);
+    }
+    it->second += o.lost;
   }
+  for (const auto& [key, n] : partition_lost) wb.Put(meta_, key, U64(n));
   StoreCounters next = counters_;
   if (batch.counted) {
     next.stored += batch.rows.size();
     next.dead_lettered += batch.dead_letters.size();
+    next.lost += lost;
     wb.Put(meta_, kStored, U64(next.stored));
     wb.Put(meta_, kDead, U64(next.dead_lettered));
+    if (lost > 0) wb.Put(meta_, kLost, U64(next.lost));
   }
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
@@ -316,6 +341,15 @@ Result<std::optional<int64_t>> RocksDbStore::CommittedOffset(const std::string& 
   if (st.IsNotFound()) return std::optional<int64_t>();
   if (!st.ok()) return Error(st, "reading a consumer offset");
   return std::optional<int64_t>(static_cast<int64_t>(ParseU64(v)));
+}
+
+Result<uint64_t> RocksDbStore::PartitionLost(const std::string& group, const std::string& topic,
+                                             int32_t partition) {
+  std::string v;
+  rocksdb::Status st = db_->Get({}, meta_, LostKey(group, topic, partition), &v);
+  if (st.IsNotFound()) return uint64_t{0};
+  if (!st.ok()) return Error(st, "reading a lost-records counter");
+  return ParseU64(v);
 }
 
 Result<std::string> RocksDbStore::Get(const std::string& table, const std::string& key) {

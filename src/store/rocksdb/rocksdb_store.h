@@ -35,6 +35,8 @@ class RocksDbStore final : public Store {
   Result<uint64_t> Count(const std::string& table) override;
   Result<std::vector<std::string>> ListTables() override;
   Result<StoreCounters> Counters() override;
+  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                 int32_t partition) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
   Status EnsureTable(const TableSchema& schema) override;
