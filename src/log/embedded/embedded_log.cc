@@ -228,9 +228,9 @@ Result<std::vector<int64_t>> EmbeddedLog::RetentionFloors(const std::string& top
     if (p >= 0 && static_cast<size_t>(p) < partitions) floors[p] = std::min(floors[p], offset);
   };
   std::lock_guard lock(groups_mu_);
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_ + "/groups", ec)) {
-    std::string name = e.path().filename().string();
+  auto names = fs_->ListDir(dir_ + "/groups");
+  if (!names.ok() && names.status().code() != StatusCode::kNotFound) return names.status();
+  for (const std::string& name : names.ok() ? *names : std::vector<std::string>{}) {
     if (!name.ends_with(".offsets")) continue;
     DF_ASSIGN_OR_RETURN(auto offsets, ReadGroupLocked(name.substr(0, name.size() - 8)));
     for (const auto& [tp, offset] : offsets) {
