@@ -1,6 +1,7 @@
 #include "log/embedded/embedded_log.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -229,7 +230,7 @@ Result<std::vector<int64_t>> EmbeddedLog::RetentionFloors(const std::string& top
   };
   std::lock_guard lock(groups_mu_);
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_ + "/groups", ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/groups", ec)) {
     std::string name = e.path().filename().string();
     if (!name.ends_with(".offsets")) continue;
     DF_ASSIGN_OR_RETURN(auto offsets, ReadGroupLocked(name.substr(0, name.size() - 8)));
