@@ -283,7 +283,6 @@ TEST_F(KafkaLogTest, APositionPastTheEndIsReportedAsOffsetsGoingBack) {
   ASSERT_TRUE((*c)->Close().ok());
 }
 
-
 // Polls `c` (committing nothing new) until the group's offset of every partition in `want` is
 // reached or 30 s passed; returns the records the polls returned.
 std::vector<ConsumedRecord> PollUntilCommitted(Log* log, LogConsumer* c,
@@ -389,6 +388,65 @@ TEST_F(KafkaLogTest, WhenAMemberLeavesTheOtherReprocessesAtMostItsLastBatch) {
   }
   EXPECT_EQ((*a)->Assignment(), (std::vector<int32_t>{0, 1}));
   ASSERT_TRUE((*a)->Close().ok());
+}
+
+// A's commit fails with REBALANCE_IN_PROGRESS and its commit on giving the partitions up fails
+// too, as B joins. The partition A keeps resumes at A's own position (nothing read again) and
+// the commit is sent again; B starts its partition at the group's commit: exactly the one batch
+// A could not commit there is read again (5 records).
+TEST_F(KafkaLogTest, AFailedCommitIsSentAgainAfterTheRebalanceForThePartitionKept) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 2);
+  ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+  std::vector<std::vector<LogRecord>> by_partition = {Records(0, 10), Records(100, 10)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  CountingListener la, lb;
+  auto a = log->Subscribe("g", "t", &la);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(Drain(a->get(), 20).size(), 20u);
+  EXPECT_TRUE(PollUntilCommitted(log.get(), a->get(), {{0, 10}, {1, 10}}).empty());
+
+  by_partition = {Records(10, 5), Records(110, 5)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  // Every OffsetCommit until the rebalance is over fails (the first with REBALANCE_IN_PROGRESS).
+  rd_kafka_mock_push_request_errors(
+      kafka_.cluster(), 8 /* OffsetCommit */, 4, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+      RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+      RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  ASSERT_EQ(Drain(a->get(), 10).size(), 10u);
+  auto b = log->Subscribe("g", "t", &lb);
+  ASSERT_TRUE(b.ok());
+  std::vector<ConsumedRecord> read_a, read_b;
+  for (int i = 0; i < 300; ++i) {
+    for (auto [c, read] : {std::pair{a->get(), &read_a}, std::pair{b->get(), &read_b}}) {
+      std::vector<ConsumedRecord> batch;
+      ASSERT_TRUE(c->Poll(100, 50'000, {}, &batch).ok());
+      std::map<int32_t, int64_t> next;
+      for (const auto& r : batch) next[r.partition] = r.offset + 1;
+      std::vector<PartitionPosition> positions;
+      for (auto [p, o] : next) positions.push_back({p, o});
+      ASSERT_TRUE(c->Commit(positions).ok());
+      read->insert(read->end(), batch.begin(), batch.end());
+    }
+    auto o0 = log->GroupOffset("g", "t", 0), o1 = log->GroupOffset("g", "t", 1);
+    if ((*a)->Assignment().size() == 1 && (*b)->Assignment().size() == 1 && o0.ok() &&
+        *o0 == std::optional<int64_t>(15) && o1.ok() && *o1 == std::optional<int64_t>(15)) {
+      break;
+    }
+  }
+  ASSERT_EQ((*a)->Assignment().size(), 1u);
+  ASSERT_EQ((*b)->Assignment().size(), 1u);
+  int32_t pb = (*b)->Assignment()[0];
+  EXPECT_EQ(read_a.size(), 0u);  // A resumed at its own position, 15
+  ASSERT_EQ(read_b.size(), 5u);  // B: the batch whose commit failed
+  for (size_t i = 0; i < read_b.size(); ++i) {
+    EXPECT_EQ(read_b[i].partition, pb);
+    EXPECT_EQ(read_b[i].offset, static_cast<int64_t>(10 + i));
+  }
+  EXPECT_EQ(*log->GroupOffset("g", "t", 0), std::optional<int64_t>(15));
+  EXPECT_EQ(*log->GroupOffset("g", "t", 1), std::optional<int64_t>(15));
+  ASSERT_TRUE((*a)->Close().ok());
+  ASSERT_TRUE((*b)->Close().ok());
 }
 
 }  // namespace
