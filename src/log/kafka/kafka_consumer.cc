@@ -11,6 +11,10 @@ namespace dataforge {
 namespace {
 
 constexpr int kRequestTimeoutMs = 10'000;
+// A commit refused because the group is rebalancing waits this long for the rebalance to take
+// the partitions back (a member learns of a rebalance with its next heartbeat, every second)
+// before it is sent again anyway.
+constexpr int64_t kRebalanceWaitUs = 2'000'000;
 
 KafkaConsumer* Owner(void* opaque) {
   return static_cast<KafkaConsumer*>(static_cast<KafkaErrorReporter*>(opaque)->owner);
@@ -35,6 +39,13 @@ std::string Positions(const rd_kafka_topic_partition_list_t* list) {
                   : fmt::format("{}@start", list->elems[i].partition);
   }
   return out.empty() ? "none" : out;
+}
+
+// Errors that mean the commit belongs to a group generation that is ending or has ended.
+bool IsRebalanceError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+         err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+         err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
 }
 
 }  // namespace
@@ -112,6 +123,8 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
     spdlog::warn("kafka: group '{}' committed offsets unavailable ({}); resuming from the store's",
                  group_, KafkaErrorText(err));
   }
+  ++assigns_;
+  std::map<int32_t, Unsent> unsent = std::exchange(unsent_, {});
   for (int i = 0; i < partitions->cnt; ++i) {
     auto& e = partitions->elems[i];
     int64_t at = RD_KAFKA_OFFSET_INVALID;
@@ -119,6 +132,14 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
         committed->elems[i].offset >= 0) {
       at = committed->elems[i].offset;
     }
+    int64_t group_at = at;
+    // A commit of ours that the rebalance refused: this member processed up to there.
+    int64_t processed = -1;
+    if (auto u = unsent.find(e.partition); u != unsent.end()) {
+      if (u->second.offset > group_at) processed = u->second.offset;
+      unsent.erase(u);
+    }
+    at = std::max(at, processed);
     auto resume = listener_->ResumeOffset(e.partition);
     if (!resume.ok()) {
       if (callback_error_.ok()) callback_error_ = resume.status();
@@ -128,13 +149,21 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
     // No position anywhere: the group has read nothing, so offset 0 is next (a start offset
     // above 0 then shows as a LostRange, not as a silent skip).
     e.offset = at >= 0 ? at : 0;
-    assigned_[e.partition] = -1;
-    committed_[e.partition] = at;
+    assigned_[e.partition] = processed;  // >= 0: SendCommits sends it again
+    committed_[e.partition] = processed >= 0 ? group_at : at;
+    confirmed_[e.partition] = group_at;
     expected_[e.partition] = e.offset;
     seen_end_[e.partition] = e.offset;
   }
   spdlog::info("kafka: group '{}' gave this member partitions of '{}': {}", group_, topic_,
                Positions(partitions));
+  for (const auto& [p, u] : unsent) {
+    spdlog::warn(
+        "kafka: group '{}' gave partition {} of '{}' to another member: its failed commit at "
+        "offset {} is not sent again; the new owner resumes at the group's commit or its store's "
+        "offset",
+        group_, p, topic_, u.offset);
+  }
   err = rd_kafka_assign(rk_.get(), partitions);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && callback_error_.ok()) {
     callback_error_ = Status::Unavailable(
@@ -174,22 +203,93 @@ void KafkaConsumer::CommitProcessed(const std::vector<int32_t>& partitions) {
   }
   if (list->cnt == 0) return;
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  bool any_failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      confirmed_[e.partition] = std::max(confirmed_[e.partition], e.offset);
+      committed_[e.partition] = e.offset;
+      if (auto u = unsent_.find(e.partition); u != unsent_.end() && u->second.offset <= e.offset) {
+        unsent_.erase(u);
+      }
+    } else {
+      any_failed = true;
+    }
+  }
+  if (any_failed) {
+    // Revoke runs inside the rebalance: whatever failed waits for its end (RememberFailed).
+    for (int i = 0; i < list->cnt; ++i) sent_in_[list->elems[i].partition] = assigns_;
+    RememberFailed(err, list.get());
+  }
+}
+
+void KafkaConsumer::RememberFailed(rd_kafka_resp_err_t err,
+                                   const rd_kafka_topic_partition_list_t* offsets) {
+  std::vector<std::string> waiting, again, dropped;
+  rd_kafka_resp_err_t shown = err;
+  int64_t now = Clock::Real()->MonotonicMicros();
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const auto& e = offsets->elems[i];
+    rd_kafka_resp_err_t why = e.err != RD_KAFKA_RESP_ERR_NO_ERROR ? e.err : err;
+    if (why == RD_KAFKA_RESP_ERR_NO_ERROR || e.offset < 0) continue;
+    if (shown == RD_KAFKA_RESP_ERR_NO_ERROR) shown = why;
+    auto c = confirmed_.find(e.partition);
+    if (c != confirmed_.end() && c->second >= e.offset) continue;  // a later commit made it
+    auto known = unsent_.find(e.partition);
+    if (known != unsent_.end() && known->second.offset >= e.offset) continue;  // reported
+    std::string name = fmt::format("{}@{}", e.partition, e.offset);
+    auto sent = sent_in_.find(e.partition);
+    if (sent == sent_in_.end() || sent->second == assigns_) {
+      // Sent in the current (or just revoked) assignment: remembered for SendCommits / Assign.
+      bool rebalance = IsRebalanceError(why);
+      unsent_[e.partition] = {e.offset, rebalance ? now + kRebalanceWaitUs : now};
+      (rebalance ? waiting : again).push_back(std::move(name));
+    } else if (assigned_.count(e.partition)) {
+      // A late answer from an earlier assignment: the current position goes with the next send.
+      committed_[e.partition] = -1;
+      again.push_back(std::move(name));
+    } else {
+      dropped.push_back(std::move(name));
+    }
+  }
+  if (!waiting.empty()) {
     spdlog::warn(
-        "kafka: group '{}' could not commit {} before handing the partitions over ({}); the "
-        "next owner re-processes from the previous commit (the store's upsert by key makes that "
-        "harmless)",
-        group_, Positions(list.get()), KafkaErrorText(err));
+        "kafka: group '{}' could not commit partitions {} of '{}': {}; sent again after the "
+        "rebalance to this member if it keeps them (not if another member gets them)",
+        group_, fmt::join(waiting, ", "), topic_, KafkaErrorText(shown));
+  }
+  if (!again.empty()) {
+    spdlog::warn(
+        "kafka: group '{}' could not commit partitions {} of '{}': {}; sent again with the next "
+        "poll",
+        group_, fmt::join(again, ", "), topic_, KafkaErrorText(shown));
+  }
+  if (!dropped.empty()) {
+    spdlog::warn(
+        "kafka: group '{}' could not commit partitions {} of '{}': {}; not sent again, another "
+        "member owns them now",
+        group_, fmt::join(dropped, ", "), topic_, KafkaErrorText(shown));
   }
 }
 
 void KafkaConsumer::OnCommit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  spdlog::warn("kafka: group '{}' commit of {} failed: {} (sent again with the next batch)", group_,
-               offsets ? Positions(offsets) : std::string("?"), KafkaErrorText(err));
-  if (offsets) {
-    for (int i = 0; i < offsets->cnt; ++i) committed_[offsets->elems[i].partition] = -1;
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  if (!offsets) {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("kafka: group '{}' commit failed: {}", group_, KafkaErrorText(err));
+    }
+    return;
   }
+  bool any_failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const auto& e = offsets->elems[i];
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (e.offset >= 0) confirmed_[e.partition] = std::max(confirmed_[e.partition], e.offset);
+    } else {
+      any_failed = true;
+    }
+  }
+  if (any_failed) RememberFailed(err, offsets);
 }
 
 Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
@@ -253,6 +353,7 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
     }
   }
   polling_ = nullptr;
+  SendCommits();  // commits that failed and may be sent again now
   if (errors_.fatal()) {
     char text[512];
     rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, text, sizeof text);
@@ -306,22 +407,36 @@ Status KafkaConsumer::Commit(std::span<const PartitionPosition> positions) {
     auto it = assigned_.find(pos.partition);
     if (it != assigned_.end()) it->second = pos.next_offset;  // else revoked meanwhile
   }
+  SendCommits();
+  return Status::OK();
+}
+
+void KafkaConsumer::SendCommits() {
+  if (closed_ || assigned_.empty()) return;
+  int64_t now = Clock::Real()->MonotonicMicros();
+  std::erase_if(unsent_, [&](const auto& entry) {
+    const auto& [p, u] = entry;
+    if (!assigned_.count(p) || now < u.retry_at_us) return false;
+    committed_[p] = -1;  // assigned_[p] >= u.offset: the position is sent below
+    return true;
+  });
   // Every owned partition whose processed position is not committed yet: this batch's, and
-  // any whose earlier commit failed (OnCommit forgets those).
+  // any whose earlier commit failed (RememberFailed forgets those), unless that one waits for
+  // a rebalance to end.
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size())));
   for (const auto& [p, next] : assigned_) {
-    if (next < 0 || committed_[p] == next) continue;
+    if (next < 0 || committed_[p] == next || unsent_.count(p)) continue;
     committed_[p] = next;
+    sent_in_[p] = assigns_;
     rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = next;
   }
-  if (list->cnt == 0) return Status::OK();
+  if (list->cnt == 0) return;
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < list->cnt; ++i) committed_[list->elems[i].partition] = -1;
     spdlog::warn("kafka: group '{}' commit of {} not sent: {}", group_, Positions(list.get()),
                  KafkaErrorText(err));
   }
-  return Status::OK();
 }
 
 Result<bool> KafkaConsumer::CaughtUp() {
@@ -373,6 +488,14 @@ Status KafkaConsumer::Close() {
   if (closed_ || !rk_) return Status::OK();
   closed_ = true;
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get());  // revokes: commits
+  if (!unsent_.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [p, u] : unsent_) names.push_back(fmt::format("{}@{}", p, u.offset));
+    spdlog::warn(
+        "kafka: group '{}' left with the commits of partitions {} of '{}' not made; their next "
+        "owner re-processes from the group's commit or its store's offset",
+        group_, fmt::join(names, ", "), topic_);
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable(
         fmt::format("kafka: leaving group '{}': {}", group_, KafkaErrorText(err)));

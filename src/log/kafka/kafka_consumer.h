@@ -6,6 +6,11 @@
 // of the group's committed offset and the listener's ResumeOffset() (the store's own offsets,
 // written with the rows): a commit lost in a crash costs nothing on the same member, and the
 // other members re-process at most the batch that was not committed.
+// A commit that fails is remembered, not dropped: after an error that means "the group is
+// rebalancing" (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID)
+// it is sent again once the rebalance has given this member its partitions back, and the
+// member resumes there; after any other error it is sent again by the next Poll() or Commit().
+// It is never sent for a partition the rebalance gave to another member (a warning names it).
 // Rebalancing is eager (roundrobin): records of a partition revoked during Poll() are dropped
 // before Poll() returns them.
 // Lost records: a partition with no position here starts at offset 0, and auto.offset.reset is
@@ -59,6 +64,11 @@ class KafkaConsumer final : public LogConsumer {
   void Revoke(rd_kafka_topic_partition_list_t* partitions);
   // Synchronously commits the processed positions of `partitions` that were not yet committed.
   void CommitProcessed(const std::vector<int32_t>& partitions);
+  // Sends the processed positions not committed yet (async); skips partitions whose failed
+  // commit waits for the rebalance to end.
+  void SendCommits();
+  // Remembers the failed commits in `offsets` (`err`, or each element's own error).
+  void RememberFailed(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
   // The range skipped when the next record of `partition` is at `offset`, if any.
   std::optional<LostRange> CheckOffset(int32_t partition, int64_t offset);
   // Moves the fetcher of `partition` to `offset` (purging what was fetched before).
@@ -73,8 +83,19 @@ class KafkaConsumer final : public LogConsumer {
   bool closed_ = false;
   std::map<int32_t, int64_t> assigned_;   // partition -> next offset processed (-1 = none yet)
   std::map<int32_t, int64_t> committed_;  // partition -> last offset sent in a commit
-  std::map<int32_t, int64_t> expected_;   // partition -> offset Poll returns next
-  std::map<int32_t, int64_t> seen_end_;   // partition -> highest end offset seen
+  std::map<int32_t, int64_t> confirmed_;  // partition -> offset the group confirmed committed
+  std::map<int32_t, int> sent_in_;        // partition -> assignment (assigns_) of the last send
+  int assigns_ = 0;                       // assignments so far
+  // A commit that failed: sent again by SendCommits from `retry_at_us` on (monotonic) while
+  // the partition stays assigned; a rebalance in between hands it to Assign, which resumes
+  // there if the partition comes back to this member and drops it with a warning if not.
+  struct Unsent {
+    int64_t offset;
+    int64_t retry_at_us;
+  };
+  std::map<int32_t, Unsent> unsent_;
+  std::map<int32_t, int64_t> expected_;  // partition -> offset Poll returns next
+  std::map<int32_t, int64_t> seen_end_;  // partition -> highest end offset seen
   // A LostRange found after records of its partition in the same Poll, with the record that
   // showed it (none when CaughtUp found it): reported first by the next Poll.
   struct Held {

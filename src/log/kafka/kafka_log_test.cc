@@ -283,5 +283,171 @@ TEST_F(KafkaLogTest, APositionPastTheEndIsReportedAsOffsetsGoingBack) {
   ASSERT_TRUE((*c)->Close().ok());
 }
 
+// Polls `c` (committing nothing new) until the group's offset of every partition in `want` is
+// reached or 30 s passed; returns the records the polls returned.
+std::vector<ConsumedRecord> PollUntilCommitted(Log* log, LogConsumer* c,
+                                               const std::map<int32_t, int64_t>& want) {
+  std::vector<ConsumedRecord> got;
+  for (int i = 0; i < 300; ++i) {
+    bool done = true;
+    for (auto [p, o] : want) {
+      auto at = log->GroupOffset("g", "t", p);
+      if (!at.ok() || *at != std::optional<int64_t>(o)) done = false;
+    }
+    if (done) break;
+    std::vector<ConsumedRecord> batch;
+    EXPECT_TRUE(c->Poll(1000, 100'000, {}, &batch).ok());
+    got.insert(got.end(), batch.begin(), batch.end());
+  }
+  return got;
+}
+
+// OffsetCommit fails once with REBALANCE_IN_PROGRESS: the commit is sent again and the group's
+// offset reaches the member's position; nothing is read twice.
+TEST_F(KafkaLogTest, AFailedCommitIsSentAgain) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 2);
+  ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+  std::vector<std::vector<LogRecord>> by_partition = {Records(0, 10), Records(100, 10)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  CountingListener listener;
+  auto a = log->Subscribe("g", "t", &listener);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(Drain(a->get(), 20).size(), 20u);
+  EXPECT_TRUE(PollUntilCommitted(log.get(), a->get(), {{0, 10}, {1, 10}}).empty());
+  EXPECT_EQ(*log->GroupOffset("g", "t", 1), std::optional<int64_t>(10));
+
+  rd_kafka_mock_push_request_errors(kafka_.cluster(), 8 /* OffsetCommit */, 1,
+                                    RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+  by_partition = {Records(10, 5), Records(110, 5)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  ASSERT_EQ(Drain(a->get(), 10).size(), 10u);
+  auto again = PollUntilCommitted(log.get(), a->get(), {{0, 15}, {1, 15}});
+  EXPECT_EQ(again.size(), 0u);  // resumed at its own position, not at the failed commit's
+  EXPECT_EQ(*log->GroupOffset("g", "t", 0), std::optional<int64_t>(15));
+  EXPECT_EQ(*log->GroupOffset("g", "t", 1), std::optional<int64_t>(15));
+  ASSERT_TRUE((*a)->Close().ok());
+}
+
+// Two members, one partition each. B's last commit fails and so does its commit on leaving:
+// A takes B's partition over and re-processes exactly B's last batch (5 records), nothing of its
+// own partition; then the group's offsets reach the end.
+TEST_F(KafkaLogTest, WhenAMemberLeavesTheOtherReprocessesAtMostItsLastBatch) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 2);
+  ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+  CountingListener la, lb;
+  auto a = log->Subscribe("g", "t", &la);
+  auto b = log->Subscribe("g", "t", &lb);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int i = 0; i < 300; ++i) {
+    std::vector<ConsumedRecord> none;
+    ASSERT_TRUE((*a)->Poll(100, 50'000, {}, &none).ok());
+    ASSERT_TRUE((*b)->Poll(100, 50'000, {}, &none).ok());
+    if ((*a)->Assignment().size() == 1 && (*b)->Assignment().size() == 1) break;
+  }
+  ASSERT_EQ((*a)->Assignment().size(), 1u);
+  ASSERT_EQ((*b)->Assignment().size(), 1u);
+  int32_t pa = (*a)->Assignment()[0], pb = (*b)->Assignment()[0];
+  std::vector<std::vector<LogRecord>> by_partition = {Records(0, 10), Records(100, 10)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  ASSERT_EQ(Drain(a->get(), 10).size(), 10u);
+  ASSERT_EQ(Drain(b->get(), 10).size(), 10u);
+  EXPECT_TRUE(PollUntilCommitted(log.get(), a->get(), {{pa, 10}}).empty());
+  EXPECT_TRUE(PollUntilCommitted(log.get(), b->get(), {{pb, 10}}).empty());
+
+  by_partition = {Records(10, 5), Records(110, 5)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  ASSERT_EQ(Drain(a->get(), 5).size(), 5u);
+  EXPECT_TRUE(PollUntilCommitted(log.get(), a->get(), {{pa, 15}}).empty());
+  // B's batch commit and its commit on leaving both fail.
+  rd_kafka_mock_push_request_errors(kafka_.cluster(), 8 /* OffsetCommit */, 2,
+                                    RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+                                    RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  ASSERT_EQ(Drain(b->get(), 5).size(), 5u);
+  ASSERT_TRUE((*b)->Close().ok());
+  EXPECT_EQ(*log->GroupOffset("g", "t", pb), std::optional<int64_t>(10));
+
+  // A owns both partitions now and re-processes B's uncommitted batch only.
+  std::vector<ConsumedRecord> again;
+  for (int i = 0; i < 300 && again.size() < 5; ++i) {
+    std::vector<ConsumedRecord> batch;
+    ASSERT_TRUE((*a)->Poll(1000, 100'000, {}, &batch).ok());
+    std::map<int32_t, int64_t> next;
+    for (const auto& r : batch) next[r.partition] = r.offset + 1;
+    std::vector<PartitionPosition> positions;
+    for (auto [p, o] : next) positions.push_back({p, o});
+    ASSERT_TRUE((*a)->Commit(positions).ok());
+    again.insert(again.end(), batch.begin(), batch.end());
+  }
+  EXPECT_TRUE(PollUntilCommitted(log.get(), a->get(), {{pa, 15}, {pb, 15}}).empty());
+  ASSERT_EQ(again.size(), 5u);
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].partition, pb);
+    EXPECT_EQ(again[i].offset, static_cast<int64_t>(10 + i));
+  }
+  EXPECT_EQ((*a)->Assignment(), (std::vector<int32_t>{0, 1}));
+  ASSERT_TRUE((*a)->Close().ok());
+}
+
+// A's commit fails with REBALANCE_IN_PROGRESS and its commit on giving the partitions up fails
+// too, as B joins. The partition A keeps resumes at A's own position (nothing read again) and
+// the commit is sent again; B starts its partition at the group's commit: exactly the one batch
+// A could not commit there is read again (5 records).
+TEST_F(KafkaLogTest, AFailedCommitIsSentAgainAfterTheRebalanceForThePartitionKept) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 2);
+  ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+  std::vector<std::vector<LogRecord>> by_partition = {Records(0, 10), Records(100, 10)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  CountingListener la, lb;
+  auto a = log->Subscribe("g", "t", &la);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(Drain(a->get(), 20).size(), 20u);
+  EXPECT_TRUE(PollUntilCommitted(log.get(), a->get(), {{0, 10}, {1, 10}}).empty());
+
+  by_partition = {Records(10, 5), Records(110, 5)};
+  ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+  // Every OffsetCommit until the rebalance is over fails (the first with REBALANCE_IN_PROGRESS).
+  rd_kafka_mock_push_request_errors(
+      kafka_.cluster(), 8 /* OffsetCommit */, 4, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+      RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+      RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  ASSERT_EQ(Drain(a->get(), 10).size(), 10u);
+  auto b = log->Subscribe("g", "t", &lb);
+  ASSERT_TRUE(b.ok());
+  std::vector<ConsumedRecord> read_a, read_b;
+  for (int i = 0; i < 300; ++i) {
+    for (auto [c, read] : {std::pair{a->get(), &read_a}, std::pair{b->get(), &read_b}}) {
+      std::vector<ConsumedRecord> batch;
+      ASSERT_TRUE(c->Poll(100, 50'000, {}, &batch).ok());
+      std::map<int32_t, int64_t> next;
+      for (const auto& r : batch) next[r.partition] = r.offset + 1;
+      std::vector<PartitionPosition> positions;
+      for (auto [p, o] : next) positions.push_back({p, o});
+      ASSERT_TRUE(c->Commit(positions).ok());
+      read->insert(read->end(), batch.begin(), batch.end());
+    }
+    auto o0 = log->GroupOffset("g", "t", 0), o1 = log->GroupOffset("g", "t", 1);
+    if ((*a)->Assignment().size() == 1 && (*b)->Assignment().size() == 1 && o0.ok() &&
+        *o0 == std::optional<int64_t>(15) && o1.ok() && *o1 == std::optional<int64_t>(15)) {
+      break;
+    }
+  }
+  ASSERT_EQ((*a)->Assignment().size(), 1u);
+  ASSERT_EQ((*b)->Assignment().size(), 1u);
+  int32_t pb = (*b)->Assignment()[0];
+  EXPECT_EQ(read_a.size(), 0u);  // A resumed at its own position, 15
+  ASSERT_EQ(read_b.size(), 5u);  // B: the batch whose commit failed
+  for (size_t i = 0; i < read_b.size(); ++i) {
+    EXPECT_EQ(read_b[i].partition, pb);
+    EXPECT_EQ(read_b[i].offset, static_cast<int64_t>(10 + i));
+  }
+  EXPECT_EQ(*log->GroupOffset("g", "t", 0), std::optional<int64_t>(15));
+  EXPECT_EQ(*log->GroupOffset("g", "t", 1), std::optional<int64_t>(15));
+  ASSERT_TRUE((*a)->Close().ok());
+  ASSERT_TRUE((*b)->Close().ok());
+}
+
 }  // namespace
 }  // namespace dataforge
