@@ -43,15 +43,15 @@ TEST(ReadmeTest, EveryCommandHasAStep) {
   ASSERT_FALSE(commands.empty());
   for (const auto& c : commands) {
     EXPECT_NE(FindStep(steps, c), nullptr)
-        << "README.md shows `" << c << "`, which readme_test.cc does not run: add a step for it";
+        << "README.md shows `" << c << "`, which readme_steps.cc has no step for: add one";
   }
   std::vector<std::string> listed;
   for (const auto& s : steps) {
     listed.push_back(s.command);
     EXPECT_NE(std::find(commands.begin(), commands.end(), s.command), commands.end())
-        << "readme_test.cc has a step for `" << s.command << "`, which README.md no longer shows";
+        << "readme_steps.cc has a step for `" << s.command << "`, which README.md no longer shows";
   }
-  EXPECT_EQ(commands, listed) << "README.md and readme_test.cc list the commands in another order";
+  EXPECT_EQ(commands, listed) << "README.md and readme_steps.cc list the commands in another order";
 }
 
 // The whole README, top to bottom, in one fresh directory.
