@@ -150,7 +150,7 @@ size_t FixtureRecords(const std::string& path) {
 // A child that prints `marker` followed by the port it listens on; returns that port (0 on
 // time-out, after a test failure).
 int WaitListening(ChildProcess& child, const std::string& marker) {
-  bool up = WaitFor(
+  bool up = WaitUntil(
       [&] { return (child.Stdout() + child.Stderr()).find(marker) != std::string::npos; }, 60);
   std::string all = child.Stdout() + child.Stderr();
   EXPECT_TRUE(up) << "no '" << marker << "' from the child:\n" << all;
@@ -211,7 +211,7 @@ void ExpectBalanced(Flow& f) {
 std::string RunUntilFetchedGrows(Flow& f, const std::string& line) {
   auto& child = f.StartBackground("run", line);
   int64_t before = f.fetched;
-  bool grew = WaitFor(
+  bool grew = WaitUntil(
       [&] {
         auto r = RunDataforge({"status", "--json"}, 30000);
         return r.exit_code == 0 && JsonInt(r.out, "fetched") > before;

@@ -3,12 +3,14 @@
 // what). One Flow per test: it starts the servers, and its steps share what they learn.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -61,6 +63,18 @@ class ScopedCwd {
  private:
   fs::path old_;
 };
+
+// Calls `pred` until it holds or `seconds` have passed (a deadline, unlike WaitFor's count of
+// polls: these predicates run `dataforge` and take a while each).
+template <typename Pred>
+bool WaitUntil(Pred pred, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
 
 // A child that prints `marker` followed by the port it listens on; returns that port (0 on
 // time-out, after a test failure).

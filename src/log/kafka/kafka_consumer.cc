@@ -117,6 +117,7 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
         committed->elems[i].offset >= 0) {
       at = committed->elems[i].offset;
     }
+    const int64_t group_at = at;
     auto resume = listener_->ResumeOffset(e.partition);
     if (!resume.ok()) {
       if (callback_error_.ok()) callback_error_ = resume.status();
@@ -124,8 +125,11 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
       at = **resume;
     }
     e.offset = at >= 0 ? at : RD_KAFKA_OFFSET_BEGINNING;
-    assigned_[e.partition] = -1;
-    committed_[e.partition] = at;
+    // Our store is ahead of the group (its records were stored here, and their commit did not
+    // land before the partition moved away and back): that position goes to the group with the
+    // next commit (or at the hand-over), else the group's lag would count records that are done.
+    assigned_[e.partition] = at > group_at ? at : -1;
+    committed_[e.partition] = group_at;
   }
   spdlog::info("kafka: group '{}' gave this member partitions of '{}': {}", group_, topic_,
                Positions(partitions));
