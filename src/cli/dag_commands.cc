@@ -36,13 +36,19 @@ Status UnknownDag(const PipelineConfig& c, const std::string& id) {
                   ids.empty() ? "none" : fmt::format("{}", fmt::join(ids, ", "))));
 }
 
-// The run store for reading, or nullptr when nothing was ever run in this data dir.
+// The run store for reading, or nullptr when no scheduler ever wrote one: no data dir, a
+// staging database without the orchestrator's tables (a `run --max-records` hosts no
+// scheduler), or a PostgreSQL database without DataForge's schema. Creates nothing.
 Result<std::unique_ptr<RunStore>> StoreForReading(const CliContext& ctx, const PipelineConfig& c) {
   std::string url = ResolveUrls(c, ctx.data_dir).staging;
   if (url.rfind("sqlite://", 0) == 0 && access(url.substr(9).c_str(), F_OK) != 0) {
     return std::unique_ptr<RunStore>();
   }
-  return OpenRunStore(url, OpenMode::kReadOnly);
+  auto store = OpenRunStore(url, OpenMode::kReadOnly);
+  if (!store.ok() && store.status().code() == StatusCode::kNotFound) {
+    return std::unique_ptr<RunStore>();
+  }
+  return store;
 }
 
 Result<std::unique_ptr<RunStore>> StoreForWriting(const CliContext& ctx, const PipelineConfig& c) {
@@ -399,6 +405,16 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       std::vector<DagRun> rows;
       if (store) {
         DF_ASSIGN_OR_RETURN(rows, store->ListRuns(*dag, *limit));
+      }
+      if (rows.empty()) {
+        // Not an error: a pipeline that ran without its scheduler has no runs.
+        if (!*json) {
+          fmt::print(
+              "no runs yet{}; `dataforge dags trigger DAG` queues one, and the scheduler "
+              "in `dataforge run` starts scheduled ones\n",
+              dag->empty() ? "" : fmt::format(" of DAG {}", *dag));
+        }
+        return Status::OK();
       }
       if (!*json) {
         fmt::print("{:>6}  {:<22} {:<9} {:<32} {:<8} {:>9}\n", "RUN", "DAG", "TYPE", "LOGICAL DATE",

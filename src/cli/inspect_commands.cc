@@ -37,7 +37,9 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   count->callback([&ctx, exit_code, name] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
-      DF_ASSIGN_OR_RETURN(uint64_t n, store->Count(name->empty() ? c.process.table : *name));
+      const std::string& table = name->empty() ? c.process.table : *name;
+      DF_RETURN_IF_ERROR(CheckTableExists(*store, table));
+      DF_ASSIGN_OR_RETURN(uint64_t n, store->Count(table));
       fmt::print("{}\n", n);
       return Status::OK();
     });
@@ -49,6 +51,7 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   get->callback([&ctx, exit_code, name, key] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      DF_RETURN_IF_ERROR(CheckTableExists(*store, *name));
       auto row = store->Get(*name, *key);
       if (!row.ok()) return row.status();
       fmt::print("{}\n", *row);
@@ -62,17 +65,18 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   scan->callback([&ctx, exit_code, name, limit] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
+      const std::string& table = name->empty() ? c.process.table : *name;
+      DF_RETURN_IF_ERROR(CheckTableExists(*store, table));
       std::string out;
-      Status s = store->Scan(name->empty() ? c.process.table : *name, "", *limit,
-                             [&](const std::string&, const std::string& row) {
-                               out += row;
-                               out += '\n';
-                               if (out.size() > (1 << 16)) {
-                                 std::fwrite(out.data(), 1, out.size(), stdout);
-                                 out.clear();
-                               }
-                               return true;
-                             });
+      Status s = store->Scan(table, "", *limit, [&](const std::string&, const std::string& row) {
+        out += row;
+        out += '\n';
+        if (out.size() > (1 << 16)) {
+          std::fwrite(out.data(), 1, out.size(), stdout);
+          out.clear();
+        }
+        return true;
+      });
       std::fwrite(out.data(), 1, out.size(), stdout);
       return s;
     });

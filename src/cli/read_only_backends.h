@@ -1,5 +1,8 @@
 // Opens a data dir's stages read-only for inspection. Never blocks or changes a pipeline that
-// is running on the same data dir.
+// is running on the same data dir, and never creates the data dir. A stage kept in the data
+// dir (the embedded SQLite, log and RocksDB store) needs the data dir to exist: NotFound with
+// the fix otherwise. An external one (postgresql://, kafka://, cassandra://) is read without
+// a data dir; a shared PostgreSQL staging is then read for every instance (see OpenStaging).
 #pragma once
 
 #include <memory>
@@ -16,6 +19,9 @@ Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
 Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx, const PipelineConfig& config);
 Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
                                                    const PipelineConfig& config);
+
+// NotFound "no table T; tables: a, b" unless `table` is one of the store's tables.
+Status CheckTableExists(Store& store, const std::string& table);
 
 // Appends `text` to `out` as JSON: as it is if it is valid JSON, else as a JSON string.
 void AppendJsonOrString(std::string* out, std::string_view text);

@@ -83,7 +83,10 @@ class Staging {
 // synchronous_commit=on) or leave it to the next checkpoint/WAL flush (false).
 // `instance` names the writer when several share one database (PostgreSQL: each ingest
 // process has its own outbox sequence, source positions and counters under it; readers see
-// that instance's). SQLite ignores it: its file has one writer.
+// that instance's). A read-only PostgreSQL staging opened with instance "" reads every
+// instance: counters summed, every instance's dead letters, source positions named
+// "<instance>/<source>" (what a reader without a data dir sees). SQLite ignores it: its file
+// has one writer.
 Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mode,
                                              bool synchronous_full,
                                              const std::string& instance = "");

@@ -20,18 +20,7 @@
 #include <gtest/gtest.h>
 
 namespace dataforge::testing {
-namespace {
 
-constexpr char kBinDir[] = "/usr/lib/postgresql/15/bin/";
-constexpr char kSuperuser[] = "postgres";
-constexpr char kPassword[] = "secret";
-constexpr int kPgCtlTimeoutSeconds = 60;
-
-std::string Bin(const std::string& name) {
-  return kBinDir + name;
-}
-
-// A port that was free on 127.0.0.1 a moment ago (the kernel's pick for port 0).
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
@@ -47,6 +36,17 @@ int FreePort() {
   }
   close(fd);
   return port;
+}
+
+namespace {
+
+constexpr char kBinDir[] = "/usr/lib/postgresql/15/bin/";
+constexpr char kSuperuser[] = "postgres";
+constexpr char kPassword[] = "secret";
+constexpr int kPgCtlTimeoutSeconds = 60;
+
+std::string Bin(const std::string& name) {
+  return kBinDir + name;
 }
 
 // Whether something accepts TCP connections on 127.0.0.1:port.

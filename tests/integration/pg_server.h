@@ -13,6 +13,10 @@
 
 namespace dataforge::testing {
 
+// A port that was free on 127.0.0.1 a moment ago (the kernel's pick for port 0), for any test
+// server that must listen on a given port; 0 if none could be had.
+int FreePort();
+
 // A PostgreSQL 15 cluster for one test: wal_level=logical (max_wal_senders=10,
 // max_replication_slots=10), fsync on, shared_buffers=32MB, max_connections=50; trust for local
 // socket connections, scram-sha-256 for TCP (a wrong password is refused); superuser `postgres`

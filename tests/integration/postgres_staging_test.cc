@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 #include <set>
 
@@ -181,6 +182,30 @@ TEST(PostgresStagingTest, TwoIngestProcessesShareOneDatabase) {
   // Different seeds: 10,000 distinct keys in the shared upsert view.
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM dataforge.records"), "10000");
   EXPECT_EQ(pg.Psql("SELECT value FROM dataforge.counters WHERE name='distinct_keys'"), "10000");
+  // Read with no instance (a reader without a data dir): both instances, summed.
+  auto all = OpenStaging(pg.Url(), OpenMode::kReadOnly, true, "");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  auto counters = (*all)->Counters();
+  ASSERT_TRUE(counters.ok()) << counters.status().ToString();
+  EXPECT_EQ(counters->fetched, 10000u);
+  EXPECT_EQ(counters->staged, 10000u);
+  EXPECT_EQ(counters->streamed, 10000u);
+  EXPECT_EQ(counters->distinct_keys, 10000u);
+  EXPECT_EQ(counters->last_seq, 10000u);  // each instance's 5,000
+  EXPECT_EQ(counters->relay_cursor, 10000u);
+  auto positions = (*all)->SourcePositions();
+  ASSERT_TRUE(positions.ok()) << positions.status().ToString();
+  ASSERT_EQ(positions->size(), 2u);
+  for (const auto& [name, position] : *positions) {
+    EXPECT_EQ(name.size(), 36u + std::string("/randomuser").size()) << name;  // "<data dir id>/…"
+    EXPECT_TRUE(name.ends_with("/randomuser")) << name;
+    EXPECT_FALSE(position.empty());
+  }
+  auto count =
+      RunDataforge({"staging", "count", "--staging", pg.Url(), "--data-dir", dir.Sub("none")});
+  EXPECT_EQ(count.exit_code, 0) << count.err;
+  EXPECT_EQ(count.out, "10000\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("none")));
 }
 
 TEST(PostgresStagingTest, RejectedRecordsAreDeadLetteredWithTheServersReason) {

@@ -149,8 +149,12 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
     // No position anywhere: the group has read nothing, so offset 0 is next (a start offset
     // above 0 then shows as a LostRange, not as a silent skip).
     e.offset = at >= 0 ? at : 0;
-    assigned_[e.partition] = processed;  // >= 0: SendCommits sends it again
-    committed_[e.partition] = processed >= 0 ? group_at : at;
+    // Our position is ahead of the group's commit (a commit of ours that a rebalance refused, or
+    // our store holding records whose commit did not land before the partition moved away and
+    // back): SendCommits sends it with the next commit or at the hand-over, else the group's lag
+    // would count records that are done.
+    assigned_[e.partition] = at > group_at ? at : -1;
+    committed_[e.partition] = group_at;
     confirmed_[e.partition] = group_at;
     expected_[e.partition] = e.offset;
     seen_end_[e.partition] = e.offset;

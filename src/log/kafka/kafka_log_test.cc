@@ -449,5 +449,28 @@ TEST_F(KafkaLogTest, AFailedCommitIsSentAgainAfterTheRebalanceForThePartitionKep
   ASSERT_TRUE((*b)->Close().ok());
 }
 
+// A member whose store is ahead of the group's commit (its records were stored, their commit
+// was lost with a hand-over) gives that position to the group: the group's lag is the truth.
+TEST_F(KafkaLogTest, StoreAheadOfTheGroupIsCommittedAtTheHandOver) {
+  auto log = Open();
+  kafka_.CreateTopic("u", 1);
+  ASSERT_TRUE(log->CreateTopic("u", 1).ok());
+  std::vector<std::vector<LogRecord>> records = {Records(0, 10)};
+  ASSERT_TRUE(log->AppendAll("u", records).ok());
+  CountingListener listener;
+  listener.resume[0] = 10;  // the store has all ten
+  auto c = log->Subscribe("g3", "u", &listener);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  for (int i = 0; i < 200 && (*c)->Assignment().empty(); ++i) {
+    std::vector<ConsumedRecord> none;
+    ASSERT_TRUE((*c)->Poll(100, 50'000, {}, &none).ok());
+    EXPECT_TRUE(none.empty());  // nothing below the store's offset is read
+  }
+  ASSERT_EQ((*c)->Assignment(), (std::vector<int32_t>{0}));
+  EXPECT_EQ(*log->GroupOffset("g3", "u", 0), std::optional<int64_t>());  // not yet
+  ASSERT_TRUE((*c)->Close().ok());
+  EXPECT_EQ(*log->GroupOffset("g3", "u", 0), std::optional<int64_t>(10));
+}
+
 }  // namespace
 }  // namespace dataforge

@@ -10,6 +10,8 @@
 namespace dataforge {
 namespace {
 
+using PgParams = std::vector<std::optional<std::string>>;
+
 constexpr const char* kCopyOutbox =
     "COPY dataforge.outbox(instance_id, seq, key, raw, fetched_at) FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyDead =
@@ -40,7 +42,7 @@ void Rollback(PgConnection& c) {
 Result<std::unique_ptr<Staging>> PostgresStaging::Open(const std::string& url, OpenMode mode,
                                                        bool synchronous_full,
                                                        const std::string& instance, Clock* clock) {
-  if (instance.empty()) {
+  if (instance.empty() && mode != OpenMode::kReadOnly) {
     return Status::InvalidArgument("PostgreSQL staging needs an instance name (the data dir id)");
   }
   std::unique_ptr<PostgresStaging> s(new PostgresStaging());
@@ -239,9 +241,14 @@ Result<std::vector<std::pair<std::string, std::string>>> PostgresStaging::Source
   std::vector<std::pair<std::string, std::string>> out;
   DF_RETURN_IF_ERROR(reader_->Run("reading source positions", [&](PgConnection& c, int) {
     out.clear();
-    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT source, position FROM dataforge.source_positions "
-                                        "WHERE instance=$1 ORDER BY source",
-                                        {instance_}));
+    // Every instance's (instance_ ""): named "<instance>/<source>".
+    DF_ASSIGN_OR_RETURN(
+        auto r, c.Query(instance_.empty() ? "SELECT instance || '/' || source, position FROM "
+                                            "dataforge.source_positions ORDER BY 1"
+                                          : "SELECT source, position FROM "
+                                            "dataforge.source_positions WHERE instance=$1 "
+                                            "ORDER BY source",
+                        instance_.empty() ? PgParams{} : PgParams{instance_}));
     for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0), r.Text(i, 1));
     return Status::OK();
   }));
@@ -299,12 +306,20 @@ Result<StagingCounters> PostgresStaging::Counters() {
   StagingCounters out;
   DF_RETURN_IF_ERROR(reader_->Run("reading counters", [&](PgConnection& c, int) -> Status {
     StagingCounters k;
+    // Every instance (instance_ ""): the sums. Each counter sums; last_seq sums each
+    // instance's highest seq, so last_seq - relay_cursor is the sum of the instances' lags.
     DF_ASSIGN_OR_RETURN(
-        auto r, c.Query("SELECT name, value FROM dataforge.counters WHERE instance=$1 OR "
-                        "(instance='' AND name='distinct_keys') UNION ALL "
-                        "SELECT 'last_seq', coalesce(max(seq),0) FROM dataforge.outbox WHERE "
-                        "instance_id=$2",
-                        {instance_, std::to_string(instance_id_)}));
+        auto r,
+        c.Query(
+            instance_.empty()
+                ? "SELECT name, sum(value)::bigint FROM dataforge.counters GROUP BY name "
+                  "UNION ALL SELECT 'last_seq', coalesce(sum(m),0)::bigint FROM (SELECT "
+                  "max(seq) AS m FROM dataforge.outbox GROUP BY instance_id) AS per_instance"
+                : "SELECT name, value FROM dataforge.counters WHERE instance=$1 OR "
+                  "(instance='' AND name='distinct_keys') UNION ALL "
+                  "SELECT 'last_seq', coalesce(max(seq),0) FROM dataforge.outbox WHERE "
+                  "instance_id=$2",
+            instance_.empty() ? PgParams{} : PgParams{instance_, std::to_string(instance_id_)}));
     for (int i = 0; i < r.rows(); ++i) {
       std::string_view name = r.Text(i, 0);
       auto v = static_cast<uint64_t>(r.Int(i, 1));
@@ -358,7 +373,8 @@ Status PostgresStaging::ListDeadLetters(uint64_t after_id, size_t limit,
     const char* params[] = {instance_.c_str(), id.c_str(), max.c_str()};
     PgResult r(PQexecParams(c.raw(),
                             "SELECT id, stage, reason, location, payload, at FROM "
-                            "dataforge.dead_letters WHERE instance=$1::text AND id>$2::bigint "
+                            "dataforge.dead_letters WHERE ($1::text = '' OR instance=$1::text) "
+                            "AND id>$2::bigint "
                             "ORDER BY id LIMIT $3::bigint",
                             3, nullptr, params, nullptr, nullptr, 0));
     if (!r.get() || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {

@@ -140,6 +140,14 @@ Status CassandraStore::EnsureBookkeeping() {
   return Status::OK();
 }
 
+Result<bool> CassandraStore::HasBookkeeping() {
+  if (mode_ != OpenMode::kReadOnly) return true;
+  auto offsets = DescribePhysical(meta_keyspace_ + ".dataforge_offsets");
+  if (offsets.ok()) return true;
+  if (offsets.status().code() == StatusCode::kNotFound) return false;
+  return offsets.status();
+}
+
 Result<TableSchema> CassandraStore::DescribePhysical(const std::string& physical) {
   auto [ks, name] = SplitName(physical);
   cql::QueryParameters p;

@@ -263,6 +263,8 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
 Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string& group,
                                                                const std::string& topic,
                                                                int32_t partition) {
+  DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
+  if (!bookkeeping) return std::optional<int64_t>();
   DF_ASSIGN_OR_RETURN(
       auto select, session_->Prepare(fmt::format("SELECT next_offset, stored, dead_lettered, lost "
                                                  "FROM {}.dataforge_offsets WHERE id = ?",
@@ -286,6 +288,8 @@ Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string
 
 Result<StoreCounters> CassandraStore::Counters() {
   StoreCounters total;
+  DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
+  if (!bookkeeping) return total;
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(
       fmt::format("SELECT stored, dead_lettered, lost FROM {}.dataforge_offsets", meta_keyspace_),
@@ -323,6 +327,8 @@ Result<uint64_t> CassandraStore::PartitionLost(const std::string& group, const s
 
 Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,
                                        std::vector<StoredDeadLetter>* out) {
+  DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
+  if (!bookkeeping) return Status::OK();
   std::vector<DeadLetter> all;
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(

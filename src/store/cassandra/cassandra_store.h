@@ -99,6 +99,9 @@ class CassandraStore : public Store {
   Result<std::shared_ptr<const TableInfo>> Table(const std::string& table);
   cql::Consistency ConsistencyFor(const std::string& logical, const std::string& physical) const;
   Status EnsureBookkeeping();
+  // Read-only: whether the bookkeeping tables exist (a keyspace no pipeline wrote has none:
+  // its counters are zero, it has no dead letters and no offsets). Read-write: true.
+  Result<bool> HasBookkeeping();
   Status CreateKeyspaceIfMissing(const std::string& name,
                                  const std::vector<std::pair<std::string, std::string>>& repl);
   Status Ddl(const std::string& statement);
