@@ -40,7 +40,7 @@ std::vector<Step> Steps() {
              << "scripts/run.sh changed: update this step";
          auto r = f.RunOk("dataforge run --max-records 100000");
          EXPECT_EQ(SummaryLine(r.out, "fetched"), std::make_pair(int64_t{100000}, int64_t{100000}));
-         EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos)
+         EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
              << r.out;
          f.fetched = 100000;
          ExpectBalanced(f);
@@ -105,7 +105,7 @@ std::vector<Step> Steps() {
          EXPECT_NE(r.out.find(fmt::format("  fetched        {:>12}\n", f.fetched)),
                    std::string::npos)
              << r.out;
-         EXPECT_NE(r.out.find("  stored + dead-lettered == fetched: yes\n"), std::string::npos)
+         EXPECT_NE(r.out.find("  stored + dead-lettered + lost == fetched: yes\n"), std::string::npos)
              << r.out;
        }},
       {"dataforge status --json",
@@ -266,7 +266,7 @@ std::vector<Step> Steps() {
        [](Flow& f, const std::string& line) {
          auto r = f.RunOk(line);
          EXPECT_EQ(SummaryLine(r.out, "fetched"), std::make_pair(int64_t{10000}, int64_t{10000}));
-         EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos)
+         EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
              << r.out;
          auto st = f.StatusJsonText({"--data-dir", "kafka-all", "--log", f.kafka().url()});
          EXPECT_EQ(JsonInt(st, "stored") + JsonInt(st, "dead_lettered"), 10000) << st;
@@ -361,7 +361,7 @@ std::vector<Step> Steps() {
        [](Flow& f, const std::string& line) {
          auto r = f.RunOk(line);
          EXPECT_EQ(SummaryLine(r.out, "fetched"), std::make_pair(int64_t{10000}, int64_t{10000}));
-         EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos)
+         EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
              << r.out;
          EXPECT_EQ(f.pg().Psql("SELECT count(*) FROM dataforge.outbox", "pipeline"), "10000");
        }},
@@ -371,7 +371,7 @@ std::vector<Step> Steps() {
          std::string out = f.RunOk(line).out;
          EXPECT_NE(out.find(fmt::format("  fetched        {:>12}\n", 10000)), std::string::npos)
              << out;
-         EXPECT_NE(out.find("  stored + dead-lettered == fetched: yes\n"), std::string::npos)
+         EXPECT_NE(out.find("  stored + dead-lettered + lost == fetched: yes\n"), std::string::npos)
              << out;
        }},
       // --- Cassandra.
@@ -380,7 +380,7 @@ std::vector<Step> Steps() {
        [](Flow& f, const std::string& line) {
          auto r = f.RunOk(line);
          EXPECT_EQ(SummaryLine(r.out, "fetched"), std::make_pair(int64_t{10000}, int64_t{10000}));
-         EXPECT_NE(r.out.find("stored + dead-lettered == fetched: yes"), std::string::npos)
+         EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
              << r.out;
          std::string st = f.StatusJsonText(
              {"--data-dir", "cassandra-run", "--store",
