@@ -97,7 +97,7 @@ Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig&
     out.lock = std::move(lock).value();
     DF_ASSIGN_OR_RETURN(out.store,
                         OpenStore(url, OpenMode::kReadWrite, StoreOptionsFor(config.store)));
-    out.description = RedactUrlPassword(url);
+    out.description = Redact(url);
     return out;
   }
   if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
@@ -112,7 +112,7 @@ Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig&
       fmt::format("the store is read-only: the data dir is used by dataforge pid {}; stop it or "
                   "use `dataforge run --cql-port`",
                   pid));
-  out.description = RedactUrlPassword(url) + " read-only, pid " + pid + " holds the data dir";
+  out.description = Redact(url) + " read-only, pid " + pid + " holds the data dir";
   return out;
 }
 

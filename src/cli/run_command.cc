@@ -220,7 +220,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       fmt::print(
           "cql-serve: listening on {}\n",
-          cql_endpoint->Describe(RedactUrlPassword(ResolveUrls(*config, ctx.data_dir).store)));
+          cql_endpoint->Describe(Redact(ResolveUrls(*config, ctx.data_dir).store)));
       std::fflush(stdout);
     }
     std::unique_ptr<LiveTaskEnvironment> env;

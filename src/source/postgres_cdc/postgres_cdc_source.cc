@@ -77,7 +77,7 @@ PostgresCdcSource::~PostgresCdcSource() = default;
 std::string PostgresCdcSource::Describe() const {
   std::string tables;
   for (const auto& t : tables_) tables += (tables.empty() ? "" : ",") + t.schema + "." + t.name;
-  return fmt::format("{} tables {} (slot {}, publication {})", RedactUrlPassword(url_), tables,
+  return fmt::format("{} tables {} (slot {}, publication {})", Redact(url_), tables,
                      slot_, publication_);
 }
 
