@@ -203,6 +203,19 @@ TEST(SecretsTest, FlagsWithSecretsAgainstUnreachableServers) {
   EXPECT_NE(show->text.find("username: u\n"), std::string::npos) << show->text;
   EXPECT_NE(show->text.find("password: \"***\"\n"), std::string::npos) << show->text;
 
+  // The debug and trace lines (librdkafka's own log among them) are masked too.
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"topic", "list"},
+                                       {"status"},
+                                       {"table", "count", "dataforge.created_users"}}) {
+    std::vector<std::string> args = global;
+    args.push_back("--log-level");
+    args.push_back("trace");
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    ProcessResult r = RunDataforge(args);
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    ExpectNoSecret({"dataforge " + fmt::format("{}", fmt::join(args, " ")), r.out + r.err});
+  }
+
   // A property this librdkafka build refuses: its error names the property, not the value.
   const std::string oauth =
       fmt::format("kafka://127.0.0.1:{}?sasl.oauthbearer.client.secret=S3cr3tOauth", kafka.port());
