@@ -50,7 +50,7 @@ class RefusingPort {
 const std::vector<std::string> kSecrets = {
     "S3cr3tKafka",   "S3cr3tKeyPw",  "S3cr3tOauth",  "S3cr3tPgFlag", "S3cr3tCql",
     "S3cr3tServe",   "S3cr3tEnvKfk", "S3cr3tEnvCql", "S3cr3tPgEnv",  "S3cr3tPgReal",
-    "S3cr3tWrongPw", "S3cr3tPgBad",  "S3cr3tPemKey"};
+    "S3cr3tWrongPw", "S3cr3tPgBad",  "S3cr3tPemKey", "S3cr3tShell"};
 
 // The subcommands of `prefix` listed by `dataforge PREFIX --help` (under "Subcommands:").
 std::vector<std::string> Subcommands(const std::vector<std::string>& prefix) {
@@ -320,6 +320,36 @@ TEST(SecretsTest, RealPostgresSchedulerAndWrongPassword) {
     outputs.push_back({"dataforge " + fmt::format("{}", fmt::join(args, " ")), c.out + c.err});
   }
   for (const Output& o : outputs) ExpectNoSecret(o);
+}
+
+// A task's captured output and last error, as `runs show` prints them.
+TEST(SecretsTest, RunsShowMasksTaskOutputAndErrors) {
+  TempDir dir;
+  WriteFile(
+      dir.Sub("p.yaml"),
+      "dags:\n"
+      "  leak:\n"
+      "    schedule: \"@daily\"\n"
+      "    start_date: 2026-01-01\n"
+      "    tasks:\n"
+      "      - id: talk\n"
+      "        type: shell\n"
+      "        retries: 0\n"
+      "        command: \"echo postgresql://u:S3cr3tShell@h/db; echo sasl.password=S3cr3tShell "
+      ">&2; exit 3\"\n");
+  std::vector<std::string> common = {"--data-dir", dir.Sub("data"), "--config", dir.Sub("p.yaml")};
+  std::vector<std::string> trigger = common;
+  trigger.insert(trigger.end(), {"dags", "trigger", "leak", "--wait"});
+  ProcessResult t = RunDataforge(trigger);
+  EXPECT_NE(t.exit_code, 0) << t.out << t.err;
+  ExpectNoSecret({"dataforge dags trigger leak --wait", t.out + t.err});
+  std::vector<std::string> show = common;
+  show.insert(show.end(), {"runs", "show", "1"});
+  ProcessResult r = RunDataforge(show);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ExpectNoSecret({"dataforge runs show 1", r.out + r.err});
+  EXPECT_NE(r.out.find("postgresql://u:***@h/db\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sasl.password=***"), std::string::npos) << r.out;
 }
 
 }  // namespace
