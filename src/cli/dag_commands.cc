@@ -450,7 +450,7 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         list += "]";
         std::string r = RunJson(*run);
         r.pop_back();
-        fmt::print("{},\"tasks\":{}}}\n", r, list);
+        fmt::print("{},\"tasks\":{}}}\n", r, Redact(list));
         return Status::OK();
       }
       fmt::print("run {} of DAG {} ({}): {}\n", run->run_id, run->dag_id, RunTypeName(run->type),

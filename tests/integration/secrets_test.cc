@@ -350,6 +350,11 @@ TEST(SecretsTest, RunsShowMasksTaskOutputAndErrors) {
   ExpectNoSecret({"dataforge runs show 1", r.out + r.err});
   EXPECT_NE(r.out.find("postgresql://u:***@h/db\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sasl.password=***"), std::string::npos) << r.out;
+  show.push_back("--json");
+  ProcessResult j = RunDataforge(show);
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  ExpectNoSecret({"dataforge runs show 1 --json", j.out + j.err});
+  EXPECT_NE(j.out.find("postgresql://u:***@h/db"), std::string::npos) << j.out;
 }
 
 }  // namespace
