@@ -3,12 +3,20 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "cli/commands.h"
+#include "common/redact.h"
+#include "common/redacting_sink.h"
 
 namespace dataforge {
 
 int RunCli(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("dataforge"));
+  // Every log line goes through Redact() (common/redact.h): no password, token or key is printed.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "dataforge", MakeRedactingSink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>())));
+  // libpq uses PGPASSWORD when the URL has no password; it stays masked wherever it shows.
+  if (const char* pg_password = std::getenv("PGPASSWORD")) RegisterSecret(pg_password);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
   CLI::App app{
@@ -19,6 +27,10 @@ int RunCli(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dataforge ") + DATAFORGE_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
+  // CLI11's own errors can quote a URL given on the command line.
+  app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+    return Redact(CLI::FailureMessage::simple(a, e));
+  });
   CliContext ctx;
   app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/redact.h"
 #include "config/pipeline_file.h"
 
 namespace dataforge {
@@ -16,11 +17,12 @@ Result<PipelineConfig> LoadConfig(const CliContext& ctx) {
   if (!ctx.log_url.empty()) config.log.url = ctx.log_url;
   if (!ctx.staging_url.empty()) config.staging.url = ctx.staging_url;
   if (!ctx.store_url.empty()) config.store.url = ctx.store_url;
+  RegisterConfigSecrets(config);
   return config;
 }
 
 int ReportError(const Status& s) {
-  fmt::print(stderr, "dataforge: {}\n", s.message());
+  fmt::print(stderr, "dataforge: {}\n", Redact(s.message()));
   return s.code() == StatusCode::kConfigError || s.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 

@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "common/redact.h"
 #include "config/pipeline_file.h"
+#include "store/cassandra/cassandra_url.h"
 
 namespace dataforge {
 
@@ -13,16 +15,27 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   auto* show = config->add_subcommand(
       "show",
       "Print the effective pipeline (--config over the built-in defaults, ${ENV} "
-      "replaced)");
+      "replaced, the options of a cassandra:// URL applied); passwords, tokens and keys are "
+      "printed as ***");
   show->callback([&ctx, exit_code] {
     auto c = LoadConfig(ctx);
     if (!c.ok()) {
       *exit_code = ReportError(c.status());
       return;
     }
+    if (c->store.url.rfind("cassandra://", 0) == 0) {
+      // What the store will use: the URL's options (consistency, local_dc, tls, ...) override
+      // the store: section.
+      auto url = ParseCassandraUrl(c->store.url, c->store.cassandra);
+      if (!url.ok()) {
+        *exit_code = ReportError(url.status());
+        return;
+      }
+      c->store.cassandra = url->options;
+    }
     fmt::print("# effective pipeline ({})\n{}",
-               ctx.config_path.empty() ? "built-in default" : ctx.config_path,
-               PipelineConfigToYaml(*c));
+               ctx.config_path.empty() ? "built-in default" : Redact(ctx.config_path),
+               Redact(PipelineConfigToYaml(*c)));
     *exit_code = 0;
   });
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/redact.h"
+
 namespace dataforge {
 
 Status ResolveCqlEndpointFlags(CqlEndpointFlags* flags) {
@@ -12,6 +14,7 @@ Status ResolveCqlEndpointFlags(CqlEndpointFlags* flags) {
       flags->password = env;
     }
   }
+  RegisterSecret(flags->password);  // stays masked wherever it might show
   if (!flags->username.empty() && flags->password.empty()) {
     return Status::ConfigError("--username " + flags->username +
                                " needs a password: give --password or set DATAFORGE_CQL_PASSWORD");

@@ -148,7 +148,7 @@ Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig&
     *out.lock = std::move(lock).value();
     DF_ASSIGN_OR_RETURN(out.store,
                         OpenStore(url, OpenMode::kReadWrite, StoreOptionsFor(config.store)));
-    out.description = RedactUrlPassword(url);
+    out.description = Redact(url);
     return out;
   }
   if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
@@ -180,7 +180,7 @@ Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig&
   };
   out.store =
       std::make_unique<ReadOnlyServedStore>(std::move(store).value(), std::move(open_writable));
-  out.description = RedactUrlPassword(url) + " read-only, pid " + pid + " holds the data dir";
+  out.description = Redact(url) + " read-only, pid " + pid + " holds the data dir";
   return out;
 }
 

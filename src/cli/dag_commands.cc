@@ -14,6 +14,7 @@
 #include "cli/scheduler_host.h"
 #include "cli/signal_waiter.h"
 #include "common/json_writer.h"
+#include "common/redact.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/task_environments.h"
 #include "schedule/schedule.h"
@@ -465,7 +466,7 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         list += "]";
         std::string r = RunJson(*run);
         r.pop_back();
-        fmt::print("{},\"tasks\":{}}}\n", r, list);
+        fmt::print("{},\"tasks\":{}}}\n", r, Redact(list));
         return Status::OK();
       }
       fmt::print("run {} of DAG {} ({}): {}\n", run->run_id, run->dag_id, RunTypeName(run->type),
@@ -482,11 +483,13 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       for (const auto& t : tasks) {
         fmt::print("  {:<28} {:<15} {:>5} {:>9}  {}\n", t.task_id, TaskStateName(t.state),
                    fmt::format("{}/{}", t.try_number, t.max_tries),
-                   Duration(t.started_us, t.ended_us), t.last_error.empty() ? "-" : t.last_error);
+                   Duration(t.started_us, t.ended_us),
+                   t.last_error.empty() ? "-" : Redact(t.last_error));
       }
       for (const auto& t : tasks) {
         if (t.output.empty()) continue;
-        fmt::print("\n--- output of {} (try {}) ---\n{}", t.task_id, t.try_number, t.output);
+        fmt::print("\n--- output of {} (try {}) ---\n{}", t.task_id, t.try_number,
+                   Redact(t.output));
         if (t.output.back() != '\n') fmt::print("\n");
       }
       return Status::OK();

@@ -214,9 +214,8 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
         *exit_code = ReportError(s);
         return;
       }
-      fmt::print(
-          "cql-serve: listening on {}\n",
-          cql_endpoint->Describe(RedactUrlPassword(ResolveUrls(*config, ctx.data_dir).store)));
+      fmt::print("cql-serve: listening on {}\n",
+                 cql_endpoint->Describe(Redact(ResolveUrls(*config, ctx.data_dir).store)));
       std::fflush(stdout);
     }
     std::unique_ptr<LiveTaskEnvironment> env;

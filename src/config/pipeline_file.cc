@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/redact.h"
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
 #include "config/yaml_reader.h"
@@ -276,9 +277,31 @@ PipelineConfig DefaultPipelineConfig() {
   return std::move(parsed).value();
 }
 
+void RegisterConfigSecrets(const PipelineConfig& config) {
+  for (const std::string* url :
+       {&config.source.url, &config.staging.url, &config.log.url, &config.store.url}) {
+    RegisterSecretsIn(*url);
+  }
+  for (const auto& [k, v] : config.log.properties) {
+    if (IsSecretName(k)) RegisterSecret(v);
+    RegisterSecretsIn(v);
+  }
+  RegisterSecret(config.store.cassandra.password);
+  for (const DagSpec& dag : config.dags) {
+    for (const TaskSpec& task : dag.tasks) {
+      RegisterSecretsIn(task.source_url);
+      for (const auto& [k, v] : task.env) {
+        if (IsSecretName(k)) RegisterSecret(v);
+        RegisterSecretsIn(v);
+      }
+    }
+  }
+}
+
 Result<PipelineConfig> ParsePipelineConfig(std::string_view yaml, const std::string& file_name) {
   DF_ASSIGN_OR_RETURN(auto config, ParseOver(DefaultPipelineConfig(), yaml, file_name));
   config.path = file_name;
+  RegisterConfigSecrets(config);
   return config;
 }
 

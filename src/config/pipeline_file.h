@@ -26,7 +26,14 @@ Result<PipelineConfig> ParsePipelineConfig(std::string_view yaml, const std::str
 // Reads and parses a pipeline file from disk.
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path);
 
-// The effective configuration as a complete YAML pipeline file (what `config show` prints).
+// Registers (common/redact.h) every secret `config` holds: URL passwords and secret-named URL
+// parameters, secret-named log properties and task env values, the Cassandra password. Called
+// by ParsePipelineConfig, so secrets that came from ${ENV} stay masked in everything printed
+// later; call it again after overriding URLs.
+void RegisterConfigSecrets(const PipelineConfig& config);
+
+// The effective configuration as a complete YAML pipeline file (what `config show` prints);
+// every secret is "***".
 std::string PipelineConfigToYaml(const PipelineConfig& config);
 
 }  // namespace dataforge

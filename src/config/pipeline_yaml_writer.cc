@@ -43,7 +43,7 @@ void WriteTask(YAML::Emitter& out, const TaskSpec& t) {
     if (t.duration_us)
       out << YAML::Key << "duration" << YAML::Value << FormatDuration(t.duration_us);
     if (!t.source_url.empty()) {
-      out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(t.source_url);
+      out << YAML::Key << "url" << YAML::Value << Redact(t.source_url);
     }
     if (!t.source_seed.empty()) out << YAML::Key << "seed" << YAML::Value << t.source_seed;
     if (t.results_per_page) {
@@ -56,7 +56,10 @@ void WriteTask(YAML::Emitter& out, const TaskSpec& t) {
     if (!t.cwd.empty()) out << YAML::Key << "cwd" << YAML::Value << t.cwd;
     if (!t.env.empty()) {
       out << YAML::Key << "env" << YAML::Value << YAML::BeginMap;
-      for (const auto& [k, v] : t.env) out << YAML::Key << k << YAML::Value << v;
+      for (const auto& [k, v] : t.env) {
+        out << YAML::Key << k << YAML::Value
+            << (IsSecretName(k) ? std::string(kRedacted) : Redact(v));
+      }
       out << YAML::EndMap;
     }
   } else if (t.type == "check") {
@@ -115,7 +118,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << c.source.name;
   out << YAML::Key << "type" << YAML::Value << c.source.type;
-  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << RedactUrlPassword(c.source.url);
+  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << Redact(c.source.url);
   out << YAML::Key << "results_per_page" << YAML::Value << c.source.results_per_page;
   out << YAML::Key << "seed" << YAML::Value << YAML::DoubleQuoted << c.source.seed;
   out << YAML::Key << "rate_limit_per_sec" << YAML::Value << c.source.rate_limit_per_sec;
@@ -137,13 +140,13 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::EndMap;
 
   out << YAML::Key << "staging" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(c.staging.url);
+  out << YAML::Key << "url" << YAML::Value << Redact(c.staging.url);
   out << YAML::Key << "synchronous" << YAML::Value
       << (c.staging.synchronous_full ? "full" : "normal");
   out << YAML::EndMap;
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << c.log.url;
+  out << YAML::Key << "url" << YAML::Value << Redact(c.log.url);
   out << YAML::Key << "topic" << YAML::Value << c.log.topic;
   out << YAML::Key << "partitions" << YAML::Value << c.log.partitions;
   out << YAML::Key << "fsync" << YAML::Value << (c.log.fsync_per_batch ? "batch" : "none");
@@ -155,9 +158,8 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "replication_factor" << YAML::Value << c.log.replication_factor;
   out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : c.log.properties) {
-    // Secrets stay out of `config show`.
-    bool secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos;
-    out << YAML::Key << k << YAML::Value << (secret ? std::string("********") : v);
+    // Secrets stay out of `config show` (common/redact.h decides what is secret).
+    out << YAML::Key << k << YAML::Value << (IsSecretName(k) ? std::string(kRedacted) : Redact(v));
   }
   out << YAML::EndMap;
   out << YAML::EndMap;
@@ -192,13 +194,13 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::EndSeq << YAML::EndMap;
 
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << RedactUrlPassword(c.store.url);
+  out << YAML::Key << "url" << YAML::Value << Redact(c.store.url);
   out << YAML::Key << "sync" << YAML::Value << c.store.sync;
   if (c.store.url.rfind("cassandra://", 0) == 0) {
     const CassandraConfig& cc = c.store.cassandra;
     out << YAML::Key << "username" << YAML::Value << cc.username;
     out << YAML::Key << "password" << YAML::Value
-        << (cc.password.empty() ? std::string() : std::string("********"));
+        << (cc.password.empty() ? std::string() : std::string(kRedacted));
     out << YAML::Key << "consistency" << YAML::Value << cc.consistency;
     out << YAML::Key << "table_consistency" << YAML::Value << YAML::BeginMap;
     for (const auto& [k, v] : cc.table_consistency) out << YAML::Key << k << YAML::Value << v;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/redact.h"
+
 namespace dataforge {
 namespace {
 
@@ -154,9 +156,10 @@ Status PgConnection::ConnectionError(std::string_view doing) const {
   std::string msg = OneLine(conn_ ? PQerrorMessage(conn_) : "no connection");
   if (msg.empty()) msg = "connection lost";
   std::string fix = FixFor(msg, what_);
-  std::string text =
-      fmt::format("{} at {}{}: {} failed: {}{}", what_, endpoint_,
-                  user_.empty() ? "" : " as " + user_, doing, msg, fix.empty() ? "" : "; " + fix);
+  // libpq's text can quote the connection string or a badly encoded password.
+  std::string text = Redact(fmt::format("{} at {}{}: {} failed: {}{}", what_, endpoint_,
+                                        user_.empty() ? "" : " as " + user_, doing, msg,
+                                        fix.empty() ? "" : "; " + fix));
   if (ConfigConnectFailure(msg)) return Status::ConfigError(text);
   return Status::Unavailable(text);
 }

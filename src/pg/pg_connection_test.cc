@@ -39,11 +39,11 @@ TEST(PgConnectionTest, ABadUrlIsAConfigError) {
 }
 
 TEST(RedactTest, PasswordsAreMasked) {
-  EXPECT_EQ(RedactUrlPassword("postgresql://u:secret@h:5432/db?sslmode=require"),
+  EXPECT_EQ(Redact("postgresql://u:secret@h:5432/db?sslmode=require"),
             "postgresql://u:***@h:5432/db?sslmode=require");
-  EXPECT_EQ(RedactUrlPassword("postgresql://u@h/db"), "postgresql://u@h/db");
-  EXPECT_EQ(RedactUrlPassword("http://h:80/x"), "http://h:80/x");
-  EXPECT_EQ(RedactUrlPassword("sqlite://staging.db"), "sqlite://staging.db");
+  EXPECT_EQ(Redact("postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(Redact("http://h:80/x"), "http://h:80/x");
+  EXPECT_EQ(Redact("sqlite://staging.db"), "sqlite://staging.db");
 }
 
 }  // namespace

@@ -330,7 +330,7 @@ class PipelineImpl final : public Pipeline {
   }
 
   static std::string SourceKey(const std::string& name, const std::string& url) {
-    return url.empty() ? name : name + " " + RedactUrlPassword(url);
+    return url.empty() ? name : name + " " + Redact(url);
   }
 
   // The built-in randomuser-compatible API, started on first use.

@@ -24,7 +24,7 @@ Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mo
   return Status::ConfigError(
       fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
                   "postgresql://user:password@host:port/db",
-                  RedactUrlPassword(url)));
+                  Redact(url)));
 }
 
 }  // namespace dataforge

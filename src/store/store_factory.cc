@@ -19,7 +19,7 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url, OpenMode mode,
   }
   return Status::ConfigError(fmt::format(
       "store url '{}': unsupported; use rocksdb://DIR or cassandra://host[:port][/keyspace]",
-      RedactUrlPassword(url)));
+      Redact(url)));
 }
 
 }  // namespace dataforge

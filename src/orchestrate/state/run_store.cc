@@ -110,7 +110,7 @@ Result<std::unique_ptr<RunStore>> OpenRunStore(const std::string& staging_url, O
   return Status::ConfigError(
       fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
                   "postgresql://user:password@host:port/db",
-                  RedactUrlPassword(staging_url)));
+                  Redact(staging_url)));
 }
 
 }  // namespace dataforge

@@ -77,8 +77,8 @@ PostgresCdcSource::~PostgresCdcSource() = default;
 std::string PostgresCdcSource::Describe() const {
   std::string tables;
   for (const auto& t : tables_) tables += (tables.empty() ? "" : ",") + t.schema + "." + t.name;
-  return fmt::format("{} tables {} (slot {}, publication {})", RedactUrlPassword(url_), tables,
-                     slot_, publication_);
+  return fmt::format("{} tables {} (slot {}, publication {})", Redact(url_), tables, slot_,
+                     publication_);
 }
 
 Status PostgresCdcSource::Open(const std::string& committed_position) {

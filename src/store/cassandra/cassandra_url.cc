@@ -71,7 +71,7 @@ bool IsPlainCqlIdentifier(const std::string& name) {
 }
 
 Result<CassandraUrl> ParseCassandraUrl(const std::string& url, const CassandraOptions& defaults) {
-  const std::string shown = RedactUrlPassword(url);
+  const std::string shown = Redact(url);
   auto fail = [&](const std::string& what) {
     return Status::ConfigError(fmt::format("store url '{}': {}", shown, what));
   };
