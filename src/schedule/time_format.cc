@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "schedule/error_text.h"
 #include "schedule/schedule.h"
 #include "schedule/time_zone.h"
 
@@ -79,9 +80,7 @@ WallTime ToWall(int64_t us, std::string_view time_zone) {
           offset};
 }
 
-}  // namespace
-
-Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone) {
+Result<int64_t> ParseDateTimeText(std::string_view text, std::string_view time_zone) {
   DF_ASSIGN_OR_RETURN(const date::time_zone* zone, schedule_internal::FindTimeZone(time_zone));
   std::string_view trimmed = Trim(text);
   Scanner s(trimmed);
@@ -148,6 +147,14 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone)
       days * kMicrosPerDay + (hour * 3600 + minute * 60 + second) * kMicrosPerSecond + fraction_us;
   if (offset_us) return wall - *offset_us;
   return schedule_internal::LocalToUtc(zone, wall);
+}
+
+}  // namespace
+
+Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone) {
+  auto t = ParseDateTimeText(text, time_zone);
+  if (!t.ok()) return schedule_internal::OneLineError(t.status());
+  return t;
 }
 
 std::string FormatDate(int64_t us, std::string_view time_zone) {
