@@ -54,6 +54,28 @@ bool ScalarText(const element& e, std::string* out) {
   }
 }
 
+// `s` with each control character written as \n, \r, \t or \xNN: errors quote record values,
+// and a dead letter's reason is one line.
+std::string OneLine(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out.push_back(ch);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
 std::string Describe(const element& e) {
   std::string s = simdjson::minify(e);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
@@ -355,7 +377,10 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
       const Column& k = columns_[key_column_];
       std::string json, text;
       bool present = false;
-      if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) return r;
+      if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) {
+        r.error = OneLine(r.error);
+        return r;
+      }
       if (!present) {
         r.error = fmt::format("delete: key column \"{}\" has no value", k.name);
         return r;
@@ -377,7 +402,10 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
     row.push_back(':');
     bool present = false;
     text.clear();
-    if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) return r;
+    if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) {
+      r.error = OneLine(r.error);
+      return r;
+    }
     if (!present) {
       if (c.required || i == key_column_) {
         std::string tried;

@@ -114,6 +114,18 @@ TEST_F(MapperTest, BadInputsGiveOneLineReasons) {
   EXPECT_EQ(Field(quoted.row_json, "first_name"), "a\"b\\c\nd");
 }
 
+// Found by tests/fuzz/pgoutput_fuzz (corpus/pgoutput/crash_mapper_error_newline): an error
+// quoting a value with a newline (a UUID column given "a\nb") was two lines, and a dead letter's
+// reason is one line.
+TEST_F(MapperTest, ErrorsQuotingAValueStayOnOneLine) {
+  EXPECT_EQ(
+      mapper_->Map("0b4e5d1c-9f0a-4b4e-8a3e-2d8f\nc6b7a91", "{}").error,
+      "column \"id\": value \"0b4e5d1c-9f0a-4b4e-8a3e-2d8f\\nc6b7a91\" at $key is not a UUID");
+  std::string key = "6ba7b810-9dad-51d1-80b4-00c04fd430c8";
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":{"date":"1999-01-01\r\t\u0001"}})").error,
+            "column \"dob\": value \"1999-01-01\\r\\t\\x01\" at dob.date is not a timestamp");
+}
+
 TEST(MapperConfigTest, TypesAndErrors) {
   ProcessConfig c;
   c.key_column = "n";
