@@ -4,7 +4,7 @@
 // NextAfter(t) > t, LastAtOrBefore(t) <= t, both are boundaries (LastAtOrBefore of a boundary is
 // itself; NextAfter of the boundary before t is the first one after it), and the schedule's text
 // parses again to the same boundaries; ParseDuration(FormatDuration(d)) == d; DueIntervals are
-// ordered, contiguous and within their bounds.
+// ordered, contiguous and within their bounds; ParseDateTime(FormatIso8601(t)) == t.
 //
 // Input: byte 0 picks the time zone, bytes 1-4 a time (seconds from 1970 to ~2106), the rest is
 // the schedule text. Seeds: tests/fuzz/corpus/schedule. Run:
@@ -20,11 +20,13 @@ namespace dataforge {
 namespace {
 
 constexpr const char* kTarget = "schedule_fuzz";
-constexpr const char* kZones[] = {"UTC",           "Europe/Berlin",  "America/New_York",
-                                  "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham",
-                                  "America/Santiago",    "not/a_zone"};
+constexpr const char* kZones[] = {
+    "UTC",          "Europe/Berlin",   "America/New_York", "Australia/Lord_Howe",
+    "Asia/Kolkata", "Pacific/Chatham", "America/Santiago", "not/a_zone"};
 
-std::string Us(int64_t us) { return std::to_string(us); }
+std::string Us(int64_t us) {
+  return std::to_string(us);
+}
 
 void CheckSchedule(const Schedule& s, int64_t t, int64_t anchor) {
   auto next = s.NextAfter(t, anchor);
@@ -53,8 +55,7 @@ void CheckSchedule(const Schedule& s, int64_t t, int64_t anchor) {
   auto due = DueIntervals(s, start, std::nullopt, now, /*catchup=*/true, 5);
   fuzz::Check(due.size() <= 5, kTarget, "DueIntervals over its limit");
   for (size_t i = 0; i < due.size(); ++i) {
-    fuzz::Check(due[i].start_us >= start && due[i].end_us <= now &&
-                    due[i].start_us < due[i].end_us,
+    fuzz::Check(due[i].start_us >= start && due[i].end_us <= now && due[i].start_us < due[i].end_us,
                 kTarget, "DueIntervals interval out of bounds");
     if (i) fuzz::Check(due[i].start_us == due[i - 1].end_us, kTarget, "DueIntervals gap");
   }
@@ -88,7 +89,9 @@ void Run(const uint8_t* data, size_t size) {
   }
   auto when = ParseDateTime(text, zone);
   if (when.ok()) {
-    (void)FormatIso8601(*when, zone);
+    const std::string iso = FormatIso8601(*when, zone);
+    auto back = ParseDateTime(iso, "UTC");
+    fuzz::Check(back.ok() && *back == *when, kTarget, "date-time round trip: " + iso);
     (void)FormatDate(*when, zone);
   } else {
     fuzz::CheckError(when.status(), kTarget, "ParseDateTime");
