@@ -47,13 +47,13 @@ inline bool IsJsonObject(std::string_view text) {
 }  // namespace dataforge::fuzz
 
 // Wraps a target's body: any exception escaping it is a bug (the parsers return Status).
-#define DF_FUZZ_NO_EXCEPTIONS(target, body)                                           \
-  try {                                                                               \
-    body;                                                                             \
-  } catch (const std::exception& e) {                                                 \
-    std::fprintf(stderr, "%s: exception escaped: %s\n", target, e.what());             \
-    std::abort();                                                                     \
-  } catch (...) {                                                                     \
-    std::fprintf(stderr, "%s: unknown exception escaped\n", target);                  \
-    std::abort();                                                                     \
+#define DF_FUZZ_NO_EXCEPTIONS(target, body)                                \
+  try {                                                                    \
+    body;                                                                  \
+  } catch (const std::exception& e) {                                      \
+    std::fprintf(stderr, "%s: exception escaped: %s\n", target, e.what()); \
+    std::abort();                                                          \
+  } catch (...) {                                                          \
+    std::fprintf(stderr, "%s: unknown exception escaped\n", target);       \
+    std::abort();                                                          \
   }

@@ -63,7 +63,8 @@ void CheckMapped(Mapper& mapper, std::string_view key, std::string_view raw) {
   MapResult r = mapper.Map(key, raw);
   if (r.ok) {
     if (!r.deleted) {
-      fuzz::Check(fuzz::IsJsonObject(r.row_json), kTarget, "row is not a JSON object: " + r.row_json);
+      fuzz::Check(fuzz::IsJsonObject(r.row_json), kTarget,
+                  "row is not a JSON object: " + r.row_json);
     }
     fuzz::Check(r.error.empty(), kTarget, "ok result with an error");
   } else {
@@ -82,7 +83,8 @@ void Run(const uint8_t* data, size_t size) {
     if (item.dead) {
       fuzz::Check(!item.letter.reason.empty() && item.letter.reason.find('\n') == std::string::npos,
                   kTarget, "dead letter reason empty or not one line: " + item.letter.reason);
-      fuzz::Check(item.letter.payload.size() <= 64 * 1024, kTarget, "dead letter payload not truncated");
+      fuzz::Check(item.letter.payload.size() <= 64 * 1024, kTarget,
+                  "dead letter payload not truncated");
       continue;
     }
     fuzz::Check(!item.record.key.empty(), kTarget, "record with an empty key");

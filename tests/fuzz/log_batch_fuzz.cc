@@ -43,9 +43,9 @@ void CheckRoundTrip(const BatchHeader& h, const std::vector<ConsumedRecord>& rec
   Status s = DecodeRecords(once, h2, 3, 0, SIZE_MAX, &again);
   fuzz::Check(s.ok() && again.size() == records.size(), kTarget, "re-encoded batch decode");
   for (size_t i = 0; i < again.size(); ++i) {
-    fuzz::Check(SameRecord(again[i].record, records[i].record) &&
-                    again[i].offset == records[i].offset,
-                kTarget, "re-encoded record differs");
+    fuzz::Check(
+        SameRecord(again[i].record, records[i].record) && again[i].offset == records[i].offset,
+        kTarget, "re-encoded record differs");
   }
   std::string twice;
   EncodeBatch(h.base_offset, plain, &twice);

@@ -83,7 +83,8 @@ struct Stream {
     }
     const std::string event = ChangeEventJson(rel, change, txn);
     if (JsonValuesAreJson(rel, change.new_values) && JsonValuesAreJson(rel, change.old_values)) {
-      fuzz::Check(fuzz::IsJsonObject(event), kTarget, "change event is not a JSON object: " + event);
+      fuzz::Check(fuzz::IsJsonObject(event), kTarget,
+                  "change event is not a JSON object: " + event);
     }
     auto key = ChangeKey(rel, change);
     if (key.ok()) {
