@@ -6,7 +6,7 @@
 // and a refused record has a one-line error; no exception escapes.
 //
 // Seeds: tests/fuzz/corpus/http_response (randomuser responses of each API version). Run:
-//   build-fuzz/tests/fuzz/http_response_fuzz tests/fuzz/corpus/http_response -max_total_time=600
+//   scripts/fuzz.sh 600 http_response    (or the binary on a copy of that directory: libFuzzer adds to it)
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -9,7 +9,7 @@
 // Input: byte 0 bit 0 set = each chunk is a CopyData payload (XLogData 'w' / keepalive 'k'),
 // clear = each chunk is a bare pgoutput message. Then chunks: [u16 big-endian length][bytes].
 // Seeds: tests/fuzz/corpus/pgoutput. Run:
-//   build-fuzz/tests/fuzz/pgoutput_fuzz tests/fuzz/corpus/pgoutput -max_total_time=600
+//   scripts/fuzz.sh 600 pgoutput    (or the binary on a copy of that directory: libFuzzer adds to it)
 #include <cstdint>
 #include <map>
 #include <string>

@@ -5,7 +5,7 @@
 // PipelineConfigToYaml (`config show`) reads back without error and prints the same again.
 //
 // Seeds: tests/fuzz/corpus/pipeline_yaml (pipelines/*.yaml and small variants). Run:
-//   build-fuzz/tests/fuzz/pipeline_yaml_fuzz tests/fuzz/corpus/pipeline_yaml -max_total_time=600
+//   scripts/fuzz.sh 600 pipeline_yaml    (or the binary on a copy of that directory: libFuzzer adds to it)
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -8,7 +8,7 @@
 //
 // Input: byte 0 picks the time zone, bytes 1-4 a time (seconds from 1970 to ~2106), the rest is
 // the schedule text. Seeds: tests/fuzz/corpus/schedule. Run:
-//   build-fuzz/tests/fuzz/schedule_fuzz tests/fuzz/corpus/schedule -max_total_time=600
+//   scripts/fuzz.sh 600 schedule    (or the binary on a copy of that directory: libFuzzer adds to it)
 #include <cstdint>
 #include <string>
 #include <string_view>
