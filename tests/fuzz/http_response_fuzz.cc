@@ -6,7 +6,8 @@
 // and a refused record has a one-line error; no exception escapes.
 //
 // Seeds: tests/fuzz/corpus/http_response (randomuser responses of each API version). Run:
-//   scripts/fuzz.sh 600 http_response    (or the binary on a copy of that directory: libFuzzer adds to it)
+//   scripts/fuzz.sh 600 http_response
+// or the binary on a copy of that directory (libFuzzer adds the inputs it finds to it).
 #include <cstdint>
 #include <string>
 #include <vector>

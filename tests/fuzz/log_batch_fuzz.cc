@@ -8,7 +8,8 @@
 // Input: byte 0 bit 0 set = recompute each batch's CRC before verifying it (so the fuzzer gets
 // past the checksum into the record decoder), clear = the bytes as stored. Then the segment.
 // Seeds: tests/fuzz/corpus/log_batch (valid batches). Run:
-//   scripts/fuzz.sh 600 log_batch    (or the binary on a copy of that directory: libFuzzer adds to it)
+//   scripts/fuzz.sh 600 log_batch
+// or the binary on a copy of that directory (libFuzzer adds the inputs it finds to it).
 #include <cstdint>
 #include <cstring>
 #include <string>

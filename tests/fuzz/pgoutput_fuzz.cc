@@ -9,7 +9,8 @@
 // Input: byte 0 bit 0 set = each chunk is a CopyData payload (XLogData 'w' / keepalive 'k'),
 // clear = each chunk is a bare pgoutput message. Then chunks: [u16 big-endian length][bytes].
 // Seeds: tests/fuzz/corpus/pgoutput. Run:
-//   scripts/fuzz.sh 600 pgoutput    (or the binary on a copy of that directory: libFuzzer adds to it)
+//   scripts/fuzz.sh 600 pgoutput
+// or the binary on a copy of that directory (libFuzzer adds the inputs it finds to it).
 #include <cstdint>
 #include <map>
 #include <string>

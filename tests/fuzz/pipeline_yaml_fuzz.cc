@@ -5,7 +5,8 @@
 // PipelineConfigToYaml (`config show`) reads back without error and prints the same again.
 //
 // Seeds: tests/fuzz/corpus/pipeline_yaml (pipelines/*.yaml and small variants). Run:
-//   scripts/fuzz.sh 600 pipeline_yaml    (or the binary on a copy of that directory: libFuzzer adds to it)
+//   scripts/fuzz.sh 600 pipeline_yaml
+// or the binary on a copy of that directory (libFuzzer adds the inputs it finds to it).
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -8,7 +8,8 @@
 //
 // Input: byte 0 picks the time zone, bytes 1-4 a time (seconds from 1970 to ~2106), the rest is
 // the schedule text. Seeds: tests/fuzz/corpus/schedule. Run:
-//   scripts/fuzz.sh 600 schedule    (or the binary on a copy of that directory: libFuzzer adds to it)
+//   scripts/fuzz.sh 600 schedule
+// or the binary on a copy of that directory (libFuzzer adds the inputs it finds to it).
 #include <cstdint>
 #include <string>
 #include <string_view>
