@@ -69,56 +69,57 @@ bool LooksLikeDuration(std::string_view s) {
 }  // namespace
 
 Result<Schedule> Schedule::Parse(std::string_view text, std::string_view time_zone) {
-  // The errors quote the text: keep them on one line (schedule_internal::OneLineError).
-  auto parse = [&]() -> Result<Schedule> {
-    auto impl = std::make_unique<Impl>();
-    impl->text = std::string(text);
-    impl->time_zone = std::string(time_zone);
-    DF_ASSIGN_OR_RETURN(impl->zone, schedule_internal::FindTimeZone(time_zone));
-
-    std::string_view body = Trim(text);
-    std::string lower = Lower(body);
-    if (body.empty()) {
-      return Status::InvalidArgument(
-          "schedule is empty; use @once, @hourly, @daily, @weekly, @monthly, @yearly, a 5-field "
-          "cron expression or 'every <duration>'");
-    }
-    if (body.front() == '@') {
-      for (const Alias& alias : kAliases) {
-        if (lower != alias.name) continue;
-        if (alias.cron.empty()) return Schedule(std::move(impl));  // @once
-        impl->kind = Impl::Kind::kCron;
-        DF_ASSIGN_OR_RETURN(impl->cron, schedule_internal::ParseCron(alias.cron));
-        return Schedule(std::move(impl));
-      }
-      return Status::InvalidArgument(fmt::format(
-          "unknown schedule '{}'; use @once, @hourly, @daily, @weekly, @monthly, @yearly, a "
-          "5-field cron expression or 'every <duration>'",
-          body));
-    }
-    std::string_view duration;
-    if (lower.starts_with("every") && body.size() > 5 &&
-        std::isspace(static_cast<unsigned char>(body[5]))) {
-      duration = Trim(body.substr(5));
-    } else if (LooksLikeDuration(body)) {
-      duration = body;
-    }
-    if (!duration.empty()) {
-      DF_ASSIGN_OR_RETURN(impl->interval_us, ParseDuration(duration));
-      if (impl->interval_us <= 0) {
-        return Status::InvalidArgument(
-            fmt::format("interval schedule '{}' must be longer than 0", body));
-      }
-      impl->kind = Impl::Kind::kInterval;
-      return Schedule(std::move(impl));
-    }
-    impl->kind = Impl::Kind::kCron;
-    DF_ASSIGN_OR_RETURN(impl->cron, schedule_internal::ParseCron(body));
-    return Schedule(std::move(impl));
-  };
-  auto parsed = parse();
+  // The errors quote the text: keep them on one line.
+  auto parsed = ParseText(text, time_zone);
   if (!parsed.ok()) return schedule_internal::OneLineError(parsed.status());
   return parsed;
+}
+
+Result<Schedule> Schedule::ParseText(std::string_view text, std::string_view time_zone) {
+  auto impl = std::make_unique<Impl>();
+  impl->text = std::string(text);
+  impl->time_zone = std::string(time_zone);
+  DF_ASSIGN_OR_RETURN(impl->zone, schedule_internal::FindTimeZone(time_zone));
+
+  std::string_view body = Trim(text);
+  std::string lower = Lower(body);
+  if (body.empty()) {
+    return Status::InvalidArgument(
+        "schedule is empty; use @once, @hourly, @daily, @weekly, @monthly, @yearly, a 5-field "
+        "cron expression or 'every <duration>'");
+  }
+  if (body.front() == '@') {
+    for (const Alias& alias : kAliases) {
+      if (lower != alias.name) continue;
+      if (alias.cron.empty()) return Schedule(std::move(impl));  // @once
+      impl->kind = Impl::Kind::kCron;
+      DF_ASSIGN_OR_RETURN(impl->cron, schedule_internal::ParseCron(alias.cron));
+      return Schedule(std::move(impl));
+    }
+    return Status::InvalidArgument(fmt::format(
+        "unknown schedule '{}'; use @once, @hourly, @daily, @weekly, @monthly, @yearly, a "
+        "5-field cron expression or 'every <duration>'",
+        body));
+  }
+  std::string_view duration;
+  if (lower.starts_with("every") && body.size() > 5 &&
+      std::isspace(static_cast<unsigned char>(body[5]))) {
+    duration = Trim(body.substr(5));
+  } else if (LooksLikeDuration(body)) {
+    duration = body;
+  }
+  if (!duration.empty()) {
+    DF_ASSIGN_OR_RETURN(impl->interval_us, ParseDuration(duration));
+    if (impl->interval_us <= 0) {
+      return Status::InvalidArgument(
+          fmt::format("interval schedule '{}' must be longer than 0", body));
+    }
+    impl->kind = Impl::Kind::kInterval;
+    return Schedule(std::move(impl));
+  }
+  impl->kind = Impl::Kind::kCron;
+  DF_ASSIGN_OR_RETURN(impl->cron, schedule_internal::ParseCron(body));
+  return Schedule(std::move(impl));
 }
 
 Schedule::Schedule(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

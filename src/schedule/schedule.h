@@ -69,6 +69,8 @@ class Schedule {
  private:
   struct Impl;
   explicit Schedule(std::unique_ptr<Impl> impl);
+  // Parse() before its errors are made one line.
+  static Result<Schedule> ParseText(std::string_view text, std::string_view time_zone);
   std::unique_ptr<Impl> impl_;
 };
 
