@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
 
@@ -52,28 +53,6 @@ bool ScalarText(const element& e, std::string* out) {
     default:
       return false;
   }
-}
-
-// `s` with each control character written as \n, \r, \t or \xNN: errors quote record values,
-// and a dead letter's reason is one line.
-std::string OneLine(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c != 0x7f) {
-      out.push_back(ch);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  return out;
 }
 
 std::string Describe(const element& e) {
@@ -378,7 +357,7 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
       std::string json, text;
       bool present = false;
       if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) {
-        r.error = OneLine(r.error);
+        r.error = EscapeControlChars(r.error);
         return r;
       }
       if (!present) {
@@ -403,7 +382,7 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
     bool present = false;
     text.clear();
     if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) {
-      r.error = OneLine(r.error);
+      r.error = EscapeControlChars(r.error);
       return r;
     }
     if (!present) {

@@ -8,7 +8,7 @@
 
 #include "schedule/schedule.h"
 
-#include "schedule/error_text.h"
+#include "common/escape.h"
 
 namespace dataforge {
 namespace {
@@ -72,7 +72,7 @@ Result<int64_t> ParseDurationText(std::string_view text) {
 
 Result<int64_t> ParseDuration(std::string_view text) {
   auto d = ParseDurationText(text);
-  if (!d.ok()) return schedule_internal::OneLineError(d.status());
+  if (!d.ok()) return OneLineError(d.status());
   return d;
 }
 

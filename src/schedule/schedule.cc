@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
 #include "schedule/cron.h"
-#include "schedule/error_text.h"
 #include "schedule/time_zone.h"
 
 namespace dataforge {
@@ -71,7 +71,7 @@ bool LooksLikeDuration(std::string_view s) {
 Result<Schedule> Schedule::Parse(std::string_view text, std::string_view time_zone) {
   // The errors quote the text: keep them on one line.
   auto parsed = ParseText(text, time_zone);
-  if (!parsed.ok()) return schedule_internal::OneLineError(parsed.status());
+  if (!parsed.ok()) return OneLineError(parsed.status());
   return parsed;
 }
 

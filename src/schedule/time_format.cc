@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "schedule/error_text.h"
+#include "common/escape.h"
 #include "schedule/schedule.h"
 #include "schedule/time_zone.h"
 
@@ -155,7 +155,7 @@ Result<int64_t> ParseDateTimeText(std::string_view text, std::string_view time_z
 
 Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone) {
   auto t = ParseDateTimeText(text, time_zone);
-  if (!t.ok()) return schedule_internal::OneLineError(t.status());
+  if (!t.ok()) return OneLineError(t.status());
   return t;
 }
 
