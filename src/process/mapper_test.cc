@@ -126,6 +126,25 @@ TEST_F(MapperTest, ErrorsQuotingAValueStayOnOneLine) {
             "column \"dob\": value \"1999-01-01\\r\\t\\x01\" at dob.date is not a timestamp");
 }
 
+// Found with tests/fuzz/http_response_fuzz from hand-made inputs (corpus/http_response/
+// crash_timestamp_overflow_int and _double): a timestamp given as a number of seconds was
+// multiplied by 1000 unchecked, a signed overflow (or an out-of-range double to int64 cast).
+TEST_F(MapperTest, NumericTimestampsOutOfRangeAreErrors) {
+  std::string key = "6ba7b810-9dad-51d1-80b4-00c04fd430c8";
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":10000000000000000})").error,
+            "column \"dob\": value \"10000000000000000\" at dob is not a timestamp");
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":1e300})").error,
+            "column \"dob\": value \"1e+300\" at dob is not a timestamp");
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":-1e300})").error,
+            "column \"dob\": value \"-1e+300\" at dob is not a timestamp");
+  auto last = mapper_->Map(key, R"({"dob":253402300799})");
+  ASSERT_TRUE(last.ok) << last.error;
+  EXPECT_EQ(Field(last.row_json, "dob"), "9999-12-31T23:59:59.000Z");
+  auto first = mapper_->Map(key, R"({"dob":-62135596800.0})");
+  ASSERT_TRUE(first.ok) << first.error;
+  EXPECT_EQ(Field(first.row_json, "dob"), "0001-01-01T00:00:00.000Z");
+}
+
 TEST(MapperConfigTest, TypesAndErrors) {
   ProcessConfig c;
   c.key_column = "n";
