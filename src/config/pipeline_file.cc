@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
 #include "common/redact.h"
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
@@ -299,10 +300,12 @@ void RegisterConfigSecrets(const PipelineConfig& config) {
 }
 
 Result<PipelineConfig> ParsePipelineConfig(std::string_view yaml, const std::string& file_name) {
-  DF_ASSIGN_OR_RETURN(auto config, ParseOver(DefaultPipelineConfig(), yaml, file_name));
-  config.path = file_name;
-  RegisterConfigSecrets(config);
-  return config;
+  auto parsed = ParseOver(DefaultPipelineConfig(), yaml, file_name);
+  // The errors quote the file (a value, yaml-cpp's "unknown escape character: <it>"): one line.
+  if (!parsed.ok()) return OneLineError(parsed.status());
+  parsed->path = file_name;
+  RegisterConfigSecrets(*parsed);
+  return parsed;
 }
 
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {

@@ -54,6 +54,18 @@ TEST(PipelineFileTest, BadNumberNamesTheLineAndRange) {
   EXPECT_EQ(c.status().message(), "p.yaml:2: 'batch_records' must be a number, not 'lots'");
 }
 
+// Found by tests/fuzz/pipeline_yaml_fuzz (corpus/pipeline_yaml/crash_error_newline): errors
+// quote the file (a value; yaml-cpp's "unknown escape character: <it>"), and a newline or tab
+// in the quoted text made the error more than one line.
+TEST(PipelineFileTest, ErrorsQuotingTheFileStayOnOneLine) {
+  auto c = ParsePipelineConfig("log:\n  partitions: \"1\\n2\"\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "p.yaml:2: 'partitions' must be a number, not '1\\n2'");
+  c = ParsePipelineConfig(std::string("lo:'\0\n\tp\n", 9), "p.yaml");  // the reproducer
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "p.yaml:2: not valid YAML: unknown escape character: \\n");
+}
+
 TEST(PipelineFileTest, InvalidYamlNamesTheLine) {
   auto c = ParsePipelineConfig("source:\n  url: [unclosed\n", "p.yaml");
   ASSERT_FALSE(c.ok());

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
 
@@ -241,15 +242,24 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       return true;
     }
     case Type::kTimestamp: {
+      // Seconds since the epoch as a number: years 0001-9999 only (further out, the
+      // conversion to milliseconds would overflow).
+      constexpr int64_t kMinMs = -62135596800000;  // 0001-01-01T00:00:00Z
+      constexpr int64_t kMaxMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
       std::optional<int64_t> ms;
       if (have_element && value.is_int64()) {
-        ms = value.get_int64().value_unsafe() * 1000;
+        const int64_t s = value.get_int64().value_unsafe();
+        if (s >= kMinMs / 1000 && s <= kMaxMs / 1000) ms = s * 1000;
       } else if (have_element && value.is_number()) {
-        ms = static_cast<int64_t>(value.get_double().value_unsafe() * 1000);
+        const double d = value.get_double().value_unsafe() * 1000;
+        if (d >= static_cast<double>(kMinMs) && d <= static_cast<double>(kMaxMs)) {
+          ms = static_cast<int64_t>(d);
+        }
       } else {
         ms = ParseTimestampMillis(text);
       }
       if (!ms) {
+        if (have_element && value.is_number()) text = Describe(value);
         *error =
             fmt::format("column \"{}\": value \"{}\"{} is not a timestamp", c.name, text, where);
         return false;
@@ -355,7 +365,10 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
       const Column& k = columns_[key_column_];
       std::string json, text;
       bool present = false;
-      if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) return r;
+      if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) {
+        r.error = EscapeControlChars(r.error);
+        return r;
+      }
       if (!present) {
         r.error = fmt::format("delete: key column \"{}\" has no value", k.name);
         return r;
@@ -377,7 +390,10 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
     row.push_back(':');
     bool present = false;
     text.clear();
-    if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) return r;
+    if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) {
+      r.error = EscapeControlChars(r.error);
+      return r;
+    }
     if (!present) {
       if (c.required || i == key_column_) {
         std::string tried;

@@ -114,6 +114,37 @@ TEST_F(MapperTest, BadInputsGiveOneLineReasons) {
   EXPECT_EQ(Field(quoted.row_json, "first_name"), "a\"b\\c\nd");
 }
 
+// Found by tests/fuzz/pgoutput_fuzz (corpus/pgoutput/crash_mapper_error_newline): an error
+// quoting a value with a newline (a UUID column given "a\nb") was two lines, and a dead letter's
+// reason is one line.
+TEST_F(MapperTest, ErrorsQuotingAValueStayOnOneLine) {
+  EXPECT_EQ(
+      mapper_->Map("0b4e5d1c-9f0a-4b4e-8a3e-2d8f\nc6b7a91", "{}").error,
+      "column \"id\": value \"0b4e5d1c-9f0a-4b4e-8a3e-2d8f\\nc6b7a91\" at $key is not a UUID");
+  std::string key = "6ba7b810-9dad-51d1-80b4-00c04fd430c8";
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":{"date":"1999-01-01\r\t\u0001"}})").error,
+            "column \"dob\": value \"1999-01-01\\r\\t\\x01\" at dob.date is not a timestamp");
+}
+
+// Found with tests/fuzz/http_response_fuzz from hand-made inputs (corpus/http_response/
+// crash_timestamp_overflow_int and _double): a timestamp given as a number of seconds was
+// multiplied by 1000 unchecked, a signed overflow (or an out-of-range double to int64 cast).
+TEST_F(MapperTest, NumericTimestampsOutOfRangeAreErrors) {
+  std::string key = "6ba7b810-9dad-51d1-80b4-00c04fd430c8";
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":10000000000000000})").error,
+            "column \"dob\": value \"10000000000000000\" at dob is not a timestamp");
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":1e300})").error,
+            "column \"dob\": value \"1e+300\" at dob is not a timestamp");
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":-1e300})").error,
+            "column \"dob\": value \"-1e+300\" at dob is not a timestamp");
+  auto last = mapper_->Map(key, R"({"dob":253402300799})");
+  ASSERT_TRUE(last.ok) << last.error;
+  EXPECT_EQ(Field(last.row_json, "dob"), "9999-12-31T23:59:59.000Z");
+  auto first = mapper_->Map(key, R"({"dob":-62135596800.0})");
+  ASSERT_TRUE(first.ok) << first.error;
+  EXPECT_EQ(Field(first.row_json, "dob"), "0001-01-01T00:00:00.000Z");
+}
+
 TEST(MapperConfigTest, TypesAndErrors) {
   ProcessConfig c;
   c.key_column = "n";

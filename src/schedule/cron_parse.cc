@@ -72,6 +72,7 @@ Result<uint64_t> ParseItem(const FieldDef& f, std::string_view item) {
     step = 0;
     for (char c : step_text) {
       ok = ok && std::isdigit(static_cast<unsigned char>(c));
+      if (!ok) break;  // a long non-numeric step must not overflow `step`
       step = step * 10 + (c - '0');
     }
     if (!ok || step < 1) {

@@ -58,6 +58,16 @@ TEST(CronParseTest, MalformedItems) {
   EXPECT_NE(ParseError("0 0 * * mon-").find("day-of-week"), std::string::npos);
 }
 
+// Found by tests/fuzz/schedule_fuzz (corpus/schedule/crash_long_step): a step of more than four
+// characters was still accumulated into an int, a signed overflow (undefined behaviour).
+TEST(CronParseTest, LongStepIsAnErrorNotAnOverflow) {
+  EXPECT_EQ(ParseError("*/123456789012345 * * * *"),
+            "cron field 'minute' has '*/123456789012345'; a step must be a whole number of at "
+            "least 1");
+  EXPECT_EQ(ParseError("0 2/AlaskaAlaska * * *"),
+            "cron field 'hour' has '2/AlaskaAlaska'; a step must be a whole number of at least 1");
+}
+
 TEST(CronParseTest, NeverFires) {
   EXPECT_EQ(ParseError("0 0 31 2 *"),
             "cron expression '0 0 31 2 *' never fires: none of its days of the month exist in "

@@ -8,6 +8,8 @@
 
 #include "schedule/schedule.h"
 
+#include "common/escape.h"
+
 namespace dataforge {
 namespace {
 
@@ -29,9 +31,7 @@ Status DurationError(std::string_view text, std::string_view why) {
       text, why));
 }
 
-}  // namespace
-
-Result<int64_t> ParseDuration(std::string_view text) {
+Result<int64_t> ParseDurationText(std::string_view text) {
   if (text.empty()) return DurationError(text, "is empty");
   int64_t total = 0;
   size_t next_unit = 0;  // units must appear largest first, each once
@@ -66,6 +66,14 @@ Result<int64_t> ParseDuration(std::string_view text) {
     total += value * kUnits[u].micros;
   }
   return total;
+}
+
+}  // namespace
+
+Result<int64_t> ParseDuration(std::string_view text) {
+  auto d = ParseDurationText(text);
+  if (!d.ok()) return OneLineError(d.status());
+  return d;
 }
 
 std::string FormatDuration(int64_t us) {

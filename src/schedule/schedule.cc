@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
 #include "schedule/cron.h"
 #include "schedule/time_zone.h"
 
@@ -68,6 +69,13 @@ bool LooksLikeDuration(std::string_view s) {
 }  // namespace
 
 Result<Schedule> Schedule::Parse(std::string_view text, std::string_view time_zone) {
+  // The errors quote the text: keep them on one line.
+  auto parsed = ParseText(text, time_zone);
+  if (!parsed.ok()) return OneLineError(parsed.status());
+  return parsed;
+}
+
+Result<Schedule> Schedule::ParseText(std::string_view text, std::string_view time_zone) {
   auto impl = std::make_unique<Impl>();
   impl->text = std::string(text);
   impl->time_zone = std::string(time_zone);

@@ -69,6 +69,8 @@ class Schedule {
  private:
   struct Impl;
   explicit Schedule(std::unique_ptr<Impl> impl);
+  // Parse() before its errors are made one line.
+  static Result<Schedule> ParseText(std::string_view text, std::string_view time_zone);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -103,12 +105,14 @@ Result<int64_t> ParseDuration(std::string_view text);
 std::string FormatDuration(int64_t us);
 
 // "2024-01-31", "2024-01-31T06:00", "2024-01-31T06:00:00", "2024-01-31 06:00:00" (wall time in
-// `time_zone`), or with an explicit "Z" / "+02:00" offset -> microseconds since the epoch.
+// `time_zone`), or with an explicit "Z" / "+02:00" / "+00:53:28" offset -> microseconds since
+// the epoch.
 Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone = "UTC");
 
 // Formatting in a time zone: "2024-01-31", "20240131", "2024-01-31T06:00:00+01:00" (with
-// ".ffffff" when the microseconds are not zero). An unknown zone formats as UTC: validate
-// names with IsTimeZone first.
+// ".ffffff" when the microseconds are not zero; the offset as "+00:53:28" when it has seconds,
+// as local mean time has: ParseDateTime reads every form back to the same instant). An unknown zone
+// formats as UTC: validate names with IsTimeZone first.
 std::string FormatDate(int64_t us, std::string_view time_zone);
 std::string FormatDateNoDash(int64_t us, std::string_view time_zone);
 std::string FormatIso8601(int64_t us, std::string_view time_zone);

@@ -100,5 +100,31 @@ TEST(ScheduleTest, CopyAndMove) {
   EXPECT_EQ(c.NextAfter(At("2026-01-01T00:00Z"), 0), At("2026-01-01T02:00Z"));
 }
 
+// Found by tests/fuzz/schedule_fuzz (corpus/schedule/crash_newline_in_error): the errors quote
+// the text, and a newline in it (from a quoted YAML scalar) split the error over lines.
+TEST(ScheduleParseTest, ErrorsQuotingTheTextStayOnOneLine) {
+  auto d = ParseDuration("30\nm");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(),
+            "duration '30\\nm' has a number without a unit; use whole numbers with units ms, s, "
+            "m, h or d, such as 30s, 15m or 1h30m");
+  auto s = Schedule::Parse("0 24\n* * *");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message().find('\n'), std::string::npos) << s.status().message();
+  auto zone = Schedule::Parse("@daily",
+                              "Europe/\x01"
+                              "Berlin");
+  ASSERT_FALSE(zone.ok());
+  EXPECT_EQ(zone.status().message().find('\x01'), std::string::npos);
+  EXPECT_NE(zone.status().message().find("Europe/\\x01Berlin"), std::string::npos)
+      << zone.status().message();
+  auto t = ParseDateTime("2024-01-31\r\n06:00");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message(),
+            "date-time '2024-01-31\\r\\n06:00' is not valid; use YYYY-MM-DD, "
+            "YYYY-MM-DDTHH:MM[:SS] or either time with Z or an offset such as +02:00");
+}
+
 }  // namespace
 }  // namespace dataforge

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
 #include "schedule/schedule.h"
 #include "schedule/time_zone.h"
 
@@ -79,9 +80,7 @@ WallTime ToWall(int64_t us, std::string_view time_zone) {
           offset};
 }
 
-}  // namespace
-
-Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone) {
+Result<int64_t> ParseDateTimeText(std::string_view text, std::string_view time_zone) {
   DF_ASSIGN_OR_RETURN(const date::time_zone* zone, schedule_internal::FindTimeZone(time_zone));
   std::string_view trimmed = Trim(text);
   Scanner s(trimmed);
@@ -115,14 +114,16 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone)
     } else if (s.peek() == '+' || s.peek() == '-') {
       int sign = s.Consume('-') ? -1 : 1;
       s.Consume('+');
-      int oh = 0, om = 0;
+      int oh = 0, om = 0, os = 0;
       if (!s.Digits(2, &oh)) return SyntaxError(text);
       if (!s.done()) {  // "+02:00" or "+0200"; "+02" alone is whole hours
         s.Consume(':');
         if (!s.Digits(2, &om)) return SyntaxError(text);
+        // "+00:53:28": an offset with seconds, as FormatIso8601 writes for local mean time.
+        if (s.Consume(':') && !s.Digits(2, &os)) return SyntaxError(text);
       }
-      if (oh > 23 || om > 59) return SyntaxError(text);
-      offset_us = sign * (oh * 60 + om) * kMicrosPerMinute;
+      if (oh > 23 || om > 59 || os > 59) return SyntaxError(text);
+      offset_us = sign * ((oh * 60 + om) * 60 + os) * kMicrosPerSecond;
     }
   }
   if (!s.done()) return SyntaxError(text);
@@ -150,6 +151,14 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone)
   return schedule_internal::LocalToUtc(zone, wall);
 }
 
+}  // namespace
+
+Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone) {
+  auto t = ParseDateTimeText(text, time_zone);
+  if (!t.ok()) return OneLineError(t.status());
+  return t;
+}
+
 std::string FormatDate(int64_t us, std::string_view time_zone) {
   date::year_month_day ymd = ToWall(us, time_zone).ymd;
   return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
@@ -171,10 +180,13 @@ std::string FormatIso8601(int64_t us, std::string_view time_zone) {
                   static_cast<unsigned>(w.ymd.month()), static_cast<unsigned>(w.ymd.day()),
                   seconds / 3600, seconds / 60 % 60, seconds % 60);
   if (micros != 0) out += fmt::format(".{:06}", micros);
-  int64_t offset_min = w.offset_us / kMicrosPerMinute;
-  char sign = offset_min < 0 ? '-' : '+';
-  if (offset_min < 0) offset_min = -offset_min;
-  out += fmt::format("{}{:02}:{:02}", sign, offset_min / 60, offset_min % 60);
+  int64_t offset_s = w.offset_us / kMicrosPerSecond;
+  char sign = offset_s < 0 ? '-' : '+';
+  if (offset_s < 0) offset_s = -offset_s;
+  out += fmt::format("{}{:02}:{:02}", sign, offset_s / 3600, offset_s / 60 % 60);
+  // Local mean time (before ~1900, Africa/Monrovia until 1972) has offsets with seconds:
+  // dropping them would name another instant.
+  if (offset_s % 60 != 0) out += fmt::format(":{:02}", offset_s % 60);
   return out;
 }
 

@@ -124,6 +124,23 @@ TEST(DateTimeTest, Format) {
   EXPECT_EQ(*ParseDateTime(FormatIso8601(t, "Asia/Kolkata"), "UTC"), t);
 }
 
+// Found by tests/fuzz/pipeline_yaml_fuzz (corpus/pipeline_yaml/crash_lmt_offset_seconds): local
+// mean time has offsets with seconds (Berlin +00:53:28 before 1893, Monrovia -00:44:30 until
+// 1972); FormatIso8601 dropped them, so `config show` printed a start_date 28 s off and the
+// `ts` template variable named another instant.
+TEST(DateTimeTest, OffsetsWithSecondsRoundTrip) {
+  const int64_t berlin = *ParseDateTime("1013-01-01", "Europe/Berlin");
+  EXPECT_EQ(FormatIso8601(berlin, "Europe/Berlin"), "1013-01-01T00:00:00+00:53:28");
+  EXPECT_EQ(*ParseDateTime(FormatIso8601(berlin, "Europe/Berlin")), berlin);
+  const int64_t monrovia = *ParseDateTime("1971-06-01T12:00:00", "Africa/Monrovia");
+  EXPECT_EQ(monrovia, *ParseDateTime("1971-06-01T12:44:30Z"));
+  EXPECT_EQ(FormatIso8601(monrovia, "Africa/Monrovia"), "1971-06-01T12:00:00-00:44:30");
+  EXPECT_EQ(*ParseDateTime("1971-06-01T12:00:00-00:44:30"), monrovia);
+  EXPECT_EQ(Error(ParseDateTime("2026-01-01T00:00+01:00:60").status()),
+            "date-time '2026-01-01T00:00+01:00:60' is not valid; use YYYY-MM-DD, "
+            "YYYY-MM-DDTHH:MM[:SS] or either time with Z or an offset such as +02:00");
+}
+
 TEST(TimeZoneTest, IsTimeZone) {
   EXPECT_TRUE(IsTimeZone("UTC"));
   EXPECT_TRUE(IsTimeZone("Europe/Berlin"));

@@ -6,7 +6,8 @@
 //   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DDATAFORGE_FUZZ=ON \
 //       -DDATAFORGE_BENCH=OFF -DDATAFORGE_TESTS=OFF
 //   cmake --build build-fuzz --target cql_frame_fuzz
-//   build-fuzz/tests/fuzz/cql_frame_fuzz tests/fuzz/corpus -max_total_time=600
+//   cp -r tests/fuzz/corpus/cql_frame /tmp/cql-corpus   # libFuzzer adds to the corpus dir
+//   build-fuzz/tests/fuzz/cql_frame_fuzz /tmp/cql-corpus -max_total_time=600
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <limits>
 
 namespace dataforge::log_format {
 namespace {
@@ -128,8 +129,10 @@ bool DecodeHeader(std::string_view b, BatchHeader* h) {
   std::memcpy(&h->record_count, b.data() + 12, 4);
   std::memcpy(&h->base_offset, b.data() + 16, 8);
   std::memcpy(&h->max_timestamp, b.data() + 24, 8);
+  // The last record's offset, base_offset + record_count - 1, must be an int64 too.
   return h->magic == kMagic && h->body_length <= kMaxBodyBytes && h->record_count > 0 &&
-         h->base_offset >= 0;
+         h->base_offset >= 0 &&
+         h->base_offset <= std::numeric_limits<int64_t>::max() - h->record_count;
 }
 
 bool VerifyBatch(std::string_view batch, const BatchHeader& h, uint32_t* computed) {

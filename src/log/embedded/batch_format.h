@@ -43,7 +43,8 @@ uint32_t Crc32c(uint32_t crc, const char* data, size_t n);
 // Appends one encoded batch to `out`.
 void EncodeBatch(int64_t base_offset, std::span<const LogRecord> records, std::string* out);
 
-// Decodes the fixed header; false if `bytes` is short or the magic or sizes are wrong.
+// Decodes the fixed header; false if `bytes` is short or the magic, sizes or offsets are wrong
+// (base_offset + record_count must not overflow an int64).
 bool DecodeHeader(std::string_view bytes, BatchHeader* header);
 
 // Verifies the CRC of a whole batch (header + body).

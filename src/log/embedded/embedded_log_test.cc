@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "log/embedded/batch_format.h"
 
@@ -310,6 +311,29 @@ TEST_F(EmbeddedLogTest, UnknownSchemeIsAConfigError) {
 TEST(BatchFormatTest, Crc32cKnownValue) {
   // CRC-32C of "123456789" is 0xE3069283 (the standard check value).
   EXPECT_EQ(log_format::Crc32c(0, "123456789", 9), 0xE3069283u);
+}
+
+// Found with tests/fuzz/log_batch_fuzz (corpus/log_batch/crash_offset_overflow, a hand-made seed
+// rather than the fuzzer's own find): a batch whose base offset is so close to the int64 maximum
+// that its records' offsets overflow passed DecodeHeader; DecodeRecords (base_offset + i) and
+// the segment scan (base_offset + record_count) then overflowed (undefined behaviour).
+TEST(BatchFormatTest, OffsetsThatWouldOverflowAreRefused) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::vector<LogRecord> three = {{"a", "1", 1, {}}, {"b", "2", 2, {}}, {"c", "3", 3, {}}};
+  log_format::BatchHeader h;
+  std::string fits;
+  log_format::EncodeBatch(kMax - 3, three, &fits);  // offsets kMax-3 .. kMax-1
+  ASSERT_TRUE(log_format::DecodeHeader(fits, &h));
+  std::vector<ConsumedRecord> out;
+  ASSERT_TRUE(log_format::DecodeRecords(fits, h, 0, 0, 10, &out).ok());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].offset, kMax - 1);
+  std::string beyond;  // offsets kMax-2 .. kMax: the next offset, kMax + 1, overflows
+  log_format::EncodeBatch(kMax - 2, three, &beyond);
+  EXPECT_FALSE(log_format::DecodeHeader(beyond, &h));
+  std::string far;  // offsets kMax-1 .. kMax+1
+  log_format::EncodeBatch(kMax - 1, three, &far);
+  EXPECT_FALSE(log_format::DecodeHeader(far, &h));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "source/http/response_parser.h"
 #include "source/http/url_query.h"
 #include "source/mockapi/mock_api_server.h"
 #include "source/source_factory.h"
@@ -275,6 +276,21 @@ TEST(HttpSourceFileTest, OversizedResponseIsDeadLetteredTruncated) {
   EXPECT_NE(b->dead_letters[0].reason.find("source.max_response_bytes=100000"), std::string::npos);
   EXPECT_EQ(s.Next(10, {}).status().code(), StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
+}
+
+// Found by tests/fuzz/http_response_fuzz (corpus/http_response/crash_reason_newline): the dead
+// letter's reason for a response without "results" lists its keys and quotes the API's error,
+// and a newline in either made the reason more than one line.
+TEST(ResponseParserTest, ReasonsQuotingTheResponseStayOnOneLine) {
+  ResponseParser parser(TestConfig());
+  std::vector<PageItem> items;
+  parser.Parse(R"({"a\nb":1,"error":"down\r\nfor maintenance"})", "page 1", 5, &items);
+  parser.Parse(R"({"a\nb":1,"c\u0001":2})", "page 2", 5, &items);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_TRUE(items[0].dead);
+  EXPECT_EQ(items[0].letter.reason,
+            "response has no \"results\" array; the API said: \"down\\r\\nfor maintenance\"");
+  EXPECT_EQ(items[1].letter.reason, "response has no \"results\" array (keys: a\\nb, c\\x01)");
 }
 
 TEST(UrlQueryTest, SetAndGet) {

@@ -1,5 +1,6 @@
 #include "source/http/response_parser.h"
 
+#include "common/escape.h"
 #include "common/uuid.h"
 
 #include <openssl/evp.h>
@@ -42,7 +43,8 @@ void ResponseParser::Parse(const std::string& body, const std::string& location,
   auto whole = [&](std::string reason) {
     PageItem item;
     item.dead = true;
-    item.letter = {"source", std::move(reason), location, Truncated(body), fetched_at_us};
+    // The reason may quote the response (its keys, the API's error): keep it one line.
+    item.letter = {"source", EscapeControlChars(reason), location, Truncated(body), fetched_at_us};
     out->push_back(std::move(item));
   };
   simdjson::dom::element doc;

@@ -1,6 +1,7 @@
 #include "source/postgres_cdc/pgoutput.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <charconv>
@@ -312,6 +313,20 @@ bool IsJsonNumber(std::string_view s, bool integer_only) {
   return i == s.size();
 }
 
+// "\\x<hex>": pgoutput's bytea text form, for bytes that are not UTF-8 text.
+void AppendHexJson(std::string* out, std::string_view bytes) {
+  std::string hex = "\\x";
+  for (unsigned char c : bytes) fmt::format_to(std::back_inserter(hex), "{:02x}", c);
+  AppendJsonString(out, hex);
+}
+
+// Text from a database whose encoding is not UTF-8 (SQL_ASCII, LATIN1) may hold bytes that are
+// not UTF-8; JSON text must be UTF-8, so such text is kept exactly, as "\\x<hex>".
+void AppendTextJson(std::string* out, std::string_view s) {
+  if (simdjson::validate_utf8(s.data(), s.size())) return AppendJsonString(out, s);
+  AppendHexJson(out, s);
+}
+
 // {"col":value,...} for `values` in column order. Unchanged-TOAST values are always left out,
 // NULLs when `skip_nulls`.
 std::string TupleJson(const Relation& rel, const std::vector<Value>& values, bool skip_nulls) {
@@ -324,7 +339,7 @@ std::string TupleJson(const Relation& rel, const std::vector<Value>& values, boo
     if (skip_nulls && v.kind == ValueKind::kNull) continue;
     if (!first) out.push_back(',');
     first = false;
-    AppendJsonString(&out, rel.columns[i].name);
+    AppendTextJson(&out, rel.columns[i].name);
     out.push_back(':');
     AppendValueJson(&out, rel.columns[i].type_oid, v);
   }
@@ -497,12 +512,8 @@ void AppendValueJson(std::string* out, uint32_t type_oid, const Value& v) {
     case ValueKind::kUnchangedToast:
       out->append("null");
       return;
-    case ValueKind::kBinary: {
-      std::string hex = "\\x";
-      for (unsigned char c : v.data) fmt::format_to(std::back_inserter(hex), "{:02x}", c);
-      AppendJsonString(out, hex);
-      return;
-    }
+    case ValueKind::kBinary:
+      return AppendHexJson(out, v.data);
     case ValueKind::kText:
       break;
   }
@@ -541,7 +552,7 @@ void AppendValueJson(std::string* out, uint32_t type_oid, const Value& v) {
     default:
       break;
   }
-  AppendJsonString(out, s);
+  AppendTextJson(out, s);
 }
 
 std::string FormatTimestampMicros(int64_t unix_us) {
@@ -565,7 +576,9 @@ std::string ChangeEventJson(const Relation& rel, const Change& change, const Beg
                  : change.op == 'U' ? "update"
                  : change.op == 'D' ? "delete"
                                     : "unknown");
-  w.String("table", TableName(rel));
+  std::string table;
+  AppendTextJson(&table, TableName(rel));
+  w.Raw("table", table);
   w.String("lsn", FormatLsn(txn.final_lsn));
   w.Int("xid", txn.xid);
   w.String("commit_time", FormatTimestampMicros(txn.commit_time_us));

@@ -125,8 +125,9 @@ Status CheckChangeMatches(const Relation& rel, const Change& change);
 //   else the text as a JSON string ("NaN", "Infinity", "-Infinity");
 //   json/jsonb (114,3802) -> embedded as is (PostgreSQL only emits valid JSON for these);
 //   everything else (text, varchar, uuid, timestamps, bytea as \x.., arrays...) -> JSON string.
-// kNull -> null. A kBinary value is written as a JSON string "\x<hex>". Numbers whose text is
-// not a valid JSON number are written as strings, so the output is always valid JSON.
+// kNull -> null. A kBinary value is written as a JSON string "\x<hex>", and so is text that is
+// not valid UTF-8 (from a SQL_ASCII or LATIN1 database; JSON text is UTF-8). Numbers whose text
+// is not a valid JSON number are written as strings, so the output is always valid JSON.
 // kUnchangedToast should not be passed (callers skip such columns); it is written as null.
 void AppendValueJson(std::string* out, uint32_t type_oid, const Value& v);
 
@@ -139,6 +140,7 @@ void AppendValueJson(std::string* out, uint32_t type_oid, const Value& v);
 // tuple's non-null columns (the key, or the whole row with REPLICA IDENTITY FULL).
 // before: only for an update carrying an old tuple ('K' or 'O'); the old tuple's non-null
 // columns, by the same rule as a delete's data.
+// A table or column name that is not valid UTF-8 is written as "\x<hex>", like such a value.
 std::string ChangeEventJson(const Relation& rel, const Change& change, const Begin& txn);
 
 // The record key for a change: "schema.name/" + the key columns' values (Column::key, in column

@@ -515,6 +515,29 @@ TEST(PgoutputJson, StringsAndBinary) {
   EXPECT_EQ(ValueJson(25, Value{ValueKind::kBinary, std::string("\0\xff", 2)}), "\"\\\\x00ff\"");
 }
 
+// Found by tests/fuzz/pgoutput_fuzz (corpus/pgoutput/crash_text_not_utf8): text from a
+// SQL_ASCII or LATIN1 database was copied into the change event as is, which made the event
+// invalid JSON (JSON text is UTF-8): every such row was dead-lettered by the mapper and refused
+// by a PostgreSQL staging. Such text, and such table and column names, are kept as hex.
+TEST(PgoutputJson, TextThatIsNotUtf8IsHex) {
+  EXPECT_EQ(ValueJson(25, T("caf\xe9")), "\"\\\\x636166e9\"");
+  EXPECT_EQ(ValueJson(1043, T("\xc3(")), "\"\\\\xc328\"");
+  EXPECT_EQ(ValueJson(25, T("caf\xc3\xa9 \xe2\x82\xac")),
+            "\"caf\xc3\xa9 \xe2\x82\xac\"");  // UTF-8 as is
+  Relation rel;
+  rel.oid = 1;
+  rel.schema = "public";
+  rel.name = "caf\xe9";
+  rel.columns = {{true, "id", 23, -1}, {false, "pr\xe9nom", 25, -1}};
+  Change ins;
+  ins.relation_oid = 1;
+  ins.new_values = {T("1"), T("Ren\xe9")};
+  EXPECT_EQ(ChangeEventJson(rel, ins, Begin{}),
+            "{\"op\":\"insert\",\"table\":\"\\\\x7075626c69632e636166e9\",\"lsn\":\"0/0\","
+            "\"xid\":0,\"commit_time\":\"1970-01-01T00:00:00.000000Z\",\"data\":{\"id\":1,"
+            "\"\\\\x7072e96e6f6d\":\"\\\\x52656ee9\"}}");
+}
+
 TEST(PgoutputJson, FormatTimestampMicros) {
   EXPECT_EQ(FormatTimestampMicros(kCommitUnixUs), "2026-11-25T03:04:05.123456Z");
   EXPECT_EQ(FormatTimestampMicros(0), "1970-01-01T00:00:00.000000Z");
