@@ -24,8 +24,8 @@ using testing::TempDir;
 // ---- Backends: each opens fresh store handles over one place that keeps its data. ----
 
 struct RocksDbBackend {
-  static constexpr bool kKeyOrder = true;       // Scan visits keys in byte order
-  static constexpr bool kAddsColumns = true;    // EnsureTable adds missing columns
+  static constexpr bool kKeyOrder = true;     // Scan visits keys in byte order
+  static constexpr bool kAddsColumns = true;  // EnsureTable adds missing columns
   TempDir dir;
   std::string url() const { return "rocksdb://" + dir.Sub("store"); }
   Result<std::unique_ptr<Store>> Open(OpenMode mode) {
@@ -162,13 +162,12 @@ class StoreConformance : public ::testing::Test {
 
   std::vector<std::string> ScanKeys(Store* store, const std::string& start_after, size_t limit) {
     std::vector<std::string> keys;
-    Status s = store->Scan(kTable, start_after, limit,
-                           [&](const std::string& key, const std::string& json) {
-                             EXPECT_NE(json.find("\"id\":\"" + key + "\""), std::string::npos)
-                                 << key << " " << json;
-                             keys.push_back(key);
-                             return true;
-                           });
+    Status s = store->Scan(
+        kTable, start_after, limit, [&](const std::string& key, const std::string& json) {
+          EXPECT_NE(json.find("\"id\":\"" + key + "\""), std::string::npos) << key << " " << json;
+          keys.push_back(key);
+          return true;
+        });
     EXPECT_TRUE(s.ok()) << s.ToString();
     return keys;
   }
@@ -313,7 +312,9 @@ TYPED_TEST(StoreConformance, ScanVisitsEveryRowOnceAndPagesResumeWithoutSkipsOrR
   ASSERT_EQ(all.size(), 25u);
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 25u);
   EXPECT_EQ(all, this->ScanKeys(store, "", 0));  // the order is fixed
-  if (TypeParam::kKeyOrder) EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
+  if (TypeParam::kKeyOrder) {
+    EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
+  }
 
   // Pages of 7, each resuming after the last key of the one before.
   std::vector<std::string> paged;
@@ -340,10 +341,10 @@ TYPED_TEST(StoreConformance, ScanVisitsEveryRowOnceAndPagesResumeWithoutSkipsOrR
 
   // fn returning false stops the scan at once.
   int calls = 0;
-  ASSERT_TRUE(store
-                  ->Scan(kTable, "", 0,
-                         [&](const std::string&, const std::string&) { return ++calls < 3; })
-                  .ok());
+  ASSERT_TRUE(
+      store
+          ->Scan(kTable, "", 0, [&](const std::string&, const std::string&) { return ++calls < 3; })
+          .ok());
   EXPECT_EQ(calls, 3);
 }
 
@@ -458,14 +459,12 @@ TYPED_TEST(StoreConformance, EnsureTableIsIdempotentAndReportsConflicts) {
 
 TYPED_TEST(StoreConformance, CreateKeyspaceKeepsAnExistingOne) {
   Store* store = this->store_.get();
-  ASSERT_TRUE(store
-                  ->CreateKeyspace({"conf_ks", {{"class", "SimpleStrategy"},
-                                                {"replication_factor", "1"}}})
-                  .ok());
-  ASSERT_TRUE(store
-                  ->CreateKeyspace({"conf_ks", {{"class", "SimpleStrategy"},
-                                                {"replication_factor", "3"}}})
-                  .ok());
+  ASSERT_TRUE(
+      store->CreateKeyspace({"conf_ks", {{"class", "SimpleStrategy"}, {"replication_factor", "1"}}})
+          .ok());
+  ASSERT_TRUE(
+      store->CreateKeyspace({"conf_ks", {{"class", "SimpleStrategy"}, {"replication_factor", "3"}}})
+          .ok());
   ASSERT_TRUE(store->EnsureTable(Users()).ok());  // creates keyspace "shop"
   auto keyspaces = store->ListKeyspaces();
   ASSERT_TRUE(keyspaces.ok()) << keyspaces.status().ToString();

@@ -20,6 +20,7 @@ Status EmbeddedConsumer::AssignAll() {
   size_t n = info.partitions.size();
   next_.assign(n, 0);
   committed_.assign(n, -1);
+  assigned_at_.assign(n, 0);
   for (size_t p = 0; p < n; ++p) {
     auto partition = static_cast<int32_t>(p);
     int64_t start = info.partitions[p].start_offset;
@@ -27,6 +28,7 @@ Status EmbeddedConsumer::AssignAll() {
     DF_ASSIGN_OR_RETURN(auto group, log_->GroupOffset(group_, topic_, partition));
     int64_t at = std::max(resume.value_or(0), group.value_or(0));
     next_[p] = std::max(at, start);
+    assigned_at_[p] = next_[p];
   }
   assigned_ = true;
   return Status::OK();
@@ -90,7 +92,9 @@ Result<bool> EmbeddedConsumer::CaughtUp() {
   DF_ASSIGN_OR_RETURN(auto info, log_->DescribeTopic(topic_));
   for (const auto& p : info.partitions) {
     if (static_cast<size_t>(p.partition) >= next_.size()) return false;  // grew: re-assign
-    int64_t done = std::max(committed_[p.partition], next_[p.partition]);
+    // The group's progress: what was committed (or where the partition resumed), not what this
+    // member has only read.
+    int64_t done = std::max(committed_[p.partition], assigned_at_[p.partition]);
     if (done < p.end_offset) return false;
   }
   return true;
