@@ -59,16 +59,22 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
     });
   });
 
-  auto* scan = table->add_subcommand("scan", "Print rows of TABLE as JSON lines, in key order");
+  auto* scan = table->add_subcommand(
+      "scan",
+      "Print rows of TABLE as JSON lines, in the store's scan order (RocksDB: key order; "
+      "Cassandra: token order)");
   scan->add_option("TABLE", *name, "Table (default: the pipeline's)");
   scan->add_option("--limit", *limit, "At most this many rows (0 = all)");
-  scan->callback([&ctx, exit_code, name, limit] {
+  scan->add_option("--after", *key,
+                   "Start after this key: the last key of the previous page (with --limit, "
+                   "pages neither skip nor repeat rows)");
+  scan->callback([&ctx, exit_code, name, limit, key] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_ASSIGN_OR_RETURN(auto store, OpenStoreForReading(ctx, c));
       const std::string& table = name->empty() ? c.process.table : *name;
       DF_RETURN_IF_ERROR(CheckTableExists(*store, table));
       std::string out;
-      Status s = store->Scan(table, "", *limit, [&](const std::string&, const std::string& row) {
+      Status s = store->Scan(table, *key, *limit, [&](const std::string&, const std::string& row) {
         out += row;
         out += '\n';
         if (out.size() > (1 << 16)) {

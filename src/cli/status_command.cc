@@ -55,7 +55,10 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
   if (store.ok()) {
     st.has_store = true;
     DF_ASSIGN_OR_RETURN(st.store, (*store)->Counters());
-    DF_ASSIGN_OR_RETURN(st.rows, (*store)->Count(c.process.table));
+    // The pipeline's table does not exist before its first batch: 0 rows.
+    auto rows = (*store)->Count(c.process.table);
+    if (!rows.ok() && rows.status().code() != StatusCode::kNotFound) return rows.status();
+    st.rows = rows.ok() ? *rows : 0;
   }
   DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
   auto info = log->DescribeTopic(c.log.topic);

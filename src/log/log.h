@@ -4,6 +4,7 @@
 // implementation (log/kafka/, librdkafka) satisfies the same interface at scale. Nothing above
 // this header knows which one runs.
 //
+// tests/conformance/log_conformance_test.cc checks this contract for every backend.
 // Offsets: each partition numbers its records 0, 1, 2, ... An offset is never reused, even
 // after retention deletes old records (start_offset then moves up).
 // Thread-safety: a Log opened kReadWrite is safe for concurrent use by several threads (one
@@ -34,7 +35,7 @@ class FileSystem;  // common/file_system.h
 struct LogRecord {
   std::string key;
   std::string value;
-  int64_t timestamp_us = 0;
+  int64_t timestamp_us = 0;  // Kafka keeps milliseconds: read back rounded down to one
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -146,7 +147,9 @@ class LogConsumer {
   // re-process, and the store's upsert by key makes that harmless.
   virtual Status Commit(std::span<const PartitionPosition> positions) = 0;
 
-  // True when the group's progress has reached the end of every partition of the topic.
+  // True when the group's progress (offsets committed, by this member or the group, or the
+  // point where a partition resumed) has reached the end of every partition of the topic;
+  // records only polled do not count.
   virtual Result<bool> CaughtUp() = 0;
 
   // The partitions this member owns now.

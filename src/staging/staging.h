@@ -8,6 +8,7 @@
 // concurrently; readers opened with OpenMode::kReadOnly never block the writer.
 // Durability: Commit() returns after the batch, the source position and the counters are
 // durable together (one transaction; fsync per `synchronous` setting).
+// tests/conformance/staging_conformance_test.cc checks this contract for every backend.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +62,8 @@ class Staging {
   virtual Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) = 0;
 
   // Records that the relay handed every row up to and including `seq` to the log, and that
-  // `streamed_delta` more record versions were streamed. Monotonic: a lower seq is ignored.
+  // `streamed_delta` more record versions were streamed. Monotonic: a call whose seq is not
+  // above the cursor (a retry) changes nothing, `streamed` included.
   virtual Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) = 0;
 
   virtual Result<StagingCounters> Counters() = 0;

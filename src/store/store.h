@@ -5,10 +5,15 @@
 // (store/cassandra/, CQL native protocol v4) satisfies the same interface at scale.
 // Thread-safety: safe for concurrent use. One process opens a store kReadWrite; others may open
 // it kReadOnly while it runs (RocksDB secondary instance) and see data as of open or the last
-// Refresh().
-// Durability: Apply() returns after the whole StoreBatch is durable together (sync WAL write
-// when `sync` is set): rows, dead letters, offsets and counters (stored, dead_lettered, lost)
-// never diverge after a crash.
+// Refresh(). A kReadOnly store refuses Apply, CreateKeyspace and any EnsureTable that would
+// change the catalog with FailedPrecondition, writing nothing.
+// Durability: when Apply() returns OK the whole StoreBatch is durable (sync WAL write when
+// `sync` is set) and visible together: rows, dead letters, offsets and counters (stored,
+// dead_lettered, lost). RocksDB writes it as one atomic batch; Cassandra has no such write and
+// orders it so a failed Apply never moves the offsets or counters, and re-running the batch from
+// the committed offsets repairs any rows it left (docs/cassandra.md). Either way they never diverge
+// after a crash. tests/conformance/store_conformance_test.cc checks this contract for every
+// backend.
 #pragma once
 
 #include <cstdint>
@@ -65,7 +70,7 @@ struct ColumnSchema {
 struct TableSchema {
   std::string table;                  // "keyspace.name"
   std::string key_column;             // the primary key: one column
-  std::vector<ColumnSchema> columns;  // in declaration order; includes the key column
+  std::vector<ColumnSchema> columns;  // includes the key column (see DescribeTable)
 };
 struct KeyspaceSchema {
   std::string name;
@@ -90,13 +95,22 @@ class Store {
                                                          const std::string& topic,
                                                          int32_t partition) = 0;
 
-  // The row JSON for `key`, NotFound if absent.
+  // The row JSON for `key`, NotFound if absent (or if the table does not exist).
   virtual Result<std::string> Get(const std::string& table, const std::string& key) = 0;
-  // Calls `fn(key, row_json)` for rows in key order, after `start_after` ("" = from the
-  // first), at most `limit` (0 = all). `fn` returns false to stop early.
+  // Calls `fn(key, row_json)` for the table's rows in the store's scan order, after the key
+  // `start_after` ("" = from the first), at most `limit` (0 = all). `fn` returns false to stop
+  // early. The scan order is a fixed order of keys, not necessarily key order: RocksDB visits
+  // keys in byte order; Cassandra in the cluster's token order (key order would need a full
+  // read of the table). `start_after` need not exist any more, so a reader pages through a
+  // table by passing the last key it got, and the pages neither skip nor repeat a row that
+  // stayed in the table (Cassandra: unless two keys share a 64-bit token, which practically
+  // never happens). NotFound if the table does not exist (a table exists once it has a schema
+  // or rows).
   virtual Status Scan(const std::string& table, const std::string& start_after, size_t limit,
                       const std::function<bool(const std::string&, const std::string&)>& fn) = 0;
+  // Rows in the table (distinct keys); NotFound if the table does not exist.
   virtual Result<uint64_t> Count(const std::string& table) = 0;
+  // "keyspace.table" names, sorted; the store's own bookkeeping tables are not listed.
   virtual Result<std::vector<std::string>> ListTables() = 0;
 
   virtual Result<StoreCounters> Counters() = 0;
@@ -104,6 +118,8 @@ class Store {
   // partition's offset.
   virtual Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
                                          int32_t partition) = 0;
+  // Dead letters with id > after_id, oldest first, at most `limit` (0 = all). Ids grow with
+  // age (Cassandra: positions in (at_us, location) order), so passing the last id read pages.
   virtual Status ListDeadLetters(uint64_t after_id, size_t limit,
                                  std::vector<StoredDeadLetter>* out) = 0;
 
@@ -113,9 +129,11 @@ class Store {
   // Columns the existing table lacks: RocksDB adds them (rows are JSON; old rows read them as
   // null); Cassandra refuses with ConfigError quoting the ALTER TABLE that adds them.
   virtual Status EnsureTable(const TableSchema& schema) = 0;
-  // The table's schema, NotFound if it does not exist.
+  // The table's schema, NotFound if it does not exist. The key column comes first; the others
+  // in declaration order (RocksDB) or the cluster's order (Cassandra).
   virtual Result<TableSchema> DescribeTable(const std::string& table) = 0;
-  // Creates the keyspace when missing (an existing one is left as it is).
+  // Creates the keyspace when missing (an existing one is left as it is, replication too).
+  // ListKeyspaces: sorted by name.
   virtual Status CreateKeyspace(const KeyspaceSchema& keyspace) = 0;
   virtual Result<std::vector<KeyspaceSchema>> ListKeyspaces() = 0;
 

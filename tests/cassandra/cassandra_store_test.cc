@@ -150,7 +150,7 @@ TEST_F(CassandraStoreTest, EnsureTableCreatesThenDetectsConflicts) {
   s = cassandra_->EnsureTable(rekeyed);
   EXPECT_EQ(s.message(),
             "cassandra table ks.users: the primary key is id in Cassandra but the pipeline maps "
-            "name as the key; change process.key or use another table");
+            "name as the key; change process.key_column or use another table");
 
   TableSchema wider = Users();
   wider.columns.push_back({"email", "text"});

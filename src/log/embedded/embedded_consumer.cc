@@ -20,12 +20,14 @@ Status EmbeddedConsumer::AssignAll() {
   size_t n = info.partitions.size();
   next_.assign(n, 0);
   committed_.assign(n, -1);
+  assigned_at_.assign(n, 0);
   for (size_t p = 0; p < n; ++p) {
     auto partition = static_cast<int32_t>(p);
     DF_ASSIGN_OR_RETURN(auto resume, listener_->ResumeOffset(partition));
     DF_ASSIGN_OR_RETURN(auto group, log_->GroupOffset(group_, topic_, partition));
     // Below the start: Poll() reports the deleted offsets (they are not skipped silently).
     next_[p] = std::max(resume.value_or(0), group.value_or(0));
+    assigned_at_[p] = next_[p];
     log_->HoldForConsumer(group_, topic_, partition, next_[p]);
   }
   assigned_ = true;
@@ -114,8 +116,9 @@ Result<bool> EmbeddedConsumer::CaughtUp() {
   DF_ASSIGN_OR_RETURN(auto info, log_->DescribeTopic(topic_));
   for (const auto& p : info.partitions) {
     if (static_cast<size_t>(p.partition) >= next_.size()) return false;  // grew: re-assign
-    int64_t done = std::max(committed_[p.partition], next_[p.partition]);
-    // Below the start: Poll() has a LostRange to report first.
+    // The group's progress: what was committed (or where the partition resumed), not what this
+    // member has only read. Below the start: Poll() has a LostRange to report first.
+    int64_t done = std::max(committed_[p.partition], assigned_at_[p.partition]);
     if (done < p.end_offset || next_[p.partition] < p.start_offset) return false;
   }
   return true;

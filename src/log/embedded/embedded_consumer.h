@@ -49,8 +49,9 @@ class EmbeddedConsumer final : public LogConsumer {
   std::string topic_;
   ConsumerListener* listener_;
   bool assigned_ = false;
-  std::vector<int64_t> next_;       // next offset to return, per partition
-  std::vector<int64_t> committed_;  // next offset processed, per partition (-1 = none)
+  std::vector<int64_t> next_;         // next offset to return, per partition
+  std::vector<int64_t> committed_;    // next offset processed, per partition (-1 = none)
+  std::vector<int64_t> assigned_at_;  // where each partition resumed at assignment
   bool dirty_ = false;
   int64_t last_write_us_ = 0;
   size_t start_partition_ = 0;  // round-robin start, for fairness

@@ -14,6 +14,7 @@
 //    retried per its policy;
 //  - FinishTask only lands while the caller still holds the attempt's lease (owner, try).
 // Thread-safety: a RunStore may be used from several threads (calls are serialized inside).
+// tests/conformance/run_store_conformance_test.cc checks this contract for every backend.
 #pragma once
 
 #include <cstdint>

@@ -210,9 +210,21 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
   std::lock_guard lock(write_mu_);
   if (!writer_) return Status::InvalidArgument("staging is open read-only");
   DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  set_counter_max_.BindText(1, kRelayCursor);
-  set_counter_max_.BindInt(2, static_cast<int64_t>(seq));
-  Status s = set_counter_max_.Run();
+  // A seq not above the cursor (a retried call) changes nothing, streamed included.
+  bool behind = false;
+  Status s = [&]() -> Status {
+    DF_ASSIGN_OR_RETURN(auto q, writer_->Prepare(fmt::format(
+                                    "SELECT value FROM counters WHERE name='{}'", kRelayCursor)));
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    behind = row && static_cast<uint64_t>(q.ColumnInt(0)) >= seq;
+    return Status::OK();
+  }();
+  if (s.ok() && behind) return writer_->Exec("COMMIT");
+  if (s.ok()) {
+    set_counter_max_.BindText(1, kRelayCursor);
+    set_counter_max_.BindInt(2, static_cast<int64_t>(seq));
+    s = set_counter_max_.Run();
+  }
   if (s.ok()) {
     add_counter_.BindText(1, kStreamed);
     add_counter_.BindInt(2, static_cast<int64_t>(streamed_delta));

@@ -232,7 +232,7 @@ Status CassandraStore::EnsureTable(const TableSchema& schema) {
   if (existing.key_column != schema.key_column) {
     return Status::ConfigError(fmt::format(
         "cassandra table {}: the primary key is {} in Cassandra but the pipeline maps {} as the "
-        "key; change process.key or use another table",
+        "key; change process.key_column or use another table",
         physical, existing.key_column, schema.key_column));
   }
   std::vector<std::string> missing, missing_names;

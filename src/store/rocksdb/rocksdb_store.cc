@@ -219,7 +219,9 @@ Status RocksDbStore::Refresh() {
 }
 
 Result<std::string> RocksDbStore::Compact() {
-  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  if (mode_ != OpenMode::kReadWrite) {
+    return Status::FailedPrecondition("the store is open read-only: Compact refused");
+  }
   auto size = [&] {
     uint64_t total = 0;
     for (auto* h : handles_) {
@@ -253,7 +255,9 @@ void RocksDbStore::AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) con
 }
 
 Status RocksDbStore::Apply(const StoreBatch& batch) {
-  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  if (mode_ != OpenMode::kReadWrite) {
+    return Status::FailedPrecondition("the store is open read-only: Apply refused");
+  }
   if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty()) {
     return ApplyUncounted(batch);
   }
@@ -376,6 +380,7 @@ std::unique_ptr<RocksDbStore::TableCursor> RocksDbStore::OpenTable(const std::st
 
 Status RocksDbStore::Scan(const std::string& table, const std::string& start_after, size_t limit,
                           const std::function<bool(const std::string&, const std::string&)>& fn) {
+  DF_RETURN_IF_ERROR(CheckTableExists(table));
   auto c = OpenTable(table);
   size_t n = 0;
   for (c->it->Seek(c->prefix + start_after); c->it->Valid() && (limit == 0 || n < limit);
@@ -389,7 +394,18 @@ Status RocksDbStore::Scan(const std::string& table, const std::string& start_aft
   return Status::OK();
 }
 
+Status RocksDbStore::CheckTableExists(const std::string& table) {
+  std::string v;
+  for (const std::string& key : {TableKey(table), SchemaKey(table)}) {
+    rocksdb::Status st = db_->Get({}, meta_, key, &v);
+    if (st.ok()) return Status::OK();
+    if (!st.IsNotFound()) return Error(st, "reading the table catalog");
+  }
+  return Status::NotFound(fmt::format("no table {} in the store", table));
+}
+
 Result<uint64_t> RocksDbStore::Count(const std::string& table) {
+  DF_RETURN_IF_ERROR(CheckTableExists(table));
   auto c = OpenTable(table);
   uint64_t n = 0;
   for (c->it->Seek(c->prefix); c->it->Valid(); c->it->Next()) ++n;
@@ -420,7 +436,8 @@ Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, dead_));
   simdjson::dom::parser parser;
   size_t n = 0;
-  for (it->Seek(BigEndian(after_id + 1)); it->Valid() && n < limit; it->Next(), ++n) {
+  for (it->Seek(BigEndian(after_id + 1)); it->Valid() && (limit == 0 || n < limit);
+       it->Next(), ++n) {
     StoredDeadLetter d;
     d.id = FromBigEndian(it->key().ToStringView());
     simdjson::dom::element e;
@@ -441,7 +458,9 @@ Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
 }
 
 Status RocksDbStore::PutMeta(const std::string& key, const std::string& value) {
-  if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the store is open read-only");
+  if (mode_ != OpenMode::kReadWrite) {
+    return Status::FailedPrecondition("the store is open read-only: schema changes refused");
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   rocksdb::Status st = db_->Put(wo, meta_, key, value);

@@ -55,6 +55,8 @@ class RocksDbStore final : public Store {
   };
   RocksDbStore() = default;
   std::unique_ptr<TableCursor> OpenTable(const std::string& table);
+  // NotFound unless the table has rows or a schema.
+  Status CheckTableExists(const std::string& table);
   Status LoadMeta();
   Status ApplyUncounted(const StoreBatch& batch);
   void AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const;
