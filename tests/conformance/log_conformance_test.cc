@@ -70,7 +70,9 @@ class Listener : public ConsumerListener {
     auto it = resume.find(partition);
     return it == resume.end() ? std::optional<int64_t>() : std::optional<int64_t>(it->second);
   }
+  void OnRecordsLost(const LostRange& range) override { lost.push_back(range); }
   std::map<int32_t, int64_t> resume;
+  std::vector<LostRange> lost;  // nothing is deleted in these tests: must stay empty
 };
 
 template <typename B>
@@ -315,6 +317,8 @@ TYPED_TEST(LogConformance, ConsumerReadsEachPartitionInOrderFromTheLaterResumePo
   EXPECT_EQ(tail[0].partition, 2);
   EXPECT_EQ(tail[0].offset, 20);
   ASSERT_TRUE((*next)->Close().ok());
+  EXPECT_TRUE(listener.lost.empty());
+  EXPECT_TRUE(fresh.lost.empty());
 }
 
 TYPED_TEST(LogConformance, StartAppendTicketsAreAcknowledgedInOrder) {
