@@ -314,6 +314,8 @@ Result<StoreCounters> CassandraStore::Counters() {
 
 Result<uint64_t> CassandraStore::PartitionLost(const std::string& group, const std::string& topic,
                                                int32_t partition) {
+  DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
+  if (!bookkeeping) return uint64_t{0};
   DF_ASSIGN_OR_RETURN(auto select,
                       session_->Prepare(fmt::format(
                           "SELECT lost FROM {}.dataforge_offsets WHERE id = ?", meta_keyspace_)));
