@@ -105,7 +105,8 @@ std::vector<Step> Steps() {
          EXPECT_NE(r.out.find(fmt::format("  fetched        {:>12}\n", f.fetched)),
                    std::string::npos)
              << r.out;
-         EXPECT_NE(r.out.find("  stored + dead-lettered + lost == fetched: yes\n"), std::string::npos)
+         EXPECT_NE(r.out.find("  stored + dead-lettered + lost == fetched: yes\n"),
+                   std::string::npos)
              << r.out;
        }},
       {"dataforge status --json",
