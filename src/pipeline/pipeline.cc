@@ -65,6 +65,8 @@ class PipelineImpl final : public Pipeline {
     DF_RETURN_IF_ERROR(PrepareDataDir(options_.data_dir, /*create=*/true));
     if (!options_.data_dir_locked) {
       DF_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(options_.data_dir));
+      // A scheduler's bounded pipelines (data_dir_locked) run on the backends it checked.
+      DF_RETURN_IF_ERROR(CheckRecordedBackends(options_.data_dir, config_));
     }
     ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
     log_url_ = urls.log;
@@ -83,6 +85,7 @@ class PipelineImpl final : public Pipeline {
     auto batch = static_cast<size_t>(config_.tuning.batch_records);
     if (ingests()) DF_RETURN_IF_ERROR(OpenIngest(urls, batch));
     if (processes()) DF_RETURN_IF_ERROR(OpenProcess(urls, batch));
+    if (!options_.data_dir_locked) DF_RETURN_IF_ERROR(RecordBackends(options_.data_dir, config_));
     return Status::OK();
   }
 
