@@ -66,7 +66,11 @@ class PipelineImpl final : public Pipeline {
     if (!options_.data_dir_locked) {
       DF_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(options_.data_dir));
       // A scheduler's bounded pipelines (data_dir_locked) run on the backends it checked.
-      DF_RETURN_IF_ERROR(CheckRecordedBackends(options_.data_dir, config_));
+      // Other backends than recorded (a Kafka cluster moved, a topic made again elsewhere):
+      // warned, and recorded once they opened.
+      if (Status other = CheckRecordedBackends(options_.data_dir, config_); !other.ok()) {
+        spdlog::warn("{}; recording this run's backends", other.message());
+      }
     }
     ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
     log_url_ = urls.log;
