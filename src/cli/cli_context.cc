@@ -4,6 +4,7 @@
 
 #include "common/redact.h"
 #include "config/pipeline_file.h"
+#include "pipeline/data_dir.h"
 
 namespace dataforge {
 
@@ -13,6 +14,18 @@ Result<PipelineConfig> LoadConfig(const CliContext& ctx) {
     config = DefaultPipelineConfig();
   } else {
     DF_ASSIGN_OR_RETURN(config, LoadPipelineConfig(ctx.config_path));
+  }
+  // What neither a flag nor the pipeline file names comes from the data dir's record.
+  DF_ASSIGN_OR_RETURN(auto recorded, ReadRecordedBackends(ctx.data_dir));
+  if (recorded) {
+    const PipelineConfig defaults;
+    if (ctx.log_url.empty() && config.log.url == defaults.log.url) config.log.url = recorded->log;
+    if (ctx.staging_url.empty() && config.staging.url == defaults.staging.url) {
+      config.staging.url = recorded->staging;
+    }
+    if (ctx.store_url.empty() && config.store.url == defaults.store.url) {
+      config.store.url = recorded->store;
+    }
   }
   if (!ctx.log_url.empty()) config.log.url = ctx.log_url;
   if (!ctx.staging_url.empty()) config.staging.url = ctx.staging_url;

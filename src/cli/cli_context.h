@@ -17,7 +17,10 @@ struct CliContext {
   std::string store_url;    // --store; overrides store.url of the pipeline file
 };
 
-// Loads --config (or the default). Errors are ConfigError.
+// Loads --config (or the default) and applies the --log/--staging/--store flags. A backend
+// that neither a flag nor the pipeline file names (still the built-in default) is the one the
+// data dir was run with (<data_dir>/backends, see RecordedBackends), if it was. Errors are
+// ConfigError.
 Result<PipelineConfig> LoadConfig(const CliContext& ctx);
 
 // Prints "dataforge: <message>" to stderr and returns 2 for usage/config errors, 1 otherwise.

@@ -100,9 +100,13 @@ int RunSchedulerAlone(const CliContext& ctx, const PipelineConfig& config) {
   if (Status s = PrepareDataDir(ctx.data_dir, /*create=*/true); !s.ok()) return ReportError(s);
   auto lock = DataDirLock::Acquire(ctx.data_dir);
   if (!lock.ok()) return ReportError(lock.status());
+  if (Status s = CheckRecordedBackends(ctx.data_dir, config); !s.ok()) {
+    spdlog::warn("{}; recording this run's backends", s.message());
+  }
   StandaloneTaskEnvironment env(config, ctx.data_dir, Clock::Real());
   auto host = SchedulerHost::Open(config, ctx.data_dir, &env, Clock::Real());
   if (!host.ok()) return ReportError(host.status());
+  if (Status s = RecordBackends(ctx.data_dir, config); !s.ok()) return ReportError(s);
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;

@@ -1,8 +1,11 @@
 #include "pipeline/data_dir.h"
 
 #include "common/file_util.h"
+#include "common/redact.h"
 #include "common/uuid.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -113,6 +116,104 @@ Result<std::string> DataDirId(const std::string& data_dir, FileSystem* fs) {
   auto winner = ReadDataDirId(fs, path);
   if (winner && !winner->empty()) return *winner;  // another caller linked first
   return failed(linked);
+}
+
+namespace {
+
+std::string BackendsPath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "backends").string();
+}
+
+// One mismatch: "--log kafka://a (recorded) and --log file://log (this run)".
+void CompareBackend(const char* flag, const std::string& recorded, const std::string& now,
+                    std::string* mismatches, std::string* fix) {
+  // The same servers with another password (rotated) are the same backends.
+  if (Redact(recorded) == Redact(now)) return;
+  if (!mismatches->empty()) mismatches->append("; ");
+  mismatches->append(fmt::format("{} {} (this run: {})", flag, recorded, now));
+  fix->append(fmt::format(" {} {}", flag, recorded));
+}
+
+}  // namespace
+
+Result<std::optional<RecordedBackends>> ReadRecordedBackends(const std::string& data_dir,
+                                                             FileSystem* fs) {
+  std::string path = BackendsPath(data_dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::optional<RecordedBackends>();
+  DF_ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, path));
+  RecordedBackends b;
+  bool seen[3] = {false, false, false};
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.find('=');
+    std::string key = eq == std::string::npos ? line : line.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : line.substr(eq + 1);
+    int i = key == "log" ? 0 : key == "staging" ? 1 : key == "store" ? 2 : -1;
+    if (i < 0 || value.empty()) {
+      return Status::ConfigError(fmt::format(
+          "{}:{}: expected log=URL, staging=URL or store=URL (delete the file to record the "
+          "backends of the next run)",
+          path, line_no));
+    }
+    (i == 0 ? b.log : i == 1 ? b.staging : b.store) = value;
+    seen[i] = true;
+  }
+  if (!seen[0] || !seen[1] || !seen[2]) {
+    return Status::ConfigError(fmt::format(
+        "{} must name log, staging and store (delete the file to record the backends of the "
+        "next run)",
+        path));
+  }
+  return std::optional<RecordedBackends>(std::move(b));
+}
+
+Status CheckRecordedBackends(const std::string& data_dir, const PipelineConfig& config,
+                             FileSystem* fs) {
+  DF_ASSIGN_OR_RETURN(auto recorded, ReadRecordedBackends(data_dir, fs));
+  if (!recorded) return Status::OK();
+  std::string mismatches, fix;
+  CompareBackend("--log", recorded->log, config.log.url, &mismatches, &fix);
+  CompareBackend("--staging", recorded->staging, config.staging.url, &mismatches, &fix);
+  CompareBackend("--store", recorded->store, config.store.url, &mismatches, &fix);
+  if (mismatches.empty()) return Status::OK();
+  return Status::ConfigError(fmt::format(
+      "data dir {} belongs to other backends: it was run with {}; run with{} (or without the "
+      "flag, or use another --data-dir for these backends)",
+      data_dir, mismatches, fix));
+}
+
+Status RecordBackends(const std::string& data_dir, const PipelineConfig& config, FileSystem* fs) {
+  std::string text = fmt::format(
+      "# The backends this data dir runs with, recorded by `dataforge run`; the other commands "
+      "use them.\nlog={}\nstaging={}\nstore={}\n",
+      config.log.url, config.staging.url, config.store.url);
+  std::string path = BackendsPath(data_dir);
+  auto old = ReadFileToString(fs, path);
+  if (old.ok() && *old == text) return Status::OK();
+  // WriteFileAtomically truncates <path>.tmp, which keeps the mode it is created with here:
+  // the URLs may hold passwords, so nobody else reads the file at any moment.
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    Status s = Status::IOError(fmt::format(
+        "cannot create {}: {} (free space or fix the permissions)", tmp, std::strerror(errno)));
+    if (fd >= 0) ::close(fd);
+    return s;
+  }
+  ::close(fd);
+  Status written = WriteFileAtomically(fs, path, text);
+  if (!written.ok() && written.code() != StatusCode::kResourceExhausted) {
+    return Status::IOError(written.message() + " (free space or fix the permissions)");
+  }
+  return written;
 }
 
 std::string ResolveInDataDir(const std::string& url, const std::string& data_dir) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/testing/fault_injection_fs.h"
@@ -156,6 +157,56 @@ TEST(DataDirTest, FailedLockFileNamesFileAndCause) {
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find(fmt::format("(pid {})", getpid())), std::string::npos)
       << second.status().message();
+  std::filesystem::remove_all(dir);
+}
+
+// The backends file: absent until recorded; a run with another backend is refused naming both
+// URLs; another password of the same server is the same backend and is recorded; mode 0600.
+TEST(DataDirTest, RecordedBackends) {
+  char tmpl[] = "/tmp/df_backends_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config;
+  config.log.url = "kafka://127.0.0.1:9092";
+  config.staging.url = "postgresql://u:pw1@127.0.0.1:5432/db";
+  auto none = ReadRecordedBackends(dir);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value());
+  EXPECT_TRUE(CheckRecordedBackends(dir, config).ok());
+  ASSERT_TRUE(RecordBackends(dir, config).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat((dir + "/backends").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/backends.tmp"));
+  auto read = ReadRecordedBackends(dir);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  EXPECT_EQ((*read)->log, "kafka://127.0.0.1:9092");
+  EXPECT_EQ((*read)->staging, "postgresql://u:pw1@127.0.0.1:5432/db");
+  EXPECT_EQ((*read)->store, "rocksdb://store");
+
+  PipelineConfig rotated = config;
+  rotated.staging.url = "postgresql://u:pw2@127.0.0.1:5432/db";
+  EXPECT_TRUE(CheckRecordedBackends(dir, rotated).ok());
+  ASSERT_TRUE(RecordBackends(dir, rotated).ok());
+  EXPECT_EQ((*ReadRecordedBackends(dir))->staging, "postgresql://u:pw2@127.0.0.1:5432/db");
+
+  PipelineConfig other = rotated;
+  other.log.url = "file://log";
+  Status s = CheckRecordedBackends(dir, other);
+  EXPECT_EQ(s.code(), StatusCode::kConfigError);
+  EXPECT_EQ(s.message(),
+            fmt::format("data dir {} belongs to other backends: it was run with --log "
+                        "kafka://127.0.0.1:9092 (this run: file://log); run with --log "
+                        "kafka://127.0.0.1:9092 (or without the flag, or use another "
+                        "--data-dir for these backends)",
+                        dir));
+
+  std::ofstream(dir + "/backends") << "log=kafka://h:1\nstore\n";
+  auto bad = ReadRecordedBackends(dir);
+  EXPECT_EQ(bad.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(bad.status().message(),
+            dir +
+                "/backends:2: expected log=URL, staging=URL or store=URL (delete the file to "
+                "record the backends of the next run)");
   std::filesystem::remove_all(dir);
 }
 

@@ -65,6 +65,12 @@ class PipelineImpl final : public Pipeline {
     DF_RETURN_IF_ERROR(PrepareDataDir(options_.data_dir, /*create=*/true));
     if (!options_.data_dir_locked) {
       DF_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(options_.data_dir));
+      // A scheduler's bounded pipelines (data_dir_locked) run on the backends it checked.
+      // Other backends than recorded (a Kafka cluster moved, a topic made again elsewhere):
+      // warned, and recorded once they opened.
+      if (Status other = CheckRecordedBackends(options_.data_dir, config_); !other.ok()) {
+        spdlog::warn("{}; recording this run's backends", other.message());
+      }
     }
     ResolvedUrls urls = ResolveUrls(config_, options_.data_dir);
     log_url_ = urls.log;
@@ -83,6 +89,7 @@ class PipelineImpl final : public Pipeline {
     auto batch = static_cast<size_t>(config_.tuning.batch_records);
     if (ingests()) DF_RETURN_IF_ERROR(OpenIngest(urls, batch));
     if (processes()) DF_RETURN_IF_ERROR(OpenProcess(urls, batch));
+    if (!options_.data_dir_locked) DF_RETURN_IF_ERROR(RecordBackends(options_.data_dir, config_));
     return Status::OK();
   }
 
