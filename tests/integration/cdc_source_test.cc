@@ -24,8 +24,10 @@ namespace {
 // A pipeline over `table`, keyed in the store by data.id, with the event's op and table kept in
 // store columns. `source_extra` is appended to the source section.
 std::string Config(const std::string& url, const std::string& name, const std::string& table,
-                   const std::string& source_extra = "", const std::string& id_spec = "path: "
-                                                                                        "data.id") {
+                   const std::string& source_extra = "",
+                   const std::string& id_spec =
+                       "path: "
+                       "data.id") {
   return fmt::format(R"(source:
   name: {name}
   type: postgres_cdc
@@ -145,8 +147,8 @@ TEST(CdcSourceTest, FullIdentityWithoutAKeyColumnNamesTheOptionToSet) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(SplitLines(r.err).back(),
             "dataforge: postgres_cdc source: table public.items has REPLICA IDENTITY FULL and no "
-            "primary key, and process.key_column 'id' is not read from a column (path "
-            "data.<column>): name the columns that identify a store row with source.key_columns: "
+            "primary key, and the store's key (process.key_column) is not read from a path "
+            "data.<column>: name the columns that identify a store row with source.key_columns: "
             "{public.items: [COLUMN, ...]}");
 
   WriteFile(dir.Sub("b.yaml"), Config(pg.Url(), "items", "public.items",
@@ -242,8 +244,8 @@ TEST(CdcSourceTest, ExistingPublicationGetsPublishViaPartitionRoot) {
   pg.Psql("INSERT INTO readings VALUES (1, 'a'), (2, 'b')");
   WaitForStored(data, extra, 2, run);
   Stop(run);
-  EXPECT_EQ(StoreRows(data, extra), (std::vector<std::string>{"1|a|insert|public.readings",
-                                                              "2|b|insert|public.readings"}));
+  EXPECT_EQ(StoreRows(data, extra),
+            (std::vector<std::string>{"1|a|insert|public.readings", "2|b|insert|public.readings"}));
   EXPECT_EQ(pg.Psql("SELECT pubviaroot FROM pg_publication WHERE pubname = 'dataforge_readings'"),
             "t");
 }
