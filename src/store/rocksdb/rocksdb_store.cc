@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +20,7 @@
 #include <cstdio>
 
 #include "common/json_writer.h"
+#include "store/row_merge.h"
 
 namespace dataforge {
 namespace {
@@ -240,31 +242,88 @@ Result<std::string> RocksDbStore::Compact() {
   return fmt::format("store compacted: {} -> {} bytes of table files", before, size());
 }
 
-void RocksDbStore::AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const {
-  std::string prefix = RowPrefix(batch.table);
-  std::string key;
-  for (const auto& r : batch.rows) {
-    key = prefix;
-    key += r.key;
-    if (r.deleted) {
-      wb->Delete(rows_, key);
-    } else {
-      wb->Put(rows_, key, r.row_json);
+Status RocksDbStore::AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const {
+  const std::string prefix = RowPrefix(batch.table);
+  // Each key's row after the batch's writes so far (nullopt: none), in first-write order.
+  struct KeyState {
+    std::string_view key;
+    std::optional<std::string> row;
+    bool read = false;  // the stored row is needed: the key's first write is a partial upsert
+  };
+  std::vector<KeyState> states;
+  std::unordered_map<std::string_view, size_t> index;
+  std::vector<size_t> slot(batch.rows.size());
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& r = batch.rows[i];
+    auto [it, fresh] = index.try_emplace(r.key, states.size());
+    if (fresh) states.push_back({r.key, std::nullopt, !r.deleted && !r.complete});
+    slot[i] = it->second;
+  }
+  // The stored rows that partial upserts merge into, in one MultiGet.
+  std::vector<std::string> keys;
+  std::vector<size_t> read;
+  for (size_t k = 0; k < states.size(); ++k) {
+    if (!states[k].read) continue;
+    keys.push_back(prefix + std::string(states[k].key));
+    read.push_back(k);
+  }
+  if (!keys.empty()) {
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet({}, rows_, keys.size(), slices.data(), values.data(), statuses.data());
+    for (size_t j = 0; j < keys.size(); ++j) {
+      if (statuses[j].ok()) {
+        states[read[j]].row.emplace(values[j].ToStringView());
+      } else if (!statuses[j].IsNotFound()) {
+        return Error(statuses[j], fmt::format("reading row '{}' of {} to update it",
+                                              states[read[j]].key, batch.table));
+      }
     }
   }
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& r = batch.rows[i];
+    std::optional<std::string>& row = states[slot[i]].row;
+    if (r.deleted) {
+      row.reset();
+    } else if (r.complete || !row) {
+      row = r.row_json;
+    } else {
+      auto merged = MergeRowJson(*row, r.row_json);
+      if (!merged.ok()) {
+        return Status(merged.status().code(),
+                      fmt::format("store {}: table {} row '{}': {}", dir_, batch.table, r.key,
+                                  merged.status().message()));
+      }
+      row = std::move(merged).value();
+    }
+  }
+  std::string key;
+  for (const KeyState& s : states) {
+    key = prefix;
+    key += s.key;
+    if (s.row) {
+      wb->Put(rows_, key, *s.row);
+    } else {
+      wb->Delete(rows_, key);
+    }
+  }
+  return Status::OK();
 }
 
 Status RocksDbStore::Apply(const StoreBatch& batch) {
   if (mode_ != OpenMode::kReadWrite) {
     return Status::FailedPrecondition("the store is open read-only: Apply refused");
   }
-  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty()) {
+  const bool blind = std::all_of(batch.rows.begin(), batch.rows.end(),
+                                 [](const RowWrite& r) { return r.deleted || r.complete; });
+  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty() && blind) {
     return ApplyUncounted(batch);
   }
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
-  AddRows(batch, &wb);
+  DF_RETURN_IF_ERROR(AddRows(batch, &wb));
   uint64_t id = next_dead_id_;
   for (const auto& d : batch.dead_letters) {
     std::string json = JsonObjectWriter()
@@ -324,7 +383,7 @@ Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
     if (!failed_.ok()) return failed_;
   }
   rocksdb::WriteBatch wb;
-  AddRows(batch, &wb);
+  DF_RETURN_IF_ERROR(AddRows(batch, &wb));
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;

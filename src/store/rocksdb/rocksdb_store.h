@@ -4,8 +4,10 @@
 // JSON), and "default" for metadata: consumer offsets, counters, and the schema catalog
 // (keyspaces with their replication, tables with key column and column types).
 // Thread-safety: safe for concurrent use; apply_mu_ serialises Apply() (it owns the in-memory
-// counters and the next dead-letter id). Read-only instances are RocksDB secondaries in a
-// private temporary directory, refreshed by Refresh().
+// counters and the next dead-letter id, and makes a partial upsert's read-modify-write of a row
+// atomic with respect to other such Applies; a complete row written by ApplyUncounted, the CQL
+// endpoint's, does not take it: the endpoint serialises the writes of one key itself). Read-only
+// instances are RocksDB secondaries in a private temporary directory, refreshed by Refresh().
 #pragma once
 
 #include <rocksdb/db.h>
@@ -58,8 +60,13 @@ class RocksDbStore final : public Store {
   // NotFound unless the table has rows or a schema.
   Status CheckTableExists(const std::string& table);
   Status LoadMeta();
+  // Rows only, all complete or deletes (RowWrite::complete): nothing to read, so concurrent
+  // callers share RocksDB's group commit without apply_mu_.
   Status ApplyUncounted(const StoreBatch& batch);
-  void AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const;
+  // Adds the batch's rows to `wb`: each key's row as the batch's writes leave it, in order. A
+  // partial upsert is merged into the row before it (this batch's, else the stored one: read
+  // here, so the caller holds apply_mu_ for batches with partial upserts).
+  Status AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const;
   Status PutMeta(const std::string& key, const std::string& value);
   Status Error(const rocksdb::Status& s, const std::string& what) const;
 
