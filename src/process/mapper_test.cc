@@ -286,11 +286,7 @@ TEST(MapperPresenceTest, AbsentColumnsAreLeftOutAndNullsAreWritten) {
   r = m->Map("k", R"({"data":{"id":1,"owner":"plain"}})");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.row_json, R"({"id":1})");
-}
-
-TEST(MapperPresenceTest, AKeyOrRequiredColumnAbsentOrNullStillFails) {
-  auto m = Mapper::Create(PresenceMapping());
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  // The key, or a required column, absent or null still dead-letters the record.
   EXPECT_EQ(m->Map("k", R"({"data":{"body":"b"}})").error,
             R"(column "id": no value (tried data.id))");
   EXPECT_EQ(m->Map("k", R"({"data":{"id":null,"body":"b"}})").error,
