@@ -285,14 +285,13 @@ Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
   const std::string prefix = RowPrefix(batch.table);
   // A write that needs nothing of the row before it: a delete, a complete row, a row that sets
   // every column of the table's schema.
-  std::vector<bool> blind(batch.rows.size(), true);
-  if (columns != nullptr) {
-    std::vector<std::pair<std::string_view, std::string_view>> members;
-    std::vector<bool> seen;
-    for (size_t i = 0; i < batch.rows.size(); ++i) {
-      const RowWrite& r = batch.rows[i];
-      blind[i] = r.deleted || r.complete || SetsEveryColumn(r.row_json, *columns, &members, &seen);
-    }
+  std::vector<bool> blind(batch.rows.size());
+  std::vector<std::pair<std::string_view, std::string_view>> members;
+  std::vector<bool> seen;
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& r = batch.rows[i];
+    blind[i] = r.deleted || r.complete ||
+               (columns != nullptr && SetsEveryColumn(r.row_json, *columns, &members, &seen));
   }
   // Each key's row after the batch's writes so far, in first-write order.
   struct KeyState {
