@@ -41,6 +41,10 @@ struct SourceConfig {
   std::vector<std::string> tables;
   std::string publication;
   std::string slot;
+  // postgres_cdc: "initial" = when the run creates the slot, first copy the rows the tables
+  // already hold (from the snapshot the slot exports), then stream from the slot's start;
+  // "never" = stream changes only. A slot that already exists is never snapshotted.
+  std::string snapshot = "initial";
 };
 
 struct StagingConfig {

@@ -136,6 +136,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
     List(out, c.source.tables);
     out << YAML::Key << "publication" << YAML::Value << c.source.publication;
     out << YAML::Key << "slot" << YAML::Value << c.source.slot;
+    out << YAML::Key << "snapshot" << YAML::Value << c.source.snapshot;
   }
   out << YAML::EndMap;
 
