@@ -124,7 +124,11 @@ Result<std::unique_ptr<SnapshotCopy>> SnapshotCopy::Start(
         slot, *existing_slot_lsn);
   } else {
     auto fix = [&](const Status& s) {
-      if (s.code() != StatusCode::kConfigError) return s;
+      // A role without REPLICATION cannot even open the replication connection.
+      if (s.code() != StatusCode::kConfigError &&
+          s.message().find("must be superuser or replication role") == std::string::npos) {
+        return s;
+      }
       return Status::ConfigError(fmt::format(
           "postgres_cdc source: creating replication slot {}: {}; as a superuser run ALTER ROLE "
           "{} REPLICATION (or create the slot: SELECT pg_create_logical_replication_slot('{}', "
