@@ -250,6 +250,37 @@ TEST(CdcSnapshotTest, KillNineInTheMiddleOfTheCopyResumes) {
   EXPECT_EQ(CountWith(log, R"("op":"read")"), 2400 + rest);
 }
 
+// The server restarts while the copy waits at the gate (it ends the gate's session too): the
+// source reconnects by itself and copies on after key 2400 in a new snapshot.
+TEST(CdcSnapshotTest, ServerRestartInTheMiddleOfTheCopyResumesInANewSnapshot) {
+  PostgresServer pg;
+  TempDir dir;
+  CreateTable(pg);
+  auto gate = HoldGate(pg);
+  std::string config = dir.Sub("cdc.yaml");
+  WriteFile(config, Config(pg.Url("dataforge", "app", "pw"), "initial"));
+  std::string data = dir.Sub("data");
+  std::vector<std::string> extra = {"--config", config};
+  auto run = StartDataforge({"run", "--config", config, "--data-dir", data});
+  WaitAtGate(pg, data, extra, run);
+  if (::testing::Test::HasFatalFailure()) return;
+  ChangesDuringCopy(pg);
+  pg.Restart();
+  gate.Wait(30000);
+  int64_t rest = std::stoll(pg.Psql("SELECT count(*) FROM accounts WHERE id > 2400"));
+  EXPECT_EQ(rest, 2401);
+  WaitForStoredCount(data, extra, 2400 + rest + kChanges, run);
+  run.Signal(SIGTERM);
+  auto r = run.Wait(60000);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(";table=0;after=2400 in a new snapshot)"), std::string::npos) << r.err;
+  EXPECT_EQ(StoreRows(data, extra), TableRows(pg));
+  StatusJson s = Status(data, extra);
+  EXPECT_EQ(s.staged, 2400 + rest + kChanges);
+  EXPECT_EQ(s.dead_lettered, 0);
+  EXPECT_EQ(CountWith(LogRecords(data, extra), R"("op":"read")"), 2400 + rest);
+}
+
 // A slot that exists while nothing was staged (made by hand here; also what a first run killed
 // before its first batch leaves): the rows are copied from a new snapshot and the stream starts
 // at the slot's confirmed_flush_lsn, so changes made after the slot replay after the copy; a
