@@ -224,7 +224,7 @@ Status SnapshotCopy::OpenTable() {
   for (int i = 0; i < cols.rows(); ++i) {
     pgoutput::Column col;
     col.name = std::string(cols.Text(i, 0));
-    // Key flags as the source sets them on a streamed Relation (HandleRelation): the primary
+    // Key flags as Handle() sets them on a streamed Relation message: the primary
     // key; without one every column under FULL, else the replica identity index.
     auto in = [&](const std::vector<std::string>& v) {
       return std::find(v.begin(), v.end(), col.name) != v.end();
