@@ -50,6 +50,10 @@ struct SourceConfig {
   // of process.columns has the single path "data.<col>", else "". Derived by the pipeline file
   // reader, not read from the file.
   std::string store_key_column;
+  // postgres_cdc: "initial" = when the run creates the slot, first copy the rows the tables
+  // already hold (from the snapshot the slot exports), then stream from the slot's start;
+  // "never" = stream changes only. A slot that already exists is never snapshotted.
+  std::string snapshot = "initial";
 };
 
 struct StagingConfig {

@@ -64,12 +64,14 @@ class ConfigReader : public YamlReader {
         n, "'source'",
         {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
          "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms", "max_response_bytes",
-         "key", "key_fallback", "type", "tables", "publication", "slot", "key_columns"}));
+         "key", "key_fallback", "type", "tables", "publication", "slot", "key_columns",
+         "snapshot"}));
     DF_RETURN_IF_ERROR(Choice(n, "type", {"http", "postgres_cdc"}, &s->type));
     DF_RETURN_IF_ERROR(StrList(n, "tables", &s->tables));
     DF_RETURN_IF_ERROR(Str(n, "publication", &s->publication));
     DF_RETURN_IF_ERROR(Str(n, "slot", &s->slot));
     DF_RETURN_IF_ERROR(ReadKeyColumns(n, s));
+    DF_RETURN_IF_ERROR(Choice(n, "snapshot", {"initial", "never"}, &s->snapshot));
     DF_RETURN_IF_ERROR(Str(n, "name", &s->name));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Num(n, "results_per_page", 1, 5000, &s->results_per_page));

@@ -226,6 +226,22 @@ TEST(PipelineFileCdcTest, StoreKeyColumnComesFromTheProcessKeyPath) {
   }
 }
 
+TEST(PipelineFileCdcTest, SnapshotIsInitialOrNever) {
+  std::string base = "source:\n  type: postgres_cdc\n  url: postgresql://h/db\n  tables: [a]\n";
+  auto c = ParsePipelineConfig(base, "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.snapshot, "initial");
+  EXPECT_NE(PipelineConfigToYaml(*c).find("snapshot: initial"), std::string::npos);
+  c = ParsePipelineConfig(base + "  snapshot: never\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.snapshot, "never");
+  EXPECT_NE(PipelineConfigToYaml(*c).find("snapshot: never"), std::string::npos);
+  c = ParsePipelineConfig(base + "  snapshot: always\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:5: 'snapshot' is 'always'; it must be one of: initial, never");
+}
+
 TEST(PipelineFileCdcTest, DeleteWhenMustBeAMap) {
   auto c = ParsePipelineConfig("process:\n  delete_when: op\n", "p.yaml");
   ASSERT_FALSE(c.ok());

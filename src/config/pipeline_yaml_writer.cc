@@ -144,6 +144,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
       }
       out << YAML::EndMap;
     }
+    out << YAML::Key << "snapshot" << YAML::Value << c.source.snapshot;
   }
   out << YAML::EndMap;
 

@@ -58,8 +58,11 @@ std::vector<std::string> TableRows(PostgresServer& pg) {
 
 void WaitForSlot(PostgresServer& pg, ChildProcess& child) {
   for (int i = 0; i < 300; ++i) {
-    if (pg.Psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name='dataforge_accounts' "
-                "AND active") == "1") {
+    // Streaming, not still creating the slot (its walsender holds it then) or copying the
+    // initial snapshot: a walsender past 'startup' holds the slot.
+    if (pg.Psql("SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_replication r ON "
+                "r.pid = s.active_pid WHERE s.slot_name='dataforge_accounts' AND r.state <> "
+                "'startup'") == "1") {
       return;
     }
     usleep(50'000);

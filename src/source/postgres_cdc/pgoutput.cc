@@ -575,6 +575,7 @@ std::string ChangeEventJson(const Relation& rel, const Change& change, const Beg
   w.String("op", change.op == 'I'   ? "insert"
                  : change.op == 'U' ? "update"
                  : change.op == 'D' ? "delete"
+                 : change.op == 'R' ? "read"  // a row of the initial snapshot (snapshot_copy.h)
                                     : "unknown");
   std::string table;
   AppendTextJson(&table, TableName(rel));

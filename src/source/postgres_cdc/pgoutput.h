@@ -90,7 +90,7 @@ struct Value {
   std::string data;  // the bytes of a kText or kBinary value; empty otherwise
 };
 struct Change {
-  char op = 'I';  // 'I' insert, 'U' update, 'D' delete
+  char op = 'I';  // 'I' insert, 'U' update, 'D' delete; 'R' a snapshot read (never decoded)
   uint32_t relation_oid = 0;
   char old_kind = 0;              // 0 = no old tuple; 'K' = key columns only; 'O' = whole old row
   std::vector<Value> old_values;  // when old_kind != 0 (for 'K' non-key columns are kNull)
@@ -132,7 +132,7 @@ Status CheckChangeMatches(const Relation& rel, const Change& change);
 void AppendValueJson(std::string* out, uint32_t type_oid, const Value& v);
 
 // The change event record DataForge stages for one row change: one JSON object, keys in order
-//   {"op":"insert"|"update"|"delete","table":"schema.name","lsn":"X/Y" (txn.final_lsn),
+//   {"op":"insert"|"update"|"delete"|"read","table":"schema.name","lsn":"X/Y" (txn.final_lsn),
 //    "xid":N,"commit_time":"2026-11-25T03:04:05.123456Z",
 //    "data":{col:value,...},
 //    "before":{...}}

@@ -83,7 +83,14 @@ std::string PostgresCdcSource::Describe() const {
 }
 
 Status PostgresCdcSource::Open(const std::string& committed_position) {
-  DF_ASSIGN_OR_RETURN(resume_, CdcPosition::Parse(committed_position));
+  std::optional<SnapshotPosition> copying;  // a run killed in the middle of the initial snapshot
+  snapshot_.reset();
+  if (SnapshotPosition::Is(committed_position)) {
+    DF_ASSIGN_OR_RETURN(copying, SnapshotPosition::Parse(committed_position));
+    resume_ = {copying->lsn, 0};
+  } else {
+    DF_ASSIGN_OR_RETURN(resume_, CdcPosition::Parse(committed_position));
+  }
   position_ = resume_;
   acked_lsn_ = resume_.lsn;
   slot_ = config_.slot.empty() ? DefaultName(config_.name) : config_.slot;
@@ -103,6 +110,16 @@ Status PostgresCdcSource::Open(const std::string& committed_position) {
     tables_.push_back(std::move(table));
   }
   DF_RETURN_IF_ERROR(Prepare());
+  if (copying) {
+    std::vector<SnapshotTable> tables;
+    for (const auto& t : tables_) tables.push_back({t.schema, t.name, t.primary_key, t.key_columns});
+    DF_ASSIGN_OR_RETURN(snapshot_, SnapshotCopy::Resume(url_, std::move(tables), *copying, clock_));
+  }
+  if (snapshot_) {  // streaming starts when the copy is done (NextSnapshot)
+    position_ = resume_ = {snapshot_->consistent_point(), 0};
+    acked_lsn_ = resume_.lsn;
+    return Status::OK();
+  }
   Status s = StartStreaming();
   if (s.code() == StatusCode::kUnavailable) {
     // E.g. the slot is still held by the walsender of a client that was just killed: Next()
@@ -162,6 +179,7 @@ Status PostgresCdcSource::Prepare() {
       if (table == facts.table) configured = columns;
     }
     DF_ASSIGN_OR_RETURN(t.key_columns, ChooseRowKey(facts, configured, config_.store_key_column));
+    t.primary_key = facts.primary_key;
     if (!list.empty()) list += ", ";
     list += QuoteIdent(*c, t.schema) + "." + QuoteIdent(*c, t.name);
   }
@@ -227,6 +245,10 @@ Status PostgresCdcSource::Prepare() {
         "give the source a new name",
         slot_, pgoutput::FormatLsn(resume_.lsn), now.Text(0, 0), slot_));
   }
+  if (resume_.lsn == 0 && config_.snapshot == "initial" &&
+      (slot.rows() == 0 || slot.Text(0, 0) == "pgoutput")) {
+    return StartSnapshot(slot, c->user());  // nothing staged yet: copy the rows first
+  }
   if (slot.rows() == 0) {
     auto made =
         c->Query("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot_});
@@ -246,6 +268,27 @@ Status PostgresCdcSource::Prepare() {
         slot_, slot.Text(0, 0), slot_));
   }
   return Status::OK();
+}
+
+Status PostgresCdcSource::StartSnapshot(const PgResult& slot, const std::string& user) {
+  std::vector<SnapshotTable> tables;
+  for (const auto& t : tables_) tables.push_back({t.schema, t.name, t.primary_key, t.key_columns});
+  std::optional<std::string> existing;
+  if (slot.rows() != 0) existing = std::string(slot.Text(0, 2));
+  DF_ASSIGN_OR_RETURN(snapshot_,
+                      SnapshotCopy::Start(url_, slot_, user, std::move(tables), existing, clock_));
+  return Status::OK();
+}
+
+Result<SourceBatch> PostgresCdcSource::NextSnapshot(size_t max_records, std::stop_token stop) {
+  SourceBatch batch;
+  DF_ASSIGN_OR_RETURN(bool done, snapshot_->Next(max_records, &batch, stop));
+  if (!done) return batch;
+  snapshot_.reset();
+  // resume_ is the consistent point (Open): no change is both copied and streamed.
+  Status s = StartStreaming();
+  if (!s.ok() && s.code() != StatusCode::kUnavailable) return s;  // else Next() reconnects
+  return batch;
 }
 
 Status PostgresCdcSource::StartStreaming() {
@@ -441,6 +484,7 @@ Status PostgresCdcSource::Reconnect(const Status& why, std::stop_token stop) {
 }
 
 Result<SourceBatch> PostgresCdcSource::Next(size_t max_records, std::stop_token stop) {
+  if (snapshot_) return NextSnapshot(max_records, stop);
   SourceBatch batch;
   int64_t deadline = clock_->MonotonicMicros() + kIdleReturnUs;
   while (true) {

@@ -11,6 +11,11 @@
 // fetched_at is the transaction's commit time, so the pipeline's fetch->queryable latency is the
 // change's lag from commit to the store.
 //
+// Initial snapshot (`snapshot: initial`, the default): the run that creates the slot first
+// copies the rows the tables hold as "read" events, positions "v2;snapshot;…", then streams
+// from the slot's consistent point; resumable after kill -9 (snapshot_copy.h says how and what
+// the log may then hold). The slot is confirmed nothing while the copy runs.
+//
 // Position "v1;lsn=X/Y;skip=N": every transaction whose commit LSN is below X is staged, and of
 // the transaction committed at X the first N changes are (a batch may end inside a large
 // transaction). After a whole transaction X is its end LSN and N is 0. On Open() replication
@@ -39,6 +44,7 @@
 #include "config/pipeline_config.h"
 #include "pg/pg_connection.h"
 #include "source/postgres_cdc/pgoutput.h"
+#include "source/postgres_cdc/snapshot_copy.h"
 #include "source/source.h"
 
 namespace dataforge {
@@ -66,9 +72,13 @@ class PostgresCdcSource final : public Source {
     std::string schema, name;
     // The columns that make the record key (row_key.h); empty = the replica identity index.
     std::vector<std::string> key_columns;
+    std::vector<std::string> primary_key;  // empty: none (the initial snapshot's copy order)
   };
   Status Prepare();  // checks, publication, slot (regular connection)
   Status StartStreaming();
+  // The initial snapshot (snapshot_copy.h): begins it on the first run, then its batches.
+  Status StartSnapshot(const PgResult& slot, const std::string& user);
+  Result<SourceBatch> NextSnapshot(size_t max_records, std::stop_token stop);
   // Reads and handles what the server sent; true when a batch should be returned now.
   Result<bool> Pump(size_t max_records, SourceBatch* batch, std::stop_token stop);
   Status Handle(std::string_view copy_data, SourceBatch* batch);
@@ -95,7 +105,8 @@ class PostgresCdcSource final : public Source {
   uint64_t txn_change_ = 0;  // changes of the current transaction seen so far
   std::map<uint32_t, pgoutput::Relation> relations_;
   int64_t next_status_us_ = 0;
-  CdcPosition start_;  // where the current replication connection started
+  CdcPosition start_;                       // where the current replication connection started
+  std::unique_ptr<SnapshotCopy> snapshot_;  // while the initial snapshot is being copied
 };
 
 }  // namespace dataforge
