@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/cql_endpoint.h"
+#include "cli/option_checks.h"
 #include "cli/signal_waiter.h"
 #include "common/redact.h"
 #include "pipeline/data_dir.h"
@@ -229,7 +230,7 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "Port to listen on (0 = any free port, named in the "
                   "ready line)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
+      ->check(WholeNumber(0, 65535));
   cmd->add_option("--username", flags->username,
                   "Require this user (PasswordAuthenticator); default: no authentication");
   cmd->add_option("--password", flags->password,
