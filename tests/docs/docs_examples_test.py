@@ -5,35 +5,43 @@ Usage: docs_examples_test.py --dataforge BIN --kafka-mock-cluster BIN [--source-
                              [--only FILE[:LINE]]
 
 What is extracted: each fenced block whose info string is `sh`, `bash`, `console` or `yaml`.
-A `console` block's commands are its lines starting with "$ " (the rest is sample output and
-is not compared). An HTML comment on the line right before the fence says how a block is
-tested, when it cannot simply be run:
+A `console` block's commands are its lines starting with "$ "; the rest is sample output and
+is not compared, except for this: a command commented `# exit N` must exit with N, and each
+"dataforge: …" line shown after it must be a line of its stderr, exactly. An HTML comment on
+the line right before the fence says how a block is tested when it cannot simply be run:
 
-  <!-- docs-test: syntax -->        each `dataforge …` command is run with --help instead (the
+  <!-- docs-test: syntax REASON -->  each `dataforge …` command is run with --help instead (the
                                     subcommand must exist and every --flag it uses must be in
-                                    its help); a yaml block is checked the same as always
-  <!-- docs-test: skip REASON -->   not run; REASON is required (e.g. it builds for minutes)
+                                    its help or the global help); a yaml block is checked as always
+  <!-- docs-test: skip REASON -->    not run; REASON is required (e.g. it builds for minutes)
+  <!-- docs-test: continue -->       runs in the directory of the previous block of the same
+                                    file (it reads what that block made)
 
-How a block runs: in a fresh temporary directory, as one bash script (`set -e -o pipefail`
-semantics per command: the first command that exits non-zero fails the block), with
-`dataforge` on PATH (the binary under test). A yaml block is written to a file and must pass
-`dataforge config check FILE`.
+How a block runs: in a fresh temporary directory, as one bash script in which every command
+must exit 0 (the first that does not fails the block), with the binary under test first on
+PATH as `dataforge`, then /usr/bin (Debian's python3 with python3-cassandra). A yaml block is
+written to a file and must pass `dataforge config check FILE`.
 
 Commands that run until a signal are started, given until their ready line (or 2 s when they
-print none), then sent SIGINT, and must exit 0 within 60 s: `dataforge run` without
---max-records and without a file:// --source-url, `run --role process|scheduler`,
-`dataforge mock-api`, `dataforge cql-serve`, `kafka_mock_cluster`. Written with a trailing `&`
-they stay up (ready first) until the block ends, then get SIGINT and must exit 0.
+print none: stopping cleanly must work at any moment, so the wait is no race), then sent
+SIGINT, and must exit 0 within 60 s: `dataforge run` without
+--max-records and without a file:// --source-url (any --role), `dataforge mock-api`,
+`dataforge cql-serve`, `kafka_mock_cluster`. Written with a trailing `&` they stay up (ready
+first) until the block ends, then get SIGINT and must exit 0. One whose output is redirected
+(`> FILE`) is left to bash. Whatever a block leaves running is killed when it ends.
 
 Substitutions (applied to the block's text before it runs; the servers are started only when
 a block needs them, once per test run):
   $PWD/build/src                       -> the directory of the binary under test
-  $PWD/ (start of a path), build/tests/ -> the repository root, the kafka_mock_cluster's dir
+  build/tests/kafka_mock_cluster       -> the --kafka-mock-cluster binary
+  $PWD/                                -> the repository root (README: "from the repository root")
   kafka://HOST:PORT[,HOST:PORT...]     -> kafka://<bootstrap servers of a librdkafka mock
                                           cluster> (3 brokers, tests/tools/kafka_mock_cluster)
   postgresql://ANYTHING (to a space or quote)
                                        -> the URL of a throwaway PostgreSQL 15
-                                          (tests/tools/pg_throwaway.sh), query string dropped
+                                          (tests/tools/pg_throwaway.sh); its query
+                                          string (sslmode=require: the server has no TLS)
+                                          is dropped
   cassandra://HOSTS[/KEYSPACE]         -> cassandra://127.0.0.1:<port>/KEYSPACE of a
                                           `dataforge cql-serve` on its own data dir
   https://randomuser.me/api/           -> http://127.0.0.1:<port>/api/ of `dataforge mock-api`
@@ -61,7 +69,7 @@ import threading
 import time
 
 LANGS = {"sh", "bash", "console", "yaml"}
-MARKER = re.compile(r"^<!--\s*docs-test:\s*(syntax|skip|continue)\s*(.*?)\s*-->\s*$")
+MARKER = re.compile(r"^<!--\s*docs-test:\s*(syntax|skip|continue)\b\s*(.*?)\s*-->\s*$")
 READY = {  # what a serving command prints once it serves
     "mock-api": re.compile(r"serving http"),
     "cql-serve": re.compile(r"listening on"),
