@@ -67,6 +67,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 LANGS = {"sh", "bash", "console", "yaml"}
 MARKER = re.compile(r"^<!--\s*docs-test:\s*(syntax|skip|continue)\b\s*(.*?)\s*-->\s*$")
@@ -151,8 +152,13 @@ class Servers:
         self.args, self.work = args, work
         self.procs = []
         self._kafka = self._pg = self._cql = self._api = None
+        self.lock = threading.RLock()  # blocks run in parallel; each server starts once
 
     def kafka(self):
+        with self.lock:
+            return self._start_kafka()
+
+    def _start_kafka(self):
         if not self._kafka:
             p = subprocess.Popen([self.args.kafka_mock_cluster], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, text=True)
@@ -164,6 +170,10 @@ class Servers:
         return self._kafka
 
     def pg(self):
+        with self.lock:
+            return self._start_pg()
+
+    def _start_pg(self):
         if not self._pg:
             self.pg_dir = tempfile.mkdtemp(prefix="docs-pg-", dir="/tmp")
             os.chmod(self.pg_dir, 0o755)
@@ -190,6 +200,10 @@ class Servers:
         raise RuntimeError(f"{argv} was not ready within 30 s")
 
     def cql(self):
+        with self.lock:
+            return self._start_cql()
+
+    def _start_cql(self):
         if not self._cql:
             d = os.path.join(self.work, "cql-serve-data")
             os.makedirs(d)
@@ -200,6 +214,10 @@ class Servers:
         return self._cql
 
     def api(self):
+        with self.lock:
+            return self._start_api()
+
+    def _start_api(self):
         if not self._api:
             port = free_port()
             self.serve([self.args.dataforge, "mock-api", "--port", str(port)],
@@ -439,6 +457,7 @@ def main():
         os.path.dirname(os.path.abspath(__file__)))))
     ap.add_argument("--only", default="", help="FILE or FILE:LINE of one block")
     ap.add_argument("--block-timeout", type=int, default=90)
+    ap.add_argument("--jobs", type=int, default=3, help="markdown files checked at once")
     args = ap.parse_args()
     args.dataforge = os.path.abspath(args.dataforge)
     args.kafka_mock_cluster = os.path.abspath(args.kafka_mock_cluster)
@@ -456,36 +475,52 @@ def main():
                PGPASSWORD="secret", KAFKA_PASSWORD="kafka-secret", CASSANDRA_USER="cassandra",
                CASSANDRA_PASSWORD="cassandra-secret")
     servers = Servers(args, work)
-    passed = failed = skipped = 0
-    last_dir = {}  # markdown file -> the directory of its last block
+    kafka_lock = threading.Lock()  # one block at a time on the shared topic and group
+
+    def check(b, last_dir):
+        """(outcome, line to print) of one block."""
+        if b.marker and b.marker[0] == "skip":
+            if not b.marker[1]:
+                return "failed", f"FAIL {b.where}: a skip marker needs a reason\n"
+            return "skipped", None
+        t = time.monotonic()
+        try:
+            if "kafka" in b.text:
+                with kafka_lock:
+                    problem = run_block(b, args, servers, work, env, last_dir)
+            else:
+                problem = run_block(b, args, servers, work, env, last_dir)
+        except subprocess.TimeoutExpired:
+            problem = f"{b.where}: did not finish within {args.block_timeout} s"
+        except RuntimeError as e:
+            problem = f"{b.where}: {e}"
+        if problem:
+            return "failed", f"FAIL {problem}\n"
+        kind = b.lang + (", " + b.marker[0] if b.marker else "")
+        return "passed", f"ok   {b.where} ({kind}) {time.monotonic() - t:.1f} s"
+
+    def check_file(path):  # a file's blocks in order (a `continue` block needs the one before)
+        last_dir = {}
+        results = []
+        for b in (b for b in blocks if b.path == path):
+            outcome, line = check(b, last_dir)
+            if line:
+                print(line, flush=True)
+            results.append(outcome)
+        return results
+
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
     start = time.monotonic()
     try:
-        for b in blocks:
-            if b.marker and b.marker[0] == "skip":
-                if not b.marker[1]:
-                    print(f"FAIL {b.where}: a skip marker needs a reason", flush=True)
-                    failed += 1
-                else:
-                    skipped += 1
-                continue
-            t = time.monotonic()
-            try:
-                problem = run_block(b, args, servers, work, env, last_dir)
-            except subprocess.TimeoutExpired:
-                problem = f"{b.where}: did not finish within {args.block_timeout} s"
-            except RuntimeError as e:
-                problem = f"{b.where}: {e}"
-            took = time.monotonic() - t
-            if problem:
-                failed += 1
-                print(f"FAIL {problem}\n", flush=True)
-            else:
-                passed += 1
-                print(f"ok   {b.where} ({b.lang}{', ' + b.marker[0] if b.marker else ''}) {took:.1f} s",
-                      flush=True)
+        # Files in parallel: most of the time is spent waiting on servers and shutdowns.
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for results in pool.map(check_file, sorted({b.path for b in blocks})):
+                for outcome in results:
+                    counts[outcome] += 1
     finally:
         servers.stop()
         shutil.rmtree(work, ignore_errors=True)
+    passed, failed, skipped = counts["passed"], counts["failed"], counts["skipped"]
     print(f"docs: {passed} passed, {failed} failed, {skipped} skipped "
           f"in {time.monotonic() - start:.0f} s")
     return 1 if failed else 0
