@@ -243,7 +243,7 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   cmd->add_option("--max-frame-bytes", flags->max_frame_bytes,
                   "Refuse frames whose body is larger (ERROR, then the connection is closed)")
       ->capture_default_str()
-      ->check(CLI::Range(1024u, 256u << 20));
+      ->check(WholeNumber(1024, int64_t{256} << 20));
   cmd->callback([&ctx, flags, exit_code] {
     WithConfig(ctx, exit_code,
                [&](const PipelineConfig& config) { return ServeCql(ctx, config, *flags); });
