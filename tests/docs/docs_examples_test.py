@@ -30,13 +30,14 @@ SIGINT, and must exit 0 within 60 s: `dataforge run` without
 first) until the block ends, then get SIGINT and must exit 0. One whose output is redirected
 (`> FILE`) is left to bash. Whatever a block leaves running is killed when it ends.
 
-Substitutions (applied to the block's text before it runs; the servers are started only when
-a block needs them, once per test run):
+Substitutions (applied to the block's text before it runs; PostgreSQL, cql-serve and the mock
+API start when a block first needs them and serve the whole run; a block that names Kafka gets a
+mock cluster of its own, so no block sees another's topic, group or records):
   $PWD/build/src                       -> the directory of the binary under test
   build/tests/kafka_mock_cluster       -> the --kafka-mock-cluster binary
   $PWD/                                -> the repository root (README: "from the repository root")
-  kafka://HOST:PORT[,HOST:PORT...]     -> kafka://<bootstrap servers of a librdkafka mock
-                                          cluster> (3 brokers, tests/tools/kafka_mock_cluster)
+  kafka://HOST:PORT[,HOST:PORT...]     -> kafka://<bootstrap servers of the block's librdkafka
+                                          mock cluster> (3 brokers, tests/tools/kafka_mock_cluster)
   postgresql://ANYTHING (to a space or quote)
                                        -> the URL of a throwaway PostgreSQL 15
                                           (tests/tools/pg_throwaway.sh); its query
@@ -151,23 +152,19 @@ class Servers:
     def __init__(self, args, work):
         self.args, self.work = args, work
         self.procs = []
-        self._kafka = self._pg = self._cql = self._api = None
+        self._pg = self._cql = self._api = None
         self.lock = threading.RLock()  # blocks run in parallel; each server starts once
 
-    def kafka(self):
-        with self.lock:
-            return self._start_kafka()
-
-    def _start_kafka(self):
-        if not self._kafka:
-            p = subprocess.Popen([self.args.kafka_mock_cluster], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True)
-            self.procs.append(p)
-            line = p.stdout.readline().strip()
-            if not line.startswith("bootstrap.servers="):
-                raise RuntimeError(f"kafka_mock_cluster printed {line!r}")
-            self._kafka = line.split("=", 1)[1]
-        return self._kafka
+    def kafka(self, owned):
+        """A fresh cluster for one block (blocks must not see each other's topics, groups and
+        the mock brokers' ~5 MB per partition retention); its process is added to `owned`."""
+        p = subprocess.Popen([self.args.kafka_mock_cluster], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        owned.append(p)
+        line = p.stdout.readline().strip()
+        if not line.startswith("bootstrap.servers="):
+            raise RuntimeError(f"kafka_mock_cluster printed {line!r}")
+        return line.split("=", 1)[1]
 
     def pg(self):
         with self.lock:
@@ -240,14 +237,14 @@ class Servers:
             shutil.rmtree(self.pg_dir, ignore_errors=True)
 
 
-def substitute(text, servers, args, ports):
+def substitute(text, servers, args, ports, owned):
     bin_dir = os.path.dirname(os.path.abspath(args.dataforge))
     text = text.replace("$PWD/build/src", bin_dir)
     text = text.replace("build/tests/kafka_mock_cluster", args.kafka_mock_cluster)
     text = re.sub(r"\$PWD/", args.source_dir.rstrip("/") + "/", text)
     if re.search(r"kafka://", text):
         text = re.sub(r"kafka://[A-Za-z0-9.\-]+:[0-9A-Z]+(,[A-Za-z0-9.\-]+:[0-9A-Z]+|,\.\.\.)*",
-                      "kafka://" + servers.kafka(), text)
+                      "kafka://" + servers.kafka(owned), text)
     if "postgresql://" in text:
         text = re.sub(r"postgresql://[^\s'\"]*", servers.pg(), text)
     if "cassandra://" in text:
@@ -397,7 +394,21 @@ def run_block(block, args, servers, work, env, last_dir):
     tmp = tempfile.mkdtemp(prefix="ctl-", dir=work)
     ports = {}
     syntax = bool(block.marker and block.marker[0] == "syntax")
-    text = substitute(block.text, servers, args, ports) if not syntax else block.text
+    owned = []  # servers of this block only
+    try:
+        text = substitute(block.text, servers, args, ports, owned) if not syntax else block.text
+        return run_substituted(block, text, syntax, args, d, tmp, env)
+    finally:
+        for p in owned:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def run_substituted(block, text, syntax, args, d, tmp, env):
     benv = dict(env, DOCS_TMP=tmp)
     if block.lang == "yaml":
         f = os.path.join(d, "pipeline.yaml")
