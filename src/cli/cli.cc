@@ -5,7 +5,10 @@
 
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/redact.h"
 #include "common/redacting_sink.h"
 
@@ -28,8 +31,9 @@ int RunCli(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   // CLI11's own errors can quote a URL given on the command line.
-  app.failure_message([](const CLI::App* a, const CLI::Error& e) {
-    return Redact(CLI::FailureMessage::simple(a, e));
+  // One line, like every other error: what is wrong and where to look.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return Redact(fmt::format("dataforge: {} (see --help)\n", e.what()));
   });
   CliContext ctx;
   app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
@@ -46,6 +50,7 @@ int RunCli(int argc, char** argv) {
                  "cassandra://[user:password@]host[:port][,host...][/keyspace][?consistency=...]");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(OneOf({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
 
   int exit_code = 0;
@@ -58,6 +63,7 @@ int RunCli(int argc, char** argv) {
   AddConfigCommands(app, ctx, &exit_code);
   AddOrchestrationCommands(app, ctx, &exit_code);
   AddCqlServeCommand(app, ctx, &exit_code);
+  ExplainNumericOptions(app);  // "--max-records: 'abc' is not a whole number >= 0"
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 
   try {

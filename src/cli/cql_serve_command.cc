@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/cql_endpoint.h"
+#include "cli/option_checks.h"
 #include "cli/signal_waiter.h"
 #include "common/redact.h"
 #include "pipeline/data_dir.h"
@@ -229,7 +230,7 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "Port to listen on (0 = any free port, named in the "
                   "ready line)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
+      ->check(WholeNumber(0, 65535));
   cmd->add_option("--username", flags->username,
                   "Require this user (PasswordAuthenticator); default: no authentication");
   cmd->add_option("--password", flags->password,
@@ -242,7 +243,7 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   cmd->add_option("--max-frame-bytes", flags->max_frame_bytes,
                   "Refuse frames whose body is larger (ERROR, then the connection is closed)")
       ->capture_default_str()
-      ->check(CLI::Range(1024u, 256u << 20));
+      ->check(WholeNumber(1024, int64_t{256} << 20));
   cmd->callback([&ctx, flags, exit_code] {
     WithConfig(ctx, exit_code,
                [&](const PipelineConfig& config) { return ServeCql(ctx, config, *flags); });

@@ -102,6 +102,24 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
     });
   });
 
+  auto key = std::make_shared<std::string>();
+  auto* get = staging->add_subcommand(
+      "get", "Print the latest staged version of the record KEY: its raw JSON, as fetched");
+  get->add_option("KEY", *key, "Record key (the pipeline's source.key, e.g. login.uuid)")
+      ->required();
+  get->callback([&ctx, exit_code, key] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));
+      auto row = staging->Get(*key);
+      if (!row.ok() && row.status().code() == StatusCode::kNotFound) {
+        return Status::NotFound(fmt::format("no staged record {}", *key));
+      }
+      if (!row.ok()) return row.status();
+      fmt::print("{}\n", row->raw);
+      return Status::OK();
+    });
+  });
+
   auto* dl = app.add_subcommand("deadletter", "Read the dead-letter tables of every stage");
   dl->require_subcommand(1);
   auto limit = std::make_shared<size_t>(100);

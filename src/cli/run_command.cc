@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/cql_endpoint.h"
+#include "cli/option_checks.h"
 #include "cli/scheduler_host.h"
 #include "cli/signal_waiter.h"
 #include "common/clock.h"
@@ -159,14 +160,14 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "into the log (and the scheduler); process: a consumer-group member, log -> "
                   "store; scheduler: only the scheduler, running the DAGs of the pipeline file. "
                   "ingest and process need a shared log (kafka://)")
-      ->check(CLI::IsMember({"all", "ingest", "process", "scheduler"}))
+      ->check(OneOf({"all", "ingest", "process", "scheduler"}))
       ->capture_default_str();
   auto cql_port = std::make_shared<int>(-1);
   auto cql = std::make_shared<CqlEndpointFlags>();
   cmd->add_option("--cql-port", *cql_port,
                   "Also serve the store over CQL (like `dataforge cql-serve`) on this port while "
                   "the pipeline runs (0 = any free port, named in the ready line)")
-      ->check(CLI::Range(0, 65535));
+      ->check(WholeNumber(0, 65535));
   cmd->add_option("--cql-host", cql->host, "Address for --cql-port")->capture_default_str();
   cmd->add_option("--cql-username", cql->username,
                   "Require this user on --cql-port; the password comes from "
@@ -286,7 +287,7 @@ void AddMockApiCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--host", *host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", *port, "Port to listen on (0 = any free port)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
+      ->check(WholeNumber(0, 65535));
   cmd->callback([host, port, exit_code] {
     SignalWaiter signals;
     MockApiServer server;

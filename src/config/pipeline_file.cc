@@ -52,9 +52,14 @@ class ConfigReader : public YamlReader {
     c->source.store_key_column = StoreKeyColumn(c->process);
     DagReader dags(file_);
     if (auto n = root["scheduler"]) DF_RETURN_IF_ERROR(dags.ReadScheduler(n, &c->scheduler));
-    // The built-in DAG belongs to the built-in pipeline: a file declares its own, or none.
-    c->dags.clear();
-    if (auto n = root["dags"]) DF_RETURN_IF_ERROR(dags.ReadDags(n, &c->dags));
+    // Like every section, `dags:` keeps the defaults unless the file names it: `dags:` with
+    // DAGs replaces them all, `dags: {}` (or `dags:` alone) leaves none. The built-in DAG pulls
+    // pages from an http source, so a file whose source is another type does not inherit it.
+    if (auto n = root["dags"]) {
+      DF_RETURN_IF_ERROR(dags.ReadDags(n, &c->dags));
+    } else if (c->source.type != "http") {
+      c->dags.clear();
+    }
     return Status::OK();
   }
 

@@ -37,6 +37,35 @@ TEST(PipelineFileTest, OverridesKeepOtherDefaults) {
   EXPECT_EQ(c->process.columns.size(), 12u);
 }
 
+// README: "A pipeline file overrides only what it names" holds for `dags:` too (issue 22 §5).
+TEST(PipelineFileTest, DagsKeepTheDefaultUnlessTheFileNamesThem) {
+  auto kept = ParsePipelineConfig("source:\n  results_per_page: 100\n", "p.yaml");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->dags.size(), 1u);
+  EXPECT_EQ(kept->dags[0].id, "user_automation");
+
+  auto none = ParsePipelineConfig("dags: {}\n", "p.yaml");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->dags.empty());
+  auto empty = ParsePipelineConfig("dags:\n", "p.yaml");
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->dags.empty());
+
+  auto own = ParsePipelineConfig(
+      "dags:\n  mine:\n    start_date: 2026-01-01\n    tasks:\n      - {id: t, type: shell, "
+      "command: 'true'}\n",
+      "p.yaml");
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  ASSERT_EQ(own->dags.size(), 1u);
+  EXPECT_EQ(own->dags[0].id, "mine");
+
+  // The built-in DAG ingests from an http source: a CDC pipeline does not inherit it.
+  auto cdc = ParsePipelineConfig(
+      "source: {type: postgres_cdc, url: 'postgresql://u@h/db', tables: [public.a]}\n", "p.yaml");
+  ASSERT_TRUE(cdc.ok()) << cdc.status().ToString();
+  EXPECT_TRUE(cdc->dags.empty());
+}
+
 TEST(PipelineFileTest, UnknownKeyNamesTheLine) {
   auto c = ParsePipelineConfig("source:\n  url: x\n  reslts_per_page: 3\n", "p.yaml");
   ASSERT_FALSE(c.ok());

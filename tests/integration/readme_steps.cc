@@ -170,6 +170,21 @@ std::vector<Step> Steps() {
        [](Flow& f, const std::string& line) {
          EXPECT_EQ(f.RunOk(line).out, fmt::format("{}\n", f.staging_rows));
        }},
+      {"dataforge staging get 91c38129-e067-4af8-8705-7d8376747cef",
+       [](Flow& f, const std::string& line) {
+         // The raw record of the v1.4 capture (README's file:// run staged it), minified.
+         std::string raw = f.RunOk(line).out;
+         EXPECT_TRUE(raw.starts_with(
+             R"({"gender":"male","name":{"title":"Mr","first":"Mathis","last":"Berthelsen"},)"))
+             << raw;
+         EXPECT_NE(raw.find(R"("login":{"uuid":"91c38129-e067-4af8-8705-7d8376747cef",)"),
+                   std::string::npos)
+             << raw;
+         EXPECT_TRUE(raw.ends_with("\"nat\":\"NO\"}\n")) << raw;
+         auto none = f.Dataforge({"staging", "get", "no-such-key"});
+         EXPECT_EQ(none.exit_code, 1);
+         EXPECT_EQ(none.err, "dataforge: no staged record no-such-key\n");
+       }},
       {"dataforge deadletter list --limit 10",
        [](Flow& f, const std::string& line) {
          auto lines = SplitLines(f.RunOk(line).out);
@@ -414,10 +429,11 @@ std::vector<Step> Steps() {
          Interrupt(child);
          f.Forget("cql-serve");
        }},
-      {"dataforge run --cql-port 9042",
+      {"dataforge run --cql-port 9042 &",
        [](Flow& f, const std::string& line) {
-         // Left running for README's next command, the Python driver's query.
-         auto& child = f.StartBackground("run-cql", line);
+         // Left running (README's `&`) for README's next command, the Python driver's query.
+         ASSERT_TRUE(line.ends_with(" &")) << line;
+         auto& child = f.StartBackground("run-cql", line.substr(0, line.size() - 2));
          EXPECT_EQ(WaitListening(child, "cql-serve: listening on 127.0.0.1:"), f.cql_run_port());
        }},
       {"python3 -c \"from cassandra.cluster import Cluster; s = Cluster(['127.0.0.1'], "
