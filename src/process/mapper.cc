@@ -3,9 +3,11 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
+#include "common/decimal.h"
 #include "common/escape.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
@@ -112,9 +114,9 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
     c.json_name = JsonString(spec.name);
     c.required = spec.required;
     static const std::pair<const char*, Type> kTypes[] = {
-        {"text", Type::kText},          {"uuid", Type::kUuid},     {"int", Type::kInt},
-        {"bigint", Type::kBigint},      {"double", Type::kDouble}, {"boolean", Type::kBoolean},
-        {"timestamp", Type::kTimestamp}};
+        {"text", Type::kText},           {"uuid", Type::kUuid},      {"int", Type::kInt},
+        {"bigint", Type::kBigint},       {"double", Type::kDouble},  {"boolean", Type::kBoolean},
+        {"timestamp", Type::kTimestamp}, {"decimal", Type::kDecimal}};
     bool known = false;
     for (const auto& [name, type] : kTypes) {
       if (spec.type == name) {
@@ -219,8 +221,11 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
   std::string where = used ? fmt::format(" at {}", used->text) : " from its template";
   // Text form of the value for string-ish types.
   if (have_element && c.type != Type::kInt && c.type != Type::kBigint && c.type != Type::kDouble &&
-      c.type != Type::kBoolean && !(c.type == Type::kTimestamp && value.is_number())) {
-    if (!ScalarText(value, &text)) {
+      c.type != Type::kBoolean && c.type != Type::kDecimal &&
+      !(c.type == Type::kTimestamp && value.is_number())) {
+    if (c.type == Type::kText && (value.is_object() || value.is_array())) {
+      text = simdjson::minify(value);  // an object or array in a text column: its JSON text
+    } else if (!ScalarText(value, &text)) {
       *error =
           fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value), where);
       return false;
@@ -314,8 +319,61 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
                              have_element ? Describe(value) : text, where);
         return false;
       }
-      *out_text = fmt::format("{}", v);
-      out_json->append(*out_text);
+      if (std::isinf(v) && text.find_first_of("nN") == std::string::npos) {
+        // A finite number beyond a double (numeric 1e400) is not Infinity.
+        *error = fmt::format(
+            "column \"{}\": value {}{} is beyond the range of a double; use a decimal or text "
+            "column",
+            c.name, have_element ? Describe(value) : text, where);
+        return false;
+      }
+      // JSON has no NaN, Infinity or -0: those are written as PostgreSQL and the CQL
+      // codec (cql/value_json.cc) write them, as "NaN", "Infinity", "-Infinity" and -0.0.
+      if (std::isnan(v)) {
+        *out_text = "NaN";
+      } else if (std::isinf(v)) {
+        *out_text = v > 0 ? "Infinity" : "-Infinity";
+      } else if (v == 0 && std::signbit(v)) {
+        *out_text = "-0";
+        out_json->append("-0.0");
+        return true;
+      } else {
+        *out_text = fmt::format("{}", v);
+        out_json->append(*out_text);
+        return true;
+      }
+      AppendJsonString(out_json, *out_text);
+      return true;
+    }
+    case Type::kDecimal: {
+      // Exact: from the text (a JSON string) or the number's own digits, never via a double
+      // unless the source sent a double.
+      std::string s = text;
+      if (have_element) {
+        switch (value.type()) {
+          case element_type::STRING:
+            s = std::string(value.get_string().value_unsafe());
+            break;
+          case element_type::INT64:
+          case element_type::UINT64:
+          case element_type::DOUBLE:
+            ScalarText(value, &s);
+            break;
+          default:
+            s = Describe(value);
+            break;
+        }
+      }
+      std::optional<Decimal> d = ParseDecimal(s);
+      if (!d) {
+        *error = fmt::format(
+            "column \"{}\": value {}{} is not a decimal (digits with an optional point and "
+            "exponent, at most {} digits; NaN and Infinity have none: use a double or text column)",
+            c.name, have_element ? Describe(value) : JsonString(s), where, kMaxDecimalDigits);
+        return false;
+      }
+      *out_text = FormatDecimal(*d);
+      AppendJsonString(out_json, *out_text);
       return true;
     }
     case Type::kBoolean: {

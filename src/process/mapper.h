@@ -39,7 +39,7 @@ class Mapper {
   MapResult Map(std::string_view key, std::string_view raw_json);
 
  private:
-  enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp };
+  enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp, kDecimal };
   struct Path {
     bool is_key = false;             // "$key"
     std::vector<std::string> parts;  // dotted path split

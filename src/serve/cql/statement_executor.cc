@@ -50,7 +50,7 @@ bool IsTextType(const DataType& t) {
   return t.id == TypeId::kVarchar || t.id == TypeId::kAscii;
 }
 
-// Types whose JSON form is a bare number or boolean (the rest are JSON strings).
+// Types whose JSON form is a bare number or boolean (the rest, decimal too, are JSON strings).
 bool IsBareJsonType(const DataType& t) {
   switch (t.id) {
     case TypeId::kBigint:
@@ -61,7 +61,6 @@ bool IsBareJsonType(const DataType& t) {
     case TypeId::kVarint:
     case TypeId::kDouble:
     case TypeId::kFloat:
-    case TypeId::kDecimal:
     case TypeId::kBoolean:
       return true;
     default:
@@ -77,7 +76,9 @@ Result<std::optional<std::string>> TermValue(const Term& term, const DataType& t
   if (unset != nullptr) *unset = false;
   if (!term.is_marker()) {
     if (term.json == "null") return std::optional<std::string>();
-    auto v = JsonToValue(type, term.json);
+    // A decimal literal keeps every digit: its text, not the double a JSON reader makes of it.
+    const bool exact = type.id == TypeId::kDecimal && !term.json.empty() && term.json[0] != '"';
+    auto v = JsonToValue(type, exact ? JsonString(term.json) : term.json);
     if (!v.ok()) {
       return Status::InvalidArgument("Invalid value " + term.text + " for column " + column +
                                      " of type " + TypeName(type) + ": " + v.status().message());
