@@ -113,16 +113,18 @@ std::optional<Decimal> ParseDecimal(std::string_view s) {
 std::string FormatDecimal(const Decimal& d) {
   std::string out = d.negative ? "-" : "";
   const int64_t scale = d.scale;
-  if (scale > kMaxPlainScale || scale < -kMaxPlainScale) {
-    return out + d.digits + fmt::format("E{:+d}", -scale);
-  }
-  if (scale <= 0) {
-    out += d.digits;
-    if (d.digits != "0") out.append(static_cast<size_t>(-scale), '0');
-    return out;
-  }
   const size_t n = d.digits.size();
+  if (scale < 0 || scale > kMaxPlainScale) {
+    // Scientific, like BigDecimal.toString(): one digit before the point, so the scale reads back.
+    out.push_back(d.digits[0]);
+    if (n > 1) {
+      out.push_back('.');
+      out.append(d.digits, 1, n - 1);
+    }
+    return out + fmt::format("E{:+d}", static_cast<int64_t>(n) - 1 - scale);
+  }
   const size_t frac = static_cast<size_t>(scale);
+  if (frac == 0) return out + d.digits;
   if (n > frac) {
     out.append(d.digits, 0, n - frac);
     out.push_back('.');

@@ -25,8 +25,10 @@ inline constexpr size_t kMaxDecimalDigits = 10000;
 // The scale is the number of fraction digits minus the exponent, so "1.50" keeps scale 2.
 std::optional<Decimal> ParseDecimal(std::string_view text);
 
-// Plain notation like PostgreSQL and Java's BigDecimal.toPlainString(): "-12.50", "0.001",
-// "1500" (scale -2); a scale beyond +-10000 is written "<digits>E<-scale>" instead.
+// The text that ParseDecimal reads back to the same digits and scale: plain notation for a
+// scale of 0 to 10000, as PostgreSQL writes numeric ("-12.50", "0.000000000000000000000000000001",
+// "18446744073709551616"); otherwise scientific like Java's BigDecimal.toString() ("1.5E+3" for
+// 15 with scale -2, "1E+400", "1E-20000").
 std::string FormatDecimal(const Decimal& d);
 
 // CQL decimal bytes and back. DecimalFromCql returns nullopt for fewer than 5 bytes or an

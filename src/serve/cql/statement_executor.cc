@@ -68,6 +68,41 @@ bool IsBareJsonType(const DataType& t) {
   }
 }
 
+bool HasDecimal(const DataType& t) {
+  if (t.id == TypeId::kDecimal) return true;
+  return std::any_of(t.params.begin(), t.params.end(), HasDecimal);
+}
+
+// A literal's JSON text with every bare number quoted ("[1.50,2]" -> "[\"1.50\",\"2\"]"), so
+// that decimals keep their digits instead of passing through a JSON reader's double. Numbers of
+// other types inside it are read from the text the same way.
+std::string QuoteNumbers(std::string_view json) {
+  std::string out;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < json.size()) {
+        out.push_back(json[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = json.find_first_of(",]}: ", i);
+      if (end == std::string_view::npos) end = json.size();
+      out += JsonString(json.substr(i, end - i));
+      i = end - 1;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::optional<std::string>> TermValue(const Term& term, const DataType& type,
@@ -77,8 +112,7 @@ Result<std::optional<std::string>> TermValue(const Term& term, const DataType& t
   if (!term.is_marker()) {
     if (term.json == "null") return std::optional<std::string>();
     // A decimal literal keeps every digit: its text, not the double a JSON reader makes of it.
-    const bool exact = type.id == TypeId::kDecimal && !term.json.empty() && term.json[0] != '"';
-    auto v = JsonToValue(type, exact ? JsonString(term.json) : term.json);
+    auto v = JsonToValue(type, HasDecimal(type) ? QuoteNumbers(term.json) : term.json);
     if (!v.ok()) {
       return Status::InvalidArgument("Invalid value " + term.text + " for column " + column +
                                      " of type " + TypeName(type) + ": " + v.status().message());
