@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
       "store {}, role {}\n",
       records, page, batch, no_fsync ? "off" : "per batch",
       rate > 0 ? fmt::format("{:.0f}/s", rate) : "max",
-      staging_url.empty() ? "sqlite" : RedactUrlPassword(staging_url), summary->log,
-      store_url.empty() ? "rocksdb" : RedactUrlPassword(store_url), role_name);
+      staging_url.empty() ? "sqlite" : Redact(staging_url), summary->log,
+      store_url.empty() ? "rocksdb" : Redact(store_url), role_name);
   fmt::print("  open (ready)      {:>10.1f} ms\n", open_ms);
   fmt::print("  duration          {:>10.2f} s\n", summary->seconds);
   const auto& pr = (*pipeline)->probes();

@@ -41,6 +41,15 @@ struct SourceConfig {
   std::vector<std::string> tables;
   std::string publication;
   std::string slot;
+  // postgres_cdc: the columns whose values make a table's record key (and so its log
+  // partition), as ("schema.table", columns); they must name one store row. A table not listed
+  // is keyed by `store_key_column` when the table has it in its replica identity, else by its
+  // primary key.
+  std::vector<std::pair<std::string, std::vector<std::string>>> key_columns;
+  // postgres_cdc: the table column the store's key is read from: "<col>" when the key column
+  // of process.columns has the single path "data.<col>", else "". Derived by the pipeline file
+  // reader, not read from the file.
+  std::string store_key_column;
 };
 
 struct StagingConfig {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -17,6 +18,19 @@
 
 namespace dataforge {
 namespace {
+
+// "col" when the store key column is read from the change event's data.col, else "".
+std::string StoreKeyColumn(const ProcessConfig& p) {
+  for (const auto& c : p.columns) {
+    if (c.name != p.key_column) continue;
+    if (c.paths.size() != 1 || !c.templates.empty()) return "";
+    const std::string& path = c.paths[0];
+    if (path.rfind("data.", 0) != 0 || path.size() == 5) return "";
+    if (path.find('.', 5) != std::string::npos) return "";
+    return path.substr(5);
+  }
+  return "";
+}
 
 // Reads one YAML document into a PipelineConfig; the first error wins and carries a line.
 class ConfigReader : public YamlReader {
@@ -35,6 +49,7 @@ class ConfigReader : public YamlReader {
     if (auto n = root["process"]) DF_RETURN_IF_ERROR(ReadProcess(n, &c->process));
     if (auto n = root["store"]) DF_RETURN_IF_ERROR(ReadStore(n, &c->store));
     if (auto n = root["tuning"]) DF_RETURN_IF_ERROR(ReadTuning(n, &c->tuning));
+    c->source.store_key_column = StoreKeyColumn(c->process);
     DagReader dags(file_);
     if (auto n = root["scheduler"]) DF_RETURN_IF_ERROR(dags.ReadScheduler(n, &c->scheduler));
     // The built-in DAG belongs to the built-in pipeline: a file declares its own, or none.
@@ -49,11 +64,12 @@ class ConfigReader : public YamlReader {
         n, "'source'",
         {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
          "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms", "max_response_bytes",
-         "key", "key_fallback", "type", "tables", "publication", "slot"}));
+         "key", "key_fallback", "type", "tables", "publication", "slot", "key_columns"}));
     DF_RETURN_IF_ERROR(Choice(n, "type", {"http", "postgres_cdc"}, &s->type));
     DF_RETURN_IF_ERROR(StrList(n, "tables", &s->tables));
     DF_RETURN_IF_ERROR(Str(n, "publication", &s->publication));
     DF_RETURN_IF_ERROR(Str(n, "slot", &s->slot));
+    DF_RETURN_IF_ERROR(ReadKeyColumns(n, s));
     DF_RETURN_IF_ERROR(Str(n, "name", &s->name));
     DF_RETURN_IF_ERROR(Str(n, "url", &s->url));
     DF_RETURN_IF_ERROR(Num(n, "results_per_page", 1, 5000, &s->results_per_page));
@@ -79,6 +95,41 @@ class ConfigReader : public YamlReader {
             n,
             "a postgres_cdc source needs 'tables': the tables to stream, e.g. [public.accounts]");
       }
+    }
+    return Status::OK();
+  }
+
+  // key_columns: {schema.table: [col, ...]} ("table" alone is public.table); each table must be
+  // one of `tables`.
+  Status ReadKeyColumns(const YAML::Node& n, SourceConfig* s) {
+    auto map = n["key_columns"];
+    if (!map || map.IsNull()) return Status::OK();
+    if (!map.IsMap()) {
+      return Error(map,
+                   "'key_columns' must be a mapping of table: [columns], e.g. "
+                   "{public.accounts: [id]}");
+    }
+    auto qualified = [](const std::string& t) {
+      return t.find('.') == std::string::npos ? "public." + t : t;
+    };
+    s->key_columns.clear();
+    for (const auto& kv : map) {
+      std::string table = qualified(kv.first.as<std::string>());
+      std::vector<std::string> cols;
+      DF_RETURN_IF_ERROR(StrList(map, kv.first.as<std::string>().c_str(), &cols));
+      if (cols.empty() || std::find(cols.begin(), cols.end(), "") != cols.end()) {
+        return Error(kv.second, fmt::format("key_columns of {} must name at least one column, "
+                                            "e.g. {{{}: [id]}}",
+                                            table, table));
+      }
+      bool listed = false;
+      for (const auto& t : s->tables) listed |= qualified(t) == table;
+      if (!listed) {
+        return Error(kv.first, fmt::format("key_columns names {}, which is not one of 'tables' "
+                                           "({})",
+                                           table, fmt::join(s->tables, ", ")));
+      }
+      s->key_columns.emplace_back(table, std::move(cols));
     }
     return Status::OK();
   }

@@ -175,6 +175,57 @@ TEST(PipelineFileCdcTest, PostgresCdcNeedsAUrlAndTables) {
   EXPECT_NE(yaml.find("delete_when: {path: op, equals: delete}"), std::string::npos) << yaml;
 }
 
+TEST(PipelineFileCdcTest, KeyColumnsPerTable) {
+  const std::string head =
+      "source:\n  type: postgres_cdc\n  url: postgresql://h/db\n  tables: [a, s.b]\n";
+  auto c = ParsePipelineConfig(head + "  key_columns: {a: [id], s.b: [x, y]}\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  using Keys = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  EXPECT_EQ(c->source.key_columns, (Keys{{"public.a", {"id"}}, {"s.b", {"x", "y"}}}));
+  EXPECT_NE(PipelineConfigToYaml(*c).find("key_columns:\n    public.a: [id]\n    s.b: [x, y]"),
+            std::string::npos)
+      << PipelineConfigToYaml(*c);
+  c = ParsePipelineConfig(head + "  key_columns: {a: id}\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.key_columns, (Keys{{"public.a", {"id"}}}));
+
+  c = ParsePipelineConfig(head + "  key_columns: {c: [id]}\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:5: key_columns names public.c, which is not one of 'tables' (a, s.b)");
+  c = ParsePipelineConfig(head + "  key_columns: {a: []}\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:5: key_columns of public.a must name at least one column, e.g. "
+            "{public.a: [id]}");
+  c = ParsePipelineConfig(head + "  key_columns: [id]\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:5: 'key_columns' must be a mapping of table: [columns], e.g. "
+            "{public.accounts: [id]}");
+}
+
+// The store key column is the table column its path reads (data.<col>); any other path, or
+// several, or a template, derives nothing.
+TEST(PipelineFileCdcTest, StoreKeyColumnComesFromTheProcessKeyPath) {
+  const std::string head =
+      "source:\n  type: postgres_cdc\n  url: postgresql://h/db\n  tables: [a]\n"
+      "process:\n  key_column: k\n  columns:\n    - ";
+  struct Case {
+    std::string column;
+    std::string want;
+  };
+  for (const Case& c :
+       {Case{"{name: k, path: data.id}", "id"}, Case{"{name: k, path: data.order_no}", "order_no"},
+        Case{"{name: k, path: [data.id, data.uuid]}", ""}, Case{"{name: k, path: data.id.x}", ""},
+        Case{"{name: k, path: id}", ""}, Case{"{name: k, path: $key}", ""},
+        Case{"{name: k, template: \"{data.id}\"}", ""}}) {
+    auto p = ParsePipelineConfig(head + c.column + "\n", "p.yaml");
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(p->source.store_key_column, c.want) << c.column;
+  }
+}
+
 TEST(PipelineFileCdcTest, DeleteWhenMustBeAMap) {
   auto c = ParsePipelineConfig("process:\n  delete_when: op\n", "p.yaml");
   ASSERT_FALSE(c.ok());

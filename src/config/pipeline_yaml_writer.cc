@@ -136,6 +136,14 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
     List(out, c.source.tables);
     out << YAML::Key << "publication" << YAML::Value << c.source.publication;
     out << YAML::Key << "slot" << YAML::Value << c.source.slot;
+    if (!c.source.key_columns.empty()) {
+      out << YAML::Key << "key_columns" << YAML::Value << YAML::BeginMap;
+      for (const auto& [table, cols] : c.source.key_columns) {
+        out << YAML::Key << table << YAML::Value;
+        List(out, cols);
+      }
+      out << YAML::EndMap;
+    }
   }
   out << YAML::EndMap;
 

@@ -18,20 +18,29 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// Follows `parts` from `root`; false if any step is missing or the value is null.
-bool Resolve(const element& root, const std::vector<std::string>& parts, element* out) {
+// What a record says about a path: a value, an explicit null (the value or an object on the
+// way is null), or nothing (a step is missing, or crosses a scalar or an array).
+enum class Found { kAbsent, kNull, kValue };
+
+Found Lookup(const element& root, const std::vector<std::string>& parts, element* out) {
   element cur = root;
   for (const auto& p : parts) {
+    if (cur.is_null()) return Found::kNull;
     element next;
     if (cur.type() != element_type::OBJECT ||
         cur.get_object().at_key(p).get(next) != simdjson::SUCCESS) {
-      return false;
+      return Found::kAbsent;
     }
     cur = next;
   }
-  if (cur.is_null()) return false;
+  if (cur.is_null()) return Found::kNull;
   *out = cur;
-  return true;
+  return Found::kValue;
+}
+
+// Follows `parts` from `root`; false if any step is missing or the value is null.
+bool Resolve(const element& root, const std::vector<std::string>& parts, element* out) {
+  return Lookup(root, parts, out) == Found::kValue;
 }
 
 // A scalar as text (strings as they are, numbers as decimal text); false for objects/arrays.
@@ -172,9 +181,10 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
 }
 
 bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& root,
-                         std::string* out_json, std::string* out_text, bool* present,
+                         std::string* out_json, std::string* out_text, bool* present, bool* carried,
                          std::string* error) {
   *present = false;
+  *carried = false;  // some path or template said something (a value or null)
   element value;
   bool have_element = false;
   std::string text;  // a key or a rendered template
@@ -184,17 +194,24 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       text.assign(key);
       used = &p;
       *present = !key.empty();
-    } else if (Resolve(root, p.parts, &value)) {
-      have_element = true;
-      used = &p;
-      *present = true;
+      *carried = true;
+    } else {
+      Found f = Lookup(root, p.parts, &value);
+      *carried = *carried || f != Found::kAbsent;
+      if (f == Found::kValue) {
+        have_element = true;
+        used = &p;
+        *present = true;
+      }
     }
     if (*present) break;
   }
   if (!*present) {
     for (const auto& tmpl : c.templates) {
+      // A template with a path the record lacks says nothing; one with a null (or non-scalar)
+      // part says null.
       std::string rendered, piece;
-      bool complete = true;
+      Found found = Found::kValue;
       for (const auto& part : tmpl) {
         if (!part.is_path) {
           rendered += part.literal;
@@ -203,14 +220,21 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
         element e;
         if (part.path.is_key) {
           rendered.append(key);
-        } else if (Resolve(root, part.path.parts, &e) && ScalarText(e, &piece)) {
-          rendered += piece;
-        } else {
-          complete = false;
+          continue;
+        }
+        Found f = Lookup(root, part.path.parts, &e);
+        if (f == Found::kAbsent) {
+          found = Found::kAbsent;
           break;
         }
+        if (f == Found::kNull || !ScalarText(e, &piece)) {
+          found = Found::kNull;
+        } else {
+          rendered += piece;
+        }
       }
-      if (complete) {
+      *carried = *carried || found != Found::kAbsent;
+      if (found == Found::kValue) {
         text = std::move(rendered);
         *present = true;
         break;
@@ -422,8 +446,8 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
       // A delete needs only the key: the other columns are gone with the row.
       const Column& k = columns_[key_column_];
       std::string json, text;
-      bool present = false;
-      if (!ColumnValue(k, key, root, &json, &text, &present, &r.error)) {
+      bool present = false, carried = false;
+      if (!ColumnValue(k, key, root, &json, &text, &present, &carried, &r.error)) {
         r.error = EscapeControlChars(r.error);
         return r;
       }
@@ -443,12 +467,13 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
   std::string text;
   for (size_t i = 0; i < columns_.size(); ++i) {
     const Column& c = columns_[i];
-    if (i) row.push_back(',');
+    const size_t mark = row.size();
+    if (mark > 1) row.push_back(',');
     row.append(c.json_name);
     row.push_back(':');
-    bool present = false;
+    bool present = false, carried = false;
     text.clear();
-    if (!ColumnValue(c, key, root, &row, &text, &present, &r.error)) {
+    if (!ColumnValue(c, key, root, &row, &text, &present, &carried, &r.error)) {
       r.error = EscapeControlChars(r.error);
       return r;
     }
@@ -460,7 +485,11 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
         r.error = fmt::format("column \"{}\": no value (tried {})", c.name, tried);
         return r;
       }
-      row.append("null");
+      if (carried) {
+        row.append("null");  // an explicit null clears the stored value
+      } else {
+        row.resize(mark);  // not in the record: the store keeps what it has (a partial upsert)
+      }
     }
     if (i == key_column_) r.key = text;
   }

@@ -22,8 +22,11 @@ namespace dataforge {
 
 struct MapResult {
   bool ok = false;
-  std::string key;       // the key column's value as text (ok only)
-  std::string row_json;  // {"col":value,...} in spec order (ok only)
+  std::string key;  // the key column's value as text (ok only)
+  // {"col":value,...} in spec order (ok only), with only the columns the record carries: a
+  // column whose paths and templates the record lacks is left out (the store keeps its value,
+  // store.h RowWrite); one the record gives as null is written null.
+  std::string row_json;
   std::string error;     // one line: which column, which path, what was wrong (!ok only)
   bool deleted = false;  // the record matched process.delete_when: remove the row `key`
 };
@@ -61,7 +64,8 @@ class Mapper {
 
   Mapper() = default;
   bool ColumnValue(const Column& c, std::string_view key, const simdjson::dom::element& root,
-                   std::string* out_json, std::string* out_text, bool* present, std::string* error);
+                   std::string* out_json, std::string* out_text, bool* present, bool* carried,
+                   std::string* error);
 
   std::vector<Column> columns_;
   Path delete_path_;  // process.delete_when; empty parts = none

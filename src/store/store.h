@@ -31,10 +31,17 @@
 
 namespace dataforge {
 
+// One row version. An upsert is partial, as a CQL INSERT of some columns is: the columns in
+// `row_json` are written (an explicit JSON null clears one), every other column of a stored row
+// keeps its value; a new key gets just the columns given (RocksDB stores only those, Cassandra
+// reads the others as null). Several writes to one key in one batch compose in batch order.
 struct RowWrite {
   std::string key;       // primary key value as text
-  std::string row_json;  // the row as one JSON object (empty when `deleted`)
+  std::string row_json;  // the columns to write, as one JSON object (empty when `deleted`)
   bool deleted = false;  // removes the row with `key` (a change event's delete)
+  // The writer vouches that `row_json` holds every column the row has (it read the row under
+  // its own lock, like the CQL endpoint): the store may replace the row without reading it.
+  bool complete = false;
 };
 
 struct PartitionOffset {

@@ -72,6 +72,7 @@ void RowWriter::Queue(const std::string& table, const std::string& key, std::str
   item.table = table;
   item.row.key = key;
   item.row.deleted = deleted;
+  item.row.complete = !deleted;  // read-modify-written under the key's lock: the whole row
   item.request = request;
   Pending& p = s.pending[OverlayKey(table, key)];
   p.deleted = deleted;

@@ -592,6 +592,13 @@ std::string ChangeEventJson(const Relation& rel, const Change& change, const Beg
   return w.Finish();
 }
 
+void MarkKeyColumns(Relation* rel, const std::vector<std::string>& key_columns) {
+  if (key_columns.empty()) return;
+  for (auto& col : rel->columns) {
+    col.key = std::find(key_columns.begin(), key_columns.end(), col.name) != key_columns.end();
+  }
+}
+
 Result<std::string> ChangeKey(const Relation& rel, const Change& change) {
   const std::vector<Value>& values = change.old_kind != 0 ? change.old_values : change.new_values;
   std::string key = TableName(rel);

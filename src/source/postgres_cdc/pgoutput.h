@@ -157,6 +157,12 @@ std::string ChangeEventJson(const Relation& rel, const Change& change, const Beg
 // unchanged TOAST value.
 Result<std::string> ChangeKey(const Relation& rel, const Change& change);
 
+// Makes exactly the columns named in `key_columns` the key columns of `rel` (Column::key), so
+// that ChangeKey() names the row by them instead of by the replica identity the server marked
+// (under REPLICA IDENTITY FULL that is every column). Names that are not columns of `rel` are
+// ignored; if none is, ChangeKey() fails with "no key columns". Empty `key_columns`: unchanged.
+void MarkKeyColumns(Relation* rel, const std::vector<std::string>& key_columns);
+
 // "2026-11-25T03:04:05.123456Z" for microseconds since the Unix epoch (UTC, always 6 digits).
 std::string FormatTimestampMicros(int64_t unix_us);
 

@@ -702,5 +702,63 @@ TEST(PgoutputKey, UnchangedToastOrMissingKeyIsError) {
             "the tuple has 1 values");
 }
 
+// REPLICA IDENTITY FULL marks every column as key; with the key columns marked instead, an
+// UPDATE of other columns keeps its key (old row and new row agree), so it stays one update on
+// one log partition, and a delete (whose old tuple is the whole row) has the same key.
+TEST(PgoutputKey, KeyColumnsUnderFullIdentity) {
+  Relation rel;
+  rel.oid = 9;
+  rel.schema = "public";
+  rel.name = "items";
+  rel.replica_identity = 'f';
+  rel.columns = {{true, "note", 25, -1}, {true, "id", 20, -1}, {true, "qty", 23, -1}};
+  Change up;
+  up.op = 'U';
+  up.relation_oid = 9;
+  up.old_kind = 'O';
+  up.old_values = {T("old note"), T("17"), T("1")};
+  up.new_values = {T("new note"), T("17"), T("2")};
+  Change after = up;
+  after.old_kind = 0;
+  after.old_values.clear();
+  // Every column: the old and the new row have different keys.
+  EXPECT_EQ(*ChangeKey(rel, up), "public.items/old note/17/1");
+  EXPECT_EQ(*ChangeKey(rel, after), "public.items/new note/17/2");
+
+  MarkKeyColumns(&rel, {"id"});
+  EXPECT_EQ(rel.columns[0].key, false);
+  EXPECT_EQ(rel.columns[1].key, true);
+  EXPECT_EQ(rel.columns[2].key, false);
+  EXPECT_EQ(*ChangeKey(rel, up), "public.items/17");
+  EXPECT_EQ(*ChangeKey(rel, after), "public.items/17");
+  Change del;
+  del.op = 'D';
+  del.relation_oid = 9;
+  del.old_kind = 'O';
+  del.old_values = up.new_values;
+  EXPECT_EQ(*ChangeKey(rel, del), "public.items/17");
+  // A change of the key column itself: the old and the new key differ.
+  up.new_values[1] = T("18");
+  EXPECT_EQ(*ChangeKey(rel, up), "public.items/17");
+  after.new_values[1] = T("18");
+  EXPECT_EQ(*ChangeKey(rel, after), "public.items/18");
+
+  // Several key columns: in column order, whatever order they are named in.
+  MarkKeyColumns(&rel, {"qty", "id"});
+  EXPECT_EQ(*ChangeKey(rel, del), "public.items/17/2");
+}
+
+TEST(PgoutputKey, MarkKeyColumnsEmptyKeepsTheServersMarksAndUnknownNamesMarkNothing) {
+  Relation rel = OrdersRelation();
+  MarkKeyColumns(&rel, {});
+  Change ins;
+  ins.new_values = {T("7"), T("gift"), T("AB-1")};
+  EXPECT_EQ(*ChangeKey(rel, ins), "shop.order_lines/7/AB-1");
+  MarkKeyColumns(&rel, {"dropped_column"});
+  EXPECT_EQ(ChangeKey(rel, ins).status().message(),
+            "table shop.order_lines has no key columns (replica identity 'd'); set a primary key "
+            "or REPLICA IDENTITY FULL");
+}
+
 }  // namespace
 }  // namespace dataforge::pgoutput

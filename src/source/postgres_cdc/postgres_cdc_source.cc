@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/redact.h"
+#include "source/postgres_cdc/row_key.h"
 
 namespace dataforge {
 namespace {
@@ -122,9 +123,10 @@ Status PostgresCdcSource::Prepare() {
         c->endpoint(), wal.Text(0, 0)));
   }
   std::string list;
+  bool any_partitioned = false;
   for (auto& t : tables_) {
-    DF_ASSIGN_OR_RETURN(auto rel, c->Query("SELECT c.oid, c.relreplident FROM pg_class c JOIN "
-                                           "pg_namespace n ON n.oid = c.relnamespace WHERE "
+    DF_ASSIGN_OR_RETURN(auto rel, c->Query("SELECT c.oid, c.relreplident, c.relkind FROM pg_class "
+                                           "c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
                                            "n.nspname = $1 AND c.relname = $2 AND c.relkind "
                                            "IN ('r','p')",
                                            {t.schema, t.name}));
@@ -134,38 +136,75 @@ Status PostgresCdcSource::Prepare() {
                       t.schema, t.name, c->endpoint()));
     }
     std::string oid(rel.Text(0, 0));
-    char identity = rel.Text(0, 1).empty() ? 'd' : rel.Text(0, 1)[0];
-    DF_ASSIGN_OR_RETURN(auto pk, c->Query("SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-                                          "ON a.attrelid = i.indrelid AND a.attnum = "
-                                          "ANY(i.indkey) WHERE i.indrelid = $1::oid AND "
-                                          "i.indisprimary ORDER BY array_position(i.indkey, "
-                                          "a.attnum)",
-                                          {oid}));
-    t.primary_key.clear();
-    for (int i = 0; i < pk.rows(); ++i) t.primary_key.emplace_back(pk.Text(i, 0));
-    if (t.primary_key.empty() && identity != 'f' && identity != 'i') {
-      return Status::ConfigError(fmt::format(
-          "postgres_cdc source: table {}.{} has no primary key, so its updates and deletes "
-          "cannot name a row: add a primary key, or ALTER TABLE {}.{} REPLICA IDENTITY FULL",
-          t.schema, t.name, t.schema, t.name));
+    TableKeyFacts facts;
+    facts.table = t.schema + "." + t.name;
+    facts.replica_identity = rel.Text(0, 1).empty() ? 'd' : rel.Text(0, 1)[0];
+    any_partitioned |= rel.Text(0, 2) == "p";
+    DF_ASSIGN_OR_RETURN(auto cols, c->Query("SELECT attname FROM pg_attribute WHERE attrelid = "
+                                            "$1::oid AND attnum > 0 AND NOT attisdropped ORDER "
+                                            "BY attnum",
+                                            {oid}));
+    for (int i = 0; i < cols.rows(); ++i) facts.columns.emplace_back(cols.Text(i, 0));
+    // The primary key's columns, then the REPLICA IDENTITY USING INDEX index's.
+    DF_ASSIGN_OR_RETURN(auto idx, c->Query("SELECT a.attname, i.indisprimary, i.indisreplident "
+                                           "FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                                           "i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
+                                           "i.indrelid = $1::oid AND (i.indisprimary OR "
+                                           "i.indisreplident) ORDER BY i.indexrelid, "
+                                           "array_position(i.indkey, a.attnum)",
+                                           {oid}));
+    for (int i = 0; i < idx.rows(); ++i) {
+      if (idx.Text(i, 1) == "t") facts.primary_key.emplace_back(idx.Text(i, 0));
+      if (idx.Text(i, 2) == "t") facts.identity_index.emplace_back(idx.Text(i, 0));
     }
+    std::vector<std::string> configured;
+    for (const auto& [table, columns] : config_.key_columns) {
+      if (table == facts.table) configured = columns;
+    }
+    DF_ASSIGN_OR_RETURN(t.key_columns, ChooseRowKey(facts, configured, config_.store_key_column));
     if (!list.empty()) list += ", ";
     list += QuoteIdent(*c, t.schema) + "." + QuoteIdent(*c, t.name);
   }
-  DF_ASSIGN_OR_RETURN(auto pub,
-                      c->Query("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication_}));
+  DF_ASSIGN_OR_RETURN(auto pub, c->Query("SELECT pubviaroot FROM pg_publication WHERE pubname = $1",
+                                         {publication_}));
   if (pub.rows() == 0) {
+    // publish_via_partition_root: a partitioned table's changes arrive under its own name (and
+    // its relation), not under the names of the partitions they were written to.
     spdlog::info("postgres_cdc: creating publication {} for {}", publication_, list);
     DF_RETURN_IF_ERROR(c->Exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish = "
-                                           "'insert, update, delete')",
+                                           "'insert, update, delete', "
+                                           "publish_via_partition_root = true)",
                                            publication_, list))
                            .WithContext("postgres_cdc source: creating the publication (needs "
                                         "ownership of the tables)"));
   } else {
+    if (any_partitioned && pub.Text(0, 0) != "t") {
+      spdlog::info(
+          "postgres_cdc: setting publish_via_partition_root on publication {}, so that "
+          "changes of partitions arrive under their partitioned table's name",
+          publication_);
+      DF_RETURN_IF_ERROR(
+          c->Exec(fmt::format("ALTER PUBLICATION {} SET (publish_via_partition_root = true)",
+                              publication_))
+              .WithContext(fmt::format(
+                  "postgres_cdc source: publication {} publishes partitions under their own "
+                  "names; setting publish_via_partition_root (needs ownership of the publication; "
+                  "or run ALTER PUBLICATION {} SET (publish_via_partition_root = true))",
+                  publication_, publication_)));
+    }
     for (const auto& t : tables_) {
-      DF_ASSIGN_OR_RETURN(auto in, c->Query("SELECT 1 FROM pg_publication_tables WHERE pubname "
-                                            "= $1 AND schemaname = $2 AND tablename = $3",
-                                            {publication_, t.schema, t.name}));
+      // Membership of the table itself (pg_publication_rel), not pg_publication_tables alone:
+      // without publish_via_partition_root that view lists a partitioned table's partitions
+      // instead of the table, and adding the table again fails (42710).
+      DF_ASSIGN_OR_RETURN(
+          auto in,
+          c->Query("SELECT 1 FROM pg_publication p WHERE p.pubname = $1 AND (p.puballtables OR "
+                   "EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_class c ON c.oid = "
+                   "r.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.prpubid = "
+                   "p.oid AND n.nspname = $2 AND c.relname = $3) OR EXISTS (SELECT 1 FROM "
+                   "pg_publication_tables pt WHERE pt.pubname = p.pubname AND pt.schemaname = $2 "
+                   "AND pt.tablename = $3))",
+                   {publication_, t.schema, t.name}));
       if (in.rows() == 0) {
         spdlog::info("postgres_cdc: adding {}.{} to publication {}", t.schema, t.name,
                      publication_);
@@ -177,6 +216,17 @@ Status PostgresCdcSource::Prepare() {
   DF_ASSIGN_OR_RETURN(auto slot, c->Query("SELECT plugin, database, confirmed_flush_lsn FROM "
                                           "pg_replication_slots WHERE slot_name = $1",
                                           {slot_}));
+  if (slot.rows() == 0 && resume_.lsn != 0) {
+    // A new slot starts now: what was committed since the stored position is gone for good.
+    DF_ASSIGN_OR_RETURN(auto now, c->Query("SELECT pg_current_wal_lsn()"));
+    return Status::FailedPrecondition(fmt::format(
+        "postgres_cdc source: replication slot {} does not exist (dropped?): the changes "
+        "committed between the stored position {} and the server's current position {} cannot "
+        "be read; to go on without them, create the slot (SELECT "
+        "pg_create_logical_replication_slot('{}', 'pgoutput')) and run again; to start over, "
+        "give the source a new name",
+        slot_, pgoutput::FormatLsn(resume_.lsn), now.Text(0, 0), slot_));
+  }
   if (slot.rows() == 0) {
     auto made =
         c->Query("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot_});
@@ -188,14 +238,7 @@ Status PostgresCdcSource::Prepare() {
           "'pgoutput'))",
           slot_, made.status().message(), c->user(), slot_));
     }
-    if (resume_.lsn != 0) {
-      spdlog::warn(
-          "postgres_cdc: replication slot {} was missing (dropped?) and is created again at "
-          "{}: changes committed between the stored position {} and now were not captured",
-          slot_, made->Text(0, 0), pgoutput::FormatLsn(resume_.lsn));
-    } else {
-      spdlog::info("postgres_cdc: created replication slot {} at {}", slot_, made->Text(0, 0));
-    }
+    spdlog::info("postgres_cdc: created replication slot {} at {}", slot_, made->Text(0, 0));
   } else if (slot.Text(0, 0) != "pgoutput") {
     return Status::ConfigError(fmt::format(
         "postgres_cdc source: replication slot {} uses plugin {}, not pgoutput: drop it "
@@ -283,7 +326,7 @@ Status PostgresCdcSource::HandleChange(const pgoutput::Change& change, SourceBat
     auto old_key = pgoutput::ChangeKey(rel->second, change);
     auto new_key = pgoutput::ChangeKey(rel->second, after);
     if (old_key.ok() && new_key.ok() && *old_key != *new_key) {
-      // The primary key changed: the old row is gone and a new one exists.
+      // The key columns changed: the old row is gone and a new one exists.
       pgoutput::Change removed;
       removed.op = 'D';
       removed.relation_oid = change.relation_oid;
@@ -349,13 +392,10 @@ Status PostgresCdcSource::Handle(std::string_view data, SourceBatch* batch) {
   } else if (auto* r = std::get_if<pgoutput::Relation>(&message)) {
     pgoutput::Relation rel = *r;
     for (const auto& t : tables_) {
-      if (t.schema != rel.schema || t.name != rel.name || t.primary_key.empty()) continue;
-      // The primary key names the row even under REPLICA IDENTITY FULL (where pgoutput marks
+      if (t.schema != rel.schema || t.name != rel.name) continue;
+      // The key columns name the row even under REPLICA IDENTITY FULL (where pgoutput marks
       // every column as part of the identity).
-      for (auto& col : rel.columns) {
-        col.key =
-            std::find(t.primary_key.begin(), t.primary_key.end(), col.name) != t.primary_key.end();
-      }
+      pgoutput::MarkKeyColumns(&rel, t.key_columns);
     }
     DF_RETURN_IF_ERROR(ResolveDomains(&rel));
     relations_[rel.oid] = std::move(rel);

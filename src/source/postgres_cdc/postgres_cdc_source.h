@@ -3,8 +3,11 @@
 // replication slot and a publication that Open() creates when missing.
 //
 // Records: one change event per row change (pgoutput::ChangeEventJson: op, table, lsn, xid,
-// commit_time, data, before), keyed "schema.table/<primary key values>"; an UPDATE that changes
-// the primary key becomes a delete of the old key and an insert of the new one. The record's
+// commit_time, data, before), keyed "schema.table/<key column values>", the key columns being
+// those that name a store row (row_key.h: source.key_columns, the store's key column, or the
+// primary key), so all changes of one store row share a log partition; an UPDATE that changes
+// the key columns becomes a delete of the old key and an insert of the new one. Changes of a
+// partition arrive under its partitioned table's name (publish_via_partition_root). The record's
 // fetched_at is the transaction's commit time, so the pipeline's fetch->queryable latency is the
 // change's lag from commit to the store.
 //
@@ -21,6 +24,8 @@
 // Faults: a lost connection or a server restart is retried with backoff (a warning every 5 s)
 // from the last position returned, inside Next(); bad configuration (wal_level not logical,
 // missing table, no primary key, missing privilege) fails Open() with one line saying the fix.
+// A replication slot that is gone while a position is stored (someone dropped it: the changes
+// since are lost) fails Open() with FailedPrecondition naming both LSNs; it is not recreated.
 //
 // Thread-compatible: the pipeline's source thread owns it.
 #pragma once
@@ -59,7 +64,8 @@ class PostgresCdcSource final : public Source {
  private:
   struct Table {
     std::string schema, name;
-    std::vector<std::string> primary_key;  // column names; empty = use the replica identity
+    // The columns that make the record key (row_key.h); empty = the replica identity index.
+    std::vector<std::string> key_columns;
   };
   Status Prepare();  // checks, publication, slot (regular connection)
   Status StartStreaming();

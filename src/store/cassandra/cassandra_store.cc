@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "store/row_merge.h"
+
 namespace dataforge {
 namespace {
 
@@ -142,20 +144,56 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
 
 Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
                                  cql::client::Completion* done) {
-  // The last version of each key wins inside the batch: one statement per key.
-  std::unordered_map<std::string_view, size_t> last;
-  for (size_t i = 0; i < batch.rows.size(); ++i) last[batch.rows[i].key] = i;
-  std::vector<std::pair<cql::client::PreparedPtr, cql::QueryParameters>> statements;
-  statements.reserve(last.size());
+  // One statement per key, for what the batch's writes of it leave (store.h RowWrite): a delete
+  // when the last is a delete; else one INSERT of the columns written (partial upserts merged
+  // in order; columns not written stay UNSET, so Cassandra keeps their values), or, when a delete
+  // came before them in this batch, of every column (those not written since bound null).
+  struct KeyWrites {
+    size_t last = 0;              // index of the key's last write
+    bool deleted_before = false;  // a delete precedes the upserts that follow it
+    size_t upserts = 0;           // upserts since the last delete
+    size_t first = 0;             // the first of them
+    std::string merged;           // all of them merged, when more than one
+  };
+  std::unordered_map<std::string_view, KeyWrites> keys;
   for (size_t i = 0; i < batch.rows.size(); ++i) {
     const RowWrite& w = batch.rows[i];
-    if (last[w.key] != i) continue;
+    KeyWrites& k = keys[w.key];
+    k.last = i;
+    if (w.deleted) {
+      k.deleted_before = true;
+      k.upserts = 0;
+      continue;
+    }
+    if (++k.upserts == 1) {
+      k.first = i;
+      continue;
+    }
+    auto merged =
+        MergeRowJson(k.upserts == 2 ? batch.rows[k.first].row_json : k.merged, w.row_json);
+    if (!merged.ok()) {
+      return Status::InvalidArgument(fmt::format(
+          "cassandra table {}: row '{}': {}", t.shape.physical, w.key, merged.status().message()));
+    }
+    k.merged = std::move(merged).value();
+  }
+  std::vector<std::pair<cql::client::PreparedPtr, cql::QueryParameters>> statements;
+  statements.reserve(keys.size());
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& w = batch.rows[i];
+    const KeyWrites& k = keys[w.key];
+    if (k.last != i) continue;
     std::vector<cql::Value> values;
     if (w.deleted) {
       DF_ASSIGN_OR_RETURN(cql::Value key, BindKey(t.shape, w.key));
       values.push_back(std::move(key));
     } else {
-      DF_ASSIGN_OR_RETURN(values, BindRow(t.shape, w.key, w.row_json));
+      DF_ASSIGN_OR_RETURN(values, BindRow(t.shape, w.key, k.upserts > 1 ? k.merged : w.row_json));
+      if (k.deleted_before) {
+        for (cql::Value& v : values) {
+          if (v.unset) v = cql::Value::Null();
+        }
+      }
     }
     cql::QueryParameters p = Params(t.consistency, std::move(values));
     p.timestamp = NextTimestampMicros();

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +20,7 @@
 #include <cstdio>
 
 #include "common/json_writer.h"
+#include "store/row_merge.h"
 
 namespace dataforge {
 namespace {
@@ -240,31 +242,151 @@ Result<std::string> RocksDbStore::Compact() {
   return fmt::format("store compacted: {} -> {} bytes of table files", before, size());
 }
 
-void RocksDbStore::AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const {
-  std::string prefix = RowPrefix(batch.table);
-  std::string key;
-  for (const auto& r : batch.rows) {
-    key = prefix;
-    key += r.key;
-    if (r.deleted) {
-      wb->Delete(rows_, key);
-    } else {
-      wb->Put(rows_, key, r.row_json);
+namespace {
+
+// True when `row_json` sets every column of `columns` (the table's schema): such a write leaves
+// nothing of the stored row, so it is put without reading it.
+bool SetsEveryColumn(std::string_view row_json, const RocksDbStore::ColumnSet& columns,
+                     std::vector<std::pair<std::string_view, std::string_view>>* members,
+                     std::vector<bool>* seen) {
+  if (columns.empty() || !ObjectMembers(row_json, members).ok()) return false;
+  if (members->size() < columns.size()) return false;
+  seen->assign(columns.size(), false);
+  size_t found = 0;
+  for (const auto& [key, value] : *members) {
+    auto it = columns.find(key.substr(1, key.size() - 2));  // without its quotes
+    if (it == columns.end()) continue;
+    size_t i = static_cast<size_t>(it->second);
+    if (!(*seen)[i]) ++found;
+    (*seen)[i] = true;
+  }
+  return found == columns.size();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const RocksDbStore::ColumnSet>> RocksDbStore::TableColumns(
+    const std::string& table) {
+  std::lock_guard lock(columns_mu_);
+  if (auto it = columns_.find(table); it != columns_.end()) return it->second;
+  auto set = std::make_shared<ColumnSet>();
+  auto schema = DescribeTable(table);
+  if (schema.ok()) {
+    for (const auto& c : schema->columns) set->emplace(c.name, set->size());
+  } else if (schema.status().code() != StatusCode::kNotFound) {
+    return schema.status();
+  }
+  columns_[table] = set;
+  return std::shared_ptr<const ColumnSet>(set);
+}
+
+Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
+                             rocksdb::WriteBatch* wb) const {
+  const std::string prefix = RowPrefix(batch.table);
+  // A write that needs nothing of the row before it: a delete, a complete row, a row that sets
+  // every column of the table's schema.
+  std::vector<bool> blind(batch.rows.size());
+  std::vector<std::pair<std::string_view, std::string_view>> members;
+  std::vector<bool> seen;
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& r = batch.rows[i];
+    blind[i] = r.deleted || r.complete ||
+               (columns != nullptr && SetsEveryColumn(r.row_json, *columns, &members, &seen));
+  }
+  // Each key's row after the batch's writes so far, in first-write order.
+  struct KeyState {
+    std::string_view key;
+    bool exists = false;
+    const std::string* written = nullptr;  // the row is this write's row_json as it is...
+    std::string merged;                    // ...or, when `written` is null, this
+    bool read = false;  // its first write is a partial upsert: the stored row is needed
+  };
+  std::vector<KeyState> states;
+  std::unordered_map<std::string_view, size_t> index;
+  std::vector<size_t> slot(batch.rows.size());
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& r = batch.rows[i];
+    auto [it, fresh] = index.try_emplace(r.key, states.size());
+    if (fresh) {
+      states.emplace_back();
+      states.back().key = r.key;
+      states.back().read = !blind[i];
+    }
+    slot[i] = it->second;
+  }
+  // The stored rows that partial upserts merge into, in one MultiGet.
+  std::vector<std::string> keys;
+  std::vector<size_t> read;
+  for (size_t k = 0; k < states.size(); ++k) {
+    if (!states[k].read) continue;
+    keys.push_back(prefix + std::string(states[k].key));
+    read.push_back(k);
+  }
+  if (!keys.empty()) {
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet({}, rows_, keys.size(), slices.data(), values.data(), statuses.data());
+    for (size_t j = 0; j < keys.size(); ++j) {
+      KeyState& state = states[read[j]];
+      if (statuses[j].ok()) {
+        state.exists = true;
+        state.merged.assign(values[j].data(), values[j].size());
+      } else if (!statuses[j].IsNotFound()) {
+        return Error(statuses[j],
+                     fmt::format("reading row '{}' of {} to update it", state.key, batch.table));
+      }
     }
   }
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const RowWrite& r = batch.rows[i];
+    KeyState& state = states[slot[i]];
+    if (r.deleted) {
+      state.exists = false;
+    } else if (blind[i] || !state.exists) {
+      state.exists = true;
+      state.written = &r.row_json;
+    } else {
+      auto merged = MergeRowJson(state.written ? *state.written : state.merged, r.row_json);
+      if (!merged.ok()) {
+        return Status(merged.status().code(),
+                      fmt::format("store {}: table {} row '{}': {}", dir_, batch.table, r.key,
+                                  merged.status().message()));
+      }
+      state.merged = std::move(merged).value();
+      state.written = nullptr;
+    }
+  }
+  std::string key;
+  for (const KeyState& state : states) {
+    key = prefix;
+    key += state.key;
+    if (state.exists) {
+      wb->Put(rows_, key, state.written ? *state.written : state.merged);
+    } else {
+      wb->Delete(rows_, key);
+    }
+  }
+  return Status::OK();
 }
 
 Status RocksDbStore::Apply(const StoreBatch& batch) {
   if (mode_ != OpenMode::kReadWrite) {
     return Status::FailedPrecondition("the store is open read-only: Apply refused");
   }
-  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty()) {
+  const bool blind = std::all_of(batch.rows.begin(), batch.rows.end(),
+                                 [](const RowWrite& r) { return r.deleted || r.complete; });
+  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty() && blind) {
     return ApplyUncounted(batch);
+  }
+  std::shared_ptr<const ColumnSet> columns;
+  if (!blind) {
+    DF_ASSIGN_OR_RETURN(columns, TableColumns(batch.table));
   }
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
-  AddRows(batch, &wb);
+  DF_RETURN_IF_ERROR(AddRows(batch, columns.get(), &wb));
   uint64_t id = next_dead_id_;
   for (const auto& d : batch.dead_letters) {
     std::string json = JsonObjectWriter()
@@ -324,7 +446,7 @@ Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
     if (!failed_.ok()) return failed_;
   }
   rocksdb::WriteBatch wb;
-  AddRows(batch, &wb);
+  DF_RETURN_IF_ERROR(AddRows(batch, nullptr, &wb));
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
@@ -578,6 +700,8 @@ Status RocksDbStore::EnsureTable(const TableSchema& schema) {
     cols += "[" + JsonString(c.name) + "," + JsonString(c.type) + "]";
   }
   cols += "]";
+  std::lock_guard columns_lock(columns_mu_);  // TableColumns reads the schema anew
+  columns_.erase(schema.table);
   return PutMeta(SchemaKey(schema.table),
                  JsonObjectWriter().String("key", merged.key_column).Raw("columns", cols).Finish());
 }

@@ -4,13 +4,16 @@
 // JSON), and "default" for metadata: consumer offsets, counters, and the schema catalog
 // (keyspaces with their replication, tables with key column and column types).
 // Thread-safety: safe for concurrent use; apply_mu_ serialises Apply() (it owns the in-memory
-// counters and the next dead-letter id). Read-only instances are RocksDB secondaries in a
-// private temporary directory, refreshed by Refresh().
+// counters and the next dead-letter id, and makes a partial upsert's read-modify-write of a row
+// atomic with respect to other such Applies; a complete row written by ApplyUncounted, the CQL
+// endpoint's, does not take it: the endpoint serialises the writes of one key itself). Read-only
+// instances are RocksDB secondaries in a private temporary directory, refreshed by Refresh().
 #pragma once
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +25,9 @@ namespace dataforge {
 
 class RocksDbStore final : public Store {
  public:
+  // Column name -> its position in the schema.
+  using ColumnSet = std::map<std::string, int, std::less<>>;
+
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, OpenMode mode,
                                              const StoreOptions& options);
   ~RocksDbStore() override;
@@ -58,8 +64,18 @@ class RocksDbStore final : public Store {
   // NotFound unless the table has rows or a schema.
   Status CheckTableExists(const std::string& table);
   Status LoadMeta();
+  // Rows only, all complete or deletes (RowWrite::complete): nothing to read, so concurrent
+  // callers share RocksDB's group commit without apply_mu_.
   Status ApplyUncounted(const StoreBatch& batch);
-  void AddRows(const StoreBatch& batch, rocksdb::WriteBatch* wb) const;
+  // Adds the batch's rows to `wb`: each key's row as the batch's writes leave it, in order. A
+  // partial upsert is merged into the row before it (this batch's, else the stored one: read
+  // here, so the caller holds apply_mu_ for batches with partial upserts).
+  // A write that sets every column in `columns` (the table's schema; null: unknown) is put
+  // without a read.
+  Status AddRows(const StoreBatch& batch, const ColumnSet* columns, rocksdb::WriteBatch* wb) const;
+  // The table's schema columns (empty when it has no schema), cached until EnsureTable changes
+  // them.
+  Result<std::shared_ptr<const ColumnSet>> TableColumns(const std::string& table);
   Status PutMeta(const std::string& key, const std::string& value);
   Status Error(const rocksdb::Status& s, const std::string& what) const;
 
@@ -78,6 +94,8 @@ class RocksDbStore final : public Store {
   uint64_t next_dead_id_ = 1;  // guarded by apply_mu_
   Status failed_;              // guarded by apply_mu_; a failed write stops further writes
   std::mutex schema_mu_;       // serialises schema catalog changes (read-check-write)
+  std::mutex columns_mu_;      // guards columns_; taken after schema_mu_, never with apply_mu_
+  std::map<std::string, std::shared_ptr<const ColumnSet>> columns_;  // by table
 };
 
 }  // namespace dataforge

@@ -237,5 +237,40 @@ TEST_F(RocksDbStoreTest, UncountedWritesLeaveCountersAlone) {
   EXPECT_EQ(s->Get("ks.users", "k1000").status().code(), StatusCode::kNotFound);
 }
 
+// A write that sets every column of the table's schema is put without reading the stored row;
+// the schema it checks against follows EnsureTable, so a column added later is not erased by a
+// write of the old columns (issue 22: a write never drops a column it does not carry).
+TEST_F(RocksDbStoreTest, WriteOfEveryColumnKeepsAColumnAddedSince) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}}}).ok());
+  StoreBatch b;
+  b.table = "ks.t";
+  b.group = "g";
+  b.rows = {{"k", R"({"id":"k","a":1})"}, {"j", R"({"id":"j","a":5,"x":1})"}};
+  ASSERT_TRUE(s->Apply(b).ok());
+  ASSERT_TRUE(s->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}, {"b", "int"}}}).ok());
+  b.rows = {{"k", R"({"id":"k","b":2})"}};
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","a":1,"b":2})");
+  b.rows = {{"k", R"({"id":"k","a":3})"}, {"j", R"({"id":"j","a":6,"b":7})"}};
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","a":3,"b":2})");
+  // Every schema column set: the row is replaced, a field outside the schema goes with it.
+  EXPECT_EQ(*s->Get("ks.t", "j"), R"({"id":"j","a":6,"b":7})");
+  // A stored row that is not a JSON object is an error naming the row, and nothing is written.
+  b.rows = {{"bad", "not json"}};
+  ASSERT_TRUE(s->Apply(b).ok());  // a new key: stored as given
+  b.rows = {{"bad", R"({"id":"bad","a":1})"}, {"k", R"({"id":"k","a":4})"}};
+  Status st = s->Apply(b);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("table ks.t row 'bad': the stored row is not a JSON object: no '{' "
+                              "at byte 0"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","a":3,"b":2})");
+  EXPECT_EQ(s->Counters()->stored, 6u);
+}
+
 }  // namespace
 }  // namespace dataforge
