@@ -22,10 +22,19 @@ using simdjson::dom::element_type;
 // way is null), or nothing (a step is missing, or crosses a scalar or an array).
 enum class Found { kAbsent, kNull, kValue };
 
-Found Lookup(const element& root, const std::vector<std::string>& parts, element* out) {
+// A step into a string continues inside the JSON text the string holds: json/jsonb values of a
+// change event are their JSON text (pgoutput.h AppendValueJson), and `data.payload.name` reaches
+// into them. `nested` parses that text; an element found there is valid until its next parse.
+Found Lookup(const element& root, const std::vector<std::string>& parts, element* out,
+             simdjson::dom::parser* nested) {
   element cur = root;
   for (const auto& p : parts) {
     if (cur.is_null()) return Found::kNull;
+    if (cur.type() == element_type::STRING) {
+      const std::string text(cur.get_string().value_unsafe());  // copied: it may live in `nested`
+      if (nested->parse(text).get(cur) != simdjson::SUCCESS) return Found::kAbsent;
+      if (cur.is_null()) return Found::kNull;
+    }
     element next;
     if (cur.type() != element_type::OBJECT ||
         cur.get_object().at_key(p).get(next) != simdjson::SUCCESS) {
@@ -39,8 +48,9 @@ Found Lookup(const element& root, const std::vector<std::string>& parts, element
 }
 
 // Follows `parts` from `root`; false if any step is missing or the value is null.
-bool Resolve(const element& root, const std::vector<std::string>& parts, element* out) {
-  return Lookup(root, parts, out) == Found::kValue;
+bool Resolve(const element& root, const std::vector<std::string>& parts, element* out,
+             simdjson::dom::parser* nested) {
+  return Lookup(root, parts, out, nested) == Found::kValue;
 }
 
 // A scalar as text (strings as they are, numbers as decimal text); false for objects/arrays.
@@ -96,6 +106,7 @@ Mapper::~Mapper() = default;
 Result<Mapper> Mapper::Create(const ProcessConfig& config) {
   Mapper m;
   m.parser_ = std::make_unique<simdjson::dom::parser>();
+  m.nested_parser_ = std::make_unique<simdjson::dom::parser>();
   auto compile_path = [](const std::string& text) {
     Path p;
     p.text = text;
@@ -196,7 +207,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       *present = !key.empty();
       *carried = true;
     } else {
-      Found f = Lookup(root, p.parts, &value);
+      Found f = Lookup(root, p.parts, &value, nested_parser_.get());
       *carried = *carried || f != Found::kAbsent;
       if (f == Found::kValue) {
         have_element = true;
@@ -222,7 +233,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
           rendered.append(key);
           continue;
         }
-        Found f = Lookup(root, part.path.parts, &e);
+        Found f = Lookup(root, part.path.parts, &e, nested_parser_.get());
         if (f == Found::kAbsent) {
           found = Found::kAbsent;
           break;
@@ -441,8 +452,8 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
   if (!delete_path_.parts.empty()) {
     element marker;
     std::string value;
-    if (Resolve(root, delete_path_.parts, &marker) && ScalarText(marker, &value) &&
-        value == delete_value_) {
+    if (Resolve(root, delete_path_.parts, &marker, nested_parser_.get()) &&
+        ScalarText(marker, &value) && value == delete_value_) {
       // A delete needs only the key: the other columns are gone with the row.
       const Column& k = columns_[key_column_];
       std::string json, text;

@@ -72,6 +72,8 @@ class Mapper {
   std::string delete_value_;
   size_t key_column_ = 0;
   std::unique_ptr<simdjson::dom::parser> parser_;
+  // For paths that step into a string holding JSON (a change event's json/jsonb values).
+  std::unique_ptr<simdjson::dom::parser> nested_parser_;
   std::string scratch_;
 };
 

@@ -414,5 +414,40 @@ TEST(MapperValuesTest, DecimalFromNumbersAndBadDecimals) {
             "column)");
 }
 
+// json/jsonb values arrive as their JSON text (a string): a path continues inside that text.
+TEST(MapperValuesTest, PathsReachInsideJsonText) {
+  auto c = ParsePipelineConfig(R"(process:
+  table: app.docs
+  key_column: id
+  delete_when: {path: data.meta.op, equals: gone}
+  columns:
+    - {name: id, type: bigint, path: data.id, required: true}
+    - {name: name, path: data.meta.user.name}
+    - {name: amount, type: decimal, path: data.meta.amount}
+    - {name: tag, template: ["{data.meta.user.name}/{data.meta.tags}"]}
+)",
+                               "docs.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto m = Mapper::Create(c->process);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  MapResult r = m->Map(
+      "k",
+      R"({"data":{"id":1,"meta":"{\"user\": {\"name\": \"Ann\"}, \"amount\": 12.50, \"tags\": [1]}"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"id":1,"name":"Ann","amount":"12.5","tag":null})");
+  // A jsonb null on the way is an explicit null; text that is not JSON, or lacks the key, is
+  // no value (the column is left out).
+  r = m->Map("k", R"({"data":{"id":2,"meta":"null"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"id":2,"name":null,"amount":null,"tag":null})");
+  r = m->Map("k", R"({"data":{"id":3,"meta":"not json"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"id":3})");
+  r = m->Map("k", R"({"data":{"id":4,"meta":"{\"op\": \"gone\"}"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(r.key, "4");
+}
+
 }  // namespace
 }  // namespace dataforge
