@@ -76,14 +76,16 @@ std::optional<int64_t> ParseTimestampMillis(std::string_view s) {
       if (c == 'Z' && pos + 1 == s.size()) {
         ++pos;
       } else if (c == '+' || c == '-') {
-        int oh, om;
+        int oh, om = 0;
         size_t rest = s.size() - pos - 1;
         if (rest == 5 && s[pos + 3] == ':' && Digits(s, pos + 1, 2, &oh) &&
             Digits(s, pos + 4, 2, &om)) {
         } else if (rest == 4 && Digits(s, pos + 1, 2, &oh) && Digits(s, pos + 3, 2, &om)) {
+        } else if (rest == 2 && Digits(s, pos + 1, 2, &oh)) {  // PostgreSQL's "+00", "-08"
         } else {
           return std::nullopt;
         }
+        if (oh > 23 || om > 59) return std::nullopt;
         offset_minutes = (oh * 60 + om) * (c == '+' ? 1 : -1);
         pos = s.size();
       } else {

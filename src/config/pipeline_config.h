@@ -86,7 +86,7 @@ struct LogConfig {
 // The value is then cast to `type`. A required column with no value dead-letters the record.
 struct ColumnSpec {
   std::string name;
-  std::string type = "text";  // text | uuid | int | bigint | double | boolean | timestamp
+  std::string type = "text";  // text | uuid | int | bigint | double | boolean | timestamp | decimal
   std::vector<std::string> paths;
   std::vector<std::string> templates;
   bool required = false;

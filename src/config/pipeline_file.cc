@@ -189,7 +189,8 @@ class ConfigReader : public YamlReader {
     DF_RETURN_IF_ERROR(Str(n, "name", &c->name));
     if (c->name.empty()) return Error(n, "every column needs a 'name'");
     DF_RETURN_IF_ERROR(Choice(
-        n, "type", {"text", "uuid", "int", "bigint", "double", "boolean", "timestamp"}, &c->type));
+        n, "type", {"text", "uuid", "int", "bigint", "double", "boolean", "timestamp", "decimal"},
+        &c->type));
     DF_RETURN_IF_ERROR(StrList(n, "path", &c->paths));
     DF_RETURN_IF_ERROR(StrList(n, "template", &c->templates));
     DF_RETURN_IF_ERROR(Bool(n, "required", &c->required));

@@ -110,7 +110,7 @@ TEST(PipelineFileTest, BadColumnType) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(),
             "p.yaml:4: 'type' is 'varchar'; it must be one of: text, uuid, int, bigint, double, "
-            "boolean, timestamp");
+            "boolean, timestamp, decimal");
 }
 
 TEST(PipelineFileTest, KeyColumnMustExist) {

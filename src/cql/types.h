@@ -9,6 +9,8 @@
 //   double                 double      8 bytes, IEEE 754 big-endian
 //   boolean                boolean     1 byte (0 = false)
 //   timestamp              timestamp   8 bytes, milliseconds since the epoch
+//   decimal                decimal     [int] scale + varint unscaled value (common/decimal.h);
+//                                      its JSON form is the exact text: "12345678901234567890.1"
 //
 // Collections (list, set, map) are decoded and encoded too: drivers read them from the system
 // tables (replication map<text,text>, tokens set<text>, ...). Rows in DataForge's store are JSON

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/decimal.h"
 #include "cql/wire.h"
 
 namespace dataforge::cql {
@@ -272,6 +273,20 @@ Checked Check(const DataType& t, std::string_view b, int depth) {
         return Bad(t, fmt::format("expected 4 or 16 bytes, got {}", b.size()));
       }
       return kCanonical;
+    case TypeId::kDecimal: {
+      // [int] scale + varint unscaled value; canonical as Cassandra keeps it: a minimal varint.
+      std::optional<Decimal> d = DecimalFromCql(b);
+      if (!d) {
+        return Bad(t, b.size() < 5 ? fmt::format("expected at least 5 bytes (scale and unscaled "
+                                                 "value), got {}",
+                                                 b.size())
+                                   : fmt::format("unscaled value of more than {} digits",
+                                                 kMaxDecimalDigits));
+      }
+      std::string canonical = DecimalToCql(*d);
+      if (canonical == b) return kCanonical;
+      return std::optional<std::string>(std::move(canonical));
+    }
     case TypeId::kList:
     case TypeId::kSet:
     case TypeId::kMap:
@@ -313,6 +328,11 @@ int CompareValues(const DataType& t, std::string_view a, std::string_view b) {
                            std::bit_cast<float>(static_cast<uint32_t>(BigEndian(b))));
     case TypeId::kBoolean:
       return Sign(a[0] != 0, b[0] != 0);
+    case TypeId::kDecimal: {
+      const std::optional<Decimal> x = DecimalFromCql(a), y = DecimalFromCql(b);
+      if (x && y) return CompareDecimals(*x, *y);
+      return UnsignedBytes(a, b);
+    }
     case TypeId::kUuid:
     case TypeId::kTimeuuid:
       return CompareUuid(t.id, a, b);
@@ -343,11 +363,6 @@ bool StorableType(const DataType& t, std::string* why) {
           "CQL type counter is not supported by the DataForge CQL endpoint (no counter "
           "updates); use bigint";
       return false;
-    case TypeId::kDecimal:
-      *why =
-          "CQL type decimal has no stored form in DataForge; use double, or text for exact "
-          "decimals";
-      return false;
     case TypeId::kTuple:
     case TypeId::kUdt:
     case TypeId::kCustom:
@@ -361,7 +376,7 @@ bool StorableType(const DataType& t, std::string* why) {
            {TypeId::kAscii, TypeId::kBigint, TypeId::kBlob, TypeId::kBoolean, TypeId::kDouble,
             TypeId::kFloat, TypeId::kInt, TypeId::kTimestamp, TypeId::kUuid, TypeId::kVarchar,
             TypeId::kVarint, TypeId::kTimeuuid, TypeId::kInet, TypeId::kDate, TypeId::kTime,
-            TypeId::kSmallint, TypeId::kTinyint}) {
+            TypeId::kSmallint, TypeId::kTinyint, TypeId::kDecimal}) {
         if (t.id == id) return true;
       }
       *why = fmt::format("CQL type {} has no stored form in DataForge", TypeName(t));

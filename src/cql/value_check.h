@@ -6,13 +6,15 @@
 //   text/varchar  valid UTF-8              ascii   bytes < 0x80
 //   int 4 bytes, bigint/counter/timestamp/time 8, smallint 2, tinyint 1, double 8, float 4,
 //   boolean 1, date 4, uuid/timeuuid 16 (timeuuid: version 1), inet 4 or 16, varint 1 to 8
-//   (DataForge keeps 64-bit varints), time in [0, 86400000000000) ns, blob anything;
+//   (DataForge keeps 64-bit varints), time in [0, 86400000000000) ns, blob anything,
+//   decimal a 4-byte scale and a varint of up to common/decimal.h's kMaxDecimalDigits digits;
 //   list/set/map: a well-formed [int] count and [bytes] elements, no null element, each
-//   element checked as its type. decimal, duration, UDTs, tuples and custom types have no
+//   element checked as its type. duration, UDTs, tuples and custom types have no
 //   stored form and are refused.
 // The value returned is canonical, as Cassandra stores it: a set's elements sorted in the
 // element type's order (CompareValues) without duplicates, a map's entries sorted by key with
-// one value per key (the last one given wins), a boolean 0x00 or 0x01.
+// one value per key (the last one given wins), a boolean 0x00 or 0x01, a decimal's unscaled
+// value as a minimal varint.
 // Pure functions; thread-safe.
 #pragma once
 
@@ -37,7 +39,7 @@ namespace dataforge::cql {
 int CompareValues(const DataType& t, std::string_view a, std::string_view b);
 
 // Whether CREATE TABLE can declare a column of `t`: false for types no value of which
-// CheckValue accepts (decimal, duration, counter, UDTs, tuples, custom), also inside a
+// CheckValue accepts (duration, counter, UDTs, tuples, custom), also inside a
 // collection. `why` says which type and what to use instead.
 bool StorableType(const DataType& t, std::string* why);
 

@@ -82,9 +82,6 @@ TEST(ValueCheckTest, TimeuuidMustBeVersion1) {
 }
 
 TEST(ValueCheckTest, TypesWithoutAStoredForm) {
-  EXPECT_EQ(CheckHex("decimal", "00 00 00 00 01"),
-            "CQL type decimal has no stored form in DataForge; use double, or text for exact "
-            "decimals");
   EXPECT_EQ(CheckHex("tuple<int, int>", "00 00 00 00"),
             "CQL type tuple<int, int> has no stored form in DataForge; use text, numbers, uuid, "
             "timestamp, date, time, inet, blob, boolean or list/set/map of those");
@@ -184,6 +181,23 @@ TEST(ValueCheckTest, LiteralsGoThroughTheSameCheck) {
   EXPECT_EQ(v.status().message(), "CQL ascii value: non-ASCII byte 0xc3 at offset 0");
 }
 
+// Issue 22: decimal is stored (int32 scale + varint unscaled value), canonical with a minimal
+// varint, and ordered numerically.
+TEST(ValueCheckTest, Decimal) {
+  EXPECT_EQ(CheckHex("decimal", "00 00 00 01 0f"), "00 00 00 01 0f");
+  EXPECT_EQ(CheckHex("decimal", "00 00 00 01 00 00 0f"), "00 00 00 01 0f");
+  EXPECT_EQ(CheckHex("decimal", "00 00 00 02 ff ff 7f"), "00 00 00 02 ff 7f");
+  EXPECT_EQ(CheckHex("decimal", "00 00 00 01"),
+            "CQL decimal value: expected at least 5 bytes (scale and unscaled value), got 4");
+  EXPECT_EQ(CheckHex("set<decimal>",
+                     "00 00 00 02 00 00 00 05 00 00 00 01 0f 00 00 00 05 00 00 "
+                     "00 00 01"),
+            "00 00 00 02 00 00 00 05 00 00 00 00 01 00 00 00 05 00 00 00 01 0f");
+  EXPECT_LT(Cmp("decimal", "00 00 00 02 ff 7f", "00 00 00 00 00"), 0);  // -1.29 < 0
+  EXPECT_GT(Cmp("decimal", "00 00 00 01 0f", "00 00 00 00 01"), 0);     // 1.5 > 1
+  EXPECT_EQ(Cmp("decimal", "00 00 00 01 0f", "00 00 00 02 00 96"), 0);  // 1.5 == 1.50
+}
+
 TEST(ValueCheckTest, StorableTypes) {
   std::string why;
   EXPECT_TRUE(StorableType(T("map<text, frozen<list<int>>>"), &why));
@@ -192,10 +206,7 @@ TEST(ValueCheckTest, StorableTypes) {
   EXPECT_EQ(why,
             "CQL type counter is not supported by the DataForge CQL endpoint (no counter "
             "updates); use bigint");
-  EXPECT_FALSE(StorableType(T("list<decimal>"), &why));
-  EXPECT_EQ(why,
-            "CQL type decimal has no stored form in DataForge; use double, or text for exact "
-            "decimals");
+  EXPECT_TRUE(StorableType(T("list<decimal>"), &why));
   EXPECT_FALSE(StorableType(T("frozen<tuple<int, text>>"), &why));
   EXPECT_EQ(why,
             "CQL type tuple<int, text> has no stored form in DataForge; use text, numbers, uuid, "

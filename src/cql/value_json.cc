@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/decimal.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
 #include "cql/types.h"
@@ -296,6 +297,36 @@ Status Encode(const DataType& t, dom::element e, int depth, std::string* out) {
       DF_RETURN_IF_ERROR(GetDouble(t, e, &d));
       *out = EncodeDouble(d);
       return Status::OK();
+    case TypeId::kDecimal: {
+      // Exact from text ("12345678901234567890.123456789", the form AppendValueAsJson writes);
+      // a JSON number is taken as the parser read it (integers exactly).
+      std::string text;
+      switch (e.type()) {
+        case dom::element_type::STRING:
+          text = std::string(e.get_string().value_unsafe());
+          break;
+        case dom::element_type::INT64:
+          text = std::to_string(e.get_int64().value_unsafe());
+          break;
+        case dom::element_type::UINT64:
+          text = std::to_string(e.get_uint64().value_unsafe());
+          break;
+        case dom::element_type::DOUBLE:
+          text = fmt::format("{}", e.get_double().value_unsafe());
+          break;
+        default:
+          return Mismatch(t, e, "expected a decimal number or its text");
+      }
+      std::optional<Decimal> dec = ParseDecimal(text);
+      if (!dec) {
+        return Mismatch(t, e,
+                        fmt::format("not a decimal (digits, an optional point and exponent, at "
+                                    "most {} digits; no NaN or Infinity)",
+                                    kMaxDecimalDigits));
+      }
+      *out = DecimalToCql(*dec);
+      return Status::OK();
+    }
     case TypeId::kFloat: {
       DF_RETURN_IF_ERROR(GetDouble(t, e, &d));
       if (std::isfinite(d) && std::fabs(d) > FLT_MAX) return Mismatch(t, e, "out of float range");
@@ -509,6 +540,17 @@ Status Decode(const DataType& t, std::string_view b, int depth, std::string* out
       } else {
         out->append(fmt::format("{}", v));
       }
+      return Status::OK();
+    }
+    case TypeId::kDecimal: {
+      std::optional<Decimal> dec = DecimalFromCql(b);
+      if (!dec) {
+        return Status::InvalidArgument(fmt::format(
+            "CQL decimal value of {} bytes: expected a 4-byte scale and an unscaled value of "
+            "at most {} digits",
+            b.size(), kMaxDecimalDigits));
+      }
+      AppendJsonString(out, FormatDecimal(*dec));
       return Status::OK();
     }
     case TypeId::kBoolean: {

@@ -53,6 +53,15 @@ TEST(ValueJsonTest, EveryTypeBothWays) {
       {"varint", "-129", "ff 7f", nullptr},
       {"varint", "128", "00 80", nullptr},
       {"double", "1.5", "3f f8 00 00 00 00 00 00", nullptr},
+      // decimal: [int] scale + varint; JSON form the exact text (issue 22).
+      {"decimal", R"("1.5")", "00 00 00 01 0f", nullptr},
+      {"decimal", R"("-1.29")", "00 00 00 02 ff 7f", nullptr},
+      {"decimal", R"("12345678901234567890.123456789")",
+       "00 00 00 09 27 e4 1b 32 46 be c9 b1 6e 39 81 15", nullptr},
+      {"decimal", R"("0.000000000000000000000000000001")", "00 00 00 1e 01", nullptr},
+      {"decimal", "42", "00 00 00 00 2a", R"("42")"},
+      {"decimal", R"("1e3")", "ff ff ff fd 01", R"("1E+3")"},
+      {"decimal", R"("1000")", "00 00 00 00 03 e8", nullptr},
       {"double", "3", "40 08 00 00 00 00 00 00", nullptr},
       {"double", "-0.0", "80 00 00 00 00 00 00 00", nullptr},
       {"map<double, int>", R"({"NaN":1})",
@@ -139,9 +148,13 @@ TEST(ValueJsonTest, ConversionErrorsNameTheTypeAndValue) {
             "cannot convert JSON value [1,null] to CQL list<int>: a collection element is null");
   EXPECT_EQ(ToBytes("map<int, int>", R"({"x":1})"),
             R"(cannot convert JSON value "x" to CQL int: not an integer)");
-  EXPECT_EQ(ToBytes("decimal", "1.5"),
-            "CQL type decimal has no JSON form in DataForge; use text, numbers, uuid, timestamp, "
-            "date, time, inet, blob, boolean or list/set/map of those");
+  EXPECT_EQ(ToBytes("decimal", R"("NaN")"),
+            "cannot convert JSON value \"NaN\" to CQL decimal: not a decimal (digits, an optional "
+            "point and exponent, at most 10000 digits; no NaN or Infinity)");
+  EXPECT_EQ(
+      ToBytes("tuple<int, int>", "1"),
+      "CQL type tuple<int, int> has no JSON form in DataForge; use text, numbers, uuid, timestamp, "
+      "date, time, inet, blob, boolean or list/set/map of those");
   EXPECT_EQ(ToBytes("int", "{"),
             "value { for CQL int is not valid JSON: The JSON document has an improper structure: "
             "missing or superfluous commas, braces, missing keys, etc.");

@@ -3,9 +3,11 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
+#include "common/decimal.h"
 #include "common/escape.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
@@ -20,10 +22,19 @@ using simdjson::dom::element_type;
 // way is null), or nothing (a step is missing, or crosses a scalar or an array).
 enum class Found { kAbsent, kNull, kValue };
 
-Found Lookup(const element& root, const std::vector<std::string>& parts, element* out) {
+// A step into a string continues inside the JSON text the string holds: json/jsonb values of a
+// change event are their JSON text (pgoutput.h AppendValueJson), and `data.payload.name` reaches
+// into them. `nested` parses that text; an element found there is valid until its next parse.
+Found Lookup(const element& root, const std::vector<std::string>& parts, element* out,
+             simdjson::dom::parser* nested) {
   element cur = root;
   for (const auto& p : parts) {
     if (cur.is_null()) return Found::kNull;
+    if (cur.type() == element_type::STRING) {
+      const std::string text(cur.get_string().value_unsafe());  // copied: it may live in `nested`
+      if (nested->parse(text).get(cur) != simdjson::SUCCESS) return Found::kAbsent;
+      if (cur.is_null()) return Found::kNull;
+    }
     element next;
     if (cur.type() != element_type::OBJECT ||
         cur.get_object().at_key(p).get(next) != simdjson::SUCCESS) {
@@ -37,8 +48,9 @@ Found Lookup(const element& root, const std::vector<std::string>& parts, element
 }
 
 // Follows `parts` from `root`; false if any step is missing or the value is null.
-bool Resolve(const element& root, const std::vector<std::string>& parts, element* out) {
-  return Lookup(root, parts, out) == Found::kValue;
+bool Resolve(const element& root, const std::vector<std::string>& parts, element* out,
+             simdjson::dom::parser* nested) {
+  return Lookup(root, parts, out, nested) == Found::kValue;
 }
 
 // A scalar as text (strings as they are, numbers as decimal text); false for objects/arrays.
@@ -94,6 +106,7 @@ Mapper::~Mapper() = default;
 Result<Mapper> Mapper::Create(const ProcessConfig& config) {
   Mapper m;
   m.parser_ = std::make_unique<simdjson::dom::parser>();
+  m.nested_parser_ = std::make_unique<simdjson::dom::parser>();
   auto compile_path = [](const std::string& text) {
     Path p;
     p.text = text;
@@ -121,9 +134,9 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
     c.json_name = JsonString(spec.name);
     c.required = spec.required;
     static const std::pair<const char*, Type> kTypes[] = {
-        {"text", Type::kText},          {"uuid", Type::kUuid},     {"int", Type::kInt},
-        {"bigint", Type::kBigint},      {"double", Type::kDouble}, {"boolean", Type::kBoolean},
-        {"timestamp", Type::kTimestamp}};
+        {"text", Type::kText},           {"uuid", Type::kUuid},      {"int", Type::kInt},
+        {"bigint", Type::kBigint},       {"double", Type::kDouble},  {"boolean", Type::kBoolean},
+        {"timestamp", Type::kTimestamp}, {"decimal", Type::kDecimal}};
     bool known = false;
     for (const auto& [name, type] : kTypes) {
       if (spec.type == name) {
@@ -194,7 +207,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       *present = !key.empty();
       *carried = true;
     } else {
-      Found f = Lookup(root, p.parts, &value);
+      Found f = Lookup(root, p.parts, &value, nested_parser_.get());
       *carried = *carried || f != Found::kAbsent;
       if (f == Found::kValue) {
         have_element = true;
@@ -220,7 +233,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
           rendered.append(key);
           continue;
         }
-        Found f = Lookup(root, part.path.parts, &e);
+        Found f = Lookup(root, part.path.parts, &e, nested_parser_.get());
         if (f == Found::kAbsent) {
           found = Found::kAbsent;
           break;
@@ -243,8 +256,11 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
   std::string where = used ? fmt::format(" at {}", used->text) : " from its template";
   // Text form of the value for string-ish types.
   if (have_element && c.type != Type::kInt && c.type != Type::kBigint && c.type != Type::kDouble &&
-      c.type != Type::kBoolean && !(c.type == Type::kTimestamp && value.is_number())) {
-    if (!ScalarText(value, &text)) {
+      c.type != Type::kBoolean && c.type != Type::kDecimal &&
+      !(c.type == Type::kTimestamp && value.is_number())) {
+    if (c.type == Type::kText && (value.is_object() || value.is_array())) {
+      text = simdjson::minify(value);  // an object or array in a text column: its JSON text
+    } else if (!ScalarText(value, &text)) {
       *error =
           fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value), where);
       return false;
@@ -338,8 +354,61 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
                              have_element ? Describe(value) : text, where);
         return false;
       }
-      *out_text = fmt::format("{}", v);
-      out_json->append(*out_text);
+      if (std::isinf(v) && text.find_first_of("nN") == std::string::npos) {
+        // A finite number beyond a double (numeric 1e400) is not Infinity.
+        *error = fmt::format(
+            "column \"{}\": value {}{} is beyond the range of a double; use a decimal or text "
+            "column",
+            c.name, have_element ? Describe(value) : text, where);
+        return false;
+      }
+      // JSON has no NaN, Infinity or -0: those are written as PostgreSQL and the CQL
+      // codec (cql/value_json.cc) write them, as "NaN", "Infinity", "-Infinity" and -0.0.
+      if (std::isnan(v)) {
+        *out_text = "NaN";
+      } else if (std::isinf(v)) {
+        *out_text = v > 0 ? "Infinity" : "-Infinity";
+      } else if (v == 0 && std::signbit(v)) {
+        *out_text = "-0";
+        out_json->append("-0.0");
+        return true;
+      } else {
+        *out_text = fmt::format("{}", v);
+        out_json->append(*out_text);
+        return true;
+      }
+      AppendJsonString(out_json, *out_text);
+      return true;
+    }
+    case Type::kDecimal: {
+      // Exact: from the text (a JSON string) or the number's own digits, never via a double
+      // unless the source sent a double.
+      std::string s = text;
+      if (have_element) {
+        switch (value.type()) {
+          case element_type::STRING:
+            s = std::string(value.get_string().value_unsafe());
+            break;
+          case element_type::INT64:
+          case element_type::UINT64:
+          case element_type::DOUBLE:
+            ScalarText(value, &s);
+            break;
+          default:
+            s = Describe(value);
+            break;
+        }
+      }
+      std::optional<Decimal> d = ParseDecimal(s);
+      if (!d) {
+        *error = fmt::format(
+            "column \"{}\": value {}{} is not a decimal (digits with an optional point and "
+            "exponent, at most {} digits; NaN and Infinity have none: use a double or text column)",
+            c.name, have_element ? Describe(value) : JsonString(s), where, kMaxDecimalDigits);
+        return false;
+      }
+      *out_text = FormatDecimal(*d);
+      AppendJsonString(out_json, *out_text);
       return true;
     }
     case Type::kBoolean: {
@@ -383,8 +452,8 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
   if (!delete_path_.parts.empty()) {
     element marker;
     std::string value;
-    if (Resolve(root, delete_path_.parts, &marker) && ScalarText(marker, &value) &&
-        value == delete_value_) {
+    if (Resolve(root, delete_path_.parts, &marker, nested_parser_.get()) &&
+        ScalarText(marker, &value) && value == delete_value_) {
       // A delete needs only the key: the other columns are gone with the row.
       const Column& k = columns_[key_column_];
       std::string json, text;

@@ -42,7 +42,7 @@ class Mapper {
   MapResult Map(std::string_view key, std::string_view raw_json);
 
  private:
-  enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp };
+  enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp, kDecimal };
   struct Path {
     bool is_key = false;             // "$key"
     std::vector<std::string> parts;  // dotted path split
@@ -72,6 +72,8 @@ class Mapper {
   std::string delete_value_;
   size_t key_column_ = 0;
   std::unique_ptr<simdjson::dom::parser> parser_;
+  // For paths that step into a string holding JSON (a change event's json/jsonb values).
+  std::unique_ptr<simdjson::dom::parser> nested_parser_;
   std::string scratch_;
 };
 

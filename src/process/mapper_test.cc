@@ -109,8 +109,11 @@ TEST_F(MapperTest, BadInputsGiveOneLineReasons) {
   std::string key = "6ba7b810-9dad-51d1-80b4-00c04fd430c8";
   EXPECT_EQ(mapper_->Map(key, R"({"dob":{"date":"yesterday"}})").error,
             "column \"dob\": value \"yesterday\" at dob.date is not a timestamp");
-  EXPECT_EQ(mapper_->Map(key, R"({"name":{"first":{"a":1}}})").error,
-            "column \"first_name\": value {\"a\":1} at name.first is not a scalar");
+  EXPECT_EQ(mapper_->Map(key, R"({"dob":{"date":{"a":1}}})").error,
+            "column \"dob\": value {\"a\":1} at dob.date is not a scalar");
+  // An object in a text column is stored as its JSON text (issue 22).
+  EXPECT_EQ(Field(mapper_->Map(key, R"({"name":{"first":{"a":1}}})").row_json, "first_name"),
+            "{\"a\":1}");
   auto quoted = mapper_->Map(key, R"({"name":{"first":"a\"b\\c\nd"}})");
   ASSERT_TRUE(quoted.ok) << quoted.error;
   EXPECT_EQ(Field(quoted.row_json, "first_name"), "a\"b\\c\nd");
@@ -295,6 +298,155 @@ TEST(MapperPresenceTest, AbsentColumnsAreLeftOutAndNullsAreWritten) {
   ASSERT_TRUE(required.ok());
   EXPECT_EQ(required->Map("k", R"({"data":{"id":6,"note":null}})").error,
             R"(column "note": no value (tried data.note))");
+}
+
+// Issue 22: values of a PostgreSQL change event (pgoutput.h AppendValueJson's forms) arrive in
+// the row unchanged: numeric text exactly, NaN/Infinity as JSON strings, -0 as -0, a jsonb null
+// distinct from NULL, json text in a text column, timestamptz with "+00" and microseconds.
+ProcessConfig ValuesMapping() {
+  auto c = ParsePipelineConfig(R"(process:
+  table: app.values
+  key_column: id
+  columns:
+    - {name: id, type: bigint, path: data.id, required: true}
+    - {name: num_text, path: data.num}
+    - {name: num_dec, type: decimal, path: data.num}
+    - {name: num_double, type: double, path: data.num}
+    - {name: f8, type: double, path: data.f8}
+    - {name: f8_text, path: data.f8}
+    - {name: js_text, path: data.js}
+    - {name: ts, type: timestamp, path: data.ts}
+    - {name: ts_text, path: data.ts}
+)",
+                               "values.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c->process;
+}
+
+std::string MapValues(const std::string& data) {
+  auto m = Mapper::Create(ValuesMapping());
+  if (!m.ok()) return m.status().ToString();
+  MapResult r = m->Map("k", R"({"op":"insert","data":{"id":1,)" + data + "}}");
+  return r.ok ? r.row_json : "error: " + r.error;
+}
+
+TEST(MapperValuesTest, NumericKeepsEveryDigit) {
+  EXPECT_EQ(MapValues(R"("num":"12345678901234567890.123456789")"),
+            R"({"id":1,"num_text":"12345678901234567890.123456789",)"
+            R"("num_dec":"12345678901234567890.123456789","num_double":1.2345678901234567e+19})");
+  EXPECT_EQ(MapValues(R"("num":"0.000000000000000000000000000001")"),
+            R"({"id":1,"num_text":"0.000000000000000000000000000001",)"
+            R"("num_dec":"0.000000000000000000000000000001","num_double":1e-30})");
+  // Beyond a double (and beyond 2^64): the text and decimal columns keep it.
+  const std::string huge = "1" + std::string(400, '0');
+  EXPECT_EQ(MapValues(R"("num":")" + huge + "\""),
+            "error: column \"num_double\": value \"" + huge.substr(0, 56) +
+                "... at data.num is beyond the range of a double; use a decimal or text column");
+}
+
+TEST(MapperValuesTest, HugeNumericInTextAndDecimalColumns) {
+  ProcessConfig c = ValuesMapping();
+  c.columns.erase(c.columns.begin() + 3);  // num_double
+  auto m = Mapper::Create(c);
+  ASSERT_TRUE(m.ok());
+  const std::string huge = "-1" + std::string(400, '0') + ".5";
+  MapResult r = m->Map("k", R"({"data":{"id":1,"num":")" + huge + R"("}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(Field(r.row_json, "num_text"), huge);
+  EXPECT_EQ(Field(r.row_json, "num_dec"), huge);
+}
+
+TEST(MapperValuesTest, NaNAndInfinityAreValuesAndTheRowIsValidJson) {
+  EXPECT_EQ(MapValues(R"("f8":"NaN")"), R"({"id":1,"f8":"NaN","f8_text":"NaN"})");
+  EXPECT_EQ(Field(MapValues(R"("f8":"Infinity")"), "f8"), "Infinity");
+  EXPECT_EQ(Field(MapValues(R"("f8":"-Infinity")"), "f8"), "-Infinity");
+  // numeric NaN into a decimal column: the row is dead-lettered naming the column.
+  EXPECT_EQ(MapValues(R"("num":"NaN")"),
+            "error: column \"num_dec\": value \"NaN\" at data.num is not a decimal (digits with an "
+            "optional point and exponent, at most 10000 digits; NaN and Infinity have none: use a "
+            "double or text column)");
+}
+
+TEST(MapperValuesTest, NegativeZeroStaysNegative) {
+  EXPECT_EQ(MapValues(R"("f8":-0.0)"), R"({"id":1,"f8":-0.0,"f8_text":"-0"})");
+}
+
+TEST(MapperValuesTest, JsonTextAndObjectsInTextColumns) {
+  // json/jsonb arrive as their text (a JSON string): kept as is; a jsonb null is "null", not NULL.
+  EXPECT_EQ(Field(MapValues(R"("js":"{\"a\": [1, 1e400]}")"), "js_text"), R"({"a": [1, 1e400]})");
+  EXPECT_EQ(Field(MapValues(R"("js":"null")"), "js_text"), "null");
+  EXPECT_EQ(Field(MapValues(R"("js":null)"), "js_text"), "<null>");
+  // An object or array in a text column (any source): its JSON text.
+  EXPECT_EQ(Field(MapValues(R"("js":{"a":[1,"x"],"b":null})"), "js_text"),
+            R"({"a":[1,"x"],"b":null})");
+  EXPECT_EQ(Field(MapValues(R"("js":[true,2])"), "js_text"), "[true,2]");
+}
+
+TEST(MapperValuesTest, TimestamptzWithPostgresOffsets) {
+  EXPECT_EQ(
+      MapValues(R"("ts":"2026-01-02 03:04:05.123456+00")"),
+      R"({"id":1,"ts":"2026-01-02T03:04:05.123Z","ts_text":"2026-01-02 03:04:05.123456+00"})");
+  EXPECT_EQ(Field(MapValues(R"("ts":"2026-01-02 08:34:05.5+05:30")"), "ts"),
+            "2026-01-02T03:04:05.500Z");
+  EXPECT_EQ(Field(MapValues(R"("ts":"2026-01-01 19:04:05-08")"), "ts"), "2026-01-02T03:04:05.000Z");
+  EXPECT_EQ(Field(MapValues(R"("ts":"2026-01-02T03:04:05.999999Z")"), "ts"),
+            "2026-01-02T03:04:05.999Z");
+  EXPECT_EQ(MapValues(R"("ts":"2026-01-02 03:04:05+24")"),
+            "error: column \"ts\": value \"2026-01-02 03:04:05+24\" at data.ts is not a timestamp");
+}
+
+TEST(MapperValuesTest, DecimalFromNumbersAndBadDecimals) {
+  ProcessConfig c;
+  c.key_column = "k";
+  c.columns = {{"k", "text", {"k"}, {}, true, 1}, {"d", "decimal", {"d"}, {}, false, 2}};
+  auto m = Mapper::Create(c);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->Map("", R"({"k":"a","d":9223372036854775807})").row_json,
+            R"({"k":"a","d":"9223372036854775807"})");
+  EXPECT_EQ(m->Map("", R"({"k":"a","d":18446744073709551615})").row_json,
+            R"({"k":"a","d":"18446744073709551615"})");
+  EXPECT_EQ(m->Map("", R"({"k":"a","d":1.5})").row_json, R"({"k":"a","d":"1.5"})");
+  EXPECT_EQ(m->Map("", R"({"k":"a","d":"1.50"})").row_json, R"({"k":"a","d":"1.50"})");
+  EXPECT_EQ(m->Map("", R"({"k":"a","d":"1e-3"})").row_json, R"({"k":"a","d":"0.001"})");
+  EXPECT_EQ(m->Map("", R"({"k":"a","d":true})").error,
+            "column \"d\": value true at d is not a decimal (digits with an optional point and "
+            "exponent, at most 10000 digits; NaN and Infinity have none: use a double or text "
+            "column)");
+}
+
+// json/jsonb values arrive as their JSON text (a string): a path continues inside that text.
+TEST(MapperValuesTest, PathsReachInsideJsonText) {
+  auto c = ParsePipelineConfig(R"(process:
+  table: app.docs
+  key_column: id
+  delete_when: {path: data.meta.op, equals: gone}
+  columns:
+    - {name: id, type: bigint, path: data.id, required: true}
+    - {name: name, path: data.meta.user.name}
+    - {name: amount, type: decimal, path: data.meta.amount}
+    - {name: tag, template: ["{data.meta.user.name}/{data.meta.tags}"]}
+)",
+                               "docs.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto m = Mapper::Create(c->process);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  MapResult r = m->Map(
+      "k",
+      R"({"data":{"id":1,"meta":"{\"user\": {\"name\": \"Ann\"}, \"amount\": 12.50, \"tags\": [1]}"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"id":1,"name":"Ann","amount":"12.5","tag":null})");
+  // A jsonb null on the way is an explicit null; text that is not JSON, or lacks the key, is
+  // no value (the column is left out).
+  r = m->Map("k", R"({"data":{"id":2,"meta":"null"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"id":2,"name":null,"amount":null,"tag":null})");
+  r = m->Map("k", R"({"data":{"id":3,"meta":"not json"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json, R"({"id":3})");
+  r = m->Map("k", R"({"data":{"id":4,"meta":"{\"op\": \"gone\"}"}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(r.key, "4");
 }
 
 }  // namespace

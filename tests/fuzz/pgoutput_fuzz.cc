@@ -3,8 +3,8 @@
 // way PostgresCdcSource::Handle does (relations remembered by OID, each row change checked
 // against its relation), then each change event mapped by pipelines/postgres-cdc.yaml's mapping.
 // Invariants beyond "no crash": every error is a Status with a one-line message; a change event
-// is one JSON object (when the json/jsonb values the server sent are JSON, which PostgreSQL
-// guarantees); a change key starts with "schema.name/"; LSN text round-trips; no exception.
+// is one JSON object (json/jsonb values are JSON strings holding their text, so whatever the
+// server sent); a change key starts with "schema.name/"; LSN text round-trips; no exception.
 //
 // Input: byte 0 bit 0 set = each chunk is a CopyData payload (XLogData 'w' / keepalive 'k'),
 // clear = each chunk is a bare pgoutput message. Then chunks: [u16 big-endian length][bytes].
@@ -40,6 +40,7 @@ process:
     - {name: small, type: int, path: [data.small, before.id]}
     - {name: flag, type: boolean, path: data.flag}
     - {name: ref, type: uuid, path: data.ref}
+    - {name: amount, type: decimal, path: data.balance}
 )";
 
 Mapper& CdcMapper() {
@@ -51,17 +52,6 @@ Mapper& CdcMapper() {
     return new Mapper(std::move(*mapper));
   }();
   return *m;
-}
-
-bool JsonValuesAreJson(const Relation& rel, const std::vector<Value>& values) {
-  for (size_t i = 0; i < values.size() && i < rel.columns.size(); ++i) {
-    const uint32_t oid = rel.columns[i].type_oid;
-    if ((oid == 114 || oid == 3802) && values[i].kind == ValueKind::kText &&
-        !fuzz::IsJson(values[i].data)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 void CheckLsn(uint64_t lsn) {
@@ -83,10 +73,7 @@ struct Stream {
       return;
     }
     const std::string event = ChangeEventJson(rel, change, txn);
-    if (JsonValuesAreJson(rel, change.new_values) && JsonValuesAreJson(rel, change.old_values)) {
-      fuzz::Check(fuzz::IsJsonObject(event), kTarget,
-                  "change event is not a JSON object: " + event);
-    }
+    fuzz::Check(fuzz::IsJsonObject(event), kTarget, "change event is not a JSON object: " + event);
     auto key = ChangeKey(rel, change);
     if (key.ok()) {
       const std::string prefix = rel.schema + "." + rel.name + "/";

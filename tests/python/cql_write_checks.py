@@ -8,6 +8,7 @@ page by page, prepared and not, and COUNT) to prove nothing was stored and the t
 Run by cql_endpoint_test.py (ctest -R cql_endpoint_python), which imports these classes.
 """
 import datetime
+import decimal
 import struct
 import unittest
 import uuid
@@ -238,23 +239,40 @@ class WriteChecksTest(ServerTestCase):
                             "USING TTL %s: remove it from the UPDATE on chk.t (rows never "
                             "expire)" % ENDPOINT)
 
+    def test_decimal_keeps_every_digit(self):
+        """Issue 22: decimal columns are stored (int32 scale + varint) and read back exactly,
+        bound by the driver's own serializer and as literals."""
+        self.session.execute("CREATE TABLE chk.dec (k int PRIMARY KEY, v decimal, "
+                             "l list<decimal>)")
+        values = ["12345678901234567890.123456789", "-0.000000000000000000000000000001",
+                  "1.50", "0", "-128", "1E+400"]
+        insert = self.session.prepare("INSERT INTO chk.dec (k, v) VALUES (?, ?)")
+        for k, text in enumerate(values):
+            self.session.execute(insert, (k, decimal.Decimal(text)))
+        self.session.execute("INSERT INTO chk.dec (k, v, l) VALUES (100, "
+                             "98765432109876543210.000000000001, [1.5, -2.25])")
+        rows = {r.k: r for r in self.session.execute("SELECT k, v, l FROM chk.dec")}
+        for k, text in enumerate(values):
+            self.assertEqual(str(rows[k].v), str(decimal.Decimal(text)))
+            self.assertEqual(rows[k].v.as_tuple(), decimal.Decimal(text).as_tuple())
+        self.assertEqual(format(rows[100].v, "f"), "98765432109876543210.000000000001")
+        self.assertEqual(rows[100].l, [decimal.Decimal("1.5"), decimal.Decimal("-2.25")])
+        with self.assertRaises(InvalidRequest) as e:
+            self.session.execute(bound_raw(insert, [int32(7), b"\x00\x00\x01"]))
+        self.assertIn("CQL decimal value: expected at least 5 bytes (scale and unscaled value), "
+                      "got 3", str(e.exception))
+
     def test_create_table_refusals(self):
         cases = [
             ("CREATE TABLE chk.ttl (k int PRIMARY KEY, v int) WITH default_time_to_live = 3600",
              "default_time_to_live %s: remove WITH default_time_to_live = 3600 from the CREATE "
              "TABLE chk.ttl (rows never expire)" % ENDPOINT),
-            ("CREATE TABLE chk.dec (k int PRIMARY KEY, v decimal)",
-             "column v decimal in CREATE TABLE chk.dec: CQL type decimal has no stored form in "
-             "DataForge; use double, or text for exact decimals"),
             ("CREATE TABLE chk.cnt (k int PRIMARY KEY, v counter)",
              "column v counter in CREATE TABLE chk.cnt: CQL type counter %s (no counter "
              "updates); use bigint" % ENDPOINT),
             ("CREATE TABLE chk.tup (k int PRIMARY KEY, v frozen<tuple<int, text>>)",
              "column v frozen<tuple<int, text>> in CREATE TABLE chk.tup: CQL type tuple<int, "
              "text> has no stored form in DataForge"),
-            ("CREATE TABLE chk.ld (k int PRIMARY KEY, v list<decimal>)",
-             "column v list<decimal> in CREATE TABLE chk.ld: CQL type decimal has no stored "
-             "form"),
         ]
         for query, message in cases:
             with self.subTest(query=query):

@@ -50,7 +50,7 @@ bool IsTextType(const DataType& t) {
   return t.id == TypeId::kVarchar || t.id == TypeId::kAscii;
 }
 
-// Types whose JSON form is a bare number or boolean (the rest are JSON strings).
+// Types whose JSON form is a bare number or boolean (the rest, decimal too, are JSON strings).
 bool IsBareJsonType(const DataType& t) {
   switch (t.id) {
     case TypeId::kBigint:
@@ -61,12 +61,46 @@ bool IsBareJsonType(const DataType& t) {
     case TypeId::kVarint:
     case TypeId::kDouble:
     case TypeId::kFloat:
-    case TypeId::kDecimal:
     case TypeId::kBoolean:
       return true;
     default:
       return false;
   }
+}
+
+bool HasDecimal(const DataType& t) {
+  if (t.id == TypeId::kDecimal) return true;
+  return std::any_of(t.params.begin(), t.params.end(), HasDecimal);
+}
+
+// A literal's JSON text with every bare number quoted ("[1.50,2]" -> "[\"1.50\",\"2\"]"), so
+// that decimals keep their digits instead of passing through a JSON reader's double. Numbers of
+// other types inside it are read from the text the same way.
+std::string QuoteNumbers(std::string_view json) {
+  std::string out;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < json.size()) {
+        out.push_back(json[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = json.find_first_of(",]}: ", i);
+      if (end == std::string_view::npos) end = json.size();
+      out += JsonString(json.substr(i, end - i));
+      i = end - 1;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -77,7 +111,8 @@ Result<std::optional<std::string>> TermValue(const Term& term, const DataType& t
   if (unset != nullptr) *unset = false;
   if (!term.is_marker()) {
     if (term.json == "null") return std::optional<std::string>();
-    auto v = JsonToValue(type, term.json);
+    // A decimal literal keeps every digit: its text, not the double a JSON reader makes of it.
+    auto v = JsonToValue(type, HasDecimal(type) ? QuoteNumbers(term.json) : term.json);
     if (!v.ok()) {
       return Status::InvalidArgument("Invalid value " + term.text + " for column " + column +
                                      " of type " + TypeName(type) + ": " + v.status().message());

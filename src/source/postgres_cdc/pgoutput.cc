@@ -534,21 +534,20 @@ void AppendValueJson(std::string* out, uint32_t type_oid, const Value& v) {
         return;
       }
       break;
-    case 700:   // float4
-    case 701:   // float8
-    case 1700:  // numeric
+    case 700:  // float4
+    case 701:  // float8
+      if (s == "-0") {
+        out->append("-0.0");  // JSON readers take "-0" for the integer 0
+        return;
+      }
       if (IsJsonNumber(s, /*integer_only=*/false)) {
         out->append(s);
         return;
       }
-      break;
-    case 114:   // json
+      break;    // NaN, Infinity, -Infinity: strings
+    case 1700:  // numeric: its exact text, as a string (a JSON number would go through a double)
+    case 114:   // json: its text, as a string (nulls, big numbers and 1e400 stay as they are)
     case 3802:  // jsonb
-      if (!s.empty()) {
-        out->append(s);
-        return;
-      }
-      break;
     default:
       break;
   }

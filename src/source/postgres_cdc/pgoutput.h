@@ -121,10 +121,15 @@ Status CheckChangeMatches(const Relation& rel, const Change& change);
 // Appends one column value as JSON to `out`, chosen by the column's type OID, from pgoutput's
 // text form:
 //   bool (16) 't'/'f' -> true/false; int2/int4/int8/oid (21,23,20,26) -> the number as is;
-//   float4/float8/numeric (700,701,1700) -> a number when the text is a finite JSON number,
-//   else the text as a JSON string ("NaN", "Infinity", "-Infinity");
-//   json/jsonb (114,3802) -> embedded as is (PostgreSQL only emits valid JSON for these);
-//   everything else (text, varchar, uuid, timestamps, bytea as \x.., arrays...) -> JSON string.
+//   float4/float8 (700,701) -> the number as PostgreSQL prints it, except "-0" -> -0.0 (JSON
+//   readers take -0 for the integer 0); "NaN", "Infinity", "-Infinity" -> JSON strings;
+//   numeric (1700) -> its exact text as a JSON string ("12345678901234567890.123456789",
+//   "NaN", "Infinity"): a JSON number would be read through a double;
+//   json/jsonb (114,3802) -> their JSON text as a JSON string ("{\"a\": 1}", "null"), so a
+//   jsonb null stays distinct from SQL NULL (null) and numbers beyond a double (1e400) stay;
+//   everything else (text, varchar, uuid, timestamps, bytea as \x.., arrays, enums...) -> the
+//   text as a JSON string. A domain is converted by its base type: the caller passes the base
+//   type's OID (PostgresCdcSource resolves domains from pg_type.typbasetype).
 // kNull -> null. A kBinary value is written as a JSON string "\x<hex>", and so is text that is
 // not valid UTF-8 (from a SQL_ASCII or LATIN1 database; JSON text is UTF-8). Numbers whose text
 // is not a valid JSON number are written as strings, so the output is always valid JSON.

@@ -383,6 +383,39 @@ Status PostgresCdcSource::HandleChange(const pgoutput::Change& change, SourceBat
   return add(change);
 }
 
+Status PostgresCdcSource::ResolveDomains(pgoutput::Relation* rel) {
+  constexpr uint32_t kFirstNonBuiltinOid = 10000;  // built-in base types are below (pg_type.dat)
+  std::string unknown;
+  for (const auto& col : rel->columns) {
+    if (col.type_oid >= kFirstNonBuiltinOid && !base_types_.count(col.type_oid)) {
+      unknown += (unknown.empty() ? "" : ",") + std::to_string(col.type_oid);
+    }
+  }
+  if (!unknown.empty()) {
+    DF_ASSIGN_OR_RETURN(auto c, PgConnection::Connect(url_, "postgres_cdc source"));
+    DF_ASSIGN_OR_RETURN(
+        auto r, c->Query("WITH RECURSIVE d(id, base) AS (SELECT oid, typbasetype FROM pg_type "
+                         "WHERE oid = ANY($1::oid[]) AND typtype = 'd' UNION ALL SELECT d.id, "
+                         "t.typbasetype FROM d JOIN pg_type t ON t.oid = d.base AND t.typtype = "
+                         "'d') SELECT d.id, d.base FROM d JOIN pg_type t ON t.oid = d.base AND "
+                         "t.typtype <> 'd'",
+                         {"{" + unknown + "}"}));
+    for (const auto& col : rel->columns) base_types_.emplace(col.type_oid, col.type_oid);
+    for (int i = 0; i < r.rows(); ++i) {
+      uint32_t id = 0, base = 0;
+      std::string_view a = r.Text(i, 0), b = r.Text(i, 1);
+      std::from_chars(a.data(), a.data() + a.size(), id);
+      std::from_chars(b.data(), b.data() + b.size(), base);
+      base_types_[id] = base;
+    }
+  }
+  for (auto& col : rel->columns) {
+    auto it = base_types_.find(col.type_oid);
+    if (it != base_types_.end()) col.type_oid = it->second;
+  }
+  return Status::OK();
+}
+
 Status PostgresCdcSource::Handle(std::string_view data, SourceBatch* batch) {
   DF_ASSIGN_OR_RETURN(auto frame, pgoutput::ParseCopyData(data));
   if (auto* k = std::get_if<pgoutput::Keepalive>(&frame)) {
@@ -407,6 +440,7 @@ Status PostgresCdcSource::Handle(std::string_view data, SourceBatch* batch) {
       // every column as part of the identity).
       pgoutput::MarkKeyColumns(&rel, t.key_columns);
     }
+    DF_RETURN_IF_ERROR(ResolveDomains(&rel));
     relations_[rel.oid] = std::move(rel);
   } else if (auto* ch = std::get_if<pgoutput::Change>(&message)) {
     return HandleChange(*ch, batch);

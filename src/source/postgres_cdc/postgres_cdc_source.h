@@ -86,6 +86,10 @@ class PostgresCdcSource final : public Source {
   // this connection started (skipped), else advances position_ past it.
   bool CountChange();
   Status HandleChange(const pgoutput::Change& change, SourceBatch* batch);
+  // Replaces each domain column's type OID by its base type's (values of a domain over boolean
+  // are booleans): pgoutput does not send base types, so they are read from pg_type once per
+  // type, on a regular connection.
+  Status ResolveDomains(pgoutput::Relation* rel);
   Status SendStatus(bool reply_requested);
   Status Reconnect(const Status& why, std::stop_token stop);
 
@@ -104,6 +108,7 @@ class PostgresCdcSource final : public Source {
   pgoutput::Begin txn_;
   uint64_t txn_change_ = 0;  // changes of the current transaction seen so far
   std::map<uint32_t, pgoutput::Relation> relations_;
+  std::map<uint32_t, uint32_t> base_types_;  // type OID -> base type OID (itself if no domain)
   int64_t next_status_us_ = 0;
   CdcPosition start_;                       // where the current replication connection started
   std::unique_ptr<SnapshotCopy> snapshot_;  // while the initial snapshot is being copied
