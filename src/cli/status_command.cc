@@ -52,15 +52,23 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
     DF_ASSIGN_OR_RETURN(st.staging, (*staging)->Counters());
     DF_ASSIGN_OR_RETURN(st.positions, (*staging)->SourcePositions());
   }
+  DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
+  // The store's counters and offsets of this data dir's log: a store shared with other logs
+  // (other data dirs, a topic made again) holds theirs too, under their identities.
+  std::string log_id;
+  if (auto id = log->LogId(c.log.topic); id.ok()) {
+    log_id = *id;
+  } else if (id.status().code() != StatusCode::kNotFound) {
+    return id.status();
+  }
   if (store.ok()) {
     st.has_store = true;
-    DF_ASSIGN_OR_RETURN(st.store, (*store)->Counters());
+    DF_ASSIGN_OR_RETURN(st.store, (*store)->LogCounters(c.process.group, c.log.topic, log_id));
     // The pipeline's table does not exist before its first batch: 0 rows.
     auto rows = (*store)->Count(c.process.table);
     if (!rows.ok() && rows.status().code() != StatusCode::kNotFound) return rows.status();
     st.rows = rows.ok() ? *rows : 0;
   }
-  DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
   auto info = log->DescribeTopic(c.log.topic);
   if (info.ok()) {
     for (const auto& p : info->partitions) {
@@ -71,14 +79,14 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
         auto group = log->GroupOffset(c.process.group, c.log.topic, p.partition);
         if (group.ok()) committed = *group;
       } else {
-        DF_ASSIGN_OR_RETURN(committed,
-                            (*store)->CommittedOffset(c.process.group, c.log.topic, p.partition));
+        DF_ASSIGN_OR_RETURN(committed, (*store)->CommittedOffset(c.process.group, c.log.topic,
+                                                                 p.partition, log_id));
       }
       int64_t done = committed.value_or(0);
       uint64_t lost = 0;
       if (store.ok()) {
-        DF_ASSIGN_OR_RETURN(lost,
-                            (*store)->PartitionLost(c.process.group, c.log.topic, p.partition));
+        DF_ASSIGN_OR_RETURN(
+            lost, (*store)->PartitionLost(c.process.group, c.log.topic, p.partition, log_id));
       }
       PartitionStatus ps{p.partition, p.start_offset, p.end_offset, done, lost};
       st.log_lag += ps.lag();
