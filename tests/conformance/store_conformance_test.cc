@@ -305,6 +305,22 @@ TYPED_TEST(StoreConformance, OffsetsAndCountersBelongToTheLogTheyCameFrom) {
     EXPECT_EQ(all->lost, 5u);
     EXPECT_EQ(s->LogCounters("g", "users", "")->stored, 13u);  // no identity: the whole store
   }
+  // Dead letters of the same position in both logs are both kept.
+  StoreBatch da = OfLog(Batch({}, "a", 12), "log-a");
+  da.dead_letters = {Letter(7)};
+  da.offsets[1].dead_lettered = 1;
+  StoreBatch db = OfLog(Batch({}, "b", 7), "log-b");
+  db.dead_letters = {Letter(7)};
+  db.offsets[0].next_offset = 2;
+  db.offsets[1].dead_lettered = 1;
+  this->Apply(store, da);
+  this->Apply(store, db);
+  std::vector<StoredDeadLetter> letters;
+  ASSERT_TRUE(store->ListDeadLetters(0, 0, &letters).ok());
+  EXPECT_EQ(letters.size(), 4u);  // FirstBatch's 2, and one of each log at users/1@107
+  EXPECT_EQ(store->LogCounters("g", "users", "log-a")->dead_lettered, 3u);
+  EXPECT_EQ(store->LogCounters("g", "users", "log-b")->dead_lettered, 1u);
+  EXPECT_EQ(store->Counters()->dead_lettered, 4u);
   // log-a goes on from its own offsets; log-b's stay.
   this->Apply(store, OfLog(Batch({40}, "a2", 13), "log-a"));
   EXPECT_EQ(*store->CommittedOffset("g", "users", 0, "log-a"), std::optional<int64_t>(13));

@@ -180,11 +180,18 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
                           "INSERT INTO {}.dataforge_dead_letters (location, stage, reason, "
                           "payload, at_us) VALUES (?, ?, ?, ?, ?)",
                           meta_keyspace_)));
+  // Keyed by log position: in a store several logs share, positions repeat across logs, so the
+  // key names the log too ("users/0@5 (log <id>)"); a replayed batch still overwrites itself.
+  std::string log_id;
+  for (const PartitionOffset& o : batch.offsets) {
+    if (!o.log_id.empty()) log_id = o.log_id;
+  }
+  std::string suffix = log_id.empty() ? "" : " (log " + log_id + ")";
   for (const DeadLetter& d : batch.dead_letters) {
     if (done->failed()) break;
     cql::QueryParameters p =
-        Params(default_consistency_,
-               {Text(d.location), Text(d.stage), Text(d.reason), Text(d.payload), Bigint(d.at_us)});
+        Params(default_consistency_, {Text(d.location + suffix), Text(d.stage), Text(d.reason),
+                                      Text(d.payload), Bigint(d.at_us)});
     p.timestamp = NextTimestampMicros();
     done->Add();
     session_->ExecuteAsync(insert, std::move(p), done->Callback());

@@ -13,7 +13,9 @@
 //     identity copies it to its own row and deletes it (docs/cassandra.md).
 //   dataforge_dead_letters (location text PRIMARY KEY, stage text, reason text, payload text,
 //                           at_us bigint)
-//     keyed by the record's location ("topic/partition@offset"): a replayed batch overwrites.
+//     keyed by the record's location ("topic/partition@offset", plus " (log <id>)" when the
+//     batch's offsets carry a log identity, as positions repeat across the logs that share a
+//     store): a replayed batch overwrites.
 //
 // Apply() is not one atomic write (Cassandra has none across partitions); it is ordered so a
 // failure at any point is repaired by re-running the batch from the committed offsets:
