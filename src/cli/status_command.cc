@@ -16,14 +16,18 @@ struct PartitionStatus {
   int32_t partition;
   int64_t start_offset, end_offset, committed;
   uint64_t lost;  // counted by this data dir's processor
-  // Log records past the processed position (from the start offset on), and those below the
-  // start offset not yet processed: deleted, counted lost once the processor reads on.
-  uint64_t lag() const {
-    int64_t from = std::max(committed, start_offset);
-    return static_cast<uint64_t>(std::max<int64_t>(0, end_offset - from));
+  // Where the processor reads next: the processed position; the start offset when that was
+  // deleted; the start too when the position is past the end (the log lost its tail, or a topic
+  // made again that the log could not tell by its identity: log.h LostRange kOffsetsWentBack).
+  int64_t next_read() const {
+    if (committed > end_offset) return start_offset;
+    return std::max(committed, start_offset);
   }
+  // Log records from there to the end, and those below the start offset not yet processed:
+  // deleted, counted lost once the processor reads on.
+  uint64_t lag() const { return static_cast<uint64_t>(end_offset - next_read()); }
   uint64_t deleted_unread() const {
-    return static_cast<uint64_t>(std::max<int64_t>(0, start_offset - committed));
+    return committed < start_offset ? static_cast<uint64_t>(start_offset - committed) : 0;
   }
 };
 

@@ -320,8 +320,11 @@ class PipelineImpl final : public Pipeline {
         auto group = log_->GroupOffset(config_.process.group, config_.log.topic, p.partition);
         if (group.ok() && *group) at = std::max(at, **group);
       }
+      // Past the end (the log lost its tail, or a topic made again that the log could not tell
+      // by its identity), the processor reads on from the start (log.h kOffsetsWentBack).
+      if (at > p.end_offset) at = p.start_offset;
       at = std::max(at, p.start_offset);
-      if (p.end_offset > at) n += static_cast<uint64_t>(p.end_offset - at);
+      n += static_cast<uint64_t>(p.end_offset - at);
     }
     return n;
   }
