@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -390,31 +392,54 @@ Result<StoreCounters> CassandraStore::LogCounters(const std::string& group,
   StoreCounters total;
   DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
   if (!bookkeeping) return total;
+  // A keyspace no identity-aware process wrote (read-only) has rows without identity only.
   DF_ASSIGN_OR_RETURN(bool identities, HasLogIds());
-  if (!identities) return total;  // a keyspace no identity-aware process wrote
+  // Rows without identity of partitions no log has a row for are this log's (as CommittedOffset
+  // reads them): kept aside until every row was seen.
+  std::map<int32_t, PartitionCounters> untaken;
+  std::set<int32_t> taken;
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(
-      fmt::format("SELECT group_name, topic, log_id, stored, dead_lettered, lost FROM "
+      fmt::format("SELECT group_name, topic, partition, stored, dead_lettered, lost{} FROM "
                   "{}.dataforge_offsets",
-                  meta_keyspace_),
+                  identities ? ", log_id" : "", meta_keyspace_),
       Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
         for (const auto& row : page.rows) {
           if (row.size() < 6 || !row[0] || !row[1] || !row[2]) continue;
-          if (*row[0] != group || *row[1] != topic || *row[2] != log_id) continue;
+          if (*row[0] != group || *row[1] != topic) continue;
+          auto partition = cql::DecodeInt(*row[2]);
           auto stored = BigintAt(row, 3);
           auto dead = BigintAt(row, 4);
           auto lost = BigintAt(row, 5);
-          if (!stored.ok() || !dead.ok() || !lost.ok()) {
-            row_error = !stored.ok() ? stored.status() : !dead.ok() ? dead.status() : lost.status();
+          if (!partition.ok() || !stored.ok() || !dead.ok() || !lost.ok()) {
+            row_error = !partition.ok() ? partition.status()
+                        : !stored.ok()  ? stored.status()
+                        : !dead.ok()    ? dead.status()
+                                        : lost.status();
             return false;
           }
-          total.stored += static_cast<uint64_t>(*stored);
-          total.dead_lettered += static_cast<uint64_t>(*dead);
-          total.lost += static_cast<uint64_t>(*lost);
+          PartitionCounters c{static_cast<uint64_t>(*stored), static_cast<uint64_t>(*dead),
+                              static_cast<uint64_t>(*lost)};
+          bool has_id = identities && row.size() > 6 && row[6] && !row[6]->empty();
+          if (!has_id) {
+            untaken[*partition] = c;
+            continue;
+          }
+          taken.insert(*partition);
+          if (*row[6] != log_id) continue;
+          total.stored += c.stored;
+          total.dead_lettered += c.dead_lettered;
+          total.lost += c.lost;
         }
         return true;
       }));
   DF_RETURN_IF_ERROR(row_error);
+  for (const auto& [partition, c] : untaken) {
+    if (taken.count(partition) > 0) continue;
+    total.stored += c.stored;
+    total.dead_lettered += c.dead_lettered;
+    total.lost += c.lost;
+  }
   return total;
 }
 

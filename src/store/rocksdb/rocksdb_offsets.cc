@@ -3,9 +3,11 @@
 // A partition's offset row is kept per log identity (store.h PartitionOffset::log_id):
 //   "i\0<group>\0<topic>\0<partition>\0<log id>" -> next offset, stored, dead-lettered, lost.
 // Rows written before identities existed ("o\0…" next offset, "l\0…" lost) belong to the first
-// log that asks for them with an identity: they move to that log's row in one atomic write.
+// log that asks for them with an identity while no log has a row for the partition: they move
+// to that log's row in one atomic write.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -47,10 +49,19 @@ Result<std::optional<RocksDbStore::OffsetRow>> RocksDbStore::ReadOffsetRowLocked
     row.lost = ParseU64(v.substr(24, 8));
     return std::optional<OffsetRow>(row);
   }
-  // No row of this log: the partition's row without identity, if any, is this log's.
+  // No row of this log: the partition's row without identity, if any, is this log's, unless
+  // another log has a row for the partition.
   st = db_->Get({}, meta_, OffsetKey(group, topic, partition), &v);
   if (st.IsNotFound()) return std::optional<OffsetRow>();
   if (!st.ok()) return Error(st, "reading a consumer offset");
+  {
+    std::string others = IdentityPrefix(group, topic) + std::to_string(partition);
+    others.push_back('\0');
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
+    it->Seek(others);
+    if (!it->status().ok()) return Error(it->status(), "reading the offset rows");
+    if (it->Valid() && it->key().starts_with(others)) return std::optional<OffsetRow>();
+  }
   OffsetRow row;
   row.next_offset = ParseU64(v);
   st = db_->Get({}, meta_, LostKey(group, topic, partition), &v);
@@ -175,22 +186,52 @@ Result<uint64_t> RocksDbStore::PartitionLost(const std::string& group, const std
 Result<StoreCounters> RocksDbStore::LogCounters(const std::string& group, const std::string& topic,
                                                 const std::string& log_id) {
   if (log_id.empty()) return Counters();
-  StoreCounters total;
+  StoreCounters total, all_rows;
+  std::set<std::string> partitions_with_rows;  // of any log
   std::string prefix = IdentityPrefix(group, topic);
   std::string suffix = std::string(1, '\0') + log_id;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  std::string any = "i";
+  any.push_back('\0');
+  for (it->Seek(any); it->Valid() && it->key().starts_with(any); it->Next()) {
+    std::string v = it->value().ToString();
+    if (v.size() != 32) continue;
+    all_rows.stored += ParseU64(v.substr(8, 8));
+    all_rows.dead_lettered += ParseU64(v.substr(16, 8));
+    if (!it->key().starts_with(prefix)) continue;
     std::string_view rest = it->key().ToStringView().substr(prefix.size());
     // "<partition>\0<log id>": the log id follows the partition's digits.
     size_t nul = rest.find('\0');
-    if (nul == std::string_view::npos || rest.substr(nul) != suffix) continue;
-    std::string v = it->value().ToString();
-    if (v.size() != 32) continue;
+    if (nul == std::string_view::npos) continue;
+    partitions_with_rows.emplace(rest.substr(0, nul));
+    if (rest.substr(nul) != suffix) continue;
     total.stored += ParseU64(v.substr(8, 8));
     total.dead_lettered += ParseU64(v.substr(16, 8));
     total.lost += ParseU64(v.substr(24, 8));
   }
   if (!it->status().ok()) return Error(it->status(), "reading the offset rows");
+  // Rows without identity that no log has taken yet are this log's (as CommittedOffset reads
+  // them), with the stored/dead-lettered counts no row with identity accounts for.
+  std::string legacy = OffsetKey(group, topic, 0);
+  legacy.resize(legacy.size() - 1);  // "o\0<group>\0<topic>\0"
+  bool untaken = false;
+  for (it->Seek(legacy); it->Valid() && it->key().starts_with(legacy); it->Next()) {
+    std::string partition(it->key().ToStringView().substr(legacy.size()));
+    if (partitions_with_rows.count(partition) > 0) continue;
+    untaken = true;
+    std::string v;
+    rocksdb::Status st = db_->Get({}, meta_, "l" + it->key().ToString().substr(1), &v);
+    if (!st.ok() && !st.IsNotFound()) return Error(st, "reading a lost-records counter");
+    if (st.ok()) total.lost += ParseU64(v);
+  }
+  if (!it->status().ok()) return Error(it->status(), "reading the offset rows");
+  if (untaken) {
+    std::lock_guard lock(apply_mu_);
+    if (counters_.stored > all_rows.stored) total.stored += counters_.stored - all_rows.stored;
+    if (counters_.dead_lettered > all_rows.dead_lettered) {
+      total.dead_lettered += counters_.dead_lettered - all_rows.dead_lettered;
+    }
+  }
   return total;
 }
 
