@@ -98,8 +98,9 @@ class Store {
   // The next offset to consume for (group, topic, partition) of the log `log_id`, or nullopt if
   // that log never committed one there; rows of other logs are ignored. A row without identity
   // (written before identities existed) belongs to the first log that asks for it with an
-  // identity: a read-write store records that in the row (once: from then on it is that log's
-  // row, and other logs do not see it); a read-only store reads it without recording.
+  // identity while no log has a row for that partition: a read-write store records that (once:
+  // from then on it is that log's row, and other logs do not see it); a read-only store reads
+  // it without recording.
   // log_id "": the row without identity only.
   virtual Result<std::optional<int64_t>> CommittedOffset(const std::string& group,
                                                          const std::string& topic,
@@ -126,8 +127,9 @@ class Store {
 
   // Counters of everything the store holds (every log that wrote into it).
   virtual Result<StoreCounters> Counters() = 0;
-  // Counters of the records of one log (`log_id`) in (group, topic): the sum of its offset rows,
-  // what a data dir balances against its own fetched records when several logs share the store.
+  // Counters of the records of one log (`log_id`) in (group, topic): the sum of its offset rows
+  // and of the rows without identity it would be given (CommittedOffset), what a data dir
+  // balances against its own fetched records when several logs share the store.
   // log_id "": Counters() (a log that cannot tell its identity sees the whole store, as before
   // identities existed).
   virtual Result<StoreCounters> LogCounters(const std::string& group, const std::string& topic,
