@@ -38,8 +38,9 @@ class ReadOnlyServedStore final : public Store {
     return Write([&](Store* s) { return s->Apply(batch); });
   }
   Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
-                                                 int32_t partition) override {
-    return Read([&](Store* s) { return s->CommittedOffset(group, topic, partition); });
+                                                 int32_t partition,
+                                                 const std::string& log_id) override {
+    return Read([&](Store* s) { return s->CommittedOffset(group, topic, partition, log_id); });
   }
   Result<std::string> Get(const std::string& table, const std::string& key) override {
     return Read([&](Store* s) { return s->Get(table, key); });
@@ -58,10 +59,15 @@ class ReadOnlyServedStore final : public Store {
     std::shared_lock lock(mu_);
     return Current()->Counters();
   }
-  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                 int32_t partition) override {
+  Result<StoreCounters> LogCounters(const std::string& group, const std::string& topic,
+                                    const std::string& log_id) override {
     std::shared_lock lock(mu_);
-    return Current()->PartitionLost(group, topic, partition);
+    return Current()->LogCounters(group, topic, log_id);
+  }
+  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
+                                 int32_t partition, const std::string& log_id) override {
+    std::shared_lock lock(mu_);
+    return Current()->PartitionLost(group, topic, partition, log_id);
   }
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override {

@@ -16,14 +16,18 @@ struct PartitionStatus {
   int32_t partition;
   int64_t start_offset, end_offset, committed;
   uint64_t lost;  // counted by this data dir's processor
-  // Log records past the processed position (from the start offset on), and those below the
-  // start offset not yet processed: deleted, counted lost once the processor reads on.
-  uint64_t lag() const {
-    int64_t from = std::max(committed, start_offset);
-    return static_cast<uint64_t>(std::max<int64_t>(0, end_offset - from));
+  // Where the processor reads next: the processed position; the start offset when that was
+  // deleted; the start too when the position is past the end (the log lost its tail, or a topic
+  // made again that the log could not tell by its identity: log.h LostRange kOffsetsWentBack).
+  int64_t next_read() const {
+    if (committed > end_offset) return start_offset;
+    return std::max(committed, start_offset);
   }
+  // Log records from there to the end, and those below the start offset not yet processed:
+  // deleted, counted lost once the processor reads on.
+  uint64_t lag() const { return static_cast<uint64_t>(end_offset - next_read()); }
   uint64_t deleted_unread() const {
-    return static_cast<uint64_t>(std::max<int64_t>(0, start_offset - committed));
+    return committed < start_offset ? static_cast<uint64_t>(start_offset - committed) : 0;
   }
 };
 
@@ -52,15 +56,23 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
     DF_ASSIGN_OR_RETURN(st.staging, (*staging)->Counters());
     DF_ASSIGN_OR_RETURN(st.positions, (*staging)->SourcePositions());
   }
+  DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
+  // The store's counters and offsets of this data dir's log: a store shared with other logs
+  // (other data dirs, a topic made again) holds theirs too, under their identities.
+  std::string log_id;
+  if (auto id = log->LogId(c.log.topic); id.ok()) {
+    log_id = *id;
+  } else if (id.status().code() != StatusCode::kNotFound) {
+    return id.status();
+  }
   if (store.ok()) {
     st.has_store = true;
-    DF_ASSIGN_OR_RETURN(st.store, (*store)->Counters());
+    DF_ASSIGN_OR_RETURN(st.store, (*store)->LogCounters(c.process.group, c.log.topic, log_id));
     // The pipeline's table does not exist before its first batch: 0 rows.
     auto rows = (*store)->Count(c.process.table);
     if (!rows.ok() && rows.status().code() != StatusCode::kNotFound) return rows.status();
     st.rows = rows.ok() ? *rows : 0;
   }
-  DF_ASSIGN_OR_RETURN(auto log, OpenLogForReading(ctx, c));
   auto info = log->DescribeTopic(c.log.topic);
   if (info.ok()) {
     for (const auto& p : info->partitions) {
@@ -71,14 +83,14 @@ Result<PipelineStatus> ReadStatus(const CliContext& ctx, const PipelineConfig& c
         auto group = log->GroupOffset(c.process.group, c.log.topic, p.partition);
         if (group.ok()) committed = *group;
       } else {
-        DF_ASSIGN_OR_RETURN(committed,
-                            (*store)->CommittedOffset(c.process.group, c.log.topic, p.partition));
+        DF_ASSIGN_OR_RETURN(committed, (*store)->CommittedOffset(c.process.group, c.log.topic,
+                                                                 p.partition, log_id));
       }
       int64_t done = committed.value_or(0);
       uint64_t lost = 0;
       if (store.ok()) {
-        DF_ASSIGN_OR_RETURN(lost,
-                            (*store)->PartitionLost(c.process.group, c.log.topic, p.partition));
+        DF_ASSIGN_OR_RETURN(
+            lost, (*store)->PartitionLost(c.process.group, c.log.topic, p.partition, log_id));
       }
       PartitionStatus ps{p.partition, p.start_offset, p.end_offset, done, lost};
       st.log_lag += ps.lag();

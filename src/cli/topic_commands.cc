@@ -144,12 +144,18 @@ void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       auto s = OpenStoreForReading(ctx, *c);
       if (s.ok()) store = std::move(s).value();
     }
+    // The store's offsets of this log (another log's in a shared store are not its).
+    std::string log_id;
+    if (store) {
+      auto id = (*log)->LogId(info->name);
+      if (id.ok()) log_id = *id;
+    }
     for (const auto& p : info->partitions) {
       std::optional<int64_t> committed;
       auto g = (*log)->GroupOffset(group, info->name, p.partition);
       if (g.ok()) committed = *g;
       if (store) {
-        auto own = store->CommittedOffset(group, info->name, p.partition);
+        auto own = store->CommittedOffset(group, info->name, p.partition, log_id);
         if (own.ok() && *own && (!committed || **own > *committed)) committed = *own;
       }
       int64_t done = std::max(committed.value_or(0), p.start_offset);

@@ -169,6 +169,15 @@ class Log {
   virtual Result<std::vector<std::string>> ListTopics() = 0;
   virtual Result<TopicInfo> DescribeTopic(const std::string& topic) = 0;
 
+  // The identity of `topic`: a text that stays the same for the topic's whole life and differs
+  // for a topic deleted and made again under the same name (or another log's topic of the same
+  // name). Offsets kept outside the log (the store's, store.h PartitionOffset::log_id) carry it,
+  // so a consumer never resumes one log at another log's offsets. "" when the log cannot tell
+  // (docs/architecture.md "Log identity" says when); a NotFound error when the topic is missing.
+  // Embedded log: a random UUID made with the topic (a topic made before identities existed gets
+  // one at its first read-write use; read-only: "" until then). Kafka: see kafka_log.h.
+  virtual Result<std::string> LogId(const std::string& topic);
+
   // The partition a key maps to (stable across processes and restarts).
   virtual Result<int32_t> PartitionFor(const std::string& topic, const std::string& key) = 0;
 

@@ -290,7 +290,9 @@ class PipelineImpl final : public Pipeline {
       t.dead_lettered = s.dead_lettered;
     }
     if (store_) {
-      DF_ASSIGN_OR_RETURN(auto p, store_->Counters());
+      // This log's records only: a shared store also holds other logs' (store.h LogCounters).
+      DF_ASSIGN_OR_RETURN(auto p, store_->LogCounters(config_.process.group, config_.log.topic,
+                                                      processor_->log_id()));
       t.stored = p.stored;
       t.dead_lettered += p.dead_lettered;
       t.lost = p.lost;
@@ -310,15 +312,19 @@ class PipelineImpl final : public Pipeline {
     if (!store_) return n;
     DF_ASSIGN_OR_RETURN(TopicInfo info, log_->DescribeTopic(config_.log.topic));
     for (const auto& p : info.partitions) {
-      DF_ASSIGN_OR_RETURN(auto done, store_->CommittedOffset(config_.process.group,
-                                                             config_.log.topic, p.partition));
+      DF_ASSIGN_OR_RETURN(
+          auto done, store_->CommittedOffset(config_.process.group, config_.log.topic, p.partition,
+                                             processor_->log_id()));
       int64_t at = done.value_or(0);
       if (log_->Shared()) {  // the group's other members commit there
         auto group = log_->GroupOffset(config_.process.group, config_.log.topic, p.partition);
         if (group.ok() && *group) at = std::max(at, **group);
       }
+      // Past the end (the log lost its tail, or a topic made again that the log could not tell
+      // by its identity), the processor reads on from the start (log.h kOffsetsWentBack).
+      if (at > p.end_offset) at = p.start_offset;
       at = std::max(at, p.start_offset);
-      if (p.end_offset > at) n += static_cast<uint64_t>(p.end_offset - at);
+      n += static_cast<uint64_t>(p.end_offset - at);
     }
     return n;
   }

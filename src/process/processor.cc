@@ -32,12 +32,13 @@ TableSchema OutputSchema(const ProcessConfig& config) {
 
 Status Processor::Start() {
   DF_RETURN_IF_ERROR(store_->EnsureTable(OutputSchema(config_)));
+  DF_ASSIGN_OR_RETURN(log_id_, log_->LogId(topic_));
   DF_ASSIGN_OR_RETURN(consumer_, log_->Subscribe(config_.group, topic_, this));
   return Status::OK();
 }
 
 Result<std::optional<int64_t>> Processor::ResumeOffset(int32_t partition) {
-  return store_->CommittedOffset(config_.group, topic_, partition);
+  return store_->CommittedOffset(config_.group, topic_, partition, log_id_);
 }
 
 void Processor::OnRecordsLost(const LostRange& range) {
@@ -112,9 +113,15 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
     }
     timestamps_.push_back(c.record.timestamp_us);
   }
+  if (log_id_.empty()) {
+    // The log could not tell its identity (a Kafka topic whose first record was not there yet):
+    // asked again; the rows written without one go to it with this batch (store.h).
+    if (auto id = log_->LogId(topic_); id.ok()) log_id_ = *id;
+  }
   for (size_t i = 0; i < positions_.size(); ++i) {
     batch_.offsets.push_back({topic_, positions_[i].partition, positions_[i].next_offset,
-                              counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost});
+                              counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost,
+                              log_id_});
   }
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
   for (const LostRange& r : lost_) spdlog::error("{}", DescribeLostRange(topic_, r));

@@ -5,18 +5,20 @@
 // offsets + counters), then commit the offsets to the log's group.
 // Into one store this is exactly-once: a partition resumes at the later of the group's commit
 // and the offsets the store holds (listener), so after a crash nothing is skipped or applied
-// twice. When a partition moves to another member (Kafka), that member re-processes at most the
-// batch whose group commit did not happen; rows are upserts by key, so a row is never doubled.
-// Duplicates in the log itself (a producer's retried batch, a relay re-sending after a crash)
-// carry the same outbox "seq" from the same "origin": a record whose seq is not above the
-// highest this processor applied for that origin and partition is skipped and counted in
-// `duplicates`, so the stored counter counts each fetched version once. (Kept in memory: after
-// a restart, a duplicate of a record applied before it is applied again, harmlessly.)
-// Records the log lost before they were read (the consumer's LostRange: retention, a topic
-// made again) are counted in `lost`, per partition, in the same StoreBatch that moves the
-// partition's offset past them (so a crash never counts them twice), and each range is logged
-// as one error line once that batch is durable.
-// Thread-compatible: one thread drives a processor.
+// twice. The store's offsets are those of this log (Log::LogId, read at Start, and again before
+// each batch while the log cannot tell it; written with every offset): another log's offsets in a
+// shared store, or a topic's made before it was deleted and made again, are not this log's, so a
+// new log is read from its beginning. When a partition moves to another member (Kafka), that member
+// re-processes at most the batch whose group commit did not happen; rows are upserts by key, so a
+// row is never doubled. Duplicates in the log itself (a producer's retried batch, a relay
+// re-sending after a crash) carry the same outbox "seq" from the same "origin": a record whose seq
+// is not above the highest this processor applied for that origin and partition is skipped and
+// counted in `duplicates`, so the stored counter counts each fetched version once. (Kept in memory:
+// after a restart, a duplicate of a record applied before it is applied again, harmlessly.) Records
+// the log lost before they were read (the consumer's LostRange: retention, a topic made again) are
+// counted in `lost`, per partition, in the same StoreBatch that moves the partition's offset past
+// them (so a crash never counts them twice), and each range is logged as one error line once that
+// batch is durable. Thread-compatible: one thread drives a processor.
 #pragma once
 
 #include <atomic>
@@ -74,6 +76,9 @@ class Processor final : private ConsumerListener {
   // Leaves the group (its partitions go to the other members).
   Status Close();
 
+  // The identity of the log this processor reads (Log::LogId; "" while it cannot tell).
+  const std::string& log_id() const { return log_id_; }
+
  private:
   Result<std::optional<int64_t>> ResumeOffset(int32_t partition) override;
   void OnRecordsLost(const LostRange& range) override;
@@ -85,6 +90,7 @@ class Processor final : private ConsumerListener {
   Mapper* mapper_;
   const ProcessConfig& config_;
   std::string topic_;
+  std::string log_id_;  // set by Start
   size_t batch_records_;
   Clock* clock_;
   ProcessorProbe* probe_;

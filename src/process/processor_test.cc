@@ -90,7 +90,8 @@ TEST(ProcessorTest, CopiesOfRelayedRecordsAreSkippedBySeqAndOrigin) {
   EXPECT_EQ(probe.duplicates, 2u);
   EXPECT_EQ((*store)->Counters()->stored, 5u);
   EXPECT_EQ((*store)->Count(config.process.table).value(), 5u);
-  EXPECT_EQ(*(*store)->CommittedOffset(config.process.group, "t", 0), std::optional<int64_t>(7));
+  EXPECT_EQ(*(*store)->CommittedOffset(config.process.group, "t", 0, p.log_id()),
+            std::optional<int64_t>(7));
   std::filesystem::remove_all(dir);
 }
 
@@ -132,9 +133,10 @@ TEST(ProcessorTest, RecordsTheLogDeletedAreCountedLostOnceWithTheOffset) {
     auto c = (*store)->Counters();
     EXPECT_EQ(c->lost, static_cast<uint64_t>(start));
     EXPECT_EQ(c->stored + c->dead_lettered + c->lost, 200u);
-    EXPECT_EQ(*(*store)->PartitionLost(config.process.group, "t", 0), static_cast<uint64_t>(start));
-    EXPECT_EQ(*(*store)->PartitionLost(config.process.group, "t", 1), 0u);
-    EXPECT_EQ(*(*store)->CommittedOffset(config.process.group, "t", 0),
+    EXPECT_EQ(*(*store)->PartitionLost(config.process.group, "t", 0, p.log_id()),
+              static_cast<uint64_t>(start));
+    EXPECT_EQ(*(*store)->PartitionLost(config.process.group, "t", 1, p.log_id()), 0u);
+    EXPECT_EQ(*(*store)->CommittedOffset(config.process.group, "t", 0, p.log_id()),
               std::optional<int64_t>(200));
     EXPECT_TRUE(*p.CaughtUp());
   }
@@ -164,8 +166,8 @@ class RecordingStore final : public Store {
     return s_->Apply(b);
   }
   Result<std::optional<int64_t>> CommittedOffset(const std::string& g, const std::string& t,
-                                                 int32_t p) override {
-    return s_->CommittedOffset(g, t, p);
+                                                 int32_t p, const std::string& id) override {
+    return s_->CommittedOffset(g, t, p, id);
   }
   Result<std::string> Get(const std::string& t, const std::string& k) override {
     return s_->Get(t, k);
@@ -177,9 +179,13 @@ class RecordingStore final : public Store {
   Result<uint64_t> Count(const std::string& t) override { return s_->Count(t); }
   Result<std::vector<std::string>> ListTables() override { return s_->ListTables(); }
   Result<StoreCounters> Counters() override { return s_->Counters(); }
+  Result<StoreCounters> LogCounters(const std::string& g, const std::string& t,
+                                    const std::string& id) override {
+    return s_->LogCounters(g, t, id);
+  }
   Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                 int32_t partition) override {
-    return s_->PartitionLost(group, topic, partition);
+                                 int32_t partition, const std::string& id) override {
+    return s_->PartitionLost(group, topic, partition, id);
   }
   Status ListDeadLetters(uint64_t a, size_t l, std::vector<StoredDeadLetter>* o) override {
     return s_->ListDeadLetters(a, l, o);

@@ -54,6 +54,11 @@ struct PartitionOffset {
   uint64_t stored = 0;
   uint64_t dead_lettered = 0;
   uint64_t lost = 0;  // records the log deleted before they were read (LostRange, log.h)
+  // The identity of the log the records came from (Log::LogId). The store keeps one offset row
+  // per (group, topic, partition, log_id): offsets and counters of another log (another data
+  // dir's embedded log writing into a shared store, a Kafka topic made again) are never taken
+  // for this log's. "" = no identity (rows written before identities existed).
+  std::string log_id{};
 };
 
 // One atomic unit of processor output.
@@ -97,10 +102,17 @@ class Store {
 
   virtual Status Apply(const StoreBatch& batch) = 0;
 
-  // The next offset to consume for (group, topic, partition), or nullopt if never committed.
+  // The next offset to consume for (group, topic, partition) of the log `log_id`, or nullopt if
+  // that log never committed one there; rows of other logs are ignored. A row without identity
+  // (written before identities existed) belongs to the first log that asks for it with an
+  // identity while no log has a row for that partition: a read-write store records that (once:
+  // from then on it is that log's row, and other logs do not see it); a read-only store reads
+  // it without recording.
+  // log_id "": the row without identity only.
   virtual Result<std::optional<int64_t>> CommittedOffset(const std::string& group,
                                                          const std::string& topic,
-                                                         int32_t partition) = 0;
+                                                         int32_t partition,
+                                                         const std::string& log_id) = 0;
 
   // The row JSON for `key`, NotFound if absent (or if the table does not exist).
   virtual Result<std::string> Get(const std::string& table, const std::string& key) = 0;
@@ -120,11 +132,19 @@ class Store {
   // "keyspace.table" names, sorted; the store's own bookkeeping tables are not listed.
   virtual Result<std::vector<std::string>> ListTables() = 0;
 
+  // Counters of everything the store holds (every log that wrote into it).
   virtual Result<StoreCounters> Counters() = 0;
-  // The records counted lost in (group, topic, partition), 0 when none; written with the
-  // partition's offset.
+  // Counters of the records of one log (`log_id`) in (group, topic): the sum of its offset rows
+  // and of the rows without identity it would be given (CommittedOffset), what a data dir
+  // balances against its own fetched records when several logs share the store.
+  // log_id "": Counters() (a log that cannot tell its identity sees the whole store, as before
+  // identities existed).
+  virtual Result<StoreCounters> LogCounters(const std::string& group, const std::string& topic,
+                                            const std::string& log_id) = 0;
+  // The records counted lost in (group, topic, partition) of the log `log_id` (rows as for
+  // CommittedOffset), 0 when none; written with the partition's offset.
   virtual Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                         int32_t partition) = 0;
+                                         int32_t partition, const std::string& log_id) = 0;
   // Dead letters with id > after_id, oldest first, at most `limit` (0 = all). Ids grow with
   // age (Cassandra: positions in (at_us, location) order), so passing the last id read pages.
   virtual Status ListDeadLetters(uint64_t after_id, size_t limit,

@@ -252,13 +252,13 @@ TEST_F(CassandraStoreTest, ApplyFiveThousandRowsThenExactReads) {
   EXPECT_EQ(counters->stored, 5000u);
   EXPECT_EQ(counters->dead_lettered, 3u);
   EXPECT_EQ(counters->lost, 40u);
-  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 1), 40u);
-  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 0), 0u);
-  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 7), 0u);
-  auto offset = cassandra_->CommittedOffset("g", "users", 1);
+  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 1, ""), 40u);
+  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 0, ""), 0u);
+  EXPECT_EQ(*cassandra_->PartitionLost("g", "users", 7, ""), 0u);
+  auto offset = cassandra_->CommittedOffset("g", "users", 1, "");
   ASSERT_TRUE(offset.ok()) << offset.status().ToString();
   EXPECT_EQ(*offset, std::optional<int64_t>(5003));
-  auto none = cassandra_->CommittedOffset("g", "users", 7);
+  auto none = cassandra_->CommittedOffset("g", "users", 7, "");
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(*none, std::nullopt);
 
@@ -301,7 +301,7 @@ TEST_F(CassandraStoreTest, ReplayAfterAFailedBatchDoesNotDoubleCounters) {
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ(counters->stored, 200u);
   EXPECT_EQ(*cassandra_->Count("shop.users"), 200u);
-  EXPECT_EQ(*cassandra_->CommittedOffset("g", "users", 0), std::optional<int64_t>(200));
+  EXPECT_EQ(*cassandra_->CommittedOffset("g", "users", 0, ""), std::optional<int64_t>(200));
 }
 
 TEST_F(CassandraStoreTest, VersionsOfOneKeyCollapseToTheLast) {
@@ -434,7 +434,7 @@ TEST_F(CassandraStoreTest, ServerDownDuringApplyThenRestartedOnTheSamePort) {
   auto counters = cassandra_->Counters();
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ(counters->stored, 3000u);
-  EXPECT_EQ(*cassandra_->CommittedOffset("g", "users", 1), std::optional<int64_t>(3000));
+  EXPECT_EQ(*cassandra_->CommittedOffset("g", "users", 1, ""), std::optional<int64_t>(3000));
   EXPECT_GE(store->probe().reconnects(), 1u);
   // The fresh engine answered Unprepared at least once, and the statement was prepared again.
   EXPECT_GE(store->probe().errors_by_code()[0x2500], 1u);

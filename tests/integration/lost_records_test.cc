@@ -3,7 +3,8 @@
 // bounded run that lost records exits 1. The processor is made to lag deterministically: the
 // records are written by one run (or role) and read by a later one.
 //   - Kafka: librdkafka's mock brokers keep about 5 MB per partition;
-//   - Kafka: a topic deleted and made again (a fresh cluster under the same topic name);
+//   - Kafka: a topic deleted and made again (a fresh cluster under the same topic name) is
+//     another log, read from its start (not a loss);
 //   - the embedded log: retention with a lagging consumer group, with and without
 //     log.retention_force.
 #include <signal.h>
@@ -68,12 +69,13 @@ std::string EmptyCapture(const TempDir& dir) {
   return "file://" + path;
 }
 
-std::string KafkaConfig(const TempDir& dir, const std::string& name, const std::string& url) {
+std::string KafkaConfig(const TempDir& dir, const std::string& name, const std::string& url,
+                        const std::string& seed = "lost-kafka") {
   std::string path = dir.Sub(name);
-  WriteFile(path, fmt::format("source:\n  seed: lost-kafka\n  results_per_page: 200\n"
+  WriteFile(path, fmt::format("source:\n  seed: {}\n  results_per_page: 200\n"
                               "log:\n  url: {}\n  partitions: 1\n"
                               "tuning:\n  batch_records: 200\n",
-                              url));
+                              seed, url));
   return path;
 }
 
@@ -143,65 +145,75 @@ TEST(LostRecordsTest, KafkaRetentionDeletesRecordsBeforeTheProcessorReadsThem) {
       << again.out;
 }
 
-TEST(LostRecordsTest, KafkaTopicMadeAgainMovesOffsetsBack) {
-  TempDir dir;
-  std::string store = dir.Sub("store");
-  int64_t first = 0;
-  {
-    MockKafkaCluster kafka(1, {"users_created:1:1"});
-    std::string config = KafkaConfig(dir, "old.yaml", kafka.url());
-    auto ingest = RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
-                                dir.Sub("ingest-old"), "--max-records", "400", "--no-progress"});
-    ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
-    auto member = StartDataforge(
-        {"run", "--role", "process", "--config", config, "--data-dir", store, "--no-progress"});
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          return StoredNow(store, {"--config", config}) == 400;
-        },
-        120))
-        << member.Stderr();
-    member.Signal(SIGTERM);
-    auto done = member.Wait(60000);
-    ASSERT_EQ(done.exit_code, 0) << done.err;
-    first = StoredNow(store, {"--config", config});
-  }
-  ASSERT_EQ(first, 400);
-  // The topic is deleted and made again: the same name on a cluster that starts from offset 0.
-  MockKafkaCluster kafka(1, {"users_created:1:1"});
-  std::string config = KafkaConfig(dir, "new.yaml", kafka.url());
-  auto ingest = RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
-                              dir.Sub("ingest-new"), "--max-records", "100", "--no-progress"});
-  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+// A process member of data dir `store` processes the topic of `kafka` (`records` fetched with
+// `seed` by the ingest data dir `ingest`) until the group's position reaches `records`; returns
+// the member's result.
+ProcessResult IngestAndProcess(const TempDir& dir, const MockKafkaCluster& kafka,
+                               const std::string& config_name, const std::string& seed, int records,
+                               const std::string& ingest, const std::string& store) {
+  std::string config = KafkaConfig(dir, config_name, kafka.url(), seed);
+  auto r =
+      RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir", dir.Sub(ingest),
+                    "--max-records", std::to_string(records), "--no-progress"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   auto member = StartDataforge(
       {"run", "--role", "process", "--config", config, "--data-dir", store, "--no-progress"});
-  ASSERT_TRUE(WaitFor(
+  EXPECT_TRUE(WaitFor(
       [&] {
-        return StoredNow(store, {"--config", config}) == 500;
+        auto st = RunDataforge({"status", "--json", "--config", config, "--data-dir", store});
+        auto parts = st.out.find("\"partitions\":");
+        return st.exit_code == 0 && parts != std::string::npos &&
+               JsonInt(st.out, "processed_offset", parts) == records;
       },
       120))
       << member.Stderr();
   member.Signal(SIGTERM);
-  auto r = member.Wait(60000);
+  return member.Wait(60000);
+}
+
+// A topic deleted and made again (a fresh cluster under the same topic name) is another log: its
+// identity (docs/kafka.md) differs, so the store's offsets of the old topic are not its offsets
+// and the processor reads the new topic from offset 0, whether the new topic is shorter than
+// where processing stood (400 -> 100) or has grown past it (100 -> 400). `status` counts the new
+// log's records; the rows of both are in the table.
+void TopicMadeAgain(int old_records, int new_records) {
+  TempDir dir;
+  std::string store = dir.Sub("store");
+  {
+    MockKafkaCluster kafka(1, {"users_created:1:1"});
+    auto r = IngestAndProcess(dir, kafka, "old.yaml", "made-again-old", old_records, "ingest-old",
+                              store);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  MockKafkaCluster kafka(1, {"users_created:1:1"});
+  auto r =
+      IngestAndProcess(dir, kafka, "new.yaml", "made-again-new", new_records, "ingest-new", store);
   EXPECT_EQ(r.exit_code, 0) << r.err;  // a process member is not a bounded run
-  // The store stood at offset 400; the new partition ends at 100: the processor says so and
-  // reads the new records from offset 0. It had read everything of the old topic: none lost.
-  EXPECT_NE(r.err.find("log users_created partition 0: its offsets went back below 400, where "
-                       "processing stood (the topic was deleted and created again, or the "
-                       "partition lost its tail); nothing seen beyond it is counted as lost"),
-            std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("reading on from offset 0"), std::string::npos) << r.err;
+  // Nothing went back and nothing was skipped: the new log starts at its beginning.
+  EXPECT_EQ(r.err.find("went back"), std::string::npos) << r.err;
+  std::string config = dir.Sub("new.yaml");
   std::string st = StatusJson(config, store);
-  EXPECT_EQ(JsonInt(st, "stored") + JsonInt(st, "dead_lettered_process"), 500) << st;
+  EXPECT_EQ(JsonInt(st, "stored") + JsonInt(st, "dead_lettered_process"), new_records) << st;
   EXPECT_EQ(JsonInt(st, "lost"), 0) << st;
   auto parts = st.find("\"partitions\":");
   ASSERT_NE(parts, std::string::npos) << st;
-  EXPECT_EQ(JsonInt(st, "processed_offset", parts), 100) << st;
-  std::printf("topic made again: stored %lld, lost %lld; member exit %d\n",
-              static_cast<long long>(JsonInt(st, "stored")),
-              static_cast<long long>(JsonInt(st, "lost")), r.exit_code);
-  std::printf("%s\n", LineWith(r.err, "went back").c_str());
+  EXPECT_EQ(JsonInt(st, "processed_offset", parts), new_records) << st;
+  EXPECT_EQ(JsonInt(st, "lag", parts), 0) << st;
+  EXPECT_EQ(TableRows(config, store) + JsonInt(st, "dead_lettered_process"),
+            old_records + new_records)
+      << st;
+  std::printf("topic made again (%d -> %d records): stored %lld, rows %lld, lost %lld\n",
+              old_records, new_records, static_cast<long long>(JsonInt(st, "stored")),
+              static_cast<long long>(TableRows(config, store)),
+              static_cast<long long>(JsonInt(st, "lost")));
+}
+
+TEST(LostRecordsTest, KafkaTopicMadeAgainShorterIsReadFromItsStart) {
+  TopicMadeAgain(400, 100);
+}
+
+TEST(LostRecordsTest, KafkaTopicMadeAgainGrownPastTheStoredOffsetIsReadFromItsStart) {
+  TopicMadeAgain(100, 400);
 }
 
 // Two data dirs share one embedded log (sequentially: the log is locked by one process at a

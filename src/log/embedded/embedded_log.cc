@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/file_util.h"
+#include "common/uuid.h"
 #include "log/embedded/embedded_consumer.h"
 
 namespace dataforge {
@@ -93,9 +94,29 @@ Status EmbeddedLog::CreateTopic(const std::string& topic, int32_t partitions) {
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
   std::string tdir = dir_ + "/topics/" + topic;
   DF_RETURN_IF_ERROR(fs_->CreateDirs(tdir));
+  DF_ASSIGN_OR_RETURN(std::string id, RandomUuid());
+  DF_RETURN_IF_ERROR(WriteFileAtomically(fs_, tdir + "/id", id + "\n"));
   DF_RETURN_IF_ERROR(
       WriteFileAtomically(fs_, tdir + "/meta", fmt::format("partitions={}\n", partitions)));
   return LoadTopicLocked(topic).status();
+}
+
+Result<std::string> EmbeddedLog::LogId(const std::string& topic) {
+  std::lock_guard lock(topics_mu_);
+  DF_RETURN_IF_ERROR(LoadTopicLocked(topic).status());
+  std::string path = dir_ + "/topics/" + topic + "/id";
+  auto text = ReadFileToString(fs_, path);
+  if (text.ok()) {
+    std::string id = text->substr(0, text->find('\n'));
+    if (id.empty()) return Status::Corruption(fmt::format("{}: empty topic identity", path));
+    return id;
+  }
+  if (text.status().code() != StatusCode::kNotFound) return text.status();
+  // A topic made before identities existed: it gets one now, once; a reader waits for that.
+  if (mode_ != OpenMode::kReadWrite) return std::string();
+  DF_ASSIGN_OR_RETURN(std::string id, RandomUuid());
+  DF_RETURN_IF_ERROR(WriteFileAtomically(fs_, path, id + "\n"));
+  return id;
 }
 
 Result<std::vector<std::string>> EmbeddedLog::ListTopics() {

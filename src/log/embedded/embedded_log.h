@@ -2,6 +2,7 @@
 //
 //   <dir>/LOCK                                flock'ed by the one read-write process; holds its pid
 //   <dir>/topics/<topic>/meta                 "partitions=N"
+//   <dir>/topics/<topic>/id                   the topic's identity (LogId): a random UUID
 //   <dir>/topics/<topic>/<partition>/*.log    segments named by base offset
 //   <dir>/groups/<group>.offsets              "topic partition next_offset" lines
 //
@@ -34,6 +35,7 @@ class EmbeddedLog final : public Log {
   Status CreateTopic(const std::string& topic, int32_t partitions) override;
   Result<std::vector<std::string>> ListTopics() override;
   Result<TopicInfo> DescribeTopic(const std::string& topic) override;
+  Result<std::string> LogId(const std::string& topic) override;
   Result<int32_t> PartitionFor(const std::string& topic, const std::string& key) override;
   Result<int64_t> Append(const std::string& topic, int32_t partition,
                          std::span<const LogRecord> records) override;

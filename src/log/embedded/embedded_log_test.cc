@@ -50,6 +50,48 @@ class EmbeddedLogTest : public ::testing::Test {
   std::string dir_;
 };
 
+// A topic's identity (Log::LogId) is made with it, stays across reopens, differs for a topic of
+// the same name in another log or made again, and a topic from before identities gets one at
+// its first read-write use (a reader sees "" until then).
+TEST_F(EmbeddedLogTest, TopicIdentityIsMadeWithTheTopicAndKept) {
+  std::string id;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+    auto made = log->LogId("t");
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    id = *made;
+    EXPECT_EQ(id.size(), 36u) << id;  // a UUID
+    EXPECT_EQ(*log->LogId("t"), id);
+    EXPECT_EQ(log->LogId("nosuch").status().code(), StatusCode::kNotFound);
+  }
+  auto log = Open();
+  EXPECT_EQ(*log->LogId("t"), id);
+  auto reader = Open(OpenMode::kReadOnly);
+  EXPECT_EQ(*reader->LogId("t"), id);
+  // The same topic name in another log directory is another log.
+  char tmpl[] = "/tmp/df_log_XXXXXX";
+  std::string other_dir = mkdtemp(tmpl);
+  {
+    auto other = OpenLog("file://" + other_dir, OpenMode::kReadWrite, {});
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->CreateTopic("t", 2).ok());
+    EXPECT_NE(*(*other)->LogId("t"), id);
+  }
+  // A topic made before identities existed (no id file).
+  log.reset();
+  reader.reset();
+  fs::remove(dir_ + "/topics/t/id");
+  reader = Open(OpenMode::kReadOnly);
+  EXPECT_EQ(*reader->LogId("t"), "");
+  log = Open();
+  std::string late = *log->LogId("t");
+  EXPECT_EQ(late.size(), 36u);
+  EXPECT_NE(late, id);
+  EXPECT_EQ(*log->LogId("t"), late);
+  fs::remove_all(other_dir);
+}
+
 TEST_F(EmbeddedLogTest, AppendReadRoundTrip) {
   auto log = Open();
   ASSERT_TRUE(log->CreateTopic("t", 2).ok());

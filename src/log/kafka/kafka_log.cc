@@ -249,6 +249,35 @@ Result<TopicInfo> KafkaLog::DescribeTopic(const std::string& topic) {
   return info;
 }
 
+// librdkafka 2.0.2 (Debian 12) does not expose Kafka's topic id (KIP-516): the identity is the
+// topic's first record, which a topic made again does not share (docs/kafka.md).
+Result<std::string> KafkaLog::LogId(const std::string& topic) {
+  DF_RETURN_IF_ERROR(PartitionCount(topic, false).status());
+  {
+    std::lock_guard lock(mu_);
+    if (first_record_gone_.count(topic) > 0) return std::string();
+  }
+  DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, 0));
+  if (marks.first > 0) {  // deleted by retention: it never comes back (asked once)
+    std::lock_guard lock(mu_);
+    first_record_gone_.insert(topic);
+    return std::string();
+  }
+  if (marks.second == 0) return std::string();  // not there yet
+  std::vector<ConsumedRecord> first;
+  DF_RETURN_IF_ERROR(Read(topic, 0, 0, 1, &first));
+  if (first.empty() || first[0].offset != 0) return std::string();
+  const LogRecord& r = first[0].record;
+  uint64_t h = 14695981039346656037ull;  // FNV-1a over key, NUL, value
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(r.key);
+  mix(std::string_view("\0", 1));
+  mix(r.value);
+  return fmt::format("kafka:{}:{:016x}", r.timestamp_us / 1000, h);
+}
+
 Result<int32_t> KafkaLog::PartitionFor(const std::string& topic, const std::string& key) {
   DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, false));
   // The Java client's default: murmur2 of the key bytes, positive, modulo the partition count.

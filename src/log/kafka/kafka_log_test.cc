@@ -105,6 +105,39 @@ TEST_F(KafkaLogTest, AppendsReadsBackAndDescribes) {
   EXPECT_EQ(log->DescribeTopic("nope").status().code(), StatusCode::kNotFound);
 }
 
+// A topic's identity (Log::LogId) is its first record's fingerprint: "" while partition 0 is
+// empty, then the same for every process, and another for a topic of the same name made again
+// (another cluster here: librdkafka's mock brokers cannot delete a topic).
+TEST_F(KafkaLogTest, TopicIdentityIsItsFirstRecord) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 2);
+  ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+  EXPECT_EQ(log->LogId("nosuch").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(log->Append("t", 1, Records(0, 3)).ok());
+  EXPECT_EQ(*log->LogId("t"), "");  // partition 0 has no record yet
+  ASSERT_TRUE(log->Append("t", 0, Records(3, 2)).ok());
+  auto id = log->LogId("t");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(id->rfind("kafka:1700000000123:", 0), 0u) << *id;
+  EXPECT_EQ(id->size(), std::string("kafka:1700000000123:").size() + 16) << *id;
+  ASSERT_TRUE(log->Append("t", 0, Records(5, 2)).ok());
+  EXPECT_EQ(*log->LogId("t"), *id);  // later records do not change it
+  EXPECT_EQ(*Open(OpenMode::kReadOnly)->LogId("t"), *id);
+
+  // The same name with other first records: another log.
+  InProcessKafka again(1);
+  again.CreateTopic("t", 2);
+  auto other = OpenLog(again.url(), OpenMode::kReadWrite, {});
+  ASSERT_TRUE(other.ok());
+  std::vector<LogRecord> first = Records(3, 1);
+  first[0].timestamp_us += 1000;  // made a millisecond later
+  ASSERT_TRUE((*other)->Append("t", 0, first).ok());
+  auto other_id = (*other)->LogId("t");
+  ASSERT_TRUE(other_id.ok()) << other_id.status().ToString();
+  EXPECT_NE(*other_id, *id);
+  EXPECT_EQ(other_id->rfind("kafka:1700000000124:", 0), 0u) << *other_id;
+}
+
 TEST_F(KafkaLogTest, PartitionForIsTheJavaClientsMurmur2) {
   auto log = Open();
   kafka_.CreateTopic("t", 6);

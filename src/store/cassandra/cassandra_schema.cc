@@ -119,21 +119,25 @@ Status CassandraStore::EnsureBookkeeping() {
   DF_RETURN_IF_ERROR(CreateKeyspaceIfMissing(meta_keyspace_, {}));
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_offsets (id text PRIMARY KEY, group_name text, "
-      "topic text, partition int, next_offset bigint, stored bigint, dead_lettered bigint, "
-      "lost bigint)",
+      "topic text, partition int, log_id text, next_offset bigint, stored bigint, dead_lettered "
+      "bigint, lost bigint)",
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_dead_letters (location text PRIMARY KEY, stage "
       "text, reason text, payload text, at_us bigint)",
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(WaitForSchemaAgreement());
-  // A keyspace made before the lost counter existed gets its column (null reads as 0).
+  // A keyspace made before the lost counter or log identities existed gets their columns
+  // (a null lost reads as 0; a null log_id is a row without identity).
   DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
-  bool has_lost = std::any_of(offsets.columns.begin(), offsets.columns.end(),
-                              [](const ColumnSchema& c) { return c.name == "lost"; });
-  if (!has_lost) {
-    DF_RETURN_IF_ERROR(
-        Ddl(fmt::format("ALTER TABLE {}.dataforge_offsets ADD lost bigint", meta_keyspace_)));
+  for (const char* column : {"lost bigint", "log_id text"}) {
+    std::string name(column, std::string_view(column).find(' '));
+    bool has = std::any_of(offsets.columns.begin(), offsets.columns.end(),
+                           [&](const ColumnSchema& c) { return c.name == name; });
+    if (!has) {
+      DF_RETURN_IF_ERROR(
+          Ddl(fmt::format("ALTER TABLE {}.dataforge_offsets ADD {}", meta_keyspace_, column)));
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   bookkeeping_ready_ = true;
@@ -146,6 +150,13 @@ Result<bool> CassandraStore::HasBookkeeping() {
   if (offsets.ok()) return true;
   if (offsets.status().code() == StatusCode::kNotFound) return false;
   return offsets.status();
+}
+
+Result<bool> CassandraStore::HasLogIds() {
+  if (mode_ != OpenMode::kReadOnly) return true;
+  DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
+  return std::any_of(offsets.columns.begin(), offsets.columns.end(),
+                     [](const ColumnSchema& c) { return c.name == "log_id"; });
 }
 
 Result<TableSchema> CassandraStore::DescribePhysical(const std::string& physical) {

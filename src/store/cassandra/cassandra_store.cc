@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -11,8 +13,12 @@
 namespace dataforge {
 namespace {
 
-std::string OffsetId(const std::string& group, const std::string& topic, int32_t partition) {
-  return fmt::format("{}/{}/{}", group, topic, partition);
+// The offset row's key: "<group>/<topic>/<partition>" without log identity (rows written
+// before identities existed), "<group>/<topic>/<partition>/<log id>" with one.
+std::string OffsetId(const std::string& group, const std::string& topic, int32_t partition,
+                     const std::string& log_id) {
+  std::string id = fmt::format("{}/{}/{}", group, topic, partition);
+  return log_id.empty() ? id : id + "/" + log_id;
 }
 
 cql::Value Text(std::string_view s) {
@@ -214,11 +220,18 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
                           "INSERT INTO {}.dataforge_dead_letters (location, stage, reason, "
                           "payload, at_us) VALUES (?, ?, ?, ?, ?)",
                           meta_keyspace_)));
+  // Keyed by log position: in a store several logs share, positions repeat across logs, so the
+  // key names the log too ("users/0@5 (log <id>)"); a replayed batch still overwrites itself.
+  std::string log_id;
+  for (const PartitionOffset& o : batch.offsets) {
+    if (!o.log_id.empty()) log_id = o.log_id;
+  }
+  std::string suffix = log_id.empty() ? "" : " (log " + log_id + ")";
   for (const DeadLetter& d : batch.dead_letters) {
     if (done->failed()) break;
     cql::QueryParameters p =
-        Params(default_consistency_,
-               {Text(d.location), Text(d.stage), Text(d.reason), Text(d.payload), Bigint(d.at_us)});
+        Params(default_consistency_, {Text(d.location + suffix), Text(d.stage), Text(d.reason),
+                                      Text(d.payload), Bigint(d.at_us)});
     p.timestamp = NextTimestampMicros();
     done->Add();
     session_->ExecuteAsync(insert, std::move(p), done->Callback());
@@ -226,36 +239,101 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
   return Status::OK();
 }
 
-Result<CassandraStore::PartitionCounters> CassandraStore::LoadCounters(const std::string& id) {
-  DF_ASSIGN_OR_RETURN(
-      auto select, session_->Prepare(fmt::format(
-                       "SELECT stored, dead_lettered, lost FROM {}.dataforge_offsets WHERE id = ?",
-                       meta_keyspace_)));
+Result<std::optional<CassandraStore::OffsetRow>> CassandraStore::SelectOffsetRow(
+    const std::string& id) {
+  DF_ASSIGN_OR_RETURN(auto select, session_->Prepare(fmt::format(
+                                       "SELECT next_offset, stored, dead_lettered, lost FROM "
+                                       "{}.dataforge_offsets WHERE id = ?",
+                                       meta_keyspace_)));
   DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
-  PartitionCounters c;
-  if (!r.rows.rows.empty()) {
-    DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(r.rows.rows[0], 0));
-    DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(r.rows.rows[0], 1));
-    DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(r.rows.rows[0], 2));
-    c.stored = static_cast<uint64_t>(stored);
-    c.dead_lettered = static_cast<uint64_t>(dead);
-    c.lost = static_cast<uint64_t>(lost);
+  if (r.rows.rows.empty() || r.rows.rows[0].empty() || !r.rows.rows[0][0]) {
+    return std::optional<OffsetRow>();
   }
-  return c;
+  const auto& row = r.rows.rows[0];
+  OffsetRow o;
+  DF_ASSIGN_OR_RETURN(o.next_offset, cql::DecodeBigint(*row[0]));
+  DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(row, 1));
+  DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(row, 2));
+  DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(row, 3));
+  o.counters = PartitionCounters{static_cast<uint64_t>(stored), static_cast<uint64_t>(dead),
+                                 static_cast<uint64_t>(lost)};
+  return std::optional<OffsetRow>(o);
+}
+
+Result<std::optional<CassandraStore::OffsetRow>> CassandraStore::ReadOffsetRow(
+    const std::string& group, const std::string& topic, int32_t partition,
+    const std::string& log_id, bool adopt) {
+  DF_ASSIGN_OR_RETURN(auto own, SelectOffsetRow(OffsetId(group, topic, partition, log_id)));
+  if (own || log_id.empty()) return own;
+  // No row of this log: the partition's row without identity, if any, is this log's.
+  std::string legacy_id = OffsetId(group, topic, partition, "");
+  DF_ASSIGN_OR_RETURN(auto legacy, SelectOffsetRow(legacy_id));
+  if (!legacy || !adopt) return legacy;
+  // Unless another log has a row for the partition: then the row without identity is what an
+  // adoption interrupted between its two writes left behind (the other log's copy is its row).
+  bool taken = false;
+  Status row_error;
+  DF_RETURN_IF_ERROR(session_->QueryPages(
+      fmt::format("SELECT group_name, topic, partition, log_id FROM {}.dataforge_offsets",
+                  meta_keyspace_),
+      Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
+        for (const auto& row : page.rows) {
+          if (row.size() < 4 || !row[0] || !row[1] || !row[2] || !row[3] || row[3]->empty()) {
+            continue;
+          }
+          auto p = cql::DecodeInt(*row[2]);
+          if (!p.ok()) {
+            row_error = p.status();
+            return false;
+          }
+          if (*row[0] == group && *row[1] == topic && *p == partition) taken = true;
+        }
+        return !taken;
+      }));
+  DF_RETURN_IF_ERROR(row_error);
+  if (taken) return std::optional<OffsetRow>();
+  // The copy first, then the row without identity goes: a crash in between leaves a row that the
+  // check above never gives to another log.
+  DF_RETURN_IF_ERROR(InsertOffsetRow(group, topic, partition, log_id, *legacy));
+  DF_ASSIGN_OR_RETURN(auto remove,
+                      session_->Prepare(fmt::format("DELETE FROM {}.dataforge_offsets WHERE id = ?",
+                                                    meta_keyspace_)));
+  cql::QueryParameters p = Params(default_consistency_, {Text(legacy_id)});
+  p.timestamp = NextTimestampMicros();
+  DF_RETURN_IF_ERROR(session_->Execute(remove, std::move(p)).status());
+  return legacy;
+}
+
+Status CassandraStore::InsertOffsetRow(const std::string& group, const std::string& topic,
+                                       int32_t partition, const std::string& log_id,
+                                       const OffsetRow& row, cql::client::Completion* done) {
+  DF_ASSIGN_OR_RETURN(
+      auto insert,
+      session_->Prepare(fmt::format(
+          "INSERT INTO {}.dataforge_offsets (id, group_name, topic, partition, log_id, "
+          "next_offset, stored, dead_lettered, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          meta_keyspace_)));
+  const PartitionCounters& c = row.counters;
+  cql::QueryParameters p =
+      Params(default_consistency_,
+             {Text(OffsetId(group, topic, partition, log_id)), Text(group), Text(topic),
+              cql::Value::Of(cql::EncodeInt(partition)),
+              log_id.empty() ? cql::Value::Null() : Text(log_id), Bigint(row.next_offset),
+              Bigint(static_cast<int64_t>(c.stored)), Bigint(static_cast<int64_t>(c.dead_lettered)),
+              Bigint(static_cast<int64_t>(c.lost))});
+  p.timestamp = NextTimestampMicros();
+  if (done == nullptr) return session_->Execute(insert, std::move(p)).status();
+  done->Add();
+  session_->ExecuteAsync(insert, std::move(p), done->Callback());
+  return Status::OK();
 }
 
 Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
   if (batch.offsets.empty()) return Status::OK();
-  DF_ASSIGN_OR_RETURN(
-      auto insert,
-      session_->Prepare(fmt::format(
-          "INSERT INTO {}.dataforge_offsets (id, group_name, topic, partition, next_offset, "
-          "stored, dead_lettered, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          meta_keyspace_)));
-  // One row per partition, even if the batch names a partition twice.
+  // One row per partition and log, even if the batch names a partition twice.
   std::map<std::string, PartitionOffset> merged;
   for (const PartitionOffset& o : batch.offsets) {
-    auto [it, fresh] = merged.try_emplace(OffsetId(batch.group, o.topic, o.partition), o);
+    auto [it, fresh] = merged.try_emplace(OffsetId(batch.group, o.topic, o.partition, o.log_id), o);
     if (fresh) continue;
     it->second.next_offset = std::max(it->second.next_offset, o.next_offset);
     it->second.stored += o.stored;
@@ -270,25 +348,23 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
     if (cached != counters_.end()) {
       c = cached->second;
     } else {
-      auto loaded = LoadCounters(id);
+      auto loaded = ReadOffsetRow(batch.group, o.topic, o.partition, o.log_id, /*adopt=*/true);
       if (!loaded.ok()) {
         DF_RETURN_IF_ERROR(done.Wait());
         return loaded.status();
       }
-      c = *loaded;
+      if (*loaded) c = (*loaded)->counters;
     }
     c.stored += o.stored;
     c.dead_lettered += o.dead_lettered;
     c.lost += o.lost;
     updated[id] = c;
-    cql::QueryParameters p = Params(
-        default_consistency_,
-        {Text(id), Text(batch.group), Text(o.topic), cql::Value::Of(cql::EncodeInt(o.partition)),
-         Bigint(o.next_offset), Bigint(static_cast<int64_t>(c.stored)),
-         Bigint(static_cast<int64_t>(c.dead_lettered)), Bigint(static_cast<int64_t>(c.lost))});
-    p.timestamp = NextTimestampMicros();
-    done.Add();
-    session_->ExecuteAsync(insert, std::move(p), done.Callback());
+    Status sent = InsertOffsetRow(batch.group, o.topic, o.partition, o.log_id,
+                                  OffsetRow{o.next_offset, c}, &done);
+    if (!sent.ok()) {
+      DF_RETURN_IF_ERROR(done.Wait());
+      return sent;
+    }
   }
   DF_RETURN_IF_ERROR(done.Wait());
   for (auto& [id, c] : updated) counters_[id] = c;
@@ -300,28 +376,17 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
 // taken from the row, not from the cache.
 Result<std::optional<int64_t>> CassandraStore::CommittedOffset(const std::string& group,
                                                                const std::string& topic,
-                                                               int32_t partition) {
+                                                               int32_t partition,
+                                                               const std::string& log_id) {
+  if (mode_ == OpenMode::kReadWrite) DF_RETURN_IF_ERROR(EnsureBookkeeping());
   DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
   if (!bookkeeping) return std::optional<int64_t>();
-  DF_ASSIGN_OR_RETURN(
-      auto select, session_->Prepare(fmt::format("SELECT next_offset, stored, dead_lettered, lost "
-                                                 "FROM {}.dataforge_offsets WHERE id = ?",
-                                                 meta_keyspace_)));
-  std::string id = OffsetId(group, topic, partition);
-  DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
+  DF_ASSIGN_OR_RETURN(auto row, ReadOffsetRow(group, topic, partition, log_id,
+                                              /*adopt=*/mode_ == OpenMode::kReadWrite));
   std::lock_guard<std::mutex> lock(apply_mu_);
-  if (r.rows.rows.empty() || r.rows.rows[0].empty() || !r.rows.rows[0][0]) {
-    counters_[id] = PartitionCounters{};
-    return std::optional<int64_t>();
-  }
-  const auto& row = r.rows.rows[0];
-  DF_ASSIGN_OR_RETURN(int64_t next, cql::DecodeBigint(*row[0]));
-  DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(row, 1));
-  DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(row, 2));
-  DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(row, 3));
-  counters_[id] = PartitionCounters{static_cast<uint64_t>(stored), static_cast<uint64_t>(dead),
-                                    static_cast<uint64_t>(lost)};
-  return std::optional<int64_t>(next);
+  counters_[OffsetId(group, topic, partition, log_id)] = row ? row->counters : PartitionCounters{};
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(row->next_offset);
 }
 
 Result<StoreCounters> CassandraStore::Counters() {
@@ -351,18 +416,69 @@ Result<StoreCounters> CassandraStore::Counters() {
 }
 
 Result<uint64_t> CassandraStore::PartitionLost(const std::string& group, const std::string& topic,
-                                               int32_t partition) {
+                                               int32_t partition, const std::string& log_id) {
   DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
   if (!bookkeeping) return uint64_t{0};
-  DF_ASSIGN_OR_RETURN(auto select,
-                      session_->Prepare(fmt::format(
-                          "SELECT lost FROM {}.dataforge_offsets WHERE id = ?", meta_keyspace_)));
-  DF_ASSIGN_OR_RETURN(
-      auto r, session_->Execute(
-                  select, Params(default_consistency_, {Text(OffsetId(group, topic, partition))})));
-  if (r.rows.rows.empty()) return uint64_t{0};
-  DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(r.rows.rows[0], 0));
-  return static_cast<uint64_t>(lost);
+  DF_ASSIGN_OR_RETURN(auto row, ReadOffsetRow(group, topic, partition, log_id, /*adopt=*/false));
+  return row ? row->counters.lost : 0;
+}
+
+Result<StoreCounters> CassandraStore::LogCounters(const std::string& group,
+                                                  const std::string& topic,
+                                                  const std::string& log_id) {
+  if (log_id.empty()) return Counters();
+  StoreCounters total;
+  DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
+  if (!bookkeeping) return total;
+  // A keyspace no identity-aware process wrote (read-only) has rows without identity only.
+  DF_ASSIGN_OR_RETURN(bool identities, HasLogIds());
+  // Rows without identity of partitions no log has a row for are this log's (as CommittedOffset
+  // reads them): kept aside until every row was seen.
+  std::map<int32_t, PartitionCounters> untaken;
+  std::set<int32_t> taken;
+  Status row_error;
+  DF_RETURN_IF_ERROR(session_->QueryPages(
+      fmt::format("SELECT group_name, topic, partition, stored, dead_lettered, lost{} FROM "
+                  "{}.dataforge_offsets",
+                  identities ? ", log_id" : "", meta_keyspace_),
+      Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
+        for (const auto& row : page.rows) {
+          if (row.size() < 6 || !row[0] || !row[1] || !row[2]) continue;
+          if (*row[0] != group || *row[1] != topic) continue;
+          auto partition = cql::DecodeInt(*row[2]);
+          auto stored = BigintAt(row, 3);
+          auto dead = BigintAt(row, 4);
+          auto lost = BigintAt(row, 5);
+          if (!partition.ok() || !stored.ok() || !dead.ok() || !lost.ok()) {
+            row_error = !partition.ok() ? partition.status()
+                        : !stored.ok()  ? stored.status()
+                        : !dead.ok()    ? dead.status()
+                                        : lost.status();
+            return false;
+          }
+          PartitionCounters c{static_cast<uint64_t>(*stored), static_cast<uint64_t>(*dead),
+                              static_cast<uint64_t>(*lost)};
+          bool has_id = identities && row.size() > 6 && row[6] && !row[6]->empty();
+          if (!has_id) {
+            untaken[*partition] = c;
+            continue;
+          }
+          taken.insert(*partition);
+          if (*row[6] != log_id) continue;
+          total.stored += c.stored;
+          total.dead_lettered += c.dead_lettered;
+          total.lost += c.lost;
+        }
+        return true;
+      }));
+  DF_RETURN_IF_ERROR(row_error);
+  for (const auto& [partition, c] : untaken) {
+    if (taken.count(partition) > 0) continue;
+    total.stored += c.stored;
+    total.dead_lettered += c.dead_lettered;
+    total.lost += c.lost;
+  }
+  return total;
 }
 
 Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,

@@ -4,12 +4,18 @@
 // Tables: a logical table "ks.t" is the CQL table "<URL keyspace>.t" when the URL names a
 // keyspace, else "ks.t". Bookkeeping lives in the URL keyspace (default "dataforge"):
 //   dataforge_offsets (id text PRIMARY KEY, group_name text, topic text, partition int,
-//                      next_offset bigint, stored bigint, dead_lettered bigint)
-//     id = "<group>/<topic>/<partition>": one row per partition holds its next offset and its
-//     cumulative counters, written by one INSERT (a single-row write is atomic).
+//                      log_id text, next_offset bigint, stored bigint, dead_lettered bigint,
+//                      lost bigint)
+//     id = "<group>/<topic>/<partition>/<log id>": one row per partition and log (the log's
+//     identity, Log::LogId) holds its next offset and its cumulative counters, written by one
+//     INSERT (a single-row write is atomic). A row written before identities existed has the id
+//     "<group>/<topic>/<partition>" and no log_id; the first log that asks for it with an
+//     identity copies it to its own row and deletes it (docs/cassandra.md).
 //   dataforge_dead_letters (location text PRIMARY KEY, stage text, reason text, payload text,
 //                           at_us bigint)
-//     keyed by the record's location ("topic/partition@offset"): a replayed batch overwrites.
+//     keyed by the record's location ("topic/partition@offset", plus " (log <id>)" when the
+//     batch's offsets carry a log identity, as positions repeat across the logs that share a
+//     store): a replayed batch overwrites.
 //
 // Apply() is not one atomic write (Cassandra has none across partitions); it is ordered so a
 // failure at any point is repaired by re-running the batch from the committed offsets:
@@ -60,15 +66,18 @@ class CassandraStore : public Store {
 
   Status Apply(const StoreBatch& batch) override;
   Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
-                                                 int32_t partition) override;
+                                                 int32_t partition,
+                                                 const std::string& log_id) override;
   Result<std::string> Get(const std::string& table, const std::string& key) override;
   Status Scan(const std::string& table, const std::string& start_after, size_t limit,
               const std::function<bool(const std::string&, const std::string&)>& fn) override;
   Result<uint64_t> Count(const std::string& table) override;
   Result<std::vector<std::string>> ListTables() override;
   Result<StoreCounters> Counters() override;
+  Result<StoreCounters> LogCounters(const std::string& group, const std::string& topic,
+                                    const std::string& log_id) override;
   Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                 int32_t partition) override;
+                                 int32_t partition, const std::string& log_id) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
   Status EnsureTable(const TableSchema& schema) override;
@@ -107,7 +116,24 @@ class CassandraStore : public Store {
   Status Ddl(const std::string& statement);
   Status WaitForSchemaAgreement();
   Result<TableSchema> DescribePhysical(const std::string& physical);
-  Result<PartitionCounters> LoadCounters(const std::string& id);
+  struct OffsetRow {
+    int64_t next_offset = 0;
+    PartitionCounters counters;
+  };
+  Result<std::optional<OffsetRow>> SelectOffsetRow(const std::string& id);
+  // The row of (group, topic, partition, log_id). Without one, the partition's row without
+  // identity is this log's; with `adopt` it moves to the log's row (copy, then delete) unless
+  // another log already has a row for the partition.
+  Result<std::optional<OffsetRow>> ReadOffsetRow(const std::string& group, const std::string& topic,
+                                                 int32_t partition, const std::string& log_id,
+                                                 bool adopt);
+  // One INSERT of a whole offset row; asynchronous into `done` when given.
+  Status InsertOffsetRow(const std::string& group, const std::string& topic, int32_t partition,
+                         const std::string& log_id, const OffsetRow& row,
+                         cql::client::Completion* done = nullptr);
+  // Whether dataforge_offsets has the log_id column (read-only: a keyspace written before
+  // identities existed lacks it until a read-write process adds it). Read-write: true.
+  Result<bool> HasLogIds();
   Status WriteRows(const TableInfo& t, const StoreBatch& batch, cql::client::Completion* done);
   Status WriteDeadLetters(const StoreBatch& batch, cql::client::Completion* done);
   Status WriteOffsets(const StoreBatch& batch);

@@ -20,10 +20,14 @@
 #include <cstdio>
 
 #include "common/json_writer.h"
+#include "store/rocksdb/rocksdb_keys.h"
 #include "store/row_merge.h"
 
 namespace dataforge {
 namespace {
+
+using rocksdb_keys::ParseU64;
+using rocksdb_keys::U64;
 
 constexpr char kStoredKey[] = "c\0stored";
 constexpr char kDeadKey[] = "c\0dead_lettered";
@@ -31,22 +35,6 @@ constexpr char kLostKey[] = "c\0lost";
 const std::string kStored(kStoredKey, sizeof kStoredKey - 1);
 const std::string kDead(kDeadKey, sizeof kDeadKey - 1);
 const std::string kLost(kLostKey, sizeof kLostKey - 1);
-
-std::string OffsetKey(const std::string& group, const std::string& topic, int32_t partition) {
-  std::string k = "o";
-  k.push_back('\0');
-  k += group;
-  k.push_back('\0');
-  k += topic;
-  k.push_back('\0');
-  k += std::to_string(partition);
-  return k;
-}
-
-// The records counted lost in one partition (cumulative), beside its offset.
-std::string LostKey(const std::string& group, const std::string& topic, int32_t partition) {
-  return "l" + OffsetKey(group, topic, partition).substr(1);
-}
 
 std::string TableKey(const std::string& table) {
   std::string k = "t";
@@ -72,14 +60,6 @@ std::string RowPrefix(const std::string& table) {
   return k;
 }
 
-std::string U64(uint64_t v) {
-  return std::string(reinterpret_cast<const char*>(&v), 8);
-}
-uint64_t ParseU64(const std::string& s) {
-  uint64_t v = 0;
-  if (s.size() == 8) std::memcpy(&v, s.data(), 8);
-  return v;
-}
 std::string BigEndian(uint64_t v) {
   std::string s(8, '\0');
   for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
@@ -399,23 +379,7 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
     wb.Put(dead_, BigEndian(id++), json);
   }
   uint64_t lost = 0;
-  std::map<std::string, uint64_t> partition_lost;  // LostKey -> new cumulative value
-  for (const auto& o : batch.offsets) {
-    wb.Put(meta_, OffsetKey(batch.group, o.topic, o.partition),
-           U64(static_cast<uint64_t>(o.next_offset)));
-    if (o.lost == 0 || !batch.counted) continue;
-    lost += o.lost;
-    std::string key = LostKey(batch.group, o.topic, o.partition);
-    auto [it, fresh] = partition_lost.try_emplace(key, 0);
-    if (fresh) {
-      std::string v;
-      rocksdb::Status st = db_->Get({}, meta_, key, &v);
-      if (!st.ok() && !st.IsNotFound()) return Error(st, "reading a lost-records counter");
-      if (st.ok()) it->second = ParseU64(v);
-    }
-    it->second += o.lost;
-  }
-  for (const auto& [key, n] : partition_lost) wb.Put(meta_, key, U64(n));
+  DF_RETURN_IF_ERROR(AddOffsetsLocked(batch, &wb, &lost));
   StoreCounters next = counters_;
   if (batch.counted) {
     next.stored += batch.rows.size();
@@ -457,25 +421,6 @@ Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
     return failed_;
   }
   return Status::OK();
-}
-
-Result<std::optional<int64_t>> RocksDbStore::CommittedOffset(const std::string& group,
-                                                             const std::string& topic,
-                                                             int32_t partition) {
-  std::string v;
-  rocksdb::Status st = db_->Get({}, meta_, OffsetKey(group, topic, partition), &v);
-  if (st.IsNotFound()) return std::optional<int64_t>();
-  if (!st.ok()) return Error(st, "reading a consumer offset");
-  return std::optional<int64_t>(static_cast<int64_t>(ParseU64(v)));
-}
-
-Result<uint64_t> RocksDbStore::PartitionLost(const std::string& group, const std::string& topic,
-                                             int32_t partition) {
-  std::string v;
-  rocksdb::Status st = db_->Get({}, meta_, LostKey(group, topic, partition), &v);
-  if (st.IsNotFound()) return uint64_t{0};
-  if (!st.ok()) return Error(st, "reading a lost-records counter");
-  return ParseU64(v);
 }
 
 Result<std::string> RocksDbStore::Get(const std::string& table, const std::string& key) {

@@ -34,15 +34,18 @@ class RocksDbStore final : public Store {
 
   Status Apply(const StoreBatch& batch) override;
   Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
-                                                 int32_t partition) override;
+                                                 int32_t partition,
+                                                 const std::string& log_id) override;
   Result<std::string> Get(const std::string& table, const std::string& key) override;
   Status Scan(const std::string& table, const std::string& start_after, size_t limit,
               const std::function<bool(const std::string&, const std::string&)>& fn) override;
   Result<uint64_t> Count(const std::string& table) override;
   Result<std::vector<std::string>> ListTables() override;
   Result<StoreCounters> Counters() override;
+  Result<StoreCounters> LogCounters(const std::string& group, const std::string& topic,
+                                    const std::string& log_id) override;
   Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                 int32_t partition) override;
+                                 int32_t partition, const std::string& log_id) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
   Status EnsureTable(const TableSchema& schema) override;
@@ -77,6 +80,22 @@ class RocksDbStore final : public Store {
   // them.
   Result<std::shared_ptr<const ColumnSet>> TableColumns(const std::string& table);
   Status PutMeta(const std::string& key, const std::string& value);
+  // Offset rows (rocksdb_offsets.cc). One log's row of a partition (next offset and counters).
+  struct OffsetRow {
+    uint64_t next_offset = 0, stored = 0, dead_lettered = 0, lost = 0;
+  };
+  // Reads the row of (group, topic, partition, log_id != ""). Without one, the partition's row
+  // without identity is this log's: when `adopt` is given, its keys move to the log's row in
+  // `adopt`, with the stored/dead-lettered counts no row accounts for (`*attributed` of them
+  // already given in this batch). REQUIRES apply_mu_.
+  Result<std::optional<OffsetRow>> ReadOffsetRowLocked(const std::string& group,
+                                                       const std::string& topic, int32_t partition,
+                                                       const std::string& log_id,
+                                                       rocksdb::WriteBatch* adopt,
+                                                       StoreCounters* attributed);
+  // Puts the batch's offsets and per-partition counters into `wb`; adds the records counted
+  // lost to `*lost`. REQUIRES apply_mu_.
+  Status AddOffsetsLocked(const StoreBatch& batch, rocksdb::WriteBatch* wb, uint64_t* lost);
   Status Error(const rocksdb::Status& s, const std::string& what) const;
 
   std::string dir_;

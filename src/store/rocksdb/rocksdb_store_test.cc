@@ -67,8 +67,8 @@ TEST_F(RocksDbStoreTest, UpsertKeepsOneRowAndCountersCountVersions) {
   auto s = Open();
   EXPECT_EQ(s->Counters()->stored, 4u);
   EXPECT_EQ(s->Counters()->dead_lettered, 1u);
-  EXPECT_EQ(**s->CommittedOffset("g", "t", 0), 4);
-  EXPECT_FALSE(s->CommittedOffset("g", "t", 1)->has_value());
+  EXPECT_EQ(**s->CommittedOffset("g", "t", 0, ""), 4);
+  EXPECT_FALSE(s->CommittedOffset("g", "t", 1, "")->has_value());
   EXPECT_EQ(*s->Get("ks.users", "k1000"), "{\"i\":\"new\"}");
   ASSERT_TRUE(
       s->Apply(StoreBatch{"ks.users", {}, {{"process", "bad2", "t/0@9", "x", 8}}, "g", {}}).ok());
@@ -109,7 +109,7 @@ TEST_F(RocksDbStoreTest, BatchesAreAtomicUnderSigkill) {
   EXPECT_GE(rows, 300u);
   EXPECT_EQ(rows % 100, 0u);  // whole batches only
   EXPECT_EQ(s->Counters()->stored, rows);
-  EXPECT_EQ(**s->CommittedOffset("g", "t", 0), static_cast<int64_t>(rows));
+  EXPECT_EQ(**s->CommittedOffset("g", "t", 0, ""), static_cast<int64_t>(rows));
 }
 
 TEST_F(RocksDbStoreTest, SecondaryReaderSeesNewRowsAfterRefresh) {
