@@ -454,8 +454,8 @@ std::vector<Step> Steps() {
       {"bench/postgres_bench.sh 200000", nullptr},
       {"build/bench/scheduler_bench", nullptr},
       {"build/bench/cql_bench --records 100000", nullptr},
-      {"bench/cql_bench.sh 100000", nullptr},
       {"build/bench/store_bench --rows 200000", nullptr},
+      {"bench/cql_bench.sh 100000", nullptr},
   };
 }
 
