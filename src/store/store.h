@@ -52,6 +52,11 @@ struct PartitionOffset {
 // One atomic unit of processor output.
 struct StoreBatch {
   std::string table;
+  // Removes every row of `table` first (a source table truncated: process/processor.h), then
+  // writes `rows`. Counted as one stored version in StoreCounters (the truncate event itself).
+  // RocksDB: part of the one atomic write. Cassandra: the rows present are deleted before the
+  // offsets are written, so a replay from the committed offsets deletes them again (idempotent).
+  bool truncate = false;
   std::vector<RowWrite> rows;
   std::vector<DeadLetter> dead_letters;  // stage "process"
   std::string group;                     // consumer group the offsets belong to

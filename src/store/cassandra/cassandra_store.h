@@ -108,6 +108,8 @@ class CassandraStore : public Store {
   Status WaitForSchemaAgreement();
   Result<TableSchema> DescribePhysical(const std::string& physical);
   Result<PartitionCounters> LoadCounters(const std::string& id);
+  // Deletes every row of `table` (a StoreBatch's truncate); nothing when it does not exist.
+  Status DeleteAllRows(const std::string& table);
   Status WriteRows(const TableInfo& t, const StoreBatch& batch, cql::client::Completion* done);
   Status WriteDeadLetters(const StoreBatch& batch, cql::client::Completion* done);
   Status WriteOffsets(const StoreBatch& batch);

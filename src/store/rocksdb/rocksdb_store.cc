@@ -258,12 +258,17 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   if (mode_ != OpenMode::kReadWrite) {
     return Status::FailedPrecondition("the store is open read-only: Apply refused");
   }
-  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty()) {
+  if (!batch.counted && !batch.truncate && batch.dead_letters.empty() && batch.offsets.empty()) {
     return ApplyUncounted(batch);
   }
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
+  if (batch.truncate) {
+    std::string prefix = RowPrefix(batch.table), upper = prefix;
+    upper.back() = '\x01';  // the first key after every "<table>\0..." key
+    wb.DeleteRange(rows_, prefix, upper);
+  }
   AddRows(batch, &wb);
   uint64_t id = next_dead_id_;
   for (const auto& d : batch.dead_letters) {
@@ -296,7 +301,7 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   for (const auto& [key, n] : partition_lost) wb.Put(meta_, key, U64(n));
   StoreCounters next = counters_;
   if (batch.counted) {
-    next.stored += batch.rows.size();
+    next.stored += batch.rows.size() + (batch.truncate ? 1 : 0);
     next.dead_lettered += batch.dead_letters.size();
     next.lost += lost;
     wb.Put(meta_, kStored, U64(next.stored));
