@@ -140,7 +140,9 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   for (int32_t q = 0; q < partitions; ++q) {
     while (!b.reached.count(q)) {
       DF_ASSIGN_OR_RETURN(auto committed, store_->CommittedOffset(config_.group, topic_, q));
-      int64_t pos = committed.value_or(0);
+      DF_ASSIGN_OR_RETURN(auto group, log_->GroupOffset(config_.group, topic_, q));
+      // Where the consumer resumed it (log.h), or further if a barrier read it ahead.
+      int64_t pos = std::max(committed.value_or(0), group.value_or(0));
       if (auto it = skip_below_.find(q); it != skip_below_.end()) pos = std::max(pos, it->second);
       std::vector<ConsumedRecord> chunk;
       DF_RETURN_IF_ERROR(log_->Read(topic_, q, pos, batch_records_, &chunk)
