@@ -3,6 +3,7 @@
 // the rows written before it, keeps every row written after it, in the same transaction
 // too); `status` balances. A pipeline that captures several tables into its one store table
 // refuses a TRUNCATE with exit 1 naming the table, the LSN and the fix.
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -141,6 +142,50 @@ TEST(CdcTruncateTest, TruncateEmptiesTheStoreTableInOrderOnEveryPartition) {
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
       << text.out;
+}
+
+// Truncates among 2000 single-row transactions, dataforge killed with SIGKILL in the middle
+// and started again: the store equals the table, each event is stored once.
+TEST(CdcTruncateTest, KillNineAmongTruncatesLosesAndRepeatsNothing) {
+  PostgresServer pg;
+  TempDir dir;
+  pg.Psql("CREATE TABLE accounts(id bigint PRIMARY KEY, note text NOT NULL)");
+  std::string config = dir.Sub("cdc.yaml");
+  WriteFile(config, TruncateConfig(pg.Url(), "public.accounts"));
+  std::string data = dir.Sub("data");
+  std::vector<std::string> extra = {"--config", config};
+  auto run = StartDataforge({"run", "--config", config, "--data-dir", data});
+  WaitForSlot(pg, run);
+  std::string script;
+  for (int i = 1; i <= 2000; ++i) {
+    script += fmt::format("INSERT INTO accounts VALUES ({}, 'n{}');\n", i, i);
+    if (i % 300 == 0) script += "TRUNCATE accounts;\n";  // 6 truncates
+    script += "SELECT pg_sleep(0.001);\n";
+  }
+  WriteFile(dir.Sub("changes.sql"), script);
+  auto writer = ChildProcess::Start({"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f",
+                                     dir.Sub("changes.sql"), pg.Url()});
+  int64_t stored = 0;
+  for (int i = 0; i < 1500 && stored < 700; ++i) {
+    usleep(20'000);
+    stored = StoredNow(data, extra);
+  }
+  run.Signal(SIGKILL);
+  ASSERT_EQ(run.Wait(10000).signal, SIGKILL);
+  auto restarted = StartDataforge({"run", "--config", config, "--data-dir", data});
+  auto w = writer.Wait(120000);
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  WaitForStored(data, extra, 2006, restarted);
+  restarted.Signal(SIGTERM);
+  auto r = restarted.Wait(60000);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(pg.Psql("SELECT count(*) FROM accounts"), "200");  // 1801..2000
+  EXPECT_EQ(StoreRows(data, extra), TableRows(pg));
+  StatusJson s = Status(data, extra);
+  EXPECT_EQ(s.fetched, 2006);
+  EXPECT_EQ(s.stored, 2006);
+  EXPECT_EQ(s.dead_lettered, 0);
+  EXPECT_EQ(s.log_lag, 0);
 }
 
 TEST(CdcTruncateTest, SeveralTablesIntoOneStoreTableRefuseATruncateLoudly) {
