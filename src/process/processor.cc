@@ -53,10 +53,20 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   Status s = consumer_->Poll(batch_records_, wait_us, stop, &consumed_);
   probe_->partitions = static_cast<int>(consumer_->Assignment().size());
   if (!s.ok()) return s.WithContext(fmt::format("processor reading {}", topic_));
-  if (!skip_below_.empty()) {  // applied by a truncate barrier ahead of the consumer
+  if (!skip_below_.empty()) {  // applied (or counted lost) by a truncate barrier ahead
     std::erase_if(consumed_, [&](const ConsumedRecord& c) {
       auto it = skip_below_.find(c.partition);
       return it != skip_below_.end() && c.offset < it->second;
+    });
+    std::erase_if(lost_, [&](LostRange& r) {
+      auto it = skip_below_.find(r.partition);
+      if (it == skip_below_.end() || r.cause != LostRange::Cause::kDeleted) return false;
+      if (r.resume_at <= it->second) return true;
+      if (r.expected < it->second) {
+        r.records -= static_cast<uint64_t>(it->second - r.expected);
+        r.expected = it->second;
+      }
+      return false;
     });
   }
   if (consumed_.empty() && lost_.empty()) return size_t{0};
