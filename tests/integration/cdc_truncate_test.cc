@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "integration/cli_helpers.h"
+#include "integration/kafka_cluster.h"
 #include "integration/pg_server.h"
 #include "integration/subprocess.h"
 
@@ -217,6 +218,75 @@ TEST(CdcTruncateTest, SeveralTablesIntoOneStoreTableRefuseATruncateLoudly) {
   auto again = RunDataforge({"run", "--config", config, "--data-dir", data});
   EXPECT_EQ(again.exit_code, 1) << again.err;
   EXPECT_NE(again.err.find("TRUNCATE of public.others at LSN "), std::string::npos) << again.err;
+}
+
+}  // namespace
+}  // namespace dataforge::testing
+
+namespace dataforge::testing {
+namespace {
+
+// Over Kafka with two `--role process` members, neither owns every partition: the member that
+// meets the truncate stops with exit 1 naming the table, the LSN and the fix.
+TEST(CdcTruncateTest, ProcessMembersSharingTheTopicRefuseATruncateLoudly) {
+  MockKafkaCluster kafka(1, {"accounts_changes:4"});
+  PostgresServer pg;
+  TempDir dir;
+  pg.Psql("CREATE TABLE accounts(id bigint PRIMARY KEY, note text NOT NULL)");
+  std::string config = dir.Sub("cdc.yaml");
+  std::string yaml = TruncateConfig(pg.Url(), "public.accounts");
+  yaml.replace(yaml.find("log: {"), 6,
+               "log: {url: \"" + kafka.url() +
+                   "\", properties: {session.timeout.ms: 6000, heartbeat.interval.ms: 500}, ");
+  WriteFile(config, yaml);
+  auto member_a =
+      StartDataforge({"run", "--role", "process", "--config", config, "--data-dir", dir.Sub("a")});
+  auto member_b =
+      StartDataforge({"run", "--role", "process", "--config", config, "--data-dir", dir.Sub("b")});
+  auto owns = [](const ChildProcess& m) {
+    std::string err = m.Stderr();
+    auto gave = err.rfind("gave this member partitions");
+    auto gave_up = err.rfind("gives up partitions");
+    return gave != std::string::npos && (gave_up == std::string::npos || gave > gave_up);
+  };
+  ASSERT_TRUE(WaitFor([&] { return owns(member_a) && owns(member_b); }, 60))
+      << member_a.Stderr() << member_b.Stderr();
+  auto ingest =
+      StartDataforge({"run", "--role", "ingest", "--config", config, "--data-dir", dir.Sub("i")});
+  WaitForSlot(pg, ingest);
+  pg.Psql("INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 100) g");
+  pg.Psql("TRUNCATE accounts");
+  // Each member meets the marker on its own partitions. One that took over every partition
+  // after the other left may apply it (correctly); the one that met it first refuses it.
+  const std::string kRefusal = "must be applied by a process member that owns every";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return member_a.Stderr().find(kRefusal) != std::string::npos ||
+               member_b.Stderr().find(kRefusal) != std::string::npos;
+      },
+      60))
+      << member_a.Stderr() << member_b.Stderr();
+  bool a_refused = member_a.Stderr().find(kRefusal) != std::string::npos;
+  ChildProcess& refused = a_refused ? member_a : member_b;
+  ChildProcess& other = a_refused ? member_b : member_a;
+  auto r = refused.Wait(60000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto lines = SplitLines(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().rfind("dataforge: processor: TRUNCATE of public.accounts at LSN ", 0), 0u)
+      << r.err;
+  EXPECT_NE(lines.back().find(" must be applied by a process member that owns every partition "
+                              "of accounts_changes, and this one owns "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(lines.back().find(" of 4: run one `--role process` member for this pipeline"),
+            std::string::npos)
+      << r.err;
+  other.Signal(SIGTERM);
+  auto ro = other.Wait(60000);
+  EXPECT_TRUE(ro.exit_code == 0 || ro.err.find(kRefusal) != std::string::npos) << ro.err;
+  ingest.Signal(SIGTERM);
+  EXPECT_EQ(ingest.Wait(60000).exit_code, 0);
 }
 
 }  // namespace
