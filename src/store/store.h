@@ -52,11 +52,6 @@ struct PartitionOffset {
 // One atomic unit of processor output.
 struct StoreBatch {
   std::string table;
-  // Removes every row of `table` first (a source table truncated: process/processor.h), then
-  // writes `rows`. Counted as one stored version in StoreCounters (the truncate event itself).
-  // RocksDB: part of the one atomic write. Cassandra: the rows present are deleted before the
-  // offsets are written, so a replay from the committed offsets deletes them again (idempotent).
-  bool truncate = false;
   std::vector<RowWrite> rows;
   std::vector<DeadLetter> dead_letters;  // stage "process"
   std::string group;                     // consumer group the offsets belong to
@@ -64,6 +59,12 @@ struct StoreBatch {
   // False for writes that did not come from the log (a CQL client's INSERT through the
   // endpoint): they are not counted in StoreCounters, which account for fetched records.
   bool counted = true;
+  // Removes every row of `table` first (a source table truncated: process/processor.h), then
+  // writes `rows`. Counted as one stored version in StoreCounters (the truncate event itself;
+  // the processor puts it in one PartitionOffset's `stored`). RocksDB: part of the one atomic
+  // write. Cassandra: the rows present are deleted before the offsets are written, so a replay
+  // from the committed offsets deletes them again (idempotent).
+  bool truncate = false;
 };
 
 // A table's shape. Column types are CQL type names: text, uuid, int, bigint, double, boolean,
