@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dataforge {
@@ -13,6 +14,29 @@ struct SourceRecord {
   std::string raw;        // the JSON object text, exactly as received
   int64_t fetched_at_us;  // wall clock when the response carrying it arrived
 };
+
+// Broadcast records. A record whose key starts with kBroadcastKeyPrefix is meant for every
+// partition of the topic, not for the one its key hashes to: the relay appends it (the same
+// outbox row, the same "seq") to each partition, and the processor acts on it once every
+// partition has reached it (a barrier, see process/processor.h). Staging keeps it like any
+// record (one outbox row, one fetched record; its key is one key of the upsert view).
+// The prefix starts with the ASCII record separator (0x1E), which ordinary keys do not start
+// with (UUIDs; "schema.table/<key values>" from postgres_cdc).
+// The one broadcast so far: a table truncated at the source (postgres_cdc), keyed
+// kBroadcastKeyPrefix + "truncate/" + "schema.table", value
+// {"op":"truncate","table":"schema.table","lsn":"X/Y","xid":N,"commit_time":"..."}.
+inline constexpr std::string_view kBroadcastKeyPrefix =
+    "\x1e"
+    "broadcast/";
+inline constexpr std::string_view kTruncateKeyPrefix =
+    "\x1e"
+    "broadcast/truncate/";
+inline bool IsBroadcastKey(std::string_view key) {
+  return key.starts_with(kBroadcastKeyPrefix);
+}
+inline std::string TruncateKey(std::string_view table) {
+  return std::string(kTruncateKeyPrefix) + std::string(table);
+}
 
 // A payload that could not be carried further, with the reason. Every dead letter is one
 // fetched record (or one whole response that held no usable records).

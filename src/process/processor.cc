@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/record.h"
+
 namespace dataforge {
 
 Processor::Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config,
@@ -46,12 +48,188 @@ void Processor::OnRecordsLost(const LostRange& range) {
 }
 
 Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
+  if (barrier_) return ContinueBarrier(wait_us, stop);
   consumed_.clear();
   lost_.clear();
   Status s = consumer_->Poll(batch_records_, wait_us, stop, &consumed_);
   probe_->partitions = static_cast<int>(consumer_->Assignment().size());
   if (!s.ok()) return s.WithContext(fmt::format("processor reading {}", topic_));
+  if (!skip_below_.empty()) {  // applied (or counted lost) by a truncate barrier ahead
+    std::erase_if(consumed_, [&](const ConsumedRecord& c) {
+      auto it = skip_below_.find(c.partition);
+      return it != skip_below_.end() && c.offset < it->second;
+    });
+    std::erase_if(lost_, [&](LostRange& r) {
+      auto it = skip_below_.find(r.partition);
+      if (it == skip_below_.end() || r.cause != LostRange::Cause::kDeleted) return false;
+      if (r.resume_at <= it->second) return true;
+      if (r.expected < it->second) {
+        r.records -= static_cast<uint64_t>(it->second - r.expected);
+        r.expected = it->second;
+      }
+      return false;
+    });
+  }
   if (consumed_.empty() && lost_.empty()) return size_t{0};
+  return Process(std::move(consumed_), std::move(lost_));
+}
+
+namespace {
+
+std::string TruncatedTable(const ConsumedRecord& marker) {
+  return marker.record.key.substr(kTruncateKeyPrefix.size());
+}
+
+// The "lsn" of a truncate event's JSON (written by the postgres_cdc source), "?" if absent.
+std::string LsnOf(const ConsumedRecord& marker) {
+  const std::string& v = marker.record.value;
+  constexpr std::string_view kField = "\"lsn\":\"";
+  size_t at = v.find(kField);
+  if (at == std::string::npos) return "?";
+  at += kField.size();
+  size_t end = v.find('"', at);
+  return end == std::string::npos ? "?" : v.substr(at, end - at);
+}
+
+bool SameEvent(const ConsumedRecord& a, const ConsumedRecord& b) {
+  return a.record.key == b.record.key && a.record.value == b.record.value;
+}
+
+}  // namespace
+
+bool Processor::IsTruncateMarker(const ConsumedRecord& c) const {
+  if (!c.record.key.starts_with(kTruncateKeyPrefix)) return false;
+  uint64_t seq = OutboxSeqOf(c.record);
+  if (seq == 0) return true;
+  auto it = applied_seq_.find({c.partition, OriginOf(c.record)});
+  return it == applied_seq_.end() || seq > it->second;  // else a copy: skipped as a duplicate
+}
+
+Result<size_t> Processor::Process(std::vector<ConsumedRecord> records,
+                                  std::vector<LostRange> lost) {
+  auto first = std::find_if(records.begin(), records.end(),
+                            [&](const ConsumedRecord& c) { return IsTruncateMarker(c); });
+  if (first == records.end()) return ApplyRecords(records, lost);
+  // Every partition is past the same truncates (a barrier ends on all of them at once), so the
+  // first marker of each partition in this Poll is this event.
+  Barrier b;
+  b.marker = *first;
+  std::vector<ConsumedRecord> before;
+  for (auto& c : records) {
+    if (b.reached.count(c.partition)) {
+      b.held.push_back(std::move(c));
+    } else if (IsTruncateMarker(c) && SameEvent(c, b.marker)) {
+      b.reached[c.partition] = c.offset;
+    } else {
+      before.push_back(std::move(c));
+    }
+  }
+  size_t n = 0;
+  if (!before.empty() || !lost.empty()) {
+    DF_ASSIGN_OR_RETURN(n, ApplyRecords(before, lost));
+  }
+  barrier_ = std::move(b);
+  DF_ASSIGN_OR_RETURN(size_t more, ContinueBarrier(0, {}));
+  return n + more;
+}
+
+Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop) {
+  Barrier& b = *barrier_;
+  DF_ASSIGN_OR_RETURN(TopicInfo info, log_->DescribeTopic(topic_));
+  auto partitions = static_cast<int32_t>(info.partitions.size());
+  size_t owned = consumer_->Assignment().size();
+  if (owned != static_cast<size_t>(partitions)) {
+    return Status::FailedPrecondition(fmt::format(
+        "processor: TRUNCATE of {} at LSN {} must be applied by a process member that owns "
+        "every partition of {}, and this one owns {} of {}: run one `--role process` member "
+        "for this pipeline (it applies the truncate and goes on)",
+        TruncatedTable(b.marker), LsnOf(b.marker), topic_, owned, partitions));
+  }
+  size_t n = 0;
+  // The partitions that have not reached the marker: read on from where they were applied up
+  // to their copy of it, applying what comes before it.
+  for (int32_t q = 0; q < partitions; ++q) {
+    while (!b.reached.count(q)) {
+      DF_ASSIGN_OR_RETURN(auto committed, store_->CommittedOffset(config_.group, topic_, q));
+      DF_ASSIGN_OR_RETURN(auto group, log_->GroupOffset(config_.group, topic_, q));
+      // Where the consumer resumed it (log.h), or further if a barrier read it ahead.
+      int64_t pos = std::max(committed.value_or(0), group.value_or(0));
+      if (auto it = skip_below_.find(q); it != skip_below_.end()) pos = std::max(pos, it->second);
+      std::vector<ConsumedRecord> chunk;
+      DF_RETURN_IF_ERROR(log_->Read(topic_, q, pos, batch_records_, &chunk)
+                             .WithContext(fmt::format("processor reading {}", topic_)));
+      if (chunk.empty()) {
+        // The relay has not appended this partition's copy yet: wait (held, nothing lost).
+        if (!log_->WaitForData(topic_, q, pos, wait_us, stop)) return n;
+        continue;
+      }
+      std::vector<LostRange> lost;
+      if (chunk.front().offset > pos) {
+        lost.push_back({q, LostRange::Cause::kDeleted, pos, chunk.front().offset,
+                        static_cast<uint64_t>(chunk.front().offset - pos),
+                        "by the log's retention"});
+      }
+      std::vector<ConsumedRecord> before;
+      int64_t next = chunk.back().offset + 1;
+      for (auto& c : chunk) {
+        if (IsTruncateMarker(c) && SameEvent(c, b.marker)) {
+          b.reached[q] = c.offset;
+          next = c.offset;
+          break;
+        }
+        before.push_back(std::move(c));
+      }
+      if (!before.empty() || !lost.empty()) {
+        DF_ASSIGN_OR_RETURN(size_t k, ApplyRecords(before, lost));
+        n += k;
+      }
+      skip_below_[q] = next;
+    }
+  }
+  // Every partition is at its marker: empty the table and move all of them past it, at once.
+  batch_.table = config_.table;
+  batch_.group = config_.group;
+  batch_.rows.clear();
+  batch_.dead_letters.clear();
+  batch_.offsets.clear();
+  batch_.truncate = true;
+  positions_.clear();
+  for (const auto& [q, offset] : b.reached) {
+    // The event counts once, on the lowest partition.
+    uint64_t stored = batch_.offsets.empty() ? 1 : 0;
+    batch_.offsets.push_back({topic_, q, offset + 1, stored, 0, 0});
+    positions_.push_back({q, offset + 1});
+  }
+  Status applied = store_->Apply(batch_);
+  batch_.truncate = false;
+  DF_RETURN_IF_ERROR(applied);
+  DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
+  uint64_t seq = OutboxSeqOf(b.marker.record);
+  for (const auto& [q, offset] : b.reached) {
+    skip_below_[q] = std::max(skip_below_[q], offset + 1);
+    if (seq != 0) {
+      uint64_t& applied_seq = applied_seq_[{q, OriginOf(b.marker.record)}];
+      applied_seq = std::max(applied_seq, seq);
+    }
+  }
+  spdlog::info("processor: TRUNCATE of {} at LSN {}: removed every row of {}",
+               TruncatedTable(b.marker), LsnOf(b.marker), config_.table);
+  probe_->fetch_to_queryable_us.Record(clock_->NowMicros() - b.marker.record.timestamp_us);
+  probe_->consumed += 1;
+  probe_->stored += 1;
+  probe_->batches += 1;
+  n += b.reached.size();
+  std::vector<ConsumedRecord> held = std::move(b.held);
+  barrier_.reset();
+  if (!held.empty()) {
+    DF_ASSIGN_OR_RETURN(size_t k, Process(std::move(held), {}));
+    n += k;
+  }
+  return n;
+}
+
+Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
+                                       const std::vector<LostRange>& lost_ranges) {
   batch_.table = config_.table;
   batch_.group = config_.group;
   batch_.rows.clear();
@@ -64,7 +242,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   uint64_t lost = 0;
   // A partition's lost range comes before its records of this Poll (log.h): the position
   // moves to where reading goes on, even back (a topic made again).
-  for (const LostRange& r : lost_) {
+  for (const LostRange& r : lost_ranges) {
     auto it = std::find_if(positions_.begin(), positions_.end(),
                            [&](const PartitionPosition& p) { return p.partition == r.partition; });
     if (it == positions_.end()) {
@@ -76,7 +254,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
     counts_[it - positions_.begin()].lost += r.records;
     lost += r.records;
   }
-  for (auto& c : consumed_) {
+  for (auto& c : records) {
     // Records of a partition arrive in offset order: the last one seen is the position.
     auto it = std::find_if(positions_.begin(), positions_.end(),
                            [&](const PartitionPosition& p) { return p.partition == c.partition; });
@@ -93,7 +271,14 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
       continue;
     }
     auto where = [&] { return fmt::format("{}/{}@{}", topic_, c.partition, c.offset); };
-    if (c.record.value.size() > config_.max_record_bytes) {
+    if (IsBroadcastKey(c.record.key)) {
+      // Barriers take their markers out before this; one that is left came out of order.
+      batch_.dead_letters.push_back({"process",
+                                     "a broadcast record (a source truncate) that is not at its "
+                                     "place in the partitions' order: not applied",
+                                     where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
+      ++counts.dead_lettered;
+    } else if (c.record.value.size() > config_.max_record_bytes) {
       batch_.dead_letters.push_back(
           {"process",
            fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
@@ -124,11 +309,11 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
                               log_id_});
   }
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
-  for (const LostRange& r : lost_) spdlog::error("{}", DescribeLostRange(topic_, r));
+  for (const LostRange& r : lost_ranges) spdlog::error("{}", DescribeLostRange(topic_, r));
   DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
   int64_t now = clock_->NowMicros();
   for (int64_t t : timestamps_) probe_->fetch_to_queryable_us.Record(now - t);
-  size_t total = consumed_.size();
+  size_t total = records.size();
   probe_->consumed += total;
   probe_->stored += batch_.rows.size();
   probe_->dead_lettered += batch_.dead_letters.size();

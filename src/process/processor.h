@@ -18,13 +18,27 @@
 // the log lost before they were read (the consumer's LostRange: retention, a topic made again) are
 // counted in `lost`, per partition, in the same StoreBatch that moves the partition's offset past
 // them (so a crash never counts them twice), and each range is logged as one error line once that
-// batch is durable. Thread-compatible: one thread drives a processor.
+// batch is durable.
+// Truncate barrier: a truncate event (a broadcast record, common/record.h) sits on every
+// partition of the topic at its place in that partition's order. Its partition is held where
+// the processor meets it (nothing after the marker is applied), the other partitions are read
+// on directly from the log (Log::Read) up to their copy of it, applying what comes before it;
+// then one StoreBatch empties the store table and moves every partition's offset past its
+// marker together, and the held records follow. So the truncate removes every earlier change
+// and no later one. The event counts once: 1 consumed, 1 stored (on the lowest partition's
+// PartitionOffset), however many partitions carry it. A member that does not own every
+// partition (several process members share a Kafka topic) cannot hold the others: RunOnce fails
+// with one line naming the table, the LSN and the fix. Records a barrier read directly are
+// skipped when the consumer returns them later. Memory: a barrier keeps at most the held
+// records of one Poll.
+// Thread-compatible: one thread drives a processor.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -84,6 +98,16 @@ class Processor final : private ConsumerListener {
   void OnRecordsLost(const LostRange& range) override;
   // True when `c` repeats a record already applied (see the header comment); records it.
   bool IsDuplicate(const ConsumedRecord& c);
+  // Maps and applies `records` (offset order within each partition) and `lost` as one
+  // StoreBatch, then commits; updates the probe. Returns records consumed plus lost.
+  Result<size_t> ApplyRecords(std::vector<ConsumedRecord>& records,
+                              const std::vector<LostRange>& lost);
+  // Applies `records` up to the first truncate barrier and starts it (barrier_).
+  Result<size_t> Process(std::vector<ConsumedRecord> records, std::vector<LostRange> lost);
+  // Reads the partitions that have not reached the barrier's marker; when all have, applies
+  // the truncate and then the held records. Returns what it consumed.
+  Result<size_t> ContinueBarrier(int64_t wait_us, std::stop_token stop);
+  bool IsTruncateMarker(const ConsumedRecord& c) const;
 
   Log* log_;
   Store* store_;
@@ -105,6 +129,13 @@ class Processor final : private ConsumerListener {
   std::vector<PartitionCounts> counts_;  // this batch's, parallel to positions_
   std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)
   StoreBatch batch_;
+  struct Barrier {
+    ConsumedRecord marker;               // the first copy met; key + value name the event
+    std::map<int32_t, int64_t> reached;  // partition -> offset of its copy of the marker
+    std::vector<ConsumedRecord> held;    // polled records after their partition's marker
+  };
+  std::optional<Barrier> barrier_;
+  std::map<int32_t, int64_t> skip_below_;  // offsets a barrier applied ahead of the consumer
 };
 
 }  // namespace dataforge

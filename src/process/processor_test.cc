@@ -95,6 +95,87 @@ TEST(ProcessorTest, CopiesOfRelayedRecordsAreSkippedBySeqAndOrigin) {
   std::filesystem::remove_all(dir);
 }
 
+// A truncate marker (a broadcast record) on every partition: each partition is held at its
+// marker until all reached it (partition 2's copy arrives later), then the table is emptied and
+// every partition moves past its marker together; later records stay. The marker counts once.
+TEST(ProcessorTest, TruncateBarrierHoldsEveryPartitionUntilAllReachedTheMarker) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 3).ok());
+  auto row = [](int i, int seq) {
+    return LogRecord{fmt::format("00000000-0000-4000-8000-{:012}", i),
+                     R"({"name":{"first":"F)" + std::to_string(i) + R"("}})",
+                     1,
+                     {{"seq", std::to_string(seq)}, {"origin", "o"}}};
+  };
+  LogRecord marker{TruncateKey("public.users"),
+                   R"({"op":"truncate","table":"public.users","lsn":"0/16B3748","xid":7})",
+                   1,
+                   {{"seq", "50"}, {"origin", "o"}}};
+  auto append = [&](int32_t p, std::vector<LogRecord> records) {
+    ASSERT_TRUE((*log)->Append("t", p, records).ok());
+  };
+  append(0, {row(1, 10), row(2, 11), marker, row(3, 60)});
+  append(1, {row(4, 12), marker, row(5, 61)});
+  append(2, {row(6, 13), row(7, 14)});  // its copy of the marker is not there yet
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  const std::string& table = config.process.table;
+  auto keys = [&] {
+    std::vector<std::string> out;
+    EXPECT_TRUE((*store)
+                    ->Scan(table, "", 0,
+                           [&](const std::string& k, const std::string&) {
+                             out.push_back(k.substr(k.size() - 1));
+                             return true;
+                           })
+                    .ok());
+    return out;
+  };
+  auto offset = [&](int32_t p) {
+    return (*store)->CommittedOffset(config.process.group, "t", p)->value_or(-1);
+  };
+  {
+    Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(),
+                &probe);
+    ASSERT_TRUE(p.Start().ok());
+    EXPECT_EQ(*p.RunOnce(), 5u);  // 1 2 4 6 7; partitions 0 and 1 held at their markers
+    EXPECT_EQ(keys(), (std::vector<std::string>{"1", "2", "4", "6", "7"}));
+    EXPECT_EQ(offset(0), 2);
+    EXPECT_EQ(offset(1), 1);
+    EXPECT_EQ(offset(2), 2);
+    EXPECT_EQ(*p.RunOnce(), 0u);  // still waiting for partition 2's copy
+    EXPECT_FALSE(*p.CaughtUp());
+    append(2, {marker, row(8, 62)});
+    EXPECT_EQ(*p.RunOnce(100'000), 5u);  // 3 markers, then the held 3 and 5
+    EXPECT_EQ(keys(), (std::vector<std::string>{"3", "5"}));
+    EXPECT_EQ(offset(0), 4);
+    EXPECT_EQ(offset(1), 3);
+    EXPECT_EQ(offset(2), 3);
+    EXPECT_EQ(*p.RunOnce(), 1u);  // 8; the marker the barrier read ahead is skipped
+    EXPECT_EQ(keys(), (std::vector<std::string>{"3", "5", "8"}));
+    EXPECT_EQ(offset(2), 4);
+    EXPECT_TRUE(*p.CaughtUp());
+    EXPECT_EQ(probe.consumed, 9u);  // 8 rows and the truncate once
+    EXPECT_EQ(probe.stored, 9u);
+    auto c = (*store)->Counters();
+    EXPECT_EQ(c->stored, 9u);
+    EXPECT_EQ(c->dead_lettered, 0u);
+  }
+  // A restart resumes past the markers: the truncate is not applied again.
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(), &probe);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 0u);
+  EXPECT_EQ(keys(), (std::vector<std::string>{"3", "5", "8"}));
+  EXPECT_EQ((*store)->Counters()->stored, 9u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ProcessorTest, RecordsTheLogDeletedAreCountedLostOnceWithTheOffset) {
   char tmpl[] = "/tmp/df_proc_XXXXXX";
   std::string dir = mkdtemp(tmpl);

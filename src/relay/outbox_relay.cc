@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/record.h"
+
 namespace dataforge {
 
 OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
@@ -59,18 +61,27 @@ Result<size_t> OutboxRelay::RunOnce() {
   uint64_t streamed = 0;
   uint64_t restreamed = 0;
   for (auto& row : rows_) {
-    DF_ASSIGN_OR_RETURN(int32_t p, log_->PartitionFor(topic_, row.key));
     // The streamed counter already holds rows at or below the committed cursor.
     if (row.seq > committed_cursor_) ++streamed;
-    if (!last_seq_in_log_.empty() && row.seq <= last_seq_in_log_[p]) continue;  // in the log
-    if (row.seq <= committed_cursor_) ++restreamed;  // acknowledged once, lost from the log
     LogRecord rec;
     rec.key = std::move(row.key);
     rec.value = std::move(row.raw);
     rec.timestamp_us = row.fetched_at_us;
     rec.headers.emplace_back("seq", fmt::format("{}", row.seq));
     if (!origin_.empty()) rec.headers.emplace_back("origin", origin_);
-    by_partition_[p].push_back(std::move(rec));
+    // A broadcast (common/record.h) goes to every partition; the rest to their key's.
+    int32_t first = 0, last = partitions_ - 1;
+    if (!IsBroadcastKey(rec.key)) {
+      DF_ASSIGN_OR_RETURN(first, log_->PartitionFor(topic_, rec.key));
+      last = first;
+    }
+    bool resent = false;
+    for (int32_t p = first; p <= last; ++p) {
+      if (!last_seq_in_log_.empty() && row.seq <= last_seq_in_log_[p]) continue;  // in the log
+      resent = true;
+      by_partition_[p].push_back(p == last ? std::move(rec) : rec);
+    }
+    if (resent && row.seq <= committed_cursor_) ++restreamed;  // acknowledged, lost from the log
   }
   auto ticket = log_->StartAppend(topic_, by_partition_);
   if (!ticket.ok()) {

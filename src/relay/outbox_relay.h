@@ -13,6 +13,10 @@
 // about ours: that partition resumes at the committed cursor, so a crash between the broker's
 // acknowledgement and the cursor commit re-sends at most one cursor interval of rows, which the
 // store's upsert by key absorbs.
+// A broadcast row (key with kBroadcastKeyPrefix, common/record.h) is appended to every partition,
+// the same record with the same seq, in the same batch as its neighbours, so on each partition
+// it keeps its place in seq order; `streamed` counts it once (one outbox row), `relayed` once per
+// partition.
 //
 // Thread-compatible: one thread drives a relay.
 #pragma once

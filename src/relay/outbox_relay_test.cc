@@ -73,6 +73,36 @@ TEST_F(OutboxRelayTest, MovesRowsInOrderAndCommitsTheCursor) {
   EXPECT_EQ(OutboxSeqOf(it->record), 4u);
 }
 
+// A broadcast record (common/record.h) is appended to every partition, at its place in seq
+// order there; it counts as one streamed row. A restart (Recover) does not append it again.
+TEST_F(OutboxRelayTest, BroadcastRecordGoesToEveryPartitionInSeqOrder) {
+  SourceBatch b;
+  b.records.push_back({TruncateKey("public.t"), R"({"op":"truncate"})", 200});
+  b.records.push_back({"key10", R"({"i":10})", 201});
+  b.position = "p2";
+  ASSERT_TRUE(staging_->Commit("src", b).ok());  // seqs 11 (broadcast) and 12
+  for (int round = 0; round < 2; ++round) {
+    OutboxRelay relay(staging_.get(), log_.get(), "t", 3, 5, &probe_);
+    ASSERT_TRUE(relay.Recover().ok());
+    while (*relay.RunOnce() > 0) {
+    }
+    ASSERT_TRUE(relay.FlushCursor().ok());
+  }
+  EXPECT_EQ(staging_->Counters()->streamed, 12u);
+  for (int p = 0; p < 3; ++p) {
+    std::vector<ConsumedRecord> out;
+    ASSERT_TRUE(log_->Read("t", p, 0, 100, &out).ok());
+    std::vector<uint64_t> seqs;
+    for (auto& c : out) seqs.push_back(OutboxSeqOf(c.record));
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << p;
+    EXPECT_EQ(std::count(seqs.begin(), seqs.end(), 11u), 1) << p;
+    auto it = std::find(seqs.begin(), seqs.end(), 11u);
+    ASSERT_NE(it, seqs.end());
+    EXPECT_EQ(out[it - seqs.begin()].record.key, TruncateKey("public.t"));
+    EXPECT_EQ(out[it - seqs.begin()].record.value, R"({"op":"truncate"})");
+  }
+}
+
 TEST_F(OutboxRelayTest, CrashBetweenAppendAndCursorCommitGivesNoDuplicates) {
   {
     OutboxRelay relay(staging_.get(), log_.get(), "t", 3, 4, &probe_);

@@ -71,6 +71,12 @@ struct StoreBatch {
   // False for writes that did not come from the log (a CQL client's INSERT through the
   // endpoint): they are not counted in StoreCounters, which account for fetched records.
   bool counted = true;
+  // Removes every row of `table` first (a source table truncated: process/processor.h), then
+  // writes `rows`. Counted as one stored version in StoreCounters (the truncate event itself;
+  // the processor puts it in one PartitionOffset's `stored`). RocksDB: part of the one atomic
+  // write. Cassandra: the rows present are deleted before the offsets are written, so a replay
+  // from the committed offsets deletes them again (idempotent).
+  bool truncate = false;
 };
 
 // A table's shape. Column types are CQL type names: text, uuid, int, bigint, double, boolean,

@@ -6,8 +6,11 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "common/json_writer.h"
+#include "common/record.h"
 #include "common/redact.h"
 #include "source/postgres_cdc/row_key.h"
 
@@ -112,7 +115,8 @@ Status PostgresCdcSource::Open(const std::string& committed_position) {
   DF_RETURN_IF_ERROR(Prepare());
   if (copying) {
     std::vector<SnapshotTable> tables;
-    for (const auto& t : tables_) tables.push_back({t.schema, t.name, t.primary_key, t.key_columns});
+    for (const auto& t : tables_)
+      tables.push_back({t.schema, t.name, t.primary_key, t.key_columns});
     DF_ASSIGN_OR_RETURN(snapshot_, SnapshotCopy::Resume(url_, std::move(tables), *copying, clock_));
   }
   if (snapshot_) {  // streaming starts when the copy is done (NextSnapshot)
@@ -190,7 +194,7 @@ Status PostgresCdcSource::Prepare() {
     // its relation), not under the names of the partitions they were written to.
     spdlog::info("postgres_cdc: creating publication {} for {}", publication_, list);
     DF_RETURN_IF_ERROR(c->Exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish = "
-                                           "'insert, update, delete', "
+                                           "'insert, update, delete, truncate', "
                                            "publish_via_partition_root = true)",
                                            publication_, list))
                            .WithContext("postgres_cdc source: creating the publication (needs "
@@ -229,6 +233,21 @@ Status PostgresCdcSource::Prepare() {
         DF_RETURN_IF_ERROR(c->Exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}.{}", publication_,
                                                QuoteIdent(*c, t.schema), QuoteIdent(*c, t.name))));
       }
+    }
+    // A publication without truncate (made before DataForge streamed TRUNCATE, or by hand)
+    // would leave a truncated table's rows in the store without a word.
+    DF_ASSIGN_OR_RETURN(auto flags, c->Query("SELECT pubtruncate FROM pg_publication WHERE "
+                                             "pubname = $1",
+                                             {publication_}));
+    if (flags.rows() == 1 && flags.Text(0, 0) != "t") {
+      spdlog::info("postgres_cdc: publication {} now publishes truncate too", publication_);
+      DF_RETURN_IF_ERROR(
+          c->Exec(fmt::format("ALTER PUBLICATION {} SET (publish = 'insert, update, delete, "
+                              "truncate')",
+                              publication_))
+              .WithContext(fmt::format("postgres_cdc source: publication {} does not publish "
+                                       "TRUNCATE; making it (needs ownership of the publication)",
+                                       publication_)));
     }
   }
   DF_ASSIGN_OR_RETURN(auto slot, c->Query("SELECT plugin, database, confirmed_flush_lsn FROM "
@@ -445,22 +464,40 @@ Status PostgresCdcSource::Handle(std::string_view data, SourceBatch* batch) {
   } else if (auto* ch = std::get_if<pgoutput::Change>(&message)) {
     return HandleChange(*ch, batch);
   } else if (auto* t = std::get_if<pgoutput::Truncate>(&message)) {
+    // One broadcast record per truncated table (common/record.h): the processor removes the
+    // store table's rows once every log partition reached it, so the truncate lands after
+    // every earlier change of the table and before every later one.
     if (!CountChange()) return Status::OK();
-    std::string names;
+    std::vector<std::string> names;
     for (uint32_t oid : t->relation_oids) {
       auto it = relations_.find(oid);
-      std::string n =
-          it == relations_.end() ? std::to_string(oid) : it->second.schema + "." + it->second.name;
-      names += (names.empty() ? "" : ", ") + n;
+      if (it == relations_.end()) {
+        return Status::Corruption(fmt::format(
+            "postgres_cdc: a TRUNCATE of relation {} came before its description", oid));
+      }
+      names.push_back(it->second.schema + "." + it->second.name);
     }
-    batch->dead_letters.push_back(
-        {"source",
-         fmt::format("TRUNCATE of {} is not streamed as row deletes: the store keeps its rows; "
-                     "clear the store table by hand, or create the publication with publish = "
-                     "'insert, update, delete'",
-                     names),
-         fmt::format("{} lsn {}", Describe(), pgoutput::FormatLsn(txn_.final_lsn)), "",
-         clock_->NowMicros()});
+    if (tables_.size() > 1) {
+      // Every captured table goes into the one store table: emptying it would remove the rows
+      // of the tables that were not truncated.
+      return Status::FailedPrecondition(fmt::format(
+          "postgres_cdc source: TRUNCATE of {} at LSN {} cannot be applied: this source "
+          "captures {} tables into one store table, and emptying it would remove the other "
+          "tables' rows; capture each table with a pipeline of its own (one table in "
+          "source.tables), starting from a new data dir and replication slot",
+          fmt::join(names, ", "), pgoutput::FormatLsn(txn_.final_lsn), tables_.size()));
+    }
+    for (const std::string& name : names) {
+      std::string raw =
+          JsonObjectWriter()
+              .String("op", "truncate")
+              .String("table", name)
+              .String("lsn", pgoutput::FormatLsn(txn_.final_lsn))
+              .Int("xid", txn_.xid)
+              .String("commit_time", pgoutput::FormatTimestampMicros(txn_.commit_time_us))
+              .Finish();
+      batch->records.push_back({TruncateKey(name), std::move(raw), txn_.commit_time_us});
+    }
   }
   return Status::OK();
 }

@@ -1,13 +1,15 @@
-// Source of type postgres_cdc: the INSERTs, UPDATEs and DELETEs of chosen tables, read from
-// PostgreSQL's logical replication (the built-in pgoutput plugin, protocol version 1) through a
-// replication slot and a publication that Open() creates when missing.
+// Source of type postgres_cdc: the INSERTs, UPDATEs, DELETEs and TRUNCATEs of chosen tables,
+// read from PostgreSQL's logical replication (the built-in pgoutput plugin, protocol version 1)
+// through a replication slot and a publication that Open() creates when missing.
 //
 // Records: one change event per row change (pgoutput::ChangeEventJson: op, table, lsn, xid,
 // commit_time, data, before), keyed "schema.table/<key column values>", the key columns being
 // those that name a store row (row_key.h: source.key_columns, the store's key column, or the
 // primary key), so all changes of one store row share a log partition; an UPDATE that changes
 // the key columns becomes a delete of the old key and an insert of the new one. Changes of a
-// partition arrive under its partitioned table's name (publish_via_partition_root). The record's
+// partition arrive under its partitioned table's name (publish_via_partition_root). A TRUNCATE is
+// one broadcast record per table (common/record.h, docs/postgresql.md); a source that captures
+// several tables refuses it (FailedPrecondition: they share one store table). The record's
 // fetched_at is the transaction's commit time, so the pipeline's fetch->queryable latency is the
 // change's lag from commit to the store.
 //

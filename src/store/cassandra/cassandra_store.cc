@@ -129,6 +129,7 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
   }
   DF_RETURN_IF_ERROR(EnsureBookkeeping());
   std::lock_guard<std::mutex> lock(apply_mu_);
+  if (batch.truncate) DF_RETURN_IF_ERROR(DeleteAllRows(batch.table));
   cql::client::Completion done;
   Status sent;
   {
@@ -146,6 +147,33 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
   DF_RETURN_IF_ERROR(acked);
   if (!batch.counted) return Status::OK();
   return WriteOffsets(batch);
+}
+
+Status CassandraStore::DeleteAllRows(const std::string& table) {
+  auto t = Table(table);
+  if (!t.ok()) return t.status().code() == StatusCode::kNotFound ? Status::OK() : t.status();
+  // Page by page: a scan resumes after a key even when that key is gone (store.h).
+  constexpr size_t kPage = 1000;
+  std::string after;
+  while (true) {
+    StoreBatch deletes;
+    DF_RETURN_IF_ERROR(Scan(table, after, kPage, [&](const std::string& key, const std::string&) {
+      deletes.rows.push_back({key, "", true});
+      return true;
+    }));
+    if (deletes.rows.empty()) return Status::OK();
+    after = deletes.rows.back().key;
+    cql::client::Completion done;
+    Status sent;
+    {
+      cql::client::SendBatch writes;
+      sent = WriteRows(**t, deletes, &done);
+    }
+    Status acked = done.Wait();
+    DF_RETURN_IF_ERROR(sent);
+    DF_RETURN_IF_ERROR(acked);
+    if (deletes.rows.size() < kPage) return Status::OK();
+  }
 }
 
 Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,

@@ -134,6 +134,9 @@ class CassandraStore : public Store {
   // Whether dataforge_offsets has the log_id column (read-only: a keyspace written before
   // identities existed lacks it until a read-write process adds it). Read-write: true.
   Result<bool> HasLogIds();
+  Result<PartitionCounters> LoadCounters(const std::string& id);
+  // Deletes every row of `table` (a StoreBatch's truncate); nothing when it does not exist.
+  Status DeleteAllRows(const std::string& table);
   Status WriteRows(const TableInfo& t, const StoreBatch& batch, cql::client::Completion* done);
   Status WriteDeadLetters(const StoreBatch& batch, cql::client::Completion* done);
   Status WriteOffsets(const StoreBatch& batch);

@@ -290,7 +290,8 @@ Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
     if (fresh) {
       states.emplace_back();
       states.back().key = r.key;
-      states.back().read = !blind[i];
+      // After a truncate in the same batch the table holds no row to merge into.
+      states.back().read = !blind[i] && !batch.truncate;
     }
     slot[i] = it->second;
   }
@@ -356,7 +357,8 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   }
   const bool blind = std::all_of(batch.rows.begin(), batch.rows.end(),
                                  [](const RowWrite& r) { return r.deleted || r.complete; });
-  if (!batch.counted && batch.dead_letters.empty() && batch.offsets.empty() && blind) {
+  if (!batch.counted && !batch.truncate && batch.dead_letters.empty() && batch.offsets.empty() &&
+      blind) {
     return ApplyUncounted(batch);
   }
   std::shared_ptr<const ColumnSet> columns;
@@ -366,6 +368,11 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
+  if (batch.truncate) {
+    std::string prefix = RowPrefix(batch.table), upper = prefix;
+    upper.back() = '\x01';  // the first key after every "<table>\0..." key
+    wb.DeleteRange(rows_, prefix, upper);
+  }
   DF_RETURN_IF_ERROR(AddRows(batch, columns.get(), &wb));
   uint64_t id = next_dead_id_;
   for (const auto& d : batch.dead_letters) {
@@ -382,7 +389,7 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   DF_RETURN_IF_ERROR(AddOffsetsLocked(batch, &wb, &lost));
   StoreCounters next = counters_;
   if (batch.counted) {
-    next.stored += batch.rows.size();
+    next.stored += batch.rows.size() + (batch.truncate ? 1 : 0);
     next.dead_lettered += batch.dead_letters.size();
     next.lost += lost;
     wb.Put(meta_, kStored, U64(next.stored));
