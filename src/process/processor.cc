@@ -150,7 +150,8 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   // to their copy of it, applying what comes before it.
   for (int32_t q = 0; q < partitions; ++q) {
     while (!b.reached.count(q)) {
-      DF_ASSIGN_OR_RETURN(auto committed, store_->CommittedOffset(config_.group, topic_, q));
+      DF_ASSIGN_OR_RETURN(auto committed,
+                          store_->CommittedOffset(config_.group, topic_, q, log_id_));
       DF_ASSIGN_OR_RETURN(auto group, log_->GroupOffset(config_.group, topic_, q));
       // Where the consumer resumed it (log.h), or further if a barrier read it ahead.
       int64_t pos = std::max(committed.value_or(0), group.value_or(0));
@@ -197,7 +198,7 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   for (const auto& [q, offset] : b.reached) {
     // The event counts once, on the lowest partition.
     uint64_t stored = batch_.offsets.empty() ? 1 : 0;
-    batch_.offsets.push_back({topic_, q, offset + 1, stored, 0, 0});
+    batch_.offsets.push_back({topic_, q, offset + 1, stored, 0, 0, log_id_});
     positions_.push_back({q, offset + 1});
   }
   Status applied = store_->Apply(batch_);

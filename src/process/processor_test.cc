@@ -138,7 +138,9 @@ TEST(ProcessorTest, TruncateBarrierHoldsEveryPartitionUntilAllReachedTheMarker) 
     return out;
   };
   auto offset = [&](int32_t p) {
-    return (*store)->CommittedOffset(config.process.group, "t", p)->value_or(-1);
+    return (*store)
+        ->CommittedOffset(config.process.group, "t", p, *(*log)->LogId("t"))
+        ->value_or(-1);
   };
   {
     Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(),

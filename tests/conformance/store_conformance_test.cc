@@ -596,8 +596,8 @@ TYPED_TEST(StoreConformance, TruncateRemovesEveryRowOfTheTableThenWritesTheBatch
     EXPECT_EQ(s->Get(kTable, Key(1202)).status().code(), StatusCode::kNotFound);
     EXPECT_EQ(*s->Count("shop.others"), 2u);
     EXPECT_EQ(*s->Get("shop.others", Key(1)), RowJson(1, "o"));
-    EXPECT_EQ(*s->CommittedOffset("g", "users", 0), std::optional<int64_t>(710));
-    EXPECT_EQ(*s->CommittedOffset("g", "users", 1), std::optional<int64_t>(710));
+    EXPECT_EQ(*s->CommittedOffset("g", "users", 0, ""), std::optional<int64_t>(710));
+    EXPECT_EQ(*s->CommittedOffset("g", "users", 1, ""), std::optional<int64_t>(710));
   };
   expect_after(store);
   EXPECT_EQ(store->Counters()->stored, 1203u + 3u);  // 1203 rows, the truncate, 2 rows
@@ -617,7 +617,6 @@ TYPED_TEST(StoreConformance, TruncateRemovesEveryRowOfTheTableThenWritesTheBatch
   this->Apply(reopened.get(), empty);
   EXPECT_EQ(reopened->Count("shop.never").status().code(), StatusCode::kNotFound);
 }
-
 
 TYPED_TEST(StoreConformance, ListDeadLettersPagesOldestFirst) {
   ASSERT_TRUE(this->store_->EnsureTable(Users()).ok());
