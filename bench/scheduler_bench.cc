@@ -410,7 +410,7 @@ int main(int argc, char** argv) {
       "parallelism {}, poll {}, lease {}, run store {}\n",
       dags_n, tasks_n, shape, command, FormatDuration(every_us), FormatDuration(spread_us), cycles,
       parallelism, FormatDuration(poll_us), FormatDuration(lease_us),
-      staging_url.empty() ? "sqlite" : RedactUrlPassword(staging_url));
+      staging_url.empty() ? "sqlite" : Redact(staging_url));
   fmt::print("  machine           {} cores, load average {} before, {} after\n",
              std::thread::hardware_concurrency(), load_before, LoadAverage());
   fmt::print("  register {} DAGs    {:>10.1f} ms, scheduler start {:.1f} ms\n", dags_n, register_ms,

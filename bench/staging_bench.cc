@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
     }
     const uint64_t staged = after->staged - before->staged;
     const double n = static_cast<double>(all.size());
-    fmt::print("  staging           {} (instance {}), batch {}, {}\n", RedactUrlPassword(url),
+    fmt::print("  staging           {} (instance {}), batch {}, {}\n", Redact(url),
                instance, batch,
                no_sync ? "synchronous off" : "durable commits (fsync / synchronous_commit=on)");
     fmt::print("  open              {:>10.1f} ms\n", open_ms);
