@@ -259,8 +259,7 @@ int main(int argc, char** argv) {
     }
     const uint64_t staged = after->staged - before->staged;
     const double n = static_cast<double>(all.size());
-    fmt::print("  staging           {} (instance {}), batch {}, {}\n", Redact(url),
-               instance, batch,
+    fmt::print("  staging           {} (instance {}), batch {}, {}\n", Redact(url), instance, batch,
                no_sync ? "synchronous off" : "durable commits (fsync / synchronous_commit=on)");
     fmt::print("  open              {:>10.1f} ms\n", open_ms);
     fmt::print("  duration          {:>10.2f} s  ({} batches; {:.2f} s inside Commit)\n", total_s,

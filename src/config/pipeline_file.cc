@@ -65,12 +65,12 @@ class ConfigReader : public YamlReader {
 
  private:
   Status ReadSource(const YAML::Node& n, SourceConfig* s) {
-    DF_RETURN_IF_ERROR(Keys(
-        n, "'source'",
-        {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
-         "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms", "max_response_bytes",
-         "key", "key_fallback", "type", "tables", "publication", "slot", "key_columns",
-         "snapshot"}));
+    DF_RETURN_IF_ERROR(
+        Keys(n, "'source'",
+             {"name", "url", "results_per_page", "seed", "rate_limit_per_sec", "connect_timeout_ms",
+              "timeout_ms", "max_retries", "backoff_initial_ms", "backoff_max_ms",
+              "max_response_bytes", "key", "key_fallback", "type", "tables", "publication", "slot",
+              "key_columns", "snapshot"}));
     DF_RETURN_IF_ERROR(Choice(n, "type", {"http", "postgres_cdc"}, &s->type));
     DF_RETURN_IF_ERROR(StrList(n, "tables", &s->tables));
     DF_RETURN_IF_ERROR(Str(n, "publication", &s->publication));
