@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "integration/cdc_accounts.h"
 #include "integration/cli_helpers.h"
 #include "integration/pg_server.h"
 #include "integration/subprocess.h"
@@ -109,25 +110,6 @@ void ChangesDuringCopy(PostgresServer& pg) {
       "UPDATE accounts SET id = 100001, note = 'moved' WHERE id = 1;");
 }
 
-std::vector<std::string> StoreRows(const std::string& data, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"table", "scan", "--data-dir", data};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto r = RunDataforge(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::vector<std::string> rows;
-  for (const auto& line : SplitLines(r.out)) {
-    rows.push_back(JsonField(line, "id") + "|" + JsonField(line, "note"));
-  }
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
-
-std::vector<std::string> TableRows(PostgresServer& pg) {
-  auto rows = SplitLines(pg.Psql("SELECT id::text || '|' || note FROM accounts"));
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
-
 // The log's records (the staged events, in order per partition), one JSON line each.
 std::vector<std::string> LogRecords(const std::string& data,
                                     const std::vector<std::string>& extra) {
@@ -137,19 +119,6 @@ std::vector<std::string> LogRecords(const std::string& data,
   auto r = RunDataforge(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return SplitLines(r.out);
-}
-
-// Polls `status` (each call takes ~0.5 s under ASan) until `n` records are stored, for up to
-// 120 s of wall time.
-void WaitForStoredCount(const std::string& data, const std::vector<std::string>& extra, int64_t n,
-                        ChildProcess& run) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int64_t stored = StoredNow(data, extra);
-  while (stored < n && std::chrono::steady_clock::now() < deadline) {
-    usleep(100'000);
-    stored = StoredNow(data, extra);
-  }
-  ASSERT_EQ(stored, n) << run.Stderr();
 }
 
 int64_t CountWith(const std::vector<std::string>& lines, const std::string& needle) {
@@ -173,7 +142,7 @@ TEST(CdcSnapshotTest, ExistingRowsAndChangesDuringTheCopyReachTheStoreExactlyOnc
   // Committed after the slot's consistent point, while half of the rows are not copied yet.
   ChangesDuringCopy(pg);
   ReleaseGate(pg, gate);
-  WaitForStoredCount(data, extra, kRows + kChanges, run);
+  WaitForStored(data, extra, kRows + kChanges, run);
   run.Signal(SIGTERM);
   auto r = run.Wait(60000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -231,7 +200,7 @@ TEST(CdcSnapshotTest, KillNineInTheMiddleOfTheCopyResumes) {
   int64_t rest = std::stoll(pg.Psql("SELECT count(*) FROM accounts WHERE id > 2400"));
   EXPECT_EQ(rest, 5200 - 2400 - (742 - 342) + 1);  // 2401..5200 less its 400 deletes, + 100001
   auto restarted = StartDataforge({"run", "--config", config, "--data-dir", data});
-  WaitForStoredCount(data, extra, 2400 + rest + kChanges, restarted);
+  WaitForStored(data, extra, 2400 + rest + kChanges, restarted);
   restarted.Signal(SIGTERM);
   auto r = restarted.Wait(60000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -269,7 +238,7 @@ TEST(CdcSnapshotTest, ServerRestartInTheMiddleOfTheCopyResumesInANewSnapshot) {
   gate.Wait(30000);
   int64_t rest = std::stoll(pg.Psql("SELECT count(*) FROM accounts WHERE id > 2400"));
   EXPECT_EQ(rest, 2401);
-  WaitForStoredCount(data, extra, 2400 + rest + kChanges, run);
+  WaitForStored(data, extra, 2400 + rest + kChanges, run);
   run.Signal(SIGTERM);
   auto r = run.Wait(60000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -305,7 +274,7 @@ TEST(CdcSnapshotTest, ExistingSlotAndTableWithoutPrimaryKey) {
   // 330 reads (the table as the new snapshot sees it), then the 50 inserts and 20 deletes
   // committed after the slot, replayed. (No updates: how REPLICA IDENTITY FULL updates are
   // keyed is not this test's subject.)
-  WaitForStoredCount(data, extra, 330 + 50 + 20, run);
+  WaitForStored(data, extra, 330 + 50 + 20, run);
   run.Signal(SIGTERM);
   auto r = run.Wait(60000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -337,7 +306,7 @@ TEST(CdcSnapshotTest, SnapshotNeverCopiesNothing) {
       [&] { return pg.Psql("SELECT count(*) FROM pg_replication_slots WHERE active") == "1"; }, 60))
       << run.Stderr();
   pg.Psql("INSERT INTO accounts SELECT g, 'new' || g FROM generate_series(101, 110) g");
-  WaitForStoredCount(data, extra, 10, run);
+  WaitForStored(data, extra, 10, run);
   run.Signal(SIGTERM);
   auto r = run.Wait(60000);
   EXPECT_EQ(r.exit_code, 0) << r.err;

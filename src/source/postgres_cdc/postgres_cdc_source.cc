@@ -114,10 +114,7 @@ Status PostgresCdcSource::Open(const std::string& committed_position) {
   }
   DF_RETURN_IF_ERROR(Prepare());
   if (copying) {
-    std::vector<SnapshotTable> tables;
-    for (const auto& t : tables_)
-      tables.push_back({t.schema, t.name, t.primary_key, t.key_columns});
-    DF_ASSIGN_OR_RETURN(snapshot_, SnapshotCopy::Resume(url_, std::move(tables), *copying, clock_));
+    DF_ASSIGN_OR_RETURN(snapshot_, SnapshotCopy::Resume(url_, SnapshotTables(), *copying, clock_));
   }
   if (snapshot_) {  // streaming starts when the copy is done (NextSnapshot)
     position_ = resume_ = {snapshot_->consistent_point(), 0};
@@ -289,13 +286,17 @@ Status PostgresCdcSource::Prepare() {
   return Status::OK();
 }
 
-Status PostgresCdcSource::StartSnapshot(const PgResult& slot, const std::string& user) {
+std::vector<SnapshotTable> PostgresCdcSource::SnapshotTables() const {
   std::vector<SnapshotTable> tables;
   for (const auto& t : tables_) tables.push_back({t.schema, t.name, t.primary_key, t.key_columns});
+  return tables;
+}
+
+Status PostgresCdcSource::StartSnapshot(const PgResult& slot, const std::string& user) {
   std::optional<std::string> existing;
   if (slot.rows() != 0) existing = std::string(slot.Text(0, 2));
   DF_ASSIGN_OR_RETURN(snapshot_,
-                      SnapshotCopy::Start(url_, slot_, user, std::move(tables), existing, clock_));
+                      SnapshotCopy::Start(url_, slot_, user, SnapshotTables(), existing, clock_));
   return Status::OK();
 }
 

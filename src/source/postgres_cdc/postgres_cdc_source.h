@@ -80,6 +80,7 @@ class PostgresCdcSource final : public Source {
   Status StartStreaming();
   // The initial snapshot (snapshot_copy.h): begins it on the first run, then its batches.
   Status StartSnapshot(const PgResult& slot, const std::string& user);
+  std::vector<SnapshotTable> SnapshotTables() const;  // tables_ as the copy needs them
   Result<SourceBatch> NextSnapshot(size_t max_records, std::stop_token stop);
   // Reads and handles what the server sent; true when a batch should be returned now.
   Result<bool> Pump(size_t max_records, SourceBatch* batch, std::stop_token stop);
