@@ -9,6 +9,17 @@
 namespace dataforge {
 namespace {
 
+// Big-endian bytes -> their two's complement negation (invert, add one), in place. Turns a
+// magnitude into a negative number's bytes and back.
+void NegateTwosComplement(std::string* bytes) {
+  for (char& c : *bytes) c = static_cast<char>(~static_cast<unsigned char>(c));
+  for (size_t i = bytes->size(); i-- > 0;) {
+    unsigned char c = static_cast<unsigned char>((*bytes)[i]);
+    (*bytes)[i] = static_cast<char>(c + 1);
+    if (c != 0xFF) break;
+  }
+}
+
 constexpr int64_t kMaxPlainScale = 10000;
 constexpr uint32_t kChunk = 1'000'000'000;  // 9 decimal digits
 
@@ -151,13 +162,7 @@ std::string DecimalToCql(const Decimal& d) {
   size_t nz = mag.find_first_not_of('\0');
   mag = nz == std::string::npos ? std::string(1, '\0') : mag.substr(nz);
   if (d.negative) {
-    // Two's complement: invert and add one.
-    for (char& c : mag) c = static_cast<char>(~static_cast<unsigned char>(c));
-    for (size_t i = mag.size(); i-- > 0;) {
-      unsigned char c = static_cast<unsigned char>(mag[i]);
-      mag[i] = static_cast<char>(c + 1);
-      if (c != 0xFF) break;
-    }
+    NegateTwosComplement(&mag);
     if (!(static_cast<unsigned char>(mag[0]) & 0x80)) mag.insert(mag.begin(), '\xff');
     // Minimal: drop 0xFF bytes that only repeat the sign of the next.
     while (mag.size() > 1 && static_cast<unsigned char>(mag[0]) == 0xFF &&
@@ -179,13 +184,7 @@ std::optional<Decimal> DecimalFromCql(std::string_view b) {
   d.scale = static_cast<int32_t>(scale);
   d.negative = (static_cast<unsigned char>(mag[0]) & 0x80) != 0;
   if (d.negative) {
-    // Magnitude of a negative two's complement number: invert and add one.
-    for (char& c : mag) c = static_cast<char>(~static_cast<unsigned char>(c));
-    for (size_t i = mag.size(); i-- > 0;) {
-      unsigned char c = static_cast<unsigned char>(mag[i]);
-      mag[i] = static_cast<char>(c + 1);
-      if (c != 0xFF) break;
-    }
+    NegateTwosComplement(&mag);  // the magnitude of the negative number
     // -2^(8n-1) inverts to 0x7f.. and +1 gives 0x80..: the magnitude is unsigned, so fine.
   }
   // A decimal digit is > 3.3 bits: bytes * 2.41 bounds the digits.
