@@ -11,6 +11,8 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev
   librdkafka-dev kcat
   libpq-dev postgresql-15 postgresql-client-15
+  libjwt-dev libargon2-dev    # REST API auth: JWTs, argon2id hashes of passwords and API keys
+  curl wrk                    # independent HTTP clients for the serving tests and benchmark
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-cassandra openssl   # an independent CQL driver and certificates for the endpoint tests

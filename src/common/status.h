@@ -26,6 +26,8 @@ enum class StatusCode {
   kDeadlineExceeded,    // a time limit passed (task timeout)
   kFailedPrecondition,  // the state is not what the operation needs (a failed data check)
   kInternal,
+  kUnauthenticated,   // no valid credentials (HTTP 401, CQL BadCredentials)
+  kPermissionDenied,  // authenticated, but the role does not grant the action (HTTP 403)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -55,6 +57,12 @@ class [[nodiscard]] Status {
     return {StatusCode::kFailedPrecondition, std::move(m)};
   }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
 
   bool ok() const { return state_ == nullptr; }
   StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }

@@ -138,6 +138,35 @@ struct PipelineTuning {
   uint64_t max_log_lag = 200000;      // relay waits while appended - processed exceeds this
 };
 
+// `auth:` (docs/security.md). Roles are `role -> kind -> {glob: [actions]}` in the file.
+struct AuthGrantConfig {
+  std::string kind;  // tables | pipeline | deadletters | dags | admin
+  std::string glob = "*";
+  std::vector<std::string> actions;
+  int line = 0;
+};
+struct AuthRoleConfig {
+  std::string name;
+  std::vector<AuthGrantConfig> grants;
+  int line = 0;
+};
+struct JwtConfig {
+  std::string hs256_secret;  // shared secret for HS256 ("" = HS256 tokens refused)
+  std::string jwks_file;     // RS256/ES256 public keys (relative to the pipeline file)
+  std::string issuer;        // required `iss` ("" = not checked)
+  std::string audience;      // required in `aud` ("" = not checked)
+  std::string role_claim = "role";
+  std::string subject_claim = "sub";
+  int64_t leeway_s = 30;  // clock skew allowed for exp/nbf
+};
+struct AuthConfig {
+  bool required = false;  // on even while no user exists (JWT-only deployments)
+  std::vector<AuthRoleConfig> roles;
+  JwtConfig jwt;
+  std::string audit_log = "audit.log";  // relative paths are inside the data dir
+  int max_failed_logins_per_minute = 10;  // per client address
+};
+
 struct PipelineConfig {
   std::string path;  // file it came from, "" for the built-in default
   SourceConfig source;
@@ -148,6 +177,7 @@ struct PipelineConfig {
   PipelineTuning tuning;
   std::vector<DagSpec> dags;
   SchedulerConfig scheduler;
+  AuthConfig auth;
 };
 
 }  // namespace dataforge
