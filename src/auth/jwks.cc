@@ -59,18 +59,20 @@ struct Jwk {
   }
 };
 
-Result<std::string> ToPem(const Jwk& jwk, const char* type, OSSL_PARAM_BLD* bld) {
+// `invalid`: what is wrong when OpenSSL refuses the parameters.
+Result<std::string> ToPem(const Jwk& jwk, const char* type, OSSL_PARAM_BLD* bld,
+                          const char* invalid) {
   Ptr<OSSL_PARAM> params(OSSL_PARAM_BLD_to_param(bld));
   Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return jwk.Error("OpenSSL cannot build a public key from it");
+    return jwk.Error(invalid);
   }
   Ptr<EVP_PKEY> pkey(raw);
   Ptr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    return jwk.Error("the public key is invalid (for EC: the point is not on the curve)");
+    return jwk.Error(invalid);
   }
   if (std::strcmp(type, "RSA") == 0 && EVP_PKEY_get_bits(pkey.get()) < kMinRsaBits) {
     return jwk.Error(fmt::format("the RSA key has {} bits; at least {} are needed",
@@ -99,7 +101,7 @@ Result<std::string> RsaPem(const Jwk& jwk) {
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get())) {
     return jwk.Error("out of memory building the RSA key");
   }
-  return ToPem(jwk, "RSA", bld.get());
+  return ToPem(jwk, "RSA", bld.get(), "n and e are not an RSA public key");
 }
 
 Result<std::string> EcP256Pem(const Jwk& jwk) {
@@ -117,7 +119,7 @@ Result<std::string> EcP256Pem(const Jwk& jwk) {
                                         point.size())) {
     return jwk.Error("out of memory building the EC key");
   }
-  return ToPem(jwk, "EC", bld.get());
+  return ToPem(jwk, "EC", bld.get(), "x and y are not a point on P-256");
 }
 
 // The key, or nullopt for a key this server does not use (skipped with a warning).
