@@ -1,6 +1,7 @@
-// Failed-login limit per client address (auth.max_failed_logins_per_minute): a token bucket per
-// address holding `max_per_minute` tries, refilled at max_per_minute per 60 s. Each failed login
-// takes a token; with none left the address must wait until one is back.
+// Failed-login limit per client address (auth.max_failed_logins_per_minute = N): a bucket of N
+// tries per address, one try back every 60/N s (a token bucket, kept as an integer "debt" so the
+// waits are exact). Each failed login takes a try; with none left the address must wait until
+// one is back.
 //
 // Memory: an address is forgotten once its bucket is full again; past kMaxAddresses tracked
 // addresses the full buckets are dropped, and if that is not enough all of them (the limiter
@@ -32,12 +33,14 @@ class LoginLimiter {
   void RecordFailure(std::string_view address, int64_t now_us);
 
  private:
+  // Failed tries not yet paid back, in microseconds x N: each failure adds 60e6, each
+  // microsecond pays back N. Over (N-1) x 60e6 the address waits.
   struct Bucket {
-    double tokens;
+    int64_t debt;
     int64_t updated_us;
   };
-  // Refills `b` up to now. REQUIRES: mu_ held.
-  void Refill(Bucket* b, int64_t now_us) const;
+  // Pays back `b`'s debt up to now. REQUIRES: mu_ held.
+  void Decay(Bucket* b, int64_t now_us) const;
   void PruneLocked(int64_t now_us);
 
   const int max_per_minute_;
