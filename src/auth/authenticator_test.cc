@@ -70,6 +70,7 @@ class MemoryStore final : public CredentialStore {
   Result<std::optional<ApiKeyRecord>> FindKey(const std::string& key_id) override {
     std::lock_guard l(mu_);
     ++find_key_calls;
+    if (down) return Status::IOError("database is locked");
     auto it = keys_.find(key_id);
     if (it == keys_.end()) return std::optional<ApiKeyRecord>();
     return std::optional<ApiKeyRecord>(it->second);
@@ -88,6 +89,7 @@ class MemoryStore final : public CredentialStore {
   }
 
   std::atomic<int> find_user_calls{0}, find_key_calls{0}, user_count_calls{0};
+  std::atomic<bool> down{false};  // FindKey fails, as a store that cannot be read
 
  private:
   std::mutex mu_;
@@ -357,6 +359,32 @@ TEST_F(AuthenticatorTest, ConcurrentRequestsWithANewKeyRunArgon2Once) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 1600);
   EXPECT_EQ(verify_calls_, 1);
+}
+
+// A store that cannot be read is a 503, not a refused key: it does not count as a failed login.
+TEST_F(AuthenticatorTest, StoreOutageIsUnavailableAndNotAFailedLogin) {
+  AddUser("alice", "operator", "");
+  const std::string key = AddKey("alice");
+  ExpectPrincipal(Http("Bearer " + key), "alice", "operator", "key", KeyId(key));
+  store_.down = true;
+  clock_.Advance(1'000'000);
+  for (int i = 0; i < 5; ++i) {
+    ExpectRefused(Http("Bearer " + key), StatusCode::kUnavailable,
+                  "credential store: database is locked");
+  }
+  store_.down = false;
+  ExpectPrincipal(Http("Bearer " + key), "alice", "operator", "key", KeyId(key));
+}
+
+// What docs/security.md's Python snippet makes: JSON with spaces in the header.
+TEST_F(AuthenticatorTest, TokenMintedAsTheDocsShow) {
+  config_.required = true;
+  const std::string token = testing::HandMadeToken(
+      R"({"alg": "HS256", "typ": "JWT"})",
+      fmt::format(R"({{"sub": "ci-bot", "role": "reader", "aud": "dataforge", "exp": {}}})",
+                  clock_.NowUnix() + 600),
+      kJwtSecret);
+  ExpectPrincipal(Http("Bearer " + token), "ci-bot", "reader", "jwt");
 }
 
 // The last user removed: authentication is off again (unless auth.required), as documented.
