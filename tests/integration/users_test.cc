@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -211,6 +212,70 @@ TEST(UsersTest, PasswordFromStdinIsKeptOnlyAsAnArgon2idHash) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "dataforge: --password-stdin: the password is empty\n");
   EXPECT_EQ(*store->FindUser("erin"), std::nullopt);
+}
+
+TEST(UsersTest, ChangesAreAuditedAndRolesComeFromThePipelineFile) {
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config, "auth:\n  roles:\n    analyst:\n      tables: {\"sales.*\": [read]}\n");
+  // Without the file, only the built-in roles exist.
+  auto r = Df(data, {"users", "add", "ann", "--role", "analyst"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: unknown role 'analyst'; the roles are: admin, operator, reader (define "
+            "others under auth.roles in the pipeline file)\n");
+  r = Df(data, {"users", "add", "ann", "--role", "analist", "--config", config});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: unknown role 'analist'; the roles are: admin, analyst, operator, reader "
+            "(define others under auth.roles in the pipeline file)\n");
+  r = Df(data, {"users", "add", "ann", "--role", "analyst", "--config", config});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Df(data, {"users", "add", "ann", "--role", "analyst", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  r = DfWithStdin("pat-s-passw0rd\n", {"users", "add", "pat", "--role", "reader",
+                                       "--password-stdin", "--data-dir", data});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Df(data, {"keys", "create", "ann"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string key = SplitLines(r.out).at(0);
+  std::string id = auth::ApiKeyId(key).value_or("?");
+  EXPECT_EQ(Df(data, {"keys", "revoke", id}).exit_code, 0);
+  EXPECT_EQ(Df(data, {"keys", "revoke", "000000000000"}).exit_code, 1);
+  EXPECT_EQ(Df(data, {"users", "remove", "ann"}).exit_code, 0);
+
+  std::string who = getenv("USER") != nullptr && *getenv("USER") ? getenv("USER") : "";
+  auto lines = SplitLines(ReadFile(data + "/audit.log"));
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"users add ann --role analyst", "ok"},
+      {"users add ann --role analyst", "FailedPrecondition"},
+      {"users add pat --role reader", "ok"},
+      {"keys create ann (key " + id + ")", "ok"},
+      {"keys revoke " + id, "ok"},
+      {"keys revoke 000000000000", "NotFound"},
+      {"users remove ann", "ok"},
+  };
+  ASSERT_EQ(lines.size(), want.size()) << ReadFile(data + "/audit.log");
+  for (size_t i = 0; i < want.size(); ++i) {
+    const std::string& line = lines[i];
+    EXPECT_TRUE(std::regex_match(
+        line, std::regex(
+                  R"(\{"at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","who":"[^"]+","role":"admin",)"
+                  R"("method":"local","from":"cli","action":"[^"]+","result":"[A-Za-z]+"\})")))
+        << line;
+    EXPECT_EQ(JsonField(line, "action"), want[i].first) << line;
+    EXPECT_EQ(JsonField(line, "result"), want[i].second) << line;
+    if (!who.empty()) {
+      EXPECT_EQ(JsonField(line, "who"), who) << line;
+    }
+  }
+  std::string audit = ReadFile(data + "/audit.log");
+  EXPECT_EQ(audit.find(key.substr(17)), std::string::npos);
+  EXPECT_EQ(audit.find("pat-s-passw0rd"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(stat((data + "/audit.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(KeysTest, CreatePrintsTheKeyOnceAndListNeverShowsIt) {
