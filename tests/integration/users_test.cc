@@ -381,6 +381,24 @@ TEST(KeysTest, RevokedAndExpiredKeysAreListedAsSuch) {
   EXPECT_EQ(states()[id(active)], "revoked");
 }
 
+TEST(UsersTest, UsersAddedBeforeTheFirstRun) {
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  ASSERT_EQ(Df(data, {"users", "add", "alice", "--role", "admin"}).exit_code, 0);
+  // staging.db holds only the user tables: inspection says "run first", as before any user.
+  auto r = Df(data, {"status"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "dataforge: staging database " + data +
+                       "/staging.db has no pipeline tables yet (run `dataforge run` first)\n");
+  r = RunDataforge({"run", "--max-records", "300", "--data-dir", data});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  StatusJson s = Status(data);
+  EXPECT_EQ(s.fetched, 300);
+  EXPECT_EQ(s.stored + s.dead_lettered, 300);
+  EXPECT_EQ(UserLines(data),
+            std::vector<std::string>{R"({"name":"alice","role":"admin","password":false})"});
+}
+
 TEST(UsersTest, WorkWhileAPipelineRunsOnTheDataDir) {
   TempDir dir;
   std::string data = dir.Sub("data");
