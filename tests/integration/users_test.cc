@@ -402,7 +402,8 @@ TEST(UsersTest, UsersAddedBeforeTheFirstRun) {
 TEST(UsersTest, WorkWhileAPipelineRunsOnTheDataDir) {
   TempDir dir;
   std::string data = dir.Sub("data");
-  auto run = StartDataforge({"run", "--max-records", "400000", "--data-dir", data});
+  // Without --max-records it runs until the signal: the commands below run beside it.
+  auto run = StartDataforge({"run", "--data-dir", data});
   ASSERT_TRUE(WaitFor([&] { return StoredNow(data) > 0; }, 60)) << run.Stderr();
   auto r = Df(data, {"users", "add", "alice", "--role", "admin"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -412,10 +413,13 @@ TEST(UsersTest, WorkWhileAPipelineRunsOnTheDataDir) {
   EXPECT_EQ(UserLines(data),
             std::vector<std::string>{R"({"name":"alice","role":"admin","password":false})"});
   EXPECT_EQ(SplitLines(Df(data, {"keys", "list", "--json"}).out).size(), 1u);
-  // The pipeline did not notice.
+  // The pipeline did not notice, and was running all along.
+  EXPECT_GT(StoredNow(data), 0);
+  EXPECT_EQ(run.Stdout().find("drained"), std::string::npos) << run.Stdout();
   run.Signal(SIGTERM);
   auto done = run.Wait(120000);
   EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.out.find("dataforge run: drained"), std::string::npos) << done.out;
   StatusJson s = Status(data);
   EXPECT_GT(s.fetched, 0);
   EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);
