@@ -143,7 +143,7 @@ TEST_F(HttpServeTest, HealthAndErrorEnvelopes) {
 
   auto stop = s.Stop();
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
-  EXPECT_NE(stop.out.find("serve: stopped; 6 connections, 6 requests (4 client errors, 0 server "
+  EXPECT_NE(stop.out.find("serve: stopped; 5 connections, 5 requests (4 client errors, 0 server "
                           "errors)\n"),
             std::string::npos)
       << stop.out;
