@@ -75,7 +75,7 @@ run_wrk() {  # NAME ARGS...
   shift
   echo "== $name"
   wrk -t 2 -c "$connections" -d "${seconds}s" --latency "$@" | tee "$dir/wrk.out" |
-    grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|99)%" || true
+    grep -E "Requests/sec|Non-2xx|Socket errors|paging:|^ +(50|99)%" || true
 }
 run_wrk "GET /health" "$base/health"
 run_wrk "point reads GET /v1/tables/$table/rows/{key}" -s "$dir/point.lua" "$base"

@@ -209,6 +209,23 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       return;
     }
     opts->data_dir = ctx.data_dir;
+    // The off-loopback rule, before anything is opened.
+    if (*cql_port >= 0 || http->port >= 0) {
+      auto auth_on = AuthIsOn(ctx, *config);
+      Status s = auth_on.status();
+      if (s.ok() && *cql_port >= 0) {
+        s = CheckListenAddress(fmt::format("--cql-host {}", cql->host), cql->host,
+                               *auth_on || !cql->username.empty(), *insecure_no_auth);
+      }
+      if (s.ok() && http->port >= 0) {
+        s = CheckListenAddress(fmt::format("--http-host {}", http->host), http->host, *auth_on,
+                               *insecure_no_auth);
+      }
+      if (!s.ok()) {
+        *exit_code = ReportError(s);
+        return;
+      }
+    }
     SignalWaiter signals;  // before any thread starts
     auto pipeline = Pipeline::Open(*config, *opts, Clock::Real());
     if (!pipeline.ok()) {
@@ -222,12 +239,6 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       Status s = ResolveCqlEndpointFlags(cql.get());
       if (s.ok() && p->store() == nullptr) {
         s = Status::ConfigError("--cql-port: --role " + *role + " has no store to serve");
-      }
-      if (s.ok()) {
-        auto auth_on = AuthIsOn(ctx, *config);
-        s = auth_on.ok() ? CheckListenAddress(fmt::format("--cql-host {}", cql->host), cql->host,
-                                              *auth_on || !cql->username.empty(), *insecure_no_auth)
-                         : auth_on.status();
       }
       if (s.ok()) {
         auto started = CqlEndpoint::Start(p->store(), *cql);

@@ -49,7 +49,8 @@ void AddHttpLimitOptions(CLI::App* cmd, HttpEndpointFlags* flags) {
       ->check(WholeNumber(1, int64_t{1} << 30));
   cmd->add_option("--workers", flags->workers,
                   "Connections served at once: each kept-alive connection holds a worker while "
-                  "it is open (0 = 4 per core, at least 8, at most 64)")
+                  "it is open; more connections wait for one to close (0 = 16 per core, at least "
+                  "32, at most 256)")
       ->capture_default_str()
       ->check(WholeNumber(0, 1024));
   cmd->add_option("--read-timeout-ms", flags->read_timeout_ms,

@@ -108,7 +108,7 @@ bool ServerChecks(const RouteAccess& access) {
 
 int DefaultWorkers() {
   int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return std::clamp(4 * std::max(cores, 1), 8, 64);
+  return std::clamp(16 * std::max(cores, 1), 32, 256);
 }
 
 // The worker pool: `workers` threads and a queue of at most `max_queued` accepted connections.
@@ -408,8 +408,7 @@ void HttpServer::Serve(const httplib::Request& req, httplib::Response& res, std:
   auth::Principal who{"anonymous", "admin", "none", ""};
   ApiResponse r = Route(req, std::move(body), &route, &who);
   Count(r.status);
-  if (route != nullptr && route->access && security_.audit &&
-      (route->access->audited || r.status == 401 || r.status == 403)) {
+  if (route != nullptr && route->access && security_.audit && route->access->audited) {
     std::string path = req.target.substr(0, req.target.find('?'));
     security_.audit(
         auth::AuditEntry{who, req.remote_addr, req.method + " " + path, std::to_string(r.status)});

@@ -69,8 +69,9 @@ struct HttpServerOptions {
   std::string tls_key_file;
 };
 
-// 4 workers per core, at least 8 and at most 64: a worker is held by a kept-alive connection
-// while it waits for the next request, so the pool is sized for connections, not cores.
+// 16 workers per core, at least 32 and at most 256: a worker is held by a kept-alive connection
+// while it waits for the next request, so the pool is sized for connections, not cores (a
+// connection beyond the pool waits for one to close; measured in docs/benchmarks.md).
 int DefaultWorkers();
 
 // Authentication, authorization and audit, as the server calls them. The hooks are functions

@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "auth/authenticator.h"
 
@@ -194,6 +197,42 @@ TEST_F(HttpServerTest, ThrowingHandlerIsPlain500AndServerKeepsServing) {
   HttpServerStats s = server_->stats();
   EXPECT_EQ(s.requests, 2u);
   EXPECT_EQ(s.server_errors, 1u);
+}
+
+TEST_F(HttpServerTest, StopStopsAcceptingAndLetsTheRequestInFlightFinish) {
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  router_.Add("GET", "/slow", std::nullopt, [&](const ApiRequest&) {
+    entered.set_value();
+    released.wait();
+    return JsonResponse(R"({"done":true})");
+  });
+  StartServer(false);
+  int port = server_->port();
+  int slow_status = 0;
+  std::string slow_body;
+  std::thread client([&] {
+    if (auto r = client_->Get("/slow")) {
+      slow_status = r->status;
+      slow_body = r->body;
+    }
+  });
+  entered.get_future().wait();
+  std::thread stopper([&] { server_->Stop(); });
+  // Once the server refuses new connections, Stop() is under way with /slow in flight.
+  bool refused = false;
+  for (int i = 0; i < 1000 && !refused; ++i) {
+    httplib::Client probe("127.0.0.1", port);
+    probe.set_connection_timeout(1);
+    refused = !probe.Get("/health");
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused);
+  release.set_value();
+  stopper.join();
+  client.join();
+  EXPECT_EQ(slow_status, 200);
+  EXPECT_EQ(slow_body, R"({"done":true})");
 }
 
 TEST_F(HttpServerTest, AuthenticatorWithoutPolicyIsRefused) {
