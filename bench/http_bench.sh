@@ -64,7 +64,7 @@ response = function(status, headers, body)
   rows = rows + n
 end
 done = function(summary, latency, requests)
-  io.write(string.format("paging: %d rows in %.1f s (per thread counts only the first thread)\n",
+  io.write(string.format("paging: %d rows in %.1f s\n",
                          rows, summary.duration / 1e6))
 end
 LUA
