@@ -21,5 +21,10 @@ void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // users, keys: the REST API's and CQL endpoint's users and API keys
 void AddUserCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+// serve: the REST API over HTTP (serve_command.cc)
+void AddServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+struct HttpEndpointFlags;
+// --max-body-bytes, --workers, --read-timeout-ms, --request-deadline-ms (serve, run --http-port)
+void AddHttpLimitOptions(CLI::App* cmd, HttpEndpointFlags* flags);
 
 }  // namespace dataforge
