@@ -116,10 +116,10 @@ Result<std::string> ReadPage(Store* store, const std::string& table, const RowsQ
   std::string last_key;
   Status row_error;
   // Unfiltered, the scan reads one row more than the page to know whether there is a next one.
-  const size_t scan_limit = query.matcher.empty() ? query.limit + 1 : kMaxScannedPerPage + 1;
+  const size_t scan_limit = query.matcher.empty() ? query.limit + 1 : query.max_scanned + 1;
   Status st = store->Scan(
       table, query.start_after, scan_limit, [&](const std::string& key, const std::string& json) {
-        if (scanned == kMaxScannedPerPage) {
+        if (!query.matcher.empty() && scanned == query.max_scanned) {
           more = true;
           return false;
         }

@@ -39,6 +39,8 @@ struct RowsQuery {
   size_t limit = kDefaultLimit;
   std::string start_after;  // from the cursor; "" = the first page
   RowMatcher matcher;
+  // Rows a filtered page scans at most (kMaxScannedPerPage; tests make it small).
+  size_t max_scanned = kMaxScannedPerPage;
 };
 
 // The parameters of GET .../rows. `schema` is null when the request needs none (no select, no
