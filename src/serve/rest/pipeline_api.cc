@@ -28,6 +28,12 @@ struct State {
   std::mutex mu;  // serializes calls into b.staging and b.log
 };
 
+Status NeedLog(const State& s) {
+  if (s.b.log) return Status::OK();
+  return Status::Unavailable(
+      "this data dir has no log yet (the pipeline never ran here): run it first (dataforge run)");
+}
+
 // Runs `fn` and turns an error Status into its response.
 template <typename Fn>
 ApiResponse Handle(Fn&& fn) {
@@ -37,6 +43,7 @@ ApiResponse Handle(Fn&& fn) {
 
 Result<ApiResponse> GetStatus(State& s, const ApiRequest& req) {
   DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
+  DF_RETURN_IF_ERROR(NeedLog(s));
   if (s.b.store) DF_RETURN_IF_ERROR(s.b.store->Refresh());
   std::lock_guard lock(s.mu);
   DF_ASSIGN_OR_RETURN(auto st, ReadPipelineStatus(s.b.staging, *s.b.log, s.b.store, *s.b.config));
@@ -120,6 +127,7 @@ std::string PartitionJson(const PartitionInfo& p) {
 
 Result<ApiResponse> GetTopics(State& s, const ApiRequest& req) {
   DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
+  DF_RETURN_IF_ERROR(NeedLog(s));
   std::lock_guard lock(s.mu);
   DF_ASSIGN_OR_RETURN(auto names, s.b.log->ListTopics());
   std::sort(names.begin(), names.end());
@@ -164,6 +172,7 @@ std::string RecordJson(const ConsumedRecord& c) {
 
 Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
   DF_RETURN_IF_ERROR(CheckKnownParams(req, {"offset", "limit"}));
+  DF_RETURN_IF_ERROR(NeedLog(s));
   const std::string& topic = req.path_params.at("topic");
   const std::string& partition_text = req.path_params.at("partition");
   DF_ASSIGN_OR_RETURN(

@@ -28,7 +28,8 @@ namespace dataforge::rest {
 // call Store::Refresh() before reading the store.
 struct PipelineApiBackends {
   const PipelineConfig* config = nullptr;  // required: the log topic, group, table and DAGs
-  Log* log = nullptr;                      // required
+  // Null when the data dir has no log yet (it never ran): status, topics and records answer 503.
+  Log* log = nullptr;
   Staging* staging = nullptr;              // null for a `run --role process` data dir
   Store* store = nullptr;                  // null for a `run --role ingest` data dir
   // Read-write: POST /v1/dags/{dag}/runs writes a run (as `dags trigger` does, also while a
