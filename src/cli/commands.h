@@ -19,5 +19,10 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // cql-serve: the store over the CQL native protocol
 void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// serve: the REST API over HTTP (serve_command.cc)
+void AddServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+struct HttpEndpointFlags;
+// --max-body-bytes, --workers, --read-timeout-ms, --request-deadline-ms (serve, run --http-port)
+void AddHttpLimitOptions(CLI::App* cmd, HttpEndpointFlags* flags);
 
 }  // namespace dataforge

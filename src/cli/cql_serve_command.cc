@@ -9,9 +9,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/auth_setup.h"
 #include "cli/commands.h"
 #include "cli/cql_endpoint.h"
 #include "cli/option_checks.h"
+#include "cli/served_store.h"
 #include "cli/signal_waiter.h"
 #include "common/redact.h"
 #include "pipeline/data_dir.h"
@@ -19,182 +21,14 @@
 namespace dataforge {
 namespace {
 
-// The store of a data dir another dataforge process holds: reads catch up with the writer
-// first (RocksDB secondary: Refresh()). A write re-checks the data dir lock each time: while
-// another process holds it, the write fails naming that process (its pid now, not at start);
-// once the lock is free, the write takes it, opens the store read-write and is applied, and the
-// endpoint serves read-write from then on (a pipeline started later finds the data dir held by
-// this cql-serve). A server that is only read never takes the lock. Thread-safe like the store.
-class ReadOnlyServedStore final : public Store {
- public:
-  // Takes the data dir lock and opens the store read-write, or FailedPrecondition naming the
-  // process that holds the lock.
-  using OpenWritable = std::function<Result<std::unique_ptr<Store>>()>;
-
-  ReadOnlyServedStore(std::unique_ptr<Store> store, OpenWritable open_writable)
-      : store_(std::move(store)), open_writable_(std::move(open_writable)) {}
-
-  Status Apply(const StoreBatch& batch) override {
-    return Write([&](Store* s) { return s->Apply(batch); });
-  }
-  Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
-                                                 int32_t partition,
-                                                 const std::string& log_id) override {
-    return Read([&](Store* s) { return s->CommittedOffset(group, topic, partition, log_id); });
-  }
-  Result<std::string> Get(const std::string& table, const std::string& key) override {
-    return Read([&](Store* s) { return s->Get(table, key); });
-  }
-  Status Scan(const std::string& table, const std::string& start_after, size_t limit,
-              const std::function<bool(const std::string&, const std::string&)>& fn) override {
-    return Read([&](Store* s) { return s->Scan(table, start_after, limit, fn); });
-  }
-  Result<uint64_t> Count(const std::string& table) override {
-    return Read([&](Store* s) { return s->Count(table); });
-  }
-  Result<std::vector<std::string>> ListTables() override {
-    return Read([&](Store* s) { return s->ListTables(); });
-  }
-  Result<StoreCounters> Counters() override {
-    std::shared_lock lock(mu_);
-    return Current()->Counters();
-  }
-  Result<StoreCounters> LogCounters(const std::string& group, const std::string& topic,
-                                    const std::string& log_id) override {
-    std::shared_lock lock(mu_);
-    return Current()->LogCounters(group, topic, log_id);
-  }
-  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                 int32_t partition, const std::string& log_id) override {
-    std::shared_lock lock(mu_);
-    return Current()->PartitionLost(group, topic, partition, log_id);
-  }
-  Status ListDeadLetters(uint64_t after_id, size_t limit,
-                         std::vector<StoredDeadLetter>* out) override {
-    std::shared_lock lock(mu_);
-    return Current()->ListDeadLetters(after_id, limit, out);
-  }
-  Status EnsureTable(const TableSchema& schema) override {
-    return Write([&](Store* s) { return s->EnsureTable(schema); });
-  }
-  Result<TableSchema> DescribeTable(const std::string& table) override {
-    return Read([&](Store* s) { return s->DescribeTable(table); });
-  }
-  Status CreateKeyspace(const KeyspaceSchema& keyspace) override {
-    return Write([&](Store* s) { return s->CreateKeyspace(keyspace); });
-  }
-  Result<std::vector<KeyspaceSchema>> ListKeyspaces() override {
-    return Read([&](Store* s) { return s->ListKeyspaces(); });
-  }
-  Status Refresh() override {
-    std::shared_lock lock(mu_);
-    return Current()->Refresh();
-  }
-  Result<std::string> Compact() override {
-    return Write([&](Store* s) { return s->Compact(); });
-  }
-
- private:
-  Store* Current() const { return writable_ ? writable_.get() : store_.get(); }
-
-  // `f` on the current store, refreshed first while it is the read-only one.
-  template <typename F>
-  auto Read(F&& f) -> decltype(f(nullptr)) {
-    std::shared_lock lock(mu_);
-    if (!writable_) DF_RETURN_IF_ERROR(store_->Refresh());
-    return f(Current());
-  }
-
-  // `f` on the read-write store, opening it if the data dir lock has become free.
-  template <typename F>
-  auto Write(F&& f) -> decltype(f(nullptr)) {
-    {
-      std::shared_lock lock(mu_);
-      if (writable_) return f(writable_.get());
-    }
-    std::unique_lock lock(mu_);
-    if (!writable_) {
-      auto opened = open_writable_();
-      if (!opened.ok()) return opened.status();
-      writable_ = std::move(opened).value();
-      store_.reset();  // the secondary instance is not needed any more
-    }
-    return f(writable_.get());
-  }
-
-  std::shared_mutex mu_;             // shared: a call on the current store; exclusive: switching
-  std::unique_ptr<Store> store_;     // read-only; null once writable_ is open
-  std::unique_ptr<Store> writable_;  // null until a write found the data dir lock free
-  OpenWritable open_writable_;
-};
-
-// The pid in <data_dir>/LOCK (written by the holder), or "unknown".
-std::string LockHolderPid(const std::string& data_dir) {
-  std::ifstream in(std::filesystem::path(data_dir) / "LOCK");
-  std::string pid;
-  in >> pid;
-  return pid.empty() ? "unknown" : pid;
-}
-
-struct ServedStore {
-  // Null while read-only; the Store may take it later, so it is shared with the store's opener.
-  std::shared_ptr<std::unique_ptr<DataDirLock>> lock =
-      std::make_shared<std::unique_ptr<DataDirLock>>();
-  std::unique_ptr<Store> store;
-  std::string description;
-};
-
-// The data dir's store, read-write under the data dir lock, or read-only when another
-// dataforge holds the lock.
-Result<ServedStore> OpenServedStore(const CliContext& ctx, const PipelineConfig& config) {
-  DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/true));
-  std::string url = ResolveUrls(config, ctx.data_dir).store;
-  ServedStore out;
-  auto lock = DataDirLock::Acquire(ctx.data_dir);
-  if (lock.ok()) {
-    *out.lock = std::move(lock).value();
-    DF_ASSIGN_OR_RETURN(out.store,
-                        OpenStore(url, OpenMode::kReadWrite, StoreOptionsFor(config.store)));
-    out.description = Redact(url);
-    return out;
-  }
-  if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
-  std::string pid = LockHolderPid(ctx.data_dir);
-  auto store = OpenStore(url, OpenMode::kReadOnly, StoreOptionsFor(config.store));
-  if (!store.ok()) {
-    return store.status().WithContext(fmt::format(
-        "the data dir is used by dataforge pid {}, so its store is served read-only", pid));
-  }
-  // Called by a write, under the store's exclusive lock: the holder is looked up again each
-  // time, and once it has gone the store is opened read-write.
-  auto open_writable = [data_dir = ctx.data_dir, url, options = StoreOptionsFor(config.store),
-                        held = out.lock]() -> Result<std::unique_ptr<Store>> {
-    auto lock = DataDirLock::Acquire(data_dir);
-    if (!lock.ok()) {
-      if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
-      return Status::FailedPrecondition(
-          fmt::format("the store is read-only: the data dir is used by dataforge pid {}; stop it "
-                      "or use `dataforge run --cql-port`",
-                      LockHolderPid(data_dir)));
-    }
-    auto store = OpenStore(url, OpenMode::kReadWrite, options);
-    if (!store.ok()) {
-      return store.status().WithContext(
-          "the data dir's lock is free now, but its store could not be opened for writing");
-    }
-    *held = std::move(lock).value();
-    return store;
-  };
-  out.store =
-      std::make_unique<ReadOnlyServedStore>(std::move(store).value(), std::move(open_writable));
-  out.description = Redact(url) + " read-only, pid " + pid + " holds the data dir";
-  return out;
-}
-
-Status ServeCql(const CliContext& ctx, const PipelineConfig& config, CqlEndpointFlags flags) {
+Status ServeCql(const CliContext& ctx, const PipelineConfig& config, CqlEndpointFlags flags,
+                bool insecure_no_auth) {
   DF_RETURN_IF_ERROR(ResolveCqlEndpointFlags(&flags));
+  DF_ASSIGN_OR_RETURN(bool auth_on, AuthIsOn(ctx, config));
+  DF_RETURN_IF_ERROR(CheckListenAddress(fmt::format("--host {}", flags.host), flags.host,
+                                        auth_on || !flags.username.empty(), insecure_no_auth));
   SignalWaiter signals;  // before any thread starts
-  DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, config));
+  DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, config, "--cql-port"));
   DF_ASSIGN_OR_RETURN(auto endpoint, CqlEndpoint::Start(served.store.get(), flags));
   std::mutex mu;
   std::condition_variable cv;
@@ -246,13 +80,18 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--tls-key", flags->tls_key, "The PEM private key of --tls-cert")
       ->check(CLI::ExistingFile);
+  auto insecure_no_auth = std::make_shared<bool>(false);
+  cmd->add_flag("--insecure-no-auth", *insecure_no_auth,
+                "Listen off loopback even though authentication is off (anyone who can reach "
+                "the port can read and change the data)");
   cmd->add_option("--max-frame-bytes", flags->max_frame_bytes,
                   "Refuse frames whose body is larger (ERROR, then the connection is closed)")
       ->capture_default_str()
       ->check(WholeNumber(1024, int64_t{256} << 20));
-  cmd->callback([&ctx, flags, exit_code] {
-    WithConfig(ctx, exit_code,
-               [&](const PipelineConfig& config) { return ServeCql(ctx, config, *flags); });
+  cmd->callback([&ctx, flags, insecure_no_auth, exit_code] {
+    WithConfig(ctx, exit_code, [&](const PipelineConfig& config) {
+      return ServeCql(ctx, config, *flags, *insecure_no_auth);
+    });
   });
 }
 

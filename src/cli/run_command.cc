@@ -11,8 +11,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/auth_setup.h"
 #include "cli/commands.h"
 #include "cli/cql_endpoint.h"
+#include "cli/http_endpoint.h"
 #include "cli/option_checks.h"
 #include "cli/scheduler_host.h"
 #include "cli/signal_waiter.h"
@@ -172,7 +174,18 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   cmd->add_option("--cql-username", cql->username,
                   "Require this user on --cql-port; the password comes from "
                   "DATAFORGE_CQL_PASSWORD");
-  cmd->callback([&ctx, opts, no_progress, no_scheduler, role, cql_port, cql, exit_code] {
+  auto http = std::make_shared<HttpEndpointFlags>();
+  http->port = -1;
+  cmd->add_option("--http-port", http->port,
+                  "Also serve the REST API (like `dataforge serve`) on this port while the "
+                  "pipeline runs (0 = any free port, named in the ready line)")
+      ->check(WholeNumber(0, 65535));
+  cmd->add_option("--http-host", http->host, "Address for --http-port")->capture_default_str();
+  auto insecure_no_auth = std::make_shared<bool>(false);
+  cmd->add_flag("--insecure-no-auth", *insecure_no_auth,
+                "Let --cql-host/--http-host be off loopback even though authentication is off");
+  cmd->callback([&ctx, opts, no_progress, no_scheduler, role, cql_port, cql, http, insecure_no_auth,
+                 exit_code] {
     if (*role == "scheduler") {
       auto config = LoadConfig(ctx);
       if (!config.ok()) {
@@ -211,6 +224,12 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
         s = Status::ConfigError("--cql-port: --role " + *role + " has no store to serve");
       }
       if (s.ok()) {
+        auto auth_on = AuthIsOn(ctx, *config);
+        s = auth_on.ok() ? CheckListenAddress(fmt::format("--cql-host {}", cql->host), cql->host,
+                                              *auth_on || !cql->username.empty(), *insecure_no_auth)
+                         : auth_on.status();
+      }
+      if (s.ok()) {
         auto started = CqlEndpoint::Start(p->store(), *cql);
         if (started.ok()) cql_endpoint = std::move(started).value();
         s = started.status();
@@ -221,6 +240,27 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       fmt::print("cql-serve: listening on {}\n",
                  cql_endpoint->Describe(Redact(ResolveUrls(*config, ctx.data_dir).store)));
+      std::fflush(stdout);
+    }
+    std::unique_ptr<HttpEndpoint> http_endpoint;  // destroyed before the pipeline (its store)
+    if (http->port >= 0) {
+      http->insecure_no_auth = *insecure_no_auth;
+      http->host_flag = "--http-host";
+      Status s =
+          p->store() == nullptr
+              ? Status::ConfigError("--http-port: --role " + *role + " has no store to serve")
+              : Status::OK();
+      if (s.ok()) {
+        auto started = HttpEndpoint::Start(ctx, *config, p->store(), *http);
+        if (started.ok()) http_endpoint = std::move(started).value();
+        s = started.status();
+      }
+      if (!s.ok()) {
+        *exit_code = ReportError(s);
+        return;
+      }
+      fmt::print("serve: listening on {}\n",
+                 http_endpoint->Describe(Redact(ResolveUrls(*config, ctx.data_dir).store)));
       std::fflush(stdout);
     }
     std::unique_ptr<LiveTaskEnvironment> env;
@@ -262,6 +302,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     auto summary = p->Run();
     if (scheduler) scheduler->Stop();
     if (cql_endpoint) cql_endpoint->Stop();
+    if (http_endpoint) http_endpoint->Stop();
     if (progress) progress->Stop();
     if (!summary.ok()) {
       *exit_code = ReportError(summary.status());
@@ -270,6 +311,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     PrintSummary(*summary);
     if (scheduler) PrintSchedulerSummary(scheduler->scheduler().probe());
     if (cql_endpoint) fmt::print("  cql-serve: {}\n", cql_endpoint->Summary());
+    if (http_endpoint) fmt::print("  serve: {}\n", http_endpoint->Summary());
     std::fflush(stdout);
     // A run that ended by itself must account for every record it fetched.
     std::string problem = BoundedRunProblem(*summary);

@@ -8,6 +8,7 @@
 // internal 500, unavailable 503, timeout 504.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -37,6 +38,10 @@ struct ApiRequest {
   auth::Principal principal;
   // Null while authentication is off (everything allowed).
   const auth::AccessPolicy* policy = nullptr;
+  // When the server gives up on the request (HttpServerOptions::request_deadline_ms): handlers
+  // that loop (paging, aggregates) stop there and answer DeadlineExceeded (504). Added by the
+  // http helper (issue 15); max() = none.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 
   // The first value of query parameter `name`, or nullptr.
   const std::string* Query(std::string_view name) const;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The HTTP server's figures with wrk (Debian), keep-alive, as a user runs it:
+#   1. `dataforge run --max-records N` fills a data dir (the default pipeline,
+#      dataforge.created_users);
+#   2. `dataforge serve` on it;
+#   3. wrk: GET /health (the server alone: parse, route, respond), point reads
+#      GET /v1/tables/{t}/rows/{key} rotating over 1,000 stored keys (a Lua script), and paging
+#      GET /v1/tables/{t}/rows?limit=1000 following next_cursor (a Lua script);
+#   4. prints requests/s, latency p50/p99 (wrk --latency), non-2xx answers and the server's
+#      peak RSS.
+# Usage: bench/http_bench.sh [RECORDS] [SECONDS] [CONNECTIONS]
+#   BIN=build-asan/src/dataforge bench/http_bench.sh ...   (another binary; default build/)
+#   SERVE_FLAGS="--workers 8" ...                          (extra `serve` flags)
+# Authentication: off (a fresh data dir). TODO(merge): with the users helper's commands, add a
+# user and a key (`dataforge users add bench --role reader`, `dataforge keys create bench`) and
+# pass `-H "Authorization: Bearer $key"` to wrk for the auth-on figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=${1:-100000}
+seconds=${2:-10}
+connections=${3:-16}
+bin=${BIN:-build/src/dataforge}
+table=dataforge.created_users
+dir=$(mktemp -d /tmp/df_http_bench_XXXXXX)
+pid=
+trap '[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$dir"' EXIT
+
+"$bin" run --no-progress --max-records "$records" --data-dir "$dir/data" >"$dir/run.out" 2>&1
+# 1,000 keys to read, in a Lua table.
+"$bin" table scan "$table" --limit 1000 --data-dir "$dir/data" |
+  sed -n 's/.*"id":"\([^"]*\)".*/"\1",/p' >"$dir/keys.txt"
+[[ -s $dir/keys.txt ]] || { echo "http_bench: no keys stored"; cat "$dir/run.out"; exit 1; }
+
+"$bin" serve --http-port 0 --data-dir "$dir/data" ${SERVE_FLAGS:-} >"$dir/serve.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "$dir/serve.out" && break
+  sleep 0.1
+done
+port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/serve.out" | head -1)
+[[ -n $port ]] || { cat "$dir/serve.out"; exit 1; }
+base="http://127.0.0.1:$port"
+
+cat >"$dir/point.lua" <<LUA
+local keys = { $(tr -d '\n' <"$dir/keys.txt") }
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/v1/tables/$table/rows/" .. keys[(i % #keys) + 1])
+end
+LUA
+cat >"$dir/paging.lua" <<'LUA'
+-- Pages through the table, 1,000 rows a request, following next_cursor; starts over at the end.
+local cursor = nil
+local rows = 0
+request = function()
+  local path = "/v1/tables/TABLE/rows?limit=1000"
+  if cursor then path = path .. "&cursor=" .. cursor end
+  return wrk.format("GET", path)
+end
+response = function(status, headers, body)
+  cursor = body:match('"next_cursor":"([^"]*)"')
+  local _, n = body:gsub('"id":', "")
+  rows = rows + n
+end
+done = function(summary, latency, requests)
+  io.write(string.format("paging: %d rows in %.1f s (per thread counts only the first thread)\n",
+                         rows, summary.duration / 1e6))
+end
+LUA
+sed -i "s/TABLE/$table/" "$dir/paging.lua"
+
+run_wrk() {  # NAME ARGS...
+  local name=$1
+  shift
+  echo "== $name"
+  wrk -t 2 -c "$connections" -d "${seconds}s" --latency "$@" | tee "$dir/wrk.out" |
+    grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|99)%" || true
+}
+run_wrk "GET /health" "$base/health"
+run_wrk "point reads GET /v1/tables/$table/rows/{key}" -s "$dir/point.lua" "$base"
+run_wrk "paging GET /v1/tables/$table/rows?limit=1000" -c 1 -t 1 -s "$dir/paging.lua" "$base"
+echo "serve peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MB"}')"
+kill -TERM "$pid"
+wait "$pid" || true
+pid=
+tail -1 "$dir/serve.out"

@@ -1,0 +1,62 @@
+#include "cli/http_endpoint.h"
+
+#include <fmt/format.h>
+
+#include "serve/rest/tables_api.h"
+
+namespace dataforge {
+
+Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
+                                                          const PipelineConfig& config,
+                                                          Store* store,
+                                                          const HttpEndpointFlags& flags) {
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return Status::ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)");
+  }
+  std::unique_ptr<HttpEndpoint> e(new HttpEndpoint());
+  e->host_ = flags.host;
+  DF_ASSIGN_OR_RETURN(e->auth_, OpenServerAuth(ctx, config));
+  DF_RETURN_IF_ERROR(CheckListenAddress(fmt::format("{} {}", flags.host_flag, flags.host),
+                                        flags.host, e->auth_->security.authenticator != nullptr,
+                                        flags.insecure_no_auth));
+  // Every route of the product's HTTP API.
+  rest::RegisterTablesApi(&e->router_, store);
+  // TODO(merge): rest::RegisterPipelineApi(&e->router_, ...) (helper "pipeapi").
+
+  http::HttpServerOptions options;
+  options.host = flags.host;
+  options.port = flags.port;
+  options.tls_cert_file = flags.tls_cert;
+  options.tls_key_file = flags.tls_key;
+  options.max_body_bytes = flags.max_body_bytes;
+  options.workers = flags.workers;
+  options.read_timeout_ms = flags.read_timeout_ms;
+  options.request_deadline_ms = flags.request_deadline_ms;
+  e->server_ = std::make_unique<http::HttpServer>(options, &e->router_, e->auth_->security);
+  DF_RETURN_IF_ERROR(e->server_->Start());
+  return e;
+}
+
+HttpEndpoint::~HttpEndpoint() {
+  Stop();
+}
+
+void HttpEndpoint::Stop() {
+  if (server_) server_->Stop();
+}
+
+std::string HttpEndpoint::Describe(const std::string& store_description) const {
+  bool v6 = host_.find(':') != std::string::npos;
+  return fmt::format("{}://{}{}{}:{} (store {}, auth {}, tls {})",
+                     server_->tls() ? "https" : "http", v6 ? "[" : "", host_, v6 ? "]" : "",
+                     server_->port(), store_description, server_->auth_on() ? "on" : "off",
+                     server_->tls() ? "on" : "off");
+}
+
+std::string HttpEndpoint::Summary() const {
+  http::HttpServerStats s = server_->stats();
+  return fmt::format("{} connections, {} requests ({} client errors, {} server errors)",
+                     s.connections, s.requests, s.client_errors, s.server_errors);
+}
+
+}  // namespace dataforge

@@ -1,0 +1,210 @@
+// The server's request pipeline in-process, over real HTTP on loopback (httplib's client):
+// authentication, authorization, audit, 429, handler exceptions. The authenticator and the
+// policy hooks are small test doubles: the real ones (src/auth) are tested with the auth module.
+#include "serve/http/http_server.h"
+
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <stdexcept>
+
+#include "auth/authenticator.h"
+
+namespace dataforge::http {
+namespace {
+
+// Accepts "Bearer good-<role>" as user "u-<role>"; "Bearer flood" is rate-limited.
+class FakeAuthenticator final : public auth::Authenticator {
+ public:
+  bool Required() override { return required; }
+  Result<auth::Principal> AuthenticateHttp(std::string_view authorization,
+                                           std::string_view) override {
+    if (authorization.empty()) return Status::Unauthenticated("missing credentials");
+    if (authorization == "Bearer flood") {
+      return Status::ResourceExhausted("too many failed logins from 127.0.0.1; retry in 17s");
+    }
+    if (authorization.rfind("Bearer good-", 0) == 0) {
+      std::string role(authorization.substr(12));
+      return auth::Principal{"u-" + role, role, "key", "kid"};
+    }
+    return Status::Unauthenticated("unknown key");
+  }
+  Result<auth::Principal> AuthenticatePassword(std::string_view, std::string_view,
+                                               std::string_view) override {
+    return Status::Unauthenticated("no passwords here");
+  }
+  bool required = true;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.Add("GET", "/v1/tables/{table}/rows/{key}",
+                RouteAccess{auth::ResourceKind::kTables, auth::Action::kRead, "table"},
+                [](const ApiRequest& r) {
+                  return JsonResponse("{\"who\":\"" + r.principal.name + "\",\"key\":\"" +
+                                      r.path_params.at("key") + "\"}");
+                });
+    router_.Add("PUT", "/v1/tables/{table}/rows/{key}",
+                RouteAccess{auth::ResourceKind::kTables, auth::Action::kWrite, "table", true},
+                [](const ApiRequest& r) { return JsonResponse("{\"stored\":" + r.body + "}"); });
+    router_.Add("GET", "/boom", std::nullopt, [](const ApiRequest&) -> ApiResponse {
+      throw std::runtime_error("secret internal detail at 0xdeadbeef");
+    });
+  }
+
+  void StartServer(bool with_auth) {
+    HttpSecurity security;
+    if (with_auth) {
+      security.authenticator = &authenticator_;
+      // "reader" reads every table; "writer" also writes "t.*"; nothing else.
+      security.allows = [](const auth::Principal& p, auth::ResourceKind, std::string_view name,
+                           auth::Action action) {
+        if (action == auth::Action::kRead) return p.role == "reader" || p.role == "writer";
+        return p.role == "writer" && name.substr(0, 2) == "t.";
+      };
+      security.denied_message = [](const auth::Principal& p, auth::ResourceKind,
+                                   std::string_view name, auth::Action) {
+        return "role '" + p.role + "' may not write tables '" + std::string(name) + "'";
+      };
+      security.audit = [this](const auth::AuditEntry& e) {
+        std::lock_guard lock(mu_);
+        audit_.push_back(e.who.name + "|" + e.from + "|" + e.action + "|" + e.result);
+      };
+    }
+    HttpServerOptions options;
+    options.port = 0;
+    options.workers = 2;
+    server_ = std::make_unique<HttpServer>(options, &router_, security);
+    ASSERT_TRUE(server_->Start().ok());
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+
+  std::vector<std::string> Audit() {
+    std::lock_guard lock(mu_);
+    return audit_;
+  }
+
+  ApiRouter router_;
+  FakeAuthenticator authenticator_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+  std::mutex mu_;
+  std::vector<std::string> audit_;
+};
+
+TEST_F(HttpServerTest, AuthOffServesAnonymousAdmin) {
+  StartServer(false);
+  auto r = client_->Get("/v1/tables/t.a/rows/k1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"who":"anonymous","key":"k1"})");
+  EXPECT_FALSE(server_->auth_on());
+}
+
+TEST_F(HttpServerTest, MissingOrBadCredentialsAre401WithChallenge) {
+  StartServer(true);
+  auto r = client_->Get("/v1/tables/t.a/rows/k1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Basic realm=\"dataforge\", Bearer");
+  EXPECT_EQ(r->body, R"j({"error":{"code":"unauthenticated","message":"missing credentials"}})j");
+  r = client_->Get("/v1/tables/t.a/rows/k1", {{"Authorization", "Bearer dfk_secret_value"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body.find("dfk_secret_value"), std::string::npos);
+  // /health stays public.
+  r = client_->Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"status":"ok"})");
+}
+
+TEST_F(HttpServerTest, PolicyRefusalIs403AndAudited) {
+  StartServer(true);
+  httplib::Headers reader{{"Authorization", "Bearer good-reader"}};
+  auto r = client_->Get("/v1/tables/t.a/rows/k1", reader);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"who":"u-reader","key":"k1"})");
+  r = client_->Put("/v1/tables/t.a/rows/k1", reader, "{\"x\":1}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(
+      r->body,
+      R"j({"error":{"code":"forbidden","message":"role 'reader' may not write tables 't.a'"}})j");
+  httplib::Headers writer{{"Authorization", "Bearer good-writer"}};
+  r = client_->Put("/v1/tables/t.a/rows/k1", writer, "{\"x\":1}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"stored":{"x":1}})");
+  r = client_->Put("/v1/tables/other/rows/k1", writer, "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  // Reads are not audited; the 403s and the write are.
+  EXPECT_EQ(Audit(), (std::vector<std::string>{
+                         "u-reader|127.0.0.1|PUT /v1/tables/t.a/rows/k1|403",
+                         "u-writer|127.0.0.1|PUT /v1/tables/t.a/rows/k1|200",
+                         "u-writer|127.0.0.1|PUT /v1/tables/other/rows/k1|403",
+                     }));
+}
+
+TEST_F(HttpServerTest, UnauthenticatedWriteIsAudited) {
+  StartServer(true);
+  auto r = client_->Put("/v1/tables/t.a/rows/k1", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Audit(), (std::vector<std::string>{"|127.0.0.1|PUT /v1/tables/t.a/rows/k1|401"}));
+}
+
+TEST_F(HttpServerTest, RateLimitedLoginIs429WithRetryAfter) {
+  StartServer(true);
+  auto r = client_->Get("/v1/tables/t.a/rows/k1", {{"Authorization", "Bearer flood"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 429);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "17");
+  EXPECT_EQ(
+      r->body,
+      R"j({"error":{"code":"too_many_requests","message":"too many failed logins from 127.0.0.1; retry in 17s"}})j");
+}
+
+TEST_F(HttpServerTest, AuthNotRequiredServesAnonymous) {
+  authenticator_.required = false;
+  StartServer(true);
+  auto r = client_->Get("/v1/tables/t.a/rows/k1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"who":"anonymous","key":"k1"})");
+}
+
+TEST_F(HttpServerTest, ThrowingHandlerIsPlain500AndServerKeepsServing) {
+  StartServer(false);
+  auto r = client_->Get("/boom");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(
+      r->body,
+      R"j({"error":{"code":"internal","message":"internal error: the request failed on the server (details in its log)"}})j");
+  EXPECT_FALSE(r->has_header("EXCEPTION_WHAT"));
+  r = client_->Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  HttpServerStats s = server_->stats();
+  EXPECT_EQ(s.requests, 2u);
+  EXPECT_EQ(s.server_errors, 1u);
+}
+
+TEST_F(HttpServerTest, AuthenticatorWithoutPolicyIsRefused) {
+  HttpSecurity security;
+  security.authenticator = &authenticator_;
+  HttpServerOptions options;
+  options.port = 0;
+  HttpServer server(options, &router_, security);
+  Status s = server.Start();
+  EXPECT_EQ(s.code(), StatusCode::kConfigError);
+}
+
+}  // namespace
+}  // namespace dataforge::http
