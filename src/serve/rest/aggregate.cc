@@ -124,7 +124,7 @@ Result<std::string> RunAggregate(Store* store, const std::string& table, const T
   }
   std::map<GroupKey, Group, GroupKeyLess> groups;
   DF_RETURN_IF_ERROR(
-      ScanMatching(store, table, matcher, kMaxScannedPerAggregate, [&](simdjson::dom::object row) {
+      ScanMatching(store, table, matcher, kMaxScannedPerAggregate, request.deadline, [&](simdjson::dom::object row) {
         GroupKey key;
         if (!query.group_by.empty()) key.v = ReadStored(row, query.group_by, group_kind);
         auto [it, inserted] = groups.try_emplace(std::move(key));

@@ -80,6 +80,7 @@ Result<RowsQuery> ParseRowsQuery(const http::ApiRequest& request, const std::str
     }
     q.start_after = std::move(*key);
   }
+  q.deadline = request.deadline;
   if (const std::string* select = request.Query("select")) {
     size_t start = 0;
     while (start <= select->size()) {
@@ -113,6 +114,7 @@ Result<std::string> ReadPage(Store* store, const std::string& table, const RowsQ
   // the scan budget ran out. The cursor then resumes after `last_key`, the last row looked at
   // (a filtered page skips the non-matching rows it has already seen).
   bool more = false;
+  bool out_of_time = false;
   std::string last_key;
   Status row_error;
   // Unfiltered, the scan reads one row more than the page to know whether there is a next one.
@@ -121,6 +123,12 @@ Result<std::string> ReadPage(Store* store, const std::string& table, const RowsQ
       table, query.start_after, scan_limit, [&](const std::string& key, const std::string& json) {
         if (!query.matcher.empty() && scanned == query.max_scanned) {
           more = true;
+          return false;
+        }
+        if (scanned % kRowsPerClockCheck == kRowsPerClockCheck - 1 &&
+            std::chrono::steady_clock::now() >= query.deadline) {
+          more = true;
+          out_of_time = true;
           return false;
         }
         ++scanned;
@@ -151,6 +159,10 @@ Result<std::string> ReadPage(Store* store, const std::string& table, const RowsQ
       });
   DF_RETURN_IF_ERROR(st);
   DF_RETURN_IF_ERROR(row_error);
+  if (out_of_time && last_key.empty()) {
+    return Status::DeadlineExceeded(
+        fmt::format("reading {} passed the request deadline before a row was read", table));
+  }
   out.append("],\"next_cursor\":");
   if (more && !last_key.empty()) {
     AppendJsonString(&out, EncodeCursor(table, last_key));
@@ -162,12 +174,21 @@ Result<std::string> ReadPage(Store* store, const std::string& table, const RowsQ
 }
 
 Status ScanMatching(Store* store, const std::string& table, const RowMatcher& matcher,
-                    size_t max_scanned, const std::function<void(simdjson::dom::object)>& fn) {
+                    size_t max_scanned, std::chrono::steady_clock::time_point deadline,
+                    const std::function<void(simdjson::dom::object)>& fn) {
   simdjson::dom::parser parser;
   size_t scanned = 0;
   Status row_error;
   DF_RETURN_IF_ERROR(
       store->Scan(table, "", max_scanned + 1, [&](const std::string& key, const std::string& json) {
+        if (scanned % kRowsPerClockCheck == kRowsPerClockCheck - 1 &&
+            std::chrono::steady_clock::now() >= deadline) {
+          row_error = Status::DeadlineExceeded(fmt::format(
+              "reading {} passed the request deadline after {} rows (the server's "
+              "--request-deadline-ms)",
+              table, scanned));
+          return false;
+        }
         if (++scanned > max_scanned) {
           row_error = Status::InvalidArgument(fmt::format(
               "table {} has more than {} rows: count and aggregate with filters scan at most "

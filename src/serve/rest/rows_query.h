@@ -4,6 +4,7 @@
 // Thread-safety: pure functions over a thread-safe Store.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <initializer_list>
@@ -41,6 +42,9 @@ struct RowsQuery {
   RowMatcher matcher;
   // Rows a filtered page scans at most (kMaxScannedPerPage; tests make it small).
   size_t max_scanned = kMaxScannedPerPage;
+  // The request's deadline (ApiRequest::deadline): a page that reaches it answers with the rows
+  // it has and a cursor after the last row it read (DeadlineExceeded if it read none).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // The parameters of GET .../rows. `schema` is null when the request needs none (no select, no
@@ -53,8 +57,13 @@ Result<RowsQuery> ParseRowsQuery(const http::ApiRequest& request, const std::str
 Result<std::string> ReadPage(Store* store, const std::string& table, const RowsQuery& query);
 
 // Calls fn(row) for every row of `table` that `matcher` passes, in scan order.
-// InvalidArgument when the table has more than `max_scanned` rows.
+// InvalidArgument when the table has more than `max_scanned` rows; DeadlineExceeded once
+// `deadline` has passed.
 Status ScanMatching(Store* store, const std::string& table, const RowMatcher& matcher,
-                    size_t max_scanned, const std::function<void(simdjson::dom::object)>& fn);
+                    size_t max_scanned, std::chrono::steady_clock::time_point deadline,
+                    const std::function<void(simdjson::dom::object)>& fn);
+
+// Rows read between two looks at the clock.
+inline constexpr size_t kRowsPerClockCheck = 1024;
 
 }  // namespace dataforge::rest

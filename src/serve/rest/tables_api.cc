@@ -138,7 +138,7 @@ ApiResponse CountRows(Store* store, const ApiRequest& r) {
     if (!schema.ok()) return error;
     auto matcher = ParseFilters(r, *schema, {});
     if (!matcher.ok()) return BadRequest(matcher.status());
-    Status st = ScanMatching(store, table, *matcher, kMaxScannedPerAggregate,
+    Status st = ScanMatching(store, table, *matcher, kMaxScannedPerAggregate, r.deadline,
                              [&](simdjson::dom::object) { ++count; });
     if (!st.ok()) return StoreError(store, table, st);
   }

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/json_writer.h"
+#include "serve/rest/page_cursor.h"
 #include "serve/rest/tables_test_backends.h"
 
 namespace dataforge::rest {
@@ -144,6 +146,34 @@ TYPED_TEST(TablesPagingTest, EachKeyOnceInStoreOrderWhileWritten) {
   if (TypeParam::kKeyOrder) {
     EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   }
+}
+
+TYPED_TEST(TablesPagingTest, DeadlineCutsAFilteredPageAndFailsACount) {
+  std::vector<std::string> scan;
+  ASSERT_TRUE(this->store_
+                  ->Scan(kTable, "", 2000,
+                         [&](const std::string& key, const std::string&) {
+                           scan.push_back(key);
+                           return true;
+                         })
+                  .ok());
+  const auto past = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  // No row matches v=1: a page past its deadline stops at the first look at the clock (after
+  // 1023 rows) and answers a cursor after the last row it read.
+  auto r = this->client_->Call("GET", "/v1/tables/{table}/rows", {{"table", kTable}},
+                               {{"v", "eq.1"}}, "", past);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, fmt::format(R"({{"rows":[],"next_cursor":"{}"}})",
+                                EncodeCursor(kTable, scan[1022])));
+  r = this->client_->Call("GET", "/v1/tables/{table}/count", {{"table", kTable}}, {{"v", "eq.1"}},
+                          "", past);
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.body, fmt::format(R"({{"error":{{"code":"timeout","message":{}}}}})",
+                                JsonString("reading bulk.items passed the request deadline after "
+                                           "1023 rows (the server's --request-deadline-ms)")));
+  // Without the deadline the same count reads the whole table.
+  r = this->client_->Call("GET", "/v1/tables/{table}/count", {{"table", kTable}}, {{"v", "eq.0"}});
+  EXPECT_EQ(r.body, R"({"count":50000})");
 }
 
 }  // namespace

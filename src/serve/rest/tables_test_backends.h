@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -98,7 +99,9 @@ class TablesApiClient {
   http::ApiResponse Call(const std::string& method, const std::string& pattern,
                          std::map<std::string, std::string> params,
                          std::vector<std::pair<std::string, std::string>> query = {},
-                         std::string body = "") const {
+                         std::string body = "",
+                         std::chrono::steady_clock::time_point deadline =
+                             std::chrono::steady_clock::time_point::max()) const {
     for (const auto& route : router_.routes()) {
       if (route.method != method || route.pattern != pattern) continue;
       http::ApiRequest r;
@@ -107,6 +110,7 @@ class TablesApiClient {
       r.path_params = std::move(params);
       r.query = std::move(query);
       r.body = std::move(body);
+      r.deadline = deadline;
       return route.handler(r);
     }
     ADD_FAILURE() << "no route " << method << " " << pattern;
