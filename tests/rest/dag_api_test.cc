@@ -43,7 +43,8 @@ class DagApiTest : public ::testing::Test {
     std::string cursor;
     simdjson::dom::parser parser;
     while (pages.size() < 10) {
-      auto r = served_->Call("GET", "/v1/runs?" + query + (cursor.empty() ? "" : "&cursor=" + cursor));
+      auto r =
+          served_->Call("GET", "/v1/runs?" + query + (cursor.empty() ? "" : "&cursor=" + cursor));
       EXPECT_EQ(r.status, 200) << r.body;
       if (r.status != 200) break;
       simdjson::dom::element doc;
@@ -69,8 +70,9 @@ TEST_F(DagApiTest, DagsAreWhatDagsListPrints) {
   EXPECT_NE(lines[0].find(R"("dag_id":"etl","schedule":"@daily","timezone":"UTC","paused":false,)"),
             std::string::npos)
       << lines[0];
-  EXPECT_NE(lines[1].find(R"("dag_id":"frozen","schedule":"@hourly","timezone":"UTC","paused":true,)"),
-            std::string::npos)
+  EXPECT_NE(
+      lines[1].find(R"("dag_id":"frozen","schedule":"@hourly","timezone":"UTC","paused":true,)"),
+      std::string::npos)
       << lines[1];
 }
 
@@ -88,7 +90,8 @@ TEST_F(DagApiTest, TriggerQueuesARunWithConfAndRunsShowIt) {
   auto run = served_->Call("GET", "/v1/runs/1");
   ASSERT_EQ(run.status, 200) << run.body;
   EXPECT_EQ(run.body + "\n", served_->Cli({"runs", "show", "1", "--json"}));
-  EXPECT_NE(run.body.find(R"("tasks":[{"task_id":"extract","state":"none","try_number":0,"max_tries":1,)"),
+  EXPECT_NE(run.body.find(
+                R"("tasks":[{"task_id":"extract","state":"none","try_number":0,"max_tries":1,)"),
             std::string::npos)
       << run.body;
   EXPECT_NE(run.body.find(R"({"task_id":"load","state":"none",)"), std::string::npos) << run.body;

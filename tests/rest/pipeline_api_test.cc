@@ -35,8 +35,8 @@ class PipelineApiTest : public ::testing::Test {
     dir_ = new TempDir();
     auto r = RunDataforge({"run", "--max-records", "300", "--data-dir", dir_->Sub("data")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    WriteFile(dir_->Sub("capture.json"), fmt::format(R"({{"results":[{},42,{},{}]}})", kGood,
-                                                     kBadDate, kBadUuid));
+    WriteFile(dir_->Sub("capture.json"),
+              fmt::format(R"({{"results":[{},42,{},{}]}})", kGood, kBadDate, kBadUuid));
     r = RunDataforge({"run", "--source-url", "file://" + dir_->Sub("capture.json"), "--data-dir",
                       dir_->Sub("data")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -146,8 +146,9 @@ TEST_F(PipelineApiTest, DeadLettersBadParametersAre400WithTheFix) {
       {"cursor=nonsense",
        "cursor is not valid for this endpoint (pass next_cursor of the previous page as it is, or "
        "no cursor to start at the beginning)"},
-      {"sort=desc", "unknown query parameter 'sort'; GET /v1/deadletters takes only stage, limit, "
-                    "cursor"},
+      {"sort=desc",
+       "unknown query parameter 'sort'; GET /v1/deadletters takes only stage, limit, "
+       "cursor"},
   };
   for (const auto& c : cases) {
     auto r = served_->Call("GET", "/v1/deadletters?" + c.query);
@@ -201,8 +202,8 @@ void CheckTopicsAndRecords(const ServedDataDir& s, int64_t streamed) {
   std::vector<std::string> got;
   int64_t next = 0;
   for (int page = 0; page < 1000; ++page) {
-    auto rr = s.Call("GET", fmt::format("/v1/topics/{}/partitions/0/records?offset={}&limit=7",
-                                        topic, next));
+    auto rr = s.Call(
+        "GET", fmt::format("/v1/topics/{}/partitions/0/records?offset={}&limit=7", topic, next));
     ASSERT_EQ(rr.status, 200) << rr.body;
     auto d = Parse(parser, rr.body);
     auto records = d["records"].get_array();
@@ -253,8 +254,8 @@ void CheckTopicsAndRecords(const ServedDataDir& s, int64_t streamed) {
     EXPECT_EQ(ErrorMessage(rr), c.message) << c.target;
   }
   // At the end: no records, next_offset stays.
-  auto at_end = s.Call("GET", fmt::format("/v1/topics/{}/partitions/0/records?offset={}", topic,
-                                          want.size()));
+  auto at_end = s.Call(
+      "GET", fmt::format("/v1/topics/{}/partitions/0/records?offset={}", topic, want.size()));
   ASSERT_EQ(at_end.status, 200) << at_end.body;
   d = Parse(parser, at_end.body);
   EXPECT_EQ(d["records"].get_array().size(), 0u);
@@ -271,10 +272,10 @@ TEST(PipelineApiExternalTest, KafkaAndPostgresStatusTopicsRecords) {
   PostgresServer pg;
   TempDir dir;
   std::string config = dir.Sub("pipeline.yaml");
-  WriteFile(config, fmt::format("staging:\n  url: {}\nlog:\n  url: {}\n  partitions: 3\n",
-                                pg.Url(), kafka.url()));
-  auto r = RunDataforge({"run", "--max-records", "120", "--config", config, "--data-dir",
-                         dir.Sub("data")});
+  WriteFile(config, fmt::format("staging:\n  url: {}\nlog:\n  url: {}\n  partitions: 3\n", pg.Url(),
+                                kafka.url()));
+  auto r = RunDataforge(
+      {"run", "--max-records", "120", "--config", config, "--data-dir", dir.Sub("data")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ServedDataDir served(config, dir.Sub("data"));
   served.Open();

@@ -55,7 +55,8 @@ http::ApiResponse ServedDataDir::Call(const std::string& method, const std::stri
     size_t pos = 0;
     while (pos <= query.size()) {
       size_t amp = query.find('&', pos);
-      std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+      std::string part =
+          query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
       size_t eq = part.find('=');
       if (!part.empty()) {
         req.query.emplace_back(part.substr(0, eq),

@@ -30,8 +30,8 @@ struct PipelineApiBackends {
   const PipelineConfig* config = nullptr;  // required: the log topic, group, table and DAGs
   // Null when the data dir has no log yet (it never ran): status, topics and records answer 503.
   Log* log = nullptr;
-  Staging* staging = nullptr;              // null for a `run --role process` data dir
-  Store* store = nullptr;                  // null for a `run --role ingest` data dir
+  Staging* staging = nullptr;  // null for a `run --role process` data dir
+  Store* store = nullptr;      // null for a `run --role ingest` data dir
   // Read-write: POST /v1/dags/{dag}/runs writes a run (as `dags trigger` does, also while a
   // `run` holds the data dir). Null when there is none: the DAG list comes from the pipeline
   // file alone, the run list is empty and a trigger is 503.
