@@ -168,5 +168,36 @@ TEST_F(DagApiTest, RunsNewestFirstPagedAndFiltered) {
   }
 }
 
+// With authentication on, the lists show only the DAGs (and runs) the caller's role may read,
+// and a run of another DAG is 403.
+TEST_F(DagApiTest, ListsShowOnlyWhatTheRoleMayRead) {
+  ASSERT_EQ(served_->Call("POST", "/v1/dags/etl/runs").status, 201);
+  AuthConfig config;
+  config.roles.push_back({"etl_viewer", {{"dags", "etl", {"read"}, 0}}, 0});
+  config.roles.push_back({"frozen_viewer", {{"dags", "fro*", {"read"}, 0}}, 0});
+  auto policy = auth::AccessPolicy::FromConfig(config);
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  auth::Principal etl{"ann", "etl_viewer", "basic", ""};
+  auth::Principal frozen{"bob", "frozen_viewer", "basic", ""};
+
+  auto dags = served_->CallAs(&*policy, etl, "GET", "/v1/dags");
+  ASSERT_EQ(dags.status, 200);
+  EXPECT_NE(dags.body.find("\"dag_id\":\"etl\""), std::string::npos) << dags.body;
+  EXPECT_EQ(dags.body.find("frozen"), std::string::npos) << dags.body;
+  dags = served_->CallAs(&*policy, frozen, "GET", "/v1/dags");
+  EXPECT_EQ(dags.body.find("\"etl\""), std::string::npos) << dags.body;
+  EXPECT_NE(dags.body.find("\"dag_id\":\"frozen\""), std::string::npos) << dags.body;
+
+  EXPECT_NE(served_->CallAs(&*policy, etl, "GET", "/v1/runs").body.find("\"run_id\":1,"),
+            std::string::npos);
+  EXPECT_EQ(served_->CallAs(&*policy, frozen, "GET", "/v1/runs").body,
+            R"({"runs":[],"next_cursor":null})");
+  EXPECT_EQ(served_->CallAs(&*policy, etl, "GET", "/v1/runs/1").status, 200);
+  auto denied = served_->CallAs(&*policy, frozen, "GET", "/v1/runs/1");
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(ErrorMessage(denied),
+            "role 'frozen_viewer' may not read dags 'etl' (grant it in auth.roles.frozen_viewer)");
+}
+
 }  // namespace
 }  // namespace dataforge::testing

@@ -266,6 +266,41 @@ TEST_F(PipelineApiTest, TopicsAndRecordsAreWhatTheCliReads) {
   CheckTopicsAndRecords(*served_, 301 + 0 /* stored */ + 2 /* dead-lettered by process */);
 }
 
+// An offset retention deleted: 410, naming where the partition starts now.
+TEST(PipelineApiRetentionTest, OffsetDeletedByRetentionIs410WithTheStart) {
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config,
+            "log:\n  partitions: 1\n  segment_bytes: 16384\n  retention_bytes: 32768\n"
+            "tuning:\n  batch_records: 10\n"
+            "dags:\n  tidy:\n    schedule: \"@yearly\"\n    start_date: 2026-01-01\n    tasks:\n"
+            "      - {id: retention, type: compact, log: true, store: false}\n");
+  auto r = RunDataforge(
+      {"run", "--max-records", "200", "--config", config, "--data-dir", dir.Sub("data")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunDataforge(
+      {"dags", "trigger", "tidy", "--wait", "--config", config, "--data-dir", dir.Sub("data")});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ServedDataDir served(config, dir.Sub("data"));
+  served.Open();
+  auto described = SplitLines(served.Cli({"topic", "describe", "users_created"}));
+  ASSERT_EQ(described.size(), 1u);
+  simdjson::dom::parser parser;
+  int64_t start = int64_t(Parse(parser, described[0])["start_offset"]);
+  ASSERT_GT(start, 0) << described[0];  // retention deleted the oldest segments
+  auto gone = served.Call("GET", "/v1/topics/users_created/partitions/0/records?offset=0");
+  EXPECT_EQ(gone.status, 410) << gone.body;
+  EXPECT_EQ(JsonField(gone.body, "error.code"), "gone");
+  EXPECT_EQ(ErrorMessage(gone),
+            fmt::format("offset 0 of users_created/0 was deleted by retention; the partition "
+                        "starts at offset {} now",
+                        start));
+  // Without an offset: from the start.
+  auto first = served.Call("GET", "/v1/topics/users_created/partitions/0/records?limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(int64_t(Parse(parser, first.body)["records"].at(0)["offset"]), start);
+}
+
 // Kafka (librdkafka's mock cluster) and PostgreSQL staging: the same answers as the CLI.
 TEST(PipelineApiExternalTest, KafkaAndPostgresStatusTopicsRecords) {
   MockKafkaCluster kafka(1, {"users_created:3"});

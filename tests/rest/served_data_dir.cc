@@ -36,6 +36,12 @@ void ServedDataDir::Open() {
 
 http::ApiResponse ServedDataDir::Call(const std::string& method, const std::string& target,
                                       const std::string& body) const {
+  return CallAs(nullptr, auth::Principal{"anonymous", "admin", "none", ""}, method, target, body);
+}
+
+http::ApiResponse ServedDataDir::CallAs(const auth::AccessPolicy* policy,
+                                        const auth::Principal& principal, const std::string& method,
+                                        const std::string& target, const std::string& body) const {
   size_t q = target.find('?');
   std::string path = target.substr(0, q);
   auto match = router_.Find(method, path);
@@ -50,6 +56,8 @@ http::ApiResponse ServedDataDir::Call(const std::string& method, const std::stri
   req.path_params = match->params;
   req.body = body;
   req.client_address = "127.0.0.1";
+  req.policy = policy;
+  req.principal = principal;
   if (q != std::string::npos) {
     std::string query = target.substr(q + 1);
     size_t pos = 0;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/access_policy.h"
 #include "cli/cli_context.h"
 #include "cli/served_pipeline.h"
 #include "serve/http/api.h"
@@ -28,6 +29,10 @@ class ServedDataDir {
   // route matches.
   http::ApiResponse Call(const std::string& method, const std::string& target,
                          const std::string& body = "") const;
+  // The same, as `principal` under `policy` (what the server sets once it authenticated).
+  http::ApiResponse CallAs(const auth::AccessPolicy* policy, const auth::Principal& principal,
+                           const std::string& method, const std::string& target,
+                           const std::string& body = "") const;
 
   // `dataforge ARGS... --config C --data-dir D`: stdout; fails the test on a non-zero exit.
   std::string Cli(std::vector<std::string> args) const;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/access_policy.h"
 #include "common/json_writer.h"
 #include "orchestrate/dag_report.h"
 #include "serve/rest/query_params.h"
@@ -160,9 +161,8 @@ Result<ApiResponse> GetRun(const PipelineApiBackends& b, const ApiRequest& req) 
   }
   DF_RETURN_IF_ERROR(run.status());
   if (!req.Allowed(ResourceKind::kDags, run->dag_id, Action::kRead)) {
-    return Status::PermissionDenied(
-        fmt::format("role '{}' may not read dags '{}' (grant it in auth.roles.{})",
-                    req.principal.role, run->dag_id, req.principal.role));
+    return Status::PermissionDenied(auth::AccessPolicy::DeniedMessage(
+        req.principal, ResourceKind::kDags, run->dag_id, Action::kRead));
   }
   DF_ASSIGN_OR_RETURN(auto tasks, b.runs->ListTasks(id));
   SortTasksInDagOrder(*b.config, run->dag_id, &tasks);
