@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <regex>
+
 #include <fmt/format.h>
 
 #include "integration/cli_helpers.h"
@@ -66,7 +68,11 @@ TEST_F(DagApiTest, DagsAreWhatDagsListPrints) {
   ASSERT_EQ(r.status, 200) << r.body;
   auto lines = SplitLines(served_->Cli({"dags", "list", "--json"}));
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(r.body, fmt::format("{{\"dags\":[{},{}]}}", lines[0], lines[1]));
+  // next_run_due moves on at the hour (frozen is @hourly) between the two reads: not compared.
+  static const std::regex due(R"("next_run_due":"[^"]*")");
+  EXPECT_EQ(
+      std::regex_replace(r.body, due, "due"),
+      std::regex_replace(fmt::format("{{\"dags\":[{},{}]}}", lines[0], lines[1]), due, "due"));
   EXPECT_NE(lines[0].find(R"("dag_id":"etl","schedule":"@daily","timezone":"UTC","paused":false,)"),
             std::string::npos)
       << lines[0];

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "integration/cli_helpers.h"
@@ -120,17 +122,22 @@ TEST_F(PipelineApiTest, DeadLettersOfBothStagesFilteredAndPaged) {
   size_t pages = 0;
   auto all = AllDeadLetters(*served_, "", &pages);
   EXPECT_EQ(pages, 1u);
-  std::vector<std::string> want = {"source 42", std::string("process ") + kBadDate,
-                                   std::string("process ") + kBadUuid};
-  EXPECT_EQ(all, want);
-  EXPECT_EQ(AllDeadLetters(*served_, "limit=1", &pages), want);
+  // The source's letter is written when the page is fetched, before the processor's two; those
+  // two come in the order the processor met them (partitions interleave): any, but the same on
+  // every page size.
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0], "source 42");
+  std::set<std::string> process(all.begin() + 1, all.end());
+  EXPECT_EQ(process, (std::set<std::string>{std::string("process ") + kBadDate,
+                                            std::string("process ") + kBadUuid}));
+  EXPECT_EQ(AllDeadLetters(*served_, "limit=1", &pages), all);
   EXPECT_EQ(pages, 3u);
-  EXPECT_EQ(AllDeadLetters(*served_, "limit=2", &pages), want);
+  EXPECT_EQ(AllDeadLetters(*served_, "limit=2", &pages), all);
   EXPECT_EQ(pages, 2u);
   EXPECT_EQ(AllDeadLetters(*served_, "stage=source", &pages),
             std::vector<std::string>{"source 42"});
   EXPECT_EQ(AllDeadLetters(*served_, "stage=process&limit=1", &pages),
-            std::vector<std::string>(want.begin() + 1, want.end()));
+            std::vector<std::string>(all.begin() + 1, all.end()));
   EXPECT_EQ(pages, 2u);
 }
 
