@@ -13,8 +13,8 @@
 #include "cli/commands.h"
 #include "cli/scheduler_host.h"
 #include "cli/signal_waiter.h"
-#include "common/json_writer.h"
 #include "common/redact.h"
+#include "orchestrate/dag_report.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/task_environments.h"
 #include "schedule/schedule.h"
@@ -22,19 +22,8 @@
 namespace dataforge {
 namespace {
 
-const DagSpec* FindDag(const PipelineConfig& c, const std::string& id) {
-  for (const auto& d : c.dags) {
-    if (d.id == id) return &d;
-  }
-  return nullptr;
-}
-
 Status UnknownDag(const PipelineConfig& c, const std::string& id) {
-  std::vector<std::string> ids;
-  for (const auto& d : c.dags) ids.push_back(d.id);
-  return Status::ConfigError(
-      fmt::format("unknown DAG '{}'; the pipeline file declares: {}", id,
-                  ids.empty() ? "none" : fmt::format("{}", fmt::join(ids, ", "))));
+  return Status::ConfigError(UnknownDagMessage(c, id));
 }
 
 // The run store for reading, or nullptr when no scheduler ever wrote one: no data dir, a
@@ -62,56 +51,13 @@ Result<std::unique_ptr<RunStore>> StoreForWriting(const CliContext& ctx, const P
   return store;
 }
 
-// Runs of a paused DAG do not start: waiting for them would never end.
-Status RefuseIfPaused(RunStore& store, const std::string& dag_id) {
-  DF_ASSIGN_OR_RETURN(auto rows, store.ListDags());
-  for (const auto& row : rows) {
-    if (row.dag_id == dag_id && row.paused) {
-      return Status::FailedPrecondition(
-          fmt::format("DAG {} is paused: its runs do not start; unpause it first (dataforge "
-                      "dags unpause {})",
-                      dag_id, dag_id));
-    }
-  }
-  return Status::OK();
-}
-
 std::string Time(int64_t us) {
-  return us == 0 ? "-" : FormatIso8601(us, "UTC");
+  return RunTime(us);
 }
 
 std::string Duration(int64_t from, int64_t to) {
   if (from == 0 || to == 0 || to < from) return "-";
   return fmt::format("{:.1f}s", static_cast<double>(to - from) / 1e6);
-}
-
-std::string RunJson(const DagRun& r) {
-  return JsonObjectWriter()
-      .Int("run_id", r.run_id)
-      .String("dag_id", r.dag_id)
-      .String("type", RunTypeName(r.type))
-      .String("state", RunStateName(r.state))
-      .String("logical_date", Time(r.logical_us))
-      .String("data_interval_start", Time(r.interval_start_us))
-      .String("data_interval_end", Time(r.interval_end_us))
-      .Raw("conf", r.conf_json.empty() ? "{}" : r.conf_json)
-      .Int("created_us", r.created_us)
-      .Int("started_us", r.started_us)
-      .Int("ended_us", r.ended_us)
-      .Finish();
-}
-
-std::string TaskJson(const TaskInstance& t) {
-  return JsonObjectWriter()
-      .String("task_id", t.task_id)
-      .String("state", TaskStateName(t.state))
-      .Int("try_number", t.try_number)
-      .Int("max_tries", t.max_tries)
-      .Int("started_us", t.started_us)
-      .Int("ended_us", t.ended_us)
-      .String("last_error", t.last_error)
-      .String("output", t.output)
-      .Finish();
 }
 
 // Runs the scheduler here (when this data dir is free) until `run_ids` are all done, drawing
@@ -190,42 +136,22 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
                    "NEXT RUN DUE", "LAST RUN", "TASKS");
       }
       for (const auto& d : c.dags) {
-        bool paused = rows.count(d.id) ? rows[d.id].paused : d.paused_on_create;
-        std::optional<int64_t> last =
-            rows.count(d.id) ? rows[d.id].last_scheduled_start_us : std::nullopt;
-        auto schedule = Schedule::Parse(d.schedule, d.time_zone);
-        std::optional<int64_t> next;
-        if (schedule.ok()) {
-          if (!last && !d.catchup) {
-            // The newest complete interval runs first.
-            auto due = DueIntervals(*schedule, d.start_us, std::nullopt, Clock::Real()->NowMicros(),
-                                    false, 1);
-            next = due.empty() ? NextDueAt(*schedule, d.start_us, std::nullopt)
-                               : std::optional<int64_t>(due.back().end_us);
-          } else {
-            next = NextDueAt(*schedule, d.start_us, last);
-          }
-        }
+        std::optional<DagRow> row;
+        if (rows.count(d.id)) row = rows[d.id];
+        bool paused = row ? row->paused : d.paused_on_create;
         std::string last_state = "-";
         if (store) {
           DF_ASSIGN_OR_RETURN(auto runs, store->ListRuns(d.id, 1));
           if (!runs.empty()) last_state = RunStateName(runs[0].state);
         }
-        std::string next_text = next ? FormatIso8601(*next, d.time_zone) : "never";
+        int64_t now = Clock::Real()->NowMicros();
         if (*json) {
-          fmt::print("{}\n", JsonObjectWriter()
-                                 .String("dag_id", d.id)
-                                 .String("schedule", d.schedule)
-                                 .String("timezone", d.time_zone)
-                                 .Bool("paused", paused)
-                                 .Bool("catchup", d.catchup)
-                                 .String("next_run_due", next ? next_text : "")
-                                 .String("last_run_state", last_state == "-" ? "" : last_state)
-                                 .Int("tasks", static_cast<int64_t>(d.tasks.size()))
-                                 .Finish());
+          fmt::print("{}\n", DagJson(d, row, last_state == "-" ? "" : last_state, now));
         } else {
+          auto next = NextRunDue(d, row, now);
           fmt::print("{:<24} {:<16} {:<7} {:<26} {:<10} {}\n", d.id, d.schedule,
-                     paused ? "yes" : "no", next_text, last_state, d.tasks.size());
+                     paused ? "yes" : "no", next ? FormatIso8601(*next, d.time_zone) : "never",
+                     last_state, d.tasks.size());
         }
       }
       return Status::OK();
@@ -254,24 +180,13 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       DF_ASSIGN_OR_RETURN(auto store, StoreForWriting(ctx, c));
       if (*wait) DF_RETURN_IF_ERROR(RefuseIfPaused(*store, d->id));
-      DF_ASSIGN_OR_RETURN(auto schedule, Schedule::Parse(d->schedule, d->time_zone));
       int64_t now = Clock::Real()->NowMicros();
-      DataInterval iv = LatestCompleteInterval(schedule, d->start_us, now);
-      DagRun run;
-      run.dag_id = d->id;
-      run.type = RunType::kManual;
-      run.logical_us = now;
-      run.interval_start_us = iv.start_us;
-      run.interval_end_us = iv.end_us;
-      run.conf_json = simdjson::minify(doc);
-      run.created_us = now;
-      std::vector<std::pair<std::string, int>> tries;
-      for (const auto& t : d->tasks) tries.emplace_back(t.id, t.retries + 1);
-      DF_ASSIGN_OR_RETURN(auto id, store->CreateRun(run, tries));
-      if (!id) return Status::Internal("a run for this instant exists already; trigger again");
-      fmt::print("run {} of DAG {} queued (logical date {})\n", *id, d->id, Time(now));
+      DF_ASSIGN_OR_RETURN(auto run, QueueManualRun(*store, *d, simdjson::minify(doc), now));
+      if (!run) return Status::Internal("a run for this instant exists already; trigger again");
+      int64_t id = run->run_id;
+      fmt::print("run {} of DAG {} queued (logical date {})\n", id, d->id, Time(now));
       if (!*wait) return Status::OK();
-      DF_ASSIGN_OR_RETURN(auto runs, ExecuteAndWait(ctx, c, *store, {*id}, false, "run"));
+      DF_ASSIGN_OR_RETURN(auto runs, ExecuteAndWait(ctx, c, *store, {id}, false, "run"));
       const DagRun& r = runs.at(0);
       fmt::print("run {}: {}\n", r.run_id, RunStateName(r.state));
       if (r.state == RunState::kFailed) {
@@ -450,23 +365,9 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       DF_RETURN_IF_ERROR(run.status());
       DF_ASSIGN_OR_RETURN(auto tasks, store->ListTasks(*run_id));
-      if (const DagSpec* d = FindDag(c, run->dag_id)) {
-        // In the DAG's order (the file's), not the store's.
-        std::map<std::string, size_t> order;
-        for (size_t i = 0; i < d->tasks.size(); ++i) order[d->tasks[i].id] = i;
-        std::stable_sort(tasks.begin(), tasks.end(), [&](const auto& a, const auto& b) {
-          auto ia = order.count(a.task_id) ? order[a.task_id] : order.size();
-          auto ib = order.count(b.task_id) ? order[b.task_id] : order.size();
-          return ia < ib;
-        });
-      }
+      SortTasksInDagOrder(c, run->dag_id, &tasks);
       if (*json) {
-        std::string list = "[";
-        for (size_t i = 0; i < tasks.size(); ++i) list += (i ? "," : "") + TaskJson(tasks[i]);
-        list += "]";
-        std::string r = RunJson(*run);
-        r.pop_back();
-        fmt::print("{},\"tasks\":{}}}\n", r, Redact(list));
+        fmt::print("{}\n", RunWithTasksJson(*run, tasks));
         return Status::OK();
       }
       fmt::print("run {} of DAG {} ({}): {}\n", run->run_id, run->dag_id, RunTypeName(run->type),

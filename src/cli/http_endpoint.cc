@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "serve/rest/openapi.h"
+#include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
 
 namespace dataforge {
@@ -21,7 +23,9 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
                                         flags.insecure_no_auth));
   // Every route of the product's HTTP API.
   rest::RegisterTablesApi(&e->router_, store);
-  // TODO(merge): rest::RegisterPipelineApi(&e->router_, ...) (helper "pipeapi").
+  DF_ASSIGN_OR_RETURN(e->pipeline_, ServedPipeline::Open(ctx, config, store));
+  rest::RegisterPipelineApi(&e->router_, e->pipeline_->backends());
+  rest::RegisterOpenApi(&e->router_);
 
   http::HttpServerOptions options;
   options.host = flags.host;

@@ -1,7 +1,7 @@
 // The HTTP endpoint as the CLI hosts it: the REST API's router over one Store, the server and
 // its authentication, started from command-line flags. Used by `dataforge serve` and
 // `dataforge run --http-port`. Every route the product serves is registered in one place,
-// HttpEndpoint::Start (the tables API today; the pipeline API next).
+// HttpEndpoint::Start (tables, pipeline and DAGs, /openapi.json).
 //
 // Thread-safety: Start(), Stop() and the destructor from the owning thread; Summary() from any.
 // The Store must outlive the endpoint.
@@ -12,6 +12,7 @@
 
 #include "cli/auth_setup.h"
 #include "cli/cli_context.h"
+#include "cli/served_pipeline.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "serve/http/api.h"
@@ -55,6 +56,7 @@ class HttpEndpoint {
   HttpEndpoint() = default;
   std::string host_;
   std::unique_ptr<ServerAuth> auth_;
+  std::unique_ptr<ServedPipeline> pipeline_;  // the pipeline endpoints' stages
   http::ApiRouter router_;
   std::unique_ptr<http::HttpServer> server_;
 };

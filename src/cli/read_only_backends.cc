@@ -1,13 +1,10 @@
 #include "cli/read_only_backends.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
 
-#include "common/json_writer.h"
 #include "pipeline/data_dir.h"
 
 namespace dataforge {
@@ -80,17 +77,6 @@ Status CheckTableExists(Store& store, const std::string& table) {
   return Status::NotFound(
       fmt::format("no table {}; tables: {}", table,
                   tables.empty() ? "none" : fmt::to_string(fmt::join(tables, ", "))));
-}
-
-void AppendJsonOrString(std::string* out, std::string_view text) {
-  static thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
-  simdjson::dom::element doc;
-  if (!text.empty() && parser.parse(padded).get(doc) == simdjson::SUCCESS) {
-    out->append(text);
-  } else {
-    AppendJsonString(out, text);
-  }
 }
 
 }  // namespace dataforge

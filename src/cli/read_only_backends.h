@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/cli_context.h"
+#include "common/json_or_string.h"  // AppendJsonOrString, for the commands that print
 #include "log/log.h"
 #include "staging/staging.h"
 #include "store/store.h"
@@ -22,8 +23,5 @@ Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
 
 // NotFound "no table T; tables: a, b" unless `table` is one of the store's tables.
 Status CheckTableExists(Store& store, const std::string& table);
-
-// Appends `text` to `out` as JSON: as it is if it is valid JSON, else as a JSON string.
-void AppendJsonOrString(std::string* out, std::string_view text);
 
 }  // namespace dataforge

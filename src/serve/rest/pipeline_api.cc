@@ -1,0 +1,262 @@
+// GET /v1/status, /v1/deadletters, /v1/topics and a partition's records; the DAG routes are in
+// dag_api.cc.
+#include "serve/rest/pipeline_api.h"
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "common/json_or_string.h"
+#include "common/json_writer.h"
+#include "pipeline/status_report.h"
+#include "serve/rest/dag_api.h"
+#include "serve/rest/query_params.h"
+
+namespace dataforge::rest {
+namespace {
+
+using http::ApiRequest;
+using http::ApiResponse;
+using http::ErrorFromStatus;
+using http::ErrorResponse;
+using http::JsonResponse;
+
+struct State {
+  PipelineApiBackends b;
+  std::mutex mu;  // serializes calls into b.staging and b.log
+};
+
+Status NeedLog(const State& s) {
+  if (s.b.log) return Status::OK();
+  return Status::Unavailable(
+      "this data dir has no log yet (the pipeline never ran here): run it first (dataforge run)");
+}
+
+// Runs `fn` and turns an error Status into its response.
+template <typename Fn>
+ApiResponse Handle(Fn&& fn) {
+  Result<ApiResponse> r = fn();
+  return r.ok() ? std::move(r).value() : ErrorFromStatus(r.status());
+}
+
+Result<ApiResponse> GetStatus(State& s, const ApiRequest& req) {
+  DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
+  DF_RETURN_IF_ERROR(NeedLog(s));
+  if (s.b.store) DF_RETURN_IF_ERROR(s.b.store->Refresh());
+  std::lock_guard lock(s.mu);
+  DF_ASSIGN_OR_RETURN(auto st, ReadPipelineStatus(s.b.staging, *s.b.log, s.b.store, *s.b.config));
+  return JsonResponse(PipelineStatusJson(st));
+}
+
+// One dead letter of the staging ("source") or the store ("process").
+std::string DeadLetterJson(std::string_view stage, const StoredDeadLetter& d) {
+  return JsonObjectWriter()
+      .String("stage", stage)
+      .Int("id", static_cast<int64_t>(d.id))
+      .Int("at_us", d.letter.at_us)
+      .String("reason", d.letter.reason)
+      .String("location", d.letter.location)
+      .String("raw", d.letter.payload)
+      .Finish();
+}
+
+// Both stages' dead letters merged oldest first (by at_us; the source's first on a tie), paged
+// by a cursor holding the last id read from each stage.
+Result<ApiResponse> GetDeadLetters(State& s, const ApiRequest& req) {
+  DF_RETURN_IF_ERROR(CheckKnownParams(req, {"stage", "limit", "cursor"}));
+  bool source = true, process = true;
+  if (const std::string* stage = req.Query("stage")) {
+    if (*stage != "source" && *stage != "process") {
+      return Status::InvalidArgument(fmt::format(
+          "stage={}: expected source (the staging's dead letters) or process (the store's)",
+          *stage));
+    }
+    source = *stage == "source";
+    process = *stage == "process";
+  }
+  DF_ASSIGN_OR_RETURN(size_t limit, LimitParam(req));
+  std::vector<int64_t> after = {0, 0};
+  if (const std::string* cursor = req.Query("cursor")) {
+    DF_ASSIGN_OR_RETURN(after, DecodeCursor("dl", *cursor, 2));
+  }
+  std::vector<StoredDeadLetter> from_source, from_process;
+  if (source && s.b.staging) {
+    std::lock_guard lock(s.mu);
+    DF_RETURN_IF_ERROR(s.b.staging->ListDeadLetters(after[0], limit + 1, &from_source));
+  }
+  if (process && s.b.store) {
+    DF_RETURN_IF_ERROR(s.b.store->Refresh());
+    DF_RETURN_IF_ERROR(s.b.store->ListDeadLetters(after[1], limit + 1, &from_process));
+  }
+  std::string items = "[";
+  size_t i = 0, j = 0;
+  while (i + j < limit && (i < from_source.size() || j < from_process.size())) {
+    bool take_source =
+        j >= from_process.size() ||
+        (i < from_source.size() && from_source[i].letter.at_us <= from_process[j].letter.at_us);
+    if (items.size() > 1) items += ',';
+    if (take_source) {
+      items += DeadLetterJson("source", from_source[i]);
+      after[0] = static_cast<int64_t>(from_source[i++].id);
+    } else {
+      items += DeadLetterJson("process", from_process[j]);
+      after[1] = static_cast<int64_t>(from_process[j++].id);
+    }
+  }
+  items += ']';
+  bool more = i < from_source.size() || j < from_process.size();
+  JsonObjectWriter w;
+  w.Raw("dead_letters", items);
+  if (more) {
+    w.String("next_cursor", EncodeCursor("dl", after));
+  } else {
+    w.Null("next_cursor");
+  }
+  return JsonResponse(w.Finish());
+}
+
+std::string PartitionJson(const PartitionInfo& p) {
+  return JsonObjectWriter()
+      .Int("partition", p.partition)
+      .Int("start_offset", p.start_offset)
+      .Int("end_offset", p.end_offset)
+      .Finish();
+}
+
+Result<ApiResponse> GetTopics(State& s, const ApiRequest& req) {
+  DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
+  DF_RETURN_IF_ERROR(NeedLog(s));
+  std::lock_guard lock(s.mu);
+  DF_ASSIGN_OR_RETURN(auto names, s.b.log->ListTopics());
+  std::sort(names.begin(), names.end());
+  std::string topics = "[";
+  for (const auto& name : names) {
+    auto info = s.b.log->DescribeTopic(name);
+    // Deleted between the list and now: not there any more.
+    if (!info.ok() && info.status().code() == StatusCode::kNotFound) continue;
+    DF_RETURN_IF_ERROR(info.status());
+    std::string parts = "[";
+    for (const auto& p : info->partitions) {
+      if (parts.size() > 1) parts += ',';
+      parts += PartitionJson(p);
+    }
+    parts += ']';
+    if (topics.size() > 1) topics += ',';
+    topics += JsonObjectWriter().String("topic", name).Raw("partitions", parts).Finish();
+  }
+  topics += ']';
+  return JsonResponse(JsonObjectWriter().Raw("topics", topics).Finish());
+}
+
+std::string RecordJson(const ConsumedRecord& c) {
+  std::string headers = "{";
+  for (size_t i = 0; i < c.record.headers.size(); ++i) {
+    if (i) headers += ',';
+    AppendJsonString(&headers, c.record.headers[i].first);
+    headers += ':';
+    AppendJsonString(&headers, c.record.headers[i].second);
+  }
+  headers += '}';
+  std::string value;
+  AppendJsonOrString(&value, c.record.value);
+  return JsonObjectWriter()
+      .Int("offset", c.offset)
+      .Int("timestamp_us", c.record.timestamp_us)
+      .String("key", c.record.key)
+      .Raw("value", value)
+      .Raw("headers", headers)
+      .Finish();
+}
+
+Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
+  DF_RETURN_IF_ERROR(CheckKnownParams(req, {"offset", "limit"}));
+  DF_RETURN_IF_ERROR(NeedLog(s));
+  const std::string& topic = req.path_params.at("topic");
+  const std::string& partition_text = req.path_params.at("partition");
+  DF_ASSIGN_OR_RETURN(
+      int64_t partition,
+      ParseIntParam(fmt::format("partition '{}' in the path", partition_text), partition_text, 0));
+  DF_ASSIGN_OR_RETURN(size_t limit, LimitParam(req));
+  std::optional<int64_t> offset;
+  if (const std::string* text = req.Query("offset")) {
+    DF_ASSIGN_OR_RETURN(offset, ParseIntParam(fmt::format("offset={}", *text), *text, 0));
+  }
+  std::lock_guard lock(s.mu);
+  auto info = s.b.log->DescribeTopic(topic);
+  if (!info.ok() && info.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound(fmt::format("no topic '{}'; see GET /v1/topics", topic));
+  }
+  DF_RETURN_IF_ERROR(info.status());
+  const PartitionInfo* part = nullptr;
+  for (const auto& p : info->partitions) {
+    if (p.partition == partition) part = &p;
+  }
+  if (!part) {
+    return Status::NotFound(
+        fmt::format("topic '{}' has no partition {}; its partitions are 0 to {}", topic, partition,
+                    info->partitions.size() - 1));
+  }
+  int64_t from = offset.value_or(part->start_offset);
+  if (from < part->start_offset) {
+    return ErrorResponse(
+        410, "gone",
+        fmt::format("offset {} of {}/{} was deleted by retention; the partition starts at offset "
+                    "{} now",
+                    from, topic, partition, part->start_offset));
+  }
+  if (from > part->end_offset) {
+    return Status::InvalidArgument(
+        fmt::format("offset={}: past the end of {}/{}, whose end offset (the next record's) is {}",
+                    from, topic, partition, part->end_offset));
+  }
+  std::vector<ConsumedRecord> batch;
+  int64_t next = from;
+  std::string records = "[";
+  // The log returns what one read holds; read on until `limit` or the end.
+  while (batch.size() < limit && next < part->end_offset) {
+    std::vector<ConsumedRecord> more;
+    DF_RETURN_IF_ERROR(
+        s.b.log->Read(topic, static_cast<int32_t>(partition), next, limit - batch.size(), &more));
+    if (more.empty()) break;
+    for (auto& c : more) {
+      if (c.offset < next) continue;  // a read may start at the batch's base offset
+      if (batch.size() >= limit) break;
+      next = c.offset + 1;
+      batch.push_back(std::move(c));
+    }
+  }
+  for (const auto& c : batch) {
+    if (records.size() > 1) records += ',';
+    records += RecordJson(c);
+  }
+  records += ']';
+  return JsonResponse(JsonObjectWriter()
+                          .String("topic", topic)
+                          .Int("partition", partition)
+                          .Raw("records", records)
+                          .Int("next_offset", next)
+                          .Int("end_offset", part->end_offset)
+                          .Finish());
+}
+
+}  // namespace
+
+void RegisterPipelineApi(http::ApiRouter* router, const PipelineApiBackends& backends) {
+  auto s = std::make_shared<State>();
+  s->b = backends;
+  http::RouteAccess pipeline_read{auth::ResourceKind::kPipeline, auth::Action::kRead, "", false};
+  router->Add("GET", "/v1/status", pipeline_read,
+              [s](const ApiRequest& req) { return Handle([&] { return GetStatus(*s, req); }); });
+  router->Add("GET", "/v1/deadletters", pipeline_read, [s](const ApiRequest& req) {
+    return Handle([&] { return GetDeadLetters(*s, req); });
+  });
+  router->Add("GET", "/v1/topics", pipeline_read,
+              [s](const ApiRequest& req) { return Handle([&] { return GetTopics(*s, req); }); });
+  router->Add("GET", "/v1/topics/{topic}/partitions/{partition}/records", pipeline_read,
+              [s](const ApiRequest& req) { return Handle([&] { return GetRecords(*s, req); }); });
+  RegisterDagRoutes(router, backends);
+}
+
+}  // namespace dataforge::rest

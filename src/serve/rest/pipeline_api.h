@@ -1,0 +1,47 @@
+// The pipeline's own state over HTTP (docs/serving.md "Pipeline endpoints"):
+//   GET  /v1/status                                        what `dataforge status --json` prints
+//   GET  /v1/deadletters?stage=&limit=&cursor=             both stages' dead letters, paged
+//   GET  /v1/topics                                        topics, partitions, start/end offsets
+//   GET  /v1/topics/{topic}/partitions/{partition}/records?offset=&limit=
+//                                                          log records, Kafka or embedded
+//   GET  /v1/dags                                          the pipeline file's DAGs and their state
+//   POST /v1/dags/{dag}/runs                               queue a manual run (body {"conf":{..}})
+//   GET  /v1/runs?dag=&limit=&cursor=                      runs, newest first, paged
+//   GET  /v1/runs/{run_id}                                 one run with its tasks' states
+// Access (auth/access.h): pipeline read for the first four; dags read for the DAG and run
+// lists (each DAG's runs shown only to who may read that DAG) and trigger (audited) for POST.
+// Every document of these routes is in serve/rest/openapi.json.
+#pragma once
+
+#include "common/clock.h"
+#include "config/pipeline_config.h"
+#include "log/log.h"
+#include "orchestrate/state/run_store.h"
+#include "serve/http/api.h"
+#include "staging/staging.h"
+#include "store/store.h"
+
+namespace dataforge::rest {
+
+// The stages of one data dir, borrowed: each must outlive every request the router serves.
+// Stages opened read-only next to a running pipeline (`dataforge serve`) are fine: the handlers
+// call Store::Refresh() before reading the store.
+struct PipelineApiBackends {
+  const PipelineConfig* config = nullptr;  // required: the log topic, group, table and DAGs
+  // Null when the data dir has no log yet (it never ran): status, topics and records answer 503.
+  Log* log = nullptr;
+  Staging* staging = nullptr;  // null for a `run --role process` data dir
+  Store* store = nullptr;      // null for a `run --role ingest` data dir
+  // Read-write: POST /v1/dags/{dag}/runs writes a run (as `dags trigger` does, also while a
+  // `run` holds the data dir). Null when there is none: the DAG list comes from the pipeline
+  // file alone, the run list is empty and a trigger is 503.
+  RunStore* runs = nullptr;
+  Clock* clock = Clock::Real();
+};
+
+// Adds the routes above. Thread-safety: handlers may run on several threads at once; calls
+// into the staging and the log are serialized (one mutex), the store and the run store are
+// thread-safe themselves.
+void RegisterPipelineApi(http::ApiRouter* router, const PipelineApiBackends& backends);
+
+}  // namespace dataforge::rest
