@@ -183,10 +183,10 @@ Status ScanMatching(Store* store, const std::string& table, const RowMatcher& ma
       store->Scan(table, "", max_scanned + 1, [&](const std::string& key, const std::string& json) {
         if (scanned % kRowsPerClockCheck == kRowsPerClockCheck - 1 &&
             std::chrono::steady_clock::now() >= deadline) {
-          row_error = Status::DeadlineExceeded(fmt::format(
-              "reading {} passed the request deadline after {} rows (the server's "
-              "--request-deadline-ms)",
-              table, scanned));
+          row_error = Status::DeadlineExceeded(
+              fmt::format("reading {} passed the request deadline after {} rows (the server's "
+                          "--request-deadline-ms)",
+                          table, scanned));
           return false;
         }
         if (++scanned > max_scanned) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 
+#include "auth/access_policy.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
 #include "serve/rest/page_cursor.h"
@@ -173,6 +174,29 @@ TYPED_TEST(TablesApiTest, ListsTablesWithKeyAndColumnTypes) {
                                 R"("columns":[{}]}}]}})",
                                 columns));
   EXPECT_EQ(schema->columns.size(), 8u);
+}
+
+TYPED_TEST(TablesApiTest, ListsOnlyTheTablesTheCallerMayRead) {
+  ASSERT_TRUE(this->store_->EnsureTable(TableSchema{"other.things", "k", {{"k", "text"}}}).ok());
+  AuthConfig config;
+  config.roles.push_back(AuthRoleConfig{"shop_reader", {{"tables", "shop.*", {"read"}, 0}}, 0});
+  auto policy = auth::AccessPolicy::FromConfig(config);
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  this->client_->policy = &*policy;
+  auto names = [&](const std::string& role) {
+    this->client_->principal = auth::Principal{"u", role, "key", "k1"};
+    auto r = this->client_->Call("GET", "/v1/tables", {});
+    EXPECT_EQ(r.status, 200);
+    std::string out;
+    simdjson::dom::parser parser;
+    for (auto t : parser.parse(r.body)["tables"].get_array()) {
+      out += (out.empty() ? "" : ",") + std::string(std::string_view(t["name"]));
+    }
+    return out;
+  };
+  EXPECT_EQ(names("shop_reader"), "shop.people");
+  EXPECT_EQ(names("reader"), "other.things,shop.people");
+  EXPECT_EQ(names("nobody"), "");
 }
 
 TYPED_TEST(TablesApiTest, GetsOneRowOr404) {
