@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include "auth/access_policy.h"
 #include "common/json_writer.h"
@@ -519,6 +520,58 @@ TYPED_TEST(TablesApiTest, BadReadsAre400WithTheirMessage) {
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_EQ(r.body, Error("not_found", "no table shop.nope; tables: shop.people")) << path;
   }
+}
+
+}  // namespace
+}  // namespace dataforge::rest
+
+namespace dataforge::rest {
+namespace {
+
+// The Cassandra store unreachable: 503 naming it, and the API recovers by itself once the
+// cluster is back (the store's client reconnects).
+TEST(TablesApiCassandraDown, UnreachableStoreIs503AndRecovers) {
+  CassandraBackend backend;
+  // One retry: with the default ten (and their backoff) a request would wait ~25 s for its 503.
+  StoreOptions options;
+  options.cassandra.consistency = "ONE";
+  options.cassandra.max_retries = 1;
+  auto s = OpenStore(fmt::format("cassandra://127.0.0.1:{}", backend.server->port()),
+                     OpenMode::kReadWrite, options);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::unique_ptr<Store> store = std::move(s).value();
+  ASSERT_TRUE(store->EnsureTable(PeopleSchema()).ok());
+  StoreBatch b;
+  b.table = kTable;
+  b.counted = false;
+  b.rows.push_back(RowWrite{"p001", Json(MakePerson(1)), false, true});
+  ASSERT_TRUE(store->Apply(b).ok());
+  TablesApiClient client(store.get());
+  auto get = [&] { return client.Call("GET", kRow, {{"table", kTable}, {"key", "p001"}}); };
+  ASSERT_EQ(get().status, 200);
+
+  const int port = backend.server->port();
+  backend.server->Stop();
+  auto r = get();
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_TRUE(r.body.starts_with(
+      R"({"error":{"code":"unavailable","message":"cassandra: no host available; )"))
+      << r.body;
+  r = client.Call("GET", kRows, {{"table", kTable}});
+  EXPECT_EQ(r.status, 503) << r.body;
+
+  cql::CqlServerOptions server_options;
+  server_options.port = port;
+  backend.server = std::make_unique<cql::CqlServer>(server_options);
+  ASSERT_TRUE(backend.server->Listen().ok());
+  ASSERT_TRUE(backend.server->Start(backend.engine.get()).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (get().status != 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  r = get();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, Json(MakePerson(1)));
 }
 
 }  // namespace
