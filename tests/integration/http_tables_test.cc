@@ -93,10 +93,13 @@ got = get(t + "/rows/" + key)
 deleted = status("DELETE", t + "/rows/" + key)
 gone = status("GET", t + "/rows/" + key)
 bad = status("GET", t + "/rows?dob=gt.soon")
+bad_cursor = status("GET", t + "/rows?cursor=AQ")[0]
+no_table = status("GET", base + "/nope.nope/rows")[0]
 print(json.dumps({"tables": names, "rows": len(rows), "pages": pages,
                   "sorted": ids == sorted(ids), "count": count, "females": len(females),
                   "fcount": fcount, "put": put[0], "got": [got["first_name"], got["dob"]],
-                  "deleted": deleted[0], "gone": gone[0], "bad": list(bad)}))
+                  "deleted": deleted[0], "gone": gone[0], "bad_cursor": bad_cursor,
+                  "no_table": no_table, "bad": list(bad)}))
 )py";
 
 std::string RunClient(const ServeProcess& s) {
@@ -109,7 +112,7 @@ std::string Expected(int64_t rows, int64_t females, bool sorted) {
   return fmt::format(
       R"({{"tables": ["{}"], "rows": {}, "pages": {}, "sorted": {}, "count": {}, "females": {}, )"
       R"("fcount": {}, "put": 200, "got": ["Ann", "1990-05-06T00:00:00.000Z"], "deleted": 204, )"
-      R"("gone": 404, "bad": [400, "{{\"error\":{{\"code\":\"bad_request\",\"message\":\"filter )"
+      R"("gone": 404, "bad_cursor": 400, "no_table": 404, "bad": [400, "{{\"error\":{{\"code\":\"bad_request\",\"message\":\"filter )"
       R"(dob=gt.soon: expected a timestamp (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[.mmm][Z|+HH:MM] or )"
       R"(epoch milliseconds) for column dob (timestamp)\"}}}}"]}})"
       "\n",
