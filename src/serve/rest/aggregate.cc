@@ -124,46 +124,48 @@ Result<std::string> RunAggregate(Store* store, const std::string& table, const T
   }
   std::map<GroupKey, Group, GroupKeyLess> groups;
   DF_RETURN_IF_ERROR(
-      ScanMatching(store, table, matcher, kMaxScannedPerAggregate, request.deadline, [&](simdjson::dom::object row) {
-        GroupKey key;
-        if (!query.group_by.empty()) key.v = ReadStored(row, query.group_by, group_kind);
-        auto [it, inserted] = groups.try_emplace(std::move(key));
-        Group& g = it->second;
-        if (inserted) g.aggs.resize(query.aggs.size());
-        ++g.count;
-        for (size_t i = 0; i < query.aggs.size(); ++i) {
-          const AggSpec& a = query.aggs[i];
-          if (a.function == AggFunction::kCount) continue;
-          auto v = ReadStored(row, a.column, kinds[i]);
-          if (!v) continue;
-          AggState& s = g.aggs[i];
-          switch (a.function) {
-            case AggFunction::kMin:
-            case AggFunction::kMax: {
-              int c = s.best ? CompareValues(v->value, s.best->value) : 0;
-              if (!s.best || (a.function == AggFunction::kMin ? c < 0 : c > 0))
-                s.best = std::move(v);
-              break;
-            }
-            default: {
-              ++s.n;
-              const TypedValue& t = v->value;
-              if (t.is_int && !s.is_double) {
-                if (!__builtin_add_overflow(s.isum, t.i, &s.isum)) break;
-                s.is_double = true;
-                s.dsum = static_cast<double>(s.isum) + static_cast<double>(t.i);
-                break;
-              }
-              if (!s.is_double) {
-                s.is_double = true;
-                s.dsum = static_cast<double>(s.isum);
-              }
-              s.dsum += t.is_int ? static_cast<double>(t.i) : t.d;
-              break;
-            }
-          }
-        }
-      }));
+      ScanMatching(store, table, matcher, kMaxScannedPerAggregate, request.deadline,
+                   [&](simdjson::dom::object row) {
+                     GroupKey key;
+                     if (!query.group_by.empty())
+                       key.v = ReadStored(row, query.group_by, group_kind);
+                     auto [it, inserted] = groups.try_emplace(std::move(key));
+                     Group& g = it->second;
+                     if (inserted) g.aggs.resize(query.aggs.size());
+                     ++g.count;
+                     for (size_t i = 0; i < query.aggs.size(); ++i) {
+                       const AggSpec& a = query.aggs[i];
+                       if (a.function == AggFunction::kCount) continue;
+                       auto v = ReadStored(row, a.column, kinds[i]);
+                       if (!v) continue;
+                       AggState& s = g.aggs[i];
+                       switch (a.function) {
+                         case AggFunction::kMin:
+                         case AggFunction::kMax: {
+                           int c = s.best ? CompareValues(v->value, s.best->value) : 0;
+                           if (!s.best || (a.function == AggFunction::kMin ? c < 0 : c > 0))
+                             s.best = std::move(v);
+                           break;
+                         }
+                         default: {
+                           ++s.n;
+                           const TypedValue& t = v->value;
+                           if (t.is_int && !s.is_double) {
+                             if (!__builtin_add_overflow(s.isum, t.i, &s.isum)) break;
+                             s.is_double = true;
+                             s.dsum = static_cast<double>(s.isum) + static_cast<double>(t.i);
+                             break;
+                           }
+                           if (!s.is_double) {
+                             s.is_double = true;
+                             s.dsum = static_cast<double>(s.isum);
+                           }
+                           s.dsum += t.is_int ? static_cast<double>(t.i) : t.d;
+                           break;
+                         }
+                       }
+                     }
+                   }));
   std::string out = "{\"groups\":[";
   bool first = true;
   for (const auto& [key, g] : groups) {

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "common/json_writer.h"
@@ -79,13 +81,19 @@ Result<StoreBatch> PutBatch(const TableSchema& schema, const std::string& key,
         fmt::format("key '{}': the {} key column {} writes it as '{}'; use that in the path", key,
                     key_col->type, schema.key_column, canonical));
   }
+  // The key column first, then the body's columns in its order.
   JsonObjectWriter w;
-  bool has_key = false;
+  DF_ASSIGN_OR_RETURN(std::string key_json, NormalizeValue(*key_col, JsonString(key)));
+  w.Raw(schema.key_column, key_json);
+  std::set<std::string_view> seen;
   for (auto field : object) {
     const ColumnSchema* col = FindColumn(schema, field.key);
     if (col == nullptr) {
       return Status::InvalidArgument(fmt::format("body: unknown column {}; columns of {}: {}",
                                                  field.key, schema.table, ColumnList(schema)));
+    }
+    if (!seen.insert(col->name).second) {
+      return Status::InvalidArgument(fmt::format("body: column {} is given twice", col->name));
     }
     auto value = NormalizeValue(*col, simdjson::minify(field.value));
     if (!value.ok()) return Status::InvalidArgument("body: " + value.status().message());
@@ -96,13 +104,9 @@ Result<StoreBatch> PutBatch(const TableSchema& schema, const std::string& key,
             fmt::format("body: key column {} is '{}' but the path's key is '{}'", schema.key_column,
                         text, key));
       }
-      has_key = true;
+      continue;
     }
     w.Raw(col->name, *value);
-  }
-  if (!has_key) {
-    DF_ASSIGN_OR_RETURN(std::string key_json, NormalizeValue(*key_col, JsonString(key)));
-    w.Raw(schema.key_column, key_json);
   }
   StoreBatch b = Batch(schema.table);
   b.rows.push_back(RowWrite{key, w.Finish(), false, false});

@@ -163,8 +163,8 @@ TYPED_TEST(TablesPagingTest, DeadlineCutsAFilteredPageAndFailsACount) {
   auto r = this->client_->Call("GET", "/v1/tables/{table}/rows", {{"table", kTable}},
                                {{"v", "eq.1"}}, "", past);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, fmt::format(R"({{"rows":[],"next_cursor":"{}"}})",
-                                EncodeCursor(kTable, scan[1022])));
+  EXPECT_EQ(r.body,
+            fmt::format(R"({{"rows":[],"next_cursor":"{}"}})", EncodeCursor(kTable, scan[1022])));
   r = this->client_->Call("GET", "/v1/tables/{table}/count", {{"table", kTable}}, {{"v", "eq.1"}},
                           "", past);
   EXPECT_EQ(r.status, 504);

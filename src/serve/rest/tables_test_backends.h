@@ -111,12 +111,18 @@ class TablesApiClient {
       r.query = std::move(query);
       r.body = std::move(body);
       r.deadline = deadline;
+      r.policy = policy;
+      r.principal = principal;
       return route.handler(r);
     }
     ADD_FAILURE() << "no route " << method << " " << pattern;
     return {};
   }
   const http::ApiRouter& router() const { return router_; }
+
+  // Who the requests act as: authentication off while `policy` is null.
+  const auth::AccessPolicy* policy = nullptr;
+  auth::Principal principal;
 
  private:
   http::ApiRouter router_;

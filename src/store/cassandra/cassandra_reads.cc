@@ -1,4 +1,6 @@
 // CassandraStore: table metadata and prepared statements, and the row reads (Get, Scan, Count).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "store/cassandra/cassandra_store.h"
@@ -70,8 +72,12 @@ Status CassandraStore::Scan(const std::string& table, const std::string& start_a
   }
   size_t seen = 0;
   Status row_error;
-  DF_RETURN_IF_ERROR(session_->ExecutePages(
-      statement, Params(t->consistency, std::move(values)), [&](const cql::RowsResult& page) {
+  cql::QueryParameters params = Params(t->consistency, std::move(values));
+  // A bounded scan asks for no more rows a page than it takes (a REST page of 101 rows would
+  // otherwise fetch the client's default 1,000).
+  if (limit != 0) params.page_size = static_cast<int32_t>(std::min<size_t>(limit, 5000));
+  DF_RETURN_IF_ERROR(
+      session_->ExecutePages(statement, std::move(params), [&](const cql::RowsResult& page) {
         const auto& columns = page.metadata.columns;
         size_t key_col = t->shape.key_index;
         for (const auto& row : page.rows) {
