@@ -11,9 +11,10 @@
 # Usage: bench/http_bench.sh [RECORDS] [SECONDS] [CONNECTIONS]
 #   BIN=build-asan/src/dataforge bench/http_bench.sh ...   (another binary; default build/)
 #   SERVE_FLAGS="--workers 8" ...                          (extra `serve` flags)
-# Authentication: off (a fresh data dir). TODO(merge): with the users helper's commands, add a
-# user and a key (`dataforge users add bench --role reader`, `dataforge keys create bench`) and
-# pass `-H "Authorization: Bearer $key"` to wrk for the auth-on figures.
+# Authentication: on (AUTH=on, the default): a user `bench` with role reader and an API key
+# (`dataforge users add`, `dataforge keys create`); every wrk request carries
+# `Authorization: Bearer <key>` (verified once with argon2id, then from the cache).
+# AUTH=off: a fresh data dir with no user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-100000}
@@ -30,6 +31,13 @@ trap '[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/nul
 "$bin" table scan "$table" --limit 1000 --data-dir "$dir/data" |
   sed -n 's/.*"id":"\([^"]*\)".*/"\1",/p' >"$dir/keys.txt"
 [[ -s $dir/keys.txt ]] || { echo "http_bench: no keys stored"; cat "$dir/run.out"; exit 1; }
+
+auth_header=()
+if [[ ${AUTH:-on} == on ]]; then
+  "$bin" users add bench --role reader --data-dir "$dir/data" >/dev/null
+  key=$("$bin" keys create bench --data-dir "$dir/data" 2>/dev/null)
+  auth_header=(-H "Authorization: Bearer $key")
+fi
 
 "$bin" serve --http-port 0 --data-dir "$dir/data" ${SERVE_FLAGS:-} >"$dir/serve.out" 2>&1 &
 pid=$!
@@ -51,8 +59,10 @@ end
 LUA
 cat >"$dir/paging.lua" <<'LUA'
 -- Pages through the table, 1,000 rows a request, following next_cursor; starts over at the end.
-local cursor = nil
-local rows = 0
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+cursor = nil
+rows = 0
 request = function()
   local path = "/v1/tables/TABLE/rows?limit=1000"
   if cursor then path = path .. "&cursor=" .. cursor end
@@ -64,8 +74,10 @@ response = function(status, headers, body)
   rows = rows + n
 end
 done = function(summary, latency, requests)
-  io.write(string.format("paging: %d rows in %.1f s\n",
-                         rows, summary.duration / 1e6))
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("rows") end
+  io.write(string.format("paging: %d rows in %.1f s = %.0f rows/s\n",
+                         total, summary.duration / 1e6, total / (summary.duration / 1e6)))
 end
 LUA
 sed -i "s/TABLE/$table/" "$dir/paging.lua"
@@ -74,12 +86,13 @@ run_wrk() {  # NAME ARGS...
   local name=$1
   shift
   echo "== $name"
-  wrk -t 2 -c "$connections" -d "${seconds}s" --latency "$@" | tee "$dir/wrk.out" |
+  wrk -t 2 -c "$connections" -d "${seconds}s" --latency "${auth_header[@]}" "$@" | tee "$dir/wrk.out" |
     grep -E "Requests/sec|Non-2xx|Socket errors|paging:|^ +(50|99)%" || true
 }
 run_wrk "GET /health" "$base/health"
 run_wrk "point reads GET /v1/tables/$table/rows/{key}" -s "$dir/point.lua" "$base"
 run_wrk "paging GET /v1/tables/$table/rows?limit=1000" -c 1 -t 1 -s "$dir/paging.lua" "$base"
+echo "auth: ${AUTH:-on}"
 echo "serve peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MB"}')"
 kill -TERM "$pid"
 wait "$pid" || true

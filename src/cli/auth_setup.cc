@@ -8,6 +8,8 @@
 #include "auth/audit_log.h"
 #include "auth/authenticator.h"
 #include "auth/credential_store.h"
+#include "common/clock.h"
+#include "pipeline/data_dir.h"
 
 namespace dataforge {
 
@@ -22,14 +24,13 @@ bool IsLoopbackHost(std::string_view host) {
   return false;  // a host name other than localhost may resolve anywhere
 }
 
-Result<bool> AuthIsOn(const CliContext& /*ctx*/, const PipelineConfig& config) {
+Result<bool> AuthIsOn(const CliContext& ctx, const PipelineConfig& config) {
   if (config.auth.required) return true;
-  // TODO(merge): with the users helper's credential store linked, a user switches it on:
-  //   DF_ASSIGN_OR_RETURN(auto store, auth::OpenCredentialStore(
-  //       ResolveUrls(config, ctx.data_dir).staging, OpenMode::kReadOnly));
-  //   DF_ASSIGN_OR_RETURN(uint64_t users, store->UserCount());
-  //   return users > 0;
-  return false;
+  DF_ASSIGN_OR_RETURN(
+      auto store,
+      auth::OpenCredentialStore(ResolveUrls(config, ctx.data_dir).staging, OpenMode::kReadOnly));
+  DF_ASSIGN_OR_RETURN(uint64_t users, store->UserCount());
+  return users > 0;
 }
 
 Status CheckListenAddress(std::string_view what, std::string_view host, bool auth_on,
@@ -50,26 +51,22 @@ ServerAuth::ServerAuth(ServerAuth&&) noexcept = default;
 Result<std::unique_ptr<ServerAuth>> OpenServerAuth(const CliContext& ctx,
                                                    const PipelineConfig& config) {
   auto out = std::make_unique<ServerAuth>();
-  DF_ASSIGN_OR_RETURN(bool on, AuthIsOn(ctx, config));
-  (void)on;
-  // TODO(merge): once the auth and users helpers' code links (src/auth/*.cc), build the real
-  // objects here; until then the server runs with authentication off (AuthIsOn is false while
-  // no `auth:` section can be parsed and no user can be added):
-  //   DF_ASSIGN_OR_RETURN(auto policy, auth::AccessPolicy::FromConfig(config.auth));
-  //   out->policy = std::make_unique<auth::AccessPolicy>(std::move(policy));
-  //   DF_ASSIGN_OR_RETURN(out->credentials, auth::OpenCredentialStore(
-  //       ResolveUrls(config, ctx.data_dir).staging, OpenMode::kReadOnly));
-  //   DF_ASSIGN_OR_RETURN(out->authenticator, auth::Authenticator::Create(
-  //       config.auth, out->credentials.get(), out->policy.get(), Clock::Real()));
-  //   std::string audit = config.auth.audit_log;
-  //   if (!audit.empty() && audit.front() != '/') audit = ctx.data_dir + "/" + audit;
-  //   DF_ASSIGN_OR_RETURN(out->audit_log, auth::AuditLog::Open(audit));
-  //   out->security = http::PolicySecurity(out->authenticator.get(), out->policy.get(),
-  //                                        out->audit_log.get());
-  if (on) {
-    return Status::ConfigError(
-        "authentication is required, but this build has no authenticator yet (issue 15 merge)");
+  DF_ASSIGN_OR_RETURN(auto policy, auth::AccessPolicy::FromConfig(config.auth));
+  out->policy = std::make_unique<auth::AccessPolicy>(std::move(policy));
+  DF_ASSIGN_OR_RETURN(
+      out->credentials,
+      auth::OpenCredentialStore(ResolveUrls(config, ctx.data_dir).staging, OpenMode::kReadOnly));
+  DF_ASSIGN_OR_RETURN(out->authenticator,
+                      auth::Authenticator::Create(config.auth, out->credentials.get(),
+                                                  out->policy.get(), Clock::Real()));
+  std::string audit = config.auth.audit_log;
+  if (!audit.empty() && audit.front() != '/') audit = ctx.data_dir + "/" + audit;
+  if (!audit.empty()) {
+    DF_ASSIGN_OR_RETURN(auto audit_log, auth::AuditLog::Open(audit));
+    out->audit_log = std::move(audit_log);
   }
+  out->security =
+      http::PolicySecurity(out->authenticator.get(), out->policy.get(), out->audit_log.get());
   return out;
 }
 
