@@ -1,5 +1,6 @@
 // `dataforge serve`: the data dir's store (and later the pipeline's state) over HTTP: the REST
 // API of docs/serving.md.
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -17,7 +18,12 @@ namespace {
 
 Status Serve(const CliContext& ctx, const PipelineConfig& config, const HttpEndpointFlags& flags) {
   SignalWaiter signals;  // before any thread starts
-  DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, config, "--http-port"));
+  // A request must not wait out the pipeline's patient retries (10 by default, ~25 s with
+  // backoff) while Cassandra is down: an HTTP caller gets 503 after at most 2, and the next
+  // request tries again.
+  PipelineConfig served_config = config;
+  served_config.store.cassandra.max_retries = std::min(config.store.cassandra.max_retries, 2);
+  DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, served_config, "--http-port"));
   DF_ASSIGN_OR_RETURN(auto endpoint, HttpEndpoint::Start(ctx, config, served.store.get(), flags));
   std::mutex mu;
   std::condition_variable cv;

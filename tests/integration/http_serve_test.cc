@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "integration/serve_process.h"
 #include "integration/subprocess.h"
 
 namespace dataforge::testing {
@@ -29,76 +30,6 @@ ProcessResult Python(const std::string& script, const std::vector<std::string>& 
   return RunProgram(argv);
 }
 
-// `dataforge serve` (or any command that prints the serve ready line) in a child process.
-class Served {
- public:
-  explicit Served(std::vector<std::string> args) {
-    process_.emplace(StartDataforge(args));
-    static const std::regex ready(R"(serve: listening on (https?)://([^ ]+):(\d+) \((.*)\)\n)");
-    std::smatch m;
-    bool up = WaitFor(
-        [&] {
-          std::string out = process_->Stdout();
-          return std::regex_search(out, m, ready) ||
-                 process_->Stderr().find("dataforge: ") != std::string::npos;
-        },
-        30);
-    std::string out = process_->Stdout();
-    EXPECT_TRUE(up && std::regex_search(out, m, ready)) << out << process_->Stderr();
-    if (std::regex_search(out, m, ready)) {
-      scheme_ = m[1];
-      port_ = std::stoi(m[3]);
-      details_ = m[4];
-    }
-  }
-  ~Served() {
-    if (process_) {
-      process_->Signal(SIGKILL);
-      process_->Wait(10000);
-    }
-  }
-  int port() const { return port_; }
-  const std::string& details() const { return details_; }
-  std::string Url(const std::string& path) const {
-    return fmt::format("{}://127.0.0.1:{}{}", scheme_, port_, path);
-  }
-  ChildProcess& process() { return *process_; }
-  ProcessResult Stop() {
-    process_->Signal(SIGTERM);
-    auto r = process_->Wait(30000);
-    process_.reset();
-    return r;
-  }
-
- private:
-  std::optional<ChildProcess> process_;
-  std::string scheme_;
-  int port_ = 0;
-  std::string details_;
-};
-
-// curl's status code and body for one request.
-struct CurlResult {
-  int status = 0;
-  std::string body;
-  std::string headers;
-  std::string err;
-};
-CurlResult Curl(std::vector<std::string> args, const std::string& url) {
-  TempDir tmp;
-  std::vector<std::string> argv{"/usr/bin/curl", "-sS", "-o",          tmp.Sub("body"), "-D",
-                                tmp.Sub("head"), "-w",  "%{http_code}"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(url);
-  auto r = RunProgram(argv);
-  CurlResult out;
-  out.status = r.out.empty() ? 0 : std::stoi(r.out);
-  out.body = ReadFile(tmp.Sub("body"));
-  out.headers = ReadFile(tmp.Sub("head"));
-  out.err = r.err;
-  return out;
-}
-
 class HttpServeTest : public ::testing::Test {
  protected:
   std::vector<std::string> ServeArgs(std::vector<std::string> extra = {}) {
@@ -110,7 +41,7 @@ class HttpServeTest : public ::testing::Test {
 };
 
 TEST_F(HttpServeTest, HealthAndErrorEnvelopes) {
-  Served s(ServeArgs());
+  ServeProcess s(ServeArgs());
   EXPECT_EQ(s.details(), "store rocksdb://" + dir_.Sub("data") + "/store, auth off, tls off");
   auto r = Curl({}, s.Url("/health"));
   EXPECT_EQ(r.status, 200);
@@ -150,7 +81,7 @@ TEST_F(HttpServeTest, HealthAndErrorEnvelopes) {
 }
 
 TEST_F(HttpServeTest, KeepAliveReusesTheConnection) {
-  Served s(ServeArgs());
+  ServeProcess s(ServeArgs());
   auto r = RunProgram({"/usr/bin/curl", "-sv", "-o", "/dev/null", "-o", "/dev/null",
                        s.Url("/health"), s.Url("/health")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -191,7 +122,7 @@ print(body.decode())
 )";
 
 TEST_F(HttpServeTest, HugeHeaderIs400AndServerKeepsServing) {
-  Served s(ServeArgs());
+  ServeProcess s(ServeArgs());
   std::string big(100 * 1024, 'a');
   auto py = Python(kRawRequest,
                    {std::to_string(s.port()),
@@ -210,7 +141,7 @@ TEST_F(HttpServeTest, HugeHeaderIs400AndServerKeepsServing) {
 }
 
 TEST_F(HttpServeTest, TenMegabyteBodyIs413WithoutBeingRead) {
-  Served s(ServeArgs());
+  ServeProcess s(ServeArgs());
   // Only the head is sent: the 413 comes without the server waiting for the 10 MB, and the
   // connection is closed after it.
   auto py = Python(kRawRequest, {std::to_string(s.port()),
@@ -263,7 +194,7 @@ print(data.partition(b"\r\n\r\n")[2].decode())
 }
 
 TEST_F(HttpServeTest, SlowClientDoesNotBlockOthersAndIsDropped) {
-  Served s(ServeArgs({"--read-timeout-ms", "1000", "--workers", "2"}));
+  ServeProcess s(ServeArgs({"--read-timeout-ms", "1000", "--workers", "2"}));
   // Half a request, then nothing: other requests are served meanwhile (urllib), and the server
   // closes the slow connection after its read timeout (recv returns b"").
   auto py = Python(R"(
@@ -296,7 +227,7 @@ TEST_F(HttpServeTest, Tls) {
                         "-addext", "subjectAltName=IP:127.0.0.1"})
                 .exit_code,
             0);
-  Served s(ServeArgs({"--tls-cert", cert, "--tls-key", key}));
+  ServeProcess s(ServeArgs({"--tls-cert", cert, "--tls-key", key}));
   EXPECT_EQ(s.details(), "store rocksdb://" + dir_.Sub("data") + "/store, auth off, tls on");
   auto r = Curl({"--cacert", cert}, s.Url("/health"));
   EXPECT_EQ(r.status, 200) << r.err;
@@ -318,7 +249,7 @@ TEST_F(HttpServeTest, Tls) {
 }
 
 TEST_F(HttpServeTest, SigtermFinishesInFlightAndExitsZero) {
-  Served s(ServeArgs({"--read-timeout-ms", "2000"}));
+  ServeProcess s(ServeArgs({"--read-timeout-ms", "2000"}));
   // A client in the middle of a request when SIGTERM comes: the server stops accepting, waits
   // for it (bounded by the read timeout), prints the summary and exits 0.
   auto client = ChildProcess::Start({"/usr/bin/python3", "-c", R"(
@@ -367,12 +298,12 @@ TEST_F(HttpServeTest, OffLoopbackWithoutAuthIsRefused) {
 
   // --insecure-no-auth insists; loopback addresses need nothing.
   {
-    Served s(ServeArgs({"--host", "0.0.0.0", "--insecure-no-auth"}));
+    ServeProcess s(ServeArgs({"--host", "0.0.0.0", "--insecure-no-auth"}));
     EXPECT_EQ(Curl({}, s.Url("/health")).status, 200);
     EXPECT_EQ(s.Stop().exit_code, 0);
   }
   {
-    Served s(ServeArgs({"--host", "127.0.0.2"}));
+    ServeProcess s(ServeArgs({"--host", "127.0.0.2"}));
     EXPECT_EQ(Curl({}, fmt::format("http://127.0.0.2:{}/health", s.port())).status, 200);
     EXPECT_EQ(s.Stop().exit_code, 0);
   }
@@ -387,7 +318,7 @@ TEST_F(HttpServeTest, ServesReadOnlyBesideARunningPipeline) {
       },
       60))
       << run.Stdout() << run.Stderr();
-  Served s(ServeArgs());
+  ServeProcess s(ServeArgs());
   EXPECT_EQ(s.details(), fmt::format("store rocksdb://{}/store read-only, pid {} holds the data "
                                      "dir, auth off, tls off",
                                      dir_.Sub("data"), run.pid()));

@@ -13,42 +13,13 @@
 #include <fmt/format.h>
 
 #include "integration/cql_endpoint.h"
+#include "integration/serve_process.h"
 #include "integration/subprocess.h"
 
 namespace dataforge::testing {
 namespace {
 
 const char kTable[] = "dataforge.created_users";
-
-// `dataforge serve --http-port 0 ARGS` until its ready line; the port it names.
-class ServeProcess {
- public:
-  explicit ServeProcess(std::vector<std::string> args) {
-    args.insert(args.begin(), {"serve", "--http-port", "0"});
-    process_.emplace(StartDataforge(args));
-    static const std::regex ready(R"(serve: listening on http://127\.0\.0\.1:(\d+) )");
-    std::smatch m;
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          std::string out = process_->Stdout();
-          return std::regex_search(out, m, ready) ||
-                 process_->Stderr().find("dataforge: ") != std::string::npos;
-        },
-        30))
-        << process_->Stdout() << process_->Stderr();
-    std::string out = process_->Stdout();
-    if (std::regex_search(out, m, ready)) port_ = std::stoi(m[1]);
-  }
-  ~ServeProcess() {
-    process_->Signal(SIGKILL);
-    process_->Wait(10000);
-  }
-  std::string base() const { return fmt::format("http://127.0.0.1:{}/v1/tables", port_); }
-
- private:
-  std::optional<ChildProcess> process_;
-  int port_ = 0;
-};
 
 // Pages through the table (37 rows a page), then checks filters, count, aggregate and a
 // PUT/GET/DELETE round trip against what it paged; prints one line of results.
@@ -103,7 +74,7 @@ print(json.dumps({"tables": names, "rows": len(rows), "pages": pages,
 )py";
 
 std::string RunClient(const ServeProcess& s) {
-  auto r = ChildProcess::Start({"/usr/bin/python3", "-c", kClient, s.base(), kTable}).Wait(120000);
+  auto r = ChildProcess::Start({"/usr/bin/python3", "-c", kClient, s.Url("/v1/tables"), kTable}).Wait(120000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out;
 }
@@ -132,7 +103,7 @@ TEST(HttpTablesTest, RocksDbStoreOverHttp) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const int64_t rows = CliCount({"--data-dir", dir.Sub("d")});
   ASSERT_GT(rows, 250);
-  ServeProcess s({"--data-dir", dir.Sub("d")});
+  ServeProcess s({"serve", "--http-port", "0", "--data-dir", dir.Sub("d")});
   std::string out = RunClient(s);
   // The females: counted by the client itself from the pages; here only its shape is fixed.
   auto at = out.find("\"females\": ");
@@ -151,7 +122,7 @@ TEST(HttpTablesTest, CassandraStoreOverHttp) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const int64_t rows = CliCount({"--store", cql.url(), "--data-dir", dir.Sub("d")});
   ASSERT_GT(rows, 250);
-  ServeProcess s({"--store", cql.url(), "--data-dir", dir.Sub("d")});
+  ServeProcess s({"serve", "--http-port", "0", "--store", cql.url(), "--data-dir", dir.Sub("d")});
   std::string out = RunClient(s);
   auto at = out.find("\"females\": ");
   ASSERT_NE(at, std::string::npos) << out;
