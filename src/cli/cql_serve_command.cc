@@ -195,7 +195,8 @@ Status ServeCql(const CliContext& ctx, const PipelineConfig& config, CqlEndpoint
   DF_RETURN_IF_ERROR(ResolveCqlEndpointFlags(&flags));
   SignalWaiter signals;  // before any thread starts
   DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, config));
-  DF_ASSIGN_OR_RETURN(auto endpoint, CqlEndpoint::Start(served.store.get(), flags));
+  DF_ASSIGN_OR_RETURN(auto endpoint,
+                      CqlEndpoint::Start(served.store.get(), flags, config, ctx.data_dir));
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
