@@ -12,6 +12,7 @@
 
 #include "common/escape.h"
 #include "common/redact.h"
+#include "config/auth_reader.h"
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
 #include "config/yaml_reader.h"
@@ -40,15 +41,16 @@ class ConfigReader : public YamlReader {
   Status Read(const YAML::Node& root, PipelineConfig* c) {
     if (root.IsNull()) return Status::OK();  // an empty file: all defaults
     if (!root.IsMap()) return Error(root, "the pipeline file must be a YAML mapping (key: value)");
-    DF_RETURN_IF_ERROR(
-        Keys(root, "the top level",
-             {"source", "staging", "log", "process", "store", "tuning", "dags", "scheduler"}));
+    DF_RETURN_IF_ERROR(Keys(
+        root, "the top level",
+        {"source", "staging", "log", "process", "store", "tuning", "dags", "scheduler", "auth"}));
     if (auto n = root["source"]) DF_RETURN_IF_ERROR(ReadSource(n, &c->source));
     if (auto n = root["staging"]) DF_RETURN_IF_ERROR(ReadStaging(n, &c->staging));
     if (auto n = root["log"]) DF_RETURN_IF_ERROR(ReadLog(n, &c->log));
     if (auto n = root["process"]) DF_RETURN_IF_ERROR(ReadProcess(n, &c->process));
     if (auto n = root["store"]) DF_RETURN_IF_ERROR(ReadStore(n, &c->store));
     if (auto n = root["tuning"]) DF_RETURN_IF_ERROR(ReadTuning(n, &c->tuning));
+    if (auto n = root["auth"]) DF_RETURN_IF_ERROR(AuthReader(file_).Read(n, &c->auth));
     c->source.store_key_column = StoreKeyColumn(c->process);
     DagReader dags(file_);
     if (auto n = root["scheduler"]) DF_RETURN_IF_ERROR(dags.ReadScheduler(n, &c->scheduler));
@@ -347,6 +349,7 @@ void RegisterConfigSecrets(const PipelineConfig& config) {
     RegisterSecretsIn(v);
   }
   RegisterSecret(config.store.cassandra.password);
+  RegisterSecret(config.auth.jwt.hs256_secret);
   for (const DagSpec& dag : config.dags) {
     for (const TaskSpec& task : dag.tasks) {
       RegisterSecretsIn(task.source_url);

@@ -27,9 +27,9 @@ Result<PipelineConfig> ParsePipelineConfig(std::string_view yaml, const std::str
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path);
 
 // Registers (common/redact.h) every secret `config` holds: URL passwords and secret-named URL
-// parameters, secret-named log properties and task env values, the Cassandra password. Called
-// by ParsePipelineConfig, so secrets that came from ${ENV} stay masked in everything printed
-// later; call it again after overriding URLs.
+// parameters, secret-named log properties and task env values, the Cassandra password, the JWT
+// HS256 secret. Called by ParsePipelineConfig, so secrets that came from ${ENV} stay masked in
+// everything printed later; call it again after overriding URLs.
 void RegisterConfigSecrets(const PipelineConfig& config);
 
 // The effective configuration as a complete YAML pipeline file (what `config show` prints);

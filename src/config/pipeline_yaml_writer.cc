@@ -1,6 +1,8 @@
 // PipelineConfigToYaml: the effective configuration as a complete pipeline file.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "common/redact.h"
 #include "config/pipeline_file.h"
 #include "schedule/schedule.h"
@@ -107,6 +109,47 @@ void WriteDags(YAML::Emitter& out, const std::vector<DagSpec>& dags) {
     for (const auto& t : d.tasks) WriteTask(out, t);
     out << YAML::EndSeq << YAML::EndMap;
   }
+  out << YAML::EndMap;
+}
+
+// auth: the JWT secret is never printed, only whether one is set.
+void WriteAuth(YAML::Emitter& out, const AuthConfig& a) {
+  out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "required" << YAML::Value << a.required;
+  out << YAML::Key << "audit_log" << YAML::Value << a.audit_log;
+  out << YAML::Key << "max_failed_logins_per_minute" << YAML::Value
+      << a.max_failed_logins_per_minute;
+  const JwtConfig& j = a.jwt;
+  out << YAML::Key << "jwt" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "hs256_secret" << YAML::Value << YAML::DoubleQuoted
+      << (j.hs256_secret.empty() ? std::string() : std::string(kRedacted));
+  out << YAML::Key << "jwks_file" << YAML::Value << YAML::DoubleQuoted << j.jwks_file;
+  out << YAML::Key << "issuer" << YAML::Value << YAML::DoubleQuoted << j.issuer;
+  out << YAML::Key << "audience" << YAML::Value << YAML::DoubleQuoted << j.audience;
+  out << YAML::Key << "role_claim" << YAML::Value << j.role_claim;
+  out << YAML::Key << "subject_claim" << YAML::Value << j.subject_claim;
+  out << YAML::Key << "leeway_s" << YAML::Value << j.leeway_s;
+  out << YAML::EndMap;
+  out << YAML::Key << "roles" << YAML::Value << YAML::BeginMap;
+  for (const AuthRoleConfig& role : a.roles) {
+    out << YAML::Key << role.name << YAML::Value << YAML::BeginMap;
+    // One mapping per kind, kinds in the order they first appear, globs in their order.
+    std::vector<std::string> kinds;
+    for (const auto& g : role.grants) {
+      if (std::find(kinds.begin(), kinds.end(), g.kind) == kinds.end()) kinds.push_back(g.kind);
+    }
+    for (const std::string& kind : kinds) {
+      out << YAML::Key << kind << YAML::Value << YAML::BeginMap;
+      for (const auto& g : role.grants) {
+        if (g.kind != kind) continue;
+        out << YAML::Key << YAML::DoubleQuoted << g.glob << YAML::Value;
+        List(out, g.actions);
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap;
 }
 
@@ -241,6 +284,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::EndMap;
   WriteScheduler(out, c.scheduler);
   WriteDags(out, c.dags);
+  WriteAuth(out, c.auth);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

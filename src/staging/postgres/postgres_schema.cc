@@ -91,9 +91,24 @@ CREATE INDEX task_instances_claimable ON dataforge.task_instances(ready_us, run_
 CREATE INDEX task_instances_running ON dataforge.task_instances(lease_owner)
   WHERE state = 'running';
 )SQL"},
+    {3, "users and API keys (auth/postgres/postgres_credential_store.cc)", R"SQL(
+CREATE TABLE dataforge.auth_users(
+  name text PRIMARY KEY,
+  role text NOT NULL,
+  password_hash text NOT NULL,       -- argon2id encoded; '' = no password
+  created_unix bigint NOT NULL);
+CREATE TABLE dataforge.auth_api_keys(
+  key_id text PRIMARY KEY,
+  user_name text NOT NULL,           -- kept after the user is removed (the key is revoked)
+  secret_hash text NOT NULL,         -- argon2id encoded hash of the whole key text
+  created_unix bigint NOT NULL,
+  expires_unix bigint NOT NULL,      -- 0 = never
+  revoked_unix bigint NOT NULL);     -- 0 = not revoked
+CREATE INDEX auth_api_keys_user ON dataforge.auth_api_keys(user_name, created_unix);
+)SQL"},
 };
 
-constexpr int kLatest = 2;
+constexpr int kLatest = 3;
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatest);
 
 Result<int> CurrentVersion(PgConnection& c) {
