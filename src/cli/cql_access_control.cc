@@ -136,19 +136,20 @@ class AuthCqlAccessControl final : public cql::CqlAccessControl {
 
 Result<std::unique_ptr<cql::CqlAccessControl>> OpenCqlAccessControl(const CqlEndpointFlags& flags,
                                                                     const PipelineConfig& config,
-                                                                    const std::string& data_dir) {
+                                                                    const std::string& data_dir,
+                                                                    Clock* clock) {
   DF_ASSIGN_OR_RETURN(auth::AccessPolicy policy, auth::AccessPolicy::FromConfig(config.auth));
   DF_ASSIGN_OR_RETURN(auto store, auth::OpenCredentialStore(ResolveUrls(config, data_dir).staging,
                                                             OpenMode::kReadOnly));
   std::filesystem::path audit_path(config.auth.audit_log);
   if (audit_path.is_relative()) audit_path = std::filesystem::path(data_dir) / audit_path;
-  DF_ASSIGN_OR_RETURN(auto audit, auth::AuditLog::Open(audit_path.string()));
+  DF_ASSIGN_OR_RETURN(auto audit, auth::AuditLog::Open(audit_path.string(), clock));
   std::unique_ptr<cql::StaticCqlAccessControl> static_user;
   if (!flags.username.empty()) {
     static_user = std::make_unique<cql::StaticCqlAccessControl>(flags.username, flags.password);
   }
   auto access = std::make_unique<AuthCqlAccessControl>(
-      std::move(store), std::move(policy), std::move(audit), std::move(static_user), Clock::Real());
+      std::move(store), std::move(policy), std::move(audit), std::move(static_user), clock);
   DF_RETURN_IF_ERROR(access->Init(config.auth));
   return std::unique_ptr<cql::CqlAccessControl>(std::move(access));
 }

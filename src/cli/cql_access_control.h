@@ -21,15 +21,20 @@
 #include <string>
 
 #include "cli/cql_endpoint.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "serve/cql/cql_access.h"
 
 namespace dataforge {
 
-// ConfigError for a bad `auth:` section; the credential store's error when it cannot be opened.
+// ConfigError for a bad `auth:` section; the credential store's or the audit log's error when
+// it cannot be opened. The credential store is opened read-only (a data dir without users has
+// none). `clock` (the role re-check, the failed-login limit, the audit log's times) must
+// outlive the result.
 Result<std::unique_ptr<cql::CqlAccessControl>> OpenCqlAccessControl(const CqlEndpointFlags& flags,
                                                                     const PipelineConfig& config,
-                                                                    const std::string& data_dir);
+                                                                    const std::string& data_dir,
+                                                                    Clock* clock = Clock::Real());
 
 }  // namespace dataforge
