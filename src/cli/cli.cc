@@ -63,6 +63,7 @@ int RunCli(int argc, char** argv) {
   AddConfigCommands(app, ctx, &exit_code);
   AddOrchestrationCommands(app, ctx, &exit_code);
   AddCqlServeCommand(app, ctx, &exit_code);
+  AddUserCommands(app, ctx, &exit_code);
   ExplainNumericOptions(app);  // "--max-records: 'abc' is not a whole number >= 0"
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 

@@ -19,5 +19,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // cql-serve: the store over the CQL native protocol
 void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// users, keys: the REST API's and CQL endpoint's users and API keys
+void AddUserCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 
 }  // namespace dataforge
