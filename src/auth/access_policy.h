@@ -33,8 +33,11 @@ class AccessPolicy {
   bool Allows(const Principal& principal, ResourceKind kind, std::string_view name,
               Action action) const;
 
-  // PermissionDenied text for a refused request: "role 'reader' may not write tables
-  // 'dataforge.users' (grant it in auth.roles.reader)".
+  // PermissionDenied text for a refused request: "role 'analyst' may not write tables
+  // 'dataforge.users' (grant it in auth.roles.analyst)". The name is left out for the kinds
+  // with one resource ("role 'analyst' may not replay deadletters (...)"); for a built-in role,
+  // which a file cannot change, the hint is "('reader' is a built-in role: give the user a role
+  // from auth.roles that grants it)". (The groundwork's example named the built-in reader.)
   static std::string DeniedMessage(const Principal& principal, ResourceKind kind,
                                    std::string_view name, Action action);
 

@@ -166,6 +166,9 @@ Result<std::unique_ptr<Authenticator>> CreateAuthenticator(const AuthConfig& con
                                                            const AccessPolicy* policy, Clock* clock,
                                                            AuthenticatorOptions options) {
   if (!options.verify_secret) options.verify_secret = &VerifySecret;
+  if (config.jwt.role_claim.empty() || config.jwt.subject_claim.empty()) {
+    return Status::ConfigError("auth.jwt.role_claim and auth.jwt.subject_claim must name claims");
+  }
   DF_ASSIGN_OR_RETURN(auto jwt, JwtVerifier::Create(config.jwt));
   CredentialChecks checks(store, policy, std::move(jwt), options.verify_secret, clock);
   return std::unique_ptr<Authenticator>(

@@ -70,6 +70,7 @@ class MemoryStore final : public CredentialStore {
   Result<std::optional<ApiKeyRecord>> FindKey(const std::string& key_id) override {
     std::lock_guard l(mu_);
     ++find_key_calls;
+    if (down) return Status::IOError("database is locked");
     auto it = keys_.find(key_id);
     if (it == keys_.end()) return std::optional<ApiKeyRecord>();
     return std::optional<ApiKeyRecord>(it->second);
@@ -88,6 +89,7 @@ class MemoryStore final : public CredentialStore {
   }
 
   std::atomic<int> find_user_calls{0}, find_key_calls{0}, user_count_calls{0};
+  std::atomic<bool> down{false};  // FindKey fails, as a store that cannot be read
 
  private:
   std::mutex mu_;
@@ -255,10 +257,14 @@ TEST_F(AuthenticatorTest, BadKeys) {
   AddUser("alice", "operator", "");
   const std::string key = AddKey("alice");
   const std::string id = KeyId(key);
-  ExpectRefused(Http("Bearer " + key + "x"), StatusCode::kUnauthenticated,
+  std::string wrong = key;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';  // same shape, another secret
+  ExpectRefused(Http("Bearer " + wrong), StatusCode::kUnauthenticated,
                 fmt::format("API key '{}' has a wrong secret", id));
-  ExpectRefused(Http("Bearer dfk_nosuchid_secret", "10.0.0.2"), StatusCode::kUnauthenticated,
-                "unknown API key 'nosuchid'");
+  auto ghost = GenerateApiKey("alice", clock_.NowUnix(), 0);  // never stored
+  ASSERT_TRUE(ghost.ok());
+  ExpectRefused(Http("Bearer " + ghost->text, "10.0.0.2"), StatusCode::kUnauthenticated,
+                fmt::format("unknown API key '{}'", ghost->record.key_id));
   ExpectRefused(Http("Bearer dfk_", "10.0.0.2"), StatusCode::kUnauthenticated,
                 "malformed API key (expected dfk_<key id>_<secret>)");
   ExpectRefused(Http("Bearer   ", "10.0.0.3"), StatusCode::kUnauthenticated,
@@ -342,6 +348,7 @@ TEST_F(AuthenticatorTest, JwtsAreCachedUntilTheyExpire) {
 TEST_F(AuthenticatorTest, ConcurrentRequestsWithANewKeyRunArgon2Once) {
   AddUser("alice", "operator", "");
   const std::string key = AddKey("alice");
+  Auth();  // created before the threads share it
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -352,6 +359,32 @@ TEST_F(AuthenticatorTest, ConcurrentRequestsWithANewKeyRunArgon2Once) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 1600);
   EXPECT_EQ(verify_calls_, 1);
+}
+
+// A store that cannot be read is a 503, not a refused key: it does not count as a failed login.
+TEST_F(AuthenticatorTest, StoreOutageIsUnavailableAndNotAFailedLogin) {
+  AddUser("alice", "operator", "");
+  const std::string key = AddKey("alice");
+  ExpectPrincipal(Http("Bearer " + key), "alice", "operator", "key", KeyId(key));
+  store_.down = true;
+  clock_.Advance(1'000'000);
+  for (int i = 0; i < 5; ++i) {
+    ExpectRefused(Http("Bearer " + key), StatusCode::kUnavailable,
+                  "credential store: database is locked");
+  }
+  store_.down = false;
+  ExpectPrincipal(Http("Bearer " + key), "alice", "operator", "key", KeyId(key));
+}
+
+// What docs/security.md's Python snippet makes: JSON with spaces in the header.
+TEST_F(AuthenticatorTest, TokenMintedAsTheDocsShow) {
+  config_.required = true;
+  const std::string token = testing::HandMadeToken(
+      R"({"alg": "HS256", "typ": "JWT"})",
+      fmt::format(R"({{"sub": "ci-bot", "role": "reader", "aud": "dataforge", "exp": {}}})",
+                  clock_.NowUnix() + 600),
+      kJwtSecret);
+  ExpectPrincipal(Http("Bearer " + token), "ci-bot", "reader", "jwt");
 }
 
 // The last user removed: authentication is off again (unless auth.required), as documented.

@@ -3,6 +3,10 @@
 // waits are exact). Each failed login takes a try; with none left the address must wait until
 // one is back.
 //
+// An IPv6 client is limited by its /64 (one host usually holds a whole /64, so counting single
+// addresses would let it rotate through 2^64 of them); an IPv4-mapped IPv6 address counts as its
+// IPv4 address. Any other text is its own key.
+//
 // Memory: an address is forgotten once its bucket is full again; past kMaxAddresses tracked
 // addresses the full buckets are dropped, and if that is not enough all of them (the limiter
 // then forgets rather than grow without bound).
@@ -31,6 +35,10 @@ class LoginLimiter {
   // `now_us`: monotonic microseconds.
   int64_t RetryAfterSeconds(std::string_view address, int64_t now_us);
   void RecordFailure(std::string_view address, int64_t now_us);
+
+  // The bucket `address` counts against: "2001:db8:1:2::/64" for an IPv6 address, the IPv4
+  // address of an IPv4-mapped one, the text itself otherwise.
+  static std::string BucketKey(std::string_view address);
 
  private:
   // Failed tries not yet paid back, in microseconds x N: each failure adds 60e6, each

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/redact.h"
+
 namespace dataforge {
 namespace {
 
@@ -53,6 +55,11 @@ Status AuthReader::ReadJwt(const YAML::Node& n, JwtConfig* j) {
                           {"hs256_secret", "jwks_file", "issuer", "audience", "role_claim",
                            "subject_claim", "leeway_s"}));
   DF_RETURN_IF_ERROR(Str(n, "hs256_secret", &j->hs256_secret));
+  if (j->hs256_secret == kRedacted) {
+    return Error(n["hs256_secret"],
+                 "'auth.jwt.hs256_secret' is the mask `config show` prints; give the secret, "
+                 "e.g. hs256_secret: ${DATAFORGE_JWT_SECRET}");
+  }
   if (!j->hs256_secret.empty() && j->hs256_secret.size() < kMinHs256SecretBytes) {
     // The secret itself is never quoted.
     return Error(n["hs256_secret"],

@@ -49,7 +49,8 @@ mock cluster of its own, so no block sees another's topic, group or records):
   the ports 8080 and 9042 (--port N, --cql-port N, port=N, :N)
                                        -> one free port each per block
   /var/lib/dataforge/, /srv/           -> var/lib/dataforge/, srv/ in the block's directory
-  ${PGPASSWORD}, ${KAFKA_PASSWORD}, ${CASSANDRA_USER}, ${CASSANDRA_PASSWORD}
+  ${PGPASSWORD}, ${KAFKA_PASSWORD}, ${CASSANDRA_USER}, ${CASSANDRA_PASSWORD},
+  ${DATAFORGE_JWT_SECRET}
                                        -> set in the environment (placeholder values)
 
 A failure names FILE:LINE of the command (or block) and shows its stderr. The last line is
@@ -484,7 +485,8 @@ def main():
     # /usr/bin first: python3 is Debian's, with python3-cassandra.
     env = dict(os.environ, PATH=os.pathsep.join([bindir, "/usr/bin", os.environ.get("PATH", "")]),
                PGPASSWORD="secret", KAFKA_PASSWORD="kafka-secret", CASSANDRA_USER="cassandra",
-               CASSANDRA_PASSWORD="cassandra-secret")
+               CASSANDRA_PASSWORD="cassandra-secret",
+               DATAFORGE_JWT_SECRET="docs-jwt-secret-0123456789abcdef-0123456789")
     servers = Servers(args, work)
     kafka_lock = threading.Lock()  # one block at a time on the shared topic and group
 

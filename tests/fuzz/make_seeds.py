@@ -196,6 +196,15 @@ scheduler: {parallelism: 4, lease: 10s, poll: 100ms}
 dags:
 """)
     write("pipeline_yaml", "bad_line", "log:\n  partitions: 0\n")
+    write("pipeline_yaml", "auth", """auth:
+  required: true
+  max_failed_logins_per_minute: 5
+  jwt: {hs256_secret: "${DF_JWT:-0123456789abcdef0123456789abcdef}", audience: dataforge, leeway_s: 10}
+  roles:
+    analyst: {tables: {"sales.*": [read, write], "hr.?": [read]}, pipeline: [read]}
+    ops: {dags: {"etl_[ab]*": [read, trigger, clear]}, deadletters: replay}
+    nobody: {}
+""")
 
 
 # --- schedule: byte 0 = zone, bytes 1-4 = seconds since 1970, then the text.

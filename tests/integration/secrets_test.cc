@@ -50,7 +50,7 @@ class RefusingPort {
 const std::vector<std::string> kSecrets = {
     "S3cr3tKafka",   "S3cr3tKeyPw",  "S3cr3tOauth",  "S3cr3tPgFlag", "S3cr3tCql",
     "S3cr3tServe",   "S3cr3tEnvKfk", "S3cr3tEnvCql", "S3cr3tPgEnv",  "S3cr3tPgReal",
-    "S3cr3tWrongPw", "S3cr3tPgBad",  "S3cr3tPemKey", "S3cr3tShell"};
+    "S3cr3tWrongPw", "S3cr3tPgBad",  "S3cr3tPemKey", "S3cr3tShell",  "S3cr3tJwtHs256"};
 
 // The subcommands of `prefix` listed by `dataforge PREFIX --help` (under "Subcommands:").
 std::vector<std::string> Subcommands(const std::vector<std::string>& prefix) {
@@ -240,12 +240,17 @@ TEST(SecretsTest, PipelineFileWithEnvSecretsAgainstUnreachableServers) {
                         "store:\n"
                         "  url: cassandra://127.0.0.1:{}/ks\n"
                         "  username: u\n"
-                        "  password: \"${{DF_CQL_PW}}\"\n",
+                        "  password: \"${{DF_CQL_PW}}\"\n"
+                        "auth:\n"
+                        "  jwt: {{hs256_secret: \"${{DF_JWT_SECRET}}\", audience: dataforge}}\n",
                         pg.port(), kafka.port(), cql.port()));
   MakeDataDir(dir.Sub("data"));
-  std::vector<std::string> env = {"PGPASSWORD=S3cr3tPgEnv", "DF_KAFKA_PW=S3cr3tEnvKfk",
-                                  "DF_CQL_PW=S3cr3tEnvCql", "DF_KEY_PEM=S3cr3tPemKey",
-                                  "DATAFORGE_CQL_PASSWORD=S3cr3tServe"};
+  std::vector<std::string> env = {"PGPASSWORD=S3cr3tPgEnv",
+                                  "DF_KAFKA_PW=S3cr3tEnvKfk",
+                                  "DF_CQL_PW=S3cr3tEnvCql",
+                                  "DF_KEY_PEM=S3cr3tPemKey",
+                                  "DATAFORGE_CQL_PASSWORD=S3cr3tServe",
+                                  "DF_JWT_SECRET=S3cr3tJwtHs256-0123456789abcdef-0123"};
   std::vector<Output> outputs = RunEveryCommand(
       {"--data-dir", dir.Sub("data"), "--config", dir.Sub("p.yaml")}, dir.Sub("p.yaml"), env);
   for (const Output& o : outputs) ExpectNoSecret(o);
@@ -259,6 +264,9 @@ TEST(SecretsTest, PipelineFileWithEnvSecretsAgainstUnreachableServers) {
   EXPECT_NE(show->text.find("sasl.username: alice\n"), std::string::npos) << show->text;
   EXPECT_NE(show->text.find("ssl.key.pem: \"***\"\n"), std::string::npos) << show->text;
   EXPECT_NE(show->text.find("password: \"***\"\n"), std::string::npos) << show->text;
+  EXPECT_NE(show->text.find("\nauth:\n"), std::string::npos) << show->text;
+  EXPECT_NE(show->text.find("    hs256_secret: \"***\"\n"), std::string::npos) << show->text;
+  EXPECT_NE(show->text.find("    audience: \"dataforge\"\n"), std::string::npos) << show->text;
 }
 
 // The scheduler and the commands that read runs, on a real PostgreSQL as staging and run store,

@@ -1,10 +1,12 @@
-// TODO(merge): delete this file and its line in src/CMakeLists.txt once the "users" helper's
+// TODO(merge): delete this file and its lines in src/CMakeLists.txt once the "users" helper's
 // credential functions (HashSecret, VerifySecret, GenerateApiKey, ApiKeyId in
-// credential_store.h) are merged. Until then df_auth_tests links these: real argon2id (cheap
-// parameters) and the key shape "dfk_<key id>_<secret>". They are weak symbols, so the real
-// definitions win wherever both are linked.
+// credential_store.h; src/auth/secret_hash.cc on wt-users) are merged. Until then df_auth_tests
+// links these: real argon2id (cheap parameters) and the same key shape. CMake stops linking this
+// file by itself once src/auth/secret_hash.cc exists; the symbols are weak besides.
 #include <argon2.h>
 #include <openssl/rand.h>
+
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -39,11 +41,13 @@ __attribute__((weak)) bool VerifySecret(const std::string& encoded_hash,
   return argon2id_verify(encoded_hash.c_str(), secret.data(), secret.size()) == ARGON2_OK;
 }
 
+// The users helper's shape: "dfk_" + 12 lower-case hex + "_" + 43 base64url characters.
 __attribute__((weak)) Result<NewApiKey> GenerateApiKey(const std::string& user, int64_t now_unix,
                                                        int64_t expires_unix) {
   NewApiKey k;
   k.record.key_id = RandomHex(6);
-  k.text = "dfk_" + k.record.key_id + "_" + RandomHex(16);
+  std::string secret = RandomHex(22).substr(0, 43);  // hex is base64url too
+  k.text = "dfk_" + k.record.key_id + "_" + secret;
   DF_ASSIGN_OR_RETURN(k.record.secret_hash, HashSecret(k.text));
   k.record.user = user;
   k.record.created_unix = now_unix;
@@ -52,11 +56,16 @@ __attribute__((weak)) Result<NewApiKey> GenerateApiKey(const std::string& user, 
 }
 
 __attribute__((weak)) std::optional<std::string> ApiKeyId(std::string_view text) {
-  if (text.substr(0, 4) != "dfk_") return std::nullopt;
-  text.remove_prefix(4);
-  size_t sep = text.find('_');
-  if (sep == 0 || sep == std::string_view::npos || sep + 1 == text.size()) return std::nullopt;
-  return std::string(text.substr(0, sep));
+  if (text.size() != 4 + 12 + 1 + 43 || text.substr(0, 4) != "dfk_" || text[16] != '_') {
+    return std::nullopt;
+  }
+  for (char c : text.substr(4, 12)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  }
+  for (char c : text.substr(17)) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return std::nullopt;
+  }
+  return std::string(text.substr(4, 12));
 }
 
 }  // namespace dataforge::auth
