@@ -372,7 +372,7 @@ __df_syntax() {  # __df_syntax LINE COMMAND: the subcommand exists, its --flags 
   [[ $(basename "${words[0]}") == dataforge ]] || return 0
   for w in "${words[@]:1}"; do
     case $w in
-      run|mock-api|cql-serve|table|topic|staging|status|config|dags|runs|tasks|deadletter|count|scan|get|list|describe|consume|show|check|trigger|backfill|pause|unpause|clear) sub+=("$w");;
+      run|mock-api|cql-serve|table|topic|staging|status|config|dags|runs|tasks|deadletter|count|scan|get|list|describe|consume|show|check|trigger|backfill|pause|unpause|clear|users|keys|add|remove|create|revoke) sub+=("$w");;
     esac
   done
   help=$(dataforge "${sub[@]}" --help) || { echo "dataforge ${sub[*]} --help failed" >&2; return 1; }
