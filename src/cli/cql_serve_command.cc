@@ -239,7 +239,8 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       ->capture_default_str()
       ->check(WholeNumber(0, 65535));
   cmd->add_option("--username", flags->username,
-                  "Require this user (PasswordAuthenticator); default: no authentication");
+                  "One more user, with role admin, beside the data dir's users (dataforge users "
+                  "add); with it authentication is always on (PasswordAuthenticator)");
   cmd->add_option("--password", flags->password,
                   "The user's password (or set DATAFORGE_CQL_PASSWORD, which keeps it out of "
                   "the process list)");

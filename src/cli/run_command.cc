@@ -170,8 +170,8 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       ->check(WholeNumber(0, 65535));
   cmd->add_option("--cql-host", cql->host, "Address for --cql-port")->capture_default_str();
   cmd->add_option("--cql-username", cql->username,
-                  "Require this user on --cql-port; the password comes from "
-                  "DATAFORGE_CQL_PASSWORD");
+                  "One more user, with role admin, on --cql-port beside the data dir's users; "
+                  "the password comes from DATAFORGE_CQL_PASSWORD");
   cmd->callback([&ctx, opts, no_progress, no_scheduler, role, cql_port, cql, exit_code] {
     if (*role == "scheduler") {
       auto config = LoadConfig(ctx);

@@ -22,6 +22,7 @@ from cql_test_base import make_cluster, stop_cleanly  # noqa: E402
 from cassandra import AuthenticationFailed, Unauthorized  # noqa: E402
 from cassandra.auth import PlainTextAuthProvider  # noqa: E402
 from cassandra.cluster import NoHostAvailable  # noqa: E402
+from cassandra.query import BatchStatement  # noqa: E402
 
 dataforge_server.BINARY = os.environ.get("DATAFORGE_BIN", dataforge_server.BINARY)
 logging.getLogger("cassandra").setLevel(logging.CRITICAL)
@@ -194,6 +195,15 @@ class UsersAndRolesTest(DataDirServer):
             operator.execute("DELETE FROM shop.items WHERE id = 'a'")
         self.assertIn('message="User otto has no MODIFY permission on <table shop.items> or any '
                       'of its parents"', str(e.exception))
+        batch = BatchStatement()
+        batch.add(operator.prepare("INSERT INTO shop.items (id, qty) VALUES (?, ?)"), ("b1", 1))
+        batch.add("INSERT INTO shop.items (id, qty) VALUES ('b2', 2)")
+        with self.assertRaises(Unauthorized) as e:
+            operator.execute(batch)
+        self.assertIn('message="User otto has no MODIFY permission on <table shop.items>',
+                      str(e.exception))
+        ids = {r.id for r in self.session("ada").execute("SELECT id FROM shop.items")}
+        self.assertFalse({"b1", "b2"} & ids, ids)
 
     def test_admin_writes_and_the_audit_log_says_who(self):
         admin = self.session("ada")
