@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -102,7 +103,7 @@ class AuthCqlAccessControl final : public cql::CqlAccessControl {
     }
     int64_t now = clock_->MonotonicMicros();
     {
-      std::lock_guard lock(mu_);
+      std::shared_lock lock(mu_);  // every statement comes here: readers share
       auto it = known_.find(user.name);
       if (it != known_.end() && now - it->second.checked_micros < kRoleRecheckMicros) {
         return it->second.role;
@@ -128,7 +129,7 @@ class AuthCqlAccessControl final : public cql::CqlAccessControl {
   const std::unique_ptr<cql::StaticCqlAccessControl> static_user_;  // null without --username
   Clock* const clock_;
   std::unique_ptr<auth::Authenticator> authenticator_;
-  std::mutex mu_;
+  std::shared_mutex mu_;
   std::unordered_map<std::string, Known> known_;  // GUARDED_BY(mu_): by user name
 };
 
