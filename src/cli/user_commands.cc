@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/access_policy.h"
 #include "auth/audit_log.h"
 #include "auth/credential_store.h"
 #include "cli/commands.h"
@@ -28,11 +29,11 @@ namespace {
 
 constexpr size_t kMaxNameLength = 64;
 constexpr const char* kNameRule = "use 1 to 64 letters, digits, '.', '_', '-' or '@'";
-const std::vector<std::string> kBuiltInRoles = {"admin", "operator", "reader"};
 
 Status CheckUserName(const std::string& name) {
-  if (name.empty())
+  if (name.empty()) {
     return Status::ConfigError(fmt::format("the user name is empty; {}", kNameRule));
+  }
   bool ok = name.size() <= kMaxNameLength;
   for (char c : name) {
     ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -43,24 +44,13 @@ Status CheckUserName(const std::string& name) {
       fmt::format("user name '{}' is not allowed; {}", EscapeControlChars(name), kNameRule));
 }
 
-// The roles a user may have: the built-in ones and those of the pipeline file's auth.roles.
-// TODO(merge): once auth/access_policy.cc (the "auth" helper) is merged, build
-// auth::AccessPolicy::FromConfig(config.auth) here and use HasRole()/RoleNames(), so a role
-// the policy rejects is refused too.
-std::vector<std::string> KnownRoles(const PipelineConfig& config) {
-  std::vector<std::string> roles = kBuiltInRoles;
-  for (const auto& r : config.auth.roles) roles.push_back(r.name);
-  std::sort(roles.begin(), roles.end());
-  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
-  return roles;
-}
-
+// The role must be one of the access policy's: a built-in one or one of auth.roles.
 Status CheckRole(const PipelineConfig& config, const std::string& role) {
-  auto roles = KnownRoles(config);
-  if (std::find(roles.begin(), roles.end(), role) != roles.end()) return Status::OK();
+  DF_ASSIGN_OR_RETURN(auto policy, auth::AccessPolicy::FromConfig(config.auth));
+  if (policy.HasRole(role)) return Status::OK();
   return Status::ConfigError(fmt::format(
       "unknown role '{}'; the roles are: {} (define others under auth.roles in the pipeline file)",
-      EscapeControlChars(role), fmt::join(roles, ", ")));
+      EscapeControlChars(role), fmt::join(policy.RoleNames(), ", ")));
 }
 
 // The user running the command, for the audit log.
@@ -70,25 +60,24 @@ std::string OsUser() {
   return fmt::format("uid {}", geteuid());
 }
 
-// Appends one line to the audit log (auth.audit_log, relative paths in the data dir): who (the
-// OS user), from "cli", what, and the result ("ok" or the error code). Never the password or key.
-// TODO(merge): auth::AuditLog::Open (auth/audit_log.cc) is written by the "auth" helper; until
-// it is merged this records nothing. With it, the body is:
-//   auto log = auth::AuditLog::Open(AuditLogPath(config, data_dir));
-//   if (!log.ok()) { spdlog::warn("audit log: {}", log.status().message()); return; }
-//   (*log)->Record(auth::AuditEntry{auth::Principal{OsUser(), "admin", "cli"}, "cli", action,
-//                                   result.ok() ? "ok" :
-//                                   std::string(StatusCodeName(result.code()))});
 std::string AuditLogPath(const PipelineConfig& config, const std::string& data_dir) {
   const std::string& path = config.auth.audit_log;
   return !path.empty() && path[0] == '/' ? path : data_dir + "/" + path;
 }
 
+// Appends one line to the audit log (auth.audit_log, relative paths in the data dir): who (the
+// OS user, acting with the admin role: the CLI works on the data dir's files directly), method
+// "local", from "cli", what, and the result ("ok" or the error code). Never a password or key.
+// A log that cannot be written is a warning: the change is made already.
 void Audit(const PipelineConfig& config, const std::string& data_dir, const std::string& action,
            const Status& result) {
-  spdlog::debug("audit log {} (not written before the merge): who {} from cli: {}: {}",
-                AuditLogPath(config, data_dir), OsUser(), action,
-                result.ok() ? "ok" : std::string(StatusCodeName(result.code())));
+  auto log = auth::AuditLog::Open(AuditLogPath(config, data_dir));
+  if (!log.ok()) {
+    spdlog::warn("{}", log.status().message());
+    return;
+  }
+  (*log)->Record(auth::AuditEntry{auth::Principal{OsUser(), "admin", "local", ""}, "cli", action,
+                                  result.ok() ? "ok" : std::string(StatusCodeName(result.code()))});
 }
 
 // The credential store of the data dir's staging database. Writing creates the data dir (and
@@ -97,7 +86,8 @@ Result<std::unique_ptr<auth::CredentialStore>> OpenStore(const CliContext& ctx,
                                                          const PipelineConfig& config,
                                                          OpenMode mode) {
   std::string url = ResolveUrls(config, ctx.data_dir).staging;
-  if (mode == OpenMode::kReadWrite && url.rfind("sqlite://", 0) == 0) {
+  // The data dir holds the audit log of the change, whatever the staging database.
+  if (mode == OpenMode::kReadWrite) {
     DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/true));
   }
   return auth::OpenCredentialStore(url, mode);

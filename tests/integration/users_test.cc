@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -213,6 +214,70 @@ TEST(UsersTest, PasswordFromStdinIsKeptOnlyAsAnArgon2idHash) {
   EXPECT_EQ(*store->FindUser("erin"), std::nullopt);
 }
 
+TEST(UsersTest, ChangesAreAuditedAndRolesComeFromThePipelineFile) {
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config, "auth:\n  roles:\n    analyst:\n      tables: {\"sales.*\": [read]}\n");
+  // Without the file, only the built-in roles exist.
+  auto r = Df(data, {"users", "add", "ann", "--role", "analyst"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: unknown role 'analyst'; the roles are: admin, operator, reader (define "
+            "others under auth.roles in the pipeline file)\n");
+  r = Df(data, {"users", "add", "ann", "--role", "analist", "--config", config});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: unknown role 'analist'; the roles are: admin, analyst, operator, reader "
+            "(define others under auth.roles in the pipeline file)\n");
+  r = Df(data, {"users", "add", "ann", "--role", "analyst", "--config", config});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Df(data, {"users", "add", "ann", "--role", "analyst", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  r = DfWithStdin("pat-s-passw0rd\n", {"users", "add", "pat", "--role", "reader",
+                                       "--password-stdin", "--data-dir", data});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Df(data, {"keys", "create", "ann"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string key = SplitLines(r.out).at(0);
+  std::string id = auth::ApiKeyId(key).value_or("?");
+  EXPECT_EQ(Df(data, {"keys", "revoke", id}).exit_code, 0);
+  EXPECT_EQ(Df(data, {"keys", "revoke", "000000000000"}).exit_code, 1);
+  EXPECT_EQ(Df(data, {"users", "remove", "ann"}).exit_code, 0);
+
+  std::string who = getenv("USER") != nullptr && *getenv("USER") ? getenv("USER") : "";
+  auto lines = SplitLines(ReadFile(data + "/audit.log"));
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"users add ann --role analyst", "ok"},
+      {"users add ann --role analyst", "FailedPrecondition"},
+      {"users add pat --role reader", "ok"},
+      {"keys create ann (key " + id + ")", "ok"},
+      {"keys revoke " + id, "ok"},
+      {"keys revoke 000000000000", "NotFound"},
+      {"users remove ann", "ok"},
+  };
+  ASSERT_EQ(lines.size(), want.size()) << ReadFile(data + "/audit.log");
+  for (size_t i = 0; i < want.size(); ++i) {
+    const std::string& line = lines[i];
+    EXPECT_TRUE(std::regex_match(
+        line, std::regex(
+                  R"(\{"at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","who":"[^"]+","role":"admin",)"
+                  R"("method":"local","from":"cli","action":"[^"]+","result":"[A-Za-z]+"\})")))
+        << line;
+    EXPECT_EQ(JsonField(line, "action"), want[i].first) << line;
+    EXPECT_EQ(JsonField(line, "result"), want[i].second) << line;
+    if (!who.empty()) {
+      EXPECT_EQ(JsonField(line, "who"), who) << line;
+    }
+  }
+  std::string audit = ReadFile(data + "/audit.log");
+  EXPECT_EQ(audit.find(key.substr(17)), std::string::npos);
+  EXPECT_EQ(audit.find("pat-s-passw0rd"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(stat((data + "/audit.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 TEST(KeysTest, CreatePrintsTheKeyOnceAndListNeverShowsIt) {
   TempDir dir;
   std::string data = dir.Sub("data");
@@ -316,10 +381,29 @@ TEST(KeysTest, RevokedAndExpiredKeysAreListedAsSuch) {
   EXPECT_EQ(states()[id(active)], "revoked");
 }
 
+TEST(UsersTest, UsersAddedBeforeTheFirstRun) {
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  ASSERT_EQ(Df(data, {"users", "add", "alice", "--role", "admin"}).exit_code, 0);
+  // staging.db holds only the user tables: inspection says "run first", as before any user.
+  auto r = Df(data, {"status"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "dataforge: staging database " + data +
+                       "/staging.db has no pipeline tables yet (run `dataforge run` first)\n");
+  r = RunDataforge({"run", "--max-records", "300", "--data-dir", data});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  StatusJson s = Status(data);
+  EXPECT_EQ(s.fetched, 300);
+  EXPECT_EQ(s.stored + s.dead_lettered, 300);
+  EXPECT_EQ(UserLines(data),
+            std::vector<std::string>{R"({"name":"alice","role":"admin","password":false})"});
+}
+
 TEST(UsersTest, WorkWhileAPipelineRunsOnTheDataDir) {
   TempDir dir;
   std::string data = dir.Sub("data");
-  auto run = StartDataforge({"run", "--max-records", "400000", "--data-dir", data});
+  // Without --max-records it runs until the signal: the commands below run beside it.
+  auto run = StartDataforge({"run", "--data-dir", data});
   ASSERT_TRUE(WaitFor([&] { return StoredNow(data) > 0; }, 60)) << run.Stderr();
   auto r = Df(data, {"users", "add", "alice", "--role", "admin"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -329,10 +413,13 @@ TEST(UsersTest, WorkWhileAPipelineRunsOnTheDataDir) {
   EXPECT_EQ(UserLines(data),
             std::vector<std::string>{R"({"name":"alice","role":"admin","password":false})"});
   EXPECT_EQ(SplitLines(Df(data, {"keys", "list", "--json"}).out).size(), 1u);
-  // The pipeline did not notice.
+  // The pipeline did not notice, and was running all along.
+  EXPECT_GT(StoredNow(data), 0);
+  EXPECT_EQ(run.Stdout().find("drained"), std::string::npos) << run.Stdout();
   run.Signal(SIGTERM);
   auto done = run.Wait(120000);
   EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.out.find("dataforge run: drained"), std::string::npos) << done.out;
   StatusJson s = Status(data);
   EXPECT_GT(s.fetched, 0);
   EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);

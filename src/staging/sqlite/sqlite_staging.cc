@@ -64,6 +64,17 @@ Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, Op
     DF_RETURN_IF_ERROR(s->PrepareWriter());
   }
   DF_ASSIGN_OR_RETURN(s->reader_, SqliteDb::Open(path, /*read_only=*/mode == OpenMode::kReadOnly));
+  if (mode == OpenMode::kReadOnly) {
+    // The file may hold only other tables (users and API keys, added before any run): that is
+    // no staging yet, as a missing file is.
+    DF_ASSIGN_OR_RETURN(auto q, s->reader_->Prepare("SELECT count(*) FROM sqlite_master WHERE "
+                                                    "type='table' AND name='outbox'"));
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row || q.ColumnInt(0) == 0) {
+      return Status::NotFound(fmt::format(
+          "staging database {} has no pipeline tables yet (run `dataforge run` first)", path));
+    }
+  }
   DF_RETURN_IF_ERROR(s->PrepareReader());
   return std::unique_ptr<Staging>(std::move(s));
 }
