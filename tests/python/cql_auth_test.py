@@ -265,6 +265,11 @@ class AuthOffTest(DataDirServer):
                 # pool's connection not: "Unable to connect to any servers"; try again.
                 return "Remote end requires authentication" in str(e)
         self.assertTrue(wait_until(closed))
+        # The connection opened while auth was off may do nothing more.
+        with self.assertRaises(Unauthorized) as e:
+            session.execute("SELECT v FROM k.t WHERE id = 'x'")
+        self.assertIn('message="authentication was turned on after this connection was opened',
+                      str(e.exception))
         cluster2, reader = connect(self.port, "rita", PASSWORDS["rita"])
         self.addCleanup(cluster2.shutdown)
         self.assertEqual(reader.execute("SELECT v FROM k.t WHERE id = 'x'").one().v, 1)

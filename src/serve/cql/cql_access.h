@@ -11,7 +11,10 @@
 //   ResourceExhausted   ERROR Bad_credentials with the status's message (too many failed logins
 //                       from this address; it says when to retry)
 //   anything else       ERROR Server_error (0x0000) with the status's message
-// When authentication is off, connections are READY at STARTUP and no statement is checked.
+// When authentication is off, connections are READY at STARTUP and no statement is checked;
+// once Required() turns true (a user was added), such a connection's statements get ERROR
+// Unauthorized "authentication was turned on after this connection was opened ...": it must
+// reconnect with credentials.
 //
 // Authorization (cql_engine.cc), for an authenticated connection, before anything runs:
 //   SELECT                         SELECT on <table ks.t>; system keyspaces (system,

@@ -293,11 +293,24 @@ TEST_F(CqlAccessTest, CreateTableAndKeyspaceNeedCreate) {
                                  }));
 }
 
-TEST_F(CqlAccessTest, SessionWithoutUserIsNeitherCheckedNorAudited) {
-  SessionState anonymous;  // authentication off
+TEST_F(CqlAccessTest, SessionWithoutUserIsNeitherCheckedNorAuditedWhileAuthIsOff) {
+  access_.set_required(false);
+  SessionState anonymous;  // opened while authentication was off
   Ok(anonymous, "INSERT INTO ks.secrets (id, v) VALUES ('s2', 'y')");
   EXPECT_EQ(RowCount("secrets"), 2u);
   EXPECT_TRUE(NewAudit().empty());
+  // A user was added: that session may do nothing more, not even read.
+  access_.set_required(true);
+  for (const char* q : {"SELECT * FROM ks.users", "SELECT key FROM system.local",
+                        "INSERT INTO ks.secrets (id, v) VALUES ('s3', 'z')"}) {
+    ErrorMessage e = Err(anonymous, q);
+    EXPECT_EQ(e.code, kUnauthorized) << q;
+    EXPECT_EQ(e.message,
+              "authentication was turned on after this connection was opened (a user was added, "
+              "or auth.required): reconnect with a username and password")
+        << q;
+  }
+  EXPECT_EQ(RowCount("secrets"), 2u);
 }
 
 TEST(CqlAccessTextTest, PeerHost) {

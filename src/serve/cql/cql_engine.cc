@@ -142,11 +142,18 @@ struct CqlEngine::Impl {
   }
 
   // The Unauthorized ERROR for the first permission `statements` need that the session's user
-  // lacks; fills `*action` (when not null) with the audit name of a write.
+  // lacks; fills `*action` (when not null) with the audit name of a write. A session without a
+  // user (opened while authentication was off) is refused everything once it is on.
   std::optional<ErrorMessage> Authorize(const SessionState& session,
                                         const std::vector<const Statement*>& statements,
                                         bool batch_message, std::string* action) {
-    if (session.user == nullptr || options.access_control == nullptr) return std::nullopt;
+    if (options.access_control == nullptr) return std::nullopt;
+    if (session.user == nullptr) {
+      if (!options.access_control->Required()) return std::nullopt;
+      return CqlError(ErrorCode::kUnauthorized,
+                      "authentication was turned on after this connection was opened (a user "
+                      "was added, or auth.required): reconnect with a username and password");
+    }
     std::vector<AccessNeed> needs;
     for (const Statement* s : statements) AddNeededAccess(*s, session.keyspace, &needs);
     if (action != nullptr) {

@@ -334,9 +334,15 @@ TEST_F(CqlServerTest, AuthenticationOffMeansReadyAndUnchecked) {
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
   EXPECT_TRUE(access_.audit().empty());
-  // Turned on (a user was added): the next connection must authenticate.
+  // Turned on (a user was added): the open connection is refused, the next one must
+  // authenticate.
   access_.set_required(true);
   EXPECT_TRUE(server_->auth());
+  c.Send(3, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));
+  ErrorMessage e = ErrorOf(c.Read());
+  EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kUnauthorized));
+  EXPECT_EQ(e.message.rfind("authentication was turned on after this connection was opened", 0), 0u)
+      << e.message;
   RawClient late(server_->port());
   std::string b;
   EncodeStartup({{{"CQL_VERSION", "3.0.0"}}}, &b);
