@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cql_access_control.h"
 #include "common/redact.h"
 
 namespace dataforge {
@@ -33,17 +34,18 @@ Status ResolveCqlEndpointFlags(CqlEndpointFlags* flags) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<CqlEndpoint>> CqlEndpoint::Start(Store* store,
-                                                        const CqlEndpointFlags& flags) {
+Result<std::unique_ptr<CqlEndpoint>> CqlEndpoint::Start(Store* store, const CqlEndpointFlags& flags,
+                                                        const PipelineConfig& config,
+                                                        const std::string& data_dir) {
+  std::unique_ptr<CqlEndpoint> e(new CqlEndpoint());
+  DF_ASSIGN_OR_RETURN(e->access_, OpenCqlAccessControl(flags, config, data_dir));
   cql::CqlServerOptions options;
   options.host = flags.host;
   options.port = flags.port;
-  options.username = flags.username;
-  options.password = flags.password;
+  options.access_control = e->access_.get();
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
   options.max_frame_bytes = flags.max_frame_bytes;
-  std::unique_ptr<CqlEndpoint> e(new CqlEndpoint());
   e->host_ = flags.host;
   e->server_ = std::make_unique<cql::CqlServer>(options);
   DF_RETURN_IF_ERROR(e->server_->Listen());
@@ -53,6 +55,7 @@ Result<std::unique_ptr<CqlEndpoint>> CqlEndpoint::Start(Store* store,
       flags.host == "0.0.0.0" || flags.host == "::" || flags.host == "localhost" ? "127.0.0.1"
                                                                                  : flags.host;
   engine_options.port = e->server_->port();
+  engine_options.access_control = e->access_.get();
   e->engine_ = std::make_unique<cql::CqlEngine>(store, engine_options);
   DF_RETURN_IF_ERROR(e->server_->Start(e->engine_.get()));
   return e;

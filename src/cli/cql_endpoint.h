@@ -9,6 +9,8 @@
 #include <string>
 
 #include "common/status.h"
+#include "config/pipeline_config.h"
+#include "serve/cql/cql_access.h"
 #include "serve/cql/cql_engine.h"
 #include "serve/cql/cql_server.h"
 #include "store/store.h"
@@ -32,8 +34,12 @@ Status ResolveCqlEndpointFlags(CqlEndpointFlags* flags);
 
 class CqlEndpoint {
  public:
-  // Binds host:port, then serves `store` (Unavailable when the port is taken).
-  static Result<std::unique_ptr<CqlEndpoint>> Start(Store* store, const CqlEndpointFlags& flags);
+  // Binds host:port, then serves `store` (Unavailable when the port is taken) to the users of
+  // `data_dir`'s credential store under `config.auth` and the --username user, if any
+  // (cli/cql_access_control.h).
+  static Result<std::unique_ptr<CqlEndpoint>> Start(Store* store, const CqlEndpointFlags& flags,
+                                                    const PipelineConfig& config,
+                                                    const std::string& data_dir);
   ~CqlEndpoint();  // Stop()
 
   // "127.0.0.1:9042 (store <store_description>, auth on|off, tls on|off)": the ready line.
@@ -46,6 +52,7 @@ class CqlEndpoint {
  private:
   CqlEndpoint() = default;
   std::string host_;
+  std::unique_ptr<cql::CqlAccessControl> access_;  // outlives the server and the engine
   std::unique_ptr<cql::CqlServer> server_;
   std::unique_ptr<cql::CqlEngine> engine_;
 };

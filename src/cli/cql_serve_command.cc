@@ -29,7 +29,8 @@ Status ServeCql(const CliContext& ctx, const PipelineConfig& config, CqlEndpoint
                                         auth_on || !flags.username.empty(), insecure_no_auth));
   SignalWaiter signals;  // before any thread starts
   DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, config, "--cql-port"));
-  DF_ASSIGN_OR_RETURN(auto endpoint, CqlEndpoint::Start(served.store.get(), flags));
+  DF_ASSIGN_OR_RETURN(auto endpoint,
+                      CqlEndpoint::Start(served.store.get(), flags, config, ctx.data_dir));
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
@@ -72,7 +73,8 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       ->capture_default_str()
       ->check(WholeNumber(0, 65535));
   cmd->add_option("--username", flags->username,
-                  "Require this user (PasswordAuthenticator); default: no authentication");
+                  "One more user, with role admin, beside the data dir's users (dataforge users "
+                  "add); with it authentication is always on (PasswordAuthenticator)");
   cmd->add_option("--password", flags->password,
                   "The user's password (or set DATAFORGE_CQL_PASSWORD, which keeps it out of "
                   "the process list)");

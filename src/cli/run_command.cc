@@ -172,8 +172,8 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       ->check(WholeNumber(0, 65535));
   cmd->add_option("--cql-host", cql->host, "Address for --cql-port")->capture_default_str();
   cmd->add_option("--cql-username", cql->username,
-                  "Require this user on --cql-port; the password comes from "
-                  "DATAFORGE_CQL_PASSWORD");
+                  "One more user, with role admin, on --cql-port beside the data dir's users; "
+                  "the password comes from DATAFORGE_CQL_PASSWORD");
   auto http = std::make_shared<HttpEndpointFlags>();
   http->port = -1;
   cmd->add_option("--http-port", http->port,
@@ -241,7 +241,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
         s = Status::ConfigError("--cql-port: --role " + *role + " has no store to serve");
       }
       if (s.ok()) {
-        auto started = CqlEndpoint::Start(p->store(), *cql);
+        auto started = CqlEndpoint::Start(p->store(), *cql, *config, ctx.data_dir);
         if (started.ok()) cql_endpoint = std::move(started).value();
         s = started.status();
       }

@@ -335,9 +335,9 @@ TEST_F(CassandraStoreTest, VersionsOfOneKeyCollapseToTheLast) {
 }
 
 TEST_F(CassandraStoreTest, Authentication) {
+  static cql::StaticCqlAccessControl access("app", "s3cret");  // outlives the server
   CqlServerOptions options;
-  options.username = "app";
-  options.password = "s3cret";
+  options.access_control = &access;
   StartServer(0, options);
   StoreOptions so;
   so.cassandra.consistency = "ONE";

@@ -1,6 +1,5 @@
 #include "serve/cql/cql_connection.h"
 
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -33,10 +32,6 @@ bool IsRequestOpcode(uint8_t op) {
     default:
       return false;
   }
-}
-
-bool SameSecret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 thread_local OutputBatch* t_output_batch = nullptr;
@@ -223,9 +218,9 @@ bool Connection::HandleFrame(const FrameHeader& h, std::string body) {
     SendError(h.stream, ErrorCode::kProtocolError,
               fmt::format("{} on stream {} before the connection is ready: send STARTUP{} first",
                           OpcodeName(h.opcode), h.stream,
-                          host_->options().username.empty()
-                              ? ""
-                              : " and authenticate (AUTH_RESPONSE with a username and password)"));
+                          AuthenticationExpected()
+                              ? " and authenticate (AUTH_RESPONSE with a username and password)"
+                              : ""));
     return true;
   }
   if (h.opcode == static_cast<uint8_t>(Opcode::kRegister)) {
@@ -234,6 +229,12 @@ bool Connection::HandleFrame(const FrameHeader& h, std::string body) {
   }
   Dispatch(h, std::move(body));
   return true;
+}
+
+bool Connection::AuthenticationExpected() const {
+  if (state_ == State::kNeedAuth) return true;
+  CqlAccessControl* access = host_->options().access_control;
+  return state_ == State::kNeedStartup && access != nullptr && access->Required();
 }
 
 void Connection::HandleStartup(int16_t stream, std::string_view body) {
@@ -268,7 +269,8 @@ void Connection::HandleStartup(int16_t stream, std::string_view body) {
               "STARTUP asks for CQL_VERSION " + *cql_version + ": only 3.x is supported (3.4.5)");
     return;
   }
-  if (host_->options().username.empty()) {
+  CqlAccessControl* access = host_->options().access_control;
+  if (access == nullptr || !access->Required()) {
     state_ = State::kReady;
     SendFrame(stream, Opcode::kReady, "");
     return;
@@ -300,11 +302,31 @@ void Connection::HandleAuthResponse(int16_t stream, std::string_view body) {
     return;
   }
   const auto& [user, password] = *credentials;
-  if (!SameSecret(user, host_->options().username) ||
-      !SameSecret(password, host_->options().password)) {
-    SendError(stream, ErrorCode::kBadCredentials,
-              "Provided username " + user + " and/or password are incorrect");
+  std::string address(PeerHost(peer()));
+  auto who = host_->options().access_control->Authenticate(user, password, address);
+  if (!who.ok()) {
+    // Which of the two was wrong is not said (Cassandra's text); a limiter's refusal says
+    // when to retry; a store that cannot be read is the server's failure, not the client's.
+    switch (who.status().code()) {
+      case StatusCode::kUnauthenticated:
+        SendError(stream, ErrorCode::kBadCredentials,
+                  "Provided username " + user + " and/or password are incorrect");
+        break;
+      case StatusCode::kResourceExhausted:
+      case StatusCode::kPermissionDenied:
+        SendError(stream, ErrorCode::kBadCredentials, who.status().message());
+        break;
+      default:
+        SendError(stream, ErrorCode::kServerError,
+                  "cannot check the credentials of " + user + ": " + who.status().message());
+        break;
+    }
     return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    session_.user = std::make_shared<const CqlSessionUser>(
+        CqlSessionUser{std::move(who).value(), std::move(address)});
   }
   state_ = State::kReady;
   SendFrame(stream, Opcode::kAuthSuccess, EncodeAuthToken(std::nullopt));

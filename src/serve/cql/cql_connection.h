@@ -103,6 +103,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool CheckHeader(const FrameHeader& h);
   // Handles one whole frame on the reader thread; false when the connection must close.
   bool HandleFrame(const FrameHeader& h, std::string body);
+  // Whether this connection must (still) authenticate before it is ready.
+  bool AuthenticationExpected() const;
   void HandleStartup(int16_t stream, std::string_view body);
   void HandleAuthResponse(int16_t stream, std::string_view body);
   void HandleRegister(int16_t stream, std::string_view body);
@@ -145,7 +147,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string out_;            // GUARDED_BY(mu_): frames not yet written
   bool writing_ = false;       // GUARDED_BY(mu_): a thread is writing (it empties out_)
   bool write_failed_ = false;  // GUARDED_BY(mu_): the socket is shut; out_ is dropped
-  SessionState session_;       // GUARDED_BY(mu_): each request runs on a copy; USE writes back
+  // GUARDED_BY(mu_): each request runs on a copy; USE writes the keyspace back, AUTH_SUCCESS
+  // the user.
+  SessionState session_;
   std::atomic<bool> registered_schema_{false};
 };
 

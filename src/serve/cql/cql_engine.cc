@@ -9,6 +9,7 @@
 
 #include "serve/cql/cql_parser.h"
 #include "serve/cql/md5.h"
+#include "serve/cql/statement_access.h"
 #include "serve/cql/statement_executor.h"
 
 namespace dataforge::cql {
@@ -122,6 +123,46 @@ struct CqlEngine::Impl {
     return std::move(*outcome->response);
   }
 
+  // For a session with a user: wraps `*done` so that the request's outcome is audited under
+  // the action the returned string holds by then ("" = not a write: nothing recorded). Null
+  // (and `*done` untouched) when nothing is checked.
+  std::shared_ptr<std::string> AuditedCallback(const SessionState& session,
+                                               ResponseCallback* done) {
+    if (session.user == nullptr || options.access_control == nullptr) return nullptr;
+    auto action = std::make_shared<std::string>();
+    *done = [access = options.access_control, who = session.user, action,
+             inner = std::move(*done)](Response r) {
+      if (!action->empty()) {
+        const auto* e = std::get_if<ErrorMessage>(&r);
+        access->Audit(*who, *action, e == nullptr ? "ok" : ErrorCodeName(e->code));
+      }
+      inner(std::move(r));
+    };
+    return action;
+  }
+
+  // The Unauthorized ERROR for the first permission `statements` need that the session's user
+  // lacks; fills `*action` (when not null) with the audit name of a write. A session without a
+  // user (opened while authentication was off) is refused everything once it is on.
+  std::optional<ErrorMessage> Authorize(const SessionState& session,
+                                        const std::vector<const Statement*>& statements,
+                                        bool batch_message, std::string* action) {
+    if (options.access_control == nullptr) return std::nullopt;
+    if (session.user == nullptr) {
+      if (!options.access_control->Required()) return std::nullopt;
+      return CqlError(ErrorCode::kUnauthorized,
+                      "authentication was turned on after this connection was opened (a user "
+                      "was added, or auth.required): reconnect with a username and password");
+    }
+    std::vector<AccessNeed> needs;
+    for (const Statement* s : statements) AddNeededAccess(*s, session.keyspace, &needs);
+    if (action != nullptr) {
+      *action = batch_message ? BatchAuditAction(statements, session.keyspace)
+                              : AuditAction(*statements.front(), session.keyspace);
+    }
+    return CheckAccess(*options.access_control, session.user->user, needs);
+  }
+
   EngineOptions options;
   StatementExecutor executor;
   std::mutex mu;
@@ -152,9 +193,13 @@ void CqlEngine::CommitWrites(const std::function<void()>& after_group) {
 }
 
 void CqlEngine::QueryAsync(SessionState* session, const QueryMessage& m, ResponseCallback done) {
+  auto action = impl_->AuditedCallback(*session, &done);
   Answer(std::move(done), [&](const auto& request) -> Response {
     auto parsed = ParseStatement(m.query);
     if (!parsed.ok()) return SyntaxError(parsed.status());
+    if (auto denied = impl_->Authorize(*session, {&parsed->statement}, false, action.get())) {
+      return *denied;
+    }
     BoundValues values{&m.params.values, &m.params.value_names};
     return impl_->executor.Execute(session, parsed->statement, parsed->marker_count, values,
                                    impl_->Paging(m.params, false), request);
@@ -186,9 +231,13 @@ Response CqlEngine::Prepare(SessionState* session, const PrepareMessage& m) {
 
 void CqlEngine::ExecuteAsync(SessionState* session, const ExecuteMessage& m,
                              ResponseCallback done) {
+  auto action = impl_->AuditedCallback(*session, &done);
   Answer(std::move(done), [&](const auto& request) -> Response {
     auto entry = impl_->Find(m.id);
     if (!entry) return Unprepared(m.id);
+    if (auto denied = impl_->Authorize(*session, {&entry->parsed.statement}, false, action.get())) {
+      return *denied;
+    }
     BoundValues values{&m.params.values, &m.params.value_names};
     return impl_->executor.Execute(session, entry->parsed.statement, entry->parsed.marker_count,
                                    values, impl_->Paging(m.params, m.params.skip_metadata),
@@ -197,6 +246,7 @@ void CqlEngine::ExecuteAsync(SessionState* session, const ExecuteMessage& m,
 }
 
 void CqlEngine::BatchAsync(SessionState* session, const BatchMessage& m, ResponseCallback done) {
+  auto action = impl_->AuditedCallback(*session, &done);
   Answer(std::move(done), [&](const auto& request) -> Response {
     if (m.type == BatchType::kCounter) {
       return CqlError(ErrorCode::kInvalid,
@@ -242,10 +292,13 @@ void CqlEngine::BatchAsync(SessionState* session, const BatchMessage& m, Respons
     // Every statement's values are checked before any is applied; then they apply in order
     // (docs/cql.md).
     std::vector<StatementExecutor::BatchEntry> batch;
+    std::vector<const Statement*> statements;
     for (size_t i = 0; i < m.statements.size(); ++i) {
       const ParsedStatement& p = entries[i] ? entries[i]->parsed : texts[i];
       batch.push_back({&p.statement, p.marker_count, {&m.statements[i].values, nullptr}});
+      statements.push_back(&p.statement);
     }
+    if (auto denied = impl_->Authorize(*session, statements, true, action.get())) return *denied;
     return impl_->executor.ExecuteBatch(session, batch, request);
   });
 }

@@ -16,6 +16,10 @@
 // response is produced only after its rows are durable per the store's sync option, and the
 // rows of concurrent writes share one Store::Apply (one fsync).
 //
+// Access control (cql_access.h): for a session with a user, every QUERY, EXECUTE and BATCH is
+// checked before it runs (ERROR Unauthorized, nothing applied, when a permission is missing)
+// and its writes are audited with their outcome.
+//
 // Thread-safety: safe for concurrent use by every connection's thread. The Store must outlive
 // the engine. The *Async calls read and change `session` only during the call; their `done`
 // runs exactly once: inline for anything but a write, else on the thread that commits the
@@ -29,6 +33,7 @@
 #include <variant>
 
 #include "cql/messages.h"
+#include "serve/cql/cql_access.h"
 #include "store/store.h"
 
 namespace dataforge::cql {
@@ -36,6 +41,9 @@ namespace dataforge::cql {
 // Per-connection state the engine reads and changes (USE sets the keyspace).
 struct SessionState {
   std::string keyspace;
+  // Who the connection authenticated as; null while authentication is off (then no statement
+  // is checked). Set by the transport once, at AUTH_SUCCESS.
+  std::shared_ptr<const CqlSessionUser> user;
 };
 
 // A RESULT or an ERROR body for one request.
@@ -54,6 +62,9 @@ struct EngineOptions {
   std::string release_version = "3.11.16";
   int32_t default_page_size = 5000;  // when a SELECT asks for none
   size_t max_prepared = 10000;       // prepared statements kept; the oldest is forgotten
+  // Checks the statements of authenticated sessions and audits their writes (cql_access.h).
+  // Not owned; must outlive the engine. Null: nothing is checked.
+  CqlAccessControl* access_control = nullptr;
 };
 
 class CqlEngine {

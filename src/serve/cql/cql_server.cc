@@ -303,7 +303,7 @@ bool CqlServer::tls() const {
   return !impl_->opts.tls_cert_file.empty();
 }
 bool CqlServer::auth() const {
-  return !impl_->opts.username.empty();
+  return impl_->opts.access_control != nullptr && impl_->opts.access_control->Required();
 }
 
 Status CqlServer::Start(CqlEngine* engine) {

@@ -18,8 +18,10 @@
 //   - a header that cannot be trusted (bad version, a body above `max_frame_bytes`) closes the
 //     connection after the ERROR; a bad body (unknown opcode, compression flag, a body that
 //     does not decode) gets an ERROR on its stream and the connection stays open;
-//   - with a username, STARTUP is answered AUTHENTICATE (PasswordAuthenticator, SASL PLAIN);
-//     requests before READY / AUTH_SUCCESS get ERROR Protocol_error;
+//   - with an access control whose Required() is true at STARTUP, STARTUP is answered
+//     AUTHENTICATE (PasswordAuthenticator, SASL PLAIN; the outcomes are in cql_access.h) and the
+//     connection's statements are checked per table; requests before READY / AUTH_SUCCESS get
+//     ERROR Protocol_error;
 //   - after a RESULT of kind Schema_change, an EVENT SCHEMA_CHANGE (stream -1) goes to every
 //     connection that REGISTERed for SCHEMA_CHANGE;
 //   - beyond `max_connections`, a new connection gets ERROR Overloaded and is closed.
@@ -36,6 +38,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "serve/cql/cql_access.h"
 #include "serve/cql/cql_engine.h"
 
 namespace dataforge::cql {
@@ -43,9 +46,10 @@ namespace dataforge::cql {
 struct CqlServerOptions {
   std::string host = "127.0.0.1";
   int port = 9042;  // 0 = an ephemeral port (see port())
-  // Authentication (PasswordAuthenticator) when `username` is not empty.
-  std::string username;
-  std::string password;
+  // Authentication (PasswordAuthenticator) whenever access_control->Required(); none when
+  // null. Not owned; must outlive the server. The engine's EngineOptions::access_control
+  // should be the same object (it checks the statements).
+  CqlAccessControl* access_control = nullptr;
   // TLS when both are set: PEM files.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -86,6 +90,7 @@ class CqlServer {
 
   CqlServerStats stats() const;
   bool tls() const;
+  // Whether a connection made now would have to authenticate.
   bool auth() const;
 
  private:

@@ -13,6 +13,7 @@
 
 #include "cql/frame.h"
 #include "cql/messages.h"
+#include "serve/cql/testing/fake_access_control.h"
 #include "store/store.h"
 
 namespace dataforge::cql {
@@ -115,11 +116,37 @@ class CqlServerTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start(engine_.get()).ok());
   }
 
+  // Serves with `access_` checking statements and authenticating connections.
+  void StartServerWithAccessControl() {
+    EngineOptions eo;
+    eo.access_control = &access_;
+    engine_ = std::make_unique<CqlEngine>(store_.get(), eo);
+    CqlServerOptions options;
+    options.access_control = &access_;
+    StartServer(options);
+  }
+
   std::string dir_;
+  // Both outlive the server (TearDown stops it).
+  StaticCqlAccessControl static_access_{"alice", "s3cret"};
+  testing::FakeAccessControl access_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<CqlEngine> engine_;
   std::unique_ptr<CqlServer> server_;
 };
+
+// STARTUP, then AUTH_RESPONSE with `user` and `password`: the answer to the AUTH_RESPONSE.
+std::optional<Frame> Login(RawClient& c, const std::string& user, const std::string& password) {
+  std::string b;
+  EncodeStartup({{{"CQL_VERSION", "3.0.0"}}}, &b);
+  c.Send(1, Opcode::kStartup, b);
+  auto f = c.Read();
+  EXPECT_TRUE(f.has_value());
+  if (!f) return f;
+  EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kAuthenticate));
+  c.Send(2, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken(user, password)));
+  return c.Read();
+}
 
 TEST_F(CqlServerTest, OptionsStartupAndQuery) {
   StartServer({});
@@ -195,8 +222,7 @@ TEST_F(CqlServerTest, ConnectionsBeyondTheLimitGetOverloaded) {
 
 TEST_F(CqlServerTest, PasswordAuthenticator) {
   CqlServerOptions options;
-  options.username = "alice";
-  options.password = "s3cret";
+  options.access_control = &static_access_;
   StartServer(options);
   RawClient c(server_->port());
   std::string b;
@@ -221,6 +247,109 @@ TEST_F(CqlServerTest, PasswordAuthenticator) {
   f = c.Read();
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
+}
+
+TEST_F(CqlServerTest, AuthenticationOutcomes) {
+  access_.AddUser("bob", "pw-bob", "reader");
+  StartServerWithAccessControl();
+  EXPECT_TRUE(server_->auth());
+  RawClient c(server_->port());
+  ErrorMessage e = ErrorOf(Login(c, "bob", "wrong"));
+  EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kBadCredentials));
+  EXPECT_EQ(e.message, "Provided username bob and/or password are incorrect");
+  // The failed-login limiter's refusal keeps its text (it says when to retry).
+  access_.FailNextLogin(
+      Status::ResourceExhausted("too many failed logins from 127.0.0.1; retry in 42s"));
+  c.Send(3, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("bob", "pw-bob")));
+  e = ErrorOf(c.Read());
+  EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kBadCredentials));
+  EXPECT_EQ(e.message, "too many failed logins from 127.0.0.1; retry in 42s");
+  // A store that cannot be read is a server error, not bad credentials.
+  access_.FailNextLogin(Status::Unavailable("credential store: database is locked"));
+  c.Send(4, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("bob", "pw-bob")));
+  e = ErrorOf(c.Read());
+  EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kServerError));
+  EXPECT_EQ(e.message, "cannot check the credentials of bob: credential store: database is locked");
+  c.Send(5, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("bob", "pw-bob")));
+  auto f = c.Read();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->header.stream, 5);
+  EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kAuthSuccess));
+  // Every attempt named the client's address (the limiter counts per address).
+  auto peers = access_.peers();
+  ASSERT_EQ(peers.size(), 4u);
+  EXPECT_EQ(peers, std::vector<std::string>(4, "127.0.0.1"));
+}
+
+TEST_F(CqlServerTest, StatementsAreCheckedAsTheAuthenticatedUser) {
+  access_.AddUser("bob", "pw-bob", "reader");
+  access_.AddUser("root", "pw-root", "admin");
+  StartServerWithAccessControl();
+  RawClient admin(server_->port());
+  auto f = Login(admin, "root", "pw-root");
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kAuthSuccess));
+  for (const char* q : {"CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy'}",
+                        "CREATE TABLE ks.t (id text PRIMARY KEY, v text)"}) {
+    admin.Send(3, Opcode::kQuery, QueryBody(q));
+    f = admin.Read();
+    ASSERT_TRUE(f.has_value());
+    ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult)) << q;
+  }
+  RawClient reader(server_->port());
+  f = Login(reader, "bob", "pw-bob");
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kAuthSuccess));
+  reader.Send(3, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));
+  f = reader.Read();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
+  reader.Send(4, Opcode::kQuery, QueryBody("INSERT INTO ks.t (id, v) VALUES ('a', 'b')"));
+  f = reader.Read();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->header.stream, 4);
+  ErrorMessage e = ErrorOf(f);
+  EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kUnauthorized));
+  EXPECT_EQ(e.message, "User bob has no MODIFY permission on <table ks.t> or any of its parents");
+  reader.Send(5, Opcode::kQuery, QueryBody("SELECT * FROM ks.t"));
+  e = ErrorOf(reader.Read());
+  EXPECT_EQ(e.message, "User bob has no SELECT permission on <table ks.t> or any of its parents");
+  auto audit = access_.audit();
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[2].user, "bob");
+  EXPECT_EQ(audit[2].action, "CQL INSERT INTO ks.t");
+  EXPECT_EQ(audit[2].result, "Unauthorized");
+  EXPECT_EQ(audit[2].peer, "127.0.0.1");
+}
+
+TEST_F(CqlServerTest, AuthenticationOffMeansReadyAndUnchecked) {
+  access_.set_required(false);
+  StartServerWithAccessControl();
+  EXPECT_FALSE(server_->auth());
+  RawClient c(server_->port());
+  c.Startup();  // READY, no AUTHENTICATE
+  c.Send(2, Opcode::kQuery,
+         QueryBody("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy'}"));
+  auto f = c.Read();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
+  EXPECT_TRUE(access_.audit().empty());
+  // Turned on (a user was added): the open connection is refused, the next one must
+  // authenticate.
+  access_.set_required(true);
+  EXPECT_TRUE(server_->auth());
+  c.Send(3, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));
+  ErrorMessage e = ErrorOf(c.Read());
+  EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kUnauthorized));
+  EXPECT_EQ(e.message.rfind("authentication was turned on after this connection was opened", 0), 0u)
+      << e.message;
+  RawClient late(server_->port());
+  std::string b;
+  EncodeStartup({{{"CQL_VERSION", "3.0.0"}}}, &b);
+  late.Send(1, Opcode::kStartup, b);
+  f = late.Read();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kAuthenticate));
 }
 
 TEST_F(CqlServerTest, SchemaChangeEventGoesToRegisteredConnections) {
