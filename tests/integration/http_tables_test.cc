@@ -74,7 +74,8 @@ print(json.dumps({"tables": names, "rows": len(rows), "pages": pages,
 )py";
 
 std::string RunClient(const ServeProcess& s) {
-  auto r = ChildProcess::Start({"/usr/bin/python3", "-c", kClient, s.Url("/v1/tables"), kTable}).Wait(120000);
+  auto r = ChildProcess::Start({"/usr/bin/python3", "-c", kClient, s.Url("/v1/tables"), kTable})
+               .Wait(120000);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out;
 }
