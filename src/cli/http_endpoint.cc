@@ -17,10 +17,14 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   }
   std::unique_ptr<HttpEndpoint> e(new HttpEndpoint());
   e->host_ = flags.host;
-  DF_ASSIGN_OR_RETURN(e->auth_, OpenServerAuth(ctx, config));
+  DF_ASSIGN_OR_RETURN(bool auth_on, AuthIsOn(ctx, config));
   DF_RETURN_IF_ERROR(CheckListenAddress(fmt::format("{} {}", flags.host_flag, flags.host),
-                                        flags.host, e->auth_->security.authenticator != nullptr,
-                                        flags.insecure_no_auth));
+                                        flags.host, auth_on, flags.insecure_no_auth));
+  // Off loopback (and not insisted on), authentication stays on for the server's life: removing
+  // the last user must not open the server to anonymous callers.
+  PipelineConfig served = config;
+  if (!IsLoopbackHost(flags.host) && !flags.insecure_no_auth) served.auth.required = true;
+  DF_ASSIGN_OR_RETURN(e->auth_, OpenServerAuth(ctx, served));
   // Every route of the product's HTTP API.
   rest::RegisterTablesApi(&e->router_, store);
   DF_ASSIGN_OR_RETURN(e->pipeline_, ServedPipeline::Open(ctx, config, store));

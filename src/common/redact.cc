@@ -37,12 +37,25 @@ size_t AuthorityEnd(const std::string& s, size_t begin) {
   return i;
 }
 
+bool IsWordChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+// A secret made only of word characters is masked where it stands as a word of its own, not
+// inside a longer word: a PostgreSQL password "secret" must not turn the key `hs256_secret`
+// into `hs256_***` (config show's output would no longer read back).
 void MaskRegistered(std::string& s) {
   std::lock_guard<std::mutex> lock(SecretsMutex());
   for (const std::string& secret : Secrets()) {
-    for (size_t at = s.find(secret); at != std::string::npos;
-         at = s.find(secret, at + kRedacted.size())) {
+    const bool word = std::all_of(secret.begin(), secret.end(), IsWordChar);
+    for (size_t at = s.find(secret); at != std::string::npos;) {
+      size_t end = at + secret.size();
+      if (word && ((at > 0 && IsWordChar(s[at - 1])) || (end < s.size() && IsWordChar(s[end])))) {
+        at = s.find(secret, at + 1);
+        continue;
+      }
       s.replace(at, secret.size(), kRedacted);
+      at = s.find(secret, at + kRedacted.size());
     }
   }
 }

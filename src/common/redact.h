@@ -19,7 +19,8 @@ inline constexpr std::string_view kRedacted = "***";
 //    conninfo: "kafka://h:9092?sasl.password=pw&acks=all" -> "...?sasl.password=***&acks=all",
 //    "host=h password='a b'" -> "host=h password=***";
 //  - every value given to RegisterSecret() (e.g. a password that came from ${PGPASSWORD}),
-//    wherever it appears.
+//    wherever it appears; one made only of letters, digits and '_' where it is a word of its
+//    own (not inside a longer word: the password "secret" leaves the key "hs256_secret" alone).
 // Everything else is unchanged.
 std::string Redact(std::string_view text);
 

@@ -75,6 +75,14 @@ TEST(RedactTest, RegisteredSecretsAreMaskedAnywhere) {
   EXPECT_EQ(Redact("ab cd"), "ab cd");
 }
 
+TEST(RedactTest, AWordSecretIsMaskedAsAWordNotInsideLongerWords) {
+  RegisterSecret("plainword");
+  EXPECT_EQ(Redact("hs256_plainword: plainword, \"plainword\" :plainword@ plainwords"),
+            "hs256_plainword: ***, \"***\" :***@ plainwords");
+  RegisterSecret("non-word!");  // not only word characters: masked anywhere
+  EXPECT_EQ(Redact("xnon-word!y"), "x***y");
+}
+
 TEST(RedactTest, RegisterSecretsInUrl) {
   RegisterSecretsIn("cassandra://u:p%40ssWd1@h?sasl.password=Kq7zz&x=1");
   EXPECT_EQ(Redact("decoded p@ssWd1, encoded p%40ssWd1, param Kq7zz"),

@@ -26,7 +26,7 @@ Commands that run until a signal are started, given until their ready line (or 2
 print none: stopping cleanly must work at any moment, so the wait is no race), then sent
 SIGINT, and must exit 0 within 60 s: `dataforge run` without
 --max-records and without a file:// --source-url (any --role), `dataforge mock-api`,
-`dataforge cql-serve`, `kafka_mock_cluster`. Written with a trailing `&` they stay up (ready
+`dataforge cql-serve`, `dataforge serve`, `kafka_mock_cluster`. Written with a trailing `&` they stay up (ready
 first) until the block ends, then get SIGINT and must exit 0. One whose output is redirected
 (`> FILE`) is left to bash. Whatever a block leaves running is killed when it ends.
 
@@ -46,7 +46,7 @@ mock cluster of its own, so no block sees another's topic, group or records):
   cassandra://HOSTS[/KEYSPACE]         -> cassandra://127.0.0.1:<port>/KEYSPACE of a
                                           `dataforge cql-serve` on its own data dir
   https://randomuser.me/api/           -> http://127.0.0.1:<port>/api/ of `dataforge mock-api`
-  the ports 8080 and 9042 (--port N, --cql-port N, port=N, :N)
+  the ports 8080, 8443 and 9042 (--port N, --cql-port N, --http-port N, port=N, :N)
                                        -> one free port each per block
   /var/lib/dataforge/, /srv/           -> var/lib/dataforge/, srv/ in the block's directory
   ${PGPASSWORD}, ${KAFKA_PASSWORD}, ${CASSANDRA_USER}, ${CASSANDRA_PASSWORD},
@@ -78,6 +78,8 @@ READY = {  # what a serving command prints once it serves
     "cql-serve": re.compile(r"listening on"),
     "kafka_mock_cluster": re.compile(r"bootstrap\.servers="),
     "--cql-port": re.compile(r"listening on"),
+    "serve": re.compile(r"serve: listening on"),
+    "--http-port": re.compile(r"serve: listening on"),
 }
 
 
@@ -253,10 +255,10 @@ def substitute(text, servers, args, ports, owned):
                       lambda m: f"cassandra://{servers.cql()}{m.group(1) or ''}", text)
     if "randomuser.me/api/" in text:
         text = text.replace("https://randomuser.me/api/", servers.api())
-    for port in ("8080", "9042"):
-        if re.search(rf"(--port |--cql-port |port=|:){port}\b", text):
+    for port in ("8080", "8443", "9042"):
+        if re.search(rf"(--port |--cql-port |--http-port |port=|:){port}\b", text):
             ports.setdefault(port, str(free_port()))
-            text = re.sub(rf"(--port |--cql-port |port=|:){port}\b",
+            text = re.sub(rf"(--port |--cql-port |--http-port |port=|:){port}\b",
                           lambda m: m.group(1) + ports[port], text)
     text = text.replace("/var/lib/dataforge/", "var/lib/dataforge/").replace("/srv/", "srv/")
     return text
@@ -275,10 +277,11 @@ def serving_kind(cmd):
         return "kafka_mock_cluster"
     if os.path.basename(words[0]) != "dataforge":
         return None
-    sub = next((w for w in words[1:] if w in ("run", "mock-api", "cql-serve", "table", "topic",
+    sub = next((w for w in words[1:] if w in ("run", "mock-api", "cql-serve", "serve", "table",
+                                               "topic", "users", "keys",
                                                "staging", "status", "config", "dags", "runs",
                                                "tasks", "deadletter")), None)
-    if sub in ("mock-api", "cql-serve"):
+    if sub in ("mock-api", "cql-serve", "serve"):
         return sub
     if sub != "run" or "--help" in words:
         return None
@@ -287,6 +290,8 @@ def serving_kind(cmd):
     src = words[words.index("--source-url") + 1] if "--source-url" in words else ""
     if src.startswith("file://"):
         return None
+    if "--http-port" in words:
+        return "--http-port"
     return "--cql-port" if "--cql-port" in words else ""
 
 
