@@ -9,8 +9,8 @@
 # in tests/CMakeLists.txt come after it and get their COST there.
 set(_df_costs
   ReadmeTest.CommandsWorkInOrderOnAFreshDirectory 100
-  SecretsTest.FlagsWithSecretsAgainstUnreachableServers 47
-  SecretsTest.PipelineFileWithEnvSecretsAgainstUnreachableServers 36
+  SecretsTest.FlagsWithSecretsAgainstUnreachableServers 26
+  SecretsTest.PipelineFileWithEnvSecretsAgainstUnreachableServers 24
   CassandraTest.TwoProcessMembersShareTheStoreAndOneIsKilled 28
   KafkaTest.TwoMembersShareThePartitionsAndOneIsKilled 23
   DataDirBackendsTest.InspectionUsesTheRecordedKafkaLogAndFlagsOverride 19
