@@ -30,7 +30,8 @@ std::vector<std::string> FaultEnv(const std::string& log_dir, const IoFault& fau
   std::string asan_options = std::string(asan != nullptr ? asan : "") +
                              (asan != nullptr && *asan != '\0' ? ":" : "") +
                              "verify_asan_link_order=0";
-  return {"LD_PRELOAD=" IO_FAULT_PRELOAD,
+  std::string preload = std::string("LD_PRELOAD=") + IO_FAULT_PRELOAD;
+  return {preload,
           "DF_IO_FAULT_DIR=" + log_dir,
           std::string("DF_IO_FAULT_CALL=") + fault.call,
           "DF_IO_FAULT_AFTER=3",
