@@ -124,11 +124,19 @@ def extract(source_dir, rel):
 
 
 def commands(block):
-    """(line number, command text, expected) of each command; continuation lines are joined.
+    """(line number, command text, expected) of each command; continuation lines and the
+    lines of a here-document (up to its delimiter) are joined.
     `expected` is (exit status, error lines) for a console command commented `# exit N`."""
     out = []
     pending, first = "", 0
+    heredoc = None  # the delimiter while inside a here-document: its lines join the command
     for n, line in enumerate(block.text.split("\n"), start=block.line + 1):
+        if heredoc is not None:
+            pending += "\n" + line
+            if line == heredoc:
+                out.append((first, pending, None))
+                pending, heredoc = "", None
+            continue
         if block.lang == "console":
             if not line.startswith("$ "):
                 if out and out[-1][2] and line.startswith("dataforge: "):
@@ -143,6 +151,10 @@ def commands(block):
             pending += line[:-1] + " "
             continue
         cmd = pending + line
+        h = re.search(r"(?<!<)<<-?\s*['\"]?(\w+)['\"]?", cmd) if block.lang != "console" else None
+        if h:  # `cat > f <<'EOF'`: the body up to the delimiter line is part of this command
+            pending, heredoc = cmd, h.group(1)
+            continue
         m = re.search(r"#\s*exit (\d+)\s*$", cmd) if block.lang == "console" else None
         out.append((first, cmd, (int(m.group(1)), []) if m else None))
         pending = ""
