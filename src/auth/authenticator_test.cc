@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "auth/authenticator_impl.h"
-#include "auth/base64.h"
+#include "common/base64.h"
 #include "auth/credential_checks.h"
 #include "auth/testing/jwt_test_keys.h"
 #include "common/timestamp.h"

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "auth/base64.h"
+#include "common/base64.h"
 #include "common/escape.h"
 #include "common/timestamp.h"
 

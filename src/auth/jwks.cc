@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "auth/base64.h"
+#include "common/base64.h"
 
 namespace dataforge::auth {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "auth/base64.h"
+#include "common/base64.h"
 #include "common/timestamp.h"
 
 namespace dataforge::auth {

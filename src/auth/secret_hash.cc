@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "auth/credential_store.h"
+#include "common/base64.h"
 
 namespace dataforge::auth {
 namespace {
@@ -44,25 +45,6 @@ std::string Hex(const unsigned char* p, size_t n) {
     out += kDigits[p[i] >> 4];
     out += kDigits[p[i] & 0xf];
   }
-  return out;
-}
-
-// RFC 4648 section 5, without padding.
-std::string Base64Url(const unsigned char* p, size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t bits = 0;
-  int nbits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    bits = (bits << 8) | p[i];
-    nbits += 8;
-    while (nbits >= 6) {
-      nbits -= 6;
-      out += kAlphabet[(bits >> nbits) & 0x3f];
-    }
-  }
-  if (nbits > 0) out += kAlphabet[(bits << (6 - nbits)) & 0x3f];
   return out;
 }
 
@@ -109,7 +91,8 @@ Result<NewApiKey> GenerateApiKey(const std::string& user, int64_t now_unix, int6
   NewApiKey key;
   key.record.key_id = Hex(id.data(), id.size());
   key.text = fmt::format("{}{}_{}", kKeyPrefix, key.record.key_id,
-                         Base64Url(secret.data(), secret.size()));
+                         Base64UrlEncode(std::string_view(
+                             reinterpret_cast<const char*>(secret.data()), secret.size())));
   DF_ASSIGN_OR_RETURN(key.record.secret_hash, HashSecret(key.text));
   key.record.user = user;
   key.record.created_unix = now_unix;

@@ -1,9 +1,7 @@
 // `dataforge cql-serve`: the data dir's store over the CQL native protocol v4.
-#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <shared_mutex>
 
 #include <fmt/format.h>
@@ -31,21 +29,10 @@ Status ServeCql(const CliContext& ctx, const PipelineConfig& config, CqlEndpoint
   DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, config, "--cql-port"));
   DF_ASSIGN_OR_RETURN(auto endpoint,
                       CqlEndpoint::Start(served.store.get(), flags, config, ctx.data_dir));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  auto request_stop = [&] {
-    std::lock_guard lock(mu);
-    stop = true;
-    cv.notify_all();
-  };
-  signals.Start(request_stop, request_stop, "finishing in-flight requests and closing");
+  signals.StartStopOnSignal("finishing in-flight requests and closing");
   fmt::print("cql-serve: listening on {}\n", endpoint->Describe(served.description));
   std::fflush(stdout);
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return stop; });
-  }
+  signals.WaitForStop();
   endpoint->Stop();
   fmt::print("cql-serve: stopped; {}\n", endpoint->Summary());
   std::fflush(stdout);

@@ -1,9 +1,7 @@
 // `dataforge serve`: the data dir's store (and later the pipeline's state) over HTTP: the REST
 // API of docs/serving.md.
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 
 #include <fmt/format.h>
 
@@ -25,21 +23,10 @@ Status Serve(const CliContext& ctx, const PipelineConfig& config, const HttpEndp
   served_config.store.cassandra.max_retries = std::min(config.store.cassandra.max_retries, 2);
   DF_ASSIGN_OR_RETURN(ServedStore served, OpenServedStore(ctx, served_config, "--http-port"));
   DF_ASSIGN_OR_RETURN(auto endpoint, HttpEndpoint::Start(ctx, config, served.store.get(), flags));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  auto request_stop = [&] {
-    std::lock_guard lock(mu);
-    stop = true;
-    cv.notify_all();
-  };
-  signals.Start(request_stop, request_stop, "finishing in-flight requests and closing");
+  signals.StartStopOnSignal("finishing in-flight requests and closing");
   fmt::print("serve: listening on {}\n", endpoint->Describe(served.description));
   std::fflush(stdout);
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return stop; });
-  }
+  signals.WaitForStop();
   endpoint->Stop();
   fmt::print("serve: stopped; {}\n", endpoint->Summary());
   std::fflush(stdout);

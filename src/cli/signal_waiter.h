@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -47,6 +49,22 @@ class SignalWaiter {
       }
     });
   }
+  // For a server that stops on the first SIGINT/SIGTERM (a second one as well): Start() with
+  // handlers that make WaitForStop() return.
+  void StartStopOnSignal(std::string first_message) {
+    auto stop = [this] {
+      std::lock_guard lock(stop_mu_);
+      stop_ = true;
+      stop_cv_.notify_all();
+    };
+    Start(stop, stop, std::move(first_message));
+  }
+  // Blocks until StartStopOnSignal()'s signal came.
+  void WaitForStop() {
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait(lock, [this] { return stop_; });
+  }
+
   ~SignalWaiter() {
     if (thread_.joinable()) {
       done_ = true;
@@ -60,6 +78,9 @@ class SignalWaiter {
   std::string first_message_;
   std::thread thread_;
   std::atomic<bool> done_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
 };
 
 }  // namespace dataforge

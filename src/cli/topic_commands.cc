@@ -14,14 +14,7 @@ namespace dataforge {
 namespace {
 
 std::string RecordJson(const std::string& topic, const ConsumedRecord& c) {
-  std::string headers = "{";
-  for (size_t i = 0; i < c.record.headers.size(); ++i) {
-    if (i) headers += ',';
-    AppendJsonString(&headers, c.record.headers[i].first);
-    headers += ':';
-    AppendJsonString(&headers, c.record.headers[i].second);
-  }
-  headers += '}';
+  std::string headers = JsonObjectOfStrings(c.record.headers);
   std::string value;
   AppendJsonOrString(&value, c.record.value);
   return JsonObjectWriter()

@@ -97,4 +97,16 @@ std::string JsonObjectWriter::Finish() {
   return std::move(out_);
 }
 
+std::string JsonObjectOfStrings(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string out = "{";
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(&out, pairs[i].first);
+    out += ':';
+    AppendJsonString(&out, pairs[i].second);
+  }
+  out += '}';
+  return out;
+}
+
 }  // namespace dataforge

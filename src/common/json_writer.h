@@ -4,12 +4,16 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace dataforge {
 
 // Appends `s` as a quoted JSON string. Bytes >= 0x80 are copied as they are (UTF-8 passes
 // through); control characters, quote and backslash are escaped.
 void AppendJsonString(std::string* out, std::string_view s);
+// {"name":"value",...} of string pairs in their order (a log record's headers).
+std::string JsonObjectOfStrings(const std::vector<std::pair<std::string, std::string>>& pairs);
 std::string JsonString(std::string_view s);
 
 // Builds one JSON object: {"k":v,...}. Not thread-safe; one builder per object.

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "auth/base64.h"
+#include "common/base64.h"
 #include "common/clock.h"
 
 namespace dataforge::auth::testing {

@@ -151,14 +151,7 @@ Result<ApiResponse> GetTopics(State& s, const ApiRequest& req) {
 }
 
 std::string RecordJson(const ConsumedRecord& c) {
-  std::string headers = "{";
-  for (size_t i = 0; i < c.record.headers.size(); ++i) {
-    if (i) headers += ',';
-    AppendJsonString(&headers, c.record.headers[i].first);
-    headers += ':';
-    AppendJsonString(&headers, c.record.headers[i].second);
-  }
-  headers += '}';
+  std::string headers = JsonObjectOfStrings(c.record.headers);
   std::string value;
   AppendJsonOrString(&value, c.record.value);
   return JsonObjectWriter()

@@ -1,9 +1,9 @@
-#include "auth/base64.h"
+#include "common/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace dataforge::auth {
+namespace dataforge {
 namespace {
 
 constexpr std::string_view kStd =
@@ -87,4 +87,4 @@ std::string Base64UrlEncode(std::string_view bytes) {
   return Encode(bytes, kUrl, false);
 }
 
-}  // namespace dataforge::auth
+}  // namespace dataforge

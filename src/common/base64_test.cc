@@ -1,8 +1,8 @@
-#include "auth/base64.h"
+#include "common/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace dataforge::auth {
+namespace dataforge {
 namespace {
 
 TEST(Base64Test, StandardWithPadding) {
@@ -35,4 +35,4 @@ TEST(Base64Test, UrlWithoutPadding) {
 }
 
 }  // namespace
-}  // namespace dataforge::auth
+}  // namespace dataforge

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace dataforge::auth {
+namespace dataforge {
 
 // Standard alphabet with '=' padding to a multiple of 4 ("dXNlcjpwdw=="). nullopt for any other
 // character or a bad length.
@@ -17,4 +17,4 @@ std::optional<std::string> Base64UrlDecode(std::string_view text);
 std::string Base64Encode(std::string_view bytes);     // standard, padded
 std::string Base64UrlEncode(std::string_view bytes);  // URL alphabet, unpadded
 
-}  // namespace dataforge::auth
+}  // namespace dataforge
