@@ -5,7 +5,7 @@
 #   2. `dataforge serve` on it;
 #   3. wrk: GET /health (the server alone: parse, route, respond), point reads
 #      GET /v1/tables/{t}/rows/{key} rotating over 1,000 stored keys (a Lua script), and paging
-#      GET /v1/tables/{t}/rows?limit=1000 following next_cursor (a Lua script);
+#      GET /v1/tables/{t}/rows?limit=$PAGE (default 1000) following next_cursor (a Lua script);
 #   4. prints requests/s, latency p50/p99 (wrk --latency), non-2xx answers and the server's
 #      peak RSS.
 # Usage: bench/http_bench.sh [RECORDS] [SECONDS] [CONNECTIONS]
@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 records=${1:-100000}
 seconds=${2:-10}
 connections=${3:-16}
+page=${PAGE:-1000}
 bin=${BIN:-build/src/dataforge}
 table=dataforge.created_users
 dir=$(mktemp -d /tmp/df_http_bench_XXXXXX)
@@ -64,13 +65,20 @@ setup = function(thread) table.insert(threads, thread) end
 cursor = nil
 rows = 0
 request = function()
-  local path = "/v1/tables/TABLE/rows?limit=1000"
+  local path = "/v1/tables/TABLE/rows?limit=PAGE"
   if cursor then path = path .. "&cursor=" .. cursor end
   return wrk.format("GET", path)
 end
 response = function(status, headers, body)
-  cursor = body:match('"next_cursor":"([^"]*)"')
-  local _, n = body:gsub('"id":', "")
+  -- next_cursor ends the answer: match it in the tail, not across the whole page.
+  cursor = body:sub(-512):match('"next_cursor":"([^"]*)"')
+  -- Rows counted one by one (plain find: C speed; gsub would copy the page and time the client).
+  local n, at = 0, 1
+  while true do
+    at = body:find('{"id":', at, true)
+    if not at then break end
+    n, at = n + 1, at + 6
+  end
   rows = rows + n
 end
 done = function(summary, latency, requests)
@@ -80,7 +88,7 @@ done = function(summary, latency, requests)
                          total, summary.duration / 1e6, total / (summary.duration / 1e6)))
 end
 LUA
-sed -i "s/TABLE/$table/" "$dir/paging.lua"
+sed -i "s/TABLE/$table/; s/PAGE/$page/" "$dir/paging.lua"
 
 run_wrk() {  # NAME ARGS...
   local name=$1
@@ -91,7 +99,7 @@ run_wrk() {  # NAME ARGS...
 }
 run_wrk "GET /health" "$base/health"
 run_wrk "point reads GET /v1/tables/$table/rows/{key}" -s "$dir/point.lua" "$base"
-run_wrk "paging GET /v1/tables/$table/rows?limit=1000" -c 1 -t 1 -s "$dir/paging.lua" "$base"
+run_wrk "paging GET /v1/tables/$table/rows?limit=$page" -c 1 -t 1 -s "$dir/paging.lua" "$base"
 echo "auth: ${AUTH:-on}"
 echo "serve peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MB"}')"
 kill -TERM "$pid"

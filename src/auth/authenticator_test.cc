@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "auth/authenticator_impl.h"
-#include "common/base64.h"
 #include "auth/credential_checks.h"
 #include "auth/testing/jwt_test_keys.h"
+#include "common/base64.h"
 #include "common/timestamp.h"
 
 namespace dataforge::auth {

@@ -163,7 +163,7 @@ struct AuthConfig {
   bool required = false;  // on even while no user exists (JWT-only deployments)
   std::vector<AuthRoleConfig> roles;
   JwtConfig jwt;
-  std::string audit_log = "audit.log";  // relative paths are inside the data dir
+  std::string audit_log = "audit.log";    // relative paths are inside the data dir
   int max_failed_logins_per_minute = 10;  // per client address
 };
 
