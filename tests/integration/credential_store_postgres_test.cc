@@ -34,8 +34,12 @@ TEST(CredentialStorePostgresTest, SurvivesRestartsOfTheServer) {
   EXPECT_TRUE(s.ok()) << s.ToString();
   s = store->RemoveUser("bob", 5);
   EXPECT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(*(*reader)->UserCount(), 1u);
-  EXPECT_EQ((*reader)->FindKey("0123456789ab")->value().revoked_unix, 4);
+  auto count = (*reader)->UserCount();
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  EXPECT_EQ(*count, 1u);
+  auto key = (*reader)->FindKey("0123456789ab");
+  ASSERT_TRUE(key.ok() && key->has_value()) << key.status().ToString();
+  EXPECT_EQ((*key)->revoked_unix, 4);
   EXPECT_EQ(pg.Psql("SELECT string_agg(name || ':' || role, ',' ORDER BY name) FROM "
                     "dataforge.auth_users"),
             "alice:admin");

@@ -296,16 +296,18 @@ void PostgresServer::Kill9() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // A dead postmaster that nobody has reaped yet still "exists" for kill(pid, 0), and a new
-  // postmaster would take postmaster.pid for a running server. Give init a moment to reap it;
-  // if it does not, the lock file is stale for sure (the process is dead): remove it.
-  for (int i = 0; i < 300 && ProcState(pid) == 'Z'; ++i) {
+  // The postmaster and its children are gone (SIGKILLed, port closed, no process of the data
+  // dir left), so postmaster.pid is stale. A new postmaster would still take it for a running
+  // server whenever its pid "exists" for kill(pid, 0): a dead postmaster nobody has reaped yet
+  // (a zombie), or its pid already reused by another process (seen under CI's load: "lock file
+  // postmaster.pid already exists ... another postmaster (PID n)"). Remove it and the unix
+  // socket's lock file (the same check), as a reboot would.
+  for (int i = 0; i < 300 && ProcState(pid) == 'Z'; ++i) {  // give init a moment to reap it
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (ProcState(pid) == 'Z') {
-    RemoveStaleSharedMemory(data_dir_);
-    std::filesystem::remove(data_dir_ + "/postmaster.pid");
-  }
+  RemoveStaleSharedMemory(data_dir_);
+  std::filesystem::remove(data_dir_ + "/postmaster.pid");
+  std::filesystem::remove(dir_ + "/.s.PGSQL." + std::to_string(port_) + ".lock");  // the socket's
 }
 
 ProcessResult PostgresServer::RunAsOwner(std::vector<std::string> argv, int timeout_ms) {
