@@ -13,6 +13,10 @@ PACKAGES=(
   libpq-dev postgresql-15 postgresql-client-15
   libjwt-dev libargon2-dev    # REST API auth: JWTs, argon2id hashes of passwords and API keys
   curl wrk                    # independent HTTP clients for the serving tests and benchmark
+  prometheus-cpp-dev          # GET /metrics: the registry and the text format
+  prometheus                  # promtool and a real Prometheus server for the metrics tests
+  python3-jsonschema          # the Grafana dashboard checked against its schema
+  chromium chromium-driver python3-selenium   # the web console tested in a real browser
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-cassandra openssl   # an independent CQL driver and certificates for the endpoint tests

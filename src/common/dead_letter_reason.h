@@ -1,0 +1,19 @@
+// A dead letter's reason as a bounded class, for metrics labels (docs/metrics.md
+// `dataforge_dead_letters_total`) and the reason filter of GET /v1/deadletters and the console.
+// The reason text itself stays free text; this only sorts it.
+#pragma once
+
+#include <string_view>
+
+namespace dataforge {
+
+// One of "invalid_json" (not JSON, not an object, no results array), "missing_key" (no key, or
+// a delete without its key), "missing_field" (a column with no value), "type_mismatch" (a value
+// that is not the column's type), "too_large" (over a size limit), "other".
+std::string_view DeadLetterReasonClass(std::string_view reason);
+
+// The classes above, in that order.
+inline constexpr std::string_view kDeadLetterReasonClasses[] = {
+    "invalid_json", "missing_key", "missing_field", "type_mismatch", "too_large", "other"};
+
+}  // namespace dataforge
