@@ -51,7 +51,8 @@ std::vector<AccessPolicy::Role> BuiltInRoles() {
   roles.push_back({"operator",
                    {{K::kTables, "*", {A::kRead}},
                     {K::kPipeline, "*", {A::kRead}},
-                    {K::kDags, "*", {A::kRead, A::kTrigger, A::kClear}}}});
+                    {K::kDeadLetters, "*", {A::kReplay}},
+                    {K::kDags, "*", {A::kRead, A::kTrigger, A::kClear, A::kPause}}}});
   roles.push_back({"reader", {{K::kTables, "*", {A::kRead}}, {K::kPipeline, "*", {A::kRead}}}});
   return roles;
 }

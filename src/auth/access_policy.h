@@ -4,7 +4,7 @@
 //
 // Built-in roles (a pipeline file may not redefine them):
 //   admin     everything
-//   operator  read every resource; trigger and clear every DAG
+//   operator  read every resource; replay dead letters; trigger, clear and pause every DAG
 //   reader    read tables and pipeline state
 //
 // Thread-safety: immutable after construction; Allows() from any thread.

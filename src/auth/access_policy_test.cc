@@ -54,9 +54,11 @@ TEST(AccessPolicyTest, BuiltInRolesGrantExactlyTheirTable) {
   }
   for (auto [k, a] : std::vector<std::pair<K, A>>{{K::kTables, A::kRead},
                                                   {K::kPipeline, A::kRead},
+                                                  {K::kDeadLetters, A::kReplay},
                                                   {K::kDags, A::kRead},
                                                   {K::kDags, A::kTrigger},
-                                                  {K::kDags, A::kClear}}) {
+                                                  {K::kDags, A::kClear},
+                                                  {K::kDags, A::kPause}}) {
     expected.insert({"operator", k, a});
   }
   expected.insert({"reader", K::kTables, A::kRead});
