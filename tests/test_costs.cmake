@@ -26,6 +26,7 @@ set(_df_costs
   KafkaLogTest.AFailedCommitIsSentAgainAfterTheRebalanceForThePartitionKept 13
   CassandraTest.StalledEndpointBoundsMemoryAndLosesNothing 13
   KafkaTest.ConfigurationErrorsAreOneLine 11
+  ClientCountersTest.PostgresqlKilledAndRestartedIsOneErrorAndOneReconnect 11
   PostgresStagingTest.ServerRestartMidRunLosesAndDoublesNothing 10
   LostRecordsTest.KafkaTopicMadeAgainGrownPastTheStoredOffsetIsReadFromItsStart 10
   PipelineApiExternalTest.KafkaAndPostgresStatusTopicsRecords 11
