@@ -254,5 +254,51 @@ TEST(RequestMetricsTest, RunCountsSourceRequestsAndCqlRequests) {
   }
 }
 
+// The CDC source's replication connection, ended by the server (pg_terminate_backend of its
+// walsender): a postgresql client error, and one reconnect when replication resumes.
+TEST(RequestMetricsTest, CdcReplicationLostAndResumedIsCountedAsAReconnect) {
+  PostgresServer pg;
+  pg.Psql("CREATE TABLE accounts(id bigint PRIMARY KEY, note text NOT NULL)");
+  TempDir dir;
+  std::string config = dir.Sub("cdc.yaml");
+  WriteFile(config, fmt::format(R"(source:
+  name: accounts
+  type: postgres_cdc
+  url: {}
+  tables: [public.accounts]
+process:
+  table: app.accounts
+  key_column: id
+  columns:
+    - {{name: id, path: data.id, required: true}}
+    - {{name: note, path: data.note}}
+)",
+                                pg.Url()));
+  ServeProcess run({"run", "--no-progress", "--no-scheduler", "--http-port", "0", "--config",
+                    config, "--data-dir", dir.Sub("data")});
+  ASSERT_TRUE(run.up());
+  auto stored = [&](double n) {
+    return WaitFor(
+        [&] { return Get(Scrape(run), R"(dataforge_records_total{stage="stored"})") == n; }, 60);
+  };
+  auto walsenders = [&] {
+    return pg.Psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
+  };
+  ASSERT_TRUE(WaitFor([&] { return walsenders() == "1"; }, 60));
+  pg.Psql("INSERT INTO accounts VALUES (1, 'one')");
+  ASSERT_TRUE(stored(1));
+  auto m = Scrape(run);
+  EXPECT_EQ(Get(m, R"(dataforge_client_reconnects_total{backend="postgresql"})"), 0);
+  EXPECT_EQ(Get(m, R"(dataforge_client_errors_total{backend="postgresql"})"), 0);
+
+  EXPECT_EQ(pg.Psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication"), "1");
+  pg.Psql("INSERT INTO accounts VALUES (2, 'two')");
+  ASSERT_TRUE(stored(2));
+  m = Scrape(run);
+  EXPECT_EQ(Get(m, R"(dataforge_client_reconnects_total{backend="postgresql"})"), 1);
+  EXPECT_GE(Get(m, R"(dataforge_client_errors_total{backend="postgresql"})"), 1);
+  EXPECT_EQ(run.Stop().exit_code, 0);
+}
+
 }  // namespace
 }  // namespace dataforge::testing
