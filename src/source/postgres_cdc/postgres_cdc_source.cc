@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "common/client_counters.h"
 #include "common/json_writer.h"
 #include "common/record.h"
 #include "common/redact.h"
@@ -530,6 +531,8 @@ Result<bool> PostgresCdcSource::Pump(size_t max_records, SourceBatch* batch, std
 }
 
 Status PostgresCdcSource::Reconnect(const Status& why, std::stop_token stop) {
+  ClientCounters& counters = ClientCounters::Get();
+  counters.Error(ClientBackend::kPostgresql);  // the lost replication connection
   int64_t start = clock_->MonotonicMicros(), next_report = start;
   int64_t backoff = kFirstBackoffUs;
   Status last = why;
@@ -547,9 +550,11 @@ Status PostgresCdcSource::Reconnect(const Status& why, std::stop_token stop) {
     backoff = std::min(backoff * 2, kMaxBackoffUs);
     last = StartStreaming();
     if (last.ok()) {
+      counters.Reconnect(ClientBackend::kPostgresql);
       spdlog::info("postgres_cdc: replication resumed at {}", resume_.Format());
       return Status::OK();
     }
+    counters.Error(ClientBackend::kPostgresql);
     if (last.code() != StatusCode::kUnavailable) return last;
   }
   return Status::Cancelled("stop requested");
