@@ -10,8 +10,12 @@ Usage: metrics_names_test.py --source-dir DIR [--dataforge BIN]
 2. With --dataforge: starts `dataforge run --http-port 0 --cql-port 0` on a fresh data dir (the
    built-in API on loopback, the built-in DAG), sends it one REST request and one CQL request,
    scrapes GET /metrics until every metric docs/metrics.md lists is there (or 30 s pass), and
-   fails naming each documented metric /metrics lacks and each queried metric it lacks. Then
-   SIGTERM: the run must exit 0.
+   fails naming each documented metric /metrics lacks and each queried metric it lacks.
+3. Then a real Prometheus (Debian's `prometheus`, on loopback) scrapes that run every second with
+   deploy/prometheus/alerts.yml loaded: every dashboard query (Grafana's variables substituted)
+   evaluates without error, the core panels' queries return series, and every alert rule is
+   evaluated with health "ok" (no runtime error such as a many-to-many match). Then SIGTERM:
+   the run must exit 0.
 Prints one line per check and "metrics names: N passed, N failed".
 """
 import argparse
@@ -33,12 +37,20 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import promql_names  # noqa: E402
+from prometheus_server import Prometheus  # noqa: E402
 
 PROMETHEUS_OWN = {"up"}  # made by Prometheus for each scrape, never in /metrics
 READY = re.compile(r"^serve: listening on http://(?P<host>[^:]+):(?P<port>\d+) ")
 CQL_READY = re.compile(r"^cql-serve: listening on (?P<host>[^ :]+):(?P<port>\d+) ")
 START_BOUND_S = 60
 SCRAPE_BOUND_S = 30
+PROMETHEUS_BOUND_S = 30
+# Panels that must show data for any running pipeline with its HTTP and CQL servers in use.
+CORE_PANELS = ["Records per second by stage", "Records by stage (totals)", "Stage lag",
+               "End-to-end latency (fetch -> queryable)", "Batch commits per second by stage",
+               "DAG runs by state", "Task attempts per second by state",
+               "HTTP requests by route and code", "CQL requests by opcode and result",
+               "Resident memory", "CPU", "Open file descriptors", "Build", "Pipeline"]
 STOP_BOUND_S = 60
 results = {"passed": 0, "failed": 0}
 
@@ -137,7 +149,7 @@ class Run:
             self.proc.wait()
 
 
-def live_check(binary, documented, used):
+def live_check(binary, documented, used, src):
     with tempfile.TemporaryDirectory(prefix="df-metrics-names-") as tmp:
         run = Run(binary, tmp)
         try:
@@ -172,9 +184,66 @@ def live_check(binary, documented, used):
             empty = sorted(n for n in documented if n in families and not families[n])
             print(f"note: families served without a sample yet (no event of their kind in this run): "
                   f"{', '.join(empty) or 'none'}")
+            if status == 200:
+                prometheus_check(tmp, f"{host}:{port}", src)
         finally:
             rc, out = run.stop()
             check("dataforge run exits 0 on SIGTERM", rc == 0, f"exit {rc}; stderr:\n{run.stderr()}")
+
+
+def wait_for(what, condition, bound_s=PROMETHEUS_BOUND_S):
+    """Polls condition() until it is true or bound_s pass: a failure, not a timing check."""
+    deadline = time.monotonic() + bound_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {bound_s} s for {what}")
+        time.sleep(0.25)
+
+
+def scalar(result):
+    r = result.get("data", {}).get("result", [])
+    return float(r[0]["value"][1]) if result.get("status") == "success" and r else 0.0
+
+
+def prometheus_check(tmp, target, src):
+    with open(os.path.join(src, "deploy/grafana/dataforge.json")) as f:
+        dash = json.load(f)
+    alerts = os.path.join(src, "deploy/prometheus/alerts.yml")
+    prom = Prometheus(tmp, target, rule_files=[alerts])
+    try:
+        # Three scrapes, so rate() over the dashboard's window has samples to work with.
+        wait_for("three successful scrapes by Prometheus",
+                 lambda: scalar(prom.query('sum_over_time(up{job="dataforge"}[1m])')) >= 3)
+        titles = {}
+        for p in dash["panels"]:
+            for t in p.get("targets", []):
+                titles.setdefault(p["title"], []).append(t["expr"])
+        errors, with_data = [], set()
+        for title, exprs in titles.items():
+            for expr in exprs:
+                r = prom.query(promql_names.substitute_grafana_vars(expr))
+                if r.get("status") != "success":
+                    errors.append(f'"{title}": {r.get("error")}')
+                elif r["data"]["result"]:
+                    with_data.add(title)  # a panel shows data when any of its queries has series
+        empty = sorted(set(titles) - with_data)
+        check(f"Prometheus evaluates every dashboard query without error", not errors, "; ".join(errors))
+        missing = [t for t in CORE_PANELS if t not in titles or t in empty]
+        check("the core panels' queries return series (" + ", ".join(CORE_PANELS) + ")", not missing,
+              "no data for: " + ", ".join(missing))
+        print(f"note: panels with no series in this run: {', '.join(empty) or 'none'}")
+
+        def rules():
+            r = prom.api("rules")
+            return [rule for g in r.get("data", {}).get("groups", []) for rule in g["rules"]]
+
+        wait_for("every alert rule to be evaluated",
+                 lambda: rules() and all(not r.get("lastEvaluation", "").startswith("0001") for r in rules()))
+        bad = [f'{r["name"]}: {r.get("health")} {r.get("lastError", "")}' for r in rules() if r.get("health") != "ok"]
+        check(f"Prometheus evaluates all {len(rules())} alert rules with health ok", not bad and len(rules()) == 7,
+              "; ".join(bad) or str(len(rules())))
+    finally:
+        prom.stop()
 
 
 def main():
@@ -196,7 +265,7 @@ def main():
     check("the dashboard and alerts use every documented metric", not unused,
           "never queried: " + ", ".join(unused))
     if args.dataforge:
-        live_check(args.dataforge, documented, used)
+        live_check(args.dataforge, documented, used, args.source_dir)
     print(f"metrics names: {results['passed']} passed, {results['failed']} failed")
     return 0 if results["failed"] == 0 else 1
 
