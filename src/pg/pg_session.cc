@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/client_counters.h"
+
 namespace dataforge {
 namespace {
 
@@ -36,6 +38,8 @@ Status PgSession::EnsureConnectedLocked() {
   DF_ASSIGN_OR_RETURN(auto c, PgConnection::Connect(url_, what_));
   if (setup_) DF_RETURN_IF_ERROR(setup_(*c));
   conn_ = std::move(c);
+  if (connected_before_) ClientCounters::Get().Reconnect(ClientBackend::kPostgresql);
+  connected_before_ = true;
   return Status::OK();
 }
 
@@ -60,6 +64,9 @@ Status PgSession::Run(std::string_view doing,
   for (int attempt = 0;; ++attempt) {
     Status s = EnsureConnectedLocked();
     if (s.ok()) s = work(*conn_, attempt);
+    if (!s.ok() && s.code() != StatusCode::kCancelled) {
+      ClientCounters::Get().Error(ClientBackend::kPostgresql);
+    }
     if (s.ok() || s.code() != StatusCode::kUnavailable) {
       if (s.ok() && attempt > 0) {
         spdlog::info("{}: {} succeeded after {} retries", what_, doing, attempt);

@@ -4,6 +4,10 @@
 // every 5 s on the log what it is waiting for, until `max_wait_us` has passed or Interrupt().
 // Any other error is returned at once.
 //
+// Counted in ClientCounters (common/client_counters.h, backend postgresql): every failed attempt
+// of Run() (connecting or the unit of work; not a cancellation) is an error; every connection
+// made after the session's first one is a reconnect.
+//
 // The unit of work must be safe to run again: it is told which attempt this is, so a
 // transaction whose COMMIT outcome was lost can check whether it landed before redoing it.
 //
@@ -50,6 +54,7 @@ class PgSession {
   std::atomic<bool> interrupted_{false};
   std::mutex mu_;
   std::unique_ptr<PgConnection> conn_;  // guarded by mu_
+  bool connected_before_ = false;       // guarded by mu_
 };
 
 }  // namespace dataforge

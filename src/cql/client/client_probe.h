@@ -1,11 +1,15 @@
 // Metrics of one CQL client Session, kept apart from the logic (one probe per component).
 // Counters are atomics, safe to read from any thread while the session runs.
+// Errors (a time-out, a lost connection, an ERROR response) and reconnects are also counted in
+// the process-wide ClientCounters (common/client_counters.h, backend cassandra).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
+
+#include "common/client_counters.h"
 
 namespace dataforge::cql::client {
 
@@ -17,11 +21,21 @@ class ClientProbe {
   }
   void RequestEnded() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
   void Retried() { retries_.fetch_add(1, std::memory_order_relaxed); }
-  void Reconnected() { reconnects_.fetch_add(1, std::memory_order_relaxed); }
-  void TimedOut() { timeouts_.fetch_add(1, std::memory_order_relaxed); }
-  void ConnectionLost() { connection_losses_.fetch_add(1, std::memory_order_relaxed); }
+  void Reconnected() {
+    reconnects_.fetch_add(1, std::memory_order_relaxed);
+    ClientCounters::Get().Reconnect(ClientBackend::kCassandra);
+  }
+  void TimedOut() {
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
+    ClientCounters::Get().Error(ClientBackend::kCassandra);
+  }
+  void ConnectionLost() {
+    connection_losses_.fetch_add(1, std::memory_order_relaxed);
+    ClientCounters::Get().Error(ClientBackend::kCassandra);
+  }
   // One ERROR response from a node, by its protocol error code.
   void ServerError(int32_t code) {
+    ClientCounters::Get().Error(ClientBackend::kCassandra);
     std::lock_guard<std::mutex> lock(mu_);
     ++errors_by_code_[code];
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/client_counters.h"
 #include "common/clock.h"
 
 namespace dataforge {
@@ -96,7 +97,19 @@ Result<KafkaUrl> ParseKafkaUrl(const std::string& url) {
   return out;
 }
 
+void CountKafkaError() {
+  ClientCounters::Get().Error(ClientBackend::kKafka);
+}
+
+void KafkaErrorReporter::CountReconnect() {
+  ClientCounters::Get().Reconnect(ClientBackend::kKafka);
+}
+
 void KafkaErrorReporter::Report(rd_kafka_resp_err_t err, const char* reason) {
+  CountKafkaError();
+  if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    disconnected_ = true;
+  }
   std::string text = reason ? reason : KafkaErrorText(err);
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     fatal_ = true;

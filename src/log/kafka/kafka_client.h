@@ -51,11 +51,20 @@ struct MetadataDeleter {
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 
 // Broker errors seen by one handle. error_cb runs on librdkafka's threads or inside poll calls.
+// Each Report() counts one kafka error in ClientCounters (common/client_counters.h); a broker
+// transport error (TRANSPORT, ALL_BROKERS_DOWN) marks the handle disconnected, and the next
+// Succeeded() (a delivered or consumed message) counts one kafka reconnect.
 // Thread-safe.
 class KafkaErrorReporter {
  public:
   explicit KafkaErrorReporter(std::string what) : what_(std::move(what)) {}
   void Report(rd_kafka_resp_err_t err, const char* reason);
+  // The handle talked to a broker successfully: a reconnect if a transport error came before.
+  void Succeeded() {
+    if (disconnected_.load(std::memory_order_relaxed) && disconnected_.exchange(false)) {
+      CountReconnect();
+    }
+  }
   std::string Last();
   bool fatal() const { return fatal_; }
   // What the handle belongs to, for callbacks that share the handle's opaque pointer.
@@ -68,7 +77,12 @@ class KafkaErrorReporter {
   int64_t last_warn_us_ = 0;  // guarded by mu_
   std::string last_warned_;   // guarded by mu_
   std::atomic<bool> fatal_{false};
+  std::atomic<bool> disconnected_{false};
+  static void CountReconnect();
 };
+
+// Counts one kafka client error (a failed produce, commit or read call) in ClientCounters.
+void CountKafkaError();
 
 // The broker list and the user's properties, from which each librdkafka handle is created.
 class KafkaConfig {

@@ -229,6 +229,7 @@ void KafkaConsumer::CommitProcessed(const std::vector<int32_t>& partitions) {
 
 void KafkaConsumer::RememberFailed(rd_kafka_resp_err_t err,
                                    const rd_kafka_topic_partition_list_t* offsets) {
+  CountKafkaError();  // a commit that failed
   std::vector<std::string> waiting, again, dropped;
   rd_kafka_resp_err_t shown = err;
   int64_t now = Clock::Real()->MonotonicMicros();
@@ -330,6 +331,7 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
       if (errors_.fatal()) break;
       continue;
     }
+    errors_.Succeeded();
     if (!assigned_.count(m->partition)) {
       rd_kafka_message_destroy(m);
       continue;
@@ -437,6 +439,7 @@ void KafkaConsumer::SendCommits() {
   if (list->cnt == 0) return;
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    CountKafkaError();
     for (int i = 0; i < list->cnt; ++i) committed_[list->elems[i].partition] = -1;
     spdlog::warn("kafka: group '{}' commit of {} not sent: {}", group_, Positions(list.get()),
                  KafkaErrorText(err));

@@ -18,7 +18,12 @@ constexpr int kAdminTimeoutMs = 5'000;
 constexpr int64_t kFirstWaitWarnUs = 2'000'000;
 constexpr int64_t kWaitWarnEveryUs = 5'000'000;
 
-void DeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* /*opaque*/) {
+void DeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (opaque) static_cast<KafkaErrorReporter*>(opaque)->Succeeded();
+  } else {
+    CountKafkaError();
+  }
   auto* a = static_cast<KafkaLog::PendingAppend*>(msg->_private);
   if (!a) return;
   a->remaining -= 1;
@@ -344,6 +349,7 @@ Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
           continue;
         }
         // Not handed over: the records before it in this append still count.
+        CountKafkaError();
         raw->remaining -= 1;
         if (raw->failed++ == 0) {
           raw->first_error = err;
@@ -521,6 +527,7 @@ Status KafkaLog::CommitGroupOffset(const std::string& group, const std::string& 
   rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 0);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    CountKafkaError();
     return Status::Unavailable(fmt::format("kafka: committing group '{}' offset {} for {}/{}: {}",
                                            group, next_offset, topic, partition,
                                            KafkaErrorText(err)));

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "metrics/server_metrics.h"
+
 namespace dataforge::cql {
 namespace {
 
@@ -17,6 +19,16 @@ constexpr size_t kReadChunk = 64 << 10;
 // How long a connection closed for a protocol error waits for the peer to close first.
 constexpr int kLingerMs = 2000;
 constexpr const char* kAuthenticator = "org.apache.cassandra.auth.PasswordAuthenticator";
+
+// The frame the reader thread is answering (HandleFrame): its first response on the same stream
+// counts it in the metrics, before that response is written.
+struct PendingRequest {
+  bool active = false;
+  int16_t stream = 0;
+  uint8_t opcode = 0;
+  std::chrono::steady_clock::time_point start;
+};
+thread_local PendingRequest t_pending;
 
 bool IsRequestOpcode(uint8_t op) {
   switch (static_cast<Opcode>(op)) {
@@ -133,7 +145,10 @@ bool Connection::ProcessBuffered() {
     std::string body = buf_.substr(start_ + kHeaderSize, h.length);
     start_ += kHeaderSize + h.length;
     host_->CountRequest();
-    if (!HandleFrame(h, std::move(body))) {
+    t_pending = PendingRequest{true, h.stream, h.opcode, std::chrono::steady_clock::now()};
+    bool keep = HandleFrame(h, std::move(body));
+    t_pending.active = false;
+    if (!keep) {
       SubmitBurst();
       return false;
     }
@@ -364,7 +379,7 @@ void Connection::Dispatch(const FrameHeader& h, std::string body) {
     if (stop_) return;
     ++in_flight_;
   }
-  burst_.push_back(Request{h, std::move(body)});
+  burst_.push_back(Request{h, std::move(body), t_pending.start});
   if (burst_.size() >= kMaxBurst) SubmitBurst();
 }
 
@@ -390,8 +405,9 @@ void Connection::Execute(const Request& r) {
     session = session_;
   }
   CqlEngine* engine = host_->engine();
-  auto respond = [self = shared_from_this(), stream = h.stream](Response response) {
-    self->Respond(stream, std::move(response));
+  auto respond = [self = shared_from_this(), stream = h.stream, opcode = h.opcode,
+                  start = r.start](Response response) {
+    self->Respond(stream, opcode, start, std::move(response));
   };
   Status decode_error;
   switch (static_cast<Opcode>(h.opcode)) {
@@ -424,12 +440,22 @@ void Connection::Execute(const Request& r) {
       break;
   }
   if (!decode_error.ok()) {
+    Observe(h.opcode, false, r.start);
     SendError(h.stream, ErrorCode::kProtocolError, decode_error.message());
     Finished();
   }
 }
 
-void Connection::Respond(int16_t stream, Response response) {
+void Connection::Observe(uint8_t opcode, bool ok, std::chrono::steady_clock::time_point start) {
+  if (metrics::CqlMetrics* m = host_->options().metrics) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    m->Observe(opcode, ok, took.count());
+  }
+}
+
+void Connection::Respond(int16_t stream, uint8_t opcode,
+                         std::chrono::steady_clock::time_point start, Response response) {
+  Observe(opcode, !std::holds_alternative<ErrorMessage>(response), start);
   if (auto* error = std::get_if<ErrorMessage>(&response)) {
     host_->CountError();
     std::string b;
@@ -473,6 +499,10 @@ void Connection::SendError(int16_t stream, ErrorCode code, std::string message) 
 }
 
 void Connection::SendFrame(int16_t stream, Opcode opcode, std::string_view body) {
+  if (t_pending.active && t_pending.stream == stream) {
+    t_pending.active = false;
+    Observe(t_pending.opcode, opcode != Opcode::kError, t_pending.start);
+  }
   {
     std::lock_guard lock(mu_);
     AppendFrame(kResponseVersion, 0, stream, opcode, body, &out_);

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -111,6 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Request {
     FrameHeader header;
     std::string body;
+    std::chrono::steady_clock::time_point start;  // when the frame was read
   };
   // Adds QUERY/PREPARE/EXECUTE/BATCH to the burst; blocks while at the in-flight bound.
   void Dispatch(const FrameHeader& h, std::string body);
@@ -120,7 +122,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void RunBurst(const std::vector<Request>& burst);
   // Worker thread: decodes one request and starts it in the engine; Respond() answers it.
   void Execute(const Request& r);
-  void Respond(int16_t stream, Response response);
+  void Respond(int16_t stream, uint8_t opcode, std::chrono::steady_clock::time_point start,
+               Response response);
+  // Counts one answered request in the server's metrics (when on).
+  void Observe(uint8_t opcode, bool ok, std::chrono::steady_clock::time_point start);
   // A request was answered: one fewer in flight.
   void Finished();
   void SendError(int16_t stream, ErrorCode code, std::string message);

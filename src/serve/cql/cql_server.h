@@ -41,6 +41,10 @@
 #include "serve/cql/cql_access.h"
 #include "serve/cql/cql_engine.h"
 
+namespace dataforge::metrics {
+class CqlMetrics;
+}
+
 namespace dataforge::cql {
 
 struct CqlServerOptions {
@@ -61,6 +65,9 @@ struct CqlServerOptions {
   // Stop(): how long connections may take to finish their in-flight requests before their
   // sockets are shut down for writing too.
   int drain_timeout_ms = 10000;
+  // Request metrics by opcode and result (metrics/server_metrics.h), observed before the
+  // response is written; null: none. Not owned; must outlive the server.
+  metrics::CqlMetrics* metrics = nullptr;
 };
 
 // Totals since Start(); read with relaxed atomics, any thread.

@@ -13,6 +13,9 @@
 
 #include "cql/frame.h"
 #include "cql/messages.h"
+#include "metrics/metrics_exporter.h"
+#include "metrics/server_metrics.h"
+#include "metrics/testing/scrape.h"
 #include "serve/cql/testing/fake_access_control.h"
 #include "store/store.h"
 
@@ -417,6 +420,54 @@ TEST_F(CqlServerTest, TlsFilesMustLoad) {
                               0),
             0u)
       << s.message();
+}
+
+// Each request is counted once by opcode and result before its answer is written: handshake
+// opcodes on the reader thread, QUERY/PREPARE on the workers, ERROR answers as errors.
+TEST_F(CqlServerTest, RequestMetricsByOpcodeAndResult) {
+  metrics::MetricsExporter exporter;
+  metrics::CqlMetrics cql_metrics(exporter.registry());
+  CqlServerOptions options;
+  options.metrics = &cql_metrics;
+  StartServer(options);
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.connected());
+  c.Send(1, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));  // before STARTUP
+  ASSERT_EQ(ErrorOf(c.Read()).code, static_cast<int32_t>(ErrorCode::kProtocolError));
+  c.Send(2, Opcode::kOptions, "");
+  auto f = c.Read();
+  ASSERT_TRUE(f.has_value());
+  c.Startup();
+  constexpr int kQueries = 7;
+  for (int i = 0; i < kQueries; ++i) {
+    c.Send(static_cast<int16_t>(10 + i), Opcode::kQuery, QueryBody("SELECT key FROM system.local"));
+    f = c.Read();
+    ASSERT_TRUE(f.has_value());
+    ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
+  }
+  c.Send(30, Opcode::kQuery, QueryBody("SELECT * FROM nowhere.nothing"));
+  ErrorOf(c.Read());
+  std::string prepare;
+  EncodePrepare({"SELECT key FROM system.local"}, &prepare);
+  c.Send(31, Opcode::kPrepare, prepare);
+  f = c.Read();
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
+
+  using metrics::testing::SampleValue;
+  std::string text = exporter.Scrape();
+  auto requests = [&](const std::string& op, const std::string& result) {
+    return SampleValue(
+        text, "dataforge_cql_requests_total{opcode=\"" + op + "\",result=\"" + result + "\"}");
+  };
+  EXPECT_EQ(requests("QUERY", "ok"), kQueries) << text;
+  EXPECT_EQ(requests("QUERY", "error"), 2);
+  EXPECT_EQ(requests("OPTIONS", "ok"), 1);
+  EXPECT_EQ(requests("STARTUP", "ok"), 1);
+  EXPECT_EQ(requests("PREPARE", "ok"), 1);
+  EXPECT_EQ(requests("EXECUTE", "ok"), 0);
+  EXPECT_EQ(SampleValue(text, "dataforge_cql_request_duration_seconds_count{opcode=\"QUERY\"}"),
+            kQueries + 2);
 }
 
 }  // namespace

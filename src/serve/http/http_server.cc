@@ -17,6 +17,7 @@
 #include "auth/authenticator.h"
 #include "common/escape.h"
 #include "common/json_writer.h"
+#include "metrics/server_metrics.h"
 #include "serve/http/url_decode.h"
 
 namespace dataforge::http {
@@ -187,6 +188,14 @@ Status HttpServer::Start() {
   if (security_.authenticator != nullptr && !security_.allows) {
     return Status::ConfigError("HTTP server: an authenticator without an access policy");
   }
+  if (options_.metrics != nullptr) {
+    route_ids_.clear();
+    for (const auto& route : router_->routes()) {
+      route_ids_.push_back(options_.metrics->RouteId(route.pattern));
+    }
+    health_id_ = options_.metrics->RouteId("/health");
+    unmatched_id_ = options_.metrics->RouteId("unmatched");
+  }
   if (options_.max_body_bytes == 0 || options_.read_timeout_ms <= 0 ||
       options_.write_timeout_ms <= 0 || options_.keep_alive_max_requests <= 0 ||
       options_.keep_alive_timeout_s <= 0 || options_.workers < 0) {
@@ -221,21 +230,22 @@ Status HttpServer::Start() {
 
   // Requests httplib answers itself (an unreadable request line or header, a URI over 8 KiB, a
   // bad Range, a body that could not be read): the JSON envelope, and the connection closed.
-  server_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&,
-                                                                         httplib::Response& res) {
-    if (!res.body.empty() || res.has_header("Content-Type")) {
-      return httplib::Server::HandlerResponse::Unhandled;  // ours
-    }
-    std::string message =
-        res.status == 414   ? "the request line is too long (at most 8 KiB)"
-        : res.status == 400 ? "malformed or incomplete request: the request line or a header "
-                              "could not be read (each header line must be under 8 KiB, and "
-                              "the request must arrive within the read timeout)"
-                            : fmt::format("the request could not be served (HTTP {})", res.status);
-    Count(res.status);
-    WriteAndClose(ErrorResponse(res.status, CodeFor(res.status), message), res);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.has_header("Content-Type")) {
+          return httplib::Server::HandlerResponse::Unhandled;  // ours
+        }
+        std::string message =
+            res.status == 414 ? "the request line is too long (at most 8 KiB)"
+            : res.status == 400
+                ? "malformed or incomplete request: the request line or a header "
+                  "could not be read (each header line must be under 8 KiB, and "
+                  "the request must arrive within the read timeout)"
+                : fmt::format("the request could not be served (HTTP {})", res.status);
+        Count(res.status, req, std::chrono::steady_clock::now());
+        WriteAndClose(ErrorResponse(res.status, CodeFor(res.status), message), res);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   // "Expect: 100-continue" with a body over the limit: 413 before the client sends it.
   server_->set_expect_100_continue_handler([this](const httplib::Request& req,
@@ -244,7 +254,7 @@ Status HttpServer::Start() {
     char* end = nullptr;
     unsigned long long length = std::strtoull(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || length <= options_.max_body_bytes) return 100;
-    Count(413);
+    Count(413, req, std::chrono::steady_clock::now());
     ApiResponse r = ErrorResponse(413, "payload_too_large",
                                   fmt::format("the request body is {} bytes; the limit is {} bytes",
                                               length, options_.max_body_bytes));
@@ -257,6 +267,7 @@ Status HttpServer::Start() {
 
   // Everything without a body is served here, before httplib would look at a body.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
     const bool has_length = req.has_header("Content-Length");
     const bool chunked = req.has_header("Transfer-Encoding");
     uint64_t length = 0;
@@ -266,7 +277,7 @@ Status HttpServer::Start() {
           !text.empty() && text.size() <= 19 &&
           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digits) {
-        Count(400);
+        Count(400, req, start);
         WriteAndClose(
             ErrorResponse(400, "bad_request", "Content-Length must be a whole number of bytes"),
             res);
@@ -275,7 +286,7 @@ Status HttpServer::Start() {
       length = std::stoull(text);
     }
     if (length > options_.max_body_bytes) {
-      Count(413);
+      Count(413, req, start);
       WriteAndClose(ErrorResponse(413, "payload_too_large",
                                   fmt::format("the request body is {} bytes; the limit is {} bytes",
                                               length, options_.max_body_bytes)),
@@ -284,7 +295,7 @@ Status HttpServer::Start() {
     }
     if (!IsBodyMethod(req.method)) {
       if (length > 0 || chunked) {
-        Count(400);
+        Count(400, req, start);
         WriteAndClose(
             ErrorResponse(400, "bad_request", fmt::format("a {} request has no body", req.method)),
             res);
@@ -294,7 +305,7 @@ Status HttpServer::Start() {
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.is_multipart_form_data()) {
-      Count(415);
+      Count(415, req, start);
       WriteAndClose(ErrorResponse(415, "unsupported_media_type",
                                   "multipart bodies are not accepted: send JSON"),
                     res);
@@ -311,6 +322,7 @@ Status HttpServer::Start() {
   // length up front).
   auto with_body = [this](const httplib::Request& req, httplib::Response& res,
                           const httplib::ContentReader& reader) {
+    const auto start = std::chrono::steady_clock::now();
     std::string body;
     bool too_big = false;
     bool read = reader([&](const char* data, size_t n) {
@@ -322,7 +334,7 @@ Status HttpServer::Start() {
       return true;
     });
     if (too_big) {
-      Count(413);
+      Count(413, req, start);
       WriteAndClose(ErrorResponse(413, "payload_too_large",
                                   fmt::format("the request body is over the limit of {} bytes",
                                               options_.max_body_bytes)),
@@ -330,7 +342,7 @@ Status HttpServer::Start() {
       return;
     }
     if (!read) {
-      Count(400);
+      Count(400, req, start);
       WriteAndClose(ErrorResponse(400, "bad_request",
                                   "the request body could not be read (cut short, badly "
                                   "chunked, or too slow)"),
@@ -395,7 +407,24 @@ HttpServerStats HttpServer::stats() const {
   return s;
 }
 
-void HttpServer::Count(int status) {
+uint32_t HttpServer::RouteId(const httplib::Request& req, const ApiRouter::Route* route) const {
+  if (route != nullptr) {
+    auto i = static_cast<size_t>(route - router_->routes().data());
+    return i < route_ids_.size() ? route_ids_[i] : unmatched_id_;
+  }
+  std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+  if (path == "/health") return health_id_;
+  auto found = router_->Find(req.method == "HEAD" ? "GET" : req.method, path);
+  if (found.ok() && found->route != nullptr) return RouteId(req, found->route);
+  return unmatched_id_;
+}
+
+void HttpServer::Count(int status, const httplib::Request& req, TimePoint start,
+                       const ApiRouter::Route* route) {
+  if (options_.metrics != nullptr) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    options_.metrics->Observe(RouteId(req, route), req.method, status, took.count());
+  }
   requests_.fetch_add(1, std::memory_order_relaxed);
   if (status >= 500) server_errors_.fetch_add(1, std::memory_order_relaxed);
   if (status >= 400 && status < 500) client_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -404,10 +433,11 @@ void HttpServer::Count(int status) {
 }
 
 void HttpServer::Serve(const httplib::Request& req, httplib::Response& res, std::string body) {
+  const auto start = std::chrono::steady_clock::now();
   const ApiRouter::Route* route = nullptr;
   auth::Principal who{"anonymous", "admin", "none", ""};
   ApiResponse r = Route(req, std::move(body), &route, &who);
-  Count(r.status);
+  Count(r.status, req, start, route);
   if (route != nullptr && route->access && security_.audit && route->access->audited) {
     std::string path = req.target.substr(0, req.target.find('?'));
     security_.audit(

@@ -18,17 +18,24 @@
 //
 // The Authorization header is never logged or echoed.
 //
+// Metrics (HttpServerOptions::metrics): every answered request, those refused before the
+// handler (400, 401, 403, 413, 429, ...) included, is counted once by route pattern (the
+// router's; "/health"; "unmatched" when no route has the path and method), method and status,
+// with its handling time.
+//
 // Thread-safety: Start(), Stop() and the destructor from one owning thread; stats() from any.
 // The router, the security hooks' targets and what the handlers use must outlive the server.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "auth/access.h"
 #include "auth/audit_log.h"
@@ -44,6 +51,9 @@ class Response;
 
 namespace dataforge::auth {
 class Authenticator;
+}
+namespace dataforge::metrics {
+class HttpMetrics;
 }
 
 namespace dataforge::http {
@@ -67,6 +77,8 @@ struct HttpServerOptions {
   int stop_timeout_ms = 10000;
   std::string tls_cert_file;  // both or neither: TLS (PEM)
   std::string tls_key_file;
+  // Request metrics (metrics/server_metrics.h); null: none. Not owned; must outlive the server.
+  metrics::HttpMetrics* metrics = nullptr;
 };
 
 // 16 workers per core, at least 32 and at most 256: a worker is held by a kept-alive connection
@@ -131,7 +143,12 @@ class HttpServer {
   void Serve(const httplib::Request& req, httplib::Response& res, std::string body);
   ApiResponse Route(const httplib::Request& req, std::string body, const ApiRouter::Route** route,
                     auth::Principal* who);
-  void Count(int status);
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // Counts one answered request (stats, and the metrics when on). `route`: the matched route,
+  // or null (then looked up from the request line).
+  void Count(int status, const httplib::Request& req, TimePoint start,
+             const ApiRouter::Route* route = nullptr);
+  uint32_t RouteId(const httplib::Request& req, const ApiRouter::Route* route) const;
 
   HttpServerOptions options_;
   const ApiRouter* router_;
@@ -149,6 +166,12 @@ class HttpServer {
   std::atomic<uint64_t> server_errors_{0};
   std::atomic<uint64_t> unauthenticated_{0};
   std::atomic<uint64_t> forbidden_{0};
+
+  // Metric route ids (options_.metrics on): by index in router_->routes(), then /health and
+  // unmatched.
+  std::vector<uint32_t> route_ids_;
+  uint32_t health_id_ = 0;
+  uint32_t unmatched_id_ = 0;
 };
 
 }  // namespace dataforge::http

@@ -14,6 +14,9 @@
 #include <thread>
 
 #include "auth/authenticator.h"
+#include "metrics/metrics_exporter.h"
+#include "metrics/server_metrics.h"
+#include "metrics/testing/scrape.h"
 
 namespace dataforge::http {
 namespace {
@@ -77,7 +80,7 @@ class HttpServerTest : public ::testing::Test {
         audit_.push_back(e.who.name + "|" + e.from + "|" + e.action + "|" + e.result);
       };
     }
-    HttpServerOptions options;
+    HttpServerOptions options = options_;
     options.port = 0;
     options.workers = 2;
     server_ = std::make_unique<HttpServer>(options, &router_, security);
@@ -90,6 +93,7 @@ class HttpServerTest : public ::testing::Test {
     return audit_;
   }
 
+  HttpServerOptions options_;  // StartServer's, with port 0 and 2 workers
   ApiRouter router_;
   FakeAuthenticator authenticator_;
   std::unique_ptr<HttpServer> server_;
@@ -243,6 +247,65 @@ TEST_F(HttpServerTest, AuthenticatorWithoutPolicyIsRefused) {
   HttpServer server(options, &router_, security);
   Status s = server.Start();
   EXPECT_EQ(s.code(), StatusCode::kConfigError);
+}
+
+// Every answered request is counted once by route pattern, method and code, those refused
+// before the handler (401, 403, 429, 413) and unmatched ones included; the histogram counts the
+// same requests per route.
+TEST_F(HttpServerTest, RequestMetricsByRouteMethodAndCode) {
+  metrics::MetricsExporter exporter;
+  metrics::HttpMetrics http_metrics(exporter.registry());
+  options_.metrics = &http_metrics;
+  options_.max_body_bytes = 64;
+  StartServer(true);
+  httplib::Headers reader{{"Authorization", "Bearer good-reader"}};
+  constexpr int kReads = 5;
+  for (int i = 0; i < kReads; ++i) {
+    auto r = client_->Get("/v1/tables/t.a/rows/k" + std::to_string(i), reader);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+  }
+  auto r = client_->Get("/v1/tables/t.a/rows/k1");  // no credentials
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 401);
+  r = client_->Get("/v1/tables/t.a/rows/k1", {{"Authorization", "Bearer flood"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 429);
+  r = client_->Put("/v1/tables/t.a/rows/k1", reader, "{}", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 403);
+  r = client_->Put("/v1/tables/t.a/rows/k1", reader, std::string(100, ' '), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 413);
+  client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());  // 413 closed it
+  r = client_->Get("/v1/no/such/thing?x=1", reader);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 404);
+  r = client_->Get("/health");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+
+  using metrics::testing::SampleValue;
+  std::string text = exporter.Scrape();
+  const std::string route = "route=\"/v1/tables/{table}/rows/{key}\"";
+  auto requests = [&](const std::string& code, const std::string& method, const std::string& rt) {
+    return SampleValue(text, "dataforge_http_requests_total{code=\"" + code + "\",method=\"" +
+                                 method + "\"," + rt + "}");
+  };
+  EXPECT_EQ(requests("200", "GET", route), kReads) << text;
+  EXPECT_EQ(requests("401", "GET", route), 1);
+  EXPECT_EQ(requests("429", "GET", route), 1);
+  EXPECT_EQ(requests("403", "PUT", route), 1);
+  EXPECT_EQ(requests("413", "PUT", route), 1);
+  EXPECT_EQ(requests("404", "GET", "route=\"unmatched\""), 1);
+  EXPECT_EQ(requests("200", "GET", "route=\"/health\""), 1);
+  EXPECT_EQ(SampleValue(text, "dataforge_http_request_duration_seconds_count{" + route + "}"),
+            kReads + 4);
+  EXPECT_EQ(SampleValue(text, "dataforge_http_request_duration_seconds_count{route=\"unmatched\"}"),
+            1);
+  // The raw path never becomes a label.
+  EXPECT_EQ(text.find("/v1/no/such/thing"), std::string::npos);
+  EXPECT_EQ(text.find("t.a"), std::string::npos);
 }
 
 }  // namespace

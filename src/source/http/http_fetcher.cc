@@ -1,5 +1,7 @@
 #include "source/http/http_fetcher.h"
 
+#include "common/client_counters.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -105,7 +107,10 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
   if (curl_ == nullptr) return Status::Internal("libcurl could not create a handle");
   std::string last_problem;
   const int attempts = config_.max_retries + 1;
+  const bool is_http = url.rfind("http", 0) == 0;
+  ClientCounters& counters = ClientCounters::Get();
   for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (attempt > 1 && is_http) counters.SourceHttpRetry();
     // Rate limit: requests no closer than 1/rate apart.
     if (config_.rate_limit_per_sec > 0) {
       int64_t now = clock_->MonotonicMicros();
@@ -137,14 +142,20 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
     CURLcode rc = curl_easy_perform(curl_);
     result.received_at_us = clock_->NowMicros();
     result.bytes_seen = t.seen;
+    long code = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &code);
+    if (is_http) {
+      if (code > 0) {
+        counters.SourceHttpResponse(static_cast<int>(code));
+      } else {
+        counters.SourceHttpNoResponse();
+      }
+    }
     if (t.too_large) {
       result.too_large = true;
       if (result.body.size() > 64 * 1024) result.body.resize(64 * 1024);
       return result;
     }
-    long code = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &code);
-    bool is_http = url.rfind("http", 0) == 0;
     int64_t wait_us = -1;
     if (rc != CURLE_OK) {
       last_problem = curl_easy_strerror(rc);

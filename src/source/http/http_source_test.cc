@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/client_counters.h"
 #include "source/http/response_parser.h"
 #include "source/http/url_query.h"
 #include "source/mockapi/mock_api_server.h"
@@ -206,6 +207,44 @@ TEST_F(HttpSourceTest, ConnectionRefusedIsRetriedThenUnavailable) {
   EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(b.status().message().find("after 2 attempts"), std::string::npos)
       << b.status().message();
+}
+
+// The process-wide client counters (dataforge_source_http_*): each response by its code, each
+// request sent again as a retry, a request without a response as "error".
+TEST_F(HttpSourceTest, RequestsAreCountedByCodeAndRetries) {
+  ClientCounters& counters = ClientCounters::Get();
+  const uint64_t ok0 = counters.source_http_responses(200);
+  const uint64_t failed0 = counters.source_http_responses(500);
+  const uint64_t retries0 = counters.source_http_retries();
+  const uint64_t none0 = counters.source_http_no_response();
+  MockApiFaults f;
+  f.fail_500 = 1;
+  api_.SetFaults(f);
+  HttpSource s(TestConfig(), Url(), &clock_);
+  ASSERT_TRUE(s.Open("").ok());
+  constexpr int kPages = 3;
+  for (int i = 0; i < kPages; ++i) {
+    auto b = s.Next(10, {});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    ASSERT_EQ(b->records.size(), 10u);
+  }
+  ASSERT_EQ(api_.requests_served(), static_cast<uint64_t>(kPages + 1));
+  EXPECT_EQ(counters.source_http_responses(500) - failed0, 1u);
+  EXPECT_EQ(counters.source_http_responses(200) - ok0, static_cast<uint64_t>(kPages));
+  EXPECT_EQ(counters.source_http_retries() - retries0, 1u);
+  EXPECT_EQ(counters.source_http_no_response() - none0, 0u);
+
+  // Nobody listening: two attempts without a response, one of them a retry.
+  SourceConfig c = TestConfig();
+  c.max_retries = 1;
+  int port = api_.port();
+  api_.Stop();
+  HttpSource refused(c, fmt::format("http://127.0.0.1:{}/api/", port), &clock_);
+  ASSERT_TRUE(refused.Open("").ok());
+  EXPECT_EQ(refused.Next(10, {}).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(counters.source_http_no_response() - none0, 2u);
+  EXPECT_EQ(counters.source_http_retries() - retries0, 2u);
+  EXPECT_EQ(counters.source_http_responses(200) - ok0, static_cast<uint64_t>(kPages));
 }
 
 TEST(HttpSourceFileTest, EveryFixtureIsReadOnceWithStableKeys) {
