@@ -6,7 +6,8 @@ Usage: metrics_names_test.py --source-dir DIR [--dataforge BIN]
 1. Parses every PromQL expression of deploy/grafana/dataforge.json (panel targets and the
    label_values() variables) and of deploy/prometheus/alerts.yml, extracts the metric names
    (a histogram's _bucket/_sum/_count read as the histogram) and checks each is listed in
-   docs/metrics.md. `up` is Prometheus's own series for a scrape, not DataForge's.
+   docs/metrics.md, with the labels and label values the queries name (matchers, by/without/on).
+   `up` is Prometheus's own series for a scrape, not DataForge's.
 2. With --dataforge: starts `dataforge run --http-port 0 --cql-port 0` on a fresh data dir (the
    built-in API on loopback, the built-in DAG), sends it one REST request and one CQL request,
    scrapes GET /metrics until every metric docs/metrics.md lists is there (or 30 s pass), and
@@ -252,7 +253,8 @@ def main():
     ap.add_argument("--dataforge")
     args = ap.parse_args()
     with open(os.path.join(args.source_dir, "docs/metrics.md")) as f:
-        documented = promql_names.documented_metrics(f.read())
+        metrics_md = f.read()
+    documented = promql_names.documented_metrics(metrics_md)
     check("docs/metrics.md lists metrics", len(documented) >= 30, str(len(documented)))
     histograms = {n for n, t in documented.items() if t == "histogram"}
     used = queried_metrics(args.source_dir, histograms)
@@ -261,6 +263,16 @@ def main():
             continue
         check(f"{name} (used by {len(used[name])} queries) is in docs/metrics.md", name in documented,
               f"{name} is used by {'; '.join(used[name][:3])} but docs/metrics.md does not list it")
+    labels_of = promql_names.documented_labels(metrics_md)
+    with open(os.path.join(args.source_dir, "deploy/grafana/dataforge.json")) as f:
+        dash = json.load(f)
+    with open(os.path.join(args.source_dir, "deploy/prometheus/alerts.yml")) as f:
+        rules = yaml.safe_load(f)
+    label_issues = [f"{where}: {problem}"
+                    for where, expr in promql_names.dashboard_queries(dash) + promql_names.alert_exprs(rules)
+                    for problem in promql_names.label_problems(expr, labels_of, histograms)]
+    check("every label (and label value) the queries and alerts use is in docs/metrics.md", not label_issues,
+          "; ".join(label_issues))
     unused = sorted(set(documented) - set(used))
     check("the dashboard and alerts use every documented metric", not unused,
           "never queried: " + ", ".join(unused))

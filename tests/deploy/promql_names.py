@@ -75,6 +75,79 @@ def documented_metrics(metrics_md_text):
     return out
 
 
+def documented_labels(metrics_md_text):
+    """{metric: {label: set of values, or None when the page does not enumerate them}} from the
+    labels column of docs/metrics.md: "`stage` = `a`, `b`; `reason` = `c`", "`dag`, `state` = `x`",
+    "`code` (HTTP status ..., `error` for ...)" (values in parentheses are prose, not a list)."""
+    out = {}
+    for line in metrics_md_text.splitlines():
+        m = re.match(r"^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|[^|]*\|([^|]*)\|", line)
+        if not m:
+            continue
+        labels = {}
+        cell, depth, i, current, in_values = m.group(2), 0, 0, None, False
+        while i < len(cell):
+            c = cell[i]
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            elif c == ";" and depth == 0:
+                in_values = False
+            elif c == "=" and depth == 0 and current is not None:
+                in_values = True
+                labels[current] = set()
+            elif c == "`" and depth == 0:
+                j = cell.index("`", i + 1)
+                token = cell[i + 1:j]
+                i = j
+                if in_values:
+                    labels[current].add(token)
+                else:
+                    current = token
+                    labels.setdefault(token, None)
+            i += 1
+        out[m.group(1)] = labels
+    return out
+
+
+# Labels every series gets from Prometheus (target labels) or from the histogram format.
+TARGET_LABELS = {"job", "instance", "le"}
+_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^{}]*)\}")
+_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"')
+_GROUP_LABELS = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)")
+
+
+def label_problems(expr, labels_of, histograms):
+    """What an expression says about labels that docs/metrics.md does not: a matcher on a label
+    its metric lacks, an `=` value outside the documented values, a by/without/on label that none
+    of the expression's metrics has. labels_of is documented_labels()."""
+    problems = []
+    text = substitute_grafana_vars(expr)
+    metrics = {base_name(n, histograms) for n in metric_names(expr)} & set(labels_of)
+    for m in _SELECTOR.finditer(text):
+        metric = base_name(m.group(1), histograms)
+        if metric not in labels_of:
+            continue
+        for lm in _MATCHER.finditer(m.group(2)):
+            label, op, value = lm.groups()
+            if label in TARGET_LABELS:
+                continue
+            if label not in labels_of[metric]:
+                problems.append(f"{metric} has no label {label}")
+            elif op == "=" and labels_of[metric][label] is not None and value not in labels_of[metric][label]:
+                problems.append(f"{metric}{{{label}=\"{value}\"}}: docs/metrics.md lists only "
+                                f"{sorted(labels_of[metric][label])}")
+    known = set(TARGET_LABELS)
+    for metric in metrics:
+        known |= set(labels_of[metric])
+    for g in _GROUP_LABELS.finditer(text):
+        for label in (x.strip() for x in g.group(1).split(",")):
+            if label and label not in known:
+                problems.append(f"groups by {label}, a label of none of {sorted(metrics)}")
+    return problems
+
+
 def exposed_families(exposition):
     """{family: set of sample names} of a Prometheus text exposition: a family is named by its
     `# TYPE` line (or, without one, by its samples)."""
