@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "metrics/build_info_collector.h"
+#include "metrics/dag_runs_collector.h"
+#include "metrics/process_collector.h"
+#include "metrics/status_collector.h"
+#include "serve/rest/metrics_api.h"
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
@@ -11,7 +16,8 @@ namespace dataforge {
 Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
                                                           const PipelineConfig& config,
                                                           Store* store,
-                                                          const HttpEndpointFlags& flags) {
+                                                          const HttpEndpointFlags& flags,
+                                                          metrics::MetricsExporter* exporter) {
   if (flags.tls_cert.empty() != flags.tls_key.empty()) {
     return Status::ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)");
   }
@@ -26,10 +32,11 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   if (!IsLoopbackHost(flags.host) && !flags.insecure_no_auth) served.auth.required = true;
   DF_ASSIGN_OR_RETURN(e->auth_, OpenServerAuth(ctx, served));
   // Every route of the product's HTTP API.
-  rest::RegisterTablesApi(&e->router_, store);
+  if (store != nullptr) rest::RegisterTablesApi(&e->router_, store);  // null: an ingest role
   DF_ASSIGN_OR_RETURN(e->pipeline_, ServedPipeline::Open(ctx, config, store));
   rest::RegisterPipelineApi(&e->router_, e->pipeline_->backends());
   rest::RegisterOpenApi(&e->router_);
+  DF_RETURN_IF_ERROR(e->AddMetrics(ctx, config, store, flags, exporter));
 
   http::HttpServerOptions options;
   options.host = flags.host;
@@ -43,6 +50,41 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   e->server_ = std::make_unique<http::HttpServer>(options, &e->router_, e->auth_->security);
   DF_RETURN_IF_ERROR(e->server_->Start());
   return e;
+}
+
+Status HttpEndpoint::AddMetrics(const CliContext& ctx, const PipelineConfig& config, Store* store,
+                                const HttpEndpointFlags& flags,
+                                metrics::MetricsExporter* exporter) {
+  if (exporter == nullptr) {
+    own_metrics_ = std::make_unique<metrics::MetricsExporter>();
+    exporter = own_metrics_.get();
+  }
+  metrics_ = exporter;
+  // The collector's own stages: a read-only Staging or Log is not safe to share with the
+  // pipeline endpoints' (which serialize their calls under a mutex of their own).
+  DF_ASSIGN_OR_RETURN(std::unique_ptr<ServedPipeline> opened,
+                      ServedPipeline::Open(ctx, config, store));
+  std::shared_ptr<const ServedPipeline> stages = std::move(opened);
+  const rest::PipelineApiBackends& b = stages->backends();
+  metrics::StatusSources sources;
+  sources.config = b.config;
+  sources.staging = b.staging;
+  sources.log = b.log;
+  sources.store = b.store;
+  sources.data_dir = ctx.data_dir;
+  sources.role = flags.role;
+  sources.keep_alive = stages;
+  exporter->Add(std::make_shared<metrics::PipelineStatusCollector>(std::move(sources)));
+  if (b.runs != nullptr) {
+    std::vector<std::string> dags;
+    for (const auto& d : config.dags) dags.push_back(d.id);
+    exporter->Add(std::make_shared<metrics::DagRunsCollector>(b.runs, std::move(dags), stages));
+  }
+  exporter->Add(std::make_shared<metrics::ProcessCollector>());
+  exporter->Add(std::make_shared<metrics::BuildInfoCollector>(DATAFORGE_VERSION));
+  // Open on a loopback-only server (a local Prometheus needs no secret), else pipeline read.
+  rest::RegisterMetricsApi(&router_, exporter, IsLoopbackHost(flags.host));
+  return Status::OK();
 }
 
 HttpEndpoint::~HttpEndpoint() {

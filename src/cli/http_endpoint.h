@@ -1,7 +1,7 @@
 // The HTTP endpoint as the CLI hosts it: the REST API's router over one Store, the server and
 // its authentication, started from command-line flags. Used by `dataforge serve` and
 // `dataforge run --http-port`. Every route the product serves is registered in one place,
-// HttpEndpoint::Start (tables, pipeline and DAGs, /openapi.json).
+// HttpEndpoint::Start (tables, pipeline and DAGs, /openapi.json, /metrics).
 //
 // Thread-safety: Start(), Stop() and the destructor from the owning thread; Summary() from any.
 // The Store must outlive the endpoint.
@@ -15,6 +15,7 @@
 #include "cli/served_pipeline.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "metrics/metrics_exporter.h"
 #include "serve/http/api.h"
 #include "serve/http/http_server.h"
 #include "store/store.h"
@@ -32,6 +33,8 @@ struct HttpEndpointFlags {
   int workers = 0;  // 0: http::DefaultWorkers()
   int read_timeout_ms = 5000;
   int request_deadline_ms = 30000;
+  // dataforge_pipeline_info's role label: "serve", or the role of `run --http-port`.
+  std::string role = "serve";
 };
 
 class HttpEndpoint {
@@ -39,10 +42,14 @@ class HttpEndpoint {
   // Opens the data dir's authentication (auth_setup.h), applies the off-loopback rule
   // (`what`: how the ready line and errors name the endpoint, "serve" or "run --http-port"),
   // registers the routes and binds. ConfigError for bad flags, Unavailable when the port is
-  // taken.
+  // taken. GET /metrics serves `exporter` (borrowed; must outlive the endpoint), or one of the
+  // endpoint's own when null; either way Start adds the data dir's status, DAG run, process
+  // and build collectors to it (metrics/), and the caller may add more (the probes of a `run`,
+  // pushed metrics in registry()) at any time.
   static Result<std::unique_ptr<HttpEndpoint>> Start(const CliContext& ctx,
                                                      const PipelineConfig& config, Store* store,
-                                                     const HttpEndpointFlags& flags);
+                                                     const HttpEndpointFlags& flags,
+                                                     metrics::MetricsExporter* exporter = nullptr);
   ~HttpEndpoint();  // Stop()
 
   // "http://127.0.0.1:8080 (store <store_description>, auth on|off, tls on|off)": the ready line.
@@ -51,12 +58,18 @@ class HttpEndpoint {
   void Stop();
   // "N connections, M requests (K client errors, L server errors)"
   std::string Summary() const;
+  // What GET /metrics serves.
+  metrics::MetricsExporter& metrics() { return *metrics_; }
 
  private:
   HttpEndpoint() = default;
+  Status AddMetrics(const CliContext& ctx, const PipelineConfig& config, Store* store,
+                    const HttpEndpointFlags& flags, metrics::MetricsExporter* exporter);
   std::string host_;
   std::unique_ptr<ServerAuth> auth_;
-  std::unique_ptr<ServedPipeline> pipeline_;  // the pipeline endpoints' stages
+  std::unique_ptr<ServedPipeline> pipeline_;               // the pipeline endpoints' stages
+  std::unique_ptr<metrics::MetricsExporter> own_metrics_;  // when Start got none
+  metrics::MetricsExporter* metrics_ = nullptr;
   http::ApiRouter router_;
   std::unique_ptr<http::HttpServer> server_;
 };

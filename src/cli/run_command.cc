@@ -20,6 +20,8 @@
 #include "cli/signal_waiter.h"
 #include "common/clock.h"
 #include "common/redact.h"
+#include "metrics/metrics_exporter.h"
+#include "metrics/probe_collector.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/progress_display.h"
@@ -233,6 +235,9 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       return;
     }
     Pipeline* p = pipeline->get();
+    // GET /metrics of --http-port (and the CQL endpoint's request metrics): outlives both
+    // endpoints.
+    metrics::MetricsExporter exporter;
     std::unique_ptr<CqlEndpoint> cql_endpoint;  // destroyed before the pipeline (its store)
     if (*cql_port >= 0) {
       cql->port = *cql_port;
@@ -257,21 +262,18 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     if (http->port >= 0) {
       http->insecure_no_auth = *insecure_no_auth;
       http->host_flag = "--http-host";
-      Status s =
-          p->store() == nullptr
-              ? Status::ConfigError("--http-port: --role " + *role + " has no store to serve")
-              : Status::OK();
-      if (s.ok()) {
-        auto started = HttpEndpoint::Start(ctx, *config, p->store(), *http);
-        if (started.ok()) http_endpoint = std::move(started).value();
-        s = started.status();
-      }
-      if (!s.ok()) {
-        *exit_code = ReportError(s);
+      http->role = *role;
+      // An ingest role has no store: its endpoint serves the pipeline routes and /metrics.
+      auto started = HttpEndpoint::Start(ctx, *config, p->store(), *http, &exporter);
+      if (!started.ok()) {
+        *exit_code = ReportError(started.status());
         return;
       }
+      http_endpoint = std::move(started).value();
       fmt::print("serve: listening on {}\n",
-                 http_endpoint->Describe(Redact(ResolveUrls(*config, ctx.data_dir).store)));
+                 http_endpoint->Describe(p->store() == nullptr
+                                             ? "none"
+                                             : Redact(ResolveUrls(*config, ctx.data_dir).store)));
       std::fflush(stdout);
     }
     std::unique_ptr<LiveTaskEnvironment> env;
@@ -289,6 +291,10 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       scheduler = std::move(host).value();
     }
     SchedulerHost* sched = scheduler.get();
+    // The probes outlive every scrape: the endpoint stops before the scheduler and the pipeline
+    // go.
+    exporter.Add(std::make_shared<metrics::ProbeCollector>(
+        &p->probes(), sched ? &sched->scheduler().probe() : nullptr));
     signals.Start(
         [p, sched] {
           if (sched) sched->Stop();

@@ -31,5 +31,20 @@ TEST(LatencyHistogramTest, LargeValuesWithinSixPercent) {
   EXPECT_EQ(h.Max(), 100000);
 }
 
+TEST(LatencyHistogramTest, SumAndCumulativeCounts) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.Sum(), 0u);
+  EXPECT_EQ(h.CumulativeCounts({5, 100}), (std::vector<uint64_t>{0, 0, 0}));
+  for (int64_t v : {1, 5, 6, 15, 32, 1000, -3}) h.Record(v);
+  EXPECT_EQ(h.Sum(), 1059u);  // -3 counts as 0
+  // Up to 31 each value has its own bucket: exact. 32 shares 32..33 with 33, so a bound of 32
+  // does not hold it yet, 33 does; 1000 lies in 992..1023.
+  EXPECT_EQ(h.CumulativeCounts({0, 5, 15, 32, 33, 991, 1023, 5000}),
+            (std::vector<uint64_t>{1, 3, 5, 5, 6, 6, 7, 7, 7}));
+  h.Reset();
+  EXPECT_EQ(h.Sum(), 0u);
+  EXPECT_EQ(h.CumulativeCounts({1}), (std::vector<uint64_t>{0, 0}));
+}
+
 }  // namespace
 }  // namespace dataforge

@@ -244,6 +244,7 @@ Result<bool> Scheduler::AdvanceRun(const DagRun& run, const std::vector<TaskInst
         bool finished,
         store_->FinishRun(run.run_id, ok ? RunState::kSuccess : RunState::kFailed, now_us));
     if (finished) {
+      if (run.started_us > 0) probe_.run_duration_us.Record(now_us - run.started_us);
       spdlog::info("DAG {}: run {} {}", run.dag_id, run.run_id, ok ? "succeeded" : "failed");
     }
     return finished;
@@ -453,6 +454,7 @@ void Scheduler::Execute(Running* r) {
                      r->cancel.get_token());
   }
   probe_.running -= 1;
+  probe_.task_duration_us.Record(clock_->MonotonicMicros() - t0);
   double seconds = static_cast<double>(clock_->MonotonicMicros() - t0) / 1e6;
   out.ended_us = clock_->NowMicros();
   out.output = std::move(result.output);

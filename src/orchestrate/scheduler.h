@@ -41,6 +41,8 @@ struct SchedulerProbe {
   std::atomic<uint64_t> passes{0};
   std::atomic<int> running{0};
   LatencyHistogram start_latency_us;  // ready (or due) -> running, per attempt
+  LatencyHistogram task_duration_us;  // an attempt's run time, per finished attempt
+  LatencyHistogram run_duration_us;   // a run's start -> end, per run this scheduler finished
 };
 
 // The delay before retry number `try_number` (1 = the first retry): retry_delay, doubled per

@@ -469,7 +469,9 @@ class PipelineImpl final : public Pipeline {
       }
       if (batch->fetched() == 0 && batch->position.empty()) continue;
       auto seq = CommitBatch(source_key_, *batch);
-      probes_.source.commit_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t1);
+      int64_t commit_us = clock_->MonotonicMicros() - t1;
+      probes_.source.commit_us += static_cast<uint64_t>(commit_us);
+      probes_.source.commit_duration_us.Record(commit_us);
       if (!seq.ok()) {
         Fail(seq.status());
         break;

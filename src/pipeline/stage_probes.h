@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/latency_histogram.h"
+
 #include "process/processor.h"
 #include "relay/outbox_relay.h"
 
@@ -15,8 +17,9 @@ struct SourceProbe {
   std::atomic<uint64_t> staged{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> batches{0};
-  std::atomic<uint64_t> fetch_us{0};   // time in Source::Next (HTTP + parse)
-  std::atomic<uint64_t> commit_us{0};  // time in Staging::Commit
+  std::atomic<uint64_t> fetch_us{0};    // time in Source::Next (HTTP + parse)
+  std::atomic<uint64_t> commit_us{0};   // time in Staging::Commit
+  LatencyHistogram commit_duration_us;  // one batch's Staging::Commit, per batch
   std::atomic<bool> done{false};
 };
 

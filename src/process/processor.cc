@@ -309,7 +309,9 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
                               counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost,
                               log_id_});
   }
+  int64_t apply_started = clock_->MonotonicMicros();
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
+  probe_->apply_duration_us.Record(clock_->MonotonicMicros() - apply_started);
   for (const LostRange& r : lost_ranges) spdlog::error("{}", DescribeLostRange(topic_, r));
   DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
   int64_t now = clock_->NowMicros();

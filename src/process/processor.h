@@ -63,6 +63,7 @@ struct ProcessorProbe {
   std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
   std::atomic<int> partitions{0};          // partitions this member owns
   LatencyHistogram fetch_to_queryable_us;  // record fetched -> row committed in the store
+  LatencyHistogram apply_duration_us;      // one batch's Store::Apply (durable), per batch
 };
 
 // The store table the mapping writes: process.table keyed by process.key_column, one column per

@@ -83,6 +83,7 @@ Result<size_t> OutboxRelay::RunOnce() {
     }
     if (resent && row.seq <= committed_cursor_) ++restreamed;  // acknowledged, lost from the log
   }
+  int64_t append_started = clock_->MonotonicMicros();
   auto ticket = log_->StartAppend(topic_, by_partition_);
   if (!ticket.ok()) {
     return ticket.status().WithContext(
@@ -98,7 +99,7 @@ Result<size_t> OutboxRelay::RunOnce() {
   cursor_ = last;
   size_t appended = 0;
   for (const auto& v : by_partition_) appended += v.size();
-  in_flight_.push_back({*ticket, last, streamed, appended});
+  in_flight_.push_back({*ticket, last, streamed, appended, append_started});
   DF_RETURN_IF_ERROR(Reap(0));
   while (in_flight_.size() > kMaxInFlight) DF_RETURN_IF_ERROR(Reap(100'000));
   if (clock_->MonotonicMicros() - last_cursor_commit_us_ >= cursor_interval_us_) {
@@ -122,6 +123,7 @@ Status OutboxRelay::Reap(int64_t timeout_us) {
     pending_streamed_ += f.streamed;
     probe_->streamed += f.streamed;  // in the log; the staging counter follows at the commit
     probe_->relayed += f.rows;
+    probe_->append_duration_us.Record(clock_->MonotonicMicros() - f.started_us);
     in_flight_.pop_front();
   }
   probe_->cursor = acked_cursor_;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/latency_histogram.h"
 #include "common/status.h"
 #include "log/log.h"
 #include "staging/staging.h"
@@ -38,8 +39,9 @@ struct RelayProbe {
   std::atomic<uint64_t> streamed{0};  // rows the log acknowledged, appended by this process
   std::atomic<uint64_t> cursor{0};    // last seq of the acknowledged batches
   std::atomic<uint64_t> batches{0};
-  std::atomic<uint64_t> relayed{0};  // rows acknowledged, re-streamed ones included
-  std::atomic<uint64_t> busy_us{0};  // time in RunOnce (written by the pipeline)
+  std::atomic<uint64_t> relayed{0};     // rows acknowledged, re-streamed ones included
+  std::atomic<uint64_t> busy_us{0};     // time in RunOnce (written by the pipeline)
+  LatencyHistogram append_duration_us;  // a batch's append -> the log's acknowledgement
 };
 
 class OutboxRelay {
@@ -71,9 +73,10 @@ class OutboxRelay {
  private:
   struct InFlight {
     uint64_t ticket;
-    uint64_t last_seq;  // the batch's highest outbox seq
-    uint64_t streamed;  // rows it adds to the streamed counter
-    uint64_t rows;      // rows it appended
+    uint64_t last_seq;   // the batch's highest outbox seq
+    uint64_t streamed;   // rows it adds to the streamed counter
+    uint64_t rows;       // rows it appended
+    int64_t started_us;  // monotonic, when it was handed to the log
   };
   // Takes acknowledged batches off in_flight_ (waiting up to `timeout_us`).
   Status Reap(int64_t timeout_us);

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "conformance/shared_postgres.h"
 #include "integration/subprocess.h"
 #include "orchestrate/state/run_store.h"
@@ -188,6 +190,29 @@ TYPED_TEST(RunStoreConformance, ListRunsAndActiveRuns) {
   EXPECT_EQ((*tasks)[0].run_id, a1);
   EXPECT_EQ((*tasks)[3].run_id, b1);
   EXPECT_TRUE(this->store_->ListTasksOfRuns({})->empty());
+}
+
+TYPED_TEST(RunStoreConformance, CountRunsByState) {
+  auto none = this->store_->CountRunsByState();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  int64_t b1 = this->Create(MakeRun("b", 1 * kHour));
+  int64_t a1 = this->Create(MakeRun("a", 1 * kHour));
+  int64_t a2 = this->Create(MakeRun("a", 2 * kHour));
+  int64_t a3 = this->Create(MakeRun("a", 3 * kHour));
+  this->Create(MakeRun("b", 2 * kHour));
+  ASSERT_EQ(*this->store_->StartQueuedRuns("a", 5, 100), (std::vector<int64_t>{a1, a2, a3}));
+  ASSERT_TRUE(*this->store_->FinishRun(a1, RunState::kFailed, 200));
+  ASSERT_EQ(*this->store_->StartQueuedRuns("b", 1, 100), (std::vector<int64_t>{b1}));
+  ASSERT_TRUE(*this->store_->FinishRun(b1, RunState::kSuccess, 200));
+  auto counts = this->store_->CountRunsByState();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  std::vector<std::string> got;
+  for (const auto& c : *counts) {
+    got.push_back(fmt::format("{} {} {}", c.dag_id, RunStateName(c.state), c.runs));
+  }
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"a running 2", "a failed 1", "b queued 1", "b success 1"}));
 }
 
 TYPED_TEST(RunStoreConformance, StartQueuedRunsHonorsMaxActiveRuns) {

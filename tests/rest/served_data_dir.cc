@@ -5,6 +5,8 @@
 #include "cli/read_only_backends.h"
 #include "integration/cli_helpers.h"
 #include "integration/subprocess.h"
+#include "metrics/build_info_collector.h"
+#include "serve/rest/metrics_api.h"
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
@@ -32,6 +34,8 @@ void ServedDataDir::Open() {
   rest::RegisterTablesApi(&router_, store_.get());
   rest::RegisterPipelineApi(&router_, pipeline_->backends());
   rest::RegisterOpenApi(&router_);
+  metrics_.Add(std::make_shared<metrics::BuildInfoCollector>("test"));
+  rest::RegisterMetricsApi(&router_, &metrics_, /*open=*/false);  // off loopback: pipeline read
 }
 
 http::ApiResponse ServedDataDir::Call(const std::string& method, const std::string& target,

@@ -10,6 +10,7 @@
 #include "auth/access_policy.h"
 #include "cli/cli_context.h"
 #include "cli/served_pipeline.h"
+#include "metrics/metrics_exporter.h"
 #include "serve/http/api.h"
 #include "store/store.h"
 
@@ -46,6 +47,7 @@ class ServedDataDir {
   PipelineConfig config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ServedPipeline> pipeline_;
+  metrics::MetricsExporter metrics_;
   http::ApiRouter router_;
 };
 

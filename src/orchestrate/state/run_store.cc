@@ -1,5 +1,8 @@
 #include "orchestrate/state/run_store.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "common/redact.h"
@@ -74,6 +77,12 @@ std::optional<RunType> ParseRunType(std::string_view s) {
 
 bool IsTerminal(TaskState s) {
   return s == TaskState::kSuccess || s == TaskState::kFailed || s == TaskState::kUpstreamFailed;
+}
+
+void SortRunStateCounts(std::vector<RunStateCount>* counts) {
+  std::sort(counts->begin(), counts->end(), [](const RunStateCount& a, const RunStateCount& b) {
+    return std::tie(a.dag_id, a.state) < std::tie(b.dag_id, b.state);
+  });
 }
 
 std::string SanitizeText(std::string_view text) {

@@ -56,6 +56,10 @@ bool IsTerminal(TaskState s);  // success, failed, upstream_failed
 // it (PostgreSQL text rejects NUL and invalid UTF-8), so they hold the same text.
 std::string SanitizeText(std::string_view text);
 
+struct RunStateCount;
+// Orders counts by dag_id, then state (as the enum: queued, running, success, failed).
+void SortRunStateCounts(std::vector<RunStateCount>* counts);
+
 struct DagRow {
   std::string dag_id;
   bool paused = false;
@@ -91,6 +95,13 @@ struct TaskInstance {
   int64_t ended_us = 0;
   std::string last_error;  // one line, "" if none
   std::string output;      // captured output of the last attempt (tail, bounded)
+};
+
+// How many runs a DAG has in one state (RunStore::CountRunsByState).
+struct RunStateCount {
+  std::string dag_id;
+  RunState state = RunState::kQueued;
+  uint64_t runs = 0;
 };
 
 // A task attempt's outcome, written by FinishTask.
@@ -130,6 +141,9 @@ class RunStore {
   virtual Result<DagRun> GetRun(int64_t run_id) = 0;  // NotFound
   // Newest first; dag_id "" = every DAG.
   virtual Result<std::vector<DagRun>> ListRuns(const std::string& dag_id, size_t limit) = 0;
+  // Runs of every DAG by state, one query (a consistent snapshot): only states a DAG has runs
+  // in, ordered by dag_id and then state (queued, running, success, failed). For metrics.
+  virtual Result<std::vector<RunStateCount>> CountRunsByState() = 0;
   virtual Result<std::vector<TaskInstance>> ListTasks(int64_t run_id) = 0;
   // Task instances of several runs at once (the scheduler's pass).
   virtual Result<std::vector<TaskInstance>> ListTasksOfRuns(

@@ -356,6 +356,24 @@ Result<std::vector<DagRun>> PostgresRunStore::ListRuns(const std::string& dag_id
   return out;
 }
 
+Result<std::vector<RunStateCount>> PostgresRunStore::CountRunsByState() {
+  std::vector<RunStateCount> out;
+  DF_RETURN_IF_ERROR(Run(false, "counting runs", [&](PgConnection& c, int) -> Status {
+    out.clear();
+    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT dag_id, state, COUNT(*) FROM dataforge.dag_runs "
+                                        "GROUP BY dag_id, state"));
+    for (int i = 0; i < r.rows(); ++i) {
+      std::string state(r.Text(i, 1));
+      auto s = ParseRunState(state);
+      if (!s) return Status::Internal(fmt::format("dag_runs has a run in state '{}'", state));
+      out.push_back({std::string(r.Text(i, 0)), *s, static_cast<uint64_t>(r.Int(i, 2))});
+    }
+    return Status::OK();
+  }));
+  SortRunStateCounts(&out);
+  return out;
+}
+
 Result<std::vector<TaskInstance>> PostgresRunStore::ListTasks(int64_t run_id) {
   return ListTasksOfRuns({run_id});
 }

@@ -46,6 +46,7 @@ class PostgresRunStore final : public RunStore {
   Result<std::vector<DagRun>> ActiveRuns() override;
   Result<DagRun> GetRun(int64_t run_id) override;
   Result<std::vector<DagRun>> ListRuns(const std::string& dag_id, size_t limit) override;
+  Result<std::vector<RunStateCount>> CountRunsByState() override;
   Result<std::vector<TaskInstance>> ListTasks(int64_t run_id) override;
   Result<std::vector<TaskInstance>> ListTasksOfRuns(const std::vector<int64_t>& run_ids) override;
   Result<std::optional<TaskState>> PreviousTaskState(const std::string& dag_id,

@@ -348,6 +348,23 @@ Result<std::vector<DagRun>> SqliteRunStore::ListRuns(const std::string& dag_id, 
   return RunsLocked(q);
 }
 
+Result<std::vector<RunStateCount>> SqliteRunStore::CountRunsByState() {
+  std::lock_guard lock(mu_);
+  DF_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT dag_id, state, COUNT(*) FROM dag_runs GROUP "
+                                           "BY dag_id, state"));
+  std::vector<RunStateCount> out;
+  while (true) {
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    std::string state = q.ColumnText(1);
+    auto s = ParseRunState(state);
+    if (!s) return Status::Internal(fmt::format("dag_runs has a run in state '{}'", state));
+    out.push_back({q.ColumnText(0), *s, static_cast<uint64_t>(q.ColumnInt(2))});
+  }
+  SortRunStateCounts(&out);
+  return out;
+}
+
 Result<std::vector<TaskInstance>> SqliteRunStore::ListTasks(int64_t run_id) {
   std::lock_guard lock(mu_);
   DF_ASSIGN_OR_RETURN(auto q,

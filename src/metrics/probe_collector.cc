@@ -1,0 +1,59 @@
+#include "metrics/probe_collector.h"
+
+#include <utility>
+
+#include "metrics/family.h"
+#include "metrics/histogram_metric.h"
+
+namespace dataforge::metrics {
+
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+ProbeCollector::ProbeCollector(const StageProbes* stages, const SchedulerProbe* scheduler)
+    : stages_(stages), scheduler_(scheduler) {}
+
+std::vector<MetricFamily> ProbeCollector::Collect() const {
+  std::vector<MetricFamily> out;
+  auto histogram = [&](const char* name, const char* help, const LatencyHistogram& h) {
+    auto f = Family(name, help, MetricType::Histogram);
+    f.metric.push_back(HistogramMetric(h));
+    out.push_back(std::move(f));
+  };
+  if (stages_) {
+    histogram("dataforge_end_to_end_latency_seconds",
+              "A record fetched -> its row committed in the store (queryable), this process.",
+              stages_->processor.fetch_to_queryable_us);
+    auto f = Family("dataforge_batch_commit_duration_seconds",
+                    "One batch's durable commit: staging (Staging::Commit), log (append -> "
+                    "acknowledged), store (Store::Apply).",
+                    MetricType::Histogram);
+    f.metric.push_back(HistogramMetric(stages_->source.commit_duration_us, {{"stage", "staging"}}));
+    f.metric.push_back(HistogramMetric(stages_->relay.append_duration_us, {{"stage", "log"}}));
+    f.metric.push_back(HistogramMetric(stages_->processor.apply_duration_us, {{"stage", "store"}}));
+    out.push_back(std::move(f));
+  }
+  if (scheduler_) {
+    auto attempts = Family("dataforge_task_attempts_total",
+                           "Task attempts this process's scheduler finished, by outcome (reaped: "
+                           "taken over from a dead scheduler).",
+                           MetricType::Counter);
+    auto add = [&](const char* state, uint64_t v) {
+      attempts.metric.push_back(CounterValue(static_cast<double>(v), {{"state", state}}));
+    };
+    add("success", scheduler_->succeeded.load());
+    add("failed", scheduler_->failed.load());
+    add("reaped", scheduler_->reaped.load());
+    out.push_back(std::move(attempts));
+    histogram("dataforge_task_duration_seconds", "Task attempts' run time.",
+              scheduler_->task_duration_us);
+    histogram("dataforge_task_start_latency_seconds", "Task ready -> running.",
+              scheduler_->start_latency_us);
+    histogram("dataforge_dag_run_duration_seconds",
+              "Finished runs' start -> end (this process's scheduler).",
+              scheduler_->run_duration_us);
+  }
+  return out;
+}
+
+}  // namespace dataforge::metrics

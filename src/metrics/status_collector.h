@@ -1,0 +1,78 @@
+// The pipeline's data-dir totals as metrics, read from the stages at each scrape with
+// ReadPipelineStatus (pipeline/status_report.h): the same numbers as `dataforge status --json`
+// and GET /v1/status at the same moment. Families (docs/metrics.md): dataforge_records_total,
+// dataforge_stage_lag_records, dataforge_log_start_offset, dataforge_log_end_offset,
+// dataforge_consumer_group_offset, dataforge_consumer_group_lag_records,
+// dataforge_log_deleted_unread_records, dataforge_store_rows, dataforge_backend_up,
+// dataforge_dead_letters_total, dataforge_pipeline_info.
+//
+// When the status read fails, the scrape still answers: each present stage is asked alone
+// (a cheap read) and dataforge_backend_up says which one failed; the status families are left
+// out of that scrape (never zeros that would look like a reset). Dead letters are counted
+// incrementally: the collector remembers the last id it read in each dead-letter table and
+// lists only the ones after it (at most kDeadLettersPerScrape per table per scrape; the rest
+// follow at the next scrapes).
+//
+// Thread-safety: Collect() from any thread; calls into the stages are serialized by the
+// collector's own mutex. The stages must be used by nobody else at the same time (open them
+// for the collector alone: a read-only Staging or Log is not safe for concurrent use); the Store
+// is thread-safe and may be shared. `keep_alive` owns the stages (or is null when they outlive
+// the collector).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "config/pipeline_config.h"
+#include "log/log.h"
+#include "staging/staging.h"
+#include "store/store.h"
+
+namespace dataforge::metrics {
+
+struct StatusSources {
+  const PipelineConfig* config = nullptr;  // required
+  Staging* staging = nullptr;              // null: a process role's data dir
+  Log* log = nullptr;                      // null: the data dir has no log yet (never ran)
+  Store* store = nullptr;                  // null: an ingest role's data dir
+  std::string data_dir;                    // for the backend kinds of dataforge_pipeline_info
+  std::string role;  // dataforge_pipeline_info's role: all, ingest, process, scheduler, serve
+  std::shared_ptr<const void> keep_alive;
+};
+
+class PipelineStatusCollector : public prometheus::Collectable {
+ public:
+  static constexpr size_t kDeadLettersPerScrape = 100'000;
+
+  explicit PipelineStatusCollector(StatusSources sources);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  struct DeadLetterCounts {
+    uint64_t last_id = 0;
+    std::array<uint64_t, 6> by_class{};  // kDeadLetterReasonClasses order
+  };
+  // Reads the dead letters after `counts->last_id` from `list` (staging's or store's).
+  template <typename Table>
+  void CountDeadLetters(Table* table, DeadLetterCounts* counts) const;
+
+  StatusSources s_;
+  std::vector<std::pair<std::string, std::string>> info_labels_;
+  mutable std::mutex mu_;
+  mutable DeadLetterCounts source_letters_;   // GUARDED_BY(mu_)
+  mutable DeadLetterCounts process_letters_;  // GUARDED_BY(mu_)
+};
+
+// The backend kinds of dataforge_pipeline_info for `config` in `data_dir`: source (http,
+// postgres_cdc), staging (sqlite, postgresql), log (embedded, kafka), store (rocksdb, cassandra).
+std::vector<std::pair<std::string, std::string>> BackendKinds(const PipelineConfig& config,
+                                                              const std::string& data_dir);
+
+}  // namespace dataforge::metrics

@@ -1,0 +1,362 @@
+// GET /metrics as an operator uses it, against the real binary over loopback: Debian's promtool
+// lints the exposition of `run --http-port` (with DAGs) and of `serve`; the pipeline counters
+// equal `status --json` and GET /v1/status read at the same moment; a real Prometheus server
+// (Debian's) scrapes a running pipeline and answers the stored count through its HTTP API; the
+// loopback-open rule of docs/security.md.
+//
+// A pipeline that keeps running with stable counters: the source is an API in this process that
+// serves page 1 (a fixture of 20 users) and holds the request for page 2 until the test ends, so
+// the pipeline stores the 20 records and then waits in its fetch.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "integration/cli_helpers.h"
+#include "integration/pg_server.h"
+#include "integration/serve_process.h"
+#include "integration/subprocess.h"
+
+namespace dataforge::testing {
+namespace {
+
+const char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+const char* kStages[] = {"fetched", "staged", "streamed", "stored", "dead_lettered", "lost"};
+
+// The samples of an exposition: `name{labels}` as printed -> value.
+std::map<std::string, double> ParseMetrics(const std::string& text) {
+  std::map<std::string, double> out;
+  for (const auto& line : SplitLines(text)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+// The samples of `m` whose name starts with one of `prefixes`.
+std::map<std::string, double> Only(const std::map<std::string, double>& m,
+                                   const std::vector<std::string>& prefixes) {
+  std::map<std::string, double> out;
+  for (const auto& [series, v] : m) {
+    for (const auto& p : prefixes) {
+      if (series.rfind(p, 0) == 0) out[series] = v;
+    }
+  }
+  return out;
+}
+
+// The families `status --json` also shows.
+const std::vector<std::string> kStatusFamilies = {
+    "dataforge_records_total",   "dataforge_stage_lag_records", "dataforge_log_",
+    "dataforge_consumer_group_", "dataforge_store_rows",        "dataforge_dead_letters_total",
+    "dataforge_backend_up"};
+
+// A value of `m`, or -1 when absent.
+double Get(const std::map<std::string, double>& m, const std::string& series) {
+  auto it = m.find(series);
+  return it == m.end() ? -1 : it->second;
+}
+
+// The API that serves one page and then holds the next request (see the file comment).
+class OnePageApi {
+ public:
+  explicit OnePageApi(std::string page) : page_(std::move(page)) {
+    server_.Get("/api/", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!req.has_param("page") || req.get_param_value("page") == "1") {
+        res.set_content(page_, "application/json");
+        return;
+      }
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(120), [this] { return released_; });
+      res.set_content(R"({"results":[]})", "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~OnePageApi() {
+    {
+      std::lock_guard lock(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/api/", port_); }
+
+ private:
+  std::string page_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+std::string FixturePage() {
+  return ReadFile(std::string(DATAFORGE_FIXTURES_DIR) + "/v1.2-visdata.json");  // 20 users
+}
+
+// `curl URL | promtool check metrics`: its exit code and everything it printed.
+ProcessResult Promtool(const std::string& url) {
+  return ChildProcess::Start({"/bin/sh", "-c",
+                              fmt::format("/usr/bin/curl -sSf '{}' | /usr/bin/promtool check "
+                                          "metrics 2>&1",
+                                          url)})
+      .Wait(60000);
+}
+
+// The integer fields of a JSON object text.
+std::map<std::string, int64_t> IntFields(const std::string& json) {
+  std::map<std::string, int64_t> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  EXPECT_EQ(parser.parse(json).get(obj), simdjson::SUCCESS) << json;
+  for (auto [key, value] : obj) {
+    int64_t v;
+    if (value.get(v) == simdjson::SUCCESS) out[std::string(key)] = v;
+  }
+  return out;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  // A pipeline file: the source `url` (waiting long for a page), and a daily DAG.
+  std::string PipelineFile(const std::string& url) {
+    std::string path = dir_.Sub("pipeline.yaml");
+    WriteFile(path, fmt::format("source:\n  url: {}\n  timeout_ms: 600000\n"
+                                "dags:\n  etl:\n    schedule: \"@daily\"\n"
+                                "    start_date: 2026-01-01\n    tasks:\n"
+                                "      - {{id: extract, type: shell, command: 'true'}}\n",
+                                url));
+    return path;
+  }
+  std::map<std::string, double> Scrape(ServeProcess& s) {
+    auto r = Curl({}, s.Url("/metrics"));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return ParseMetrics(r.body);
+  }
+  TempDir dir_;
+};
+
+TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
+  OnePageApi api(FixturePage());
+  std::string config = PipelineFile(api.url());
+  std::vector<std::string> where{"--config", config, "--data-dir", dir_.Sub("data")};
+  std::vector<std::string> args{"run", "--no-progress", "--http-port", "0"};
+  args.insert(args.end(), where.begin(), where.end());
+  ServeProcess run(args);
+  ASSERT_TRUE(run.up());
+  // Stable: the 20 records stored, nothing in flight, the DAG's run done.
+  std::map<std::string, double> m;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = Scrape(run);
+        return Get(m, R"(dataforge_records_total{stage="stored"})") == 20 &&
+               Get(m, R"(dataforge_stage_lag_records{stage="log"})") == 0 &&
+               Get(m, R"(dataforge_dag_runs{dag="etl",state="success"})") == 1;
+      },
+      60))
+      << Curl({}, run.Url("/metrics")).body;
+
+  auto lint = Promtool(run.Url("/metrics"));
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
+  EXPECT_EQ(lint.out, "");
+  auto r = Curl({}, run.Url("/metrics"));
+  EXPECT_NE(r.headers.find(std::string("Content-Type: ") + kContentType), std::string::npos)
+      << r.headers;
+
+  // The same moment: /metrics, `status --json`, GET /v1/status, then /metrics again.
+  auto before = Scrape(run);
+  std::vector<std::string> status_args{"status", "--json"};
+  status_args.insert(status_args.end(), where.begin(), where.end());
+  auto status = RunDataforge(status_args);
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto cli = IntFields(status.out);
+  auto api_status = Curl({}, run.Url("/v1/status"));
+  ASSERT_EQ(api_status.status, 200) << api_status.body;
+  auto rest = IntFields(api_status.body);
+  auto after = Scrape(run);
+  EXPECT_EQ(Only(before, kStatusFamilies), Only(after, kStatusFamilies))
+      << "the counters moved while they were compared";
+  // 6 stages, 2 lags, 4 partitions x 4, deleted unread, rows, 2 x 6 dead-letter classes, 3 up.
+  EXPECT_EQ(Only(after, kStatusFamilies).size(), 41u);
+  for (const char* stage : kStages) {
+    std::string series = fmt::format("dataforge_records_total{{stage=\"{}\"}}", stage);
+    ASSERT_TRUE(cli.count(stage)) << status.out;
+    EXPECT_EQ(Get(after, series), static_cast<double>(cli[stage])) << series;
+    EXPECT_EQ(Get(after, series), static_cast<double>(rest[stage])) << series;
+  }
+  EXPECT_EQ(cli["fetched"], 20);
+  EXPECT_EQ(Get(after, R"(dataforge_stage_lag_records{stage="staging"})"), cli["staging_lag"]);
+  EXPECT_EQ(Get(after, R"(dataforge_stage_lag_records{stage="log"})"), cli["log_lag"]);
+  EXPECT_EQ(Get(after, R"(dataforge_store_rows{table="dataforge.created_users"})"),
+            cli["store_rows"]);
+  EXPECT_EQ(Get(after, "dataforge_log_deleted_unread_records"), cli["deleted_unread"]);
+  // Per partition: the log's end offsets add up to the records streamed into it.
+  double ends = 0;
+  int partitions = 0;
+  for (const auto& [series, v] : after) {
+    if (series.rfind("dataforge_log_end_offset{", 0) == 0) ends += v, ++partitions;
+  }
+  EXPECT_GT(partitions, 0);
+  EXPECT_EQ(ends, cli["streamed"]);
+
+  // This process's probes, backends and build.
+  EXPECT_EQ(Get(after, "dataforge_end_to_end_latency_seconds_count"), 20);
+  for (const char* stage : {"staging", "log", "store"}) {
+    EXPECT_GE(
+        Get(after,
+            fmt::format("dataforge_batch_commit_duration_seconds_count{{stage=\"{}\"}}", stage)),
+        1)
+        << stage;
+    EXPECT_EQ(Get(after, fmt::format("dataforge_backend_up{{stage=\"{}\"}}", stage)), 1) << stage;
+  }
+  EXPECT_EQ(Get(after, R"(dataforge_task_attempts_total{state="success"})"), 1);
+  EXPECT_EQ(Get(after, "dataforge_task_duration_seconds_count"), 1);
+  EXPECT_EQ(Get(after, "dataforge_dag_run_duration_seconds_count"), 1);
+  EXPECT_EQ(Get(after, R"(dataforge_dag_runs{dag="etl",state="failed"})"), 0);
+  EXPECT_EQ(Get(after, R"(dataforge_dead_letters_total{reason="invalid_json",stage="source"})"), 0);
+  EXPECT_EQ(
+      Get(after,
+          R"(dataforge_pipeline_info{source="http",staging="sqlite",log="embedded",store="rocksdb",role="all"})"),
+      1);
+  EXPECT_GT(Get(after, "process_resident_memory_bytes"), 0);
+  EXPECT_GT(Get(after, "process_open_fds"), 0);
+  bool build_info = false;
+  for (const auto& [series, v] : after) {
+    build_info |= series.rfind("dataforge_build_info{compiler=\"gcc ", 0) == 0 && v == 1;
+  }
+  EXPECT_TRUE(build_info);
+  EXPECT_EQ(run.Stop().exit_code, 0);
+}
+
+TEST_F(MetricsTest, ServeLintsCleanCountsDeadLettersByReasonAndIsOpenOnLoopbackOnly) {
+  // 20 users stored, then a page that is not JSON: one dead letter (invalid_json).
+  WriteFile(dir_.Sub("users.json"), FixturePage());
+  WriteFile(dir_.Sub("bad.json"), "{\"results\": [");
+  for (const char* file : {"users.json", "bad.json"}) {
+    auto r =
+        RunDataforge({"run", "--no-progress", "--source-url",
+                      std::string("file://") + dir_.Sub(file), "--data-dir", dir_.Sub("data")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::map<std::string, double> m;
+  {
+    ServeProcess serve({"serve", "--http-port", "0", "--data-dir", dir_.Sub("data")});
+    ASSERT_TRUE(serve.up());
+    auto lint = Promtool(serve.Url("/metrics"));
+    EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
+    EXPECT_EQ(lint.out, "");
+    m = Scrape(serve);
+    // Counted incrementally: a second scrape counts the same letter once.
+    EXPECT_EQ(Only(Scrape(serve), kStatusFamilies), Only(m, kStatusFamilies));
+    EXPECT_EQ(serve.Stop().exit_code, 0);
+  }
+  StatusJson s = Status(dir_.Sub("data"));
+  EXPECT_EQ(s.fetched, 21);
+  EXPECT_EQ(s.stored, 20);
+  EXPECT_EQ(s.dead_lettered, 1);
+  EXPECT_EQ(Get(m, R"(dataforge_records_total{stage="fetched"})"), 21);
+  EXPECT_EQ(Get(m, R"(dataforge_records_total{stage="stored"})"), 20);
+  EXPECT_EQ(Get(m, R"(dataforge_records_total{stage="dead_lettered"})"), 1);
+  EXPECT_EQ(Get(m, R"(dataforge_dead_letters_total{reason="invalid_json",stage="source"})"), 1);
+  EXPECT_EQ(Get(m, R"(dataforge_dead_letters_total{reason="other",stage="source"})"), 0);
+  EXPECT_EQ(Get(m, R"(dataforge_dead_letters_total{reason="invalid_json",stage="process"})"), 0);
+  // serve has no probes of its own.
+  EXPECT_EQ(Get(m, "dataforge_end_to_end_latency_seconds_count"), -1);
+  EXPECT_EQ(
+      Get(m,
+          R"(dataforge_pipeline_info{source="http",staging="sqlite",log="embedded",store="rocksdb",role="serve"})"),
+      1);
+
+  // Authentication on: loopback-only, /metrics needs no credentials (the API does); off
+  // loopback it needs pipeline read like the API.
+  auto add =
+      RunDataforge({"users", "add", "ops", "--role", "reader", "--data-dir", dir_.Sub("data")});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  auto key = RunDataforge({"keys", "create", "ops", "--data-dir", dir_.Sub("data")});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  std::string token = SplitLines(key.out).at(0);
+  {
+    ServeProcess serve({"serve", "--http-port", "0", "--data-dir", dir_.Sub("data")});
+    ASSERT_TRUE(serve.up());
+    EXPECT_EQ(Curl({}, serve.Url("/v1/status")).status, 401);
+    auto r = Curl({}, serve.Url("/metrics"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(Get(ParseMetrics(r.body), R"(dataforge_records_total{stage="stored"})"), 20);
+  }
+  {
+    ServeProcess serve(
+        {"serve", "--http-port", "0", "--host", "0.0.0.0", "--data-dir", dir_.Sub("data")});
+    ASSERT_TRUE(serve.up());
+    auto r = Curl({}, serve.Url("/metrics"));
+    EXPECT_EQ(r.status, 401) << r.body;
+    r = Curl({"-H", "Authorization: Bearer " + token}, serve.Url("/metrics"));
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(Get(ParseMetrics(r.body), R"(dataforge_records_total{stage="stored"})"), 20);
+  }
+}
+
+// Prometheus's instant query `query`: the value of its single sample, or -1 (none yet).
+double PrometheusValue(int port, const std::string& query) {
+  auto r = Curl({"-G", "--data-urlencode", "query=" + query},
+                fmt::format("http://127.0.0.1:{}/api/v1/query", port));
+  if (r.status != 200) return -1;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(r.body).get(doc) != simdjson::SUCCESS) return -1;
+  simdjson::dom::array result;
+  if (doc["data"]["result"].get(result) != simdjson::SUCCESS || result.size() != 1) return -1;
+  std::string_view value;
+  if (result.at(0)["value"].at(1).get(value) != simdjson::SUCCESS) return -1;
+  return std::stod(std::string(value));
+}
+
+TEST_F(MetricsTest, PrometheusScrapesARunningPipeline) {
+  OnePageApi api(FixturePage());
+  std::string config = PipelineFile(api.url());
+  ServeProcess run({"run", "--no-progress", "--http-port", "0", "--config", config, "--data-dir",
+                    dir_.Sub("data")});
+  ASSERT_TRUE(run.up());
+  int port = FreePort();
+  WriteFile(dir_.Sub("prometheus.yml"),
+            fmt::format("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                        "scrape_configs:\n  - job_name: dataforge\n    static_configs:\n"
+                        "      - targets: ['127.0.0.1:{}']\n",
+                        run.port()));
+  auto prometheus =
+      ChildProcess::Start({"/usr/bin/prometheus", "--config.file=" + dir_.Sub("prometheus.yml"),
+                           "--storage.tsdb.path=" + dir_.Sub("tsdb"),
+                           fmt::format("--web.listen-address=127.0.0.1:{}", port)});
+  // The stored count, once the pipeline has stored the page and waits for the next.
+  ASSERT_TRUE(WaitFor([&] { return StoredNow(dir_.Sub("data"), {"--config", config}) == 20; }, 60));
+  int64_t stored = StoredNow(dir_.Sub("data"), {"--config", config});
+  // Prometheus answers it once a scrape after that has landed.
+  double seen = -1;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        seen = PrometheusValue(port, R"(dataforge_records_total{stage="stored",job="dataforge"})");
+        return seen == static_cast<double>(stored);
+      },
+      60))
+      << "Prometheus answered " << seen << "; its output:\n"
+      << prometheus.Stderr();
+  EXPECT_EQ(PrometheusValue(port, R"(up{job="dataforge"})"), 1);
+  EXPECT_EQ(PrometheusValue(port, R"(dataforge_dag_runs{dag="etl",state="success"})"), 1);
+  prometheus.Signal(SIGTERM);
+  EXPECT_EQ(prometheus.Wait(30000).exit_code, 0);
+  EXPECT_EQ(run.Stop().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace dataforge::testing
