@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/client_counters.h"
 #include "serve/cql/cql_engine.h"
 #include "serve/cql/cql_server.h"
 #include "store/cassandra/cassandra_store.h"
@@ -419,6 +420,12 @@ TEST_F(CassandraStoreTest, ServerDownDuringApplyThenRestartedOnTheSamePort) {
   ASSERT_TRUE(cassandra_->Apply(RowsBatch(0, 1000, "a", 1000)).ok());
   auto* store = static_cast<CassandraStore*>(cassandra_.get());
   int port = port_;
+  // The process-wide counters (dataforge_client_*{backend="cassandra"}) count what the
+  // session's probe counts; this session is the only cassandra client of the test from here.
+  ClientCounters& process = ClientCounters::Get();
+  const uint64_t reconnects0 = process.reconnects(ClientBackend::kCassandra);
+  const uint64_t errors0 = process.errors(ClientBackend::kCassandra);
+  const uint64_t probe_reconnects0 = store->probe().reconnects();
 
   StopServer();
   Status applied;
@@ -438,6 +445,11 @@ TEST_F(CassandraStoreTest, ServerDownDuringApplyThenRestartedOnTheSamePort) {
   EXPECT_GE(store->probe().reconnects(), 1u);
   // The fresh engine answered Unprepared at least once, and the statement was prepared again.
   EXPECT_GE(store->probe().errors_by_code()[0x2500], 1u);
+  EXPECT_EQ(process.reconnects(ClientBackend::kCassandra) - reconnects0,
+            store->probe().reconnects() - probe_reconnects0);
+  EXPECT_GE(process.reconnects(ClientBackend::kCassandra) - reconnects0, 1u);
+  // At least the lost connection and the Unprepared answer.
+  EXPECT_GE(process.errors(ClientBackend::kCassandra) - errors0, 2u);
 }
 
 TEST_F(CassandraStoreTest, LocalDatacenterFiltersHosts) {

@@ -220,13 +220,15 @@ TEST_F(HttpSourceTest, RequestsAreCountedByCodeAndRetries) {
   MockApiFaults f;
   f.fail_500 = 1;
   api_.SetFaults(f);
-  HttpSource s(TestConfig(), Url(), &clock_);
-  ASSERT_TRUE(s.Open("").ok());
   constexpr int kPages = 3;
-  for (int i = 0; i < kPages; ++i) {
-    auto b = s.Next(10, {});
-    ASSERT_TRUE(b.ok()) << b.status().ToString();
-    ASSERT_EQ(b->records.size(), 10u);
+  {
+    HttpSource s(TestConfig(), Url(), &clock_);  // closes its kept-alive connection at the end
+    ASSERT_TRUE(s.Open("").ok());
+    for (int i = 0; i < kPages; ++i) {
+      auto b = s.Next(10, {});
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      ASSERT_EQ(b->records.size(), 10u);
+    }
   }
   ASSERT_EQ(api_.requests_served(), static_cast<uint64_t>(kPages + 1));
   EXPECT_EQ(counters.source_http_responses(500) - failed0, 1u);
