@@ -30,7 +30,9 @@ set(_df_costs
   LostRecordsTest.KafkaTopicMadeAgainGrownPastTheStoredOffsetIsReadFromItsStart 10
   PipelineApiExternalTest.KafkaAndPostgresStatusTopicsRecords 11
   HttpTablesTest.PagingWhileThePipelineWrites 8
-  HttpAuthSharedTest.TwoServersShareUsersThroughPostgres 5)
+  HttpAuthSharedTest.TwoServersShareUsersThroughPostgres 5
+  MetricsTest.PrometheusScrapesARunningPipeline 8
+  MetricsTest.ServeLintsCleanCountsDeadLettersByReasonAndIsOpenOnLoopbackOnly 6)
 while(_df_costs)
   list(POP_FRONT _df_costs _df_name _df_cost)
   set_tests_properties("${_df_name}" PROPERTIES COST ${_df_cost})

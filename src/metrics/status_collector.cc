@@ -75,10 +75,29 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
   std::optional<PipelineStatus> st;
   bool staging_up = false, log_up = false, store_up = false;
   if (s_.log != nullptr) {
-    auto read = ReadPipelineStatus(s_.staging, *s_.log, s_.store, c);
+    auto read = ReadPipelineStatus(s_.staging, *s_.log, s_.store, c, /*count_rows=*/false);
     if (read.ok()) {
       st = std::move(read).value();
       staging_up = log_up = store_up = true;
+    }
+    if (st && st->has_store) {
+      uint64_t stored = st->store.stored;
+      auto now = std::chrono::steady_clock::now();
+      bool still = stored == rows_.last_stored && stored != rows_.at_stored;
+      if (!rows_.known || still || now - rows_.at >= std::chrono::seconds(kRowsRefreshSeconds)) {
+        // The pipeline's table does not exist before its first batch: 0 rows.
+        auto rows = s_.store->Count(c.process.table);
+        if (rows.ok() || rows.status().code() == StatusCode::kNotFound) {
+          rows_.known = true;
+          rows_.rows = rows.ok() ? *rows : 0;
+          rows_.at = now;
+          rows_.at_stored = stored;
+        } else {
+          store_up = false;
+        }
+      }
+      rows_.last_stored = stored;
+      st->rows = rows_.rows;
     }
   }
   if (!st) {  // which stage failed: each alone
@@ -173,7 +192,7 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
   unread.metric.push_back(GaugeValue(D(st->deleted_unread)));
   out.push_back(std::move(unread));
 
-  if (st->has_store) {
+  if (st->has_store && rows_.known) {
     auto rows = Family("dataforge_store_rows", "Rows (distinct keys) of the pipeline's table.",
                        MetricType::Gauge);
     rows.metric.push_back(GaugeValue(D(st->rows), {{"table", c.process.table}}));

@@ -6,6 +6,12 @@
 // dataforge_log_deleted_unread_records, dataforge_store_rows, dataforge_backend_up,
 // dataforge_dead_letters_total, dataforge_pipeline_info.
 //
+// dataforge_store_rows counts the table's keys, a scan (RocksDB): it is counted at the first
+// scrape, at the first scrape that sees the stored total unchanged since the previous scrape
+// (the pipeline stopped or went idle), and otherwise at most every kRowsRefreshSeconds; in
+// between it repeats the last count. So it equals `status --json`'s store_rows once the stored
+// total holds still for two scrapes, and a busy pipeline's scrape does not scan the table.
+//
 // When the status read fails, the scrape still answers: each present stage is asked alone
 // (a cheap read) and dataforge_backend_up says which one failed; the status families are left
 // out of that scrape (never zeros that would look like a reset). Dead letters are counted
@@ -21,6 +27,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -50,6 +57,7 @@ struct StatusSources {
 class PipelineStatusCollector : public prometheus::Collectable {
  public:
   static constexpr size_t kDeadLettersPerScrape = 100'000;
+  static constexpr int kRowsRefreshSeconds = 15;
 
   explicit PipelineStatusCollector(StatusSources sources);
   std::vector<prometheus::MetricFamily> Collect() const override;
@@ -68,6 +76,16 @@ class PipelineStatusCollector : public prometheus::Collectable {
   mutable std::mutex mu_;
   mutable DeadLetterCounts source_letters_;   // GUARDED_BY(mu_)
   mutable DeadLetterCounts process_letters_;  // GUARDED_BY(mu_)
+  // The last row count (GUARDED_BY(mu_)): when, at which stored total; the stored total of the
+  // previous scrape.
+  struct RowCount {
+    bool known = false;
+    uint64_t rows = 0;
+    std::chrono::steady_clock::time_point at;
+    uint64_t at_stored = 0;
+    uint64_t last_stored = 0;
+  };
+  mutable RowCount rows_;
 };
 
 // The backend kinds of dataforge_pipeline_info for `config` in `data_dir`: source (http,

@@ -33,7 +33,7 @@ bool PipelineStatus::balanced() const {
 }
 
 Result<PipelineStatus> ReadPipelineStatus(Staging* staging, Log& log, Store* store,
-                                          const PipelineConfig& c) {
+                                          const PipelineConfig& c, bool count_rows) {
   PipelineStatus st;
   if (staging) {
     st.has_staging = true;
@@ -52,9 +52,11 @@ Result<PipelineStatus> ReadPipelineStatus(Staging* staging, Log& log, Store* sto
     st.has_store = true;
     DF_ASSIGN_OR_RETURN(st.store, store->LogCounters(c.process.group, c.log.topic, log_id));
     // The pipeline's table does not exist before its first batch: 0 rows.
-    auto rows = store->Count(c.process.table);
-    if (!rows.ok() && rows.status().code() != StatusCode::kNotFound) return rows.status();
-    st.rows = rows.ok() ? *rows : 0;
+    if (count_rows) {
+      auto rows = store->Count(c.process.table);
+      if (!rows.ok() && rows.status().code() != StatusCode::kNotFound) return rows.status();
+      st.rows = rows.ok() ? *rows : 0;
+    }
   }
   auto info = log.DescribeTopic(c.log.topic);
   if (info.ok()) {

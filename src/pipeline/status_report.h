@@ -51,8 +51,10 @@ struct PipelineStatus {
 
 // Reads the status from a data dir's stages. `staging` is null for a process role's data dir,
 // `store` null for an ingest role's (not both). Only reads; the stages are borrowed.
+// `count_rows` false leaves `rows` 0: counting scans the table (metrics/status_collector.h
+// counts less often).
 Result<PipelineStatus> ReadPipelineStatus(Staging* staging, Log& log, Store* store,
-                                          const PipelineConfig& config);
+                                          const PipelineConfig& config, bool count_rows = true);
 
 // The one-line JSON object `dataforge status --json` prints (without the newline).
 std::string PipelineStatusJson(const PipelineStatus& status);

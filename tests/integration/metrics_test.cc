@@ -82,15 +82,20 @@ class OnePageApi {
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
   ~OnePageApi() {
+    Release();
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/api/", port_); }
+  // Answers the held request (and every later one) with an empty page: the input has ended.
+  // A `run` stops only after its fetch in flight returns.
+  void Release() {
     {
       std::lock_guard lock(mu_);
       released_ = true;
     }
     cv_.notify_all();
-    server_.stop();
-    thread_.join();
   }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}/api/", port_); }
 
  private:
   std::string page_;
@@ -237,7 +242,8 @@ TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
     build_info |= series.rfind("dataforge_build_info{compiler=\"gcc ", 0) == 0 && v == 1;
   }
   EXPECT_TRUE(build_info);
-  EXPECT_EQ(run.Stop().exit_code, 0);
+  api.Release();
+  EXPECT_EQ(run.Stop().exit_code, 0) << run.process().Stdout() << run.process().Stderr();
 }
 
 TEST_F(MetricsTest, ServeLintsCleanCountsDeadLettersByReasonAndIsOpenOnLoopbackOnly) {
@@ -355,7 +361,8 @@ TEST_F(MetricsTest, PrometheusScrapesARunningPipeline) {
   EXPECT_EQ(PrometheusValue(port, R"(dataforge_dag_runs{dag="etl",state="success"})"), 1);
   prometheus.Signal(SIGTERM);
   EXPECT_EQ(prometheus.Wait(30000).exit_code, 0);
-  EXPECT_EQ(run.Stop().exit_code, 0);
+  api.Release();
+  EXPECT_EQ(run.Stop().exit_code, 0) << run.process().Stdout() << run.process().Stderr();
 }
 
 }  // namespace
