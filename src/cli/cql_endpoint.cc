@@ -36,8 +36,11 @@ Status ResolveCqlEndpointFlags(CqlEndpointFlags* flags) {
 
 Result<std::unique_ptr<CqlEndpoint>> CqlEndpoint::Start(Store* store, const CqlEndpointFlags& flags,
                                                         const PipelineConfig& config,
-                                                        const std::string& data_dir) {
+                                                        const std::string& data_dir,
+                                                        metrics::MetricsExporter* exporter) {
   std::unique_ptr<CqlEndpoint> e(new CqlEndpoint());
+  if (exporter != nullptr)
+    e->metrics_ = std::make_unique<metrics::CqlMetrics>(exporter->registry());
   DF_ASSIGN_OR_RETURN(e->access_, OpenCqlAccessControl(flags, config, data_dir));
   cql::CqlServerOptions options;
   options.host = flags.host;
@@ -46,6 +49,7 @@ Result<std::unique_ptr<CqlEndpoint>> CqlEndpoint::Start(Store* store, const CqlE
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
   options.max_frame_bytes = flags.max_frame_bytes;
+  options.metrics = e->metrics_.get();
   e->host_ = flags.host;
   e->server_ = std::make_unique<cql::CqlServer>(options);
   DF_RETURN_IF_ERROR(e->server_->Listen());

@@ -10,6 +10,8 @@
 
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "metrics/metrics_exporter.h"
+#include "metrics/server_metrics.h"
 #include "serve/cql/cql_access.h"
 #include "serve/cql/cql_engine.h"
 #include "serve/cql/cql_server.h"
@@ -36,10 +38,12 @@ class CqlEndpoint {
  public:
   // Binds host:port, then serves `store` (Unavailable when the port is taken) to the users of
   // `data_dir`'s credential store under `config.auth` and the --username user, if any
-  // (cli/cql_access_control.h).
+  // (cli/cql_access_control.h). With `exporter` (borrowed; must outlive the endpoint) the
+  // requests are counted in its registry (dataforge_cql_*, metrics/server_metrics.h).
   static Result<std::unique_ptr<CqlEndpoint>> Start(Store* store, const CqlEndpointFlags& flags,
                                                     const PipelineConfig& config,
-                                                    const std::string& data_dir);
+                                                    const std::string& data_dir,
+                                                    metrics::MetricsExporter* exporter = nullptr);
   ~CqlEndpoint();  // Stop()
 
   // "127.0.0.1:9042 (store <store_description>, auth on|off, tls on|off)": the ready line.
@@ -53,6 +57,7 @@ class CqlEndpoint {
   CqlEndpoint() = default;
   std::string host_;
   std::unique_ptr<cql::CqlAccessControl> access_;  // outlives the server and the engine
+  std::unique_ptr<metrics::CqlMetrics> metrics_;   // outlives the server
   std::unique_ptr<cql::CqlServer> server_;
   std::unique_ptr<cql::CqlEngine> engine_;
 };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "metrics/build_info_collector.h"
+#include "metrics/client_collector.h"
 #include "metrics/dag_runs_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/status_collector.h"
@@ -47,6 +48,7 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   options.workers = flags.workers;
   options.read_timeout_ms = flags.read_timeout_ms;
   options.request_deadline_ms = flags.request_deadline_ms;
+  options.metrics = e->http_metrics_.get();
   e->server_ = std::make_unique<http::HttpServer>(options, &e->router_, e->auth_->security);
   DF_RETURN_IF_ERROR(e->server_->Start());
   return e;
@@ -82,6 +84,10 @@ Status HttpEndpoint::AddMetrics(const CliContext& ctx, const PipelineConfig& con
   }
   exporter->Add(std::make_shared<metrics::ProcessCollector>());
   exporter->Add(std::make_shared<metrics::BuildInfoCollector>(DATAFORGE_VERSION));
+  // The backend clients' counters (source HTTP, kafka, postgresql, cassandra) and this server's
+  // requests.
+  exporter->Add(std::make_shared<metrics::ClientCollector>());
+  http_metrics_ = std::make_unique<metrics::HttpMetrics>(exporter->registry());
   // Open on a loopback-only server (a local Prometheus needs no secret), else pipeline read.
   rest::RegisterMetricsApi(&router_, exporter, IsLoopbackHost(flags.host));
   return Status::OK();

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "metrics/metrics_exporter.h"
+#include "metrics/server_metrics.h"
 #include "serve/http/api.h"
 #include "serve/http/http_server.h"
 #include "store/store.h"
@@ -70,6 +71,8 @@ class HttpEndpoint {
   std::unique_ptr<ServedPipeline> pipeline_;               // the pipeline endpoints' stages
   std::unique_ptr<metrics::MetricsExporter> own_metrics_;  // when Start got none
   metrics::MetricsExporter* metrics_ = nullptr;
+  // The server's request metrics, in metrics_->registry(); outlives the server.
+  std::unique_ptr<metrics::HttpMetrics> http_metrics_;
   http::ApiRouter router_;
   std::unique_ptr<http::HttpServer> server_;
 };

@@ -246,7 +246,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
         s = Status::ConfigError("--cql-port: --role " + *role + " has no store to serve");
       }
       if (s.ok()) {
-        auto started = CqlEndpoint::Start(p->store(), *cql, *config, ctx.data_dir);
+        auto started = CqlEndpoint::Start(p->store(), *cql, *config, ctx.data_dir, &exporter);
         if (started.ok()) cql_endpoint = std::move(started).value();
         s = started.status();
       }
