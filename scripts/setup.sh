@@ -15,7 +15,7 @@ PACKAGES=(
   curl wrk                    # independent HTTP clients for the serving tests and benchmark
   prometheus-cpp-dev          # GET /metrics: the registry and the text format
   prometheus                  # promtool and a real Prometheus server for the metrics tests
-  python3-jsonschema          # the Grafana dashboard checked against its schema
+  python3-jsonschema python3-yaml   # the Grafana dashboard checked against its schema; alert rules read
   chromium chromium-driver python3-selenium   # the web console tested in a real browser
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
