@@ -239,8 +239,8 @@ TEST_F(ReplayTest, OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly) {
     s.Stop();
   }
   std::string audit = ReadFile(data_ + "/audit.log");
-  for (const std::string who : {"\"who\":\"olga\",\"role\":\"admin\"",
-                               "\"who\":\"rita\",\"role\":\"reader\""}) {
+  for (const std::string who :
+       {"\"who\":\"olga\",\"role\":\"admin\"", "\"who\":\"rita\",\"role\":\"reader\""}) {
     std::string result = who.find("olga") != std::string::npos ? "200" : "403";
     bool found = false;
     for (const auto& line : SplitLines(audit)) {
