@@ -173,10 +173,22 @@ TEST_F(ReplayTest, FixedMappingReplaysLettersIntoRowsOnceAndKeepsTheBalance) {
             "process:N for the store's letters, source:N for the staging's)\n");
   r = Df({"deadletter", "replay", "proc:1"});
   EXPECT_EQ(r.exit_code, 2);
-  // --all: only 3 is left (2 is stored); it is refused by the mapping again.
-  r = Df({"deadletter", "replay", "--all"});
+  // --all --reason: the class of the letter's own reason; an unknown class is exit 2.
+  r = Df({"deadletter", "replay", "--all", "--reason", "invalid_json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(SplitLines(r.out).back(), "stored 0, dead-lettered again 1, refused 0 (of 1 letter)");
+  EXPECT_EQ(r.out, "stored 0, dead-lettered again 0, refused 0 (of 0 letters)\n");
+  r = Df({"deadletter", "replay", "--all", "--reason", "bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: reason class 'bogus' is not one of: invalid_json, missing_key, "
+            "missing_field, type_mismatch, too_large, other\n");
+  // --all: only 3 is left (2 is stored); it is refused by the mapping again.
+  r = Df({"deadletter", "replay", "--all", "--reason", "missing_field"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("{}: dead-lettered again: column \"age\": value old at dob.years is "
+                               "not a 32-bit integer\nstored 0, dead-lettered again 1, refused 0 "
+                               "(of 1 letter)\n",
+                               three));
   balanced();
 }
 
