@@ -29,6 +29,8 @@ set(_df_costs
   ClientCountersTest.PostgresqlKilledAndRestartedIsOneErrorAndOneReconnect 11
   PostgresStagingTest.ServerRestartMidRunLosesAndDoublesNothing 10
   LostRecordsTest.KafkaTopicMadeAgainGrownPastTheStoredOffsetIsReadFromItsStart 10
+  ReplayTest.OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly 12
+  ReplayTest.KilledMidReplayThenReplayedAgainStoresEveryLetterOnce 8
   PipelineApiExternalTest.KafkaAndPostgresStatusTopicsRecords 11
   HttpTablesTest.PagingWhileThePipelineWrites 8
   HttpAuthSharedTest.TwoServersShareUsersThroughPostgres 5
