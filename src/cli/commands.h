@@ -15,6 +15,8 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// top: the overview in the terminal (top_command.cc)
+void AddTopCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // dags, runs, tasks
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // cql-serve: the store over the CQL native protocol
