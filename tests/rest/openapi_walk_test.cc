@@ -70,7 +70,7 @@ TEST_F(OpenApiWalkTest, DocumentedRoutesAreTheRegisteredRoutes) {
   std::set<std::string> routed = kServedByTheServer;
   for (const auto& r : served_->router().routes()) routed.insert(r.method + " " + r.pattern);
   EXPECT_EQ(documented, routed);
-  EXPECT_EQ(routed.size(), 19u);  // health, openapi, metrics, 7 tables, 5 pipeline, 4 DAG routes
+  EXPECT_EQ(routed.size(), 24u);  // health, openapi, metrics, 7 tables, 5 pipeline, 9 DAG routes
   EXPECT_TRUE(documented.count("GET /openapi.json"));
   // Public in the document exactly where the router has no access requirement.
   for (const auto& r : served_->router().routes()) {
@@ -98,6 +98,7 @@ TEST_F(OpenApiWalkTest, EveryDocumentedGetAnswersAsDocumented) {
                                                      {"topic", "users_created"},
                                                      {"partition", "0"},
                                                      {"run_id", "1"},
+                                                     {"task_id", "extract"},
                                                      {"dag", "etl"}};
   int called = 0;
   for (auto [path_view, item] : doc_["paths"].get_object()) {
@@ -171,7 +172,7 @@ TEST_F(OpenApiWalkTest, EveryDocumentedGetAnswersAsDocumented) {
       EXPECT_NE(ErrorMessage(bad), "") << bad.body;
     }
   }
-  EXPECT_EQ(called, 14);  // every GET route but /health
+  EXPECT_EQ(called, 16);  // every GET route but /health
 }
 
 }  // namespace
