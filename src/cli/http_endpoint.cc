@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "serve/console/console.h"
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
+#include "serve/rest/whoami_api.h"
 
 namespace dataforge {
 
@@ -30,6 +32,9 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   DF_ASSIGN_OR_RETURN(e->pipeline_, ServedPipeline::Open(ctx, config, store));
   rest::RegisterPipelineApi(&e->router_, e->pipeline_->backends());
   rest::RegisterOpenApi(&e->router_);
+  rest::RegisterWhoAmI(&e->router_, e->pipeline_->backends().config);
+  // The web console (not part of the REST API, so not in openapi.json).
+  console::RegisterConsole(&e->router_);
 
   http::HttpServerOptions options;
   options.host = flags.host;

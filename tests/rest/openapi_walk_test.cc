@@ -70,7 +70,7 @@ TEST_F(OpenApiWalkTest, DocumentedRoutesAreTheRegisteredRoutes) {
   std::set<std::string> routed = kServedByTheServer;
   for (const auto& r : served_->router().routes()) routed.insert(r.method + " " + r.pattern);
   EXPECT_EQ(documented, routed);
-  EXPECT_EQ(routed.size(), 17u);  // health, openapi, 7 tables, 4 pipeline, 4 DAG routes
+  EXPECT_EQ(routed.size(), 18u);  // health, openapi, whoami, 7 tables, 4 pipeline, 4 DAG routes
   EXPECT_TRUE(documented.count("GET /openapi.json"));
   // Public in the document exactly where the router has no access requirement.
   for (const auto& r : served_->router().routes()) {
@@ -160,7 +160,7 @@ TEST_F(OpenApiWalkTest, EveryDocumentedGetAnswersAsDocumented) {
       EXPECT_NE(ErrorMessage(bad), "") << bad.body;
     }
   }
-  EXPECT_EQ(called, 13);  // every GET route but /health
+  EXPECT_EQ(called, 14);  // every GET route but /health
 }
 
 }  // namespace

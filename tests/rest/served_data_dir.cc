@@ -8,6 +8,7 @@
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
+#include "serve/rest/whoami_api.h"
 
 namespace dataforge::testing {
 
@@ -32,6 +33,7 @@ void ServedDataDir::Open() {
   rest::RegisterTablesApi(&router_, store_.get());
   rest::RegisterPipelineApi(&router_, pipeline_->backends());
   rest::RegisterOpenApi(&router_);
+  rest::RegisterWhoAmI(&router_, &config_);
 }
 
 http::ApiResponse ServedDataDir::Call(const std::string& method, const std::string& target,
