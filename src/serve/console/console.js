@@ -539,7 +539,8 @@
             ? el("button", {type: "button", class: "secondary dag-toggle",
                             on: {click: (ev) => { ev.stopPropagation(); setPaused(d.dag_id, !d.paused); }}},
                  d.paused ? "Unpause" : "Pause")
-            : ""))) : [el("tr", {}, el("td", {colspan: 7, class: "muted"}, "the pipeline file declares no DAGs"))]);
+            : ""))) : [el("tr", {}, el("td", {colspan: 7, class: "muted"}, "no DAGs you may read (the pipeline file declares none, or your role grants none)"))]);
+      if (dags.chosen && !r.dags.some((d) => d.dag_id === dags.chosen)) dags.chosen = null;
       $("dag-detail").hidden = !dags.chosen;
       if (!dags.chosen) return;
       const dag = dags.list.find((d) => d.dag_id === dags.chosen);
