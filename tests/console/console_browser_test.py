@@ -108,6 +108,7 @@ class ConsoleBrowserTest(unittest.TestCase):
                      "--disable-sync", "--no-first-run", "--window-size=1400,1000",
                      "--user-data-dir=" + cls.profile.name]:
             options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         cls.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         cls.driver.set_script_timeout(BOUND_S)
 
@@ -222,6 +223,13 @@ class ConsoleBrowserTest(unittest.TestCase):
               .then(async (r) => done([r.status, JSON.parse(await r.text())]))
               .catch((e) => done([0, String(e)]));""", method, path, body)
 
+    def assertNoPolicyViolations(self):
+        """The page broke no rule of its Content-Security-Policy and threw no error."""
+        logs = self.driver.get_log("browser")
+        bad = [e["message"] for e in logs if "Content Security Policy" in e["message"]
+               or "Uncaught" in e["message"]]
+        self.assertEqual(bad, [])
+
     # ---- the tests, in order -----------------------------------------------------------------
 
     def test_1_login_and_overview(self):
@@ -255,6 +263,7 @@ class ConsoleBrowserTest(unittest.TestCase):
         self.assertIn("rocksdb://store", backends)
         self.assertNotIn("not allowed", backends)
         self.shot("overview")
+        self.assertNoPolicyViolations()
 
     def test_2_topic_browser_seeks_to_an_offset(self):
         self.login_with_key(self.admin_key)
@@ -308,6 +317,40 @@ class ConsoleBrowserTest(unittest.TestCase):
                   "3 records")
         self.shot("topics")
 
+    def test_2b_topic_browser_seeks_by_time(self):
+        self.login_with_key(self.admin_key)
+        code, out, err = df("topic", "consume", "users_created", "--from-beginning", "--max", "30",
+                            "--timeout-ms", "2000", *self.where)
+        self.assertEqual(code, 0, err)
+        part = sorted((r for r in (json.loads(line) for line in out.splitlines()
+                                   if line.startswith("{")) if r["partition"] == 3),
+                      key=lambda r: r["offset"])
+        self.assertEqual(len(part), 12)
+        # A time in unix ms just after offset 5's timestamp: the first record at or after it.
+        at_ms = part[5]["timestamp_us"] // 1000 + 1
+        want = next((r["offset"] for r in part if r["timestamp_us"] >= at_ms * 1000), 12)
+        self.goto("topics")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#rb-partition option[value='3']"),
+                  "partition 3 in the browser")
+        self.driver.find_element(By.CSS_SELECTOR, "#rb-partition option[value='3']").click()
+        self.driver.find_element(By.CSS_SELECTOR, "#rb-mode option[value=time]").click()
+        self.by_id("rb-at").clear()
+        self.by_id("rb-at").send_keys(str(at_ms))
+        self.by_id("rb-limit").clear()
+        self.by_id("rb-limit").send_keys("2")
+        self.by_id("rb-go").click()
+        self.wait(lambda d: "the time seeks to offset %d" % want in self.text("rb-summary")
+                  or (want == 12 and "no records from there" in self.text("rb-summary")),
+                  "the seek to offset %d" % want)
+        shown = [e.get_attribute("data-offset")
+                 for e in self.driver.find_elements(By.CSS_SELECTOR, "#rb-records .record")]
+        self.assertEqual(shown, [str(o) for o in range(want, min(want + 2, 12))])
+        # An ISO-8601 time before every record seeks to the start.
+        self.by_id("rb-at").clear()
+        self.by_id("rb-at").send_keys("2020-01-01T00:00:00Z")
+        self.by_id("rb-go").click()
+        self.wait(lambda d: "the time seeks to offset 0" in self.text("rb-summary"), "offset 0")
+
     def test_3_trigger_a_dag_and_see_it_green(self):
         self.login_with_key(self.admin_key)
         self.goto("dags")
@@ -337,6 +380,35 @@ class ConsoleBrowserTest(unittest.TestCase):
                   "the task's output (conf.table rendered)")
         self.assertEqual(self.text("task-state"), "success")
         self.shot("dags")
+
+    def test_3b_clear_a_task_and_pause(self):
+        self.login_with_key(self.admin_key)
+        self.goto("dags")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR,
+                                            "#dag-grid td.run-state[data-state=success]"),
+                  "a green run")
+        run_id = self.driver.find_elements(
+            By.CSS_SELECTOR, "#dag-grid td.run-state[data-state=success]")[-1].get_attribute("data-run")
+        self.driver.find_element(
+            By.CSS_SELECTOR, "#dag-grid td.cell[data-run='%s'][data-task=extract]" % run_id).click()
+        self.wait(lambda d: self.by_id("task-clear").is_displayed(), "the Clear button")
+        self.assertTrue(self.by_id("task-downstream").is_selected())
+        self.by_id("task-clear").click()
+        self.wait(lambda d: self.text("task-clear-result") == "cleared extract, load",
+                  "extract and its downstream load cleared")
+        # The scheduler runs them again: the second try succeeds.
+        self.wait(lambda d: d.find_elements(
+            By.CSS_SELECTOR, "#dag-grid td.run-state[data-run='%s'][data-state=success]" % run_id)
+            and self.text("task-fields").startswith("try 2"), "run %s green again" % run_id)
+        # Paused: a trigger is refused with the server's message; unpaused again.
+        self.by_id("dag-pause").click()
+        self.wait(lambda d: "paused" in d.find_element(By.CSS_SELECTOR, "#dag-list tr[data-dag=nightly]").text,
+                  "nightly paused")
+        self.by_id("dag-trigger").click()
+        self.wait(lambda d: "paused" in self.text("dag-error"), "the 409 for a paused DAG")
+        self.by_id("dag-pause").click()
+        self.wait(lambda d: "active" in d.find_element(By.CSS_SELECTOR, "#dag-list tr[data-dag=nightly]").text,
+                  "nightly active again")
 
     def test_4_reader_cannot_replay_or_trigger(self):
         self.login_with_password("rita", READER_PASSWORD)
@@ -422,6 +494,7 @@ class ConsoleBrowserTest(unittest.TestCase):
         shown = self.driver.find_elements(By.CSS_SELECTOR, "#tb-rows tbody tr")
         self.assertEqual(len(shown), want)
         self.shot("tables")
+        self.assertNoPolicyViolations()
 
 
 if __name__ == "__main__":

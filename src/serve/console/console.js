@@ -583,7 +583,7 @@
     const head = el("tr", {}, el("th", {}, ""), runs.map((r) =>
       el("th", {class: "run", dataset: {run: r.run_id},
                 title: "run " + r.run_id + " · " + r.run_type + " · " + r.logical_date + " · " + r.state},
-         "#" + r.run_id + " " + (r.logical_date || "").slice(0, 16).replace("T", " "))));
+         "#" + r.run_id + " · " + (r.logical_date || "").slice(5, 16).replace("T", " "))));
     const bars = el("tr", {class: "runbars"}, el("th", {class: "task"}, "run"), runs.map((r) =>
       el("td", {class: "run-state", dataset: {run: r.run_id, state: r.state}, title: r.state},
          el("span", {class: "runbar state-" + r.state}))));
