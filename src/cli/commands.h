@@ -14,6 +14,8 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code);
+// deadletter replay (deadletter_replay_command.cc), under the `deadletter` command
+void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // dags, runs, tasks
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);

@@ -5,7 +5,9 @@
 
 #include "cli/commands.h"
 #include "cli/read_only_backends.h"
+#include "common/dead_letter_reason.h"
 #include "common/json_writer.h"
+#include "pipeline/dead_letter_replay.h"
 
 namespace dataforge {
 namespace {
@@ -17,9 +19,11 @@ std::string DeadLetterJson(const StoredDeadLetter& d) {
       .Int("id", static_cast<int64_t>(d.id))
       .String("stage", d.letter.stage)
       .String("reason", d.letter.reason)
+      .String("reason_class", DeadLetterReasonClass(d.letter.reason))
       .String("location", d.letter.location)
       .Int("at_us", d.letter.at_us)
       .Raw("payload", payload)
+      .Raw("replay", ReplayMarkerJson(d.replay))
       .Finish();
 }
 
@@ -126,18 +130,30 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   auto* list = dl->add_subcommand(
       "list", "Print dead letters as JSON lines (oldest first): stage, reason, location, payload");
   list->add_option("--limit", *limit, "At most this many (0 = all)")->capture_default_str();
-  list->callback([&ctx, exit_code, limit] {
+  auto reason = std::make_shared<std::string>();
+  list->add_option("--reason", *reason,
+                   "Only letters of this reason class: invalid_json, missing_key, missing_field, "
+                   "type_mismatch, too_large, other");
+  list->callback([&ctx, exit_code, limit, reason] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
+      DF_RETURN_IF_ERROR(CheckReasonClass(*reason));
       size_t max = *limit == 0 ? SIZE_MAX : *limit;
+      // With a class, every letter is read and filtered here.
+      size_t read = reason->empty() ? max : 0;
       std::vector<StoredDeadLetter> all;
       // A data dir of one role has only its stage: staging (ingest) or store (process).
       auto staging = OpenStagingForReading(ctx, c);
       auto store = OpenStoreForReading(ctx, c);
       if (!staging.ok() && !store.ok()) return staging.status();
-      if (staging.ok()) DF_RETURN_IF_ERROR((*staging)->ListDeadLetters(0, max, &all));
+      if (staging.ok()) DF_RETURN_IF_ERROR((*staging)->ListDeadLetters(0, read, &all));
       std::vector<StoredDeadLetter> processed;
-      if (store.ok()) DF_RETURN_IF_ERROR((*store)->ListDeadLetters(0, max, &processed));
+      if (store.ok()) DF_RETURN_IF_ERROR((*store)->ListDeadLetters(0, read, &processed));
       all.insert(all.end(), processed.begin(), processed.end());
+      if (!reason->empty()) {
+        std::erase_if(all, [&](const StoredDeadLetter& d) {
+          return DeadLetterReasonClass(d.letter.reason) != *reason;
+        });
+      }
       std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
         return a.letter.at_us < b.letter.at_us;
       });
@@ -146,6 +162,7 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       return Status::OK();
     });
   });
+  AddDeadLetterReplayCommand(dl, ctx, exit_code);
 }
 
 }  // namespace dataforge

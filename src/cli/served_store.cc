@@ -68,6 +68,9 @@ class ReadOnlyServedStore final : public Store {
     std::shared_lock lock(mu_);
     return Current()->ListDeadLetters(after_id, limit, out);
   }
+  Status ApplyReplay(const DeadLetterReplay& replay) override {
+    return Write([&](Store* s) { return s->ApplyReplay(replay); });
+  }
   Status EnsureTable(const TableSchema& schema) override {
     return Write([&](Store* s) { return s->EnsureTable(schema); });
   }

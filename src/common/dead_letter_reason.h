@@ -5,6 +5,8 @@
 
 #include <string_view>
 
+#include "common/status.h"
+
 namespace dataforge {
 
 // One of "invalid_json" (not JSON, not an object, no results array), "missing_key" (no key, or
@@ -15,5 +17,9 @@ std::string_view DeadLetterReasonClass(std::string_view reason);
 // The classes above, in that order.
 inline constexpr std::string_view kDeadLetterReasonClasses[] = {
     "invalid_json", "missing_key", "missing_field", "type_mismatch", "too_large", "other"};
+
+// OK for "" (no filter) and the classes above; else InvalidArgument "reason class 'x' is not one
+// of: invalid_json, ..." (the `reason=` filter of GET /v1/deadletters and `deadletter list`).
+Status CheckReasonClass(std::string_view reason_class);
 
 }  // namespace dataforge

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,12 +47,26 @@ struct DeadLetter {
   std::string location;  // where it came from: URL + page + index, or topic/partition/offset
   std::string payload;   // the raw record or response (possibly truncated, see reason)
   int64_t at_us = 0;
+  // The log record's key ("process" letters of records the mapping refused: a replay maps
+  // key + payload again). "" for other letters, and for letters written before keys were kept.
+  std::string key{};
+};
+
+// A dead letter's replay (`dataforge deadletter replay`, pipeline/dead_letter_replay.h): the letter
+// was mapped again with the pipeline file's mapping at `at_us`.
+struct ReplayMarker {
+  int64_t at_us = 0;
+  std::string outcome;  // "stored" (the row `key` was written) or "dead_lettered" (`reason`)
+  std::string key;      // the row key written ("stored")
+  std::string reason;   // why the mapping refused it again ("dead_lettered")
 };
 
 // A dead letter as kept by a stage's dead-letter table; ids grow per table.
 struct StoredDeadLetter {
   uint64_t id = 0;
   DeadLetter letter;
+  // The store's letters only (Store::ListDeadLetters): the last replay of the letter, if any.
+  std::optional<ReplayMarker> replay{};
 };
 
 }  // namespace dataforge

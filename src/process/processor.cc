@@ -293,7 +293,8 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
         ++counts.stored;
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(),
-                                       std::move(c.record.value), clock_->NowMicros()});
+                                       std::move(c.record.value), clock_->NowMicros(),
+                                       std::move(c.record.key)});
         ++counts.dead_lettered;
       }
     }

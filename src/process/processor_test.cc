@@ -273,6 +273,7 @@ class RecordingStore final : public Store {
   Status ListDeadLetters(uint64_t a, size_t l, std::vector<StoredDeadLetter>* o) override {
     return s_->ListDeadLetters(a, l, o);
   }
+  Status ApplyReplay(const DeadLetterReplay& r) override { return s_->ApplyReplay(r); }
   Status EnsureTable(const TableSchema& s) override {
     ensured.push_back(s);
     return s_->EnsureTable(s);

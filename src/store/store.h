@@ -96,10 +96,23 @@ struct KeyspaceSchema {
   std::vector<std::pair<std::string, std::string>> replication;
 };
 
+// What Counters/LogCounters report. A dead letter replayed into a row (ApplyReplay) moves from
+// dead_lettered to stored: `stored` includes `replayed`, `dead_lettered` excludes it, so
+// stored + dead_lettered + lost == fetched stays exact after replays.
 struct StoreCounters {
   uint64_t stored = 0;         // row versions written (upserts and deletes, not distinct keys)
-  uint64_t dead_lettered = 0;  // dead letters written by the processor
+  uint64_t dead_lettered = 0;  // dead letters written by the processor, less those replayed
   uint64_t lost = 0;           // log records deleted before the processor read them
+  uint64_t replayed = 0;       // dead letters replayed into rows (counted in `stored`)
+};
+
+// One dead letter mapped again (process/replay.h), for Store::ApplyReplay.
+struct DeadLetterReplay {
+  uint64_t letter_id = 0;  // the letter's id as ListDeadLetters gave it
+  std::string location;    // ...and its location (Cassandra keys its letters by location)
+  ReplayMarker marker;     // outcome "stored" or "dead_lettered"
+  std::string table;       // outcome "stored": the row written into `table`
+  RowWrite row;
 };
 
 class Store {
@@ -153,8 +166,22 @@ class Store {
                                          int32_t partition, const std::string& log_id) = 0;
   // Dead letters with id > after_id, oldest first, at most `limit` (0 = all). Ids grow with
   // age (Cassandra: positions in (at_us, location) order), so passing the last id read pages.
+  // Each letter comes with its replay marker (StoredDeadLetter::replay), if it has one.
   virtual Status ListDeadLetters(uint64_t after_id, size_t limit,
                                  std::vector<StoredDeadLetter>* out) = 0;
+
+  // Records the replay of one dead letter: outcome "stored" writes `row` into `table` (an upsert
+  // that is not counted as a log record) and the marker; "dead_lettered" writes the marker only
+  // (the letter stays a dead letter and may be replayed again). A letter is stored by a replay at
+  // most once: FailedPrecondition "already replayed at <time>: stored key K" when its marker says
+  // "stored", writing nothing; NotFound when the store has no such letter (id and location must
+  // both match). Counters move with the marker (StoreCounters::replayed).
+  // Atomicity: RocksDB writes the row, the marker and the counter in one write batch. Cassandra
+  // writes the row, then the marker (its own table, never the processor's offset rows): a crash
+  // in between leaves the letter unmarked, so replaying it again repeats the same upsert (the row
+  // is never doubled) and then marks it. Replays of one store are serialized (one process).
+  // kReadOnly: FailedPrecondition.
+  virtual Status ApplyReplay(const DeadLetterReplay& replay) = 0;
 
   // Creates `schema.table` (and its keyspace, with the store's default replication) when
   // missing. An existing table must have the same key column and, for every column of

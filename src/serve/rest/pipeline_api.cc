@@ -1,5 +1,5 @@
-// GET /v1/status, /v1/deadletters, /v1/topics and a partition's records; the DAG routes are in
-// dag_api.cc.
+// GET /v1/status, /v1/topics and a partition's records; the dead-letter routes are in
+// deadletter_api.cc, the DAG routes in dag_api.cc.
 #include "serve/rest/pipeline_api.h"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "common/json_writer.h"
 #include "pipeline/status_report.h"
 #include "serve/rest/dag_api.h"
+#include "serve/rest/deadletter_api.h"
 #include "serve/rest/query_params.h"
 
 namespace dataforge::rest {
@@ -48,73 +49,6 @@ Result<ApiResponse> GetStatus(State& s, const ApiRequest& req) {
   std::lock_guard lock(s.mu);
   DF_ASSIGN_OR_RETURN(auto st, ReadPipelineStatus(s.b.staging, *s.b.log, s.b.store, *s.b.config));
   return JsonResponse(PipelineStatusJson(st));
-}
-
-// One dead letter of the staging ("source") or the store ("process").
-std::string DeadLetterJson(std::string_view stage, const StoredDeadLetter& d) {
-  return JsonObjectWriter()
-      .String("stage", stage)
-      .Int("id", static_cast<int64_t>(d.id))
-      .Int("at_us", d.letter.at_us)
-      .String("reason", d.letter.reason)
-      .String("location", d.letter.location)
-      .String("raw", d.letter.payload)
-      .Finish();
-}
-
-// Both stages' dead letters merged oldest first (by at_us; the source's first on a tie), paged
-// by a cursor holding the last id read from each stage.
-Result<ApiResponse> GetDeadLetters(State& s, const ApiRequest& req) {
-  DF_RETURN_IF_ERROR(CheckKnownParams(req, {"stage", "limit", "cursor"}));
-  bool source = true, process = true;
-  if (const std::string* stage = req.Query("stage")) {
-    if (*stage != "source" && *stage != "process") {
-      return Status::InvalidArgument(fmt::format(
-          "stage={}: expected source (the staging's dead letters) or process (the store's)",
-          *stage));
-    }
-    source = *stage == "source";
-    process = *stage == "process";
-  }
-  DF_ASSIGN_OR_RETURN(size_t limit, LimitParam(req));
-  std::vector<int64_t> after = {0, 0};
-  if (const std::string* cursor = req.Query("cursor")) {
-    DF_ASSIGN_OR_RETURN(after, DecodeCursor("dl", *cursor, 2));
-  }
-  std::vector<StoredDeadLetter> from_source, from_process;
-  if (source && s.b.staging) {
-    std::lock_guard lock(s.mu);
-    DF_RETURN_IF_ERROR(s.b.staging->ListDeadLetters(after[0], limit + 1, &from_source));
-  }
-  if (process && s.b.store) {
-    DF_RETURN_IF_ERROR(s.b.store->Refresh());
-    DF_RETURN_IF_ERROR(s.b.store->ListDeadLetters(after[1], limit + 1, &from_process));
-  }
-  std::string items = "[";
-  size_t i = 0, j = 0;
-  while (i + j < limit && (i < from_source.size() || j < from_process.size())) {
-    bool take_source =
-        j >= from_process.size() ||
-        (i < from_source.size() && from_source[i].letter.at_us <= from_process[j].letter.at_us);
-    if (items.size() > 1) items += ',';
-    if (take_source) {
-      items += DeadLetterJson("source", from_source[i]);
-      after[0] = static_cast<int64_t>(from_source[i++].id);
-    } else {
-      items += DeadLetterJson("process", from_process[j]);
-      after[1] = static_cast<int64_t>(from_process[j++].id);
-    }
-  }
-  items += ']';
-  bool more = i < from_source.size() || j < from_process.size();
-  JsonObjectWriter w;
-  w.Raw("dead_letters", items);
-  if (more) {
-    w.String("next_cursor", EncodeCursor("dl", after));
-  } else {
-    w.Null("next_cursor");
-  }
-  return JsonResponse(w.Finish());
 }
 
 std::string PartitionJson(const PartitionInfo& p) {
@@ -242,9 +176,7 @@ void RegisterPipelineApi(http::ApiRouter* router, const PipelineApiBackends& bac
   http::RouteAccess pipeline_read{auth::ResourceKind::kPipeline, auth::Action::kRead, "", false};
   router->Add("GET", "/v1/status", pipeline_read,
               [s](const ApiRequest& req) { return Handle([&] { return GetStatus(*s, req); }); });
-  router->Add("GET", "/v1/deadletters", pipeline_read, [s](const ApiRequest& req) {
-    return Handle([&] { return GetDeadLetters(*s, req); });
-  });
+  RegisterDeadLetterRoutes(router, backends, std::shared_ptr<std::mutex>(s, &s->mu));
   router->Add("GET", "/v1/topics", pipeline_read,
               [s](const ApiRequest& req) { return Handle([&] { return GetTopics(*s, req); }); });
   router->Add("GET", "/v1/topics/{topic}/partitions/{partition}/records", pipeline_read,

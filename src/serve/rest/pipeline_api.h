@@ -1,6 +1,7 @@
 // The pipeline's own state over HTTP (docs/serving.md "Pipeline endpoints"):
 //   GET  /v1/status                                        what `dataforge status --json` prints
-//   GET  /v1/deadletters?stage=&limit=&cursor=             both stages' dead letters, paged
+//   GET  /v1/deadletters?stage=&reason=&limit=&cursor=     both stages' dead letters, paged
+//   POST /v1/deadletters/replay                            map letters again (body {"ids":[..]})
 //   GET  /v1/topics                                        topics, partitions, start/end offsets
 //   GET  /v1/topics/{topic}/partitions/{partition}/records?offset=&limit=
 //                                                          log records, Kafka or embedded
@@ -8,9 +9,10 @@
 //   POST /v1/dags/{dag}/runs                               queue a manual run (body {"conf":{..}})
 //   GET  /v1/runs?dag=&limit=&cursor=                      runs, newest first, paged
 //   GET  /v1/runs/{run_id}                                 one run with its tasks' states
-// Access (auth/access.h): pipeline read for the first four; dags read for the DAG and run
-// lists (each DAG's runs shown only to who may read that DAG) and trigger (audited) for POST.
-// Every document of these routes is in serve/rest/openapi.json.
+// Access (auth/access.h): pipeline read for the first four; deadletters replay (audited) for
+// the replay, which writes the store (409 while the served store is read-only); dags read for the
+// DAG and run lists (each DAG's runs shown only to who may read that DAG) and trigger (audited) for
+// POST. Every document of these routes is in serve/rest/openapi.json.
 #pragma once
 
 #include "common/clock.h"

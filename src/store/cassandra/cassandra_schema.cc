@@ -124,9 +124,21 @@ Status CassandraStore::EnsureBookkeeping() {
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_dead_letters (location text PRIMARY KEY, stage "
-      "text, reason text, payload text, at_us bigint)",
+      "text, reason text, payload text, at_us bigint, record_key text)",
+      meta_keyspace_)));
+  DF_RETURN_IF_ERROR(Ddl(fmt::format(
+      "CREATE TABLE IF NOT EXISTS {}.dataforge_replays (location text PRIMARY KEY, at_us bigint, "
+      "outcome text, row_key text, reason text, topic text, log_id text)",
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(WaitForSchemaAgreement());
+  // Letters written before they kept their record's key lack its column.
+  DF_ASSIGN_OR_RETURN(TableSchema letters,
+                      DescribePhysical(meta_keyspace_ + ".dataforge_dead_letters"));
+  if (std::none_of(letters.columns.begin(), letters.columns.end(),
+                   [](const ColumnSchema& c) { return c.name == "record_key"; })) {
+    DF_RETURN_IF_ERROR(Ddl(
+        fmt::format("ALTER TABLE {}.dataforge_dead_letters ADD record_key text", meta_keyspace_)));
+  }
   // A keyspace made before the lost counter or log identities existed gets their columns
   // (a null lost reads as 0; a null log_id is a row without identity).
   DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
@@ -150,6 +162,22 @@ Result<bool> CassandraStore::HasBookkeeping() {
   if (offsets.ok()) return true;
   if (offsets.status().code() == StatusCode::kNotFound) return false;
   return offsets.status();
+}
+
+Result<bool> CassandraStore::HasReplays() {
+  if (mode_ != OpenMode::kReadOnly) return true;
+  auto replays = DescribePhysical(meta_keyspace_ + ".dataforge_replays");
+  if (replays.ok()) return true;
+  if (replays.status().code() == StatusCode::kNotFound) return false;
+  return replays.status();
+}
+
+Result<bool> CassandraStore::HasRecordKeys() {
+  if (mode_ != OpenMode::kReadOnly) return true;
+  DF_ASSIGN_OR_RETURN(TableSchema letters,
+                      DescribePhysical(meta_keyspace_ + ".dataforge_dead_letters"));
+  return std::any_of(letters.columns.begin(), letters.columns.end(),
+                     [](const ColumnSchema& c) { return c.name == "record_key"; });
 }
 
 Result<bool> CassandraStore::HasLogIds() {
@@ -311,7 +339,8 @@ Result<std::vector<std::string>> CassandraStore::ListTables() {
     std::string ks = TextAt(row, 0), name = TextAt(row, 1);
     if (IsSystemKeyspace(ks)) continue;
     if (!url_.keyspace.empty() && ks != url_.keyspace) continue;
-    if (ks == meta_keyspace_ && (name == "dataforge_offsets" || name == "dataforge_dead_letters")) {
+    if (ks == meta_keyspace_ && (name == "dataforge_offsets" || name == "dataforge_dead_letters" ||
+                                 name == "dataforge_replays")) {
       continue;
     }
     out.push_back(ks + "." + name);

@@ -246,7 +246,7 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
   DF_ASSIGN_OR_RETURN(auto insert,
                       session_->Prepare(fmt::format(
                           "INSERT INTO {}.dataforge_dead_letters (location, stage, reason, "
-                          "payload, at_us) VALUES (?, ?, ?, ?, ?)",
+                          "payload, at_us, record_key) VALUES (?, ?, ?, ?, ?, ?)",
                           meta_keyspace_)));
   // Keyed by log position: in a store several logs share, positions repeat across logs, so the
   // key names the log too ("users/0@5 (log <id>)"); a replayed batch still overwrites itself.
@@ -259,7 +259,7 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
     if (done->failed()) break;
     cql::QueryParameters p =
         Params(default_consistency_, {Text(d.location + suffix), Text(d.stage), Text(d.reason),
-                                      Text(d.payload), Bigint(d.at_us)});
+                                      Text(d.payload), Bigint(d.at_us), Text(d.key)});
     p.timestamp = NextTimestampMicros();
     done->Add();
     session_->ExecuteAsync(insert, std::move(p), done->Callback());
@@ -440,6 +440,7 @@ Result<StoreCounters> CassandraStore::Counters() {
         return true;
       }));
   DF_RETURN_IF_ERROR(row_error);
+  DF_RETURN_IF_ERROR(AddReplays("", "", &total));
   return total;
 }
 
@@ -506,6 +507,7 @@ Result<StoreCounters> CassandraStore::LogCounters(const std::string& group,
     total.dead_lettered += c.dead_lettered;
     total.lost += c.lost;
   }
+  DF_RETURN_IF_ERROR(AddReplays(topic, log_id, &total));
   return total;
 }
 
@@ -513,11 +515,14 @@ Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,
                                        std::vector<StoredDeadLetter>* out) {
   DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
   if (!bookkeeping) return Status::OK();
+  DF_ASSIGN_OR_RETURN(bool keys, HasRecordKeys());
+  DF_ASSIGN_OR_RETURN(auto replays, ReadReplays());
   std::vector<DeadLetter> all;
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(
-      fmt::format("SELECT location, stage, reason, payload, at_us FROM {}.dataforge_dead_letters",
-                  meta_keyspace_),
+      fmt::format("SELECT location, stage, reason, payload, at_us{} FROM "
+                  "{}.dataforge_dead_letters",
+                  keys ? ", record_key" : "", meta_keyspace_),
       Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
         for (const auto& row : page.rows) {
           DeadLetter d;
@@ -532,6 +537,7 @@ Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,
             return false;
           }
           d.at_us = *at;
+          d.key = text(5);
           all.push_back(std::move(d));
         }
         return true;
@@ -543,7 +549,11 @@ Status CassandraStore::ListDeadLetters(uint64_t after_id, size_t limit,
   size_t added = 0;
   for (size_t i = static_cast<size_t>(std::min<uint64_t>(after_id, all.size()));
        i < all.size() && (limit == 0 || added < limit); ++i, ++added) {
-    out->push_back(StoredDeadLetter{i + 1, std::move(all[i])});
+    StoredDeadLetter d{i + 1, std::move(all[i])};
+    if (auto it = replays.find(d.letter.location); it != replays.end()) {
+      d.replay = it->second.marker;
+    }
+    out->push_back(std::move(d));
   }
   return Status::OK();
 }

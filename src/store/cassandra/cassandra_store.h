@@ -12,10 +12,15 @@
 //     "<group>/<topic>/<partition>" and no log_id; the first log that asks for it with an
 //     identity copies it to its own row and deletes it (docs/cassandra.md).
 //   dataforge_dead_letters (location text PRIMARY KEY, stage text, reason text, payload text,
-//                           at_us bigint)
+//                           at_us bigint, record_key text)
 //     keyed by the record's location ("topic/partition@offset", plus " (log <id>)" when the
 //     batch's offsets carry a log identity, as positions repeat across the logs that share a
 //     store): a replayed batch overwrites.
+//   dataforge_replays (location text PRIMARY KEY, at_us bigint, outcome text, row_key text,
+//                      reason text, topic text, log_id text)
+//     a dead letter's replay marker (store.h ApplyReplay), keyed by the letter's location: the
+//     row is written first, the marker after it; the letters replayed into rows are counted
+//     from these markers, never in the processor's offset rows.
 //
 // Apply() is not one atomic write (Cassandra has none across partitions); it is ordered so a
 // failure at any point is repaired by re-running the batch from the committed offsets:
@@ -80,6 +85,7 @@ class CassandraStore : public Store {
                                  int32_t partition, const std::string& log_id) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
+  Status ApplyReplay(const DeadLetterReplay& replay) override;
   Status EnsureTable(const TableSchema& schema) override;
   Result<TableSchema> DescribeTable(const std::string& table) override;
   Status CreateKeyspace(const KeyspaceSchema& keyspace) override;
@@ -134,6 +140,18 @@ class CassandraStore : public Store {
   // Whether dataforge_offsets has the log_id column (read-only: a keyspace written before
   // identities existed lacks it until a read-write process adds it). Read-write: true.
   Result<bool> HasLogIds();
+  // Read-only: whether dataforge_replays exists / dataforge_dead_letters has record_key (a
+  // keyspace written before replays lacks them until a read-write process adds them).
+  Result<bool> HasReplays();
+  Result<bool> HasRecordKeys();
+  struct StoredReplay {
+    ReplayMarker marker;
+    std::string topic, log_id;
+  };
+  // Every replay marker, by letter location.
+  Result<std::map<std::string, StoredReplay>> ReadReplays();
+  // Adds the "stored" replays of (topic, log_id) (every log for "") to `c`.
+  Status AddReplays(const std::string& topic, const std::string& log_id, StoreCounters* c);
   Result<PartitionCounters> LoadCounters(const std::string& id);
   // Deletes every row of `table` (a StoreBatch's truncate); nothing when it does not exist.
   Status DeleteAllRows(const std::string& table);
@@ -156,6 +174,7 @@ class CassandraStore : public Store {
 
   std::mutex apply_mu_;                                // one Apply at a time
   std::map<std::string, PartitionCounters> counters_;  // GUARDED_BY(apply_mu_), by offset id
+  std::mutex replay_mu_;  // one ApplyReplay at a time (read the marker, then write)
 };
 
 }  // namespace dataforge

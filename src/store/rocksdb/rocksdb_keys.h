@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace dataforge::rocksdb_keys {
 
@@ -15,6 +16,29 @@ inline uint64_t ParseU64(const std::string& s) {
   uint64_t v = 0;
   if (s.size() == 8) std::memcpy(&v, s.data(), 8);
   return v;
+}
+
+inline std::string BigEndian(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+  return s;
+}
+inline uint64_t FromBigEndian(std::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+// "r\0<big-endian letter id>": a dead letter's replay marker, JSON {"at_us","outcome","key",
+// "reason","topic","log_id"} (topic and log of the letter's record, for LogCounters).
+inline std::string ReplayKey(uint64_t letter_id) {
+  std::string k = "r";
+  k.push_back('\0');
+  return k + BigEndian(letter_id);
+}
+// The dead letters replayed into rows, in all (u64).
+inline std::string ReplayedCounterKey() {
+  return std::string("c\0replayed", 10);
 }
 
 // "o\0<group>\0<topic>\0<partition>": the offset row of a partition without log identity

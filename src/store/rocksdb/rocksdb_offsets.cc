@@ -232,6 +232,7 @@ Result<StoreCounters> RocksDbStore::LogCounters(const std::string& group, const 
       total.dead_lettered += counters_.dead_lettered - all_rows.dead_lettered;
     }
   }
+  DF_RETURN_IF_ERROR(AddReplays(topic, log_id, &total));
   return total;
 }
 

@@ -26,6 +26,8 @@
 namespace dataforge {
 namespace {
 
+using rocksdb_keys::BigEndian;
+using rocksdb_keys::FromBigEndian;
 using rocksdb_keys::ParseU64;
 using rocksdb_keys::U64;
 
@@ -58,17 +60,6 @@ std::string RowPrefix(const std::string& table) {
   std::string k = table;
   k.push_back('\0');
   return k;
-}
-
-std::string BigEndian(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
-  return s;
-}
-uint64_t FromBigEndian(std::string_view s) {
-  uint64_t v = 0;
-  for (char c : s) v = (v << 8) | static_cast<uint8_t>(c);
-  return v;
 }
 
 // RocksDB's own log goes to our debug log (--log-level debug), errors only, not to a LOG file in
@@ -187,6 +178,10 @@ Status RocksDbStore::LoadMeta() {
   if (db_->Get({}, meta_, kStored, &v).ok()) counters_.stored = ParseU64(v);
   if (db_->Get({}, meta_, kDead, &v).ok()) counters_.dead_lettered = ParseU64(v);
   if (db_->Get({}, meta_, kLost, &v).ok()) counters_.lost = ParseU64(v);
+  counters_.replayed = 0;
+  if (db_->Get({}, meta_, rocksdb_keys::ReplayedCounterKey(), &v).ok()) {
+    counters_.replayed = ParseU64(v);
+  }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, dead_));
   it->SeekToLast();
   next_dead_id_ = it->Valid() ? FromBigEndian(it->key().ToStringView()) + 1 : 1;
@@ -375,6 +370,11 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   }
   DF_RETURN_IF_ERROR(AddRows(batch, columns.get(), &wb));
   uint64_t id = next_dead_id_;
+  // The letters' log (as Cassandra's keys name it): a replay counts against that log's counters.
+  std::string log_id;
+  for (const PartitionOffset& o : batch.offsets) {
+    if (!o.log_id.empty()) log_id = o.log_id;
+  }
   for (const auto& d : batch.dead_letters) {
     std::string json = JsonObjectWriter()
                            .String("stage", d.stage)
@@ -382,6 +382,8 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
                            .String("location", d.location)
                            .String("payload", d.payload)
                            .Int("at_us", d.at_us)
+                           .String("key", d.key)
+                           .String("log_id", log_id)
                            .Finish();
     wb.Put(dead_, BigEndian(id++), json);
   }
@@ -502,7 +504,10 @@ Result<std::vector<std::string>> RocksDbStore::ListTables() {
 
 Result<StoreCounters> RocksDbStore::Counters() {
   std::lock_guard lock(apply_mu_);
-  return counters_;
+  StoreCounters c = counters_;
+  c.stored += c.replayed;
+  c.dead_lettered -= std::min(c.dead_lettered, c.replayed);
+  return c;
 }
 
 Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
@@ -526,6 +531,8 @@ Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
     if (e["payload"].get(sv) == simdjson::SUCCESS) d.letter.payload = sv;
     int64_t at = 0;
     if (e["at_us"].get(at) == simdjson::SUCCESS) d.letter.at_us = at;
+    if (e["key"].get(sv) == simdjson::SUCCESS) d.letter.key = sv;
+    DF_ASSIGN_OR_RETURN(d.replay, ReadReplayMarker(d.id));
     out->push_back(std::move(d));
   }
   return Status::OK();

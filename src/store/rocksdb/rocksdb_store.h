@@ -1,8 +1,9 @@
 // RocksDB implementation of Store (docs/store-format.md).
 //
 // Column families: "rows" (table \0 primary key -> row JSON), "deadletters" (big-endian id ->
-// JSON), and "default" for metadata: consumer offsets, counters, and the schema catalog
-// (keyspaces with their replication, tables with key column and column types).
+// JSON), and "default" for metadata: consumer offsets, counters, the schema catalog
+// (keyspaces with their replication, tables with key column and column types) and the dead
+// letters' replay markers ("r\0" big-endian id -> JSON, with the "c\0replayed" counter).
 // Thread-safety: safe for concurrent use; apply_mu_ serialises Apply() (it owns the in-memory
 // counters and the next dead-letter id, and makes a partial upsert's read-modify-write of a row
 // atomic with respect to other such Applies; a complete row written by ApplyUncounted, the CQL
@@ -48,6 +49,7 @@ class RocksDbStore final : public Store {
                                  int32_t partition, const std::string& log_id) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
+  Status ApplyReplay(const DeadLetterReplay& replay) override;
   Status EnsureTable(const TableSchema& schema) override;
   Result<TableSchema> DescribeTable(const std::string& table) override;
   Status CreateKeyspace(const KeyspaceSchema& keyspace) override;
@@ -97,6 +99,11 @@ class RocksDbStore final : public Store {
   // lost to `*lost`. REQUIRES apply_mu_.
   Status AddOffsetsLocked(const StoreBatch& batch, rocksdb::WriteBatch* wb, uint64_t* lost);
   Status Error(const rocksdb::Status& s, const std::string& what) const;
+  // Replay markers (rocksdb_replay.cc): the marker of letter `id`, if any.
+  Result<std::optional<ReplayMarker>> ReadReplayMarker(uint64_t id);
+  // Adds the replays of this log's letters ((topic, log_id); every log for "") to `c`: stored
+  // gains them, dead_lettered loses them.
+  Status AddReplays(const std::string& topic, const std::string& log_id, StoreCounters* c);
 
   std::string dir_;
   std::string secondary_dir_;  // removed on close
@@ -109,7 +116,7 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* dead_ = nullptr;
 
   std::mutex apply_mu_;
-  StoreCounters counters_;     // guarded by apply_mu_
+  StoreCounters counters_;     // guarded by apply_mu_; as the processor wrote them (no replays)
   uint64_t next_dead_id_ = 1;  // guarded by apply_mu_
   Status failed_;              // guarded by apply_mu_; a failed write stops further writes
   std::mutex schema_mu_;       // serialises schema catalog changes (read-check-write)

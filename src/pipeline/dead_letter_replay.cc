@@ -1,0 +1,210 @@
+#include "pipeline/dead_letter_replay.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/dead_letter_reason.h"
+#include "common/json_writer.h"
+#include "common/record.h"
+#include "common/timestamp.h"
+#include "process/processor.h"
+
+namespace dataforge {
+namespace {
+
+ReplayResult Refused(const LetterId& id, std::string reason) {
+  return ReplayResult{id.Text(), "refused", "", std::move(reason)};
+}
+
+}  // namespace
+
+Result<LetterId> ParseLetterId(std::string_view text) {
+  LetterId id;
+  std::string_view number = text;
+  if (size_t colon = text.find(':'); colon != std::string_view::npos) {
+    id.stage = std::string(text.substr(0, colon));
+    number = text.substr(colon + 1);
+  } else {
+    id.stage = "process";
+  }
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), id.id);
+  if ((id.stage != "process" && id.stage != "source") || number.empty() || ec != std::errc() ||
+      end != number.data() + number.size() || id.id == 0) {
+    return Status::InvalidArgument(fmt::format(
+        "dead letter id '{}': expected process:N (the store's letter N, as `deadletter list` "
+        "shows it) or source:N (the staging's)",
+        text));
+  }
+  return id;
+}
+
+Result<std::unique_ptr<Replayer>> Replayer::Create(const PipelineConfig& config, Store* store,
+                                                   Staging* staging, Clock* clock) {
+  std::unique_ptr<Replayer> r(new Replayer());
+  r->config_ = &config;
+  r->store_ = store;
+  r->staging_ = staging;
+  r->clock_ = clock;
+  DF_ASSIGN_OR_RETURN(Mapper m, Mapper::Create(config.process));
+  r->mapper_ = std::make_unique<Mapper>(std::move(m));
+  return r;
+}
+
+Status Replayer::Select(const std::vector<LetterId>& ids, bool all,
+                        const std::string& reason_class) {
+  selected_.clear();
+  DF_RETURN_IF_ERROR(CheckReasonClass(reason_class));
+  auto keep = [&](const DeadLetter& d) {
+    return reason_class.empty() || DeadLetterReasonClass(d.reason) == reason_class;
+  };
+  std::vector<StoredDeadLetter> letters;
+  if (store_) DF_RETURN_IF_ERROR(store_->ListDeadLetters(0, 0, &letters));
+  if (all) {
+    for (auto& d : letters) {
+      if (d.replay && d.replay->outcome == "stored") continue;
+      if (!keep(d.letter)) continue;
+      LetterId id{"process", d.id};
+      selected_.push_back({id, std::move(d)});
+    }
+    return Status::OK();
+  }
+  std::map<uint64_t, const StoredDeadLetter*> by_id;
+  for (const auto& d : letters) by_id[d.id] = &d;
+  std::vector<std::string> unknown;
+  std::vector<Selected> chosen;
+  for (const LetterId& id : ids) {
+    if (id.stage == "source") {
+      bool exists = false;
+      if (staging_) {
+        std::vector<StoredDeadLetter> one;
+        DF_RETURN_IF_ERROR(staging_->ListDeadLetters(id.id - 1, 1, &one));
+        exists = !one.empty() && one[0].id == id.id;
+        if (exists && !keep(one[0].letter)) continue;
+      }
+      if (!exists) {
+        unknown.push_back(id.Text());
+        continue;
+      }
+      chosen.push_back({id, std::nullopt});
+      continue;
+    }
+    auto it = by_id.find(id.id);
+    if (it == by_id.end()) {
+      unknown.push_back(id.Text());
+      continue;
+    }
+    if (!keep(it->second->letter)) continue;
+    chosen.push_back({id, *it->second});
+  }
+  if (!unknown.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("no dead letter {}: see `dataforge deadletter list` (ids are process:N for "
+                    "the store's letters, source:N for the staging's)",
+                    fmt::join(unknown, ", ")));
+  }
+  selected_ = std::move(chosen);
+  return Status::OK();
+}
+
+Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
+  const LetterId& id = s.id;
+  if (!s.letter) {
+    return Refused(id,
+                   "a source-stage letter never reached the log, so there is no mapping to run "
+                   "again: fix the source (or source.* settings) and fetch the record again");
+  }
+  const StoredDeadLetter& d = *s.letter;
+  if (d.replay && d.replay->outcome == "stored") {
+    return Refused(id, fmt::format("already replayed at {}: stored key {}",
+                                   FormatTimestampMillis(d.replay->at_us / 1000), d.replay->key));
+  }
+  const std::string& reason = d.letter.reason;
+  if (reason.starts_with("a broadcast record")) {
+    return Refused(id,
+                   "an out-of-place broadcast (a source truncate) is not a row: truncate the "
+                   "table yourself if it should apply");
+  }
+  if (reason.find("exceeds process.max_record_bytes") != std::string::npos) {
+    return Refused(id,
+                   "the letter keeps only the first 1024 bytes of the record: raise "
+                   "process.max_record_bytes and fetch the record again");
+  }
+  if (d.letter.key.empty()) {
+    return Refused(id,
+                   "the letter keeps no record key (written before dead letters kept one): fetch "
+                   "the record again instead");
+  }
+  ReplayMarker marker;
+  marker.at_us = clock_->NowMicros();
+  DeadLetterReplay replay;
+  replay.letter_id = d.id;
+  replay.location = d.letter.location;
+  ReplayResult result{id.Text(), "", "", ""};
+  const std::string& payload = d.letter.payload;
+  MapResult m;
+  if (payload.size() > config_->process.max_record_bytes) {
+    m.error = fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
+                          payload.size(), config_->process.max_record_bytes);
+  } else {
+    m = mapper_->Map(d.letter.key, payload);
+  }
+  if (m.ok) {
+    marker.outcome = "stored";
+    marker.key = m.key;
+    replay.table = config_->process.table;
+    replay.row = RowWrite{m.key, std::move(m.row_json), m.deleted};
+    result.outcome = "stored";
+    result.key = m.key;
+  } else {
+    marker.outcome = "dead_lettered";
+    marker.reason = m.error;
+    result.outcome = "dead_lettered";
+    result.reason = m.error;
+  }
+  replay.marker = std::move(marker);
+  Status applied = store_->ApplyReplay(replay);
+  if (!applied.ok() && applied.code() == StatusCode::kFailedPrecondition &&
+      applied.message().starts_with("already replayed")) {
+    return Refused(id, applied.message());  // replayed by someone else since it was listed
+  }
+  DF_RETURN_IF_ERROR(applied);
+  return result;
+}
+
+Status Replayer::Run(std::vector<ReplayResult>* out,
+                     const std::function<void(size_t, size_t)>& progress) {
+  if (!selected_.empty()) {
+    // The mapping may have gained columns since the processor made the table; and a store that
+    // cannot be written (read-only next to a running pipeline) says so here, before any letter.
+    DF_RETURN_IF_ERROR(store_->EnsureTable(OutputSchema(config_->process)));
+  }
+  for (size_t i = 0; i < selected_.size(); ++i) {
+    DF_ASSIGN_OR_RETURN(ReplayResult r, ReplayOne(selected_[i]));
+    out->push_back(std::move(r));
+    if (progress) progress(i + 1, selected_.size());
+  }
+  return Status::OK();
+}
+
+std::string ReplayMarkerJson(const std::optional<ReplayMarker>& m) {
+  if (!m) return "null";
+  JsonObjectWriter w;
+  w.Int("at_us", m->at_us).String("outcome", m->outcome).String("key", m->key);
+  if (m->outcome != "stored") w.String("reason", m->reason);
+  return w.Finish();
+}
+
+std::string ReplaySummary(const std::vector<ReplayResult>& results) {
+  size_t stored = 0, dead = 0, refused = 0;
+  for (const auto& r : results) {
+    if (r.outcome == "stored") ++stored;
+    if (r.outcome == "dead_lettered") ++dead;
+    if (r.outcome == "refused") ++refused;
+  }
+  return fmt::format("stored {}, dead-lettered again {}, refused {} (of {} {})", stored, dead,
+                     refused, results.size(), results.size() == 1 ? "letter" : "letters");
+}
+
+}  // namespace dataforge
