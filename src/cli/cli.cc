@@ -60,6 +60,7 @@ int RunCli(int argc, char** argv) {
   AddTopicCommands(app, ctx, &exit_code);
   AddStagingCommands(app, ctx, &exit_code);
   AddStatusCommand(app, ctx, &exit_code);
+  AddTopCommand(app, ctx, &exit_code);
   AddConfigCommands(app, ctx, &exit_code);
   AddOrchestrationCommands(app, ctx, &exit_code);
   AddCqlServeCommand(app, ctx, &exit_code);

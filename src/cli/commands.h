@@ -17,6 +17,8 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // deadletter replay (deadletter_replay_command.cc), under the `deadletter` command
 void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit_code);
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// top: the overview in the terminal (top_command.cc)
+void AddTopCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // dags, runs, tasks
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // cql-serve: the store over the CQL native protocol

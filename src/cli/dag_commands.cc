@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/read_only_backends.h"
 #include "cli/scheduler_host.h"
 #include "cli/signal_waiter.h"
 #include "common/redact.h"
@@ -26,19 +27,8 @@ Status UnknownDag(const PipelineConfig& c, const std::string& id) {
   return Status::ConfigError(UnknownDagMessage(c, id));
 }
 
-// The run store for reading, or nullptr when no scheduler ever wrote one: no data dir, a
-// staging database without the orchestrator's tables (a `run --max-records` hosts no
-// scheduler), or a PostgreSQL database without DataForge's schema. Creates nothing.
 Result<std::unique_ptr<RunStore>> StoreForReading(const CliContext& ctx, const PipelineConfig& c) {
-  std::string url = ResolveUrls(c, ctx.data_dir).staging;
-  if (url.rfind("sqlite://", 0) == 0 && access(url.substr(9).c_str(), F_OK) != 0) {
-    return std::unique_ptr<RunStore>();
-  }
-  auto store = OpenRunStore(url, OpenMode::kReadOnly);
-  if (!store.ok() && store.status().code() == StatusCode::kNotFound) {
-    return std::unique_ptr<RunStore>();
-  }
-  return store;
+  return OpenRunStoreForReading(ctx, c);
 }
 
 Result<std::unique_ptr<RunStore>> StoreForWriting(const CliContext& ctx, const PipelineConfig& c) {
@@ -297,7 +287,7 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
         if (!FindDag(c, *dag)) return UnknownDag(c, *dag);
         DF_ASSIGN_OR_RETURN(auto store, StoreForWriting(ctx, c));
-        DF_RETURN_IF_ERROR(store->SetPaused(*dag, pause));
+        DF_RETURN_IF_ERROR(SetDagPaused(*store, c, *dag, pause));
         fmt::print("DAG {} {}\n", *dag, pause ? "paused" : "unpaused");
         return Status::OK();
       });
@@ -417,23 +407,15 @@ void AddRunsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       DF_RETURN_IF_ERROR(run.status());
       const DagSpec* d = FindDag(c, run->dag_id);
       if (!d) return UnknownDag(c, run->dag_id);
-      bool known = false;
-      for (const auto& t : d->tasks) known |= t.id == *task;
-      if (!known) {
-        return Status::ConfigError(fmt::format(
-            "DAG {} has no task '{}'; see: dataforge runs show {}", d->id, *task, *run_id));
+      auto ids = ClearTask(*store, *d, *run_id, *task, !*only);
+      if (!ids.ok() && ids.status().code() == StatusCode::kNotFound) {
+        return Status::ConfigError(
+            fmt::format("{}; see: dataforge runs show {}", ids.status().message(), *run_id));
       }
-      std::vector<std::string> ids =
-          *only ? std::vector<std::string>{*task} : TaskAndDownstream(*d, *task);
-      std::vector<int> retries;
-      for (const auto& id : ids) {
-        for (const auto& t : d->tasks) {
-          if (t.id == id) retries.push_back(t.retries);
-        }
-      }
-      DF_ASSIGN_OR_RETURN(size_t n, store->ClearTasks(*run_id, ids, retries));
+      DF_RETURN_IF_ERROR(ids.status());
+      size_t n = ids->size();
       fmt::print("cleared {} task(s) of run {}: {}; the scheduler runs them again\n", n, *run_id,
-                 fmt::join(ids, ", "));
+                 fmt::join(*ids, ", "));
       return Status::OK();
     });
   });

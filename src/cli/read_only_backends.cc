@@ -1,5 +1,7 @@
 #include "cli/read_only_backends.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -77,6 +79,19 @@ Status CheckTableExists(Store& store, const std::string& table) {
   return Status::NotFound(
       fmt::format("no table {}; tables: {}", table,
                   tables.empty() ? "none" : fmt::to_string(fmt::join(tables, ", "))));
+}
+
+Result<std::unique_ptr<RunStore>> OpenRunStoreForReading(const CliContext& ctx,
+                                                         const PipelineConfig& c) {
+  std::string url = ResolveUrls(c, ctx.data_dir).staging;
+  if (url.rfind("sqlite://", 0) == 0 && access(url.substr(9).c_str(), F_OK) != 0) {
+    return std::unique_ptr<RunStore>();
+  }
+  auto store = OpenRunStore(url, OpenMode::kReadOnly);
+  if (!store.ok() && store.status().code() == StatusCode::kNotFound) {
+    return std::unique_ptr<RunStore>();
+  }
+  return store;
 }
 
 }  // namespace dataforge

@@ -10,6 +10,7 @@
 #include "cli/cli_context.h"
 #include "common/json_or_string.h"  // AppendJsonOrString, for the commands that print
 #include "log/log.h"
+#include "orchestrate/state/run_store.h"
 #include "staging/staging.h"
 #include "store/store.h"
 
@@ -20,6 +21,12 @@ Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
 Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx, const PipelineConfig& config);
 Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
                                                    const PipelineConfig& config);
+
+// The run store for reading, or nullptr when no scheduler ever wrote one: no data dir, a
+// staging database without the orchestrator's tables (a `run --max-records` hosts no
+// scheduler), or a PostgreSQL database without DataForge's schema. Creates nothing.
+Result<std::unique_ptr<RunStore>> OpenRunStoreForReading(const CliContext& ctx,
+                                                         const PipelineConfig& config);
 
 // NotFound "no table T; tables: a, b" unless `table` is one of the store's tables.
 Status CheckTableExists(Store& store, const std::string& table);

@@ -9,6 +9,7 @@
 #include "cli/read_only_backends.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
+#include "schedule/schedule.h"
 
 namespace dataforge {
 namespace {
@@ -31,18 +32,29 @@ std::string RecordJson(const std::string& topic, const ConsumedRecord& c) {
 struct ConsumeOptions {
   std::string topic;
   bool from_beginning = false;
+  std::string from_time;  // ISO 8601 or unix ms (ParseInstant); "" = none
   uint64_t max = 0;
   std::string group;
   int64_t timeout_ms = -1;
 };
 
-Status Consume(Log& log, const ConsumeOptions& o) {
+Status Consume(Log& log, ConsumeOptions o) {
+  std::optional<int64_t> from_us;
+  if (!o.from_time.empty()) {
+    auto t = ParseInstant(o.from_time);
+    if (!t.ok()) return Status::ConfigError(fmt::format("--from-time: {}", t.status().message()));
+    from_us = *t;
+  }
   DF_ASSIGN_OR_RETURN(auto info, log.DescribeTopic(o.topic));
   size_t n = info.partitions.size();
   std::vector<int64_t> next(n);
   for (size_t p = 0; p < n; ++p) {
     const auto& part = info.partitions[p];
     next[p] = o.from_beginning ? part.start_offset : part.end_offset;
+    if (from_us) {
+      DF_ASSIGN_OR_RETURN(next[p], log.OffsetForTime(o.topic, part.partition, *from_us));
+      continue;
+    }
     if (!o.from_beginning && !o.group.empty()) {
       DF_ASSIGN_OR_RETURN(auto committed, log.GroupOffset(o.group, o.topic, part.partition));
       if (committed) next[p] = *committed;
@@ -75,7 +87,7 @@ Status Consume(Log& log, const ConsumeOptions& o) {
       continue;
     }
     // Nothing new: --from-beginning without --max ends at the end; otherwise tail.
-    if (o.from_beginning && o.max == 0 && o.timeout_ms < 0) break;
+    if ((o.from_beginning || from_us) && o.max == 0 && o.timeout_ms < 0) break;
     if (o.timeout_ms >= 0 && now - idle_since >= o.timeout_ms * 1000) break;
     log.WaitForData(o.topic, info.partitions[0].partition, next[0], 100'000, std::stop_token());
   }
@@ -178,7 +190,14 @@ void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       "Print records of TOPIC as JSON lines. Without --from-beginning it waits for new records "
       "(Ctrl-C to stop); with it, it ends at the end of the topic");
   consume->add_option("TOPIC", o->topic, "Topic")->required();
-  consume->add_flag("--from-beginning", o->from_beginning, "Start at the oldest record");
+  auto* beginning =
+      consume->add_flag("--from-beginning", o->from_beginning, "Start at the oldest record");
+  consume
+      ->add_option("--from-time", o->from_time,
+                   "Start, in each partition, at the first record with a timestamp at or after "
+                   "TIME (ISO 8601, UTC without an offset, or Unix milliseconds); like "
+                   "--from-beginning, it ends at the end of the topic")
+      ->excludes(beginning);
   consume->add_option("--max", o->max, "Stop after this many records");
   consume->add_option("--group", o->group,
                       "Start at this consumer group's committed offsets (read-only)");

@@ -207,6 +207,20 @@ class Log {
   virtual Status Read(const std::string& topic, int32_t partition, int64_t offset,
                       size_t max_records, std::vector<ConsumedRecord>* out) = 0;
 
+  // Seek by time: the first offset of the partition whose record timestamp is >= `timestamp_us`;
+  // the end offset when no record is that late, the start offset when every retained record is.
+  // Timestamps are what the producer gave each record (LogRecord::timestamp_us: the relay writes
+  // the time the source fetched it), not append times: they are usually but not necessarily
+  // non-decreasing within a partition (a wall clock may step back). The embedded log answers
+  // exactly whatever the order (by each batch's max timestamp: a binary search over the batch
+  // index, then one batch read). Kafka answers with the brokers' time index
+  // (rd_kafka_offsets_for_times, as Kafka's offsetsForTimes), in milliseconds: `timestamp_us` is
+  // rounded up to the next whole millisecond (records read back have whole milliseconds, so the
+  // answer is the same); see kafka_log.h for brokers without a time index. An unknown topic or
+  // partition is the error Read() gives.
+  virtual Result<int64_t> OffsetForTime(const std::string& topic, int32_t partition,
+                                        int64_t timestamp_us) = 0;
+
   // The last record of a partition, or nullopt when it is empty (used by producers to find
   // how far they got before a crash).
   virtual Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,

@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "common/redact.h"
+#include "orchestrate/scheduler.h"
 #include "schedule/schedule.h"
 
 namespace dataforge {
@@ -122,6 +123,46 @@ void SortTasksInDagOrder(const PipelineConfig& c, const std::string& dag_id,
   };
   std::stable_sort(tasks->begin(), tasks->end(),
                    [&](const auto& a, const auto& b) { return rank(a.task_id) < rank(b.task_id); });
+}
+
+Status SetDagPaused(RunStore& store, const PipelineConfig& c, const std::string& dag_id,
+                    bool paused) {
+  if (!FindDag(c, dag_id)) return Status::NotFound(UnknownDagMessage(c, dag_id));
+  std::vector<std::pair<std::string, bool>> ids;
+  for (const auto& d : c.dags) ids.emplace_back(d.id, d.paused_on_create);
+  DF_RETURN_IF_ERROR(store.RegisterDags(ids));
+  return store.SetPaused(dag_id, paused);
+}
+
+Result<std::vector<std::string>> ClearTask(RunStore& store, const DagSpec& d, int64_t run_id,
+                                           const std::string& task_id, bool downstream) {
+  bool known = false;
+  std::vector<std::string> all;
+  for (const auto& t : d.tasks) {
+    known |= t.id == task_id;
+    all.push_back(t.id);
+  }
+  if (!known) {
+    return Status::NotFound(
+        fmt::format("DAG {} has no task '{}'; its tasks: {}", d.id, task_id, fmt::join(all, ", ")));
+  }
+  std::vector<std::string> wanted =
+      downstream ? TaskAndDownstream(d, task_id) : std::vector<std::string>{task_id};
+  // A running attempt is left alone (its scheduler holds it): not cleared.
+  DF_ASSIGN_OR_RETURN(auto instances, store.ListTasks(run_id));
+  std::vector<std::string> ids;
+  std::vector<int> retries;
+  for (const auto& id : wanted) {
+    bool running = false;
+    for (const auto& ti : instances) running |= ti.task_id == id && ti.state == TaskState::kRunning;
+    if (running) continue;
+    for (const auto& t : d.tasks) {
+      if (t.id == id) retries.push_back(t.retries);
+    }
+    ids.push_back(id);
+  }
+  DF_RETURN_IF_ERROR(store.ClearTasks(run_id, ids, retries).status());
+  return ids;
 }
 
 Result<std::optional<DagRun>> QueueManualRun(RunStore& store, const DagSpec& d,

@@ -43,6 +43,23 @@ std::string RunWithTasksJson(const DagRun& run, const std::vector<TaskInstance>&
 void SortTasksInDagOrder(const PipelineConfig& config, const std::string& dag_id,
                          std::vector<TaskInstance>* tasks);
 
+// Pauses or unpauses `dag_id` in the run store (registering the pipeline file's DAGs first, so a
+// DAG no scheduler has seen yet gets its row): what `dags pause|unpause` and
+// POST /v1/dags/{dag}/pause|unpause do. NotFound "unknown DAG ..." when the file does not declare
+// it.
+Status SetDagPaused(RunStore& store, const PipelineConfig& config, const std::string& dag_id,
+                    bool paused);
+
+// Resets `task_id` of run `run_id` of `dag` and, with `downstream`, every task downstream of it
+// (scheduler.h TaskAndDownstream) so that the scheduler runs them again (RunStore::ClearTasks:
+// each gets retries + 1 more tries; the run goes back to running): what `tasks clear` and
+// POST /v1/runs/{run_id}/tasks/{task_id}/clear do. Returns the task ids cleared, in DAG order: a
+// task whose attempt is running is left to its scheduler and not among them.
+// NotFound "DAG d has no task 't'; its tasks: a, b" for a task the DAG does not declare, and
+// NotFound for an unknown run (the run store's).
+Result<std::vector<std::string>> ClearTask(RunStore& store, const DagSpec& dag, int64_t run_id,
+                                           const std::string& task_id, bool downstream);
+
 // Queues a manual run of `dag` at `now_us` with `conf_json` (a minified JSON object). Returns
 // the run; nullopt when a run of the DAG exists at that instant already.
 Result<std::optional<DagRun>> QueueManualRun(RunStore& store, const DagSpec& dag,

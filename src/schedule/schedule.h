@@ -109,6 +109,11 @@ std::string FormatDuration(int64_t us);
 // the epoch.
 Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone = "UTC");
 
+// A point in time a user gives to seek by (GET .../records?time=, `topic consume --from-time`):
+// ISO 8601 as ParseDateTime reads it in UTC ("2026-01-31T06:00:00.250Z", "2026-01-31") or whole
+// milliseconds since the Unix epoch ("1769839200250"). InvalidArgument naming both forms.
+Result<int64_t> ParseInstant(std::string_view text);
+
 // Formatting in a time zone: "2024-01-31", "20240131", "2024-01-31T06:00:00+01:00" (with
 // ".ffffff" when the microseconds are not zero; the offset as "+00:53:28" when it has seconds,
 // as local mean time has: ParseDateTime reads every form back to the same instant). An unknown zone

@@ -159,6 +159,18 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view time_zone)
   return t;
 }
 
+Result<int64_t> ParseInstant(std::string_view text) {
+  bool digits = !text.empty() && text.size() <= 15;
+  for (char c : text) digits &= std::isdigit(static_cast<unsigned char>(c)) != 0;
+  if (digits) return std::stoll(std::string(text)) * 1000;
+  auto t = ParseDateTimeText(text, "UTC");
+  if (t.ok()) return t;
+  return Status::InvalidArgument(fmt::format(
+      "'{}' is not a time: give ISO 8601 (2026-01-31T06:00:00Z, 2026-01-31T06:00:00.250+01:00, "
+      "2026-01-31; UTC without an offset) or milliseconds since the Unix epoch (1769839200000)",
+      text));
+}
+
 std::string FormatDate(int64_t us, std::string_view time_zone) {
   date::year_month_day ymd = ToWall(us, time_zone).ymd;
   return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),

@@ -212,6 +212,41 @@ TYPED_TEST(LogConformance, ReadLastOfAnEmptyPartitionIsNothing) {
   EXPECT_TRUE(this->log_->WaitForData("t", 0, 0, 10'000'000, {}));
 }
 
+// Seek by time: the first offset whose timestamp is >= t (Records(i) is at base + i ms).
+TYPED_TEST(LogConformance, OffsetForTimeFindsTheFirstRecordAtOrAfterTheTime) {
+  Log* log = this->log_.get();
+  this->backend_.PrepareTopic("t", 2);
+  ASSERT_TRUE(log->CreateTopic("t", 2).ok());
+  ASSERT_TRUE(log->Append("t", 0, Records(0, 4)).ok());  // offsets 0..3, two batches
+  ASSERT_TRUE(log->Append("t", 0, Records(4, 6)).ok());  // offsets 4..9
+  const int64_t base = Records(0, 1)[0].timestamp_us;
+  auto at = [&](int64_t t) {
+    auto r = log->OffsetForTime("t", 0, t);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : -1;
+  };
+  EXPECT_EQ(at(base - 3'600'000'000), 0);  // an hour before the first: the start
+  EXPECT_EQ(at(0), 0);
+  EXPECT_EQ(at(base), 0);          // exactly the first
+  EXPECT_EQ(at(base + 3000), 3);   // exactly record 3 (the last of the first batch)
+  EXPECT_EQ(at(base + 4000), 4);   // exactly the first of the second batch
+  EXPECT_EQ(at(base + 6500), 7);   // between 6 and 7
+  EXPECT_EQ(at(base + 9000), 9);   // the last record
+  EXPECT_EQ(at(base + 9001), 10);  // after it: the end offset
+  EXPECT_EQ(at(base + 3'600'000'000), 10);
+  // An empty partition: its end (0), whatever the time.
+  auto empty = log->OffsetForTime("t", 1, base);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(*empty, 0);
+  // Read-only (the inspection commands' and the server's handle) answers the same.
+  auto ro = this->Open(OpenMode::kReadOnly);
+  ASSERT_NE(ro, nullptr);
+  auto seek = ro->OffsetForTime("t", 0, base + 5000);
+  ASSERT_TRUE(seek.ok()) << seek.status().ToString();
+  EXPECT_EQ(*seek, 5);
+  EXPECT_FALSE(log->OffsetForTime("nope", 0, base).ok());
+}
+
 TYPED_TEST(LogConformance, PartitionForIsStableAndSpreadsKeys) {
   this->backend_.PrepareTopic("t", 4);
   ASSERT_TRUE(this->log_->CreateTopic("t", 4).ok());

@@ -120,6 +120,21 @@ std::vector<Step> Steps() {
          EXPECT_GE(f.store_rows, 110000);
          EXPECT_EQ(JsonInt(r.out, "log_lag"), 0);
        }},
+      {"dataforge top",
+       [](Flow& f, const std::string& line) {
+         // Not a terminal here: one screen, then exit 0 (docs/serving.md "dataforge top").
+         auto r = f.RunOk(line);
+         EXPECT_NE(r.out.find(fmt::format("\n  {:<14}{:>14}", "fetched", f.fetched)),
+                   std::string::npos)
+             << r.out;
+         EXPECT_NE(
+             r.out.find(fmt::format("\n  {:<14}{:>14}", "stored", f.fetched - f.dead_lettered)),
+             std::string::npos)
+             << r.out;
+         EXPECT_NE(r.out.find("\n  stored + dead-lettered + lost == fetched: yes\n"),
+                   std::string::npos)
+             << r.out;
+       }},
       {"dataforge table count dataforge.created_users",
        [](Flow& f, const std::string& line) {
          EXPECT_EQ(f.RunOk(line).out, fmt::format("{}\n", f.store_rows));

@@ -181,6 +181,12 @@ Status EmbeddedLog::Read(const std::string& topic, int32_t partition, int64_t of
   return p->Read(offset, max_records, out);
 }
 
+Result<int64_t> EmbeddedLog::OffsetForTime(const std::string& topic, int32_t partition,
+                                           int64_t timestamp_us) {
+  DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
+  return p->OffsetForTime(timestamp_us);
+}
+
 Result<std::optional<ConsumedRecord>> EmbeddedLog::ReadLast(const std::string& topic,
                                                             int32_t partition) {
   DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));

@@ -41,6 +41,8 @@ class EmbeddedLog final : public Log {
                          std::span<const LogRecord> records) override;
   Status Read(const std::string& topic, int32_t partition, int64_t offset, size_t max_records,
               std::vector<ConsumedRecord>* out) override;
+  Result<int64_t> OffsetForTime(const std::string& topic, int32_t partition,
+                                int64_t timestamp_us) override;
   Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
                                                  int32_t partition) override;
   bool WaitForData(const std::string& topic, int32_t partition, int64_t offset, int64_t timeout_us,

@@ -160,6 +160,46 @@ TEST_F(EmbeddedLogTest, SegmentsRollAndSurviveReopen) {
   for (int i = 0; i < 501; ++i) ASSERT_EQ(out[i].record.key, "k" + std::to_string(i));
 }
 
+// OffsetForTime over many segments (binary search over each segment's batches, by the running
+// max timestamp) equals a scan of every record, also when timestamps go back (a wall clock
+// stepping back), after a reopen and read-only.
+TEST_F(EmbeddedLogTest, OffsetForTimeEqualsAScanAcrossSegmentsWhateverTheOrder) {
+  LogOptions o;
+  o.segment_bytes = 1024;
+  std::vector<int64_t> ts;  // by offset
+  {
+    auto log = Open(OpenMode::kReadWrite, o);
+    ASSERT_TRUE(log->CreateTopic("t", 1).ok());
+    for (int b = 0; b < 40; ++b) {
+      auto records = Records(b * 10, 10);
+      for (int i = 0; i < 10; ++i) {
+        // Rising by 10 per record, but batch 17 goes back 150 (to the middle of batch 15).
+        records[i].timestamp_us = 10'000 + (b * 10 + i) * 10 - (b == 17 ? 450 : 0);
+        ts.push_back(records[i].timestamp_us);
+      }
+      ASSERT_TRUE(log->Append("t", 0, records).ok());
+    }
+    ASSERT_GT(log->DescribeTopic("t")->partitions[0].segments, 5);
+  }
+  auto scan = [&](int64_t t) {
+    for (size_t i = 0; i < ts.size(); ++i) {
+      if (ts[i] >= t) return static_cast<int64_t>(i);
+    }
+    return static_cast<int64_t>(ts.size());
+  };
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto log = Open(mode, o);
+    for (int64_t t = 9'000; t <= 14'500; t += 7) {
+      auto got = log->OffsetForTime("t", 0, t);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(*got, scan(t)) << "t=" << t;
+    }
+  }
+  // The first record at or after 11'520 is 152 (batch 15), not one of batch 17 (ts 11'260..).
+  EXPECT_EQ(scan(11'520), 152);
+  EXPECT_EQ(scan(10'000 + 4000), 400);
+}
+
 TEST_F(EmbeddedLogTest, PartitionForIsStable) {
   auto log = Open();
   ASSERT_TRUE(log->CreateTopic("t", 4).ok());

@@ -114,8 +114,8 @@ Status PartitionLog::ScanSegment(Segment* seg, bool verify, bool truncate) {
         break;
       }
     }
-    seg->batches.push_back({h.base_offset, h.record_count, pos});
     seg->max_timestamp = std::max(seg->max_timestamp, h.max_timestamp);
+    seg->batches.push_back({h.base_offset, h.record_count, pos, seg->max_timestamp});
     expected = h.base_offset + h.record_count;
     pos += log_format::kHeaderSize + h.body_length;
   }
@@ -182,9 +182,9 @@ Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
   }
   int64_t max_ts = 0;
   for (const auto& r : records) max_ts = std::max(max_ts, r.timestamp_us);
-  seg.batches.push_back({base, static_cast<uint32_t>(records.size()), seg.size});
-  seg.size += buffer_.size();
   seg.max_timestamp = std::max(seg.max_timestamp, max_ts);
+  seg.batches.push_back({base, static_cast<uint32_t>(records.size()), seg.size, seg.max_timestamp});
+  seg.size += buffer_.size();
   lock.unlock();
   cv_.notify_all();
   return base;
@@ -285,6 +285,40 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
     if (remaining == 0) break;
   }
   return result;
+}
+
+Result<int64_t> PartitionLog::OffsetForTime(int64_t timestamp_us) {
+  // The first batch holding a record at or after the time is the first whose max timestamp is:
+  // every earlier batch's records are all earlier. Segments in order, then a binary search over
+  // the segment's running max; the batch itself is read to find the record.
+  int64_t from = 0, end = 0;
+  {
+    std::lock_guard lock(mu_);
+    DF_RETURN_IF_ERROR(RefreshLocked());
+    end = EndOffsetLocked();
+    from = end;
+    for (const auto& s : segments_) {
+      if (s.batches.empty() || s.max_timestamp < timestamp_us) continue;
+      auto b = std::partition_point(s.batches.begin(), s.batches.end(), [&](const BatchPos& p) {
+        return p.max_timestamp_so_far < timestamp_us;
+      });
+      from = b == s.batches.end() ? s.batches.back().base_offset : b->base_offset;
+      break;
+    }
+  }
+  // Read on from that batch to the first record late enough (within the batch, unless the
+  // timestamps were not what its header says).
+  std::vector<ConsumedRecord> out;
+  while (from < end) {
+    out.clear();
+    DF_RETURN_IF_ERROR(Read(from, 1000, &out));
+    if (out.empty()) break;
+    for (const auto& c : out) {
+      if (c.record.timestamp_us >= timestamp_us) return c.offset;
+    }
+    from = out.back().offset + 1;
+  }
+  return end;
 }
 
 Result<std::optional<ConsumedRecord>> PartitionLog::ReadLast() {

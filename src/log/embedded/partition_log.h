@@ -38,6 +38,8 @@ class PartitionLog {
 
   Result<int64_t> Append(std::span<const LogRecord> records);
   Status Read(int64_t offset, size_t max_records, std::vector<ConsumedRecord>* out);
+  // Log::OffsetForTime for this partition.
+  Result<int64_t> OffsetForTime(int64_t timestamp_us);
   Result<std::optional<ConsumedRecord>> ReadLast();
   bool WaitForData(int64_t offset, int64_t timeout_us, std::stop_token stop);
   // Deletes the oldest segments past the retention limits, but never one holding an offset at or
@@ -51,6 +53,9 @@ class PartitionLog {
     int64_t base_offset;
     uint32_t count;
     uint64_t position;  // byte position in the segment file
+    // The largest timestamp of this batch and every earlier one of its segment: non-decreasing
+    // along the segment, so OffsetForTime can binary-search it.
+    int64_t max_timestamp_so_far;
   };
   struct Segment {
     int64_t base_offset = 0;

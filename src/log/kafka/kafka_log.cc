@@ -1,5 +1,6 @@
 #include "log/kafka/kafka_log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -469,6 +470,53 @@ Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offse
                     topic, partition, offset, kRequestTimeoutMs / 1000, hi));
   }
   return s;
+}
+
+Result<int64_t> KafkaLog::OffsetForTime(const std::string& topic, int32_t partition,
+                                        int64_t timestamp_us) {
+  DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, partition));
+  auto [lo, hi] = marks;
+  if (hi <= lo) return hi;
+  // Kafka keeps milliseconds; a negative time is one of ListOffsets' special values.
+  int64_t ms = timestamp_us <= 0 ? 0 : (timestamp_us + 999) / 1000;
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = ms;
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(producer_.get(), list.get(), kRequestTimeoutMs);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: offset for time {} ms of {}/{} at {}: {}", ms,
+                                           topic, partition, config_.bootstrap(),
+                                           KafkaErrorText(err)));
+  }
+  int64_t offset = list->elems[0].offset;
+  if (offset >= 0) return std::clamp(offset, lo, hi);
+  // -1: no record at or after the time, says the broker. Unless its last record is (a broker
+  // without a time index): then search by reading.
+  DF_ASSIGN_OR_RETURN(auto last, ReadLast(topic, partition));
+  if (!last || last->record.timestamp_us < ms * 1000) return hi;
+  return SearchByReading(topic, partition, lo, hi, ms * 1000);
+}
+
+Result<int64_t> KafkaLog::SearchByReading(const std::string& topic, int32_t partition, int64_t lo,
+                                          int64_t hi, int64_t timestamp_us) {
+  // Invariant: every offset below `lo` is earlier than the time; the answer is <= `hi`.
+  int64_t end = hi;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    std::vector<ConsumedRecord> out;
+    DF_RETURN_IF_ERROR(Read(topic, partition, mid, 1, &out));
+    if (out.empty())
+      return Status::Unavailable(fmt::format(
+          "kafka: no record of {}/{} at offset {} to seek by time", topic, partition, mid));
+    const ConsumedRecord& c = out.front();  // at mid, or later when mid was deleted
+    if (c.record.timestamp_us >= timestamp_us) {
+      hi = mid;  // offsets between mid and c.offset (deleted) read as c
+    } else {
+      lo = c.offset + 1;
+    }
+  }
+  return std::min(lo, end);
 }
 
 Result<std::optional<ConsumedRecord>> KafkaLog::ReadLast(const std::string& topic,

@@ -11,6 +11,11 @@
 // Consumers: Subscribe() joins the consumer group (kafka_consumer.h).
 // Inspection (Read, ReadLast, GroupOffset, DescribeTopic, LogId) uses short-lived assign-only
 // readers and never joins a group.
+// Seek by time (OffsetForTime): the brokers' time index through rd_kafka_offsets_for_times. A
+// broker that answers "none" (-1) while the partition's last record is at or after the time has
+// no time index (librdkafka's mock brokers: their ListOffsets answers -1 for every timestamp);
+// then the offset is found by a binary search that reads one record per step (~log2(records)
+// reads), exact when the partition's timestamps are non-decreasing.
 // Identity (LogId): Kafka's topic id (KIP-516) is not exposed by librdkafka 2.0.2, so a topic is
 // known by its first record: "kafka:<timestamp ms>:<FNV-1a of key and value>" of partition 0's
 // offset 0. A topic made again gets other first records (at least another timestamp). "" while
@@ -51,6 +56,8 @@ class KafkaLog final : public Log {
   Result<uint64_t> Acknowledged(int64_t timeout_us) override;
   Status Read(const std::string& topic, int32_t partition, int64_t offset, size_t max_records,
               std::vector<ConsumedRecord>* out) override;
+  Result<int64_t> OffsetForTime(const std::string& topic, int32_t partition,
+                                int64_t timestamp_us) override;
   Result<std::optional<ConsumedRecord>> ReadLast(const std::string& topic,
                                                  int32_t partition) override;
   bool WaitForData(const std::string& topic, int32_t partition, int64_t offset, int64_t timeout_us,
@@ -89,6 +96,10 @@ class KafkaLog final : public Log {
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition);
   Status CreateWithAdminApi(const std::string& topic, int32_t partitions);
   Result<rd_kafka_t*> GroupReader(const std::string& group);
+  // The first offset in [lo, hi) whose record's timestamp is >= timestamp_us, reading one record
+  // per step (brokers without a time index); hi when none.
+  Result<int64_t> SearchByReading(const std::string& topic, int32_t partition, int64_t lo,
+                                  int64_t hi, int64_t timestamp_us);
 
   KafkaConfig config_;
   const OpenMode mode_;

@@ -171,6 +171,20 @@ Result<ApiResponse> GetRun(const PipelineApiBackends& b, const ApiRequest& req) 
 
 }  // namespace
 
+Result<std::string> DagObjectJson(const PipelineApiBackends& b, const DagSpec& d) {
+  std::optional<DagRow> row;
+  std::string last_state;
+  if (b.runs) {
+    DF_ASSIGN_OR_RETURN(auto list, b.runs->ListDags());
+    for (auto& r : list) {
+      if (r.dag_id == d.id) row = r;
+    }
+    DF_ASSIGN_OR_RETURN(auto runs, b.runs->ListRuns(d.id, 1));
+    if (!runs.empty()) last_state = RunStateName(runs[0].state);
+  }
+  return DagJson(d, row, last_state, b.clock->NowMicros());
+}
+
 void RegisterDagRoutes(http::ApiRouter* router, const PipelineApiBackends& b) {
   http::RouteAccess dags_read{ResourceKind::kDags, Action::kRead, "", false};
   router->Add("GET", "/v1/dags", dags_read,
@@ -182,6 +196,7 @@ void RegisterDagRoutes(http::ApiRouter* router, const PipelineApiBackends& b) {
               [b](const ApiRequest& req) { return Handle([&] { return ListRuns(b, req); }); });
   router->Add("GET", "/v1/runs/{run_id}", dags_read,
               [b](const ApiRequest& req) { return Handle([&] { return GetRun(b, req); }); });
+  RegisterDagControlRoutes(router, b);
 }
 
 }  // namespace dataforge::rest

@@ -11,6 +11,7 @@
 #include "common/json_or_string.h"
 #include "common/json_writer.h"
 #include "pipeline/status_report.h"
+#include "schedule/schedule.h"
 #include "serve/rest/dag_api.h"
 #include "serve/rest/deadletter_api.h"
 #include "serve/rest/query_params.h"
@@ -98,7 +99,7 @@ std::string RecordJson(const ConsumedRecord& c) {
 }
 
 Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
-  DF_RETURN_IF_ERROR(CheckKnownParams(req, {"offset", "limit"}));
+  DF_RETURN_IF_ERROR(CheckKnownParams(req, {"offset", "time", "limit"}));
   DF_RETURN_IF_ERROR(NeedLog(s));
   const std::string& topic = req.path_params.at("topic");
   const std::string& partition_text = req.path_params.at("partition");
@@ -109,6 +110,15 @@ Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
   std::optional<int64_t> offset;
   if (const std::string* text = req.Query("offset")) {
     DF_ASSIGN_OR_RETURN(offset, ParseIntParam(fmt::format("offset={}", *text), *text, 0));
+  }
+  std::optional<int64_t> time_us;
+  if (const std::string* text = req.Query("time")) {
+    if (offset) {
+      return Status::InvalidArgument("give offset= or time=, not both");
+    }
+    auto t = ParseInstant(*text);
+    if (!t.ok()) return Status::InvalidArgument(fmt::format("time={}", t.status().message()));
+    time_us = *t;
   }
   std::lock_guard lock(s.mu);
   auto info = s.b.log->DescribeTopic(topic);
@@ -124,6 +134,12 @@ Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
     return Status::NotFound(
         fmt::format("topic '{}' has no partition {}; its partitions are 0 to {}", topic, partition,
                     info->partitions.size() - 1));
+  }
+  if (time_us) {
+    DF_ASSIGN_OR_RETURN(offset,
+                        s.b.log->OffsetForTime(topic, static_cast<int32_t>(partition), *time_us));
+    // The partition may have grown since DescribeTopic: show no more than it had then.
+    offset = std::clamp(*offset, part->start_offset, part->end_offset);
   }
   int64_t from = offset.value_or(part->start_offset);
   if (from < part->start_offset) {
@@ -159,13 +175,14 @@ Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
     records += RecordJson(c);
   }
   records += ']';
-  return JsonResponse(JsonObjectWriter()
-                          .String("topic", topic)
-                          .Int("partition", partition)
-                          .Raw("records", records)
-                          .Int("next_offset", next)
-                          .Int("end_offset", part->end_offset)
-                          .Finish());
+  JsonObjectWriter w;
+  w.String("topic", topic)
+      .Int("partition", partition)
+      .Raw("records", records)
+      .Int("next_offset", next)
+      .Int("end_offset", part->end_offset);
+  if (time_us) w.Int("seek_offset", from);
+  return JsonResponse(w.Finish());
 }
 
 }  // namespace

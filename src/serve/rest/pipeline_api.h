@@ -4,11 +4,14 @@
 //   POST /v1/deadletters/replay                            map letters again (body {"ids":[..]})
 //   GET  /v1/topics                                        topics, partitions, start/end offsets
 //   GET  /v1/topics/{topic}/partitions/{partition}/records?offset=&limit=
-//                                                          log records, Kafka or embedded
+//                                                          log records, Kafka or embedded; with
+//                                                          time= instead of offset=, from the
+//                                                          first at or after it (seek_offset)
 //   GET  /v1/dags                                          the pipeline file's DAGs and their state
 //   POST /v1/dags/{dag}/runs                               queue a manual run (body {"conf":{..}})
 //   GET  /v1/runs?dag=&limit=&cursor=                      runs, newest first, paged
 //   GET  /v1/runs/{run_id}                                 one run with its tasks' states
+//   and the DAG control routes of dag_api.h (pause, unpause, clear, grid, task detail)
 // Access (auth/access.h): pipeline read for the first four; deadletters replay (audited) for
 // the replay, which writes the store (409 while the served store is read-only); dags read for the
 // DAG and run lists (each DAG's runs shown only to who may read that DAG) and trigger (audited) for

@@ -44,13 +44,17 @@ Result<int64_t> ParseIntParam(std::string_view what, std::string_view text, int6
 }
 
 Result<size_t> LimitParam(const http::ApiRequest& req) {
+  return LimitParam(req, kDefaultLimit, kMaxLimit);
+}
+
+Result<size_t> LimitParam(const http::ApiRequest& req, size_t default_limit, size_t max_limit) {
   const std::string* text = req.Query("limit");
-  if (!text) return kDefaultLimit;
+  if (!text) return default_limit;
   auto v = ParseDecimal(*text);
-  if (!v || *v < 1 || *v > static_cast<int64_t>(kMaxLimit)) {
+  if (!v || *v < 1 || *v > static_cast<int64_t>(max_limit)) {
     return Status::InvalidArgument(
-        fmt::format("limit={}: expected a whole number from 1 to {} (default {})", *text, kMaxLimit,
-                    kDefaultLimit));
+        fmt::format("limit={}: expected a whole number from 1 to {} (default {})", *text, max_limit,
+                    default_limit));
   }
   return static_cast<size_t>(*v);
 }

@@ -24,6 +24,8 @@ Status CheckKnownParams(const http::ApiRequest& req, std::initializer_list<std::
 // `limit`: a whole number from 1 to kMaxLimit; kDefaultLimit when absent. InvalidArgument
 // "limit=0: expected a whole number from 1 to 10000 (default 100)" (as /v1/tables says it).
 Result<size_t> LimitParam(const http::ApiRequest& req);
+// The same with another range: 1 to `max_limit`, `default_limit` when absent.
+Result<size_t> LimitParam(const http::ApiRequest& req, size_t default_limit, size_t max_limit);
 
 // A decimal integer >= `min` (no sign, no spaces); InvalidArgument "<what>: expected a whole
 // number >= <min>" (what: "offset=-1", "partition 'x' in the path").
