@@ -139,6 +139,20 @@ TEST_F(PipelineApiTest, DeadLettersOfBothStagesFilteredAndPaged) {
   EXPECT_EQ(AllDeadLetters(*served_, "stage=process&limit=1", &pages),
             std::vector<std::string>(all.begin() + 1, all.end()));
   EXPECT_EQ(pages, 2u);
+  // By reason class: the bad date and the bad UUID are type mismatches, 42 is no JSON object.
+  EXPECT_EQ(AllDeadLetters(*served_, "reason=type_mismatch&limit=1", &pages),
+            std::vector<std::string>(all.begin() + 1, all.end()));
+  EXPECT_EQ(pages, 2u);
+  EXPECT_EQ(AllDeadLetters(*served_, "reason=invalid_json", &pages),
+            std::vector<std::string>{"source 42"});
+  EXPECT_EQ(AllDeadLetters(*served_, "reason=missing_key&stage=process", &pages),
+            std::vector<std::string>{});
+  // Each letter names its class, and has not been replayed.
+  for (auto d : list) {
+    EXPECT_EQ(std::string_view(d["reason_class"]),
+              std::string_view(d["stage"]) == "source" ? "invalid_json" : "type_mismatch");
+    EXPECT_TRUE(d["replay"].is_null());
+  }
 }
 
 TEST_F(PipelineApiTest, DeadLettersBadParametersAre400WithTheFix) {
@@ -154,8 +168,11 @@ TEST_F(PipelineApiTest, DeadLettersBadParametersAre400WithTheFix) {
        "cursor is not valid for this endpoint (pass next_cursor of the previous page as it is, or "
        "no cursor to start at the beginning)"},
       {"sort=desc",
-       "unknown query parameter 'sort'; GET /v1/deadletters takes only stage, limit, "
+       "unknown query parameter 'sort'; GET /v1/deadletters takes only stage, reason, limit, "
        "cursor"},
+      {"reason=weird",
+       "reason=weird: reason class 'weird' is not one of: invalid_json, missing_key, "
+       "missing_field, type_mismatch, too_large, other"},
   };
   for (const auto& c : cases) {
     auto r = served_->Call("GET", "/v1/deadletters?" + c.query);
