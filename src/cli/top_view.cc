@@ -132,7 +132,9 @@ std::string TopModel::Render(const std::string& title) const {
   const TopSample& p = has_previous_ ? previous_ : s;
   out += fmt::format("  {:<14}{:>14}  {:>12}  {}\n", "STAGE", "RECORDS", "RATE/s", "LAG");
   auto line = [&](const char* name, int64_t now, int64_t before, const std::string& lag) {
-    out += fmt::format("  {:<14}{:>14}  {:>12}  {}\n", name, now, rate(now, before), lag);
+    std::string text = fmt::format("  {:<14}{:>14}  {:>12}  {}", name, now, rate(now, before), lag);
+    while (text.back() == ' ') text.pop_back();
+    out += text + "\n";
   };
   line("fetched", s.fetched, p.fetched, "");
   line("staged", s.staged, p.staged, "");

@@ -216,8 +216,8 @@ class Log {
   // index, then one batch read). Kafka answers with the brokers' time index
   // (rd_kafka_offsets_for_times, as Kafka's offsetsForTimes), in milliseconds: `timestamp_us` is
   // rounded up to the next whole millisecond (records read back have whole milliseconds, so the
-  // answer is the same); see kafka_log.h for brokers without a time index. An unknown topic or
-  // partition is the error Read() gives.
+  // answer is the same); see kafka_log.h for brokers without a time index. NotFound for an
+  // unknown topic, InvalidArgument for a partition the topic does not have.
   virtual Result<int64_t> OffsetForTime(const std::string& topic, int32_t partition,
                                         int64_t timestamp_us) = 0;
 

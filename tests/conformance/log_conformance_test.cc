@@ -244,7 +244,8 @@ TYPED_TEST(LogConformance, OffsetForTimeFindsTheFirstRecordAtOrAfterTheTime) {
   auto seek = ro->OffsetForTime("t", 0, base + 5000);
   ASSERT_TRUE(seek.ok()) << seek.status().ToString();
   EXPECT_EQ(*seek, 5);
-  EXPECT_FALSE(log->OffsetForTime("nope", 0, base).ok());
+  EXPECT_EQ(log->OffsetForTime("nope", 0, base).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(log->OffsetForTime("t", 2, base).status().code(), StatusCode::kInvalidArgument);
 }
 
 TYPED_TEST(LogConformance, PartitionForIsStableAndSpreadsKeys) {

@@ -474,6 +474,11 @@ Status KafkaLog::Read(const std::string& topic, int32_t partition, int64_t offse
 
 Result<int64_t> KafkaLog::OffsetForTime(const std::string& topic, int32_t partition,
                                         int64_t timestamp_us) {
+  DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, false));
+  if (partition < 0 || partition >= n) {
+    return Status::InvalidArgument(
+        fmt::format("topic '{}' has no partition {} (it has {})", topic, partition, n));
+  }
   DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, partition));
   auto [lo, hi] = marks;
   if (hi <= lo) return hi;
