@@ -11,7 +11,7 @@ triggers the DAG and sees the run turn green, logs in as the reader (no replay o
 button; a forced POST is 403), and, once the scheduler is stopped (so serve may write the
 store), replays a dead letter and sees it stored (`dataforge table get` finds the row).
 
-Usage: console_browser_test.py DATAFORGE_BIN FIXTURES_DIR
+Usage: console_browser_test.py DATAFORGE_BIN FIXTURES_DIR [ConsoleBrowserTest.test_… …]
 With DATAFORGE_SCREENSHOTS=DIR set, a PNG of each screen is written to DIR (docs/console/).
 """
 import json
@@ -264,6 +264,17 @@ class ConsoleBrowserTest(unittest.TestCase):
         self.assertNotIn("not allowed", backends)
         self.shot("overview")
         self.assertNoPolicyViolations()
+        # A hidden tab pauses the refresh; visible again, it refreshes at once. (Headless chromium
+        # never hides its tab: the page is told so as a browser would tell it.)
+        self.driver.execute_script("""
+            Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+            document.dispatchEvent(new Event("visibilitychange"));""")
+        self.wait(lambda d: self.text("refresh-state") == "refresh paused (tab hidden)",
+                  "the refresh paused")
+        self.driver.execute_script("""
+            Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "visible"});
+            document.dispatchEvent(new Event("visibilitychange"));""")
+        self.wait(lambda d: self.text("refresh-state").startswith("updated "), "the refresh resumed")
 
     def test_2_topic_browser_seeks_to_an_offset(self):
         self.login_with_key(self.admin_key)
@@ -500,4 +511,4 @@ class ConsoleBrowserTest(unittest.TestCase):
 if __name__ == "__main__":
     BINARY = sys.argv[1]
     FIXTURES = sys.argv[2]
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    unittest.main(argv=sys.argv[:1] + sys.argv[3:], verbosity=2)  # then test names, if any
