@@ -169,6 +169,10 @@ class ConsoleBrowserTest(unittest.TestCase):
         except TimeoutException:
             self.fail("waited %d s for %s; page error: %r" % (BOUND_S, what, self.text("app-error")))
 
+    def click(self, css, what):
+        """Clicks the element `css` names, found again if a refresh replaced it meanwhile."""
+        self.wait(lambda d: d.find_element(By.CSS_SELECTOR, css).click() or True, what)
+
     def by_id(self, id_):
         return self.driver.find_element(By.ID, id_)
 
@@ -385,8 +389,8 @@ class ConsoleBrowserTest(unittest.TestCase):
                 By.CSS_SELECTOR, "#dag-grid td.cell[data-run='%s'][data-task=%s]" % (run_id, task))
             self.assertEqual(cell.get_attribute("data-state"), "success")
             self.assertIn("state-success", cell.get_attribute("class"))
-        self.driver.find_element(
-            By.CSS_SELECTOR, "#dag-grid td.cell[data-run='%s'][data-task=extract]" % run_id).click()
+        self.click("#dag-grid td.cell[data-run='%s'][data-task=extract]" % run_id,
+                   "the cell of extract in run %s" % run_id)
         self.wait(lambda d: self.text("task-output").strip() == "extracted users",
                   "the task's output (conf.table rendered)")
         self.assertEqual(self.text("task-state"), "success")
@@ -400,8 +404,8 @@ class ConsoleBrowserTest(unittest.TestCase):
                   "a green run")
         run_id = self.driver.find_elements(
             By.CSS_SELECTOR, "#dag-grid td.run-state[data-state=success]")[-1].get_attribute("data-run")
-        self.driver.find_element(
-            By.CSS_SELECTOR, "#dag-grid td.cell[data-run='%s'][data-task=extract]" % run_id).click()
+        self.click("#dag-grid td.cell[data-run='%s'][data-task=extract]" % run_id,
+                   "the cell of extract in run %s" % run_id)
         self.wait(lambda d: self.by_id("task-clear").is_displayed(), "the Clear button")
         self.assertTrue(self.by_id("task-downstream").is_selected())
         self.by_id("task-clear").click()
@@ -457,13 +461,14 @@ class ConsoleBrowserTest(unittest.TestCase):
         self.driver.find_element(By.CSS_SELECTOR, "#dl-reason option[value=missing_field]").click()
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#dl-table tbody tr[data-id]")) == 4,
                   "the 4 missing_field letters")
-        row = self.driver.find_elements(By.CSS_SELECTOR, "#dl-table tbody tr[data-id]")[0]
-        letter = row.get_attribute("data-id")
-        row.find_element(By.CSS_SELECTOR, "td.reason").click()  # the payload
+        letter = self.wait(lambda d: d.find_elements(
+            By.CSS_SELECTOR, "#dl-table tbody tr[data-id]")[0].get_attribute("data-id"), "a letter")
+        row = "#dl-table tbody tr[data-id='%s']" % letter
+        self.click(row + " td.reason", "the letter (its payload)")
         payload = self.wait(lambda d: d.find_element(By.ID, "dl-payload-text").text, "the payload")
         key = json.loads(payload)["login"]["uuid"]
-        row = self.driver.find_element(By.CSS_SELECTOR, "#dl-table tbody tr[data-id='%s']" % letter)
-        row.find_element(By.CSS_SELECTOR, "input.dl-select").click()
+        self.click(row + " input.dl-select", "the letter's checkbox")
+        self.wait(lambda d: d.find_element(By.ID, "dl-replay").is_enabled(), "Replay enabled")
         self.by_id("dl-replay").click()
         result = self.wait(lambda d: d.find_elements(
             By.CSS_SELECTOR, "#dl-results tr[data-id='%s'] .outcome" % letter), "the replay result")

@@ -33,8 +33,12 @@
     return e;
   }
 
-  function fill(tbody, rows) {
-    tbody.replaceChildren(...rows);
+  // Replaces `parent`'s children with `nodes`, unless they would render the same: a refresh that
+  // changed nothing leaves the page alone (no flicker, and a click in progress is not lost).
+  function fill(parent, nodes) {
+    const html = nodes.map((n) => n.outerHTML).join("");
+    if (parent.innerHTML === html) return;
+    parent.replaceChildren(...nodes);
   }
 
   function fmtNum(n) {
@@ -338,7 +342,7 @@
       const group = session.who && session.who.backends ? session.who.backends.group : "the processor";
       const lagOf = {};
       for (const p of s.partitions || []) lagOf[p.partition] = p;
-      $("tp-topics").replaceChildren(...t.topics.map((topic) => {
+      fill($("tp-topics"), t.topics.map((topic) => {
         const mine = topic.topic === pipelineTopic || (!pipelineTopic && t.topics.length === 1);
         return el("div", {class: "card"},
           el("h3", {}, topic.topic, " ", el("span", {class: "muted"}, mine ? "(group " + group + ")" : "")),
@@ -477,7 +481,8 @@
         : "";
       return el("tr", {class: "clickable" + (letters.shown === id ? " selected" : ""), dataset: {id},
                        on: {click: (ev) => { if (ev.target.tagName !== "INPUT") showPayload(d); }}},
-        el("td", {}, replayable ? el("input", {type: "checkbox", class: "dl-select", checked: letters.selected.has(id),
+        el("td", {}, replayable ? el("input", {type: "checkbox", class: "dl-select",
+                                                checked: letters.selected.has(id) ? "checked" : null,
           on: {change: (ev) => { ev.target.checked ? letters.selected.add(id) : letters.selected.delete(id); renderLetters(); }}}) : ""),
         el("td", {}, id), el("td", {}, d.stage), el("td", {}, fmtTimeUs(d.at_us)),
         el("td", {}, d.reason_class || ""), el("td", {class: "reason"}, d.reason),
@@ -587,7 +592,7 @@
     const bars = el("tr", {class: "runbars"}, el("th", {class: "task"}, "run"), runs.map((r) =>
       el("td", {class: "run-state", dataset: {run: r.run_id, state: r.state}, title: r.state},
          el("span", {class: "runbar state-" + r.state}))));
-    $("dag-grid").tHead.replaceChildren(head, bars);
+    fill($("dag-grid").tHead, [head, bars]);
     fill($("dag-grid").tBodies[0], grid.tasks.map((task) => el("tr", {},
       el("th", {class: "task"}, task),
       runs.map((r) => {
@@ -755,7 +760,7 @@
     setText("tb-count", fmtNum(count.count) + " rows match; page " + (tables.page + 1));
     const cols = tableColumns().map((c) => c.name);
     for (const row of r.rows) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
-    $("tb-rows").tHead.replaceChildren(el("tr", {}, cols.map((c) => el("th", {}, c))));
+    fill($("tb-rows").tHead, [el("tr", {}, cols.map((c) => el("th", {}, c)))]);
     fill($("tb-rows").tBodies[0], r.rows.map((row) => el("tr", {},
       cols.map((c) => el("td", {class: typeof row[c] === "number" ? "num" : ""},
         row[c] === undefined ? "" : row[c] === null ? "null" :
