@@ -28,6 +28,8 @@ set(_df_costs
   KafkaTest.ConfigurationErrorsAreOneLine 11
   PostgresStagingTest.ServerRestartMidRunLosesAndDoublesNothing 10
   LostRecordsTest.KafkaTopicMadeAgainGrownPastTheStoredOffsetIsReadFromItsStart 10
+  ReplayTest.OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly 12
+  ReplayTest.KilledMidReplayThenReplayedAgainStoresEveryLetterOnce 8
   PipelineApiExternalTest.KafkaAndPostgresStatusTopicsRecords 11
   HttpTablesTest.PagingWhileThePipelineWrites 8
   HttpAuthSharedTest.TwoServersShareUsersThroughPostgres 5)

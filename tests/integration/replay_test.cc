@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "integration/cli_helpers.h"
+#include "integration/cql_endpoint.h"
 #include "integration/serve_process.h"
 #include "integration/subprocess.h"
 
@@ -172,10 +173,22 @@ TEST_F(ReplayTest, FixedMappingReplaysLettersIntoRowsOnceAndKeepsTheBalance) {
             "process:N for the store's letters, source:N for the staging's)\n");
   r = Df({"deadletter", "replay", "proc:1"});
   EXPECT_EQ(r.exit_code, 2);
-  // --all: only 3 is left (2 is stored); it is refused by the mapping again.
-  r = Df({"deadletter", "replay", "--all"});
+  // --all --reason: the class of the letter's own reason; an unknown class is exit 2.
+  r = Df({"deadletter", "replay", "--all", "--reason", "invalid_json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(SplitLines(r.out).back(), "stored 0, dead-lettered again 1, refused 0 (of 1 letter)");
+  EXPECT_EQ(r.out, "stored 0, dead-lettered again 0, refused 0 (of 0 letters)\n");
+  r = Df({"deadletter", "replay", "--all", "--reason", "bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: reason class 'bogus' is not one of: invalid_json, missing_key, "
+            "missing_field, type_mismatch, too_large, other\n");
+  // --all: only 3 is left (2 is stored); it is refused by the mapping again.
+  r = Df({"deadletter", "replay", "--all", "--reason", "missing_field"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("{}: dead-lettered again: column \"age\": value old at dob.years is "
+                               "not a 32-bit integer\nstored 0, dead-lettered again 1, refused 0 "
+                               "(of 1 letter)\n",
+                               three));
   balanced();
 }
 
@@ -294,6 +307,41 @@ TEST_F(ReplayTest, OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly) {
   EXPECT_NE(st.out.find(R"("balanced":true)"), std::string::npos) << st.out;
 }
 
+// The same promises with the Cassandra store (the endpoint `dataforge cql-serve` serves): the
+// marker lives in dataforge_replays, the counters come from the markers.
+TEST_F(ReplayTest, CassandraStoreReplaysALetterOnce) {
+  CqlEndpoint cql(dir_.Sub("cql"));
+  ASSERT_NE(cql.port(), 0);
+  const std::string store = cql.url() + "/replay_ks";
+  WriteFile(capture_, "{\"results\":[" + Person(1, R"({"age":30})") + "," +
+                          Person(2, R"({"years":31})") + "]}");
+  WriteFile(config_, PipelineYaml(capture_, false) + "store:\n  url: " + store + "\n");
+  auto r = Df({"run", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  WriteFile(config_, PipelineYaml(capture_, true) + "store:\n  url: " + store + "\n");
+  auto letters = DeadLetters(data_, {"--config", config_});
+  ASSERT_EQ(letters.size(), 1u);
+  const std::string two = LetterOf(letters, Uuid(2));
+  r = Df({"deadletter", "replay", two});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("{}: stored key {}\nstored 1, dead-lettered again 0, refused 0 (of "
+                               "1 letter)\n",
+                               two, Uuid(2)));
+  EXPECT_EQ(Row(Uuid(2)),
+            fmt::format(R"({{"id":"{}","email":"p2@example.com","age":31}})", Uuid(2)) + "\n");
+  r = Df({"deadletter", "replay", two});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.starts_with(two + ": refused: already replayed at ")) << r.out;
+  auto st = Df({"status", "--json"});
+  EXPECT_NE(st.out.find(R"("fetched":2,"staged":2,"streamed":2,"stored":2,"dead_lettered":0,)"),
+            std::string::npos)
+      << st.out;
+  EXPECT_NE(st.out.find(R"("balanced":true)"), std::string::npos) << st.out;
+  letters = DeadLetters(data_, {"--config", config_});
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(JsonField(letters[0], "replay.outcome"), "stored") << letters[0];
+}
+
 TEST_F(ReplayTest, KilledMidReplayThenReplayedAgainStoresEveryLetterOnce) {
   constexpr int kLetters = 1500;
   std::string records = Person(0, R"({"age":1})");
@@ -305,12 +353,13 @@ TEST_F(ReplayTest, KilledMidReplayThenReplayedAgainStoresEveryLetterOnce) {
   ASSERT_EQ(before.dead_lettered, kLetters);
   ChildProcess replay =
       StartDataforge({"deadletter", "replay", "--all", "--config", config_, "--data-dir", data_});
-  // Killed once some letters are stored (their markers are durable: read-only readers see them).
-  ASSERT_TRUE(WaitFor([&] { return StoredNow(data_, {"--config", config_}) > 50; }, 120));
+  // Killed as soon as it has printed 50 letters (each line follows its durable replay; stdout
+  // to a pipe comes in blocks of many lines), so it is mid-way: most letters are left.
+  ASSERT_TRUE(WaitFor([&] { return SplitLines(replay.Stdout()).size() >= 50; }, 120));
   replay.Signal(SIGKILL);
   (void)replay.Wait(60000);
   int64_t stored_at_kill = StoredNow(data_, {"--config", config_});
-  ASSERT_GT(stored_at_kill, 50);
+  ASSERT_GT(stored_at_kill, 50);  // the row written before the replays, and 50 or more
   ASSERT_LT(stored_at_kill, kLetters + 1) << "the replay finished before it was killed";
 
   auto again = Df({"deadletter", "replay", "--all"});
