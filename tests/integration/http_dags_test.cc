@@ -283,6 +283,12 @@ TEST_F(HttpDagsTest, RecordsByTimeOverHttp) {
       }
     }
     if (want > 0 && want < end) ++seeks_inside;
+    // The same time with an offset whose '+' is not URL-encoded (it arrives as a space).
+    std::string plus = t2_iso.substr(0, t2_iso.size() - 1) + "+00:00";
+    auto same = Curl(
+        {}, s.Url(fmt::format("/v1/topics/users_created/partitions/{}/records?time={}", p, plus)));
+    EXPECT_NE(same.body.find(fmt::format(R"("seek_offset":{}}})", want)), std::string::npos)
+        << same.body;
     auto r =
         Curl({}, s.Url(fmt::format("/v1/topics/users_created/partitions/{}/records?time={}&limit=2",
                                    p, t2_iso)));

@@ -116,7 +116,11 @@ Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
     if (offset) {
       return Status::InvalidArgument("give offset= or time=, not both");
     }
-    auto t = ParseInstant(*text);
+    // A '+' of an offset sent unencoded arrives as a space (form decoding): no form of a time
+    // has a space after its date, so it is the '+'.
+    std::string instant = *text;
+    if (size_t space = instant.find(' ', 11); space != std::string::npos) instant[space] = '+';
+    auto t = ParseInstant(instant);
     if (!t.ok()) return Status::InvalidArgument(fmt::format("time={}", t.status().message()));
     time_us = *t;
   }
