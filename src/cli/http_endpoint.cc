@@ -7,10 +7,12 @@
 #include "metrics/dag_runs_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/status_collector.h"
+#include "serve/console/console.h"
 #include "serve/rest/metrics_api.h"
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
+#include "serve/rest/whoami_api.h"
 
 namespace dataforge {
 
@@ -38,6 +40,9 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   rest::RegisterPipelineApi(&e->router_, e->pipeline_->backends());
   rest::RegisterOpenApi(&e->router_);
   DF_RETURN_IF_ERROR(e->AddMetrics(ctx, config, store, flags, exporter));
+  rest::RegisterWhoAmI(&e->router_, e->pipeline_->backends().config);
+  // The web console (not part of the REST API, so not in openapi.json).
+  console::RegisterConsole(&e->router_);
 
   http::HttpServerOptions options;
   options.host = flags.host;

@@ -70,7 +70,9 @@ TEST_F(OpenApiWalkTest, DocumentedRoutesAreTheRegisteredRoutes) {
   std::set<std::string> routed = kServedByTheServer;
   for (const auto& r : served_->router().routes()) routed.insert(r.method + " " + r.pattern);
   EXPECT_EQ(documented, routed);
-  EXPECT_EQ(routed.size(), 24u);  // health, openapi, metrics, 7 tables, 5 pipeline, 9 DAG routes
+  // health, openapi, metrics, whoami, 7 tables, 5 pipeline (replay), 9 DAG routes (pause,
+  // unpause, clear, grid, task)
+  EXPECT_EQ(routed.size(), 25u);
   EXPECT_TRUE(documented.count("GET /openapi.json"));
   // Public in the document exactly where the router has no access requirement.
   for (const auto& r : served_->router().routes()) {
@@ -172,7 +174,7 @@ TEST_F(OpenApiWalkTest, EveryDocumentedGetAnswersAsDocumented) {
       EXPECT_NE(ErrorMessage(bad), "") << bad.body;
     }
   }
-  EXPECT_EQ(called, 16);  // every GET route but /health
+  EXPECT_EQ(called, 17);  // every GET route but /health
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
 #include "serve/rest/tables_api.h"
+#include "serve/rest/whoami_api.h"
 
 namespace dataforge::testing {
 
@@ -36,6 +37,7 @@ void ServedDataDir::Open() {
   rest::RegisterOpenApi(&router_);
   metrics_.Add(std::make_shared<metrics::BuildInfoCollector>("test"));
   rest::RegisterMetricsApi(&router_, &metrics_, /*open=*/false);  // off loopback: pipeline read
+  rest::RegisterWhoAmI(&router_, &config_);
 }
 
 http::ApiResponse ServedDataDir::Call(const std::string& method, const std::string& target,

@@ -42,6 +42,9 @@ struct ApiRequest {
   // that loop (paging, aggregates) stop there and answer DeadlineExceeded (504). Added by the
   // http helper (issue 15); max() = none.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // The If-None-Match header ("" when absent): static assets answer 304 when it names their
+  // ETag (serve/console/). Added for issue 16.
+  std::string if_none_match;
 
   // The first value of query parameter `name`, or nullptr.
   const std::string* Query(std::string_view name) const;

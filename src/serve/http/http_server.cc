@@ -494,6 +494,7 @@ ApiResponse HttpServer::Route(const httplib::Request& req, std::string body,
   api.query = std::move(query).value();
   api.body = std::move(body);
   api.client_address = req.remote_addr;
+  api.if_none_match = req.get_header_value("If-None-Match");
   api.deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.request_deadline_ms);
 
