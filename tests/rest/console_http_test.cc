@@ -150,11 +150,11 @@ TEST_F(WhoAmITest, AnswersWhatEachRoleMayDo) {
            kBackends + "}"},
       {{"otto", "operator", "key", "0c9f3e1a2b4d"},
        std::string(R"j({"user":"otto","role":"operator","method":"key","auth":true,)j"
-                   R"j("can":{"read_pipeline":true,"read_tables":true,"replay":false,)j"
-                   R"j("trigger":true,"clear":true,"pause":false,"admin":false},)j"
+                   R"j("can":{"read_pipeline":true,"read_tables":true,"replay":true,)j"
+                   R"j("trigger":true,"clear":true,"pause":true,"admin":false},)j"
                    R"j("dags":{"etl_daily":{"read":true,"trigger":true,"clear":true,)j"
-                   R"j("pause":false},"report":{"read":true,"trigger":true,"clear":true,)j"
-                   R"j("pause":false}},"backends":)j") +
+                   R"j("pause":true},"report":{"read":true,"trigger":true,"clear":true,)j"
+                   R"j("pause":true}},"backends":)j") +
            kBackends + "}"},
       // A role of the pipeline file: per DAG, and no pipeline read, so no backends.
       {{"eve", "etl_operator", "jwt", ""},
