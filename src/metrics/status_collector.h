@@ -31,6 +31,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include "common/dead_letter_reason.h"
 #include "config/pipeline_config.h"
 #include "log/log.h"
 #include "staging/staging.h"
@@ -67,7 +69,7 @@ class PipelineStatusCollector : public prometheus::Collectable {
  private:
   struct DeadLetterCounts {
     uint64_t last_id = 0;
-    std::array<uint64_t, 6> by_class{};  // kDeadLetterReasonClasses order
+    std::array<uint64_t, std::size(kDeadLetterReasonClasses)> by_class{};  // in that order
   };
   // Reads the dead letters after `counts->last_id` from `list` (staging's or store's).
   template <typename Table>
