@@ -8,7 +8,8 @@
 #   2. scrape time: a pipeline file with a 64-partition log and 100 DAGs (@daily, one shell
 #      task each); `dataforge run --http-port 0` (unbounded, the built-in API) until each DAG's
 #      run has finished, then SCRAPES scrapes one after another while the pipeline keeps
-#      running; prints curl's time_total p50 / p99 / max and the exposition's size.
+#      running, at full speed and paced; prints curl's time_total p50 / p99 / max, GET
+#      /health's p50 beside it (what the machine adds) and the exposition's size.
 # Usage: bench/metrics_bench.sh [RECORDS] [ROUNDS] [SCRAPES]
 #   BIN=build-asan/src/dataforge bench/metrics_bench.sh ...   (another binary; default build/)
 set -euo pipefail
@@ -59,41 +60,50 @@ for kind in plain idle scraped; do
   echo "median $kind: $(median <"$dir/$kind") records/s"
 done
 
-# 2. A scrape of 64 partitions and 100 DAGs.
-{
-  printf 'log:\n  partitions: 64\ndags:\n'
-  for i in $(seq -w 1 100); do
-    printf '  dag_%s:\n    schedule: "@daily"\n    start_date: 2026-01-01\n' "$i"
-    printf '    tasks:\n      - {id: extract, type: shell, command: "true"}\n'
+# 2. A scrape of 64 partitions and 100 DAGs: once with the pipeline at full speed (its stages
+#    compete with the scrape for the CPU), once paced (source.rate_limit_per_sec: 2 pages of 50:
+#    about 100 records/s) so that the time is the scrape's own work.
+scrape_bench() {  # $1: label, $2: extra source settings
+  {
+    printf 'source:\n'
+    printf "$2"  # its \n are newlines
+    printf 'log:\n  partitions: 64\ndags:\n'
+    for i in $(seq -w 1 100); do
+      printf '  dag_%s:\n    schedule: "@daily"\n    start_date: 2026-01-01\n' "$i"
+      printf '    tasks:\n      - {id: extract, type: shell, command: "true"}\n'
+    done
+  } >"$dir/pipeline.yaml"
+  rm -rf "$dir/data"
+  "$bin" run --no-progress --http-port 0 --config "$dir/pipeline.yaml" --data-dir "$dir/data" \
+    >"$dir/run.out" 2>&1 &
+  pid=$!
+  port=$(port_of "$dir/run.out")
+  [[ -n $port ]] || { cat "$dir/run.out"; exit 1; }
+  url="http://127.0.0.1:$port/metrics"
+  for _ in $(seq 600); do  # every DAG's run done (success or failed)
+    done_runs=$(curl -sf "$url" | grep -cE '^dataforge_dag_runs\{.*state="(success|failed)"\} 1$' || true)
+    [[ $done_runs -ge 100 ]] && break
+    sleep 0.5
   done
-} >"$dir/pipeline.yaml"
-rm -rf "$dir/data"
-"$bin" run --no-progress --http-port 0 --config "$dir/pipeline.yaml" --data-dir "$dir/data" \
-  >"$dir/run.out" 2>&1 &
-pid=$!
-port=$(port_of "$dir/run.out")
-[[ -n $port ]] || { cat "$dir/run.out"; exit 1; }
-url="http://127.0.0.1:$port/metrics"
-for _ in $(seq 600); do  # every DAG's run done (success or failed)
-  done_runs=$(curl -sf "$url" | grep -E '^dataforge_dag_runs\{.*state="(success|failed)"\} 1$' |
-    wc -l || true)
-  [[ $done_runs -ge 100 ]] && break
-  sleep 0.5
-done
-echo "DAG runs finished: $done_runs of 100"
-curl -sf "$url" >"$dir/scrape.txt"
-echo "exposition: $(wc -c <"$dir/scrape.txt") bytes, $(grep -vc '^#' "$dir/scrape.txt") samples," \
-  "$(grep -c '^dataforge_log_end_offset{' "$dir/scrape.txt") partitions," \
-  "stored so far $(sed -n 's/^dataforge_records_total{stage="stored"} //p' "$dir/scrape.txt")"
-for _ in $(seq "$scrapes"); do
-  curl -sf -o /dev/null -w '%{time_total}\n' "$url"
-done | sort -n >"$dir/times"
-awk -v n="$(wc -l <"$dir/times")" '
-  {t[NR] = $1 * 1000}
-  END {
-    p50 = t[int(n * 0.50 + 0.5)]; p99 = t[int(n * 0.99 + 0.5)];
-    printf "scrape (%d, while the pipeline runs): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", n, p50, p99, t[n]
-  }' "$dir/times"
-kill -INT "$pid"
-wait "$pid" || true
-pid=
+  curl -sf "$url" >"$dir/scrape.txt"
+  echo "$1: DAG runs finished $done_runs of 100; exposition $(wc -c <"$dir/scrape.txt") bytes," \
+    "$(grep -vc '^#' "$dir/scrape.txt") samples, $(grep -c '^dataforge_log_end_offset{' "$dir/scrape.txt")" \
+    "partitions, stored so far $(sed -n 's/^dataforge_records_total{stage="stored"} //p' "$dir/scrape.txt")"
+  for _ in $(seq "$scrapes"); do
+    curl -sf -o /dev/null -w '%{time_total}\n' "$url"
+  done | sort -n >"$dir/times"
+  for _ in $(seq 20); do
+    curl -sf -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/health"
+  done | sort -n >"$dir/health"
+  awk -v n="$(wc -l <"$dir/times")" -v label="$1" -v health="$(sed -n 10p "$dir/health")" '
+    {t[NR] = $1 * 1000}
+    END {
+      printf "%s: %d scrapes: p50 %.1f ms, p99 %.1f ms, max %.1f ms (GET /health p50 %.1f ms)\n",
+        label, n, t[int(n * 0.50 + 0.5)], t[int(n * 0.99 + 0.5)], t[n], health * 1000
+    }' "$dir/times"
+  kill -INT "$pid"
+  wait "$pid" || true
+  pid=
+}
+scrape_bench "full speed" "  name: randomuser\n"
+scrape_bench "paced" "  rate_limit_per_sec: 2\n  results_per_page: 50\n"

@@ -35,6 +35,7 @@ set(_df_costs
   HttpTablesTest.PagingWhileThePipelineWrites 8
   HttpAuthSharedTest.TwoServersShareUsersThroughPostgres 5
   MetricsTest.PrometheusScrapesARunningPipeline 8
+  MetricsTest.IngestAndProcessRolesOverKafkaServeMetrics 7
   MetricsTest.ServeLintsCleanCountsDeadLettersByReasonAndIsOpenOnLoopbackOnly 6)
 while(_df_costs)
   list(POP_FRONT _df_costs _df_name _df_cost)

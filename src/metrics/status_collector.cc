@@ -1,5 +1,6 @@
 #include "metrics/status_collector.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -84,13 +85,15 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
       uint64_t stored = st->store.stored;
       auto now = std::chrono::steady_clock::now();
       bool still = stored == rows_.last_stored && stored != rows_.at_stored;
-      if (!rows_.known || still || now - rows_.at >= std::chrono::seconds(kRowsRefreshSeconds)) {
+      if (!rows_.known || still || now >= rows_.next) {
         // The pipeline's table does not exist before its first batch: 0 rows.
         auto rows = s_.store->Count(c.process.table);
         if (rows.ok() || rows.status().code() == StatusCode::kNotFound) {
+          auto took = std::chrono::steady_clock::now() - now;
           rows_.known = true;
           rows_.rows = rows.ok() ? *rows : 0;
-          rows_.at = now;
+          rows_.next = now + std::max<std::chrono::steady_clock::duration>(
+                                 std::chrono::seconds(kRowsRefreshSeconds), took * 200);
           rows_.at_stored = stored;
         } else {
           store_up = false;

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "integration/cli_helpers.h"
+#include "integration/kafka_cluster.h"
 #include "integration/pg_server.h"
 #include "integration/serve_process.h"
 #include "integration/subprocess.h"
@@ -147,8 +148,14 @@ class MetricsTest : public ::testing::Test {
   }
   std::map<std::string, double> Scrape(ServeProcess& s) {
     auto r = Curl({}, s.Url("/metrics"));
-    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.status, 200) << s.Url("/metrics") << ": " << r.err << r.body;
     return ParseMetrics(r.body);
+  }
+  // The same for polling: no sample when the scrape fails (the failure shows when the wait
+  // ends: `Curl` again in its message).
+  std::map<std::string, double> TryScrape(ServeProcess& s) {
+    auto r = Curl({}, s.Url("/metrics"));
+    return r.status == 200 ? ParseMetrics(r.body) : std::map<std::string, double>{};
   }
   TempDir dir_;
 };
@@ -165,7 +172,7 @@ TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
   std::map<std::string, double> m;
   ASSERT_TRUE(WaitFor(
       [&] {
-        m = Scrape(run);
+        m = TryScrape(run);
         return Get(m, R"(dataforge_records_total{stage="stored"})") == 20 &&
                Get(m, R"(dataforge_stage_lag_records{stage="log"})") == 0 &&
                Get(m, R"(dataforge_dag_runs{dag="etl",state="success"})") == 1;
@@ -311,6 +318,88 @@ TEST_F(MetricsTest, ServeLintsCleanCountsDeadLettersByReasonAndIsOpenOnLoopbackO
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(Get(ParseMetrics(r.body), R"(dataforge_records_total{stage="stored"})"), 20);
   }
+}
+
+TEST_F(MetricsTest, IngestAndProcessRolesOverKafkaServeMetrics) {
+  MockKafkaCluster kafka(3, {"users_created:4"});
+  OnePageApi api(FixturePage());
+  std::string config = dir_.Sub("kafka.yaml");
+  WriteFile(config, fmt::format("source:\n  url: {}\n  timeout_ms: 600000\n"
+                                "log:\n  url: {}\n  partitions: 4\n  properties:\n"
+                                "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 500\n",
+                                api.url(), kafka.url()));
+  auto start = [&](const char* role) {
+    return std::make_unique<ServeProcess>(
+        // No scheduler: the default pipeline's DAG would ingest the page again.
+        std::vector<std::string>{"run", "--role", role, "--no-progress", "--no-scheduler",
+                                 "--http-port", "0", "--config", config, "--data-dir",
+                                 dir_.Sub(role)});
+  };
+  auto ingest = start("ingest");
+  auto process = start("process");
+  ASSERT_TRUE(ingest->up() && process->up());
+  std::map<std::string, double> in, out;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        in = TryScrape(*ingest);
+        out = TryScrape(*process);
+        return Get(in, R"(dataforge_records_total{stage="streamed"})") == 20 &&
+               Get(out, R"(dataforge_records_total{stage="stored"})") == 20;
+      },
+      90))
+      << "ingest " << ingest->Url("/metrics") << ": " << Curl({}, ingest->Url("/metrics")).err
+      << Get(in, R"(dataforge_records_total{stage="streamed"})") << "\nprocess "
+      << process->Url("/metrics") << ": " << Curl({}, process->Url("/metrics")).err
+      << Get(out, R"(dataforge_records_total{stage="stored"})") << "\n"
+      << ingest->process().Stderr() << process->process().Stderr();
+  for (ServeProcess* p : {ingest.get(), process.get()}) {
+    auto lint = Promtool(p->Url("/metrics"));
+    EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
+    EXPECT_EQ(lint.out, "");
+  }
+  in = Scrape(*ingest);
+  out = Scrape(*process);
+  // Each data dir's totals, as its `status --json` says them.
+  for (const char* role : {"ingest", "process"}) {
+    auto status =
+        RunDataforge({"status", "--json", "--config", config, "--data-dir", dir_.Sub(role)});
+    ASSERT_EQ(status.exit_code, 0) << status.err;
+    auto fields = IntFields(status.out);
+    const auto& m = std::string(role) == "ingest" ? in : out;
+    for (const char* stage : kStages) {
+      std::string series = fmt::format("dataforge_records_total{{stage=\"{}\"}}", stage);
+      EXPECT_EQ(Get(m, series), static_cast<double>(fields[stage])) << role << " " << series;
+    }
+  }
+  EXPECT_EQ(
+      Get(in,
+          R"(dataforge_pipeline_info{source="http",staging="sqlite",log="kafka",store="rocksdb",role="ingest"})"),
+      1);
+  EXPECT_EQ(
+      Get(out,
+          R"(dataforge_pipeline_info{source="http",staging="sqlite",log="kafka",store="rocksdb",role="process"})"),
+      1);
+  // The ingest has no store, the process member no staging.
+  EXPECT_EQ(Get(in, R"(dataforge_backend_up{stage="store"})"), -1);
+  EXPECT_EQ(Get(in, R"(dataforge_backend_up{stage="staging"})"), 1);
+  EXPECT_EQ(Get(in, R"(dataforge_backend_up{stage="log"})"), 1);
+  EXPECT_EQ(Get(out, R"(dataforge_backend_up{stage="staging"})"), -1);
+  EXPECT_EQ(Get(out, R"(dataforge_backend_up{stage="store"})"), 1);
+  EXPECT_EQ(Get(in, R"(dataforge_batch_commit_duration_seconds_count{stage="log"})") >= 1, true);
+  EXPECT_EQ(Get(out, "dataforge_end_to_end_latency_seconds_count"), 20);
+  double group_lag = 0, group_offsets = 0;
+  for (const auto& [series, v] : out) {
+    if (series.rfind("dataforge_consumer_group_lag_records{", 0) == 0) group_lag += v;
+    if (series.rfind("dataforge_consumer_group_offset{", 0) == 0) group_offsets += v;
+  }
+  EXPECT_EQ(group_lag, 0);
+  EXPECT_EQ(group_offsets, 20);
+  // The ingest's table routes are absent (no store); its pipeline routes answer.
+  EXPECT_EQ(Curl({}, ingest->Url("/v1/tables")).status, 404);
+  EXPECT_EQ(Curl({}, ingest->Url("/v1/status")).status, 200);
+  api.Release();
+  EXPECT_EQ(ingest->Stop().exit_code, 0) << ingest->process().Stderr();
+  EXPECT_EQ(process->Stop().exit_code, 0) << process->process().Stderr();
 }
 
 // Prometheus's instant query `query`: the value of its single sample, or -1 (none yet).
