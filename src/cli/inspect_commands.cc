@@ -124,7 +124,9 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
     });
   });
 
-  auto* dl = app.add_subcommand("deadletter", "Read the dead-letter tables of every stage");
+  auto* dl = app.add_subcommand(
+      "deadletter",
+      "Read the dead-letter tables of every stage; replay them through the current mapping");
   dl->require_subcommand(1);
   auto limit = std::make_shared<size_t>(100);
   auto* list = dl->add_subcommand(

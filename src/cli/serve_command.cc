@@ -61,7 +61,9 @@ void AddServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "serve",
       "Serve the data dir over HTTP: the REST API of docs/serving.md (tables, rows, paging, "
-      "filters) and GET /health. If another dataforge process (a `run`) uses the data dir, its "
+      "filters, the pipeline's state, DAGs, dead-letter replay), the web console at /, GET "
+      "/metrics "
+      "(Prometheus) and GET /health. If another dataforge process (a `run`) uses the data dir, its "
       "store is served read-only (writes get an error naming that process); `dataforge run "
       "--http-port` serves a running pipeline instead. Requests authenticate once a user "
       "exists (`dataforge users add`) or with auth.required; off loopback, authentication must "
