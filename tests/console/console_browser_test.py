@@ -140,20 +140,27 @@ class ConsoleBrowserTest(unittest.TestCase):
     def start(cls, args, ready):
         """`dataforge ARGS`, stdout and stderr merged; waits for a line matching `ready`."""
         p = subprocess.Popen([BINARY] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+                             bufsize=0)
         cls.procs.append(p)
         deadline = time.monotonic() + BOUND_S
         lines = []
+        # Unbuffered reads, split here: select() on a buffered reader misses lines that an
+        # earlier readline() already pulled into its buffer (the ready line after a log line).
+        pending = b""
+        fd = p.stdout.fileno()
         while time.monotonic() < deadline:
-            r, _, _ = select.select([p.stdout], [], [], 0.5)
+            r, _, _ = select.select([fd], [], [], 0.5)
             if r:
-                line = p.stdout.readline()
-                if line == "":
+                chunk = os.read(fd, 65536)
+                if not chunk:
                     break
-                lines.append(line.rstrip("\n"))
-                if ready.search(lines[-1]):
-                    p.ready_line = lines[-1]
-                    return p
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for raw in complete:
+                    lines.append(raw.decode("utf-8", "replace"))
+                    if ready.search(lines[-1]):
+                        p.ready_line = lines[-1]
+                        return p
             elif p.poll() is not None:
                 break
         raise AssertionError("dataforge %s did not start: %r" % (" ".join(args), lines))

@@ -107,26 +107,35 @@ class Run:
         self.proc = subprocess.Popen(
             [binary, "--data-dir", os.path.join(tmp, "data"), "run", "--http-port", "0",
              "--cql-port", "0", "--no-progress"],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            stdout=subprocess.PIPE, stderr=self._stderr, bufsize=0)
         self.http = self.cql = None
         lines = []
+        # Unbuffered reads of the pipe, split here: select() on a buffered reader misses a line
+        # that an earlier readline() already pulled into the buffer (both ready lines often
+        # arrive in one read), and would then wait for the deadline.
+        pending = b""
+        fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + START_BOUND_S
         while (self.http is None or self.cql is None) and time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            r, _, _ = select.select([fd], [], [], 0.5)
             if not r:
                 if self.proc.poll() is not None:
                     break
                 continue
-            line = self.proc.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            lines.append(line.rstrip("\n"))
-            m = READY.match(line)
-            if m:
-                self.http = (m.group("host"), int(m.group("port")))
-            m = CQL_READY.match(line)
-            if m:
-                self.cql = (m.group("host"), int(m.group("port")))
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                line = raw.decode("utf-8", "replace")
+                lines.append(line)
+                m = READY.match(line)
+                if m:
+                    self.http = (m.group("host"), int(m.group("port")))
+                m = CQL_READY.match(line)
+                if m:
+                    self.cql = (m.group("host"), int(m.group("port")))
         if self.http is None or self.cql is None:
             self.kill()
             raise AssertionError(f"no ready lines from dataforge run, got {lines!r}; stderr:\n{self.stderr()}")
@@ -142,7 +151,7 @@ class Run:
         except subprocess.TimeoutExpired:
             self.kill()
             return None, ""
-        return self.proc.returncode, out
+        return self.proc.returncode, out.decode("utf-8", "replace")
 
     def kill(self):
         if self.proc.poll() is None:

@@ -327,7 +327,18 @@ __df_serve() {  # __df_serve LINE BACKGROUND READY_REGEX COMMAND
   __df_stop $pid "$out"
 }
 __df_stop() {  # SIGINT to the session; it must exit 0 within 60 s
-  local pid=$1 out=$2 i
+  local pid=$1 out=$2 i p blk
+  # A background job inherits SIGINT ignored, and an ignored signal that is not blocked is
+  # discarded: sent while dataforge is still starting (before its SignalWaiter blocks SIGINT to
+  # sigwait for it) it would be lost, and the command would run on. So wait until a process of
+  # the session blocks SIGINT (up to 30 s; a command that never does is signalled after that).
+  for i in $(seq 300); do
+    for p in $(pgrep -s $pid); do
+      blk=$(awk '/^SigBlk/ {print $2}' /proc/$p/status 2>/dev/null)
+      if [[ -n $blk ]] && (( (16#$blk & 2) != 0 )); then break 2; fi
+    done
+    sleep 0.1
+  done
   kill -INT -- -$pid 2>/dev/null
   for i in $(seq 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
   if kill -0 $pid 2>/dev/null; then

@@ -47,7 +47,8 @@ class CqlServe:
         self._stderr = os.fdopen(fd, "w")
         self.proc = subprocess.Popen(
             [BINARY, "--data-dir", self.data_dir] + self.command + self.args,
-            stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, text=True)
+            stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, bufsize=0)
+        self._pending = b""
         deadline = time.monotonic() + START_BOUND_S
         lines = []
         match = None
@@ -67,14 +68,24 @@ class CqlServe:
         return self
 
     def _read_line(self, bound_s):
+        """The next stdout line, or None after bound_s. Unbuffered reads split here: select() on
+        a buffered reader misses lines an earlier readline() already pulled into its buffer."""
         deadline = time.monotonic() + bound_s
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._pending:
+            if time.monotonic() >= deadline:
+                return None
+            r, _, _ = select.select([fd], [], [], 0.5)
             if r:
-                return self.proc.stdout.readline().rstrip("\n")
-            if self.proc.poll() is not None:
-                return self.proc.stdout.readline().rstrip("\n")
-        return None
+                chunk = os.read(fd, 65536)
+                if not chunk:  # the process closed stdout: what is left, "" at the end
+                    rest, self._pending = self._pending, b""
+                    return rest.decode("utf-8", "replace")
+                self._pending += chunk
+            elif self.proc.poll() is not None and not self._pending:
+                return ""
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line.decode("utf-8", "replace")
 
     def stop(self):
         """SIGTERM, then returns (exit code, the rest of stdout)."""
@@ -85,7 +96,7 @@ class CqlServe:
             self.proc.kill()
             out, _ = self.proc.communicate()
             raise AssertionError("cql-serve did not stop on SIGTERM; stderr:\n" + self.stderr())
-        return self.proc.returncode, out
+        return self.proc.returncode, (self._pending + out).decode("utf-8", "replace")
 
     def stderr(self):
         with open(self.stderr_path) as f:
