@@ -9,6 +9,7 @@
 
 #include "auth/access_policy.h"
 #include "integration/cli_helpers.h"
+#include "integration/serve_process.h"
 #include "integration/subprocess.h"
 #include "rest/served_data_dir.h"
 #include "serve/console/console.h"
@@ -34,18 +35,10 @@ TEST(ConsoleHttpTest, AssetsAreServedWithTypeEtagAndCspAndNeedNoCredentials) {
   // Authentication on: a user exists.
   auto added = RunDataforge(args({"users", "add", "ops", "--role", "admin"}));
   ASSERT_EQ(added.exit_code, 0) << added.err;
-  auto serve = StartDataforge(args({"serve", "--http-port", "0"}));
-  static const std::regex ready(R"j(serve: listening on http://127\.0\.0\.1:(\d+) .*auth on)j");
-  std::smatch m;
-  std::string out;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        out = serve.Stdout();
-        return std::regex_search(out, m, ready);
-      },
-      30))
-      << out << serve.Stderr();
-  httplib::Client client("127.0.0.1", std::stoi(m[1]));
+  ServeProcess serve(args({"serve", "--http-port", "0"}));
+  ASSERT_TRUE(serve.up());
+  ASSERT_NE(serve.details().find("auth on"), std::string::npos) << serve.details();
+  httplib::Client client("127.0.0.1", serve.port());
 
   struct Case {
     std::string path, file, type;

@@ -2,11 +2,9 @@
 // (cpp-httplib's client on loopback): the binary registers them (cli/http_endpoint.cc).
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <signal.h>
-
-#include <regex>
 
 #include "integration/cli_helpers.h"
+#include "integration/serve_process.h"
 #include "integration/subprocess.h"
 #include "serve/rest/openapi.h"
 
@@ -26,18 +24,9 @@ TEST(ServePipelineHttpTest, StatusOpenApiAndATriggerOverHttp) {
   };
   auto r = RunDataforge(args({"run", "--max-records", "40"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto serve = StartDataforge(args({"serve", "--http-port", "0"}));
-  static const std::regex ready(R"(serve: listening on http://127\.0\.0\.1:(\d+) )");
-  std::smatch m;
-  std::string out;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        out = serve.Stdout();
-        return std::regex_search(out, m, ready);
-      },
-      30))
-      << out << serve.Stderr();
-  httplib::Client client("127.0.0.1", std::stoi(m[1]));
+  ServeProcess serve(args({"serve", "--http-port", "0"}));
+  ASSERT_TRUE(serve.up());
+  httplib::Client client("127.0.0.1", serve.port());
 
   auto status = client.Get("/v1/status");
   ASSERT_TRUE(status);
@@ -66,8 +55,7 @@ TEST(ServePipelineHttpTest, StatusOpenApiAndATriggerOverHttp) {
       records->body,
       R"({"error":{"code":"not_found","message":"topic 'users_created' has no partition 9; its partitions are 0 to 3"}})");
 
-  serve.Signal(SIGTERM);
-  auto end = serve.Wait(30000);
+  auto end = serve.Stop();
   EXPECT_EQ(end.exit_code, 0) << end.err;
 }
 

@@ -66,6 +66,13 @@ ApiResponse ErrorResponse(int status, std::string_view code, std::string_view me
 // NotFound 404, FailedPrecondition 409, ResourceExhausted 413, Unavailable 503,
 // DeadlineExceeded 504, others 500 (message kept; never a stack trace).
 ApiResponse ErrorFromStatus(const Status& status);
+// The response `fn` (returning Result<ApiResponse>) builds, or the error envelope of its Status:
+// the body of most route handlers.
+template <typename Fn>
+ApiResponse ResponseOrError(Fn&& fn) {
+  Result<ApiResponse> r = fn();
+  return r.ok() ? std::move(r).value() : ErrorFromStatus(r.status());
+}
 
 // What a route needs. The server checks it before calling the handler: kind and action, with the
 // resource name taken from the path parameter `name_param` ("" = the kind's single resource

@@ -19,14 +19,8 @@ using auth::Action;
 using auth::ResourceKind;
 using http::ApiRequest;
 using http::ApiResponse;
-using http::ErrorFromStatus;
 using http::JsonResponse;
-
-template <typename Fn>
-ApiResponse Handle(Fn&& fn) {
-  Result<ApiResponse> r = fn();
-  return r.ok() ? std::move(r).value() : ErrorFromStatus(r.status());
-}
+using http::ResponseOrError;
 
 Result<ApiResponse> ListDags(const PipelineApiBackends& b, const ApiRequest& req) {
   DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
@@ -187,15 +181,19 @@ Result<std::string> DagObjectJson(const PipelineApiBackends& b, const DagSpec& d
 
 void RegisterDagRoutes(http::ApiRouter* router, const PipelineApiBackends& b) {
   http::RouteAccess dags_read{ResourceKind::kDags, Action::kRead, "", false};
-  router->Add("GET", "/v1/dags", dags_read,
-              [b](const ApiRequest& req) { return Handle([&] { return ListDags(b, req); }); });
-  router->Add("POST", "/v1/dags/{dag}/runs",
-              http::RouteAccess{ResourceKind::kDags, Action::kTrigger, "dag", true},
-              [b](const ApiRequest& req) { return Handle([&] { return TriggerRun(b, req); }); });
-  router->Add("GET", "/v1/runs", dags_read,
-              [b](const ApiRequest& req) { return Handle([&] { return ListRuns(b, req); }); });
-  router->Add("GET", "/v1/runs/{run_id}", dags_read,
-              [b](const ApiRequest& req) { return Handle([&] { return GetRun(b, req); }); });
+  router->Add("GET", "/v1/dags", dags_read, [b](const ApiRequest& req) {
+    return ResponseOrError([&] { return ListDags(b, req); });
+  });
+  router->Add(
+      "POST", "/v1/dags/{dag}/runs",
+      http::RouteAccess{ResourceKind::kDags, Action::kTrigger, "dag", true},
+      [b](const ApiRequest& req) { return ResponseOrError([&] { return TriggerRun(b, req); }); });
+  router->Add("GET", "/v1/runs", dags_read, [b](const ApiRequest& req) {
+    return ResponseOrError([&] { return ListRuns(b, req); });
+  });
+  router->Add("GET", "/v1/runs/{run_id}", dags_read, [b](const ApiRequest& req) {
+    return ResponseOrError([&] { return GetRun(b, req); });
+  });
   RegisterDagControlRoutes(router, b);
 }
 

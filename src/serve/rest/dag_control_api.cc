@@ -22,17 +22,11 @@ using auth::Action;
 using auth::ResourceKind;
 using http::ApiRequest;
 using http::ApiResponse;
-using http::ErrorFromStatus;
 using http::JsonResponse;
+using http::ResponseOrError;
 
 constexpr size_t kGridDefaultRuns = 25;
 constexpr size_t kGridMaxRuns = 100;
-
-template <typename Fn>
-ApiResponse Handle(Fn&& fn) {
-  Result<ApiResponse> r = fn();
-  return r.ok() ? std::move(r).value() : ErrorFromStatus(r.status());
-}
 
 Result<const DagSpec*> DagOfPath(const PipelineApiBackends& b, const ApiRequest& req) {
   const std::string& dag_id = req.path_params.at("dag");
@@ -169,22 +163,25 @@ Result<ApiResponse> GetTask(const PipelineApiBackends& b, const ApiRequest& req)
 void RegisterDagControlRoutes(http::ApiRouter* router, const PipelineApiBackends& b) {
   http::RouteAccess pause{ResourceKind::kDags, Action::kPause, "dag", true};
   router->Add("POST", "/v1/dags/{dag}/pause", pause, [b](const ApiRequest& req) {
-    return Handle([&] { return SetPaused(b, req, true); });
+    return ResponseOrError([&] { return SetPaused(b, req, true); });
   });
   router->Add("POST", "/v1/dags/{dag}/unpause", pause, [b](const ApiRequest& req) {
-    return Handle([&] { return SetPaused(b, req, false); });
+    return ResponseOrError([&] { return SetPaused(b, req, false); });
   });
   // The resource is the run's DAG: the handler checks it (RunOfPath).
+  router->Add("POST", "/v1/runs/{run_id}/tasks/{task_id}/clear",
+              http::RouteAccess{ResourceKind::kDags, Action::kClear, "", true},
+              [b](const ApiRequest& req) {
+                return ResponseOrError([&] { return ClearTaskRoute(b, req); });
+              });
   router->Add(
-      "POST", "/v1/runs/{run_id}/tasks/{task_id}/clear",
-      http::RouteAccess{ResourceKind::kDags, Action::kClear, "", true},
-      [b](const ApiRequest& req) { return Handle([&] { return ClearTaskRoute(b, req); }); });
-  router->Add("GET", "/v1/dags/{dag}/grid",
-              http::RouteAccess{ResourceKind::kDags, Action::kRead, "dag", false},
-              [b](const ApiRequest& req) { return Handle([&] { return GetGrid(b, req); }); });
-  router->Add("GET", "/v1/runs/{run_id}/tasks/{task_id}",
-              http::RouteAccess{ResourceKind::kDags, Action::kRead, "", false},
-              [b](const ApiRequest& req) { return Handle([&] { return GetTask(b, req); }); });
+      "GET", "/v1/dags/{dag}/grid",
+      http::RouteAccess{ResourceKind::kDags, Action::kRead, "dag", false},
+      [b](const ApiRequest& req) { return ResponseOrError([&] { return GetGrid(b, req); }); });
+  router->Add(
+      "GET", "/v1/runs/{run_id}/tasks/{task_id}",
+      http::RouteAccess{ResourceKind::kDags, Action::kRead, "", false},
+      [b](const ApiRequest& req) { return ResponseOrError([&] { return GetTask(b, req); }); });
 }
 
 }  // namespace dataforge::rest

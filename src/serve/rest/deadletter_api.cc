@@ -15,20 +15,14 @@ namespace {
 
 using http::ApiRequest;
 using http::ApiResponse;
-using http::ErrorFromStatus;
 using http::JsonResponse;
+using http::ResponseOrError;
 
 struct State {
   PipelineApiBackends b;
   std::shared_ptr<std::mutex> staging_mu;
   std::mutex replay_mu;  // one replay request at a time
 };
-
-template <typename Fn>
-ApiResponse Handle(Fn&& fn) {
-  Result<ApiResponse> r = fn();
-  return r.ok() ? std::move(r).value() : ErrorFromStatus(r.status());
-}
 
 // One dead letter of the staging ("source") or the store ("process").
 std::string DeadLetterJson(std::string_view stage, const StoredDeadLetter& d) {
@@ -219,12 +213,13 @@ void RegisterDeadLetterRoutes(http::ApiRouter* router, const PipelineApiBackends
   s->staging_mu = std::move(staging_mu);
   http::RouteAccess pipeline_read{auth::ResourceKind::kPipeline, auth::Action::kRead, "", false};
   router->Add("GET", "/v1/deadletters", pipeline_read, [s](const ApiRequest& req) {
-    return Handle([&] { return GetDeadLetters(*s, req); });
+    return ResponseOrError([&] { return GetDeadLetters(*s, req); });
   });
-  router->Add(
-      "POST", "/v1/deadletters/replay",
-      http::RouteAccess{auth::ResourceKind::kDeadLetters, auth::Action::kReplay, "", true},
-      [s](const ApiRequest& req) { return Handle([&] { return ReplayDeadLetters(*s, req); }); });
+  router->Add("POST", "/v1/deadletters/replay",
+              http::RouteAccess{auth::ResourceKind::kDeadLetters, auth::Action::kReplay, "", true},
+              [s](const ApiRequest& req) {
+                return ResponseOrError([&] { return ReplayDeadLetters(*s, req); });
+              });
 }
 
 }  // namespace dataforge::rest

@@ -21,9 +21,9 @@ namespace {
 
 using http::ApiRequest;
 using http::ApiResponse;
-using http::ErrorFromStatus;
 using http::ErrorResponse;
 using http::JsonResponse;
+using http::ResponseOrError;
 
 struct State {
   PipelineApiBackends b;
@@ -37,11 +37,6 @@ Status NeedLog(const State& s) {
 }
 
 // Runs `fn` and turns an error Status into its response.
-template <typename Fn>
-ApiResponse Handle(Fn&& fn) {
-  Result<ApiResponse> r = fn();
-  return r.ok() ? std::move(r).value() : ErrorFromStatus(r.status());
-}
 
 Result<ApiResponse> GetStatus(State& s, const ApiRequest& req) {
   DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
@@ -195,13 +190,16 @@ void RegisterPipelineApi(http::ApiRouter* router, const PipelineApiBackends& bac
   auto s = std::make_shared<State>();
   s->b = backends;
   http::RouteAccess pipeline_read{auth::ResourceKind::kPipeline, auth::Action::kRead, "", false};
-  router->Add("GET", "/v1/status", pipeline_read,
-              [s](const ApiRequest& req) { return Handle([&] { return GetStatus(*s, req); }); });
+  router->Add("GET", "/v1/status", pipeline_read, [s](const ApiRequest& req) {
+    return ResponseOrError([&] { return GetStatus(*s, req); });
+  });
   RegisterDeadLetterRoutes(router, backends, std::shared_ptr<std::mutex>(s, &s->mu));
-  router->Add("GET", "/v1/topics", pipeline_read,
-              [s](const ApiRequest& req) { return Handle([&] { return GetTopics(*s, req); }); });
-  router->Add("GET", "/v1/topics/{topic}/partitions/{partition}/records", pipeline_read,
-              [s](const ApiRequest& req) { return Handle([&] { return GetRecords(*s, req); }); });
+  router->Add("GET", "/v1/topics", pipeline_read, [s](const ApiRequest& req) {
+    return ResponseOrError([&] { return GetTopics(*s, req); });
+  });
+  router->Add(
+      "GET", "/v1/topics/{topic}/partitions/{partition}/records", pipeline_read,
+      [s](const ApiRequest& req) { return ResponseOrError([&] { return GetRecords(*s, req); }); });
   RegisterDagRoutes(router, backends);
 }
 
