@@ -14,6 +14,8 @@ PACKAGES=(
   libjwt-dev libargon2-dev    # REST API auth: JWTs, argon2id hashes of passwords and API keys
   curl wrk                    # independent HTTP clients for the serving tests and benchmark
   prometheus-cpp-dev          # GET /metrics: the registry and the text format
+  libvalijson-dev libavro-dev # the schema registry: JSON Schema validation, Apache Avro C
+  python3-confluent-kafka python3-requests python3-avro   # Confluent's own clients and an Avro oracle for the registry tests
   prometheus                  # promtool and a real Prometheus server for the metrics tests
   python3-jsonschema python3-yaml   # the Grafana dashboard checked against its schema; alert rules read
   chromium chromium-driver python3-selenium   # the web console tested in a real browser
