@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "registry/store/registry_store.h"
 #include "staging/sqlite/sqlite_db.h"
@@ -19,6 +20,9 @@ namespace dataforge::registry {
 
 class SqliteRegistryStore final : public RegistryStore {
  public:
+  // Prepared statements by SQL text, kept for the life of the connection.
+  using StatementCache = std::unordered_map<std::string, SqliteStatement>;
+
   static Result<std::unique_ptr<RegistryStore>> Open(const std::string& path, OpenMode mode);
 
   Status Read(const std::function<Status(RegistryTxn&)>& body) override;
@@ -35,6 +39,7 @@ class SqliteRegistryStore final : public RegistryStore {
   const bool read_only_;
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;  // guarded by mu_; null in kReadOnly until the tables exist
+  StatementCache statements_;     // guarded by mu_; declared after db_: finalized before it closes
 };
 
 }  // namespace dataforge::registry
