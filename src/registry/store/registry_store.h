@@ -106,6 +106,11 @@ std::string SchemaFingerprint(SchemaType type, std::string_view canonical,
 std::string ReferencesToJson(const std::vector<SchemaReference>& references);
 Result<std::vector<SchemaReference>> ReferencesFromJson(std::string_view json);
 
+// What a Read()/Write() answers: `s` itself when OK or when it carries a Confluent code (a rule's
+// refusal from the body); else the store's own failure as 50001 (50002 for a deadline) with its
+// message, keeping its StatusCode (kUnavailable: the database is unreachable).
+Status AsRegistryStatus(Status s);
+
 // A RegistryTxn over no tables (a read-only open before the tables exist).
 RegistryTxn& EmptyRegistryTxn();
 

@@ -291,9 +291,10 @@ Result<bool> SqliteRegistryStore::ReadableLocked() {
 
 Status SqliteRegistryStore::Read(const std::function<Status(RegistryTxn&)>& body) {
   std::lock_guard lock(mu_);
-  DF_ASSIGN_OR_RETURN(bool readable, ReadableLocked());
-  if (!readable) return body(EmptyRegistryTxn());
-  return RunIn(db_.get(), &statements_, "BEGIN", body);
+  auto readable = ReadableLocked();
+  if (!readable.ok()) return AsRegistryStatus(readable.status());
+  if (!*readable) return body(EmptyRegistryTxn());
+  return AsRegistryStatus(RunIn(db_.get(), &statements_, "BEGIN", body));
 }
 
 Status SqliteRegistryStore::Write(std::string_view doing,
@@ -303,7 +304,7 @@ Status SqliteRegistryStore::Write(std::string_view doing,
                           fmt::format("{}: the schema registry is open read-only", doing));
   }
   std::lock_guard lock(mu_);
-  return RunIn(db_.get(), &statements_, "BEGIN IMMEDIATE", body);
+  return AsRegistryStatus(RunIn(db_.get(), &statements_, "BEGIN IMMEDIATE", body));
 }
 
 }  // namespace dataforge::registry
