@@ -86,7 +86,9 @@ bool Latin1(std::string_view s, std::string* bytes) {
 
 }  // namespace
 
-std::optional<JsonMismatch> JsonToAvro::Run(const AvroNode& node, element value, std::string* out) {
+std::optional<JsonMismatch> JsonToAvro::Run(const AvroNode& node, element value, std::string* out,
+                                            bool avro_json_bytes) {
+  avro_json_bytes_ = avro_json_bytes;
   path_.clear();
   quiet_ = 0;
   depth_ = 0;
@@ -168,7 +170,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     }
     case AvroType::kBytes:
     case AvroType::kFixed: {
-      if (n.logical_type == "decimal") return Decimal(n, v, out);
+      if (n.logical_type == "decimal" && !avro_json_bytes_) return Decimal(n, v, out);
       std::string_view s;
       if (v.get_string().get(s) != simdjson::SUCCESS) return Mismatch(n, v);
       return Bytes(n, s, out);

@@ -35,8 +35,10 @@ class JsonToAvro {
  public:
   // Checks `value` against `node` (out == nullptr) or appends its binary encoding to *out.
   // nullopt on success.
+  // With `avro_json_bytes`, bytes and fixed are always strings of characters U+0000..U+00FF,
+  // decimals included (Avro's JSON encoding, which a field's "default" uses).
   std::optional<JsonMismatch> Run(const AvroNode& node, simdjson::dom::element value,
-                                  std::string* out);
+                                  std::string* out, bool avro_json_bytes = false);
 
  private:
   struct Segment {
@@ -55,15 +57,16 @@ class JsonToAvro {
   std::vector<Segment> path_;
   int quiet_ = 0;  // > 0 while probing union branches: failures are not described
   int depth_ = 0;
+  bool avro_json_bytes_ = false;
   JsonMismatch error_;
   std::string scratch_;
 };
 
-// The convenience form for one value.
-inline std::optional<JsonMismatch> EncodeJson(const AvroNode& node, simdjson::dom::element value,
-                                              std::string* out) {
+// Encodes a field's default (Avro's JSON encoding of bytes).
+inline std::optional<JsonMismatch> EncodeDefault(const AvroNode& node, simdjson::dom::element value,
+                                                 std::string* out) {
   JsonToAvro walker;
-  return walker.Run(node, value, out);
+  return walker.Run(node, value, out, /*avro_json_bytes=*/true);
 }
 
 class AvroToJson {

@@ -1,6 +1,7 @@
 // Parsing Avro schemas: canonical text (same schema, same id), references, malformed schemas
 // (one line: what and where), and the compatibility messages.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "registry/schema_format.h"
 
@@ -58,6 +59,48 @@ TEST(AvroSchema, CanonicalTextKeepsWhatChangesMeaning) {
           R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1,"x-b":[1, 2],"x-a":"y"}]})")
           ->canonical(),
       R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1,"x-a":"y","x-b":[1,2]}]})");
+}
+
+TEST(AvroSchema, CanonicalTextParsesBackToItself) {
+  std::vector<std::string> texts = {
+      // An enum in the null namespace inside a namespaced record.
+      R"({"type":"record","name":"R","namespace":"a","fields":[
+          {"name":"e","type":{"type":"enum","name":"E","namespace":"","symbols":["X"]}},
+          {"name":"f","type":{"type":"fixed","name":"F","size":1}}]})",
+      R"({"type":"record","name":"R","fields":[{"name":"d","type":{"type":"bytes",
+          "logicalType":"decimal","precision":4,"scale":2},"default":"\u0001\u00ff"}]})",
+  };
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(
+      parser.load(std::string(DATAFORGE_SOURCE_DIR) + "/tests/registry/avro_compat_pairs.json")
+          .get(doc),
+      simdjson::SUCCESS);
+  for (simdjson::dom::element p : doc["pairs"].get_array()) {
+    texts.emplace_back(simdjson::minify(p["old"]));
+    texts.emplace_back(simdjson::minify(p["new"]));
+  }
+  for (const std::string& text : texts) {
+    auto once = MustParse(text);
+    ASSERT_TRUE(once) << text;
+    auto twice = MustParse(once->canonical());
+    ASSERT_TRUE(twice) << once->canonical();
+    EXPECT_EQ(twice->canonical(), once->canonical()) << text;
+    // The same schema: each reads the other.
+    EXPECT_TRUE(twice->BackwardIncompatibilities(*once).empty()) << text;
+    EXPECT_TRUE(once->BackwardIncompatibilities(*twice).empty()) << text;
+  }
+  EXPECT_EQ(
+      MustParse(texts[0])->canonical(),
+      R"({"type":"record","name":"a.R","fields":[{"name":"e","type":{"type":"enum","name":"E",)"
+      R"("namespace":"","symbols":["X"]}},{"name":"f","type":{"type":"fixed","name":"a.F","size":1}}]})");
+  // A decimal's default is Avro's JSON encoding of its bytes: 0x01ff = 511 -> 5.11.
+  std::string json;
+  ASSERT_TRUE(MustParse(texts[1])->NewCodec()->Decode(std::string("\x04\x01\xff", 3), &json).ok());
+  EXPECT_EQ(json, R"({"d":5.11})");
+  std::string bytes;
+  ASSERT_TRUE(MustParse(texts[1])->NewCodec()->Encode("{}", &bytes).ok());
+  EXPECT_EQ(bytes, std::string("\x04\x01\xff", 3));
 }
 
 TEST(AvroSchema, RecursiveTypesAreWrittenByNameAfterTheirFirstUse) {
