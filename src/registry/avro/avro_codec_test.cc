@@ -100,6 +100,7 @@ void ExpectAvroCReadsBack(std::string_view schema, const std::string& payload) {
 
 TEST(AvroValidator, AcceptsAMatchingRow) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(v->Validate(kRow), std::nullopt);
   // A missing nullable field with default null is fine; so is null for it.
@@ -115,6 +116,7 @@ struct Failure {
 
 TEST(AvroValidator, ReportsTheFirstFailureWithPathAndRule) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   const std::vector<Failure> cases = {
       {R"("age":31)", R"("age":"31")", "/age", "type", R"(expected int, got string "31")"},
@@ -162,6 +164,7 @@ TEST(AvroValidator, ReportsTheFirstFailureWithPathAndRule) {
 
 TEST(AvroCodec, EncodesLikePythonAvroAndRoundTrips) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   const std::vector<std::string> records = {
       std::string(kRow),
@@ -208,6 +211,7 @@ TEST(AvroCodec, AUnionValueTakesTheFirstBranchItMatches) {
     {"name":"c","type":["null",{"type":"map","values":"int"},{"type":"record","name":"P","fields":[{"name":"x","type":"int"}]}]},
     {"name":"d","type":[{"type":"record","name":"Q","fields":[{"name":"y","type":"string"}]},"P"]}]})";
   auto schema = MustParse(kSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   const std::vector<std::string> records = {
       R"({"a":2,"b":2,"c":{"x":1},"d":{"x":3}})",
@@ -244,6 +248,7 @@ TEST(AvroCodec, DefaultsBytesFixedAndDecimal) {
     {"name":"d","type":{"type":"bytes","logicalType":"decimal","precision":6,"scale":2}},
     {"name":"df","type":{"type":"fixed","name":"D","size":4,"logicalType":"decimal","precision":8,"scale":1}}]})";
   auto schema = MustParse(kSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   std::string bytes;
   ASSERT_TRUE(codec->Encode(R"({"b":"\u0000\u00ff","f":"abc","d":"-12.5","df":3})", &bytes).ok());
@@ -276,6 +281,7 @@ TEST(AvroCodec, DefaultsBytesFixedAndDecimal) {
 
 TEST(AvroCodec, MalformedPayloadsAreInvalidArgumentWithTheOffset) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   std::string good;
   ASSERT_TRUE(codec->Encode(kRow, &good).ok());

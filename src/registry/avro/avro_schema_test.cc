@@ -107,6 +107,7 @@ TEST(AvroSchema, RecursiveTypesAreWrittenByNameAfterTheirFirstUse) {
   auto s = MustParse(R"({"type":"record","name":"Node","namespace":"n","fields":[
       {"name":"next","type":["null","Node"],"default":null},
       {"name":"kids","type":{"type":"array","items":"n.Node"}}]})");
+  ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->canonical(),
             R"({"type":"record","name":"n.Node","fields":[{"name":"next","type":["null","n.Node"],)"
             R"("default":null},{"name":"kids","type":{"type":"array","items":"n.Node"}}]})");
@@ -129,6 +130,7 @@ TEST(AvroSchema, ReferencesNameTypesOfOtherSchemas) {
   auto s = MustParse(R"({"type":"record","name":"User","namespace":"com.acme","fields":[
       {"name":"home","type":"Address"},{"name":"work","type":["null","com.acme.Address"]}]})",
                      refs);
+  ASSERT_NE(s, nullptr);
   // Referenced types by name only, as Confluent's canonical string has them.
   EXPECT_EQ(
       s->canonical(),
@@ -204,9 +206,11 @@ TEST(AvroSchema, MalformedSchemasSayWhatAndWhere) {
 TEST(AvroSchema, IncompatibilityMessagesNameTheTypeAndPath) {
   auto old_schema = MustParse(R"({"type":"record","name":"R","fields":[
       {"name":"a","type":"string"},{"name":"c","type":{"type":"enum","name":"E","symbols":["X","Y","Z"]}}]})");
+  ASSERT_NE(old_schema, nullptr);
   auto new_schema = MustParse(R"({"type":"record","name":"R","fields":[
       {"name":"a","type":"int"},{"name":"b","type":"int"},
       {"name":"c","type":{"type":"enum","name":"E","symbols":["X"]}}]})");
+  ASSERT_NE(new_schema, nullptr);
   EXPECT_EQ(new_schema->BackwardIncompatibilities(*old_schema),
             (std::vector<std::string>{
                 "{errorType:'TYPE_MISMATCH', description:'The type (path '/fields/0/type') of a "
