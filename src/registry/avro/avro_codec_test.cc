@@ -103,6 +103,8 @@ TEST(AvroValidator, AcceptsAMatchingRow) {
   ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(v->Validate(kRow), std::nullopt);
+  EXPECT_EQ(v->Validate(std::string(kRow).replace(std::string(kRow).find("1.5"), 3, R"("NaN")")),
+            std::nullopt);
   // A missing nullable field with default null is fine; so is null for it.
   std::string row(kRow);
   row.replace(row.find(R"("email":"z@example.com",)"), 24, "");
@@ -139,6 +141,8 @@ TEST(AvroValidator, ReportsTheFirstFailureWithPathAndRule) {
       {R"("email":"z@example.com")", R"("email":5)", "/email", "union",
        "integer 5 matches no branch of the union [null, string]"},
       {R"("score":1.5)", R"("score":null)", "/score", "type", "expected double, got null null"},
+      {R"("score":1.5)", R"("score":"nan")", "/score", "type",
+       R"(expected double, got string "nan")"},
   };
   for (const Failure& c : cases) {
     std::string row(kRow);
@@ -277,6 +281,29 @@ TEST(AvroCodec, DefaultsBytesFixedAndDecimal) {
   EXPECT_EQ(codec->Encode(R"({"b":"","f":"abc","d":12345.6,"df":1})", &bytes).message(),
             "record does not match the Avro schema at '/d' (precision): number 12345.6 has more "
             "than 6 digits");
+}
+
+TEST(AvroCodec, NonFiniteFloatsAreSpelledAsAvroJsonDoes) {
+  constexpr std::string_view kSchema = R"({"type":"record","name":"N","fields":[
+    {"name":"d","type":{"type":"array","items":"double"}},{"name":"f","type":"float"}]})";
+  auto schema = MustParse(kSchema);
+  ASSERT_NE(schema, nullptr);
+  auto codec = schema->NewCodec();
+  std::string bytes;
+  ASSERT_TRUE(
+      codec->Encode(R"({"d":["NaN","Infinity","-Infinity",0.5],"f":"-Infinity"})", &bytes).ok());
+  EXPECT_EQ(Hex(bytes),
+            "08"
+            "000000000000f87f"
+            "000000000000f07f"
+            "000000000000f0ff"
+            "000000000000e03f"
+            "00"
+            "000080ff");
+  ExpectAvroCReadsBack(kSchema, bytes);
+  std::string json;
+  ASSERT_TRUE(codec->Decode(bytes, &json).ok());
+  EXPECT_EQ(json, R"({"d":["NaN","Infinity","-Infinity",0.5],"f":"-Infinity"})");
 }
 
 TEST(AvroCodec, MalformedPayloadsAreInvalidArgumentWithTheOffset) {

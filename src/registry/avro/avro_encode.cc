@@ -145,7 +145,21 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     case AvroType::kFloat:
     case AvroType::kDouble: {
       double d;
-      if (!v.is_number() || v.get_double().get(d) != simdjson::SUCCESS) return Mismatch(n, v);
+      std::string_view s;
+      if (v.get_string().get(s) == simdjson::SUCCESS) {
+        // Non-finite values as Avro's JSON encoding (and the mapper) spell them.
+        if (s == "NaN") {
+          d = std::numeric_limits<double>::quiet_NaN();
+        } else if (s == "Infinity") {
+          d = std::numeric_limits<double>::infinity();
+        } else if (s == "-Infinity") {
+          d = -std::numeric_limits<double>::infinity();
+        } else {
+          return Mismatch(n, v);
+        }
+      } else if (!v.is_number() || v.get_double().get(d) != simdjson::SUCCESS) {
+        return Mismatch(n, v);
+      }
       if (out) {
         char buf[8];
         if (n.type == AvroType::kFloat) {

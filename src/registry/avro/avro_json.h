@@ -6,9 +6,11 @@
 // characters U+0000..U+00FF are the bytes (Avro's own JSON encoding of bytes), enum as one of
 // its symbols, array as an array, map as an object, record as an object with exactly the
 // schema's fields (a missing field takes its default; an unknown one is an error), union as
-// the plain value of the first branch it matches. Logical types: decimal (bytes or fixed) as a
-// JSON number or a numeric string (Decode writes an exact number literal with the schema's
-// scale, "12.50"); date, time-*, timestamp-* as their int/long; uuid as its string.
+// the plain value of the first branch it matches. float and double also take the strings "NaN",
+// "Infinity" and "-Infinity" (Avro's JSON encoding; Decode writes non-finite values so).
+// Logical types: decimal (bytes or fixed) as a JSON number or a numeric string (Decode writes an
+// exact number literal with the schema's scale, "12.50"); date, time-*, timestamp-* as their
+// int/long; uuid as its string.
 //
 // Not thread-safe: one JsonToAvro / AvroToJson per thread (they keep their path stacks).
 #pragma once
