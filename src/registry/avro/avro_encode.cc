@@ -269,7 +269,7 @@ bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
     if (hint < nfields && n.fields[hint].name == field.key) {
       index = hint;
     } else {
-      auto it = n.field_index.find(std::string(field.key));
+      auto it = n.field_index.find(field.key);
       if (it == n.field_index.end()) {
         if (quiet_ > 0) return false;
         path_.push_back({field.key, 0, false});
