@@ -119,17 +119,22 @@ Status AvroToJson::Walk(const AvroNode& n, std::string* out) {
       const size_t size = n.type == AvroType::kFloat ? 4 : 8;
       DF_RETURN_IF_ERROR(Need(size, AvroTypeName(n.type)));
       double d;
+      float f = 0;
       if (size == 4) {
-        float f;
         std::memcpy(&f, pos_, 4);
         d = f;
-        if (std::isfinite(f)) AppendNumber(f, out);
       } else {
         std::memcpy(&d, pos_, 8);
-        if (std::isfinite(d)) AppendNumber(d, out);
       }
-      if (!std::isfinite(d))
-        return Error(fmt::format("{} {} has no JSON form", AvroTypeName(n.type), d));
+      if (std::isnan(d)) {
+        out->append("\"NaN\"");  // JSON has no non-finite numbers: Avro's JSON spelling
+      } else if (std::isinf(d)) {
+        out->append(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+      } else if (size == 4) {
+        AppendNumber(f, out);
+      } else {
+        AppendNumber(d, out);
+      }
       pos_ += size;
       return Status::OK();
     }

@@ -86,7 +86,9 @@ bool Latin1(std::string_view s, std::string* bytes) {
 
 }  // namespace
 
-std::optional<JsonMismatch> JsonToAvro::Run(const AvroNode& node, element value, std::string* out) {
+std::optional<JsonMismatch> JsonToAvro::Run(const AvroNode& node, element value, std::string* out,
+                                            bool avro_json_bytes) {
+  avro_json_bytes_ = avro_json_bytes;
   path_.clear();
   quiet_ = 0;
   depth_ = 0;
@@ -143,7 +145,21 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     case AvroType::kFloat:
     case AvroType::kDouble: {
       double d;
-      if (!v.is_number() || v.get_double().get(d) != simdjson::SUCCESS) return Mismatch(n, v);
+      std::string_view s;
+      if (v.get_string().get(s) == simdjson::SUCCESS) {
+        // Non-finite values as Avro's JSON encoding (and the mapper) spell them.
+        if (s == "NaN") {
+          d = std::numeric_limits<double>::quiet_NaN();
+        } else if (s == "Infinity") {
+          d = std::numeric_limits<double>::infinity();
+        } else if (s == "-Infinity") {
+          d = -std::numeric_limits<double>::infinity();
+        } else {
+          return Mismatch(n, v);
+        }
+      } else if (!v.is_number() || v.get_double().get(d) != simdjson::SUCCESS) {
+        return Mismatch(n, v);
+      }
       if (out) {
         char buf[8];
         if (n.type == AvroType::kFloat) {
@@ -168,7 +184,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     }
     case AvroType::kBytes:
     case AvroType::kFixed: {
-      if (n.logical_type == "decimal") return Decimal(n, v, out);
+      if (n.logical_type == "decimal" && !avro_json_bytes_) return Decimal(n, v, out);
       std::string_view s;
       if (v.get_string().get(s) != simdjson::SUCCESS) return Mismatch(n, v);
       return Bytes(n, s, out);
@@ -253,7 +269,7 @@ bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
     if (hint < nfields && n.fields[hint].name == field.key) {
       index = hint;
     } else {
-      auto it = n.field_index.find(std::string(field.key));
+      auto it = n.field_index.find(field.key);
       if (it == n.field_index.end()) {
         if (quiet_ > 0) return false;
         path_.push_back({field.key, 0, false});

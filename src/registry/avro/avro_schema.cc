@@ -124,7 +124,7 @@ class AvroSchemaParser {
         type = type->branches[0];
       }
       field->default_bytes = prefix;
-      if (auto err = EncodeJson(*type, value, &field->default_bytes); err) {
+      if (auto err = EncodeDefault(*type, value, &field->default_bytes); err) {
         return Status::InvalidArgument(
             fmt::format("invalid Avro schema{}: default {} of field '{}' at {}/fields/{} is not a "
                         "valid {}{}: {}",
