@@ -165,6 +165,27 @@ TEST_F(RegistryFormatsTest, JsonSchemaDedupReferencesAndValidation) {
   EXPECT_EQ(RegistryErrorOf(json("bad-value", R"({"type": 7})").status()).error_code,
             kInvalidSchema);
 
+  // Confluent's content models: a property added to an open model is not backward compatible;
+  // to a closed one (additionalProperties false) it is.
+  const std::string open_v1 = R"({"type":"object","properties":{"a":{"type":"string"}}})";
+  const std::string open_v2 =
+      R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}})";
+  EXPECT_EQ(ErrorOf(json("open-value", open_v1)), "OK 4");
+  EXPECT_EQ(
+      ErrorOf(json("open-value", open_v2)),
+      "409 Schema being registered is incompatible with an earlier schema for subject "
+      "\"open-value\", details: [{errorType:\"OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL\", "
+      "description:\"The new schema has an open content model and has a property or item at "
+      "path '#/properties/b' which is missing in the old schema\"}, {validateFields: 'false', "
+      "compatibility: 'BACKWARD'}]");
+  const std::string closed_v1 =
+      R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false})";
+  const std::string closed_v2 =
+      R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},)"
+      R"("additionalProperties":false})";
+  EXPECT_EQ(ErrorOf(json("closed-value", closed_v1)), "OK 5");
+  EXPECT_EQ(ErrorOf(json("closed-value", closed_v2)), "OK 6");
+
   auto parsed = registry_->ParsedById(3);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   auto validator = (*parsed)->NewValidator();
