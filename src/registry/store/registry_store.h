@@ -93,6 +93,11 @@ class RegistryStore {
   virtual Status Read(const std::function<Status(RegistryTxn&)>& body) = 0;
   // `doing` names the write in store errors ("registering a schema").
   virtual Status Write(std::string_view doing, const std::function<Status(RegistryTxn&)>& body) = 0;
+  // A number that changes whenever a write to the tables was committed since the last call, by
+  // this store or any other connection or process; nullopt when the backend cannot tell cheaply
+  // (then the registry caches nothing that a write could change). SQLite: PRAGMA data_version
+  // with this store's own commits.
+  virtual std::optional<uint64_t> Generation() { return std::nullopt; }
 };
 
 // The backend named by the staging URL ("sqlite:///abs/staging.db" or "postgresql://...").
