@@ -194,11 +194,12 @@ Result<bool> PostgresRegistryStore::Readable(PgConnection& c) {
 }
 
 Status PostgresRegistryStore::Read(const std::function<Status(RegistryTxn&)>& body) {
-  return session_->Run("reading the schema registry", [&](PgConnection& c, int) -> Status {
-    DF_ASSIGN_OR_RETURN(bool readable, Readable(c));
-    if (!readable) return body(EmptyRegistryTxn());
-    return RunIn(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body);
-  });
+  return AsRegistryStatus(
+      session_->Run("reading the schema registry", [&](PgConnection& c, int) -> Status {
+        DF_ASSIGN_OR_RETURN(bool readable, Readable(c));
+        if (!readable) return body(EmptyRegistryTxn());
+        return RunIn(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body);
+      }));
 }
 
 Status PostgresRegistryStore::Write(std::string_view doing,
@@ -207,12 +208,12 @@ Status PostgresRegistryStore::Write(std::string_view doing,
     return RegistryStatus(kStoreError,
                           fmt::format("{}: the schema registry is open read-only", doing));
   }
-  return session_->Run(doing, [&](PgConnection& c, int) -> Status {
+  return AsRegistryStatus(session_->Run(doing, [&](PgConnection& c, int) -> Status {
     return RunIn(c, "BEGIN", [&](RegistryTxn& txn) -> Status {
       DF_RETURN_IF_ERROR(c.Exec(fmt::format("SELECT pg_advisory_xact_lock({})", kRegistryLock)));
       return body(txn);
     });
-  });
+  }));
 }
 
 }  // namespace dataforge::registry
