@@ -160,6 +160,11 @@ TYPED_TEST(RegistryConformance, ReadOnlyModeRefusesWritesAndImportTakesGivenIds)
             "42205 Subject s in context  is in read-only mode");
   EXPECT_EQ(ErrorOf(r->DeleteSubject("s", false)),
             "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(ErrorOf(r->SetCompatibility("s", Compatibility::kNone)),
+            "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(ErrorOf(r->DeleteCompatibility("s")),
+            "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(this->VersionsOf("s"), std::vector<int32_t>{1});  // nothing changed
   EXPECT_EQ(*r->DeleteMode("s"), Mode::kReadOnly);
   EXPECT_EQ(ErrorOf(r->DeleteMode("s")),
             "40409 Subject 's' does not have subject-level mode configured");
