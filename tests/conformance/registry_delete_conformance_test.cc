@@ -71,6 +71,12 @@ TYPED_TEST(RegistryConformance, ReferencesResolveInDependencyOrderAndPinWhatThey
   // The same text with other references is another schema.
   this->Reg("base", "p other=1");
   EXPECT_EQ(this->Reg("mid2", "q @P", {{"P", "base", 2}}), 5);
+  // Version -1 (latest) is pinned to the version it means now: the same schema as mid2's.
+  EXPECT_EQ(this->Reg("mid3", "q @P", {{"P", "base", -1}}), 5);
+  EXPECT_EQ(r->Version("mid3", 1, false)->schema.references,
+            (std::vector<SchemaReference>{{"P", "base", 2}}));
+  EXPECT_EQ(ErrorOf(r->Register("x", Tiny("x @N", {{"N", "nope", -1}}))),
+            "42201 Invalid schema: reference 'N' (subject 'nope' version latest) not found");
 
   EXPECT_EQ(*r->ReferencedBy("base", 1), std::vector<int64_t>{2});
   EXPECT_EQ(*r->ReferencedBy("mid", std::nullopt), std::vector<int64_t>{3});
@@ -101,7 +107,7 @@ TYPED_TEST(RegistryConformance, ReferencesResolveInDependencyOrderAndPinWhatThey
   EXPECT_EQ(ErrorOf(r->Parse(Tiny("x @N", {{"N", "nope", 1}}))),
             "42201 Invalid schema: reference 'N' (subject 'nope' version 1) not found");
   EXPECT_EQ(ErrorOf(r->Subjects(false)), "OK");
-  EXPECT_EQ(*r->Subjects(false), (std::vector<std::string>{"base", "mid2"}));
+  EXPECT_EQ(*r->Subjects(false), (std::vector<std::string>{"base", "mid2", "mid3"}));
 }
 
 TYPED_TEST(RegistryConformance, ParsedByIdIsCachedAndAnswersForAReferencingSchema) {
