@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <cstdint>
 
 #include "registry/registry_error.h"
 #include "registry/registry_impl.h"
@@ -121,8 +121,10 @@ Result<int64_t> RegistryImpl::Register(std::string_view subject, const SchemaTex
                                        const RegisterOptions& options) {
   if (auto bad = CheckSubject(subject)) return *bad;
   if (options.version && *options.version < 1) return InvalidVersion(*options.version);
-  if (options.id && *options.id < 1) {
-    return RegistryStatus(kInvalidSchema, fmt::format("Invalid schema id {}", *options.id));
+  if (options.id && (*options.id < 1 || *options.id > INT32_MAX)) {
+    // Confluent's wire format carries the id in 4 bytes.
+    return RegistryStatus(kInvalidSchema,
+                          fmt::format("Invalid schema id {}: ids are 1 to 2^31-1", *options.id));
   }
   int64_t out = 0;
   DF_RETURN_IF_ERROR(store_->Write("registering a schema", [&](RegistryTxn& txn) -> Status {

@@ -205,6 +205,10 @@ TYPED_TEST(RegistryConformance, ReadOnlyModeRefusesWritesAndImportTakesGivenIds)
                                 RegisterOptions{.normalize = false, .id = 101, .version = 6})),
             "42207 The ID of an imported schema does not match the existing ID: the schema has "
             "id 100, not 101");
+  EXPECT_EQ(
+      ErrorOf(r->Register("imp", Tiny("big"),
+                          RegisterOptions{.normalize = false, .id = 1LL << 31, .version = {}})),
+      "42201 Invalid schema id 2147483648: ids are 1 to 2^31-1");
   // No compatibility check in IMPORT.
   EXPECT_EQ(
       *r->Register("imp", Tiny("zz"), RegisterOptions{.normalize = false, .id = 50, .version = 6}),
