@@ -68,9 +68,11 @@ std::optional<ValidationError> ValidateRecord(const valijson::Schema& schema,
   if (fast != nullptr && fast->Accepts(root)) return std::nullopt;
   try {
     const SimdjsonAdapter adapter(root);
-    if (validator->validate(schema, adapter, nullptr)) return std::nullopt;
+    // Without the fast path, a first pass that stops at the first failure; a record the fast
+    // path did not accept most likely fails, so its errors are collected at once.
+    if (fast == nullptr && validator->validate(schema, adapter, nullptr)) return std::nullopt;
     valijson::ValidationResults results;
-    validator->validate(schema, adapter, &results);
+    if (validator->validate(schema, adapter, &results)) return std::nullopt;
     if (results.numErrors() == 0) {
       return ValidationError{"", "schema", "the record does not match the schema"};
     }
