@@ -169,8 +169,16 @@ class JsonParsedSchema final : public ParsedSchema,
   std::optional<FastSchema> fast_;
 };
 
+// Records nest at most this deep (simdjson refuses deeper ones: rule "json"): valijson
+// validates recursively, and a recursive schema would follow a record of simdjson's default
+// depth (1024) down the stack of a pipeline thread.
+constexpr size_t kMaxRecordDepth = 128;
+
 JsonValidator::JsonValidator(std::shared_ptr<const JsonParsedSchema> schema, bool use_fast)
-    : schema_(std::move(schema)), use_fast_(use_fast) {}
+    : schema_(std::move(schema)), use_fast_(use_fast) {
+  // Only fails to allocate memory; parse() then reports it per record.
+  if (parser_.allocate(4096, kMaxRecordDepth) != simdjson::SUCCESS) return;
+}
 
 std::optional<ValidationError> JsonValidator::Validate(std::string_view json) {
   return ValidateRecord(schema_->schema(), use_fast_ ? schema_->fast() : nullptr, &validator_,

@@ -191,6 +191,14 @@ TEST(JsonSchemaAdapter, NestedArraysAndObjects) {
   EXPECT_EQ(Check(*vt, R"(["a", 1])"), "ok");
   EXPECT_EQ(Check(*vt, R"(["a", "b"])"), "/1 type");
   EXPECT_EQ(Check(*vt, R"(["a", 1, 2])"), " additionalItems");
+  auto recursive = MustParse(R"({"items": {"$ref": "#"}})");
+  ASSERT_NE(recursive, nullptr);
+  auto vr = recursive->NewValidator();
+  EXPECT_EQ(Check(*vr, std::string(128, '[') + std::string(128, ']')), "ok");
+  const auto too_deep = vr->Validate(std::string(129, '[') + std::string(129, ']'));
+  ASSERT_TRUE(too_deep);
+  EXPECT_EQ(too_deep->rule, "json");
+  EXPECT_EQ(too_deep->message.substr(0, 16), "not valid JSON: ");
   auto deep = MustParse(R"({"properties": {"a": {"properties": {"b": {"properties":
       {"c": {"const": 1}}}}}}})");
   ASSERT_NE(deep, nullptr);
