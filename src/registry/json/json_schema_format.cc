@@ -53,6 +53,7 @@ class ReferenceAwareParser : public valijson::SchemaParser {
 
 // What a validation found, or nullopt; `validator` keeps valijson's regex cache between calls.
 std::optional<ValidationError> ValidateRecord(const valijson::Schema& schema,
+                                              simdjson::dom::element schema_root,
                                               const FastSchema* fast,
                                               valijson::Validator* validator,
                                               simdjson::dom::parser* parser, std::string* buffer,
@@ -76,7 +77,7 @@ std::optional<ValidationError> ValidateRecord(const valijson::Schema& schema,
     if (results.numErrors() == 0) {
       return ValidationError{"", "schema", "the record does not match the schema"};
     }
-    return FirstValidationError(results, root);
+    return FirstValidationError(results, root, schema_root);
   } catch (const std::exception& e) {
     return ValidationError{"", "schema", std::string("cannot validate: ") + e.what()};
   }
@@ -181,8 +182,9 @@ JsonValidator::JsonValidator(std::shared_ptr<const JsonParsedSchema> schema, boo
 }
 
 std::optional<ValidationError> JsonValidator::Validate(std::string_view json) {
-  return ValidateRecord(schema_->schema(), use_fast_ ? schema_->fast() : nullptr, &validator_,
-                        &parser_, &buffer_, json);
+  return ValidateRecord(schema_->schema(), schema_->documents().root(),
+                        use_fast_ ? schema_->fast() : nullptr, &validator_, &parser_, &buffer_,
+                        json);
 }
 
 // One line from valijson's parse error.

@@ -99,7 +99,13 @@ TEST(JsonSchemaValidate, Messages) {
   auto v = schema->NewValidator();
   auto e = v->Validate(Row(R"("first_name": 123)"));
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->message, "value type not permitted by 'type' constraint, got integer 123");
+  EXPECT_EQ(e->message, "expected string, got integer 123");
+  e = v->Validate(Row(R"("first_name": "A", "location": {"postcode": 1.5})"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "expected string or integer, got number 1.5");
+  e = v->Validate(Row(R"("first_name": "A", "tags": ["a", {"b": null}])"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "expected string, got object {\"b\":null}");
   e = v->Validate(Row(""));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, "missing required property 'first_name'");
@@ -347,8 +353,8 @@ TEST(JsonSchemaCodec, PayloadIsTheJsonTextValidated) {
   const Status enc = codec->Encode(Row(R"("first_name": 1)"), &bad_out);
   EXPECT_EQ(enc.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(enc.message(),
-            "record does not match the JSON Schema at '/first_name' (type): value type not "
-            "permitted by 'type' constraint, got integer 1");
+            "record does not match the JSON Schema at '/first_name' (type): expected string, got "
+            "integer 1");
   const Status dec = codec->Decode("{\"id\":", &bad_out);
   EXPECT_EQ(dec.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(dec.message().substr(0, 51), "payload does not match the JSON Schema at '' (json)");
