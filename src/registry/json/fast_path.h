@@ -14,9 +14,9 @@
 //         exclusiveMinimum, exclusiveMaximum, "enum" of strings/booleans/null, "format"
 //         (date-time, date, time checked as valijson 1.0 checks them; others pass, as there),
 //         annotations; nothing else (no $ref, pattern, combinators, nested schemas).
-//   valijson 1.0 applies "format" to every value, not only strings (a null, object or array
-//   under "format" fails validation, rule "schema"; a number or boolean is checked as its
-//   text): the fast path leaves non-strings under "format" to valijson.
+//   valijson 1.0 applies "format" to every value, not only strings (null, [] and {} are
+//   checked as "", numbers and booleans as their text, other arrays and objects make it throw:
+//   rule "schema"): the fast path leaves non-strings under "format" to valijson.
 // Immutable after Compile; thread-safe.
 #pragma once
 
