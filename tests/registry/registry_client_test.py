@@ -44,12 +44,9 @@ class RegisterAndReadTest(ClientCase):
         self.assertEqual(self.client().register_schema("users-value", avro(USER_V1)), 1)
         self.assertEqual(self.client().register_schema("users-copy", avro(USER_V1)), 1)
         self.assertEqual(c.register_schema("users-value", avro(USER_V2)), 2)
-        self.assertEqual(c.register_schema("json-users", Schema(JSON_USER, "JSON")), 3)
 
         s = self.client().get_schema(1)
         self.assertEqual((s.schema_str, s.schema_type, s.references), (USER_V1, "AVRO", []))
-        s = self.client().get_schema(3)
-        self.assertEqual((s.schema_str, s.schema_type), (JSON_USER, "JSON"))
 
         latest = c.get_latest_version("users-value")
         self.assertEqual((latest.schema_id, latest.subject, latest.version,
@@ -62,11 +59,25 @@ class RegisterAndReadTest(ClientCase):
 
         found = c.lookup_schema("users-value", avro(USER_V1))
         self.assertEqual((found.schema_id, found.subject, found.version), (1, "users-value", 1))
+        self.assertEqual(c.get_subjects(), ["users-copy", "users-value"])
+
+
+
+class JsonSchemaClientTest(ClientCase):
+    """JSON Schema (schemaType JSON) under its own server."""
+
+    def test_register_get_lookup(self):
+        c = self.client()
+        self.assertEqual(c.register_schema("json-users", Schema(JSON_USER, "JSON")), 1)
+        self.assertEqual(self.client().register_schema("json-users", Schema(JSON_USER, "JSON")),
+                         1)
+        s = self.client().get_schema(1)
+        self.assertEqual((s.schema_str, s.schema_type), (JSON_USER, "JSON"))
         found = c.lookup_schema("json-users", Schema(JSON_USER, "JSON"))
         self.assertEqual((found.schema_id, found.version, found.schema.schema_type),
-                         (3, 1, "JSON"))
-        self.assertEqual(c.get_subjects(), ["json-users", "users-copy", "users-value"])
-
+                         (1, 1, "JSON"))
+        latest = c.get_latest_version("json-users")
+        self.assertEqual((latest.schema_id, latest.schema.schema_type), (1, "JSON"))
 
 
 class ErrorCodesTest(ClientCase):
