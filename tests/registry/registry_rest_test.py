@@ -190,7 +190,8 @@ class JsonSchemaTest(ServedRegistry):
                            {"subject": "json-users", "version": 1, "id": 1,
                             "schemaType": "JSON", "schema": JSON_USER})
         self.assert_answer(self.http("DELETE", "/subjects/json-users/versions/1"), 200, 1)
-        self.assert_error(self.http("GET", "/subjects/json-users/versions/1"), 404)
+        # No live version left: reading it without ?deleted is "subject not found", as Confluent.
+        self.assert_error(self.http("GET", "/subjects/json-users/versions/1"), 404, 40401)
         r = self.http("GET", "/subjects/json-users/versions/1?deleted=true")
         self.assertEqual((r.status_code, r.json()["id"], r.json()["deleted"]), (200, 1, True))
         self.assert_answer(self.http("GET", "/subjects/json-users/versions?deleted=true"), 200,
@@ -199,7 +200,9 @@ class JsonSchemaTest(ServedRegistry):
         self.assertNotIn("json-users", self.http("GET", "/subjects").json())
         self.assert_answer(self.http("DELETE", "/subjects/json-users/versions/1?permanent=true"),
                            200, 1)
-        self.assert_error(self.http("GET", "/subjects/json-users/versions/1?deleted=true"), 404)
+        # Its only version gone: the subject is gone (Confluent's 40401).
+        self.assert_error(self.http("GET", "/subjects/json-users/versions/1?deleted=true"), 404,
+                          40401)
 
 
 PIPELINE = """auth:
