@@ -4,7 +4,7 @@
 #   2. registers SCHEMAS Avro schemas (default 100) under as many subjects with curl;
 #   3. wrk: GET /registry/schemas/ids/{id} rotating over their ids (a Lua script);
 #   4. prints requests/s, latency p50/p90/p99 (wrk --latency), non-2xx answers and the server's
-#      peak RSS.
+#      peak RSS, after the same for GET /health (the server alone, for scale).
 # Target (issue 17): >= 20,000 requests/s on 2 cores.
 # Usage: bench/registry_bench.sh [SECONDS] [CONNECTIONS] [SCHEMAS]
 #   BIN=build-asan/src/dataforge bench/registry_bench.sh ...   (another binary; default build/)
@@ -60,6 +60,11 @@ request = function()
 end
 LUA
 
+# The server alone (parse, route, answer) on the same machine at the same moment: the ceiling the
+# registry's figure is read against.
+echo "== GET /health (the server alone), $connections connections, ${seconds}s"
+wrk -t 2 -c "$connections" -d "${seconds}s" --latency "http://127.0.0.1:$port/health" |
+  grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|90|99)%" || true
 echo "== GET /registry/schemas/ids/{id} over ${#ids[@]} ids, $connections connections, ${seconds}s, auth ${AUTH:-off}"
 wrk -t 2 -c "$connections" -d "${seconds}s" --latency "${auth_header[@]}" -s "$dir/ids.lua" \
   "http://127.0.0.1:$port" | tee "$dir/wrk.out" |

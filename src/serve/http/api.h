@@ -118,6 +118,8 @@ class ApiRouter {
 
  private:
   std::vector<Route> routes_;
+  // routes_[i].pattern split into segments once, at Add (Find runs on every request).
+  std::vector<std::vector<std::string>> patterns_;
 };
 
 }  // namespace dataforge::http

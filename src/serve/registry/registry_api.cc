@@ -9,8 +9,9 @@ void RegisterRegistryApi(http::ApiRouter* router, registry::SchemaRegistry* regi
   // GET /registry: Confluent's root answers {} (clients and load balancers probe it).
   router->Add("GET", std::string(kPathPrefix), SubjectsFiltered(),
               [](const http::ApiRequest&) { return RegistryJson("{}"); });
-  RegisterSubjectRoutes(router, registry);
-  RegisterSchemaRoutes(router, registry);
+  auto cache = std::make_shared<IdCache>();
+  RegisterSubjectRoutes(router, registry, cache);
+  RegisterSchemaRoutes(router, registry, cache);
   RegisterConfigRoutes(router, registry);
 }
 
