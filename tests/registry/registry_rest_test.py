@@ -205,6 +205,19 @@ class JsonSchemaTest(ServedRegistry):
                           40401)
 
 
+class RunHttpPortTest(ServedRegistry):
+    """`dataforge run --http-port` serves the registry too, beside the running pipeline, in the
+    staging database the pipeline writes."""
+    COMMAND = ("run", "--http-port", "0", "--no-progress", "--no-scheduler")
+
+    def test_register_and_read_while_the_pipeline_runs(self):
+        r = self.http("POST", "/subjects/users-value/versions", {"schema": USER_V1})
+        self.assert_answer(r, 200, {"id": 1})
+        self.assert_answer(self.http("GET", "/schemas/ids/1"), 200, {"schema": USER_V1})
+        self.assert_answer(self.http("GET", "/subjects"), 200, ["users-value"])
+        self.assertTrue(os.path.exists(os.path.join(self.data_dir, "staging.db")))
+
+
 PIPELINE = """auth:
   roles:
     team:

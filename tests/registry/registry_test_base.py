@@ -58,18 +58,20 @@ def users_add(data_dir, name, role, password, config=None):
 
 
 class ServedRegistry(unittest.TestCase):
-    """One `dataforge serve --http-port 0` per test class on its own data dir. Subclasses set
-    PIPELINE (the pipeline file's text, or None), USERS ({name: (role, password)}) and ARGS."""
+    """One `dataforge serve --http-port 0` (or COMMAND) per test class on its own data dir.
+    Subclasses set PIPELINE (the pipeline file's text, or None), USERS ({name: (role, password)})
+    and ARGS."""
     PIPELINE = None
     USERS = {}
     ARGS = ()
+    COMMAND = ("serve", "--http-port", "0")
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="df-registry-")
         cls.data_dir = os.path.join(cls.tmp.name, "data")
         cls.config = None
-        args = ["serve", "--http-port", "0"] + list(cls.ARGS)
+        args = list(cls.COMMAND) + list(cls.ARGS)
         if cls.PIPELINE is not None:
             cls.config = os.path.join(cls.tmp.name, "pipeline.yaml")
             with open(cls.config, "w") as f:
