@@ -98,10 +98,21 @@ class RegistryImpl final : public SchemaRegistry {
                                     std::optional<int32_t> version, bool include_deleted);
   Result<SubjectVersion> ToSubjectVersion(RegistryTxn& txn, const StoredVersion& v);
 
+  // What the store holds for an id: its schema row and the versions holding it. Served from
+  // id_cache_ while the store's Generation() is unchanged (GET /schemas/ids/{id} is the hot read).
+  struct IdEntry {
+    std::optional<StoredSchema> schema;
+    std::vector<StoredVersion> versions;
+  };
+  Result<std::shared_ptr<const IdEntry>> LoadId(int64_t id);
+
   const std::unique_ptr<RegistryStore> store_;
   const RegistryOptions options_;
   std::mutex cache_mu_;
   std::map<int64_t, Parsed> cache_;  // guarded by cache_mu_; a schema never changes under its id
+  std::mutex id_mu_;
+  std::optional<uint64_t> id_generation_;  // guarded by id_mu_: the generation id_cache_ holds
+  std::map<int64_t, std::shared_ptr<const IdEntry>> id_cache_;  // guarded by id_mu_
 };
 
 }  // namespace dataforge::registry

@@ -130,9 +130,20 @@ TYPED_TEST(RegistryConformance, MalformedHugeAndBadNamesAreRefused) {
             "42208 The specified subject '' is not a valid.");
   EXPECT_EQ(ErrorOf(this->registry_->Register("a\nb", Tiny("a"))),
             "42208 The specified subject 'a\nb' is not a valid.");
+  EXPECT_EQ(ErrorOf(this->registry_->Register("__GLOBAL", Tiny("a"))),
+            "42208 The specified subject '__GLOBAL' is not a valid.");
+  EXPECT_EQ(ErrorOf(this->registry_->Register("a\xc2\x85"
+                                              "b",
+                                              Tiny("a"))),
+            "42208 The specified subject 'a\xc2\x85"
+            "b' is not a valid.");
+  EXPECT_EQ(ErrorOf(this->registry_->Register("a\x7f", Tiny("a"))),
+            "42208 The specified subject 'a\x7f' is not a valid.");
   EXPECT_EQ(RegistryErrorOf(this->registry_->Register("", Tiny("a")).status()).http_status, 422);
+  // Other UTF-8 is a fine subject.
+  EXPECT_EQ(this->Reg("ünïcødé-value", "u"), 2);
   // Nothing of the refused took an id.
-  EXPECT_EQ(this->Reg("t", "ok"), 2);
+  EXPECT_EQ(this->Reg("t", "ok"), 3);
 }
 
 TYPED_TEST(RegistryConformance, ReadOnlyModeRefusesWritesAndImportTakesGivenIds) {
@@ -149,6 +160,11 @@ TYPED_TEST(RegistryConformance, ReadOnlyModeRefusesWritesAndImportTakesGivenIds)
             "42205 Subject s in context  is in read-only mode");
   EXPECT_EQ(ErrorOf(r->DeleteSubject("s", false)),
             "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(ErrorOf(r->SetCompatibility("s", Compatibility::kNone)),
+            "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(ErrorOf(r->DeleteCompatibility("s")),
+            "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(this->VersionsOf("s"), std::vector<int32_t>{1});  // nothing changed
   EXPECT_EQ(*r->DeleteMode("s"), Mode::kReadOnly);
   EXPECT_EQ(ErrorOf(r->DeleteMode("s")),
             "40409 Subject 's' does not have subject-level mode configured");
