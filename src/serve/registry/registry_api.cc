@@ -9,9 +9,8 @@ void RegisterRegistryApi(http::ApiRouter* router, registry::SchemaRegistry* regi
   // GET /registry: Confluent's root answers {} (clients and load balancers probe it).
   router->Add("GET", std::string(kPathPrefix), SubjectsFiltered(),
               [](const http::ApiRequest&) { return RegistryJson("{}"); });
-  auto cache = std::make_shared<IdCache>();
-  RegisterSubjectRoutes(router, registry, cache);
-  RegisterSchemaRoutes(router, registry, cache);
+  RegisterSubjectRoutes(router, registry);
+  RegisterSchemaRoutes(router, registry);
   RegisterConfigRoutes(router, registry);
 }
 

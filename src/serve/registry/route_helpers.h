@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +11,6 @@
 #include "common/status.h"
 #include "registry/schema_registry.h"
 #include "serve/http/api.h"
-#include "serve/registry/id_cache.h"
 
 namespace dataforge::serve_registry {
 
@@ -53,12 +51,8 @@ http::ApiResponse Answer(const http::ApiRequest& req, Fn&& fn) {
   return r.ok() ? std::move(r).value() : ErrorAnswer(r.status());
 }
 
-// `cache`: GET /schemas/ids/{id}'s (id_cache.h), shared by the routes that read it and those
-// that write the registry (which invalidate it).
-void RegisterSubjectRoutes(http::ApiRouter* router, registry::SchemaRegistry* registry,
-                           std::shared_ptr<IdCache> cache);
-void RegisterSchemaRoutes(http::ApiRouter* router, registry::SchemaRegistry* registry,
-                          std::shared_ptr<IdCache> cache);
+void RegisterSubjectRoutes(http::ApiRouter* router, registry::SchemaRegistry* registry);
+void RegisterSchemaRoutes(http::ApiRouter* router, registry::SchemaRegistry* registry);
 void RegisterConfigRoutes(http::ApiRouter* router, registry::SchemaRegistry* registry);
 
 }  // namespace dataforge::serve_registry

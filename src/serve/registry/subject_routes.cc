@@ -35,7 +35,7 @@ ApiResponse Lookup(const ApiRequest& req, SchemaRegistry* reg) {
   });
 }
 
-ApiResponse Register(const ApiRequest& req, SchemaRegistry* reg, IdCache* cache) {
+ApiResponse Register(const ApiRequest& req, SchemaRegistry* reg) {
   return Answer(req, [&]() -> Result<ApiResponse> {
     DF_ASSIGN_OR_RETURN(SchemaRequest body, ParseSchemaRequest(req.body));
     registry::RegisterOptions options;
@@ -43,7 +43,6 @@ ApiResponse Register(const ApiRequest& req, SchemaRegistry* reg, IdCache* cache)
     options.id = body.id;
     options.version = body.version;
     auto registered = reg->Register(SubjectParam(req), body.schema, options);
-    cache->Invalidate();  // the id may now be held by one more subject
     DF_ASSIGN_OR_RETURN(int64_t id, std::move(registered));
     JsonObjectWriter w;
     w.Int("id", id);
@@ -76,20 +75,18 @@ ApiResponse ReferencedBy(const ApiRequest& req, SchemaRegistry* reg) {
   });
 }
 
-ApiResponse DeleteVersion(const ApiRequest& req, SchemaRegistry* reg, IdCache* cache) {
+ApiResponse DeleteVersion(const ApiRequest& req, SchemaRegistry* reg) {
   return Answer(req, [&]() -> Result<ApiResponse> {
     DF_ASSIGN_OR_RETURN(auto version, VersionParam(req));
     auto done = reg->DeleteVersion(SubjectParam(req), version, BoolParam(req, "permanent"));
-    cache->Invalidate();
     DF_ASSIGN_OR_RETURN(int32_t deleted, std::move(done));
     return RegistryJson(std::to_string(deleted));
   });
 }
 
-ApiResponse DeleteSubject(const ApiRequest& req, SchemaRegistry* reg, IdCache* cache) {
+ApiResponse DeleteSubject(const ApiRequest& req, SchemaRegistry* reg) {
   return Answer(req, [&]() -> Result<ApiResponse> {
     auto done = reg->DeleteSubject(SubjectParam(req), BoolParam(req, "permanent"));
-    cache->Invalidate();
     DF_ASSIGN_OR_RETURN(auto versions, std::move(done));
     return RegistryJson(IntArrayJson(versions));
   });
@@ -97,22 +94,21 @@ ApiResponse DeleteSubject(const ApiRequest& req, SchemaRegistry* reg, IdCache* c
 
 }  // namespace
 
-void RegisterSubjectRoutes(http::ApiRouter* router, SchemaRegistry* reg,
-                           std::shared_ptr<IdCache> cache) {
+void RegisterSubjectRoutes(http::ApiRouter* router, SchemaRegistry* reg) {
   router->Add("GET", Pattern("/subjects"), SubjectsFiltered(),
               [reg](const ApiRequest& req) { return ListSubjects(req, reg); });
   router->Add("POST", Pattern("/subjects/{subject}"), SubjectRead(),
               [reg](const ApiRequest& req) { return Lookup(req, reg); });
   router->Add("DELETE", Pattern("/subjects/{subject}"), SubjectWrite(),
-              [reg, cache](const ApiRequest& req) { return DeleteSubject(req, reg, cache.get()); });
+              [reg](const ApiRequest& req) { return DeleteSubject(req, reg); });
   router->Add("GET", Pattern("/subjects/{subject}/versions"), SubjectRead(),
               [reg](const ApiRequest& req) { return Versions(req, reg); });
   router->Add("POST", Pattern("/subjects/{subject}/versions"), SubjectWrite(),
-              [reg, cache](const ApiRequest& req) { return Register(req, reg, cache.get()); });
+              [reg](const ApiRequest& req) { return Register(req, reg); });
   router->Add("GET", Pattern("/subjects/{subject}/versions/{version}"), SubjectRead(),
               [reg](const ApiRequest& req) { return GetVersion(req, reg, false); });
   router->Add("DELETE", Pattern("/subjects/{subject}/versions/{version}"), SubjectWrite(),
-              [reg, cache](const ApiRequest& req) { return DeleteVersion(req, reg, cache.get()); });
+              [reg](const ApiRequest& req) { return DeleteVersion(req, reg); });
   router->Add("GET", Pattern("/subjects/{subject}/versions/{version}/schema"), SubjectRead(),
               [reg](const ApiRequest& req) { return GetVersion(req, reg, true); });
   router->Add("GET", Pattern("/subjects/{subject}/versions/{version}/referencedby"), SubjectRead(),
