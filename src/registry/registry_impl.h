@@ -81,6 +81,9 @@ class RegistryImpl final : public SchemaRegistry {
   // missing one).
   Status Resolve(RegistryTxn& txn, const std::vector<SchemaReference>& refs,
                  std::vector<ResolvedReference>* out, int depth);
+  // `schema` with each reference to version -1 (latest) pinned to the latest live version (42201
+  // when the subject has none).
+  Result<SchemaText> PinReferences(RegistryTxn& txn, const SchemaText& schema);
   // Size check (42209), references, format parse (42201).
   Result<Parsed> ParseIn(RegistryTxn& txn, const SchemaText& schema);
   // The stored schema `id`, parsed (cached).
