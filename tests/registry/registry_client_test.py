@@ -20,12 +20,21 @@ def avro(text):
 
 
 class ClientCase(ServedRegistry):
+    def setUp(self):
+        self._clients = []
+
+    def tearDown(self):
+        for c in self._clients:
+            c.__exit__()  # closes its HTTP session
+
     def client(self, user_info=None):
         """A new client each time: the client caches ids, and the tests check the server's."""
         conf = {"url": self.url}
         if user_info is not None:
             conf["basic.auth.user.info"] = user_info
-        return SchemaRegistryClient(conf)
+        c = SchemaRegistryClient(conf)
+        self._clients.append(c)
+        return c
 
     def assert_refused(self, call, http_status, error_code):
         with self.assertRaises(SchemaRegistryError) as caught:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import unittest
-import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
@@ -19,9 +18,6 @@ import dataforge_server  # noqa: E402
 import requests  # noqa: E402
 
 dataforge_server.BINARY = os.environ.get("DATAFORGE_BIN", dataforge_server.BINARY)
-# Each SchemaRegistryClient keeps a requests session open; the tests make many on purpose (a new
-# client has no cache, so the answer is the server's).
-warnings.simplefilter("ignore", ResourceWarning)
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
