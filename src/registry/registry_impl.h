@@ -84,6 +84,8 @@ class RegistryImpl final : public SchemaRegistry {
   // `schema` with each reference to version -1 (latest) pinned to the latest live version (42201
   // when the subject has none).
   Result<SchemaText> PinReferences(RegistryTxn& txn, const SchemaText& schema);
+  // 42209 when the text is over options_.max_schema_bytes.
+  std::optional<Status> TooLarge(const SchemaText& schema) const;
   // Size check (42209), references, format parse (42201).
   Result<Parsed> ParseIn(RegistryTxn& txn, const SchemaText& schema);
   // The stored schema `id`, parsed (cached).

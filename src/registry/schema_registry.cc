@@ -81,13 +81,16 @@ Result<SchemaText> RegistryImpl::PinReferences(RegistryTxn& txn, const SchemaTex
   return out;
 }
 
+std::optional<Status> RegistryImpl::TooLarge(const SchemaText& schema) const {
+  if (schema.schema.size() <= options_.max_schema_bytes) return std::nullopt;
+  return RegistryStatus(kSchemaTooLarge,
+                        fmt::format("Register operation failed because schema is too large "
+                                    "({} bytes; the limit is {})",
+                                    schema.schema.size(), options_.max_schema_bytes));
+}
+
 Result<RegistryImpl::Parsed> RegistryImpl::ParseIn(RegistryTxn& txn, const SchemaText& schema) {
-  if (schema.schema.size() > options_.max_schema_bytes) {
-    return RegistryStatus(kSchemaTooLarge,
-                          fmt::format("Register operation failed because schema is too large "
-                                      "({} bytes; the limit is {})",
-                                      schema.schema.size(), options_.max_schema_bytes));
-  }
+  if (auto too_large = TooLarge(schema)) return *too_large;
   if (schema.schema.empty()) return InvalidSchema("Invalid schema: the schema is empty");
   std::vector<ResolvedReference> resolved;
   DF_RETURN_IF_ERROR(Resolve(txn, schema.references, &resolved, 0));
@@ -120,6 +123,7 @@ Result<RegistryImpl::Parsed> RegistryImpl::ParsedIn(RegistryTxn& txn, int64_t id
 Result<int64_t> RegistryImpl::Register(std::string_view subject, const SchemaText& schema,
                                        const RegisterOptions& options) {
   if (auto bad = CheckSubject(subject)) return *bad;
+  if (auto too_large = TooLarge(schema)) return *too_large;  // before taking the write lock
   if (options.version && *options.version < 1) return InvalidVersion(*options.version);
   if (options.id && (*options.id < 1 || *options.id > INT32_MAX)) {
     // Confluent's wire format carries the id in 4 bytes.
