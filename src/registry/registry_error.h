@@ -39,8 +39,10 @@ inline constexpr int kInvalidSubject = 42208;
 inline constexpr int kSchemaTooLarge = 42209;
 inline constexpr int kStoreError = 50001;
 inline constexpr int kOperationTimeout = 50002;
-// Confluent's REST layer: unparsable JSON in a request body (HTTP 500 there; ours answers 400
-// with this code), and the auth refusals.
+// 50005: what Confluent's Java client (RestService) reports when it cannot parse a *response*.
+// A request body that is not JSON is answered by Confluent's REST layer (rest-utils'
+// JsonParseExceptionMapper) with HTTP 400 and error_code 400, and so by serve/registry/ (issue 17,
+// http helper: the groundwork said 400 with 50005). The auth refusals follow.
 inline constexpr int kJsonParseError = 50005;
 inline constexpr int kUnauthorized = 40101;
 inline constexpr int kForbidden = 40301;

@@ -80,6 +80,9 @@ ApiResponse ErrorFromStatus(const Status& status) {
 
 void ApiRouter::Add(std::string method, std::string pattern, std::optional<RouteAccess> access,
                     ApiHandler handler) {
+  std::vector<std::string> segments;
+  for (std::string_view s : Segments(pattern)) segments.emplace_back(s);
+  patterns_.push_back(std::move(segments));
   routes_.push_back(
       Route{std::move(method), std::move(pattern), std::move(access), std::move(handler)});
 }
@@ -98,18 +101,15 @@ Result<ApiRouter::Match> ApiRouter::Find(std::string_view method, std::string_vi
     segments.push_back(std::move(decoded));
   }
   int best_literals = -1;
-  for (const Route& route : routes_) {
-    std::vector<std::string_view> pattern = Segments(route.pattern);
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    const Route& route = routes_[r];
+    const std::vector<std::string>& pattern = patterns_[r];
     if (pattern.size() != segments.size()) continue;
-    std::map<std::string, std::string> params;
     int literals = 0;
     bool ok = true;
     for (size_t i = 0; i < pattern.size() && ok; ++i) {
       if (IsParam(pattern[i])) {
         ok = !segments[i].empty();
-        if (ok) {
-          params[std::string(pattern[i].substr(1, pattern[i].size() - 2))] = segments[i];
-        }
       } else {
         ok = pattern[i] == segments[i];
         ++literals;
@@ -128,7 +128,12 @@ Result<ApiRouter::Match> ApiRouter::Find(std::string_view method, std::string_vi
     if (literals > best_literals) {
       best_literals = literals;
       match.route = &route;
-      match.params = std::move(params);
+      match.params.clear();
+      for (size_t i = 0; i < pattern.size(); ++i) {
+        if (IsParam(pattern[i])) {
+          match.params[pattern[i].substr(1, pattern[i].size() - 2)] = segments[i];
+        }
+      }
     }
   }
   std::sort(match.allowed_methods.begin(), match.allowed_methods.end());
