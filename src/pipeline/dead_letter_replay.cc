@@ -77,7 +77,7 @@ Status Replayer::Select(const std::vector<LetterId>& ids, bool all, const std::s
   }
   if (all && stage == "source") {
     std::vector<StoredDeadLetter> source;
-    if (staging_) DF_RETURN_IF_ERROR(staging_->ListDeadLetters(0, 0, &source));
+    if (staging_) DF_RETURN_IF_ERROR(staging_->ListDeadLetters(0, SIZE_MAX, &source));
     for (auto& d : source) {
       if (keep(d.letter)) selected_.push_back({LetterId{"source", d.id}, std::nullopt});
     }

@@ -131,6 +131,9 @@ class PipelineImpl final : public Pipeline {
     processor_ =
         std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
                                     config_.log.topic, batch, clock_, &probes_.processor);
+    // The table first (a conflict refuses the run before anything is registered), then
+    // process.schema.
+    DF_RETURN_IF_ERROR(processor_->Start());
     if (!config_.process.schema.subject.empty()) {
       // process.schema: the registry lives in the staging database (auto_register writes it).
       DF_ASSIGN_OR_RETURN(registry_,
@@ -140,7 +143,7 @@ class PipelineImpl final : public Pipeline {
       spdlog::info("processor: validating rows with {}", schema->Name());
       processor_->ValidateWith(std::move(schema));
     }
-    return processor_->Start();
+    return Status::OK();
   }
 
   Result<RunSummary> Run() override {

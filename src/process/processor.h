@@ -80,7 +80,7 @@ class Processor final : private ConsumerListener {
 
   // process.schema: every mapped row (not a delete) is validated against `schema` before it
   // joins the batch; a row that fails is a dead letter whose reason names the schema (subject,
-  // id, version), the JSON Pointer path and the rule (row_schema.h). Call before Start.
+  // id, version), the JSON Pointer path and the rule (row_schema.h). Call before the first RunOnce.
   void ValidateWith(std::shared_ptr<const RowSchema> schema);
 
   // Joins the consumer group. Call once first.

@@ -32,9 +32,10 @@ std::string Person(int i, const std::string& email, const std::string& age,
                      e, gender, age);
 }
 
-// The mapping; `age_type` changes the age column (int, or text for an incompatible change).
+// The mapping; `email_required` makes the email column required (an incompatible change: rows
+// written without it cannot be read).
 std::string PipelineYaml(const std::string& capture, const std::string& schema,
-                         const std::string& age_type = "int") {
+                         bool email_required = false) {
   return fmt::format(
       "dags: {{}}\n"
       "source:\n"
@@ -45,10 +46,10 @@ std::string PipelineYaml(const std::string& capture, const std::string& schema,
       "  schema: {}\n"
       "  columns:\n"
       "    - {{name: id, type: uuid, path: $key, required: true}}\n"
-      "    - {{name: email, path: email}}\n"
+      "    - {{name: email, path: email{}}}\n"
       "    - {{name: gender, path: gender}}\n"
-      "    - {{name: age, type: {}, path: dob.age, required: true}}\n",
-      capture, schema, age_type);
+      "    - {{name: age, type: int, path: dob.age, required: true}}\n",
+      capture, schema, email_required ? ", required: true" : "");
 }
 
 constexpr const char* kJsonSchema =
@@ -153,9 +154,14 @@ TEST_F(ProcessSchemaTest, JsonSchemaDeadLettersFailingRowsAndStoresTheRest) {
   // cast to 61 by the mapping before validation.
   ExpectBalance(5, 3, 2);
   EXPECT_EQ(Letter(Uuid(2)).second,
-            fmt::format("schema users-row id {} v1: /age: minimum: JSON_AGE_MINIMUM", id));
-  EXPECT_EQ(Letter(Uuid(3)).second,
-            fmt::format("schema users-row id {} v1: /email: pattern: JSON_EMAIL_PATTERN", id));
+            fmt::format("schema users-row id {} v1: /age: minimum: expected number greater than or "
+                        "equal to 18.000000, got integer 12",
+                        id));
+  EXPECT_EQ(
+      Letter(Uuid(3)).second,
+      fmt::format("schema users-row id {} v1: /email: pattern: failed to match regex specified "
+                  "by 'pattern' constraint, got string \"c@other.org\"",
+                  id));
   EXPECT_EQ(ScanIds(data_, {"--config", config_}),
             (std::vector<std::string>{Uuid(1), Uuid(4), Uuid(5)}));
   auto list = Df({"deadletter", "list", "--reason", "schema"});
@@ -182,23 +188,29 @@ TEST_F(ProcessSchemaTest, AvroSchemaDeadLettersFailingRowsAndStoresTheRest) {
   r = Df({"run", "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectBalance(4, 2, 2);
-  EXPECT_EQ(Letter(Uuid(2)).second,
-            fmt::format("schema people-avro id {} v1: /gender: AVRO_GENDER_ENUM", id));
-  EXPECT_EQ(Letter(Uuid(3)).second,
-            fmt::format("schema people-avro id {} v1: AVRO_EMAIL_MISSING", id));
+  EXPECT_EQ(
+      Letter(Uuid(2)).second,
+      fmt::format("schema people-avro id {} v1: /gender: enum: \"other\" is not a symbol of enum "
+                  "Gender",
+                  id));
+  EXPECT_EQ(
+      Letter(Uuid(3)).second,
+      fmt::format("schema people-avro id {} v1: /email: missing field: field \"email\" of record "
+                  "person is missing and has no default",
+                  id));
   EXPECT_EQ(ScanIds(data_, {"--config", config_}), (std::vector<std::string>{Uuid(1), Uuid(4)}));
 }
 
 TEST_F(ProcessSchemaTest, AutoRegisterCreatesVersionOneAndRefusesAnIncompatibleMapping) {
+  const std::string schema = "{subject: users-row, type: avro, auto_register: true}";
   Capture(Person(1, "a@example.com", "30") + "," + Person(2, "b@example.com", "31"));
-  WriteFile(config_,
-            PipelineYaml(capture_, "{subject: users-row, type: json, auto_register: true}"));
+  WriteFile(config_, PipelineYaml(capture_, schema));
   // Before any run: an empty registry.
   auto r = Df({"config", "check", config_});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(SplitLines(r.out).back(),
             "process.schema: subject 'users-row' has no schema yet: the run registers the "
-            "mapping's JSON schema as its version 1");
+            "mapping's Avro schema as its version 1");
   r = Df({"run", "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectBalance(2, 2, 0);
@@ -209,16 +221,18 @@ TEST_F(ProcessSchemaTest, AutoRegisterCreatesVersionOneAndRefusesAnIncompatibleM
   EXPECT_EQ(*versions, std::vector<int32_t>{1});
   auto v1 = registry->Version("users-row", 1, false);
   ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(v1->schema.type, registry::SchemaType::kAvro);
   EXPECT_EQ(v1->schema.schema,
-            R"({"$schema":"http://json-schema.org/draft-07/schema#","title":"dataforge.people",)"
-            R"("type":"object","properties":{"id":{"type":"string","format":"uuid"},)"
-            R"("email":{"type":["string","null"]},"gender":{"type":["string","null"]},)"
-            R"("age":{"type":"integer"}},"required":["id","age"],"additionalProperties":false})");
+            R"({"type":"record","name":"people","namespace":"dataforge","fields":[)"
+            R"({"name":"id","type":{"type":"string","logicalType":"uuid"}},)"
+            R"({"name":"email","type":["null","string"],"default":null},)"
+            R"({"name":"gender","type":["null","string"],"default":null},)"
+            R"({"name":"age","type":"int"}]})");
   registry.reset();
   r = Df({"config", "check", config_});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(SplitLines(r.out).back(),
-            fmt::format("process.schema: the mapping's JSON schema is version 1 (id {}) of "
+            fmt::format("process.schema: the mapping's Avro schema is version 1 (id {}) of "
                         "subject 'users-row'",
                         v1->id));
   // The same mapping again: no new version.
@@ -227,14 +241,18 @@ TEST_F(ProcessSchemaTest, AutoRegisterCreatesVersionOneAndRefusesAnIncompatibleM
   EXPECT_EQ(*registry->Versions("users-row", false), std::vector<int32_t>{1});
   registry.reset();
 
-  // age int -> text: not backward compatible. config check and run give the same verdict.
-  WriteFile(config_, PipelineYaml(capture_, "{subject: users-row, type: json, auto_register: true}",
-                                  "text"));
+  // email required: a reader without null in email cannot read the rows written with null (not
+  // backward compatible). config check and run give the same verdict, exit 2, and nothing is
+  // registered or fetched.
+  WriteFile(config_, PipelineYaml(capture_, schema, /*email_required=*/true));
   const std::string verdict = fmt::format(
-      "dataforge: process.schema ({}:7): the registry refuses the mapping's JSON schema under "
+      "dataforge: process.schema ({}:7): the registry refuses the mapping's Avro schema under "
       "subject 'users-row' (409 incompatible with version 1, compatibility BACKWARD): "
-      "JSON_TYPE_CHANGED; change the mapping back, or register the change under a new subject "
-      "(process.schema.subject)\n",
+      "{{errorType:'TYPE_MISMATCH', description:'The type (path '/fields/1/type') of a field in "
+      "the reader schema does not match with the writer schema', additionalInfo:'reader type: "
+      "STRING not compatible with writer type: NULL'}}; {{validateFields: 'false', "
+      "compatibility: 'BACKWARD'}}; change the mapping back, or register the change under a new "
+      "subject (process.schema.subject)\n",
       config_);
   auto check = Df({"config", "check", config_});
   EXPECT_EQ(check.exit_code, 2);
@@ -242,7 +260,7 @@ TEST_F(ProcessSchemaTest, AutoRegisterCreatesVersionOneAndRefusesAnIncompatibleM
   r = Df({"run", "--no-progress"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, verdict);
-  ExpectBalance(2, 2, 0);  // nothing fetched by the refused run
+  ExpectBalance(2, 2, 0);
   registry = Registry(StagingUrl());
   EXPECT_EQ(*registry->Versions("users-row", false), std::vector<int32_t>{1});
 }
@@ -267,13 +285,17 @@ TEST_F(ProcessSchemaTest, ReplayAfterASchemaFixStoresTheLettersOnce) {
   // A dry run says what would happen and writes nothing.
   auto r = Df({"deadletter", "replay", "--all", "--dry-run"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string would_store = fmt::format("{}: would be stored key {}\n", two, Uuid(2));
+  std::string would_stay = fmt::format(
+      "{}: would be dead-lettered again: schema users-row id {} v2: /age: minimum: expected "
+      "number greater than or equal to 10.000000, got integer 5\n",
+      three, v2);
+  // --all replays the oldest letter first.
   EXPECT_EQ(r.out,
-            fmt::format("{}: would be stored key {}\n"
-                        "{}: would be dead-lettered again: schema users-row id {} v2: /age: "
-                        "minimum: JSON_AGE_MINIMUM_10\n"
-                        "dry run, nothing written: would store 1, would dead-letter again 1, "
-                        "refused 0 (of 2 letters)\n",
-                        two, Uuid(2), three, v2));
+            (std::stoi(two.substr(8)) < std::stoi(three.substr(8)) ? would_store + would_stay
+                                                                   : would_stay + would_store) +
+                "dry run, nothing written: would store 1, would dead-letter again 1, "
+                "refused 0 (of 2 letters)\n");
   ExpectBalance(3, 1, 2);
   for (const auto& l : DeadLetters(data_, {"--config", config_})) {
     EXPECT_NE(l.find("\"replay\":null"), std::string::npos) << l;
@@ -285,11 +307,13 @@ TEST_F(ProcessSchemaTest, ReplayAfterASchemaFixStoresTheLettersOnce) {
   // The replay: 2 is stored once, 3 stays a dead letter with version 2's reason.
   r = Df({"deadletter", "replay", "--stage", "process", "--ids", two + "," + three});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, fmt::format("{}: stored key {}\n"
-                               "{}: dead-lettered again: schema users-row id {} v2: /age: "
-                               "minimum: JSON_AGE_MINIMUM_10\n"
-                               "stored 1, dead-lettered again 1, refused 0 (of 2 letters)\n",
-                               two, Uuid(2), three, v2));
+  EXPECT_EQ(
+      r.out,
+      fmt::format("{}: stored key {}\n"
+                  "{}: dead-lettered again: schema users-row id {} v2: /age: "
+                  "minimum: expected number greater than or equal to 10.000000, got integer 5\n"
+                  "stored 1, dead-lettered again 1, refused 0 (of 2 letters)\n",
+                  two, Uuid(2), three, v2));
   ExpectBalance(3, 2, 1);
   EXPECT_EQ(ScanIds(data_, {"--config", config_}), (std::vector<std::string>{Uuid(1), Uuid(2)}));
   // Again: only 3 is left to replay; 2 is refused by id.
@@ -314,10 +338,13 @@ TEST_F(ProcessSchemaTest, PostgresStagingKeepsTheRegistryInPostgres) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectBalance(3, 2, 1, staging);
   EXPECT_EQ(Letter(Uuid(2), staging).second,
-            fmt::format("schema users-row id {} v1: /age: minimum: JSON_AGE_MINIMUM", id));
-  // The data dir's SQLite file holds no registry: a subject there would be unknown.
-  auto local = registry::SchemaRegistry::Open(StagingUrl(), OpenMode::kReadOnly);
-  if (local.ok()) EXPECT_FALSE((*local)->Versions("users-row", false).ok());
+            fmt::format("schema users-row id {} v1: /age: minimum: expected number greater than or "
+                        "equal to 18.000000, got integer 12",
+                        id));
+  // The subject's version is a row of PostgreSQL's registry tables.
+  EXPECT_EQ(pg.Psql("SELECT subject || ' v' || version || ' id ' || schema_id FROM "
+                    "dataforge.registry_versions"),
+            fmt::format("users-row v1 id {}", id));
 }
 
 }  // namespace
