@@ -227,7 +227,7 @@ TEST_F(ReplayTest, OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly) {
     EXPECT_EQ(r.body,
               R"({"error":{"code":"bad_request","message":"reason=bogus: reason class 'bogus' is )"
               R"(not one of: invalid_json, missing_key, missing_field, type_mismatch, too_large, )"
-              R"(other"}})");
+              R"(schema, other"}})");
     // A reader may not replay.
     r = Curl(as(rita, {"-X", "POST", "-d", body}), url);
     EXPECT_EQ(r.status, 403) << r.body;
