@@ -87,7 +87,7 @@ TEST(RowSchemaTextTest, ColumnTypesAndNullability) {
       R"("properties":{"id":{"type":"string","format":"uuid"},"n":{"type":"integer"},)"
       R"("total":{"type":["integer","null"]},)"
       R"("ratio":{"anyOf":[{"type":"number"},{"enum":["NaN","Infinity","-Infinity"]},{"type":"null"}]},)"
-      R"("paid":{"type":"boolean"},"at":{"type":["string","null"],"format":"date-time"},)"
+      R"("paid":{"type":"boolean"},"at":{"type":["string","null"]},)"
       R"("price":{"type":"string"}},"required":["id","n","paid","price"],)"
       R"("additionalProperties":false})");
   p.schema.type = "avro";
