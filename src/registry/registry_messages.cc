@@ -76,11 +76,18 @@ Status ReadOnlyMode(std::string_view subject) {
                         fmt::format("Subject {} in context  is in read-only mode", subject));
 }
 
+// As Confluent's QualifiedSubject.isValidSubject: no control character (Java's ISO control set,
+// U+0000-U+001F and U+007F-U+009F), not its reserved names; and not empty.
 std::optional<Status> CheckSubject(std::string_view subject) {
-  if (subject.empty()) return InvalidSubject(subject);
-  for (char c : subject) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return InvalidSubject(subject);
+  if (subject.empty() || subject == "__GLOBAL" || subject == "__EMPTY") {
+    return InvalidSubject(subject);
+  }
+  for (size_t i = 0; i < subject.size(); ++i) {
+    const auto u = static_cast<unsigned char>(subject[i]);
+    const bool c1 = u == 0xc2 && i + 1 < subject.size() &&
+                    static_cast<unsigned char>(subject[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(subject[i + 1]) <= 0x9f;
+    if (u < 0x20 || u == 0x7f || c1) return InvalidSubject(subject);
   }
   return std::nullopt;
 }

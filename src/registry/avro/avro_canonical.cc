@@ -36,9 +36,15 @@ class Writer {
       case AvroType::kRecord:
         Open(n);
         out_->append(",\"fields\":[");
-        for (size_t i = 0; i < n.fields.size(); ++i) {
-          if (i) out_->push_back(',');
-          Field(n.fields[i]);
+        {
+          // Names inside the record are relative to its namespace.
+          std::string outer = std::move(ns_);
+          ns_ = Namespace(n);
+          for (size_t i = 0; i < n.fields.size(); ++i) {
+            if (i) out_->push_back(',');
+            Field(n.fields[i]);
+          }
+          ns_ = std::move(outer);
         }
         out_->push_back(']');
         Close(n);
@@ -77,6 +83,8 @@ class Writer {
     if (!n.named()) return;
     out_->append(",\"name\":");
     AppendJsonString(out_, n.full_name);
+    // A type in the null namespace inside a namespaced record says so (else it would inherit).
+    if (!ns_.empty() && Namespace(n).empty()) out_->append(",\"namespace\":\"\"");
     if (!n.doc.empty()) {
       out_->append(",\"doc\":");
       AppendJsonString(out_, n.doc);
@@ -135,7 +143,13 @@ class Writer {
     out_->push_back(']');
   }
 
+  static std::string Namespace(const AvroNode& n) {
+    const size_t dot = n.full_name.rfind('.');
+    return dot == std::string::npos ? "" : n.full_name.substr(0, dot);
+  }
+
   std::string* out_;
+  std::string ns_;  // the namespace names are read in at this point
   std::unordered_set<const AvroNode*> written_;
 };
 

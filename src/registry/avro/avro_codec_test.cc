@@ -100,8 +100,11 @@ void ExpectAvroCReadsBack(std::string_view schema, const std::string& payload) {
 
 TEST(AvroValidator, AcceptsAMatchingRow) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(v->Validate(kRow), std::nullopt);
+  EXPECT_EQ(v->Validate(std::string(kRow).replace(std::string(kRow).find("1.5"), 3, R"("NaN")")),
+            std::nullopt);
   // A missing nullable field with default null is fine; so is null for it.
   std::string row(kRow);
   row.replace(row.find(R"("email":"z@example.com",)"), 24, "");
@@ -115,6 +118,7 @@ struct Failure {
 
 TEST(AvroValidator, ReportsTheFirstFailureWithPathAndRule) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   const std::vector<Failure> cases = {
       {R"("age":31)", R"("age":"31")", "/age", "type", R"(expected int, got string "31")"},
@@ -137,6 +141,8 @@ TEST(AvroValidator, ReportsTheFirstFailureWithPathAndRule) {
       {R"("email":"z@example.com")", R"("email":5)", "/email", "union",
        "integer 5 matches no branch of the union [null, string]"},
       {R"("score":1.5)", R"("score":null)", "/score", "type", "expected double, got null null"},
+      {R"("score":1.5)", R"("score":"nan")", "/score", "type",
+       R"(expected double, got string "nan")"},
   };
   for (const Failure& c : cases) {
     std::string row(kRow);
@@ -162,6 +168,7 @@ TEST(AvroValidator, ReportsTheFirstFailureWithPathAndRule) {
 
 TEST(AvroCodec, EncodesLikePythonAvroAndRoundTrips) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   const std::vector<std::string> records = {
       std::string(kRow),
@@ -198,7 +205,52 @@ TEST(AvroCodec, EncodesLikePythonAvroAndRoundTrips) {
   // The first record's bytes, spelled out: id 42 = zig-zag 84 = 0x54, "Zoë" (4 bytes) ...
   std::string bytes;
   ASSERT_TRUE(codec->Encode(kRow, &bytes).ok());
+  // Keys in another order than the schema's give the same bytes.
+  std::string reordered;
+  ASSERT_TRUE(
+      codec
+          ->Encode(R"({"attributes":{"logins":7},"tags":["a","b"],"location":{"postcode":)"
+                   R"("N-0150","city":"Oslo"},"status":"ACTIVE","email":"z@example.com",)"
+                   R"("active":true,"ratio":0.25,"score":1.5,"age":31,"name":"Zoë","id":42})",
+                   &reordered)
+          .ok());
+  EXPECT_EQ(Hex(reordered), Hex(bytes));
   EXPECT_EQ(Hex(bytes.substr(0, 7)), "54085a6fc3ab3e");
+}
+
+TEST(AvroCodec, AUnionValueTakesTheFirstBranchItMatches) {
+  constexpr std::string_view kSchema = R"({"type":"record","name":"U","fields":[
+    {"name":"a","type":["int","double"]},
+    {"name":"b","type":["double","int"]},
+    {"name":"c","type":["null",{"type":"map","values":"int"},{"type":"record","name":"P","fields":[{"name":"x","type":"int"}]}]},
+    {"name":"d","type":[{"type":"record","name":"Q","fields":[{"name":"y","type":"string"}]},"P"]}]})";
+  auto schema = MustParse(kSchema);
+  ASSERT_NE(schema, nullptr);
+  auto codec = schema->NewCodec();
+  const std::vector<std::string> records = {
+      R"({"a":2,"b":2,"c":{"x":1},"d":{"x":3}})",
+      R"({"a":2.5,"b":2.5,"c":null,"d":{"y":"q"}})",
+  };
+  // a: int 2 (00 04), b: double 2.0 (00 + 8 bytes), c: the map branch ({"x":1} is a map of
+  // int as well as a P), d: branch 1 (P). python3-avro 1.11.1 takes the LAST branch that
+  // validates (io.py write_union has no break), so it is compared on the unambiguous record only.
+  std::string bytes;
+  ASSERT_TRUE(codec->Encode(records[0], &bytes).ok());
+  EXPECT_EQ(Hex(bytes),
+            "0004"
+            "000000000000000040"
+            "02"
+            "0202780200"
+            "0206");
+  const std::vector<std::string> python = PythonEncodings(kSchema, {records[1]});
+  ASSERT_EQ(python.size(), 1u);
+  bytes.clear();
+  ASSERT_TRUE(codec->Encode(records[1], &bytes).ok());
+  EXPECT_EQ(Hex(bytes), python[0]);
+  EXPECT_EQ(Hex(bytes), "02000000000000044000000000000000044000000271");
+  std::string json;
+  ASSERT_TRUE(codec->Decode(bytes, &json).ok());
+  EXPECT_EQ(json, R"({"a":2.5,"b":2.5,"c":null,"d":{"y":"q"}})");
 }
 
 TEST(AvroCodec, DefaultsBytesFixedAndDecimal) {
@@ -210,6 +262,7 @@ TEST(AvroCodec, DefaultsBytesFixedAndDecimal) {
     {"name":"d","type":{"type":"bytes","logicalType":"decimal","precision":6,"scale":2}},
     {"name":"df","type":{"type":"fixed","name":"D","size":4,"logicalType":"decimal","precision":8,"scale":1}}]})";
   auto schema = MustParse(kSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   std::string bytes;
   ASSERT_TRUE(codec->Encode(R"({"b":"\u0000\u00ff","f":"abc","d":"-12.5","df":3})", &bytes).ok());
@@ -240,8 +293,32 @@ TEST(AvroCodec, DefaultsBytesFixedAndDecimal) {
             "than 6 digits");
 }
 
+TEST(AvroCodec, NonFiniteFloatsAreSpelledAsAvroJsonDoes) {
+  constexpr std::string_view kSchema = R"({"type":"record","name":"N","fields":[
+    {"name":"d","type":{"type":"array","items":"double"}},{"name":"f","type":"float"}]})";
+  auto schema = MustParse(kSchema);
+  ASSERT_NE(schema, nullptr);
+  auto codec = schema->NewCodec();
+  std::string bytes;
+  ASSERT_TRUE(
+      codec->Encode(R"({"d":["NaN","Infinity","-Infinity",0.5],"f":"-Infinity"})", &bytes).ok());
+  EXPECT_EQ(Hex(bytes),
+            "08"
+            "000000000000f87f"
+            "000000000000f07f"
+            "000000000000f0ff"
+            "000000000000e03f"
+            "00"
+            "000080ff");
+  ExpectAvroCReadsBack(kSchema, bytes);
+  std::string json;
+  ASSERT_TRUE(codec->Decode(bytes, &json).ok());
+  EXPECT_EQ(json, R"({"d":["NaN","Infinity","-Infinity",0.5],"f":"-Infinity"})");
+}
+
 TEST(AvroCodec, MalformedPayloadsAreInvalidArgumentWithTheOffset) {
   auto schema = MustParse(kUserSchema);
+  ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   std::string good;
   ASSERT_TRUE(codec->Encode(kRow, &good).ok());
@@ -301,6 +378,84 @@ TEST(AvroCodec, MalformedPayloadsAreInvalidArgumentWithTheOffset) {
     }
   }
   EXPECT_LT(ok, 3000);
+}
+
+TEST(AvroCodec, NestingIsBoundedInBothDirections) {
+  auto schema =
+      MustParse(R"({"type":"record","name":"L","fields":[{"name":"n","type":["null","L"]}]})");
+  ASSERT_NE(schema, nullptr);
+  auto codec = schema->NewCodec();
+  auto nested = [](int depth) {
+    std::string json;
+    for (int i = 0; i < depth; ++i) json += R"({"n":)";
+    json += "null";
+    for (int i = 0; i < depth; ++i) json += "}";
+    return json;
+  };
+  std::string bytes;
+  ASSERT_TRUE(codec->Encode(nested(256), &bytes).ok());
+  EXPECT_EQ(bytes.size(), 256u);  // 255 x branch 1, then branch 0
+  std::string json;
+  ASSERT_TRUE(codec->Decode(bytes, &json).ok());
+  EXPECT_EQ(json, nested(256));
+  bytes.clear();
+  Status deep = codec->Encode(nested(257), &bytes);
+  EXPECT_EQ(deep.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(deep.message().find("(depth): record nested more than 256 levels deep"),
+            std::string::npos)
+      << deep.message();
+  std::string payload(600, '\x02');  // each byte: union branch 1, one level deeper
+  payload.push_back('\0');
+  EXPECT_EQ(codec->Decode(payload, &json).message(),
+            "invalid Avro payload: value nested deeper than 1024 levels at offset 512");
+}
+
+TEST(AvroCodec, UnionsOfSimilarRecordsCannotMakeMatchingExponential) {
+  // Each level of the record fits B (b has a default) but not A (no "a"), found only after A's
+  // walk of the whole subtree: without a bound, each level would double the work.
+  auto schema = MustParse(R"({"type":"record","name":"A","fields":[
+      {"name":"c","type":["null","A",{"type":"record","name":"B","fields":[
+          {"name":"c","type":["null","A","B"]},{"name":"b","type":"int","default":0}]}]},
+      {"name":"a","type":"int"}]})");
+  ASSERT_NE(schema, nullptr);
+  std::string json;
+  for (int i = 0; i < 40; ++i) json += R"({"c":)";
+  json += R"({"c":null})";
+  for (int i = 0; i < 40; ++i) json += "}";
+  auto err = schema->NewValidator()->Validate(json);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->rule, "complexity");
+  // The budget: 1,000,000 + 32 steps per byte of the record's text.
+  EXPECT_EQ(json.size(), 250u);
+  EXPECT_EQ(err->message,
+            "matching the record to the schema took more than 1008000 steps (unions of similar "
+            "records nested deeply)");
+}
+
+TEST(AvroSchema, RandomlyDamagedSchemasAreRefusedOrParsedNeverACrash) {
+  const std::string base(kUserSchema);
+  std::mt19937 rng(17);
+  int parsed = 0, refused = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = base;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
+      text[rng() % text.size()] = "{}[]\",:0a \\"[rng() % 11];
+    }
+    auto r = AvroFormat().Parse(text, {});
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << text;
+      EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
+      ++refused;
+      continue;
+    }
+    ++parsed;
+    auto again = AvroFormat().Parse((*r)->canonical(), {});
+    ASSERT_TRUE(again.ok()) << (*r)->canonical() << ": " << again.status().ToString();
+    EXPECT_EQ((*again)->canonical(), (*r)->canonical());
+    (void)(*r)->NewValidator()->Validate(kRow);
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(parsed, 0);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Compatibility verdicts against an independent oracle: python3-avro's
 // ReaderWriterCompatibilityChecker runs on every pair of tests/registry/avro_compat_pairs.json
 // (tests/registry/avro_compat_oracle.py) and our verdict must agree in both directions.
+#include <avro.h>
+
 #include <cstdio>
 #include <string>
 
@@ -37,6 +39,14 @@ std::shared_ptr<const ParsedSchema> Parse(simdjson::dom::element e) {
   return r.ok() ? *r : nullptr;
 }
 
+// Apache Avro C accepts `text` as a schema.
+bool AvroCAccepts(const std::string& text) {
+  avro_schema_t s = nullptr;
+  if (avro_schema_from_json_length(text.data(), text.size(), &s) != 0) return false;
+  avro_schema_decref(s);
+  return true;
+}
+
 TEST(AvroCompatOracle, VerdictsAgreeWithPythonAvroInBothDirections) {
   simdjson::dom::parser pairs_parser;
   simdjson::dom::element pairs_doc;
@@ -58,6 +68,11 @@ TEST(AvroCompatOracle, VerdictsAgreeWithPythonAvroInBothDirections) {
     auto old_schema = Parse(pair["old"]);
     auto new_schema = Parse(pair["new"]);
     ASSERT_TRUE(old_schema && new_schema) << name;
+    // Our canonical text is a schema other Avro implementations read.
+    EXPECT_TRUE(AvroCAccepts(old_schema->canonical()))
+        << old_schema->canonical() << avro_strerror();
+    EXPECT_TRUE(AvroCAccepts(new_schema->canonical()))
+        << new_schema->canonical() << avro_strerror();
     const std::vector<std::string> backward = new_schema->BackwardIncompatibilities(*old_schema);
     const std::vector<std::string> forward = old_schema->BackwardIncompatibilities(*new_schema);
     const bool oracle_backward = verdict["backward"].get_bool();

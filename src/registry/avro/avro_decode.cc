@@ -13,7 +13,9 @@
 namespace dataforge::registry::avro {
 namespace {
 
-constexpr int kMaxDepth = 512;
+// Values nested deeper than this are refused (the walk recurses): room for every value the
+// encoder writes (256 levels of records, arrays or maps, each maybe inside a union).
+constexpr int kMaxDepth = 1024;
 // Items of a type that may encode to no bytes cannot be bounded by the payload's size.
 constexpr int64_t kMaxEmptyItems = int64_t{1} << 20;
 
@@ -86,7 +88,8 @@ Status AvroToJson::Long(int64_t* v) {
 }
 
 Status AvroToJson::Walk(const AvroNode& n, std::string* out) {
-  if (++depth_ > kMaxDepth) return Error("value nested deeper than 512 levels");
+  if (++depth_ > kMaxDepth)
+    return Error(fmt::format("value nested deeper than {} levels", kMaxDepth));
   struct Guard {
     int* d;
     ~Guard() { --*d; }
@@ -119,17 +122,22 @@ Status AvroToJson::Walk(const AvroNode& n, std::string* out) {
       const size_t size = n.type == AvroType::kFloat ? 4 : 8;
       DF_RETURN_IF_ERROR(Need(size, AvroTypeName(n.type)));
       double d;
+      float f = 0;
       if (size == 4) {
-        float f;
         std::memcpy(&f, pos_, 4);
         d = f;
-        if (std::isfinite(f)) AppendNumber(f, out);
       } else {
         std::memcpy(&d, pos_, 8);
-        if (std::isfinite(d)) AppendNumber(d, out);
       }
-      if (!std::isfinite(d))
-        return Error(fmt::format("{} {} has no JSON form", AvroTypeName(n.type), d));
+      if (std::isnan(d)) {
+        out->append("\"NaN\"");  // JSON has no non-finite numbers: Avro's JSON spelling
+      } else if (std::isinf(d)) {
+        out->append(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+      } else if (size == 4) {
+        AppendNumber(f, out);
+      } else {
+        AppendNumber(d, out);
+      }
       pos_ += size;
       return Status::OK();
     }

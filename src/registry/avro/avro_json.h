@@ -6,9 +6,11 @@
 // characters U+0000..U+00FF are the bytes (Avro's own JSON encoding of bytes), enum as one of
 // its symbols, array as an array, map as an object, record as an object with exactly the
 // schema's fields (a missing field takes its default; an unknown one is an error), union as
-// the plain value of the first branch it matches. Logical types: decimal (bytes or fixed) as a
-// JSON number or a numeric string (Decode writes an exact number literal with the schema's
-// scale, "12.50"); date, time-*, timestamp-* as their int/long; uuid as its string.
+// the plain value of the first branch it matches. float and double also take the strings "NaN",
+// "Infinity" and "-Infinity" (Avro's JSON encoding; Decode writes non-finite values so).
+// Logical types: decimal (bytes or fixed) as a JSON number or a numeric string (Decode writes an
+// exact number literal with the schema's scale, "12.50"); date, time-*, timestamp-* as their
+// int/long; uuid as its string.
 //
 // Not thread-safe: one JsonToAvro / AvroToJson per thread (they keep their path stacks).
 #pragma once
@@ -35,8 +37,13 @@ class JsonToAvro {
  public:
   // Checks `value` against `node` (out == nullptr) or appends its binary encoding to *out.
   // nullopt on success.
+  // With `avro_json_bytes`, bytes and fixed are always strings of characters U+0000..U+00FF,
+  // decimals included (Avro's JSON encoding, which a field's "default" uses).
+  // `input_bytes` (the JSON text's size) sizes the work allowed: matching takes at most
+  // 1,000,000 + 32 * input_bytes steps (unions of similar records could make it exponential).
   std::optional<JsonMismatch> Run(const AvroNode& node, simdjson::dom::element value,
-                                  std::string* out);
+                                  std::string* out, size_t input_bytes = 0,
+                                  bool avro_json_bytes = false);
 
  private:
   struct Segment {
@@ -51,19 +58,29 @@ class JsonToAvro {
   bool Decimal(const AvroNode& n, simdjson::dom::element v, std::string* out);
   bool Fail(std::string_view rule, std::string message);
   bool Mismatch(const AvroNode& n, simdjson::dom::element v);
+  bool TooDeep();
 
+  struct Slot {
+    simdjson::dom::element value;
+    bool present = false;
+  };
   std::vector<Segment> path_;
-  int quiet_ = 0;  // > 0 while probing union branches: failures are not described
+  std::vector<Slot> slots_;  // the values of the records being walked, outermost first
+  int quiet_ = 0;            // > 0 while trying union branches: failures are not described
+  bool fatal_ = false;       // a failure no other union branch can mend (too deep, too long)
+  int64_t steps_ = 0;        // Walk calls in this Run
+  int64_t max_steps_ = 0;
   int depth_ = 0;
+  bool avro_json_bytes_ = false;
   JsonMismatch error_;
   std::string scratch_;
 };
 
-// The convenience form for one value.
-inline std::optional<JsonMismatch> EncodeJson(const AvroNode& node, simdjson::dom::element value,
-                                              std::string* out) {
+// Encodes a field's default (Avro's JSON encoding of bytes).
+inline std::optional<JsonMismatch> EncodeDefault(const AvroNode& node, simdjson::dom::element value,
+                                                 std::string* out) {
   JsonToAvro walker;
-  return walker.Run(node, value, out);
+  return walker.Run(node, value, out, 0, /*avro_json_bytes=*/true);
 }
 
 class AvroToJson {

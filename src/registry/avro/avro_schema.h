@@ -40,6 +40,12 @@ std::string_view AvroTypeName(AvroType type);
 
 struct AvroNode;
 
+// Lets a map keyed by std::string be searched with a std::string_view.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct AvroField {
   std::string name;
   const AvroNode* type = nullptr;
@@ -85,7 +91,7 @@ struct AvroNode {
     return type == AvroType::kRecord || type == AvroType::kEnum || type == AvroType::kFixed;
   }
   // Field name -> index in `fields` (records).
-  std::unordered_map<std::string, int> field_index;
+  std::unordered_map<std::string, int, StringHash, std::equal_to<>> field_index;
 };
 
 class AvroSchema {

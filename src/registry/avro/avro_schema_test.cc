@@ -1,6 +1,7 @@
 // Parsing Avro schemas: canonical text (same schema, same id), references, malformed schemas
 // (one line: what and where), and the compatibility messages.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "registry/schema_format.h"
 
@@ -60,10 +61,53 @@ TEST(AvroSchema, CanonicalTextKeepsWhatChangesMeaning) {
       R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1,"x-a":"y","x-b":[1,2]}]})");
 }
 
+TEST(AvroSchema, CanonicalTextParsesBackToItself) {
+  std::vector<std::string> texts = {
+      // An enum in the null namespace inside a namespaced record.
+      R"({"type":"record","name":"R","namespace":"a","fields":[
+          {"name":"e","type":{"type":"enum","name":"E","namespace":"","symbols":["X"]}},
+          {"name":"f","type":{"type":"fixed","name":"F","size":1}}]})",
+      R"({"type":"record","name":"R","fields":[{"name":"d","type":{"type":"bytes",
+          "logicalType":"decimal","precision":4,"scale":2},"default":"\u0001\u00ff"}]})",
+  };
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(
+      parser.load(std::string(DATAFORGE_SOURCE_DIR) + "/tests/registry/avro_compat_pairs.json")
+          .get(doc),
+      simdjson::SUCCESS);
+  for (simdjson::dom::element p : doc["pairs"].get_array()) {
+    texts.emplace_back(simdjson::minify(p["old"]));
+    texts.emplace_back(simdjson::minify(p["new"]));
+  }
+  for (const std::string& text : texts) {
+    auto once = MustParse(text);
+    ASSERT_TRUE(once) << text;
+    auto twice = MustParse(once->canonical());
+    ASSERT_TRUE(twice) << once->canonical();
+    EXPECT_EQ(twice->canonical(), once->canonical()) << text;
+    // The same schema: each reads the other.
+    EXPECT_TRUE(twice->BackwardIncompatibilities(*once).empty()) << text;
+    EXPECT_TRUE(once->BackwardIncompatibilities(*twice).empty()) << text;
+  }
+  EXPECT_EQ(
+      MustParse(texts[0])->canonical(),
+      R"({"type":"record","name":"a.R","fields":[{"name":"e","type":{"type":"enum","name":"E",)"
+      R"("namespace":"","symbols":["X"]}},{"name":"f","type":{"type":"fixed","name":"a.F","size":1}}]})");
+  // A decimal's default is Avro's JSON encoding of its bytes: 0x01ff = 511 -> 5.11.
+  std::string json;
+  ASSERT_TRUE(MustParse(texts[1])->NewCodec()->Decode(std::string("\x04\x01\xff", 3), &json).ok());
+  EXPECT_EQ(json, R"({"d":5.11})");
+  std::string bytes;
+  ASSERT_TRUE(MustParse(texts[1])->NewCodec()->Encode("{}", &bytes).ok());
+  EXPECT_EQ(bytes, std::string("\x04\x01\xff", 3));
+}
+
 TEST(AvroSchema, RecursiveTypesAreWrittenByNameAfterTheirFirstUse) {
   auto s = MustParse(R"({"type":"record","name":"Node","namespace":"n","fields":[
       {"name":"next","type":["null","Node"],"default":null},
       {"name":"kids","type":{"type":"array","items":"n.Node"}}]})");
+  ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->canonical(),
             R"({"type":"record","name":"n.Node","fields":[{"name":"next","type":["null","n.Node"],)"
             R"("default":null},{"name":"kids","type":{"type":"array","items":"n.Node"}}]})");
@@ -86,6 +130,7 @@ TEST(AvroSchema, ReferencesNameTypesOfOtherSchemas) {
   auto s = MustParse(R"({"type":"record","name":"User","namespace":"com.acme","fields":[
       {"name":"home","type":"Address"},{"name":"work","type":["null","com.acme.Address"]}]})",
                      refs);
+  ASSERT_NE(s, nullptr);
   // Referenced types by name only, as Confluent's canonical string has them.
   EXPECT_EQ(
       s->canonical(),
@@ -103,6 +148,18 @@ TEST(AvroSchema, ReferencesNameTypesOfOtherSchemas) {
           R"({"type":"record","name":"User","fields":[{"name":"home","type":"com.acme.Address"}]})"),
       "invalid Avro schema: unknown type 'com.acme.Address' (not defined before this use and "
       "not a referenced schema's type) at /fields/0/type");
+  // The same referenced schema twice (reached through two paths) is one definition.
+  std::vector<ResolvedReference> twice = refs;
+  twice.push_back(refs[0]);
+  twice.back().name = "again";
+  EXPECT_EQ(MustParse(R"(["null","com.acme.Status"])", twice)->canonical(),
+            R"(["null","com.acme.Status"])");
+  EXPECT_EQ(
+      ParseError(R"("int")", {refs[0],
+                              {"other", SchemaType::kAvro,
+                               R"({"type":"enum",)"
+                               R"("name":"com.acme.Status","symbols":["X"]})"}}),
+      "invalid Avro schema (reference 'other'): type 'com.acme.Status' is defined twice at /name");
   EXPECT_EQ(ParseError(R"("int")", {{"x.json", SchemaType::kJson, "{}"}}),
             "invalid Avro schema: reference 'x.json' is a JSON schema; an Avro schema can only "
             "reference Avro schemas");
@@ -161,9 +218,11 @@ TEST(AvroSchema, MalformedSchemasSayWhatAndWhere) {
 TEST(AvroSchema, IncompatibilityMessagesNameTheTypeAndPath) {
   auto old_schema = MustParse(R"({"type":"record","name":"R","fields":[
       {"name":"a","type":"string"},{"name":"c","type":{"type":"enum","name":"E","symbols":["X","Y","Z"]}}]})");
+  ASSERT_NE(old_schema, nullptr);
   auto new_schema = MustParse(R"({"type":"record","name":"R","fields":[
       {"name":"a","type":"int"},{"name":"b","type":"int"},
       {"name":"c","type":{"type":"enum","name":"E","symbols":["X"]}}]})");
+  ASSERT_NE(new_schema, nullptr);
   EXPECT_EQ(new_schema->BackwardIncompatibilities(*old_schema),
             (std::vector<std::string>{
                 "{errorType:'TYPE_MISMATCH', description:'The type (path '/fields/0/type') of a "

@@ -8,6 +8,7 @@
 
 #include "common/json_writer.h"
 #include "common/redact.h"
+#include "registry/registry_error.h"
 #include "registry/store/postgres/postgres_registry_store.h"
 #include "registry/store/sqlite/sqlite_registry_store.h"
 
@@ -98,6 +99,16 @@ Result<std::vector<SchemaReference>> ReferencesFromJson(std::string_view json) {
     out.push_back({std::string(name), std::string(subject), static_cast<int32_t>(version)});
   }
   return out;
+}
+
+Status AsRegistryStatus(Status s) {
+  if (s.ok()) return s;
+  const std::string& m = s.message();
+  size_t digits = 0;
+  while (digits < m.size() && digits < 6 && m[digits] >= '0' && m[digits] <= '9') ++digits;
+  if ((digits == 3 || digits == 5) && digits < m.size() && m[digits] == ' ') return s;
+  const int code = s.code() == StatusCode::kDeadlineExceeded ? kOperationTimeout : kStoreError;
+  return Status(s.code(), fmt::format("{} {}", code, m));
 }
 
 namespace {

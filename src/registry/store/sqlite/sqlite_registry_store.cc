@@ -51,11 +51,17 @@ Result<std::vector<StoredVersion>> ReadVersions(SqliteStatement& q) {
 
 class SqliteTxn final : public RegistryTxn {
  public:
-  explicit SqliteTxn(SqliteDb* db) : db_(db) {}
+  SqliteTxn(SqliteDb* db, SqliteRegistryStore::StatementCache* cache) : db_(db), cache_(cache) {}
+  // Resets the statements it used: none holds the read snapshot past the transaction.
+  ~SqliteTxn() override {
+    for (SqliteStatement* s : used_) s->Reset();
+  }
 
   Result<std::optional<StoredSchema>> SchemaById(int64_t id) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT id, type, text, fingerprint, refs FROM "
-                                             "registry_schemas WHERE id = ?"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("SELECT id, type, text, fingerprint, refs FROM "
+                             "registry_schemas WHERE id = ?"));
+    SqliteStatement& q = *q_ptr;
     q.BindInt(1, id);
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return std::optional<StoredSchema>();
@@ -69,8 +75,9 @@ class SqliteTxn final : public RegistryTxn {
   }
 
   Result<std::optional<int64_t>> IdByFingerprint(const std::string& fingerprint) override {
-    DF_ASSIGN_OR_RETURN(auto q,
-                        db_->Prepare("SELECT id FROM registry_schemas WHERE fingerprint = ?"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("SELECT id FROM registry_schemas WHERE fingerprint = ?"));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, fingerprint);
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return std::optional<int64_t>();
@@ -78,14 +85,18 @@ class SqliteTxn final : public RegistryTxn {
   }
 
   Result<int64_t> MaxId() override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT coalesce(max(id), 0) FROM registry_schemas"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("SELECT coalesce(max(id), 0) FROM registry_schemas"));
+    SqliteStatement& q = *q_ptr;
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
     return row ? q.ColumnInt(0) : 0;
   }
 
   Status InsertSchema(const StoredSchema& s) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT INTO registry_schemas(id, type, text, "
-                                             "fingerprint, refs) VALUES(?, ?, ?, ?, ?)"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("INSERT INTO registry_schemas(id, type, text, "
+                             "fingerprint, refs) VALUES(?, ?, ?, ?, ?)"));
+    SqliteStatement& q = *q_ptr;
     const std::string refs = ReferencesToJson(s.references);
     q.BindInt(1, s.id);
     q.BindText(2, SchemaTypeName(s.type));
@@ -93,8 +104,10 @@ class SqliteTxn final : public RegistryTxn {
     q.BindText(4, s.fingerprint);
     q.BindText(5, refs);
     DF_RETURN_IF_ERROR(q.Run());
-    DF_ASSIGN_OR_RETURN(auto r, db_->Prepare("INSERT OR IGNORE INTO registry_schema_refs("
-                                             "schema_id, subject, version) VALUES(?, ?, ?)"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * r_ptr,
+                        Stmt("INSERT OR IGNORE INTO registry_schema_refs("
+                             "schema_id, subject, version) VALUES(?, ?, ?)"));
+    SqliteStatement& r = *r_ptr;
     for (const SchemaReference& ref : s.references) {
       r.BindInt(1, s.id);
       r.BindText(2, ref.subject);
@@ -105,17 +118,21 @@ class SqliteTxn final : public RegistryTxn {
   }
 
   Result<std::vector<StoredVersion>> SubjectVersions(std::string_view subject) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM registry_versions WHERE "
-                                                         "subject = ? ORDER BY version",
-                                                         kVersionColumns)));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt(fmt::format("SELECT {} FROM registry_versions WHERE "
+                                         "subject = ? ORDER BY version",
+                                         kVersionColumns)));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, subject);
     return ReadVersions(q);
   }
 
   Result<std::vector<StoredVersion>> VersionsOfId(int64_t id) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM registry_versions WHERE "
-                                                         "schema_id = ? ORDER BY subject, version",
-                                                         kVersionColumns)));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt(fmt::format("SELECT {} FROM registry_versions WHERE "
+                                         "schema_id = ? ORDER BY subject, version",
+                                         kVersionColumns)));
+    SqliteStatement& q = *q_ptr;
     q.BindInt(1, id);
     return ReadVersions(q);
   }
@@ -123,10 +140,11 @@ class SqliteTxn final : public RegistryTxn {
   Result<std::vector<std::string>> Subjects(bool include_deleted,
                                             std::string_view prefix) override {
     // substr(): a prefix match without LIKE's wildcards.
-    DF_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare(fmt::format("SELECT DISTINCT subject FROM registry_versions WHERE "
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt(fmt::format("SELECT DISTINCT subject FROM registry_versions WHERE "
                                          "substr(subject, 1, length(?1)) = ?1 {} ORDER BY subject",
                                          include_deleted ? "" : "AND deleted = 0")));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, prefix);
     std::vector<std::string> out;
     while (true) {
@@ -138,11 +156,13 @@ class SqliteTxn final : public RegistryTxn {
   }
 
   Status PutVersion(const StoredVersion& v) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT INTO registry_versions(subject, version, "
-                                             "schema_id, deleted) VALUES(?, ?, ?, ?) ON "
-                                             "CONFLICT(subject, version) DO UPDATE SET "
-                                             "schema_id = excluded.schema_id, deleted = "
-                                             "excluded.deleted"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("INSERT INTO registry_versions(subject, version, "
+                             "schema_id, deleted) VALUES(?, ?, ?, ?) ON "
+                             "CONFLICT(subject, version) DO UPDATE SET "
+                             "schema_id = excluded.schema_id, deleted = "
+                             "excluded.deleted"));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, v.subject);
     q.BindInt(2, v.version);
     q.BindInt(3, v.id);
@@ -151,29 +171,34 @@ class SqliteTxn final : public RegistryTxn {
   }
 
   Status RemoveVersion(std::string_view subject, int32_t version) override {
-    DF_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare("DELETE FROM registry_versions WHERE subject = ? AND version = ?"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("DELETE FROM registry_versions WHERE subject = ? AND version = ?"));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, subject);
     q.BindInt(2, version);
     return q.Run();
   }
 
   Result<std::vector<StoredVersion>> Referrers(std::string_view subject, int32_t version) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT v.subject, v.version, v.schema_id, v.deleted "
-                                             "FROM registry_schema_refs r JOIN registry_versions "
-                                             "v ON v.schema_id = r.schema_id WHERE r.subject = ? "
-                                             "AND r.version = ? ORDER BY v.subject, v.version"));
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt("SELECT v.subject, v.version, v.schema_id, v.deleted "
+                             "FROM registry_schema_refs r JOIN registry_versions "
+                             "v ON v.schema_id = r.schema_id WHERE r.subject = ? "
+                             "AND r.version = ? ORDER BY v.subject, v.version"));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, subject);
     q.BindInt(2, version);
     return ReadVersions(q);
   }
 
   Result<std::optional<std::string>> GetSetting(Setting kind, std::string_view subject) override {
-    DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(kind == Setting::kCompatibility
-                                                 ? "SELECT level FROM registry_config WHERE "
-                                                   "subject = ?"
-                                                 : "SELECT mode FROM registry_mode WHERE "
-                                                   "subject = ?"));
+    DF_ASSIGN_OR_RETURN(
+        SqliteStatement * q_ptr,
+        Stmt(kind == Setting::kCompatibility ? "SELECT level FROM registry_config WHERE "
+                                               "subject = ?"
+                                             : "SELECT mode FROM registry_mode WHERE "
+                                               "subject = ?"));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, subject);
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return std::optional<std::string>();
@@ -185,28 +210,48 @@ class SqliteTxn final : public RegistryTxn {
     const char* table = kind == Setting::kCompatibility ? "registry_config" : "registry_mode";
     const char* column = kind == Setting::kCompatibility ? "level" : "mode";
     if (!value) {
-      DF_ASSIGN_OR_RETURN(auto q,
-                          db_->Prepare(fmt::format("DELETE FROM {} WHERE subject = ?", table)));
+      DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                          Stmt(fmt::format("DELETE FROM {} WHERE subject = ?", table)));
+      SqliteStatement& q = *q_ptr;
       q.BindText(1, subject);
       return q.Run();
     }
-    DF_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare(fmt::format("INSERT INTO {0}(subject, {1}) VALUES(?, ?) ON "
+    DF_ASSIGN_OR_RETURN(SqliteStatement * q_ptr,
+                        Stmt(fmt::format("INSERT INTO {0}(subject, {1}) VALUES(?, ?) ON "
                                          "CONFLICT(subject) DO UPDATE SET {1} = excluded.{1}",
                                          table, column)));
+    SqliteStatement& q = *q_ptr;
     q.BindText(1, subject);
     q.BindText(2, *value);
     return q.Run();
   }
 
  private:
+  // The prepared statement of `sql`, ready to bind (prepared once per store).
+  Result<SqliteStatement*> Stmt(const std::string& sql) {
+    auto it = cache_->find(sql);
+    if (it == cache_->end()) {
+      DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(sql));
+      it = cache_->emplace(sql, std::move(q)).first;
+    }
+    it->second.Reset();
+    used_.push_back(&it->second);
+    return &it->second;
+  }
+
   SqliteDb* db_;
+  SqliteRegistryStore::StatementCache* cache_;
+  std::vector<SqliteStatement*> used_;
 };
 
-Status RunIn(SqliteDb* db, const char* begin, const std::function<Status(RegistryTxn&)>& body) {
+Status RunIn(SqliteDb* db, SqliteRegistryStore::StatementCache* cache, const char* begin,
+             const std::function<Status(RegistryTxn&)>& body) {
   DF_RETURN_IF_ERROR(db->Exec(begin));
-  SqliteTxn txn(db);
-  Status s = body(txn);
+  Status s;
+  {
+    SqliteTxn txn(db, cache);
+    s = body(txn);
+  }
   if (s.ok()) s = db->Exec("COMMIT");
   if (!s.ok()) (void)db->Exec("ROLLBACK");
   return s;
@@ -223,7 +268,7 @@ Result<std::unique_ptr<RegistryStore>> SqliteRegistryStore::Open(const std::stri
     DF_RETURN_IF_ERROR(s->db_->Exec("PRAGMA journal_mode=WAL"));
     DF_RETURN_IF_ERROR(s->db_->Exec("PRAGMA synchronous=FULL"));
     std::lock_guard lock(s->mu_);
-    DF_RETURN_IF_ERROR(RunIn(s->db_.get(), "BEGIN IMMEDIATE", [&](RegistryTxn&) {
+    DF_RETURN_IF_ERROR(RunIn(s->db_.get(), &s->statements_, "BEGIN IMMEDIATE", [&](RegistryTxn&) {
                          return s->db_->Exec(kSchema);
                        }).WithContext("creating the schema registry tables"));
   }
@@ -246,9 +291,10 @@ Result<bool> SqliteRegistryStore::ReadableLocked() {
 
 Status SqliteRegistryStore::Read(const std::function<Status(RegistryTxn&)>& body) {
   std::lock_guard lock(mu_);
-  DF_ASSIGN_OR_RETURN(bool readable, ReadableLocked());
-  if (!readable) return body(EmptyRegistryTxn());
-  return RunIn(db_.get(), "BEGIN", body);
+  auto readable = ReadableLocked();
+  if (!readable.ok()) return AsRegistryStatus(readable.status());
+  if (!*readable) return body(EmptyRegistryTxn());
+  return AsRegistryStatus(RunIn(db_.get(), &statements_, "BEGIN", body));
 }
 
 Status SqliteRegistryStore::Write(std::string_view doing,
@@ -258,7 +304,27 @@ Status SqliteRegistryStore::Write(std::string_view doing,
                           fmt::format("{}: the schema registry is open read-only", doing));
   }
   std::lock_guard lock(mu_);
-  return RunIn(db_.get(), "BEGIN IMMEDIATE", body);
+  Status s = RunIn(db_.get(), &statements_, "BEGIN IMMEDIATE", body);
+  ++own_writes_;  // also after a failure: a COMMIT may have landed
+  return AsRegistryStatus(s);
+}
+
+std::optional<uint64_t> SqliteRegistryStore::Generation() {
+  std::lock_guard lock(mu_);
+  if (!db_) return std::nullopt;  // kReadOnly before the file exists
+  auto it = statements_.find("PRAGMA data_version");
+  if (it == statements_.end()) {
+    auto q = db_->Prepare("PRAGMA data_version");
+    if (!q.ok()) return std::nullopt;
+    it = statements_.emplace("PRAGMA data_version", std::move(q).value()).first;
+  }
+  SqliteStatement& q = it->second;
+  q.Reset();
+  auto row = q.Step();
+  const uint64_t version = row.ok() && *row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+  q.Reset();
+  if (!row.ok()) return std::nullopt;
+  return (version << 32) ^ own_writes_;
 }
 
 }  // namespace dataforge::registry

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "registry/store/registry_store.h"
 #include "staging/sqlite/sqlite_db.h"
@@ -19,10 +20,14 @@ namespace dataforge::registry {
 
 class SqliteRegistryStore final : public RegistryStore {
  public:
+  // Prepared statements by SQL text, kept for the life of the connection.
+  using StatementCache = std::unordered_map<std::string, SqliteStatement>;
+
   static Result<std::unique_ptr<RegistryStore>> Open(const std::string& path, OpenMode mode);
 
   Status Read(const std::function<Status(RegistryTxn&)>& body) override;
   Status Write(std::string_view doing, const std::function<Status(RegistryTxn&)>& body) override;
+  std::optional<uint64_t> Generation() override;
 
  private:
   SqliteRegistryStore(std::string path, bool read_only)
@@ -35,6 +40,8 @@ class SqliteRegistryStore final : public RegistryStore {
   const bool read_only_;
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;  // guarded by mu_; null in kReadOnly until the tables exist
+  StatementCache statements_;     // guarded by mu_; declared after db_: finalized before it closes
+  uint64_t own_writes_ = 0;       // guarded by mu_: commits of this store (data_version omits them)
 };
 
 }  // namespace dataforge::registry

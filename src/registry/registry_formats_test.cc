@@ -1,7 +1,7 @@
-// The registry with the real Avro format (registry/avro/) over a SQLite staging file: the same
-// schema written differently has one id, Avro's reader/writer rules decide 409, references name
-// Avro types of other subjects, and ParsedById gives the pipeline a working codec. The rules over
-// both backends are in tests/conformance/registry_*_test.cc.
+// The registry with the real formats (registry/avro/, registry/json/) over a SQLite staging
+// file: the same schema written differently has one id, Avro's reader/writer rules decide 409,
+// references name types or documents of other subjects, and ParsedById gives the pipeline a
+// working codec and validator. The rules over both backends: tests/conformance/registry_*.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -15,10 +15,10 @@
 namespace dataforge::registry {
 namespace {
 
-class RegistryAvroTest : public ::testing::Test {
+class RegistryFormatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/df_registry_avro_XXXXXX";
+    char tmpl[] = "/tmp/df_registry_formats_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     auto r = SchemaRegistry::Open("sqlite://" + dir_ + "/staging.db", OpenMode::kReadWrite);
@@ -54,7 +54,7 @@ constexpr const char* kUserSpaced = R"({
   "fields": [ {"type": "long", "name": "id"}, {"name": "name", "type": "string"} ]
 })";
 
-TEST_F(RegistryAvroTest, OneSchemaWrittenTwoWaysHasOneIdInEverySubject) {
+TEST_F(RegistryFormatsTest, OneSchemaWrittenTwoWaysHasOneIdInEverySubject) {
   EXPECT_EQ(ErrorOf(Reg("users-value", kUser)), "OK 1");
   EXPECT_EQ(ErrorOf(Reg("users-value", kUserSpaced)), "OK 1");
   EXPECT_EQ(ErrorOf(Reg("people-value", kUserSpaced)), "OK 1");
@@ -68,7 +68,7 @@ TEST_F(RegistryAvroTest, OneSchemaWrittenTwoWaysHasOneIdInEverySubject) {
   EXPECT_EQ(found->id, 1);
 }
 
-TEST_F(RegistryAvroTest, AvroResolutionDecidesCompatibility) {
+TEST_F(RegistryFormatsTest, AvroResolutionDecidesCompatibility) {
   ASSERT_EQ(ErrorOf(Reg("users-value", kUser)), "OK 1");
   const std::string with_default =
       R"({"type":"record","name":"User","namespace":"com.example","fields":[)"
@@ -99,7 +99,7 @@ TEST_F(RegistryAvroTest, AvroResolutionDecidesCompatibility) {
             "{validateFields: 'false', compatibility: 'FORWARD'}]");
 }
 
-TEST_F(RegistryAvroTest, ReferencesNameTypesOfOtherSubjects) {
+TEST_F(RegistryFormatsTest, ReferencesNameTypesOfOtherSubjects) {
   const std::string address =
       R"({"type":"record","name":"Address","namespace":"com.example","fields":[)"
       R"({"name":"city","type":"string"}]})";
@@ -128,7 +128,7 @@ TEST_F(RegistryAvroTest, ReferencesNameTypesOfOtherSubjects) {
   EXPECT_EQ(json, R"({"home":{"city":"Oslo"}})");
 }
 
-TEST_F(RegistryAvroTest, MalformedAvroIs42201) {
+TEST_F(RegistryFormatsTest, MalformedAvroIs42201) {
   EXPECT_EQ(
       ErrorOf(Reg("s", R"({"type":"record","name":"X"})")),
       "42201 Invalid schema: invalid Avro schema: record 'X' without a \"fields\" array at /");
@@ -137,6 +137,63 @@ TEST_F(RegistryAvroTest, MalformedAvroIs42201) {
             "improper structure: missing or superfluous commas, braces, missing keys, etc.)");
   // Nothing refused took an id.
   EXPECT_EQ(ErrorOf(Reg("s", R"("string")")), "OK 1");
+}
+
+// JSON Schema through the registry: the same document with other whitespace has one id, a
+// "$ref" names a reference of another subject, ParsedById validates records.
+TEST_F(RegistryFormatsTest, JsonSchemaDedupReferencesAndValidation) {
+  auto json = [&](std::string_view subject, std::string text,
+                  std::vector<SchemaReference> refs = {}) {
+    return registry_->Register(subject, SchemaText{SchemaType::kJson, std::move(text), refs});
+  };
+  const std::string address = R"({"type":"object","properties":{"city":{"type":"string"}},)"
+                              R"("required":["city"]})";
+  EXPECT_EQ(ErrorOf(json("address-value", address)), "OK 1");
+  EXPECT_EQ(ErrorOf(json("address-value", R"({ "type": "object", "properties": { "city": )"
+                                          R"({ "type": "string" } }, "required": [ "city" ] })")),
+            "OK 1");
+  // The same text as Avro is another schema.
+  EXPECT_EQ(ErrorOf(Reg("avro-value", R"("string")")), "OK 2");
+  const std::string customer =
+      R"({"type":"object","properties":{"home":{"$ref":"address.json"}},"required":["home"]})";
+  EXPECT_EQ(ErrorOf(json("customer-value", customer, {{"address.json", "address-value", 1}})),
+            "OK 3");
+  EXPECT_EQ(*registry_->ReferencedBy("address-value", 1), std::vector<int64_t>{3});
+  EXPECT_EQ(ErrorOf(json("other-value", customer)),
+            "42201 Invalid schema: unknown $ref 'address.json': not one of the schema's "
+            "references (none)");
+  EXPECT_EQ(RegistryErrorOf(json("bad-value", R"({"type": 7})").status()).error_code,
+            kInvalidSchema);
+
+  // Confluent's content models: a property added to an open model is not backward compatible;
+  // to a closed one (additionalProperties false) it is.
+  const std::string open_v1 = R"({"type":"object","properties":{"a":{"type":"string"}}})";
+  const std::string open_v2 =
+      R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}})";
+  EXPECT_EQ(ErrorOf(json("open-value", open_v1)), "OK 4");
+  EXPECT_EQ(
+      ErrorOf(json("open-value", open_v2)),
+      "409 Schema being registered is incompatible with an earlier schema for subject "
+      "\"open-value\", details: [{errorType:\"OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL\", "
+      "description:\"The new schema has an open content model and has a property or item at "
+      "path '#/properties/b' which is missing in the old schema\"}, {validateFields: 'false', "
+      "compatibility: 'BACKWARD'}]");
+  const std::string closed_v1 =
+      R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false})";
+  const std::string closed_v2 =
+      R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},)"
+      R"("additionalProperties":false})";
+  EXPECT_EQ(ErrorOf(json("closed-value", closed_v1)), "OK 5");
+  EXPECT_EQ(ErrorOf(json("closed-value", closed_v2)), "OK 6");
+
+  auto parsed = registry_->ParsedById(3);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto validator = (*parsed)->NewValidator();
+  EXPECT_EQ(validator->Validate(R"({"home":{"city":"Oslo"}})"), std::nullopt);
+  auto failure = validator->Validate(R"({"home":{"city":7}})");
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->path, "/home/city");
+  EXPECT_EQ(failure->rule, "type");
 }
 
 }  // namespace
