@@ -9,19 +9,21 @@
 //   root: "type": "object", "properties", optional "required" (strings) and
 //         "additionalProperties" (a boolean); annotations ($schema, $id, title, description,
 //         $comment, default, examples) allowed; nothing else.
-//   property: "type" (a name or an array of names), maxLength, minLength, minimum, maximum,
+//   property: "type" (a name or an array of names), maxLength, minLength, pattern, minimum,
+//   maximum,
 //         exclusiveMinimum, exclusiveMaximum, "enum" of strings/booleans/null, "format"
 //         (date-time, date, time checked as valijson 1.0 checks them; others pass, as there),
 //         annotations; nothing else (no $ref, pattern, combinators, nested schemas).
-//   valijson 1.0 applies "format" to every value, not only strings (a null, object or array
-//   under "format" fails validation, rule "schema"; a number or boolean is checked as its
-//   text): the fast path leaves non-strings under "format" to valijson.
+//   valijson 1.0 applies "format" to every value, not only strings (null, [] and {} are
+//   checked as "", numbers and booleans as their text, other arrays and objects make it throw:
+//   rule "schema"): the fast path leaves non-strings under "format" to valijson.
 // Immutable after Compile; thread-safe.
 #pragma once
 
 #include <simdjson.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +47,7 @@ class FastSchema {
     kArray = 64,
   };
   enum class Format { kNone, kDateTime, kDate, kTime, kOther };
+  struct Pattern;  // a std::regex (fast_path.cc: <regex> stays out of this header)
   struct Property {
     std::string name;
     uint8_t types = 0xFF;  // no "type": anything
@@ -56,6 +59,7 @@ class FastSchema {
     std::vector<std::string> enum_strings;
     bool enum_true = false, enum_false = false, enum_null = false;
     Format format = Format::kNone;
+    std::shared_ptr<const Pattern> pattern;  // std::regex_search, ECMAScript, as valijson
   };
   bool CheckValue(const Property& p, simdjson::dom::element value) const;
 

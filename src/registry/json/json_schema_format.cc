@@ -53,6 +53,7 @@ class ReferenceAwareParser : public valijson::SchemaParser {
 
 // What a validation found, or nullopt; `validator` keeps valijson's regex cache between calls.
 std::optional<ValidationError> ValidateRecord(const valijson::Schema& schema,
+                                              simdjson::dom::element schema_root,
                                               const FastSchema* fast,
                                               valijson::Validator* validator,
                                               simdjson::dom::parser* parser, std::string* buffer,
@@ -68,13 +69,15 @@ std::optional<ValidationError> ValidateRecord(const valijson::Schema& schema,
   if (fast != nullptr && fast->Accepts(root)) return std::nullopt;
   try {
     const SimdjsonAdapter adapter(root);
-    if (validator->validate(schema, adapter, nullptr)) return std::nullopt;
+    // Without the fast path, a first pass that stops at the first failure; a record the fast
+    // path did not accept most likely fails, so its errors are collected at once.
+    if (fast == nullptr && validator->validate(schema, adapter, nullptr)) return std::nullopt;
     valijson::ValidationResults results;
-    validator->validate(schema, adapter, &results);
+    if (validator->validate(schema, adapter, &results)) return std::nullopt;
     if (results.numErrors() == 0) {
       return ValidationError{"", "schema", "the record does not match the schema"};
     }
-    return FirstValidationError(results, root);
+    return FirstValidationError(results, root, schema_root);
   } catch (const std::exception& e) {
     return ValidationError{"", "schema", std::string("cannot validate: ") + e.what()};
   }
@@ -167,12 +170,21 @@ class JsonParsedSchema final : public ParsedSchema,
   std::optional<FastSchema> fast_;
 };
 
+// Records nest at most this deep (simdjson refuses deeper ones: rule "json"): valijson
+// validates recursively, and a recursive schema would follow a record of simdjson's default
+// depth (1024) down the stack of a pipeline thread.
+constexpr size_t kMaxRecordDepth = 128;
+
 JsonValidator::JsonValidator(std::shared_ptr<const JsonParsedSchema> schema, bool use_fast)
-    : schema_(std::move(schema)), use_fast_(use_fast) {}
+    : schema_(std::move(schema)), use_fast_(use_fast) {
+  // Only fails to allocate memory; parse() then reports it per record.
+  if (parser_.allocate(4096, kMaxRecordDepth) != simdjson::SUCCESS) return;
+}
 
 std::optional<ValidationError> JsonValidator::Validate(std::string_view json) {
-  return ValidateRecord(schema_->schema(), use_fast_ ? schema_->fast() : nullptr, &validator_,
-                        &parser_, &buffer_, json);
+  return ValidateRecord(schema_->schema(), schema_->documents().root(),
+                        use_fast_ ? schema_->fast() : nullptr, &validator_, &parser_, &buffer_,
+                        json);
 }
 
 // One line from valijson's parse error.
