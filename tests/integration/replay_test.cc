@@ -234,6 +234,16 @@ TEST_F(ReplayTest, OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly) {
     // An unknown source letter: 400, nothing replayed.
     r = Curl(as(olga, {"-X", "POST", "-d", body}), url);
     EXPECT_EQ(r.status, 400) << r.body;
+    // dry_run: the same result, marked, and nothing written (the letter is still replayable).
+    r = Curl(as(olga, {"-X", "POST", "-d", fmt::format(R"({{"ids":["{}"],"dry_run":true}})", two)}),
+             url);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, fmt::format(R"({{"results":[{{"id":"{}","outcome":"stored","key":"{}"}}],)"
+                                  R"("dry_run":true}})",
+                                  two, Uuid(2)));
+    r = Curl(as(olga, {"-X", "POST", "-d", fmt::format(R"({{"ids":["{}"],"dry_run":1}})", two)}),
+             url);
+    EXPECT_EQ(r.status, 400) << r.body;
     r = Curl(as(olga, {"-X", "POST", "-d", fmt::format(R"({{"ids":["{}"]}})", two)}), url);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.body, fmt::format(R"({{"results":[{{"id":"{}","outcome":"stored","key":"{}"}}]}})",
