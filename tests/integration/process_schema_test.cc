@@ -271,6 +271,45 @@ TEST_F(ProcessSchemaTest, AutoRegisterCreatesVersionOneAndRefusesAnIncompatibleM
   EXPECT_EQ(*registry->Versions("users-row", false), std::vector<int32_t>{1});
 }
 
+// JSON Schema with auto_register: the generated schema is a closed object, so a new optional
+// column is a compatible new version; making a column required is refused with the 409 verdict.
+TEST_F(ProcessSchemaTest, JsonAutoRegisterAddsAVersionForANewColumnAndRefusesARequiredOne) {
+  const std::string schema = "{subject: users-row, type: json, auto_register: true}";
+  Capture(Person(1, "a@example.com", "30"));
+  WriteFile(config_, PipelineYaml(capture_, schema));
+  ASSERT_EQ(Df({"run", "--no-progress"}).exit_code, 0);
+  std::string yaml = PipelineYaml(capture_, schema);
+  WriteFile(config_, yaml + "    - {name: nick, path: login.username}\n");
+  auto r = Df({"config", "check", config_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(LastLine(r.out),
+            "process.schema: the mapping's JSON schema is compatible with version 1 of subject "
+            "'users-row': the run registers it as version 2");
+  ASSERT_EQ(Df({"run", "--no-progress"}).exit_code, 0);
+  auto registry = Registry(StagingUrl());
+  ASSERT_TRUE(registry);
+  EXPECT_EQ(*registry->Versions("users-row", false), (std::vector<int32_t>{1, 2}));
+  registry.reset();
+  WriteFile(config_, PipelineYaml(capture_, schema, /*email_required=*/true) +
+                         "    - {name: nick, path: login.username}\n");
+  r = Df({"run", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            fmt::format(
+                "dataforge: process.schema ({}:7): the registry refuses the mapping's JSON schema "
+                "under subject 'users-row' (409 incompatible with version 2, compatibility "
+                "BACKWARD): {{errorType:\"REQUIRED_ATTRIBUTE_ADDED\", description:\"The keyword "
+                "at path '#/required/email' in the new schema is not present in the old "
+                "schema\"}}; {{errorType:\"TYPE_CHANGED\", description:\"A type at path "
+                "'#/properties/email' is different between the new schema and the old "
+                "schema\"}}; {{validateFields: 'false', compatibility: 'BACKWARD'}}; change the "
+                "mapping back, or register the change under a new subject "
+                "(process.schema.subject)\n",
+                config_));
+  EXPECT_EQ(Df({"config", "check", config_}).err, r.err);
+  ExpectBalance(1, 1, 0);
+}
+
 TEST_F(ProcessSchemaTest, ReplayAfterASchemaFixStoresTheLettersOnce) {
   Capture(Person(1, "a@example.com", "30") + "," + Person(2, "b@example.com", "12") + "," +
           Person(3, "c@example.com", "5"));
