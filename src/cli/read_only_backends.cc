@@ -94,4 +94,13 @@ Result<std::unique_ptr<RunStore>> OpenRunStoreForReading(const CliContext& ctx,
   return store;
 }
 
+Result<std::unique_ptr<registry::SchemaRegistry>> OpenRegistryForReading(const CliContext& ctx,
+                                                                         const PipelineConfig& c) {
+  std::string url = ResolveUrls(c, ctx.data_dir).staging;
+  if (url.rfind("sqlite://", 0) == 0 && access(url.substr(9).c_str(), F_OK) != 0) {
+    return std::unique_ptr<registry::SchemaRegistry>();
+  }
+  return registry::SchemaRegistry::Open(url, OpenMode::kReadOnly);
+}
+
 }  // namespace dataforge

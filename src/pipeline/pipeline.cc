@@ -18,6 +18,8 @@
 #include "pipeline/notifier.h"
 #include "process/mapper.h"
 #include "process/processor.h"
+#include "process/row_schema.h"
+#include "registry/schema_registry.h"
 #include "relay/outbox_relay.h"
 #include "source/mockapi/mock_api_server.h"
 #include "source/source_factory.h"
@@ -129,7 +131,19 @@ class PipelineImpl final : public Pipeline {
     processor_ =
         std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
                                     config_.log.topic, batch, clock_, &probes_.processor);
-    return processor_->Start();
+    // The table first (a conflict refuses the run before anything is registered), then
+    // process.schema.
+    DF_RETURN_IF_ERROR(processor_->Start());
+    if (!config_.process.schema.subject.empty()) {
+      // process.schema: the registry lives in the staging database (auto_register writes it).
+      DF_ASSIGN_OR_RETURN(registry_,
+                          registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
+      DF_ASSIGN_OR_RETURN(auto schema,
+                          BindRowSchema(registry_.get(), config_.process, config_.path));
+      spdlog::info("processor: validating rows with {}", schema->Name());
+      processor_->ValidateWith(std::move(schema));
+    }
+    return Status::OK();
   }
 
   Result<RunSummary> Run() override {
@@ -606,6 +620,7 @@ class PipelineImpl final : public Pipeline {
   std::string log_url_;
   std::unique_ptr<MockApiServer> mock_;
   std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<registry::SchemaRegistry> registry_;  // process.schema; null without
   std::unique_ptr<Staging> staging_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<Store> store_;

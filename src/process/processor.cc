@@ -24,6 +24,10 @@ Processor::~Processor() {
   (void)Close();
 }
 
+void Processor::ValidateWith(std::shared_ptr<const RowSchema> schema) {
+  validator_ = schema ? std::make_unique<RowValidator>(std::move(schema)) : nullptr;
+}
+
 TableSchema OutputSchema(const ProcessConfig& config) {
   TableSchema schema;
   schema.table = config.table;
@@ -288,6 +292,12 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
       ++counts.dead_lettered;
     } else {
       MapResult m = mapper_->Map(c.record.key, c.record.value);
+      if (m.ok && !m.deleted && validator_) {
+        if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
+          m.ok = false;
+          m.error = std::move(*failed);
+        }
+      }
       if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
         ++counts.stored;

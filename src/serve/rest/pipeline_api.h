@@ -23,6 +23,7 @@
 #include "config/pipeline_config.h"
 #include "log/log.h"
 #include "orchestrate/state/run_store.h"
+#include "registry/schema_registry.h"
 #include "serve/http/api.h"
 #include "staging/staging.h"
 #include "store/store.h"
@@ -42,6 +43,9 @@ struct PipelineApiBackends {
   // `run` holds the data dir). Null when there is none: the DAG list comes from the pipeline
   // file alone, the run list is empty and a trigger is 503.
   RunStore* runs = nullptr;
+  // The schema registry in the staging database: POST /v1/deadletters/replay validates with
+  // process.schema. Null when the pipeline has none or the data dir no staging database yet.
+  registry::SchemaRegistry* registry = nullptr;
   Clock* clock = Clock::Real();
 };
 
