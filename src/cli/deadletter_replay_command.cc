@@ -9,6 +9,7 @@
 #include "cli/read_only_backends.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/dead_letter_replay.h"
+#include "pipeline/log_format.h"
 
 namespace dataforge {
 namespace {
@@ -93,6 +94,14 @@ void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit
       }
       DF_ASSIGN_OR_RETURN(auto replayer,
                           Replayer::Create(*config, store.get(), staging.get(), Clock::Real()));
+      // log.format confluent-*: letters of undecodable values are decoded again.
+      std::unique_ptr<registry::SchemaRegistry> registry;
+      std::unique_ptr<WireDecoder> decoder;
+      if (config->log.format != LogConfig::Format::kJson) {
+        DF_ASSIGN_OR_RETURN(registry, OpenRegistryForReading(ctx, *config));
+        decoder = std::make_unique<WireDecoder>(registry.get(), LogSchemaType(config->log.format));
+        replayer->SetWireDecoder(decoder.get());
+      }
       Status selected = replayer->Select(parsed, *all, *reason);
       if (selected.code() == StatusCode::kInvalidArgument) {
         return Status::ConfigError(selected.message());  // exit 2: bad ids or class

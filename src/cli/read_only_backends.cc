@@ -49,6 +49,16 @@ Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
                      config.staging.synchronous_full, instance);
 }
 
+Result<std::unique_ptr<registry::SchemaRegistry>> OpenRegistryForReading(
+    const CliContext& ctx, const PipelineConfig& config) {
+  const std::string& url = config.staging.url;
+  if (InDataDir(url, ctx.data_dir)) {
+    DF_RETURN_IF_ERROR(
+        NeedDataDir(ctx, "staging database (the schema registry)", "--staging postgresql://…"));
+  }
+  return registry::SchemaRegistry::Open(ResolveInDataDir(url, ctx.data_dir), OpenMode::kReadOnly);
+}
+
 Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
                                                const PipelineConfig& config) {
   if (InDataDir(config.log.url, ctx.data_dir)) {

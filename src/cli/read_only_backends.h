@@ -11,6 +11,7 @@
 #include "common/json_or_string.h"  // AppendJsonOrString, for the commands that print
 #include "log/log.h"
 #include "orchestrate/state/run_store.h"
+#include "registry/schema_registry.h"
 #include "staging/staging.h"
 #include "store/store.h"
 
@@ -27,6 +28,11 @@ Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
 // scheduler), or a PostgreSQL database without DataForge's schema. Creates nothing.
 Result<std::unique_ptr<RunStore>> OpenRunStoreForReading(const CliContext& ctx,
                                                          const PipelineConfig& config);
+
+// The schema registry in the staging database, read-only (log.format confluent-*: the log's
+// values are decoded by their schema ids). The data dir's embedded staging needs the data dir.
+Result<std::unique_ptr<registry::SchemaRegistry>> OpenRegistryForReading(
+    const CliContext& ctx, const PipelineConfig& config);
 
 // NotFound "no table T; tables: a, b" unless `table` is one of the store's tables.
 Status CheckTableExists(Store& store, const std::string& table);

@@ -29,7 +29,12 @@ Result<std::unique_ptr<ServedPipeline>> ServedPipeline::Open(const CliContext& c
   if (url.rfind("sqlite://", 0) != 0 || access(url.substr(9).c_str(), F_OK) == 0) {
     DF_ASSIGN_OR_RETURN(p->runs_, OpenRunStore(url, OpenMode::kReadWrite));
   }
+  // log.format confluent-*: the records endpoint decodes the topic's values by schema id.
+  if (config.log.format != LogConfig::Format::kJson && p->staging_) {
+    DF_ASSIGN_OR_RETURN(p->registry_, OpenRegistryForReading(ctx, config));
+  }
   p->backends_.config = &p->config_;
+  p->backends_.registry = p->registry_.get();
   p->backends_.log = p->log_.get();
   p->backends_.staging = p->staging_.get();
   p->backends_.store = store;

@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "process/mapper.h"
+#include "process/wire_decoder.h"
 #include "staging/staging.h"
 #include "store/store.h"
 
@@ -57,6 +58,12 @@ class Replayer {
   static Result<std::unique_ptr<Replayer>> Create(const PipelineConfig& config, Store* store,
                                                   Staging* staging, Clock* clock);
 
+  // log.format confluent-*: letters of values the processor could not decode (their payload is
+  // WirePayloadText, process/wire_decoder.h) are decoded with `decoder` (borrowed) before the
+  // mapping; one that still does not decode is dead-lettered again with the reason. Without a
+  // decoder such a letter is refused.
+  void SetWireDecoder(WireDecoder* decoder);
+
   // The letters `ids` names, in order; InvalidArgument naming the ids that no letter has.
   // With `all`: every process letter not yet stored by a replay, oldest first. `reason_class`
   // (common/dead_letter_reason.h; "" = any) keeps only the letters of that class;
@@ -82,6 +89,7 @@ class Replayer {
   Staging* staging_ = nullptr;
   Clock* clock_ = nullptr;
   std::unique_ptr<Mapper> mapper_;
+  WireDecoder* decoder_ = nullptr;
   std::vector<Selected> selected_;
 };
 

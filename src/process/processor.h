@@ -49,6 +49,7 @@
 #include "config/pipeline_config.h"
 #include "log/log.h"
 #include "process/mapper.h"
+#include "process/wire_decoder.h"
 #include "store/store.h"
 
 namespace dataforge {
@@ -76,6 +77,12 @@ class Processor final : private ConsumerListener {
   Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig& config, std::string topic,
             size_t batch_records, Clock* clock, ProcessorProbe* probe);
   ~Processor() override;
+
+  // log.format confluent-*: decode every value with `decoder` (borrowed; null = values are the
+  // JSON the mapper reads) before mapping it; a value it cannot decode is a dead letter with its
+  // reason (process/wire_decoder.h). A letter of a decoded record that the mapping refused keeps
+  // the decoded JSON, so a replay maps it as is. Call before Start().
+  void SetWireDecoder(WireDecoder* decoder);
 
   // Joins the consumer group. Call once first.
   Status Start();
@@ -119,6 +126,7 @@ class Processor final : private ConsumerListener {
   size_t batch_records_;
   Clock* clock_;
   ProcessorProbe* probe_;
+  WireDecoder* decoder_ = nullptr;
   std::unique_ptr<LogConsumer> consumer_;
   std::vector<ConsumedRecord> consumed_;
   std::vector<LostRange> lost_;  // reported by this RunOnce's Poll

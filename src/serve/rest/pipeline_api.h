@@ -23,6 +23,7 @@
 #include "config/pipeline_config.h"
 #include "log/log.h"
 #include "orchestrate/state/run_store.h"
+#include "registry/schema_registry.h"
 #include "serve/http/api.h"
 #include "staging/staging.h"
 #include "store/store.h"
@@ -43,6 +44,9 @@ struct PipelineApiBackends {
   // file alone, the run list is empty and a trigger is 503.
   RunStore* runs = nullptr;
   Clock* clock = Clock::Real();
+  // log.format confluent-*: the schema registry (read) the records of config->log.topic are
+  // decoded with (GET .../records shows their JSON and schema id); null otherwise.
+  registry::SchemaRegistry* registry = nullptr;
 };
 
 // Adds the routes above. Thread-safety: handlers may run on several threads at once; calls
