@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ struct RegistryOptions {
   // A schema text longer than this is refused with 42209 (the HTTP layer refuses a body over
   // twice this with 413 before reading it).
   size_t max_schema_bytes = 1 << 20;
+  // The format of each schema type; empty = FormatFor (schema_format.h). Tests put a format of
+  // their own here.
+  std::function<const SchemaFormat&(SchemaType)> formats;
 };
 
 // A schema under its id (GET /schemas/ids/{id}).

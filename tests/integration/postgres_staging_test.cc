@@ -68,7 +68,7 @@ TEST(PostgresStagingTest, DefaultPipelineRunsOnPostgresStaging) {
   EXPECT_EQ(pg.Psql("SELECT version, description FROM dataforge.schema_migrations WHERE "
                     "version = 1"),
             "1|outbox, records, dead letters, source positions, counters");
-  EXPECT_EQ(pg.Psql("SELECT max(version) FROM dataforge.schema_migrations"), "3");
+  EXPECT_EQ(pg.Psql("SELECT max(version) FROM dataforge.schema_migrations"), "4");
   // The upsert view is plain SQL for anyone to query.
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM dataforge.staged_records WHERE raw::jsonb ? 'login'"),
             "3000");
@@ -311,7 +311,7 @@ TEST(PostgresStagingTest, BadConfigurationSaysWhatToFix) {
   r = run(pg.Url());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, fmt::format("dataforge: staging database 127.0.0.1:{}/dataforge has DataForge "
-                               "schema version 99, newer than this dataforge knows (3): a newer "
+                               "schema version 99, newer than this dataforge knows (4): a newer "
                                "dataforge migrated it; run that version (or use another "
                                "database)\n",
                                pg.port()));

@@ -297,7 +297,7 @@ TEST_F(RunStorePostgresTest, MigratedDatabaseReopensAndReadOnlyNeverWrites) {
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(Psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                  "dataforge.schema_migrations"),
-            "1,2,3");
+            "1,2,3,4");
   EXPECT_EQ(store_->GetRun(run)->dag_id, "etl");
   auto reader = Open(OpenMode::kReadOnly);
   ASSERT_NE(reader, nullptr);

@@ -106,9 +106,28 @@ CREATE TABLE dataforge.auth_api_keys(
   revoked_unix bigint NOT NULL);     -- 0 = not revoked
 CREATE INDEX auth_api_keys_user ON dataforge.auth_api_keys(user_name, created_unix);
 )SQL"},
+    {4, "schema registry (registry/store/postgres/postgres_registry_store.cc)", R"SQL(
+CREATE TABLE dataforge.registry_schemas(
+  id bigint PRIMARY KEY,             -- never reused: rows are never deleted
+  type text NOT NULL,                -- AVRO | JSON
+  text text NOT NULL,                -- as registered (or normalized)
+  fingerprint text NOT NULL UNIQUE,  -- sha256 of type, canonical text, references: one id each
+  refs text NOT NULL);               -- [{"name":..,"subject":..,"version":N}]
+CREATE TABLE dataforge.registry_schema_refs(
+  schema_id bigint NOT NULL, subject text NOT NULL, version int NOT NULL,
+  PRIMARY KEY (subject, version, schema_id));
+CREATE TABLE dataforge.registry_versions(
+  subject text NOT NULL, version int NOT NULL,
+  schema_id bigint NOT NULL,
+  deleted boolean NOT NULL,          -- soft deleted
+  PRIMARY KEY (subject, version));
+CREATE INDEX registry_versions_id ON dataforge.registry_versions(schema_id);
+CREATE TABLE dataforge.registry_config(subject text PRIMARY KEY, level text NOT NULL);
+CREATE TABLE dataforge.registry_mode(subject text PRIMARY KEY, mode text NOT NULL);
+)SQL"},
 };
 
-constexpr int kLatest = 3;
+constexpr int kLatest = 4;
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatest);
 
 Result<int> CurrentVersion(PgConnection& c) {
