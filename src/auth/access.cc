@@ -6,12 +6,13 @@
 namespace dataforge::auth {
 namespace {
 
-constexpr std::array<std::pair<ResourceKind, std::string_view>, 5> kKinds = {{
+constexpr std::array<std::pair<ResourceKind, std::string_view>, 6> kKinds = {{
     {ResourceKind::kTables, "tables"},
     {ResourceKind::kPipeline, "pipeline"},
     {ResourceKind::kDeadLetters, "deadletters"},
     {ResourceKind::kDags, "dags"},
     {ResourceKind::kAdmin, "admin"},
+    {ResourceKind::kSubjects, "subjects"},
 }};
 
 constexpr std::array<std::pair<Action, std::string_view>, 7> kActions = {{

@@ -12,8 +12,11 @@ namespace dataforge::auth {
 //   pipeline     "*" (one)          read (status, topics, log records, dead letters)
 //   deadletters  "*" (one)          replay
 //   dags         dag name           read, trigger, clear, pause
-//   admin        "*" (one)          admin (users, keys)
-enum class ResourceKind { kTables, kPipeline, kDeadLetters, kDags, kAdmin };
+//   admin        "*" (one)          admin (users, keys; the schema registry's global config and
+//                                   mode)
+//   subjects     registry subject   read, write (the schema registry, serve/registry/; added for
+//                                   issue 17)
+enum class ResourceKind { kTables, kPipeline, kDeadLetters, kDags, kAdmin, kSubjects };
 enum class Action { kRead, kWrite, kReplay, kTrigger, kClear, kPause, kAdmin };
 
 std::string_view ResourceKindName(ResourceKind kind);  // "tables", "pipeline", ...

@@ -26,6 +26,8 @@ std::vector<Action> ActionsOf(ResourceKind kind) {
       return {A::kRead, A::kTrigger, A::kClear, A::kPause};
     case K::kAdmin:
       return {A::kAdmin};
+    case K::kSubjects:
+      return {A::kRead, A::kWrite};
   }
   return {};
 }
@@ -45,15 +47,19 @@ AccessPolicy::Grant All(ResourceKind kind) {
 
 std::vector<AccessPolicy::Role> BuiltInRoles() {
   std::vector<AccessPolicy::Role> roles;
-  roles.push_back(
-      {"admin",
-       {All(K::kTables), All(K::kPipeline), All(K::kDeadLetters), All(K::kDags), All(K::kAdmin)}});
+  roles.push_back({"admin",
+                   {All(K::kTables), All(K::kPipeline), All(K::kDeadLetters), All(K::kDags),
+                    All(K::kAdmin), All(K::kSubjects)}});
   roles.push_back({"operator",
                    {{K::kTables, "*", {A::kRead}},
                     {K::kPipeline, "*", {A::kRead}},
                     {K::kDeadLetters, "*", {A::kReplay}},
-                    {K::kDags, "*", {A::kRead, A::kTrigger, A::kClear, A::kPause}}}});
-  roles.push_back({"reader", {{K::kTables, "*", {A::kRead}}, {K::kPipeline, "*", {A::kRead}}}});
+                    {K::kDags, "*", {A::kRead, A::kTrigger, A::kClear, A::kPause}},
+                    {K::kSubjects, "*", {A::kRead, A::kWrite}}}});
+  roles.push_back({"reader",
+                   {{K::kTables, "*", {A::kRead}},
+                    {K::kPipeline, "*", {A::kRead}},
+                    {K::kSubjects, "*", {A::kRead}}}});
   return roles;
 }
 
@@ -88,7 +94,7 @@ Result<AccessPolicy> AccessPolicy::FromConfig(const AuthConfig& config) {
       if (!kind) {
         return RoleError(rc, gc.line,
                          fmt::format("'{}' is not a kind of resource (kinds: tables, pipeline, "
-                                     "deadletters, dags, admin)",
+                                     "deadletters, dags, admin, subjects)",
                                      gc.kind));
       }
       if (gc.glob.empty()) {

@@ -4,8 +4,9 @@
 //
 // Built-in roles (a pipeline file may not redefine them):
 //   admin     everything
-//   operator  read every resource; replay dead letters; trigger, clear and pause every DAG
-//   reader    read tables and pipeline state
+//   operator  read every resource; replay dead letters; trigger, clear and pause every DAG;
+//             register and delete schemas (subjects read, write)
+//   reader    read tables, pipeline state and the schema registry's subjects
 //
 // Thread-safety: immutable after construction; Allows() from any thread.
 #pragma once

@@ -11,7 +11,8 @@ namespace {
 using K = ResourceKind;
 using A = Action;
 
-const std::vector<K> kAllKinds = {K::kTables, K::kPipeline, K::kDeadLetters, K::kDags, K::kAdmin};
+const std::vector<K> kAllKinds = {K::kTables, K::kPipeline, K::kDeadLetters,
+                                  K::kDags,   K::kAdmin,    K::kSubjects};
 const std::vector<A> kAllActions = {A::kRead,  A::kWrite, A::kReplay, A::kTrigger,
                                     A::kClear, A::kPause, A::kAdmin};
 
@@ -49,7 +50,9 @@ TEST(AccessPolicyTest, BuiltInRolesGrantExactlyTheirTable) {
                                                   {K::kDags, A::kTrigger},
                                                   {K::kDags, A::kClear},
                                                   {K::kDags, A::kPause},
-                                                  {K::kAdmin, A::kAdmin}}) {
+                                                  {K::kAdmin, A::kAdmin},
+                                                  {K::kSubjects, A::kRead},
+                                                  {K::kSubjects, A::kWrite}}) {
     expected.insert({"admin", k, a});
   }
   for (auto [k, a] : std::vector<std::pair<K, A>>{{K::kTables, A::kRead},
@@ -58,11 +61,14 @@ TEST(AccessPolicyTest, BuiltInRolesGrantExactlyTheirTable) {
                                                   {K::kDags, A::kRead},
                                                   {K::kDags, A::kTrigger},
                                                   {K::kDags, A::kClear},
-                                                  {K::kDags, A::kPause}}) {
+                                                  {K::kDags, A::kPause},
+                                                  {K::kSubjects, A::kRead},
+                                                  {K::kSubjects, A::kWrite}}) {
     expected.insert({"operator", k, a});
   }
   expected.insert({"reader", K::kTables, A::kRead});
   expected.insert({"reader", K::kPipeline, A::kRead});
+  expected.insert({"reader", K::kSubjects, A::kRead});
 
   AccessPolicy policy = Policy();
   int allowed = 0;
@@ -78,7 +84,8 @@ TEST(AccessPolicyTest, BuiltInRolesGrantExactlyTheirTable) {
       }
     }
   }
-  EXPECT_EQ(allowed, 18 * 3);  // admin 9, operator 7, reader 2 grants, each for 3 names
+  // admin 11, operator 9, reader 3 grants, each for 3 names
+  EXPECT_EQ(allowed, 23 * 3);
   EXPECT_EQ(policy.RoleNames(), (std::vector<std::string>{"admin", "operator", "reader"}));
 }
 
@@ -143,7 +150,7 @@ TEST(AccessPolicyTest, ConfigErrorsNameTheRoleLineAndWhatIsWrong) {
             "trigger, clear, pause)");
   EXPECT_EQ(ErrorOf({Role("ops", {{"table", "*", {"read"}, 4}})}).message(),
             "auth.roles.ops (line 4): 'table' is not a kind of resource (kinds: tables, "
-            "pipeline, deadletters, dags, admin)");
+            "pipeline, deadletters, dags, admin, subjects)");
   EXPECT_EQ(ErrorOf({Role("ops", {{"tables", "", {"read"}, 5}})}).message(),
             "auth.roles.ops (line 5): the tables glob is empty; write \"*\" for every one");
   EXPECT_EQ(ErrorOf({Role("ops", {{"tables", "a.*", {}, 6}})}).message(),

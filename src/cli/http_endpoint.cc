@@ -7,7 +7,10 @@
 #include "metrics/dag_runs_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/status_collector.h"
+#include "pipeline/data_dir.h"
 #include "serve/console/console.h"
+#include "serve/registry/registry_api.h"
+#include "serve/registry/registry_json.h"
 #include "serve/rest/metrics_api.h"
 #include "serve/rest/openapi.h"
 #include "serve/rest/pipeline_api.h"
@@ -43,6 +46,20 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   rest::RegisterWhoAmI(&e->router_, e->pipeline_->backends().config);
   // The web console (not part of the REST API, so not in openapi.json).
   console::RegisterConsole(&e->router_);
+  // The schema registry (Confluent's REST API, docs/schema-registry.md; not in openapi.json:
+  // Confluent documents it). Read-write for `serve` too: serve only reads the pipeline's stages,
+  // but registering a schema is a write clients make through it. In the staging database, so a
+  // `run` on the same data dir (SQLite WAL) or servers on one PostgreSQL share ids. A schema over
+  // half the body limit is refused with 42209, a body over the limit with 413.
+  const std::string staging_url = ResolveUrls(config, ctx.data_dir).staging;
+  if (staging_url.rfind("sqlite://", 0) == 0) {
+    DF_RETURN_IF_ERROR(PrepareDataDir(ctx.data_dir, /*create=*/true));
+  }
+  registry::RegistryOptions registry_options;
+  registry_options.max_schema_bytes = flags.max_body_bytes / 2;
+  DF_ASSIGN_OR_RETURN(e->registry_, registry::SchemaRegistry::Open(
+                                        staging_url, OpenMode::kReadWrite, registry_options));
+  serve_registry::RegisterRegistryApi(&e->router_, e->registry_.get());
 
   http::HttpServerOptions options;
   options.host = flags.host;
@@ -54,6 +71,8 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const CliContext& ctx,
   options.read_timeout_ms = flags.read_timeout_ms;
   options.request_deadline_ms = flags.request_deadline_ms;
   options.metrics = e->http_metrics_.get();
+  options.error_formats.push_back(
+      {std::string(serve_registry::kPathPrefix), serve_registry::RegistryServerError});
   e->server_ = std::make_unique<http::HttpServer>(options, &e->router_, e->auth_->security);
   DF_RETURN_IF_ERROR(e->server_->Start());
   return e;

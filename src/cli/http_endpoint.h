@@ -1,7 +1,8 @@
 // The HTTP endpoint as the CLI hosts it: the REST API's router over one Store, the server and
 // its authentication, started from command-line flags. Used by `dataforge serve` and
 // `dataforge run --http-port`. Every route the product serves is registered in one place,
-// HttpEndpoint::Start (tables, pipeline and DAGs, /openapi.json, /metrics).
+// HttpEndpoint::Start (tables, pipeline and DAGs, /openapi.json, /metrics, the schema registry
+// under /registry).
 //
 // Thread-safety: Start(), Stop() and the destructor from the owning thread; Summary() from any.
 // The Store must outlive the endpoint.
@@ -17,6 +18,7 @@
 #include "config/pipeline_config.h"
 #include "metrics/metrics_exporter.h"
 #include "metrics/server_metrics.h"
+#include "registry/schema_registry.h"
 #include "serve/http/api.h"
 #include "serve/http/http_server.h"
 #include "store/store.h"
@@ -68,7 +70,9 @@ class HttpEndpoint {
                     const HttpEndpointFlags& flags, metrics::MetricsExporter* exporter);
   std::string host_;
   std::unique_ptr<ServerAuth> auth_;
-  std::unique_ptr<ServedPipeline> pipeline_;               // the pipeline endpoints' stages
+  std::unique_ptr<ServedPipeline> pipeline_;  // the pipeline endpoints' stages
+  // The schema registry under /registry (serve/registry/), read-write on the staging database.
+  std::unique_ptr<registry::SchemaRegistry> registry_;
   std::unique_ptr<metrics::MetricsExporter> own_metrics_;  // when Start got none
   metrics::MetricsExporter* metrics_ = nullptr;
   // The server's request metrics, in metrics_->registry(); outlives the server.

@@ -89,7 +89,8 @@ Status AuthReader::ReadRole(const std::string& name, const YAML::Node& n, AuthRo
   role->name = name;
   if (n.IsNull()) return Status::OK();  // a role that grants nothing
   const std::string where = fmt::format("'auth.roles.{}'", name);
-  DF_RETURN_IF_ERROR(Keys(n, where, {"tables", "pipeline", "deadletters", "dags", "admin"}));
+  DF_RETURN_IF_ERROR(
+      Keys(n, where, {"tables", "pipeline", "deadletters", "dags", "admin", "subjects"}));
   for (const auto& kv : n) {
     const std::string kind = kv.first.as<std::string>();
     const YAML::Node& grants = kv.second;

@@ -101,7 +101,7 @@ TEST(AuthConfigTest, ErrorsNameTheLine) {
             "issuer, audience, role_claim, subject_claim, leeway_s)");
   EXPECT_EQ(ErrorOf("auth:\n  roles:\n    ops:\n      table: [read]\n"),
             "p.yaml:4: unknown key 'table' in 'auth.roles.ops' (known: tables, pipeline, "
-            "deadletters, dags, admin)");
+            "deadletters, dags, admin, subjects)");
   EXPECT_EQ(ErrorOf("auth:\n  roles:\n    ops:\n      dags: {\"etl_*\": {read: 1}}\n"),
             "p.yaml:4: 'etl_*' must be a value or a list");
   EXPECT_EQ(ErrorOf("auth:\n  roles: [ops]\n"),

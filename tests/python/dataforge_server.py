@@ -1,4 +1,4 @@
-"""Starts and stops `dataforge cql-serve` for the end-to-end tests.
+"""Starts and stops `dataforge cql-serve` (or `serve`, with SERVE_READY) for the end-to-end tests.
 
 The binary's path comes from the command line (ctest passes it) or $DATAFORGE_BIN.
 """
@@ -12,6 +12,10 @@ import time
 
 READY = re.compile(
     r"^cql-serve: listening on (?P<host>[^ ]+):(?P<port>\d+) "
+    r"\(store (?P<store>.+), auth (?P<auth>on|off), tls (?P<tls>on|off)\)$")
+# `dataforge serve`'s ready line (the HTTP server: the REST API, the schema registry).
+SERVE_READY = re.compile(
+    r"^serve: listening on (?P<scheme>https?)://(?P<host>[^ ]+):(?P<port>\d+) "
     r"\(store (?P<store>.+), auth (?P<auth>on|off), tls (?P<tls>on|off)\)$")
 SUMMARY = re.compile(
     r"^cql-serve: stopped; (?P<connections>\d+) connections, (?P<requests>\d+) requests, "
@@ -28,7 +32,8 @@ class CqlServe:
     """`dataforge --data-dir DIR COMMAND ARGS...` (COMMAND: `cql-serve --port 0`); start() waits
     for the ready line."""
 
-    def __init__(self, data_dir=None, args=(), env=None, command=("cql-serve", "--port", "0")):
+    def __init__(self, data_dir=None, args=(), env=None, command=("cql-serve", "--port", "0"),
+                 ready=READY):
         self._own_dir = None
         if data_dir is None:
             self._own_dir = tempfile.TemporaryDirectory(prefix="df-cql-")
@@ -41,6 +46,7 @@ class CqlServe:
         self.port = None
         self.ready = None
         self.stderr_path = None
+        self._ready_line = ready
 
     def start(self):
         fd, self.stderr_path = tempfile.mkstemp(prefix="df-cql-stderr-")
@@ -57,12 +63,12 @@ class CqlServe:
             if line is None or (line == "" and self.proc.poll() is not None):
                 break
             lines.append(line)
-            match = READY.match(line)
+            match = self._ready_line.match(line)
         if not match:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError("no ready line from cql-serve, got %r; stderr:\n%s" %
-                                 (lines, self.stderr()))
+            raise AssertionError("no ready line from %s, got %r; stderr:\n%s" %
+                                 (self.command[0], lines, self.stderr()))
         self.ready = match
         self.port = int(match.group("port"))
         return self

@@ -18,6 +18,15 @@
 namespace dataforge::testing {
 namespace {
 
+// The schema registry's routes (/registry/..., serve/registry/) are not in the document and not
+// walked: they are Confluent Schema Registry's API, whose reference is Confluent's own
+// documentation (docs/schema-registry.md lists them), and they are checked end to end with
+// Confluent's client by tests/registry/. ServedDataDir does not register them; should it ever,
+// they are left out here.
+bool IsRegistryRoute(const std::string& pattern) {
+  return pattern.rfind("/registry", 0) == 0;
+}
+
 // GET /health is answered by the HTTP server itself (serve/http/http_server.cc), before
 // routing; it is documented like the routes.
 const std::set<std::string> kServedByTheServer = {"GET /health"};
@@ -68,7 +77,9 @@ TEST_F(OpenApiWalkTest, DocumentedRoutesAreTheRegisteredRoutes) {
     }
   }
   std::set<std::string> routed = kServedByTheServer;
-  for (const auto& r : served_->router().routes()) routed.insert(r.method + " " + r.pattern);
+  for (const auto& r : served_->router().routes()) {
+    if (!IsRegistryRoute(r.pattern)) routed.insert(r.method + " " + r.pattern);
+  }
   EXPECT_EQ(documented, routed);
   // health, openapi, metrics, whoami, 7 tables, 5 pipeline (replay), 9 DAG routes (pause,
   // unpause, clear, grid, task)
@@ -76,6 +87,7 @@ TEST_F(OpenApiWalkTest, DocumentedRoutesAreTheRegisteredRoutes) {
   EXPECT_TRUE(documented.count("GET /openapi.json"));
   // Public in the document exactly where the router has no access requirement.
   for (const auto& r : served_->router().routes()) {
+    if (IsRegistryRoute(r.pattern)) continue;
     std::string method = r.method;
     for (auto& c : method) c = static_cast<char>(tolower(c));
     simdjson::dom::array security;

@@ -45,6 +45,9 @@ struct ApiRequest {
   // The If-None-Match header ("" when absent): static assets answer 304 when it names their
   // ETag (serve/console/). Added for issue 16.
   std::string if_none_match;
+  // The Content-Type header ("" when absent): the schema registry takes only its media types
+  // (serve/registry/). Added for issue 17.
+  std::string content_type;
 
   // The first value of query parameter `name`, or nullptr.
   const std::string* Query(std::string_view name) const;

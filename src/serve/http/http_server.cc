@@ -99,10 +99,12 @@ std::string RetryAfterSeconds(const std::string& message) {
 }
 
 // The resource a route's access names: its path parameter, "*" for a kind with one resource.
-// Tables and DAG list endpoints (no name parameter) filter with ApiRequest::Allowed themselves.
+// Tables, DAG and registry subject list endpoints (no name parameter) filter with
+// ApiRequest::Allowed themselves.
 bool ServerChecks(const RouteAccess& access) {
   if (!access.name_param.empty()) return true;
-  return access.kind != auth::ResourceKind::kTables && access.kind != auth::ResourceKind::kDags;
+  return access.kind != auth::ResourceKind::kTables && access.kind != auth::ResourceKind::kDags &&
+         access.kind != auth::ResourceKind::kSubjects;
 }
 
 }  // namespace
@@ -181,6 +183,25 @@ bool HttpServer::auth_on() const {
   return security_.authenticator != nullptr && security_.authenticator->Required();
 }
 
+ApiResponse HttpServer::Refusal(std::string_view target, int status, std::string_view code,
+                                std::string_view message) const {
+  std::string_view path = target.substr(0, target.find('?'));
+  for (const auto& f : options_.error_formats) {
+    if (path.substr(0, f.prefix.size()) == f.prefix &&
+        (path.size() == f.prefix.size() || path[f.prefix.size()] == '/')) {
+      return f.format(status, code, message);
+    }
+  }
+  return ErrorResponse(status, code, message);
+}
+
+ApiResponse HttpServer::Refusal(std::string_view target, const Status& status) const {
+  ApiResponse r = ErrorFromStatus(status);
+  if (options_.error_formats.empty()) return r;
+  return Refusal(target, r.status, CodeFor(r.status),
+                 status.ok() ? "internal error" : status.message());
+}
+
 Status HttpServer::Start() {
   if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
     return Status::ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)");
@@ -243,27 +264,27 @@ Status HttpServer::Start() {
                   "the request must arrive within the read timeout)"
                 : fmt::format("the request could not be served (HTTP {})", res.status);
         Count(res.status, req, std::chrono::steady_clock::now());
-        WriteAndClose(ErrorResponse(res.status, CodeFor(res.status), message), res);
+        WriteAndClose(Refusal(req.target, res.status, CodeFor(res.status), message), res);
         return httplib::Server::HandlerResponse::Handled;
       }));
 
   // "Expect: 100-continue" with a body over the limit: 413 before the client sends it.
-  server_->set_expect_100_continue_handler([this](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    const std::string& text = req.get_header_value("Content-Length");
-    char* end = nullptr;
-    unsigned long long length = std::strtoull(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || length <= options_.max_body_bytes) return 100;
-    Count(413, req, std::chrono::steady_clock::now());
-    ApiResponse r = ErrorResponse(413, "payload_too_large",
-                                  fmt::format("the request body is {} bytes; the limit is {} bytes",
-                                              length, options_.max_body_bytes));
-    r.headers.emplace_back("Connection", "close");
-    // httplib sets no length on this path (it answers before routing).
-    r.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
-    Write(r, res);
-    return 413;
-  });
+  server_->set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        const std::string& text = req.get_header_value("Content-Length");
+        char* end = nullptr;
+        unsigned long long length = std::strtoull(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || length <= options_.max_body_bytes) return 100;
+        Count(413, req, std::chrono::steady_clock::now());
+        ApiResponse r = Refusal(req.target, 413, "payload_too_large",
+                                fmt::format("the request body is {} bytes; the limit is {} bytes",
+                                            length, options_.max_body_bytes));
+        r.headers.emplace_back("Connection", "close");
+        // httplib sets no length on this path (it answers before routing).
+        r.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
+        Write(r, res);
+        return 413;
+      });
 
   // Everything without a body is served here, before httplib would look at a body.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -278,27 +299,27 @@ Status HttpServer::Start() {
           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digits) {
         Count(400, req, start);
-        WriteAndClose(
-            ErrorResponse(400, "bad_request", "Content-Length must be a whole number of bytes"),
-            res);
+        WriteAndClose(Refusal(req.target, 400, "bad_request",
+                              "Content-Length must be a whole number of bytes"),
+                      res);
         return httplib::Server::HandlerResponse::Handled;
       }
       length = std::stoull(text);
     }
     if (length > options_.max_body_bytes) {
       Count(413, req, start);
-      WriteAndClose(ErrorResponse(413, "payload_too_large",
-                                  fmt::format("the request body is {} bytes; the limit is {} bytes",
-                                              length, options_.max_body_bytes)),
+      WriteAndClose(Refusal(req.target, 413, "payload_too_large",
+                            fmt::format("the request body is {} bytes; the limit is {} bytes",
+                                        length, options_.max_body_bytes)),
                     res);
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!IsBodyMethod(req.method)) {
       if (length > 0 || chunked) {
         Count(400, req, start);
-        WriteAndClose(
-            ErrorResponse(400, "bad_request", fmt::format("a {} request has no body", req.method)),
-            res);
+        WriteAndClose(Refusal(req.target, 400, "bad_request",
+                              fmt::format("a {} request has no body", req.method)),
+                      res);
         return httplib::Server::HandlerResponse::Handled;
       }
       Serve(req, res, "");
@@ -306,8 +327,8 @@ Status HttpServer::Start() {
     }
     if (req.is_multipart_form_data()) {
       Count(415, req, start);
-      WriteAndClose(ErrorResponse(415, "unsupported_media_type",
-                                  "multipart bodies are not accepted: send JSON"),
+      WriteAndClose(Refusal(req.target, 415, "unsupported_media_type",
+                            "multipart bodies are not accepted: send JSON"),
                     res);
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -335,17 +356,17 @@ Status HttpServer::Start() {
     });
     if (too_big) {
       Count(413, req, start);
-      WriteAndClose(ErrorResponse(413, "payload_too_large",
-                                  fmt::format("the request body is over the limit of {} bytes",
-                                              options_.max_body_bytes)),
+      WriteAndClose(Refusal(req.target, 413, "payload_too_large",
+                            fmt::format("the request body is over the limit of {} bytes",
+                                        options_.max_body_bytes)),
                     res);
       return;
     }
     if (!read) {
       Count(400, req, start);
-      WriteAndClose(ErrorResponse(400, "bad_request",
-                                  "the request body could not be read (cut short, badly "
-                                  "chunked, or too slow)"),
+      WriteAndClose(Refusal(req.target, 400, "bad_request",
+                            "the request body could not be read (cut short, badly "
+                            "chunked, or too slow)"),
                     res);
       return;
     }
@@ -457,33 +478,33 @@ ApiResponse HttpServer::Route(const httplib::Request& req, std::string body,
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
 
   auto query = ParseQuery(raw_query);
-  if (!query.ok()) return ErrorFromStatus(query.status());
+  if (!query.ok()) return Refusal(target, query.status());
   if (raw_path == "/health") {
     if (method != "GET") {
       ApiResponse r =
-          ErrorResponse(405, "method_not_allowed",
-                        fmt::format("{} is not allowed on /health; allowed: GET", req.method));
+          Refusal(target, 405, "method_not_allowed",
+                  fmt::format("{} is not allowed on /health; allowed: GET", req.method));
       r.headers.emplace_back("Allow", "GET");
       return r;
     }
     return JsonResponse(R"({"status":"ok"})");
   }
   auto found = router_->Find(method, raw_path);
-  if (!found.ok()) return ErrorFromStatus(found.status());
+  if (!found.ok()) return Refusal(target, found.status());
   ApiRouter::Match& match = *found;
   if (match.route == nullptr) {
     std::string shown = EscapeControlChars(raw_path.substr(0, 200));
     if (match.path_known) {
       std::string allow;
       for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
-      ApiResponse r = ErrorResponse(
-          405, "method_not_allowed",
-          fmt::format("{} is not allowed on {}; allowed: {}", req.method, shown, allow));
+      ApiResponse r =
+          Refusal(target, 405, "method_not_allowed",
+                  fmt::format("{} is not allowed on {}; allowed: {}", req.method, shown, allow));
       r.headers.emplace_back("Allow", allow);
       return r;
     }
-    return ErrorResponse(404, "not_found",
-                         fmt::format("no such endpoint: {} {}", req.method, shown));
+    return Refusal(target, 404, "not_found",
+                   fmt::format("no such endpoint: {} {}", req.method, shown));
   }
   *matched = match.route;
 
@@ -495,6 +516,7 @@ ApiResponse HttpServer::Route(const httplib::Request& req, std::string body,
   api.body = std::move(body);
   api.client_address = req.remote_addr;
   api.if_none_match = req.get_header_value("If-None-Match");
+  api.content_type = req.get_header_value("Content-Type");
   api.deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.request_deadline_ms);
 
@@ -508,16 +530,16 @@ ApiResponse HttpServer::Route(const httplib::Request& req, std::string body,
       who->role = "";
       who->method = "";
       if (s.code() == StatusCode::kResourceExhausted) {
-        ApiResponse r = ErrorResponse(429, "too_many_requests", s.message());
+        ApiResponse r = Refusal(target, 429, "too_many_requests", s.message());
         r.headers.emplace_back("Retry-After", RetryAfterSeconds(s.message()));
         return r;
       }
       if (s.code() == StatusCode::kUnauthenticated) {
-        ApiResponse r = ErrorResponse(401, "unauthenticated", s.message());
+        ApiResponse r = Refusal(target, 401, "unauthenticated", s.message());
         r.headers.emplace_back("WWW-Authenticate", kWwwAuthenticate);
         return r;
       }
-      return ErrorFromStatus(s);  // the credential store unreachable: 503
+      return Refusal(target, s);  // the credential store unreachable: 503
     }
     *who = std::move(principal).value();
     api.policy = security_.policy;
@@ -532,7 +554,7 @@ ApiResponse HttpServer::Route(const httplib::Request& req, std::string body,
             security_.denied_message
                 ? security_.denied_message(*who, access->kind, name, access->action)
                 : "forbidden";
-        return ErrorResponse(403, "forbidden", message);
+        return Refusal(target, 403, "forbidden", message);
       }
     }
   }
@@ -544,8 +566,8 @@ ApiResponse HttpServer::Route(const httplib::Request& req, std::string body,
   } catch (...) {
     spdlog::error("HTTP {} {}: the handler failed (unknown exception)", req.method, api.path);
   }
-  return ErrorResponse(500, "internal",
-                       "internal error: the request failed on the server (details in its log)");
+  return Refusal(target, 500, "internal",
+                 "internal error: the request failed on the server (details in its log)");
 }
 
 }  // namespace dataforge::http

@@ -13,7 +13,8 @@
 // the authenticator refuses a client for too many failed logins), then authorization (403 with
 // the policy's message), then the handler (a handler that throws gets a plain 500; the
 // exception's text goes to the log, never to the client). Audited routes are written to the
-// audit log with their result, 401 and 403 included. Errors are the JSON envelope of api.h.
+// audit log with their result, 401 and 403 included. Errors are the JSON envelope of api.h, or
+// the one HttpServerOptions::error_formats names for the path's prefix.
 // GET /health is public: 200 {"status":"ok"}.
 //
 // The Authorization header is never logged or echoed.
@@ -79,6 +80,16 @@ struct HttpServerOptions {
   std::string tls_key_file;
   // Request metrics (metrics/server_metrics.h); null: none. Not owned; must outlive the server.
   metrics::HttpMetrics* metrics = nullptr;
+  // The body of the server's own refusals (every error answered before or instead of a handler:
+  // 400, 401, 403, 404, 405, 413, 415, 429, a handler's exception 500) for paths under `prefix`
+  // (the path itself or below it); api.h's envelope elsewhere. Headers the server adds (Allow,
+  // WWW-Authenticate, Retry-After, Connection) are kept. The schema registry's Confluent envelope
+  // under /registry (serve/registry/; issue 17).
+  struct ErrorFormat {
+    std::string prefix;
+    std::function<ApiResponse(int status, std::string_view code, std::string_view message)> format;
+  };
+  std::vector<ErrorFormat> error_formats;
 };
 
 // 16 workers per core, at least 32 and at most 256: a worker is held by a kept-alive connection
@@ -149,6 +160,11 @@ class HttpServer {
   void Count(int status, const httplib::Request& req, TimePoint start,
              const ApiRouter::Route* route = nullptr);
   uint32_t RouteId(const httplib::Request& req, const ApiRouter::Route* route) const;
+  // An error the server answers itself, in the envelope of the path's prefix
+  // (HttpServerOptions::error_formats). `target`: the request target, query included.
+  ApiResponse Refusal(std::string_view target, int status, std::string_view code,
+                      std::string_view message) const;
+  ApiResponse Refusal(std::string_view target, const Status& status) const;
 
   HttpServerOptions options_;
   const ApiRouter* router_;

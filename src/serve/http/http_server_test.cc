@@ -13,7 +13,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "auth/authenticator.h"
+#include "common/json_writer.h"
 #include "metrics/metrics_exporter.h"
 #include "metrics/server_metrics.h"
 #include "metrics/testing/scrape.h"
@@ -237,6 +240,56 @@ TEST_F(HttpServerTest, StopStopsAcceptingAndLetsTheRequestInFlightFinish) {
   client.join();
   EXPECT_EQ(slow_status, 200);
   EXPECT_EQ(slow_body, R"({"done":true})");
+}
+
+// HttpServerOptions::error_formats: the server's own refusals under a prefix (/reg) in that
+// prefix's envelope, headers kept; other paths (and /regx, not under it) in api.h's. Added for
+// the schema registry (issue 17).
+TEST_F(HttpServerTest, ErrorFormatsApplyToTheirPrefixOnly) {
+  router_.Add("GET", "/reg/subjects",
+              RouteAccess{auth::ResourceKind::kTables, auth::Action::kRead, ""},
+              [](const ApiRequest&) { return JsonResponse("[]"); });
+  router_.Add("GET", "/reg/content-type", std::nullopt,
+              [](const ApiRequest& r) { return JsonResponse(JsonString(r.content_type)); });
+  options_.max_body_bytes = 100;
+  options_.error_formats.push_back(
+      {"/reg", [](int status, std::string_view code, std::string_view message) {
+         return JsonResponse(fmt::format(R"({{"error_code":{},"code":"{}","message":"{}"}})",
+                                         status, code, message),
+                             status);
+       }});
+  StartServer(true);
+  auto r = client_->Get("/reg/subjects");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body,
+            R"({"error_code":401,"code":"unauthenticated","message":"missing credentials"})");
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Basic realm=\"dataforge\", Bearer");
+  r = client_->Get("/reg/nothing");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(
+      r->body,
+      R"({"error_code":404,"code":"not_found","message":"no such endpoint: GET /reg/nothing"})");
+  r = client_->Delete("/reg/subjects");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET");
+  EXPECT_EQ(r->body.rfind(R"({"error_code":405,)", 0), 0u) << r->body;
+  r = client_->Post("/reg/subjects", std::string(101, 'x'), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->body.rfind(R"({"error_code":413,)", 0), 0u) << r->body;
+  r = client_->Get("/regx/subjects");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body,
+            R"j({"error":{"code":"not_found","message":"no such endpoint: GET /regx/subjects"}})j");
+  r = client_->Get("/v1/tables/t.a/rows/k1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, R"j({"error":{"code":"unauthenticated","message":"missing credentials"}})j");
+  // Handlers see the request's Content-Type.
+  r = client_->Get("/reg/content-type", {{"Content-Type", "application/vnd.x+json"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, R"("application/vnd.x+json")");
 }
 
 TEST_F(HttpServerTest, AuthenticatorWithoutPolicyIsRefused) {
