@@ -2,7 +2,8 @@
 // the real binary on librdkafka's mock cluster, and Confluent's own Python client
 // (python3-confluent-kafka 1.7.0: DeserializingConsumer + JSONDeserializer; python3-avro for
 // Avro, as Confluent's AvroDeserializer needs fastavro) reading the pipeline's topic and checking
-// each record against the staged JSON (tests/python/confluent_consume.py).
+// each record against the staged JSON (tests/python/confluent_consume.py), with the schema from
+// the registry served by `dataforge serve` under /registry (SchemaRegistryClient).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "integration/kafka_cluster.h"
+#include "integration/serve_process.h"
 #include "integration/subprocess.h"
 
 namespace dataforge::testing {
@@ -57,10 +59,14 @@ void RunAndCheck(const std::string& format, const char* schema, const std::strin
                                    format)),
             std::string::npos)
       << r.err;
-  // TODO(http): read the schema from `dataforge serve`'s /registry once wt-http is merged.
-  std::vector<std::string> args = {
-      "/usr/bin/python3",    Script(),       kafka.bootstrap(),    "users_created",
-      "users_created-value", Schema(schema), data + "/staging.db", std::to_string(kRecords)};
+  // The schema registry over HTTP: `dataforge serve` on the data dir; the Python client asks
+  // it for the subject's latest version (and checks every record carries its id).
+  ServeProcess serve({"serve", "--http-port", "0", "--config", config, "--data-dir", data});
+  ASSERT_TRUE(serve.up());
+  std::vector<std::string> args = {"/usr/bin/python3",    Script(),
+                                   kafka.bootstrap(),     "users_created",
+                                   "users_created-value", serve.Url("/registry"),
+                                   data + "/staging.db",  std::to_string(kRecords)};
   if (!mode.empty()) args.push_back(mode);
   auto py = ChildProcess::Start(args).Wait(120000);
   ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
