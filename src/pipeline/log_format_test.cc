@@ -14,7 +14,9 @@
 #include "config/pipeline_file.h"
 #include "log/log.h"
 #include "pipeline/data_dir.h"
+#include "pipeline/dead_letter_replay.h"
 #include "pipeline/pipeline.h"
+#include "process/wire_decoder.h"
 #include "registry/schema_registry.h"
 #include "registry/wire_format.h"
 #include "staging/staging.h"
@@ -234,6 +236,50 @@ TEST_F(LogFormatTest, UndecodableLogRecordsAreDeadLetteredWithTheirReason) {
   EXPECT_EQ(unknown->location, "users_created/0@44");
   EXPECT_EQ(corrupt->location, "users_created/0@45");
   EXPECT_EQ(plain->location, "users_created/0@46");
+
+  // Replay: the letters keep the bytes and are decoded again. The unknown id's schema is
+  // imported under 4242 (IMPORT mode); its letter is then stored, the headerless one is
+  // dead-lettered again with the same reason.
+  {
+    auto registry =
+        registry::SchemaRegistry::Open(Urls(avro, "avro").staging, OpenMode::kReadWrite);
+    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+    ASSERT_TRUE((*registry)->SetMode(std::nullopt, registry::Mode::kImport, true).ok());
+    registry::RegisterOptions import;
+    import.id = 4242;
+    import.version = 1;
+    auto imported = (*registry)->Register(
+        "other-value",
+        {registry::SchemaType::kAvro,
+         R"({"type":"record","name":"G","fields":[{"name":"gender","type":"string"}]})",
+         {}},
+        import);
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    EXPECT_EQ(*imported, 4242);
+    ASSERT_TRUE((*registry)->SetMode(std::nullopt, registry::Mode::kReadWrite, true).ok());
+    auto store =
+        OpenStore(Urls(avro, "avro").store, OpenMode::kReadWrite, StoreOptionsFor(avro.store));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto replayer = Replayer::Create(avro, store->get(), nullptr, Clock::Real());
+    ASSERT_TRUE(replayer.ok()) << replayer.status().ToString();
+    WireDecoder decoder(registry->get(), registry::SchemaType::kAvro);
+    (*replayer)->SetWireDecoder(&decoder);
+    std::vector<LetterId> ids;
+    for (const auto& d : letters) {
+      if (&d.letter != corrupt) ids.push_back({"process", d.id});
+    }
+    ASSERT_TRUE((*replayer)->Select(ids, false, "").ok());
+    std::vector<ReplayResult> results;
+    ASSERT_TRUE((*replayer)->Run(&results).ok());
+    ASSERT_EQ(results.size(), 2u);
+    std::map<std::string, ReplayResult> by_outcome;
+    for (auto& r : results) by_outcome[r.outcome] = r;
+    EXPECT_EQ(by_outcome["stored"].key, "00000000-0000-4000-8000-000000000000");
+    EXPECT_EQ(by_outcome["dead_lettered"].reason, plain->reason);
+    auto row = (*store)->Get(kTable, "00000000-0000-4000-8000-000000000000");
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    EXPECT_NE(row->find("\"gender\":\"x\""), std::string::npos) << *row;
+  }
 }
 
 // Records the subject's schema does not describe (API 1.2: street a string) never reach the log:
