@@ -74,6 +74,12 @@ void RunAndCheck(const std::string& format, const char* schema, const std::strin
             fmt::format("records {0}, matching {0}, schema ids [1], header ok {0}\n", kRecords))
       << py.err;
 
+  // GET /v1/topics/{t}/partitions/{p}/records shows them decoded too, with their schema id.
+  auto rest = Curl({}, serve.Url("/v1/topics/users_created/partitions/0/records?limit=1"));
+  EXPECT_EQ(rest.status, 200) << rest.body;
+  EXPECT_NE(rest.body.find(",\"value\":{\"gender\":"), std::string::npos) << rest.body;
+  EXPECT_NE(rest.body.find(",\"schema_id\":1}]"), std::string::npos) << rest.body;
+
   // `topic consume` shows the values decoded, with their schema id.
   auto consume = RunDataforge({"topic", "consume", "users_created", "--from-beginning", "--max",
                                "2", "--config", config, "--data-dir", data});
