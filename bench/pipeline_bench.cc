@@ -11,6 +11,10 @@
 //   build/bench/pipeline_bench --staging postgresql://...    # PostgreSQL staging
 //                                                            # (bench/postgres_bench.sh)
 //   build/bench/pipeline_bench --store cassandra://HOST:PORT # Cassandra store (bench/cql_bench.sh)
+//   build/bench/pipeline_bench --records 100000 --schema json|avro
+//                                                            # with process.schema (auto_register
+//                                                            # of the mapping's schema); also
+//                                                            # times the validation alone
 // With --role process it consumes until N records were processed, then stops.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -23,11 +27,59 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <simdjson.h>
+
 #include "common/redact.h"
 #include "config/pipeline_file.h"
 #include "pipeline/pipeline.h"
+#include "process/mapper.h"
+#include "process/row_schema.h"
+#include "source/mockapi/user_generator.h"
 
 using namespace dataforge;
+
+namespace {
+
+// The validation alone: the default mapping's rows of 5,000 built-in API records (seed bench),
+// each validated `rounds` times with the mapping's generated schema; µs per row.
+void PrintValidationCost(const ProcessConfig& process, int rounds) {
+  mockapi::MockQuery q;
+  q.results = 5000;
+  q.seed = "bench";
+  std::string body = mockapi::GenerateResponse(q);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(body);
+  auto mapper = Mapper::Create(process);
+  if (!mapper.ok()) return;
+  std::vector<std::string> rows;
+  for (simdjson::dom::element user : doc["results"].get_array()) {
+    std::string_view key = user["login"]["uuid"].get_string().value();
+    MapResult m = mapper->Map(key, simdjson::minify(user));
+    if (m.ok) rows.push_back(std::move(m.row_json));
+  }
+  auto parsed =
+      registry::FormatFor(RowSchemaType(process.schema)).Parse(MappingSchema(process).schema, {});
+  if (!parsed.ok()) {
+    fmt::print(stderr, "validation: {}\n", parsed.status().ToString());
+    return;
+  }
+  auto schema = std::make_shared<RowSchema>();
+  schema->subject = process.schema.subject;
+  schema->parsed = *parsed;
+  RowValidator validator(schema);
+  size_t failed = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < rounds; ++r) {
+    for (const auto& row : rows) failed += validator.Check(row).has_value();
+  }
+  double us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print("  validation alone  {:>10.3f} us/row  ({} rows x {} rounds, {} failed, {})\n",
+             us / static_cast<double>(rows.size() * rounds), rows.size(), rounds, failed,
+             process.schema.type);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"DataForge end-to-end pipeline benchmark"};
@@ -43,6 +95,7 @@ int main(int argc, char** argv) {
   std::string role_name = "all";
   std::string topic;
   int partitions = 0;
+  std::string schema_type;
   app.add_option("--records", records, "Records to fetch (role process: to consume)")
       ->capture_default_str();
   app.add_option("--log", log_url, "Log URL (default: the embedded log in the data dir)");
@@ -56,6 +109,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--topic", topic, "Topic (default: the pipeline file's)");
   app.add_option("--partitions", partitions, "Topic partitions (default: the pipeline file's)");
+  app.add_option("--schema", schema_type,
+                 "Validate every row with process.schema of this type (json or avro; the "
+                 "mapping's schema auto-registered under subject bench-row)")
+      ->check(CLI::IsMember({"json", "avro"}));
   app.add_option("--rate", rate, "Target records/s (0 = as fast as possible)");
   app.add_option("--page", page, "Results per API page")->capture_default_str();
   app.add_option("--batch", batch, "Records per durable batch")->capture_default_str();
@@ -97,6 +154,11 @@ int main(int argc, char** argv) {
   if (!store_url.empty()) config.store.url = store_url;
   if (!topic.empty()) config.log.topic = topic;
   if (partitions > 0) config.log.partitions = partitions;
+  if (!schema_type.empty()) {
+    config.process.schema.subject = "bench-row";
+    config.process.schema.type = schema_type;
+    config.process.schema.auto_register = true;
+  }
   RunOptions options;
   options.data_dir = dir;
   options.role = role_name == "ingest"    ? PipelineRole::kIngest
@@ -161,11 +223,12 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &ru);
   fmt::print(
       "pipeline_bench: {} records, page {}, batch {}, fsync {}, rate {}, staging {}, log {}, "
-      "store {}, role {}\n",
+      "store {}, role {}, process.schema {}\n",
       records, page, batch, no_fsync ? "off" : "per batch",
       rate > 0 ? fmt::format("{:.0f}/s", rate) : "max",
       staging_url.empty() ? "sqlite" : Redact(staging_url), summary->log,
-      store_url.empty() ? "rocksdb" : Redact(store_url), role_name);
+      store_url.empty() ? "rocksdb" : Redact(store_url), role_name,
+      schema_type.empty() ? "none" : schema_type);
   fmt::print("  open (ready)      {:>10.1f} ms\n", open_ms);
   fmt::print("  duration          {:>10.2f} s\n", summary->seconds);
   const auto& pr = (*pipeline)->probes();
@@ -196,7 +259,14 @@ int main(int argc, char** argv) {
       "process {:.2f}\n",
       pr.source.fetch_us / 1e6, pr.source.commit_us / 1e6, pr.relay.busy_us / 1e6,
       pr.processor.busy_us / 1e6);
+  if (pr.processor.consumed > 0) {
+    fmt::print(
+        "  process busy      {:>10.2f} us/record (log read, map{}, store batch)\n",
+        static_cast<double>(pr.processor.busy_us) / static_cast<double>(pr.processor.consumed),
+        schema_type.empty() ? "" : ", validate");
+  }
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
+  if (!schema_type.empty()) PrintValidationCost(config.process, 20);
   bool ok = process_only ? pr.processor.consumed >= records
             : options.role == PipelineRole::kIngest
                 ? summary->drained

@@ -1,9 +1,12 @@
-// `dataforge config show` and `dataforge config check FILE`.
+// `dataforge config show` and `dataforge config check FILE` (with process.schema: the
+// registry's verdict on the mapping, read-only, from the --data-dir's staging database).
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/read_only_backends.h"
 #include "common/redact.h"
 #include "config/pipeline_file.h"
+#include "process/row_schema.h"
 #include "store/cassandra/cassandra_url.h"
 
 namespace dataforge {
@@ -40,17 +43,36 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   });
 
   auto* check = config->add_subcommand(
-      "check", "Validate a pipeline file; errors name the line. Exit 0 if valid, 2 if not");
+      "check",
+      "Validate a pipeline file; errors name the line. With process.schema, also the schema "
+      "registry's verdict on the mapping (read-only, from the --data-dir's staging database: "
+      "the subject's version, or the 409 an incompatible mapping would get). Exit 0 if valid, "
+      "2 if not");
   auto file = std::make_shared<std::string>();
   check->add_option("FILE", *file, "Pipeline file to check")->required();
-  check->callback([file, exit_code] {
+  check->callback([&ctx, file, exit_code] {
     auto c = LoadPipelineConfig(*file);
     if (!c.ok()) {
       *exit_code = ReportError(c.status());
       return;
     }
-    fmt::print("{}: ok ({} columns into {}, topic {} with {} partitions)\n", *file,
-               c->process.columns.size(), c->process.table, c->log.topic, c->log.partitions);
+    std::string schema_line;
+    if (!c->process.schema.subject.empty()) {
+      // process.schema: the registry's verdict on the mapping, as the run would get it
+      // (read-only: nothing is registered).
+      auto verdict = [&]() -> Result<std::string> {
+        DF_ASSIGN_OR_RETURN(auto registry, OpenRegistryForReading(ctx, *c));
+        return CheckRowSchema(registry.get(), c->process, c->path);
+      }();
+      if (!verdict.ok()) {
+        *exit_code = ReportError(verdict.status());
+        return;
+      }
+      schema_line = *verdict + "\n";
+    }
+    fmt::print("{}: ok ({} columns into {}, topic {} with {} partitions)\n{}", *file,
+               c->process.columns.size(), c->process.table, c->log.topic, c->log.partitions,
+               schema_line);
     *exit_code = 0;
   });
 }

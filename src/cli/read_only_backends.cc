@@ -49,16 +49,6 @@ Result<std::unique_ptr<Staging>> OpenStagingForReading(const CliContext& ctx,
                      config.staging.synchronous_full, instance);
 }
 
-Result<std::unique_ptr<registry::SchemaRegistry>> OpenRegistryForReading(
-    const CliContext& ctx, const PipelineConfig& config) {
-  const std::string& url = config.staging.url;
-  if (InDataDir(url, ctx.data_dir)) {
-    DF_RETURN_IF_ERROR(
-        NeedDataDir(ctx, "staging database (the schema registry)", "--staging postgresql://…"));
-  }
-  return registry::SchemaRegistry::Open(ResolveInDataDir(url, ctx.data_dir), OpenMode::kReadOnly);
-}
-
 Result<std::unique_ptr<Log>> OpenLogForReading(const CliContext& ctx,
                                                const PipelineConfig& config) {
   if (InDataDir(config.log.url, ctx.data_dir)) {
@@ -102,6 +92,15 @@ Result<std::unique_ptr<RunStore>> OpenRunStoreForReading(const CliContext& ctx,
     return std::unique_ptr<RunStore>();
   }
   return store;
+}
+
+Result<std::unique_ptr<registry::SchemaRegistry>> OpenRegistryForReading(const CliContext& ctx,
+                                                                         const PipelineConfig& c) {
+  std::string url = ResolveUrls(c, ctx.data_dir).staging;
+  if (url.rfind("sqlite://", 0) == 0 && access(url.substr(9).c_str(), F_OK) != 0) {
+    return std::unique_ptr<registry::SchemaRegistry>();
+  }
+  return registry::SchemaRegistry::Open(url, OpenMode::kReadOnly);
 }
 
 }  // namespace dataforge

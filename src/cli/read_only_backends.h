@@ -29,8 +29,8 @@ Result<std::unique_ptr<Store>> OpenStoreForReading(const CliContext& ctx,
 Result<std::unique_ptr<RunStore>> OpenRunStoreForReading(const CliContext& ctx,
                                                          const PipelineConfig& config);
 
-// The schema registry in the staging database, read-only (log.format confluent-*: the log's
-// values are decoded by their schema ids). The data dir's embedded staging needs the data dir.
+// The schema registry in the staging database, read-only, or nullptr when there is none yet
+// (an embedded staging database that no run created: an empty registry). Creates nothing.
 Result<std::unique_ptr<registry::SchemaRegistry>> OpenRegistryForReading(
     const CliContext& ctx, const PipelineConfig& config);
 

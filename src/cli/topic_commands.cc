@@ -222,8 +222,10 @@ void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         *exit_code = ReportError(opened.status());
         return;
       }
-      registry = std::move(opened).value();
-      decoder = std::make_unique<WireDecoder>(registry.get(), LogSchemaType(c->log.format));
+      registry = std::move(opened).value();  // null: no registry yet, values shown as they are
+      if (registry) {
+        decoder = std::make_unique<WireDecoder>(registry.get(), LogSchemaType(c->log.format));
+      }
     }
     Status s = Consume(**log, decoder.get(), *o);
     *exit_code = s.ok() ? 0 : ReportError(s);

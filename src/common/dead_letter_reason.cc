@@ -35,6 +35,12 @@ std::string_view DeadLetterReasonClass(std::string_view reason) {
     }
     return "type_mismatch";
   }
+  // process/row_schema.cc: "schema users-row id 3 v2: /age: type: ..." (or "schema users-row
+  // (unregistered mapping schema): ..." from a dry-run replay).
+  if (reason.starts_with("schema ") &&
+      (Has(reason.substr(0, reason.find(": ")), " id ") || Has(reason, " (unregistered "))) {
+    return "schema";
+  }
   if (reason.starts_with("delete: key column")) return "missing_key";  // mapper.cc
   // relay/outbox_relay.cc, process/wire_decoder.h (log.format confluent-*).
   if (reason.starts_with("log.format: ")) return "wire_format";

@@ -72,6 +72,14 @@ TEST(DeadLetterReasonTest, EveryProducedReasonHasItsClass) {
        "log.format: the record does not match schema id 1 of subject 'users-value': /gender "
        "enum: \"x\" is not one of male, female",
        "wire_format"},
+      // process/row_schema.cc (process.schema)
+      {"row_schema", "schema users-row id 3 v2: /age: type: expected integer, got string \"x\"",
+       "schema"},
+      {"row_schema", "schema users-row id 12 v1: (row): required: missing property \"id\"",
+       "schema"},
+      {"row_schema",
+       "schema users-row (unregistered mapping schema): /email: type: expected string, got null",
+       "schema"},
       // source/http (http_source.cc, response_parser.cc)
       {"http",
        "response is larger than source.max_response_bytes=1048576 bytes (1048577+ bytes "
@@ -113,7 +121,7 @@ TEST(DeadLetterReasonTest, CheckReasonClassNamesTheClasses) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "reason class 'typo' is not one of: invalid_json, missing_key, missing_field, "
-            "type_mismatch, too_large, wire_format, other");
+            "type_mismatch, too_large, schema, wire_format, other");
 }
 
 }  // namespace

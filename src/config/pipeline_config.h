@@ -106,6 +106,18 @@ struct ColumnSpec {
   int line = 0;
 };
 
+// `process.schema` (docs/pipeline-file.md): every mapped row is validated against a subject of
+// the schema registry in the staging database before it is stored; a row that fails is a dead
+// letter naming the schema and the rule. auto_register: the mapping's own schema (generated
+// from the columns, process/row_schema.h) is registered under `subject` at start, and the run
+// refuses to start when the registry finds it incompatible; else the subject's latest version.
+struct ProcessSchemaConfig {
+  std::string subject;        // "" = no validation
+  std::string type = "json";  // json | avro
+  bool auto_register = false;
+  int line = 0;
+};
+
 struct ProcessConfig {
   std::string group = "dataforge-processor";
   std::string table = "dataforge.created_users";
@@ -116,6 +128,7 @@ struct ProcessConfig {
   // instead of writing one (change events: {path: op, equals: delete}). "" = never.
   std::string delete_path;
   std::string delete_value;
+  ProcessSchemaConfig schema;
 };
 
 // Cassandra/ScyllaDB (store.url cassandra://...): host, port and keyspace come from the URL;

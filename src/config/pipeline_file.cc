@@ -252,10 +252,30 @@ class ConfigReader : public YamlReader {
     return Status::OK();
   }
 
+  Status ReadProcessSchema(const YAML::Node& n, ProcessSchemaConfig* s) {
+    if (!n.IsMap()) {
+      return Error(n,
+                   "'process.schema' must be {subject: NAME, type: json|avro, auto_register: "
+                   "true|false}");
+    }
+    DF_RETURN_IF_ERROR(Keys(n, "'process.schema'", {"subject", "type", "auto_register"}));
+    s->line = n.Mark().line + 1;
+    DF_RETURN_IF_ERROR(Str(n, "subject", &s->subject));
+    DF_RETURN_IF_ERROR(Choice(n, "type", {"json", "avro"}, &s->type));
+    DF_RETURN_IF_ERROR(Bool(n, "auto_register", &s->auto_register));
+    if (s->subject.empty()) {
+      return Error(n,
+                   "'process.schema.subject' must name the registry subject the rows are "
+                   "validated against (e.g. subject: users-row)");
+    }
+    return Status::OK();
+  }
+
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
-    DF_RETURN_IF_ERROR(
-        Keys(n, "'process'",
-             {"group", "table", "key_column", "columns", "max_record_bytes", "delete_when"}));
+    DF_RETURN_IF_ERROR(Keys(
+        n, "'process'",
+        {"group", "table", "key_column", "columns", "max_record_bytes", "delete_when", "schema"}));
+    if (auto sc = n["schema"]) DF_RETURN_IF_ERROR(ReadProcessSchema(sc, &p->schema));
     if (auto d = n["delete_when"]) {
       if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");
       DF_RETURN_IF_ERROR(Keys(d, "'process.delete_when'", {"path", "equals"}));

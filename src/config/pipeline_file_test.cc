@@ -278,5 +278,42 @@ TEST(PipelineFileCdcTest, DeleteWhenMustBeAMap) {
             "p.yaml:2: 'process.delete_when' must be {path: FIELD, equals: VALUE}");
 }
 
+// process.schema (issue 17): read, defaults, line-numbered errors, and `config show`.
+TEST(PipelineFileSchemaTest, ReadsProcessSchema) {
+  auto c = ParsePipelineConfig(
+      "process:\n  schema: {subject: users-row, type: avro, auto_register: true}\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->process.schema.subject, "users-row");
+  EXPECT_EQ(c->process.schema.type, "avro");
+  EXPECT_TRUE(c->process.schema.auto_register);
+  EXPECT_EQ(c->process.schema.line, 2);
+  EXPECT_NE(PipelineConfigToYaml(*c).find(
+                "schema: {subject: users-row, type: avro, auto_register: true}"),
+            std::string::npos);
+  c = ParsePipelineConfig("process:\n  schema: {subject: s}\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->process.schema.type, "json");
+  EXPECT_FALSE(c->process.schema.auto_register);
+  EXPECT_TRUE(DefaultPipelineConfig().process.schema.subject.empty());
+  EXPECT_EQ(PipelineConfigToYaml(DefaultPipelineConfig()).find("schema:"), std::string::npos);
+}
+
+TEST(PipelineFileSchemaTest, ErrorsNameTheLine) {
+  auto error = [](const std::string& yaml) {
+    auto c = ParsePipelineConfig(yaml, "p.yaml");
+    return c.ok() ? std::string("ok") : c.status().message();
+  };
+  EXPECT_EQ(error("process:\n  group: g\n  schema: users-row\n"),
+            "p.yaml:3: 'process.schema' must be {subject: NAME, type: json|avro, auto_register: "
+            "true|false}");
+  EXPECT_EQ(error("process:\n  schema:\n    subject: s\n    type: protobuf\n"),
+            "p.yaml:4: 'type' is 'protobuf'; it must be one of: json, avro");
+  EXPECT_EQ(error("process:\n  schema: {type: json}\n"),
+            "p.yaml:2: 'process.schema.subject' must name the registry subject the rows are "
+            "validated against (e.g. subject: users-row)");
+  EXPECT_EQ(error("process:\n  schema: {subject: s, auto_register: maybe}\n").substr(0, 9),
+            "p.yaml:2:");
+}
+
 }  // namespace
 }  // namespace dataforge

@@ -234,6 +234,13 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
     out << YAML::Key << "equals" << YAML::Value << c.process.delete_value;
     out << YAML::EndMap;
   }
+  if (!c.process.schema.subject.empty()) {
+    out << YAML::Key << "schema" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "subject" << YAML::Value << c.process.schema.subject;
+    out << YAML::Key << "type" << YAML::Value << c.process.schema.type;
+    out << YAML::Key << "auto_register" << YAML::Value << c.process.schema.auto_register;
+    out << YAML::EndMap;
+  }
   out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
   for (const auto& col : c.process.columns) {
     out << YAML::Flow << YAML::BeginMap;

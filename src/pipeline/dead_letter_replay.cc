@@ -41,7 +41,8 @@ Result<LetterId> ParseLetterId(std::string_view text) {
 }
 
 Result<std::unique_ptr<Replayer>> Replayer::Create(const PipelineConfig& config, Store* store,
-                                                   Staging* staging, Clock* clock) {
+                                                   Staging* staging, Clock* clock,
+                                                   std::shared_ptr<const RowSchema> schema) {
   std::unique_ptr<Replayer> r(new Replayer());
   r->config_ = &config;
   r->store_ = store;
@@ -49,6 +50,7 @@ Result<std::unique_ptr<Replayer>> Replayer::Create(const PipelineConfig& config,
   r->clock_ = clock;
   DF_ASSIGN_OR_RETURN(Mapper m, Mapper::Create(config.process));
   r->mapper_ = std::make_unique<Mapper>(std::move(m));
+  if (schema) r->validator_ = std::make_unique<RowValidator>(std::move(schema));
   return r;
 }
 
@@ -56,13 +58,35 @@ void Replayer::SetWireDecoder(WireDecoder* decoder) {
   decoder_ = decoder;
 }
 
-Status Replayer::Select(const std::vector<LetterId>& ids, bool all,
-                        const std::string& reason_class) {
+Status Replayer::Select(const std::vector<LetterId>& ids, bool all, const std::string& reason_class,
+                        const std::string& stage) {
   selected_.clear();
   DF_RETURN_IF_ERROR(CheckReasonClass(reason_class));
+  if (!stage.empty() && stage != "process" && stage != "source") {
+    return Status::InvalidArgument(fmt::format("stage '{}' is not one of: process, source", stage));
+  }
   auto keep = [&](const DeadLetter& d) {
     return reason_class.empty() || DeadLetterReasonClass(d.reason) == reason_class;
   };
+  if (!all && !stage.empty()) {
+    std::vector<std::string> other;
+    for (const LetterId& id : ids) {
+      if (id.stage != stage) other.push_back(id.Text());
+    }
+    if (!other.empty()) {
+      return Status::InvalidArgument(fmt::format("--stage {}: {} {} not a {} letter", stage,
+                                                 fmt::join(other, ", "),
+                                                 other.size() == 1 ? "is" : "are", stage));
+    }
+  }
+  if (all && stage == "source") {
+    std::vector<StoredDeadLetter> source;
+    if (staging_) DF_RETURN_IF_ERROR(staging_->ListDeadLetters(0, SIZE_MAX, &source));
+    for (auto& d : source) {
+      if (keep(d.letter)) selected_.push_back({LetterId{"source", d.id}, std::nullopt});
+    }
+    return Status::OK();
+  }
   std::vector<StoredDeadLetter> letters;
   if (store_) DF_RETURN_IF_ERROR(store_->ListDeadLetters(0, 0, &letters));
   if (all) {
@@ -168,6 +192,12 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
   } else {
     m = mapper_->Map(d.letter.key, payload);
   }
+  if (m.ok && !m.deleted && validator_) {
+    if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
+      m.ok = false;
+      m.error = std::move(*failed);
+    }
+  }
   if (m.ok) {
     marker.outcome = "stored";
     marker.key = m.key;
@@ -181,6 +211,7 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
     result.outcome = "dead_lettered";
     result.reason = m.error;
   }
+  if (dry_run_) return result;  // nothing written
   replay.marker = std::move(marker);
   Status applied = store_->ApplyReplay(replay);
   if (!applied.ok() && applied.code() == StatusCode::kFailedPrecondition &&
@@ -193,7 +224,7 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
 
 Status Replayer::Run(std::vector<ReplayResult>* out,
                      const std::function<void(size_t, size_t)>& progress) {
-  if (!selected_.empty()) {
+  if (!selected_.empty() && !dry_run_) {
     // The mapping may have gained columns since the processor made the table; and a store that
     // cannot be written (read-only next to a running pipeline) says so here, before any letter.
     DF_RETURN_IF_ERROR(store_->EnsureTable(OutputSchema(config_->process)));
@@ -214,15 +245,17 @@ std::string ReplayMarkerJson(const std::optional<ReplayMarker>& m) {
   return w.Finish();
 }
 
-std::string ReplaySummary(const std::vector<ReplayResult>& results) {
+std::string ReplaySummary(const std::vector<ReplayResult>& results, bool dry_run) {
   size_t stored = 0, dead = 0, refused = 0;
   for (const auto& r : results) {
     if (r.outcome == "stored") ++stored;
     if (r.outcome == "dead_lettered") ++dead;
     if (r.outcome == "refused") ++refused;
   }
-  return fmt::format("stored {}, dead-lettered again {}, refused {} (of {} {})", stored, dead,
-                     refused, results.size(), results.size() == 1 ? "letter" : "letters");
+  return fmt::format("{} {}, {} {}, refused {} (of {} {})",
+                     dry_run ? "dry run, nothing written: would store" : "stored", stored,
+                     dry_run ? "would dead-letter again" : "dead-lettered again", dead, refused,
+                     results.size(), results.size() == 1 ? "letter" : "letters");
 }
 
 }  // namespace dataforge

@@ -11,6 +11,9 @@
 //     keeps it, the store's mapping never saw it), a letter already stored by a replay, a letter
 //     that keeps only part of its record (too large) or no record key (written before letters
 //     kept one), an out-of-place broadcast.
+// With process.schema (process/row_schema.h), a letter that maps is validated like the processor
+// validates rows: a row that fails stays a dead letter (outcome "dead_lettered") with the schema
+// reason (class `schema`). A dry run (set_dry_run) maps and validates and writes nothing.
 // Counters: the store moves a letter stored by a replay from dead_lettered to stored
 // (StoreCounters::replayed), so stored + dead_lettered + lost == fetched stays exact.
 // Thread-compatible: one thread uses a Replayer (its Mapper); the store is thread-safe.
@@ -28,6 +31,7 @@
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "process/mapper.h"
+#include "process/row_schema.h"
 #include "process/wire_decoder.h"
 #include "staging/staging.h"
 #include "store/store.h"
@@ -54,9 +58,14 @@ struct ReplayResult {
 class Replayer {
  public:
   // `store` is written (ApplyReplay) and must outlive the replayer; `staging` (may be null) is
-  // only read, to tell a source letter's id exists. ConfigError for a bad mapping.
+  // only read, to tell a source letter's id exists. `schema`: process.schema bound
+  // (BindRowSchema; null = rows are not validated). ConfigError for a bad mapping.
   static Result<std::unique_ptr<Replayer>> Create(const PipelineConfig& config, Store* store,
-                                                  Staging* staging, Clock* clock);
+                                                  Staging* staging, Clock* clock,
+                                                  std::shared_ptr<const RowSchema> schema = {});
+
+  // Dry run: Run maps and validates, reports what would happen, and writes nothing.
+  void set_dry_run(bool dry_run) { dry_run_ = dry_run; }
 
   // log.format confluent-*: letters of values the processor could not decode (their payload is
   // WirePayloadText, process/wire_decoder.h) are decoded with `decoder` (borrowed) before the
@@ -65,10 +74,13 @@ class Replayer {
   void SetWireDecoder(WireDecoder* decoder);
 
   // The letters `ids` names, in order; InvalidArgument naming the ids that no letter has.
-  // With `all`: every process letter not yet stored by a replay, oldest first. `reason_class`
-  // (common/dead_letter_reason.h; "" = any) keeps only the letters of that class;
+  // With `all`: every letter of `stage` ("process" when empty: every process letter not yet
+  // stored by a replay, oldest first; "source": every staging letter, each refused). With ids,
+  // `stage` ("" = any) must be each id's stage (InvalidArgument naming the others).
+  // `reason_class` (common/dead_letter_reason.h; "" = any) keeps only the letters of that class;
   // InvalidArgument naming the classes for an unknown one.
-  Status Select(const std::vector<LetterId>& ids, bool all, const std::string& reason_class);
+  Status Select(const std::vector<LetterId>& ids, bool all, const std::string& reason_class,
+                const std::string& stage = "");
   size_t selected() const { return selected_.size(); }
 
   // Replays the selected letters one by one; `progress(done, total)` after each (may be empty).
@@ -90,6 +102,8 @@ class Replayer {
   Clock* clock_ = nullptr;
   std::unique_ptr<Mapper> mapper_;
   WireDecoder* decoder_ = nullptr;
+  std::unique_ptr<RowValidator> validator_;  // process.schema; null = not validated
+  bool dry_run_ = false;
   std::vector<Selected> selected_;
 };
 
@@ -98,7 +112,8 @@ class Replayer {
 // "reason":"..."}.
 std::string ReplayMarkerJson(const std::optional<ReplayMarker>& marker);
 
-// "stored 3, dead-lettered again 1, refused 2 (of 6 letters)".
-std::string ReplaySummary(const std::vector<ReplayResult>& results);
+// "stored 3, dead-lettered again 1, refused 2 (of 6 letters)"; a dry run: "dry run, nothing
+// written: would store 3, would dead-letter again 1, refused 2 (of 6 letters)".
+std::string ReplaySummary(const std::vector<ReplayResult>& results, bool dry_run = false);
 
 }  // namespace dataforge

@@ -19,6 +19,7 @@
 #include "pipeline/notifier.h"
 #include "process/mapper.h"
 #include "process/processor.h"
+#include "process/row_schema.h"
 #include "process/wire_decoder.h"
 #include "registry/schema_registry.h"
 #include "relay/outbox_relay.h"
@@ -160,7 +161,27 @@ class PipelineImpl final : public Pipeline {
         std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
                                     config_.log.topic, batch, clock_, &probes_.processor);
     processor_->SetWireDecoder(decoder_.get());
-    return processor_->Start();
+    // The table first (a conflict refuses the run before anything is registered), then
+    // process.schema.
+    DF_RETURN_IF_ERROR(processor_->Start());
+    if (!config_.process.schema.subject.empty()) {
+      // process.schema: the registry lives in the staging database (auto_register writes it);
+      // already open for log.format confluent-* unless this is a process role (read-only).
+      if (!registry_ || !ingests()) {
+        DF_ASSIGN_OR_RETURN(registry_,
+                            registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
+        if (decoder_) {
+          decoder_ =
+              std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
+          processor_->SetWireDecoder(decoder_.get());
+        }
+      }
+      DF_ASSIGN_OR_RETURN(auto schema,
+                          BindRowSchema(registry_.get(), config_.process, config_.path));
+      spdlog::info("processor: validating rows with {}", schema->Name());
+      processor_->ValidateWith(std::move(schema));
+    }
+    return Status::OK();
   }
 
   Result<RunSummary> Run() override {
@@ -637,7 +658,8 @@ class PipelineImpl final : public Pipeline {
   std::string log_url_;
   std::unique_ptr<MockApiServer> mock_;
   std::unique_ptr<Mapper> mapper_;
-  // log.format confluent-* only; before the relay and the processor that borrow them.
+  // log.format confluent-* and process.schema; before the relay and the processor that borrow
+  // them.
   std::unique_ptr<registry::SchemaRegistry> registry_;
   std::unique_ptr<WireDecoder> decoder_;
   std::unique_ptr<Staging> staging_;

@@ -28,6 +28,10 @@ Processor::~Processor() {
   (void)Close();
 }
 
+void Processor::ValidateWith(std::shared_ptr<const RowSchema> schema) {
+  validator_ = schema ? std::make_unique<RowValidator>(std::move(schema)) : nullptr;
+}
+
 TableSchema OutputSchema(const ProcessConfig& config) {
   TableSchema schema;
   schema.table = config.table;
@@ -298,12 +302,23 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
         DF_ASSIGN_OR_RETURN(decoded, decoder_->Decode(c.record.value));
         value = &decoded->json;
       }
+      MapResult m;
       if (decoded && !decoded->ok) {
         batch_.dead_letters.push_back({"process", std::move(decoded->reason), where(),
                                        WirePayloadText(c.record.value), clock_->NowMicros(),
                                        std::move(c.record.key)});
         ++counts.dead_lettered;
-      } else if (MapResult m = mapper_->Map(c.record.key, *value); m.ok) {
+        timestamps_.push_back(c.record.timestamp_us);
+        continue;
+      }
+      m = mapper_->Map(c.record.key, *value);
+      if (m.ok && !m.deleted && validator_) {
+        if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
+          m.ok = false;
+          m.error = std::move(*failed);
+        }
+      }
+      if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
         ++counts.stored;
       } else {

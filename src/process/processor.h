@@ -49,6 +49,7 @@
 #include "config/pipeline_config.h"
 #include "log/log.h"
 #include "process/mapper.h"
+#include "process/row_schema.h"
 #include "process/wire_decoder.h"
 #include "store/store.h"
 
@@ -83,6 +84,10 @@ class Processor final : private ConsumerListener {
   // reason (process/wire_decoder.h). A letter of a decoded record that the mapping refused keeps
   // the decoded JSON, so a replay maps it as is. Call before Start().
   void SetWireDecoder(WireDecoder* decoder);
+  // process.schema: every mapped row (not a delete) is validated against `schema` before it
+  // joins the batch; a row that fails is a dead letter whose reason names the schema (subject,
+  // id, version), the JSON Pointer path and the rule (row_schema.h). Call before the first RunOnce.
+  void ValidateWith(std::shared_ptr<const RowSchema> schema);
 
   // Joins the consumer group. Call once first.
   Status Start();
@@ -120,6 +125,7 @@ class Processor final : private ConsumerListener {
   Log* log_;
   Store* store_;
   Mapper* mapper_;
+  std::unique_ptr<RowValidator> validator_;  // process.schema; null = rows are not validated
   const ProcessConfig& config_;
   std::string topic_;
   std::string log_id_;  // set by Start

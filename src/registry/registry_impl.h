@@ -81,6 +81,11 @@ class RegistryImpl final : public SchemaRegistry {
   // missing one).
   Status Resolve(RegistryTxn& txn, const std::vector<SchemaReference>& refs,
                  std::vector<ResolvedReference>* out, int depth);
+  // `schema` with each reference to version -1 (latest) pinned to the latest live version (42201
+  // when the subject has none).
+  Result<SchemaText> PinReferences(RegistryTxn& txn, const SchemaText& schema);
+  // 42209 when the text is over options_.max_schema_bytes.
+  std::optional<Status> TooLarge(const SchemaText& schema) const;
   // Size check (42209), references, format parse (42201).
   Result<Parsed> ParseIn(RegistryTxn& txn, const SchemaText& schema);
   // The stored schema `id`, parsed (cached).
@@ -98,10 +103,21 @@ class RegistryImpl final : public SchemaRegistry {
                                     std::optional<int32_t> version, bool include_deleted);
   Result<SubjectVersion> ToSubjectVersion(RegistryTxn& txn, const StoredVersion& v);
 
+  // What the store holds for an id: its schema row and the versions holding it. Served from
+  // id_cache_ while the store's Generation() is unchanged (GET /schemas/ids/{id} is the hot read).
+  struct IdEntry {
+    std::optional<StoredSchema> schema;
+    std::vector<StoredVersion> versions;
+  };
+  Result<std::shared_ptr<const IdEntry>> LoadId(int64_t id);
+
   const std::unique_ptr<RegistryStore> store_;
   const RegistryOptions options_;
   std::mutex cache_mu_;
   std::map<int64_t, Parsed> cache_;  // guarded by cache_mu_; a schema never changes under its id
+  std::mutex id_mu_;
+  std::optional<uint64_t> id_generation_;  // guarded by id_mu_: the generation id_cache_ holds
+  std::map<int64_t, std::shared_ptr<const IdEntry>> id_cache_;  // guarded by id_mu_
 };
 
 }  // namespace dataforge::registry

@@ -83,50 +83,66 @@ Result<std::vector<int64_t>> RegistryImpl::ReferencedBy(std::string_view subject
   return out;
 }
 
-Result<SchemaRecord> RegistryImpl::SchemaById(int64_t id, std::optional<std::string_view> subject) {
-  SchemaRecord out;
+Result<std::shared_ptr<const RegistryImpl::IdEntry>> RegistryImpl::LoadId(int64_t id) {
+  // Taken before the read: a write after it changes the generation, so what the read saw is
+  // never kept past that write.
+  const std::optional<uint64_t> generation = store_->Generation();
+  if (generation) {
+    std::lock_guard lock(id_mu_);
+    if (id_generation_ != generation) {
+      id_cache_.clear();
+      id_generation_ = generation;
+    }
+    auto it = id_cache_.find(id);
+    if (it != id_cache_.end()) return it->second;
+  }
+  auto out = std::make_shared<IdEntry>();
   DF_RETURN_IF_ERROR(store_->Read([&](RegistryTxn& txn) -> Status {
-    // An id answers while a version (live or soft deleted) holds it, as Confluent's.
-    DF_ASSIGN_OR_RETURN(auto versions, txn.VersionsOfId(id));
-    bool held = false;
-    for (const StoredVersion& v : versions) held = held || !subject || v.subject == *subject;
-    if (!held) return SchemaNotFound(id);
-    DF_ASSIGN_OR_RETURN(auto stored, txn.SchemaById(id));
-    if (!stored) return SchemaNotFound(id);
-    out = SchemaRecord{id, SchemaText{stored->type, stored->text, stored->references}};
+    DF_ASSIGN_OR_RETURN(out->versions, txn.VersionsOfId(id));
+    DF_ASSIGN_OR_RETURN(out->schema, txn.SchemaById(id));
     return Status::OK();
   }));
-  return out;
+  if (generation) {
+    std::lock_guard lock(id_mu_);
+    constexpr size_t kMaxCachedIds = 100'000;
+    if (id_generation_ == generation && id_cache_.size() < kMaxCachedIds) id_cache_[id] = out;
+  }
+  return std::shared_ptr<const IdEntry>(std::move(out));
+}
+
+Result<SchemaRecord> RegistryImpl::SchemaById(int64_t id, std::optional<std::string_view> subject) {
+  DF_ASSIGN_OR_RETURN(auto loaded, LoadId(id));
+  const IdEntry& entry = *loaded;
+  // An id answers while a version (live or soft deleted) holds it, as Confluent's.
+  bool held = false;
+  for (const StoredVersion& v : entry.versions) held = held || !subject || v.subject == *subject;
+  if (!held || !entry.schema) return SchemaNotFound(id);
+  return SchemaRecord{id,
+                      SchemaText{entry.schema->type, entry.schema->text, entry.schema->references}};
 }
 
 Result<std::vector<std::string>> RegistryImpl::SubjectsById(int64_t id, bool include_deleted) {
+  DF_ASSIGN_OR_RETURN(auto loaded, LoadId(id));
+  const IdEntry& entry = *loaded;
   std::vector<std::string> out;
-  DF_RETURN_IF_ERROR(store_->Read([&](RegistryTxn& txn) -> Status {
-    out.clear();
-    DF_ASSIGN_OR_RETURN(auto versions, txn.VersionsOfId(id));
-    for (const StoredVersion& v : versions) {
-      if ((include_deleted || !v.deleted) && (out.empty() || out.back() != v.subject)) {
-        out.push_back(v.subject);
-      }
+  for (const StoredVersion& v : entry.versions) {
+    if ((include_deleted || !v.deleted) && (out.empty() || out.back() != v.subject)) {
+      out.push_back(v.subject);
     }
-    if (out.empty()) return SchemaNotFound(id);
-    return Status::OK();
-  }));
+  }
+  if (out.empty()) return SchemaNotFound(id);
   return out;
 }
 
 Result<std::vector<std::pair<std::string, int32_t>>> RegistryImpl::VersionsById(
     int64_t id, bool include_deleted) {
+  DF_ASSIGN_OR_RETURN(auto loaded, LoadId(id));
+  const IdEntry& entry = *loaded;
   std::vector<std::pair<std::string, int32_t>> out;
-  DF_RETURN_IF_ERROR(store_->Read([&](RegistryTxn& txn) -> Status {
-    out.clear();
-    DF_ASSIGN_OR_RETURN(auto versions, txn.VersionsOfId(id));
-    for (const StoredVersion& v : versions) {
-      if (include_deleted || !v.deleted) out.emplace_back(v.subject, v.version);
-    }
-    if (out.empty()) return SchemaNotFound(id);
-    return Status::OK();
-  }));
+  for (const StoredVersion& v : entry.versions) {
+    if (include_deleted || !v.deleted) out.emplace_back(v.subject, v.version);
+  }
+  if (out.empty()) return SchemaNotFound(id);
   return out;
 }
 

@@ -118,10 +118,15 @@ Result<Compatibility> RegistryImpl::SetCompatibility(std::optional<std::string_v
   if (subject) {
     if (auto bad = CheckSubject(*subject)) return *bad;
   }
-  DF_RETURN_IF_ERROR(store_->Write("setting a compatibility level", [&](RegistryTxn& txn) {
-    return txn.PutSetting(Setting::kCompatibility, subject.value_or(kGlobal),
-                          std::string(CompatibilityName(level)));
-  }));
+  DF_RETURN_IF_ERROR(
+      store_->Write("setting a compatibility level", [&](RegistryTxn& txn) -> Status {
+        if (subject) {
+          DF_ASSIGN_OR_RETURN(Mode mode, ModeInScope(txn, *subject));
+          if (mode == Mode::kReadOnly) return ReadOnlyMode(*subject);
+        }
+        return txn.PutSetting(Setting::kCompatibility, subject.value_or(kGlobal),
+                              std::string(CompatibilityName(level)));
+      }));
   return level;
 }
 
@@ -130,6 +135,10 @@ Result<Compatibility> RegistryImpl::DeleteCompatibility(std::optional<std::strin
   DF_RETURN_IF_ERROR(
       store_->Write("deleting a compatibility level", [&](RegistryTxn& txn) -> Status {
         const std::string_view key = subject.value_or(kGlobal);
+        if (subject) {
+          DF_ASSIGN_OR_RETURN(Mode mode, ModeInScope(txn, *subject));
+          if (mode == Mode::kReadOnly) return ReadOnlyMode(*subject);
+        }
         DF_ASSIGN_OR_RETURN(auto own, StoredLevel(txn, key));
         if (!own && subject) return LevelNotConfigured(*subject);
         out = own.value_or(Compatibility::kBackward);

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <cstdint>
 
 #include "registry/registry_error.h"
 #include "registry/registry_impl.h"
@@ -62,13 +62,35 @@ Status RegistryImpl::Resolve(RegistryTxn& txn, const std::vector<SchemaReference
   return Status::OK();
 }
 
-Result<RegistryImpl::Parsed> RegistryImpl::ParseIn(RegistryTxn& txn, const SchemaText& schema) {
-  if (schema.schema.size() > options_.max_schema_bytes) {
-    return RegistryStatus(kSchemaTooLarge,
-                          fmt::format("Register operation failed because schema is too large "
-                                      "({} bytes; the limit is {})",
-                                      schema.schema.size(), options_.max_schema_bytes));
+Result<SchemaText> RegistryImpl::PinReferences(RegistryTxn& txn, const SchemaText& schema) {
+  SchemaText out = schema;
+  for (SchemaReference& ref : out.references) {
+    if (ref.version != -1) continue;
+    // "latest" is pinned to the version it means now: the schema's identity must not move.
+    DF_ASSIGN_OR_RETURN(auto versions, txn.SubjectVersions(ref.subject));
+    for (const StoredVersion& v : versions) {
+      if (!v.deleted) ref.version = v.version;
+    }
+    if (ref.version == -1) {
+      return InvalidSchema(
+          fmt::format("Invalid schema: reference '{}' (subject '{}' version "
+                      "latest) not found",
+                      ref.name, ref.subject));
+    }
   }
+  return out;
+}
+
+std::optional<Status> RegistryImpl::TooLarge(const SchemaText& schema) const {
+  if (schema.schema.size() <= options_.max_schema_bytes) return std::nullopt;
+  return RegistryStatus(kSchemaTooLarge,
+                        fmt::format("Register operation failed because schema is too large "
+                                    "({} bytes; the limit is {})",
+                                    schema.schema.size(), options_.max_schema_bytes));
+}
+
+Result<RegistryImpl::Parsed> RegistryImpl::ParseIn(RegistryTxn& txn, const SchemaText& schema) {
+  if (auto too_large = TooLarge(schema)) return *too_large;
   if (schema.schema.empty()) return InvalidSchema("Invalid schema: the schema is empty");
   std::vector<ResolvedReference> resolved;
   DF_RETURN_IF_ERROR(Resolve(txn, schema.references, &resolved, 0));
@@ -101,9 +123,12 @@ Result<RegistryImpl::Parsed> RegistryImpl::ParsedIn(RegistryTxn& txn, int64_t id
 Result<int64_t> RegistryImpl::Register(std::string_view subject, const SchemaText& schema,
                                        const RegisterOptions& options) {
   if (auto bad = CheckSubject(subject)) return *bad;
+  if (auto too_large = TooLarge(schema)) return *too_large;  // before taking the write lock
   if (options.version && *options.version < 1) return InvalidVersion(*options.version);
-  if (options.id && *options.id < 1) {
-    return RegistryStatus(kInvalidSchema, fmt::format("Invalid schema id {}", *options.id));
+  if (options.id && (*options.id < 1 || *options.id > INT32_MAX)) {
+    // Confluent's wire format carries the id in 4 bytes.
+    return RegistryStatus(kInvalidSchema,
+                          fmt::format("Invalid schema id {}: ids are 1 to 2^31-1", *options.id));
   }
   int64_t out = 0;
   DF_RETURN_IF_ERROR(store_->Write("registering a schema", [&](RegistryTxn& txn) -> Status {
@@ -119,9 +144,10 @@ Result<int64_t> RegistryImpl::Register(std::string_view subject, const SchemaTex
           kOperationNotPermitted,
           fmt::format("Subject {} in context  is not in read-write mode", subject));
     }
-    DF_ASSIGN_OR_RETURN(Parsed parsed, ParseIn(txn, schema));
+    DF_ASSIGN_OR_RETURN(const SchemaText pinned, PinReferences(txn, schema));
+    DF_ASSIGN_OR_RETURN(Parsed parsed, ParseIn(txn, pinned));
     const std::string fingerprint =
-        SchemaFingerprint(schema.type, parsed->canonical(), schema.references);
+        SchemaFingerprint(pinned.type, parsed->canonical(), pinned.references);
     DF_ASSIGN_OR_RETURN(std::optional<int64_t> existing, txn.IdByFingerprint(fingerprint));
     if (options.id) {
       if (existing && *existing != *options.id) {
@@ -182,8 +208,8 @@ Result<int64_t> RegistryImpl::Register(std::string_view subject, const SchemaTex
         DF_ASSIGN_OR_RETURN(int64_t max, txn.MaxId());
         id = max + 1;
       }
-      StoredSchema row{id, schema.type, options.normalize ? parsed->canonical() : schema.schema,
-                       fingerprint, schema.references};
+      StoredSchema row{id, pinned.type, options.normalize ? parsed->canonical() : pinned.schema,
+                       fingerprint, pinned.references};
       DF_RETURN_IF_ERROR(txn.InsertSchema(row));
     }
     DF_RETURN_IF_ERROR(txn.PutVersion(StoredVersion{std::string(subject), version, id, false}));
@@ -204,9 +230,10 @@ Result<SubjectVersion> RegistryImpl::Lookup(std::string_view subject, const Sche
       if (include_deleted || !v.deleted) visible.push_back(v);
     }
     if (visible.empty()) return SubjectNotFound(subject);
-    DF_ASSIGN_OR_RETURN(Parsed parsed, ParseIn(txn, schema));
+    DF_ASSIGN_OR_RETURN(const SchemaText pinned, PinReferences(txn, schema));
+    DF_ASSIGN_OR_RETURN(Parsed parsed, ParseIn(txn, pinned));
     DF_ASSIGN_OR_RETURN(auto id, txn.IdByFingerprint(SchemaFingerprint(
-                                     schema.type, parsed->canonical(), schema.references)));
+                                     pinned.type, parsed->canonical(), pinned.references)));
     const StoredVersion* found = nullptr;
     for (const StoredVersion& v : visible) {
       // The newest version holding it (a live one before a deleted one).

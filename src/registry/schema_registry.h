@@ -23,7 +23,9 @@
 //
 // Thread-safety: safe for concurrent use. Several processes may open one database: each call
 // is one short transaction; registration takes a lock so two servers registering the same schema
-// at once get one id. Parsed schemas are cached by id (a schema's text never changes under its id).
+// at once get one id. Parsed schemas are cached by id (a schema's text never changes under its id);
+// reads by id (SchemaById, SubjectsById, VersionsById) are cached until any write to the database,
+// by this or any other process, so a delete elsewhere is seen at the next call.
 #pragma once
 
 #include <cstddef>

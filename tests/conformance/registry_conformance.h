@@ -25,6 +25,7 @@
 
 #include "conformance/shared_postgres.h"
 #include "integration/subprocess.h"
+#include "pg/pg_connection.h"
 #include "registry/registry_error.h"
 #include "registry/schema_registry.h"
 
@@ -138,7 +139,15 @@ struct SqliteRegistryBackend {
 struct PostgresRegistryBackend {
   std::string db = testing::FreshPostgresDatabase();
   std::string url() { return db; }
-  bool Created() { return false; }
+  // Whether the registry's tables exist in the database.
+  bool Created() {
+    auto c = PgConnection::Connect(db, "registry conformance");
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return true;
+    auto r = (*c)->Query("SELECT to_regclass('dataforge.registry_schemas') IS NOT NULL");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return !r.ok() || r->Text(0, 0) == "t";
+  }
 };
 
 // "CODE message" of a failed result, or "OK".

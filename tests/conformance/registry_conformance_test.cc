@@ -206,6 +206,17 @@ TYPED_TEST(RegistryConformance, TwoOpensOfOneDatabaseShareIdsAndSettings) {
   EXPECT_EQ(*this->registry_->SubjectsById(1, false), (std::vector<std::string>{"s", "t"}));
   ASSERT_TRUE(other->SetCompatibility("s", Compatibility::kForward).ok());
   EXPECT_EQ(*this->registry_->GetCompatibility("s", false), Compatibility::kForward);
+
+  // A read answered before another connection's delete is not answered again after it.
+  EXPECT_EQ(other->SchemaById(2)->schema.schema, "a z=1");
+  EXPECT_EQ(*other->SubjectsById(1, false), (std::vector<std::string>{"s", "t"}));
+  ASSERT_EQ(*this->registry_->DeleteVersion("t", 2, false), 2);
+  ASSERT_EQ(*this->registry_->DeleteSubject("s", false), std::vector<int32_t>{1});
+  EXPECT_EQ(*other->SubjectsById(1, false), std::vector<std::string>{"t"});
+  EXPECT_EQ(other->SchemaById(2)->schema.schema, "a z=1");  // soft deleted: still readable
+  ASSERT_EQ(*this->registry_->DeleteVersion("t", 2, true), 2);
+  EXPECT_EQ(ErrorOf(other->SchemaById(2)), "40403 Schema 2 not found");
+  EXPECT_EQ(ErrorOf(other->VersionsById(2, true)), "40403 Schema 2 not found");
 }
 
 }  // namespace

@@ -71,6 +71,12 @@ TYPED_TEST(RegistryConformance, ReferencesResolveInDependencyOrderAndPinWhatThey
   // The same text with other references is another schema.
   this->Reg("base", "p other=1");
   EXPECT_EQ(this->Reg("mid2", "q @P", {{"P", "base", 2}}), 5);
+  // Version -1 (latest) is pinned to the version it means now: the same schema as mid2's.
+  EXPECT_EQ(this->Reg("mid3", "q @P", {{"P", "base", -1}}), 5);
+  EXPECT_EQ(r->Version("mid3", 1, false)->schema.references,
+            (std::vector<SchemaReference>{{"P", "base", 2}}));
+  EXPECT_EQ(ErrorOf(r->Register("x", Tiny("x @N", {{"N", "nope", -1}}))),
+            "42201 Invalid schema: reference 'N' (subject 'nope' version latest) not found");
 
   EXPECT_EQ(*r->ReferencedBy("base", 1), std::vector<int64_t>{2});
   EXPECT_EQ(*r->ReferencedBy("mid", std::nullopt), std::vector<int64_t>{3});
@@ -101,7 +107,7 @@ TYPED_TEST(RegistryConformance, ReferencesResolveInDependencyOrderAndPinWhatThey
   EXPECT_EQ(ErrorOf(r->Parse(Tiny("x @N", {{"N", "nope", 1}}))),
             "42201 Invalid schema: reference 'N' (subject 'nope' version 1) not found");
   EXPECT_EQ(ErrorOf(r->Subjects(false)), "OK");
-  EXPECT_EQ(*r->Subjects(false), (std::vector<std::string>{"base", "mid2"}));
+  EXPECT_EQ(*r->Subjects(false), (std::vector<std::string>{"base", "mid2", "mid3"}));
 }
 
 TYPED_TEST(RegistryConformance, ParsedByIdIsCachedAndAnswersForAReferencingSchema) {
@@ -160,6 +166,11 @@ TYPED_TEST(RegistryConformance, ReadOnlyModeRefusesWritesAndImportTakesGivenIds)
             "42205 Subject s in context  is in read-only mode");
   EXPECT_EQ(ErrorOf(r->DeleteSubject("s", false)),
             "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(ErrorOf(r->SetCompatibility("s", Compatibility::kNone)),
+            "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(ErrorOf(r->DeleteCompatibility("s")),
+            "42205 Subject s in context  is in read-only mode");
+  EXPECT_EQ(this->VersionsOf("s"), std::vector<int32_t>{1});  // nothing changed
   EXPECT_EQ(*r->DeleteMode("s"), Mode::kReadOnly);
   EXPECT_EQ(ErrorOf(r->DeleteMode("s")),
             "40409 Subject 's' does not have subject-level mode configured");
@@ -194,6 +205,10 @@ TYPED_TEST(RegistryConformance, ReadOnlyModeRefusesWritesAndImportTakesGivenIds)
                                 RegisterOptions{.normalize = false, .id = 101, .version = 6})),
             "42207 The ID of an imported schema does not match the existing ID: the schema has "
             "id 100, not 101");
+  EXPECT_EQ(
+      ErrorOf(r->Register("imp", Tiny("big"),
+                          RegisterOptions{.normalize = false, .id = 1LL << 31, .version = {}})),
+      "42201 Invalid schema id 2147483648: ids are 1 to 2^31-1");
   // No compatibility check in IMPORT.
   EXPECT_EQ(
       *r->Register("imp", Tiny("zz"), RegisterOptions{.normalize = false, .id = 50, .version = 6}),
@@ -210,7 +225,7 @@ TYPED_TEST(RegistryConformance, ReadOnlyOpenCreatesNothingAndSeesLaterWrites) {
   TypeParam fresh;
   auto reader = SchemaRegistry::Open(fresh.url(), OpenMode::kReadOnly, TinyOptions());
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  EXPECT_FALSE(fresh.Created()) << "kReadOnly created the database file";
+  EXPECT_FALSE(fresh.Created()) << "kReadOnly created the database or its tables";
   EXPECT_EQ(*(*reader)->Subjects(true), std::vector<std::string>{});
   EXPECT_EQ(ErrorOf((*reader)->SchemaById(1)), "40403 Schema 1 not found");
   EXPECT_EQ(*(*reader)->GetCompatibility(std::nullopt, false), Compatibility::kBackward);
@@ -220,6 +235,7 @@ TYPED_TEST(RegistryConformance, ReadOnlyOpenCreatesNothingAndSeesLaterWrites) {
 
   auto writer = SchemaRegistry::Open(fresh.url(), OpenMode::kReadWrite, TinyOptions());
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  EXPECT_TRUE(fresh.Created());
   ASSERT_EQ(*(*writer)->Register("s", Tiny("a")), 1);
   EXPECT_EQ(*(*reader)->Subjects(false), std::vector<std::string>{"s"});
   EXPECT_EQ((*reader)->SchemaById(1)->schema.schema, "a");

@@ -380,5 +380,83 @@ TEST(AvroCodec, MalformedPayloadsAreInvalidArgumentWithTheOffset) {
   EXPECT_LT(ok, 3000);
 }
 
+TEST(AvroCodec, NestingIsBoundedInBothDirections) {
+  auto schema =
+      MustParse(R"({"type":"record","name":"L","fields":[{"name":"n","type":["null","L"]}]})");
+  ASSERT_NE(schema, nullptr);
+  auto codec = schema->NewCodec();
+  auto nested = [](int depth) {
+    std::string json;
+    for (int i = 0; i < depth; ++i) json += R"({"n":)";
+    json += "null";
+    for (int i = 0; i < depth; ++i) json += "}";
+    return json;
+  };
+  std::string bytes;
+  ASSERT_TRUE(codec->Encode(nested(256), &bytes).ok());
+  EXPECT_EQ(bytes.size(), 256u);  // 255 x branch 1, then branch 0
+  std::string json;
+  ASSERT_TRUE(codec->Decode(bytes, &json).ok());
+  EXPECT_EQ(json, nested(256));
+  bytes.clear();
+  Status deep = codec->Encode(nested(257), &bytes);
+  EXPECT_EQ(deep.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(deep.message().find("(depth): record nested more than 256 levels deep"),
+            std::string::npos)
+      << deep.message();
+  std::string payload(600, '\x02');  // each byte: union branch 1, one level deeper
+  payload.push_back('\0');
+  EXPECT_EQ(codec->Decode(payload, &json).message(),
+            "invalid Avro payload: value nested deeper than 1024 levels at offset 512");
+}
+
+TEST(AvroCodec, UnionsOfSimilarRecordsCannotMakeMatchingExponential) {
+  // Each level of the record fits B (b has a default) but not A (no "a"), found only after A's
+  // walk of the whole subtree: without a bound, each level would double the work.
+  auto schema = MustParse(R"({"type":"record","name":"A","fields":[
+      {"name":"c","type":["null","A",{"type":"record","name":"B","fields":[
+          {"name":"c","type":["null","A","B"]},{"name":"b","type":"int","default":0}]}]},
+      {"name":"a","type":"int"}]})");
+  ASSERT_NE(schema, nullptr);
+  std::string json;
+  for (int i = 0; i < 40; ++i) json += R"({"c":)";
+  json += R"({"c":null})";
+  for (int i = 0; i < 40; ++i) json += "}";
+  auto err = schema->NewValidator()->Validate(json);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->rule, "complexity");
+  // The budget: 1,000,000 + 32 steps per byte of the record's text.
+  EXPECT_EQ(json.size(), 250u);
+  EXPECT_EQ(err->message,
+            "matching the record to the schema took more than 1008000 steps (unions of similar "
+            "records nested deeply)");
+}
+
+TEST(AvroSchema, RandomlyDamagedSchemasAreRefusedOrParsedNeverACrash) {
+  const std::string base(kUserSchema);
+  std::mt19937 rng(17);
+  int parsed = 0, refused = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = base;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
+      text[rng() % text.size()] = "{}[]\",:0a \\"[rng() % 11];
+    }
+    auto r = AvroFormat().Parse(text, {});
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << text;
+      EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
+      ++refused;
+      continue;
+    }
+    ++parsed;
+    auto again = AvroFormat().Parse((*r)->canonical(), {});
+    ASSERT_TRUE(again.ok()) << (*r)->canonical() << ": " << again.status().ToString();
+    EXPECT_EQ((*again)->canonical(), (*r)->canonical());
+    (void)(*r)->NewValidator()->Validate(kRow);
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(parsed, 0);
+}
+
 }  // namespace
 }  // namespace dataforge::registry

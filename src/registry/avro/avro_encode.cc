@@ -15,7 +15,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-constexpr int kMaxDepth = 512;
+// Records, arrays and maps nested deeper than this are refused (the walk recurses).
+constexpr int kMaxDepth = 256;
+constexpr int64_t kMaxSteps = 1'000'000;
 
 std::string_view JsonTypeName(element v) {
   switch (v.type()) {
@@ -87,9 +89,13 @@ bool Latin1(std::string_view s, std::string* bytes) {
 }  // namespace
 
 std::optional<JsonMismatch> JsonToAvro::Run(const AvroNode& node, element value, std::string* out,
-                                            bool avro_json_bytes) {
+                                            size_t input_bytes, bool avro_json_bytes) {
   avro_json_bytes_ = avro_json_bytes;
   path_.clear();
+  slots_.clear();
+  fatal_ = false;
+  steps_ = 0;
+  max_steps_ = kMaxSteps + 32 * static_cast<int64_t>(input_bytes);
   quiet_ = 0;
   depth_ = 0;
   if (Walk(node, value, out)) return std::nullopt;
@@ -97,7 +103,7 @@ std::optional<JsonMismatch> JsonToAvro::Run(const AvroNode& node, element value,
 }
 
 bool JsonToAvro::Fail(std::string_view rule, std::string message) {
-  if (quiet_ > 0) return false;
+  if (quiet_ > 0 && !fatal_) return false;
   error_.path.clear();
   for (const Segment& s : path_) {
     if (s.is_index) {
@@ -111,12 +117,25 @@ bool JsonToAvro::Fail(std::string_view rule, std::string message) {
   return false;
 }
 
+bool JsonToAvro::TooDeep() {
+  fatal_ = true;  // no union branch can help: reported from wherever it happens
+  return Fail("depth", fmt::format("record nested more than {} levels deep", kMaxDepth));
+}
+
 bool JsonToAvro::Mismatch(const AvroNode& n, element v) {
   if (quiet_ > 0) return false;
   return Fail("type", fmt::format("expected {}, got {}", Expected(n), Shown(v)));
 }
 
 bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
+  // Unions of records that differ deep down are tried one after the other: bound the work a
+  // crafted record can cause.
+  if (++steps_ > max_steps_) {
+    fatal_ = true;
+    return Fail("complexity", fmt::format("matching the record to the schema took more than {} "
+                                          "steps (unions of similar records nested deeply)",
+                                          max_steps_));
+  }
   switch (n.type) {
     case AvroType::kNull:
       return v.is_null() || Mismatch(n, v);
@@ -205,7 +224,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     case AvroType::kArray: {
       simdjson::dom::array arr;
       if (v.get_array().get(arr) != simdjson::SUCCESS) return Mismatch(n, v);
-      if (++depth_ > kMaxDepth) return Fail("depth", "record nested too deeply");
+      if (++depth_ > kMaxDepth) return TooDeep();
       const size_t count = arr.size();
       if (out && count > 0) AppendLong(static_cast<int64_t>(count), out);
       size_t i = 0;
@@ -221,7 +240,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     case AvroType::kMap: {
       simdjson::dom::object obj;
       if (v.get_object().get(obj) != simdjson::SUCCESS) return Mismatch(n, v);
-      if (++depth_ > kMaxDepth) return Fail("depth", "record nested too deeply");
+      if (++depth_ > kMaxDepth) return TooDeep();
       const size_t count = obj.size();
       if (out && count > 0) AppendLong(static_cast<int64_t>(count), out);
       for (auto field : obj) {
@@ -248,21 +267,19 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
 bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
   simdjson::dom::object obj;
   if (v.get_object().get(obj) != simdjson::SUCCESS) return Mismatch(n, v);
-  if (++depth_ > kMaxDepth) return Fail("depth", "record nested too deeply");
-  constexpr size_t kInline = 32;
-  element inline_slots[kInline];
-  bool inline_present[kInline] = {};
-  std::vector<element> heap_slots;
-  std::vector<char> heap_present;
-  element* slots = inline_slots;
-  bool* present = inline_present;
-  const size_t nfields = n.fields.size();
-  if (nfields > kInline) {
-    heap_slots.resize(nfields);
-    heap_present.assign(nfields, 0);
-    slots = heap_slots.data();
-    present = reinterpret_cast<bool*>(heap_present.data());
+  if (++depth_ > kMaxDepth) {
+    return TooDeep();
   }
+  // This record's values in schema order, in slots_[base, base + nfields) (a stack shared by
+  // the levels keeps the recursion's frames small); released on every way out.
+  const size_t nfields = n.fields.size();
+  const size_t base = slots_.size();
+  slots_.resize(base + nfields, Slot{});
+  struct Release {
+    std::vector<Slot>* slots;
+    size_t base;
+    ~Release() { slots->resize(base); }
+  } release{&slots_, base};
   size_t hint = 0;
   for (auto field : obj) {
     size_t index;
@@ -279,12 +296,11 @@ bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
       index = static_cast<size_t>(it->second);
     }
     hint = index + 1;
-    slots[index] = field.value;
-    present[index] = true;
+    slots_[base + index] = Slot{field.value, true};
   }
   for (size_t i = 0; i < nfields; ++i) {
     const AvroField& f = n.fields[i];
-    if (!present[i]) {
+    if (!slots_[base + i].present) {
       if (!f.has_default) {
         if (quiet_ > 0) return false;
         path_.push_back({f.name, 0, false});
@@ -296,7 +312,7 @@ bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
       continue;
     }
     path_.push_back({f.name, 0, false});
-    if (!Walk(*f.type, slots[i], out)) return false;
+    if (!Walk(*f.type, slots_[base + i].value, out)) return false;
     path_.pop_back();
   }
   --depth_;
@@ -306,21 +322,22 @@ bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
 bool JsonToAvro::Union(const AvroNode& n, element v, std::string* out) {
   for (size_t i = 0; i < n.branches.size(); ++i) {
     const AvroNode& b = *n.branches[i];
-    // Cheap rejections before a deep probe.
+    // Cheap rejections before a deep try.
     if (v.is_null() != (b.type == AvroType::kNull)) continue;
+    // Try the branch, writing as we go: one walk per branch tried (probing first and writing
+    // after would double the work at each nested union).
     const size_t path_size = path_.size();
     const int depth = depth_;
+    const size_t out_size = out ? out->size() : 0;
+    if (out) AppendLong(static_cast<int64_t>(i), out);
     ++quiet_;
-    const bool ok = Walk(b, v, nullptr);
+    const bool ok = Walk(b, v, out);
     --quiet_;
+    if (ok) return true;
+    if (fatal_) return false;
     path_.resize(path_size);
     depth_ = depth;
-    if (!ok) continue;
-    if (out) {
-      AppendLong(static_cast<int64_t>(i), out);
-      Walk(b, v, out);
-    }
-    return true;
+    if (out) out->resize(out_size);
   }
   if (quiet_ > 0) return false;
   std::string names;

@@ -34,7 +34,7 @@ class AvroValidator final : public RecordValidator {
   std::optional<ValidationError> Validate(std::string_view json) override {
     simdjson::dom::element value;
     if (auto err = input_.Parse(json, &value)) return err;
-    auto mismatch = walker_.Run(schema_->root(), value, nullptr);
+    auto mismatch = walker_.Run(schema_->root(), value, nullptr, json.size());
     if (!mismatch) return std::nullopt;
     return ValidationError{std::move(mismatch->path), std::move(mismatch->rule),
                            std::move(mismatch->message)};
@@ -54,7 +54,7 @@ class AvroCodec final : public RecordCodec {
     if (auto err = input_.Parse(json, &value)) {
       return Status::InvalidArgument(fmt::format("record is {}", err->message));
     }
-    auto mismatch = walker_.Run(schema_->root(), value, out);
+    auto mismatch = walker_.Run(schema_->root(), value, out, json.size());
     if (!mismatch) return Status::OK();
     return Status::InvalidArgument(
         fmt::format("record does not match the Avro schema at '{}' ({}): {}", mismatch->path,

@@ -39,8 +39,11 @@ class JsonToAvro {
   // nullopt on success.
   // With `avro_json_bytes`, bytes and fixed are always strings of characters U+0000..U+00FF,
   // decimals included (Avro's JSON encoding, which a field's "default" uses).
+  // `input_bytes` (the JSON text's size) sizes the work allowed: matching takes at most
+  // 1,000,000 + 32 * input_bytes steps (unions of similar records could make it exponential).
   std::optional<JsonMismatch> Run(const AvroNode& node, simdjson::dom::element value,
-                                  std::string* out, bool avro_json_bytes = false);
+                                  std::string* out, size_t input_bytes = 0,
+                                  bool avro_json_bytes = false);
 
  private:
   struct Segment {
@@ -55,9 +58,18 @@ class JsonToAvro {
   bool Decimal(const AvroNode& n, simdjson::dom::element v, std::string* out);
   bool Fail(std::string_view rule, std::string message);
   bool Mismatch(const AvroNode& n, simdjson::dom::element v);
+  bool TooDeep();
 
+  struct Slot {
+    simdjson::dom::element value;
+    bool present = false;
+  };
   std::vector<Segment> path_;
-  int quiet_ = 0;  // > 0 while probing union branches: failures are not described
+  std::vector<Slot> slots_;  // the values of the records being walked, outermost first
+  int quiet_ = 0;            // > 0 while trying union branches: failures are not described
+  bool fatal_ = false;       // a failure no other union branch can mend (too deep, too long)
+  int64_t steps_ = 0;        // Walk calls in this Run
+  int64_t max_steps_ = 0;
   int depth_ = 0;
   bool avro_json_bytes_ = false;
   JsonMismatch error_;
@@ -68,7 +80,7 @@ class JsonToAvro {
 inline std::optional<JsonMismatch> EncodeDefault(const AvroNode& node, simdjson::dom::element value,
                                                  std::string* out) {
   JsonToAvro walker;
-  return walker.Run(node, value, out, /*avro_json_bytes=*/true);
+  return walker.Run(node, value, out, 0, /*avro_json_bytes=*/true);
 }
 
 class AvroToJson {

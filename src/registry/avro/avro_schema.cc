@@ -451,7 +451,10 @@ Result<std::shared_ptr<const AvroSchema>> ParseAvroSchema(
     std::string_view text, const std::vector<ResolvedReference>& references) {
   auto schema = std::make_shared<AvroSchema>();
   AvroSchemaParser parser(schema.get());
+  std::set<std::string_view> parsed_texts;
   for (const ResolvedReference& ref : references) {
+    // One schema reached through two paths (a diamond) defines its types once.
+    if (!parsed_texts.insert(ref.schema).second) continue;
     if (ref.type != SchemaType::kAvro) {
       return Status::InvalidArgument(fmt::format(
           "invalid Avro schema: reference '{}' is a {} schema; an Avro schema can only reference "

@@ -148,6 +148,18 @@ TEST(AvroSchema, ReferencesNameTypesOfOtherSchemas) {
           R"({"type":"record","name":"User","fields":[{"name":"home","type":"com.acme.Address"}]})"),
       "invalid Avro schema: unknown type 'com.acme.Address' (not defined before this use and "
       "not a referenced schema's type) at /fields/0/type");
+  // The same referenced schema twice (reached through two paths) is one definition.
+  std::vector<ResolvedReference> twice = refs;
+  twice.push_back(refs[0]);
+  twice.back().name = "again";
+  EXPECT_EQ(MustParse(R"(["null","com.acme.Status"])", twice)->canonical(),
+            R"(["null","com.acme.Status"])");
+  EXPECT_EQ(
+      ParseError(R"("int")", {refs[0],
+                              {"other", SchemaType::kAvro,
+                               R"({"type":"enum",)"
+                               R"("name":"com.acme.Status","symbols":["X"]})"}}),
+      "invalid Avro schema (reference 'other'): type 'com.acme.Status' is defined twice at /name");
   EXPECT_EQ(ParseError(R"("int")", {{"x.json", SchemaType::kJson, "{}"}}),
             "invalid Avro schema: reference 'x.json' is a JSON schema; an Avro schema can only "
             "reference Avro schemas");

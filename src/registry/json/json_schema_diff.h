@@ -4,12 +4,9 @@
 // ("#/properties/x"), and which of them break backward compatibility (the update must read
 // what the original wrote).
 //
-// Schemas are classified as Confluent's loader (everit) does: "type" gives a typed schema
-// (a type array gives an anyOf of typed schemas), "enum", "const", "allOf"/"anyOf"/"oneOf",
-// "not" their own; several of these in one object make a synthetic allOf; no "type" but
-// keywords of one type (properties, items, maxLength, minimum...) gives that type; none is the
-// empty schema. "$ref" is followed (local pointers and references by name); a cycle of
-// references compares as compatible the second time round.
+// Schemas are classified as Confluent's loader (everit) does (schema_model.h); a cycle of
+// references compares as compatible the second time round. Messages and the compatible set:
+// difference_types.cc.
 // Not covered: draft 2019+ keywords (unevaluated*, *Contains, dependentSchemas), if/then/else,
 // propertyNames, format; Confluent's connect.type=bytes exception.
 // Pure functions; thread-safe over immutable documents.

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "registry/json/canonical_json.h"
+#include "registry/json/fast_path.h"
 #include "registry/json/json_schema_documents.h"
 #include "registry/json/simdjson_adapter.h"
 #include "registry/json/validation_error.h"
@@ -52,23 +53,31 @@ class ReferenceAwareParser : public valijson::SchemaParser {
 
 // What a validation found, or nullopt; `validator` keeps valijson's regex cache between calls.
 std::optional<ValidationError> ValidateRecord(const valijson::Schema& schema,
+                                              simdjson::dom::element schema_root,
+                                              const FastSchema* fast,
                                               valijson::Validator* validator,
-                                              simdjson::dom::parser* parser,
+                                              simdjson::dom::parser* parser, std::string* buffer,
                                               std::string_view json) {
+  // A padded copy in a buffer kept between calls (simdjson would allocate one per call).
+  buffer->reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  buffer->assign(json.data(), json.size());
   simdjson::dom::element root;
-  if (auto err = parser->parse(json.data(), json.size()).get(root); err) {
+  if (auto err = parser->parse(buffer->data(), buffer->size(), false).get(root); err) {
     return ValidationError{"", "json",
                            "not valid JSON: " + std::string(simdjson::error_message(err))};
   }
+  if (fast != nullptr && fast->Accepts(root)) return std::nullopt;
   try {
     const SimdjsonAdapter adapter(root);
-    if (validator->validate(schema, adapter, nullptr)) return std::nullopt;
+    // Without the fast path, a first pass that stops at the first failure; a record the fast
+    // path did not accept most likely fails, so its errors are collected at once.
+    if (fast == nullptr && validator->validate(schema, adapter, nullptr)) return std::nullopt;
     valijson::ValidationResults results;
-    validator->validate(schema, adapter, &results);
+    if (validator->validate(schema, adapter, &results)) return std::nullopt;
     if (results.numErrors() == 0) {
       return ValidationError{"", "schema", "the record does not match the schema"};
     }
-    return FirstValidationError(results, root);
+    return FirstValidationError(results, root, schema_root);
   } catch (const std::exception& e) {
     return ValidationError{"", "schema", std::string("cannot validate: ") + e.what()};
   }
@@ -78,13 +87,15 @@ class JsonParsedSchema;
 
 class JsonValidator final : public RecordValidator {
  public:
-  explicit JsonValidator(std::shared_ptr<const JsonParsedSchema> schema);
+  explicit JsonValidator(std::shared_ptr<const JsonParsedSchema> schema, bool use_fast = true);
   std::optional<ValidationError> Validate(std::string_view json) override;
 
  private:
   std::shared_ptr<const JsonParsedSchema> schema_;
+  bool use_fast_;
   valijson::Validator validator_{valijson::Validator::kStrongTypes};
   simdjson::dom::parser parser_;
+  std::string buffer_;
 };
 
 class JsonCodec final : public RecordCodec {
@@ -120,7 +131,8 @@ class JsonParsedSchema final : public ParsedSchema,
       : text_(std::move(text)),
         canonical_(std::move(canonical)),
         docs_(std::move(docs)),
-        schema_(std::move(schema)) {}
+        schema_(std::move(schema)),
+        fast_(FastSchema::Compile(docs_->root())) {}
 
   SchemaType type() const override { return SchemaType::kJson; }
   const std::string& canonical() const override { return canonical_; }
@@ -144,6 +156,10 @@ class JsonParsedSchema final : public ParsedSchema,
   }
 
   const valijson::Schema& schema() const { return *schema_; }
+  const FastSchema* fast() const { return fast_ ? &*fast_ : nullptr; }
+  std::unique_ptr<RecordValidator> NewValijsonValidator() const {
+    return std::make_unique<JsonValidator>(shared_from_this(), false);
+  }
   const SchemaDocuments& documents() const { return *docs_; }
 
  private:
@@ -151,13 +167,24 @@ class JsonParsedSchema final : public ParsedSchema,
   std::string canonical_;
   std::unique_ptr<SchemaDocuments> docs_;  // outlives schema_, which was built from it
   std::unique_ptr<valijson::Schema> schema_;
+  std::optional<FastSchema> fast_;
 };
 
-JsonValidator::JsonValidator(std::shared_ptr<const JsonParsedSchema> schema)
-    : schema_(std::move(schema)) {}
+// Records nest at most this deep (simdjson refuses deeper ones: rule "json"): valijson
+// validates recursively, and a recursive schema would follow a record of simdjson's default
+// depth (1024) down the stack of a pipeline thread.
+constexpr size_t kMaxRecordDepth = 128;
+
+JsonValidator::JsonValidator(std::shared_ptr<const JsonParsedSchema> schema, bool use_fast)
+    : schema_(std::move(schema)), use_fast_(use_fast) {
+  // Only fails to allocate memory; parse() then reports it per record.
+  if (parser_.allocate(4096, kMaxRecordDepth) != simdjson::SUCCESS) return;
+}
 
 std::optional<ValidationError> JsonValidator::Validate(std::string_view json) {
-  return ValidateRecord(schema_->schema(), &validator_, &parser_, json);
+  return ValidateRecord(schema_->schema(), schema_->documents().root(),
+                        use_fast_ ? schema_->fast() : nullptr, &validator_, &parser_, &buffer_,
+                        json);
 }
 
 // One line from valijson's parse error.
@@ -215,6 +242,16 @@ std::vector<Difference> SchemaDifferences(const ParsedSchema& original,
   const auto* u = dynamic_cast<const JsonParsedSchema*>(&update);
   if (o == nullptr || u == nullptr) return {};
   return CompareSchemas(o->documents(), u->documents());
+}
+
+bool HasFastPath(const ParsedSchema& schema) {
+  const auto* s = dynamic_cast<const JsonParsedSchema*>(&schema);
+  return s != nullptr && s->fast() != nullptr;
+}
+
+std::unique_ptr<RecordValidator> NewValijsonOnlyValidator(const ParsedSchema& schema) {
+  const auto* s = dynamic_cast<const JsonParsedSchema*>(&schema);
+  return s == nullptr ? nullptr : s->NewValijsonValidator();
 }
 
 }  // namespace json_schema

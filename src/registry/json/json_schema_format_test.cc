@@ -99,7 +99,13 @@ TEST(JsonSchemaValidate, Messages) {
   auto v = schema->NewValidator();
   auto e = v->Validate(Row(R"("first_name": 123)"));
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->message, "value type not permitted by 'type' constraint, got integer 123");
+  EXPECT_EQ(e->message, "expected string, got integer 123");
+  e = v->Validate(Row(R"("first_name": "A", "location": {"postcode": 1.5})"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "expected string or integer, got number 1.5");
+  e = v->Validate(Row(R"("first_name": "A", "tags": ["a", {"b": null}])"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "expected string, got object {\"b\":null}");
   e = v->Validate(Row(""));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, "missing required property 'first_name'");
@@ -122,6 +128,25 @@ TEST(JsonSchemaValidate, PointerEscapesNamesWithSlashAndTilde) {
   auto v = schema->NewValidator();
   EXPECT_EQ(Check(*v, R"({"a/b": 1})"), "/a~1b type");
   EXPECT_EQ(Check(*v, R"({"c~d": 1})"), "/c~0d type");
+}
+
+// valijson 1.0 applies "format" to any value: null is checked as "" (and fails a date-time);
+// the documented way to allow null is anyOf (docs/json-schema.md).
+TEST(JsonSchemaValidate, FormatOnNullableColumns) {
+  auto plain = MustParse(R"({"type": "object", "properties": {"ts": {"type": ["string", "null"],
+                            "format": "date-time"}}})");
+  auto any_of = MustParse(R"({"type": "object", "properties": {"ts": {"anyOf": [{"type": "null"},
+                             {"type": "string", "format": "date-time"}]}}})");
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(any_of, nullptr);
+  auto vp = plain->NewValidator();
+  auto va = any_of->NewValidator();
+  EXPECT_EQ(Check(*vp, R"({"ts": "2016-08-11T06:51:52.086Z"})"), "ok");
+  EXPECT_EQ(Check(*vp, R"({"ts": "2016-08-11"})"), "/ts format");
+  EXPECT_EQ(Check(*vp, R"({"ts": null})"), "/ts format");
+  EXPECT_EQ(Check(*va, R"({"ts": null})"), "ok");
+  EXPECT_EQ(Check(*va, R"({"ts": "2016-08-11T06:51:52.086Z"})"), "ok");
+  EXPECT_EQ(Check(*va, R"({"ts": "2016-08-11"})"), "/ts anyOf");
 }
 
 TEST(JsonSchemaAdapter, BigIntegersAndDoubles) {
@@ -191,6 +216,14 @@ TEST(JsonSchemaAdapter, NestedArraysAndObjects) {
   EXPECT_EQ(Check(*vt, R"(["a", 1])"), "ok");
   EXPECT_EQ(Check(*vt, R"(["a", "b"])"), "/1 type");
   EXPECT_EQ(Check(*vt, R"(["a", 1, 2])"), " additionalItems");
+  auto recursive = MustParse(R"({"items": {"$ref": "#"}})");
+  ASSERT_NE(recursive, nullptr);
+  auto vr = recursive->NewValidator();
+  EXPECT_EQ(Check(*vr, std::string(128, '[') + std::string(128, ']')), "ok");
+  const auto too_deep = vr->Validate(std::string(129, '[') + std::string(129, ']'));
+  ASSERT_TRUE(too_deep);
+  EXPECT_EQ(too_deep->rule, "json");
+  EXPECT_EQ(too_deep->message.substr(0, 16), "not valid JSON: ");
   auto deep = MustParse(R"({"properties": {"a": {"properties": {"b": {"properties":
       {"c": {"const": 1}}}}}}})");
   ASSERT_NE(deep, nullptr);
@@ -339,8 +372,8 @@ TEST(JsonSchemaCodec, PayloadIsTheJsonTextValidated) {
   const Status enc = codec->Encode(Row(R"("first_name": 1)"), &bad_out);
   EXPECT_EQ(enc.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(enc.message(),
-            "record does not match the JSON Schema at '/first_name' (type): value type not "
-            "permitted by 'type' constraint, got integer 1");
+            "record does not match the JSON Schema at '/first_name' (type): expected string, got "
+            "integer 1");
   const Status dec = codec->Decode("{\"id\":", &bad_out);
   EXPECT_EQ(dec.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(dec.message().substr(0, 51), "payload does not match the JSON Schema at '' (json)");

@@ -133,6 +133,80 @@ std::string KindOf(simdjson::dom::element e) {
   return "value";
 }
 
+// Follows a local "$ref" ("#/...") from `node`, a few hops.
+simdjson::dom::element Deref(simdjson::dom::element node, simdjson::dom::element root) {
+  for (int hops = 0; hops < 8 && node.type() == simdjson::dom::element_type::OBJECT; ++hops) {
+    std::string_view ref;
+    if (node["$ref"].get(ref) != simdjson::SUCCESS || ref.empty() || ref[0] != '#') break;
+    simdjson::dom::element target;
+    if (!ResolvePointer(root, ref.substr(1), &target)) break;
+    node = target;
+  }
+  return node;
+}
+
+// The subschema a record path leads to by properties/items/additionalProperties, if any.
+bool SchemaAt(simdjson::dom::element root, std::string_view pointer, simdjson::dom::element* out) {
+  simdjson::dom::element node = Deref(root, root);
+  while (!pointer.empty()) {
+    pointer.remove_prefix(1);
+    const size_t end = pointer.find('/');
+    std::string token;
+    for (size_t i = 0; i < pointer.substr(0, end).size(); ++i) {
+      const char c = pointer[i];
+      if (c == '~' && i + 1 < pointer.size()) {
+        token += pointer[i + 1] == '0' ? '~' : '/';
+        ++i;
+      } else {
+        token += c;
+      }
+    }
+    pointer = end == std::string_view::npos ? std::string_view() : pointer.substr(end);
+    if (node.type() != simdjson::dom::element_type::OBJECT) return false;
+    simdjson::dom::element next, items;
+    if (node["properties"][token].get(next) == simdjson::SUCCESS) {
+      node = Deref(next, root);
+    } else if (node["items"].get(items) == simdjson::SUCCESS) {
+      if (items.type() == simdjson::dom::element_type::ARRAY) {
+        if (token.empty() || token.find_first_not_of("0123456789") != std::string::npos) {
+          return false;
+        }
+        if (items.at(std::stoul(token)).get(next) != simdjson::SUCCESS) return false;
+        node = Deref(next, root);
+      } else {
+        node = Deref(items, root);
+      }
+    } else if (node["additionalProperties"].get(next) == simdjson::SUCCESS &&
+               next.type() == simdjson::dom::element_type::OBJECT) {
+      node = Deref(next, root);
+    } else {
+      return false;
+    }
+  }
+  *out = node;
+  return true;
+}
+
+// "string or null" from a schema's "type", or "" when it has none.
+std::string ExpectedTypes(simdjson::dom::element schema) {
+  simdjson::dom::element type;
+  if (schema.type() != simdjson::dom::element_type::OBJECT ||
+      schema["type"].get(type) != simdjson::SUCCESS) {
+    return "";
+  }
+  std::string_view one;
+  if (type.get_string().get(one) == simdjson::SUCCESS) return std::string(one);
+  std::string all;
+  simdjson::dom::array names;
+  if (type.get_array().get(names) != simdjson::SUCCESS) return "";
+  for (simdjson::dom::element n : names) {
+    if (n.get_string().get(one) != simdjson::SUCCESS) return "";
+    if (!all.empty()) all += " or ";
+    all += one;
+  }
+  return all;
+}
+
 }  // namespace
 
 std::string ContextToPointer(const std::vector<std::string>& context) {
@@ -150,7 +224,7 @@ std::string ContextToPointer(const std::vector<std::string>& context) {
 }
 
 ValidationError FirstValidationError(const valijson::ValidationResults& results,
-                                     simdjson::dom::element record) {
+                                     simdjson::dom::element record, simdjson::dom::element schema) {
   std::vector<valijson::ValidationResults::Error> errors(results.begin(), results.end());
   // The first real failure; then, up to the end of its top-level branch (the first error at
   // the root), the outermost anyOf/oneOf above it that failed: its branches' errors come first.
@@ -181,6 +255,13 @@ ValidationError FirstValidationError(const valijson::ValidationResults& results,
     out.message = "property '" + name + "' is not allowed (additionalProperties)";
   } else if (out.rule == "required") {
     out.message = "missing required property '" + QuotedName(e.description) + "'";
+  } else if (out.rule == "type") {
+    simdjson::dom::element at;
+    if (SchemaAt(schema, out.path, &at)) {
+      if (const std::string expected = ExpectedTypes(at); !expected.empty()) {
+        out.message = "expected " + expected;
+      }
+    }
   }
   if (out.rule != "required") {
     simdjson::dom::element at;

@@ -24,8 +24,10 @@ std::string ContextToPointer(const std::vector<std::string>& context);
 // The first failure in `results` (which must hold at least one error). valijson reports
 // children before their parents; wrappers ("failed to validate property x") are skipped, and a
 // failed anyOf/oneOf is reported as itself rather than as its first branch's failure. `record`
-// (the validated document) supplies the offending value for the message.
+// (the validated document) supplies the offending value for the message; `schema` (the
+// schema's root) the expected types of a "type" failure when the record's path leads to them
+// through properties/items/additionalProperties and local "$ref"s.
 ValidationError FirstValidationError(const valijson::ValidationResults& results,
-                                     simdjson::dom::element record);
+                                     simdjson::dom::element record, simdjson::dom::element schema);
 
 }  // namespace dataforge::registry::json_schema

@@ -9,6 +9,7 @@
 //   registry_versions(subject, version, schema_id, deleted, PK(subject, version))
 //   registry_config(subject PK, level)   -- subject '' = global
 //   registry_mode(subject PK, mode)      -- subject '' = global
+//   registry_generation(n)               -- PostgreSQL only: +1 per write (Generation())
 //
 // Transactions: Write() runs its body in one transaction that excludes every other writer on the
 // database, also in other processes (SQLite BEGIN IMMEDIATE; PostgreSQL an advisory transaction
@@ -93,6 +94,11 @@ class RegistryStore {
   virtual Status Read(const std::function<Status(RegistryTxn&)>& body) = 0;
   // `doing` names the write in store errors ("registering a schema").
   virtual Status Write(std::string_view doing, const std::function<Status(RegistryTxn&)>& body) = 0;
+  // A number that changes whenever a write to the tables was committed since the last call, by
+  // this store or any other connection or process; nullopt when the backend cannot tell cheaply
+  // (then the registry caches nothing that a write could change). SQLite: PRAGMA data_version
+  // with this store's own commits; PostgreSQL: a counter row every write increments.
+  virtual std::optional<uint64_t> Generation() { return std::nullopt; }
 };
 
 // The backend named by the staging URL ("sqlite:///abs/staging.db" or "postgresql://...").

@@ -132,9 +132,11 @@ Result<ApiResponse> GetDeadLetters(State& s, const ApiRequest& req) {
   return JsonResponse(w.Finish());
 }
 
-// {"ids":["process:12","source:4"]}: at least one, each as ParseLetterId reads it.
-Result<std::vector<LetterId>> ReplayIds(const std::string& body) {
-  static constexpr std::string_view kShape = "; send {\"ids\": [\"process:12\", ...]}";
+// {"ids":["process:12","source:4"],"dry_run":false}: at least one id, each as ParseLetterId
+// reads it; dry_run optional.
+Result<std::vector<LetterId>> ReplayIds(const std::string& body, bool* dry_run) {
+  static constexpr std::string_view kShape =
+      "; send {\"ids\": [\"process:12\", ...], \"dry_run\": false}";
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::object obj;
@@ -144,6 +146,13 @@ Result<std::vector<LetterId>> ReplayIds(const std::string& body) {
   std::vector<LetterId> ids;
   bool seen = false;
   for (auto field : obj) {
+    if (field.key == "dry_run") {
+      if (field.value.get_bool().get(*dry_run)) {
+        return Status::InvalidArgument(
+            fmt::format("request body: dry_run is not true or false{}", kShape));
+      }
+      continue;
+    }
     if (field.key != "ids") {
       return Status::InvalidArgument(
           fmt::format("request body: unknown field '{}'{}", field.key, kShape));
@@ -182,7 +191,8 @@ std::string ResultJson(const ReplayResult& r) {
 
 Result<ApiResponse> ReplayDeadLetters(State& s, const ApiRequest& req) {
   DF_RETURN_IF_ERROR(CheckKnownParams(req, {}));
-  DF_ASSIGN_OR_RETURN(std::vector<LetterId> ids, ReplayIds(req.body));
+  bool dry_run = false;
+  DF_ASSIGN_OR_RETURN(std::vector<LetterId> ids, ReplayIds(req.body, &dry_run));
   if (!s.b.store) {
     return Status::Unavailable(
         "this data dir has no store (a `run --role ingest` data dir): replay where the "
@@ -191,8 +201,21 @@ Result<ApiResponse> ReplayDeadLetters(State& s, const ApiRequest& req) {
   std::lock_guard replay_lock(s.replay_mu);
   std::lock_guard staging_lock(*s.staging_mu);
   DF_RETURN_IF_ERROR(s.b.store->Refresh());
-  DF_ASSIGN_OR_RETURN(auto replayer,
-                      Replayer::Create(*s.b.config, s.b.store, s.b.staging, s.b.clock));
+  std::shared_ptr<const RowSchema> schema;
+  if (!s.b.config->process.schema.subject.empty()) {
+    // process.schema: validated like the processor does, with the schema the run bound (the
+    // mapping's schema is looked up, never registered here).
+    if (!s.b.registry) {
+      return Status::Unavailable(
+          "process.schema: this data dir has no staging database, so no schema registry to "
+          "validate the replayed rows with");
+    }
+    DF_ASSIGN_OR_RETURN(schema, BindRowSchema(s.b.registry, s.b.config->process, s.b.config->path,
+                                              /*may_register=*/false));
+  }
+  DF_ASSIGN_OR_RETURN(auto replayer, Replayer::Create(*s.b.config, s.b.store, s.b.staging,
+                                                      s.b.clock, std::move(schema)));
+  replayer->set_dry_run(dry_run);
   std::unique_ptr<WireDecoder> decoder;  // log.format confluent-*: see Replayer::SetWireDecoder
   if (s.b.registry != nullptr && s.b.config->log.format != LogConfig::Format::kJson) {
     decoder = std::make_unique<WireDecoder>(s.b.registry, LogSchemaType(s.b.config->log.format));
@@ -207,7 +230,10 @@ Result<ApiResponse> ReplayDeadLetters(State& s, const ApiRequest& req) {
     items += ResultJson(r);
   }
   items += ']';
-  return JsonResponse(JsonObjectWriter().Raw("results", items).Finish());
+  JsonObjectWriter w;
+  w.Raw("results", items);
+  if (dry_run) w.Bool("dry_run", true);  // nothing was written
+  return JsonResponse(w.Finish());
 }
 
 }  // namespace

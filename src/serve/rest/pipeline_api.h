@@ -43,6 +43,9 @@ struct PipelineApiBackends {
   // `run` holds the data dir). Null when there is none: the DAG list comes from the pipeline
   // file alone, the run list is empty and a trigger is 503.
   RunStore* runs = nullptr;
+  // The schema registry in the staging database: POST /v1/deadletters/replay validates with
+  // process.schema. Null when the pipeline has none or the data dir no staging database yet.
+  registry::SchemaRegistry* registry = nullptr;
   Clock* clock = Clock::Real();
   // log.format confluent-*: the schema registry (read) the records of config->log.topic are
   // decoded with (GET .../records shows their JSON and schema id); null otherwise.

@@ -124,6 +124,8 @@ CREATE TABLE dataforge.registry_versions(
 CREATE INDEX registry_versions_id ON dataforge.registry_versions(schema_id);
 CREATE TABLE dataforge.registry_config(subject text PRIMARY KEY, level text NOT NULL);
 CREATE TABLE dataforge.registry_mode(subject text PRIMARY KEY, mode text NOT NULL);
+CREATE TABLE dataforge.registry_generation(n bigint NOT NULL);  -- +1 per registry write
+INSERT INTO dataforge.registry_generation VALUES (0);
 )SQL"},
 };
 

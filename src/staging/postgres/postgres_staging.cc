@@ -1,5 +1,7 @@
 #include "staging/postgres/postgres_staging.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include <fmt/format.h>
@@ -389,7 +391,9 @@ Status PostgresStaging::ListDeadLetters(uint64_t after_id, size_t limit,
     out->resize(had);
     // Through libpq directly: the payload is bytea (it may hold bytes text cannot, the reason
     // it was rejected) and comes back in bytea's hex text form.
-    std::string id = std::to_string(after_id), max = std::to_string(limit);
+    // A limit past bigint (SIZE_MAX: "all") is all there is.
+    std::string id = std::to_string(after_id),
+                max = std::to_string(std::min<uint64_t>(limit, INT64_MAX));
     const char* params[] = {instance_.c_str(), id.c_str(), max.c_str()};
     PgResult r(PQexecParams(c.raw(),
                             "SELECT id, stage, reason, location, payload, at FROM "

@@ -188,7 +188,8 @@ Result<std::unique_ptr<RegistryStore>> PostgresRegistryStore::Open(const std::st
 
 Result<bool> PostgresRegistryStore::Readable(PgConnection& c) {
   if (tables_) return true;
-  DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT to_regclass('dataforge.registry_mode') IS NOT NULL"));
+  DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT to_regclass('dataforge.registry_generation') IS NOT "
+                                      "NULL"));
   tables_ = r.Text(0, 0) == "t";
   return tables_.load();
 }
@@ -211,9 +212,24 @@ Status PostgresRegistryStore::Write(std::string_view doing,
   return AsRegistryStatus(session_->Run(doing, [&](PgConnection& c, int) -> Status {
     return RunIn(c, "BEGIN", [&](RegistryTxn& txn) -> Status {
       DF_RETURN_IF_ERROR(c.Exec(fmt::format("SELECT pg_advisory_xact_lock({})", kRegistryLock)));
-      return body(txn);
+      DF_RETURN_IF_ERROR(body(txn));
+      return c.Exec("UPDATE dataforge.registry_generation SET n = n + 1");
     });
   }));
+}
+
+std::optional<uint64_t> PostgresRegistryStore::Generation() {
+  std::optional<uint64_t> out;
+  Status s = session_->Run("reading the registry generation", [&](PgConnection& c, int) -> Status {
+    out.reset();
+    DF_ASSIGN_OR_RETURN(bool readable, Readable(c));
+    if (!readable) return Status::OK();
+    DF_ASSIGN_OR_RETURN(auto r, c.Query("SELECT n FROM dataforge.registry_generation"));
+    if (r.rows() == 1) out = static_cast<uint64_t>(r.Int(0, 0));
+    return Status::OK();
+  });
+  if (!s.ok()) return std::nullopt;  // the read that follows reports it
+  return out;
 }
 
 }  // namespace dataforge::registry

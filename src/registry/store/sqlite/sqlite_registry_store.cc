@@ -304,7 +304,27 @@ Status SqliteRegistryStore::Write(std::string_view doing,
                           fmt::format("{}: the schema registry is open read-only", doing));
   }
   std::lock_guard lock(mu_);
-  return AsRegistryStatus(RunIn(db_.get(), &statements_, "BEGIN IMMEDIATE", body));
+  Status s = RunIn(db_.get(), &statements_, "BEGIN IMMEDIATE", body);
+  ++own_writes_;  // also after a failure: a COMMIT may have landed
+  return AsRegistryStatus(s);
+}
+
+std::optional<uint64_t> SqliteRegistryStore::Generation() {
+  std::lock_guard lock(mu_);
+  if (!db_) return std::nullopt;  // kReadOnly before the file exists
+  auto it = statements_.find("PRAGMA data_version");
+  if (it == statements_.end()) {
+    auto q = db_->Prepare("PRAGMA data_version");
+    if (!q.ok()) return std::nullopt;
+    it = statements_.emplace("PRAGMA data_version", std::move(q).value()).first;
+  }
+  SqliteStatement& q = it->second;
+  q.Reset();
+  auto row = q.Step();
+  const uint64_t version = row.ok() && *row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+  q.Reset();
+  if (!row.ok()) return std::nullopt;
+  return (version << 32) ^ own_writes_;
 }
 
 }  // namespace dataforge::registry

@@ -27,6 +27,7 @@ class SqliteRegistryStore final : public RegistryStore {
 
   Status Read(const std::function<Status(RegistryTxn&)>& body) override;
   Status Write(std::string_view doing, const std::function<Status(RegistryTxn&)>& body) override;
+  std::optional<uint64_t> Generation() override;
 
  private:
   SqliteRegistryStore(std::string path, bool read_only)
@@ -40,6 +41,7 @@ class SqliteRegistryStore final : public RegistryStore {
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;  // guarded by mu_; null in kReadOnly until the tables exist
   StatementCache statements_;     // guarded by mu_; declared after db_: finalized before it closes
+  uint64_t own_writes_ = 0;       // guarded by mu_: commits of this store (data_version omits them)
 };
 
 }  // namespace dataforge::registry
