@@ -134,8 +134,8 @@ TEST_F(RelayLogFormatTest, EncodesInWireFormatAndDeadLettersRefusedRowsOnceAcros
   EXPECT_EQ(letters[0].letter.payload, "{\"i\":\"3\"}");
   EXPECT_EQ(letters[0].letter.reason,
             fmt::format("log.format: the record does not match schema id {} of subject 't-value': "
-                        "record does not match the JSON Schema at '/i' (type): value type not "
-                        "permitted by 'type' constraint, got string \"3\"",
+                        "record does not match the JSON Schema at '/i' (type): expected integer, "
+                        "got string \"3\"",
                         id_));
   EXPECT_EQ(letters[1].letter.location, "outbox seq 8");
   EXPECT_EQ(letters[1].letter.payload, "{\"i\":\"7\"}");

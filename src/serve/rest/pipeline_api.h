@@ -44,12 +44,11 @@ struct PipelineApiBackends {
   // file alone, the run list is empty and a trigger is 503.
   RunStore* runs = nullptr;
   // The schema registry in the staging database: POST /v1/deadletters/replay validates with
-  // process.schema. Null when the pipeline has none or the data dir no staging database yet.
+  // process.schema; with log.format confluent-*, GET .../records decodes config->log.topic's
+  // values (their JSON and schema id) and the replay decodes wire_format letters. Null when
+  // the pipeline uses neither or the data dir has no staging database yet.
   registry::SchemaRegistry* registry = nullptr;
   Clock* clock = Clock::Real();
-  // log.format confluent-*: the schema registry (read) the records of config->log.topic are
-  // decoded with (GET .../records shows their JSON and schema id); null otherwise.
-  registry::SchemaRegistry* registry = nullptr;
 };
 
 // Adds the routes above. Thread-safety: handlers may run on several threads at once; calls
