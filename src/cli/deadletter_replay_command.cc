@@ -87,7 +87,7 @@ void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit
   cmd->add_flag("--all", *all, "Every process-stage letter not yet stored by a replay");
   cmd->add_option("--reason", *reason,
                   "Only letters of this reason class: invalid_json, missing_key, missing_field, "
-                  "type_mismatch, too_large, schema, other");
+                  "type_mismatch, too_large, schema, wire_format, other");
   cmd->add_option("--ids", *id_list, "The letters as one comma-separated list (1,2,process:3)")
       ->delimiter(',');
   cmd->add_option("--stage", *stage,

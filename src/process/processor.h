@@ -82,7 +82,7 @@ class Processor final : private ConsumerListener {
   // log.format confluent-*: decode every value with `decoder` (borrowed; null = values are the
   // JSON the mapper reads) before mapping it; a value it cannot decode is a dead letter with its
   // reason (process/wire_decoder.h). A letter of a decoded record that the mapping refused keeps
-  // the decoded JSON, so a replay maps it as is. Call before Start().
+  // the decoded JSON, so a replay maps it as is. Call before the first RunOnce.
   void SetWireDecoder(WireDecoder* decoder);
   // process.schema: every mapped row (not a delete) is validated against `schema` before it
   // joins the batch; a row that fails is a dead letter whose reason names the schema (subject,
