@@ -4,7 +4,9 @@
 //
 //   build/bench/pipeline_bench --records 200000              # throughput
 //   build/bench/pipeline_bench --records 100000 --rate 10000 # latency at a fixed rate
-//   build/bench/pipeline_bench --log kafka://HOST:PORT --role ingest|process|all
+//   build/bench/pipeline_bench --log-format confluent-avro --schema-file
+//   pipelines/schemas/randomuser.avsc build/bench/pipeline_bench --log kafka://HOST:PORT --role
+//   ingest|process|all
 //                                                            # over Kafka (bench/kafka_bench.sh)
 //   build/bench/pipeline_bench --staging postgresql://...    # PostgreSQL staging
 //                                                            # (bench/postgres_bench.sh)
@@ -116,6 +118,13 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "Records per durable batch")->capture_default_str();
   app.add_flag("--no-fsync", no_fsync, "Turn off fsync in staging, log and store");
   app.add_option("--dir", dir, "Data dir (default: a fresh temp dir, removed after)");
+  std::string log_format = "json", schema_file;
+  app.add_option("--log-format", log_format,
+                 "log.format: json, confluent-json or confluent-avro (subject bench-value)")
+      ->check(CLI::IsMember({"json", "confluent-json", "confluent-avro"}))
+      ->capture_default_str();
+  app.add_option("--schema-file", schema_file,
+                 "log.schema_file (confluent-avro: e.g. pipelines/schemas/randomuser.avsc)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -133,6 +142,12 @@ int main(int argc, char** argv) {
     config.staging.synchronous_full = false;
     config.log.fsync_per_batch = false;
     config.store.sync = false;
+  }
+  if (log_format != "json") {
+    config.log.format = log_format == "confluent-avro" ? LogConfig::Format::kConfluentAvro
+                                                       : LogConfig::Format::kConfluentJson;
+    config.log.subject = "bench-value";
+    config.log.schema_file = schema_file;
   }
   if (!log_url.empty()) config.log.url = log_url;
   if (!staging_url.empty()) config.staging.url = staging_url;

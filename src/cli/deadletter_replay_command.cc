@@ -11,6 +11,7 @@
 #include "cli/read_only_backends.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/dead_letter_replay.h"
+#include "pipeline/log_format.h"
 #include "process/row_schema.h"
 
 namespace dataforge {
@@ -86,7 +87,7 @@ void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit
   cmd->add_flag("--all", *all, "Every process-stage letter not yet stored by a replay");
   cmd->add_option("--reason", *reason,
                   "Only letters of this reason class: invalid_json, missing_key, missing_field, "
-                  "type_mismatch, too_large, schema, other");
+                  "type_mismatch, too_large, schema, wire_format, other");
   cmd->add_option("--ids", *id_list, "The letters as one comma-separated list (1,2,process:3)")
       ->delimiter(',');
   cmd->add_option("--stage", *stage,
@@ -137,6 +138,17 @@ void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit
       DF_ASSIGN_OR_RETURN(auto replayer, Replayer::Create(*config, store.get(), staging.get(),
                                                           Clock::Real(), std::move(schema)));
       replayer->set_dry_run(*dry_run);
+      // log.format confluent-*: letters of undecodable values are decoded again.
+      std::unique_ptr<registry::SchemaRegistry> registry;
+      std::unique_ptr<WireDecoder> decoder;
+      if (config->log.format != LogConfig::Format::kJson) {
+        DF_ASSIGN_OR_RETURN(registry, OpenRegistryForReading(ctx, *config));
+        if (registry) {
+          decoder =
+              std::make_unique<WireDecoder>(registry.get(), LogSchemaType(config->log.format));
+          replayer->SetWireDecoder(decoder.get());
+        }
+      }
       Status selected = replayer->Select(parsed, *all, *reason, *stage);
       if (selected.code() == StatusCode::kInvalidArgument) {
         return Status::ConfigError(selected.message());  // exit 2: bad ids or class

@@ -135,7 +135,7 @@ void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   auto reason = std::make_shared<std::string>();
   list->add_option("--reason", *reason,
                    "Only letters of this reason class: invalid_json, missing_key, missing_field, "
-                   "type_mismatch, too_large, schema, other");
+                   "type_mismatch, too_large, schema, wire_format, other");
   list->callback([&ctx, exit_code, limit, reason] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_RETURN_IF_ERROR(CheckReasonClass(*reason));

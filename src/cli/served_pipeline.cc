@@ -29,7 +29,9 @@ Result<std::unique_ptr<ServedPipeline>> ServedPipeline::Open(const CliContext& c
   if (url.rfind("sqlite://", 0) != 0 || access(url.substr(9).c_str(), F_OK) == 0) {
     DF_ASSIGN_OR_RETURN(p->runs_, OpenRunStore(url, OpenMode::kReadWrite));
   }
-  if (!config.process.schema.subject.empty() &&
+  // process.schema (replay validates); log.format confluent-* (the records endpoint decodes
+  // the topic's values by schema id).
+  if ((!config.process.schema.subject.empty() || config.log.format != LogConfig::Format::kJson) &&
       (url.rfind("sqlite://", 0) != 0 || access(url.substr(9).c_str(), F_OK) == 0)) {
     DF_ASSIGN_OR_RETURN(p->registry_, registry::SchemaRegistry::Open(url, OpenMode::kReadOnly));
   }

@@ -26,7 +26,7 @@ class ServedPipeline {
   std::unique_ptr<Staging> staging_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<RunStore> runs_;
-  std::unique_ptr<registry::SchemaRegistry> registry_;  // process.schema (replay validates)
+  std::unique_ptr<registry::SchemaRegistry> registry_;  // process.schema, log.format confluent-*
   rest::PipelineApiBackends backends_;
 };
 

@@ -9,24 +9,28 @@
 #include "cli/read_only_backends.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
+#include "pipeline/log_format.h"
+#include "process/wire_decoder.h"
 #include "schedule/schedule.h"
 
 namespace dataforge {
 namespace {
 
-std::string RecordJson(const std::string& topic, const ConsumedRecord& c) {
+// `decoder`: log.format confluent-* (the value decoded, with its schema id), else null.
+std::string RecordJson(const std::string& topic, const ConsumedRecord& c, WireDecoder* decoder) {
   std::string headers = JsonObjectOfStrings(c.record.headers);
-  std::string value;
-  AppendJsonOrString(&value, c.record.value);
-  return JsonObjectWriter()
-      .String("topic", topic)
+  DisplayedValue value = DisplayLogValue(decoder, c.record.value);
+  JsonObjectWriter w;
+  w.String("topic", topic)
       .Int("partition", c.partition)
       .Int("offset", c.offset)
       .Int("timestamp_us", c.record.timestamp_us)
       .String("key", c.record.key)
       .Raw("headers", headers)
-      .Raw("value", value)
-      .Finish();
+      .Raw("value", value.json);
+  if (value.schema_id >= 0) w.Int("schema_id", value.schema_id);
+  if (!value.error.empty()) w.String("value_error", value.error);
+  return w.Finish();
 }
 
 struct ConsumeOptions {
@@ -38,7 +42,7 @@ struct ConsumeOptions {
   int64_t timeout_ms = -1;
 };
 
-Status Consume(Log& log, ConsumeOptions o) {
+Status Consume(Log& log, WireDecoder* decoder, ConsumeOptions o) {
   std::optional<int64_t> from_us;
   if (!o.from_time.empty()) {
     auto t = ParseInstant(o.from_time);
@@ -71,7 +75,7 @@ Status Consume(Log& log, ConsumeOptions o) {
       size_t want = o.max == 0 ? 1000 : std::min<uint64_t>(1000, o.max - printed);
       DF_RETURN_IF_ERROR(log.Read(o.topic, info.partitions[p].partition, next[p], want, &batch));
       for (const auto& c : batch) {
-        out += RecordJson(o.topic, c);
+        out += RecordJson(o.topic, c, decoder);
         out += '\n';
         next[p] = c.offset + 1;
         ++printed;
@@ -209,7 +213,21 @@ void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       *exit_code = ReportError(log.status());
       return;
     }
-    Status s = Consume(**log, *o);
+    // The pipeline's topic in a confluent log.format: values decoded by their schema ids.
+    std::unique_ptr<registry::SchemaRegistry> registry;
+    std::unique_ptr<WireDecoder> decoder;
+    if (c->log.format != LogConfig::Format::kJson && o->topic == c->log.topic) {
+      auto opened = OpenRegistryForReading(ctx, *c);
+      if (!opened.ok()) {
+        *exit_code = ReportError(opened.status());
+        return;
+      }
+      registry = std::move(opened).value();  // null: no registry yet, values shown as they are
+      if (registry) {
+        decoder = std::make_unique<WireDecoder>(registry.get(), LogSchemaType(c->log.format));
+      }
+    }
+    Status s = Consume(**log, decoder.get(), *o);
     *exit_code = s.ok() ? 0 : ReportError(s);
   });
 }

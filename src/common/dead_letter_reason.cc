@@ -42,6 +42,8 @@ std::string_view DeadLetterReasonClass(std::string_view reason) {
     return "schema";
   }
   if (reason.starts_with("delete: key column")) return "missing_key";  // mapper.cc
+  // relay/outbox_relay.cc, process/wire_decoder.h (log.format confluent-*).
+  if (reason.starts_with("log.format: ")) return "wire_format";
   if (reason.starts_with("record is not valid JSON") ||
       reason.starts_with("record is not a JSON object")) {
     return "invalid_json";  // mapper.cc

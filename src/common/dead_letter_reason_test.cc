@@ -56,6 +56,22 @@ TEST(DeadLetterReasonTest, EveryProducedReasonHasItsClass) {
        "a broadcast record (a source truncate) that is not at its place in the partitions' order: "
        "not applied",
        "other"},
+      // process/wire_decoder.cc, relay/outbox_relay.cc (log.format confluent-*)
+      {"wire_decoder",
+       "log.format: not in Confluent's wire format: 12 bytes, first byte 0x7b (expected magic "
+       "byte 0x00 and a 4-byte schema id)",
+       "wire_format"},
+      {"wire_decoder", "log.format: unknown schema id 99 (40403 Schema 99 not found)",
+       "wire_format"},
+      {"wire_decoder", "log.format: schema id 3 is AVRO, log.format confluent-json expects JSON",
+       "wire_format"},
+      {"wire_decoder",
+       "log.format: the payload does not decode with schema id 1 (AVRO): not JSON at byte 3",
+       "wire_format"},
+      {"relay",
+       "log.format: the record does not match schema id 1 of subject 'users-value': /gender "
+       "enum: \"x\" is not one of male, female",
+       "wire_format"},
       // process/row_schema.cc (process.schema)
       {"row_schema", "schema users-row id 3 v2: /age: type: expected integer, got string \"x\"",
        "schema"},
@@ -105,7 +121,7 @@ TEST(DeadLetterReasonTest, CheckReasonClassNamesTheClasses) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "reason class 'typo' is not one of: invalid_json, missing_key, missing_field, "
-            "type_mismatch, too_large, schema, other");
+            "type_mismatch, too_large, schema, wire_format, other");
 }
 
 }  // namespace

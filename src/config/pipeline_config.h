@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -76,7 +77,19 @@ struct LogConfig {
   // default) and librdkafka properties passed through (security.protocol, sasl.*, ssl.*, ...).
   int replication_factor = 0;
   std::vector<std::pair<std::string, std::string>> properties;
+  // The record values' encoding (docs/pipeline-file.md "log.format"): kJson = the staged JSON
+  // as is; the confluent formats = Confluent's wire format (magic byte 0, 4-byte schema id,
+  // payload: JSON text, or Avro binary) with the schema of `subject` in the schema registry.
+  enum class Format { kJson, kConfluentJson, kConfluentAvro };
+  Format format = Format::kJson;
+  std::string subject;  // required for the confluent formats
+  // A schema file registered under `subject` at start; "" = the subject's latest version.
+  // Resolved against the pipeline file's directory when read from a file.
+  std::string schema_file;
 };
+
+// "json", "confluent-json", "confluent-avro".
+std::string_view LogFormatName(LogConfig::Format format);
 
 // One output column of the mapping. Value resolution, in order:
 //  - `paths`: dotted field paths into the raw record, first one present and not null wins;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -156,7 +157,8 @@ class ConfigReader : public YamlReader {
     DF_RETURN_IF_ERROR(
         Keys(n, "'log'",
              {"url", "topic", "partitions", "fsync", "segment_bytes", "retention_bytes",
-              "retention_hours", "retention_force", "replication_factor", "properties"}));
+              "retention_hours", "retention_force", "replication_factor", "properties", "format",
+              "subject", "schema_file"}));
     DF_RETURN_IF_ERROR(Num(n, "replication_factor", 0, 32, &s->replication_factor));
     DF_RETURN_IF_ERROR(StrMap(n, "properties",
                               "librdkafka properties (e.g. security.protocol: SASL_SSL)",
@@ -173,6 +175,7 @@ class ConfigReader : public YamlReader {
     DF_RETURN_IF_ERROR(Num(n, "retention_hours", 0.0, 1e6, &hours));
     s->retention_ms = static_cast<int64_t>(hours * 3.6e6);
     DF_RETURN_IF_ERROR(Bool(n, "retention_force", &s->retention_force));
+    DF_RETURN_IF_ERROR(ReadLogFormat(n, s));
     if (s->topic.empty()) return Error(n, "'log.topic' must not be empty");
     for (char ch : s->topic) {
       if (!isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.') {
@@ -180,6 +183,53 @@ class ConfigReader : public YamlReader {
                                              "and '-'",
                                              s->topic));
       }
+    }
+    return Status::OK();
+  }
+
+  // log.format, log.subject, log.schema_file (docs/pipeline-file.md "log.format").
+  Status ReadLogFormat(const YAML::Node& n, LogConfig* s) {
+    std::string format(LogFormatName(s->format));
+    DF_RETURN_IF_ERROR(Choice(n, "format", {"json", "confluent-json", "confluent-avro"}, &format));
+    s->format = format == "confluent-json"   ? LogConfig::Format::kConfluentJson
+                : format == "confluent-avro" ? LogConfig::Format::kConfluentAvro
+                                             : LogConfig::Format::kJson;
+    DF_RETURN_IF_ERROR(Str(n, "subject", &s->subject));
+    DF_RETURN_IF_ERROR(Str(n, "schema_file", &s->schema_file));
+    if (s->format == LogConfig::Format::kJson) {
+      if (n["subject"] && !s->subject.empty()) {
+        return Error(n["subject"],
+                     "'log.subject' is for the confluent formats: set log.format: "
+                     "confluent-json or confluent-avro, or remove log.subject");
+      }
+      if (n["schema_file"] && !s->schema_file.empty()) {
+        return Error(n["schema_file"],
+                     "'log.schema_file' is for the confluent formats: set log.format: "
+                     "confluent-json or confluent-avro, or remove log.schema_file");
+      }
+      return Status::OK();
+    }
+    if (s->subject.empty()) {
+      return Error(n["format"] ? n["format"] : n,
+                   fmt::format("log.format {} needs 'log.subject': the schema registry subject "
+                               "of the records (e.g. subject: {}-value)",
+                               format, s->topic));
+    }
+    if (s->schema_file.empty()) return Status::OK();
+    // Relative to the pipeline file, so the file can move with its schemas.
+    std::filesystem::path file(s->schema_file);
+    std::filesystem::path dir = std::filesystem::path(file_).parent_path();
+    if (file.is_relative() && !dir.empty()) {
+      s->schema_file = (dir / file).lexically_normal().string();
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(s->schema_file, ec)) {
+      return Error(n["schema_file"],
+                   fmt::format("'log.schema_file' {} does not exist (relative paths are read "
+                               "from the pipeline file's directory): give the path of the "
+                               "schema, or remove log.schema_file to use the latest version of "
+                               "subject '{}'",
+                               s->schema_file, s->subject));
     }
     return Status::OK();
   }
@@ -348,6 +398,18 @@ Result<PipelineConfig> ParseOver(PipelineConfig base, std::string_view yaml,
 }
 
 }  // namespace
+
+std::string_view LogFormatName(LogConfig::Format format) {
+  switch (format) {
+    case LogConfig::Format::kConfluentJson:
+      return "confluent-json";
+    case LogConfig::Format::kConfluentAvro:
+      return "confluent-avro";
+    case LogConfig::Format::kJson:
+      break;
+  }
+  return "json";
+}
 
 PipelineConfig DefaultPipelineConfig() {
   auto parsed = ParseOver(PipelineConfig{}, DefaultPipelineYaml(), "<built-in default>");

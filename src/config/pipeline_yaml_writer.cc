@@ -208,6 +208,13 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
       << static_cast<double>(c.log.retention_ms) / 3.6e6;
   out << YAML::Key << "retention_force" << YAML::Value << c.log.retention_force;
   out << YAML::Key << "replication_factor" << YAML::Value << c.log.replication_factor;
+  out << YAML::Key << "format" << YAML::Value << std::string(LogFormatName(c.log.format));
+  if (c.log.format != LogConfig::Format::kJson) {
+    out << YAML::Key << "subject" << YAML::Value << c.log.subject;
+    if (!c.log.schema_file.empty()) {
+      out << YAML::Key << "schema_file" << YAML::Value << c.log.schema_file;
+    }
+  }
   out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : c.log.properties) {
     // Secrets stay out of `config show` (common/redact.h decides what is secret).

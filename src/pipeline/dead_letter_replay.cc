@@ -54,6 +54,10 @@ Result<std::unique_ptr<Replayer>> Replayer::Create(const PipelineConfig& config,
   return r;
 }
 
+void Replayer::SetWireDecoder(WireDecoder* decoder) {
+  decoder_ = decoder;
+}
+
 Status Replayer::Select(const std::vector<LetterId>& ids, bool all, const std::string& reason_class,
                         const std::string& stage) {
   selected_.clear();
@@ -166,9 +170,23 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
   replay.letter_id = d.id;
   replay.location = d.letter.location;
   ReplayResult result{id.Text(), "", "", ""};
-  const std::string& payload = d.letter.payload;
+  std::string_view payload = d.letter.payload;
   MapResult m;
-  if (payload.size() > config_->process.max_record_bytes) {
+  // A value the processor could not decode (log.format confluent-*): decoded again by its
+  // schema id, which may be known now.
+  std::optional<WireDecoder::Decoded> decoded;
+  if (auto bytes = WireBytesOfPayload(payload)) {
+    if (decoder_ == nullptr) {
+      return Refused(id,
+                     "the letter keeps a value in Confluent's wire format and log.format is json: "
+                     "set log.format to the format the record was written in to replay it");
+    }
+    DF_ASSIGN_OR_RETURN(decoded, decoder_->Decode(*bytes));
+    payload = decoded->json;
+  }
+  if (decoded && !decoded->ok) {
+    m.error = decoded->reason;
+  } else if (payload.size() > config_->process.max_record_bytes) {
     m.error = fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
                           payload.size(), config_->process.max_record_bytes);
   } else {

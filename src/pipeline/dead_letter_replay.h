@@ -32,6 +32,7 @@
 #include "config/pipeline_config.h"
 #include "process/mapper.h"
 #include "process/row_schema.h"
+#include "process/wire_decoder.h"
 #include "staging/staging.h"
 #include "store/store.h"
 
@@ -66,6 +67,12 @@ class Replayer {
   // Dry run: Run maps and validates, reports what would happen, and writes nothing.
   void set_dry_run(bool dry_run) { dry_run_ = dry_run; }
 
+  // log.format confluent-*: letters of values the processor could not decode (their payload is
+  // WirePayloadText, process/wire_decoder.h) are decoded with `decoder` (borrowed) before the
+  // mapping; one that still does not decode is dead-lettered again with the reason. Without a
+  // decoder such a letter is refused.
+  void SetWireDecoder(WireDecoder* decoder);
+
   // The letters `ids` names, in order; InvalidArgument naming the ids that no letter has.
   // With `all`: every letter of `stage` ("process" when empty: every process letter not yet
   // stored by a replay, oldest first; "source": every staging letter, each refused). With ids,
@@ -94,6 +101,7 @@ class Replayer {
   Staging* staging_ = nullptr;
   Clock* clock_ = nullptr;
   std::unique_ptr<Mapper> mapper_;
+  WireDecoder* decoder_ = nullptr;
   std::unique_ptr<RowValidator> validator_;  // process.schema; null = not validated
   bool dry_run_ = false;
   std::vector<Selected> selected_;

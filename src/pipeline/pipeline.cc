@@ -15,10 +15,12 @@
 #include "common/redact.h"
 #include "log/log.h"
 #include "pipeline/data_dir.h"
+#include "pipeline/log_format.h"
 #include "pipeline/notifier.h"
 #include "process/mapper.h"
 #include "process/processor.h"
 #include "process/row_schema.h"
+#include "process/wire_decoder.h"
 #include "registry/schema_registry.h"
 #include "relay/outbox_relay.h"
 #include "source/mockapi/mock_api_server.h"
@@ -89,9 +91,29 @@ class PipelineImpl final : public Pipeline {
     }
     DF_RETURN_IF_ERROR(log_->CreateTopic(config_.log.topic, config_.log.partitions));
     auto batch = static_cast<size_t>(config_.tuning.batch_records);
+    DF_RETURN_IF_ERROR(OpenRegistry(urls));
     if (ingests()) DF_RETURN_IF_ERROR(OpenIngest(urls, batch));
     if (processes()) DF_RETURN_IF_ERROR(OpenProcess(urls, batch));
     if (!options_.data_dir_locked) DF_RETURN_IF_ERROR(RecordBackends(options_.data_dir, config_));
+    return Status::OK();
+  }
+
+  // log.format confluent-*: the schema registry in the staging database (pipeline/log_format.h).
+  Status OpenRegistry(const ResolvedUrls& urls) {
+    if (config_.log.format == LogConfig::Format::kJson) return Status::OK();
+    if (!ingests() && urls.staging.starts_with("sqlite:")) {
+      return Status::ConfigError(fmt::format(
+          "log.format {} with --role process reads the schemas from the registry in the "
+          "staging database, and {} is this data dir's own: set staging.url (or --staging) to "
+          "the ingest's PostgreSQL",
+          LogFormatName(config_.log.format), urls.staging));
+    }
+    DF_ASSIGN_OR_RETURN(registry_,
+                        registry::SchemaRegistry::Open(
+                            urls.staging, ingests() ? OpenMode::kReadWrite : OpenMode::kReadOnly));
+    if (processes()) {
+      decoder_ = std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
+    }
     return Status::OK();
   }
 
@@ -117,6 +139,13 @@ class PipelineImpl final : public Pipeline {
     relay_ = std::make_unique<OutboxRelay>(staging_.get(), log_.get(), config_.log.topic,
                                            config_.log.partitions, batch, &probes_.relay, clock_,
                                            200'000, origin);
+    if (registry_) {
+      DF_ASSIGN_OR_RETURN(LogSchema schema, ResolveLogSchema(config_.log, registry_.get()));
+      spdlog::info("log.format {}: records go to {} with schema id {} (subject '{}' version {})",
+                   LogFormatName(config_.log.format), config_.log.topic, schema.id,
+                   config_.log.subject, schema.version);
+      relay_->SetEncoding({schema.id, config_.log.subject, schema.schema->NewCodec()});
+    }
     DF_RETURN_IF_ERROR(relay_->Recover());
     DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
     last_staged_seq_ = counters.last_seq;
@@ -131,13 +160,22 @@ class PipelineImpl final : public Pipeline {
     processor_ =
         std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
                                     config_.log.topic, batch, clock_, &probes_.processor);
+    processor_->SetWireDecoder(decoder_.get());
     // The table first (a conflict refuses the run before anything is registered), then
     // process.schema.
     DF_RETURN_IF_ERROR(processor_->Start());
     if (!config_.process.schema.subject.empty()) {
-      // process.schema: the registry lives in the staging database (auto_register writes it).
-      DF_ASSIGN_OR_RETURN(registry_,
-                          registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
+      // process.schema: the registry lives in the staging database (auto_register writes it);
+      // already open for log.format confluent-* unless this is a process role (read-only).
+      if (!registry_ || !ingests()) {
+        DF_ASSIGN_OR_RETURN(registry_,
+                            registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
+        if (decoder_) {
+          decoder_ =
+              std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
+          processor_->SetWireDecoder(decoder_.get());
+        }
+      }
       DF_ASSIGN_OR_RETURN(auto schema,
                           BindRowSchema(registry_.get(), config_.process, config_.path));
       spdlog::info("processor: validating rows with {}", schema->Name());
@@ -620,7 +658,10 @@ class PipelineImpl final : public Pipeline {
   std::string log_url_;
   std::unique_ptr<MockApiServer> mock_;
   std::unique_ptr<Mapper> mapper_;
-  std::unique_ptr<registry::SchemaRegistry> registry_;  // process.schema; null without
+  // log.format confluent-* and process.schema; before the relay and the processor that borrow
+  // them.
+  std::unique_ptr<registry::SchemaRegistry> registry_;
+  std::unique_ptr<WireDecoder> decoder_;
   std::unique_ptr<Staging> staging_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<Store> store_;

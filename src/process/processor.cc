@@ -20,6 +20,10 @@ Processor::Processor(Log* log, Store* store, Mapper* mapper, const ProcessConfig
       clock_(clock),
       probe_(probe) {}
 
+void Processor::SetWireDecoder(WireDecoder* decoder) {
+  decoder_ = decoder;
+}
+
 Processor::~Processor() {
   (void)Close();
 }
@@ -291,7 +295,23 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
            where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
       ++counts.dead_lettered;
     } else {
-      MapResult m = mapper_->Map(c.record.key, c.record.value);
+      // log.format confluent-*: the value in Confluent's wire format, decoded by its schema id.
+      std::string* value = &c.record.value;
+      std::optional<WireDecoder::Decoded> decoded;
+      if (decoder_ != nullptr) {
+        DF_ASSIGN_OR_RETURN(decoded, decoder_->Decode(c.record.value));
+        value = &decoded->json;
+      }
+      MapResult m;
+      if (decoded && !decoded->ok) {
+        batch_.dead_letters.push_back({"process", std::move(decoded->reason), where(),
+                                       WirePayloadText(c.record.value), clock_->NowMicros(),
+                                       std::move(c.record.key)});
+        ++counts.dead_lettered;
+        timestamps_.push_back(c.record.timestamp_us);
+        continue;
+      }
+      m = mapper_->Map(c.record.key, *value);
       if (m.ok && !m.deleted && validator_) {
         if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
           m.ok = false;
@@ -302,9 +322,8 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
         ++counts.stored;
       } else {
-        batch_.dead_letters.push_back({"process", std::move(m.error), where(),
-                                       std::move(c.record.value), clock_->NowMicros(),
-                                       std::move(c.record.key)});
+        batch_.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),
+                                       clock_->NowMicros(), std::move(c.record.key)});
         ++counts.dead_lettered;
       }
     }

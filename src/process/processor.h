@@ -50,6 +50,7 @@
 #include "log/log.h"
 #include "process/mapper.h"
 #include "process/row_schema.h"
+#include "process/wire_decoder.h"
 #include "store/store.h"
 
 namespace dataforge {
@@ -78,6 +79,11 @@ class Processor final : private ConsumerListener {
             size_t batch_records, Clock* clock, ProcessorProbe* probe);
   ~Processor() override;
 
+  // log.format confluent-*: decode every value with `decoder` (borrowed; null = values are the
+  // JSON the mapper reads) before mapping it; a value it cannot decode is a dead letter with its
+  // reason (process/wire_decoder.h). A letter of a decoded record that the mapping refused keeps
+  // the decoded JSON, so a replay maps it as is. Call before the first RunOnce.
+  void SetWireDecoder(WireDecoder* decoder);
   // process.schema: every mapped row (not a delete) is validated against `schema` before it
   // joins the batch; a row that fails is a dead letter whose reason names the schema (subject,
   // id, version), the JSON Pointer path and the rule (row_schema.h). Call before the first RunOnce.
@@ -126,6 +132,7 @@ class Processor final : private ConsumerListener {
   size_t batch_records_;
   Clock* clock_;
   ProcessorProbe* probe_;
+  WireDecoder* decoder_ = nullptr;
   std::unique_ptr<LogConsumer> consumer_;
   std::vector<ConsumedRecord> consumed_;
   std::vector<LostRange> lost_;  // reported by this RunOnce's Poll

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/record.h"
+#include "registry/wire_format.h"
 
 namespace dataforge {
 
@@ -20,6 +21,30 @@ OutboxRelay::OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t 
       cursor_interval_us_(cursor_interval_us),
       origin_(std::move(origin)),
       by_partition_(partitions) {}
+
+void OutboxRelay::SetEncoding(RelayEncoding encoding) {
+  encoding_ = std::move(encoding);
+}
+
+bool OutboxRelay::Encode(OutboxRow& row, std::string* value) {
+  value->clear();
+  registry::AppendWireHeader(encoding_->schema_id, value);
+  Status s = encoding_->codec->Encode(row.raw, value);
+  if (s.ok()) return true;
+  // Only rows above the committed cursor: the letters of those at or below it were committed.
+  if (row.seq > committed_cursor_) {
+    DeadLetter d;
+    d.stage = "relay";
+    d.reason = fmt::format("log.format: the record does not match schema id {} of subject '{}': {}",
+                           encoding_->schema_id, encoding_->subject, s.message());
+    d.location = fmt::format("outbox seq {}", row.seq);
+    d.payload = std::move(row.raw);
+    d.at_us = clock_->NowMicros();
+    d.key = std::move(row.key);
+    pending_dead_.emplace_back(row.seq, std::move(d));
+  }
+  return false;
+}
 
 Status OutboxRelay::Recover() {
   DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
@@ -47,6 +72,7 @@ Status OutboxRelay::Recover() {
   cursor_ = start;
   acked_cursor_ = start;
   in_flight_.clear();
+  pending_dead_.clear();
   committed_cursor_ = committed;
   committed_now_ = committed;
   probe_->cursor = cursor_;
@@ -61,11 +87,16 @@ Result<size_t> OutboxRelay::RunOnce() {
   uint64_t streamed = 0;
   uint64_t restreamed = 0;
   for (auto& row : rows_) {
+    LogRecord rec;
+    if (encoding_ && !IsBroadcastKey(row.key)) {
+      if (!Encode(row, &encoded_)) continue;  // a dead letter, committed with the cursor
+      rec.value = encoded_;
+    } else {
+      rec.value = std::move(row.raw);
+    }
     // The streamed counter already holds rows at or below the committed cursor.
     if (row.seq > committed_cursor_) ++streamed;
-    LogRecord rec;
     rec.key = std::move(row.key);
-    rec.value = std::move(row.raw);
     rec.timestamp_us = row.fetched_at_us;
     rec.headers.emplace_back("seq", fmt::format("{}", row.seq));
     if (!origin_.empty()) rec.headers.emplace_back("origin", origin_);
@@ -84,6 +115,9 @@ Result<size_t> OutboxRelay::RunOnce() {
     if (resent && row.seq <= committed_cursor_) ++restreamed;  // acknowledged, lost from the log
   }
   int64_t append_started = clock_->MonotonicMicros();
+  size_t appended = 0;
+  for (const auto& v : by_partition_) appended += v.size();
+  // A batch of refused (or skipped) rows only appends nothing; its ticket orders it all the same.
   auto ticket = log_->StartAppend(topic_, by_partition_);
   if (!ticket.ok()) {
     return ticket.status().WithContext(
@@ -97,8 +131,6 @@ Result<size_t> OutboxRelay::RunOnce() {
   }
   uint64_t last = rows_.back().seq;
   cursor_ = last;
-  size_t appended = 0;
-  for (const auto& v : by_partition_) appended += v.size();
   in_flight_.push_back({*ticket, last, streamed, appended, append_started});
   DF_RETURN_IF_ERROR(Reap(0));
   while (in_flight_.size() > kMaxInFlight) DF_RETURN_IF_ERROR(Reap(100'000));
@@ -132,7 +164,20 @@ Status OutboxRelay::Reap(int64_t timeout_us) {
 
 Status OutboxRelay::CommitAcknowledged() {
   if (acked_cursor_ == committed_now_ && pending_streamed_ == 0) return Status::OK();
-  DF_RETURN_IF_ERROR(staging_->CommitRelayCursor(acked_cursor_, pending_streamed_));
+  // The refused rows the acknowledged prefix passes, in the cursor's transaction.
+  committing_dead_.clear();
+  for (auto& [seq, letter] : pending_dead_) {
+    if (seq > acked_cursor_) break;
+    committing_dead_.push_back(letter);
+  }
+  DF_RETURN_IF_ERROR(
+      staging_->CommitRelayCursor(acked_cursor_, pending_streamed_, committing_dead_));
+  if (!committing_dead_.empty()) {
+    spdlog::warn("relay: {} row(s) dead-lettered, the first ({}): {}", committing_dead_.size(),
+                 committing_dead_.front().location, committing_dead_.front().reason);
+  }
+  pending_dead_.erase(pending_dead_.begin(), pending_dead_.begin() + committing_dead_.size());
+  probe_->dead_lettered += committing_dead_.size();
   committed_now_ = acked_cursor_;
   pending_streamed_ = 0;
   last_cursor_commit_us_ = clock_->MonotonicMicros();

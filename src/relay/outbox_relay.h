@@ -18,12 +18,29 @@
 // it keeps its place in seq order; `streamed` counts it once (one outbox row), `relayed` once per
 // partition.
 //
+// log.format confluent-json / confluent-avro (SetEncoding): each value goes to the log in
+// Confluent's wire format (registry/wire_format.h: magic byte 0, the schema id, the payload the
+// schema's codec makes of the staged JSON). A row the codec refuses (it does not match the
+// schema) is not appended: it becomes a dead letter of stage "relay" (reason "log.format: ...
+// does not match schema id N of subject S: <path> <rule>: <message>", the staged JSON as
+// payload), committed with the cursor that passes it (Staging::CommitRelayCursor), so it is
+// counted once in staging's dead_lettered and the balance holds; the rows after it go on.
+// Recovery: a refused row is in no partition; Recover() restarts at or below the committed
+// cursor, so every uncommitted row is read again: one refused again is dead-lettered (its
+// letter was not committed), one that encodes follows the skip rule above. This assumes the
+// schema did not change between the crash and the restart for those rows (at most one cursor
+// interval): a row encoded before and refused after, or the reverse, could be counted twice or
+// not at all.
+// A broadcast row (a source truncate event) is relayed as JSON unencoded: it is DataForge's
+// own control record, not a record of the subject.
 // Thread-compatible: one thread drives a relay.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +48,7 @@
 #include "common/latency_histogram.h"
 #include "common/status.h"
 #include "log/log.h"
+#include "registry/schema_format.h"
 #include "staging/staging.h"
 
 namespace dataforge {
@@ -39,9 +57,17 @@ struct RelayProbe {
   std::atomic<uint64_t> streamed{0};  // rows the log acknowledged, appended by this process
   std::atomic<uint64_t> cursor{0};    // last seq of the acknowledged batches
   std::atomic<uint64_t> batches{0};
-  std::atomic<uint64_t> relayed{0};     // rows acknowledged, re-streamed ones included
-  std::atomic<uint64_t> busy_us{0};     // time in RunOnce (written by the pipeline)
-  LatencyHistogram append_duration_us;  // a batch's append -> the log's acknowledgement
+  std::atomic<uint64_t> relayed{0};        // rows acknowledged, re-streamed ones included
+  std::atomic<uint64_t> dead_lettered{0};  // rows log.format's codec refused (committed)
+  std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
+  LatencyHistogram append_duration_us;     // a batch's append -> the log's acknowledgement
+};
+
+// How the relay encodes values for log.format's confluent formats.
+struct RelayEncoding {
+  int64_t schema_id = 0;
+  std::string subject;
+  std::unique_ptr<registry::RecordCodec> codec;  // of schema `schema_id`
 };
 
 class OutboxRelay {
@@ -51,6 +77,10 @@ class OutboxRelay {
   OutboxRelay(Staging* staging, Log* log, std::string topic, int32_t partitions,
               size_t batch_records, RelayProbe* probe, Clock* clock = Clock::Real(),
               int64_t cursor_interval_us = 200'000, std::string origin = "");
+
+  // Encodes values in Confluent's wire format from now on (see the header comment). Call
+  // before Recover().
+  void SetEncoding(RelayEncoding encoding);
 
   // Finds the durable position (see the header comment). Call once before RunOnce().
   Status Recover();
@@ -71,6 +101,10 @@ class OutboxRelay {
   uint64_t cursor() const { return cursor_; }
 
  private:
+  // The wire format of `row` in *value; false (and the dead letter in pending_dead_) when the
+  // codec refuses it.
+  bool Encode(OutboxRow& row, std::string* value);
+
   struct InFlight {
     uint64_t ticket;
     uint64_t last_seq;   // the batch's highest outbox seq
@@ -100,6 +134,11 @@ class OutboxRelay {
   uint64_t committed_now_ = 0;     // cursor value last committed
   std::string origin_;
   std::vector<OutboxRow> rows_;
+  std::optional<RelayEncoding> encoding_;
+  std::string encoded_;
+  // Rows the codec refused, by seq, until the cursor commit that passes them writes them.
+  std::deque<std::pair<uint64_t, DeadLetter>> pending_dead_;
+  std::vector<DeadLetter> committing_dead_;
   std::vector<std::vector<LogRecord>> by_partition_;
 };
 

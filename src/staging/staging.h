@@ -62,9 +62,15 @@ class Staging {
   virtual Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) = 0;
 
   // Records that the relay handed every row up to and including `seq` to the log, and that
-  // `streamed_delta` more record versions were streamed. Monotonic: a call whose seq is not
-  // above the cursor (a retry) changes nothing, `streamed` included.
-  virtual Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) = 0;
+  // `streamed_delta` more record versions were streamed; in the same transaction, appends
+  // `dead_letters` (rows up to `seq` the relay could not encode for the log, log.format) and
+  // adds them to `dead_lettered`. Monotonic: a call whose seq is not above the cursor (a retry)
+  // changes nothing, `streamed` and the dead letters included.
+  virtual Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
+                                   const std::vector<DeadLetter>& dead_letters) = 0;
+  Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
+    return CommitRelayCursor(seq, streamed_delta, {});
+  }
 
   virtual Result<StagingCounters> Counters() = 0;
 

@@ -107,7 +107,7 @@ TEST_F(ReplayTest, FixedMappingReplaysLettersIntoRowsOnceAndKeepsTheBalance) {
   EXPECT_EQ(typo.exit_code, 2);
   EXPECT_EQ(typo.err,
             "dataforge: reason class 'typo' is not one of: invalid_json, missing_key, "
-            "missing_field, type_mismatch, too_large, schema, other\n");
+            "missing_field, type_mismatch, too_large, schema, wire_format, other\n");
   const std::string two = LetterOf(letters, Uuid(2)), three = LetterOf(letters, Uuid(3));
 
   // Replayed through the fixed mapping: 2 is stored, 3 is refused again with the new reason.
@@ -181,7 +181,7 @@ TEST_F(ReplayTest, FixedMappingReplaysLettersIntoRowsOnceAndKeepsTheBalance) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "dataforge: reason class 'bogus' is not one of: invalid_json, missing_key, "
-            "missing_field, type_mismatch, too_large, schema, other\n");
+            "missing_field, type_mismatch, too_large, schema, wire_format, other\n");
   // --all: only 3 is left (2 is stored); it is refused by the mapping again.
   r = Df({"deadletter", "replay", "--all", "--reason", "missing_field"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -227,7 +227,7 @@ TEST_F(ReplayTest, OverHttpWithRolesAndRefusedWhileTheStoreIsReadOnly) {
     EXPECT_EQ(r.body,
               R"({"error":{"code":"bad_request","message":"reason=bogus: reason class 'bogus' is )"
               R"(not one of: invalid_json, missing_key, missing_field, type_mismatch, too_large, )"
-              R"(schema, other"}})");
+              R"(schema, wire_format, other"}})");
     // A reader may not replay.
     r = Curl(as(rita, {"-X", "POST", "-d", body}), url);
     EXPECT_EQ(r.status, 403) << r.body;

@@ -172,7 +172,7 @@ TEST_F(PipelineApiTest, DeadLettersBadParametersAre400WithTheFix) {
        "cursor"},
       {"reason=weird",
        "reason=weird: reason class 'weird' is not one of: invalid_json, missing_key, "
-       "missing_field, type_mismatch, too_large, schema, other"},
+       "missing_field, type_mismatch, too_large, schema, wire_format, other"},
   };
   for (const auto& c : cases) {
     auto r = served_->Call("GET", "/v1/deadletters?" + c.query);

@@ -8,6 +8,7 @@
 #include "common/dead_letter_reason.h"
 #include "common/json_writer.h"
 #include "pipeline/dead_letter_replay.h"
+#include "pipeline/log_format.h"
 #include "serve/rest/query_params.h"
 
 namespace dataforge::rest {
@@ -215,6 +216,11 @@ Result<ApiResponse> ReplayDeadLetters(State& s, const ApiRequest& req) {
   DF_ASSIGN_OR_RETURN(auto replayer, Replayer::Create(*s.b.config, s.b.store, s.b.staging,
                                                       s.b.clock, std::move(schema)));
   replayer->set_dry_run(dry_run);
+  std::unique_ptr<WireDecoder> decoder;  // log.format confluent-*: see Replayer::SetWireDecoder
+  if (s.b.registry != nullptr && s.b.config->log.format != LogConfig::Format::kJson) {
+    decoder = std::make_unique<WireDecoder>(s.b.registry, LogSchemaType(s.b.config->log.format));
+    replayer->SetWireDecoder(decoder.get());
+  }
   DF_RETURN_IF_ERROR(replayer->Select(ids, /*all=*/false, ""));
   std::vector<ReplayResult> results;
   DF_RETURN_IF_ERROR(replayer->Run(&results));

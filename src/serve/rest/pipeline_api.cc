@@ -10,7 +10,9 @@
 
 #include "common/json_or_string.h"
 #include "common/json_writer.h"
+#include "pipeline/log_format.h"
 #include "pipeline/status_report.h"
+#include "process/wire_decoder.h"
 #include "schedule/schedule.h"
 #include "serve/rest/dag_api.h"
 #include "serve/rest/deadletter_api.h"
@@ -27,7 +29,8 @@ using http::ResponseOrError;
 
 struct State {
   PipelineApiBackends b;
-  std::mutex mu;  // serializes calls into b.staging and b.log
+  std::mutex mu;  // serializes calls into b.staging and b.log, and the decoder
+  std::unique_ptr<WireDecoder> decoder;  // log.format confluent-* (b.registry)
 };
 
 Status NeedLog(const State& s) {
@@ -80,17 +83,20 @@ Result<ApiResponse> GetTopics(State& s, const ApiRequest& req) {
   return JsonResponse(JsonObjectWriter().Raw("topics", topics).Finish());
 }
 
-std::string RecordJson(const ConsumedRecord& c) {
+// `decoder`: the pipeline's topic in a confluent log.format (value decoded, with its schema
+// id and, when it does not decode, "value_error"); else null.
+std::string RecordJson(const ConsumedRecord& c, WireDecoder* decoder) {
   std::string headers = JsonObjectOfStrings(c.record.headers);
-  std::string value;
-  AppendJsonOrString(&value, c.record.value);
-  return JsonObjectWriter()
-      .Int("offset", c.offset)
+  DisplayedValue value = DisplayLogValue(decoder, c.record.value);
+  JsonObjectWriter w;
+  w.Int("offset", c.offset)
       .Int("timestamp_us", c.record.timestamp_us)
       .String("key", c.record.key)
-      .Raw("value", value)
-      .Raw("headers", headers)
-      .Finish();
+      .Raw("value", value.json)
+      .Raw("headers", headers);
+  if (value.schema_id >= 0) w.Int("schema_id", value.schema_id);
+  if (!value.error.empty()) w.String("value_error", value.error);
+  return w.Finish();
 }
 
 Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
@@ -171,7 +177,7 @@ Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
   }
   for (const auto& c : batch) {
     if (records.size() > 1) records += ',';
-    records += RecordJson(c);
+    records += RecordJson(c, topic == s.b.config->log.topic ? s.decoder.get() : nullptr);
   }
   records += ']';
   JsonObjectWriter w;
@@ -189,6 +195,10 @@ Result<ApiResponse> GetRecords(State& s, const ApiRequest& req) {
 void RegisterPipelineApi(http::ApiRouter* router, const PipelineApiBackends& backends) {
   auto s = std::make_shared<State>();
   s->b = backends;
+  if (backends.registry != nullptr && backends.config->log.format != LogConfig::Format::kJson) {
+    s->decoder = std::make_unique<WireDecoder>(backends.registry,
+                                               LogSchemaType(backends.config->log.format));
+  }
   http::RouteAccess pipeline_read{auth::ResourceKind::kPipeline, auth::Action::kRead, "", false};
   router->Add("GET", "/v1/status", pipeline_read, [s](const ApiRequest& req) {
     return ResponseOrError([&] { return GetStatus(*s, req); });

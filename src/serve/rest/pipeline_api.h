@@ -44,7 +44,9 @@ struct PipelineApiBackends {
   // file alone, the run list is empty and a trigger is 503.
   RunStore* runs = nullptr;
   // The schema registry in the staging database: POST /v1/deadletters/replay validates with
-  // process.schema. Null when the pipeline has none or the data dir no staging database yet.
+  // process.schema; with log.format confluent-*, GET .../records decodes config->log.topic's
+  // values (their JSON and schema id) and the replay decodes wire_format letters. Null when
+  // the pipeline uses neither or the data dir has no staging database yet.
   registry::SchemaRegistry* registry = nullptr;
   Clock* clock = Clock::Real();
 };

@@ -275,16 +275,18 @@ Status PostgresStaging::ReadOutbox(uint64_t after_seq, size_t max_rows,
   });
 }
 
-Status PostgresStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
+Status PostgresStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
+                                          const std::vector<DeadLetter>& dead_letters) {
   if (!relay_) return Status::InvalidArgument("staging is open read-only");
   return relay_->Run("committing the relay cursor", [&](PgConnection& c, int) -> Status {
-    Status s = AdvanceRelayCursor(c, seq, streamed_delta);
+    Status s = AdvanceRelayCursor(c, seq, streamed_delta, dead_letters);
     if (!s.ok()) Rollback(c);
     return s;
   });
 }
 
-Status PostgresStaging::AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64_t streamed_delta) {
+Status PostgresStaging::AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64_t streamed_delta,
+                                           const std::vector<DeadLetter>& dead_letters) {
   DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
   DF_ASSIGN_OR_RETURN(auto cur, c.Query("SELECT value FROM dataforge.counters WHERE instance=$1 "
                                         "AND name='relay_cursor' FOR UPDATE",
@@ -301,6 +303,24 @@ Status PostgresStaging::AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64
                              {instance_, std::to_string(seq), std::to_string(streamed_delta),
                               std::to_string(new_keys)})
                          .status());
+  if (!dead_letters.empty()) {  // rows the relay could not encode (log.format)
+    CopyBinaryWriter w;
+    for (const auto& d : dead_letters) {
+      w.BeginRow(6);
+      w.Text(instance_);
+      w.Text(d.stage);
+      w.Text(d.reason);
+      w.Text(d.location);
+      w.Text(d.payload);
+      w.Int64(d.at_us);
+    }
+    DF_RETURN_IF_ERROR(c.CopyIn(kCopyDead, w.Finish()).WithContext("writing dead letters"));
+    DF_RETURN_IF_ERROR(c.Query("INSERT INTO dataforge.counters AS c(instance, name, value) "
+                               "VALUES ($1,'dead_lettered',$2) ON CONFLICT (instance, name) DO "
+                               "UPDATE SET value = c.value + excluded.value",
+                               {instance_, std::to_string(dead_letters.size())})
+                           .status());
+  }
   return c.Exec("COMMIT");
 }
 

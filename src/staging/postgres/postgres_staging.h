@@ -45,7 +45,9 @@ class PostgresStaging final : public Staging {
   Result<std::string> SourcePosition(const std::string& source_name) override;
   Result<std::vector<std::pair<std::string, std::string>>> SourcePositions() override;
   Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) override;
-  Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) override;
+  using Staging::CommitRelayCursor;
+  Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
+                           const std::vector<DeadLetter>& dead_letters) override;
   Result<StagingCounters> Counters() override;
   Result<OutboxRow> Get(const std::string& key) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
@@ -60,7 +62,8 @@ class PostgresStaging final : public Staging {
   Status InsertRowByRow(PgConnection& c, const SourceBatch& batch, uint64_t first_seq,
                         uint64_t* next_seq, std::vector<DeadLetter>* rejected);
   // One transaction: the cursor to `seq`, the upsert view over (cursor, seq], the counters.
-  Status AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64_t streamed_delta);
+  Status AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64_t streamed_delta,
+                            const std::vector<DeadLetter>& dead_letters);
   // Points dataforge.records at outbox rows [from, to]; returns how many keys are new.
   Result<int64_t> UpsertRecords(PgConnection& c, uint64_t from, uint64_t to);
   Result<uint64_t> BatchesCommitted(PgConnection& c);

@@ -217,7 +217,8 @@ Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows, std::vecto
   return Status::OK();
 }
 
-Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
+Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
+                                        const std::vector<DeadLetter>& dead_letters) {
   std::lock_guard lock(write_mu_);
   if (!writer_) return Status::InvalidArgument("staging is open read-only");
   DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
@@ -239,6 +240,20 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
   if (s.ok()) {
     add_counter_.BindText(1, kStreamed);
     add_counter_.BindInt(2, static_cast<int64_t>(streamed_delta));
+    s = add_counter_.Run();
+  }
+  for (const auto& d : dead_letters) {
+    if (!s.ok()) break;
+    insert_dead_.BindText(1, d.stage);
+    insert_dead_.BindText(2, d.reason);
+    insert_dead_.BindText(3, d.location);
+    insert_dead_.BindBlob(4, d.payload);
+    insert_dead_.BindInt(5, d.at_us);
+    s = insert_dead_.Run();
+  }
+  if (s.ok() && !dead_letters.empty()) {
+    add_counter_.BindText(1, kDeadLettered);
+    add_counter_.BindInt(2, static_cast<int64_t>(dead_letters.size()));
     s = add_counter_.Run();
   }
   if (s.ok()) s = writer_->Exec("COMMIT");

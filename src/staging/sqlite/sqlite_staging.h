@@ -30,7 +30,9 @@ class SqliteStaging final : public Staging {
   Result<std::string> SourcePosition(const std::string& source_name) override;
   Result<std::vector<std::pair<std::string, std::string>>> SourcePositions() override;
   Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) override;
-  Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) override;
+  using Staging::CommitRelayCursor;
+  Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
+                           const std::vector<DeadLetter>& dead_letters) override;
   Result<StagingCounters> Counters() override;
   Result<OutboxRow> Get(const std::string& key) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
