@@ -200,8 +200,8 @@ TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
   auto after = Scrape(run);
   EXPECT_EQ(Only(before, kStatusFamilies), Only(after, kStatusFamilies))
       << "the counters moved while they were compared";
-  // 6 stages, 2 lags, 4 partitions x 4, deleted unread, rows, 2 x 6 dead-letter classes, 3 up.
-  EXPECT_EQ(Only(after, kStatusFamilies).size(), 41u);
+  // 6 stages, 2 lags, 4 partitions x 4, deleted unread, rows, 2 x 8 dead-letter classes, 3 up.
+  EXPECT_EQ(Only(after, kStatusFamilies).size(), 45u);
   for (const char* stage : kStages) {
     std::string series = fmt::format("dataforge_records_total{{stage=\"{}\"}}", stage);
     ASSERT_TRUE(cli.count(stage)) << status.out;
