@@ -5,28 +5,15 @@
 
 #include "auth/postgres/postgres_credential_store.h"
 #include "auth/sqlite/sqlite_credential_store.h"
-#include "common/redact.h"
+#include "staging/staging.h"
 
 namespace dataforge::auth {
 
 Result<std::unique_ptr<CredentialStore>> OpenCredentialStore(const std::string& staging_url,
                                                              OpenMode mode) {
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (staging_url.rfind(kSqlite, 0) == 0) {
-    std::string path = staging_url.substr(kSqlite.size());
-    if (path.empty()) {
-      return Status::ConfigError(
-          fmt::format("staging url '{}' has no path; write sqlite:///abs/path.db", staging_url));
-    }
-    return SqliteCredentialStore::Open(path, mode);
-  }
-  if (staging_url.rfind("postgresql://", 0) == 0 || staging_url.rfind("postgres://", 0) == 0) {
-    return PostgresCredentialStore::Open(staging_url, mode);
-  }
-  return Status::ConfigError(
-      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
-                  "postgresql://user:password@host:port/db",
-                  Redact(staging_url)));
+  DF_ASSIGN_OR_RETURN(StagingUrl parsed, ParseStagingUrl(staging_url));
+  if (parsed.postgres) return PostgresCredentialStore::Open(staging_url, mode);
+  return SqliteCredentialStore::Open(parsed.sqlite_path, mode);
 }
 
 }  // namespace dataforge::auth

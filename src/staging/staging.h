@@ -85,6 +85,15 @@ class Staging {
   virtual void Interrupt() {}
 };
 
+// Which backend a staging URL names; every store kept in the staging database (users, runs,
+// the schema registry) opens through it. sqlite_path is the file ("" for PostgreSQL, whose
+// `url` is passed to libpq as is). ConfigError for an empty SQLite path or another scheme.
+struct StagingUrl {
+  bool postgres = false;
+  std::string sqlite_path;
+};
+Result<StagingUrl> ParseStagingUrl(const std::string& url);
+
 // Opens the staging named by `url`: "sqlite:///abs/path/staging.db", "sqlite://rel/path", or
 // "postgresql://user:password@host:port/db?sslmode=..." (any libpq URI).
 // `synchronous_full`: make every commit durable before it returns (SQLite: fsync; PostgreSQL:

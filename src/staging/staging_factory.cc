@@ -7,24 +7,30 @@
 
 namespace dataforge {
 
-Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mode,
-                                             bool synchronous_full, const std::string& instance) {
+Result<StagingUrl> ParseStagingUrl(const std::string& url) {
   constexpr std::string_view kSqlite = "sqlite://";
-  if (url.rfind(kSqlite, 0) == 0) {
+  if (url.starts_with(kSqlite)) {
     std::string path = url.substr(kSqlite.size());
     if (path.empty()) {
       return Status::ConfigError(
           fmt::format("staging url '{}' has no path; write sqlite:///abs/path.db", url));
     }
-    return SqliteStaging::Open(path, mode, synchronous_full);
+    return StagingUrl{false, std::move(path)};
   }
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    return PostgresStaging::Open(url, mode, synchronous_full, instance);
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return StagingUrl{true, ""};
   }
   return Status::ConfigError(
       fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
                   "postgresql://user:password@host:port/db",
                   Redact(url)));
+}
+
+Result<std::unique_ptr<Staging>> OpenStaging(const std::string& url, OpenMode mode,
+                                             bool synchronous_full, const std::string& instance) {
+  DF_ASSIGN_OR_RETURN(StagingUrl parsed, ParseStagingUrl(url));
+  if (parsed.postgres) return PostgresStaging::Open(url, mode, synchronous_full, instance);
+  return SqliteStaging::Open(parsed.sqlite_path, mode, synchronous_full);
 }
 
 }  // namespace dataforge

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "common/redact.h"
 #include "orchestrate/state/postgres/postgres_run_store.h"
 #include "orchestrate/state/sqlite/sqlite_run_store.h"
+#include "staging/staging.h"
 
 namespace dataforge {
 namespace {
@@ -104,22 +104,9 @@ std::string SanitizeText(std::string_view text) {
 }
 
 Result<std::unique_ptr<RunStore>> OpenRunStore(const std::string& staging_url, OpenMode mode) {
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (staging_url.rfind(kSqlite, 0) == 0) {
-    std::string path = staging_url.substr(kSqlite.size());
-    if (path.empty()) {
-      return Status::ConfigError(
-          fmt::format("staging url '{}' has no path; write sqlite:///abs/path.db", staging_url));
-    }
-    return SqliteRunStore::Open(path, mode);
-  }
-  if (staging_url.rfind("postgresql://", 0) == 0 || staging_url.rfind("postgres://", 0) == 0) {
-    return PostgresRunStore::Open(staging_url, mode);
-  }
-  return Status::ConfigError(
-      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
-                  "postgresql://user:password@host:port/db",
-                  Redact(staging_url)));
+  DF_ASSIGN_OR_RETURN(StagingUrl parsed, ParseStagingUrl(staging_url));
+  if (parsed.postgres) return PostgresRunStore::Open(staging_url, mode);
+  return SqliteRunStore::Open(parsed.sqlite_path, mode);
 }
 
 }  // namespace dataforge

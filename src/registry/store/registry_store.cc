@@ -7,31 +7,18 @@
 #include <simdjson.h>
 
 #include "common/json_writer.h"
-#include "common/redact.h"
 #include "registry/registry_error.h"
 #include "registry/store/postgres/postgres_registry_store.h"
 #include "registry/store/sqlite/sqlite_registry_store.h"
+#include "staging/staging.h"
 
 namespace dataforge::registry {
 
 Result<std::unique_ptr<RegistryStore>> OpenRegistryStore(const std::string& staging_url,
                                                          OpenMode mode) {
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (staging_url.rfind(kSqlite, 0) == 0) {
-    std::string path = staging_url.substr(kSqlite.size());
-    if (path.empty()) {
-      return Status::ConfigError(
-          fmt::format("staging url '{}' has no path; write sqlite:///abs/path.db", staging_url));
-    }
-    return SqliteRegistryStore::Open(path, mode);
-  }
-  if (staging_url.rfind("postgresql://", 0) == 0 || staging_url.rfind("postgres://", 0) == 0) {
-    return PostgresRegistryStore::Open(staging_url, mode);
-  }
-  return Status::ConfigError(
-      fmt::format("staging url '{}': unsupported scheme; use sqlite://PATH or "
-                  "postgresql://user:password@host:port/db",
-                  Redact(staging_url)));
+  DF_ASSIGN_OR_RETURN(StagingUrl parsed, ParseStagingUrl(staging_url));
+  if (parsed.postgres) return PostgresRegistryStore::Open(staging_url, mode);
+  return SqliteRegistryStore::Open(parsed.sqlite_path, mode);
 }
 
 std::string SchemaFingerprint(SchemaType type, std::string_view canonical,

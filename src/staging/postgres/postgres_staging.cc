@@ -20,6 +20,16 @@ constexpr const char* kCopyDead =
     "COPY dataforge.dead_letters(instance, stage, reason, location, payload, at) FROM STDIN "
     "(FORMAT binary)";
 
+void AddDeadLetterRow(CopyBinaryWriter* w, const std::string& instance, const DeadLetter& d) {
+  w->BeginRow(6);
+  w->Text(instance);
+  w->Text(d.stage);
+  w->Text(d.reason);
+  w->Text(d.location);
+  w->Text(d.payload);
+  w->Int64(d.at_us);
+}
+
 void AddOutboxRow(CopyBinaryWriter* w, int32_t instance_id, uint64_t seq, const SourceRecord& r) {
   w->BeginRow(5);
   w->Int32(instance_id);
@@ -153,15 +163,7 @@ Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_na
   if (!batch.dead_letters.empty() || !rejected.empty()) {
     CopyBinaryWriter w;
     for (const std::vector<DeadLetter>* list : {&batch.dead_letters, &std::as_const(rejected)}) {
-      for (const auto& d : *list) {
-        w.BeginRow(6);
-        w.Text(instance_);
-        w.Text(d.stage);
-        w.Text(d.reason);
-        w.Text(d.location);
-        w.Text(d.payload);
-        w.Int64(d.at_us);
-      }
+      for (const auto& d : *list) AddDeadLetterRow(&w, instance_, d);
     }
     DF_RETURN_IF_ERROR(c.CopyIn(kCopyDead, w.Finish()).WithContext("writing dead letters"));
   }
@@ -305,15 +307,7 @@ Status PostgresStaging::AdvanceRelayCursor(PgConnection& c, uint64_t seq, uint64
                          .status());
   if (!dead_letters.empty()) {  // rows the relay could not encode (log.format)
     CopyBinaryWriter w;
-    for (const auto& d : dead_letters) {
-      w.BeginRow(6);
-      w.Text(instance_);
-      w.Text(d.stage);
-      w.Text(d.reason);
-      w.Text(d.location);
-      w.Text(d.payload);
-      w.Int64(d.at_us);
-    }
+    for (const auto& d : dead_letters) AddDeadLetterRow(&w, instance_, d);
     DF_RETURN_IF_ERROR(c.CopyIn(kCopyDead, w.Finish()).WithContext("writing dead letters"));
     DF_RETURN_IF_ERROR(c.Query("INSERT INTO dataforge.counters AS c(instance, name, value) "
                                "VALUES ($1,'dead_lettered',$2) ON CONFLICT (instance, name) DO "
