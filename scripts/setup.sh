@@ -22,6 +22,7 @@ PACKAGES=(
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-cassandra openssl   # an independent CQL driver and certificates for the endpoint tests
+  buildah umoci skopeo ca-certificates binutils  # the container image (scripts/image.sh) and its test
 )
 
 missing=()
