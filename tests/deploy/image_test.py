@@ -5,7 +5,7 @@ Builds the image from the given binary, unpacks its OCI layout with umoci, and r
 own entrypoint, environment, working dir and user (from the bundle's config.json) inside the
 image's root filesystem with no file from the host: `unshare --mount --pid --fork`, a fresh
 /proc, a /dev of bind-mounted null/zero/random/urandom (as a runtime makes it), a fresh /data
-volume, chroot and setgid/setuid to the image's user. Then:
+volume, a tmpfs /tmp, the rest read-only, chroot and setgid/setuid to the image's user. Then:
   - `run --max-records 2000` stores 2000 records and dead-letters 0 (the built-in mock API);
   - `serve` on a free loopback port answers the host: GET /health, /metrics with
     dataforge_build_info of the binary's version, the table's count and rows; it runs as the
@@ -60,9 +60,10 @@ def http_get(url):
         return e.code, e.read().decode()
 
 
-# The launcher: runs as PID 1 of the new PID namespace, in its own mount namespace. It mounts
-# /proc, /dev and the /data volume into the root filesystem, then chroots, drops to the image's
-# user and execs the image's program. Python only sets up; what runs is the image's binary.
+# The launcher: runs as PID 1 of the new PID namespace, in its own mount namespace. It makes the
+# root filesystem read-only and mounts /proc, /dev, a tmpfs /tmp and the /data volume on it,
+# then chroots, drops to the image's user and execs the image's program. Python only sets up;
+# what runs is the image's binary.
 LAUNCHER = r'''
 import json, os, subprocess, sys
 rootfs, volume, spec_path = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -71,6 +72,9 @@ def sh(*a): subprocess.run(a, check=True)
 sh("mount", "--make-rprivate", "/")
 for d in ("proc", "dev", "data", "tmp"):
     os.makedirs(os.path.join(rootfs, d), exist_ok=True)
+# The image's files read-only (docker run --read-only --tmpfs /tmp): only /data and /tmp written.
+sh("mount", "--bind", rootfs, rootfs)
+sh("mount", "-o", "remount,bind,ro", rootfs)
 sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "proc", rootfs + "/proc")
 sh("mount", "-t", "tmpfs", "-o", "nosuid,mode=0755,size=64k", "tmpfs", rootfs + "/dev")
 for node in ("null", "zero", "random", "urandom"):
@@ -78,6 +82,8 @@ for node in ("null", "zero", "random", "urandom"):
     sh("mount", "--bind", f"/dev/{node}", f"{rootfs}/dev/{node}")
 sh("mount", "--bind", volume, rootfs + "/data")
 sh("mount", "-t", "tmpfs", "-o", "nosuid,nodev,mode=1777", "tmpfs", rootfs + "/tmp")
+if spec["loopback_up"]:
+    sh("ip", "link", "set", "lo", "up")
 os.chroot(rootfs)
 os.chdir(spec["cwd"])
 os.setgroups(spec["additionalGids"])
@@ -101,8 +107,10 @@ class Image:
             f.write(LAUNCHER)
         self.n = 0
 
-    def start(self, args):
-        """Starts the image's entrypoint with `args` in place of the image's cmd."""
+    def start(self, args, net=None, stdin=None):
+        """Starts the image's entrypoint with `args` in place of the image's cmd. net: None (the
+        host's network), "new" (a network namespace of its own, loopback up, as a runtime gives
+        a container) or a PID whose network namespace to join."""
         user = self.process["user"]
         spec = {
             "args": [self.entrypoint] + args,
@@ -111,6 +119,7 @@ class Image:
             "uid": user["uid"],
             "gid": user["gid"],
             "additionalGids": user.get("additionalGids", []),
+            "loopback_up": net == "new",
         }
         self.n += 1
         spec_path = os.path.join(self.work, f"spec{self.n}.json")
@@ -118,15 +127,23 @@ class Image:
             json.dump(spec, f)
         out = open(os.path.join(self.work, f"out{self.n}.txt"), "w+")
         err = open(os.path.join(self.work, f"err{self.n}.txt"), "w+")
-        p = subprocess.Popen(
-            ["unshare", "--mount", "--pid", "--fork", "--kill-child", "/usr/bin/python3",
-             self.launcher, self.rootfs, self.volume, spec_path],
-            stdout=out, stderr=err, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "/usr/bin/python3",
+                self.launcher, self.rootfs, self.volume, spec_path]
+        if net == "new":
+            argv.insert(1, "--net")
+        elif net is not None:
+            argv = ["nsenter", f"--net=/proc/{net}/ns/net", "--"] + argv
+        p = subprocess.Popen(argv, stdout=out, stderr=err,
+                             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        if stdin is not None:
+            p.stdin.write(stdin.encode())
+            p.stdin.close()
         p.out, p.err = out, err
         return p
 
-    def run(self, args, timeout=120):
-        p = self.start(args)
+    def run(self, args, timeout=120, net=None, stdin=None):
+        p = self.start(args, net=net, stdin=stdin)
         p.wait(timeout)
         p.out.seek(0)
         p.err.seek(0)
@@ -196,7 +213,7 @@ def run_tests(a, work):
         return 1
     print(f"image built in {time.monotonic() - t0:.0f} s", flush=True)
 
-    check_docker_archive(a, out_dir, version)
+    healthcheck_test = check_docker_archive(a, out_dir, version)
 
     bundle = os.path.join(work, "bundle")
     subprocess.run(["umoci", "unpack", "--image", f"{out_dir}/oci:{version}", bundle],
@@ -219,8 +236,8 @@ def run_tests(a, work):
     rc, out, err = image.run(["run", "--max-records", "2000", "--no-progress"])
     check(rc == 0, f"run --max-records 2000 exits 0 (got {rc}; stderr: {err.strip()[-2000:]})")
     # "  stored               2000           2000": this run, data dir total
-    counts = {l.split()[0]: l.split()[1:] for l in out.splitlines()
-              if len(l.split()) == 3 and l.split()[1].isdigit()}
+    rows = [l.split() for l in out.splitlines()]
+    counts = {r[0]: r[1:3] for r in rows if len(r) >= 3 and r[1].isdigit() and r[2].isdigit()}
     for what, want in (("fetched", "2000"), ("staged", "2000"), ("stored", "2000"),
                        ("dead-lettered", "0"), ("lost", "0")):
         check(counts.get(what) == [want, want], f"run: {what} {want} {want} (summary: {out!r})")
@@ -248,7 +265,38 @@ def run_tests(a, work):
             server.wait()
     check(server.returncode == 0, f"serve exits 0 on SIGTERM (got {server.returncode})")
 
-    # 3. The health command against a closed port: 1 and its one line.
+    # 3. The image's own command (Cmd: run, listening on 0.0.0.0:8080) in a network namespace of
+    # its own, as a container gets: it refuses to start without authentication, starts once a
+    # user exists, and the image's HEALTHCHECK command, exactly, passes in its namespace.
+    rc, out, err = image.run(process["args"][1:], net="new")
+    check(rc == 2 and "refusing to listen off loopback with authentication off" in err,
+          f"the default command without a user: exit 2, refusing (got {rc}, {err.strip()!r})")
+    rc, out, err = image.run(["users", "add", "admin", "--role", "admin", "--password-stdin"],
+                             stdin="a-long-password\n")
+    check(rc == 0 and out == "user admin added with role admin, with a password\n",
+          f"users add admin (got {rc}, {out!r}, {err.strip()!r})")
+    default = image.start(process["args"][1:], net="new")
+    try:
+        pid = wait_for(lambda: child_pid(default.pid), 10) and child_pid(default.pid)
+        health = healthcheck_test[1:]
+        check(health[0] == image.entrypoint, f"the HEALTHCHECK runs {image.entrypoint}: {health}")
+        healthy = pid and wait_for(
+            lambda: default.poll() is None and
+            image.run(health[1:], net=pid, timeout=30)[0] == 0, 60)
+        check(bool(healthy), "the image's HEALTHCHECK passes against its default command "
+                             f"(stderr {read(default.err.name)[-2000:]!r})")
+    finally:
+        pid = child_pid(default.pid)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+        try:
+            default.wait(60)
+        except subprocess.TimeoutExpired:
+            default.kill()
+            default.wait()
+    check(default.returncode == 0, f"the default command exits 0 on SIGTERM ({default.returncode})")
+
+    # 4. The health command against a closed port: 1 and its one line.
     closed = free_port()
     rc, out, err = image.run(["health", "--url", f"http://127.0.0.1:{closed}/health"])
     want = f"dataforge: health: http://127.0.0.1:{closed}/health: connection refused\n"
@@ -365,6 +413,7 @@ def check_docker_archive(a, out_dir, version):
         check(m is not None and m.uid == uid and (m.mode & 0o7777) == mode,
               f"layer has {name} uid {uid} mode {oct(mode)} "
               f"(got {m and (m.uid, oct(m.mode & 0o7777))})")
+    return (config.get("Healthcheck") or {}).get("Test") or ["CMD", "?"]
 
 
 if __name__ == "__main__":
