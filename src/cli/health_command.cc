@@ -157,7 +157,9 @@ Status CheckHealth(const std::string& url_text, int timeout_ms, const std::strin
         return fail(fmt::format("cannot connect within {} ms", timeout_ms));
       case httplib::Error::Read:
       case httplib::Error::Write:
-        if (elapsed >= timeout) return fail(fmt::format("no answer within {} ms", timeout_ms));
+        // A read that timed out took the whole timeout (less a truncated millisecond).
+        if (elapsed + std::chrono::milliseconds(1) >= timeout)
+          return fail(fmt::format("no answer within {} ms", timeout_ms));
         return fail("the connection closed before an answer");
       case httplib::Error::SSLConnection:
         return fail("the TLS handshake failed (is it an http:// server?)");
