@@ -37,7 +37,7 @@ struct HealthUrl {
 Result<HealthUrl> ParseHealthUrl(const std::string& url) {
   auto bad = [&](const std::string& why) {
     return Status::ConfigError(
-        fmt::format("health --url '{}': {} (e.g. {})", url, why, kDefaultUrl));
+        fmt::format("health --url '{}': {} (want http[s]://HOST[:PORT][/PATH])", url, why));
   };
   HealthUrl u;
   std::string rest;

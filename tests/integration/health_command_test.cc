@@ -138,8 +138,8 @@ TEST_F(HealthCommandTest, BadUrlsAreUsageErrors) {
   for (const auto& [url, why] : cases) {
     auto r = RunDataforge({"health", "--url", url});
     EXPECT_EQ(r.exit_code, 2) << url;
-    EXPECT_EQ(r.err, fmt::format("dataforge: health --url '{}': {} (e.g. "
-                                 "http://127.0.0.1:8080/health)\n",
+    EXPECT_EQ(r.err, fmt::format("dataforge: health --url '{}': {} (want "
+                                 "http[s]://HOST[:PORT][/PATH])\n",
                                  url, why));
   }
   auto r = RunDataforge({"health", "--timeout-ms", "0"});
