@@ -130,6 +130,7 @@ ln -s /etc/ssl/certs/ca-certificates.crt "$root/usr/lib/ssl/cert.pem"
 ln -s /etc/ssl/certs "$root/usr/lib/ssl/certs"
 ln -s /etc/ssl/openssl.cnf "$root/usr/lib/ssl/openssl.cnf"
 cp -a /usr/share/zoneinfo "$root/usr/share/zoneinfo"
+rm -f "$root/usr/share/zoneinfo/localtime"  # a link to the host's /etc/localtime: the image is UTC
 cp -r "$repo/pipelines/." "$root/etc/dataforge/"
 
 cat >"$root/etc/passwd" <<'EOF'

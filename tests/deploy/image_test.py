@@ -7,6 +7,8 @@ image's root filesystem with no file from the host: `unshare --mount --pid --for
 /proc, a /dev of bind-mounted null/zero/random/urandom (as a runtime makes it), a fresh /data
 volume, a tmpfs /tmp, the rest read-only, chroot and setgid/setuid to the image's user. Then:
   - `run --max-records 2000` stores 2000 records and dead-letters 0 (the built-in mock API);
+    the bundled pipeline files in /etc/dataforge/ pass `config check`, and so does one with a
+    DAG in Europe/Paris (the image's tzdata);
   - `serve` on a free loopback port answers the host: GET /health, /metrics with
     dataforge_build_info of the binary's version, the table's count and rows; it runs as the
     image's user and maps no file from outside the root filesystem;
@@ -246,6 +248,24 @@ def run_tests(a, work):
     owners = {os.stat(os.path.join(image.volume, n)).st_uid for n in os.listdir(image.volume)}
     check(bool(owners) and owners == {IMAGE_UID},
           f"the volume holds the data dir, files owned by {IMAGE_UID} (owners {owners})")
+
+    # The bundled pipeline files are in /etc/dataforge/ and pass `config check` in the image.
+    for name in sorted(os.listdir(os.path.join(a.source_dir, "pipelines"))):
+        if name.endswith(".yaml"):
+            rc, out, err = image.run(["config", "check", f"/etc/dataforge/{name}"])
+            check(rc == 0 and out.startswith(f"/etc/dataforge/{name}: ok ("),
+                  f"config check /etc/dataforge/{name} in the image (got {rc}, {out!r}, {err!r})")
+
+    # A DAG in Europe/Paris: config check loads the zone from the image's tzdata.
+    default_yaml = read(os.path.join(a.source_dir, "pipelines/default.yaml"))
+    paris = default_yaml.replace('    schedule: "@daily"\n',
+                                 '    schedule: "@daily"\n    timezone: Europe/Paris\n', 1)
+    check(paris != default_yaml, "pipelines/default.yaml has the DAG the time zone is added to")
+    with open(os.path.join(image.volume, "paris.yaml"), "w") as f:
+        f.write(paris)
+    rc, out, err = image.run(["config", "check", "/data/paris.yaml"])
+    check(rc == 0 and out.startswith("/data/paris.yaml: ok ("),
+          f"a DAG in Europe/Paris passes config check in the image (got {rc}, {out!r}, {err!r})")
 
     # 2. serve on a free port, answering the host.
     port = free_port()
