@@ -112,7 +112,7 @@ ln -s ../lib/$multiarch/ld-linux-x86-64.so.2 "$root/usr/lib64/ld-linux-x86-64.so
 # Every DT_NEEDED of every ELF file in the image must be in it (ldd and the ELF agree).
 for elf in "$root/usr/bin/dataforge" "$root/$libdir"/*; do
   for needed in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    [[ -e $root/$libdir/$needed ]] || die "${elf#$root} needs $needed, which ldd did not list"
+    [[ -e $root/$libdir/$needed ]] || die "${elf#"$root"} needs $needed, which ldd did not list"
   done
 done
 # Nothing is loaded at run time that ldd cannot see, for what DataForge does (checked with
@@ -203,7 +203,7 @@ build_seconds=$((SECONDS - start))
 
 # --- The summary ----------------------------------------------------------------------------
 python3 - "$out" "$tag" "$root" "$build_seconds" >"$out/summary.txt" <<'EOF'
-import gzip, hashlib, json, os, sys, tarfile
+import gzip, io, json, os, sys, tarfile
 out, tag, root, seconds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 blobs = os.path.join(out, "oci", "blobs", "sha256")
 def blob(d): return os.path.join(blobs, d.split(":", 1)[1])
@@ -221,7 +221,6 @@ for layer in layers:
     else:
         compressed += len(gzip.compress(data, 9, mtime=0))
     uncompressed += len(data)
-    import io
     with tarfile.open(fileobj=io.BytesIO(data)) as t:
         files += sum(1 for m in t.getmembers() if m.isfile())
 sizes = {}
