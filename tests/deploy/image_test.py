@@ -13,7 +13,10 @@ volume, a tmpfs /tmp, the rest read-only, chroot and setgid/setuid to the image'
     dataforge_build_info of the binary's version, the table's count and rows; it runs as the
     image's user and maps no file from outside the root filesystem;
   - `dataforge health --url ...` (the HEALTHCHECK command) exits 0 inside the image, 1 with its
-    one-line reason against a closed port;
+    one-line reason against a closed port; over TLS (serve --tls-cert) with --ca-cert 0, with
+    the image's CA bundle alone 1;
+  - the image's default command, in a network namespace of its own, refuses to start without
+    a user and passes the image's HEALTHCHECK command once one exists;
   - the docker archive's config has the entrypoint, user, ports, volume, healthcheck and labels.
 Skipped (exit 77) when not root or when unshare is refused.
 
@@ -285,6 +288,41 @@ def run_tests(a, work):
             server.kill()
             server.wait()
     check(server.returncode == 0, f"serve exits 0 on SIGTERM (got {server.returncode})")
+
+    # TLS in the image (libssl, OpenSSL's config, the CA bundle's path): serve with a
+    # self-signed certificate from the volume; health trusts it with --ca-cert only.
+    tls = os.path.join(image.volume, "tls")
+    os.makedirs(tls)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    f"{tls}/key.pem", "-out", f"{tls}/cert.pem", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    for f in ("key.pem", "cert.pem"):
+        os.chown(f"{tls}/{f}", IMAGE_UID, IMAGE_UID)
+    port = free_port()
+    server = image.start(["serve", "--http-port", str(port), "--tls-cert", "/data/tls/cert.pem",
+                          "--tls-key", "/data/tls/key.pem"])
+    try:
+        url = f"https://127.0.0.1:{port}/health"
+        up = wait_for(lambda: "serve: listening on" in read(server.out.name)
+                      or server.poll() is not None, 60)
+        check(up and server.poll() is None, f"serve with TLS starts ({read(server.err.name)!r})")
+        rc, out, err = image.run(["health", "--url", url, "--ca-cert", "/data/tls/cert.pem"])
+        check(rc == 0 and out == f"health: {url}: ok\n",
+              f"health over TLS with --ca-cert: exit 0 (got {rc}, {out!r}, {err!r})")
+        rc, out, err = image.run(["health", "--url", url])
+        want = (f"dataforge: health: {url}: the server's certificate is not trusted (give its CA "
+                "with --ca-cert FILE) or does not name the host\n")
+        check(rc == 1 and err == want, f"health over TLS, system CAs: 1, {want!r} (got {rc}, {err!r})")
+    finally:
+        pid = child_pid(server.pid)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
     # 3. The image's own command (Cmd: run, listening on 0.0.0.0:8080) in a network namespace of
     # its own, as a container gets: it refuses to start without authentication, starts once a
