@@ -150,7 +150,12 @@ class Image:
 
     def run(self, args, timeout=120, net=None, stdin=None):
         p = self.start(args, net=net, stdin=stdin)
-        p.wait(timeout)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()  # unshare --kill-child takes its child with it
+            p.wait()
+            failures.append(f"{args} did not finish within {timeout} s")
         p.out.seek(0)
         p.err.seek(0)
         return p.returncode, p.out.read(), p.err.read()
