@@ -116,7 +116,8 @@ for elf in "$root/usr/bin/dataforge" "$root/$libdir"/*; do
   done
 done
 # Nothing is loaded at run time that ldd cannot see, for what DataForge does (checked with
-# strace -f -e trace=openat on run, serve, cql-serve, health; see docs/deploy.md): glibc 2.36 has
+# strace -f -e trace=openat on run, serve with a scrape of /metrics, and health over https; see
+# docs/deploy.md): glibc 2.36 has
 # nss_files and nss_dns inside libc.so.6 (no libnss_*.so for "files dns"), no gconv module is
 # opened (C locale), OpenSSL 3's default provider is inside libcrypto (no ossl-modules/), and
 # librdkafka's SASL PLAIN/SCRAM are its own (cyrus-sasl's plugins in sasl2/ are only for
