@@ -1,13 +1,39 @@
 #include "common/json_writer.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace dataforge {
+
+namespace {
+
+// Where the first byte that needs escaping (a control character, '"' or '\\') is in the 8 bytes
+// of `w` (little-endian), or 8 when none does: the bytewise "has a byte below n" test.
+inline size_t FirstToEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+  const uint64_t hits = ((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) &
+                        ~w & kHighs;  // bytes >= 0x80 never need escaping
+  return hits == 0 ? 8 : static_cast<size_t>(__builtin_ctzll(hits)) / 8;
+}
+
+}  // namespace
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   size_t run = 0;  // start of the current run of bytes that need no escaping
   for (size_t i = 0; i < s.size(); ++i) {
+    // Eight bytes at a time while none of them needs escaping.
+    while (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      size_t k = FirstToEscape(w);
+      i += k;
+      if (k < 8) break;
+    }
+    if (i >= s.size()) break;
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run, i - run);

@@ -107,8 +107,23 @@ std::string FormatTimestampMillis(int64_t millis) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", y, m, d, rem / 3600,
-                     (rem / 60) % 60, rem % 60, ms);
+  if (y < 0 || y > 9999) {
+    return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", y, m, d, rem / 3600,
+                       (rem / 60) % 60, rem % 60, ms);
+  }
+  // The same text as the format above, without fmt's parsing (a hot path of the mapping).
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&](size_t at, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, rem / 3600, 2);
+  put(14, (rem / 60) % 60, 2);
+  put(17, rem % 60, 2);
+  put(20, ms, 3);
+  return out;
 }
 
 }  // namespace dataforge

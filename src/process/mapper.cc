@@ -76,17 +76,47 @@ bool ScalarText(const element& e, std::string* out) {
   }
 }
 
+// ScalarText, appended to `out`.
+bool AppendScalarText(const element& e, std::string* out) {
+  switch (e.type()) {
+    case element_type::STRING:
+      out->append(std::string_view(e.get_string().value_unsafe()));
+      return true;
+    case element_type::INT64:
+    case element_type::UINT64: {
+      char buf[24];
+      auto [end, ec] = e.type() == element_type::INT64
+                           ? std::to_chars(buf, buf + sizeof buf, e.get_int64().value_unsafe())
+                           : std::to_chars(buf, buf + sizeof buf, e.get_uint64().value_unsafe());
+      out->append(buf, end);
+      return true;
+    }
+    case element_type::DOUBLE:
+      fmt::format_to(std::back_inserter(*out), "{}", e.get_double().value_unsafe());
+      return true;
+    case element_type::BOOL:
+      out->append(e.get_bool().value_unsafe() ? "true" : "false");
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string Describe(const element& e) {
   std::string s = simdjson::minify(e);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
 
+bool IsHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < 36; ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    if (dash ? s[i] != '-' : !IsHexDigit(s[i])) return false;
   }
   return true;
 }
@@ -198,7 +228,8 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
   *carried = false;  // some path or template said something (a value or null)
   element value;
   bool have_element = false;
-  std::string text;  // a key or a rendered template
+  std::string& text = *out_text;  // a key or a rendered template, then the value as text
+  text.clear();
   const Path* used = nullptr;
   for (const auto& p : c.paths) {
     if (p.is_key) {
@@ -221,16 +252,16 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
     for (const auto& tmpl : c.templates) {
       // A template with a path the record lacks says nothing; one with a null (or non-scalar)
       // part says null.
-      std::string rendered, piece;
+      text.clear();  // rendered here
       Found found = Found::kValue;
       for (const auto& part : tmpl) {
         if (!part.is_path) {
-          rendered += part.literal;
+          text += part.literal;
           continue;
         }
         element e;
         if (part.path.is_key) {
-          rendered.append(key);
+          text.append(key);
           continue;
         }
         Found f = Lookup(root, part.path.parts, &e, nested_parser_.get());
@@ -238,22 +269,23 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
           found = Found::kAbsent;
           break;
         }
-        if (f == Found::kNull || !ScalarText(e, &piece)) {
+        if (f == Found::kNull || (found == Found::kValue && !AppendScalarText(e, &text))) {
           found = Found::kNull;
-        } else {
-          rendered += piece;
         }
       }
       *carried = *carried || found != Found::kAbsent;
       if (found == Found::kValue) {
-        text = std::move(rendered);
         *present = true;
         break;
       }
     }
   }
-  if (!*present) return true;  // null; the caller decides if that is an error
-  std::string where = used ? fmt::format(" at {}", used->text) : " from its template";
+  if (!*present) {  // null; the caller decides if that is an error
+    text.clear();
+    return true;
+  }
+  // Where the value came from, for an error (formatted only then).
+  auto where = [&] { return used ? " at " + used->text : std::string(" from its template"); };
   // Text form of the value for string-ish types.
   if (have_element && c.type != Type::kInt && c.type != Type::kBigint && c.type != Type::kDouble &&
       c.type != Type::kBoolean && c.type != Type::kDecimal &&
@@ -261,24 +293,24 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
     if (c.type == Type::kText && (value.is_object() || value.is_array())) {
       text = simdjson::minify(value);  // an object or array in a text column: its JSON text
     } else if (!ScalarText(value, &text)) {
-      *error =
-          fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value), where);
+      *error = fmt::format("column \"{}\": value {}{} is not a scalar", c.name, Describe(value),
+                           where());
       return false;
     }
   }
   switch (c.type) {
     case Type::kText:
       AppendJsonString(out_json, text);
-      *out_text = std::move(text);
       return true;
     case Type::kUuid: {
       if (!IsUuid(text)) {
-        *error = fmt::format("column \"{}\": value \"{}\"{} is not a UUID", c.name, text, where);
+        *error = fmt::format("column \"{}\": value \"{}\"{} is not a UUID", c.name, text, where());
         return false;
       }
-      for (char& ch : text) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+      for (char& ch : text) {
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      }
       AppendJsonString(out_json, text);
-      *out_text = std::move(text);
       return true;
     }
     case Type::kTimestamp: {
@@ -301,7 +333,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       if (!ms) {
         if (have_element && value.is_number()) text = Describe(value);
         *error =
-            fmt::format("column \"{}\": value \"{}\"{} is not a timestamp", c.name, text, where);
+            fmt::format("column \"{}\": value \"{}\"{} is not a timestamp", c.name, text, where());
         return false;
       }
       *out_text = FormatTimestampMillis(*ms);
@@ -326,7 +358,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       }
       if (ok && c.type == Type::kInt && (v < INT32_MIN || v > INT32_MAX)) ok = false;
       if (!ok) {
-        *error = fmt::format("column \"{}\": value {}{} is not {}", c.name, text, where,
+        *error = fmt::format("column \"{}\": value {}{} is not {}", c.name, text, where(),
                              c.type == Type::kInt ? "a 32-bit integer" : "a 64-bit integer");
         return false;
       }
@@ -351,7 +383,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       }
       if (!ok) {
         *error = fmt::format("column \"{}\": value {}{} is not a number", c.name,
-                             have_element ? Describe(value) : text, where);
+                             have_element ? Describe(value) : text, where());
         return false;
       }
       if (std::isinf(v) && text.find_first_of("nN") == std::string::npos) {
@@ -359,7 +391,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
         *error = fmt::format(
             "column \"{}\": value {}{} is beyond the range of a double; use a decimal or text "
             "column",
-            c.name, have_element ? Describe(value) : text, where);
+            c.name, have_element ? Describe(value) : text, where());
         return false;
       }
       // JSON has no NaN, Infinity or -0: those are written as PostgreSQL and the CQL
@@ -404,7 +436,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
         *error = fmt::format(
             "column \"{}\": value {}{} is not a decimal (digits with an optional point and "
             "exponent, at most {} digits; NaN and Infinity have none: use a double or text column)",
-            c.name, have_element ? Describe(value) : JsonString(s), where, kMaxDecimalDigits);
+            c.name, have_element ? Describe(value) : JsonString(s), where(), kMaxDecimalDigits);
         return false;
       }
       *out_text = FormatDecimal(*d);
@@ -426,7 +458,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       }
       if (!ok) {
         *error = fmt::format("column \"{}\": value {}{} is not a boolean", c.name,
-                             have_element ? Describe(value) : text, where);
+                             have_element ? Describe(value) : text, where());
         return false;
       }
       *out_text = v ? "true" : "false";

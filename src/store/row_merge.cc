@@ -1,5 +1,7 @@
 #include "store/row_merge.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace dataforge {
@@ -13,16 +15,24 @@ void SkipSpace(std::string_view s, size_t* i) {
   while (*i < s.size() && IsSpace(s[*i])) ++*i;
 }
 
-// Past the string that starts at s[*i] == '"'; false if it does not end.
+// Past the string that starts at s[*i] == '"'; false if it does not end. A quote ends it
+// unless an odd run of backslashes inside the string stands before it (an escaped quote).
 bool SkipString(std::string_view s, size_t* i) {
-  for (++*i; *i < s.size(); ++*i) {
-    if (s[*i] == '\\') {
-      ++*i;
-    } else if (s[*i] == '"') {
-      ++*i;
+  const size_t open = *i;
+  size_t from = open + 1;
+  while (from < s.size()) {
+    const void* q = std::memchr(s.data() + from, '"', s.size() - from);
+    if (q == nullptr) break;
+    size_t at = static_cast<size_t>(static_cast<const char*>(q) - s.data());
+    size_t backslashes = 0;
+    while (at - backslashes > open + 1 && s[at - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) {
+      *i = at + 1;
       return true;
     }
+    from = at + 1;
   }
+  *i = s.size();
   return false;
 }
 

@@ -228,10 +228,16 @@ bool SetsEveryColumn(std::string_view row_json, const RocksDbStore::ColumnSet& c
   if (members->size() < columns.size()) return false;
   seen->assign(columns.size(), false);
   size_t found = 0;
-  for (const auto& [key, value] : *members) {
-    auto it = columns.find(key.substr(1, key.size() - 2));  // without its quotes
-    if (it == columns.end()) continue;
-    size_t i = static_cast<size_t>(it->second);
+  for (size_t j = 0; j < members->size(); ++j) {
+    std::string_view name = (*members)[j].first;
+    name = name.substr(1, name.size() - 2);  // without its quotes
+    size_t i = j;
+    // Rows usually list the columns in the schema's order: try the member's own position first.
+    if (j >= columns.names.size() || columns.names[j] != name) {
+      auto it = columns.position.find(name);
+      if (it == columns.position.end()) continue;
+      i = static_cast<size_t>(it->second);
+    }
     if (!(*seen)[i]) ++found;
     (*seen)[i] = true;
   }
@@ -247,7 +253,9 @@ Result<std::shared_ptr<const RocksDbStore::ColumnSet>> RocksDbStore::TableColumn
   auto set = std::make_shared<ColumnSet>();
   auto schema = DescribeTable(table);
   if (schema.ok()) {
-    for (const auto& c : schema->columns) set->emplace(c.name, set->size());
+    for (const auto& c : schema->columns) {
+      if (set->position.emplace(c.name, set->names.size()).second) set->names.push_back(c.name);
+    }
   } else if (schema.status().code() != StatusCode::kNotFound) {
     return schema.status();
   }

@@ -26,8 +26,13 @@ namespace dataforge {
 
 class RocksDbStore final : public Store {
  public:
-  // Column name -> its position in the schema.
-  using ColumnSet = std::map<std::string, int, std::less<>>;
+  // A table's schema columns: name -> its position, and the names in that order.
+  struct ColumnSet {
+    std::map<std::string, int, std::less<>> position;
+    std::vector<std::string> names;
+    bool empty() const { return names.empty(); }
+    size_t size() const { return names.size(); }
+  };
 
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, OpenMode mode,
                                              const StoreOptions& options);

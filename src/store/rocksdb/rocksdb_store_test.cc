@@ -272,5 +272,30 @@ TEST_F(RocksDbStoreTest, WriteOfEveryColumnKeepsAColumnAddedSince) {
   EXPECT_EQ(s->Counters()->stored, 6u);
 }
 
+// The check that a write sets every column (so the row is replaced without reading it) looks at
+// names, not positions: members in another order than the schema's, or with others among them.
+TEST_F(RocksDbStoreTest, WriteOfEveryColumnInAnyOrderReplacesTheRow) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}, {"b", "int"}}}).ok());
+  StoreBatch b;
+  b.table = "ks.t";
+  b.group = "g";
+  b.rows = {{"k", R"({"id":"k","a":1,"b":2,"x":9})"}};
+  ASSERT_TRUE(s->Apply(b).ok());
+  b.rows = {{"k", R"({"b":3,"id":"k","a":4})"}};  // every column, another order: replaced
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"b":3,"id":"k","a":4})");
+  b.rows = {{"k", R"({"id":"k","a":5})"}};  // some columns: merged in the stored order
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"b":3,"id":"k","a":5})");
+  b.rows = {{"k", R"({"id":"k","x":1,"a":6,"b":7})"}};  // every column and one more: replaced
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","x":1,"a":6,"b":7})");
+  b.rows = {{"k", R"({"id":"k","id":"k","b":8})"}};  // three members, two columns: merged
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","x":1,"a":6,"b":8})");
+}
+
 }  // namespace
 }  // namespace dataforge
