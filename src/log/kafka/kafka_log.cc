@@ -321,12 +321,22 @@ Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
   a->topic = topic;
   a->base_offsets.assign(by_partition.size(), -1);
   a->started_us = NowUs();
-  for (const auto& v : by_partition) a->records += v.size();
+  size_t value_bytes = 0;
+  for (const auto& v : by_partition) {
+    a->records += v.size();
+    for (const LogRecord& r : v) value_bytes += r.value.size();
+  }
   a->remaining = a->records;
+  // One buffer for the batch's values instead of a copy per record in librdkafka (a 1 kB
+  // record is one allocation less, and librdkafka's own allocation per record stays small).
+  // Reserved up front: the pointers handed to librdkafka never move.
+  a->values.reserve(value_bytes);
   PendingAppend* raw = a.get();
   pending_.push_back(std::move(a));
   for (size_t p = 0; p < by_partition.size(); ++p) {
     for (const LogRecord& r : by_partition[p]) {
+      char* value = raw->values.data() + raw->values.size();
+      raw->values.append(r.value);
       while (true) {
         rd_kafka_headers_t* headers = nullptr;
         if (!r.headers.empty()) {
@@ -338,9 +348,8 @@ Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
         }
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(static_cast<int32_t>(p)),
-            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()), RD_KAFKA_V_VALUE(value, r.value.size()),
+            RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000),
             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(raw), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (headers) rd_kafka_headers_destroy(headers);

@@ -84,6 +84,9 @@ class KafkaLog final : public Log {
     std::string first_failed;           // "key 'k' (n bytes) for topic/p"
     std::vector<int64_t> base_offsets;  // per partition, -1 = none
     int64_t started_us = 0;
+    // The records' values, back to back: librdkafka sends them from here (no copy of its own)
+    // until every record is acknowledged or purged, so this lives as long as the append.
+    std::string values;
   };
 
  private:
