@@ -14,8 +14,10 @@
 #       default SQLite staging, once with PostgreSQL staging on the same server.
 #
 #   bench/postgres_bench.sh [RECORDS]      (default 200000; build first: scripts/setup.sh)
-# Environment: RUNS (repetitions of (a)-(c), default 2), PARTS (a subset of "abcde", default
-# all), CDC_RATE (transactions/s, default 1000), CDC_SECONDS (default 20), CDC_STAGING
+# Environment: RUNS (repetitions of (a)-(c), default 3; a min / median / max summary of the
+# ratio follows them), BUILD (build dir, default build), SB (the staging_bench binary, default
+# $BUILD/bench/staging_bench: point it at an older build to compare two versions in one run),
+# PARTS (a subset of "abcde", default all), CDC_RATE (transactions/s, default 1000), CDC_SECONDS (default 20), CDC_STAGING
 # ("sqlite postgresql", default both), CDC_CLIENTS (pgbench clients, default 8: each client
 # waits for its commit's flush, and when the disk takes ~2.5 ms per fdatasync — as this VM's
 # did at times — 4 clients top out at 760-880 transactions/s; with 8, pgbench offers 1,000/s),
@@ -25,7 +27,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
-RUNS=${RUNS:-2}
+RUNS=${RUNS:-3}
+BUILD=${BUILD:-build}
 PARTS=${PARTS:-abcde}
 CDC_RATE=${CDC_RATE:-1000}
 CDC_SECONDS=${CDC_SECONDS:-20}
@@ -34,10 +37,16 @@ CDC_CLIENTS=${CDC_CLIENTS:-8}
 PROFILE=${PROFILE:-0}
 ROWS_PER_TXN=10
 PGT=tests/tools/pg_throwaway.sh
-SB=build/bench/staging_bench
-PB=build/bench/pipeline_bench
-DF=build/src/dataforge
-for b in $SB $PB $DF; do [[ -x $b ]] || { echo "postgres_bench: $b missing: build first" >&2; exit 1; }; done
+SB=${SB:-$BUILD/bench/staging_bench}
+PB=$BUILD/bench/pipeline_bench
+DF=$BUILD/src/dataforge
+need=()
+if [[ $PARTS == *[abc]* ]]; then need+=("$SB"); fi
+if [[ $PARTS == *d* ]]; then need+=("$PB"); fi
+if [[ $PARTS == *e* ]]; then need+=("$DF"); fi
+for b in "${need[@]}"; do [[ -x $b ]] || { echo "postgres_bench: $b missing: build first" >&2; exit 1; }; done
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+ratios=() pg_rates=() ceil_rates=() before_rates=() before_ratios=() pg_cpus=() before_cpus=() ceil_cpus=()
 
 work=$(mktemp -d /tmp/df_pgbench_XXXXXX)
 chmod 0755 "$work" # the server runs as the postgres user and must reach $work/pg
@@ -59,6 +68,22 @@ pq() { PGOPTIONS='-c client_min_messages=warning' "$PGT" psql "$work/pg" "$@"; }
 export PGPASSWORD=secret
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d dataforge)
 has() { [[ $PARTS == *$1* ]]; }
+# CPU seconds the PostgreSQL server used so far: the postmaster, its live children and the
+# children it reaped (cutime/cstime: the backends of connections that closed).
+pgcpu() {
+  local pm
+  pm=$(head -1 "$work/pg/data/postmaster.pid")
+  {
+    awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat"
+    for c in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null); do
+      awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true
+    done
+  } | awk -v hz="$(getconf CLK_TCK)" '{t += $1} END {printf "%.2f", t / hz}'
+}
+cpu_line() { # server CPU since $1, client CPU $2, records $3
+  awk -v a="$1" -v b="$(pgcpu)" -v c="$2" -v n="$3" 'BEGIN {
+    printf "  CPU: server %.2f s + client %.2f s = %.1f us/record\n", b - a, c, (b - a + c) * 1e6 / n }'
+}
 rate_of() { awk '/^  records\/s/ {print $2; exit}' "$1"; }
 now() { date +%s.%N; }
 
@@ -107,8 +132,22 @@ profile() {
   sort -t'|' -k1,1 "$work/profile.txt"
 }
 
+before_run() { # (b) with the SB_BEFORE binary, for a before/after comparison in the same run
+  echo "== run $run (b') the same with SB_BEFORE=$SB_BEFORE (the version to compare with)"
+  pq "DROP SCHEMA IF EXISTS dataforge CASCADE" "CHECKPOINT"
+  local s0 c0
+  s0=$(pgcpu)
+  "$SB_BEFORE" --records "$N" --staging "$URL" --instance bench | tee "$work/b0.out"
+  before_rates+=("$(rate_of "$work/b0.out")")
+  c0=$(awk '/client CPU/ {print $3}' "$work/b0.out")
+  if [[ -n $c0 ]]; then
+    cpu_line "$s0" "$c0" "$N" | tee "$work/b0.cpu"
+    before_cpus+=("$(awk '{print $(NF-1)}' "$work/b0.cpu")")
+  fi
+}
+
 for run in $(seq 1 "$RUNS"); do
-  if has a || has b || has c; then echo "== run $run: disk fdatasync $(fsync_rate)"; fi
+  if has a || has b || has c; then echo "== run $run: disk fdatasync $(fsync_rate), load $(load)"; fi
   sqlite_rate="" pg_rate="" pk_rate="" nopk_rate="" batches_rate=""
   if has a; then
     echo "== run $run (a) staging_bench into SQLite (temp file), batch 1000, fsync per commit"
@@ -117,20 +156,27 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$work"/staging.db*
   fi
   if has b; then
+    # With SB_BEFORE, the two binaries take turns at going first (odd runs: SB_BEFORE first):
+    # on this machine the first of the two staging runs is often the slower one.
+    if [[ -n ${SB_BEFORE:-} ]] && ((run % 2 == 1)); then before_run; fi
     echo "== run $run (b) staging_bench into PostgreSQL staging, batch 1000, synchronous_commit=on"
     pq "DROP SCHEMA IF EXISTS dataforge CASCADE" "CHECKPOINT"
     if [[ $PROFILE == 1 ]]; then
       pq "ALTER SYSTEM SET log_min_duration_statement = 0" "SELECT pg_reload_conf()" >/dev/null
       log_from=$(($(wc -l <"$work/pg/server.log") + 1))
     fi
+    s0=$(pgcpu)
     $SB --records "$N" --staging "$URL" --instance bench | tee "$work/b.out"
     pg_rate=$(rate_of "$work/b.out")
+    cpu_line "$s0" "$(awk '/client CPU/ {print $3}' "$work/b.out")" "$N" | tee "$work/b.cpu"
+    pg_cpus+=("$(awk '{print $(NF-1)}' "$work/b.cpu")")
     if [[ $PROFILE == 1 ]]; then
       pq "ALTER SYSTEM SET log_min_duration_statement = -1" "SELECT pg_reload_conf()" >/dev/null
       profile
     fi
     echo "  sizes: outbox $(pq "SELECT pg_size_pretty(pg_total_relation_size('dataforge.outbox'))")," \
       "records $(pq "SELECT pg_size_pretty(pg_total_relation_size('dataforge.records'))")"
+    if [[ -n ${SB_BEFORE:-} ]] && ((run % 2 == 0)); then before_run; fi
   fi
   if has c; then
     echo "== run $run (c) ceiling: psql \\copy of the same records (raw_copy: one transaction;"
@@ -144,16 +190,20 @@ for run in $(seq 1 "$RUNS"); do
         pq "CREATE TABLE $table(key text PRIMARY KEY, raw text)"
       fi
       t0=$(now)
+      s0=$(pgcpu)
+      TIMEFORMAT='%3U %3S'
       if [[ $table == raw_copy_batches ]]; then
-        "${PSQL[@]}" -f "$work/chunks.sql"
+        { time "${PSQL[@]}" -f "$work/chunks.sql"; } 2>"$work/c.time"
       else
-        "${PSQL[@]}" -1 -c "\\copy $table(key, raw) FROM '$work/records.copy'"
+        { time "${PSQL[@]}" -1 -c "\\copy $table(key, raw) FROM '$work/records.copy'"; } 2>"$work/c.time"
       fi
       t1=$(now)
       rows=$(pq "SELECT count(*) FROM $table")
       r=$(awk -v n="$rows" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}')
       awk -v n="$rows" -v a="$t0" -v b="$t1" -v t="$table" 'BEGIN {
         printf "  %-17s %10.0f records/s (%d rows in %.2f s)\n", t, n / (b - a), n, b - a }'
+      cpu_line "$s0" "$(awk '{print $1 + $2}' "$work/c.time")" "$rows" | tee "$work/c.cpu"
+      if [[ $table == raw_copy ]]; then ceil_cpus+=("$(awk '{print $(NF-1)}' "$work/c.cpu")"); fi
       if [[ $table == raw_copy ]]; then pk_rate=$r; elif [[ $table == raw_copy_nopk ]]; then nopk_rate=$r; else batches_rate=$r; fi
       pq "DROP TABLE $table"
     done
@@ -165,8 +215,31 @@ for run in $(seq 1 "$RUNS"); do
       if (b != "") printf ", / in batches of 1,000 = %.0f%%", 100 * s / b
       if (q != "") printf "; SQLite staging / \\copy with PK = %.0f%%", 100 * q / c
       printf "\n" }'
+    ratios+=("$(awk -v s="$pg_rate" -v c="$pk_rate" 'BEGIN {printf "%.0f", 100 * s / c}')")
+    pg_rates+=("$pg_rate") ceil_rates+=("$pk_rate")
+    if [[ -n ${SB_BEFORE:-} ]]; then
+      before_ratios+=("$(awk -v s="${before_rates[-1]}" -v c="$pk_rate" 'BEGIN {printf "%.0f", 100 * s / c}')")
+      echo "  ratio: SB_BEFORE's PostgreSQL staging / \\copy with PK = ${before_ratios[-1]}%"
+    fi
   fi
 done
+if ((${#ratios[@]} > 0)); then
+  mmm() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {printf "%s / %s / %s", v[1], v[int((NR + 1) / 2)], v[NR]}'; }
+  echo "== $RUNS runs, min / median / max (load at the end $(load)):"
+  echo "  PostgreSQL staging          $(mmm "${pg_rates[@]}") records/s"
+  echo "  \\copy, PK, 1 transaction   $(mmm "${ceil_rates[@]}") records/s"
+  echo "  staging / \\copy             $(mmm "${ratios[@]}") %  (per run: ${ratios[*]}; target >= 70%)"
+  if ((${#pg_cpus[@]} > 0 && ${#ceil_cpus[@]} > 0)); then
+    echo "  CPU per record (server + client; the machine's load inflates it less than wall time):"
+    echo "    PostgreSQL staging        $(mmm "${pg_cpus[@]}") us"
+    echo "    \\copy, PK, 1 transaction $(mmm "${ceil_cpus[@]}") us"
+    if ((${#before_cpus[@]} > 0)); then echo "    SB_BEFORE's staging       $(mmm "${before_cpus[@]}") us"; fi
+  fi
+  if ((${#before_ratios[@]} > 0)); then
+    echo "  SB_BEFORE's staging         $(mmm "${before_rates[@]}") records/s"
+    echo "  SB_BEFORE's staging / \\copy $(mmm "${before_ratios[@]}") %  (per run: ${before_ratios[*]})"
+  fi
+fi
 
 if has d; then
   echo "== (d) the whole pipeline, PostgreSQL staging (built-in API -> PostgreSQL -> embedded log -> RocksDB)"

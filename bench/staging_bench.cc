@@ -221,6 +221,8 @@ int main(int argc, char** argv) {
       }
     });
     auto start = std::chrono::steady_clock::now();
+    struct rusage cpu0 {};
+    getrusage(RUSAGE_SELF, &cpu0);
     double busy_s = 0;
     for (size_t i = 0; i < all.size(); i += static_cast<size_t>(batch)) {
       size_t end = std::min(all.size(), i + static_cast<size_t>(batch));
@@ -248,6 +250,13 @@ int main(int argc, char** argv) {
     relay.join();
     advance();
     const double total_s = Seconds(start);
+    struct rusage cpu1 {};
+    getrusage(RUSAGE_SELF, &cpu1);
+    auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    // The client's CPU while committing (this process: the commits, COPY encoding, libpq and the
+    // relay thread), which the machine's load does not inflate the way it does wall time.
+    const double cpu_s =
+        secs(cpu1.ru_utime) - secs(cpu0.ru_utime) + secs(cpu1.ru_stime) - secs(cpu0.ru_stime);
     if (!relay_status.ok()) {
       fmt::print(stderr, "staging_bench: relay cursor: {}\n", relay_status.ToString());
       return 1;
@@ -265,6 +274,8 @@ int main(int argc, char** argv) {
     fmt::print("  duration          {:>10.2f} s  ({} batches; {:.2f} s inside Commit)\n", total_s,
                batches, busy_s);
     fmt::print("  records/s         {:>10.0f}\n", total_s > 0 ? n / total_s : 0.0);
+    fmt::print("  client CPU        {:>10.2f} s  ({:.1f} us/record, user + system)\n", cpu_s,
+               n > 0 ? cpu_s * 1e6 / n : 0.0);
     fmt::print("  MB/s (raw JSON)   {:>10.1f}\n",
                total_s > 0 ? static_cast<double>(raw_bytes) / 1048576.0 / total_s : 0.0);
     fmt::print("  commit p50        {:>10.2f} ms  (per batch of {})\n",

@@ -52,4 +52,12 @@ std::string CopyBinaryWriter::Finish() {
   return done;
 }
 
+void CopyBinaryWriter::Finish(std::string* out) {
+  out_.push_back('\xff');
+  out_.push_back('\xff');
+  out->swap(out_);
+  out_.assign(kHeader);
+  rows_ = 0;
+}
+
 }  // namespace dataforge

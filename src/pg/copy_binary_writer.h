@@ -20,6 +20,9 @@ class CopyBinaryWriter {
   void Null();
   // The complete COPY data (header, rows, trailer); the writer is left empty.
   std::string Finish();
+  // The same into `*out` (its old contents dropped), keeping both buffers' capacity for the
+  // next rows: a writer reused batch after batch does not grow a buffer again.
+  void Finish(std::string* out);
   size_t rows() const { return rows_; }
 
  private:

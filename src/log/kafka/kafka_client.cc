@@ -197,6 +197,7 @@ ConsumedRecord ConsumedFromKafka(const rd_kafka_message_t* m) {
   c.record.timestamp_us = ms >= 0 ? ms * 1000 : 0;
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+    c.record.headers.reserve(rd_kafka_header_cnt(headers));
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;

@@ -84,6 +84,9 @@ class KafkaLog final : public Log {
     std::string first_failed;           // "key 'k' (n bytes) for topic/p"
     std::vector<int64_t> base_offsets;  // per partition, -1 = none
     int64_t started_us = 0;
+    // The records' values, back to back: librdkafka sends them from here (no copy of its own)
+    // until every record is acknowledged or purged, so this lives as long as the append.
+    std::string values;
   };
 
  private:
@@ -115,6 +118,8 @@ class KafkaLog final : public Log {
   std::set<std::string> first_record_gone_;          // guarded by mu_; topics LogId gives up on
   RdKafkaPtr reader_;                                // guarded by mu_; assign-only reader
   // Appending thread only.
+  std::string append_topic_;                // the topic of append_rkt_
+  rd_kafka_topic_t* append_rkt_ = nullptr;  // its handle, destroyed before producer_
   std::deque<std::unique_ptr<PendingAppend>> pending_;
   uint64_t next_ticket_ = 0;
   uint64_t acked_ticket_ = 0;

@@ -49,6 +49,16 @@ void Rollback(PgConnection& c) {
   if (!c.Broken()) (void)c.Exec("ROLLBACK");
 }
 
+// `s` as an SQL string literal (PQescapeLiteral: quotes doubled, E'' when backslashes); false
+// when libpq refuses it (bytes invalid in the connection's encoding).
+bool AppendLiteral(PgConnection& c, std::string_view s, std::string* out) {
+  char* q = PQescapeLiteral(c.raw(), s.data(), s.size());
+  if (!q) return false;
+  out->append(q);
+  PQfreemem(q);
+  return true;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Staging>> PostgresStaging::Open(const std::string& url, OpenMode mode,
@@ -141,13 +151,57 @@ Result<uint64_t> PostgresStaging::Commit(const std::string& source_name, const S
   return last_seq;
 }
 
+bool PostgresStaging::BuildOneTripScript(PgConnection& c, const std::string& source_name,
+                                         const SourceBatch& batch) {
+  // Everything but the COPY data in one simple-query string: the server runs the statements in
+  // order, reads the COPY data when it reaches the COPY and then runs the COMMIT; an error
+  // (a rejected record included) skips the rest of the string and leaves the transaction
+  // aborted, so nothing commits without the COPY.
+  script_.assign(
+      "BEGIN;INSERT INTO dataforge.source_positions(instance, source, position) VALUES(");
+  if (!AppendLiteral(c, instance_, &script_)) return false;
+  script_ += ',';
+  if (!AppendLiteral(c, source_name, &script_)) return false;
+  script_ += ',';
+  if (!AppendLiteral(c, batch.position, &script_)) return false;
+  script_ +=
+      ") ON CONFLICT (instance, source) DO UPDATE SET position=excluded.position;"
+      "INSERT INTO dataforge.counters AS c(instance, name, value) VALUES (";
+  std::string instance;
+  if (!AppendLiteral(c, instance_, &instance)) return false;
+  script_ += fmt::format(
+      "{0},'batches',1),({0},'dead_lettered',0),({0},'fetched',{1}),({0},'staged',{2}) "
+      "ON CONFLICT (instance, name) DO UPDATE SET value = c.value + excluded.value;{3};COMMIT",
+      instance, batch.fetched(), batch.records.size(), kCopyOutbox);
+  return true;
+}
+
 Status PostgresStaging::CommitOnce(PgConnection& c, const std::string& source_name,
                                    const SourceBatch& batch, uint64_t* last_seq) {
   const uint64_t first = next_seq_;
   uint64_t next = first;
+  bool row_by_row = false;
+  if (!batch.records.empty() && batch.dead_letters.empty() &&
+      BuildOneTripScript(c, source_name, batch)) {
+    // The common batch in one round trip (and the COPY data): see BuildOneTripScript.
+    for (const auto& r : batch.records) AddOutboxRow(&copy_, instance_id_, next++, r);
+    copy_.Finish(&copy_data_);
+    Status s = c.CopyIn(script_, copy_data_);
+    if (s.ok()) {
+      *last_seq = next - 1;
+      return Status::OK();
+    }
+    if (s.code() != StatusCode::kInvalidArgument) return s;
+    // The server rejected a record: redo the batch below, one record at a time to find which.
+    DF_RETURN_IF_ERROR(c.Exec("ROLLBACK"));
+    next = first;
+    row_by_row = true;
+  }
   std::vector<DeadLetter> rejected;
   DF_RETURN_IF_ERROR(c.Exec("BEGIN"));
-  if (!batch.records.empty()) {
+  if (row_by_row) {
+    DF_RETURN_IF_ERROR(InsertRowByRow(c, batch, first, &next, &rejected));
+  } else if (!batch.records.empty()) {
     CopyBinaryWriter w;
     for (const auto& r : batch.records) AddOutboxRow(&w, instance_id_, next++, r);
     Status staged = c.CopyIn(kCopyOutbox, w.Finish());

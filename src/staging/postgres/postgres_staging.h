@@ -27,6 +27,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "pg/copy_binary_writer.h"
 #include "pg/pg_session.h"
 #include "staging/staging.h"
 
@@ -58,6 +59,11 @@ class PostgresStaging final : public Staging {
   PostgresStaging() = default;
   Status CommitOnce(PgConnection& c, const std::string& source_name, const SourceBatch& batch,
                     uint64_t* last_seq);
+  // script_ = BEGIN, the source position, the counters, the outbox COPY and COMMIT as one
+  // simple query; false if a value cannot be written as a literal (then the batch takes the
+  // statement-by-statement path).
+  bool BuildOneTripScript(PgConnection& c, const std::string& source_name,
+                          const SourceBatch& batch);
   // Inserts the records one by one under savepoints; rejected ones go to `rejected`.
   Status InsertRowByRow(PgConnection& c, const SourceBatch& batch, uint64_t first_seq,
                         uint64_t* next_seq, std::vector<DeadLetter>* rejected);
@@ -74,6 +80,10 @@ class PostgresStaging final : public Staging {
   std::unique_ptr<PgSession> writer_, relay_, reader_;
   uint64_t next_seq_ = 1;  // writer thread (inside writer_->Run)
   uint64_t batches_ = 0;   // batches this instance committed; writer thread
+  // Writer thread: the batch's statements and COPY data, their buffers kept between batches.
+  std::string script_;
+  CopyBinaryWriter copy_;
+  std::string copy_data_;
 };
 
 }  // namespace dataforge
