@@ -5,7 +5,8 @@
 
 Runs, each --runs times, alternating:
   - `pipeline_bench --records N` (the default durable pipeline: fsync per batch in every stage;
-    built-in API on loopback): records/s end to end, p50/p99 fetch -> queryable, peak RSS;
+    built-in API on loopback): records/s end to end, p50/p99 fetch -> queryable, peak RSS, and
+    the CPU time per record (user and kernel, getrusage of the child: the whole process);
   - `pipeline_bench --records M --rate 10000 --page 100 --batch 100`: p50/p99 at 10,000 records/s;
   - ready time of `dataforge run`: from just before the process is spawned to the first HTTP
     request its source sends (to a tiny HTTP server here that serves a captured randomuser page,
@@ -20,6 +21,7 @@ import http.server
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -55,7 +57,10 @@ def loadavg():
 
 
 def bench_run(bench, args, data_dir):
+    records = int(args[args.index("--records") + 1])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([bench] + args + ["--dir", data_dir], capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     shutil.rmtree(data_dir, ignore_errors=True)
     if proc.returncode != 0:
         fail(1, f"{bench} {' '.join(args)} failed (exit {proc.returncode}):\n"
@@ -74,6 +79,9 @@ def bench_run(bench, args, data_dir):
         "p99 ms": num(r"latency p99\s+([\d.]+) ms"),
         "peak RSS MB": num(r"peak RSS\s+([\d.]+) MB"),
         "open ms": num(r"open \(ready\)\s+([\d.]+) ms"),
+        # CPU of the whole process (built-in API included) per record, user and kernel
+        "user us/rec": (after.ru_utime - before.ru_utime) * 1e6 / records,
+        "sys us/rec": (after.ru_stime - before.ru_stime) * 1e6 / records,
     }
 
 
@@ -202,6 +210,10 @@ def main():
               f"{cell([r['p50 ms'] for r in full], '{:.1f} ms')} |")
         print(f"| p99 fetch -> queryable, full speed ({n}) | "
               f"{cell([r['p99 ms'] for r in full], '{:.1f} ms')} |")
+        print(f"| CPU per record, full speed: user (whole process, built-in API included) | "
+              f"{cell([r['user us/rec'] for r in full], '{:.1f} us')} |")
+        print(f"| CPU per record, full speed: kernel | "
+              f"{cell([r['sys us/rec'] for r in full], '{:.1f} us')} |")
         print(f"| peak RSS, full speed ({n}) | "
               f"{cell([r['peak RSS MB'] for r in full], '{:.1f} MB')} |")
         print(f"| achieved rate, `--rate 10000 --page 100 --batch 100` ({args.rate_records:,}) | "
