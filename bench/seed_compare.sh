@@ -11,10 +11,12 @@
 #     and store).
 # Both fetch the same pages (seed bench, pages 1..N/P) from the same server. The rate is N over
 # the wall time of the whole process (start to exit), for both. Prints each run, then
-# `seed_compare: python R1/R2.. dataforge D1/D2.. records/s, ratio (median) X.XX`.
+# `seed_compare: python R1/R2.. dataforge D1/D2.. records/s, ratio (median) X.XX`, and the CPU
+# (user + system, /usr/bin/time) per record of each process and their ratio, the figure that
+# holds when other work shares the machine.
 # Exit: 0 ok, 1 a run failed, 2 usage. Needs the release build (scripts/setup.sh or build-bench).
 set -euo pipefail
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 cd "$(dirname "$0")/.."
 N=100000 PAGE=500 RUNS=3 BUILD=
 while [ $# -gt 0 ]; do
@@ -63,20 +65,24 @@ echo "seed_compare: $N records, pages of $PAGE (seed bench) from $base, $RUNS ru
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
-py_rates=() df_rates=()
+# CPU (user + system) per record of the whole process, from /usr/bin/time; the mock API is a
+# separate process and counted for neither.
+cpu_us() { awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$1"; }
+py_rates=() df_rates=() py_cpus=() df_cpus=()
 for r in $(seq "$RUNS"); do
   t0=$(now)
-  if ! "$PY" bench/seed_python.py --url "$base" --records "$N" --page "$PAGE" --seed bench \
+  if ! /usr/bin/time -f '%U %S' -o "$work/py.cpu" "$PY" bench/seed_python.py --url "$base" --records "$N" --page "$PAGE" --seed bench \
     --db "$work/seed_$r.db" >"$work/py.out" 2>&1; then
     echo "seed_compare: run $r: seed_python failed: $(cat "$work/py.out")" >&2; exit 1
   fi
   t1=$(now)
   py_rates+=("$(rate "$N" "$t0" "$t1")")
-  echo "  run $r python     ${py_rates[-1]} records/s  ($(cat "$work/py.out"))"
+  py_cpus+=("$(cpu_us "$work/py.cpu")")
+  echo "  run $r python     ${py_rates[-1]} records/s, ${py_cpus[-1]} us CPU/record  ($(cat "$work/py.out"))"
   rm -f "$work/seed_$r".db*
 
   t0=$(now)
-  if ! "$DF" --data-dir "$work/df_$r" run --no-progress --max-records "$N" \
+  if ! /usr/bin/time -f '%U %S' -o "$work/df.cpu" "$DF" --data-dir "$work/df_$r" run --no-progress --max-records "$N" \
     --source-url "${base}?results=$PAGE&seed=bench" >"$work/df.out" 2>&1; then
     echo "seed_compare: run $r: dataforge run failed:" >&2; tail -5 "$work/df.out" >&2; exit 1
   fi
@@ -87,12 +93,16 @@ for r in $(seq "$RUNS"); do
   if [ "$stored" != "$N" ]; then
     echo "seed_compare: run $r: dataforge stored '${stored}' of $N records" >&2; exit 1
   fi
-  echo "  run $r dataforge  ${df_rates[-1]} records/s  ($stored stored; its own summary: $inner records/s)"
+  df_cpus+=("$(cpu_us "$work/df.cpu")")
+  echo "  run $r dataforge  ${df_rates[-1]} records/s, ${df_cpus[-1]} us CPU/record  ($stored stored; its own summary: $inner records/s)"
   rm -rf "$work/df_$r"
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 pm=$(median "${py_rates[@]}") dm=$(median "${df_rates[@]}")
 ratio=$(awk -v d="$dm" -v p="$pm" 'BEGIN { printf "%.2f", d / p }')
+pc=$(median "${py_cpus[@]}") dc=$(median "${df_cpus[@]}")
+cratio=$(awk -v d="$dc" -v p="$pc" 'BEGIN { printf "%.2f", p / d }')
 echo "seed_compare: python $(IFS=/; echo "${py_rates[*]}") dataforge $(IFS=/; echo "${df_rates[*]}")" \
-  "records/s, ratio (median) ${ratio}x (target >= 3x)"
+  "records/s, ratio (median) ${ratio}x (target >= 3x); CPU per record (median) python ${pc} us," \
+  "dataforge ${dc} us: ${cratio}x less CPU"
