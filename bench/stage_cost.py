@@ -87,7 +87,7 @@ def annotate(path, inclusive):
 
 
 def short(name, width=90):
-    name = name.replace(
+    name = name.replace("(anonymous namespace)", "{anon}").replace(
         "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >",
         "std::string")
     depth = 0
@@ -134,8 +134,9 @@ def run_once(bench, records, work, index):
         if total == 0:
             continue
         inc = annotate(path, inclusive=True)
+        # The first thread is main (it also starts the built-in API, so it holds its symbols).
         stage = "main thread (open, wait, close)" if path.endswith("-01") else "other threads"
-        for name, marker in STAGES:
+        for name, marker in STAGES if stage == "other threads" else []:
             if any(re.search(marker, f) for f in inc):
                 stage = name
                 break
