@@ -41,10 +41,26 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "seed_compare: $PY not found" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/df_seedcmp_XXXXXX)
-mock_pid=
+mock_pid= child=
 cleanup() {
-  [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  set +e  # every step runs, whatever the one before returned
+  # The running child (/usr/bin/time and the process it times), then the mock API, by pid.
+  if [ -n "$child" ]; then
+    pkill -TERM -P "$child" 2>/dev/null
+    kill "$child" 2>/dev/null
+    wait "$child" 2>/dev/null
+  fi
+  if [ -n "$mock_pid" ]; then kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null; fi
   rm -rf "$work"
+}
+# Runs a child in the background and waits for it, so that a signal's trap runs at once.
+run_child() {
+  "$@" &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=
+  return $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -71,7 +87,7 @@ cpu_us() { awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$1"; }
 py_rates=() df_rates=() py_cpus=() df_cpus=()
 for r in $(seq "$RUNS"); do
   t0=$(now)
-  if ! /usr/bin/time -f '%U %S' -o "$work/py.cpu" "$PY" bench/seed_python.py --url "$base" --records "$N" --page "$PAGE" --seed bench \
+  if ! run_child /usr/bin/time -f '%U %S' -o "$work/py.cpu" "$PY" bench/seed_python.py --url "$base" --records "$N" --page "$PAGE" --seed bench \
     --db "$work/seed_$r.db" >"$work/py.out" 2>&1; then
     echo "seed_compare: run $r: seed_python failed: $(cat "$work/py.out")" >&2; exit 1
   fi
@@ -82,7 +98,7 @@ for r in $(seq "$RUNS"); do
   rm -f "$work/seed_$r".db*
 
   t0=$(now)
-  if ! /usr/bin/time -f '%U %S' -o "$work/df.cpu" "$DF" --data-dir "$work/df_$r" run --no-progress --max-records "$N" \
+  if ! run_child /usr/bin/time -f '%U %S' -o "$work/df.cpu" "$DF" --data-dir "$work/df_$r" run --no-progress --max-records "$N" \
     --source-url "${base}?results=$PAGE&seed=bench" >"$work/df.out" 2>&1; then
     echo "seed_compare: run $r: dataforge run failed:" >&2; tail -5 "$work/df.out" >&2; exit 1
   fi
