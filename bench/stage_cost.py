@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """CPU cost per record per stage, as instructions counted by valgrind's callgrind.
 
-  bench/stage_cost.py [--records N] [--runs R] [--top K] [--build DIR] [--keep DIR]
+  bench/stage_cost.py [--records N] [--runs R] [--top K] [--top-per-stage K] [--build DIR]
+                      [--keep DIR]
 
 Runs `pipeline_bench --records N` (the default durable pipeline, built-in API on loopback,
 seed bench) R times under `valgrind --tool=callgrind --separate-threads=yes` and attributes the
@@ -11,8 +12,8 @@ processor thread (log read, mapping, RocksDB write batch). Each stage's parts ar
 cost of its entry functions (PARTS below; a part whose function is renamed shows "-", and the
 stage's total still holds). Prints, as markdown: instructions per record per stage and part for
 every run, the spread between runs (instruction counts repeat within ~1% on a noisy machine,
-unlike wall time), and the top K functions by their own (exclusive) instructions over the three
-stage threads. User-space instructions only: the kernel's share (write, fsync, loopback TCP,
+unlike wall time), the top K functions by their own (exclusive) instructions over the three
+stage threads, and the top functions of each stage thread. User-space instructions only: the kernel's share (write, fsync, loopback TCP,
 page faults) is not in these counts.
 
 Exit: 0 ok, 1 a run failed, 2 usage (bad option, no valgrind, no pipeline_bench).
@@ -161,6 +162,8 @@ def main():
     ap.add_argument("--records", type=int, default=20000, help="records per run (default 20000)")
     ap.add_argument("--runs", type=int, default=2, help="runs, to show the spread (default 2)")
     ap.add_argument("--top", type=int, default=20, help="top functions to list (default 20)")
+    ap.add_argument("--top-per-stage", type=int, default=8,
+                    help="top functions to list per stage thread (default 8)")
     ap.add_argument("--build", help="build dir holding bench/pipeline_bench "
                     "(default: build-bench, else build)")
     ap.add_argument("--keep", help="keep the callgrind files in this dir (for callgrind_annotate "
@@ -239,6 +242,16 @@ def main():
             for f, c in excl.most_common(args.top):
                 stage = home[f].most_common(1)[0][0]
                 print(f"| `{short(f)}` | {c / n:,.0f} | {c / pipe * 100:.1f}% | {stage} |")
+        for stage in PIPELINE_STAGES if args.top_per_stage > 0 else []:
+            excl, home = runs[-1][2], runs[-1][3]
+            total = runs[-1][0][stage]
+            mine = collections.Counter({f: home[f][stage] for f in excl if home[f][stage]})
+            print(f"\nTop {args.top_per_stage} functions of the {stage} thread (run {len(runs)}; "
+                  f"share of its {total / n:,.0f} per record):\n")
+            print("| function | instructions per record | share |")
+            print("|---|---|---|")
+            for f, c in mine.most_common(args.top_per_stage):
+                print(f"| `{short(f)}` | {c / n:,.0f} | {c / total * 100:.1f}% |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
