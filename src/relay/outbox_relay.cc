@@ -124,7 +124,8 @@ Result<size_t> OutboxRelay::RunOnce() {
     if (row.seq > committed_cursor_) ++streamed;
     rec.key = std::move(row.key);
     rec.timestamp_us = row.fetched_at_us;
-    rec.headers.emplace_back("seq", fmt::format("{}", row.seq));
+    rec.headers.reserve(origin_.empty() ? 1 : 2);
+    rec.headers.emplace_back("seq", std::to_string(row.seq));
     if (!origin_.empty()) rec.headers.emplace_back("origin", origin_);
     // A broadcast (common/record.h) goes to every partition; the rest to their key's.
     int32_t first = 0, last = partitions_ - 1;
