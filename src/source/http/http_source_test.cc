@@ -372,6 +372,18 @@ TEST(ResponseParserTest, DerivedKeysAreUnchanged) {
   EXPECT_EQ(items[0].record.key, "3fda8f91-64da-5ea5-a9e7-444b9373b861");
 }
 
+// A body with "results" twice: the slices come from the array the DOM reads (the first).
+TEST(ResponseParserTest, RawOfARepeatedResultsKeyIsTheFirstArraysLikeTheKeys) {
+  ResponseParser parser(TestConfig());
+  std::vector<PageItem> items;
+  parser.Parse(
+      R"({"results":[{"login":{"uuid":"A"},"v":1}], "results":[{"login":{"uuid":"B"},"v":2}]})",
+      "page 1", 5, &items);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].record.key, "A");
+  EXPECT_EQ(items[0].record.raw, R"({"login":{"uuid":"A"},"v":1})");
+}
+
 TEST(UrlQueryTest, SetAndGet) {
   EXPECT_EQ(WithQueryParam("http://h/api/", "page", "2"), "http://h/api/?page=2");
   EXPECT_EQ(WithQueryParam("http://h/api/?results=5", "page", "2"),
