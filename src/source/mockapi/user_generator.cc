@@ -66,6 +66,17 @@ void AppendPadded(std::string* out, unsigned v, int width) {
   out->append(buf, static_cast<size_t>(width));
 }
 
+// `v` / 1000 with four decimals, as "{:.4f}" printed the double v / 1000.0 (a double within
+// an ulp of a multiple of 0.001 rounds to it at four decimals): "-26.5920", "0.0010".
+void AppendThousandths(std::string* out, int64_t v) {
+  if (v < 0) out->push_back('-');
+  uint64_t a = v < 0 ? static_cast<uint64_t>(-v) : static_cast<uint64_t>(v);
+  AppendUint(out, a / 1000);
+  out->push_back('.');
+  AppendPadded(out, static_cast<unsigned>(a % 1000), 3);
+  out->push_back('0');
+}
+
 void Hex(std::string* out, Rng& rng, int n) {
   char buf[64];
   for (int i = 0; i < n; i += 16) {
@@ -207,13 +218,11 @@ void AppendUser(std::string* out, const MockQuery& q, const std::vector<const Na
     std::string_view timezone = kTimezones[rng.Below(8)];
     uint32_t longitude = rng.Below(360000);
     uint32_t latitude = rng.Below(180000);
-    fmt::memory_buffer coordinates;
-    fmt::format_to(fmt::appender(coordinates),
-                   ",\"coordinates\":{{\"latitude\":\"{:.4f}\",\"longitude\":\"{:.4f}\"}},",
-                   static_cast<double>(latitude) / 1000.0 - 90.0,
-                   static_cast<double>(longitude) / 1000.0 - 180.0);
-    out->append(coordinates.data(), coordinates.size());
-    out->append("\"timezone\":{");
+    out->append(",\"coordinates\":{\"latitude\":\"");
+    AppendThousandths(out, static_cast<int64_t>(latitude) - 90'000);
+    out->append("\",\"longitude\":\"");
+    AppendThousandths(out, static_cast<int64_t>(longitude) - 180'000);
+    out->append("\"},\"timezone\":{");
     out->append(timezone);
     out->append("}}");
   }
