@@ -12,7 +12,7 @@ namespace dataforge {
 // One record as the source delivered it: the raw JSON object text and its key.
 struct SourceRecord {
   std::string key;        // e.g. login.uuid, or a name-based UUID derived from `raw`
-  std::string raw;        // the JSON object text, exactly as received
+  std::string raw;        // the JSON object text as received, less whitespace between tokens
   int64_t fetched_at_us;  // wall clock when the response carrying it arrived
 };
 

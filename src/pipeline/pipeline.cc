@@ -409,11 +409,25 @@ class PipelineImpl final : public Pipeline {
     return fmt::format("http://127.0.0.1:{}/api/", mock_->port());
   }
 
-  // Commits a batch of any source of this process and moves last_staged_seq_.
-  Result<uint64_t> CommitBatch(const std::string& key, const SourceBatch& batch) {
+  // Commits a batch of any source of this process and moves last_staged_seq_. Then hands the
+  // committed records to the relay in memory (their strings moved out of `batch`; its sizes
+  // stay), when their seqs are known: every record got one, right after the last staged seq
+  // (a staging that rejected some of them, PostgreSQL's, left gaps the relay reads instead).
+  Result<uint64_t> CommitBatch(const std::string& key, SourceBatch& batch) {
     std::lock_guard lock(commit_mu_);
+    uint64_t before = last_staged_seq_;
     DF_ASSIGN_OR_RETURN(uint64_t seq, staging_->Commit(key, batch));
-    if (!batch.records.empty()) last_staged_seq_ = std::max<uint64_t>(last_staged_seq_, seq);
+    if (batch.records.empty()) return seq;
+    last_staged_seq_ = std::max<uint64_t>(last_staged_seq_, seq);
+    if (relay_ && seq > before && seq - before == batch.records.size()) {
+      std::vector<OutboxRow> rows;
+      rows.reserve(batch.records.size());
+      uint64_t next = before + 1;
+      for (auto& r : batch.records) {
+        rows.push_back({next++, std::move(r.key), std::move(r.raw), r.fetched_at_us});
+      }
+      relay_->Offer(std::move(rows));
+    }
     return seq;
   }
 

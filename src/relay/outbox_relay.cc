@@ -72,6 +72,10 @@ Status OutboxRelay::Recover() {
   cursor_ = start;
   acked_cursor_ = start;
   in_flight_.clear();
+  {
+    std::lock_guard lock(offered_mu_);
+    offered_.clear();
+  }
   pending_dead_.clear();
   committed_cursor_ = committed;
   committed_now_ = committed;
@@ -79,9 +83,31 @@ Status OutboxRelay::Recover() {
   return Status::OK();
 }
 
+void OutboxRelay::Offer(std::vector<OutboxRow> rows) {
+  if (rows.empty()) return;
+  std::lock_guard lock(offered_mu_);
+  if (offered_.size() + rows.size() > kMaxOfferedBatches * batch_records_) return;
+  // Behind a dropped offer: keep what waits (RunOnce() takes it, then reads the gap from the
+  // staging); offers are taken again once the queue is empty.
+  if (!offered_.empty() && offered_.back().seq + 1 != rows.front().seq) return;
+  for (auto& r : rows) offered_.push_back(std::move(r));
+}
+
+void OutboxRelay::TakeOffered() {
+  std::lock_guard lock(offered_mu_);
+  while (!offered_.empty() && offered_.front().seq <= cursor_) offered_.pop_front();
+  if (offered_.empty() || offered_.front().seq != cursor_ + 1) return;
+  size_t n = std::min(offered_.size(), batch_records_);
+  for (size_t i = 0; i < n; ++i) {
+    rows_.push_back(std::move(offered_.front()));
+    offered_.pop_front();
+  }
+}
+
 Result<size_t> OutboxRelay::RunOnce() {
   rows_.clear();
-  DF_RETURN_IF_ERROR(staging_->ReadOutbox(cursor_, batch_records_, &rows_));
+  TakeOffered();
+  if (rows_.empty()) DF_RETURN_IF_ERROR(staging_->ReadOutbox(cursor_, batch_records_, &rows_));
   if (rows_.empty()) return size_t{0};
   for (auto& v : by_partition_) v.clear();
   uint64_t streamed = 0;
@@ -98,7 +124,8 @@ Result<size_t> OutboxRelay::RunOnce() {
     if (row.seq > committed_cursor_) ++streamed;
     rec.key = std::move(row.key);
     rec.timestamp_us = row.fetched_at_us;
-    rec.headers.emplace_back("seq", fmt::format("{}", row.seq));
+    rec.headers.reserve(origin_.empty() ? 1 : 2);
+    rec.headers.emplace_back("seq", std::to_string(row.seq));
     if (!origin_.empty()) rec.headers.emplace_back("origin", origin_);
     // A broadcast (common/record.h) goes to every partition; the rest to their key's.
     int32_t first = 0, last = partitions_ - 1;

@@ -33,13 +33,19 @@
 // not at all.
 // A broadcast row (a source truncate event) is relayed as JSON unencoded: it is DataForge's
 // own control record, not a record of the subject.
-// Thread-compatible: one thread drives a relay.
+// Rows in memory (Offer): the writer of the staging may hand each batch it committed to the
+// relay, which then takes the rows from memory instead of reading them back, as long as they
+// continue its cursor; otherwise (after a restart, behind a dropped offer) it reads the staging
+// outbox as before. An offer changes no durability point: the rows are committed before they
+// are offered, and the cursor still moves only over what the log acknowledged.
+// Thread-compatible: one thread drives a relay; Offer() may be called from any one other thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,11 +98,16 @@ class OutboxRelay {
   // it now.
   Result<size_t> RunOnce();
   Status FlushCursor();
+  // `rows`: the outbox rows of one committed batch, seqs consecutive and in order, exactly as
+  // the staging holds them. Kept (moved) until RunOnce() takes them; dropped when rows of more
+  // than kMaxOfferedBatches batches wait (RunOnce() then reads those from the staging).
+  void Offer(std::vector<OutboxRow> rows);
   // Takes the batches acknowledged so far and commits the cursor over them, without waiting
   // for the rest (for an idle relay: waiting a round trip would delay the next rows).
   Status CommitProgress();
 
   static constexpr size_t kMaxInFlight = 8;
+  static constexpr size_t kMaxOfferedBatches = 4;
 
   uint64_t cursor() const { return cursor_; }
 
@@ -115,6 +126,8 @@ class OutboxRelay {
   // Takes acknowledged batches off in_flight_ (waiting up to `timeout_us`).
   Status Reap(int64_t timeout_us);
   Status CommitAcknowledged();
+  // Moves the offered rows that continue `cursor_` (at most batch_records_) into rows_.
+  void TakeOffered();
 
   Staging* staging_;
   Log* log_;
@@ -140,6 +153,8 @@ class OutboxRelay {
   std::deque<std::pair<uint64_t, DeadLetter>> pending_dead_;
   std::vector<DeadLetter> committing_dead_;
   std::vector<std::vector<LogRecord>> by_partition_;
+  std::mutex offered_mu_;
+  std::deque<OutboxRow> offered_;  // guarded by offered_mu_; in seq order
 };
 
 }  // namespace dataforge

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
@@ -145,6 +146,96 @@ TEST_F(OutboxRelayTest, RowsLostFromTheLogAreStreamedAgain) {
   ASSERT_TRUE(relay.FlushCursor().ok());
   EXPECT_EQ(SeqsInLog(), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
   EXPECT_EQ(staging_->Counters()->streamed, 10u);  // not counted twice
+}
+
+// A staging that counts the relay's outbox reads.
+class CountingStaging final : public Staging {
+ public:
+  explicit CountingStaging(Staging* s) : s_(s) {}
+  Result<uint64_t> Commit(const std::string& n, const SourceBatch& b) override {
+    return s_->Commit(n, b);
+  }
+  Result<std::string> SourcePosition(const std::string& n) override {
+    return s_->SourcePosition(n);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> SourcePositions() override {
+    return s_->SourcePositions();
+  }
+  Status ReadOutbox(uint64_t after, size_t max, std::vector<OutboxRow>* out) override {
+    ++reads;
+    return s_->ReadOutbox(after, max, out);
+  }
+  using Staging::CommitRelayCursor;
+  Status CommitRelayCursor(uint64_t seq, uint64_t streamed,
+                           const std::vector<DeadLetter>& dead) override {
+    return s_->CommitRelayCursor(seq, streamed, dead);
+  }
+  Result<StagingCounters> Counters() override { return s_->Counters(); }
+  Result<OutboxRow> Get(const std::string& key) override { return s_->Get(key); }
+  Status ListDeadLetters(uint64_t after, size_t limit,
+                         std::vector<StoredDeadLetter>* out) override {
+    return s_->ListDeadLetters(after, limit, out);
+  }
+  int reads = 0;
+
+ private:
+  Staging* s_;
+};
+
+// Commits `n` records and returns them as the outbox rows the staging assigned them.
+std::vector<OutboxRow> CommitRows(Staging* staging, int from, int n) {
+  SourceBatch b;
+  for (int i = from; i < from + n; ++i) {
+    b.records.push_back({fmt::format("key{}", i), fmt::format("{{\"i\":{}}}", i), 100 + i});
+  }
+  b.position = fmt::format("p{}", from);
+  uint64_t last = *staging->Commit("src", b);
+  std::vector<OutboxRow> rows;
+  for (int i = 0; i < n; ++i) {
+    auto& r = b.records[static_cast<size_t>(i)];
+    rows.push_back({last - static_cast<uint64_t>(n - 1 - i), r.key, r.raw, r.fetched_at_us});
+  }
+  return rows;
+}
+
+// Rows offered in memory are appended without reading the outbox; behind a dropped offer the
+// relay reads the gap from the staging and then takes the offered rows again: every row once,
+// in seq order, with its value.
+TEST_F(OutboxRelayTest, OfferedRowsAreTakenFromMemoryAndGapsReadFromTheStaging) {
+  CountingStaging staging(staging_.get());
+  OutboxRelay relay(&staging, log_.get(), "t", 3, 4, &probe_);
+  ASSERT_TRUE(relay.Recover().ok());
+  while (*relay.RunOnce() > 0) {  // seqs 1..10, committed in SetUp: read from the outbox
+  }
+  EXPECT_EQ(staging.reads, 4);                     // 1-4, 5-8, 9-10, none
+  relay.Offer(CommitRows(staging_.get(), 10, 4));  // seqs 11..14
+  EXPECT_EQ(*relay.RunOnce(), 4u);
+  EXPECT_EQ(staging.reads, 4);
+  (void)CommitRows(staging_.get(), 14, 4);         // seqs 15..18, not offered
+  relay.Offer(CommitRows(staging_.get(), 18, 3));  // seqs 19..21
+  relay.Offer(CommitRows(staging_.get(), 21, 1));  // seq 22
+  EXPECT_EQ(*relay.RunOnce(), 4u);                 // 15..18 from the outbox
+  EXPECT_EQ(staging.reads, 5);
+  EXPECT_EQ(*relay.RunOnce(), 4u);  // 19..22 from memory
+  EXPECT_EQ(staging.reads, 5);
+  // More than kMaxOfferedBatches batches waiting: the rest is dropped and read.
+  for (int i = 0; i < 5; ++i) relay.Offer(CommitRows(staging_.get(), 22 + 4 * i, 4));  // 23..42
+  size_t moved = 0;
+  while (size_t n = *relay.RunOnce()) moved += n;
+  EXPECT_EQ(moved, 20u);
+  EXPECT_EQ(staging.reads, 7);  // 39..42, then none
+  ASSERT_TRUE(relay.FlushCursor().ok());
+  std::vector<uint64_t> all(42);
+  std::iota(all.begin(), all.end(), 1);
+  EXPECT_EQ(SeqsInLog(), all);
+  EXPECT_EQ(staging_->Counters()->streamed, 42u);
+  std::vector<ConsumedRecord> out;
+  ASSERT_TRUE(log_->Read("t", *log_->PartitionFor("t", "key20"), 0, 100, &out).ok());
+  auto it = std::find_if(out.begin(), out.end(), [](auto& r) { return r.record.key == "key20"; });
+  ASSERT_NE(it, out.end());
+  EXPECT_EQ(it->record.value, "{\"i\":20}");
+  EXPECT_EQ(it->record.timestamp_us, 120);
+  EXPECT_EQ(OutboxSeqOf(it->record), 21u);
 }
 
 }  // namespace

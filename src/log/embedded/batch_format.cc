@@ -28,11 +28,14 @@ void PutI64(std::string* out, int64_t v) {
   out->append(b, 8);
 }
 void PutVarint(std::string* out, uint64_t v) {
+  char b[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    b[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  b[n++] = static_cast<char>(v);
+  out->append(b, n);
 }
 void PutBytes(std::string* out, std::string_view s) {
   PutVarint(out, s.size());

@@ -121,6 +121,11 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
           std::max(now, next_request_us_) + static_cast<int64_t>(1e6 / config_.rate_limit_per_sec);
     }
     FetchResult result;
+    // Room for a response like the last one, and the parser's padding (simdjson then parses it
+    // in place): no reallocation while it arrives, no copy after.
+    result.body.reserve(
+        std::min<uint64_t>(last_body_bytes_ + last_body_bytes_ / 8, config_.max_response_bytes) +
+        64);
     Transfer t;
     t.body = &result.body;
     t.limit = config_.max_response_bytes;
@@ -163,6 +168,7 @@ Result<FetchResult> HttpFetcher::Get(const std::string& url, std::stop_token sto
         return Status::IOError(fmt::format("GET {}: {}", url, last_problem));
       }
     } else if (!is_http || (code >= 200 && code < 300)) {
+      last_body_bytes_ = result.body.size();
       return result;
     } else if (code == 429 || code >= 500) {
       last_problem = fmt::format("HTTP {} \"{}\"", code, Snippet(result.body));

@@ -46,6 +46,7 @@ class HttpFetcher {
   std::mt19937_64 rng_;
   int64_t next_request_us_ = 0;  // monotonic time the rate limit allows the next request
   uint64_t attempts_ = 0;
+  uint64_t last_body_bytes_ = 0;  // the last successful response's size: the next one's reserve
 };
 
 }  // namespace dataforge

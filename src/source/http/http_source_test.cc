@@ -334,6 +334,56 @@ TEST(ResponseParserTest, ReasonsQuotingTheResponseStayOnOneLine) {
   EXPECT_EQ(items[1].letter.reason, "response has no \"results\" array (keys: a\\nb, c\\x01)");
 }
 
+// A record's raw text is its own text in the response, less the whitespace between tokens:
+// strings keep their escapes and numbers every digit. Before, raw was simdjson's DOM written out
+// again, which turned 1234567890.123456789 into 1234567890.1234567, 1.50 into 1.5, 1E+2 into
+// 100.0 and "caf\u00e9" into "café".
+TEST(ResponseParserTest, RawIsTheRecordsOwnTextLessWhitespace) {
+  ResponseParser parser(TestConfig());
+  std::vector<PageItem> items;
+  parser.Parse(
+      "{\"info\": {\"results\": [0]},\n \"results\": [\n"
+      "  {\"login\": {\"uuid\": \"k1\"}, \"n\": 1234567890.123456789, \"x\": 1.50,\n"
+      "   \"s\": \"caf\\u00e9 \\\"q\\\" \\\\\", \"a\": [1, {\"b\": null}]},\n"
+      "  {\"login\":{\"uuid\":\"k2\"},\"e\":1E+2,\"t\":\"a b\"}\n]}",
+      "page 1", 5, &items);
+  ASSERT_EQ(items.size(), 2u);
+  ASSERT_FALSE(items[0].dead) << items[0].letter.reason;
+  EXPECT_EQ(items[0].record.key, "k1");
+  EXPECT_EQ(
+      items[0].record.raw,
+      R"({"login":{"uuid":"k1"},"n":1234567890.123456789,"x":1.50,"s":"caf\u00e9 \"q\" \\","a":[1,{"b":null}]})");
+  EXPECT_EQ(items[0].record.fetched_at_us, 5);
+  EXPECT_EQ(items[1].record.key, "k2");
+  EXPECT_EQ(items[1].record.raw, R"({"login":{"uuid":"k2"},"e":1E+2,"t":"a b"})");
+}
+
+// Keys derived from a record without one (key_fallback: hash) stay what they were when raw was
+// the DOM's text, so re-ingesting a capture upserts the same rows.
+TEST(ResponseParserTest, DerivedKeysAreUnchanged) {
+  SourceConfig c = TestConfig();
+  c.key_fallback = "hash";
+  ResponseParser parser(c);
+  std::vector<PageItem> items;
+  parser.Parse(R"({"results": [{"name": "caf\u00e9", "n": 1.50}]})", "page 1", 5, &items);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].record.raw, R"({"name":"caf\u00e9","n":1.50})");
+  EXPECT_EQ(items[0].record.key, NameBasedUuid("{\"name\":\"caf\xc3\xa9\",\"n\":1.5}"));
+  EXPECT_EQ(items[0].record.key, "3fda8f91-64da-5ea5-a9e7-444b9373b861");
+}
+
+// A body with "results" twice: the slices come from the array the DOM reads (the first).
+TEST(ResponseParserTest, RawOfARepeatedResultsKeyIsTheFirstArraysLikeTheKeys) {
+  ResponseParser parser(TestConfig());
+  std::vector<PageItem> items;
+  parser.Parse(
+      R"({"results":[{"login":{"uuid":"A"},"v":1}], "results":[{"login":{"uuid":"B"},"v":2}]})",
+      "page 1", 5, &items);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].record.key, "A");
+  EXPECT_EQ(items[0].record.raw, R"({"login":{"uuid":"A"},"v":1})");
+}
+
 TEST(UrlQueryTest, SetAndGet) {
   EXPECT_EQ(WithQueryParam("http://h/api/", "page", "2"), "http://h/api/?page=2");
   EXPECT_EQ(WithQueryParam("http://h/api/?results=5", "page", "2"),

@@ -1,5 +1,7 @@
 #include "source/http/response_parser.h"
 
+#include <cstring>
+
 #include "common/escape.h"
 #include "common/uuid.h"
 
@@ -15,6 +17,106 @@ constexpr size_t kMaxPayload = 64 * 1024;
 
 std::string Truncated(const std::string& body) {
   return body.size() <= kMaxPayload ? body : body.substr(0, kMaxPayload);
+}
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+// `i` at a string's opening quote: the index after its closing quote (s.size() if none).
+size_t SkipString(std::string_view s, size_t i) {
+  const size_t start = i + 1;
+  size_t from = start;
+  while (from < s.size()) {
+    const void* q = std::memchr(s.data() + from, '"', s.size() - from);
+    if (q == nullptr) break;
+    size_t at = static_cast<size_t>(static_cast<const char*>(q) - s.data());
+    size_t backslashes = 0;
+    while (at - backslashes > start && s[at - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return at + 1;
+    from = at + 1;
+  }
+  return s.size();
+}
+
+// `i` at a value's first byte: the index after the value; *space is set when whitespace
+// separates its tokens.
+size_t SkipValue(std::string_view s, size_t i, bool* space) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] != '{' && s[i] != '[') {  // a number, true, false or null
+    while (i < s.size() && s[i] != ',' && s[i] != ']' && s[i] != '}' && !IsSpace(s[i])) ++i;
+    return i;
+  }
+  int depth = 0;
+  while (i < s.size()) {
+    char c = s[i];
+    if (c == '"') {
+      i = SkipString(s, i);
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    } else if (IsSpace(c)) {
+      *space = true;
+    }
+    ++i;
+  }
+  return i;
+}
+
+// The text of each element of the root object's "results" array, as written in `body`.
+// REQUIRES: `body` is valid JSON (the DOM parsed it). False when the scan cannot vouch for the
+// slices (a top-level key written with escapes, an unexpected byte): the caller then uses the DOM.
+bool ResultsSlices(std::string_view s, std::vector<ResponseParser::Slice>* out) {
+  out->clear();
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < s.size() && IsSpace(s[i])) ++i;
+  };
+  auto at = [&](char c) { return i < s.size() && s[i] == c; };
+  ws();
+  if (!at('{')) return false;
+  ++i;
+  while (true) {
+    ws();
+    if (!at('"')) return false;
+    size_t key_start = i;
+    i = SkipString(s, i);
+    std::string_view key = s.substr(key_start, i - key_start);
+    if (key.find('\\') != std::string_view::npos) return false;
+    ws();
+    if (!at(':')) return false;
+    ++i;
+    ws();
+    if (key == "\"results\"") {
+      if (!at('[')) return false;
+      ++i;
+      ws();
+      if (at(']')) return true;
+      while (true) {
+        ws();
+        bool space = false;
+        size_t start = i;
+        i = SkipValue(s, i, &space);
+        if (i == start) return false;
+        out->push_back({s.substr(start, i - start), space});
+        ws();
+        if (at(',')) {
+          ++i;
+          continue;
+        }
+        return at(']');
+      }
+    }
+    bool ignored = false;
+    i = SkipValue(s, i, &ignored);
+    ws();
+    if (!at(',')) return false;
+    ++i;
+  }
 }
 
 }  // namespace
@@ -34,7 +136,13 @@ std::string NameBasedUuid(std::string_view bytes) {
 }
 
 ResponseParser::ResponseParser(const SourceConfig& config)
-    : config_(config), parser_(std::make_unique<simdjson::dom::parser>()) {}
+    : config_(config), parser_(std::make_unique<simdjson::dom::parser>()) {
+  for (const auto& path : config_.key_paths) {
+    std::string pointer = "/";
+    for (char c : path) pointer += c == '.' ? '/' : c;
+    key_pointers_.push_back(std::move(pointer));
+  }
+}
 
 ResponseParser::~ResponseParser() = default;
 
@@ -76,22 +184,41 @@ void ResponseParser::Parse(const std::string& body, const std::string& location,
     whole("response \"results\" is not an array");
     return;
   }
+  // A record's raw text is its slice of the body (strings keep their escapes, numbers every
+  // digit), without the whitespace between tokens; the DOM's re-serialisation only where the
+  // scan cannot vouch for the slices.
+  bool sliced = ResultsSlices(body, &slices_) && slices_.size() == results.size();
   size_t index = 0;
+  out->reserve(out->size() + results.size());
   for (simdjson::dom::element rec : results) {
     PageItem item;
-    std::string raw = simdjson::minify(rec);
     if (rec.type() != simdjson::dom::element_type::OBJECT) {
       item.dead = true;
       item.letter = {"source", fmt::format("record {} of the response is not a JSON object", index),
-                     fmt::format("{} #{}", location, index), raw, fetched_at_us};
+                     fmt::format("{} #{}", location, index), simdjson::minify(rec), fetched_at_us};
       out->push_back(std::move(item));
       ++index;
       continue;
     }
+    std::string raw;
+    if (sliced && slices_[index].text.starts_with('{')) {
+      const Slice& slice = slices_[index];
+      if (slice.space) {
+        raw.resize(slice.text.size());
+        size_t len = 0;
+        if (simdjson::minify(slice.text.data(), slice.text.size(), raw.data(), len)) {
+          raw = simdjson::minify(rec);
+        } else {
+          raw.resize(len);
+        }
+      } else {
+        raw.assign(slice.text);
+      }
+    } else {
+      raw = simdjson::minify(rec);
+    }
     std::string key;
-    for (const auto& path : config_.key_paths) {
-      std::string pointer = "/";
-      for (char c : path) pointer += c == '.' ? '/' : c;
+    for (const auto& pointer : key_pointers_) {
       std::string_view v;
       if (rec.at_pointer(pointer).get_string().get(v) == simdjson::SUCCESS && !v.empty()) {
         key = std::string(v);
@@ -100,7 +227,8 @@ void ResponseParser::Parse(const std::string& body, const std::string& location,
     }
     if (key.empty()) {
       if (config_.key_fallback == "hash") {
-        key = NameBasedUuid(raw);
+        // The DOM's text, as before raw kept the record's own: derived keys stay the same.
+        key = NameBasedUuid(simdjson::minify(rec));
       } else {
         std::string tried;
         for (const auto& p : config_.key_paths) tried += (tried.empty() ? "" : ", ") + p;

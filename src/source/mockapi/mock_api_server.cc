@@ -53,7 +53,9 @@ Status MockApiServer::Start(const std::string& host, int port) {
                                      req.get_param_value("page"), req.get_param_value("nat"),
                                      req.get_param_value("gender"), req.get_param_value("inc"),
                                      req.get_param_value("exc"));
-    res.set_content(mockapi::GenerateResponse(q), "application/json; charset=utf-8");
+    // What set_content does, without copying the body.
+    res.body = mockapi::GenerateResponse(q);
+    res.set_header("Content-Type", "application/json; charset=utf-8");
   };
   server_->Get("/api", handler);
   server_->Get("/api/", handler);
