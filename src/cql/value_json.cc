@@ -16,6 +16,7 @@
 #include "common/decimal.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
+#include "cql/json_element.h"
 #include "cql/types.h"
 #include "cql/value_check.h"
 
@@ -633,6 +634,20 @@ Result<std::optional<std::string>> JsonToValue(const DataType& t, std::string_vi
   // keeps one value per map key.
   DF_RETURN_IF_ERROR(CheckValue(t, &out));
   return std::optional<std::string>(std::move(out));
+}
+
+Status AppendJsonElementAsValue(const DataType& t, const dom::element& element, std::string* out) {
+  WireWriter w(out);
+  if (element.is_null()) {
+    w.Int(-1);
+    return Status::OK();
+  }
+  thread_local std::string value;  // reused: no allocation per value once warm
+  value.clear();
+  DF_RETURN_IF_ERROR(Encode(t, element, 0, &value));
+  DF_RETURN_IF_ERROR(CheckValue(t, &value));
+  w.BytesView(value);
+  return Status::OK();
 }
 
 Status AppendValueAsJson(const DataType& t, const std::optional<std::string>& value,
