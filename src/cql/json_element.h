@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -17,5 +18,8 @@ namespace dataforge::cql {
 // scratch buffer).
 Status AppendJsonElementAsValue(const DataType& t, const simdjson::dom::element& element,
                                 std::string* out);
+// JsonToValue for `element`: the value's bytes (nullopt for JSON null), same checks and errors.
+Result<std::optional<std::string>> JsonElementToValue(const DataType& t,
+                                                      const simdjson::dom::element& element);
 
 }  // namespace dataforge::cql

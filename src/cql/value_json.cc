@@ -627,9 +627,14 @@ Result<std::optional<std::string>> JsonToValue(const DataType& t, std::string_vi
                                                Shown(json), TypeName(t),
                                                simdjson::error_message(err)));
   }
-  if (e.is_null()) return std::optional<std::string>();
+  return JsonElementToValue(t, e);
+}
+
+Result<std::optional<std::string>> JsonElementToValue(const DataType& t,
+                                                      const dom::element& element) {
+  if (element.is_null()) return std::optional<std::string>();
   std::string out;
-  DF_RETURN_IF_ERROR(Encode(t, e, 0, &out));
+  DF_RETURN_IF_ERROR(Encode(t, element, 0, &out));
   // The check every stored value passes, literal or bound (value_check.h): also sorts sets and
   // keeps one value per map key.
   DF_RETURN_IF_ERROR(CheckValue(t, &out));
