@@ -137,6 +137,10 @@ int main(int argc, char** argv) {
   app.add_option("--connections", connections, "Client connections per host")
       ->capture_default_str();
   app.add_option("--read-seconds", read_seconds, "Length of the read phase")->capture_default_str();
+  int max_in_flight = 128;
+  app.add_option("--max-in-flight", max_in_flight,
+                 "Cassandra store: requests in flight per connection")
+      ->capture_default_str();
   app.add_flag("--no-fsync", no_fsync, "Stores do not fsync (RocksDB WAL sync off)");
   app.add_flag("--no-direct", no_direct, "Skip the RocksDB-direct write phase (for profiling)");
   CLI11_PARSE(app, argc, argv);
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
   StoreOptions so;
   so.sync = !no_fsync;
   so.cassandra.connections_per_host = connections;
+  so.cassandra.max_in_flight_per_connection = max_in_flight;
   auto batches = MakeBatches(config, records, batch);
   fmt::print("cql_bench: {} rows in batches of {}, fsync {}, endpoint {}\n", records, batch,
              no_fsync ? "off" : "per batch", endpoint.empty() ? "in-process" : endpoint);

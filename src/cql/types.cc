@@ -393,9 +393,18 @@ Result<bool> DecodeBoolean(std::string_view b) {
 
 Result<std::string> DecodeUuid(std::string_view b) {
   if (b.size() != 16) return SizeError("uuid", 16, b.size());
-  unsigned char bytes[16];
-  std::memcpy(bytes, b.data(), 16);
-  return FormatUuid(bytes);
+  // FormatUuid's text (8-4-4-4-12 lower-case hex digits), without fmt: this runs for every uuid
+  // key and column the endpoint reads or writes.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t at = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dashes
+    const auto c = static_cast<unsigned char>(b[i]);
+    out[at++] = kHex[c >> 4];
+    out[at++] = kHex[c & 15];
+  }
+  return out;
 }
 
 }  // namespace dataforge::cql

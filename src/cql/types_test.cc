@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/uuid.h"
 #include "cql/testing/hex.h"
 
 namespace dataforge::cql {
@@ -135,6 +136,13 @@ TEST(ScalarCodecTest, ExactBytes) {
             "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f");
   EXPECT_EQ(*DecodeUuid(Unhex("000102030405060708090a0b0c0d0e0f")),
             "00010203-0405-0607-0809-0a0b0c0d0e0f");
+  EXPECT_EQ(*DecodeUuid(Unhex("f0e1d2c3b4a5968778695a4b3c2d1e0f")),
+            "f0e1d2c3-b4a5-9687-7869-5a4b3c2d1e0f");
+  for (int byte = 0; byte < 256; ++byte) {  // every byte value, as FormatUuid writes it
+    unsigned char b[16];
+    for (int i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(byte + i);
+    EXPECT_EQ(*DecodeUuid(std::string_view(reinterpret_cast<const char*>(b), 16)), FormatUuid(b));
+  }
   EXPECT_EQ(*DecodeInt(Unhex("ff ff ff fe")), -2);
   EXPECT_EQ(*DecodeBigint(Unhex("80 00 00 00 00 00 00 00")), INT64_MIN);
   EXPECT_EQ(*DecodeDouble(Unhex("3f f8 00 00 00 00 00 00")), 1.5);

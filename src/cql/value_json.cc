@@ -16,6 +16,7 @@
 #include "common/decimal.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
+#include "cql/json_element.h"
 #include "cql/types.h"
 #include "cql/value_check.h"
 
@@ -626,13 +627,32 @@ Result<std::optional<std::string>> JsonToValue(const DataType& t, std::string_vi
                                                Shown(json), TypeName(t),
                                                simdjson::error_message(err)));
   }
-  if (e.is_null()) return std::optional<std::string>();
+  return JsonElementToValue(t, e);
+}
+
+Result<std::optional<std::string>> JsonElementToValue(const DataType& t,
+                                                      const dom::element& element) {
+  if (element.is_null()) return std::optional<std::string>();
   std::string out;
-  DF_RETURN_IF_ERROR(Encode(t, e, 0, &out));
+  DF_RETURN_IF_ERROR(Encode(t, element, 0, &out));
   // The check every stored value passes, literal or bound (value_check.h): also sorts sets and
   // keeps one value per map key.
   DF_RETURN_IF_ERROR(CheckValue(t, &out));
   return std::optional<std::string>(std::move(out));
+}
+
+Status AppendJsonElementAsValue(const DataType& t, const dom::element& element, std::string* out) {
+  WireWriter w(out);
+  if (element.is_null()) {
+    w.Int(-1);
+    return Status::OK();
+  }
+  thread_local std::string value;  // reused: no allocation per value once warm
+  value.clear();
+  DF_RETURN_IF_ERROR(Encode(t, element, 0, &value));
+  DF_RETURN_IF_ERROR(CheckValue(t, &value));
+  w.BytesView(value);
+  return Status::OK();
 }
 
 Status AppendValueAsJson(const DataType& t, const std::optional<std::string>& value,

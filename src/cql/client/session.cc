@@ -45,8 +45,11 @@ Result<RowsResult> DirectQuery(Connection* c, const std::string& query, int64_t 
 struct Session::Request {
   bool execute = false;
   PreparedPtr statement;  // execute
-  std::string query;      // query (or the statement's text)
+  std::string query;      // query
   QueryParameters params;
+  bool encoded = false;        // execute: `encoded_params` replaces `params`
+  std::string encoded_params;  // EncodeQueryParameters' bytes
+  const std::string& text() const { return statement ? statement->query : query; }
   ResultCallback done;
   int retries = 0;
   bool reprepared = false;
@@ -190,9 +193,19 @@ Result<PreparedPtr> Session::Prepare(const std::string& query) {
 void Session::ExecuteAsync(PreparedPtr statement, QueryParameters params, ResultCallback done) {
   auto r = std::make_shared<Request>();
   r->execute = true;
-  r->query = statement->query;
   r->statement = std::move(statement);
   r->params = std::move(params);
+  r->done = std::move(done);
+  Start(std::move(r));
+}
+
+void Session::ExecuteEncodedAsync(PreparedPtr statement, std::string_view encoded,
+                                  ResultCallback done) {
+  auto r = std::make_shared<Request>();
+  r->execute = true;
+  r->statement = std::move(statement);
+  r->encoded = true;
+  r->encoded_params.assign(encoded);
   r->done = std::move(done);
   Start(std::move(r));
 }
@@ -311,7 +324,7 @@ void Session::Attempt(const std::shared_ptr<Request>& r) {
   std::string body;
   Opcode op = Opcode::kQuery;
   if (r->execute) {
-    auto id = PreparedIdOn(host, conn.get(), r->query);
+    auto id = PreparedIdOn(host, conn.get(), r->text());
     if (!id.ok()) {
       if (ClassifyTransportStatus(id.status()) == RetryDecision::kRetry) {
         RetryLater(r, host, id.status(), true);
@@ -320,7 +333,15 @@ void Session::Attempt(const std::shared_ptr<Request>& r) {
       }
       return;
     }
-    EncodeExecute(ExecuteMessage{*id, r->params}, &body);
+    if (r->encoded) {
+      body.reserve(2 + id->size() + r->encoded_params.size());
+      WireWriter(&body).ShortBytes(*id);
+      body.append(r->encoded_params);
+    } else {
+      WireWriter w(&body);  // EncodeExecute without copying the parameters
+      w.ShortBytes(*id);
+      EncodeQueryParameters(r->params, &w);
+    }
     op = Opcode::kExecute;
   } else {
     EncodeQuery(QueryMessage{r->query, r->params}, &body);
@@ -344,16 +365,16 @@ void Session::OnResponse(const std::shared_ptr<Request>& r, HostPool* host, Resu
     return;
   }
   if (frame->header.opcode != static_cast<uint8_t>(Opcode::kError)) {
-    Finish(r, ResponseError(*frame, node, r->query));
+    Finish(r, ResponseError(*frame, node, r->text()));
     return;
   }
   auto e = DecodeError(frame->body);
   if (!e.ok()) {
-    Finish(r, ResponseError(*frame, node, r->query));
+    Finish(r, ResponseError(*frame, node, r->text()));
     return;
   }
   probe_.ServerError(e->code);
-  Status why = ErrorToStatus(*e, node, r->query);
+  Status why = ErrorToStatus(*e, node, r->text());
   switch (ClassifyError(e->code)) {
     case RetryDecision::kRetry:
       RetryLater(r, host, why, true);
@@ -361,7 +382,7 @@ void Session::OnResponse(const std::shared_ptr<Request>& r, HostPool* host, Resu
     case RetryDecision::kReprepare:
       if (r->execute && !r->reprepared) {
         r->reprepared = true;
-        host->ForgetPrepared(r->query);
+        host->ForgetPrepared(r->text());
         RetryLater(r, nullptr, why, false);
         return;
       }

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -87,6 +88,10 @@ class Session {
   // after retries. Waits while the chosen connection has max_in_flight requests outstanding.
   void ExecuteAsync(PreparedPtr statement, QueryParameters params, ResultCallback done);
   void QueryAsync(std::string query, QueryParameters params, ResultCallback done);
+  // ExecuteAsync with the query parameters already encoded: `encoded` holds what
+  // EncodeQueryParameters writes (a caller encodes many statements into one buffer it reuses,
+  // with no QueryParameters per statement). The bytes are copied; retries send them again.
+  void ExecuteEncodedAsync(PreparedPtr statement, std::string_view encoded, ResultCallback done);
 
   Result<ResultMessage> Execute(PreparedPtr statement, QueryParameters params);
   Result<ResultMessage> Query(std::string query, QueryParameters params);

@@ -421,6 +421,44 @@ TEST_F(CqlEngineTest, InsertOfEveryColumnReplacesTheRow) {
             "\"name\":\"Bo\",\"id\":\"w1\"}");
 }
 
+// The endpoint caches table descriptions; a column the pipeline adds to the store's table
+// (EnsureTable, not through CQL) must still be kept and be writable at once.
+TEST_F(CqlEngineTest, ColumnAddedBehindTheEndpointIsKeptAndWritableAtOnce) {
+  Ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
+     "'replication_factor': 1}");
+  Ok("CREATE TABLE ks.t (id text PRIMARY KEY, a int)");
+  Ok("INSERT INTO ks.t (id, a) VALUES ('k', 1)");  // the description is cached now
+  ASSERT_TRUE(
+      store_->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}, {"b", "text"}}}).ok());
+  // Named at once: the cached description lacks b, so it is read again.
+  Ok("UPDATE ks.t SET b = 'kept' WHERE id = 'k'");
+  EXPECT_EQ(*store_->Get("ks.t", "k"), "{\"id\":\"k\",\"a\":1,\"b\":\"kept\"}");
+  ASSERT_TRUE(
+      store_
+          ->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}, {"b", "text"}, {"c", "int"}}})
+          .ok());
+  Ok("UPDATE ks.t SET c = 3 WHERE id = 'k'");
+  // Every column the (cached) description had, none read first: c, added since, is kept.
+  ASSERT_TRUE(store_
+                  ->EnsureTable(
+                      {"ks.t",
+                       "id",
+                       {{"id", "text"}, {"a", "int"}, {"b", "text"}, {"c", "int"}, {"d", "text"}}})
+                  .ok());
+  StoreBatch pipeline;  // the pipeline's partial upsert of d
+  pipeline.table = "ks.t";
+  pipeline.rows.push_back({"k", R"({"id":"k","d":"set"})", false});
+  pipeline.counted = false;
+  ASSERT_TRUE(store_->Apply(pipeline).ok());
+  ASSERT_EQ(*store_->Get("ks.t", "k"),
+            "{\"id\":\"k\",\"a\":1,\"b\":\"kept\",\"c\":3,\"d\":\"set\"}");
+  Ok("INSERT INTO ks.t (id, a, b, c) VALUES ('k', 2, 'new', 4)");
+  EXPECT_EQ(*store_->Get("ks.t", "k"),
+            "{\"id\":\"k\",\"a\":2,\"b\":\"new\",\"c\":4,\"d\":\"set\"}");
+  ResultMessage r = Ok("SELECT * FROM ks.t WHERE id = 'k'");
+  ASSERT_EQ(r.rows.rows.size(), 1u);
+}
+
 TEST_F(CqlEngineTest, UnknownPreparedIdIsUnprepared) {
   ExecuteMessage ex;
   ex.id = std::string("\x01\x02\x03", 3);

@@ -65,11 +65,13 @@ Result<std::string> RowWriter::Read(const std::string& table, const std::string&
 }
 
 void RowWriter::Queue(const std::string& table, const std::string& key, std::string row,
-                      bool deleted, const std::shared_ptr<PendingRequest>& request) {
+                      bool deleted, const std::shared_ptr<PendingRequest>& request,
+                      size_t blind_columns) {
   Stripe& s = StripeOf(table, key);
   request->RowQueued();
   Item item;
   item.table = table;
+  item.blind_columns = deleted || !column_count_ ? 0 : blind_columns;
   item.row.key = key;
   item.row.deleted = deleted;
   item.row.complete = !deleted;  // read-modify-written under the key's lock: the whole row
@@ -89,6 +91,18 @@ std::vector<Status> RowWriter::Apply(std::vector<Item>& group) {
   for (size_t i = 0; i < group.size(); ++i) by_table[group[i].table].push_back(i);
   std::vector<Status> out(group.size());
   for (auto& [table, items] : by_table) {
+    // Rows queued blind: described with as many columns as the table has now, or merged.
+    size_t columns = 0;
+    bool described = false;
+    for (size_t i : items) {
+      Item& item = group[i];
+      if (item.blind_columns == 0) continue;
+      if (!described) {
+        columns = column_count_(table);
+        described = true;
+      }
+      if (item.blind_columns != columns) item.row.complete = false;
+    }
     StoreBatch batch;
     batch.table = table;
     batch.counted = false;

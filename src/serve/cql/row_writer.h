@@ -61,7 +61,11 @@ class PendingRequest {
 
 class RowWriter {
  public:
-  explicit RowWriter(Store* store) : store_(store) {}
+  // The number of columns `table` has now, read from the store (0 when unknown).
+  using ColumnCount = std::function<size_t(const std::string& table)>;
+  // `column_count` may be empty: then no row is queued blind (see Queue).
+  RowWriter(Store* store, ColumnCount column_count)
+      : store_(store), column_count_(std::move(column_count)) {}
   RowWriter(const RowWriter&) = delete;
   RowWriter& operator=(const RowWriter&) = delete;
 
@@ -71,8 +75,12 @@ class RowWriter {
   // when it is absent or its last write deletes it. REQUIRES: KeyLock(table, key) held.
   Result<std::string> Read(const std::string& table, const std::string& key);
   // Queues the row (JSON, or a delete) for `request`. REQUIRES: KeyLock(table, key) held.
+  // `blind_columns` > 0: the row was not read first, as it sets every one of the table's
+  // columns in a (cached) description with that many columns; before its group is applied the
+  // table is described again, and if it has another number of columns now, the row is applied
+  // as a partial upsert (merged with the stored row), so a column added since is kept.
   void Queue(const std::string& table, const std::string& key, std::string row, bool deleted,
-             const std::shared_ptr<PendingRequest>& request);
+             const std::shared_ptr<PendingRequest>& request, size_t blind_columns = 0);
   // Applies queued rows, group after group, until none is queued, unless another thread is
   // applying a group (that thread then takes ours next). `after_group` runs after each
   // group's callbacks (the transport writes the responses there).
@@ -92,6 +100,7 @@ class RowWriter {
     std::string table;
     RowWrite row;
     uint64_t seq = 0;
+    size_t blind_columns = 0;
     std::shared_ptr<PendingRequest> request;
   };
   static constexpr size_t kKeyStripes = 64;
@@ -102,6 +111,7 @@ class RowWriter {
   std::vector<Status> Apply(std::vector<Item>& group);
 
   Store* const store_;
+  const ColumnCount column_count_;
   std::array<Stripe, kKeyStripes> stripes_;
 
   std::mutex mu_;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/json_writer.h"
+#include "cql/json_element.h"
 #include "serve/cql/statement_executor.h"
 
 namespace dataforge::cql {
@@ -46,7 +47,7 @@ Status DecodeRow(const TableInfo& t, const std::string& key, const std::string& 
     std::string_view name = field.key;
     for (size_t i = 0; i < t.columns.size(); ++i) {
       if (i == t.key_index || t.columns[i].name != name) continue;
-      auto v = JsonToValue(t.columns[i].type, simdjson::minify(field.value));
+      auto v = JsonElementToValue(t.columns[i].type, field.value);  // no text round trip
       if (!v.ok()) {
         return Status::Internal("table " + t.full() + " row '" + key + "' column " +
                                 t.columns[i].name + ": " + v.status().message());

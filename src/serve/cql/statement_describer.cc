@@ -62,6 +62,18 @@ void FillKeyspace(const SessionState& session, TableRef* ref) {
 
 std::optional<ErrorMessage> StatementExecutor::Describe(SessionState* session, Statement* statement,
                                                         int marker_count, PreparedResult* out) {
+  PreparedResult fresh = *out;
+  auto error = DescribeOnce(session, statement, marker_count, out);
+  if (!error || !StaleSchemaError(*error)) return error;
+  // A column the cached description lacks: once more with descriptions read again.
+  ForgetTables();
+  *out = std::move(fresh);
+  return DescribeOnce(session, statement, marker_count, out);
+}
+
+std::optional<ErrorMessage> StatementExecutor::DescribeOnce(SessionState* session,
+                                                            Statement* statement, int marker_count,
+                                                            PreparedResult* out) {
   MarkerSpecs markers(marker_count);
   out->result_metadata = RowsMetadata{};
   out->result_metadata.no_metadata = true;

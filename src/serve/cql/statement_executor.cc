@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 
 #include "common/json_writer.h"
@@ -159,7 +161,11 @@ Result<std::string> KeyText(const DataType& type, const std::string& value) {
   std::string json;
   DF_RETURN_IF_ERROR(AppendValueAsJson(type, value, &json));
   if (json.empty() || json[0] != '"') return json;
-  simdjson::dom::parser parser;
+  // A JSON string without escapes is the text between its quotes (uuids, timestamps, ...).
+  if (json.size() >= 2 && json.back() == '"' && json.find('\\') == std::string::npos) {
+    return json.substr(1, json.size() - 2);
+  }
+  thread_local simdjson::dom::parser parser;
   std::string_view s;
   if (parser.parse(json).get(s) != simdjson::SUCCESS) {
     return Status::Internal("key value " + json + " is not a JSON string");
@@ -173,7 +179,9 @@ Result<std::optional<std::string>> KeyValue(const DataType& type, const std::str
 }
 
 StatementExecutor::StatementExecutor(Store* store, const EngineOptions& options)
-    : store_(store), options_(options), writer_(store) {
+    : store_(store),
+      options_(options),
+      writer_(store, [this](const std::string& table) { return CurrentColumnCount(table); }) {
   info_.cluster_name = options.cluster_name;
   info_.data_center = options.data_center;
   info_.rack = options.rack;
@@ -195,12 +203,21 @@ Response StatementExecutor::Execute(SessionState* session, const Statement& stat
   return std::visit(
       [&](const auto& s) -> Response {
         using T = std::decay_t<decltype(s)>;
+        // A column the cached description lacks: read the descriptions again, once (nothing
+        // was read or queued before the error).
         if constexpr (std::is_same_v<T, SelectStatement>) {
+          Response r = Select(*session, s, values, page);
+          if (!StaleSchemaError(r)) return r;
+          ForgetTables();
           return Select(*session, s, values, page);
         } else if constexpr (std::is_same_v<T, InsertStatement> ||
                              std::is_same_v<T, UpdateStatement> ||
                              std::is_same_v<T, DeleteStatement>) {
           Planned p = Plan(*session, s, values);
+          if (auto* e = std::get_if<ErrorMessage>(&p); e != nullptr && StaleSchemaError(*e)) {
+            ForgetTables();
+            p = Plan(*session, s, values);
+          }
           if (auto* e = std::get_if<ErrorMessage>(&p)) return *e;
           return Apply(std::get<WritePlan>(p), request);
         } else if constexpr (std::is_same_v<T, BatchStatementText>) {
@@ -248,33 +265,62 @@ bool SameSchema(const TableSchema& a, const TableSchema& b) {
 
 }  // namespace
 
+namespace {
+
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const TableInfo>> StatementExecutor::Resolve(const SessionState& session,
                                                                     const TableRef& ref) {
-  auto t = std::make_shared<TableInfo>();
-  t->keyspace = ref.keyspace.empty() ? session.keyspace : ref.keyspace;
-  t->name = ref.name;
-  if (t->keyspace.empty()) {
+  const std::string& keyspace = ref.keyspace.empty() ? session.keyspace : ref.keyspace;
+  if (keyspace.empty()) {
     return Status::InvalidArgument(
         "No keyspace has been specified. USE a keyspace, or explicitly specify "
         "keyspace.tablename");
   }
-  if (IsSystemKeyspace(t->keyspace)) {
+  if (IsSystemKeyspace(keyspace)) {
+    auto t = std::make_shared<TableInfo>();
+    t->keyspace = keyspace;
+    t->name = ref.name;
     t->system = true;
     DF_ASSIGN_OR_RETURN(VirtualTable vt, ReadSystemTable(info_, Catalog{}, t->keyspace, t->name));
     t->columns = std::move(vt.columns);
     return std::shared_ptr<const TableInfo>(std::move(t));
   }
-  const std::string full = t->full();
+  std::string full;
+  full.reserve(keyspace.size() + 1 + ref.name.size());
+  full += keyspace;
+  full += '.';
+  full += ref.name;
+  const int64_t now = SteadyMillis();
+  {
+    std::lock_guard lock(tables_mu_);
+    auto it = tables_.find(full);
+    if (it != tables_.end() && now - it->second.checked_ms < kSchemaRecheckMs) {
+      return it->second.info;
+    }
+  }
   auto schema = store_->DescribeTable(full);
   if (schema.status().code() == StatusCode::kNotFound) {
-    return Status::InvalidArgument("unconfigured table " + t->name);
+    return Status::InvalidArgument("unconfigured table " + ref.name);
   }
   if (!schema.ok()) return schema.status();
   {
     std::lock_guard lock(tables_mu_);
     auto it = tables_.find(full);
-    if (it != tables_.end() && SameSchema(it->second->schema, *schema)) return it->second;
+    if (it != tables_.end() && SameSchema(it->second.info->schema, *schema)) {
+      it->second.checked_ms = now;
+      return it->second.info;
+    }
   }
+  auto t = std::make_shared<TableInfo>();
+  t->keyspace = keyspace;
+  t->name = ref.name;
   t->schema = std::move(schema).value();
   auto add = [&](const ColumnSchema& c) -> Status {
     auto type = ParseTypeName(c.type);
@@ -298,8 +344,36 @@ Result<std::shared_ptr<const TableInfo>> StatementExecutor::Resolve(const Sessio
   t->key_index = 0;
   std::shared_ptr<const TableInfo> shared = std::move(t);
   std::lock_guard lock(tables_mu_);
-  tables_[full] = shared;
+  tables_[full] = CachedTable{shared, now};
   return shared;
+}
+
+void StatementExecutor::ForgetTables() {
+  std::lock_guard lock(tables_mu_);
+  tables_.clear();
+}
+
+bool StatementExecutor::StaleSchemaError(const ErrorMessage& e) {
+  return e.code == static_cast<int32_t>(ErrorCode::kInvalid) &&
+         e.message.rfind("Undefined column name ", 0) == 0;
+}
+
+bool StatementExecutor::StaleSchemaError(const Response& r) {
+  const auto* e = std::get_if<ErrorMessage>(&r);
+  return e != nullptr && StaleSchemaError(*e);
+}
+
+size_t StatementExecutor::CurrentColumnCount(const std::string& table) {
+  auto dot = table.find('.');
+  if (dot == std::string::npos) return 0;
+  {
+    std::lock_guard lock(tables_mu_);
+    auto it = tables_.find(table);
+    if (it != tables_.end()) it->second.checked_ms = INT64_MIN / 2;  // read it again, now
+  }
+  SessionState session;
+  auto t = Resolve(session, TableRef{table.substr(0, dot), table.substr(dot + 1)});
+  return t.ok() ? (*t)->columns.size() : 0;
 }
 
 Response StatementExecutor::CreateKeyspace(const CreateKeyspaceStatement& s) {
@@ -409,6 +483,10 @@ Response StatementExecutor::CreateTable(const SessionState& session,
   Status st = store_->EnsureTable(schema);
   if (!st.ok()) return ErrorFromStatus(st);
   created_tables_.push_back(full);
+  {
+    std::lock_guard tables_lock(tables_mu_);
+    tables_.erase(full);
+  }
   ResultMessage r;
   r.kind = ResultKind::kSchemaChange;
   r.schema_change.change_type = "CREATED";

@@ -105,10 +105,25 @@ class StatementExecutor {
 
  private:
   // --- shared (statement_executor.cc) ---
-  // The table `ref` names. A user table's columns are converted once per schema and shared
-  // (the store's schema is read each time: the pipeline may add columns).
+  // The table `ref` names. A user table's description is cached (converted once per schema
+  // and shared), not read from the store per statement: it is read again when it is older than
+  // kSchemaRecheckMs (the pipeline may add columns to a table while the endpoint serves it),
+  // when a statement names a column the cached description lacks (StaleSchemaError: the
+  // statement is run again once with fresh descriptions), after the endpoint's own CREATE
+  // TABLE, and before each write group that holds rows written without reading them (RowWriter
+  // checks the column count, so such a row never replaces a column it did not know of).
   Result<std::shared_ptr<const TableInfo>> Resolve(const SessionState& session,
                                                    const TableRef& ref);
+  static constexpr int64_t kSchemaRecheckMs = 100;
+  // Drops every cached description.
+  void ForgetTables();
+  // An ERROR that a stale cached description may have caused (an unknown column).
+  static bool StaleSchemaError(const ErrorMessage& e);
+  static bool StaleSchemaError(const Response& r);
+  // The column count of `table` as the store describes it now (0 when it cannot be read).
+  size_t CurrentColumnCount(const std::string& table);
+  std::optional<ErrorMessage> DescribeOnce(SessionState* session, Statement* statement,
+                                           int marker_count, PreparedResult* out);
   Result<Catalog> ReadCatalog();
   Response CreateKeyspace(const CreateKeyspaceStatement& s);
   Response CreateTable(const SessionState& session, const CreateTableStatement& s);
@@ -154,8 +169,12 @@ class StatementExecutor {
   std::mutex schema_mu_;                     // serialises CREATE KEYSPACE / CREATE TABLE
   std::vector<std::string> created_tables_;  // guarded by schema_mu_
   RowWriter writer_;
+  struct CachedTable {
+    std::shared_ptr<const TableInfo> info;
+    int64_t checked_ms = 0;  // steady clock: when the store's description was last read
+  };
   std::mutex tables_mu_;
-  std::map<std::string, std::shared_ptr<const TableInfo>> tables_;  // GUARDED_BY(tables_mu_)
+  std::map<std::string, CachedTable, std::less<>> tables_;  // GUARDED_BY(tables_mu_)
 };
 
 // USING TTL and USING TIMESTAMP of a write (`statement`: "INSERT", ... on `table`; "BATCH" with

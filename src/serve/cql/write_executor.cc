@@ -148,7 +148,7 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
   for (size_t j = 0; j < columns.size(); ++j) {
     if (!written[j]) w.Raw(t.columns[columns[j].first].name, json[j]);
   }
-  writer_.Queue(table, key, w.Finish(), false, request);
+  writer_.Queue(table, key, w.Finish(), false, request, read ? 0 : t.columns.size());
   if (if_not_exists || if_exists) return Applied(t, true, {}, {});
   return ResultMessage{};
 }

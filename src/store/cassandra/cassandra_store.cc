@@ -211,32 +211,34 @@ Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
     }
     k.merged = std::move(merged).value();
   }
-  std::vector<std::pair<cql::client::PreparedPtr, cql::QueryParameters>> statements;
-  statements.reserve(keys.size());
+  // Every statement's parameters encoded into one buffer (reused by this thread: nothing is
+  // allocated per statement for its values), then sent.
+  thread_local std::string params;
+  thread_local std::vector<std::pair<size_t, bool>> ends;  // (end in `params`, is a delete)
+  params.clear();
+  ends.clear();
   for (size_t i = 0; i < batch.rows.size(); ++i) {
     const RowWrite& w = batch.rows[i];
     const KeyWrites& k = keys[w.key];
     if (k.last != i) continue;
-    std::vector<cql::Value> values;
     if (w.deleted) {
-      DF_ASSIGN_OR_RETURN(cql::Value key, BindKey(t.shape, w.key));
-      values.push_back(std::move(key));
+      DF_RETURN_IF_ERROR(
+          AppendKeyParameters(t.shape, w.key, t.consistency, NextTimestampMicros(), &params));
     } else {
-      DF_ASSIGN_OR_RETURN(values, BindRow(t.shape, w.key, k.upserts > 1 ? k.merged : w.row_json));
-      if (k.deleted_before) {
-        for (cql::Value& v : values) {
-          if (v.unset) v = cql::Value::Null();
-        }
-      }
+      DF_RETURN_IF_ERROR(AppendRowParameters(t.shape, w.key, k.upserts > 1 ? k.merged : w.row_json,
+                                             k.deleted_before, t.consistency, NextTimestampMicros(),
+                                             &params));
     }
-    cql::QueryParameters p = Params(t.consistency, std::move(values));
-    p.timestamp = NextTimestampMicros();
-    statements.emplace_back(w.deleted ? t.remove : t.insert, std::move(p));
+    ends.emplace_back(params.size(), w.deleted);
   }
-  for (auto& [statement, params] : statements) {
+  size_t begin = 0;
+  for (const auto& [end, deleted] : ends) {
     if (done->failed()) break;
     done->Add();
-    session_->ExecuteAsync(statement, std::move(params), done->Callback());
+    session_->ExecuteEncodedAsync(deleted ? t.remove : t.insert,
+                                  std::string_view(params).substr(begin, end - begin),
+                                  done->Callback());
+    begin = end;
   }
   return Status::OK();
 }

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include "common/json_writer.h"
+#include "cql/json_element.h"
 
 namespace dataforge {
 
@@ -72,6 +73,81 @@ Result<std::vector<cql::Value>> BindRow(const TableShape& shape, const std::stri
     values[i] = v->has_value() ? cql::Value::Of(std::move(**v)) : cql::Value::Null();
   }
   return values;
+}
+
+namespace {
+
+// The parameters' head: consistency, flags (values and default timestamp), value count.
+void AppendParametersHead(cql::Consistency consistency, size_t values, std::string* out) {
+  cql::WireWriter w(out);
+  w.Short(static_cast<uint16_t>(consistency));
+  w.Byte(static_cast<uint8_t>(cql::kQueryValues | cql::kQueryDefaultTimestamp));
+  w.Short(static_cast<uint16_t>(values));
+}
+
+}  // namespace
+
+Status AppendKeyParameters(const TableShape& shape, const std::string& key,
+                           cql::Consistency consistency, int64_t timestamp_us, std::string* out) {
+  DF_ASSIGN_OR_RETURN(cql::Value v, BindKey(shape, key));
+  AppendParametersHead(consistency, 1, out);
+  cql::WireWriter w(out);
+  w.ValueBytes(v);
+  w.Long(timestamp_us);
+  return Status::OK();
+}
+
+Status AppendRowParameters(const TableShape& shape, const std::string& key,
+                           std::string_view row_json, bool absent_as_null,
+                           cql::Consistency consistency, int64_t timestamp_us, std::string* out) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;  // the row with simdjson's padding, reused
+  thread_local std::vector<std::optional<simdjson::dom::element>> found;
+  padded.reserve(row_json.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(row_json);
+  simdjson::dom::object object;
+  if (auto err = parser.parse(padded.data(), padded.size(), false).get_object().get(object); err) {
+    return Status::InvalidArgument(
+        fmt::format("cassandra table {}: row '{}' is not a JSON object: {}", shape.physical, key,
+                    simdjson::error_message(err)));
+  }
+  // Each column's member (the last one when a name repeats, as BindRow's map keeps it).
+  found.assign(shape.names.size(), std::nullopt);
+  for (auto field : object) {
+    for (size_t i = 0; i < shape.names.size(); ++i) {
+      if (shape.names[i] == field.key) {
+        found[i] = field.value;
+        break;
+      }
+    }
+  }
+  const size_t mark = out->size();
+  AppendParametersHead(consistency, shape.names.size(), out);
+  cql::WireWriter w(out);
+  for (size_t i = 0; i < shape.names.size(); ++i) {
+    if (i == shape.key_index) {
+      auto v = BindKey(shape, key);
+      if (!v.ok()) {
+        out->resize(mark);
+        return v.status();
+      }
+      w.ValueBytes(*v);
+      continue;
+    }
+    if (!found[i]) {
+      w.ValueBytes(absent_as_null ? cql::Value::Null() : cql::Value::Unset());
+      continue;
+    }
+    Status st = cql::AppendJsonElementAsValue(shape.types[i], *found[i], out);
+    if (!st.ok()) {
+      out->resize(mark);
+      return Status::InvalidArgument(fmt::format("cassandra table {}: row '{}' column {}: {}",
+                                                 shape.physical, key, shape.names[i],
+                                                 st.message()));
+    }
+  }
+  w.Long(timestamp_us);
+  return Status::OK();
 }
 
 Result<std::string> RowToJson(const std::vector<cql::ColumnSpec>& columns,

@@ -33,6 +33,19 @@ Result<std::vector<cql::Value>> BindRow(const TableShape& shape, const std::stri
 // The key column's value for `key` (its text form).
 Result<cql::Value> BindKey(const TableShape& shape, const std::string& key);
 
+// A prepared write's query parameters, appended to `out` exactly as cql::EncodeQueryParameters
+// writes them (consistency, flags values|default timestamp, the values, the timestamp), without
+// building a cql::Value per column: the row is parsed once (a per-thread parser and buffer) and
+// each column encoded into `out`, so a caller that reuses `out` allocates nothing per row.
+// AppendRowParameters binds like BindRow (absent columns UNSET, or null with `absent_as_null`),
+// AppendKeyParameters like BindKey (the DELETE's one value). Same errors; on error `out` is as
+// it was.
+Status AppendRowParameters(const TableShape& shape, const std::string& key,
+                           std::string_view row_json, bool absent_as_null,
+                           cql::Consistency consistency, int64_t timestamp_us, std::string* out);
+Status AppendKeyParameters(const TableShape& shape, const std::string& key,
+                           cql::Consistency consistency, int64_t timestamp_us, std::string* out);
+
 // One result row as a JSON object, columns in result order; null columns are written as null.
 Result<std::string> RowToJson(const std::vector<cql::ColumnSpec>& columns,
                               const std::vector<std::optional<std::string>>& row);

@@ -60,6 +60,71 @@ TEST(RowCodecTest, RowToJsonRoundTrip) {
   EXPECT_EQ(*key, kId);
 }
 
+// The encoded parameters are EncodeQueryParameters' bytes for BindRow's values, byte for byte,
+// for every binding: present, JSON null, absent (UNSET, or null after a delete), a duplicated
+// member (the last wins), and for the DELETE's key; appended after what the buffer holds.
+TEST(RowCodecTest, AppendedParametersAreTheEncodedBindRowValues) {
+  TableShape shape = Users();
+  const std::string rows[] = {
+      R"({"name":"Ann","age":null,"extra":1})",
+      R"({"name":"Ann","age":41,"dob":"2024-05-01T12:30:00.250Z","name":"Bea"})",
+      R"({})",
+  };
+  for (const std::string& row : rows) {
+    for (bool absent_as_null : {false, true}) {
+      auto values = BindRow(shape, kId, row);
+      ASSERT_TRUE(values.ok()) << values.status().ToString();
+      if (absent_as_null) {
+        for (cql::Value& v : *values) {
+          if (v.unset) v = cql::Value::Null();
+        }
+      }
+      cql::QueryParameters p;
+      p.consistency = cql::Consistency::kLocalQuorum;
+      p.values = std::move(*values);
+      p.timestamp = 1234567;
+      std::string want = "head";
+      cql::WireWriter w(&want);
+      cql::EncodeQueryParameters(p, &w);
+      std::string got = "head";
+      ASSERT_TRUE(AppendRowParameters(shape, kId, row, absent_as_null,
+                                      cql::Consistency::kLocalQuorum, 1234567, &got)
+                      .ok());
+      EXPECT_EQ(got, want) << row << " absent_as_null " << absent_as_null;
+    }
+  }
+  auto key = BindKey(shape, kId);
+  ASSERT_TRUE(key.ok());
+  cql::QueryParameters p;
+  p.consistency = cql::Consistency::kOne;
+  p.values = {*key};
+  p.timestamp = 7;
+  std::string want;
+  cql::WireWriter w(&want);
+  cql::EncodeQueryParameters(p, &w);
+  std::string got;
+  ASSERT_TRUE(AppendKeyParameters(shape, kId, cql::Consistency::kOne, 7, &got).ok());
+  EXPECT_EQ(got, want);
+}
+
+// Errors are BindRow's, and leave the buffer as it was.
+TEST(RowCodecTest, AppendedParametersErrorsLeaveTheBufferUnchanged) {
+  std::string out = "kept";
+  Status s = AppendRowParameters(Users(), kId, R"({"name":"Ann","age":"old"})", false,
+                                 cql::Consistency::kOne, 1, &out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), BindRow(Users(), kId, R"({"name":"Ann","age":"old"})").status().message());
+  EXPECT_EQ(out, "kept");
+  s = AppendRowParameters(Users(), kId, "[1,2]", false, cql::Consistency::kOne, 1, &out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), BindRow(Users(), kId, "[1,2]").status().message());
+  EXPECT_EQ(out, "kept");
+  s = AppendKeyParameters(Users(), "not-a-uuid", cql::Consistency::kOne, 1, &out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), BindKey(Users(), "not-a-uuid").status().message());
+  EXPECT_EQ(out, "kept");
+}
+
 TEST(RowCodecTest, UnknownTypeInSchema) {
   auto s = ShapeOf(TableSchema{"ks.t", "id", {{"id", "text"}, {"x", "colour"}}}, "ks.t");
   ASSERT_FALSE(s.ok());
