@@ -467,6 +467,9 @@ std::vector<Step> Steps() {
       {"build/bench/cql_bench --records 100000", nullptr},
       {"build/bench/store_bench --rows 200000", nullptr},
       {"bench/cql_bench.sh 100000", nullptr},
+      {"bench/pipeline_runs.py", nullptr},
+      {"bench/seed_compare.sh --records 100000", nullptr},
+      {"bench/stage_cost.py --records 10000", nullptr},
   };
 }
 
