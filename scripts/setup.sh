@@ -22,6 +22,7 @@ PACKAGES=(
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-cassandra openssl   # an independent CQL driver and certificates for the endpoint tests
+  docker-compose              # `docker-compose config` checks deploy/compose.yaml (no daemon needed)
 )
 
 missing=()
