@@ -365,7 +365,7 @@ def check_command_lines(doc, binary, src, tmp):
          "--role process needs a log that several processes share, and file://log belongs to this "
          "one: set log.url (or --log) to kafka://host:port, or run without --role"),
         ("a misspelt flag (--rol)", [*base, "run", "--rol", "process"],
-         "The following argument was not expected: process"),
+         "The following arguments were not expected: process --rol"),
         ("--role scheduler with --max-records", [*base, "run", "--role", "scheduler", "--max-records", "5"],
          "--role scheduler runs DAGs only: --max-records and --source-url do not apply"),
         ("no --config", ["--data-dir", "/data", "run", "--role", "ingest"],
