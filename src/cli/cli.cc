@@ -30,7 +30,9 @@ void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_l
   });
   app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);
-  app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")->capture_default_str();
+  app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")
+      ->envname("DATAFORGE_DATA_DIR")  // the container image sets /data (docs/deploy.md)
+      ->capture_default_str();
   app.add_option("--log", ctx.log_url,
                  "The log: file://DIR (embedded, the default) or "
                  "kafka://host:port[,host:port...][?librdkafka.property=value&...]");
@@ -56,6 +58,7 @@ void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_l
   AddCqlServeCommand(app, ctx, exit_code);
   AddUserCommands(app, ctx, exit_code);
   AddServeCommand(app, ctx, exit_code);
+  AddHealthCommand(app, exit_code);
   ExplainNumericOptions(app);  // "--max-records: 'abc' is not a whole number >= 0"
 }
 

@@ -32,6 +32,8 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddUserCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // serve: the REST API over HTTP (serve_command.cc)
 void AddServeCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// health: GET an endpoint's /health, exit 0/1/2 (health_command.cc; the image's HEALTHCHECK)
+void AddHealthCommand(CLI::App& app, int* exit_code);
 struct HttpEndpointFlags;
 // --max-body-bytes, --workers, --read-timeout-ms, --request-deadline-ms (serve, run --http-port)
 void AddHttpLimitOptions(CLI::App* cmd, HttpEndpointFlags* flags);
