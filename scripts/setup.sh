@@ -23,6 +23,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-cassandra openssl   # an independent CQL driver and certificates for the endpoint tests
   systemd util-linux          # systemd-analyze checks deploy/systemd; setpriv runs their ExecStart unprivileged
+  docker-compose              # `docker-compose config` checks deploy/compose.yaml (no daemon needed)
   buildah umoci skopeo ca-certificates binutils  # the container image (scripts/image.sh) and its test
 )
 

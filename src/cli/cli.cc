@@ -14,19 +14,12 @@
 
 namespace dataforge {
 
-int RunCli(int argc, char** argv) {
-  // Every log line goes through Redact() (common/redact.h): no password, token or key is printed.
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "dataforge", MakeRedactingSink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>())));
-  // libpq uses PGPASSWORD when the URL has no password; it stays masked wherever it shows.
-  if (const char* pg_password = std::getenv("PGPASSWORD")) RegisterSecret(pg_password);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-
-  CLI::App app{
+void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_level) {
+  app.description(
       "DataForge: a real-time data pipeline in one binary.\n"
       "REST API -> staging (SQLite) -> log -> processing -> store (RocksDB), no servers needed;\n"
       "PostgreSQL, Kafka and Cassandra when one machine is not enough,\n"
-      "with a built-in scheduler for DAGs (dags, runs, tasks)."};
+      "with a built-in scheduler for DAGs (dags, runs, tasks).");
   app.set_version_flag("--version", std::string("dataforge ") + DATAFORGE_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -35,7 +28,6 @@ int RunCli(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return Redact(fmt::format("dataforge: {} (see --help)\n", e.what()));
   });
-  CliContext ctx;
   app.add_option("--config", ctx.config_path, "Pipeline file (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);
   app.add_option("--data-dir", ctx.data_dir, "Directory holding all state")
@@ -50,26 +42,39 @@ int RunCli(int argc, char** argv) {
   app.add_option("--store", ctx.store_url,
                  "The store: rocksdb://DIR (embedded, the default) or "
                  "cassandra://[user:password@]host[:port][,host...][/keyspace][?consistency=...]");
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+  app.add_option("--log-level", *log_level, "trace, debug, info, warn, error, off")
       ->check(OneOf({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
 
-  int exit_code = 0;
-  AddRunCommand(app, ctx, &exit_code);
-  AddMockApiCommand(app, &exit_code);
-  AddTableCommands(app, ctx, &exit_code);
-  AddTopicCommands(app, ctx, &exit_code);
-  AddStagingCommands(app, ctx, &exit_code);
-  AddStatusCommand(app, ctx, &exit_code);
-  AddTopCommand(app, ctx, &exit_code);
-  AddConfigCommands(app, ctx, &exit_code);
-  AddOrchestrationCommands(app, ctx, &exit_code);
-  AddCqlServeCommand(app, ctx, &exit_code);
-  AddUserCommands(app, ctx, &exit_code);
-  AddServeCommand(app, ctx, &exit_code);
-  AddHealthCommand(app, &exit_code);
+  AddRunCommand(app, ctx, exit_code);
+  AddMockApiCommand(app, exit_code);
+  AddTableCommands(app, ctx, exit_code);
+  AddTopicCommands(app, ctx, exit_code);
+  AddStagingCommands(app, ctx, exit_code);
+  AddStatusCommand(app, ctx, exit_code);
+  AddTopCommand(app, ctx, exit_code);
+  AddConfigCommands(app, ctx, exit_code);
+  AddOrchestrationCommands(app, ctx, exit_code);
+  AddCqlServeCommand(app, ctx, exit_code);
+  AddUserCommands(app, ctx, exit_code);
+  AddServeCommand(app, ctx, exit_code);
+  AddHealthCommand(app, exit_code);
   ExplainNumericOptions(app);  // "--max-records: 'abc' is not a whole number >= 0"
+}
+
+int RunCli(int argc, char** argv) {
+  // Every log line goes through Redact() (common/redact.h): no password, token or key is printed.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "dataforge", MakeRedactingSink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>())));
+  // libpq uses PGPASSWORD when the URL has no password; it stays masked wherever it shows.
+  if (const char* pg_password = std::getenv("PGPASSWORD")) RegisterSecret(pg_password);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CliContext ctx;
+  std::string log_level = "info";
+  int exit_code = 0;
+  CLI::App app;
+  BuildCli(app, ctx, &exit_code, &log_level);
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 
   try {

@@ -1,7 +1,9 @@
-// `dataforge config show` and `dataforge config check FILE` (with process.schema: the
-// registry's verdict on the mapping, read-only, from the --data-dir's staging database).
+// `dataforge config show` and `dataforge config check FILE [-- ARGS...]` (with process.schema: the
+// registry's verdict on the mapping, read-only, from the --data-dir's staging database; with
+// ARGS: whether `dataforge ARGS...` would start with FILE, command_line_check.h).
 #include <fmt/format.h>
 
+#include "cli/command_line_check.h"
 #include "cli/commands.h"
 #include "cli/read_only_backends.h"
 #include "common/redact.h"
@@ -46,11 +48,18 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       "check",
       "Validate a pipeline file; errors name the line. With process.schema, also the schema "
       "registry's verdict on the mapping (read-only, from the --data-dir's staging database: "
-      "the subject's version, or the 409 an incompatible mapping would get). Exit 0 if valid, "
-      "2 if not");
+      "the subject's version, or the 409 an incompatible mapping would get). After --, a whole "
+      "command line (config check FILE -- --config PATH --log kafka://... run --role process): "
+      "parsed by dataforge's own parser and checked against FILE without starting anything "
+      "(flags, backend URLs, --role against the log, DAGs for --role scheduler, listen "
+      "addresses). Exit 0 if valid, 2 if not");
   auto file = std::make_shared<std::string>();
+  auto command_line = std::make_shared<std::vector<std::string>>();
   check->add_option("FILE", *file, "Pipeline file to check")->required();
-  check->callback([&ctx, file, exit_code] {
+  check->add_option("ARGS", *command_line,
+                    "After --: the arguments of a dataforge command that will run with FILE "
+                    "(its --config names FILE as that command sees it)");
+  check->callback([&ctx, file, command_line, exit_code] {
     auto c = LoadPipelineConfig(*file);
     if (!c.ok()) {
       *exit_code = ReportError(c.status());
@@ -70,9 +79,18 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       schema_line = *verdict + "\n";
     }
-    fmt::print("{}: ok ({} columns into {}, topic {} with {} partitions)\n{}", *file,
+    std::string command_line_verdict;
+    if (!command_line->empty()) {
+      auto verdict = CheckCommandLine(*file, *c, *command_line);
+      if (!verdict.ok()) {
+        *exit_code = ReportError(verdict.status());
+        return;
+      }
+      command_line_verdict = *verdict + "\n";
+    }
+    fmt::print("{}: ok ({} columns into {}, topic {} with {} partitions)\n{}{}", *file,
                c->process.columns.size(), c->process.table, c->log.topic, c->log.partitions,
-               schema_line);
+               schema_line, command_line_verdict);
     *exit_code = 0;
   });
 }

@@ -95,8 +95,11 @@ void PrintSchedulerSummary(const SchedulerProbe& p) {
       p.reaped.load(), p.start_latency_us.Percentile(99) / 1000.0);
 }
 
-// `run --role scheduler`: the orchestrator alone, holding the data dir.
-int RunSchedulerAlone(const CliContext& ctx, const PipelineConfig& config) {
+// `run --role scheduler`: the orchestrator alone, holding the data dir; with --http-port
+// (http->port >= 0) the same HTTP endpoint as the other roles (GET /health, /metrics with the
+// scheduler's probes, the DAG and pipeline routes), without a store.
+int RunSchedulerAlone(const CliContext& ctx, const PipelineConfig& config,
+                      const HttpEndpointFlags& http) {
   if (config.dags.empty()) {
     return ReportError(Status::ConfigError(
         "--role scheduler: the pipeline file declares no DAGs (add a 'dags:' section)"));
@@ -112,6 +115,16 @@ int RunSchedulerAlone(const CliContext& ctx, const PipelineConfig& config) {
   auto host = SchedulerHost::Open(config, ctx.data_dir, &env, Clock::Real());
   if (!host.ok()) return ReportError(host.status());
   if (Status s = RecordBackends(ctx.data_dir, config); !s.ok()) return ReportError(s);
+  metrics::MetricsExporter exporter;  // outlives the endpoint
+  exporter.Add(std::make_shared<metrics::ProbeCollector>(nullptr, &(*host)->scheduler().probe()));
+  std::unique_ptr<HttpEndpoint> http_endpoint;  // stopped before the scheduler goes
+  if (http.port >= 0) {
+    auto started = HttpEndpoint::Start(ctx, config, /*store=*/nullptr, http, &exporter);
+    if (!started.ok()) return ReportError(started.status());
+    http_endpoint = std::move(started).value();
+    fmt::print("serve: listening on {}\n", http_endpoint->Describe("none"));
+    std::fflush(stdout);
+  }
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
@@ -129,10 +142,12 @@ int RunSchedulerAlone(const CliContext& ctx, const PipelineConfig& config) {
     std::unique_lock l(mu);
     cv.wait(l, [&] { return stop; });
   }
+  if (http_endpoint) http_endpoint->Stop();
   (*host)->Stop();
   fmt::print("dataforge run --role scheduler: stopped after {:.2f} s\n",
              static_cast<double>(Clock::Real()->MonotonicMicros() - start) / 1e6);
   PrintSchedulerSummary((*host)->scheduler().probe());
+  if (http_endpoint) fmt::print("  serve: {}\n", http_endpoint->Summary());
   return 0;
 }
 
@@ -199,7 +214,15 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
             "--role scheduler runs DAGs only: --max-records and --source-url do not apply"));
         return;
       }
-      *exit_code = RunSchedulerAlone(ctx, *config);
+      if (*cql_port >= 0) {
+        *exit_code =
+            ReportError(Status::ConfigError("--cql-port: --role scheduler has no store to serve"));
+        return;
+      }
+      http->insecure_no_auth = *insecure_no_auth;
+      http->host_flag = "--http-host";
+      http->role = *role;
+      *exit_code = RunSchedulerAlone(ctx, *config, *http);
       return;
     }
     opts->role = *role == "ingest"    ? PipelineRole::kIngest

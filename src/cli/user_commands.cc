@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/escape.h"
 #include "common/json_writer.h"
+#include "common/redact.h"
 #include "pipeline/data_dir.h"
 #include "schedule/schedule.h"
 
@@ -139,9 +140,19 @@ void AddUsersCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
                   "Role: admin, operator, reader, or one defined under auth.roles in the "
                   "pipeline file")
       ->required();
-  add->add_flag("--password-stdin", *password_stdin,
-                "Read the password from stdin (one line); only its argon2id hash is stored");
-  add->callback([&ctx, exit_code, name, role, password_stdin] {
+  auto* stdin_flag =
+      add->add_flag("--password-stdin", *password_stdin,
+                    "Read the password from stdin (one line); only its argon2id hash is stored");
+  auto password_env = std::make_shared<std::string>();
+  add->add_option("--password-env", *password_env,
+                  "Read the password from this environment variable (a container's secret, "
+                  "e.g. from docker compose's env file); only its argon2id hash is stored")
+      ->excludes(stdin_flag);
+  auto exists_ok = std::make_shared<bool>(false);
+  add->add_flag("--exists-ok", *exists_ok,
+                "A user NAME with role ROLE already there is success, left as it is (its "
+                "password too): for init jobs that run at every start");
+  add->callback([&ctx, exit_code, name, role, password_stdin, password_env, exists_ok] {
     auto action = [&] { return fmt::format("users add {} --role {}", *name, *role); };
     Change(ctx, exit_code, action, [&](const PipelineConfig& c) -> Status {
       DF_RETURN_IF_ERROR(CheckUserName(*name));
@@ -151,7 +162,29 @@ void AddUsersCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
         DF_ASSIGN_OR_RETURN(std::string password, ReadPassword());
         DF_ASSIGN_OR_RETURN(user.password_hash, auth::HashSecret(password));
       }
+      if (!password_env->empty()) {
+        const char* password = std::getenv(password_env->c_str());
+        if (password == nullptr || *password == '\0') {
+          return Status::ConfigError(fmt::format(
+              "--password-env {}: the environment variable is {}; set it to the password",
+              EscapeControlChars(*password_env), password == nullptr ? "not set" : "empty"));
+        }
+        RegisterSecret(password);  // never in a log line
+        DF_ASSIGN_OR_RETURN(user.password_hash, auth::HashSecret(password));
+      }
       DF_ASSIGN_OR_RETURN(auto store, OpenStore(ctx, c, OpenMode::kReadWrite));
+      if (*exists_ok) {
+        DF_ASSIGN_OR_RETURN(auto existing, store->FindUser(*name));
+        if (existing && existing->role == *role) {
+          fmt::print("user {} exists already with role {}; left as it is\n", *name, *role);
+          return Status::OK();
+        }
+        if (existing) {
+          return Status::FailedPrecondition(fmt::format(
+              "user {} exists with role {}, not {}; remove it first (dataforge users remove {})",
+              *name, existing->role, *role, *name));
+        }
+      }
       Status s = store->AddUser(user);
       if (s.code() == StatusCode::kFailedPrecondition) {
         return Status::FailedPrecondition(
@@ -159,8 +192,9 @@ void AddUsersCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       }
       DF_RETURN_IF_ERROR(s);
       fmt::print("user {} added with role {}, {}\n", user.name, user.role,
-                 *password_stdin ? "with a password"
-                                 : "without a password (dataforge keys create gives it a key)");
+                 !user.password_hash.empty()
+                     ? "with a password"
+                     : "without a password (dataforge keys create gives it a key)");
       return Status::OK();
     });
   });
