@@ -2,7 +2,7 @@
 """deploy/systemd: both units pass `systemd-analyze verify`, rate <= 1.5 in `systemd-analyze
 security --offline`, carry the hardening the docs promise, and their ExecStart runs: the
 whole-pipeline unit's command line as an unprivileged user with the specifiers expanded, the
-role template's example command lines through `dataforge config check`.
+role template's example command lines through `dataforge config check FILE -- ARGS`.
 
 Exit 0 pass, 1 fail, 77 skip (no systemd-analyze)."""
 import argparse
@@ -129,23 +129,39 @@ def main():
         else:
             print("skip the ExecStart run: needs root and setpriv to switch to an unprivileged user")
 
-        # dataforge@.service's example command lines: their global options and the pipeline
-        # file pass `dataforge config check`.
+        # Both units' command lines, as systemd will run them (dataforge@.service's with each
+        # example's DATAFORGE_ARGS), through `dataforge config check FILE -- ARGS`.
+        template = unit_settings((src / "deploy/systemd/dataforge@.service").read_text())
+        lines = {"dataforge.service": shlex.split(s[("Service", "ExecStart")][0])}
         for example in ["ingest.env.example", "process.env.example"]:
             env = {}
             for line in (src / "deploy/systemd" / example).read_text().splitlines():
                 if line and not line.startswith("#"):
                     k, _, v = line.partition("=")
                     env[k] = v
-            words = shlex.split(env["DATAFORGE_ARGS"])
-            check("run" in words and "--role" in words, f"{example}: DATAFORGE_ARGS runs a role")
-            global_opts = words[:words.index("run")]
-            r = subprocess.run([binary, "--config", str(etc / "dataforge/pipeline.yaml"),
-                                "--data-dir", str(tmp / example)] + global_opts +
-                               ["config", "check", str(etc / "dataforge/pipeline.yaml")],
-                               capture_output=True, text=True, timeout=60)
-            check(r.returncode == 0, f"{example}: config check exits 0 "
-                                     f"({r.stdout.strip()} {r.stderr.strip()})")
+            instance = example.split(".")[0]
+            words = []
+            for w in shlex.split(template[("Service", "ExecStart")][0]):
+                words += shlex.split(env["DATAFORGE_ARGS"]) if w == "$DATAFORGE_ARGS" else [w]
+            lines[f"dataforge@{instance}.service"] = [w.replace("%i", instance) for w in words]
+        for name, words in lines.items():
+            words = [w.replace("%E", "/etc").replace("%S", "/var/lib") for w in words]
+            check(words[0] == "/usr/local/bin/dataforge" and "--role" in words
+                  if "@" in name else words[0] == "/usr/local/bin/dataforge",
+                  f"{name}: command line {' '.join(words[1:])}")
+            r = subprocess.run([binary, "config", "check", str(etc / "dataforge/pipeline.yaml"),
+                                "--"] + words[1:], capture_output=True, text=True, timeout=60)
+            last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+            check(r.returncode == 0 and last.startswith("dataforge --config /etc/dataforge/pipeline.yaml")
+                  and ": ok (" in last,
+                  f"{name}: `config check FILE -- ARGS` exits 0 "
+                  f"({r.stdout.strip()} {r.stderr.strip()})")
+        # ... and it would catch a wrong one: the ingest role over the embedded log.
+        r = subprocess.run([binary, "config", "check", str(etc / "dataforge/pipeline.yaml"), "--",
+                            "--config", "/etc/dataforge/pipeline.yaml", "run", "--role", "ingest"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and "--role ingest needs a log" in r.stderr,
+              f"a role over the embedded log is refused with exit 2 ({r.returncode}: {r.stderr.strip()})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(FAILURES)} failed" if FAILURES else "all passed")
