@@ -97,6 +97,9 @@ std::string_view LogFormatName(LogConfig::Format format);
 //  - `templates`: strings with {dotted.path} placeholders, the first whose placeholders all
 //    resolve to scalars wins.
 // The value is then cast to `type`. A required column with no value dead-letters the record.
+//  - `expr`: an expression over the record (docs/expressions.md; src/expr), instead of paths
+//    and templates. Its value (null included) is cast to `type`; an evaluation error
+//    dead-letters the record with the expression and the value.
 struct ColumnSpec {
   std::string name;
   std::string type = "text";  // text | uuid | int | bigint | double | boolean | timestamp | decimal
@@ -104,6 +107,8 @@ struct ColumnSpec {
   std::vector<std::string> templates;
   bool required = false;
   int line = 0;
+  std::string expr{};   // "" = none
+  int expr_column = 0;  // 1-based column in the file where the expression text starts
 };
 
 // `process.schema` (docs/pipeline-file.md): every mapped row is validated against a subject of
@@ -118,6 +123,61 @@ struct ProcessSchemaConfig {
   int line = 0;
 };
 
+// `process.outputs` (docs/pipeline-file.md): more than the mapped table from the same records,
+// written in the same StoreBatch as the mapped rows and the offsets. Exactly one of `table`
+// and `topic` is set.
+struct OutputSpec {
+  // A derived table: each record mapped again with `columns` (the same column specs as
+  // process.columns), keyed by `key_column`, kept only where `where` is true ("" = always).
+  std::string table;
+  std::string key_column = "id";
+  std::vector<ColumnSpec> columns;
+  std::string where;
+  int where_column = 0;
+  // A topic of the log: the mapped rows of process.table published as `format` (json or a
+  // confluent format with `subject`), keyed by the row key; at least once, after the batch is
+  // durable in the store (a replay publishes the same key and row again).
+  std::string topic;
+  LogConfig::Format format = LogConfig::Format::kJson;
+  std::string subject;
+  int line = 0;
+};
+
+// `process.aggregates[].window`. Times are milliseconds.
+struct WindowSpec {
+  std::string type = "tumbling";  // tumbling | hopping | session
+  int64_t size_ms = 0;            // tumbling, hopping
+  int64_t advance_ms = 0;         // hopping
+  int64_t gap_ms = 0;             // session
+  // The event time: a timestamp column of the mapped row (process.columns); "" = processing
+  // time (the processor's clock when it maps the record).
+  std::string time_column;
+  int line = 0;
+};
+
+// One aggregate value: `name` = fn(of). fn: count (no `of`) | sum | min | max | avg |
+// count_distinct (exact up to `distinct_exact_limit` values per group and window, then
+// HyperLogLog).
+struct AggregateValueSpec {
+  std::string name;
+  std::string fn;
+  std::string of;  // a column of the mapped row
+  int line = 0;
+};
+
+// `process.aggregates` (docs/aggregates.md): windowed aggregates of the mapped rows into their
+// own table, upserted by (group, window) in the same StoreBatch as the offsets (exactly once).
+struct AggregateSpec {
+  std::string table;
+  std::vector<std::string> group_by;  // columns of the mapped row
+  WindowSpec window;
+  int64_t lateness_ms = 0;          // allowed lateness behind the watermark
+  std::string late = "deadletter";  // a record later than that: deadletter | update
+  std::vector<AggregateValueSpec> values;
+  uint64_t distinct_exact_limit = 10000;
+  int line = 0;
+};
+
 struct ProcessConfig {
   std::string group = "dataforge-processor";
   std::string table = "dataforge.created_users";
@@ -129,6 +189,13 @@ struct ProcessConfig {
   std::string delete_path;
   std::string delete_value;
   ProcessSchemaConfig schema;
+  // `process.where`: an expression (docs/expressions.md); a record for which it is not true is
+  // dropped and counted as `filtered` (never lost). "" = keep every record.
+  std::string where;
+  int where_line = 0;
+  int where_column = 0;
+  std::vector<OutputSpec> outputs;
+  std::vector<AggregateSpec> aggregates;
 };
 
 // Cassandra/ScyllaDB (store.url cassandra://...): host, port and keyspace come from the URL;

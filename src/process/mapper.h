@@ -29,6 +29,8 @@ struct MapResult {
   std::string row_json;
   std::string error;     // one line: which column, which path, what was wrong (!ok only)
   bool deleted = false;  // the record matched process.delete_when: remove the row `key`
+  // process.where was not true for the record: no row, no letter; counted as `filtered`.
+  bool filtered = false;
 };
 
 class Mapper {

@@ -48,7 +48,12 @@ Status Processor::Start() {
 }
 
 Result<std::optional<int64_t>> Processor::ResumeOffset(int32_t partition) {
-  return store_->CommittedOffset(config_.group, topic_, partition, log_id_);
+  Result<std::optional<int64_t>> offset =
+      store_->CommittedOffset(config_.group, topic_, partition, log_id_);
+  if (offset.ok()) {
+    for (BatchStage* stage : stages_) stage->OnResume(partition, *offset);
+  }
+  return offset;
 }
 
 void Processor::OnRecordsLost(const LostRange& range) {
@@ -318,9 +323,14 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
           m.error = std::move(*failed);
         }
       }
-      if (m.ok) {
+      if (m.ok && m.filtered) {
+        ++counts.filtered;
+      } else if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
         ++counts.stored;
+        for (BatchStage* stage : stages_) {
+          DF_RETURN_IF_ERROR(stage->OnRow(c, m, batch_.rows.back(), &batch_));
+        }
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),
                                        clock_->NowMicros(), std::move(c.record.key)});
@@ -334,13 +344,19 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
     // asked again; the rows written without one go to it with this batch (store.h).
     if (auto id = log_->LogId(topic_); id.ok()) log_id_ = *id;
   }
+  uint64_t stored = 0, dead_lettered = 0, filtered = 0;
   for (size_t i = 0; i < positions_.size(); ++i) {
     batch_.offsets.push_back({topic_, positions_[i].partition, positions_[i].next_offset,
-                              counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost,
-                              log_id_});
+                              counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost, log_id_,
+                              counts_[i].filtered});
+    stored += counts_[i].stored;
+    dead_lettered += counts_[i].dead_lettered;
+    filtered += counts_[i].filtered;
   }
+  for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->BeforeApply(&batch_));
   int64_t apply_started = clock_->MonotonicMicros();
   DF_RETURN_IF_ERROR(store_->Apply(batch_));
+  for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->AfterApply(batch_));
   probe_->apply_duration_us.Record(clock_->MonotonicMicros() - apply_started);
   for (const LostRange& r : lost_ranges) spdlog::error("{}", DescribeLostRange(topic_, r));
   DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
@@ -348,8 +364,9 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
   for (int64_t t : timestamps_) probe_->fetch_to_queryable_us.Record(now - t);
   size_t total = records.size();
   probe_->consumed += total;
-  probe_->stored += batch_.rows.size();
-  probe_->dead_lettered += batch_.dead_letters.size();
+  probe_->stored += stored;
+  probe_->dead_lettered += dead_lettered;
+  probe_->filtered += filtered;
   probe_->duplicates += duplicates;
   probe_->lost += lost;
   probe_->batches += 1;

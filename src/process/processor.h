@@ -48,6 +48,7 @@
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "log/log.h"
+#include "process/batch_stage.h"
 #include "process/mapper.h"
 #include "process/row_schema.h"
 #include "process/wire_decoder.h"
@@ -61,6 +62,7 @@ struct ProcessorProbe {
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> duplicates{0};  // log records skipped as copies of applied ones
   std::atomic<uint64_t> lost{0};        // log records deleted before they were read
+  std::atomic<uint64_t> filtered{0};    // records process.where dropped
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
   std::atomic<int> partitions{0};          // partitions this member owns
@@ -88,6 +90,9 @@ class Processor final : private ConsumerListener {
   // joins the batch; a row that fails is a dead letter whose reason names the schema (subject,
   // id, version), the JSON Pointer path and the rule (row_schema.h). Call before the first RunOnce.
   void ValidateWith(std::shared_ptr<const RowSchema> schema);
+  // process.outputs / process.aggregates: `stage` (borrowed; outlives the processor) sees every
+  // kept record and adds its writes to the batch (process/batch_stage.h). Call before Start.
+  void AddStage(BatchStage* stage) { stages_.push_back(stage); }
 
   // Joins the consumer group. Call once first.
   Status Start();
@@ -139,8 +144,9 @@ class Processor final : private ConsumerListener {
   std::vector<int64_t> timestamps_;
   std::vector<PartitionPosition> positions_;
   struct PartitionCounts {
-    uint64_t stored = 0, dead_lettered = 0, lost = 0;
+    uint64_t stored = 0, dead_lettered = 0, lost = 0, filtered = 0;
   };
+  std::vector<BatchStage*> stages_;
   std::vector<PartitionCounts> counts_;  // this batch's, parallel to positions_
   std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)
   StoreBatch batch_;

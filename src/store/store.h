@@ -42,6 +42,9 @@ struct RowWrite {
   // The writer vouches that `row_json` holds every column the row has (it read the row under
   // its own lock, like the CQL endpoint): the store may replace the row without reading it.
   bool complete = false;
+  // The table this row goes to; "" = the batch's `table`. A batch may write several tables
+  // (process.outputs, process.aggregates): all of them commit with the offsets, as one unit.
+  std::string table{};
 };
 
 struct PartitionOffset {
@@ -59,6 +62,7 @@ struct PartitionOffset {
   // dir's embedded log writing into a shared store, a Kafka topic made again) are never taken
   // for this log's. "" = no identity (rows written before identities existed).
   std::string log_id{};
+  uint64_t filtered = 0;  // records process.where dropped (never written, never lost)
 };
 
 // One atomic unit of processor output.
@@ -104,6 +108,7 @@ struct StoreCounters {
   uint64_t dead_lettered = 0;  // dead letters written by the processor, less those replayed
   uint64_t lost = 0;           // log records deleted before the processor read them
   uint64_t replayed = 0;       // dead letters replayed into rows (counted in `stored`)
+  uint64_t filtered = 0;       // records process.where dropped
 };
 
 // One dead letter mapped again (process/replay.h), for Store::ApplyReplay.

@@ -1,0 +1,51 @@
+// A stage inside the processor's batch (process.outputs, process.aggregates): it sees every
+// record the mapping kept, in offset order within each partition, and adds its own writes to the
+// same StoreBatch, so they become durable together with the mapped rows and the consumed
+// offsets (exactly once into the store, store.h).
+//
+// Call order per batch: OnRow for each kept record, then BeforeApply once, then Store::Apply,
+// then AfterApply once when (and only when) Apply succeeded. An error from any of them fails
+// the batch (RunOnce returns it; nothing of the batch is committed to the log's group).
+// Thread-compatible: the processor's thread calls it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "common/status.h"
+#include "log/log.h"
+#include "process/mapper.h"
+#include "store/store.h"
+
+namespace dataforge {
+
+class BatchStage {
+ public:
+  virtual ~BatchStage() = default;
+
+  // `mapped` is ok and not filtered; `row` is the RowWrite the processor added for it to
+  // `batch` (process.table). A record this stage cannot take (a late record of an aggregate)
+  // may get a letter in batch->dead_letters (stage "process", with a reason naming the stage):
+  // the record itself stays counted as stored (its row was written), so the letter is not in
+  // the `dead_lettered` counter; the stage counts it in its own probe.
+  virtual Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
+                       StoreBatch* batch) = 0;
+  // Adds what the stage kept for the batch as a whole (e.g. one upsert per touched window).
+  virtual Status BeforeApply(StoreBatch* batch) {
+    (void)batch;
+    return Status::OK();
+  }
+  // The batch is durable in the store (e.g. publish to a topic, evict closed windows).
+  virtual Status AfterApply(const StoreBatch& batch) {
+    (void)batch;
+    return Status::OK();
+  }
+  // The processor is about to read `partition` from `next_offset` (nullopt = from the log's
+  // start): the stage drops what it cached of the partition and reloads on demand.
+  virtual void OnResume(int32_t partition, std::optional<int64_t> next_offset) {
+    (void)partition;
+    (void)next_offset;
+  }
+};
+
+}  // namespace dataforge
