@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libsimdjson-dev librocksdb-dev libsqlite3-dev libcurl4-openssl-dev libyaml-cpp-dev
+  libre2-dev libsimdjson-dev librocksdb-dev libsqlite3-dev libcurl4-openssl-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev
   librdkafka-dev kcat
   libpq-dev postgresql-15 postgresql-client-15
