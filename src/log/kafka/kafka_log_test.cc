@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -184,10 +185,23 @@ class CountingListener : public ConsumerListener {
   std::vector<LostRange> lost;
 };
 
-// Polls until `want` records arrived or 30 s passed; commits each batch.
+// How long a test waits for the mock cluster (a rebalance, a fetch) before it fails: far beyond
+// the session timeout, since under ASan with tests in parallel a rebalance can take many
+// heartbeats. Loops wait on the condition itself, never on a number of polls.
+class Deadline {
+ public:
+  explicit Deadline(int seconds)
+      : at_(std::chrono::steady_clock::now() + std::chrono::seconds(seconds)) {}
+  bool Passed() const { return std::chrono::steady_clock::now() >= at_; }
+
+ private:
+  std::chrono::steady_clock::time_point at_;
+};
+
+// Polls until `want` records arrived or 120 s passed; commits each batch.
 std::vector<ConsumedRecord> Drain(LogConsumer* c, size_t want) {
   std::vector<ConsumedRecord> all;
-  for (int i = 0; i < 300 && all.size() < want; ++i) {
+  for (Deadline d(120); !d.Passed() && all.size() < want;) {
     std::vector<ConsumedRecord> batch;
     EXPECT_TRUE(c->Poll(1000, 100'000, {}, &batch).ok());
     std::map<int32_t, int64_t> next;
@@ -227,13 +241,16 @@ TEST_F(KafkaLogTest, GroupMembersShareThePartitionsAndResumeAtTheLaterOffset) {
   CountingListener listener_b;
   auto b = log->Subscribe("g", "t", &listener_b);
   ASSERT_TRUE(b.ok());
-  for (int i = 0; i < 200; ++i) {
+  for (Deadline d(120);
+       ((*a)->Assignment().empty() || (*b)->Assignment().empty()) && !d.Passed();) {
     std::vector<ConsumedRecord> none;
     ASSERT_TRUE((*a)->Poll(100, 50'000, {}, &none).ok());
     ASSERT_TRUE((*b)->Poll(100, 50'000, {}, &none).ok());
     EXPECT_TRUE(none.empty());  // everything was committed: nothing is read twice
-    if (!(*a)->Assignment().empty() && !(*b)->Assignment().empty()) break;
   }
+  ASSERT_FALSE((*a)->Assignment().empty() || (*b)->Assignment().empty())
+      << "no rebalance within 120 s: A owns " << (*a)->Assignment().size() << ", B owns "
+      << (*b)->Assignment().size() << " partitions";
   auto pa = (*a)->Assignment(), pb = (*b)->Assignment();
   EXPECT_EQ(pa.size() + pb.size(), 4u);
   std::set<int32_t> both(pa.begin(), pa.end());
@@ -244,7 +261,7 @@ TEST_F(KafkaLogTest, GroupMembersShareThePartitionsAndResumeAtTheLaterOffset) {
   for (int p = 0; p < 4; ++p) by_partition[p] = Records(1000 + p, 1);
   ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
   std::vector<ConsumedRecord> more;
-  for (int i = 0; i < 100 && more.size() < 4; ++i) {
+  for (Deadline d(120); more.size() < 4 && !d.Passed();) {
     for (auto* c : {a->get(), b->get()}) {
       std::vector<ConsumedRecord> batch;
       ASSERT_TRUE(c->Poll(100, 20'000, {}, &batch).ok());
@@ -282,7 +299,7 @@ TEST_F(KafkaLogTest, ANewGroupIsToldOfRecordsRetentionDeleted) {
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(*(*c)->CaughtUp());
   std::vector<ConsumedRecord> first;
-  for (int i = 0; i < 300 && first.empty(); ++i) {
+  for (Deadline d(120); !d.Passed() && first.empty();) {
     ASSERT_TRUE((*c)->Poll(10, 100'000, {}, &first).ok());
   }
   ASSERT_FALSE(first.empty());
@@ -317,11 +334,11 @@ TEST_F(KafkaLogTest, APositionPastTheEndIsReportedAsOffsetsGoingBack) {
 }
 
 // Polls `c` (committing nothing new) until the group's offset of every partition in `want` is
-// reached or 30 s passed; returns the records the polls returned.
+// reached or 120 s passed; returns the records the polls returned.
 std::vector<ConsumedRecord> PollUntilCommitted(Log* log, LogConsumer* c,
                                                const std::map<int32_t, int64_t>& want) {
   std::vector<ConsumedRecord> got;
-  for (int i = 0; i < 300; ++i) {
+  for (Deadline d(120); !d.Passed();) {
     bool done = true;
     for (auto [p, o] : want) {
       auto at = log->GroupOffset("g", "t", p);
@@ -373,7 +390,7 @@ TEST_F(KafkaLogTest, WhenAMemberLeavesTheOtherReprocessesAtMostItsLastBatch) {
   auto a = log->Subscribe("g", "t", &la);
   auto b = log->Subscribe("g", "t", &lb);
   ASSERT_TRUE(a.ok() && b.ok());
-  for (int i = 0; i < 300; ++i) {
+  for (Deadline d(120); !d.Passed();) {
     std::vector<ConsumedRecord> none;
     ASSERT_TRUE((*a)->Poll(100, 50'000, {}, &none).ok());
     ASSERT_TRUE((*b)->Poll(100, 50'000, {}, &none).ok());
@@ -403,7 +420,7 @@ TEST_F(KafkaLogTest, WhenAMemberLeavesTheOtherReprocessesAtMostItsLastBatch) {
 
   // A owns both partitions now and re-processes B's uncommitted batch only.
   std::vector<ConsumedRecord> again;
-  for (int i = 0; i < 300 && again.size() < 5; ++i) {
+  for (Deadline d(120); !d.Passed() && again.size() < 5;) {
     std::vector<ConsumedRecord> batch;
     ASSERT_TRUE((*a)->Poll(1000, 100'000, {}, &batch).ok());
     std::map<int32_t, int64_t> next;
@@ -450,7 +467,7 @@ TEST_F(KafkaLogTest, AFailedCommitIsSentAgainAfterTheRebalanceForThePartitionKep
   auto b = log->Subscribe("g", "t", &lb);
   ASSERT_TRUE(b.ok());
   std::vector<ConsumedRecord> read_a, read_b;
-  for (int i = 0; i < 300; ++i) {
+  for (Deadline d(120); !d.Passed();) {
     for (auto [c, read] : {std::pair{a->get(), &read_a}, std::pair{b->get(), &read_b}}) {
       std::vector<ConsumedRecord> batch;
       ASSERT_TRUE(c->Poll(100, 50'000, {}, &batch).ok());
@@ -495,7 +512,7 @@ TEST_F(KafkaLogTest, StoreAheadOfTheGroupIsCommittedAtTheHandOver) {
   listener.resume[0] = 10;  // the store has all ten
   auto c = log->Subscribe("g3", "u", &listener);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  for (int i = 0; i < 200 && (*c)->Assignment().empty(); ++i) {
+  for (Deadline d(120); !d.Passed() && (*c)->Assignment().empty();) {
     std::vector<ConsumedRecord> none;
     ASSERT_TRUE((*c)->Poll(100, 50'000, {}, &none).ok());
     EXPECT_TRUE(none.empty());  // nothing below the store's offset is read
