@@ -140,7 +140,8 @@ TEST_F(SqlRunnerTest, DeadlineInterruptsALongQuery) {
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
   EXPECT_NE(r.status().message().find("200 ms"), std::string::npos) << r.status().message();
   EXPECT_GE(ms, 190);
-  EXPECT_LT(ms, 1000);
+  // Far below the query's own run time, however loaded the machine: it was cut short.
+  EXPECT_LT(ms, 15000);
 }
 
 TEST_F(SqlRunnerTest, StopCancelsALongQuery) {
@@ -157,7 +158,8 @@ TEST_F(SqlRunnerTest, StopCancelsALongQuery) {
   stopper.join();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
-  EXPECT_LT(ms, 1000);
+  // Far below the query's own run time, however loaded the machine: it was cut short.
+  EXPECT_LT(ms, 15000);
 }
 
 TEST_F(SqlRunnerTest, AlreadyStoppedRunsNothing) {

@@ -153,7 +153,8 @@ TEST(SubprocessRunner, TimeoutKillsTheCommand) {
   EXPECT_EQ(r.exit_code, -1);
   EXPECT_EQ(r.signal, SIGTERM);
   EXPECT_GE(ms, 190);
-  EXPECT_LT(ms, 1000);
+  // Far below the command's 30 s, however loaded the machine: it was not waited for to the end.
+  EXPECT_LT(ms, 15000);
   EXPECT_GE(Ms(r.duration_us), 190);
 }
 
@@ -170,11 +171,14 @@ TEST(SubprocessRunner, CommandIgnoringSigtermIsKilledAfterTheGrace) {
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.signal, SIGKILL);
   EXPECT_GE(ms, 390);
-  EXPECT_LT(ms, 1500);
+  // Far below the command's 30 s, however loaded the machine: it was not waited for to the end.
+  EXPECT_LT(ms, 15000);
   pid_t grandchild = static_cast<pid_t>(atoi(r.output.c_str()));
   ASSERT_GT(grandchild, 0) << r.output;
   // Killed with its group.
-  for (int i = 0; i < 100 && ProcessAlive(grandchild); ++i) {
+  // Under 15 + 10 s from the start: a `sleep 30` not killed would still be alive then.
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       ProcessAlive(grandchild) && std::chrono::steady_clock::now() < deadline;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_FALSE(ProcessAlive(grandchild));
@@ -192,7 +196,8 @@ TEST(SubprocessRunner, SimpleTrapIgnoringSigtermIsKilled) {
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.signal, SIGKILL);
   EXPECT_GE(ms, 390);
-  EXPECT_LT(ms, 1500);
+  // Far below the command's 30 s, however loaded the machine: it was not waited for to the end.
+  EXPECT_LT(ms, 15000);
 }
 
 TEST(SubprocessRunner, BackgroundedGrandchildHoldingThePipeDoesNotHangUs) {
@@ -204,11 +209,14 @@ TEST(SubprocessRunner, BackgroundedGrandchildHoldingThePipeDoesNotHangUs) {
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_EQ(r.output.substr(0, 3), "hi\n");
   EXPECT_FALSE(r.timed_out);
-  EXPECT_LT(ms, 2000);
+  // Far below the command's 30 s, however loaded the machine: it was not waited for to the end.
+  EXPECT_LT(ms, 15000);
   // The grandchild went with its group.
   pid_t grandchild = static_cast<pid_t>(atoi(r.output.c_str() + 3));
   ASSERT_GT(grandchild, 0) << r.output;
-  for (int i = 0; i < 100 && ProcessAlive(grandchild); ++i) {
+  // Under 15 + 10 s from the start: a `sleep 30` not killed would still be alive then.
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       ProcessAlive(grandchild) && std::chrono::steady_clock::now() < deadline;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_FALSE(ProcessAlive(grandchild));
@@ -221,7 +229,8 @@ TEST(SubprocessRunner, GrandchildClosingItsOutputIsNotWaitedFor) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
   EXPECT_EQ(r.output, "hi\n");
-  EXPECT_LT(ms, 500);
+  // Far below the command's 30 s, however loaded the machine: it was not waited for to the end.
+  EXPECT_LT(ms, 15000);
 }
 
 TEST(SubprocessRunner, StopTokenCancels) {
@@ -242,7 +251,8 @@ TEST(SubprocessRunner, StopTokenCancels) {
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.signal, SIGTERM);
   EXPECT_EQ(r.output, "started\n");
-  EXPECT_LT(ms, 1000);
+  // Far below the command's 30 s, however loaded the machine: it was not waited for to the end.
+  EXPECT_LT(ms, 15000);
 }
 
 TEST(SubprocessRunner, AlreadyStoppedDoesNotStart) {
