@@ -19,15 +19,7 @@
 namespace dataforge::testing {
 namespace {
 
-class HealthCommandTest : public ::testing::Test {
- protected:
-  std::vector<std::string> ServeArgs(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"serve", "--http-port", "0", "--data-dir", dir_.Sub("data")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-  }
-  TempDir dir_;
-};
+using HealthCommandTest = ServeTest;
 
 TEST_F(HealthCommandTest, AnsweringServerIsZero) {
   ServeProcess s(ServeArgs());

@@ -30,15 +30,7 @@ ProcessResult Python(const std::string& script, const std::vector<std::string>& 
   return RunProgram(argv);
 }
 
-class HttpServeTest : public ::testing::Test {
- protected:
-  std::vector<std::string> ServeArgs(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"serve", "--http-port", "0", "--data-dir", dir_.Sub("data")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-  }
-  TempDir dir_;
-};
+using HttpServeTest = ServeTest;
 
 TEST_F(HttpServeTest, HealthAndErrorEnvelopes) {
   ServeProcess s(ServeArgs());

@@ -2,6 +2,8 @@
 // client, for the tests of the REST API over real loopback HTTP.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +37,18 @@ class ServeProcess {
   std::string scheme_;
   int port_ = 0;
   std::string details_;
+};
+
+// A test with its own data dir, serving it: ServeArgs() is `serve --http-port 0 --data-dir
+// <dir>/data` plus `extra`, for ServeProcess.
+class ServeTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> ServeArgs(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> args{"serve", "--http-port", "0", "--data-dir", dir_.Sub("data")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  TempDir dir_;
 };
 
 // One request with /usr/bin/curl: its status code, body, response headers and stderr.
