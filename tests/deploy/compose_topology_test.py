@@ -217,9 +217,11 @@ def main():
         mapped = (text.replace("@postgres:5432/", f"@127.0.0.1:{pg_port}/")
                   .replace("kafka://kafka-1:9092,kafka-2:9092,kafka-3:9092", f"kafka://{km.group(1)}")
                   .replace("cassandra://cassandra:9042/", f"cassandra://127.0.0.1:{cm.group(1)}/"))
-        # The mock brokers keep ~5 MB per partition (docs/kafka.md): the built-in source, unbounded,
-        # outruns the ASan-built members and the brokers delete records before they are read
-        # (seen: 1.7 M streamed, none stored in 3 min). The copy limits it to 4 pages/s (2000/s).
+        # The copy limits the built-in source to 4 pages/s (2000/s): enough to show the flow without
+        # loading CI. Unbounded, it outruns the members and the mock brokers (~5 MB per partition,
+        # docs/kafka.md) delete records before they are read; once (2026-12-03) 1.7 M streamed with
+        # none stored or counted lost in 3 min. Two unbounded runs on 2026-12-04 (release, and
+        # ASan at load 15) stored normally: that stall is not reproduced and not explained.
         assert "  results_per_page: 500\n" in mapped
         mapped = mapped.replace("  results_per_page: 500\n",
                                 "  results_per_page: 500\n  rate_limit_per_sec: 4\n")
