@@ -3,10 +3,12 @@
 #include <charconv>
 #include <cmath>
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include "common/json_writer.h"
 #include "common/timestamp.h"
+#include "expr/function_util.h"
 
 namespace dataforge::expr {
 namespace {
@@ -62,15 +64,21 @@ std::string DescribeValue(const Value& v) {
   if (v.kind == Kind::kString || v.kind == Kind::kJson) {
     bool quote = v.kind == Kind::kString;
     if (quote) out.push_back('\'');
-    if (v.s.size() <= kDescribeMaxBytes) {
-      out.append(v.s);
-    } else {
-      // Cut at a UTF-8 boundary so the message stays valid text.
-      size_t n = kDescribeMaxBytes;
-      while (n > 0 && (static_cast<unsigned char>(v.s[n]) & 0xC0) == 0x80) --n;
-      out.append(v.s, 0, n);
-      out.append("...");
+    // One line of valid UTF-8: control characters and invalid bytes as \xNN; cut at a code
+    // point boundary.
+    std::string_view s(v.s);
+    size_t pos = 0;
+    while (pos < s.size() && pos < kDescribeMaxBytes) {
+      size_t at = pos;
+      char32_t cp;
+      if (internal::DecodeUtf8(s, &pos, &cp) && cp >= 0x20 && cp != 0x7F) {
+        out.append(s.substr(at, pos - at));
+      } else {
+        pos = at + 1;
+        out.append(fmt::format("\\x{:02X}", static_cast<unsigned char>(s[at])));
+      }
     }
+    if (pos < s.size()) out.append("...");
     if (quote) out.push_back('\'');
     if (v.s.size() > kDescribeMaxBytes) {
       out.append(" (");
