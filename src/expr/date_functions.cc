@@ -158,7 +158,8 @@ Result<Value> DateTrunc(Args args, const CallContext&) {
   DF_ASSIGN_OR_RETURN(Unit unit, UnitArg("date_trunc", args[0], true));
   DF_ASSIGN_OR_RETURN(int64_t ms, Instant("date_trunc", "ts", args[1]));
   DF_ASSIGN_OR_RETURN(Zone zone, OptionalZone("date_trunc", args, 2));
-  int64_t local = UtcToLocal(zone, ms);
+  const int64_t offset = UtcToLocal(zone, ms) - ms;
+  int64_t local = ms + offset;
   auto floor_to = [](int64_t v, int64_t step) { return v - (((v % step) + step) % step); };
   Civil c = CivilFromMillis(local);
   switch (unit) {
@@ -195,6 +196,11 @@ Result<Value> DateTrunc(Args args, const CallContext&) {
     default:
       break;
   }
+  // Keep the offset of `ts` when the truncated wall time has it (so the hour after a fall-back
+  // truncates into that hour, not the earlier one with the same wall time); otherwise the zone's
+  // rule for the wall time (a gap: the first instant after it).
+  int64_t same_offset = local - offset;
+  if (UtcToLocal(zone, same_offset) == local) return Value::Timestamp(same_offset);
   return Value::Timestamp(LocalToUtc(zone, local));
 }
 
