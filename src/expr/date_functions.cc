@@ -1,6 +1,7 @@
 // Date and time functions (docs/expressions.md, "Dates and times"). Timestamps are UTC
 // milliseconds; calendar fields are taken in UTC unless a zone argument names an IANA zone.
 // Date arguments take a timestamp or an ISO-8601 string (what a record's JSON holds).
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -244,18 +245,105 @@ Result<Value> Extract(Args args, const CallContext&) {
   return Value::Null();
 }
 
-// Whole years from `from` to `to` on the UTC calendar: the birthday rule (a year counts once
-// month, day and time of day are reached again). Negative when `from` is after `to`.
-int64_t WholeYears(int64_t from, int64_t to) {
-  if (from > to) return -WholeYears(to, from);
-  Civil a = CivilFromMillis(from);
-  Civil b = CivilFromMillis(to);
-  int64_t years = b.year - a.year;
+// Whole months from `from` to `to` on the calendar of `zone`: a month counts once the day and
+// time of day come round again (31 January to 29 February is 0 months). Negative when `from`
+// is after `to`.
+int64_t WholeMonths(int64_t from, int64_t to, Zone zone) {
+  if (from > to) return -WholeMonths(to, from, zone);
+  Civil a = CivilFromMillis(UtcToLocal(zone, from));
+  Civil b = CivilFromMillis(UtcToLocal(zone, to));
+  int64_t months = (b.year * 12 + b.month) - (a.year * 12 + a.month);
   auto rest = [](const Civil& c) {
-    return std::make_tuple(c.month, c.day, c.hour, c.minute, c.second, c.millis);
+    return std::make_tuple(c.day, c.hour, c.minute, c.second, c.millis);
   };
-  if (rest(b) < rest(a)) --years;
-  return years;
+  if (rest(b) < rest(a)) --months;
+  return months;
+}
+
+// Whole years (the birthday rule: a 29 February counts on 1 March in other years).
+int64_t WholeYears(int64_t from, int64_t to) {
+  return WholeMonths(from, to, nullptr) / 12;
+}
+
+constexpr int64_t UnitMillis(Unit unit) {
+  switch (unit) {
+    case Unit::kMillisecond:
+      return 1;
+    case Unit::kSecond:
+      return 1000;
+    case Unit::kMinute:
+      return 60'000;
+    case Unit::kHour:
+      return 3'600'000;
+    case Unit::kDay:
+      return 86'400'000;
+    case Unit::kWeek:
+      return 7 * 86'400'000LL;
+    default:
+      return 0;  // calendar units
+  }
+}
+
+// date_add(unit, n, ts[, zone]): units up to hours are exact durations; days and weeks move the
+// wall clock of `zone` (a day across a DST change is 23 or 25 hours); months, quarters and years
+// move the calendar, the day cut to the month's last (31 January + 1 month = 29 February 2024).
+Result<Value> DateAdd(Args args, const CallContext&) {
+  if (AnyNull(args)) return Value::Null();
+  DF_ASSIGN_OR_RETURN(Unit unit, UnitArg("date_add", args[0], true));
+  DF_ASSIGN_OR_RETURN(int64_t n, IntArg("date_add", "n", args[1]));
+  DF_ASSIGN_OR_RETURN(int64_t ms, Instant("date_add", "ts", args[2]));
+  DF_ASSIGN_OR_RETURN(Zone zone, OptionalZone("date_add", args, 3));
+  auto out_of_range = [&] {
+    return FnError("date_add", fmt::format("{} + {} {}(s) is outside the supported years "
+                                           "0000-9999",
+                                           ToText(Value::Timestamp(ms)), n, ToText(args[0])));
+  };
+  // Bounds far beyond the 10,000 supported years that keep every product below 2^63.
+  if (n > 10'000'000 * (unit == Unit::kMillisecond ? 100'000'000LL : 1) ||
+      n < -10'000'000 * (unit == Unit::kMillisecond ? 100'000'000LL : 1)) {
+    return out_of_range();
+  }
+  int64_t out;
+  if (unit <= Unit::kHour) {
+    out = ms + n * UnitMillis(unit);
+  } else {
+    const int64_t offset = UtcToLocal(zone, ms) - ms;
+    int64_t local = ms + offset;
+    if (unit == Unit::kDay || unit == Unit::kWeek) {
+      local += n * UnitMillis(unit);
+    } else {
+      Civil c = CivilFromMillis(local);
+      int64_t months = n * (unit == Unit::kMonth ? 1 : unit == Unit::kQuarter ? 3 : 12);
+      int64_t index = c.year * 12 + (c.month - 1) + months;
+      if (index < 0 || index >= 10000 * 12) return out_of_range();
+      c.year = index / 12;
+      c.month = static_cast<int>(index % 12) + 1;
+      c.day = std::min(c.day, DaysInMonth(c.year, c.month));
+      local = MillisFromCivil(c);
+    }
+    if (local < kMinMillis || local > kMaxMillis) return out_of_range();
+    out = local - offset;  // the same offset when the new wall time has it
+    if (UtcToLocal(zone, out) != local) out = LocalToUtc(zone, local);
+  }
+  if (out < kMinMillis || out > kMaxMillis) return out_of_range();
+  return Value::Timestamp(out);
+}
+
+// date_diff(unit, start, end[, zone]): whole units from start to end, toward zero. Units up to
+// hours: elapsed time; days and weeks: on the wall clock of `zone`; months, quarters, years: the
+// calendar rule of age().
+Result<Value> DateDiff(Args args, const CallContext&) {
+  if (AnyNull(args)) return Value::Null();
+  DF_ASSIGN_OR_RETURN(Unit unit, UnitArg("date_diff", args[0], true));
+  DF_ASSIGN_OR_RETURN(int64_t start, Instant("date_diff", "start", args[1]));
+  DF_ASSIGN_OR_RETURN(int64_t end, Instant("date_diff", "end", args[2]));
+  DF_ASSIGN_OR_RETURN(Zone zone, OptionalZone("date_diff", args, 3));
+  if (unit <= Unit::kHour) return Value::Int((end - start) / UnitMillis(unit));
+  if (unit == Unit::kDay || unit == Unit::kWeek) {
+    return Value::Int((UtcToLocal(zone, end) - UtcToLocal(zone, start)) / UnitMillis(unit));
+  }
+  int64_t months = WholeMonths(start, end, zone);
+  return Value::Int(months / (unit == Unit::kMonth ? 1 : unit == Unit::kQuarter ? 3 : 12));
 }
 
 Result<Value> Age(Args args, const CallContext& ctx) {
@@ -280,6 +368,8 @@ constexpr FunctionDef kFunctions[] = {
     {"extract", 2, 3, Extract, "extract(unit, ts[, zone])"},
     {"age", 1, 2, Age, "age(ts[, until])"},
     {"now", 0, 0, Now, "now()"},
+    {"date_add", 3, 4, DateAdd, "date_add(unit, n, ts[, zone])"},
+    {"date_diff", 3, 4, DateDiff, "date_diff(unit, start, end[, zone])"},
 };
 
 }  // namespace

@@ -265,6 +265,71 @@ TEST(DateFunctions, Age) {
   EXPECT_EQ(Call("age", {N()}), "null");
 }
 
+TEST(DateFunctions, DateAdd) {
+  EXPECT_EQ(Call("date_add", {S("hour"), I(24), S("2024-03-30T11:00:00Z")}),
+            "timestamp 2024-03-31T11:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("minute"), I(-90), S("2024-01-01T00:00:00Z")}),
+            "timestamp 2023-12-31T22:30:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("millisecond"), I(1), T(-1)}),
+            "timestamp 1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("week"), I(2), S("2024-01-01")}),
+            "timestamp 2024-01-15T00:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("month"), I(1), S("2024-01-31T10:00:00Z")}),
+            "timestamp 2024-02-29T10:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("month"), I(1), S("2023-01-31")}),
+            "timestamp 2023-02-28T00:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("year"), I(1), S("2024-02-29")}),
+            "timestamp 2025-02-28T00:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("quarter"), I(-1), S("2024-05-15")}),
+            "timestamp 2024-02-15T00:00:00.000Z");
+  EXPECT_EQ(Call("date_add", {S("year"), I(9000), S("2024-01-01")}),
+            "error: date_add: 2024-01-01T00:00:00.000Z + 9000 year(s) is outside the supported "
+            "years 0000-9999");
+  EXPECT_EQ(Call("date_add", {S("hour"), I(100'000'000'000), S("2024-01-01")}),
+            "error: date_add: 2024-01-01T00:00:00.000Z + 100000000000 hour(s) is outside the "
+            "supported years 0000-9999");
+  EXPECT_EQ(Call("date_add", {S("dow"), I(1), S("2024-01-01")}),
+            "error: date_add: unknown unit string 'dow'; use one of millisecond, second, minute, "
+            "hour, day, week, month, quarter, year");
+  EXPECT_EQ(Call("date_add", {S("day"), S("x"), S("2024-01-01")}),
+            "error: date_add: n must be an int, got string 'x'");
+  EXPECT_EQ(Call("date_add", {S("day"), I(1), N()}), "null");
+}
+
+TEST(DateFunctions, DateAddDaysKeepTheWallClockAcrossDst) {
+  // 12:00 CET + 1 day = 12:00 CEST the next day: 23 hours later.
+  EXPECT_EQ(Call("date_add", {S("day"), I(1), S("2024-03-30T11:00:00Z"), S("Europe/Berlin")}),
+            "timestamp 2024-03-31T10:00:00.000Z");
+  // 03:30 CEST + 1 day = 03:30 CET (after the fall-back): 25 hours later.
+  EXPECT_EQ(Call("date_add", {S("day"), I(1), S("2024-10-26T01:30:00Z"), S("Europe/Berlin")}),
+            "timestamp 2024-10-27T02:30:00.000Z");
+  // In UTC a day is 24 hours.
+  EXPECT_EQ(Call("date_add", {S("day"), I(1), S("2024-03-30T11:00:00Z")}),
+            "timestamp 2024-03-31T11:00:00.000Z");
+}
+
+TEST(DateFunctions, DateDiff) {
+  EXPECT_EQ(Call("date_diff", {S("day"), S("2024-01-01"), S("2024-03-01")}), "int 60");
+  EXPECT_EQ(Call("date_diff", {S("day"), S("2024-03-01"), S("2024-01-01")}), "int -60");
+  EXPECT_EQ(
+      Call("date_diff", {S("hour"), S("2024-01-01T00:00:00Z"), S("2024-01-01T01:59:59.999Z")}),
+      "int 1");
+  EXPECT_EQ(Call("date_diff", {S("millisecond"), T(0), T(-5)}), "int -5");
+  EXPECT_EQ(Call("date_diff", {S("week"), S("2024-01-01"), S("2024-01-14T23:59:59Z")}), "int 1");
+  EXPECT_EQ(Call("date_diff", {S("month"), S("2024-01-31"), S("2024-02-29")}), "int 0");
+  EXPECT_EQ(Call("date_diff", {S("month"), S("2024-01-31"), S("2024-03-31")}), "int 2");
+  EXPECT_EQ(Call("date_diff", {S("quarter"), S("2024-01-15"), S("2024-12-31")}), "int 3");
+  EXPECT_EQ(Call("date_diff", {S("year"), S(kDob), S("2024-07-20T09:44:18.674Z")}), "int 31");
+  EXPECT_EQ(Call("date_diff", {S("year"), S("2024-07-20T09:44:18.674Z"), S(kDob)}), "int -31");
+  // Days on Berlin's wall clock: the 23-hour day counts as one.
+  EXPECT_EQ(Call("date_diff", {S("day"), S("2024-03-30T11:00:00Z"), S("2024-03-31T10:00:00Z"),
+                               S("Europe/Berlin")}),
+            "int 1");
+  EXPECT_EQ(Call("date_diff", {S("day"), S("2024-03-30T11:00:00Z"), S("2024-03-31T10:00:00Z")}),
+            "int 0");
+  EXPECT_EQ(Call("date_diff", {S("day"), N(), S("2024-01-01")}), "null");
+}
+
 TEST(DateFunctions, Now) {
   EXPECT_EQ(Call("now", {}, Ms(kDob)), "timestamp 1993-07-20T09:44:18.674Z");
   EXPECT_EQ(Call("now", {I(1)}), "bad arity");

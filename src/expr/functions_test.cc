@@ -27,7 +27,7 @@ TEST(Functions, RegistryIsConsistent) {
     EXPECT_TRUE(f.max_args == -1 || f.max_args >= f.min_args);
     EXPECT_EQ(f.signature.substr(0, f.name.size() + 1), std::string(f.name) + "(");
   }
-  EXPECT_EQ(names.size(), 53u);
+  EXPECT_EQ(names.size(), 55u);
 }
 
 TEST(Functions, FindIsCaseInsensitive) {
