@@ -1,6 +1,7 @@
 // Hash functions (docs/expressions.md, "Hashing"): digests of a string's UTF-8 bytes through
 // OpenSSL's EVP, as lower-case hex; crc32 as an int (zlib's, Spark's crc32).
 #include <array>
+#include <memory>
 
 #include <openssl/evp.h>
 
@@ -17,12 +18,23 @@ Result<std::string_view> HashInput(std::string_view fn, const Value& v) {
   return TypeError(fn, "text", "a string", v);
 }
 
+// The algorithm fetched from OpenSSL's default provider once (EVP_md5() and friends fetch it
+// again on every use, which costs more than hashing a short string), or null.
+const EVP_MD* Fetch(const char* name) {
+  return EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's life
+}
+
 Result<Value> Digest(std::string_view fn, const EVP_MD* md, Args args) {
   if (args[0].is_null()) return Value::Null();
   DF_ASSIGN_OR_RETURN(std::string_view s, HashInput(fn, args[0]));
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (EVP_Digest(s.data(), s.size(), digest, &n, md, nullptr) != 1) {
+  // One context per thread, reset by each EVP_DigestInit_ex2.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), s.data(), s.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &n) != 1) {
     return Status::Internal(std::string(fn) + ": OpenSSL's digest failed");
   }
   static constexpr char kHex[] = "0123456789abcdef";
@@ -35,16 +47,20 @@ Result<Value> Digest(std::string_view fn, const EVP_MD* md, Args args) {
 }
 
 Result<Value> Md5(Args args, const CallContext&) {
-  return Digest("md5", EVP_md5(), args);
+  static const EVP_MD* md = Fetch("MD5");
+  return Digest("md5", md, args);
 }
 Result<Value> Sha1(Args args, const CallContext&) {
-  return Digest("sha1", EVP_sha1(), args);
+  static const EVP_MD* md = Fetch("SHA1");
+  return Digest("sha1", md, args);
 }
 Result<Value> Sha256(Args args, const CallContext&) {
-  return Digest("sha256", EVP_sha256(), args);
+  static const EVP_MD* md = Fetch("SHA256");
+  return Digest("sha256", md, args);
 }
 Result<Value> Sha512(Args args, const CallContext&) {
-  return Digest("sha512", EVP_sha512(), args);
+  static const EVP_MD* md = Fetch("SHA512");
+  return Digest("sha512", md, args);
 }
 
 constexpr std::array<uint32_t, 256> kCrcTable = [] {

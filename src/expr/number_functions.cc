@@ -20,6 +20,25 @@ using Args = std::span<const Value>;
 // reads back as `x` (so round(2.675, 2) is 2.68, as written, although the double is 2.67499...).
 double RoundDecimal(double x, int64_t digits) {
   if (!std::isfinite(x) || x == 0) return x;
+  // x.5 is exact in binary, so whole-number rounding needs no decimal text.
+  if (digits == 0) return std::round(x);
+  // Fast path: scaled by 10^digits, when the fraction is clearly off one half, the binary value
+  // and the decimal as written round the same way (they differ by under 2^-12 here), and r / p
+  // is the double nearest the decimal result, as reading its text would give.
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (digits > 0 && digits <= 15) {
+    double p = kPow10[digits];
+    double y = std::fabs(x) * p;
+    if (y < 1099511627776.0) {  // 2^40
+      double whole = std::floor(y);
+      double frac = y - whole;
+      if (std::fabs(frac - 0.5) > 1e-3) {
+        double r = frac > 0.5 ? whole + 1 : whole;
+        return std::copysign(r / p, x);
+      }
+    }
+  }
   char buf[40];
   auto r = std::to_chars(buf, buf + sizeof(buf), std::fabs(x), std::chars_format::scientific);
   // buf: "D[.DDD]e[+-]XX": the significant digits and the exponent of the first one.

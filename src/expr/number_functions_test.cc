@@ -1,5 +1,7 @@
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -48,6 +50,36 @@ TEST(NumberFunctions, RoundDigitsWorksOnTheDecimalAsWritten) {
   EXPECT_EQ(Call("round", {D(1e300), I(2)}), "double 1e+300");
   EXPECT_EQ(Call("round", {D(4.9e-324), I(2)}), "double 0");
   EXPECT_EQ(Call("round", {D(-37.7629), D(2.0)}), "double -37.76");
+}
+
+// round(k / 10^4, 2) for many k against integer arithmetic on k: the result must be the double
+// nearest (k rounded half away from zero to a multiple of 100) / 100, as reading its text gives.
+TEST(NumberFunctions, RoundAgreesWithIntegerArithmetic) {
+  uint64_t state = 12345;
+  int checked = 0;
+  for (int n = 0; n < 20000; ++n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    int64_t k = static_cast<int64_t>(state >> 20) % 2'000'000'000 - 1'000'000'000;
+    if (n % 4 == 0) k = k / 100 * 100 + 50;  // exact ties (as written) a quarter of the time
+    int64_t mag = k < 0 ? -k : k;
+    int64_t m = mag / 100 + (mag % 100 >= 50 ? 1 : 0);
+    if (k < 0) m = -m;
+    double x = std::strtod(
+        (std::to_string(k / 10000) + "." +
+         std::string(4 - std::to_string(mag % 10000).size(), '0') + std::to_string(mag % 10000))
+            .insert(0, k < 0 && k > -10000 ? "-" : "")
+            .c_str(),
+        nullptr);
+    int64_t mm = m < 0 ? -m : m;
+    std::string expect_text = (m < 0 ? "-" : "") + std::to_string(mm / 100) + "." +
+                              (mm % 100 < 10 ? "0" : "") + std::to_string(mm % 100);
+    double expect = std::strtod(expect_text.c_str(), nullptr);
+    std::string want = "double " + ToText(Value::Double(expect));
+    if (expect == 0) want = m < 0 || (m == 0 && k < 0) ? "double -0" : "double 0";
+    ASSERT_EQ(Call("round", {D(x), I(2)}), want) << "x = " << ToText(Value::Double(x));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 20000);
 }
 
 TEST(NumberFunctions, RoundNonFiniteAndInts) {

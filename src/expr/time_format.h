@@ -21,6 +21,13 @@ namespace dataforge::expr::internal {
 
 using Zone = const date::time_zone*;  // nullptr = UTC
 
+// English names; the three-letter abbreviations are their first three letters.
+inline constexpr std::string_view kMonths[] = {"January",   "February", "March",    "April",
+                                               "May",       "June",     "July",     "August",
+                                               "September", "October",  "November", "December"};
+inline constexpr std::string_view kWeekdays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                 "Thursday", "Friday", "Saturday"};
+
 // Supported instants: 0000-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z.
 inline constexpr int64_t kMinMillis = -62167219200000;
 inline constexpr int64_t kMaxMillis = 253402300799999;
