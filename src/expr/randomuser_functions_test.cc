@@ -108,5 +108,55 @@ TEST(RandomuserFunctions, AgreeWithPythonOverEveryFixtureRecord) {
   EXPECT_EQ(n, 697u);
 }
 
+// randomuser's own dob.age and registered.age (API 1.2-1.4 give {date, age}), computed when the
+// response was fetched: about the commit date of each capture (SOURCES.md). API 1.2 and 1.4
+// count whole years by the birthday rule, which is age(date, fetch time); 1.3 subtracted the
+// years only (extract('year', fetch time) - extract('year', date)), which age() is not.
+TEST(RandomuserFunctions, AgeIsRandomusersAge) {
+  struct Capture {
+    const char* file;
+    const char* committed;  // a time within the window every record's ages allow
+    bool year_difference;   // API 1.3
+    size_t records;
+  };
+  const Capture captures[] = {
+      {"v1.2-contact-agenda.json", "2018-09-04T12:00:00Z", false, 50},
+      {"v1.2-visdata.json", "2019-08-12T12:00:00Z", false, 20},
+      {"v1.3-employee-directory.json", "2020-10-31T12:00:00Z", true, 200},
+      {"v1.3-random-user-app.json", "2019-12-02T12:00:00Z", true, 50},
+      {"v1.4-persona-gen.json", "2025-08-04T12:00:00Z", false, 30},
+      {"v1.4-python-hof.json", "2025-06-22T12:00:00Z", false, 10},
+      {"v1.4-randomuser-me-project.json", "2023-06-19T12:00:00Z", false, 111},
+  };
+  simdjson::dom::parser parser;
+  size_t checked = 0;
+  for (const Capture& c : captures) {
+    SCOPED_TRACE(c.file);
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.load(std::string(DATAFORGE_FIXTURES_DIR) + "/" + c.file).get(doc),
+              simdjson::SUCCESS);
+    simdjson::dom::array results;
+    ASSERT_EQ(doc["results"].get_array().get(results), simdjson::SUCCESS);
+    ASSERT_EQ(results.size(), c.records);
+    Value fetched = Fn("to_timestamp", {Value::String(c.committed)});
+    for (simdjson::dom::element r : results) {
+      for (const char* field : {"/dob", "/registered"}) {
+        Value date = Field(r, std::string(field) + "/date");
+        Value want = Field(r, std::string(field) + "/age");
+        Value got;
+        if (c.year_difference) {
+          got = Value::Int(Fn("extract", {Value::String("year"), fetched}).i -
+                           Fn("extract", {Value::String("year"), date}).i);
+        } else {
+          got = Fn("age", {date, fetched});
+        }
+        ASSERT_EQ(DescribeValue(got), DescribeValue(want)) << ToText(date);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2u * (50 + 20 + 200 + 50 + 30 + 10 + 111));
+}
+
 }  // namespace
 }  // namespace dataforge::expr
