@@ -19,7 +19,6 @@
 
 #include "common/json_writer.h"
 #include "expr/expression.h"
-#include "expr/value_text.h"
 
 using namespace dataforge;
 

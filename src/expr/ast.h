@@ -16,7 +16,6 @@
 #include "common/status.h"
 #include "expr/functions.h"
 #include "expr/value.h"
-#include "expr/value_text.h"
 
 namespace dataforge::expr {
 
@@ -89,6 +88,9 @@ bool Parse(std::string_view text, Parsed* out, ParseError* error);
 
 // CAST(v AS kind) into `out` (docs/expressions.md "Casting"); `out` may be `v`.
 Status CastValue(const Value& v, Kind to, Value* out);
+
+// A value as a literal in an error, without its type: 42, 'text', TIMESTAMP '...', NULL.
+std::string Literal(const Value& v);
 
 // The type named in CAST / :: ("int", "bigint", "double", "text", ...); false if unknown.
 bool ParseTypeName(std::string_view name, Kind* out);

@@ -49,49 +49,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 Status CannotCast(const Value& v, Kind to, std::string_view why = "") {
-  return Status::InvalidArgument(fmt::format("cannot cast {} {} to {}{}", KindName(v.kind),
-                                             DescribeValue(v), KindName(to), why));
-}
-
-void AppendDouble(double d, std::string* out) {
-  if (std::isnan(d)) {
-    out->append("NaN");
-  } else if (std::isinf(d)) {
-    out->append(d > 0 ? "Infinity" : "-Infinity");
-  } else {
-    fmt::format_to(std::back_inserter(*out), "{}", d);
-  }
+  return Status::InvalidArgument(
+      fmt::format("cannot cast {} to {}{}", DescribeValue(v), KindName(to), why));
 }
 
 }  // namespace
 
-void AppendText(const Value& v, std::string* out) {
-  switch (v.kind) {
-    case Kind::kNull:
-      return;
-    case Kind::kBool:
-      out->append(v.b ? "true" : "false");
-      return;
-    case Kind::kInt: {
-      char buf[24];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.i);
-      out->append(buf, end);
-      return;
-    }
-    case Kind::kDouble:
-      AppendDouble(v.d, out);
-      return;
-    case Kind::kTimestamp:
-      out->append(FormatTimestampMillis(v.i));
-      return;
-    case Kind::kString:
-    case Kind::kJson:
-      out->append(v.s);
-      return;
-  }
-}
-
-std::string DescribeValue(const Value& v) {
+std::string Literal(const Value& v) {
   std::string s;
   switch (v.kind) {
     case Kind::kNull:
@@ -118,11 +82,6 @@ std::string DescribeValue(const Value& v) {
       AppendText(v, &s);
       return s;
   }
-}
-
-std::string DescribeTyped(const Value& v) {
-  if (v.is_null()) return "NULL";
-  return fmt::format("{} {}", KindName(v.kind), DescribeValue(v));
 }
 
 Status CastValue(const Value& v, Kind to, Value* out) {

@@ -208,8 +208,8 @@ TEST(ExpressionTest, Comparison) {
             "error:cannot compare string 'FR' with int 1 (=): the string is not a number; CAST "
             "one side");
   EXPECT_EQ(Show("nat < TIMESTAMP '2024-01-01'"),
-            "error:cannot compare string 'FR' with timestamp TIMESTAMP "
-            "'2024-01-01T00:00:00.000Z' (<): the string is not a timestamp");
+            "error:cannot compare string 'FR' with timestamp 2024-01-01T00:00:00.000Z (<): the "
+            "string is not a timestamp");
   EXPECT_EQ(Show("TRUE = 1"),
             "error:cannot compare boolean TRUE with int 1 (=): CAST one side to the other's type");
   EXPECT_EQ(Show("tags < tags"),
@@ -313,8 +313,8 @@ TEST(ExpressionTest, StringsAreConcatenatedWithText) {
             "error:+ needs numbers, got string 'FR'; || joins strings, CAST(x AS double) reads "
             "a number");
   EXPECT_EQ(Show("TIMESTAMP '2024-01-01' - 1"),
-            "error:- needs numbers, got timestamp TIMESTAMP '2024-01-01T00:00:00.000Z'; use the "
-            "date functions");
+            "error:- needs numbers, got timestamp 2024-01-01T00:00:00.000Z; use the date "
+            "functions");
 }
 
 TEST(ExpressionTest, EvaluatesWithoutARecord) {

@@ -107,7 +107,7 @@ std::string_view OpName(Op op) {
   }
 }
 
-std::string Describe(const Value& v) { return DescribeTyped(v); }
+std::string Describe(const Value& v) { return DescribeValue(v); }
 
 Status Arithmetic(Op op, const Value& a, const Value& b, Value* out) {
   if (!IsNumber(a) || !IsNumber(b)) {
@@ -174,8 +174,8 @@ Status Arithmetic(Op op, const Value& a, const Value& b, Value* out) {
     case Op::kDiv:
     case Op::kMod:
       if (y == 0) {
-        return Status::InvalidArgument(fmt::format("division by zero: {} {} {}", DescribeValue(a),
-                                                   OpName(op), DescribeValue(b)));
+        return Status::InvalidArgument(fmt::format("division by zero: {} {} {}", Literal(a),
+                                                   OpName(op), Literal(b)));
       }
       r = op == Op::kDiv ? x / y : std::fmod(x, y);
       break;

@@ -11,6 +11,10 @@
 #include <string>
 #include <utility>
 
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
+
 namespace dataforge::expr {
 
 enum class Kind { kNull, kBool, kInt, kDouble, kString, kTimestamp, kJson };
@@ -64,5 +68,23 @@ struct Value {
 
 // "null", "boolean", "int", "double", "string", "timestamp", "json".
 const char* KindName(Kind kind);
+
+// The value for error messages: its kind and its text, strings quoted and cut after 64 bytes:
+// "string 'x'", "int 5", "double NaN", "timestamp 2024-01-01T00:00:00.000Z", "null".
+std::string DescribeValue(const Value& v);
+
+// The text form of a value (concat, CAST(x AS text)): "true"/"false", decimal ints, the
+// shortest double that reads back exactly ("2.5", "3", "NaN", "Infinity", "-Infinity"),
+// timestamps as "YYYY-MM-DDTHH:MM:SS.mmmZ", strings and json as they are; null appends nothing.
+void AppendText(const Value& v, std::string* out);
+std::string ToText(const Value& v);
+
+// The value as JSON text: null, true/false, numbers (NaN and infinities as null), strings
+// escaped, timestamps as ISO-8601 strings, json as it is.
+void AppendJson(const Value& v, std::string* out);
+
+// The Value of a JSON element: null, boolean, int (int64; a uint64 above INT64_MAX becomes a
+// double), double, string, or json (an object or array, as its compact text).
+Value FromJsonElement(const simdjson::dom::element& e);
 
 }  // namespace dataforge::expr

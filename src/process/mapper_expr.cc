@@ -10,7 +10,6 @@
 #include "common/json_writer.h"
 #include "common/timestamp.h"
 #include "common/uuid.h"
-#include "expr/value_text.h"
 #include "process/mapper.h"
 
 namespace dataforge {
@@ -45,7 +44,7 @@ bool Mapper::ExprColumnValue(const Column& c, const expr::Input& in, std::string
   if (!*present) return true;
   auto fail = [&](std::string_view what) {
     *error = fmt::format("column \"{}\": expression \"{}\" gave {}, which is not {}", c.name,
-                         c.expr->text(), expr::DescribeTyped(v), what);
+                         c.expr->text(), expr::DescribeValue(v), what);
     return false;
   };
   switch (c.type) {

@@ -144,7 +144,7 @@ TEST(MapperExprTest, ColumnErrorsNameTheColumnTheExpressionAndTheValue) {
   control.columns.push_back(Col("c", "uuid", "'a\nb'"));
   MapResult ctl = Make(control).Map("k", User("FR", 34));
   EXPECT_EQ(ctl.error,
-            "column \"c\": expression \"'a\\nb'\" gave string 'a\\nb', which is not a UUID");
+            "column \"c\": expression \"'a\\nb'\" gave string 'a\\x0Ab', which is not a UUID");
 }
 
 TEST(MapperExprTest, RequiredExprColumnNeedsAValue) {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "common/escape.h"
-#include "expr/value_text.h"
 
 namespace dataforge {
 
@@ -29,7 +28,7 @@ Result<bool> RecordFilter::Keep(const expr::Input& input) const {
     return Status::InvalidArgument(EscapeControlChars(
         fmt::format("where \"{}\" gave {}, not a boolean: write a condition (e.g. x = 1, x IS "
                     "NOT NULL)",
-                    condition_->text(), expr::DescribeTyped(v))));
+                    condition_->text(), expr::DescribeValue(v))));
   }
   return v.b;
 }
