@@ -71,7 +71,7 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, LexError* error
         }
       }
       if (q < n && IsNameStart(text[q])) {
-        return fail(q, fmt::format("a number runs into '{}': put a space or an operator between "
+        return fail(p, fmt::format("a number runs into '{}': put a space or an operator between "
                                    "them",
                                    text.substr(p, q - p + 1)));
       }
@@ -83,9 +83,15 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, LexError* error
         t.kind = Tok::kInt;
         auto [end, ec] = std::from_chars(literal.data(), literal.data() + literal.size(), t.i);
         if (ec != std::errc() || end != literal.data() + literal.size()) {
-          return fail(p, fmt::format("integer {} is out of range (-9223372036854775808 to "
-                                     "9223372036854775807); write {}.0 for a double",
-                                     literal, literal));
+          std::string error = fmt::format("integer {} is out of range (-9223372036854775808 to "
+                                          "9223372036854775807); write {}.0 for a double",
+                                          literal, literal);
+          if (literal != "9223372036854775808" || tokens->empty() ||
+              tokens->back().kind != Tok::kMinus) {
+            return fail(p, std::move(error));
+          }
+          t.int64_min_magnitude = true;
+          t.text = std::move(error);
         }
       }
       t.length = q - p;

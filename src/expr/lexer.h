@@ -48,6 +48,9 @@ struct Token {
   std::string text;   // kName (as written), kString/kQuotedName (unescaped)
   int64_t i = 0;
   double d = 0;
+  // 9223372036854775808 right after '-': valid only as -9223372036854775808 (INT64_MIN);
+  // `text` holds the out-of-range error for any other place.
+  bool int64_min_magnitude = false;
 };
 
 // A lexical error: what is wrong and where (byte offset).

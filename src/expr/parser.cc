@@ -306,6 +306,12 @@ class Parser {
       const Token& sign = Take();
       bool minus = sign.kind == Tok::kMinus;
       // -9223372036854775808 is a literal, not the negation of an out-of-range one.
+      if (minus && Peek().kind == Tok::kInt && Peek().int64_min_magnitude) {
+        auto n = Node(Op::kLiteral, sign.offset);
+        n->literal = Value::Int(INT64_MIN);
+        ++pos_;
+        return n;
+      }
       auto operand = ParseUnary();
       if (!operand) return nullptr;
       if (!minus) return operand;
@@ -478,6 +484,7 @@ class Parser {
       case Tok::kInt:
       case Tok::kDouble:
       case Tok::kString: {
+        if (t.int64_min_magnitude) return Fail(t.offset, t.text);  // not after a unary minus
         ++pos_;
         auto n = Node(Op::kLiteral, t.offset);
         n->literal = t.kind == Tok::kInt      ? Value::Int(t.i)
@@ -546,7 +553,10 @@ class Parser {
       n->literal = Value::Timestamp(*ms);
       return n;
     }
-    if (Peek(1).kind == Tok::kLParen) return ParseCall(t);
+    if (Peek(1).kind == Tok::kLParen) {
+      ++pos_;  // the name; ParseCall takes the '('
+      return ParseCall(t);
+    }
     if (IsReserved(t.text)) {
       return Fail(t.offset, fmt::format("expected a value but found the keyword '{}'; a field "
                                         "of that name takes backticks: `{}`",
