@@ -5,7 +5,8 @@
 //   - expressions:  the filter + 5 columns over the parsed record (what expressions add),
 //   - total:        both, plus writing the five values as a JSON row (as the mapper does).
 //
-//   build-bench/bench/expr_bench --file ../shared/fixtures/randomuser/v1.4-randomuser-me-project.json
+//   build-bench/bench/expr_bench --file
+//   ../shared/fixtures/randomuser/v1.4-randomuser-me-project.json
 //       [--records 1000000]
 #include <simdjson.h>
 
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> raw;
-  for (simdjson::dom::element r : capture["results"].get_array()) raw.push_back(simdjson::minify(r));
+  for (simdjson::dom::element r : capture["results"].get_array())
+    raw.push_back(simdjson::minify(r));
   if (raw.empty()) return 1;
 
   auto where = expr::Expression::Compile(kWhere, "bench", 1, 1);

@@ -260,8 +260,8 @@ class ConfigReader : public YamlReader {
       return Status::OK();
     }
     if (c->paths.empty() && c->templates.empty()) {
-      return Error(n, fmt::format("column '{}' needs a 'path', a 'template' or an 'expr'",
-                                  c->name));
+      return Error(n,
+                   fmt::format("column '{}' needs a 'path', a 'template' or an 'expr'", c->name));
     }
     return Status::OK();
   }
@@ -301,10 +301,9 @@ class ConfigReader : public YamlReader {
   }
 
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
-    DF_RETURN_IF_ERROR(Keys(
-        n, "'process'",
-        {"group", "table", "key_column", "columns", "max_record_bytes", "delete_when", "schema",
-         "where"}));
+    DF_RETURN_IF_ERROR(Keys(n, "'process'",
+                            {"group", "table", "key_column", "columns", "max_record_bytes",
+                             "delete_when", "schema", "where"}));
     if (auto sc = n["schema"]) DF_RETURN_IF_ERROR(ReadProcessSchema(sc, &p->schema));
     if (auto d = n["delete_when"]) {
       if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");

@@ -57,17 +57,17 @@ struct PathStep {
 
 struct Ast {
   Op op = Op::kLiteral;
-  size_t offset = 0;  // where the node starts in the text (for compile errors)
-  int out = 0;        // output slot
-  Value literal;      // kLiteral
+  size_t offset = 0;           // where the node starts in the text (for compile errors)
+  int out = 0;                 // output slot
+  Value literal;               // kLiteral
   std::vector<PathStep> path;  // kField
   std::string path_text;       // kField, as written (for errors)
   std::vector<std::unique_ptr<Ast>> kids;
-  bool negated = false;           // IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE
-  bool case_insensitive = false;  // ILIKE
-  bool has_operand = false;       // kCase: CASE x WHEN ... (kids[0] is x)
-  bool has_else = false;          // kCase: the last kid is the ELSE value
-  Kind cast_to = Kind::kNull;     // kCast
+  bool negated = false;             // IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE
+  bool case_insensitive = false;    // ILIKE
+  bool has_operand = false;         // kCase: CASE x WHEN ... (kids[0] is x)
+  bool has_else = false;            // kCase: the last kid is the ELSE value
+  Kind cast_to = Kind::kNull;       // kCast
   const FunctionDef* fn = nullptr;  // kCall
 };
 

@@ -160,8 +160,8 @@ Status CastValue(const Value& v, Kind to, Value* out) {
         b = v.i != 0;
       } else if (v.kind == Kind::kString) {
         std::string_view s = Trim(v.s);
-        if (EqualsIgnoreCase(s, "true") || EqualsIgnoreCase(s, "t") ||
-            EqualsIgnoreCase(s, "yes") || EqualsIgnoreCase(s, "y") || s == "1") {
+        if (EqualsIgnoreCase(s, "true") || EqualsIgnoreCase(s, "t") || EqualsIgnoreCase(s, "yes") ||
+            EqualsIgnoreCase(s, "y") || s == "1") {
           b = true;
         } else if (!(EqualsIgnoreCase(s, "false") || EqualsIgnoreCase(s, "f") ||
                      EqualsIgnoreCase(s, "no") || EqualsIgnoreCase(s, "n") || s == "0")) {

@@ -233,12 +233,10 @@ Status EvalIndex(const Ast& n, const Frame& f, Value* slot) {
   slot->kind = Kind::kNull;
   if (v->is_null() || i->is_null()) return Status::OK();
   if (i->kind != Kind::kInt) {
-    return Status::InvalidArgument(
-        fmt::format("a subscript must be an int, got {}", Describe(*i)));
+    return Status::InvalidArgument(fmt::format("a subscript must be an int, got {}", Describe(*i)));
   }
   element array, item;
-  if (v->kind != Kind::kJson || !ParseNested(v->s, &array) ||
-      array.type() != element_type::ARRAY) {
+  if (v->kind != Kind::kJson || !ParseNested(v->s, &array) || array.type() != element_type::ARRAY) {
     return Status::InvalidArgument(
         fmt::format("[{}] needs a JSON array, got {}", i->i, Describe(*v)));
   }
@@ -285,8 +283,7 @@ Status Eval(const Ast& n, const Frame& f, const Value** out) {
       if (a->is_null()) {
         slot->kind = Kind::kNull;
       } else if (a->kind != Kind::kBool) {
-        return Status::InvalidArgument(
-            fmt::format("NOT needs a boolean, got {}", Describe(*a)));
+        return Status::InvalidArgument(fmt::format("NOT needs a boolean, got {}", Describe(*a)));
       } else {
         SetBool(slot, !a->b);
       }

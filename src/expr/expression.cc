@@ -82,6 +82,8 @@ Result<Value> Expression::Evaluate(const Input& input) const {
   return v;
 }
 
-const std::string& Expression::text() const { return text_; }
+const std::string& Expression::text() const {
+  return text_;
+}
 
 }  // namespace dataforge::expr

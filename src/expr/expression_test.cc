@@ -128,7 +128,7 @@ TEST(ExpressionTest, ArithmeticAndPrecedence) {
   EXPECT_EQ(Show("2 * 3 || 'x'"), "string:6x");  // || binds looser than + and *
   EXPECT_EQ(Show("'a' || 1 + 2"), "string:a3");
   EXPECT_EQ(Show("1 + 2 = 3"), "bool:true");
-  EXPECT_EQ(Show("NOT 1 = 2"), "bool:true");  // NOT binds looser than =
+  EXPECT_EQ(Show("NOT 1 = 2"), "bool:true");                // NOT binds looser than =
   EXPECT_EQ(Show("TRUE OR FALSE AND FALSE"), "bool:true");  // AND before OR
   EXPECT_EQ(Show("(TRUE OR FALSE) AND FALSE"), "bool:false");
   EXPECT_EQ(Show("'5'::int + 1"), "int:6");
@@ -203,7 +203,7 @@ TEST(ExpressionTest, Comparison) {
   EXPECT_EQ(Show("dob.age >= 18"), "bool:true");
   EXPECT_EQ(Show("dob.age < 34.5"), "bool:true");
   EXPECT_EQ(Show("'abc' < 'abd'"), "bool:true");
-  EXPECT_EQ(Show("'Z' < 'a'"), "bool:true");  // byte order
+  EXPECT_EQ(Show("'Z' < 'a'"), "bool:true");                  // byte order
   EXPECT_EQ(Show("location.postcode = 69001"), "bool:true");  // a numeric string reads as one
   EXPECT_EQ(Show("location.coordinates.latitude > 45"), "bool:true");
   EXPECT_EQ(Show("dob.date > TIMESTAMP '1990-01-01'"), "bool:true");
@@ -271,8 +271,7 @@ TEST(ExpressionTest, Case) {
   EXPECT_EQ(Show("CASE nat WHEN 'DE' THEN 'de' WHEN 'FR' THEN 'fr' END"), "string:fr");
   EXPECT_EQ(Show("CASE missing WHEN NULL THEN 'null' ELSE 'other' END"), "string:other");
   EXPECT_EQ(Show("CASE WHEN TRUE THEN 1 ELSE 1 / 0 END"), "int:1");  // lazily evaluated
-  EXPECT_EQ(Show("CASE WHEN 1 THEN 2 END"),
-            "error:CASE WHEN needs a boolean condition, got int 1");
+  EXPECT_EQ(Show("CASE WHEN 1 THEN 2 END"), "error:CASE WHEN needs a boolean condition, got int 1");
 }
 
 TEST(ExpressionTest, Cast) {
@@ -392,7 +391,8 @@ TEST(ExpressionTest, CompileErrorsPointAtTheToken) {
   EXPECT_EQ(CompileError("CASE WHEN a THEN 1"),
             "p.yaml:3:28: expected WHEN, ELSE or END in CASE but found the end of the "
             "expression");
-  EXPECT_EQ(CompileError("a IS 5"), "p.yaml:3:15: expected NULL or NOT NULL after IS but found '5'");
+  EXPECT_EQ(CompileError("a IS 5"),
+            "p.yaml:3:15: expected NULL or NOT NULL after IS but found '5'");
   EXPECT_EQ(CompileError("a BETWEEN 1 OR 2"),
             "p.yaml:3:22: expected AND in x BETWEEN low AND high but found 'OR'");
   EXPECT_EQ(CompileError("a IN 1"),

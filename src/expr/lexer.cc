@@ -12,8 +12,12 @@ namespace {
 bool IsNameStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsNameChar(char c) { return IsNameStart(c) || IsDigit(c); }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsNameChar(char c) {
+  return IsNameStart(c) || IsDigit(c);
+}
 
 }  // namespace
 
@@ -83,9 +87,10 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, LexError* error
         t.kind = Tok::kInt;
         auto [end, ec] = std::from_chars(literal.data(), literal.data() + literal.size(), t.i);
         if (ec != std::errc() || end != literal.data() + literal.size()) {
-          std::string error = fmt::format("integer {} is out of range (-9223372036854775808 to "
-                                          "9223372036854775807); write {}.0 for a double",
-                                          literal, literal);
+          std::string error = fmt::format(
+              "integer {} is out of range (-9223372036854775808 to "
+              "9223372036854775807); write {}.0 for a double",
+              literal, literal);
           if (literal != "9223372036854775808" || tokens->empty() ||
               tokens->back().kind != Tok::kMinus) {
             return fail(p, std::move(error));

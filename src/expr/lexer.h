@@ -14,10 +14,10 @@ namespace dataforge::expr {
 
 enum class Tok {
   kEnd,
-  kInt,     // 42 (value in `i`)
-  kDouble,  // 4.2, 1e3 (value in `d`)
-  kString,  // 'text' ('' is a quote), unescaped in `text`
-  kName,    // a bare name or keyword: [A-Za-z_][A-Za-z0-9_]*
+  kInt,         // 42 (value in `i`)
+  kDouble,      // 4.2, 1e3 (value in `d`)
+  kString,      // 'text' ('' is a quote), unescaped in `text`
+  kName,        // a bare name or keyword: [A-Za-z_][A-Za-z0-9_]*
   kQuotedName,  // `odd name` (`` is a backtick), unescaped in `text`
   kKey,         // $key
   kPlus,

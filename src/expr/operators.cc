@@ -11,8 +11,12 @@
 namespace dataforge::expr {
 namespace {
 
-bool IsNumber(const Value& v) { return v.kind == Kind::kInt || v.kind == Kind::kDouble; }
-double AsDouble(const Value& v) { return v.kind == Kind::kInt ? static_cast<double>(v.i) : v.d; }
+bool IsNumber(const Value& v) {
+  return v.kind == Kind::kInt || v.kind == Kind::kDouble;
+}
+double AsDouble(const Value& v) {
+  return v.kind == Kind::kInt ? static_cast<double>(v.i) : v.d;
+}
 
 // A string read as a number (for a comparison with one): int if it is an integer, else double.
 bool StringAsNumber(const std::string& s, Value* out) {
@@ -45,8 +49,8 @@ int CompareNumbers(const Value& a, const Value& b) {
 }
 
 Status Incomparable(const Value& a, const Value& b, std::string_view op, std::string_view why) {
-  return Status::InvalidArgument(fmt::format("cannot compare {} with {} ({}){}", Describe(a),
-                                             Describe(b), op, why));
+  return Status::InvalidArgument(
+      fmt::format("cannot compare {} with {} ({}){}", Describe(a), Describe(b), op, why));
 }
 
 // Unicode code point length of the UTF-8 sequence starting with byte `c` (1 if invalid).
@@ -107,18 +111,20 @@ std::string_view OpName(Op op) {
   }
 }
 
-std::string Describe(const Value& v) { return DescribeValue(v); }
+std::string Describe(const Value& v) {
+  return DescribeValue(v);
+}
 
 Status Arithmetic(Op op, const Value& a, const Value& b, Value* out) {
   if (!IsNumber(a) || !IsNumber(b)) {
     const Value& bad = IsNumber(a) ? b : a;
     std::string_view hint = bad.kind == Kind::kString && op == Op::kAdd
                                 ? "; || joins strings, CAST(x AS double) reads a number"
-                            : bad.kind == Kind::kString  ? "; CAST(x AS double) reads a number"
+                            : bad.kind == Kind::kString    ? "; CAST(x AS double) reads a number"
                             : bad.kind == Kind::kTimestamp ? "; use the date functions"
                                                            : "";
-    return Status::InvalidArgument(fmt::format("{} needs numbers, got {}{}", OpName(op),
-                                               Describe(bad), hint));
+    return Status::InvalidArgument(
+        fmt::format("{} needs numbers, got {}{}", OpName(op), Describe(bad), hint));
   }
   if (a.kind == Kind::kInt && b.kind == Kind::kInt) {
     int64_t r = 0;
@@ -174,8 +180,8 @@ Status Arithmetic(Op op, const Value& a, const Value& b, Value* out) {
     case Op::kDiv:
     case Op::kMod:
       if (y == 0) {
-        return Status::InvalidArgument(fmt::format("division by zero: {} {} {}", Literal(a),
-                                                   OpName(op), Literal(b)));
+        return Status::InvalidArgument(
+            fmt::format("division by zero: {} {} {}", Literal(a), OpName(op), Literal(b)));
       }
       r = op == Op::kDiv ? x / y : std::fmod(x, y);
       break;

@@ -30,9 +30,9 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-constexpr const char* kReserved[] = {"and",  "or",   "not",  "is",   "null", "true",
+constexpr const char* kReserved[] = {"and",   "or",   "not",     "is",   "null",  "true",
                                      "false", "in",   "between", "like", "ilike", "case",
-                                     "when", "then", "else", "end",  "cast", "as"};
+                                     "when",  "then", "else",    "end",  "cast",  "as"};
 
 bool IsReserved(std::string_view name) {
   for (const char* k : kReserved) {
@@ -119,12 +119,14 @@ class Parser {
       ++pos_;
       return true;
     }
-    Fail(Peek().offset, fmt::format("expected {} but found {}", what, DescribeToken(Peek(), text_)));
+    Fail(Peek().offset,
+         fmt::format("expected {} but found {}", what, DescribeToken(Peek(), text_)));
     return false;
   }
   bool ExpectKeyword(const char* kw, std::string_view what) {
     if (TakeKeyword(kw)) return true;
-    Fail(Peek().offset, fmt::format("expected {} but found {}", what, DescribeToken(Peek(), text_)));
+    Fail(Peek().offset,
+         fmt::format("expected {} but found {}", what, DescribeToken(Peek(), text_)));
     return false;
   }
 
@@ -211,7 +213,8 @@ class Parser {
         ++pos_;
         auto n = Node(Op::kIsNull, left->offset);
         n->negated = TakeKeyword("not");
-        if (!ExpectKeyword("null", n->negated ? "NULL after IS NOT" : "NULL or NOT NULL after IS")) {
+        if (!ExpectKeyword("null",
+                           n->negated ? "NULL after IS NOT" : "NULL or NOT NULL after IS")) {
           return nullptr;
         }
         n->kids.push_back(std::move(left));
@@ -359,8 +362,7 @@ class Parser {
                                                  "for the first element",
                                                  1));
         }
-        if (index->op == Op::kLiteral && index->literal.kind == Kind::kInt &&
-            e->op == Op::kField) {
+        if (index->op == Op::kLiteral && index->literal.kind == Kind::kInt && e->op == Op::kField) {
           e->path.push_back({"", index->literal.i - 1});  // folded into the path
           SetPathText(e.get());
           continue;
@@ -438,11 +440,11 @@ class Parser {
       std::string takes =
           fn->min_args == fn->max_args
               ? fmt::format("{} argument{}", fn->min_args, fn->min_args == 1 ? "" : "s")
-          : fn->max_args < 0 ? fmt::format("at least {} argument{}", fn->min_args,
-                                           fn->min_args == 1 ? "" : "s")
-                             : fmt::format("{} to {} arguments", fn->min_args, fn->max_args);
-      return Fail(name.offset, fmt::format("{} takes {}, not {}: {}", fn->name, takes, count,
-                                           fn->signature));
+          : fn->max_args < 0
+              ? fmt::format("at least {} argument{}", fn->min_args, fn->min_args == 1 ? "" : "s")
+              : fmt::format("{} to {} arguments", fn->min_args, fn->max_args);
+      return Fail(name.offset,
+                  fmt::format("{} takes {}, not {}: {}", fn->name, takes, count, fn->signature));
     }
     return n;
   }
@@ -582,10 +584,10 @@ void AssignSlots(Ast* n, int* next) {
 
 bool ParseTypeName(std::string_view name, Kind* out) {
   static const std::pair<const char*, Kind> kTypes[] = {
-      {"int", Kind::kInt},           {"integer", Kind::kInt},     {"bigint", Kind::kInt},
-      {"double", Kind::kDouble},     {"float", Kind::kDouble},    {"real", Kind::kDouble},
-      {"text", Kind::kString},       {"string", Kind::kString},   {"varchar", Kind::kString},
-      {"boolean", Kind::kBool},      {"bool", Kind::kBool},       {"timestamp", Kind::kTimestamp},
+      {"int", Kind::kInt},       {"integer", Kind::kInt},   {"bigint", Kind::kInt},
+      {"double", Kind::kDouble}, {"float", Kind::kDouble},  {"real", Kind::kDouble},
+      {"text", Kind::kString},   {"string", Kind::kString}, {"varchar", Kind::kString},
+      {"boolean", Kind::kBool},  {"bool", Kind::kBool},     {"timestamp", Kind::kTimestamp},
       {"json", Kind::kJson}};
   for (const auto& [n, k] : kTypes) {
     if (EqualsIgnoreCase(name, n)) {

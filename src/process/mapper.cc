@@ -561,9 +561,10 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t n
     if (!present) {
       if (c.required || i == key_column_) {
         if (c.expr) {
-          r.error = EscapeControlChars(fmt::format("column \"{}\": no value (expression \"{}\" "
-                                                   "gave NULL)",
-                                                   c.name, c.expr->text()));
+          r.error =
+              EscapeControlChars(fmt::format("column \"{}\": no value (expression \"{}\" "
+                                             "gave NULL)",
+                                             c.name, c.expr->text()));
           return r;
         }
         std::string tried;

@@ -89,9 +89,9 @@ class Mapper {
   std::vector<Column> columns_;
   Path delete_path_;  // process.delete_when; empty parts = none
   std::string delete_value_;
-  RecordFilter where_;                     // process.where
-  bool has_expressions_ = false;           // a where or an `expr` column
-  expr::Value value_;                      // an expression's value, reused record after record
+  RecordFilter where_;            // process.where
+  bool has_expressions_ = false;  // a where or an `expr` column
+  expr::Value value_;             // an expression's value, reused record after record
   size_t key_column_ = 0;
   std::unique_ptr<simdjson::dom::parser> parser_;
   // For paths that step into a string holding JSON (a change event's json/jsonb values).

@@ -33,8 +33,8 @@ bool Mapper::ExprColumnValue(const Column& c, const expr::Input& in, std::string
                              std::string* out_text, bool* present, std::string* error) {
   Status st = c.expr->EvaluateInto(in, &value_);
   if (!st.ok()) {
-    *error = fmt::format("column \"{}\": expression \"{}\": {}", c.name, c.expr->text(),
-                         st.message());
+    *error =
+        fmt::format("column \"{}\": expression \"{}\": {}", c.name, c.expr->text(), st.message());
     return false;
   }
   const Value& v = value_;
@@ -69,8 +69,7 @@ bool Mapper::ExprColumnValue(const Column& c, const expr::Input& in, std::string
         ok = true;
       } else if (v.kind == Kind::kDouble) {
         // A whole double (round() gives one) is an integer; 2.5 is not: CAST rounds it.
-        ok = std::trunc(v.d) == v.d && v.d >= -9223372036854775808.0 &&
-             v.d < 9223372036854775808.0;
+        ok = std::trunc(v.d) == v.d && v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0;
         if (ok) i = static_cast<int64_t>(v.d);
       } else if (v.kind == Kind::kString) {
         ok = ParseInt64(v.s, &i);

@@ -13,10 +13,11 @@ namespace {
 constexpr char kUuid[] = "91C38129-E067-4AF8-8705-7D8376747CEF";
 
 std::string User(std::string_view nat, int age, std::string_view extra = "") {
-  return fmt::format(R"({{"nat":"{}","login":{{"uuid":"{}"}},"name":{{"first":"Léa","last":"Martin"}},
+  return fmt::format(
+      R"({{"nat":"{}","login":{{"uuid":"{}"}},"name":{{"first":"Léa","last":"Martin"}},
     "dob":{{"date":"1990-03-04T05:06:07.000Z","age":{}}},"email":"Lea@Example.com",
     "location":{{"coordinates":{{"latitude":"45.75"}}}}{}}})",
-                     nat, kUuid, age, extra);
+      nat, kUuid, age, extra);
 }
 
 ColumnSpec Col(std::string name, std::string type, std::string expr, bool required = false) {
@@ -91,7 +92,8 @@ TEST(MapperExprTest, WhereKeepsOnlyTrue) {
   EXPECT_TRUE(xx.ok);
   EXPECT_TRUE(xx.filtered);
   // NULL (no nat) is not TRUE: filtered, not an error.
-  MapResult no_nat = m.Map("k", R"({"login":{"uuid":"91C38129-E067-4AF8-8705-7D8376747CEF"},"dob":{"age":40}})");
+  MapResult no_nat =
+      m.Map("k", R"({"login":{"uuid":"91C38129-E067-4AF8-8705-7D8376747CEF"},"dob":{"age":40}})");
   EXPECT_TRUE(no_nat.ok);
   EXPECT_TRUE(no_nat.filtered);
 }

@@ -6,8 +6,8 @@
 
 namespace dataforge {
 
-Result<RecordFilter> RecordFilter::Compile(std::string_view where, std::string_view file,
-                                           int line, int column) {
+Result<RecordFilter> RecordFilter::Compile(std::string_view where, std::string_view file, int line,
+                                           int column) {
   RecordFilter f;
   if (where.empty()) return f;
   DF_ASSIGN_OR_RETURN(expr::Expression e, expr::Expression::Compile(where, file, line, column));

@@ -12,19 +12,20 @@
 namespace dataforge::testing {
 namespace {
 
-constexpr char kPipeline[] = R"(process:
+constexpr char kPipeline[] = R"yaml(process:
   table: dataforge.adults
   where: "nat NOT IN ('DK', 'NO') AND dob.age >= 30"
   columns:
     - {name: id, type: uuid, path: $key, required: true}
-    - {name: full_name, type: text, expr: "name.first || ' ' || upper(name.last)"}
+    - {name: full_name, type: text, expr: "name.first || ' ' || upper(name.last)"
+}
     - {name: decade, type: int, expr: "dob.age / 10 * 10"}
     - {name: per_decade, type: int, expr: "100 / (dob.age % 10)"}
     - {name: band, expr: "CASE WHEN dob.age < 40 THEN 'young' ELSE 'older' END"}
     - {name: lat, type: double, expr: "location.coordinates.latitude::double"}
     - {name: born, type: timestamp, expr: "dob.date"}
     - {name: email, path: email}
-)";
+)yaml";
 
 std::string Fixture() {
   return std::string("file://") + DATAFORGE_FIXTURES_DIR + "/v1.4-randomuser-me-project.json";
@@ -36,6 +37,13 @@ TEST(ExpressionsTest, WhereFiltersAndExprColumnsComputeOverACapture) {
   auto r = RunDataforge({"run", "--config", dir.Sub("p.yaml"), "--source-url", Fixture(),
                          "--data-dir", dir.Sub("data")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The run's summary counts the filtered records (the store persists them) and balances.
+  const std::string filtered_line = "  filtered     " + std::string(10, ' ') + "29 " +
+                                    std::string(12, ' ') + "29   (process.where was not true)\n";
+  EXPECT_NE(r.out.find(filtered_line), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost + filtered == fetched: yes"),
+            std::string::npos)
+      << r.out;
   StatusJson s = Status(dir.Sub("data"), {"--config", dir.Sub("p.yaml")});
   EXPECT_EQ(s.fetched, 111);
   EXPECT_EQ(s.stored, 78);
@@ -44,9 +52,9 @@ TEST(ExpressionsTest, WhereFiltersAndExprColumnsComputeOverACapture) {
   // The 29 others are filtered: neither stored nor dead-lettered nor lost.
   EXPECT_EQ(ScanIds(dir.Sub("data"), {"--config", dir.Sub("p.yaml")}).size(), 78u);
 
-  auto get = RunDataforge({"table", "get", "dataforge.adults",
-                           "9a723211-0e87-41f1-b1e4-ed1a15226b80", "--config", dir.Sub("p.yaml"),
-                           "--data-dir", dir.Sub("data")});
+  auto get =
+      RunDataforge({"table", "get", "dataforge.adults", "9a723211-0e87-41f1-b1e4-ed1a15226b80",
+                    "--config", dir.Sub("p.yaml"), "--data-dir", dir.Sub("data")});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(JsonField(get.out, "full_name"), "Leon NICHOLS");
   EXPECT_EQ(JsonField(get.out, "band"), "young");
@@ -57,9 +65,9 @@ TEST(ExpressionsTest, WhereFiltersAndExprColumnsComputeOverACapture) {
   EXPECT_NE(get.out.find("\"lat\":-86.3514,"), std::string::npos) << get.out;
 
   // Filtered (DK): not stored.
-  auto dk = RunDataforge({"table", "get", "dataforge.adults",
-                          "a664cf2f-cc51-49a5-a1e7-e0c3cceaca04", "--config", dir.Sub("p.yaml"),
-                          "--data-dir", dir.Sub("data")});
+  auto dk =
+      RunDataforge({"table", "get", "dataforge.adults", "a664cf2f-cc51-49a5-a1e7-e0c3cceaca04",
+                    "--config", dir.Sub("p.yaml"), "--data-dir", dir.Sub("data")});
   EXPECT_NE(dk.exit_code, 0);
 
   // Each dead letter names the column, the expression and the value.
