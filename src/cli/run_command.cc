@@ -81,7 +81,7 @@ void PrintSummary(const RunSummary& s) {
   fmt::print("  lost         {:>12} {:>14}   (deleted by the log before they were processed)\n",
              s.run.lost, s.total.lost);
   if (s.total.filtered > 0) {
-    fmt::print("  filtered     {:>12} {:>14}   (process.where was not true)\n", s.run.filtered,
+    fmt::print("  filtered     {:>12} {:>14}   (process.where dropped them)\n", s.run.filtered,
                s.total.filtered);
   }
   fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));

@@ -39,7 +39,7 @@ TEST(ExpressionsTest, WhereFiltersAndExprColumnsComputeOverACapture) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The run's summary counts the filtered records (the store persists them) and balances.
   const std::string filtered_line = "  filtered     " + std::string(10, ' ') + "29 " +
-                                    std::string(12, ' ') + "29   (process.where was not true)\n";
+                                    std::string(12, ' ') + "29   (process.where dropped them)\n";
   EXPECT_NE(r.out.find(filtered_line), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("stored + dead-lettered + lost + filtered == fetched: yes"),
             std::string::npos)
