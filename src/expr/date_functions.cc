@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "common/timestamp.h"
 #include "expr/function_util.h"
 #include "expr/time_format.h"
 
@@ -29,23 +28,12 @@ Result<Zone> OptionalZone(std::string_view fn, Args args, size_t index) {
   return ZoneArg(fn, args[index]);
 }
 
-// ISO-8601 text, checking the day exists (ParseTimestampMillis takes 2023-02-30 as March 2).
+// ISO-8601 text, or an error that shows the forms it takes.
 Result<int64_t> ParseIso(std::string_view fn, std::string_view text) {
-  auto ms = ParseTimestampMillis(text);
-  int y = 0, m = 0, d = 0;
-  bool day_ok = ms.has_value() && text.size() >= 10;
-  if (day_ok) {
-    for (int k = 0; k < 4; ++k) y = y * 10 + (text[k] - '0');
-    m = (text[5] - '0') * 10 + (text[6] - '0');
-    d = (text[8] - '0') * 10 + (text[9] - '0');
-    day_ok = d <= DaysInMonth(y, m);
-  }
-  if (!day_ok) {
-    return FnError(fn, fmt::format("cannot parse '{}' as ISO-8601 (like 2024-01-02T03:04:05.678Z "
-                                   "or 2024-01-02); give the format as the second argument",
-                                   text));
-  }
-  return *ms;
+  if (auto ms = ParseIsoTimestamp(text)) return *ms;
+  return FnError(fn, fmt::format("cannot parse '{}' as ISO-8601 (like 2024-01-02T03:04:05.678Z "
+                                 "or 2024-01-02); give the format as the second argument",
+                                 text));
 }
 
 // to_timestamp(text): ISO-8601; (text, format[, zone]): the format's directives, wall times in

@@ -237,6 +237,11 @@ TEST(DateFunctions, Extract) {
             "error: extract: unknown unit int 1; use one of millisecond, second, minute, hour, "
             "day, week, month, quarter, year, dow, isodow, doy, epoch");
   EXPECT_EQ(Call("extract", {S("year"), N()}), "null");
+  // A day its month does not have is not a date (not 2 March).
+  EXPECT_EQ(Call("extract", {S("day"), S("2023-02-30")}),
+            "error: extract: ts must be a timestamp or an ISO-8601 string, got string "
+            "'2023-02-30'");
+  EXPECT_EQ(Call("extract", {S("day"), S("2024-02-29T23:59:59Z")}), "int 29");
 }
 
 TEST(DateFunctions, ExtractInAZone) {

@@ -39,10 +39,23 @@ Result<double> NumberArg(std::string_view fn, std::string_view arg, const Value&
   return TypeError(fn, arg, "a number", v);
 }
 
+std::optional<int64_t> ParseIsoTimestamp(std::string_view text) {
+  auto ms = ParseTimestampMillis(text);
+  if (!ms.has_value() || text.size() < 10) return std::nullopt;
+  int64_t y = 0;
+  for (int k = 0; k < 4; ++k) y = y * 10 + (text[k] - '0');
+  int m = (text[5] - '0') * 10 + (text[6] - '0');
+  int d = (text[8] - '0') * 10 + (text[9] - '0');
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (d > (m == 2 && leap ? 29 : kDays[m - 1])) return std::nullopt;
+  return ms;
+}
+
 Result<int64_t> TimestampArg(std::string_view fn, std::string_view arg, const Value& v) {
   if (v.kind == Kind::kTimestamp) return v.i;
   if (v.kind == Kind::kString) {
-    if (auto ms = ParseTimestampMillis(v.s)) return *ms;
+    if (auto ms = ParseIsoTimestamp(v.s)) return *ms;
   }
   return TypeError(fn, arg, "a timestamp or an ISO-8601 string", v);
 }

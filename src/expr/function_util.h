@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ Result<std::string_view> TextArg(std::string_view fn, std::string_view arg, cons
 Result<int64_t> IntArg(std::string_view fn, std::string_view arg, const Value& v);
 // An int or a double, as a double.
 Result<double> NumberArg(std::string_view fn, std::string_view arg, const Value& v);
+// ISO-8601 text as common/timestamp.h's ParseTimestampMillis reads it, with the day checked
+// against its month (that parser takes 2023-02-30 as 2 March): milliseconds, or nullopt.
+std::optional<int64_t> ParseIsoTimestamp(std::string_view text);
 // A timestamp, or a string in ISO-8601 ("2024-01-02T03:04:05.678Z", "+02:00" offsets,
 // "2024-01-02"): milliseconds since the epoch.
 Result<int64_t> TimestampArg(std::string_view fn, std::string_view arg, const Value& v);

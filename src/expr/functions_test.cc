@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -52,6 +53,47 @@ TEST(Functions, NullInNullOut) {
     if (f.name == "to_json") expected = "string 'null'";
     EXPECT_EQ(Call(f.name, nulls), expected) << f.name;
   }
+}
+
+// The functions keep per-thread and shared caches (compiled regexes, a JSON parser per thread,
+// time zones, OpenSSL digest contexts): many threads calling at once get the same answers as one.
+TEST(Functions, SameAnswersFromManyThreads) {
+  struct Case {
+    const char* fn;
+    std::vector<Value> args;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {"regexp_extract",
+       {testing::S("ann@example.com"), testing::S("@(.+)$")},
+       "string 'example.com'"},
+      {"json_path",
+       {testing::J("{\"a\":[1,{\"b\":\"x\"}]}"), testing::S("$.a[1].b")},
+       "string 'x'"},
+      {"format_timestamp",
+       {testing::S("2024-03-31T01:00:00Z"), testing::S("%F %T %Z"), testing::S("Europe/Berlin")},
+       "string '2024-03-31 03:00:00 CEST'"},
+      {"to_timestamp",
+       {testing::S("2024-10-27 02:30"), testing::S("%Y-%m-%d %H:%M"), testing::S("Europe/Berlin")},
+       "timestamp 2024-10-27T00:30:00.000Z"},
+      {"md5", {testing::S("abc")}, "string '900150983cd24fb0d6963f7d28e17f72'"},
+      {"sha256",
+       {testing::S("")},
+       "string 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'"},
+      {"upper", {testing::S("çelik")}, "string 'ÇELIK'"},
+  };
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &cases, &wrong] {
+      for (int round = 0; round < 300; ++round) {
+        const Case& c = cases[static_cast<size_t>(round + t) % cases.size()];
+        if (Call(c.fn, c.args) != c.want) ++wrong[static_cast<size_t>(t)];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
 }
 
 // docs/expressions.md lists every function, with the registry's signature, in the registry's

@@ -233,9 +233,13 @@ Result<Value> Extreme(Args args, const CallContext&) {
   return best == nullptr ? Value::Null() : *best;
 }
 
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && std::strchr(" \t\n\r", s.front()) != nullptr) s.remove_prefix(1);
-  while (!s.empty() && std::strchr(" \t\n\r", s.back()) != nullptr) s.remove_suffix(1);
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
 }
 

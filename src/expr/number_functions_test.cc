@@ -197,6 +197,8 @@ TEST(NumberFunctions, ToInt) {
   EXPECT_EQ(Call("to_int", {S("9223372036854775807")}), "int 9223372036854775807");
   EXPECT_EQ(Call("to_int", {S("abc")}), "error: to_int: cannot convert string 'abc' to an int");
   EXPECT_EQ(Call("to_int", {S("")}), "error: to_int: cannot convert string '' to an int");
+  EXPECT_EQ(Call("to_int", {S(std::string("5\0", 2))}),
+            "error: to_int: cannot convert string '5\\x00' to an int");
   EXPECT_EQ(Call("to_int", {S("NaN")}), "error: to_int: cannot convert string 'NaN' to an int");
   EXPECT_EQ(Call("to_int", {S("99999999999999999999")}),
             "error: to_int: cannot convert string '99999999999999999999' to an int");

@@ -95,10 +95,10 @@ Result<Value> RegexpExtract(Args args, const CallContext&) {
                                                    group, p, groups));
     }
   }
-  std::array<re2::StringPiece, 1> one;
+  std::array<re2::StringPiece, 10> few;  // groups 0-9 without allocating
   std::vector<re2::StringPiece> many;
-  re2::StringPiece* sub = one.data();
-  if (group >= 1) {
+  re2::StringPiece* sub = few.data();
+  if (group >= static_cast<int64_t>(few.size())) {
     many.resize(static_cast<size_t>(group) + 1);
     sub = many.data();
   }

@@ -49,6 +49,10 @@ TEST(RegexFunctions, Extract) {
   EXPECT_EQ(Call("regexp_extract", {S("abc"), S("x(\\d)")}), "null");     // no match
   EXPECT_EQ(Call("regexp_extract", {S("b"), S("(a)|b"), I(1)}), "null");  // group unused
   EXPECT_EQ(Call("regexp_extract", {S("ab"), S("(a)(b)?"), I(2)}), "string 'b'");
+  const char* twelve = "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)";
+  EXPECT_EQ(Call("regexp_extract", {S("abcdefghijkl"), S(twelve), I(9)}), "string 'i'");
+  EXPECT_EQ(Call("regexp_extract", {S("abcdefghijkl"), S(twelve), I(10)}), "string 'j'");
+  EXPECT_EQ(Call("regexp_extract", {S("abcdefghijkl"), S(twelve), I(12)}), "string 'l'");
   EXPECT_EQ(Call("regexp_extract", {S("abc"), S("(b)"), I(2)}),
             "error: regexp_extract: group 2 does not exist: pattern '(b)' has 1 capturing "
             "group(s) (0 = the whole match)");

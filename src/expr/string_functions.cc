@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/json_writer.h"
 #include "expr/function_util.h"
 
 namespace dataforge::expr::internal {
@@ -154,7 +155,7 @@ Result<Value> Split(Args args, const CallContext&) {
   std::string out = "[";
   ForEachPart(s, sep, [&](std::string_view part) {
     if (out.size() > 1) out.push_back(',');
-    AppendJson(Value::String(std::string(part)), &out);
+    AppendJsonString(&out, part);
   });
   out.push_back(']');
   return Value::Json(std::move(out));
