@@ -14,6 +14,17 @@ std::string FormatUuid(const unsigned char b[16]) {
       b[15]);
 }
 
+bool IsUuidText(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < 36; ++i) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (dash ? c != '-' : !hex) return false;
+  }
+  return true;
+}
+
 Result<std::string> RandomUuid() {
   unsigned char r[16];
   if (RAND_bytes(r, sizeof r) != 1) {

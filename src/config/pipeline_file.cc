@@ -17,6 +17,7 @@
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
 #include "config/yaml_reader.h"
+#include "expr/expression.h"
 
 namespace dataforge {
 namespace {
@@ -235,8 +236,8 @@ class ConfigReader : public YamlReader {
   }
 
   Status ReadColumn(const YAML::Node& n, ColumnSpec* c) {
-    DF_RETURN_IF_ERROR(
-        Keys(n, "a column of 'process.columns'", {"name", "type", "path", "template", "required"}));
+    DF_RETURN_IF_ERROR(Keys(n, "a column of 'process.columns'",
+                            {"name", "type", "path", "template", "required", "expr"}));
     c->line = n.Mark().line + 1;
     DF_RETURN_IF_ERROR(Str(n, "name", &c->name));
     if (c->name.empty()) return Error(n, "every column needs a 'name'");
@@ -246,10 +247,38 @@ class ConfigReader : public YamlReader {
     DF_RETURN_IF_ERROR(StrList(n, "path", &c->paths));
     DF_RETURN_IF_ERROR(StrList(n, "template", &c->templates));
     DF_RETURN_IF_ERROR(Bool(n, "required", &c->required));
+    if (auto e = n["expr"]) {
+      DF_RETURN_IF_ERROR(Str(n, "expr", &c->expr));
+      if (!c->paths.empty() || !c->templates.empty()) {
+        return Error(e, fmt::format("column '{}' has an 'expr' and a '{}': give one of them",
+                                    c->name, c->paths.empty() ? "template" : "path"));
+      }
+      // The column's `line` becomes the expression's (a block-style column spans lines): the
+      // mapper's errors about the column point at its expression.
+      ExprPosition(e, &c->line, &c->expr_column);
+      DF_RETURN_IF_ERROR(CompileExpr(e, c->expr, c->line, c->expr_column));
+      return Status::OK();
+    }
     if (c->paths.empty() && c->templates.empty()) {
-      return Error(n, fmt::format("column '{}' needs a 'path' or a 'template'", c->name));
+      return Error(n,
+                   fmt::format("column '{}' needs a 'path', a 'template' or an 'expr'", c->name));
     }
     return Status::OK();
+  }
+
+  // Where an expression's text starts in the file (1-based): the scalar's position, after its
+  // opening quote when it is quoted. (A block scalar's text starts on the next line; its errors
+  // then point at the line of `|` or `>`.)
+  static void ExprPosition(const YAML::Node& n, int* line, int* column) {
+    *line = n.Mark().line + 1;
+    *column = n.Mark().column + 1 + (n.Tag() == "!" ? 1 : 0);
+  }
+
+  // Compiles an expression so a bad one fails `config check` with FILE:LINE:COL.
+  Status CompileExpr(const YAML::Node& n, const std::string& text, int line, int column) {
+    if (text.empty()) return Error(n, "the expression is empty: write one, or remove the key");
+    auto e = expr::Expression::Compile(text, file_, line, column);
+    return e.ok() ? Status::OK() : e.status();
   }
 
   Status ReadProcessSchema(const YAML::Node& n, ProcessSchemaConfig* s) {
@@ -272,9 +301,9 @@ class ConfigReader : public YamlReader {
   }
 
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
-    DF_RETURN_IF_ERROR(Keys(
-        n, "'process'",
-        {"group", "table", "key_column", "columns", "max_record_bytes", "delete_when", "schema"}));
+    DF_RETURN_IF_ERROR(Keys(n, "'process'",
+                            {"group", "table", "key_column", "columns", "max_record_bytes",
+                             "delete_when", "schema", "where"}));
     if (auto sc = n["schema"]) DF_RETURN_IF_ERROR(ReadProcessSchema(sc, &p->schema));
     if (auto d = n["delete_when"]) {
       if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");
@@ -288,6 +317,13 @@ class ConfigReader : public YamlReader {
         Num<size_t>(n, "max_record_bytes", 1, size_t{1} << 30, &p->max_record_bytes));
     DF_RETURN_IF_ERROR(Str(n, "table", &p->table));
     DF_RETURN_IF_ERROR(Str(n, "key_column", &p->key_column));
+    if (auto w = n["where"]) {
+      DF_RETURN_IF_ERROR(Str(n, "where", &p->where));
+      if (!p->where.empty()) {
+        ExprPosition(w, &p->where_line, &p->where_column);
+        DF_RETURN_IF_ERROR(CompileExpr(w, p->where, p->where_line, p->where_column));
+      }
+    }
     if (auto cols = n["columns"]) {
       if (!cols.IsSequence()) return Error(cols, "'process.columns' must be a list of columns");
       p->columns.clear();

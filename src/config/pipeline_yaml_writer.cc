@@ -254,10 +254,17 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
       out << YAML::Key << "template" << YAML::Value;
       List(out, col.templates);
     }
+    if (!col.expr.empty()) {
+      out << YAML::Key << "expr" << YAML::Value << YAML::DoubleQuoted << col.expr;
+    }
     if (col.required) out << YAML::Key << "required" << YAML::Value << true;
     out << YAML::EndMap;
   }
-  out << YAML::EndSeq << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (!c.process.where.empty()) {
+    out << YAML::Key << "where" << YAML::Value << YAML::DoubleQuoted << c.process.where;
+  }
+  out << YAML::EndMap;
 
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "url" << YAML::Value << Redact(c.store.url);

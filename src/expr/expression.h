@@ -42,6 +42,10 @@ class Expression {
 
   // The value for one record, or a one-line error naming the operation and the value.
   Result<Value> Evaluate(const Input& input) const;
+  // The same into `*out`, whose string capacity is reused: no allocation per record once the
+  // values' strings have grown (the mapper keeps one Value per column). `*out` is unspecified
+  // on error.
+  Status EvaluateInto(const Input& input, Value* out) const;
 
   const std::string& text() const;
 

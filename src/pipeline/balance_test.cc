@@ -53,5 +53,26 @@ TEST(BalanceTest, ABoundedRunFailsWhenItLostRecordsOrCannotAccountForThem) {
   EXPECT_EQ(BoundedRunProblem(s), "");
 }
 
+// Records process.where dropped are accounted for: they join the sum (docs/expressions.md).
+TEST(BalanceTest, FilteredRecordsAreAccountedFor) {
+  RunTotals t = Totals(111, 78, 4, 0);
+  EXPECT_EQ(BalanceLine(t, 0),
+            "stored + dead-lettered + lost == fetched: no (78 + 4 + 0 != 111; nothing is in "
+            "flight: 29 records are unaccounted for)");
+  t.filtered = 29;
+  EXPECT_EQ(BalanceLine(t, 0), "stored + dead-lettered + lost + filtered == fetched: yes");
+  t.filtered = 20;
+  EXPECT_EQ(BalanceLine(t, 9),
+            "stored + dead-lettered + lost + filtered == fetched: no (78 + 4 + 0 + 20 != 111; 9 "
+            "still in flight)");
+  RunSummary s;
+  s.role = PipelineRole::kAll;
+  s.bounded = true;
+  s.total = Totals(111, 78, 4, 0);
+  EXPECT_NE(BoundedRunProblem(s), "");
+  s.total.filtered = 29;
+  EXPECT_EQ(BoundedRunProblem(s), "");
+}
+
 }  // namespace
 }  // namespace dataforge

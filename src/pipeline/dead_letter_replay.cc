@@ -192,6 +192,12 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
   } else {
     m = mapper_->Map(d.letter.key, payload);
   }
+  if (m.ok && m.filtered) {
+    // No row to store and no new reason: the letter stays as it is.
+    return Refused(id,
+                   "process.where does not keep the record now (it is filtered): nothing to "
+                   "store");
+  }
   if (m.ok && !m.deleted && validator_) {
     if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
       m.ok = false;

@@ -229,6 +229,7 @@ class PipelineImpl final : public Pipeline {
     summary.run.stored = summary.total.stored - before.stored;
     summary.run.dead_lettered = summary.total.dead_lettered - before.dead_lettered;
     summary.run.lost = summary.total.lost - before.lost;
+    summary.run.filtered = summary.total.filtered - before.filtered;
     summary.process.lost = probes_.processor.lost;
     summary.bounded = source_ended_.load();
     summary.process.consumed = probes_.processor.consumed;
@@ -348,6 +349,7 @@ class PipelineImpl final : public Pipeline {
       t.stored = p.stored;
       t.dead_lettered += p.dead_lettered;
       t.lost = p.lost;
+      t.filtered = p.filtered;
     }
     return t;
   }
@@ -707,11 +709,15 @@ class PipelineImpl final : public Pipeline {
 }  // namespace
 
 std::string BalanceLine(const RunTotals& t, uint64_t in_flight) {
-  const char* head = "stored + dead-lettered + lost == fetched: ";
-  uint64_t accounted = t.stored + t.dead_lettered + t.lost;
+  // `filtered` (process.where) joins the sum when there is any.
+  const char* head = t.filtered > 0 ? "stored + dead-lettered + lost + filtered == fetched: "
+                                    : "stored + dead-lettered + lost == fetched: ";
+  uint64_t accounted = t.stored + t.dead_lettered + t.lost + t.filtered;
   if (accounted == t.fetched) return std::string(head) + "yes";
-  std::string sums =
-      fmt::format("{} + {} + {} != {}", t.stored, t.dead_lettered, t.lost, t.fetched);
+  std::string sums = t.filtered > 0 ? fmt::format("{} + {} + {} + {} != {}", t.stored,
+                                                  t.dead_lettered, t.lost, t.filtered, t.fetched)
+                                    : fmt::format("{} + {} + {} != {}", t.stored, t.dead_lettered,
+                                                  t.lost, t.fetched);
   if (accounted > t.fetched) return fmt::format("{}no ({})", head, sums);
   uint64_t missing = t.fetched - accounted;
   if (in_flight >= missing)
@@ -733,7 +739,7 @@ std::string BoundedRunProblem(const RunSummary& s) {
         s.run.lost);
   }
   const RunTotals& t = s.total;
-  uint64_t accounted = t.stored + t.dead_lettered + t.lost;
+  uint64_t accounted = t.stored + t.dead_lettered + t.lost + t.filtered;
   if (accounted < t.fetched && s.in_flight == 0) {
     return fmt::format(
         "{} fetched records are neither stored, dead-lettered nor counted lost, and nothing is "

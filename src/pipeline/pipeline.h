@@ -58,7 +58,8 @@ struct RunOptions {
 // Counters of one run (deltas) and of the data dir (totals).
 struct RunTotals {
   uint64_t fetched = 0, staged = 0, streamed = 0, stored = 0, dead_lettered = 0;
-  uint64_t lost = 0;  // log records deleted before the processor read them
+  uint64_t lost = 0;      // log records deleted before the processor read them
+  uint64_t filtered = 0;  // records process.where dropped (docs/expressions.md)
 };
 
 // What the processor of this process did in this run.

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "common/escape.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
+#include "common/uuid.h"
 
 namespace dataforge {
 namespace {
@@ -108,19 +110,6 @@ std::string Describe(const element& e) {
   return s;
 }
 
-bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool IsUuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < 36; ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !IsHexDigit(s[i])) return false;
-  }
-  return true;
-}
-
 template <typename T>
 bool ParseInt(std::string_view s, T* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -175,7 +164,20 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
       }
     }
     if (!known) return err(fmt::format("unknown type '{}'", spec.type));
-    if (spec.paths.empty() && spec.templates.empty()) return err("needs a path or a template");
+    if (!spec.expr.empty()) {
+      if (!spec.paths.empty() || !spec.templates.empty()) {
+        return err("has an 'expr' and a 'path' or 'template': give one of them");
+      }
+      auto e = expr::Expression::Compile(spec.expr, "", spec.line,
+                                         spec.expr_column ? spec.expr_column : 1);
+      if (!e.ok()) {
+        return Status::ConfigError(fmt::format("column '{}': {}", spec.name, e.status().message()));
+      }
+      c.expr = std::move(e).value();
+      m.has_expressions_ = true;
+    } else if (spec.paths.empty() && spec.templates.empty()) {
+      return err("needs a path, a template or an expr");
+    }
     for (const auto& p : spec.paths) {
       if (p.empty() || p.front() == '.' || p.back() == '.' || p.find("..") != std::string::npos) {
         return err(fmt::format("path '{}' is not a dotted field path", p));
@@ -214,6 +216,11 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
     m.columns_.push_back(std::move(c));
   }
   if (m.columns_.empty()) return Status::ConfigError("the mapping has no columns");
+  auto where = RecordFilter::Compile(config.where, "", config.where_line,
+                                     config.where_column ? config.where_column : 1);
+  if (!where.ok()) return Status::ConfigError("process.where: " + where.status().message());
+  m.where_ = std::move(where).value();
+  m.has_expressions_ = m.has_expressions_ || !m.where_.keeps_all();
   if (!config.delete_path.empty()) {
     m.delete_path_ = compile_path(config.delete_path);
     m.delete_value_ = config.delete_value;
@@ -303,7 +310,7 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
       AppendJsonString(out_json, text);
       return true;
     case Type::kUuid: {
-      if (!IsUuid(text)) {
+      if (!IsUuidText(text)) {
         *error = fmt::format("column \"{}\": value \"{}\"{} is not a UUID", c.name, text, where());
         return false;
       }
@@ -469,7 +476,17 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
   return true;
 }
 
-MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
+bool Mapper::AnyColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
+                            std::string* out_text, bool* present, bool* carried,
+                            std::string* error) {
+  if (c.expr) {
+    *carried = true;  // an expression's NULL is written: it clears the stored value
+    return ExprColumnValue(c, in, out_json, out_text, present, error);
+  }
+  return ColumnValue(c, in.key, *in.record, out_json, out_text, present, carried, error);
+}
+
+MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t now_ms) {
   MapResult r;
   element root;
   auto err = parser_->parse(raw_json.data(), raw_json.size(), true).get(root);
@@ -481,6 +498,15 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
     r.error = fmt::format("record is not a JSON object: {}", Describe(root));
     return r;
   }
+  expr::Input in;
+  in.record = &root;
+  in.key = key;
+  if (has_expressions_) {
+    in.now_ms = now_ms != 0 ? now_ms
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  }
   if (!delete_path_.parts.empty()) {
     element marker;
     std::string value;
@@ -490,7 +516,7 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
       const Column& k = columns_[key_column_];
       std::string json, text;
       bool present = false, carried = false;
-      if (!ColumnValue(k, key, root, &json, &text, &present, &carried, &r.error)) {
+      if (!AnyColumnValue(k, in, &json, &text, &present, &carried, &r.error)) {
         r.error = EscapeControlChars(r.error);
         return r;
       }
@@ -501,6 +527,18 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
       r.key = std::move(text);
       r.deleted = true;
       r.ok = true;
+      return r;
+    }
+  }
+  if (!where_.keeps_all()) {
+    Result<bool> keep = where_.Keep(in);
+    if (!keep.ok()) {
+      r.error = keep.status().message();
+      return r;
+    }
+    if (!*keep) {
+      r.ok = true;
+      r.filtered = true;
       return r;
     }
   }
@@ -516,12 +554,19 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json) {
     row.push_back(':');
     bool present = false, carried = false;
     text.clear();
-    if (!ColumnValue(c, key, root, &row, &text, &present, &carried, &r.error)) {
+    if (!AnyColumnValue(c, in, &row, &text, &present, &carried, &r.error)) {
       r.error = EscapeControlChars(r.error);
       return r;
     }
     if (!present) {
       if (c.required || i == key_column_) {
+        if (c.expr) {
+          r.error =
+              EscapeControlChars(fmt::format("column \"{}\": no value (expression \"{}\" "
+                                             "gave NULL)",
+                                             c.name, c.expr->text()));
+          return r;
+        }
         std::string tried;
         for (const auto& p : c.paths) tried += (tried.empty() ? "" : ", ") + p.text;
         if (!c.templates.empty()) tried += std::string(tried.empty() ? "" : ", ") + "its templates";

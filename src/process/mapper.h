@@ -1,17 +1,22 @@
 // The record mapping: a raw JSON record -> one row (a JSON object), driven entirely by the
 // pipeline file's column specs (config/pipeline_config.h, ColumnSpec). Nothing about the
-// record shape is compiled in.
+// record shape is compiled in. `process.where` and `expr` columns are expressions
+// (docs/expressions.md, expr/expression.h), compiled once in Create().
 //
 // Thread-compatible: Map() uses a parser owned by the Mapper; give each thread its own Mapper.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "expr/expression.h"
+#include "expr/value.h"
+#include "process/record_filter.h"
 
 namespace simdjson::dom {
 class parser;
@@ -41,7 +46,12 @@ class Mapper {
   Mapper& operator=(Mapper&&) noexcept;
   ~Mapper();
 
-  MapResult Map(std::string_view key, std::string_view raw_json);
+  // One record. A delete (process.delete_when) is never filtered; otherwise, when
+  // process.where is not TRUE (FALSE or NULL) the result is {ok, filtered} with no row. An
+  // expression that fails (where or a column) gives !ok with an error naming the column (or
+  // `where`), the expression and the value: the processor dead-letters the record.
+  // `now_ms` is now() for the expressions (the processor's clock); 0 = the system clock.
+  MapResult Map(std::string_view key, std::string_view raw_json, int64_t now_ms = 0);
 
  private:
   enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp, kDecimal };
@@ -61,6 +71,7 @@ class Mapper {
     Type type = Type::kText;
     std::vector<Path> paths;
     std::vector<std::vector<TemplatePart>> templates;
+    std::optional<expr::Expression> expr;  // an `expr` column: no paths, no templates
     bool required = false;
   };
 
@@ -68,10 +79,19 @@ class Mapper {
   bool ColumnValue(const Column& c, std::string_view key, const simdjson::dom::element& root,
                    std::string* out_json, std::string* out_text, bool* present, bool* carried,
                    std::string* error);
+  // An `expr` column's value cast to its type (mapper_expr.cc); null is not `present`.
+  bool ExprColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
+                       std::string* out_text, bool* present, std::string* error);
+  // The column's value, from its expression or its paths and templates.
+  bool AnyColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
+                      std::string* out_text, bool* present, bool* carried, std::string* error);
 
   std::vector<Column> columns_;
   Path delete_path_;  // process.delete_when; empty parts = none
   std::string delete_value_;
+  RecordFilter where_;            // process.where
+  bool has_expressions_ = false;  // a where or an `expr` column
+  expr::Value value_;             // an expression's value, reused record after record
   size_t key_column_ = 0;
   std::unique_ptr<simdjson::dom::parser> parser_;
   // For paths that step into a string holding JSON (a change event's json/jsonb values).
