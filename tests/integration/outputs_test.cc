@@ -162,6 +162,50 @@ TEST(OutputsTest, ConfigErrorsNameTheLineAtCheckAndRun) {
       << check.err;
 }
 
+// confluent-json: Confluent's wire format (magic byte 0, the 4-byte schema id, the JSON) with
+// the subject's schema (none yet: the permissive one is registered, id 1).
+TEST(OutputsTest, ConfluentJsonTopicOutputCarriesTheWireHeaderAndTheRow) {
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config, Pipeline("outputs-confluent", "",
+                             "    - {topic: users_cj, format: confluent-json, subject: "
+                             "users_cj-value}\n"));
+  std::string data = dir.Sub("data");
+  auto r = RunDataforge({"run", "--config", config, "--data-dir", data, "--max-records", "100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("output topic users_cj: confluent-json with schema id 1 (subject "
+                       "'users_cj-value' version 1)"),
+            std::string::npos)
+      << r.err;
+  auto rows = Rows(config, data, "dataforge.created_users");
+  ASSERT_EQ(rows.size(), 100u);
+  auto consume = RunDataforge(
+      {"topic", "consume", "users_cj", "--from-beginning", "--config", config, "--data-dir", data});
+  ASSERT_EQ(consume.exit_code, 0) << consume.err;
+  auto lines = SplitLines(consume.out);
+  EXPECT_EQ(lines.size(), 100u);
+  simdjson::dom::parser parser;
+  size_t exact = 0;
+  for (const auto& line : lines) {
+    simdjson::dom::element e;
+    std::string_view key, value;
+    ASSERT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << line;
+    ASSERT_EQ(e["key"].get(key), simdjson::SUCCESS) << line;
+    ASSERT_EQ(e["value"].get(value), simdjson::SUCCESS) << line;
+    ASSERT_GT(value.size(), 5u);
+    EXPECT_EQ(value.substr(0, 5), std::string_view("\0\0\0\0\x01", 5)) << line;
+    auto it = rows.find(std::string(key));
+    ASSERT_NE(it, rows.end()) << key;
+    simdjson::dom::parser row_parser;
+    simdjson::dom::element published, stored;
+    ASSERT_EQ(row_parser.parse(std::string(value.substr(5))).get(published), simdjson::SUCCESS);
+    std::string published_text = simdjson::minify(published);
+    ASSERT_EQ(row_parser.parse(it->second).get(stored), simdjson::SUCCESS);
+    if (published_text == simdjson::minify(stored)) ++exact;
+  }
+  EXPECT_EQ(exact, 100u);
+}
+
 TEST(OutputsTest, KafkaTopicOutputReadsAsTheSparkJobReadFlattenedUsers) {
   MockKafkaCluster kafka;
   TempDir dir;
@@ -192,10 +236,14 @@ TEST(OutputsTest, KafkaTopicOutputReadsAsTheSparkJobReadFlattenedUsers) {
 TEST(OutputsTest, KillNineDuringARunWithATopicOutputRepeatsButNeverMisses) {
   TempDir dir;
   std::string config = dir.Sub("pipeline.yaml");
-  WriteFile(config, Pipeline("outputs-crash", "", "    - {topic: users_flat, format: json}\n",
-                             /*batch_records=*/50));
+  // 10 pages of 50 a second: the kills land mid-run, not thousands of records past the mark.
+  std::string yaml = Pipeline("outputs-crash", "", "    - {topic: users_flat, format: json}\n",
+                              /*batch_records=*/50);
+  yaml.replace(yaml.find("results_per_page: 100"), 21,
+               "results_per_page: 50\n  rate_limit_per_sec: 10");
+  WriteFile(config, yaml);
   std::string data = dir.Sub("data");
-  for (int64_t kill_after : {400, 1500}) {
+  for (int64_t kill_after : {300, 900}) {
     auto child =
         StartDataforge({"run", "--config", config, "--data-dir", data, "--max-records", "1000000"});
     int64_t stored = 0;
