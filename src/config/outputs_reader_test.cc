@@ -65,6 +65,30 @@ TEST(OutputsReaderTest, ReadsDerivedTablesAndTopics) {
   EXPECT_EQ(c->process.columns.size(), 2u);
 }
 
+TEST(OutputsReaderTest, ConfigShowRoundTripsTheOutputs) {
+  auto c = ParsePipelineConfig(
+      Process("    - table: dataforge.users_by_country\n"
+              "      columns:\n"
+              "        - {name: id, type: uuid, path: $key, required: true}\n"
+              "        - {name: country, path: [location.country, nat]}\n"
+              "    - {topic: users_flat}\n"
+              "    - {topic: users_cj, format: confluent-json, subject: users_cj-value}\n"),
+      "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::string yaml = PipelineConfigToYaml(*c);
+  auto back = ParsePipelineConfig(yaml, "shown.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  EXPECT_EQ(PipelineConfigToYaml(*back), yaml);
+  ASSERT_EQ(back->process.outputs.size(), 3u);
+  EXPECT_EQ(back->process.outputs[0].table, "dataforge.users_by_country");
+  EXPECT_EQ(back->process.outputs[0].columns[1].paths,
+            (std::vector<std::string>{"location.country", "nat"}));
+  EXPECT_TRUE(back->process.outputs[0].columns[0].required);
+  EXPECT_EQ(back->process.outputs[1].topic, "users_flat");
+  EXPECT_EQ(back->process.outputs[2].format, LogConfig::Format::kConfluentJson);
+  EXPECT_EQ(back->process.outputs[2].subject, "users_cj-value");
+}
+
 TEST(OutputsReaderTest, NoOutputsByDefault) {
   auto c = ParsePipelineConfig("log:\n  partitions: 2\n", "p.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
