@@ -16,6 +16,7 @@
 #include "config/auth_reader.h"
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
+#include "config/outputs_reader.h"
 #include "config/yaml_reader.h"
 #include "expr/expression.h"
 
@@ -303,7 +304,7 @@ class ConfigReader : public YamlReader {
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
     DF_RETURN_IF_ERROR(Keys(n, "'process'",
                             {"group", "table", "key_column", "columns", "max_record_bytes",
-                             "delete_when", "schema", "where"}));
+                             "delete_when", "schema", "where", "outputs"}));
     if (auto sc = n["schema"]) DF_RETURN_IF_ERROR(ReadProcessSchema(sc, &p->schema));
     if (auto d = n["delete_when"]) {
       if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");
@@ -344,6 +345,11 @@ class ConfigReader : public YamlReader {
       return Error(n, fmt::format("key_column '{}' is not one of the columns", p->key_column));
     }
     if (p->table.empty()) return Error(n, "'process.table' must not be empty");
+    if (auto o = n["outputs"]) {
+      DF_RETURN_IF_ERROR(ReadOutputs(
+          *this, o, [this](const YAML::Node& c, ColumnSpec* spec) { return ReadColumn(c, spec); },
+          p));
+    }
     return Status::OK();
   }
 

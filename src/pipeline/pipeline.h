@@ -67,6 +67,7 @@ struct ProcessTotals {
   uint64_t consumed = 0, stored = 0, dead_lettered = 0;
   uint64_t duplicates = 0;  // log records skipped as copies of applied ones
   uint64_t lost = 0;        // log records counted lost
+  uint64_t filtered = 0;    // log records process.where dropped
   int partitions = 0;       // partitions owned at the end
 };
 
