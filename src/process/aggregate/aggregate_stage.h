@@ -99,6 +99,7 @@ class AggregateStage final : public BatchStage {
     Window window;         // tumbling, hopping
     int64_t through = 0;   // the next offset of the partition the state includes
     bool dirty = false;
+    bool described = false;  // window, group_key and group_values are set (a record touched it)
     std::string group_key;
     std::vector<std::string> group_values;  // raw JSON, parallel to group_by
     std::vector<Window> replaced;           // session result rows to delete
@@ -114,6 +115,14 @@ class AggregateStage final : public BatchStage {
     bool in_batch = false;
     std::unordered_map<std::string, Entry> entries;
   };
+  // A result row merged with other partitions' stored states: checked again after the batch.
+  struct Recheck {
+    std::string key;
+    Window window;
+    std::vector<std::string> group_values;
+    std::vector<int32_t> owned;                        // merged from the cache
+    std::vector<std::pair<int32_t, int64_t>> foreign;  // (partition, `through` read; -1 none)
+  };
   struct Aggregate {
     const AggregateSpec* spec = nullptr;
     std::vector<ValueDef> defs;
@@ -122,6 +131,7 @@ class AggregateStage final : public BatchStage {
     std::unordered_map<int32_t, Partition> partitions;
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
+    std::vector<Recheck> rechecks;
   };
 
   AggregateStage(const ProcessConfig& config, Store* store, Clock* clock, std::string topic,
@@ -135,6 +145,18 @@ class AggregateStage final : public BatchStage {
   Result<bool> ReadState(Aggregate& agg, const std::string& state_key, int64_t* through,
                          std::string* state);
   Status WriteResults(Aggregate& agg, StoreBatch* batch);
+  // The merge of every partition's state of window `key`: `owned` from the cache, the others
+  // from the store (their `through`s read go to `foreign`).
+  Result<AggState> MergeWindow(Aggregate& agg, const std::string& key, const Window& window,
+                               const std::vector<int32_t>& owned,
+                               std::vector<std::pair<int32_t, int64_t>>* foreign);
+  std::string ResultRow(const Aggregate& agg, const std::string& key,
+                        const std::vector<std::string>& group_values, const Window& window,
+                        const AggState& state);
+  // After the batch is durable: a result row merged with another partition's stored state that
+  // has moved since it was read is merged and written again (its own uncounted batch), until
+  // none moved, so two members writing one window at once still leave the exact row.
+  Status RecheckResults(Aggregate& agg);
   void DropCaches();
 
   const ProcessConfig& config_;
@@ -151,6 +173,8 @@ class AggregateStage final : public BatchStage {
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;
   std::vector<std::string> texts_;
+  std::string group_key_, key_;
+  std::vector<std::string> group_values_;
 };
 
 }  // namespace dataforge
