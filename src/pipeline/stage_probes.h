@@ -7,7 +7,7 @@
 
 #include "common/latency_histogram.h"
 
-#include "process/aggregate/aggregate_stage.h"
+#include "process/aggregate/aggregate_probe.h"
 #include "process/processor.h"
 #include "relay/outbox_relay.h"
 

@@ -29,8 +29,11 @@
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
 //
-// If a batch fails between BeforeApply and AfterApply, the next OnRow drops every cache (the
-// store's rows are the truth again). OnResume drops the partition's cache.
+// If a batch fails between BeforeApply and AfterApply, the next OnRow or BeforeApply drops every
+// cache (the store's rows are the truth again). A batch that fails before BeforeApply (another
+// stage's OnRow) leaves the cache ahead of the store: after a failed RunOnce the processor must
+// not be driven on (the pipeline stops on it and a restart reloads from the store). OnResume
+// drops the partition's cache.
 // Thread-compatible: the processor's thread calls it; the probe's atomics may be read anywhere.
 #pragma once
 
@@ -45,6 +48,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "process/aggregate/aggregate_probe.h"
 #include "process/aggregate/aggregate_state.h"
 #include "process/aggregate/window.h"
 #include "process/batch_stage.h"
@@ -56,15 +60,6 @@ class element;
 }  // namespace simdjson::dom
 
 namespace dataforge {
-
-// Live counters of the aggregates of one processor (all aggregates summed).
-struct AggregateProbe {
-  std::atomic<uint64_t> late{0};                // records later than watermark - lateness
-  std::atomic<uint64_t> late_dead_lettered{0};  // ... of which dead-lettered (late: deadletter)
-  std::atomic<uint64_t> no_event_time{0};       // records whose time column was null: dead-lettered
-  std::atomic<uint64_t> results_written{0};     // result rows upserted
-  std::atomic<int64_t> windows_open{0};         // (group, window, partition) states in memory
-};
 
 // The result table: window_key (text, the key), the group_by columns (their process.columns
 // types), window_start and window_end (timestamp), one column per value (ResolveValues).
