@@ -22,13 +22,13 @@ using simdjson::dom::element;
 
 // A group value inside a window key: strings as they are with '|' and '\' escaped, null as \N,
 // other values as their JSON text.
-void AppendGroupPart(std::string* key, const element* v, const std::string& raw) {
-  if (v == nullptr || v->is_null()) {
+void AppendGroupPart(std::string* key, const element* v) {
+  if (v == nullptr) {
     key->append("\\N");
     return;
   }
   if (!v->is_string()) {
-    key->append(raw);
+    key->append(simdjson::minify(*v));
     return;
   }
   for (char c : std::string_view(v->get_string().value_unsafe())) {
@@ -306,22 +306,28 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     }
     t = *ms;
   }
-  // The group.
+  // The group: its key now, the values' JSON text only for a state met for the first time.
   std::string& group_key = group_key_;
   std::vector<std::string>& group_values = group_values_;
   group_key.clear();
   group_values.resize(spec.group_by.size());
+  group_elements_.resize(spec.group_by.size());
+  group_present_.resize(spec.group_by.size());
   for (size_t i = 0; i < spec.group_by.size(); ++i) {
     if (i > 0) group_key.push_back('|');
-    element v;
-    bool present = Lookup(row, spec.group_by[i], &v);
-    if (present) {
-      group_values[i] = simdjson::minify(v);
-    } else {
-      group_values[i] = "null";
-    }
-    AppendGroupPart(&group_key, present ? &v : nullptr, group_values[i]);
+    element& v = group_elements_[i];
+    group_present_[i] = Lookup(row, spec.group_by[i], &v);
+    AppendGroupPart(&group_key, group_present_[i] ? &v : nullptr);
   }
+  auto describe_group = [&] {
+    for (size_t i = 0; i < group_values.size(); ++i) {
+      if (group_present_[i]) {
+        group_values[i] = simdjson::minify(group_elements_[i]);
+      } else {
+        group_values[i] = "null";
+      }
+    }
+  };
   // The values.
   inputs_.assign(agg.defs.size(), InputValue{});
   texts_.resize(agg.defs.size());
@@ -402,6 +408,7 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, *part, record.partition, group_key));
     if (record.offset < e->through) return Status::OK();  // in the stored state already
     e->group_key = group_key;
+    describe_group();
     e->group_values = group_values;
     e->described = true;
     Session* s =
@@ -421,6 +428,7 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
       e->described = true;
       e->window = w;
       e->group_key = group_key;
+      describe_group();
       e->group_values = group_values;
     }
     Update(agg.defs, inputs_, spec.distinct_exact_limit, &e->state);

@@ -170,6 +170,8 @@ class AggregateStage final : public BatchStage {
   std::vector<std::string> texts_;
   std::string group_key_, key_;
   std::vector<std::string> group_values_;
+  std::vector<simdjson::dom::element> group_elements_;  // valid until the next parse
+  std::vector<uint8_t> group_present_;
 };
 
 }  // namespace dataforge
