@@ -330,3 +330,52 @@ TEST(AggregateStageTest, ResultAndStateTableSchemas) {
 
 }  // namespace
 }  // namespace dataforge
+
+namespace dataforge {
+namespace {
+
+// Two process members (two stages over one store), each owning one partition, write the same
+// window at once: A merges partition 1's state before B commits it, B merges partition 0's
+// before A commits. A's row, written last, would miss B's record; A's check after its batch
+// sees partition 1's state moved and writes the merge again.
+TEST(AggregateStageTest, TwoMembersWritingOneWindowAtOnceLeaveTheExactRow) {
+  Fixture f;
+  AggregateProbe probe_b;
+  auto b = AggregateStage::Create(f.config, f.store.get(), &f.clock, "users", 2, &probe_b);
+  ASSERT_TRUE(b.ok());
+  auto row = [](int32_t p, int64_t offset, StoreBatch* batch, AggregateStage* stage) {
+    ConsumedRecord c{p, offset, {fmt::format("k{}-{}", p, offset), "{}", 0, {}}};
+    RowWrite r{c.record.key, R"({"country":"France","registered_at":"2024-01-01T10:00:00.000Z"})"};
+    return stage->OnRow(c, MapResult{}, r, batch);
+  };
+  auto apply = [&](const StoreBatch& batch) {
+    std::map<std::string, StoreBatch> by_table;
+    for (const auto& r : batch.rows) {
+      by_table[r.table].table = r.table;
+      by_table[r.table].counted = false;
+      by_table[r.table].rows.push_back(r);
+    }
+    for (const auto& [t, tb] : by_table) ASSERT_TRUE(f.store->Apply(tb).ok());
+  };
+  StoreBatch batch_a, batch_b;
+  ASSERT_TRUE(row(0, 0, &batch_a, f.stage.get()).ok());
+  ASSERT_TRUE(row(0, 1, &batch_a, f.stage.get()).ok());
+  ASSERT_TRUE(f.stage->BeforeApply(&batch_a).ok());  // A merges: p0 = 2, p1 = none yet
+  ASSERT_TRUE(row(1, 0, &batch_b, b->get()).ok());
+  ASSERT_TRUE((*b)->BeforeApply(&batch_b).ok());  // B merges: p0 = none yet, p1 = 1
+  apply(batch_b);
+  ASSERT_TRUE((*b)->AfterApply(batch_b).ok());  // p0 has not moved: nothing more
+  auto get = [&] {
+    auto r = f.store->Get("t.per_country_hour", "France|2024-01-01T10:00:00.000Z");
+    return r.ok() ? *r : r.status().ToString();
+  };
+  EXPECT_NE(get().find(R"("users":1,)"), std::string::npos) << get();
+  apply(batch_a);
+  EXPECT_NE(get().find(R"("users":2,)"), std::string::npos) << get();  // misses B's record
+  ASSERT_TRUE(f.stage->AfterApply(batch_a).ok());
+  EXPECT_NE(get().find(R"("users":3,)"), std::string::npos) << get();  // merged again: exact
+  EXPECT_EQ(f.probe.results_written.load(), 2u);
+}
+
+}  // namespace
+}  // namespace dataforge
