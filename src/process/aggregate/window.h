@@ -2,8 +2,7 @@
 // milliseconds since the epoch; a window is [start, end).
 //  - tumbling (size): the one window with start = floor(t / size) * size.
 //  - hopping (size, advance): every window with start = k * advance and start <= t < start + size,
-//    i.e. ceil(size / advance) windows (fewer near... never: exactly that many when advance
-//    divides size), oldest first.
+//    oldest first: size / advance windows when advance divides size, else that rounded up or down.
 //  - session (gap): per group (and log partition), a record at t opens [t, t + gap) or joins the
 //    session it overlaps (a session [s, e) holds records s <= t < e, where e = last record + gap);
 //    a record that overlaps two sessions bridges them into one (SessionList).
