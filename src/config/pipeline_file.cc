@@ -13,6 +13,7 @@
 
 #include "common/escape.h"
 #include "common/redact.h"
+#include "config/aggregates_reader.h"
 #include "config/auth_reader.h"
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
@@ -304,7 +305,7 @@ class ConfigReader : public YamlReader {
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
     DF_RETURN_IF_ERROR(Keys(n, "'process'",
                             {"group", "table", "key_column", "columns", "max_record_bytes",
-                             "delete_when", "schema", "where", "outputs"}));
+                             "delete_when", "schema", "where", "outputs", "aggregates"}));
     if (auto sc = n["schema"]) DF_RETURN_IF_ERROR(ReadProcessSchema(sc, &p->schema));
     if (auto d = n["delete_when"]) {
       if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");
@@ -350,6 +351,8 @@ class ConfigReader : public YamlReader {
           *this, o, [this](const YAML::Node& c, ColumnSpec* spec) { return ReadColumn(c, spec); },
           p));
     }
+    if (auto a = n["aggregates"])
+      DF_RETURN_IF_ERROR(AggregatesReader(file_).Read(a, *p, &p->aggregates));
     return Status::OK();
   }
 

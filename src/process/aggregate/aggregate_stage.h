@@ -1,0 +1,177 @@
+// process.aggregates as a BatchStage (process/batch_stage.h): windowed aggregates of the mapped
+// rows, written into their result tables in the same StoreBatch as the rows and the offsets.
+// docs/aggregates.md is the user's page; this header is the contract.
+//
+// State. For each aggregate, each (group, window) has one state per log partition, kept in the
+// aggregate's state table (`<table>_state`, key `state_key`):
+//   "s/<partition>/<window_key>"  tumbling and hopping: the accumulators (aggregate_state.h),
+//   "g/<partition>/<group_key>"   session: the group's open sessions in that partition,
+//   "w/<partition>"               the partition's watermark,
+// each with `through`, the next offset of its partition that it includes. A member loads a state
+// lazily (Store::Get) the first time a record needs it and skips, for that state, the records
+// below its `through`: they are in it already. So a replay from the committed offsets after a
+// crash never counts a record twice, also on Cassandra, whose batch is not atomic: a state row
+// written before the crash says which records it holds (docs/cassandra.md).
+// The result row of (group, window) is the merge of every partition's state: the member's own
+// cached states for the partitions in the batch (it owns them while the consumer returns their
+// records), the store's rows for the others (owned by other `--role process` members, or idle).
+// Per batch BeforeApply adds, per touched (group, window): its state rows, one result row (an
+// upsert of every column), and per partition in the batch its watermark row.
+//
+// Windows and time: window.h. The watermark of a partition is the largest event time seen in it;
+// a record with event time < watermark - lateness is late: counted (AggregateProbe::late) and
+// dead-lettered with a reason naming the aggregate, the window and the times (late: deadletter),
+// or applied to its windows (late: update; the window's state is reloaded from the store if it
+// was evicted). A window is final when its partition's watermark > end + lateness: its state is
+// evicted from memory after the batch (the rows stay). Processing-time windows (no `time`) use
+// the processor's Clock at OnRow; a replay after a crash assigns a record to the window of the
+// time it is processed again (its count is still applied once).
+// Session windows are kept per (group, partition): a group whose records spread over several
+// partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
+//
+// If a batch fails between BeforeApply and AfterApply, the next OnRow or BeforeApply drops every
+// cache (the store's rows are the truth again). A batch that fails before BeforeApply (another
+// stage's OnRow) leaves the cache ahead of the store: after a failed RunOnce the processor must
+// not be driven on (the pipeline stops on it and a restart reloads from the store). OnResume
+// drops the partition's cache.
+// Thread-compatible: the processor's thread calls it; the probe's atomics may be read anywhere.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/pipeline_config.h"
+#include "process/aggregate/aggregate_probe.h"
+#include "process/aggregate/aggregate_state.h"
+#include "process/aggregate/window.h"
+#include "process/batch_stage.h"
+#include "store/store.h"
+
+namespace simdjson::dom {
+class parser;
+class element;
+}  // namespace simdjson::dom
+
+namespace dataforge {
+
+// The result table: window_key (text, the key), the group_by columns (their process.columns
+// types), window_start and window_end (timestamp), one column per value (ResolveValues).
+Result<TableSchema> AggregateResultSchema(const AggregateSpec& spec, const ProcessConfig& config);
+// The state table: state_key (text, the key), through (bigint), state (text).
+TableSchema AggregateStateSchema(const AggregateSpec& spec);
+std::string AggregateStateTable(const std::string& result_table);
+
+class AggregateStage final : public BatchStage {
+ public:
+  // Borrows store, clock and probe (they outlive the stage) and `config` (likewise).
+  // `partitions`: the topic's partition count (a result row merges that many states; a
+  // partition number seen beyond it extends it).
+  static Result<std::unique_ptr<AggregateStage>> Create(const ProcessConfig& config, Store* store,
+                                                        Clock* clock, std::string topic,
+                                                        int32_t partitions, AggregateProbe* probe);
+  ~AggregateStage() override;
+
+  // Creates (or checks) every aggregate's result and state tables. Call before the first batch.
+  Status EnsureTables();
+
+  Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
+               StoreBatch* batch) override;
+  Status BeforeApply(StoreBatch* batch) override;
+  Status AfterApply(const StoreBatch& batch) override;
+  void OnResume(int32_t partition, std::optional<int64_t> next_offset) override;
+
+ private:
+  struct Entry {
+    AggState state;        // tumbling, hopping
+    SessionList sessions;  // session
+    Window window;         // tumbling, hopping
+    int64_t through = 0;   // the next offset of the partition the state includes
+    bool dirty = false;
+    bool described = false;  // window, group_key and group_values are set (a record touched it)
+    std::string group_key;
+    std::vector<std::string> group_values;  // raw JSON, parallel to group_by
+    std::vector<Window> replaced;           // session result rows to delete
+  };
+  struct Partition {
+    bool loaded = false;
+    int64_t watermark;  // kNoWatermark until a record was seen
+    int64_t through = 0;
+    // The batch's first offset and the watermark before it (written with the watermark so a
+    // replay of the same batch judges lateness the same way).
+    int64_t base_offset = -1;
+    int64_t base_watermark;
+    bool in_batch = false;
+    std::unordered_map<std::string, Entry> entries;
+  };
+  // A result row merged with other partitions' stored states: checked again after the batch.
+  struct Recheck {
+    std::string key;
+    Window window;
+    std::vector<std::string> group_values;
+    std::vector<int32_t> owned;                        // merged from the cache
+    std::vector<std::pair<int32_t, int64_t>> foreign;  // (partition, `through` read; -1 none)
+  };
+  struct Aggregate {
+    const AggregateSpec* spec = nullptr;
+    std::vector<ValueDef> defs;
+    std::string state_table;
+    bool session = false;
+    std::unordered_map<int32_t, Partition> partitions;
+    std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
+    std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
+    std::vector<Recheck> rechecks;
+  };
+
+  AggregateStage(const ProcessConfig& config, Store* store, Clock* clock, std::string topic,
+                 int32_t partitions, AggregateProbe* probe);
+  Status Aggregate1(Aggregate& agg, const ConsumedRecord& record, const simdjson::dom::element& row,
+                    StoreBatch* batch);
+  Result<Partition*> LoadPartition(Aggregate& agg, int32_t partition);
+  Result<Entry*> LoadEntry(Aggregate& agg, Partition& part, int32_t partition,
+                           const std::string& key);
+  // The state row of `key` in `partition` from the store; false when there is none.
+  Result<bool> ReadState(Aggregate& agg, const std::string& state_key, int64_t* through,
+                         std::string* state);
+  Status WriteResults(Aggregate& agg, StoreBatch* batch);
+  // The merge of every partition's state of window `key`: `owned` from the cache, the others
+  // from the store (their `through`s read go to `foreign`).
+  Result<AggState> MergeWindow(Aggregate& agg, const std::string& key, const Window& window,
+                               const std::vector<int32_t>& owned,
+                               std::vector<std::pair<int32_t, int64_t>>* foreign);
+  std::string ResultRow(const Aggregate& agg, const std::string& key,
+                        const std::vector<std::string>& group_values, const Window& window,
+                        const AggState& state);
+  // After the batch is durable: a result row merged with another partition's stored state that
+  // has moved since it was read is merged and written again (its own uncounted batch), until
+  // none moved, so two members writing one window at once still leave the exact row.
+  Status RecheckResults(Aggregate& agg);
+  void DropCaches();
+
+  const ProcessConfig& config_;
+  Store* store_;
+  Clock* clock_;
+  std::string topic_;
+  int32_t partitions_;
+  AggregateProbe* probe_;
+  std::vector<Aggregate> aggregates_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  std::unique_ptr<simdjson::dom::parser> state_parser_;
+  bool pending_ = false;  // BeforeApply ran and AfterApply did not (yet)
+  // Per record scratch.
+  std::vector<Window> windows_;
+  std::vector<InputValue> inputs_;
+  std::vector<std::string> texts_;
+  std::string group_key_, key_;
+  std::vector<std::string> group_values_;
+  std::vector<simdjson::dom::element> group_elements_;  // valid until the next parse
+  std::vector<uint8_t> group_present_;
+};
+
+}  // namespace dataforge

@@ -1,0 +1,151 @@
+#include "process/aggregate/window.h"
+
+#include <gtest/gtest.h>
+
+#include "common/timestamp.h"
+
+namespace dataforge {
+namespace {
+
+int64_t T(const char* iso) {
+  return *ParseTimestampMillis(iso);
+}
+
+WindowSpec Tumbling(int64_t size_ms) {
+  WindowSpec w;
+  w.type = "tumbling";
+  w.size_ms = size_ms;
+  return w;
+}
+
+WindowSpec Hopping(int64_t size_ms, int64_t advance_ms) {
+  WindowSpec w;
+  w.type = "hopping";
+  w.size_ms = size_ms;
+  w.advance_ms = advance_ms;
+  return w;
+}
+
+constexpr int64_t kMinute = 60'000, kHour = 60 * kMinute;
+
+TEST(WindowTest, TumblingBoundariesBelongToTheWindowTheyStart) {
+  std::vector<Window> w;
+  AssignWindows(Tumbling(kHour), T("2024-01-01T10:00:00Z"), &w);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], (Window{T("2024-01-01T10:00:00Z"), T("2024-01-01T11:00:00Z")}));
+  AssignWindows(Tumbling(kHour), T("2024-01-01T10:59:59.999Z"), &w);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].start_ms, T("2024-01-01T10:00:00Z"));
+  AssignWindows(Tumbling(kHour), T("2024-01-01T11:00:00Z"), &w);
+  EXPECT_EQ(w[0].start_ms, T("2024-01-01T11:00:00Z"));
+}
+
+TEST(WindowTest, TumblingBeforeTheEpochFloorsTowardThePast) {
+  std::vector<Window> w;
+  AssignWindows(Tumbling(kHour), T("1969-12-31T23:30:00Z"), &w);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], (Window{-kHour, 0}));
+  AssignWindows(Tumbling(kHour), -1, &w);
+  EXPECT_EQ(w[0], (Window{-kHour, 0}));
+  AssignWindows(Tumbling(kHour), -kHour, &w);
+  EXPECT_EQ(w[0], (Window{-kHour, 0}));
+}
+
+TEST(WindowTest, TumblingDaysAreUtcDays) {
+  std::vector<Window> w;
+  AssignWindows(Tumbling(24 * kHour), T("2024-03-05T23:59:59Z"), &w);
+  EXPECT_EQ(w[0], (Window{T("2024-03-05T00:00:00Z"), T("2024-03-06T00:00:00Z")}));
+}
+
+TEST(WindowTest, HoppingRecordIsInSizeOverAdvanceWindowsOldestFirst) {
+  std::vector<Window> w;
+  AssignWindows(Hopping(kHour, 15 * kMinute), T("2024-01-01T10:20:00Z"), &w);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[0], (Window{T("2024-01-01T09:30:00Z"), T("2024-01-01T10:30:00Z")}));
+  EXPECT_EQ(w[1], (Window{T("2024-01-01T09:45:00Z"), T("2024-01-01T10:45:00Z")}));
+  EXPECT_EQ(w[2], (Window{T("2024-01-01T10:00:00Z"), T("2024-01-01T11:00:00Z")}));
+  EXPECT_EQ(w[3], (Window{T("2024-01-01T10:15:00Z"), T("2024-01-01T11:15:00Z")}));
+}
+
+TEST(WindowTest, HoppingOnABoundaryStartsOneWindowAndLeavesAnother) {
+  std::vector<Window> w;
+  // 10:30 starts [10:30, 11:30) and is no longer in [09:30, 10:30).
+  AssignWindows(Hopping(kHour, 15 * kMinute), T("2024-01-01T10:30:00Z"), &w);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w.front().start_ms, T("2024-01-01T09:45:00Z"));
+  EXPECT_EQ(w.back().start_ms, T("2024-01-01T10:30:00Z"));
+}
+
+TEST(WindowTest, HoppingWithAnAdvanceThatDoesNotDivideTheSize) {
+  std::vector<Window> w;
+  // size 10, advance 4: windows start at 0, 4, 8, ...; t = 9 is in [0,10), [4,14), [8,18).
+  AssignWindows(Hopping(10, 4), 9, &w);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0], (Window{0, 10}));
+  EXPECT_EQ(w[2], (Window{8, 18}));
+  AssignWindows(Hopping(10, 4), 10, &w);  // [0,10) ends before 10
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0], (Window{4, 14}));
+}
+
+std::vector<ValueDef> CountDef() {
+  return {ValueDef{"n", AggFn::kCount, "", ValueKind::kInteger, "bigint"}};
+}
+
+TEST(SessionListTest, RecordsWithinTheGapExtendOneSession) {
+  SessionList list;
+  auto defs = CountDef();
+  std::vector<InputValue> in(1);
+  std::vector<Window> replaced;
+  for (int64_t t : {int64_t{0}, 10 * kMinute, 35 * kMinute}) {
+    Session* s = list.Add(t, 30 * kMinute, defs, 100, &replaced);
+    Update(defs, in, 100, &s->state);
+  }
+  ASSERT_EQ(list.sessions().size(), 1u);
+  EXPECT_EQ(list.sessions()[0].window, (Window{0, 65 * kMinute}));
+  EXPECT_EQ(list.sessions()[0].state.values[0].count, 3);
+  EXPECT_TRUE(replaced.empty());  // the start never moved
+  // Exactly at the end: a new session (a session holds start <= t < end).
+  list.Add(65 * kMinute, 30 * kMinute, defs, 100, &replaced);
+  EXPECT_EQ(list.sessions().size(), 2u);
+}
+
+TEST(SessionListTest, ARecordBridgingTwoSessionsMergesThem) {
+  SessionList list;
+  auto defs = CountDef();
+  std::vector<InputValue> in(1);
+  std::vector<Window> replaced;
+  auto add = [&](int64_t t) {
+    Session* s = list.Add(t * kMinute, 30 * kMinute, defs, 100, &replaced);
+    Update(defs, in, 100, &s->state);
+  };
+  add(0);   // [0, 30)
+  add(20);  // [0, 50)
+  add(70);  // [70, 100): 70 >= 50, a session of its own
+  add(75);  // [70, 105)
+  ASSERT_EQ(list.sessions().size(), 2u);
+  add(45);  // [45, 75) overlaps both: one session [0, 105) of 5 records
+  ASSERT_EQ(list.sessions().size(), 1u);
+  EXPECT_EQ(list.sessions()[0].window, (Window{0, 105 * kMinute}));
+  EXPECT_EQ(list.sessions()[0].state.values[0].count, 5);
+  ASSERT_EQ(replaced.size(), 1u);
+  EXPECT_EQ(replaced[0], (Window{70 * kMinute, 105 * kMinute}));
+}
+
+TEST(SessionListTest, AnEarlierRecordMovesTheStartAndReportsTheOldWindow) {
+  SessionList list;
+  auto defs = CountDef();
+  std::vector<Window> replaced;
+  list.Add(60 * kMinute, 30 * kMinute, defs, 100, &replaced);
+  list.Add(40 * kMinute, 30 * kMinute, defs, 100, &replaced);  // [40,70) overlaps [60,90)
+  ASSERT_EQ(list.sessions().size(), 1u);
+  EXPECT_EQ(list.sessions()[0].window, (Window{40 * kMinute, 90 * kMinute}));
+  ASSERT_EQ(replaced.size(), 1u);
+  EXPECT_EQ(replaced[0], (Window{60 * kMinute, 90 * kMinute}));
+  EXPECT_EQ(list.DropEndingBefore(90 * kMinute), 0u);
+  EXPECT_EQ(list.DropEndingBefore(90 * kMinute + 1), 1u);
+  EXPECT_TRUE(list.sessions().empty());
+}
+
+}  // namespace
+}  // namespace dataforge
