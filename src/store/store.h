@@ -44,6 +44,8 @@ struct RowWrite {
   bool complete = false;
   // The table this row goes to; "" = the batch's `table`. A batch may write several tables
   // (process.outputs, process.aggregates): all of them commit with the offsets, as one unit.
+  // A table other than the batch's must exist (EnsureTable): else Apply fails with NotFound
+  // naming it and the row's key, writing nothing.
   std::string table{};
 };
 
@@ -102,7 +104,9 @@ struct KeyspaceSchema {
 
 // What Counters/LogCounters report. A dead letter replayed into a row (ApplyReplay) moves from
 // dead_lettered to stored: `stored` includes `replayed`, `dead_lettered` excludes it, so
-// stored + dead_lettered + lost == fetched stays exact after replays.
+// stored + dead_lettered + lost + filtered == fetched stays exact after replays. Rows a batch
+// writes into other tables than its own (RowWrite::table) are not counted: they come from the
+// same records (RocksDB counts the batch's own table; both count PartitionOffset::stored).
 struct StoreCounters {
   uint64_t stored = 0;         // row versions written (upserts and deletes, not distinct keys)
   uint64_t dead_lettered = 0;  // dead letters written by the processor, less those replayed

@@ -130,15 +130,12 @@ Status CassandraStore::ApplyReplay(const DeadLetterReplay& r) {
   }
   if (stored) {
     DF_ASSIGN_OR_RETURN(auto table, Table(r.table));
-    StoreBatch batch;
-    batch.table = r.table;
-    batch.rows.push_back(r.row);
-    batch.counted = false;
     cql::client::Completion done;
-    Status sent;
-    {
+    EncodedRows encoded;
+    Status sent = EncodeRows(*table, {r.row}, &encoded);
+    if (sent.ok()) {
       cql::client::SendBatch writes;
-      sent = WriteRows(*table, batch, &done);
+      SendRows(*table, encoded, &done);
     }
     Status acked = done.Wait();
     DF_RETURN_IF_ERROR(sent);

@@ -120,7 +120,7 @@ Status CassandraStore::EnsureBookkeeping() {
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_offsets (id text PRIMARY KEY, group_name text, "
       "topic text, partition int, log_id text, next_offset bigint, stored bigint, dead_lettered "
-      "bigint, lost bigint)",
+      "bigint, lost bigint, filtered bigint)",
       meta_keyspace_)));
   DF_RETURN_IF_ERROR(Ddl(fmt::format(
       "CREATE TABLE IF NOT EXISTS {}.dataforge_dead_letters (location text PRIMARY KEY, stage "
@@ -139,10 +139,10 @@ Status CassandraStore::EnsureBookkeeping() {
     DF_RETURN_IF_ERROR(Ddl(
         fmt::format("ALTER TABLE {}.dataforge_dead_letters ADD record_key text", meta_keyspace_)));
   }
-  // A keyspace made before the lost counter or log identities existed gets their columns
-  // (a null lost reads as 0; a null log_id is a row without identity).
+  // A keyspace made before the lost or filtered counters or log identities existed gets their
+  // columns (a null lost or filtered reads as 0; a null log_id is a row without identity).
   DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
-  for (const char* column : {"lost bigint", "log_id text"}) {
+  for (const char* column : {"lost bigint", "log_id text", "filtered bigint"}) {
     std::string name(column, std::string_view(column).find(' '));
     bool has = std::any_of(offsets.columns.begin(), offsets.columns.end(),
                            [&](const ColumnSchema& c) { return c.name == name; });
@@ -185,6 +185,16 @@ Result<bool> CassandraStore::HasLogIds() {
   DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
   return std::any_of(offsets.columns.begin(), offsets.columns.end(),
                      [](const ColumnSchema& c) { return c.name == "log_id"; });
+}
+
+Result<bool> CassandraStore::HasFiltered() {
+  if (mode_ != OpenMode::kReadOnly) {
+    DF_RETURN_IF_ERROR(EnsureBookkeeping());  // adds the column to an older keyspace's table
+    return true;
+  }
+  DF_ASSIGN_OR_RETURN(TableSchema offsets, DescribePhysical(meta_keyspace_ + ".dataforge_offsets"));
+  return std::any_of(offsets.columns.begin(), offsets.columns.end(),
+                     [](const ColumnSchema& c) { return c.name == "filtered"; });
 }
 
 Result<TableSchema> CassandraStore::DescribePhysical(const std::string& physical) {

@@ -136,10 +136,7 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
     // The statements leave in a few writes per connection, not one each; flushed before we
     // wait for their answers.
     cql::client::SendBatch writes;
-    if (!batch.rows.empty()) {
-      DF_ASSIGN_OR_RETURN(auto table, Table(batch.table));
-      sent = WriteRows(*table, batch, &done);
-    }
+    if (!batch.rows.empty()) sent = WriteAllRows(batch, &done);
     if (sent.ok()) sent = WriteDeadLetters(batch, &done);
   }
   Status acked = done.Wait();
@@ -167,7 +164,9 @@ Status CassandraStore::DeleteAllRows(const std::string& table) {
     Status sent;
     {
       cql::client::SendBatch writes;
-      sent = WriteRows(**t, deletes, &done);
+      EncodedRows encoded;
+      sent = EncodeRows(**t, deletes.rows, &encoded);
+      if (sent.ok()) SendRows(**t, encoded, &done);
     }
     Status acked = done.Wait();
     DF_RETURN_IF_ERROR(sent);
@@ -176,8 +175,60 @@ Status CassandraStore::DeleteAllRows(const std::string& table) {
   }
 }
 
-Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
-                                 cql::client::Completion* done) {
+Status CassandraStore::WriteAllRows(const StoreBatch& batch, cql::client::Completion* done) {
+  // Each table's rows apart (RowWrite::table, "" = the batch's), in first-appearance order. Every
+  // table is looked up and every statement encoded before the first is sent, so an unknown table
+  // or a bad row writes nothing.
+  std::vector<std::pair<std::string, std::vector<RowWrite>>> by_table;
+  bool other = std::any_of(batch.rows.begin(), batch.rows.end(), [&](const RowWrite& r) {
+    return !r.table.empty() && r.table != batch.table;
+  });
+  if (!other) {
+    DF_ASSIGN_OR_RETURN(auto table, Table(batch.table));
+    thread_local EncodedRows encoded;
+    DF_RETURN_IF_ERROR(EncodeRows(*table, batch.rows, &encoded));
+    SendRows(*table, encoded, done);
+    return Status::OK();
+  }
+  std::map<std::string, size_t> index;
+  for (const RowWrite& r : batch.rows) {
+    const std::string& table = r.table.empty() ? batch.table : r.table;
+    auto [it, fresh] = index.try_emplace(table, by_table.size());
+    if (fresh) by_table.emplace_back(table, std::vector<RowWrite>());
+    by_table[it->second].second.push_back(r);
+  }
+  std::vector<std::shared_ptr<const TableInfo>> infos;
+  std::vector<EncodedRows> encoded(by_table.size());
+  for (size_t i = 0; i < by_table.size(); ++i) {
+    auto info = Table(by_table[i].first);
+    if (!info.ok() && info.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound(fmt::format("row '{}' goes to table {}: {}",
+                                          by_table[i].second.front().key, by_table[i].first,
+                                          info.status().message()));
+    }
+    DF_RETURN_IF_ERROR(info.status());
+    infos.push_back(*info);
+    DF_RETURN_IF_ERROR(EncodeRows(*infos.back(), by_table[i].second, &encoded[i]));
+  }
+  for (size_t i = 0; i < infos.size(); ++i) SendRows(*infos[i], encoded[i], done);
+  return Status::OK();
+}
+
+void CassandraStore::SendRows(const TableInfo& t, const EncodedRows& encoded,
+                              cql::client::Completion* done) {
+  size_t begin = 0;
+  for (const auto& [end, deleted] : encoded.ends) {
+    if (done->failed()) break;
+    done->Add();
+    session_->ExecuteEncodedAsync(deleted ? t.remove : t.insert,
+                                  std::string_view(encoded.params).substr(begin, end - begin),
+                                  done->Callback());
+    begin = end;
+  }
+}
+
+Status CassandraStore::EncodeRows(const TableInfo& t, const std::vector<RowWrite>& rows,
+                                  EncodedRows* encoded) {
   // One statement per key, for what the batch's writes of it leave (store.h RowWrite): a delete
   // when the last is a delete; else one INSERT of the columns written (partial upserts merged
   // in order; columns not written stay UNSET, so Cassandra keeps their values), or, when a delete
@@ -190,8 +241,8 @@ Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
     std::string merged;           // all of them merged, when more than one
   };
   std::unordered_map<std::string_view, KeyWrites> keys;
-  for (size_t i = 0; i < batch.rows.size(); ++i) {
-    const RowWrite& w = batch.rows[i];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowWrite& w = rows[i];
     KeyWrites& k = keys[w.key];
     k.last = i;
     if (w.deleted) {
@@ -203,22 +254,21 @@ Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
       k.first = i;
       continue;
     }
-    auto merged =
-        MergeRowJson(k.upserts == 2 ? batch.rows[k.first].row_json : k.merged, w.row_json);
+    auto merged = MergeRowJson(k.upserts == 2 ? rows[k.first].row_json : k.merged, w.row_json);
     if (!merged.ok()) {
       return Status::InvalidArgument(fmt::format(
           "cassandra table {}: row '{}': {}", t.shape.physical, w.key, merged.status().message()));
     }
     k.merged = std::move(merged).value();
   }
-  // Every statement's parameters encoded into one buffer (reused by this thread: nothing is
-  // allocated per statement for its values), then sent.
-  thread_local std::string params;
-  thread_local std::vector<std::pair<size_t, bool>> ends;  // (end in `params`, is a delete)
+  // Every statement's parameters encoded into one buffer (reused: nothing is allocated per
+  // statement for its values).
+  std::string& params = encoded->params;
+  auto& ends = encoded->ends;
   params.clear();
   ends.clear();
-  for (size_t i = 0; i < batch.rows.size(); ++i) {
-    const RowWrite& w = batch.rows[i];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowWrite& w = rows[i];
     const KeyWrites& k = keys[w.key];
     if (k.last != i) continue;
     if (w.deleted) {
@@ -230,15 +280,6 @@ Status CassandraStore::WriteRows(const TableInfo& t, const StoreBatch& batch,
                                              &params));
     }
     ends.emplace_back(params.size(), w.deleted);
-  }
-  size_t begin = 0;
-  for (const auto& [end, deleted] : ends) {
-    if (done->failed()) break;
-    done->Add();
-    session_->ExecuteEncodedAsync(deleted ? t.remove : t.insert,
-                                  std::string_view(params).substr(begin, end - begin),
-                                  done->Callback());
-    begin = end;
   }
   return Status::OK();
 }
@@ -271,10 +312,11 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
 
 Result<std::optional<CassandraStore::OffsetRow>> CassandraStore::SelectOffsetRow(
     const std::string& id) {
+  DF_ASSIGN_OR_RETURN(bool filtered, HasFiltered());
   DF_ASSIGN_OR_RETURN(auto select, session_->Prepare(fmt::format(
-                                       "SELECT next_offset, stored, dead_lettered, lost FROM "
+                                       "SELECT next_offset, stored, dead_lettered, lost{} FROM "
                                        "{}.dataforge_offsets WHERE id = ?",
-                                       meta_keyspace_)));
+                                       filtered ? ", filtered" : "", meta_keyspace_)));
   DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
   if (r.rows.rows.empty() || r.rows.rows[0].empty() || !r.rows.rows[0][0]) {
     return std::optional<OffsetRow>();
@@ -285,8 +327,9 @@ Result<std::optional<CassandraStore::OffsetRow>> CassandraStore::SelectOffsetRow
   DF_ASSIGN_OR_RETURN(int64_t stored, BigintAt(row, 1));
   DF_ASSIGN_OR_RETURN(int64_t dead, BigintAt(row, 2));
   DF_ASSIGN_OR_RETURN(int64_t lost, BigintAt(row, 3));
+  DF_ASSIGN_OR_RETURN(int64_t dropped, BigintAt(row, 4));  // null (older rows): 0
   o.counters = PartitionCounters{static_cast<uint64_t>(stored), static_cast<uint64_t>(dead),
-                                 static_cast<uint64_t>(lost)};
+                                 static_cast<uint64_t>(lost), static_cast<uint64_t>(dropped)};
   return std::optional<OffsetRow>(o);
 }
 
@@ -341,7 +384,8 @@ Status CassandraStore::InsertOffsetRow(const std::string& group, const std::stri
       auto insert,
       session_->Prepare(fmt::format(
           "INSERT INTO {}.dataforge_offsets (id, group_name, topic, partition, log_id, "
-          "next_offset, stored, dead_lettered, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "next_offset, stored, dead_lettered, lost, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+          "?, ?)",
           meta_keyspace_)));
   const PartitionCounters& c = row.counters;
   cql::QueryParameters p =
@@ -350,7 +394,7 @@ Status CassandraStore::InsertOffsetRow(const std::string& group, const std::stri
               cql::Value::Of(cql::EncodeInt(partition)),
               log_id.empty() ? cql::Value::Null() : Text(log_id), Bigint(row.next_offset),
               Bigint(static_cast<int64_t>(c.stored)), Bigint(static_cast<int64_t>(c.dead_lettered)),
-              Bigint(static_cast<int64_t>(c.lost))});
+              Bigint(static_cast<int64_t>(c.lost)), Bigint(static_cast<int64_t>(c.filtered))});
   p.timestamp = NextTimestampMicros();
   if (done == nullptr) return session_->Execute(insert, std::move(p)).status();
   done->Add();
@@ -369,6 +413,7 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
     it->second.stored += o.stored;
     it->second.dead_lettered += o.dead_lettered;
     it->second.lost += o.lost;
+    it->second.filtered += o.filtered;
   }
   std::map<std::string, PartitionCounters> updated;
   cql::client::Completion done;
@@ -388,6 +433,7 @@ Status CassandraStore::WriteOffsets(const StoreBatch& batch) {
     c.stored += o.stored;
     c.dead_lettered += o.dead_lettered;
     c.lost += o.lost;
+    c.filtered += o.filtered;
     updated[id] = c;
     Status sent = InsertOffsetRow(batch.group, o.topic, o.partition, o.log_id,
                                   OffsetRow{o.next_offset, c}, &done);
@@ -423,21 +469,28 @@ Result<StoreCounters> CassandraStore::Counters() {
   StoreCounters total;
   DF_ASSIGN_OR_RETURN(bool bookkeeping, HasBookkeeping());
   if (!bookkeeping) return total;
+  DF_ASSIGN_OR_RETURN(bool has_filtered, HasFiltered());
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(
-      fmt::format("SELECT stored, dead_lettered, lost FROM {}.dataforge_offsets", meta_keyspace_),
+      fmt::format("SELECT stored, dead_lettered, lost{} FROM {}.dataforge_offsets",
+                  has_filtered ? ", filtered" : "", meta_keyspace_),
       Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
         for (const auto& row : page.rows) {
           auto stored = BigintAt(row, 0);
           auto dead = BigintAt(row, 1);
           auto lost = BigintAt(row, 2);
-          if (!stored.ok() || !dead.ok() || !lost.ok()) {
-            row_error = !stored.ok() ? stored.status() : !dead.ok() ? dead.status() : lost.status();
+          auto filtered = BigintAt(row, 3);  // null or absent: 0
+          if (!stored.ok() || !dead.ok() || !lost.ok() || !filtered.ok()) {
+            row_error = !stored.ok() ? stored.status()
+                        : !dead.ok() ? dead.status()
+                        : !lost.ok() ? lost.status()
+                                     : filtered.status();
             return false;
           }
           total.stored += static_cast<uint64_t>(*stored);
           total.dead_lettered += static_cast<uint64_t>(*dead);
           total.lost += static_cast<uint64_t>(*lost);
+          total.filtered += static_cast<uint64_t>(*filtered);
         }
         return true;
       }));
@@ -463,15 +516,16 @@ Result<StoreCounters> CassandraStore::LogCounters(const std::string& group,
   if (!bookkeeping) return total;
   // A keyspace no identity-aware process wrote (read-only) has rows without identity only.
   DF_ASSIGN_OR_RETURN(bool identities, HasLogIds());
+  DF_ASSIGN_OR_RETURN(bool has_filtered, HasFiltered());
   // Rows without identity of partitions no log has a row for are this log's (as CommittedOffset
   // reads them): kept aside until every row was seen.
   std::map<int32_t, PartitionCounters> untaken;
   std::set<int32_t> taken;
   Status row_error;
   DF_RETURN_IF_ERROR(session_->QueryPages(
-      fmt::format("SELECT group_name, topic, partition, stored, dead_lettered, lost{} FROM "
+      fmt::format("SELECT group_name, topic, partition, stored, dead_lettered, lost, {}{} FROM "
                   "{}.dataforge_offsets",
-                  identities ? ", log_id" : "", meta_keyspace_),
+                  has_filtered ? "filtered" : "lost", identities ? ", log_id" : "", meta_keyspace_),
       Params(default_consistency_, {}), [&](const cql::RowsResult& page) {
         for (const auto& row : page.rows) {
           if (row.size() < 6 || !row[0] || !row[1] || !row[2]) continue;
@@ -480,25 +534,28 @@ Result<StoreCounters> CassandraStore::LogCounters(const std::string& group,
           auto stored = BigintAt(row, 3);
           auto dead = BigintAt(row, 4);
           auto lost = BigintAt(row, 5);
-          if (!partition.ok() || !stored.ok() || !dead.ok() || !lost.ok()) {
+          auto filtered = has_filtered ? BigintAt(row, 6) : Result<int64_t>(int64_t{0});
+          if (!partition.ok() || !stored.ok() || !dead.ok() || !lost.ok() || !filtered.ok()) {
             row_error = !partition.ok() ? partition.status()
                         : !stored.ok()  ? stored.status()
                         : !dead.ok()    ? dead.status()
-                                        : lost.status();
+                        : !lost.ok()    ? lost.status()
+                                        : filtered.status();
             return false;
           }
           PartitionCounters c{static_cast<uint64_t>(*stored), static_cast<uint64_t>(*dead),
-                              static_cast<uint64_t>(*lost)};
-          bool has_id = identities && row.size() > 6 && row[6] && !row[6]->empty();
+                              static_cast<uint64_t>(*lost), static_cast<uint64_t>(*filtered)};
+          bool has_id = identities && row.size() > 7 && row[7] && !row[7]->empty();
           if (!has_id) {
             untaken[*partition] = c;
             continue;
           }
           taken.insert(*partition);
-          if (*row[6] != log_id) continue;
+          if (*row[7] != log_id) continue;
           total.stored += c.stored;
           total.dead_lettered += c.dead_lettered;
           total.lost += c.lost;
+          total.filtered += c.filtered;
         }
         return true;
       }));
@@ -508,6 +565,7 @@ Result<StoreCounters> CassandraStore::LogCounters(const std::string& group,
     total.stored += c.stored;
     total.dead_lettered += c.dead_lettered;
     total.lost += c.lost;
+    total.filtered += c.filtered;
   }
   DF_RETURN_IF_ERROR(AddReplays(topic, log_id, &total));
   return total;

@@ -5,7 +5,7 @@
 // keyspace, else "ks.t". Bookkeeping lives in the URL keyspace (default "dataforge"):
 //   dataforge_offsets (id text PRIMARY KEY, group_name text, topic text, partition int,
 //                      log_id text, next_offset bigint, stored bigint, dead_lettered bigint,
-//                      lost bigint)
+//                      lost bigint, filtered bigint)
 //     id = "<group>/<topic>/<partition>/<log id>": one row per partition and log (the log's
 //     identity, Log::LogId) holds its next offset and its cumulative counters, written by one
 //     INSERT (a single-row write is atomic). A row written before identities existed has the id
@@ -108,6 +108,7 @@ class CassandraStore : public Store {
     uint64_t stored = 0;
     uint64_t dead_lettered = 0;
     uint64_t lost = 0;
+    uint64_t filtered = 0;  // records process.where dropped (a null column reads as 0)
   };
 
   CassandraStore(CassandraUrl url, OpenMode mode, std::unique_ptr<cql::client::Session> session);
@@ -140,6 +141,9 @@ class CassandraStore : public Store {
   // Whether dataforge_offsets has the log_id column (read-only: a keyspace written before
   // identities existed lacks it until a read-write process adds it). Read-write: true.
   Result<bool> HasLogIds();
+  // Whether dataforge_offsets has the filtered column (read-only: a keyspace written before it
+  // existed lacks it until a read-write process adds it; reads count 0). Read-write: true.
+  Result<bool> HasFiltered();
   // Read-only: whether dataforge_replays exists / dataforge_dead_letters has record_key (a
   // keyspace written before replays lacks them until a read-write process adds them).
   Result<bool> HasReplays();
@@ -155,7 +159,16 @@ class CassandraStore : public Store {
   Result<PartitionCounters> LoadCounters(const std::string& id);
   // Deletes every row of `table` (a StoreBatch's truncate); nothing when it does not exist.
   Status DeleteAllRows(const std::string& table);
-  Status WriteRows(const TableInfo& t, const StoreBatch& batch, cql::client::Completion* done);
+  // The batch's rows, table by table (RowWrite::table): every table looked up and every
+  // statement encoded first (NotFound for a table that does not exist, nothing sent), then sent.
+  Status WriteAllRows(const StoreBatch& batch, cql::client::Completion* done);
+  // One statement per key of `rows` (all of table `t`), encoded; then sent into `done`.
+  struct EncodedRows {
+    std::string params;                         // every statement's parameters
+    std::vector<std::pair<size_t, bool>> ends;  // (end in `params`, is a delete)
+  };
+  Status EncodeRows(const TableInfo& t, const std::vector<RowWrite>& rows, EncodedRows* encoded);
+  void SendRows(const TableInfo& t, const EncodedRows& encoded, cql::client::Completion* done);
   Status WriteDeadLetters(const StoreBatch& batch, cql::client::Completion* done);
   Status WriteOffsets(const StoreBatch& batch);
   cql::QueryParameters Params(cql::Consistency c, std::vector<cql::Value> values) const;

@@ -1,7 +1,8 @@
 // RocksDbStore: the processor's offset rows and their counters (docs/store-format.md).
 //
 // A partition's offset row is kept per log identity (store.h PartitionOffset::log_id):
-//   "i\0<group>\0<topic>\0<partition>\0<log id>" -> next offset, stored, dead-lettered, lost.
+//   "i\0<group>\0<topic>\0<partition>\0<log id>" -> next offset, stored, dead-lettered, lost,
+//   filtered (filtered since issue 20; older 32-byte rows read it as 0).
 // Rows written before identities existed ("o\0…" next offset, "l\0…" lost) belong to the first
 // log that asks for them with an identity while no log has a row for the partition: they move
 // to that log's row in one atomic write.
@@ -24,8 +25,18 @@ using rocksdb_keys::OffsetKey;
 using rocksdb_keys::ParseU64;
 using rocksdb_keys::U64;
 
-std::string EncodeRow(uint64_t next, uint64_t stored, uint64_t dead, uint64_t lost) {
-  return U64(next) + U64(stored) + U64(dead) + U64(lost);
+// Five u64 (40 bytes): next offset, stored, dead-lettered, lost, filtered. Rows written before
+// `filtered` existed have the first four (32 bytes) and read filtered as 0.
+std::string EncodeRow(uint64_t next, uint64_t stored, uint64_t dead, uint64_t lost,
+                      uint64_t filtered) {
+  return U64(next) + U64(stored) + U64(dead) + U64(lost) + U64(filtered);
+}
+
+bool IsOffsetRow(const std::string& v) {
+  return v.size() == 32 || v.size() == 40;
+}
+uint64_t FilteredOf(const std::string& v) {
+  return v.size() == 40 ? ParseU64(v.substr(32, 8)) : 0;
 }
 
 }  // namespace
@@ -37,16 +48,17 @@ Result<std::optional<RocksDbStore::OffsetRow>> RocksDbStore::ReadOffsetRowLocked
   rocksdb::Status st = db_->Get({}, meta_, IdentityKey(group, topic, partition, log_id), &v);
   if (!st.ok() && !st.IsNotFound()) return Error(st, "reading a consumer offset");
   if (st.ok()) {
-    if (v.size() != 32) {
-      return Status::Corruption(
-          fmt::format("store {}: the offset row of {}/{}/{} (log {}) has {} bytes, expected 32",
-                      dir_, group, topic, partition, log_id, v.size()));
+    if (!IsOffsetRow(v)) {
+      return Status::Corruption(fmt::format(
+          "store {}: the offset row of {}/{}/{} (log {}) has {} bytes, expected 32 or 40", dir_,
+          group, topic, partition, log_id, v.size()));
     }
     OffsetRow row;
     row.next_offset = ParseU64(v.substr(0, 8));
     row.stored = ParseU64(v.substr(8, 8));
     row.dead_lettered = ParseU64(v.substr(16, 8));
     row.lost = ParseU64(v.substr(24, 8));
+    row.filtered = FilteredOf(v);
     return std::optional<OffsetRow>(row);
   }
   // No row of this log: the partition's row without identity, if any, is this log's, unless
@@ -76,21 +88,25 @@ Result<std::optional<RocksDbStore::OffsetRow>> RocksDbStore::ReadOffsetRowLocked
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string value = it->value().ToString();
-    if (value.size() != 32) continue;
+    if (!IsOffsetRow(value)) continue;
     accounted.stored += ParseU64(value.substr(8, 8));
     accounted.dead_lettered += ParseU64(value.substr(16, 8));
+    accounted.filtered += FilteredOf(value);
   }
   if (!it->status().ok()) return Error(it->status(), "reading the offset rows");
   row.stored = counters_.stored > accounted.stored ? counters_.stored - accounted.stored : 0;
   row.dead_lettered = counters_.dead_lettered > accounted.dead_lettered
                           ? counters_.dead_lettered - accounted.dead_lettered
                           : 0;
+  row.filtered =
+      counters_.filtered > accounted.filtered ? counters_.filtered - accounted.filtered : 0;
   attributed->stored += row.stored;
   attributed->dead_lettered += row.dead_lettered;
+  attributed->filtered += row.filtered;
   adopt->Delete(meta_, OffsetKey(group, topic, partition));
   adopt->Delete(meta_, LostKey(group, topic, partition));
   adopt->Put(meta_, IdentityKey(group, topic, partition, log_id),
-             EncodeRow(row.next_offset, row.stored, row.dead_lettered, row.lost));
+             EncodeRow(row.next_offset, row.stored, row.dead_lettered, row.lost, row.filtered));
   return std::optional<OffsetRow>(row);
 }
 
@@ -114,6 +130,7 @@ Status RocksDbStore::AddOffsetsLocked(const StoreBatch& batch, rocksdb::WriteBat
         it->second.stored += o.stored;
         it->second.dead_lettered += o.dead_lettered;
         it->second.lost += o.lost;
+        it->second.filtered += o.filtered;
       }
       continue;
     }
@@ -132,7 +149,7 @@ Status RocksDbStore::AddOffsetsLocked(const StoreBatch& batch, rocksdb::WriteBat
   }
   for (const auto& [key, n] : partition_lost) wb->Put(meta_, key, U64(n));
   for (const auto& [key, r] : rows) {
-    wb->Put(meta_, key, EncodeRow(r.next_offset, r.stored, r.dead_lettered, r.lost));
+    wb->Put(meta_, key, EncodeRow(r.next_offset, r.stored, r.dead_lettered, r.lost, r.filtered));
   }
   return Status::OK();
 }
@@ -195,9 +212,10 @@ Result<StoreCounters> RocksDbStore::LogCounters(const std::string& group, const 
   any.push_back('\0');
   for (it->Seek(any); it->Valid() && it->key().starts_with(any); it->Next()) {
     std::string v = it->value().ToString();
-    if (v.size() != 32) continue;
+    if (!IsOffsetRow(v)) continue;
     all_rows.stored += ParseU64(v.substr(8, 8));
     all_rows.dead_lettered += ParseU64(v.substr(16, 8));
+    all_rows.filtered += FilteredOf(v);
     if (!it->key().starts_with(prefix)) continue;
     std::string_view rest = it->key().ToStringView().substr(prefix.size());
     // "<partition>\0<log id>": the log id follows the partition's digits.
@@ -208,6 +226,7 @@ Result<StoreCounters> RocksDbStore::LogCounters(const std::string& group, const 
     total.stored += ParseU64(v.substr(8, 8));
     total.dead_lettered += ParseU64(v.substr(16, 8));
     total.lost += ParseU64(v.substr(24, 8));
+    total.filtered += FilteredOf(v);
   }
   if (!it->status().ok()) return Error(it->status(), "reading the offset rows");
   // Rows without identity that no log has taken yet are this log's (as CommittedOffset reads
@@ -230,6 +249,9 @@ Result<StoreCounters> RocksDbStore::LogCounters(const std::string& group, const 
     if (counters_.stored > all_rows.stored) total.stored += counters_.stored - all_rows.stored;
     if (counters_.dead_lettered > all_rows.dead_lettered) {
       total.dead_lettered += counters_.dead_lettered - all_rows.dead_lettered;
+    }
+    if (counters_.filtered > all_rows.filtered) {
+      total.filtered += counters_.filtered - all_rows.filtered;
     }
   }
   DF_RETURN_IF_ERROR(AddReplays(topic, log_id, &total));

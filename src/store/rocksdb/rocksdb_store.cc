@@ -34,9 +34,11 @@ using rocksdb_keys::U64;
 constexpr char kStoredKey[] = "c\0stored";
 constexpr char kDeadKey[] = "c\0dead_lettered";
 constexpr char kLostKey[] = "c\0lost";
+constexpr char kFilteredKey[] = "c\0filtered";
 const std::string kStored(kStoredKey, sizeof kStoredKey - 1);
 const std::string kDead(kDeadKey, sizeof kDeadKey - 1);
 const std::string kLost(kLostKey, sizeof kLostKey - 1);
+const std::string kFiltered(kFilteredKey, sizeof kFilteredKey - 1);
 
 std::string TableKey(const std::string& table) {
   std::string k = "t";
@@ -178,6 +180,8 @@ Status RocksDbStore::LoadMeta() {
   if (db_->Get({}, meta_, kStored, &v).ok()) counters_.stored = ParseU64(v);
   if (db_->Get({}, meta_, kDead, &v).ok()) counters_.dead_lettered = ParseU64(v);
   if (db_->Get({}, meta_, kLost, &v).ok()) counters_.lost = ParseU64(v);
+  counters_.filtered = 0;  // a store written before `filtered` existed has none
+  if (db_->Get({}, meta_, kFiltered, &v).ok()) counters_.filtered = ParseU64(v);
   counters_.replayed = 0;
   if (db_->Get({}, meta_, rocksdb_keys::ReplayedCounterKey(), &v).ok()) {
     counters_.replayed = ParseU64(v);
@@ -263,16 +267,46 @@ Result<std::shared_ptr<const RocksDbStore::ColumnSet>> RocksDbStore::TableColumn
   return std::shared_ptr<const ColumnSet>(set);
 }
 
-Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
+Result<std::vector<std::pair<std::string, std::vector<RowWrite>>>> RocksDbStore::RowsByTable(
+    const StoreBatch& batch) {
+  std::vector<std::pair<std::string, std::vector<RowWrite>>> out;
+  bool other = std::any_of(batch.rows.begin(), batch.rows.end(), [&](const RowWrite& r) {
+    return !r.table.empty() && r.table != batch.table;
+  });
+  if (!other) return out;
+  std::map<std::string, size_t> index;
+  for (const RowWrite& r : batch.rows) {
+    const std::string& table = r.table.empty() ? batch.table : r.table;
+    auto [it, fresh] = index.try_emplace(table, out.size());
+    if (fresh) {
+      if (table != batch.table) {
+        Status exists = CheckTableExists(table);
+        if (exists.code() == StatusCode::kNotFound) {
+          return Status::NotFound(fmt::format(
+              "row '{}' goes to table {}, which does not exist in the store; create it first "
+              "(EnsureTable: process.outputs and process.aggregates tables are created at start)",
+              r.key, table));
+        }
+        DF_RETURN_IF_ERROR(exists);
+      }
+      out.emplace_back(table, std::vector<RowWrite>());
+    }
+    out[it->second].second.push_back(r);
+  }
+  return out;
+}
+
+Status RocksDbStore::AddRows(const std::string& table, const std::vector<RowWrite>& rows,
+                             bool truncated, const ColumnSet* columns,
                              rocksdb::WriteBatch* wb) const {
-  const std::string prefix = RowPrefix(batch.table);
+  const std::string prefix = RowPrefix(table);
   // A write that needs nothing of the row before it: a delete, a complete row, a row that sets
   // every column of the table's schema.
-  std::vector<bool> blind(batch.rows.size());
+  std::vector<bool> blind(rows.size());
   std::vector<std::pair<std::string_view, std::string_view>> members;
   std::vector<bool> seen;
-  for (size_t i = 0; i < batch.rows.size(); ++i) {
-    const RowWrite& r = batch.rows[i];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowWrite& r = rows[i];
     blind[i] = r.deleted || r.complete ||
                (columns != nullptr && SetsEveryColumn(r.row_json, *columns, &members, &seen));
   }
@@ -286,15 +320,15 @@ Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
   };
   std::vector<KeyState> states;
   std::unordered_map<std::string_view, size_t> index;
-  std::vector<size_t> slot(batch.rows.size());
-  for (size_t i = 0; i < batch.rows.size(); ++i) {
-    const RowWrite& r = batch.rows[i];
+  std::vector<size_t> slot(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowWrite& r = rows[i];
     auto [it, fresh] = index.try_emplace(r.key, states.size());
     if (fresh) {
       states.emplace_back();
       states.back().key = r.key;
       // After a truncate in the same batch the table holds no row to merge into.
-      states.back().read = !blind[i] && !batch.truncate;
+      states.back().read = !blind[i] && !truncated;
     }
     slot[i] = it->second;
   }
@@ -318,12 +352,12 @@ Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
         state.merged.assign(values[j].data(), values[j].size());
       } else if (!statuses[j].IsNotFound()) {
         return Error(statuses[j],
-                     fmt::format("reading row '{}' of {} to update it", state.key, batch.table));
+                     fmt::format("reading row '{}' of {} to update it", state.key, table));
       }
     }
   }
-  for (size_t i = 0; i < batch.rows.size(); ++i) {
-    const RowWrite& r = batch.rows[i];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowWrite& r = rows[i];
     KeyState& state = states[slot[i]];
     if (r.deleted) {
       state.exists = false;
@@ -333,9 +367,8 @@ Status RocksDbStore::AddRows(const StoreBatch& batch, const ColumnSet* columns,
     } else {
       auto merged = MergeRowJson(state.written ? *state.written : state.merged, r.row_json);
       if (!merged.ok()) {
-        return Status(merged.status().code(),
-                      fmt::format("store {}: table {} row '{}': {}", dir_, batch.table, r.key,
-                                  merged.status().message()));
+        return Status(merged.status().code(), fmt::format("store {}: table {} row '{}': {}", dir_,
+                                                          table, r.key, merged.status().message()));
       }
       state.merged = std::move(merged).value();
       state.written = nullptr;
@@ -358,15 +391,23 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   if (mode_ != OpenMode::kReadWrite) {
     return Status::FailedPrecondition("the store is open read-only: Apply refused");
   }
+  // Several tables (RowWrite::table): each table's rows apart, all in the one write batch.
+  DF_ASSIGN_OR_RETURN(auto by_table, RowsByTable(batch));
   const bool blind = std::all_of(batch.rows.begin(), batch.rows.end(),
                                  [](const RowWrite& r) { return r.deleted || r.complete; });
   if (!batch.counted && !batch.truncate && batch.dead_letters.empty() && batch.offsets.empty() &&
-      blind) {
+      blind && by_table.empty()) {
     return ApplyUncounted(batch);
   }
-  std::shared_ptr<const ColumnSet> columns;
+  std::vector<std::shared_ptr<const ColumnSet>> columns(std::max<size_t>(by_table.size(), 1));
   if (!blind) {
-    DF_ASSIGN_OR_RETURN(columns, TableColumns(batch.table));
+    if (by_table.empty()) {
+      DF_ASSIGN_OR_RETURN(columns[0], TableColumns(batch.table));
+    } else {
+      for (size_t t = 0; t < by_table.size(); ++t) {
+        DF_ASSIGN_OR_RETURN(columns[t], TableColumns(by_table[t].first));
+      }
+    }
   }
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
@@ -376,7 +417,15 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
     upper.back() = '\x01';  // the first key after every "<table>\0..." key
     wb.DeleteRange(rows_, prefix, upper);
   }
-  DF_RETURN_IF_ERROR(AddRows(batch, columns.get(), &wb));
+  if (by_table.empty()) {
+    DF_RETURN_IF_ERROR(AddRows(batch.table, batch.rows, batch.truncate, columns[0].get(), &wb));
+  } else {
+    for (size_t t = 0; t < by_table.size(); ++t) {
+      const auto& [table, rows] = by_table[t];
+      DF_RETURN_IF_ERROR(
+          AddRows(table, rows, batch.truncate && table == batch.table, columns[t].get(), &wb));
+    }
+  }
   uint64_t id = next_dead_id_;
   // The letters' log (as Cassandra's keys name it): a replay counts against that log's counters.
   std::string log_id;
@@ -399,14 +448,25 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   DF_RETURN_IF_ERROR(AddOffsetsLocked(batch, &wb, &lost));
   StoreCounters next = counters_;
   if (batch.counted) {
-    next.stored += batch.rows.size() + (batch.truncate ? 1 : 0);
+    // Rows of other tables (process.outputs, aggregates) derive from the same records: only the
+    // batch's own table counts (store.h StoreCounters).
+    uint64_t own = by_table.empty() ? batch.rows.size() : 0;
+    for (const auto& [table, rows] : by_table) {
+      if (table == batch.table) own = rows.size();
+    }
+    next.stored += own + (batch.truncate ? 1 : 0);
     next.dead_lettered += batch.dead_letters.size();
     next.lost += lost;
+    uint64_t filtered = 0;
+    for (const PartitionOffset& o : batch.offsets) filtered += o.filtered;
+    next.filtered += filtered;
     wb.Put(meta_, kStored, U64(next.stored));
     wb.Put(meta_, kDead, U64(next.dead_lettered));
     if (lost > 0) wb.Put(meta_, kLost, U64(next.lost));
+    if (filtered > 0) wb.Put(meta_, kFiltered, U64(next.filtered));
   }
-  if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
+  if (!batch.rows.empty() && by_table.empty()) wb.Put(meta_, TableKey(batch.table), "");
+  for (const auto& [table, rows] : by_table) wb.Put(meta_, TableKey(table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   rocksdb::Status st = db_->Write(wo, &wb);
@@ -427,7 +487,7 @@ Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
     if (!failed_.ok()) return failed_;
   }
   rocksdb::WriteBatch wb;
-  DF_RETURN_IF_ERROR(AddRows(batch, nullptr, &wb));
+  DF_RETURN_IF_ERROR(AddRows(batch.table, batch.rows, false, nullptr, &wb));
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;

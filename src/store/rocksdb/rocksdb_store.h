@@ -81,15 +81,22 @@ class RocksDbStore final : public Store {
   // partial upsert is merged into the row before it (this batch's, else the stored one: read
   // here, so the caller holds apply_mu_ for batches with partial upserts).
   // A write that sets every column in `columns` (the table's schema; null: unknown) is put
-  // without a read.
-  Status AddRows(const StoreBatch& batch, const ColumnSet* columns, rocksdb::WriteBatch* wb) const;
+  // without a read. `rows` all go to `table` (their RowWrite::table is not read); `truncated`:
+  // the batch removed the table's rows first (nothing stored to merge into).
+  Status AddRows(const std::string& table, const std::vector<RowWrite>& rows, bool truncated,
+                 const ColumnSet* columns, rocksdb::WriteBatch* wb) const;
+  // The batch's rows by table (RowWrite::table, "" = the batch's), in first-appearance order,
+  // when they go to more than one table; empty when all go to the batch's table. A table other
+  // than the batch's must exist (a schema or rows): else NotFound naming it.
+  Result<std::vector<std::pair<std::string, std::vector<RowWrite>>>> RowsByTable(
+      const StoreBatch& batch);
   // The table's schema columns (empty when it has no schema), cached until EnsureTable changes
   // them.
   Result<std::shared_ptr<const ColumnSet>> TableColumns(const std::string& table);
   Status PutMeta(const std::string& key, const std::string& value);
   // Offset rows (rocksdb_offsets.cc). One log's row of a partition (next offset and counters).
   struct OffsetRow {
-    uint64_t next_offset = 0, stored = 0, dead_lettered = 0, lost = 0;
+    uint64_t next_offset = 0, stored = 0, dead_lettered = 0, lost = 0, filtered = 0;
   };
   // Reads the row of (group, topic, partition, log_id != ""). Without one, the partition's row
   // without identity is this log's: when `adopt` is given, its keys move to the log's row in
