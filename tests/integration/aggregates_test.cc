@@ -39,6 +39,8 @@ const std::vector<std::string> kTables = {
 std::string AggregatesYaml(const std::string& source_and_log) {
   return source_and_log + R"(tuning:
   batch_records: 100
+  max_staging_lag: 2000
+  max_log_lag: 2000
 process:
   columns:
     - {name: id, type: uuid, path: $key, required: true}
@@ -245,7 +247,8 @@ TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
   }
   // A last run that drains.
   auto r = RunDataforge(
-      {"run", "--config", config, "--data-dir", data, "--max-records", "1000", "--no-progress"});
+      {"run", "--config", config, "--data-dir", data, "--max-records", "1000", "--no-progress"},
+      600000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   StatusJson s = Status(data, {"--config", config});
   ASSERT_GT(s.fetched, 8000);
