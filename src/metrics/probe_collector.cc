@@ -32,6 +32,23 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
     f.metric.push_back(HistogramMetric(stages_->relay.append_duration_us, {{"stage", "log"}}));
     f.metric.push_back(HistogramMetric(stages_->processor.apply_duration_us, {{"stage", "store"}}));
     out.push_back(std::move(f));
+    const AggregateProbe& agg = stages_->aggregates;
+    auto late = Family("dataforge_aggregate_late_records_total",
+                       "Records of process.aggregates older than their partition's watermark "
+                       "minus the lateness, by what happened to them (this process).",
+                       MetricType::Counter);
+    uint64_t late_total = agg.late.load(), late_letters = agg.late_dead_lettered.load();
+    late.metric.push_back(
+        CounterValue(static_cast<double>(late_letters), {{"outcome", "dead_lettered"}}));
+    late.metric.push_back(
+        CounterValue(static_cast<double>(late_total - late_letters), {{"outcome", "updated"}}));
+    out.push_back(std::move(late));
+    auto open = Family("dataforge_aggregate_windows_open",
+                       "(group, window, partition) states of process.aggregates held in memory "
+                       "(not final yet), this process.",
+                       MetricType::Gauge);
+    open.metric.push_back(GaugeValue(static_cast<double>(agg.windows_open.load())));
+    out.push_back(std::move(open));
   }
   if (scheduler_) {
     auto attempts = Family("dataforge_task_attempts_total",

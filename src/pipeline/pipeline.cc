@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "pipeline/data_dir.h"
 #include "pipeline/log_format.h"
 #include "pipeline/notifier.h"
+#include "process/aggregate/aggregate_stage.h"
 #include "process/mapper.h"
 #include "process/processor.h"
 #include "process/row_schema.h"
@@ -161,6 +163,7 @@ class PipelineImpl final : public Pipeline {
         std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
                                     config_.log.topic, batch, clock_, &probes_.processor);
     processor_->SetWireDecoder(decoder_.get());
+    DF_RETURN_IF_ERROR(AddAggregates());
     // The table first (a conflict refuses the run before anything is registered), then
     // process.schema.
     DF_RETURN_IF_ERROR(processor_->Start());
@@ -181,6 +184,23 @@ class PipelineImpl final : public Pipeline {
       spdlog::info("processor: validating rows with {}", schema->Name());
       processor_->ValidateWith(std::move(schema));
     }
+    return Status::OK();
+  }
+
+  // process.aggregates: their tables, then the stage (before Start: the consumer's resume
+  // calls reach it). A result row merges one state per partition of the topic.
+  Status AddAggregates() {
+    if (config_.process.aggregates.empty()) return Status::OK();
+    int32_t partitions = config_.log.partitions;
+    if (auto info = log_->DescribeTopic(config_.log.topic); info.ok()) {
+      partitions = std::max(partitions, static_cast<int32_t>(info->partitions.size()));
+    }
+    DF_ASSIGN_OR_RETURN(aggregates_,
+                        AggregateStage::Create(config_.process, store_.get(), clock_,
+                                               config_.log.topic, partitions,
+                                               &probes_.aggregates));
+    DF_RETURN_IF_ERROR(aggregates_->EnsureTables());
+    processor_->AddStage(aggregates_.get());
     return Status::OK();
   }
 
@@ -672,6 +692,7 @@ class PipelineImpl final : public Pipeline {
   std::string log_url_;
   std::unique_ptr<MockApiServer> mock_;
   std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<AggregateStage> aggregates_;  // process.aggregates; outlives processor_
   // log.format confluent-* and process.schema; before the relay and the processor that borrow
   // them.
   std::unique_ptr<registry::SchemaRegistry> registry_;

@@ -7,6 +7,7 @@
 
 #include "common/latency_histogram.h"
 
+#include "process/aggregate/aggregate_probe.h"
 #include "process/processor.h"
 #include "relay/outbox_relay.h"
 
@@ -27,6 +28,7 @@ struct StageProbes {
   SourceProbe source;
   RelayProbe relay;
   ProcessorProbe processor;
+  AggregateProbe aggregates;  // process.aggregates (late records, open windows)
 };
 
 }  // namespace dataforge

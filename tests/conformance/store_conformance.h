@@ -50,6 +50,13 @@ struct RocksDbBackend {
         table, have, want);
   }
   static std::string ReadOnlyApply() { return "the store is open read-only: Apply refused"; }
+  static constexpr bool kAtomicBatch = true;  // one write batch: a failed Apply leaves nothing
+  static std::string UnknownTable(const std::string& table, const std::string& key) {
+    return fmt::format(
+        "row '{}' goes to table {}, which does not exist in the store; create it first "
+        "(EnsureTable: process.outputs and process.aggregates tables are created at start)",
+        key, table);
+  }
 };
 
 struct CassandraBackend {
@@ -101,6 +108,14 @@ struct CassandraBackend {
         table, have, want);
   }
   static std::string ReadOnlyApply() { return "cassandra store opened read-only: Apply refused"; }
+  // Rows first, offsets last (docs/cassandra.md): a failed Apply may leave rows, never offsets.
+  static constexpr bool kAtomicBatch = false;
+  static std::string UnknownTable(const std::string& table, const std::string& key) {
+    return fmt::format(
+        "row '{}' goes to table {}: cassandra table {} does not exist; run the pipeline once (it "
+        "creates its table) or create it with cqlsh",
+        key, table, table);
+  }
 };
 
 // ---- Data ----

@@ -124,6 +124,7 @@ void AggregateStage::DropCaches() {
     agg.partitions.clear();
     agg.touched.clear();
     agg.touched_windows.clear();
+    agg.rechecks.clear();
   }
   probe_->windows_open = 0;
 }
@@ -306,13 +307,19 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     t = *ms;
   }
   // The group.
-  std::string group_key;
-  std::vector<std::string> group_values(spec.group_by.size());
+  std::string& group_key = group_key_;
+  std::vector<std::string>& group_values = group_values_;
+  group_key.clear();
+  group_values.resize(spec.group_by.size());
   for (size_t i = 0; i < spec.group_by.size(); ++i) {
     if (i > 0) group_key.push_back('|');
     element v;
     bool present = Lookup(row, spec.group_by[i], &v);
-    group_values[i] = present ? simdjson::minify(v) : "null";
+    if (present) {
+      group_values[i] = simdjson::minify(v);
+    } else {
+      group_values[i] = "null";
+    }
     AppendGroupPart(&group_key, present ? &v : nullptr, group_values[i]);
   }
   // The values.
@@ -395,7 +402,8 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, *part, record.partition, group_key));
     if (record.offset < e->through) return Status::OK();  // in the stored state already
     e->group_key = group_key;
-    e->group_values = std::move(group_values);
+    e->group_values = group_values;
+    e->described = true;
     Session* s =
         e->sessions.Add(t, spec.window.gap_ms, agg.defs, spec.distinct_exact_limit, &e->replaced);
     Update(agg.defs, inputs_, spec.distinct_exact_limit, &s->state);
@@ -403,12 +411,14 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     return Status::OK();
   }
   for (const Window& w : windows_) {
-    std::string key = group_key;
+    std::string& key = key_;
+    key.assign(group_key);
     key.push_back('|');
     key += FormatTimestampMillis(w.start_ms);
     DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, *part, record.partition, key));
     if (record.offset < e->through) continue;  // in the stored state already
-    if (e->group_values.empty()) {
+    if (!e->described) {
+      e->described = true;
       e->window = w;
       e->group_key = group_key;
       e->group_values = group_values;
@@ -436,13 +446,8 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   };
   auto result_row = [&](const std::string& key, const Entry& e, const Window& window,
                         const AggState& state) {
-    JsonObjectWriter w;
-    w.String("window_key", key);
-    for (size_t i = 0; i < spec.group_by.size(); ++i) w.Raw(spec.group_by[i], e.group_values[i]);
-    w.String("window_start", FormatTimestampMillis(window.start_ms));
-    w.String("window_end", FormatTimestampMillis(window.end_ms));
-    AppendResults(agg.defs, state, &w);
-    batch->rows.push_back({key, w.Finish(), false, true, spec.table});
+    batch->rows.push_back(
+        {key, ResultRow(agg, key, e.group_values, window, state), false, true, spec.table});
     ++probe_->results_written;
   };
   // Watermarks of the partitions in the batch.
@@ -452,6 +457,7 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
               fmt::format("v1 {} {} {}", part.watermark, part.base_offset, part.base_watermark));
   }
   // State rows (and, for sessions, their result rows: a session is one partition's).
+  agg.rechecks.clear();
   std::unordered_map<std::string, const Entry*> results;
   for (const auto& [p, key] : agg.touched) {
     Entry& e = agg.partitions[p].entries[key];
@@ -478,43 +484,104 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   }
   agg.touched.clear();
   // Result rows: the merge of every partition's state of the window.
-  int32_t partitions = partitions_;
-  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
-  std::string text;
+  std::vector<int32_t> owned;
+  for (const auto& [p, part] : agg.partitions) {
+    if (part.in_batch) owned.push_back(p);
+  }
   for (const auto& [key, entry] : results) {
-    AggState merged = NewState(agg.defs);
-    for (int32_t q = 0; q < partitions; ++q) {
-      auto it = agg.partitions.find(q);
-      if (it != agg.partitions.end() && it->second.in_batch) {
-        DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, it->second, q, key));
-        if (e->group_values.empty()) e->window = entry->window;  // loaded here: for eviction
-        MergeInto(agg.defs, e->state, spec.distinct_exact_limit, &merged);
-        continue;
-      }
-      // Another member's partition (or one without records lately): its row in the store.
-      int64_t through = 0;
-      std::string state_key = PartitionPrefix('s', q) + key;
-      DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, state_key, &through, &text));
-      if (!found) continue;
-      std::optional<std::string> bytes = Base64Decode(text);
-      AggState other;
-      Status s = bytes ? DecodeState(agg.defs, *bytes, &other) : Status::Corruption("not base64");
-      if (!s.ok()) {
-        return s.WithContext(fmt::format("aggregate {}: state row {} of {}", spec.table, state_key,
-                                         agg.state_table));
-      }
-      MergeInto(agg.defs, other, spec.distinct_exact_limit, &merged);
-    }
+    Recheck r{key, entry->window, entry->group_values, owned, {}};
+    DF_ASSIGN_OR_RETURN(AggState merged, MergeWindow(agg, key, entry->window, owned, &r.foreign));
     result_row(key, *entry, entry->window, merged);
+    if (!r.foreign.empty()) agg.rechecks.push_back(std::move(r));
   }
   agg.touched_windows.clear();
   for (auto& [p, part] : agg.partitions) part.in_batch = false;
   return Status::OK();
 }
 
+std::string AggregateStage::ResultRow(const Aggregate& agg, const std::string& key,
+                                      const std::vector<std::string>& group_values,
+                                      const Window& window, const AggState& state) {
+  const AggregateSpec& spec = *agg.spec;
+  JsonObjectWriter w;
+  w.String("window_key", key);
+  for (size_t i = 0; i < spec.group_by.size(); ++i) w.Raw(spec.group_by[i], group_values[i]);
+  w.String("window_start", FormatTimestampMillis(window.start_ms));
+  w.String("window_end", FormatTimestampMillis(window.end_ms));
+  AppendResults(agg.defs, state, &w);
+  return w.Finish();
+}
+
+Result<AggState> AggregateStage::MergeWindow(Aggregate& agg, const std::string& key,
+                                             const Window& window,
+                                             const std::vector<int32_t>& owned,
+                                             std::vector<std::pair<int32_t, int64_t>>* foreign) {
+  const AggregateSpec& spec = *agg.spec;
+  int32_t partitions = partitions_;
+  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
+  foreign->clear();
+  AggState merged = NewState(agg.defs);
+  std::string text;
+  for (int32_t q = 0; q < partitions; ++q) {
+    if (std::find(owned.begin(), owned.end(), q) != owned.end()) {
+      DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, agg.partitions[q], q, key));
+      if (!e->described) e->window = window;  // loaded here: for eviction
+      MergeInto(agg.defs, e->state, spec.distinct_exact_limit, &merged);
+      continue;
+    }
+    // Another member's partition (or one without records in this batch): its row in the store.
+    int64_t through = 0;
+    std::string state_key = PartitionPrefix('s', q) + key;
+    DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, state_key, &through, &text));
+    foreign->emplace_back(q, found ? through : -1);
+    if (!found) continue;
+    std::optional<std::string> bytes = Base64Decode(text);
+    AggState other;
+    Status s = bytes ? DecodeState(agg.defs, *bytes, &other) : Status::Corruption("not base64");
+    if (!s.ok()) {
+      return s.WithContext(
+          fmt::format("aggregate {}: state row {} of {}", spec.table, state_key, agg.state_table));
+    }
+    MergeInto(agg.defs, other, spec.distinct_exact_limit, &merged);
+  }
+  return merged;
+}
+
+Status AggregateStage::RecheckResults(Aggregate& agg) {
+  std::string text;
+  for (int round = 0; round < 5 && !agg.rechecks.empty(); ++round) {
+    StoreBatch fix;
+    fix.table = agg.spec->table;
+    fix.counted = false;
+    std::vector<Recheck> again;
+    for (Recheck& r : agg.rechecks) {
+      bool moved = false;
+      for (const auto& [q, through] : r.foreign) {
+        int64_t now = 0;
+        DF_ASSIGN_OR_RETURN(bool found,
+                            ReadState(agg, PartitionPrefix('s', q) + r.key, &now, &text));
+        moved |= (found ? now : -1) != through;
+      }
+      if (!moved) continue;
+      DF_ASSIGN_OR_RETURN(AggState merged, MergeWindow(agg, r.key, r.window, r.owned, &r.foreign));
+      fix.rows.push_back({r.key, ResultRow(agg, r.key, r.group_values, r.window, merged), false,
+                          true, agg.spec->table});
+      again.push_back(std::move(r));
+    }
+    agg.rechecks = std::move(again);
+    if (fix.rows.empty()) break;
+    probe_->results_written += fix.rows.size();
+    DF_RETURN_IF_ERROR(store_->Apply(fix).WithContext(
+        fmt::format("aggregate {}: writing result rows merged again", agg.spec->table)));
+  }
+  agg.rechecks.clear();  // still moving after 5 rounds: the other member's next batch merges
+  return Status::OK();
+}
+
 Status AggregateStage::AfterApply(const StoreBatch& batch) {
   (void)batch;
   pending_ = false;
+  for (auto& agg : aggregates_) DF_RETURN_IF_ERROR(RecheckResults(agg));
   int64_t open = 0;
   for (auto& agg : aggregates_) {
     const int64_t lateness = agg.spec->lateness_ms;

@@ -29,8 +29,11 @@
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
 //
-// If a batch fails between BeforeApply and AfterApply, the next OnRow drops every cache (the
-// store's rows are the truth again). OnResume drops the partition's cache.
+// If a batch fails between BeforeApply and AfterApply, the next OnRow or BeforeApply drops every
+// cache (the store's rows are the truth again). A batch that fails before BeforeApply (another
+// stage's OnRow) leaves the cache ahead of the store: after a failed RunOnce the processor must
+// not be driven on (the pipeline stops on it and a restart reloads from the store). OnResume
+// drops the partition's cache.
 // Thread-compatible: the processor's thread calls it; the probe's atomics may be read anywhere.
 #pragma once
 
@@ -45,6 +48,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
+#include "process/aggregate/aggregate_probe.h"
 #include "process/aggregate/aggregate_state.h"
 #include "process/aggregate/window.h"
 #include "process/batch_stage.h"
@@ -56,15 +60,6 @@ class element;
 }  // namespace simdjson::dom
 
 namespace dataforge {
-
-// Live counters of the aggregates of one processor (all aggregates summed).
-struct AggregateProbe {
-  std::atomic<uint64_t> late{0};                // records later than watermark - lateness
-  std::atomic<uint64_t> late_dead_lettered{0};  // ... of which dead-lettered (late: deadletter)
-  std::atomic<uint64_t> no_event_time{0};       // records whose time column was null: dead-lettered
-  std::atomic<uint64_t> results_written{0};     // result rows upserted
-  std::atomic<int64_t> windows_open{0};         // (group, window, partition) states in memory
-};
 
 // The result table: window_key (text, the key), the group_by columns (their process.columns
 // types), window_start and window_end (timestamp), one column per value (ResolveValues).
@@ -99,6 +94,7 @@ class AggregateStage final : public BatchStage {
     Window window;         // tumbling, hopping
     int64_t through = 0;   // the next offset of the partition the state includes
     bool dirty = false;
+    bool described = false;  // window, group_key and group_values are set (a record touched it)
     std::string group_key;
     std::vector<std::string> group_values;  // raw JSON, parallel to group_by
     std::vector<Window> replaced;           // session result rows to delete
@@ -114,6 +110,14 @@ class AggregateStage final : public BatchStage {
     bool in_batch = false;
     std::unordered_map<std::string, Entry> entries;
   };
+  // A result row merged with other partitions' stored states: checked again after the batch.
+  struct Recheck {
+    std::string key;
+    Window window;
+    std::vector<std::string> group_values;
+    std::vector<int32_t> owned;                        // merged from the cache
+    std::vector<std::pair<int32_t, int64_t>> foreign;  // (partition, `through` read; -1 none)
+  };
   struct Aggregate {
     const AggregateSpec* spec = nullptr;
     std::vector<ValueDef> defs;
@@ -122,6 +126,7 @@ class AggregateStage final : public BatchStage {
     std::unordered_map<int32_t, Partition> partitions;
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
+    std::vector<Recheck> rechecks;
   };
 
   AggregateStage(const ProcessConfig& config, Store* store, Clock* clock, std::string topic,
@@ -135,6 +140,18 @@ class AggregateStage final : public BatchStage {
   Result<bool> ReadState(Aggregate& agg, const std::string& state_key, int64_t* through,
                          std::string* state);
   Status WriteResults(Aggregate& agg, StoreBatch* batch);
+  // The merge of every partition's state of window `key`: `owned` from the cache, the others
+  // from the store (their `through`s read go to `foreign`).
+  Result<AggState> MergeWindow(Aggregate& agg, const std::string& key, const Window& window,
+                               const std::vector<int32_t>& owned,
+                               std::vector<std::pair<int32_t, int64_t>>* foreign);
+  std::string ResultRow(const Aggregate& agg, const std::string& key,
+                        const std::vector<std::string>& group_values, const Window& window,
+                        const AggState& state);
+  // After the batch is durable: a result row merged with another partition's stored state that
+  // has moved since it was read is merged and written again (its own uncounted batch), until
+  // none moved, so two members writing one window at once still leave the exact row.
+  Status RecheckResults(Aggregate& agg);
   void DropCaches();
 
   const ProcessConfig& config_;
@@ -151,6 +168,8 @@ class AggregateStage final : public BatchStage {
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;
   std::vector<std::string> texts_;
+  std::string group_key_, key_;
+  std::vector<std::string> group_values_;
 };
 
 }  // namespace dataforge

@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <rocksdb/db.h>
+
 #include <filesystem>
+
+#include "store/rocksdb/rocksdb_keys.h"
 
 namespace dataforge {
 namespace {
@@ -295,6 +299,64 @@ TEST_F(RocksDbStoreTest, WriteOfEveryColumnInAnyOrderReplacesTheRow) {
   b.rows = {{"k", R"({"id":"k","id":"k","b":8})"}};  // three members, two columns: merged
   ASSERT_TRUE(s->Apply(b).ok());
   EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","x":1,"a":6,"b":8})");
+}
+
+// Offset rows written before `filtered` existed are 32 bytes (docs/store-format.md): they keep
+// reading (filtered 0), and the next batch of the partition writes the 40-byte row.
+TEST_F(RocksDbStoreTest, OffsetRowsWithoutFilteredKeepReading) {
+  const std::string key = rocksdb_keys::IdentityKey("g", "t", 0, "log-1");
+  {
+    auto s = Open();
+    StoreBatch b = Batch(0, 3, 7);
+    b.offsets[0].log_id = "log-1";
+    b.offsets[0].stored = 3;
+    b.offsets[0].filtered = 4;
+    ASSERT_TRUE(s->Apply(b).ok());
+    EXPECT_EQ(s->Counters()->filtered, 4u);
+  }
+  // Rewrite the row as an older DataForge left it: four u64, and no store-wide filtered counter.
+  auto rewrite = [&](const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, o}, {"rows", o}, {"deadletters", o}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_ + "/store", cfs, &handles, &db).ok());
+    fn(db, handles[0]);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  };
+  rewrite([&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    std::string v;
+    ASSERT_TRUE(db->Get({}, meta, key, &v).ok());
+    ASSERT_EQ(v.size(), 40u);
+    ASSERT_TRUE(db->Put({}, meta, key, v.substr(0, 32)).ok());
+    ASSERT_TRUE(db->Delete({}, meta, std::string("c\0filtered", 10)).ok());
+  });
+  {
+    auto s = Open();
+    EXPECT_EQ(*s->CommittedOffset("g", "t", 0, "log-1"), std::optional<int64_t>(7));
+    auto c = s->LogCounters("g", "t", "log-1");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->stored, 3u);
+    EXPECT_EQ(c->filtered, 0u);
+    EXPECT_EQ(s->Counters()->filtered, 0u);
+    StoreBatch b = Batch(3, 1, 9);
+    b.offsets[0].log_id = "log-1";
+    b.offsets[0].stored = 1;
+    b.offsets[0].filtered = 1;
+    ASSERT_TRUE(s->Apply(b).ok());
+    c = s->LogCounters("g", "t", "log-1");
+    EXPECT_EQ(c->stored, 4u);
+    EXPECT_EQ(c->filtered, 1u);
+    EXPECT_EQ(s->Counters()->filtered, 1u);
+    EXPECT_EQ(*s->CommittedOffset("g", "t", 0, "log-1"), std::optional<int64_t>(9));
+  }
+  rewrite([&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    std::string v;
+    ASSERT_TRUE(db->Get({}, meta, key, &v).ok());
+    EXPECT_EQ(v.size(), 40u);
+  });
 }
 
 }  // namespace

@@ -1,0 +1,19 @@
+// Live counters of process.aggregates (AggregateStage, aggregate_stage.h): written by the
+// processor's thread, read by metrics (dataforge_aggregate_*, docs/metrics.md) from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace dataforge {
+
+// The aggregates of one processor, all aggregates summed.
+struct AggregateProbe {
+  std::atomic<uint64_t> late{0};                // records later than watermark - lateness
+  std::atomic<uint64_t> late_dead_lettered{0};  // ... of which dead-lettered (late: deadletter)
+  std::atomic<uint64_t> no_event_time{0};       // records whose time column was null: dead-lettered
+  std::atomic<uint64_t> results_written{0};     // result rows upserted
+  std::atomic<int64_t> windows_open{0};         // (group, window, partition) states in memory
+};
+
+}  // namespace dataforge

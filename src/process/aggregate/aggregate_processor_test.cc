@@ -1,0 +1,130 @@
+// The AggregateStage inside a real Processor over the embedded log and a RocksDB store, with a
+// restart in the middle: the result table equals a computation over all records, exactly.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "process/aggregate/aggregate_stage.h"
+#include "process/processor.h"
+
+namespace dataforge {
+namespace {
+
+ProcessConfig Config() {
+  ProcessConfig p;
+  p.group = "g";
+  p.table = "t.users";
+  p.key_column = "id";
+  for (auto [name, type, path] : std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"id", "text", "$key"},
+           {"country", "text", "country"},
+           {"age", "int", "age"},
+           {"registered_at", "timestamp", "t"}}) {
+    ColumnSpec c;
+    c.name = name;
+    c.type = type;
+    c.paths = {path};
+    p.columns.push_back(c);
+  }
+  AggregateSpec a;
+  a.table = "t.per_country_hour";
+  a.group_by = {"country"};
+  a.window.type = "tumbling";
+  a.window.size_ms = 3'600'000;
+  a.window.time_column = "registered_at";
+  a.lateness_ms = 86'400'000;
+  a.values = {{"users", "count", "", 0},
+              {"age_sum", "sum", "age", 0},
+              {"ages", "count_distinct", "age", 0}};
+  p.aggregates.push_back(a);
+  return p;
+}
+
+struct Expected {
+  int64_t users = 0, age_sum = 0;
+  std::set<int> ages;
+};
+
+TEST(AggregateProcessorTest, RestartInTheMiddleGivesTheExactResultOverRocksDb) {
+  char tmpl[] = "/tmp/df_aggp_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  ProcessConfig config = Config();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 3).ok());
+  const char* countries[] = {"France", "Spain", "Peru", "Chad"};
+  std::map<std::string, Expected> expected;  // window key -> values
+  for (int p = 0; p < 3; ++p) {
+    std::vector<LogRecord> records;
+    for (int i = 0; i < 100; ++i) {
+      int n = p * 100 + i;
+      std::string country = countries[(n * 7) % 4];
+      int hour = i / 20;  // 5 hours, in time order within the partition
+      int age = 18 + (n * 13) % 50;
+      std::string t = fmt::format("2024-01-01T{:02}:{:02}:00.000Z", 10 + hour, i % 20);
+      records.push_back({fmt::format("u{}", n),
+                         fmt::format(R"({{"country":"{}","age":{},"t":"{}"}})", country, age, t),
+                         1,
+                         {}});
+      Expected& e = expected[fmt::format("{}|2024-01-01T{:02}:00:00.000Z", country, 10 + hour)];
+      ++e.users;
+      e.age_sum += age;
+      e.ages.insert(age);
+    }
+    ASSERT_TRUE((*log)->Append("t", p, records).ok());
+  }
+  auto mapper = Mapper::Create(config);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+  ProcessorProbe probe;
+  AggregateProbe agg_probe;
+  auto run = [&](int batches) {  // batches < 0: until caught up
+    auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+    ASSERT_TRUE(store.ok());
+    auto stage = AggregateStage::Create(config, store->get(), Clock::Real(), "t", 3, &agg_probe);
+    ASSERT_TRUE(stage.ok());
+    ASSERT_TRUE((*stage)->EnsureTables().ok());
+    Processor p(log->get(), store->get(), &*mapper, config, "t", 40, Clock::Real(), &probe);
+    p.AddStage(stage->get());
+    ASSERT_TRUE(p.Start().ok());
+    for (int b = 0; batches < 0 || b < batches; ++b) {
+      auto n = p.RunOnce();
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      if (*n == 0) break;
+    }
+    ASSERT_TRUE(p.Close().ok());
+  };
+  run(3);  // 120 of 300 records, then the process stops
+  run(-1);
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->Counters()->stored, 300u);
+  EXPECT_EQ((*store)->Count("t.users").value(), 300u);
+  std::map<std::string, std::string> rows;
+  ASSERT_TRUE((*store)
+                  ->Scan("t.per_country_hour", "", 0,
+                         [&](const std::string& k, const std::string& v) {
+                           rows[k] = v;
+                           return true;
+                         })
+                  .ok());
+  ASSERT_EQ(rows.size(), expected.size());
+  simdjson::dom::parser parser;
+  for (const auto& [key, e] : expected) {
+    ASSERT_TRUE(rows.count(key)) << key;
+    simdjson::dom::element row = parser.parse(rows[key]).value();
+    EXPECT_EQ(int64_t(row["users"]), e.users) << key;
+    EXPECT_EQ(int64_t(row["age_sum"]), e.age_sum) << key;
+    EXPECT_EQ(int64_t(row["ages"]), static_cast<int64_t>(e.ages.size())) << key;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dataforge
