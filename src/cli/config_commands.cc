@@ -8,6 +8,7 @@
 #include "cli/read_only_backends.h"
 #include "common/redact.h"
 #include "config/pipeline_file.h"
+#include "process/outputs/outputs_stage.h"
 #include "process/row_schema.h"
 #include "store/cassandra/cassandra_url.h"
 
@@ -63,6 +64,10 @@ void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
     auto c = LoadPipelineConfig(*file);
     if (!c.ok()) {
       *exit_code = ReportError(c.status());
+      return;
+    }
+    if (Status outputs = CheckOutputs(*c); !outputs.ok()) {  // process.outputs
+      *exit_code = ReportError(outputs);
       return;
     }
     std::string schema_line;

@@ -51,6 +51,10 @@ void PrintSummary(const RunSummary& s) {
     fmt::print("  stored       {:>12} {:>14}\n", s.process.stored, s.total.stored);
     fmt::print("  dead-lettered{:>12} {:>14}\n", s.process.dead_lettered, s.total.dead_lettered);
     fmt::print("  lost         {:>12} {:>14}\n", s.process.lost, s.total.lost);
+    if (s.total.filtered > 0) {
+      fmt::print("  filtered     {:>12} {:>14}   (process.where dropped them)\n",
+                 s.process.filtered, s.total.filtered);
+    }
     fmt::print("  records/s    {:>12}\n", Rate(s.process.consumed, s.seconds));
     PrintDuplicates(s);
     fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n",
@@ -80,6 +84,10 @@ void PrintSummary(const RunSummary& s) {
   fmt::print("  dead-lettered{:>12} {:>14}\n", s.run.dead_lettered, s.total.dead_lettered);
   fmt::print("  lost         {:>12} {:>14}   (deleted by the log before they were processed)\n",
              s.run.lost, s.total.lost);
+  if (s.total.filtered > 0) {
+    fmt::print("  filtered     {:>12} {:>14}   (process.where dropped them)\n", s.run.filtered,
+               s.total.filtered);
+  }
   fmt::print("  records/s    {:>12}\n", Rate(s.run.fetched, s.seconds));
   PrintDuplicates(s);
   fmt::print("  latency fetch->queryable p50 {:.1f} ms, p99 {:.1f} ms\n", s.latency_p50_us / 1000.0,

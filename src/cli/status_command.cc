@@ -44,6 +44,7 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
     totals.stored = st->store.stored;
     totals.dead_lettered = dead;
     totals.lost = st->store.lost;
+    totals.filtered = st->store.filtered;
     uint64_t in_flight = st->in_flight();
     if (*json) {
       fmt::print("{}\n", PipelineStatusJson(*st));
@@ -62,6 +63,9 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
                  st->store.dead_lettered);
       fmt::print("  lost           {:>12}   (deleted by the log before they were processed)\n",
                  st->store.lost);
+      if (st->store.filtered > 0 || !c->process.where.empty()) {
+        fmt::print("  filtered       {:>12}   (process.where dropped them)\n", st->store.filtered);
+      }
       fmt::print("  {}\n", BalanceLine(totals, in_flight));
       if (st->deleted_unread > 0) {
         fmt::print(

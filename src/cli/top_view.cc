@@ -47,6 +47,7 @@ Status TopModel::Refresh(int64_t monotonic_us) {
     s.dead_lettered_source = Int(st, "dead_lettered_source");
     s.dead_lettered_process = Int(st, "dead_lettered_process");
     s.lost = Int(st, "lost");
+    s.filtered = Int(st, "filtered");  // 0 from a server older than the field
     s.staging_lag = Int(st, "staging_lag");
     s.log_lag = Int(st, "log_lag");
     s.in_flight = Int(st, "in_flight");
@@ -144,11 +145,13 @@ std::string TopModel::Render(const std::string& title) const {
   line("dead-lettered", s.dead_lettered, p.dead_lettered,
        fmt::format("(source {}, process {})", s.dead_lettered_source, s.dead_lettered_process));
   line("lost", s.lost, p.lost, "");
+  if (s.filtered > 0) line("filtered", s.filtered, p.filtered, "(process.where dropped them)");
   RunTotals totals;
   totals.fetched = static_cast<uint64_t>(s.fetched);
   totals.stored = static_cast<uint64_t>(s.stored);
   totals.dead_lettered = static_cast<uint64_t>(s.dead_lettered);
   totals.lost = static_cast<uint64_t>(s.lost);
+  totals.filtered = static_cast<uint64_t>(s.filtered);
   out += fmt::format("\n  {}\n", BalanceLine(totals, static_cast<uint64_t>(s.in_flight)));
 
   std::string lagging;

@@ -24,6 +24,7 @@ struct TopSample {
   std::string role;
   int64_t fetched = 0, staged = 0, streamed = 0, stored = 0, dead_lettered = 0;
   int64_t dead_lettered_source = 0, dead_lettered_process = 0, lost = 0;
+  int64_t filtered = 0;  // process.where dropped them
   int64_t staging_lag = 0, log_lag = 0, in_flight = 0, store_rows = 0;
   struct Partition {
     int64_t partition = 0, start_offset = 0, end_offset = 0, processed = 0, lag = 0, lost = 0;

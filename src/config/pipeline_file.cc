@@ -17,6 +17,7 @@
 #include "config/auth_reader.h"
 #include "config/dag_reader.h"
 #include "config/env_interpolation.h"
+#include "config/outputs_reader.h"
 #include "config/yaml_reader.h"
 
 namespace dataforge {
@@ -275,7 +276,7 @@ class ConfigReader : public YamlReader {
   Status ReadProcess(const YAML::Node& n, ProcessConfig* p) {
     DF_RETURN_IF_ERROR(Keys(n, "'process'",
                             {"group", "table", "key_column", "columns", "max_record_bytes",
-                             "delete_when", "schema", "aggregates"}));
+                             "delete_when", "schema", "aggregates", "outputs"}));
     if (auto sc = n["schema"]) DF_RETURN_IF_ERROR(ReadProcessSchema(sc, &p->schema));
     if (auto d = n["delete_when"]) {
       if (!d.IsMap()) return Error(d, "'process.delete_when' must be {path: FIELD, equals: VALUE}");
@@ -311,6 +312,11 @@ class ConfigReader : public YamlReader {
     if (p->table.empty()) return Error(n, "'process.table' must not be empty");
     if (auto a = n["aggregates"])
       DF_RETURN_IF_ERROR(AggregatesReader(file_).Read(a, *p, &p->aggregates));
+    if (auto o = n["outputs"]) {
+      DF_RETURN_IF_ERROR(ReadOutputs(
+          *this, o, [this](const YAML::Node& c, ColumnSpec* spec) { return ReadColumn(c, spec); },
+          p));
+    }
     return Status::OK();
   }
 

@@ -16,6 +16,42 @@ void List(YAML::Emitter& out, const std::vector<std::string>& items) {
   out << YAML::EndSeq;
 }
 
+// process.outputs (config/outputs_reader.h), as read.
+void WriteOutputs(YAML::Emitter& out, const std::vector<OutputSpec>& outputs) {
+  out << YAML::Key << "outputs" << YAML::Value << YAML::BeginSeq;
+  for (const OutputSpec& o : outputs) {
+    out << YAML::BeginMap;
+    if (!o.topic.empty()) {
+      out << YAML::Key << "topic" << YAML::Value << o.topic;
+      out << YAML::Key << "format" << YAML::Value << std::string(LogFormatName(o.format));
+      if (!o.subject.empty()) out << YAML::Key << "subject" << YAML::Value << o.subject;
+      out << YAML::EndMap;
+      continue;
+    }
+    out << YAML::Key << "table" << YAML::Value << o.table;
+    out << YAML::Key << "key_column" << YAML::Value << o.key_column;
+    if (!o.where.empty()) out << YAML::Key << "where" << YAML::Value << o.where;
+    out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
+    for (const auto& col : o.columns) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "name" << YAML::Value << col.name;
+      out << YAML::Key << "type" << YAML::Value << col.type;
+      if (!col.paths.empty()) {
+        out << YAML::Key << "path" << YAML::Value;
+        List(out, col.paths);
+      }
+      if (!col.templates.empty()) {
+        out << YAML::Key << "template" << YAML::Value;
+        List(out, col.templates);
+      }
+      if (col.required) out << YAML::Key << "required" << YAML::Value << true;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
 void WriteScheduler(YAML::Emitter& out, const SchedulerConfig& s) {
   out << YAML::Key << "scheduler" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "parallelism" << YAML::Value << s.parallelism;
@@ -257,7 +293,9 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
     if (col.required) out << YAML::Key << "required" << YAML::Value << true;
     out << YAML::EndMap;
   }
-  out << YAML::EndSeq << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (!c.process.outputs.empty()) WriteOutputs(out, c.process.outputs);
+  out << YAML::EndMap;
 
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "url" << YAML::Value << Redact(c.store.url);

@@ -155,6 +155,7 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
   record("stored", st->store.stored);
   record("dead_lettered", st->dead_lettered());
   record("lost", st->store.lost);
+  record("filtered", st->store.filtered);  // process.where dropped them (never stored, not lost)
   out.push_back(std::move(records));
 
   auto lag = Family("dataforge_stage_lag_records",

@@ -27,6 +27,25 @@ TEST(BalanceTest, SaysWhatIsInFlightAndWhatIsUnaccountedFor) {
             "4 unaccounted for)");
 }
 
+// Records process.where dropped are the fourth outcome: the line names them once there are any.
+TEST(BalanceTest, FilteredRecordsAreTheFourthOutcome) {
+  RunTotals t = Totals(100, 80, 4, 6);
+  t.filtered = 10;
+  EXPECT_EQ(BalanceLine(t, 0), "stored + dead-lettered + lost + filtered == fetched: yes");
+  t.filtered = 7;
+  EXPECT_EQ(BalanceLine(t, 3),
+            "stored + dead-lettered + lost + filtered == fetched: no (80 + 4 + 6 + 7 != 100; 3 "
+            "still in flight)");
+  RunSummary s;
+  s.role = PipelineRole::kAll;
+  s.bounded = true;
+  s.total = Totals(100, 80, 4, 6);
+  s.total.filtered = 10;
+  EXPECT_EQ(BoundedRunProblem(s), "");  // accounted for: nothing missing
+  s.total.filtered = 0;
+  EXPECT_EQ(BoundedRunProblem(s).rfind("10 fetched records are neither stored", 0), 0u);
+}
+
 TEST(BalanceTest, ABoundedRunFailsWhenItLostRecordsOrCannotAccountForThem) {
   RunSummary s;
   s.role = PipelineRole::kAll;

@@ -20,6 +20,7 @@
 #include "pipeline/notifier.h"
 #include "process/aggregate/aggregate_stage.h"
 #include "process/mapper.h"
+#include "process/outputs/outputs_stage.h"
 #include "process/processor.h"
 #include "process/row_schema.h"
 #include "process/wire_decoder.h"
@@ -165,8 +166,9 @@ class PipelineImpl final : public Pipeline {
     processor_->SetWireDecoder(decoder_.get());
     DF_RETURN_IF_ERROR(AddAggregates());
     // The table first (a conflict refuses the run before anything is registered), then
-    // process.schema.
+    // process.outputs, then process.schema.
     DF_RETURN_IF_ERROR(processor_->Start());
+    DF_RETURN_IF_ERROR(OpenOutputs(urls));
     if (!config_.process.schema.subject.empty()) {
       // process.schema: the registry lives in the staging database (auto_register writes it);
       // already open for log.format confluent-* unless this is a process role (read-only).
@@ -201,6 +203,49 @@ class PipelineImpl final : public Pipeline {
                                                &probes_.aggregates));
     DF_RETURN_IF_ERROR(aggregates_->EnsureTables());
     processor_->AddStage(aggregates_.get());
+    return Status::OK();
+  }
+
+  // process.outputs (process/outputs/outputs_stage.h): derived tables made (EnsureTable with
+  // their schema), output topics created, confluent topics' schemas resolved as log.format's,
+  // then the stage joins the processor's batch.
+  Status OpenOutputs(const ResolvedUrls& urls) {
+    if (config_.process.outputs.empty()) return Status::OK();
+    DF_RETURN_IF_ERROR(CheckOutputs(config_));
+    Log* log = log_.get();
+    bool topics = std::any_of(config_.process.outputs.begin(), config_.process.outputs.end(),
+                              [](const OutputSpec& o) { return !o.topic.empty(); });
+    if (topics && log_->Shared()) {
+      DF_ASSIGN_OR_RETURN(outputs_log_,
+                          OpenLog(urls.log, OpenMode::kReadWrite, LogOptionsFor(config_.log)));
+      log = outputs_log_.get();
+    }
+    DF_ASSIGN_OR_RETURN(outputs_, OutputsStage::Create(config_.process, log, config_.log.partitions,
+                                                       config_.path, &outputs_probe_));
+    for (const TableSchema& schema : outputs_->TableSchemas()) {
+      DF_RETURN_IF_ERROR(store_->EnsureTable(schema));
+    }
+    DF_RETURN_IF_ERROR(outputs_->CreateTopics());
+    for (const OutputSpec& o : config_.process.outputs) {
+      if (o.topic.empty() || o.format == LogConfig::Format::kJson) continue;
+      if (!registry_ || !ingests()) {
+        DF_ASSIGN_OR_RETURN(registry_,
+                            registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
+        if (decoder_) {
+          decoder_ =
+              std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
+          processor_->SetWireDecoder(decoder_.get());
+        }
+      }
+      LogConfig as_log;
+      as_log.format = o.format;
+      as_log.subject = o.subject;
+      DF_ASSIGN_OR_RETURN(LogSchema schema, ResolveLogSchema(as_log, registry_.get()));
+      spdlog::info("output topic {}: {} with schema id {} (subject '{}' version {})", o.topic,
+                   LogFormatName(o.format), schema.id, o.subject, schema.version);
+      outputs_->SetEncoding(o.topic, schema.id, schema.schema->NewCodec());
+    }
+    processor_->AddStage(outputs_.get());
     return Status::OK();
   }
 
@@ -249,6 +294,8 @@ class PipelineImpl final : public Pipeline {
     summary.run.stored = summary.total.stored - before.stored;
     summary.run.dead_lettered = summary.total.dead_lettered - before.dead_lettered;
     summary.run.lost = summary.total.lost - before.lost;
+    summary.run.filtered = summary.total.filtered - before.filtered;
+    summary.process.filtered = probes_.processor.filtered;
     summary.process.lost = probes_.processor.lost;
     summary.bounded = source_ended_.load();
     summary.process.consumed = probes_.processor.consumed;
@@ -368,6 +415,7 @@ class PipelineImpl final : public Pipeline {
       t.stored = p.stored;
       t.dead_lettered += p.dead_lettered;
       t.lost = p.lost;
+      t.filtered = p.filtered;
     }
     return t;
   }
@@ -703,6 +751,11 @@ class PipelineImpl final : public Pipeline {
   std::unique_ptr<Source> source_;
   std::unique_ptr<OutboxRelay> relay_;
   std::unique_ptr<Processor> processor_;
+  std::unique_ptr<OutputsStage> outputs_;  // process.outputs; null without any
+  // A shared log (Kafka) appends from one thread at a time, and the relay's thread appends to
+  // log_: output topics get their own producer. The embedded log is safe for both (log_).
+  std::unique_ptr<Log> outputs_log_;
+  OutputsProbe outputs_probe_;
   std::string source_key_;
 
   StageProbes probes_;
@@ -728,11 +781,16 @@ class PipelineImpl final : public Pipeline {
 }  // namespace
 
 std::string BalanceLine(const RunTotals& t, uint64_t in_flight) {
-  const char* head = "stored + dead-lettered + lost == fetched: ";
-  uint64_t accounted = t.stored + t.dead_lettered + t.lost;
+  // `filtered` (process.where) joins the sum when there is any, so a pipeline without a filter
+  // keeps the line it always had.
+  const char* head = t.filtered > 0 ? "stored + dead-lettered + lost + filtered == fetched: "
+                                    : "stored + dead-lettered + lost == fetched: ";
+  uint64_t accounted = t.stored + t.dead_lettered + t.lost + t.filtered;
   if (accounted == t.fetched) return std::string(head) + "yes";
-  std::string sums =
-      fmt::format("{} + {} + {} != {}", t.stored, t.dead_lettered, t.lost, t.fetched);
+  std::string sums = t.filtered > 0 ? fmt::format("{} + {} + {} + {} != {}", t.stored,
+                                                  t.dead_lettered, t.lost, t.filtered, t.fetched)
+                                    : fmt::format("{} + {} + {} != {}", t.stored, t.dead_lettered,
+                                                  t.lost, t.fetched);
   if (accounted > t.fetched) return fmt::format("{}no ({})", head, sums);
   uint64_t missing = t.fetched - accounted;
   if (in_flight >= missing)
@@ -754,7 +812,7 @@ std::string BoundedRunProblem(const RunSummary& s) {
         s.run.lost);
   }
   const RunTotals& t = s.total;
-  uint64_t accounted = t.stored + t.dead_lettered + t.lost;
+  uint64_t accounted = t.stored + t.dead_lettered + t.lost + t.filtered;
   if (accounted < t.fetched && s.in_flight == 0) {
     return fmt::format(
         "{} fetched records are neither stored, dead-lettered nor counted lost, and nothing is "

@@ -58,7 +58,8 @@ struct RunOptions {
 // Counters of one run (deltas) and of the data dir (totals).
 struct RunTotals {
   uint64_t fetched = 0, staged = 0, streamed = 0, stored = 0, dead_lettered = 0;
-  uint64_t lost = 0;  // log records deleted before the processor read them
+  uint64_t lost = 0;      // log records deleted before the processor read them
+  uint64_t filtered = 0;  // log records process.where dropped
 };
 
 // What the processor of this process did in this run.
@@ -66,6 +67,7 @@ struct ProcessTotals {
   uint64_t consumed = 0, stored = 0, dead_lettered = 0;
   uint64_t duplicates = 0;  // log records skipped as copies of applied ones
   uint64_t lost = 0;        // log records counted lost
+  uint64_t filtered = 0;    // log records process.where dropped
   int partitions = 0;       // partitions owned at the end
 };
 

@@ -29,7 +29,7 @@ uint64_t PipelineStatus::staging_lag() const {
 }
 
 bool PipelineStatus::balanced() const {
-  return store.stored + dead_lettered() + store.lost == staging.fetched;
+  return store.stored + dead_lettered() + store.lost + store.filtered == staging.fetched;
 }
 
 Result<PipelineStatus> ReadPipelineStatus(Staging* staging, Log& log, Store* store,
@@ -122,6 +122,7 @@ std::string PipelineStatusJson(const PipelineStatus& st) {
       .Int("log_lag", static_cast<int64_t>(st.log_lag))
       .Int("in_flight", static_cast<int64_t>(st.in_flight()))
       .Int("deleted_unread", static_cast<int64_t>(st.deleted_unread))
+      .Int("filtered", static_cast<int64_t>(st.store.filtered))  // process.where dropped them
       .Bool("balanced", st.balanced())
       .Raw("source_positions", positions.Finish())
       .Raw("partitions", parts)

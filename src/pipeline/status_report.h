@@ -46,7 +46,7 @@ struct PipelineStatus {
   uint64_t dead_lettered() const { return staging.dead_lettered + store.dead_lettered; }
   uint64_t staging_lag() const;
   uint64_t in_flight() const { return staging_lag() + log_lag; }
-  bool balanced() const;  // stored + dead-lettered + lost == fetched
+  bool balanced() const;  // stored + dead-lettered + lost + filtered == fetched
 };
 
 // Reads the status from a data dir's stages. `staging` is null for a process role's data dir,

@@ -28,7 +28,8 @@ namespace dataforge::testing {
 namespace {
 
 const char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
-const char* kStages[] = {"fetched", "staged", "streamed", "stored", "dead_lettered", "lost"};
+const char* kStages[] = {"fetched",       "staged", "streamed", "stored",
+                         "dead_lettered", "lost",   "filtered"};
 
 // The samples of an exposition: `name{labels}` as printed -> value.
 std::map<std::string, double> ParseMetrics(const std::string& text) {
@@ -200,8 +201,8 @@ TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
   auto after = Scrape(run);
   EXPECT_EQ(Only(before, kStatusFamilies), Only(after, kStatusFamilies))
       << "the counters moved while they were compared";
-  // 6 stages, 2 lags, 4 partitions x 4, deleted unread, rows, 2 x 8 dead-letter classes, 3 up.
-  EXPECT_EQ(Only(after, kStatusFamilies).size(), 45u);
+  // 7 stages, 2 lags, 4 partitions x 4, deleted unread, rows, 2 x 8 dead-letter classes, 3 up.
+  EXPECT_EQ(Only(after, kStatusFamilies).size(), 46u);
   for (const char* stage : kStages) {
     std::string series = fmt::format("dataforge_records_total{{stage=\"{}\"}}", stage);
     ASSERT_TRUE(cli.count(stage)) << status.out;

@@ -1,0 +1,99 @@
+// process.outputs (docs/pipeline-file.md "process.outputs") as a stage of the processor's batch
+// (process/batch_stage.h):
+//   - a derived table maps each kept record again with its own columns, key and `where`
+//     (a second Mapper over the same raw record) and adds the row to the same StoreBatch with
+//     RowWrite::table: it commits with the main rows and the offsets (exactly once into the
+//     store, store.h);
+//   - a topic output publishes the main mapped rows (process.table's) to a topic of the
+//     pipeline's log, keyed by the row key, as JSON or in Confluent's wire format. At least once:
+//     the rows are appended and acknowledged by the log in BeforeApply, before the store commits
+//     the batch's offsets, so a crash at any point re-reads the records from the committed
+//     offsets and publishes them again; the store's offsets never pass a row that was not
+//     published. (After Apply would lose them: the processor resumes from the store's offsets,
+//     not the log group's.) A row may therefore appear more than once, always with the same key
+//     and value; a consumer that keeps the last value per key (a compacted topic, an upsert)
+//     sees each row once. A delete (process.delete_when) is published as the key with an empty
+//     value.
+// Thread-compatible: the processor's thread calls it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/pipeline_config.h"
+#include "log/log.h"
+#include "process/batch_stage.h"
+#include "process/mapper.h"
+#include "registry/schema_format.h"
+#include "store/store.h"
+
+namespace dataforge {
+
+struct OutputsProbe {
+  std::atomic<uint64_t> derived_rows{0};      // rows written into derived tables (acknowledged)
+  std::atomic<uint64_t> derived_filtered{0};  // records an output's `where` kept out of it
+  std::atomic<uint64_t> published{0};         // records the log acknowledged on output topics
+};
+
+// The checks `config check` and `run` make of process.outputs beyond the file's syntax: an
+// output topic is not log.topic; derived tables need log.format json (they map the log's
+// records again); every derived mapping compiles (and its `where` can be evaluated).
+// ConfigError "FILE:LINE: what, how to fix".
+Status CheckOutputs(const PipelineConfig& config);
+
+class OutputsStage : public BatchStage {
+ public:
+  // Compiles the derived tables' mappings (ConfigError naming the output's line). `log` is
+  // borrowed (topic outputs append to it; null: only checked, never run); `file` names the
+  // pipeline file in errors.
+  static Result<std::unique_ptr<OutputsStage>> Create(const ProcessConfig& config, Log* log,
+                                                      int32_t partitions, const std::string& file,
+                                                      OutputsProbe* probe);
+
+  // The derived tables' schemas, for Store::EnsureTable at start.
+  std::vector<TableSchema> TableSchemas() const;
+  // The topic outputs: created on the log (with the pipeline's partition count) at start.
+  Status CreateTopics();
+  // Topic `topic` (a confluent format) encodes with schema `schema_id` and `codec`; call before
+  // the first batch for every confluent topic output (the pipeline resolves the schema).
+  void SetEncoding(const std::string& topic, int64_t schema_id,
+                   std::unique_ptr<registry::RecordCodec> codec);
+
+  Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
+               StoreBatch* batch) override;
+  Status BeforeApply(StoreBatch* batch) override;
+  Status AfterApply(const StoreBatch& batch) override;
+
+ private:
+  struct DerivedTable {
+    OutputSpec spec;
+    std::unique_ptr<Mapper> mapper;
+  };
+  struct TopicOutput {
+    OutputSpec spec;
+    int64_t schema_id = 0;
+    std::unique_ptr<registry::RecordCodec> codec;  // confluent formats
+  };
+  struct Published {
+    std::string key, value;  // value: the row JSON ("" for a delete)
+    int64_t timestamp_us = 0;
+    bool deleted = false;
+  };
+  OutputsStage() = default;
+  Status Publish(TopicOutput& t);
+
+  Log* log_ = nullptr;
+  int32_t partitions_ = 1;
+  OutputsProbe* probe_ = nullptr;
+  std::vector<DerivedTable> tables_;
+  std::vector<TopicOutput> topics_;
+  std::vector<Published> pending_;  // this batch's main rows, for the topic outputs
+  uint64_t batch_derived_ = 0;      // derived rows OnRow added to the batch being built
+  uint64_t applying_derived_ = 0;   // ...and to the batch being applied
+};
+
+}  // namespace dataforge
