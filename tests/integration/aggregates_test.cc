@@ -1,0 +1,325 @@
+// process.aggregates end to end (docs/aggregates.md): the real binary aggregates users into
+// result tables, read back with `dataforge table scan`, and /usr/bin/python3
+// (tests/python/aggregates_oracle.py) recomputes every (group, window) from the same raw users
+// on its own - the fixture captures, or the built-in API's pages fetched over HTTP - and
+// compares every row and value. Tumbling, hopping and session windows on an event-time column,
+// with every aggregate function. Registrations arrive in any order (20 years apart): late records
+// are applied as updates (tumbling, hopping; their final windows are reloaded from the store), and
+// the session aggregate (late: update is refused for sessions) has a lateness longer than the
+// data's span, so each table must equal the recomputation over everything consumed.
+// Also: kill -9 twice during aggregation, then exact; two `--role process` members over Kafka
+// sharing one Cassandra store (`dataforge cql-serve`), then exact.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "integration/cli_helpers.h"
+#include "integration/cql_endpoint.h"
+#include "integration/kafka_cluster.h"
+#include "integration/subprocess.h"
+
+namespace dataforge::testing {
+namespace {
+
+constexpr int kPage = 100;
+
+const std::vector<std::string> kTables = {
+    "dataforge.agg_country_hour", "dataforge.agg_gender_decade", "dataforge.agg_country_gender_hop",
+    "dataforge.agg_country_session"};
+
+// The pipeline under test: `source_and_log` is the source:/log: text, the rest is fixed.
+// Every value function over nulls too (age and country are absent from the oldest captures).
+std::string AggregatesYaml(const std::string& source_and_log) {
+  return source_and_log + R"(tuning:
+  batch_records: 100
+  max_staging_lag: 2000
+  max_log_lag: 2000
+process:
+  columns:
+    - {name: id, type: uuid, path: $key, required: true}
+    - {name: country, path: location.country}
+    - {name: gender, path: gender}
+    - {name: city, path: location.city}
+    - {name: age, type: int, path: dob.age}
+    - {name: registered_at, type: timestamp, path: [registered.date, registered]}
+  aggregates:
+    - table: dataforge.agg_country_hour
+      group_by: [country]
+      window: {type: tumbling, size: 1h, time: registered_at}
+      lateness: 1h
+      late: update
+      values:
+        - {name: users, fn: count}
+        - {name: age_sum, fn: sum, of: age}
+        - {name: age_min, fn: min, of: age}
+        - {name: age_max, fn: max, of: age}
+        - {name: age_avg, fn: avg, of: age}
+        - {name: cities, fn: count_distinct, of: city}
+    - table: dataforge.agg_gender_decade
+      group_by: [gender]
+      window: {type: tumbling, size: 3650d, time: registered_at}
+      lateness: 1h
+      late: update
+      distinct_exact_limit: 1000000
+      values:
+        - {name: users, fn: count}
+        - {name: age_avg, fn: avg, of: age}
+        - {name: age_min, fn: min, of: age}
+        - {name: age_max, fn: max, of: age}
+        - {name: countries, fn: count_distinct, of: country}
+        - {name: cities, fn: count_distinct, of: city}
+    - table: dataforge.agg_country_gender_hop
+      group_by: [country, gender]
+      window: {type: hopping, size: 30d, advance: 10d, time: registered_at}
+      lateness: 1h
+      late: update
+      values:
+        - {name: users, fn: count}
+        - {name: age_avg, fn: avg, of: age}
+    - table: dataforge.agg_country_session
+      group_by: [country]
+      window: {type: session, gap: 12h, time: registered_at}
+      lateness: 9000d
+      late: deadletter
+      values:
+        - {name: users, fn: count}
+        - {name: age_max, fn: max, of: age}
+)";
+}
+
+std::string Oracle() {
+  return std::string(DATAFORGE_SOURCE_DIR) + "/tests/python/aggregates_oracle.py";
+}
+
+// Scans every aggregate table into DIR/TABLE.jsonl and runs the oracle over them with `input`
+// (--fixtures DIR | --api URL --seed S --records N --page P); expects every table equal.
+void ExpectTablesEqualPython(const TempDir& dir, const std::vector<std::string>& where,
+                             const std::string& config, const std::vector<std::string>& input) {
+  std::vector<std::string> argv = {"/usr/bin/python3", Oracle(), "--config", config};
+  argv.insert(argv.end(), input.begin(), input.end());
+  for (const auto& table : kTables) {
+    std::vector<std::string> args = {"table", "scan", table};
+    args.insert(args.end(), where.begin(), where.end());
+    auto scan = RunDataforge(args, 300000);
+    ASSERT_EQ(scan.exit_code, 0) << table << ": " << scan.err;
+    std::string file = dir.Sub(table + ".jsonl");
+    WriteFile(file, scan.out);
+    EXPECT_FALSE(scan.out.empty()) << table << " has no rows";
+    argv.push_back("--table");
+    argv.push_back(table + "=" + file);
+  }
+  // The partition of each record (session windows are per group and partition).
+  std::vector<std::string> consume = {"topic", "consume", "users_created", "--from-beginning"};
+  consume.insert(consume.end(), where.begin(), where.end());
+  auto log = RunDataforge(consume, 300000);
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  WriteFile(dir.Sub("log.jsonl"), log.out);
+  argv.push_back("--log");
+  argv.push_back(dir.Sub("log.jsonl"));
+  auto oracle = ChildProcess::Start(argv).Wait(300000);
+  EXPECT_EQ(oracle.exit_code, 0) << oracle.out << oracle.err;
+  std::printf("%s", oracle.out.c_str());  // "aggregates_oracle: TABLE: N rows equal (M records)"
+  for (const auto& table : kTables) {
+    EXPECT_NE(oracle.out.find("aggregates_oracle: " + table + ": "), std::string::npos)
+        << oracle.out << oracle.err;
+  }
+}
+
+// The integer after `"key":` in `json` from `from` on, or -1.
+int64_t JsonInt(const std::string& json, const std::string& key, size_t from = 0) {
+  auto pos = json.find("\"" + key + "\":", from);
+  if (pos == std::string::npos) return -1;
+  return std::stoll(json.substr(pos + key.size() + 3));
+}
+
+// stored + dead_lettered + lost + filtered == consumed (the sum of the partitions' processed
+// offsets: the embedded log starts at 0), from `status --json`.
+void ExpectBalanced(const std::vector<std::string>& where, int64_t consumed_want) {
+  std::vector<std::string> args = {"status", "--json"};
+  args.insert(args.end(), where.begin(), where.end());
+  auto r = RunDataforge(args, 60000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string& st = r.out;
+  int64_t consumed = 0;
+  for (size_t pos = 0; (pos = st.find("\"processed_offset\":", pos)) != std::string::npos; ++pos) {
+    consumed += std::stoll(st.substr(pos + 19));
+  }
+  EXPECT_EQ(consumed, consumed_want) << st;
+  int64_t filtered = JsonInt(st, "filtered");
+  EXPECT_GE(filtered, 0) << "status --json has no \"filtered\" counter: " << st;
+  EXPECT_EQ(
+      JsonInt(st, "stored") + JsonInt(st, "dead_lettered_process") + JsonInt(st, "lost") + filtered,
+      consumed)
+      << st;
+  EXPECT_EQ(JsonInt(st, "dead_lettered"), 0) << st;
+  EXPECT_EQ(JsonInt(st, "lost"), 0) << st;
+}
+
+// `dataforge mock-api --port 0` in a child process; its /api/ URL.
+class MockApi {
+ public:
+  MockApi() : process_(StartDataforge({"mock-api", "--port", "0"})) {
+    EXPECT_TRUE(WaitFor(
+        [&] { return process_.Stdout().find("http://127.0.0.1:") != std::string::npos; }, 30))
+        << process_.Stderr();
+    std::string out = process_.Stdout();
+    port_ = std::stoi(out.substr(out.find("http://127.0.0.1:") + 17));
+  }
+  ~MockApi() {
+    process_.Signal(SIGTERM);
+    process_.Wait(10000);
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/api/", port_); }
+
+ private:
+  ChildProcess process_;
+  int port_ = 0;
+};
+
+TEST(AggregatesTest, FixtureCapturesEqualPython) {
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config, AggregatesYaml(""));
+  std::string data = dir.Sub("data");
+  const char* files[] = {
+      "v1.0-cat-user-defaults.json",  "v1.0-react-contact.json",        "v1.1-friendzone.json",
+      "v1.1-ngx-datatable.json",      "v1.2-contact-agenda.json",       "v1.2-visdata.json",
+      "v1.3-employee-directory.json", "v1.3-random-user-app.json",      "v1.4-persona-gen.json",
+      "v1.4-python-hof.json",         "v1.4-randomuser-me-project.json"};
+  for (const char* f : files) {
+    auto r =
+        RunDataforge({"run", "--config", config, "--data-dir", data, "--no-progress",
+                      "--source-url", std::string("file://") + DATAFORGE_FIXTURES_DIR + "/" + f});
+    ASSERT_EQ(r.exit_code, 0) << f << ": " << r.err;
+  }
+  std::vector<std::string> where = {"--config", config, "--data-dir", data};
+  StatusJson s = Status(data, {"--config", config});
+  EXPECT_EQ(s.fetched, 697);
+  EXPECT_EQ(s.stored, 697);
+  ExpectBalanced(where, 697);
+  ExpectTablesEqualPython(dir, where, config, {"--fixtures", DATAFORGE_FIXTURES_DIR});
+}
+
+TEST(AggregatesTest, TwoHundredThousandMockApiUsersEqualPython) {
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config,
+            AggregatesYaml(fmt::format("source:\n  seed: agg200k\n  results_per_page: {}\n", 500)));
+  std::string data = dir.Sub("data");
+  auto r = RunDataforge(
+      {"run", "--config", config, "--data-dir", data, "--no-progress", "--max-records", "200000"},
+      900000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> where = {"--config", config, "--data-dir", data};
+  EXPECT_EQ(Status(data, {"--config", config}).stored, 200000);
+  ExpectBalanced(where, 200000);
+  MockApi api;
+  ExpectTablesEqualPython(
+      dir, where, config,
+      {"--api", api.url(), "--seed", "agg200k", "--records", "200000", "--page", "500"});
+}
+
+TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config, AggregatesYaml(
+                        fmt::format("source:\n  seed: aggcrash\n  results_per_page: {}\n", kPage)));
+  std::string data = dir.Sub("data");
+  // Two runs killed with SIGKILL while records flow, at different depths, each resuming the last.
+  for (int64_t kill_after : {2000, 7000}) {
+    auto child = StartDataforge({"run", "--config", config, "--data-dir", data, "--max-records",
+                                 "1000000", "--no-progress"});
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return StoredNow(data, {"--config", config}) >= kill_after;
+        },
+        120))
+        << child.Stderr();
+    child.Signal(SIGKILL);
+    ASSERT_EQ(child.Wait(10000).signal, SIGKILL);
+  }
+  // A last run that drains.
+  auto r = RunDataforge(
+      {"run", "--config", config, "--data-dir", data, "--max-records", "1000", "--no-progress"},
+      600000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  StatusJson s = Status(data, {"--config", config});
+  ASSERT_GT(s.fetched, 8000);
+  EXPECT_EQ(s.stored, s.fetched);
+  EXPECT_EQ(s.log_lag, 0);
+  std::vector<std::string> where = {"--config", config, "--data-dir", data};
+  ExpectBalanced(where, s.fetched);
+  MockApi api;
+  ExpectTablesEqualPython(dir, where, config,
+                          {"--api", api.url(), "--seed", "aggcrash", "--records",
+                           std::to_string(s.fetched), "--page", std::to_string(kPage)});
+}
+
+TEST(AggregatesKafkaTest, TwoProcessMembersShareThePartitionsThenExact) {
+  MockKafkaCluster kafka(3, {"users_created:8"});
+  TempDir dir;
+  CqlEndpoint cql(dir.Sub("cql"));
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config,
+            AggregatesYaml(fmt::format(
+                "source:\n  seed: aggkafka\n  results_per_page: {}\n  rate_limit_per_sec: 40\n"
+                "log:\n  url: {}\n  partitions: 8\n  properties:\n"
+                "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 500\n",
+                kPage, kafka.url())));
+  std::string a = dir.Sub("a"), b = dir.Sub("b");
+  auto member = [&](const std::string& data) {
+    return StartDataforge({"run", "--role", "process", "--config", config, "--store", cql.url(),
+                           "--data-dir", data, "--no-progress"});
+  };
+  auto member_a = member(a);
+  auto member_b = member(b);
+  auto owns = [](const ChildProcess& m) {
+    return m.Stderr().find("gave this member partitions") != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return owns(member_a) && owns(member_b); }, 60))
+      << member_a.Stderr() << member_b.Stderr();
+  constexpr int kRecords = 12000;
+  auto ingest =
+      RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir", dir.Sub("ingest"),
+                    "--max-records", std::to_string(kRecords), "--no-progress"},
+                   300000);
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  // Rows, aggregate states and offsets go in the same batches: every row there = every record
+  // aggregated.
+  auto rows = [&] {
+    auto r = RunDataforge({"table", "count", "dataforge.created_users", "--config", config,
+                           "--store", cql.url(), "--data-dir", a},
+                          30000);
+    return r.exit_code == 0 ? std::stoll(r.out) : -1;
+  };
+  ASSERT_TRUE(WaitFor([&] { return rows() == kRecords; }, 180))
+      << member_a.Stderr() << member_b.Stderr();
+  // Both members consumed records (the test is about sharing), each record once between them.
+  int64_t consumed_total = 0;
+  for (auto* m : {&member_a, &member_b}) {
+    m->Signal(SIGTERM);
+    auto r = m->Wait(60000);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto pos = r.out.find("  consumed ");
+    ASSERT_NE(pos, std::string::npos) << r.out;
+    int64_t consumed = std::stoll(r.out.substr(pos + 11));
+    EXPECT_GT(consumed, 0) << r.out;
+    consumed_total += consumed;
+  }
+  EXPECT_EQ(consumed_total, kRecords);
+  MockApi api;
+  std::vector<std::string> where = {"--config", config, "--store", cql.url(), "--data-dir", a};
+  ExpectTablesEqualPython(dir, where, config,
+                          {"--api", api.url(), "--seed", "aggkafka", "--records",
+                           std::to_string(kRecords), "--page", std::to_string(kPage)});
+}
+
+}  // namespace
+}  // namespace dataforge::testing
