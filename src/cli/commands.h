@@ -10,7 +10,8 @@ namespace dataforge {
 
 // The whole command line of `dataforge` on `app`: the global options (into `ctx`; --log-level into
 // `log_level`) and every command, whose callbacks set `*exit_code`. RunCli parses argv with it;
-// `config check FILE -- ARGS` (command_line_check.h) parses ARGS with it without running a callback.
+// `config check FILE -- ARGS` (command_line_check.h) parses ARGS with it without running a
+// callback.
 void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_level);
 
 void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code);
@@ -24,6 +25,8 @@ void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // top: the overview in the terminal (top_command.cc)
 void AddTopCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// reprocess: rebuild the processor's tables from the log (reprocess_command.cc)
+void AddReprocessCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // dags, runs, tasks
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // cql-serve: the store over the CQL native protocol

@@ -17,6 +17,7 @@
 #include "pipeline/data_dir.h"
 #include "pipeline/log_format.h"
 #include "pipeline/notifier.h"
+#include "pipeline/processor_setup.h"
 #include "process/mapper.h"
 #include "process/processor.h"
 #include "process/row_schema.h"
@@ -111,9 +112,6 @@ class PipelineImpl final : public Pipeline {
     DF_ASSIGN_OR_RETURN(registry_,
                         registry::SchemaRegistry::Open(
                             urls.staging, ingests() ? OpenMode::kReadWrite : OpenMode::kReadOnly));
-    if (processes()) {
-      decoder_ = std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
-    }
     return Status::OK();
   }
 
@@ -153,34 +151,20 @@ class PipelineImpl final : public Pipeline {
   }
 
   Status OpenProcess(const ResolvedUrls& urls, size_t batch) {
-    DF_ASSIGN_OR_RETURN(auto mapper, Mapper::Create(config_.process));
-    mapper_ = std::make_unique<Mapper>(std::move(mapper));
     DF_ASSIGN_OR_RETURN(
         store_, OpenStore(urls.store, OpenMode::kReadWrite, StoreOptionsFor(config_.store)));
-    processor_ =
-        std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
-                                    config_.log.topic, batch, clock_, &probes_.processor);
-    processor_->SetWireDecoder(decoder_.get());
-    // The table first (a conflict refuses the run before anything is registered), then
-    // process.schema.
-    DF_RETURN_IF_ERROR(processor_->Start());
-    if (!config_.process.schema.subject.empty()) {
-      // process.schema: the registry lives in the staging database (auto_register writes it);
-      // already open for log.format confluent-* unless this is a process role (read-only).
-      if (!registry_ || !ingests()) {
-        DF_ASSIGN_OR_RETURN(registry_,
-                            registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
-        if (decoder_) {
-          decoder_ =
-              std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
-          processor_->SetWireDecoder(decoder_.get());
-        }
-      }
-      DF_ASSIGN_OR_RETURN(auto schema,
-                          BindRowSchema(registry_.get(), config_.process, config_.path));
-      spdlog::info("processor: validating rows with {}", schema->Name());
-      processor_->ValidateWith(std::move(schema));
-    }
+    ProcessorSetup setup;
+    setup.config = &config_;
+    setup.staging_url = urls.staging;
+    setup.log = log_.get();
+    setup.store = store_.get();
+    setup.batch_records = batch;
+    setup.clock = clock_;
+    setup.probe = &probes_.processor;
+    setup.registry = registry_.get();
+    setup.registry_writable = ingests();
+    DF_ASSIGN_OR_RETURN(processing_, BuildProcessor(setup));
+    processor_ = processing_->processor.get();
     return Status::OK();
   }
 
@@ -671,17 +655,16 @@ class PipelineImpl final : public Pipeline {
   std::unique_ptr<DataDirLock> lock_;
   std::string log_url_;
   std::unique_ptr<MockApiServer> mock_;
-  std::unique_ptr<Mapper> mapper_;
   // log.format confluent-* and process.schema; before the relay and the processor that borrow
-  // them.
+  // it.
   std::unique_ptr<registry::SchemaRegistry> registry_;
-  std::unique_ptr<WireDecoder> decoder_;
   std::unique_ptr<Staging> staging_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<OutboxRelay> relay_;
-  std::unique_ptr<Processor> processor_;
+  std::unique_ptr<ProcessorParts> processing_;  // pipeline/processor_setup.h
+  Processor* processor_ = nullptr;              // processing_->processor
   std::string source_key_;
 
   StageProbes probes_;
