@@ -32,7 +32,7 @@ std::string Tables(const ReprocessProgress& p) {
   std::string out;
   for (const auto& [live, rebuilt] : p.tables) {
     if (!out.empty()) out += ", ";
-    out += live == rebuilt ? live + " (in place)" : live + " -> " + rebuilt;
+    out += live == rebuilt ? live + " in place" : live + " -> " + rebuilt;
   }
   return out;
 }

@@ -162,10 +162,12 @@ Result<ReprocessProgress> Reprocess(
     auto acquired = DataDirLock::Acquire(options.data_dir);
     if (!acquired.ok()) {
       if (acquired.status().code() != StatusCode::kUnavailable) return acquired.status();
+      // "data dir D is in use by another dataforge process (pid N)", without its advice.
+      const std::string& held = acquired.status().message();
       return Status::Unavailable(fmt::format(
-          "reprocess: {}: stop that `dataforge run` first (it writes the embedded log or store "
-          "the reprocess needs), then run reprocess again",
-          acquired.status().message()));
+          "reprocess: {}: stop that `dataforge run` first (the reprocess needs the data dir's "
+          "embedded log and store to itself), then run reprocess again",
+          held.substr(0, held.find("; "))));
     }
     lock = std::move(acquired).value();
   }

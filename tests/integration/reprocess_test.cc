@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -159,7 +160,7 @@ TEST_F(ReprocessTest, InPlaceEmptiesTheTableWithTheFirstBatchAndRebuildsEveryRow
   r = Df({"reprocess", "--from-beginning", "--in-place", "--yes", "--group", "rebuild-1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(SplitLines(r.out)[0],
-            "reprocessed users_created into dataforge.people (in place) (group rebuild-1, "
+            "reprocessed users_created into dataforge.people in place (group rebuild-1, "
             "emptied first)");
   EXPECT_EQ(Counts(r.out), "read 30 records: stored 30, dead-lettered 0, lost 0, filtered 0");
   // Every row has the new shape only: the old column went with the truncate.
@@ -224,6 +225,46 @@ TEST_F(ReprocessTest, FromOffsetReadsOnlyFromThereAndBadOffsetsAreRefused) {
   EXPECT_EQ(Df({"table", "count", "dataforge.people_x"}).exit_code, 1);  // nothing created
 }
 
+TEST_F(ReprocessTest, RecordsGoneFromTheLogAreRefusedThenCountedLostWithAllowLost) {
+  // Small segments and a retention the compact task applies once the live group read them.
+  WriteFile(config_,
+            "source:\n  results_per_page: 200\n"
+            "log:\n  partitions: 1\n  segment_bytes: 65536\n  retention_bytes: 262144\n"
+            "dags:\n  tidy:\n    schedule: \"@yearly\"\n    start_date: 2026-01-01\n    tasks:\n"
+            "      - {id: retention, type: compact, log: true, store: false}\n");
+  auto run = Df({"run", "--max-records", "2000", "--no-progress"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto tidy = Df({"dags", "trigger", "tidy", "--wait"});
+  ASSERT_EQ(tidy.exit_code, 0) << tidy.out << tidy.err;
+  auto d = Df({"topic", "describe", "users_created"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(d.out, m, std::regex(R"("start_offset":([0-9]+),"end_offset":2000)")))
+      << d.out;
+  const int gone = std::stoi(m[1]);
+  ASSERT_GT(gone, 0) << "retention deleted nothing";
+
+  auto r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, fmt::format("dataforge: reprocess: {} records of users_created are no longer "
+                               "in the log (partition 0 starts at offset {} (offsets 0..{} were "
+                               "deleted)): pass --allow-lost to rebuild from what is left (they "
+                               "are counted lost), or start later with --from-offset\n",
+                               gone, gone, gone - 1));
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--allow-lost"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Counts(r.out), fmt::format("read {} records: stored {}, dead-lettered 0, lost {}, "
+                                       "filtered 0",
+                                       2000 - gone, 2000 - gone, gone));
+  auto count = Df({"table", "count", "dataforge.created_users_v2"});
+  EXPECT_EQ(count.out, fmt::format("{}\n", 2000 - gone));
+  // The reprocess kept its progress in the store only: no group file holds the log's retention.
+  EXPECT_TRUE(std::filesystem::exists(data_ + "/log/groups/dataforge-processor.offsets"));
+  EXPECT_FALSE(
+      std::filesystem::exists(data_ + "/log/groups/dataforge-processor-reprocess_v2.offsets"));
+}
+
 TEST_F(ReprocessTest, RefusedWhileRunHoldsTheDataDir) {
   // The built-in API never ends: `run` holds the data dir until it is stopped.
   WriteFile(capture_, "{\"results\":[]}");
@@ -238,16 +279,16 @@ TEST_F(ReprocessTest, RefusedWhileRunHoldsTheDataDir) {
   auto r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, fmt::format("dataforge: reprocess: data dir {} is in use by another dataforge "
-                               "process (pid {}); stop it or use another --data-dir: stop that "
-                               "`dataforge run` first (it writes the embedded log or store the "
-                               "reprocess needs), then run reprocess again\n",
+                               "process (pid {}): stop that `dataforge run` first (the "
+                               "reprocess needs the data dir's embedded log and store to "
+                               "itself), then run reprocess again\n",
                                data_, run.pid()));
   run.Signal(SIGINT);
   EXPECT_EQ(run.Wait().exit_code, 0);
 }
 
 TEST_F(ReprocessTest, OverKafkaIntoNewTables) {
-  MockKafkaCluster kafka(1);
+  MockKafkaCluster kafka(1, {"users_created:1"});
   RunAThenChange(35, kafka.url());
   ASSERT_EQ(Rows("dataforge.people"), Expected(1, 35, false));
   // The data dir remembers its Kafka log (`backends`): no --log needed.
@@ -262,7 +303,7 @@ TEST_F(ReprocessTest, OverKafkaIntoNewTables) {
 
 TEST_F(ReprocessTest, InPlaceKilledThenRunAgainResumesWithoutEmptyingTheTableAgain) {
   // The reprocess in small batches, each one fsynced: long enough to be killed half-way.
-  RunAThenChange(3000, "", 10);
+  RunAThenChange(4000, "", 5);
   const std::vector<std::string> cmd = {
       "reprocess", "--from-beginning", "--in-place", "--yes",      "--group",
       "rebuild",   "--config",         config_,      "--data-dir", data_};
@@ -281,12 +322,12 @@ TEST_F(ReprocessTest, InPlaceKilledThenRunAgainResumesWithoutEmptyingTheTableAga
   for (const auto& [id, row] : Rows("dataforge.people")) {
     if (row.find("\"mail\"") != std::string::npos) ++rebuilt_at_kill;
   }
-  ASSERT_LT(rebuilt_at_kill, 3000u) << "the reprocess ended before it was killed";
+  ASSERT_LT(rebuilt_at_kill, 4000u) << "the reprocess ended before it was killed";
 
   auto r = Df({"reprocess", "--from-beginning", "--in-place", "--yes", "--group", "rebuild"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(SplitLines(r.out)[0],
-            "reprocessed users_created into dataforge.people (in place) (group rebuild, resumed)");
+            "reprocessed users_created into dataforge.people in place (group rebuild, resumed)");
   auto counts = Counts(r.out);
   std::smatch m;
   ASSERT_TRUE(std::regex_match(
@@ -294,9 +335,9 @@ TEST_F(ReprocessTest, InPlaceKilledThenRunAgainResumesWithoutEmptyingTheTableAga
       std::regex(R"(read ([0-9]+) records: stored \1, dead-lettered 0, lost 0, filtered 0)")))
       << counts;
   // Each record is its own key: the rows at the kill are the records its durable batches held.
-  EXPECT_EQ(std::stoul(m[1]), 3000 - rebuilt_at_kill);
-  // Exactly the 3000 rows with the new shape: the second run did not empty the table again.
-  EXPECT_EQ(Rows("dataforge.people"), Expected(1, 3000, true));
+  EXPECT_EQ(std::stoul(m[1]), 4000 - rebuilt_at_kill);
+  // Exactly the 4000 rows with the new shape: the second run did not empty the table again.
+  EXPECT_EQ(Rows("dataforge.people"), Expected(1, 4000, true));
 }
 
 }  // namespace
