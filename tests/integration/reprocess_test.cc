@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "integration/cli_helpers.h"
+#include "integration/cql_endpoint.h"
 #include "integration/kafka_cluster.h"
 #include "integration/subprocess.h"
 
@@ -299,6 +300,55 @@ TEST_F(ReprocessTest, OverKafkaIntoNewTables) {
   EXPECT_EQ(Rows("dataforge.people"), Expected(1, 35, false));
   StatusJson s = Status(data_, {"--config", config_});
   EXPECT_EQ(s.stored, 35);
+}
+
+TEST_F(ReprocessTest, OverKafkaAndCassandraBesideALiveProcessMember) {
+  MockKafkaCluster kafka(1, {"users_created:2"});
+  CqlEndpoint cql(dir_.Sub("endpoint"));
+  std::string records;
+  for (int i = 1; i <= 40; ++i) records += (i > 1 ? "," : "") + Person(i);
+  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  auto yaml = [&](bool b) {
+    std::string text = PipelineYaml(capture_, b, kafka.url());
+    text.replace(text.find("partitions: 1"), 13, "partitions: 2");
+    return text + fmt::format("store:\n  url: {}\n", cql.url());
+  };
+  WriteFile(config_, yaml(false));
+  auto run = Df({"run", "--no-progress"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // The live processor goes on as a process member of its own data dir.
+  auto member = StartDataforge(
+      {"run", "--role", "process", "--config", config_, "--data-dir", dir_.Sub("member")});
+  ASSERT_TRUE(WaitFor(
+      [&] { return member.Stderr().find("gave this member partitions") != std::string::npos; }, 60))
+      << member.Stderr();
+
+  // No lock to take over Kafka and Cassandra: the reprocess runs beside the member.
+  WriteFile(config_, yaml(true));
+  auto r = RunDataforge({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--config",
+                         config_, "--data-dir", dir_.Sub("reprocess")},
+                        180000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Counts(r.out), "read 40 records: stored 40, dead-lettered 0, lost 0, filtered 0");
+  auto scan = Df({"table", "scan", "dataforge.people_v2"});
+  ASSERT_EQ(scan.exit_code, 0) << scan.err;
+  std::set<std::string> ids;
+  for (const auto& line : SplitLines(scan.out)) {
+    std::string id = JsonField(line, "id");
+    int i = std::stoi(id.substr(id.size() - 12));
+    EXPECT_EQ(JsonField(line, "mail"), fmt::format("p{}@example.com", i)) << line;
+    EXPECT_EQ(JsonField(line, "city"), fmt::format("City{}", i)) << line;
+    EXPECT_NE(line.find(fmt::format("\"age\":{}", 20 + i % 50)), std::string::npos) << line;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 40u);
+  // The live group's counters and table as they were, the member still running.
+  StatusJson s = Status(data_, {"--config", config_});
+  EXPECT_EQ(s.stored, 40);
+  EXPECT_EQ(Df({"table", "count", "dataforge.people"}).out, "40\n");
+  EXPECT_EQ(member.Stderr().find("error"), std::string::npos) << member.Stderr();
+  member.Signal(SIGTERM);
+  EXPECT_EQ(member.Wait(30000).exit_code, 0);
 }
 
 TEST_F(ReprocessTest, InPlaceKilledThenRunAgainResumesWithoutEmptyingTheTableAgain) {
