@@ -52,6 +52,7 @@ void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_l
   AddTopicCommands(app, ctx, exit_code);
   AddStagingCommands(app, ctx, exit_code);
   AddStatusCommand(app, ctx, exit_code);
+  AddReprocessCommand(app, ctx, exit_code);
   AddTopCommand(app, ctx, exit_code);
   AddConfigCommands(app, ctx, exit_code);
   AddOrchestrationCommands(app, ctx, exit_code);

@@ -24,6 +24,8 @@ void AddDeadLetterReplayCommand(CLI::App* deadletter, CliContext& ctx, int* exit
 void AddStatusCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // top: the overview in the terminal (top_command.cc)
 void AddTopCommand(CLI::App& app, CliContext& ctx, int* exit_code);
+// reprocess: rebuild the processor's tables from the log (reprocess_command.cc)
+void AddReprocessCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 // dags, runs, tasks
 void AddOrchestrationCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 // cql-serve: the store over the CQL native protocol

@@ -106,6 +106,7 @@ std::vector<std::string> ArgsFor(const std::vector<std::string>& cmd, const std:
       {"runs show", {"1"}},
       {"tasks clear", {"1", "stream_data_from_api"}},
       {"config check", {file}},
+      {"reprocess", {"--from-beginning", "--into-suffix", "_v2"}},
   };
   std::string key = cmd[0] + (cmd.size() > 1 ? " " + cmd[1] : "");
   auto it = kArgs.find(key);
