@@ -13,6 +13,7 @@
 
 #include "common/file_util.h"
 #include "common/testing/fault_injection_fs.h"
+#include "common/testing/page_cache.h"
 
 namespace dataforge {
 namespace {
@@ -73,6 +74,31 @@ TEST_F(FileSystemTest, PowerCutDropsBytesAppendedAfterTheLastSync) {
   EXPECT_EQ(Content(path), "durable-lost");
   ASSERT_TRUE(fs.PowerCut().ok());
   EXPECT_EQ(Content(path), "durable");
+}
+
+// The cache hint drops the synced whole pages of the range, and the content reads back the same,
+// and through the fault-injecting file system too (it passes the hint on and does not count it as a
+// mutating call).
+TEST_F(FileSystemTest, DropCachedPagesEvictsSyncedWholePagesAndKeepsTheContent) {
+  FaultInjectionFs fault_fs;
+  for (FileSystem* fs : {FileSystem::Default(), static_cast<FileSystem*>(&fault_fs)}) {
+    std::string path = dir_ + (fs == &fault_fs ? "/fault" : "/posix");
+    std::string data;
+    for (int i = 0; i < 64 * 1024; ++i) data += static_cast<char>('a' + i % 26);  // 16 pages
+    auto file = fs->NewAppendableFile(path);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append(data).ok());
+    ASSERT_TRUE((*file)->Sync().ok());
+    uint64_t calls = fault_fs.calls();
+    // [4196, 61540) holds pages 2..14 wholly (bytes 8192..61440); pages 2..13 are checked.
+    ASSERT_TRUE(fs->DropCachedPages(path, 4096 + 100, 57344).ok()) << path;
+    EXPECT_EQ(fault_fs.calls(), calls);
+    EXPECT_EQ(testing::ResidentPages(path, 8192, 12 * 4096), 0) << path;
+    EXPECT_EQ(Content(path), data) << path;
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  EXPECT_EQ(FileSystem::Default()->DropCachedPages(dir_ + "/none", 0, 1).ToString(),
+            "NotFound: cannot open " + dir_ + "/none: No such file or directory");
 }
 
 TEST_F(FileSystemTest, PowerCutRemovesAFileWhoseDirectoryWasNotSynced) {

@@ -181,6 +181,11 @@ Status EmbeddedLog::Read(const std::string& topic, int32_t partition, int64_t of
   return p->Read(offset, max_records, out);
 }
 
+void EmbeddedLog::DropCacheBelow(const std::string& topic, int32_t partition, int64_t offset) {
+  auto p = GetPartition(topic, partition);
+  if (p.ok()) (*p)->DropCacheBelow(offset);
+}
+
 Result<int64_t> EmbeddedLog::OffsetForTime(const std::string& topic, int32_t partition,
                                            int64_t timestamp_us) {
   DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));

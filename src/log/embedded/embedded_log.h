@@ -65,6 +65,9 @@ class EmbeddedLog final : public Log {
   void HoldForConsumer(const std::string& group, const std::string& topic, int32_t partition,
                        int64_t next_offset);
   void ReleaseConsumer(const std::string& group, const std::string& topic);
+  // A consumer read `partition` of `topic` below `offset`: a cache hint
+  // (PartitionLog::DropCacheBelow). Unknown topics and partitions are ignored.
+  void DropCacheBelow(const std::string& topic, int32_t partition, int64_t offset);
 
   uint64_t AppendGeneration();
   void WaitForAppend(uint64_t seen, int64_t timeout_us, std::stop_token stop);

@@ -382,6 +382,38 @@ Status PartitionLog::ApplyRetention(int64_t now_us, int64_t keep_from) {
   return Status::OK();
 }
 
+void PartitionLog::DropCacheBelow(int64_t offset) {
+  struct Range {
+    std::string path;
+    uint64_t from, to;
+  };
+  std::vector<Range> ranges;
+  {
+    std::lock_guard lock(mu_);
+    // From the segment holding `offset` back to the first one not yet dropped to its end.
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](int64_t o, const Segment& s) { return o < s.base_offset; });
+    while (it != segments_.begin()) {
+      --it;
+      // The end of the last batch wholly below `offset`.
+      auto b = std::upper_bound(it->batches.begin(), it->batches.end(), offset,
+                                [](int64_t o, const BatchPos& p) { return o < p.base_offset; });
+      uint64_t end = 0;
+      if (b != it->batches.begin()) {
+        --b;
+        end = b->base_offset + b->count <= offset
+                  ? (b + 1 == it->batches.end() ? it->size : (b + 1)->position)
+                  : b->position;
+      }
+      if (end <= it->dropped) break;
+      ranges.push_back({it->path, it->dropped, end});
+      it->dropped = end;
+    }
+  }
+  // Outside the lock: appends go on meanwhile. Only a hint: a failure changes nothing.
+  for (const auto& r : ranges) (void)fs_->DropCachedPages(r.path, r.from, r.to - r.from);
+}
+
 PartitionInfo PartitionLog::Info() {
   std::lock_guard lock(mu_);
   (void)RefreshLocked();

@@ -47,6 +47,11 @@ class PartitionLog {
   // = none), nor the active segment. A held segment is logged once.
   Status ApplyRetention(int64_t now_us, int64_t keep_from);
   PartitionInfo Info();
+  // A cache hint from the consumer: the batches wholly below `offset` were read and will not be
+  // read again soon, so their pages may leave the page cache (FileSystem::DropCachedPages; each
+  // byte is advised once). New appends then reuse those pages instead of growing the cache.
+  // Content and durability are unchanged; a later Read() of them reads the disk.
+  void DropCacheBelow(int64_t offset);
 
  private:
   struct BatchPos {
@@ -63,6 +68,7 @@ class PartitionLog {
     uint64_t size = 0;  // bytes of complete batches
     int64_t max_timestamp = 0;
     std::vector<BatchPos> batches;
+    uint64_t dropped = 0;  // bytes [0, dropped) were given to DropCachedPages
   };
 
   PartitionLog(std::string dir, int32_t partition, OpenMode mode, const LogOptions& options)
