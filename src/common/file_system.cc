@@ -224,6 +224,9 @@ class PosixFileSystem final : public FileSystem {
     }
     return std::unique_ptr<FileLock>(new PosixFileLock(fd));
   }
+  // "Whole pages" are whole folios: with ext4's large folios (Linux 6.16 on) one may span up to
+  // 2 MiB, and a folio reaching outside the range stays; a range reaching the end of the file
+  // also drops its last partial page.
   Status DropCachedPages(const std::string& path, uint64_t offset, uint64_t length) override {
     if (length == 0) return Status::OK();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -1,5 +1,7 @@
 #include "log/embedded/partition_log.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -383,6 +385,13 @@ Status PartitionLog::ApplyRetention(int64_t now_us, int64_t keep_from) {
 }
 
 void PartitionLog::DropCacheBelow(int64_t offset) {
+  // The kernel drops only cached folios wholly inside the range, and a folio may span up to
+  // 2 MiB: each range starts that far back, so a folio left at the last range's end goes with
+  // the next one (advising bytes with no pages costs little). The active segment's range ends
+  // at a page boundary: its last partial page is written again by the next append, which would
+  // otherwise read it back from the disk.
+  constexpr uint64_t kFolioSpan = 2 << 20;
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   struct Range {
     std::string path;
     uint64_t from, to;
@@ -405,8 +414,9 @@ void PartitionLog::DropCacheBelow(int64_t offset) {
                   ? (b + 1 == it->batches.end() ? it->size : (b + 1)->position)
                   : b->position;
       }
+      if (it + 1 == segments_.end()) end = end / page * page;
       if (end <= it->dropped) break;
-      ranges.push_back({it->path, it->dropped, end});
+      ranges.push_back({it->path, it->dropped / kFolioSpan * kFolioSpan, end});
       it->dropped = end;
     }
   }
