@@ -159,10 +159,17 @@ Status PartitionLog::Roll() {
 }
 
 Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
+  DF_ASSIGN_OR_RETURN(int64_t base, Write(records));
+  DF_RETURN_IF_ERROR(Commit());
+  return base;
+}
+
+Result<int64_t> PartitionLog::Write(std::span<const LogRecord> records) {
   if (records.empty()) return Status::InvalidArgument("empty batch");
-  std::unique_lock lock(mu_);
+  std::lock_guard lock(mu_);
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
   if (!failed_.ok()) return failed_;
+  if (pending_.base >= 0) return Status::Internal("a written batch was not committed");
   if (segments_.back().size >= options_.segment_bytes) {
     Status s = Roll();
     if (!s.ok()) return failed_ = s.WithContext("cannot append to the log");
@@ -178,18 +185,28 @@ Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
     (void)active_->Truncate(seg.size);
     return failed_ = written.WithContext("cannot append to the log");
   }
+  int64_t max_ts = 0;
+  for (const auto& r : records) max_ts = std::max(max_ts, r.timestamp_us);
+  pending_ = {base, static_cast<uint32_t>(records.size()), buffer_.size(), max_ts};
+  return base;
+}
+
+Status PartitionLog::Commit() {
+  std::unique_lock lock(mu_);
+  if (pending_.base < 0) return Status::Internal("no written batch to commit");
+  Pending p = pending_;
+  pending_ = Pending();
   if (options_.fsync_per_batch) {
     Status synced = active_->Sync();
     if (!synced.ok()) return failed_ = synced.WithContext("cannot append to the log");
   }
-  int64_t max_ts = 0;
-  for (const auto& r : records) max_ts = std::max(max_ts, r.timestamp_us);
-  seg.max_timestamp = std::max(seg.max_timestamp, max_ts);
-  seg.batches.push_back({base, static_cast<uint32_t>(records.size()), seg.size, seg.max_timestamp});
-  seg.size += buffer_.size();
+  Segment& seg = segments_.back();
+  seg.max_timestamp = std::max(seg.max_timestamp, p.max_timestamp);
+  seg.batches.push_back({p.base, p.count, seg.size, seg.max_timestamp});
+  seg.size += p.bytes;
   lock.unlock();
   cv_.notify_all();
-  return base;
+  return Status::OK();
 }
 
 Status PartitionLog::RefreshLocked() {

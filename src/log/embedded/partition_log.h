@@ -37,6 +37,13 @@ class PartitionLog {
   ~PartitionLog();
 
   Result<int64_t> Append(std::span<const LogRecord> records);
+  // Append() in two steps, so that several partitions can be written first and synced together
+  // (EmbeddedLog::AppendAll): Write() encodes and writes the batch, which is then neither
+  // durable nor visible to readers; Commit() syncs it (fsync_per_batch) and only then makes it
+  // visible, as Append() does. After a Write() that returned OK, Commit() must be called before
+  // the next Write() (one batch pending); it may run on another thread.
+  Result<int64_t> Write(std::span<const LogRecord> records);
+  Status Commit();
   Status Read(int64_t offset, size_t max_records, std::vector<ConsumedRecord>* out);
   // Log::OffsetForTime for this partition.
   Result<int64_t> OffsetForTime(int64_t timestamp_us);
@@ -99,6 +106,13 @@ class PartitionLog {
   int64_t start_offset_ = 0;              // guarded by mu_
   Status failed_;                         // guarded by mu_; sticky write error
   std::string buffer_;                    // guarded by mu_; encode buffer
+  struct Pending {
+    int64_t base = -1;  // -1: none
+    uint32_t count = 0;
+    uint64_t bytes = 0;
+    int64_t max_timestamp = 0;
+  };
+  Pending pending_;  // guarded by mu_; the batch Write() wrote and Commit() has not published
   int64_t held_logged_ = -1;  // guarded by mu_; base offset of the last held segment logged
 };
 
