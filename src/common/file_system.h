@@ -108,6 +108,16 @@ class FileSystem {
   // null) gets the file's content, the holder's pid.
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
                                                      std::string* holder) = 0;
+
+  // A cache hint: the bytes [offset, offset + length) of `path` will not be read again soon,
+  // so the kernel may drop their pages from its page cache (posix_fadvise DONTNEED; only whole
+  // pages inside the range). Changes no content and no durability: dirty (unsynced) pages are
+  // never dropped, and a later read gets the same bytes from the disk. Writers that append
+  // much (the embedded log) use it for what their reader has consumed, so new appends reuse
+  // those pages instead of growing the page cache (growing it costs ~5 µs of kernel time per
+  // KiB written on our CI VM; docs/benchmarks.md "Issue 19: kernel time and ingest"). Callers
+  // ignore its errors. The default does nothing.
+  virtual Status DropCachedPages(const std::string& path, uint64_t offset, uint64_t length);
 };
 
 // The error for a failed call: "<what> <path>: <strerror(err)>", ResourceExhausted for

@@ -13,6 +13,7 @@
 
 #include "common/file_util.h"
 #include "common/testing/fault_injection_fs.h"
+#include "common/testing/page_cache.h"
 
 namespace dataforge {
 namespace {
@@ -73,6 +74,30 @@ TEST_F(FileSystemTest, PowerCutDropsBytesAppendedAfterTheLastSync) {
   EXPECT_EQ(Content(path), "durable-lost");
   ASSERT_TRUE(fs.PowerCut().ok());
   EXPECT_EQ(Content(path), "durable");
+}
+
+// The cache hint drops a synced file's pages and the content reads back the same, also through
+// the fault-injecting file system (it passes the hint on and does not count it as a mutating
+// call).
+TEST_F(FileSystemTest, DropCachedPagesEvictsSyncedPagesAndKeepsTheContent) {
+  FaultInjectionFs fault_fs;
+  for (FileSystem* fs : {FileSystem::Default(), static_cast<FileSystem*>(&fault_fs)}) {
+    std::string path = dir_ + (fs == &fault_fs ? "/fault" : "/posix");
+    std::string data;
+    for (int i = 0; i < 64 * 1024 + 100; ++i) data += static_cast<char>('a' + i % 26);
+    auto file = fs->NewAppendableFile(path);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append(data).ok());
+    ASSERT_TRUE((*file)->Sync().ok());
+    uint64_t calls = fault_fs.calls();
+    ASSERT_TRUE(fs->DropCachedPages(path, 0, data.size()).ok()) << path;
+    EXPECT_EQ(fault_fs.calls(), calls);
+    EXPECT_EQ(testing::ResidentPages(path, 0, data.size()), 0) << path;
+    EXPECT_EQ(Content(path), data) << path;
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  EXPECT_EQ(FileSystem::Default()->DropCachedPages(dir_ + "/none", 0, 1).ToString(),
+            "NotFound: cannot open " + dir_ + "/none: No such file or directory");
 }
 
 TEST_F(FileSystemTest, PowerCutRemovesAFileWhoseDirectoryWasNotSynced) {

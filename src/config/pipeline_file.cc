@@ -457,7 +457,8 @@ std::string_view LogFormatName(LogConfig::Format format) {
 }
 
 PipelineConfig DefaultPipelineConfig() {
-  auto parsed = ParseOver(PipelineConfig{}, DefaultPipelineYaml(), "<built-in default>");
+  PipelineConfig base;  // named: gcc 12 -O3 warns (maybe-uninitialized) about a temporary here
+  auto parsed = ParseOver(std::move(base), DefaultPipelineYaml(), "<built-in default>");
   if (!parsed.ok()) {
     fmt::print(stderr, "dataforge: the built-in pipeline is broken: {}\n",
                parsed.status().message());

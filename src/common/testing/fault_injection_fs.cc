@@ -291,6 +291,11 @@ bool FaultInjectionFs::FileExists(const std::string& path) {
   return !power_is_off() && base_->FileExists(path);
 }
 
+Status FaultInjectionFs::DropCachedPages(const std::string& path, uint64_t offset,
+                                         uint64_t length) {
+  return base_->DropCachedPages(path, offset, length);
+}
+
 Result<std::unique_ptr<FileLock>> FaultInjectionFs::LockFile(const std::string& path,
                                                              std::string* holder) {
   Status s;

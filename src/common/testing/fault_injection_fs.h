@@ -65,6 +65,8 @@ class FaultInjectionFs final : public FileSystem {
   Result<uint64_t> FileSize(const std::string& path) override;
   bool FileExists(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path, std::string* holder) override;
+  // A cache hint: passed to the base file system (not a mutating call; it changes no content).
+  Status DropCachedPages(const std::string& path, uint64_t offset, uint64_t length) override;
 
  private:
   friend class FaultWritableFile;

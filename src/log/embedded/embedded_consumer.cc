@@ -69,6 +69,9 @@ Status EmbeddedConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_
         // Read starts at the partition's start when next_[p] was deleted.
         if ((*out)[mark].offset > next_[p]) ReportLost(partition, (*out)[mark].offset);
         next_[p] = out->back().offset + 1;
+        // What this member read is not read again: let its pages go (a cache hint; new
+        // appends reuse them instead of growing the page cache).
+        log_->DropCacheBelow(topic_, partition, next_[p]);
       } else {
         // Everything from next_[p] on deleted? (A position past the end is not a loss: a tail
         // lost in a crash is streamed again by the relay at the same offsets; wait for it.)

@@ -1,5 +1,7 @@
 #include "log/embedded/embedded_log.h"
 
+#include <thread>
+
 #include <algorithm>
 #include <sstream>
 
@@ -175,10 +177,54 @@ Result<int64_t> EmbeddedLog::Append(const std::string& topic, int32_t partition,
   return base;
 }
 
+Status EmbeddedLog::AppendAll(const std::string& topic,
+                              std::span<const std::vector<LogRecord>> by_partition) {
+  std::vector<PartitionLog*> written;
+  Status status;
+  for (size_t p = 0; p < by_partition.size() && status.ok(); ++p) {
+    if (by_partition[p].empty()) continue;
+    auto part = GetPartition(topic, static_cast<int32_t>(p));
+    if (!part.ok()) {
+      status = part.status();
+      break;
+    }
+    auto base = (*part)->Write(by_partition[p]);
+    if (base.ok()) {
+      written.push_back(*part);
+    } else {
+      status = base.status();
+    }
+  }
+  std::vector<Status> committed(written.size());
+  {
+    std::vector<std::jthread> syncs;
+    for (size_t i = 1; i < written.size(); ++i) {
+      syncs.emplace_back([&, i] { committed[i] = written[i]->Commit(); });
+    }
+    if (!written.empty()) committed[0] = written[0]->Commit();
+  }  // joins
+  for (const Status& s : committed) {
+    if (status.ok() && !s.ok()) status = s;
+  }
+  if (!written.empty()) {
+    {
+      std::lock_guard lock(append_mu_);
+      ++append_generation_;
+    }
+    append_cv_.notify_all();
+  }
+  return status;
+}
+
 Status EmbeddedLog::Read(const std::string& topic, int32_t partition, int64_t offset,
                          size_t max_records, std::vector<ConsumedRecord>* out) {
   DF_ASSIGN_OR_RETURN(PartitionLog * p, GetPartition(topic, partition));
   return p->Read(offset, max_records, out);
+}
+
+void EmbeddedLog::DropCacheBelow(const std::string& topic, int32_t partition, int64_t offset) {
+  auto p = GetPartition(topic, partition);
+  if (p.ok()) (*p)->DropCacheBelow(offset);
 }
 
 Result<int64_t> EmbeddedLog::OffsetForTime(const std::string& topic, int32_t partition,

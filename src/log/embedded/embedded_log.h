@@ -39,6 +39,13 @@ class EmbeddedLog final : public Log {
   Result<int32_t> PartitionFor(const std::string& topic, const std::string& key) override;
   Result<int64_t> Append(const std::string& topic, int32_t partition,
                          std::span<const LogRecord> records) override;
+  // Writes every partition's batch first, then syncs them together (one thread per partition
+  // beyond the first: concurrent fdatasyncs share the file system's journal commits), each
+  // made visible once its own sync returned, as Append() does. Returns after every sync, so a
+  // batch is durable when this returns OK; on an error the partitions written before it are
+  // still committed, as a loop of Append() would leave them.
+  Status AppendAll(const std::string& topic,
+                   std::span<const std::vector<LogRecord>> by_partition) override;
   Status Read(const std::string& topic, int32_t partition, int64_t offset, size_t max_records,
               std::vector<ConsumedRecord>* out) override;
   Result<int64_t> OffsetForTime(const std::string& topic, int32_t partition,
@@ -65,6 +72,9 @@ class EmbeddedLog final : public Log {
   void HoldForConsumer(const std::string& group, const std::string& topic, int32_t partition,
                        int64_t next_offset);
   void ReleaseConsumer(const std::string& group, const std::string& topic);
+  // A consumer read `partition` of `topic` below `offset`: a cache hint
+  // (PartitionLog::DropCacheBelow). Unknown topics and partitions are ignored.
+  void DropCacheBelow(const std::string& topic, int32_t partition, int64_t offset);
 
   uint64_t AppendGeneration();
   void WaitForAppend(uint64_t seen, int64_t timeout_us, std::stop_token stop);

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <limits>
 
+#include "common/testing/fault_injection_fs.h"
+#include "common/testing/page_cache.h"
 #include "log/embedded/batch_format.h"
 
 namespace dataforge {
@@ -198,6 +200,94 @@ TEST_F(EmbeddedLogTest, OffsetForTimeEqualsAScanAcrossSegmentsWhateverTheOrder) 
   // The first record at or after 11'520 is 152 (batch 15), not one of batch 17 (ts 11'260..).
   EXPECT_EQ(scan(11'520), 152);
   EXPECT_EQ(scan(10'000 + 4000), 400);
+}
+
+class NoResumeListener final : public ConsumerListener {
+ public:
+  Result<std::optional<int64_t>> ResumeOffset(int32_t) override { return std::optional<int64_t>(); }
+  void OnRecordsLost(const LostRange&) override {}
+};
+
+// The consumer's cache hint (PartitionLog::DropCacheBelow): once it read a batch, the batch's
+// whole pages leave the page cache, across segments, and the records read back unchanged.
+TEST_F(EmbeddedLogTest, ConsumerDropsTheCachedPagesOfWhatItRead) {
+  LogOptions o;
+  o.segment_bytes = 64 << 10;
+  auto log = Open(OpenMode::kReadWrite, o);
+  ASSERT_TRUE(log->CreateTopic("t", 1).ok());
+  auto batch = [](int from) {
+    std::vector<LogRecord> out;
+    for (int i = from; i < from + 4; ++i) {
+      char key[8];
+      snprintf(key, sizeof key, "k%03d", i);
+      out.push_back({key, std::string(4096, static_cast<char>('a' + i % 26)), i, {}});
+    }
+    return out;
+  };
+  for (int b = 0; b < 6; ++b) ASSERT_EQ(*log->Append("t", 0, batch(4 * b)), 4 * b);
+  // Every batch has the same size; rolled when a segment reached 64 KiB: 4 batches, then 2.
+  const uint64_t size = fs::file_size(Segment(0, 0)) / 4;
+  ASSERT_EQ(fs::file_size(Segment(0, 0)), 4 * size);
+  ASSERT_EQ(fs::file_size(Segment(0, 16)), 2 * size);
+  const uint64_t page = 4096;
+  NoResumeListener listener;
+  auto consumer = log->Subscribe("g", "t", &listener);
+  ASSERT_TRUE(consumer.ok());
+  std::vector<ConsumedRecord> out;
+  // The kernel drops only folios wholly inside a range (one append's folios are at most its
+  // ~16.5 KiB, naturally aligned), so the first batch's pages are certainly gone after the
+  // consumer read three batches; the sealed segment goes whole once read to its end (its last
+  // partial page included); the active one keeps its last partial page for the next append.
+  ASSERT_TRUE((*consumer)->Poll(12, 0, {}, &out).ok());  // batches 0..2
+  ASSERT_EQ(out.size(), 12u);
+  EXPECT_EQ(testing::ResidentPages(Segment(0, 0), 0, size / page * page), 0);
+  ASSERT_TRUE((*consumer)->Poll(100, 0, {}, &out).ok());  // the rest: into the second segment
+  ASSERT_EQ(out.size(), 24u);
+  EXPECT_EQ(testing::ResidentPages(Segment(0, 0), 0, 4 * size), 0);
+  EXPECT_EQ(testing::ResidentPages(Segment(0, 16), 0, size / page * page), 0);
+  std::vector<ConsumedRecord> again;
+  ASSERT_TRUE(log->Read("t", 0, 0, 100, &again).ok());
+  ASSERT_EQ(again.size(), 24u);
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].record.key, out[i].record.key);
+    EXPECT_EQ(again[i].record.value, std::string(4096, static_cast<char>('a' + i % 26)));
+  }
+}
+
+// AppendAll writes every partition, then syncs them together (concurrently): when it returns,
+// every partition's batch is durable (a power cut right after keeps all of them) and readable,
+// at the offsets a loop of Append() would give.
+TEST_F(EmbeddedLogTest, AppendAllSyncsEveryPartitionBeforeReturning) {
+  testing::FaultInjectionFs fault_fs;
+  LogOptions o;
+  o.file_system = &fault_fs;
+  std::vector<std::vector<LogRecord>> by_partition(4);
+  by_partition[0] = Records(0, 3);
+  by_partition[2] = Records(3, 1);
+  by_partition[3] = Records(4, 2);
+  {
+    auto log = Open(OpenMode::kReadWrite, o);
+    ASSERT_TRUE(log->CreateTopic("t", 4).ok());
+    ASSERT_TRUE(log->Append("t", 3, Records(100, 1)).ok());
+    ASSERT_TRUE(log->AppendAll("t", by_partition).ok());
+    std::vector<ConsumedRecord> out;
+    ASSERT_TRUE(log->Read("t", 3, 0, 10, &out).ok());
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[1].offset, 1);
+    EXPECT_EQ(out[1].record.key, "k4");
+  }
+  ASSERT_TRUE(fault_fs.PowerCut().ok());
+  auto log = Open(OpenMode::kReadWrite, o);
+  for (int p = 0; p < 4; ++p) {
+    std::vector<ConsumedRecord> out;
+    ASSERT_TRUE(log->Read("t", p, 0, 10, &out).ok());
+    std::vector<std::string> keys;
+    for (const auto& c : out) keys.push_back(c.record.key);
+    std::vector<std::string> want;
+    if (p == 3) want.push_back("k100");
+    for (const auto& r : by_partition[p]) want.push_back(r.key);
+    EXPECT_EQ(keys, want) << "partition " << p;
+  }
 }
 
 TEST_F(EmbeddedLogTest, PartitionForIsStable) {

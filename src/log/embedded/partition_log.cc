@@ -1,5 +1,7 @@
 #include "log/embedded/partition_log.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -157,10 +159,17 @@ Status PartitionLog::Roll() {
 }
 
 Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
+  DF_ASSIGN_OR_RETURN(int64_t base, Write(records));
+  DF_RETURN_IF_ERROR(Commit());
+  return base;
+}
+
+Result<int64_t> PartitionLog::Write(std::span<const LogRecord> records) {
   if (records.empty()) return Status::InvalidArgument("empty batch");
-  std::unique_lock lock(mu_);
+  std::lock_guard lock(mu_);
   if (mode_ != OpenMode::kReadWrite) return Status::InvalidArgument("the log is open read-only");
   if (!failed_.ok()) return failed_;
+  if (pending_.base >= 0) return Status::Internal("a written batch was not committed");
   if (segments_.back().size >= options_.segment_bytes) {
     Status s = Roll();
     if (!s.ok()) return failed_ = s.WithContext("cannot append to the log");
@@ -176,18 +185,28 @@ Result<int64_t> PartitionLog::Append(std::span<const LogRecord> records) {
     (void)active_->Truncate(seg.size);
     return failed_ = written.WithContext("cannot append to the log");
   }
+  int64_t max_ts = 0;
+  for (const auto& r : records) max_ts = std::max(max_ts, r.timestamp_us);
+  pending_ = {base, static_cast<uint32_t>(records.size()), buffer_.size(), max_ts};
+  return base;
+}
+
+Status PartitionLog::Commit() {
+  std::unique_lock lock(mu_);
+  if (pending_.base < 0) return Status::Internal("no written batch to commit");
+  Pending p = pending_;
+  pending_ = Pending();
   if (options_.fsync_per_batch) {
     Status synced = active_->Sync();
     if (!synced.ok()) return failed_ = synced.WithContext("cannot append to the log");
   }
-  int64_t max_ts = 0;
-  for (const auto& r : records) max_ts = std::max(max_ts, r.timestamp_us);
-  seg.max_timestamp = std::max(seg.max_timestamp, max_ts);
-  seg.batches.push_back({base, static_cast<uint32_t>(records.size()), seg.size, seg.max_timestamp});
-  seg.size += buffer_.size();
+  Segment& seg = segments_.back();
+  seg.max_timestamp = std::max(seg.max_timestamp, p.max_timestamp);
+  seg.batches.push_back({p.base, p.count, seg.size, seg.max_timestamp});
+  seg.size += p.bytes;
   lock.unlock();
   cv_.notify_all();
-  return base;
+  return Status::OK();
 }
 
 Status PartitionLog::RefreshLocked() {
@@ -380,6 +399,46 @@ Status PartitionLog::ApplyRetention(int64_t now_us, int64_t keep_from) {
     start_offset_ = segments_.front().base_offset;
   }
   return Status::OK();
+}
+
+void PartitionLog::DropCacheBelow(int64_t offset) {
+  // The kernel drops only cached folios wholly inside the range, and a folio may span up to
+  // 2 MiB: each range starts that far back, so a folio left at the last range's end goes with
+  // the next one (advising bytes with no pages costs little). The active segment's range ends
+  // at a page boundary: its last partial page is written again by the next append, which would
+  // otherwise read it back from the disk.
+  constexpr uint64_t kFolioSpan = 2 << 20;
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  struct Range {
+    std::string path;
+    uint64_t from, to;
+  };
+  std::vector<Range> ranges;
+  {
+    std::lock_guard lock(mu_);
+    // From the segment holding `offset` back to the first one not yet dropped to its end.
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](int64_t o, const Segment& s) { return o < s.base_offset; });
+    while (it != segments_.begin()) {
+      --it;
+      // The end of the last batch wholly below `offset`.
+      auto b = std::upper_bound(it->batches.begin(), it->batches.end(), offset,
+                                [](int64_t o, const BatchPos& p) { return o < p.base_offset; });
+      uint64_t end = 0;
+      if (b != it->batches.begin()) {
+        --b;
+        end = b->base_offset + b->count <= offset
+                  ? (b + 1 == it->batches.end() ? it->size : (b + 1)->position)
+                  : b->position;
+      }
+      if (it + 1 == segments_.end()) end = end / page * page;
+      if (end <= it->dropped) break;
+      ranges.push_back({it->path, it->dropped / kFolioSpan * kFolioSpan, end});
+      it->dropped = end;
+    }
+  }
+  // Outside the lock: appends go on meanwhile. Only a hint: a failure changes nothing.
+  for (const auto& r : ranges) (void)fs_->DropCachedPages(r.path, r.from, r.to - r.from);
 }
 
 PartitionInfo PartitionLog::Info() {

@@ -37,6 +37,13 @@ class PartitionLog {
   ~PartitionLog();
 
   Result<int64_t> Append(std::span<const LogRecord> records);
+  // Append() in two steps, so that several partitions can be written first and synced together
+  // (EmbeddedLog::AppendAll): Write() encodes and writes the batch, which is then neither
+  // durable nor visible to readers; Commit() syncs it (fsync_per_batch) and only then makes it
+  // visible, as Append() does. After a Write() that returned OK, Commit() must be called before
+  // the next Write() (one batch pending); it may run on another thread.
+  Result<int64_t> Write(std::span<const LogRecord> records);
+  Status Commit();
   Status Read(int64_t offset, size_t max_records, std::vector<ConsumedRecord>* out);
   // Log::OffsetForTime for this partition.
   Result<int64_t> OffsetForTime(int64_t timestamp_us);
@@ -47,6 +54,11 @@ class PartitionLog {
   // = none), nor the active segment. A held segment is logged once.
   Status ApplyRetention(int64_t now_us, int64_t keep_from);
   PartitionInfo Info();
+  // A cache hint from the consumer: the batches wholly below `offset` were read and will not be
+  // read again soon, so their pages may leave the page cache (FileSystem::DropCachedPages; each
+  // byte is advised once). New appends then reuse those pages instead of growing the cache.
+  // Content and durability are unchanged; a later Read() of them reads the disk.
+  void DropCacheBelow(int64_t offset);
 
  private:
   struct BatchPos {
@@ -63,6 +75,7 @@ class PartitionLog {
     uint64_t size = 0;  // bytes of complete batches
     int64_t max_timestamp = 0;
     std::vector<BatchPos> batches;
+    uint64_t dropped = 0;  // bytes [0, dropped) were given to DropCachedPages
   };
 
   PartitionLog(std::string dir, int32_t partition, OpenMode mode, const LogOptions& options)
@@ -93,6 +106,13 @@ class PartitionLog {
   int64_t start_offset_ = 0;              // guarded by mu_
   Status failed_;                         // guarded by mu_; sticky write error
   std::string buffer_;                    // guarded by mu_; encode buffer
+  struct Pending {
+    int64_t base = -1;  // -1: none
+    uint32_t count = 0;
+    uint64_t bytes = 0;
+    int64_t max_timestamp = 0;
+  };
+  Pending pending_;  // guarded by mu_; the batch Write() wrote and Commit() has not published
   int64_t held_logged_ = -1;  // guarded by mu_; base offset of the last held segment logged
 };
 

@@ -21,6 +21,7 @@
 
 #include "common/json_writer.h"
 #include "store/rocksdb/rocksdb_keys.h"
+#include "store/rocksdb/wal_page_cache.h"
 #include "store/row_merge.h"
 
 namespace dataforge {
@@ -118,6 +119,7 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const std::string& dir, OpenMo
   if (mode == OpenMode::kReadWrite) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);  // else RocksDB logs an error for a new store
+    opts.env = WalCacheDroppingEnv();              // synced WAL pages leave the page cache
     st = rocksdb::DB::Open(opts, dir, cfs, &s->handles_, &db);
     if (!st.ok()) {
       std::string hint = st.ToString().find("lock") != std::string::npos
