@@ -114,6 +114,9 @@ class PipelineImpl final : public Pipeline {
     DF_ASSIGN_OR_RETURN(registry_,
                         registry::SchemaRegistry::Open(
                             urls.staging, ingests() ? OpenMode::kReadWrite : OpenMode::kReadOnly));
+    if (processes()) {
+      decoder_ = std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
+    }
     return Status::OK();
   }
 
@@ -153,6 +156,8 @@ class PipelineImpl final : public Pipeline {
   }
 
   Status OpenProcess(const ResolvedUrls& urls, size_t batch) {
+    DF_ASSIGN_OR_RETURN(auto mapper, Mapper::Create(config_.process));
+    mapper_ = std::make_unique<Mapper>(std::move(mapper));
     DF_ASSIGN_OR_RETURN(
         store_, OpenStore(urls.store, OpenMode::kReadWrite, StoreOptionsFor(config_.store)));
     processor_ =
@@ -737,8 +742,9 @@ class PipelineImpl final : public Pipeline {
   std::unique_ptr<Mapper> mapper_;
   std::unique_ptr<AggregateStage> aggregates_;  // process.aggregates; outlives processor_
   // log.format confluent-* and process.schema; before the relay and the processor that borrow
-  // it.
+  // them.
   std::unique_ptr<registry::SchemaRegistry> registry_;
+  std::unique_ptr<WireDecoder> decoder_;
   std::unique_ptr<Staging> staging_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<Store> store_;

@@ -328,8 +328,11 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
       } else if (m.ok) {
         batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
         ++counts.stored;
-        for (BatchStage* stage : stages_) {
-          DF_RETURN_IF_ERROR(stage->OnRow(c, m, batch_.rows.back(), &batch_));
+        if (!stages_.empty()) {
+          // A stage may add rows to the batch in OnRow (a derived table): each gets the main
+          // row by value, as a reference into batch_.rows would move under it.
+          const RowWrite row = batch_.rows.back();
+          for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->OnRow(c, m, row, &batch_));
         }
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),

@@ -358,6 +358,8 @@ TEST_F(RocksDbStoreTest, OffsetRowsWithoutFilteredKeepReading) {
     ASSERT_TRUE(db->Get({}, meta, key, &v).ok());
     EXPECT_EQ(v.size(), 40u);
   });
+}
+
 // The WAL's synced pages leave the page cache after each Apply (store/rocksdb/wal_page_cache.h),
 // and a reopen recovers every row from the WAL all the same (nothing was flushed to a table
 // file: avoid_flush_during_shutdown).
