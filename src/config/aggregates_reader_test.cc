@@ -156,5 +156,68 @@ TEST(AggregatesReaderTest, EachMistakeIsOneLineWithFileLineAndTheFix) {
             "group_by: [...], window: {...}, values: [...]})");
 }
 
+// `config show` prints process.aggregates (and expr/where in derived tables) so that reading it
+// back gives the same pipeline: nothing of the processing is left out of what it shows.
+TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
+  auto c = ParsePipelineConfig(
+      "process:\n"
+      "  table: dataforge.users\n"
+      "  key_column: id\n"
+      "  where: \"nat <> 'XX'\"\n"
+      "  columns:\n"
+      "    - {name: id, type: uuid, path: login.uuid, required: true}\n"
+      "    - {name: country, path: location.country}\n"
+      "    - {name: age, type: int, path: dob.age}\n"
+      "    - {name: at, type: timestamp, path: registered.date}\n"
+      "    - {name: decade, type: int, expr: \"floor(dob.age / 10) * 10\"}\n"
+      "  outputs:\n"
+      "    - table: dataforge.adults\n"
+      "      where: \"dob.age >= 18\"\n"
+      "      columns:\n"
+      "        - {name: id, type: uuid, path: $key, required: true}\n"
+      "        - {name: initial, expr: \"upper(substring(name.first, 1, 1))\"}\n"
+      "  aggregates:\n"
+      "    - table: dataforge.per_country\n"
+      "      group_by: [country, decade]\n"
+      "      window: {type: hopping, size: 1h30m, advance: 15m, time: at}\n"
+      "      lateness: 10m\n"
+      "      late: update\n"
+      "      values:\n"
+      "        - {name: users, fn: count}\n"
+      "        - {name: avg_age, fn: avg, of: age}\n"
+      "      distinct_exact_limit: 500\n"
+      "    - table: dataforge.sessions\n"
+      "      group_by: [country]\n"
+      "      window: {type: session, gap: 30m}\n"
+      "      values: [{name: n, fn: count}]\n",
+      "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::string yaml = PipelineConfigToYaml(*c);
+  auto back = ParsePipelineConfig(yaml, "shown.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  EXPECT_EQ(PipelineConfigToYaml(*back), yaml);
+  EXPECT_EQ(back->process.where, "nat <> 'XX'");
+  EXPECT_EQ(back->process.columns[4].expr, "floor(dob.age / 10) * 10");
+  ASSERT_EQ(back->process.outputs.size(), 1u);
+  EXPECT_EQ(back->process.outputs[0].where, "dob.age >= 18");
+  EXPECT_EQ(back->process.outputs[0].columns[1].expr, "upper(substring(name.first, 1, 1))");
+  ASSERT_EQ(back->process.aggregates.size(), 2u);
+  const AggregateSpec& a = back->process.aggregates[0];
+  EXPECT_EQ(a.table, "dataforge.per_country");
+  EXPECT_EQ(a.group_by, (std::vector<std::string>{"country", "decade"}));
+  EXPECT_EQ(a.window.type, "hopping");
+  EXPECT_EQ(a.window.size_ms, 5'400'000);
+  EXPECT_EQ(a.window.advance_ms, 900'000);
+  EXPECT_EQ(a.window.time_column, "at");
+  EXPECT_EQ(a.lateness_ms, 600'000);
+  EXPECT_EQ(a.late, "update");
+  ASSERT_EQ(a.values.size(), 2u);
+  EXPECT_EQ(a.values[1].fn, "avg");
+  EXPECT_EQ(a.values[1].of, "age");
+  EXPECT_EQ(a.distinct_exact_limit, 500u);
+  EXPECT_EQ(back->process.aggregates[1].window.gap_ms, 1'800'000);
+  EXPECT_EQ(back->process.aggregates[1].window.time_column, "");
+}
+
 }  // namespace
 }  // namespace dataforge

@@ -17,6 +17,66 @@ void List(YAML::Emitter& out, const std::vector<std::string>& items) {
 }
 
 // process.outputs (config/outputs_reader.h), as read.
+// `columns: [...]` of process.columns or of a derived table.
+void WriteColumns(YAML::Emitter& out, const std::vector<ColumnSpec>& columns) {
+  out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
+  for (const auto& col : columns) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << col.name;
+    out << YAML::Key << "type" << YAML::Value << col.type;
+    if (!col.paths.empty()) {
+      out << YAML::Key << "path" << YAML::Value;
+      List(out, col.paths);
+    }
+    if (!col.templates.empty()) {
+      out << YAML::Key << "template" << YAML::Value;
+      List(out, col.templates);
+    }
+    if (!col.expr.empty()) {
+      out << YAML::Key << "expr" << YAML::Value << YAML::DoubleQuoted << col.expr;
+    }
+    if (col.required) out << YAML::Key << "required" << YAML::Value << true;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+// process.aggregates (docs/aggregates.md), durations as the reader takes them.
+void WriteAggregates(YAML::Emitter& out, const std::vector<AggregateSpec>& aggregates) {
+  out << YAML::Key << "aggregates" << YAML::Value << YAML::BeginSeq;
+  for (const AggregateSpec& a : aggregates) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "table" << YAML::Value << a.table;
+    out << YAML::Key << "group_by" << YAML::Value;
+    List(out, a.group_by);
+    const WindowSpec& w = a.window;
+    out << YAML::Key << "window" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "type" << YAML::Value << w.type;
+    if (w.size_ms > 0)
+      out << YAML::Key << "size" << YAML::Value << FormatDuration(w.size_ms * 1000);
+    if (w.advance_ms > 0) {
+      out << YAML::Key << "advance" << YAML::Value << FormatDuration(w.advance_ms * 1000);
+    }
+    if (w.gap_ms > 0) out << YAML::Key << "gap" << YAML::Value << FormatDuration(w.gap_ms * 1000);
+    if (!w.time_column.empty()) out << YAML::Key << "time" << YAML::Value << w.time_column;
+    out << YAML::EndMap;
+    out << YAML::Key << "lateness" << YAML::Value << FormatDuration(a.lateness_ms * 1000);
+    out << YAML::Key << "late" << YAML::Value << a.late;
+    out << YAML::Key << "values" << YAML::Value << YAML::BeginSeq;
+    for (const AggregateValueSpec& v : a.values) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "name" << YAML::Value << v.name;
+      out << YAML::Key << "fn" << YAML::Value << v.fn;
+      if (!v.of.empty()) out << YAML::Key << "of" << YAML::Value << v.of;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    out << YAML::Key << "distinct_exact_limit" << YAML::Value << a.distinct_exact_limit;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
 void WriteOutputs(YAML::Emitter& out, const std::vector<OutputSpec>& outputs) {
   out << YAML::Key << "outputs" << YAML::Value << YAML::BeginSeq;
   for (const OutputSpec& o : outputs) {
@@ -30,24 +90,11 @@ void WriteOutputs(YAML::Emitter& out, const std::vector<OutputSpec>& outputs) {
     }
     out << YAML::Key << "table" << YAML::Value << o.table;
     out << YAML::Key << "key_column" << YAML::Value << o.key_column;
-    if (!o.where.empty()) out << YAML::Key << "where" << YAML::Value << o.where;
-    out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
-    for (const auto& col : o.columns) {
-      out << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "name" << YAML::Value << col.name;
-      out << YAML::Key << "type" << YAML::Value << col.type;
-      if (!col.paths.empty()) {
-        out << YAML::Key << "path" << YAML::Value;
-        List(out, col.paths);
-      }
-      if (!col.templates.empty()) {
-        out << YAML::Key << "template" << YAML::Value;
-        List(out, col.templates);
-      }
-      if (col.required) out << YAML::Key << "required" << YAML::Value << true;
-      out << YAML::EndMap;
+    if (!o.where.empty()) {
+      out << YAML::Key << "where" << YAML::Value << YAML::DoubleQuoted << o.where;
     }
-    out << YAML::EndSeq << YAML::EndMap;
+    WriteColumns(out, o.columns);
+    out << YAML::EndMap;
   }
   out << YAML::EndSeq;
 }
@@ -277,30 +324,12 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
     out << YAML::Key << "auto_register" << YAML::Value << c.process.schema.auto_register;
     out << YAML::EndMap;
   }
-  out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
-  for (const auto& col : c.process.columns) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << col.name;
-    out << YAML::Key << "type" << YAML::Value << col.type;
-    if (!col.paths.empty()) {
-      out << YAML::Key << "path" << YAML::Value;
-      List(out, col.paths);
-    }
-    if (!col.templates.empty()) {
-      out << YAML::Key << "template" << YAML::Value;
-      List(out, col.templates);
-    }
-    if (!col.expr.empty()) {
-      out << YAML::Key << "expr" << YAML::Value << YAML::DoubleQuoted << col.expr;
-    }
-    if (col.required) out << YAML::Key << "required" << YAML::Value << true;
-    out << YAML::EndMap;
-  }
-  out << YAML::EndSeq;
+  WriteColumns(out, c.process.columns);
   if (!c.process.where.empty()) {
     out << YAML::Key << "where" << YAML::Value << YAML::DoubleQuoted << c.process.where;
   }
   if (!c.process.outputs.empty()) WriteOutputs(out, c.process.outputs);
+  if (!c.process.aggregates.empty()) WriteAggregates(out, c.process.aggregates);
   out << YAML::EndMap;
 
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
