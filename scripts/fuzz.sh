@@ -23,7 +23,7 @@ PACKAGES=(
   clang libclang-rt-14-dev cmake ninja-build pkg-config
   libsimdjson-dev librocksdb-dev libsqlite3-dev libcurl4-openssl-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev librdkafka-dev libpq-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev libre2-dev tzdata
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -21,7 +21,9 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args,
         return std::regex_search(out, m, ready) ||
                process_->Stderr().find("dataforge: ") != std::string::npos;
       },
-      30);
+      // Ends as soon as the line is printed; the bound is for a sanitizer build on a loaded
+      // 2-core CI machine, where opening a pipeline once took over 30 s.
+      120);
   std::string out = process_->Stdout();
   EXPECT_TRUE(up && std::regex_search(out, m, ready)) << out << process_->Stderr();
   if (std::regex_search(out, m, ready)) {
