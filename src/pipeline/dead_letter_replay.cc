@@ -154,6 +154,13 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
                    "an out-of-place broadcast (a source truncate) is not a row: truncate the "
                    "table yourself if it should apply");
   }
+  if (reason.starts_with("output table '") || reason.starts_with("aggregate ")) {
+    // A letter of a BatchStage (process/batch_stage.h): the record itself is stored.
+    return Refused(id,
+                   "the record is stored in process.table; this letter is about one output "
+                   "(a derived table or an aggregate) only: fix that output and rebuild it with "
+                   "`dataforge reprocess`");
+  }
   if (reason.find("exceeds process.max_record_bytes") != std::string::npos) {
     return Refused(id,
                    "the letter keeps only the first 1024 bytes of the record: raise "

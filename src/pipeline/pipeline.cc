@@ -220,8 +220,10 @@ class PipelineImpl final : public Pipeline {
                           OpenLog(urls.log, OpenMode::kReadWrite, LogOptionsFor(config_.log)));
       log = outputs_log_.get();
     }
-    DF_ASSIGN_OR_RETURN(outputs_, OutputsStage::Create(config_.process, log, config_.log.partitions,
-                                                       config_.path, &outputs_probe_));
+    DF_ASSIGN_OR_RETURN(outputs_,
+                        OutputsStage::Create(config_.process, log, config_.log.partitions,
+                                             config_.path, config_.log.topic, clock_,
+                                             &outputs_probe_));
     for (const TableSchema& schema : outputs_->TableSchemas()) {
       DF_RETURN_IF_ERROR(store_->EnsureTable(schema));
     }

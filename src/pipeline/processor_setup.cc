@@ -44,8 +44,10 @@ Result<std::unique_ptr<ProcessorParts>> BuildProcessor(const ProcessorSetup& set
             fmt::format("processor setup: output topic '{}' is published only by `run`", o.topic));
       }
     }
-    DF_ASSIGN_OR_RETURN(auto outputs, OutputsStage::Create(config.process, setup.log, partitions,
-                                                           config.path, &parts->outputs_probe));
+    DF_ASSIGN_OR_RETURN(auto outputs,
+                        OutputsStage::Create(config.process, setup.log, partitions, config.path,
+                                             config.log.topic, setup.clock,
+                                             &parts->outputs_probe));
     for (const TableSchema& schema : outputs->TableSchemas()) {
       DF_RETURN_IF_ERROR(setup.store->EnsureTable(schema));
     }

@@ -205,6 +205,7 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   batch_.group = config_.group;
   batch_.rows.clear();
   batch_.dead_letters.clear();
+  batch_.stage_letters = 0;
   batch_.offsets.clear();
   batch_.truncate = true;
   positions_.clear();
@@ -248,6 +249,7 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
   batch_.group = config_.group;
   batch_.rows.clear();
   batch_.dead_letters.clear();
+  batch_.stage_letters = 0;
   batch_.offsets.clear();
   positions_.clear();
   counts_.clear();
@@ -332,7 +334,9 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
           // A stage may add rows to the batch in OnRow (a derived table): each gets the main
           // row by value, as a reference into batch_.rows would move under it.
           const RowWrite row = batch_.rows.back();
+          const size_t letters = batch_.dead_letters.size();
           for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->OnRow(c, m, row, &batch_));
+          batch_.stage_letters += batch_.dead_letters.size() - letters;
         }
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),

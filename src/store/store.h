@@ -83,6 +83,10 @@ struct StoreBatch {
   // write. Cassandra: the rows present are deleted before the offsets are written, so a replay
   // from the committed offsets deletes them again (idempotent).
   bool truncate = false;
+  // How many of dead_letters a BatchStage added about a record that is also stored (a late
+  // record of an aggregate, a record a derived table refused; batch_stage.h): in the dead-letter
+  // table, but not in StoreCounters::dead_lettered (the record's outcome is `stored`).
+  uint64_t stage_letters = 0;
 };
 
 // A table's shape. Column types are CQL type names: text, uuid, int, bigint, double, boolean,

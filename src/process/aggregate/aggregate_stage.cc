@@ -487,8 +487,12 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
       if (!still) batch->rows.push_back({session_key(gone), "", true, false, spec.table});
     }
     e.replaced.clear();
-    for (const Session& s : e.sessions.sessions())
+    // Only the sessions this batch changed: a group's other sessions' rows are current.
+    for (Session& s : e.sessions.sessions()) {
+      if (!s.changed) continue;
+      s.changed = false;
       result_row(session_key(s.window), e, s.window, s.state);
+    }
   }
   agg.touched.clear();
   // Result rows: the merge of every partition's state of the window.

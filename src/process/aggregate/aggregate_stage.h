@@ -28,6 +28,8 @@
 // time it is processed again (its count is still applied once).
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
+// A batch writes the result rows of the sessions it changed only, but the state row "g/..." holds
+// the group's whole session list: its size is the group's open sessions (bounded by lateness).
 //
 // If a batch fails between BeforeApply and AfterApply, the next OnRow or BeforeApply drops every
 // cache (the store's rows are the truth again). A batch that fails before BeforeApply (another

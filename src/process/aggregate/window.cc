@@ -28,7 +28,7 @@ Session* SessionList::Add(int64_t t_ms, int64_t gap_ms, const std::vector<ValueD
   auto last = std::find_if(first, sessions_.end(),
                            [&](const Session& s) { return s.window.start_ms >= w.end_ms; });
   if (first == last) {  // none: a new session
-    Session s{w, NewState(defs)};
+    Session s{w, NewState(defs), true};
     return &*sessions_.insert(first, std::move(s));
   }
   Session& into = *first;
@@ -45,6 +45,7 @@ Session* SessionList::Add(int64_t t_ms, int64_t gap_ms, const std::vector<ValueD
   }
   size_t index = static_cast<size_t>(first - sessions_.begin());
   sessions_.erase(first + 1, last);
+  sessions_[index].changed = true;
   return &sessions_[index];
 }
 

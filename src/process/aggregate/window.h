@@ -37,12 +37,13 @@ void AssignWindows(const WindowSpec& spec, int64_t t_ms, std::vector<Window>* ou
 struct Session {
   Window window;  // [first record, last record + gap)
   AggState state;
+  bool changed = false;  // by Add since its result row was last written (the writer clears it)
 };
 
 class SessionList {
  public:
   // Puts a record at `t_ms` into its session (opening, extending or bridging sessions, merging
-  // their states) and returns it; `*replaced` gets the windows of the sessions that were folded
+  // their states) and returns it, marked changed; `*replaced` gets the windows of the sessions that were folded
   // into it or moved (their result rows are gone).
   Session* Add(int64_t t_ms, int64_t gap_ms, const std::vector<ValueDef>& defs,
                uint64_t exact_limit, std::vector<Window>* replaced);

@@ -32,9 +32,12 @@ bool MapperEvaluatesWhere() {
 Result<std::unique_ptr<OutputsStage>> OutputsStage::Create(const ProcessConfig& config, Log* log,
                                                            int32_t partitions,
                                                            const std::string& file,
+                                                           std::string topic, Clock* clock,
                                                            OutputsProbe* probe) {
   std::unique_ptr<OutputsStage> stage(new OutputsStage());
   stage->log_ = log;
+  stage->topic_ = std::move(topic);
+  stage->clock_ = clock;
   stage->partitions_ = partitions;
   stage->probe_ = probe;
   bool where_checked = false;
@@ -105,7 +108,9 @@ Status CheckOutputs(const PipelineConfig& config) {
     }
   }
   OutputsProbe probe;
-  return OutputsStage::Create(config.process, nullptr, 1, config.path, &probe).status();
+  return OutputsStage::Create(config.process, nullptr, 1, config.path, config.log.topic, nullptr,
+                              &probe)
+      .status();
 }
 
 Status OutputsStage::CreateTopics() {
@@ -146,14 +151,15 @@ Status OutputsStage::OnRow(const ConsumedRecord& record, const MapResult& mapped
       continue;
     }
     if (!m.ok) {
-      // The main mapping took the record: a derived table that cannot is a mapping error of
-      // that output, not of the record. It fails the batch with the evidence (never a silent
-      // skip): fix the output's columns (make the column optional) and run again.
-      pending_.clear();
-      batch_derived_ = 0;
-      return Status::InvalidArgument(fmt::format("output table '{}' (line {}): record {}/{}@{}: {}",
-                                                 t.spec.table, t.spec.line, record.partition,
-                                                 record.offset, record.record.key, m.error));
+      // The main mapping took the record (its row is in the batch): this output cannot. A
+      // letter with the output, the record and the mapping's error; no row in that table.
+      batch->dead_letters.push_back(
+          {"process",
+           fmt::format("output table '{}' (line {}): {}", t.spec.table, t.spec.line, m.error),
+           fmt::format("{}/{}@{}", topic_, record.partition, record.offset), record.record.value,
+           clock_->NowMicros(), record.record.key});
+      ++batch_dead_lettered_;
+      continue;
     }
     RowWrite w{std::move(m.key), std::move(m.row_json), m.deleted};
     w.table = t.spec.table;
@@ -203,7 +209,9 @@ Status OutputsStage::Publish(TopicOutput& t) {
 Status OutputsStage::BeforeApply(StoreBatch* batch) {
   (void)batch;
   applying_derived_ = batch_derived_;  // counted once Apply succeeded
+  applying_dead_lettered_ = batch_dead_lettered_;
   batch_derived_ = 0;
+  batch_dead_lettered_ = 0;
   if (pending_.empty()) return Status::OK();
   // Published and acknowledged before the store commits the offsets past these records.
   for (TopicOutput& t : topics_) {
@@ -221,7 +229,9 @@ Status OutputsStage::BeforeApply(StoreBatch* batch) {
 Status OutputsStage::AfterApply(const StoreBatch& batch) {
   (void)batch;
   probe_->derived_rows += applying_derived_;
+  probe_->derived_dead_lettered += applying_dead_lettered_;
   applying_derived_ = 0;
+  applying_dead_lettered_ = 0;
   return Status::OK();
 }
 

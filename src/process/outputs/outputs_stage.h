@@ -3,7 +3,9 @@
 //   - a derived table maps each kept record again with its own columns, key and `where`
 //     (a second Mapper over the same raw record) and adds the row to the same StoreBatch with
 //     RowWrite::table: it commits with the main rows and the offsets (exactly once into the
-//     store, store.h);
+//     store, store.h). A record the main mapping took but a derived mapping cannot (a required
+//     column it lacks, an expression error) gets a dead letter naming the output, in the same
+//     batch, and no row in that table; it stays counted as stored (batch_stage.h);
 //   - a topic output publishes the main mapped rows (process.table's) to a topic of the
 //     pipeline's log, keyed by the row key, as JSON or in Confluent's wire format. At least once:
 //     the rows are appended and acknowledged by the log in BeforeApply, before the store commits
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "config/pipeline_config.h"
 #include "log/log.h"
@@ -36,6 +39,7 @@ namespace dataforge {
 struct OutputsProbe {
   std::atomic<uint64_t> derived_rows{0};      // rows written into derived tables (acknowledged)
   std::atomic<uint64_t> derived_filtered{0};  // records an output's `where` kept out of it
+  std::atomic<uint64_t> derived_dead_lettered{0};  // letters for records a derived mapping refused
   std::atomic<uint64_t> published{0};         // records the log acknowledged on output topics
 };
 
@@ -49,9 +53,11 @@ class OutputsStage : public BatchStage {
  public:
   // Compiles the derived tables' mappings (ConfigError naming the output's line). `log` is
   // borrowed (topic outputs append to it; null: only checked, never run); `file` names the
-  // pipeline file in errors.
+  // pipeline file in errors; `topic` (the topic the processor reads) and `clock` (borrowed;
+  // null only when never run) place and time dead letters.
   static Result<std::unique_ptr<OutputsStage>> Create(const ProcessConfig& config, Log* log,
                                                       int32_t partitions, const std::string& file,
+                                                      std::string topic, Clock* clock,
                                                       OutputsProbe* probe);
 
   // The derived tables' schemas, for Store::EnsureTable at start.
@@ -88,12 +94,16 @@ class OutputsStage : public BatchStage {
 
   Log* log_ = nullptr;
   int32_t partitions_ = 1;
+  std::string topic_;
+  Clock* clock_ = nullptr;
   OutputsProbe* probe_ = nullptr;
   std::vector<DerivedTable> tables_;
   std::vector<TopicOutput> topics_;
   std::vector<Published> pending_;  // this batch's main rows, for the topic outputs
-  uint64_t batch_derived_ = 0;      // derived rows OnRow added to the batch being built
-  uint64_t applying_derived_ = 0;   // ...and to the batch being applied
+  uint64_t batch_derived_ = 0;        // derived rows OnRow added to the batch being built
+  uint64_t applying_derived_ = 0;     // ...and to the batch being applied
+  uint64_t batch_dead_lettered_ = 0;  // letters OnRow added to the batch being built
+  uint64_t applying_dead_lettered_ = 0;
 };
 
 }  // namespace dataforge

@@ -92,7 +92,7 @@ TEST_F(OutputsStageTest, DerivedRowsAndTopicRowsFollowTheMainRows) {
   ProcessorProbe probe;
   OutputsProbe outputs_probe;
   auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    &outputs_probe);
+                                    "t", Clock::Real(), &outputs_probe);
   ASSERT_TRUE(stage.ok()) << stage.status().ToString();
   ASSERT_EQ((*stage)->TableSchemas().size(), 1u);
   EXPECT_EQ((*stage)->TableSchemas()[0].table, "dataforge.by_gender");
@@ -122,7 +122,7 @@ TEST_F(OutputsStageTest, TopicRowsArePublishedBeforeTheStoreCommitsSoAFailedAppl
   ProcessorProbe probe;
   OutputsProbe outputs_probe;
   auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    &outputs_probe);
+                                    "t", Clock::Real(), &outputs_probe);
   ASSERT_TRUE(stage.ok());
   ASSERT_TRUE((*stage)->CreateTopics().ok());
   {
@@ -153,7 +153,23 @@ TEST_F(OutputsStageTest, TopicRowsArePublishedBeforeTheStoreCommitsSoAFailedAppl
   for (const auto& [key, times] : topic) EXPECT_EQ(times, 2) << key;  // again, never skipped
 }
 
-TEST_F(OutputsStageTest, ARecordTheDerivedMappingCannotTakeFailsTheBatchWithTheEvidence) {
+TEST_F(OutputsStageTest, ARecordADerivedMappingCannotTakeIsDeadLetteredForThatOutputOnly) {
+  // A second derived table whose expression fails for record 1 (name.first "F1": 10 / (1 - 1)).
+  OutputSpec ratio;
+  ratio.table = "dataforge.ratio";
+  ratio.line = 15;
+  ColumnSpec id, quotient;
+  id.name = "id";
+  id.type = "uuid";
+  id.paths = {"$key"};
+  id.required = true;
+  quotient.name = "r";
+  quotient.type = "int";
+  quotient.line = 17;
+  quotient.expr = "10 / (cast(substring(name.first, 2) as int) - 1)";
+  quotient.expr_column = 9;
+  ratio.columns = {id, quotient};
+  config_.process.outputs.push_back(ratio);
   Append(0, 0, 2);
   Append(0, 2, 1, /*with_gender=*/false);
   auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
@@ -161,22 +177,48 @@ TEST_F(OutputsStageTest, ARecordTheDerivedMappingCannotTakeFailsTheBatchWithTheE
   ProcessorProbe probe;
   OutputsProbe outputs_probe;
   auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    &outputs_probe);
-  ASSERT_TRUE(stage.ok());
+                                    "t", Clock::Real(), &outputs_probe);
+  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
   for (const auto& s : (*stage)->TableSchemas()) ASSERT_TRUE((*store)->EnsureTable(s).ok());
   ASSERT_TRUE((*stage)->CreateTopics().ok());
   Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(), &probe);
   p.AddStage(stage->get());
   ASSERT_TRUE(p.Start().ok());
   auto r = p.RunOnce();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(),
-            fmt::format("output table 'dataforge.by_gender' (line 7): record 0/2@{}: column "
-                        "\"gender\": no value (tried gender)",
-                        Uuid(2)));
-  EXPECT_EQ(*(*store)->Count(config_.process.table), 0u);
-  EXPECT_TRUE(Topic().empty());  // nothing of the batch was published
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, 3u);
+  // Every record is stored in process.table and published; each derived table lacks one.
+  EXPECT_EQ(*(*store)->Count(config_.process.table), 3u);
+  EXPECT_EQ(*(*store)->Count("dataforge.by_gender"), 2u);
+  EXPECT_FALSE((*store)->Get("dataforge.by_gender", Uuid(2)).ok());
+  EXPECT_EQ(*(*store)->Count("dataforge.ratio"), 2u);
+  EXPECT_FALSE((*store)->Get("dataforge.ratio", Uuid(1)).ok());
+  EXPECT_EQ(Topic().size(), 3u);
+  EXPECT_EQ((*store)->Counters()->stored, 3u);
+  EXPECT_EQ((*store)->Counters()->dead_lettered, 0u);  // the records are stored
+  EXPECT_EQ(outputs_probe.derived_rows, 4u);
+  EXPECT_EQ(outputs_probe.derived_dead_lettered, 2u);
+  std::vector<StoredDeadLetter> dl;
+  ASSERT_TRUE((*store)->ListDeadLetters(0, 10, &dl).ok());
+  ASSERT_EQ(dl.size(), 2u);
+  std::map<std::string, DeadLetter> by_location;
+  for (const auto& d : dl) by_location[d.letter.location] = d.letter;
+  ASSERT_EQ(by_location.count("t/0@1"), 1u);
+  ASSERT_EQ(by_location.count("t/0@2"), 1u);
+  EXPECT_EQ(by_location["t/0@1"].stage, "process");
+  EXPECT_EQ(by_location["t/0@1"].reason,
+            "output table 'dataforge.ratio' (line 15): column \"r\": expression \"10 / "
+            "(cast(substring(name.first, 2) as int) - 1)\": division by zero: 10 / 0");
+  EXPECT_EQ(by_location["t/0@1"].payload, R"({"name":{"first":"F1"},"gender":"female"})");
+  EXPECT_EQ(by_location["t/0@2"].reason,
+            "output table 'dataforge.by_gender' (line 7): column \"gender\": no value (tried "
+            "gender)");
+  EXPECT_EQ(by_location["t/0@2"].payload, R"({"name":{"first":"F2"}})");
+  // Nothing again on the next round.
+  EXPECT_EQ(*p.RunOnce(), 0u);
+  std::vector<StoredDeadLetter> again;
+  ASSERT_TRUE((*store)->ListDeadLetters(0, 10, &again).ok());
+  EXPECT_EQ(again.size(), 2u);
 }
 
 TEST(OutputsCheckTest, TopicEqualToLogTopicAndDerivedTablesOverConfluentLogsAreRefused) {

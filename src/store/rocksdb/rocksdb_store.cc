@@ -457,7 +457,7 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
       if (table == batch.table) own = rows.size();
     }
     next.stored += own + (batch.truncate ? 1 : 0);
-    next.dead_lettered += batch.dead_letters.size();
+    next.dead_lettered += batch.dead_letters.size() - batch.stage_letters;
     next.lost += lost;
     uint64_t filtered = 0;
     for (const PartitionOffset& o : batch.offsets) filtered += o.filtered;
