@@ -199,8 +199,7 @@ class PipelineImpl final : public Pipeline {
     }
     DF_ASSIGN_OR_RETURN(aggregates_,
                         AggregateStage::Create(config_.process, store_.get(), clock_,
-                                               config_.log.topic, partitions,
-                                               &probes_.aggregates));
+                                               config_.log.topic, partitions, &probes_.aggregates));
     DF_RETURN_IF_ERROR(aggregates_->EnsureTables());
     processor_->AddStage(aggregates_.get());
     return Status::OK();
@@ -220,10 +219,9 @@ class PipelineImpl final : public Pipeline {
                           OpenLog(urls.log, OpenMode::kReadWrite, LogOptionsFor(config_.log)));
       log = outputs_log_.get();
     }
-    DF_ASSIGN_OR_RETURN(outputs_,
-                        OutputsStage::Create(config_.process, log, config_.log.partitions,
-                                             config_.path, config_.log.topic, clock_,
-                                             &outputs_probe_));
+    DF_ASSIGN_OR_RETURN(
+        outputs_, OutputsStage::Create(config_.process, log, config_.log.partitions, config_.path,
+                                       config_.log.topic, clock_, &outputs_probe_));
     for (const TableSchema& schema : outputs_->TableSchemas()) {
       DF_RETURN_IF_ERROR(store_->EnsureTable(schema));
     }

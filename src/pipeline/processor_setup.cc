@@ -46,8 +46,7 @@ Result<std::unique_ptr<ProcessorParts>> BuildProcessor(const ProcessorSetup& set
     }
     DF_ASSIGN_OR_RETURN(auto outputs,
                         OutputsStage::Create(config.process, setup.log, partitions, config.path,
-                                             config.log.topic, setup.clock,
-                                             &parts->outputs_probe));
+                                             config.log.topic, setup.clock, &parts->outputs_probe));
     for (const TableSchema& schema : outputs->TableSchemas()) {
       DF_RETURN_IF_ERROR(setup.store->EnsureTable(schema));
     }

@@ -224,8 +224,9 @@ TEST(AggregatesTest, TwoHundredThousandMockApiUsersEqualPython) {
 #endif
   TempDir dir;
   std::string config = dir.Sub("pipeline.yaml");
-  WriteFile(config, AggregatesYaml(
-                        fmt::format("source:\n  seed: agg200k\n  results_per_page: {}\n", 500), ""));
+  WriteFile(
+      config,
+      AggregatesYaml(fmt::format("source:\n  seed: agg200k\n  results_per_page: {}\n", 500), ""));
   std::string data = dir.Sub("data");
   auto r = RunDataforge(
       {"run", "--config", config, "--data-dir", data, "--no-progress", "--max-records", "200000"},

@@ -43,8 +43,8 @@ struct Session {
 class SessionList {
  public:
   // Puts a record at `t_ms` into its session (opening, extending or bridging sessions, merging
-  // their states) and returns it, marked changed; `*replaced` gets the windows of the sessions that were folded
-  // into it or moved (their result rows are gone).
+  // their states) and returns it, marked changed; `*replaced` gets the windows of the sessions that
+  // were folded into it or moved (their result rows are gone).
   Session* Add(int64_t t_ms, int64_t gap_ms, const std::vector<ValueDef>& defs,
                uint64_t exact_limit, std::vector<Window>* replaced);
   // Drops sessions with end < `before_ms` (final); returns how many.

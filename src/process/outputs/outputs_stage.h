@@ -40,7 +40,7 @@ struct OutputsProbe {
   std::atomic<uint64_t> derived_rows{0};      // rows written into derived tables (acknowledged)
   std::atomic<uint64_t> derived_filtered{0};  // records an output's `where` kept out of it
   std::atomic<uint64_t> derived_dead_lettered{0};  // letters for records a derived mapping refused
-  std::atomic<uint64_t> published{0};         // records the log acknowledged on output topics
+  std::atomic<uint64_t> published{0};              // records the log acknowledged on output topics
 };
 
 // The checks `config check` and `run` make of process.outputs beyond the file's syntax: an
@@ -99,7 +99,7 @@ class OutputsStage : public BatchStage {
   OutputsProbe* probe_ = nullptr;
   std::vector<DerivedTable> tables_;
   std::vector<TopicOutput> topics_;
-  std::vector<Published> pending_;  // this batch's main rows, for the topic outputs
+  std::vector<Published> pending_;    // this batch's main rows, for the topic outputs
   uint64_t batch_derived_ = 0;        // derived rows OnRow added to the batch being built
   uint64_t applying_derived_ = 0;     // ...and to the batch being applied
   uint64_t batch_dead_lettered_ = 0;  // letters OnRow added to the batch being built
