@@ -49,6 +49,21 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                        MetricType::Gauge);
     open.metric.push_back(GaugeValue(static_cast<double>(agg.windows_open.load())));
     out.push_back(std::move(open));
+    const OutputsProbe& outputs = stages_->outputs;
+    auto records = Family("dataforge_output_records_total",
+                          "process.outputs, this process: rows committed into derived tables "
+                          "(derived), rows acknowledged on output topics (published), records an "
+                          "output's where kept out (filtered), records a derived mapping refused "
+                          "(dead_lettered).",
+                          MetricType::Counter);
+    auto add = [&](const char* outcome, uint64_t v) {
+      records.metric.push_back(CounterValue(static_cast<double>(v), {{"outcome", outcome}}));
+    };
+    add("derived", outputs.derived_rows.load());
+    add("published", outputs.published.load());
+    add("filtered", outputs.derived_filtered.load());
+    add("dead_lettered", outputs.derived_dead_lettered.load());
+    out.push_back(std::move(records));
   }
   if (scheduler_) {
     auto attempts = Family("dataforge_task_attempts_total",

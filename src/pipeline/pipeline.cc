@@ -221,7 +221,7 @@ class PipelineImpl final : public Pipeline {
     }
     DF_ASSIGN_OR_RETURN(
         outputs_, OutputsStage::Create(config_.process, log, config_.log.partitions, config_.path,
-                                       config_.log.topic, clock_, &outputs_probe_));
+                                       config_.log.topic, clock_, &probes_.outputs));
     for (const TableSchema& schema : outputs_->TableSchemas()) {
       DF_RETURN_IF_ERROR(store_->EnsureTable(schema));
     }
@@ -755,7 +755,6 @@ class PipelineImpl final : public Pipeline {
   // A shared log (Kafka) appends from one thread at a time, and the relay's thread appends to
   // log_: output topics get their own producer. The embedded log is safe for both (log_).
   std::unique_ptr<Log> outputs_log_;
-  OutputsProbe outputs_probe_;
   std::string source_key_;
 
   StageProbes probes_;

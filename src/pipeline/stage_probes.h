@@ -8,6 +8,7 @@
 #include "common/latency_histogram.h"
 
 #include "process/aggregate/aggregate_probe.h"
+#include "process/outputs/outputs_probe.h"
 #include "process/processor.h"
 #include "relay/outbox_relay.h"
 
@@ -29,6 +30,7 @@ struct StageProbes {
   RelayProbe relay;
   ProcessorProbe processor;
   AggregateProbe aggregates;  // process.aggregates (late records, open windows)
+  OutputsProbe outputs;       // process.outputs (derived rows, published rows)
 };
 
 }  // namespace dataforge

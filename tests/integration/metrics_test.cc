@@ -254,6 +254,58 @@ TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
   EXPECT_EQ(run.Stop().exit_code, 0) << run.process().Stdout() << run.process().Stderr();
 }
 
+// process.outputs over the 20 fixture users (11 female, one aged 50): a derived table with
+// `where` (11 rows, 9 filtered), one whose expression divides by zero for one record (19 rows,
+// 1 dead letter naming the output, the record still stored), a topic (20 published).
+TEST_F(MetricsTest, OutputRecordsAreCountedByOutcome) {
+  OnePageApi api(FixturePage());
+  std::string config = dir_.Sub("pipeline.yaml");
+  WriteFile(config, fmt::format(R"yaml(source:
+  url: {}
+  timeout_ms: 600000
+process:
+  outputs:
+    - table: dataforge.women
+      where: "gender = 'female'"
+      columns:
+        - {{name: id, type: uuid, path: $key, required: true}}
+    - table: dataforge.per_age_digit
+      columns:
+        - {{name: id, type: uuid, path: $key, required: true}}
+        - {{name: r, type: int, expr: "100 / (dob.age % 10)"}}
+    - topic: users_flat
+)yaml",
+                                api.url()));
+  std::vector<std::string> where{"--config", config, "--data-dir", dir_.Sub("data")};
+  std::vector<std::string> args{"run", "--no-progress", "--no-scheduler", "--http-port", "0"};
+  args.insert(args.end(), where.begin(), where.end());
+  ServeProcess run(args);
+  ASSERT_TRUE(run.up());
+  std::map<std::string, double> m;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = TryScrape(run);
+        return Get(m, R"(dataforge_records_total{stage="stored"})") == 20 &&
+               Get(m, R"(dataforge_output_records_total{outcome="published"})") == 20;
+      },
+      60))
+      << Curl({}, run.Url("/metrics")).body;
+  EXPECT_EQ(Get(m, R"(dataforge_output_records_total{outcome="derived"})"), 30);
+  EXPECT_EQ(Get(m, R"(dataforge_output_records_total{outcome="filtered"})"), 9);
+  EXPECT_EQ(Get(m, R"(dataforge_output_records_total{outcome="dead_lettered"})"), 1);
+  // The letter is about the output only: every record is stored, none counted dead-lettered.
+  EXPECT_EQ(Get(m, R"(dataforge_records_total{stage="dead_lettered"})"), 0);
+  auto letters =
+      RunDataforge({"deadletter", "list", "--config", config, "--data-dir", dir_.Sub("data")});
+  EXPECT_EQ(letters.exit_code, 0) << letters.err;
+  EXPECT_NE(letters.out.find(R"(output table 'dataforge.per_age_digit' (line 10): column \"r\": )"
+                             R"(expression \"100 / (dob.age % 10)\": division by zero: 100 / 0)"),
+            std::string::npos)
+      << letters.out;
+  api.Release();
+  EXPECT_EQ(run.Stop().exit_code, 0) << run.process().Stdout() << run.process().Stderr();
+}
+
 TEST_F(MetricsTest, ServeLintsCleanCountsDeadLettersByReasonAndIsOpenOnLoopbackOnly) {
   // 20 users stored, then a page that is not JSON: one dead letter (invalid_json).
   WriteFile(dir_.Sub("users.json"), FixturePage());

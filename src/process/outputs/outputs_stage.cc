@@ -147,7 +147,7 @@ Status OutputsStage::OnRow(const ConsumedRecord& record, const MapResult& mapped
   for (DerivedTable& t : tables_) {
     MapResult m = t.mapper->Map(record.record.key, record.record.value);
     if (m.ok && m.filtered) {
-      probe_->derived_filtered += 1;
+      ++batch_filtered_;
       continue;
     }
     if (!m.ok) {
@@ -210,8 +210,10 @@ Status OutputsStage::BeforeApply(StoreBatch* batch) {
   (void)batch;
   applying_derived_ = batch_derived_;  // counted once Apply succeeded
   applying_dead_lettered_ = batch_dead_lettered_;
+  applying_filtered_ = batch_filtered_;
   batch_derived_ = 0;
   batch_dead_lettered_ = 0;
+  batch_filtered_ = 0;
   if (pending_.empty()) return Status::OK();
   // Published and acknowledged before the store commits the offsets past these records.
   for (TopicOutput& t : topics_) {
@@ -230,8 +232,10 @@ Status OutputsStage::AfterApply(const StoreBatch& batch) {
   (void)batch;
   probe_->derived_rows += applying_derived_;
   probe_->derived_dead_lettered += applying_dead_lettered_;
+  probe_->derived_filtered += applying_filtered_;
   applying_derived_ = 0;
   applying_dead_lettered_ = 0;
+  applying_filtered_ = 0;
   return Status::OK();
 }
 

@@ -31,17 +31,11 @@
 #include "log/log.h"
 #include "process/batch_stage.h"
 #include "process/mapper.h"
+#include "process/outputs/outputs_probe.h"
 #include "registry/schema_format.h"
 #include "store/store.h"
 
 namespace dataforge {
-
-struct OutputsProbe {
-  std::atomic<uint64_t> derived_rows{0};      // rows written into derived tables (acknowledged)
-  std::atomic<uint64_t> derived_filtered{0};  // records an output's `where` kept out of it
-  std::atomic<uint64_t> derived_dead_lettered{0};  // letters for records a derived mapping refused
-  std::atomic<uint64_t> published{0};              // records the log acknowledged on output topics
-};
 
 // The checks `config check` and `run` make of process.outputs beyond the file's syntax: an
 // output topic is not log.topic; derived tables need log.format json (they map the log's
@@ -104,6 +98,8 @@ class OutputsStage : public BatchStage {
   uint64_t applying_derived_ = 0;     // ...and to the batch being applied
   uint64_t batch_dead_lettered_ = 0;  // letters OnRow added to the batch being built
   uint64_t applying_dead_lettered_ = 0;
+  uint64_t batch_filtered_ = 0;  // records an output's where kept out, in the batch being built
+  uint64_t applying_filtered_ = 0;
 };
 
 }  // namespace dataforge
