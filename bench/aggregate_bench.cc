@@ -6,7 +6,8 @@
 //
 // Setup (not timed): the default pipeline fetches N users of the built-in API (seed bench) into
 // a fresh data dir: SQLite staging -> embedded log (4 partitions) -> RocksDB. Then (timed) a
-// processor of a new consumer group reads that log from its start and maps each record to a
+// processor of a new consumer group (and new aggregate tables) reads that log from its start and
+// maps each record to a
 // narrow row (id, country, gender, registered_at) that it writes to its own table, plus the
 // aggregate of the query, with the offsets, in one RocksDB write batch per --batch records
 // (fsync per batch unless --no-fsync), until it consumed N records. Queries:
@@ -59,7 +60,9 @@ double CpuSeconds() {
 
 AggregateSpec QuerySpec(const std::string& query) {
   AggregateSpec spec;
-  spec.table = "dataforge.bench_" + query;
+  // Its own result and state tables per run: every run starts from no state, as a new
+  // aggregate does (a run on a dir an earlier run used would find that run's states).
+  spec.table = "dataforge.bench_" + query + "_" + std::to_string(getpid());
   spec.group_by = {"country"};
   spec.window.time_column = "registered_at";
   spec.lateness_ms = 10 * 60'000;

@@ -177,6 +177,7 @@ Result<AggregateStage::Partition*> AggregateStage::LoadPartition(Aggregate& agg,
     part.base_offset = base;
     part.base_watermark = base_wm;
   }
+  part.fresh = !found;
   part.loaded = true;
   return &part;
 }
@@ -219,6 +220,26 @@ Status DecodeSessions(const std::vector<ValueDef>& defs, std::string_view in, Se
 
 }  // namespace
 
+void AggregateStage::EvictedKeys::Add(std::string_view key) {
+  if (words_.empty()) words_.assign(kBits / 64, 0);
+  const uint64_t h = HashValue(key), step = (h >> 32) | 1;  // double hashing: 4 probes
+  for (uint64_t i = 0; i < 4; ++i) {
+    uint64_t bit = (h + i * step) % kBits;
+    words_[bit / 64] |= uint64_t{1} << (bit % 64);
+  }
+  ++count_;
+}
+
+bool AggregateStage::EvictedKeys::MayContain(std::string_view key) const {
+  if (words_.empty()) return false;
+  const uint64_t h = HashValue(key), step = (h >> 32) | 1;
+  for (uint64_t i = 0; i < 4; ++i) {
+    uint64_t bit = (h + i * step) % kBits;
+    if (!(words_[bit / 64] & (uint64_t{1} << (bit % 64)))) return false;
+  }
+  return true;
+}
+
 Result<AggregateStage::Entry*> AggregateStage::LoadEntry(Aggregate& agg, Partition& part,
                                                          int32_t partition,
                                                          const std::string& key) {
@@ -228,7 +249,10 @@ Result<AggregateStage::Entry*> AggregateStage::LoadEntry(Aggregate& agg, Partiti
   int64_t through = 0;
   std::string text;
   std::string state_key = PartitionPrefix(agg.session ? 'g' : 's', partition) + key;
-  Result<bool> found = ReadState(agg, state_key, &through, &text);
+  Result<bool> found = false;
+  if (!part.fresh || part.evicted.MayContain(state_key)) {
+    found = ReadState(agg, state_key, &through, &text);
+  }
   if (!found.ok()) {
     part.entries.erase(it);
     return found.status();
@@ -536,7 +560,12 @@ Result<AggState> AggregateStage::MergeWindow(Aggregate& agg, const std::string& 
   std::string text;
   for (int32_t q = 0; q < partitions; ++q) {
     if (std::find(owned.begin(), owned.end(), q) != owned.end()) {
-      DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, agg.partitions[q], q, key));
+      Partition& part = agg.partitions[q];
+      if (part.fresh && !part.entries.contains(key) &&
+          !part.evicted.MayContain(PartitionPrefix('s', q) + key)) {
+        continue;  // no state of this window in q (see Partition::fresh): nothing to merge
+      }
+      DF_ASSIGN_OR_RETURN(Entry * e, LoadEntry(agg, part, q, key));
       if (!e->described) e->window = window;  // loaded here: for eviction
       MergeInto(agg.defs, e->state, spec.distinct_exact_limit, &merged);
       continue;
@@ -612,6 +641,10 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
           final = e.sessions.sessions().empty();
         } else {
           final = e.window.end_ms < final_before;
+        }
+        if (final && part.fresh) {
+          part.evicted.Add(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
+          if (part.evicted.full()) part.fresh = false;  // reads from now on
         }
         it = final ? part.entries.erase(it) : std::next(it);
       }
