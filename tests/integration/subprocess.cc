@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -51,6 +52,27 @@ ChildProcess ChildProcess::Start(const std::vector<std::string>& argv,
   char tmpl[] = "/tmp/df_child_XXXXXX";
   c.dir_ = mkdtemp(tmpl);
   std::string out = c.dir_ + "/stdout", err = c.dir_ + "/stderr";
+  // Everything the child needs is built here: between fork and exec a child of a threaded
+  // process (a test's HTTP server, a Kafka client) may only make async-signal-safe calls. A
+  // malloc there can wait forever for a lock another thread held at the fork (seen under ASan:
+  // a child that never printed a byte).
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    bool overridden = false;
+    for (const auto& o : env) {
+      size_t eq = o.find('=');
+      overridden |= eq != std::string::npos && kv.starts_with(std::string_view(o).substr(0, eq + 1));
+    }
+    if (!overridden) environment.emplace_back(kv);
+  }
+  environment.insert(environment.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& kv : environment) envp.push_back(kv.data());
+  envp.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
     int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -59,11 +81,7 @@ ChildProcess ChildProcess::Start(const std::vector<std::string>& argv,
     dup2(in, 0);
     dup2(o, 1);
     dup2(e, 2);
-    for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   c.pid_ = pid;
