@@ -333,6 +333,7 @@ __df_stop() {  # SIGINT to the session; it must exit 0 within 60 s
   # sigwait for it) it would be lost, and the command would run on. So wait until a process of
   # the session blocks SIGINT (up to 30 s; a command that never does is signalled after that).
   for i in $(seq 300); do
+    kill -0 $pid 2>/dev/null || break  # gone already (the block stopped it itself)
     for p in $(pgrep -s $pid); do
       blk=$(awk '/^SigBlk/ {print $2}' /proc/$p/status 2>/dev/null)
       if [[ -n $blk ]] && (( (16#$blk & 2) != 0 )); then break 2; fi
