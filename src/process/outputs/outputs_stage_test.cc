@@ -22,6 +22,16 @@ std::string Uuid(int i) {
   return fmt::format("00000000-0000-4000-8000-{:012d}", i);
 }
 
+// A derived table's key column: the record key as a uuid, required.
+ColumnSpec IdColumn() {
+  ColumnSpec id;
+  id.name = "id";
+  id.type = "uuid";
+  id.paths = {"$key"};
+  id.required = true;
+  return id;
+}
+
 class OutputsStageTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -31,15 +41,11 @@ class OutputsStageTest : public ::testing::Test {
     OutputSpec by_gender;
     by_gender.table = "dataforge.by_gender";
     by_gender.line = 7;
-    ColumnSpec id, gender;
-    id.name = "id";
-    id.type = "uuid";
-    id.paths = {"$key"};
-    id.required = true;
+    ColumnSpec gender;
     gender.name = "gender";
     gender.paths = {"gender"};
     gender.required = true;
-    by_gender.columns = {id, gender};
+    by_gender.columns = {IdColumn(), gender};
     OutputSpec topic;
     topic.topic = "users_flat";
     topic.line = 12;
@@ -158,17 +164,13 @@ TEST_F(OutputsStageTest, ARecordADerivedMappingCannotTakeIsDeadLetteredForThatOu
   OutputSpec ratio;
   ratio.table = "dataforge.ratio";
   ratio.line = 15;
-  ColumnSpec id, quotient;
-  id.name = "id";
-  id.type = "uuid";
-  id.paths = {"$key"};
-  id.required = true;
+  ColumnSpec quotient;
   quotient.name = "r";
   quotient.type = "int";
   quotient.line = 17;
   quotient.expr = "10 / (cast(substring(name.first, 2) as int) - 1)";
   quotient.expr_column = 9;
-  ratio.columns = {id, quotient};
+  ratio.columns = {IdColumn(), quotient};
   config_.process.outputs.push_back(ratio);
   Append(0, 0, 2);
   Append(0, 2, 1, /*with_gender=*/false);
