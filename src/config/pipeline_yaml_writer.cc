@@ -167,7 +167,7 @@ void WriteTask(YAML::Emitter& out, const TaskSpec& t) {
       out << YAML::Key << "env" << YAML::Value << YAML::BeginMap;
       for (const auto& [k, v] : t.env) {
         out << YAML::Key << k << YAML::Value
-            << (IsSecretName(k) ? std::string(kRedacted) : Redact(v));
+            << Lit(IsSecretName(k) ? std::string(kRedacted) : Redact(v));
       }
       out << YAML::EndMap;
     }
