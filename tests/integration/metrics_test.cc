@@ -147,6 +147,13 @@ class MetricsTest : public ::testing::Test {
                                 url));
     return path;
   }
+  // `dataforge run --no-progress --http-port 0 FLAGS... --config CONFIG --data-dir <dir>/data`.
+  ServeProcess StartRun(const std::string& config, const std::vector<std::string>& flags) {
+    std::vector<std::string> args{"run", "--no-progress", "--http-port", "0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"--config", config, "--data-dir", dir_.Sub("data")});
+    return ServeProcess(args);
+  }
   std::map<std::string, double> Scrape(ServeProcess& s) {
     auto r = Curl({}, s.Url("/metrics"));
     EXPECT_EQ(r.status, 200) << s.Url("/metrics") << ": " << r.err << r.body;
@@ -165,9 +172,7 @@ TEST_F(MetricsTest, RunWithDagsLintsCleanAndEqualsStatusAtTheSameMoment) {
   OnePageApi api(FixturePage());
   std::string config = PipelineFile(api.url());
   std::vector<std::string> where{"--config", config, "--data-dir", dir_.Sub("data")};
-  std::vector<std::string> args{"run", "--no-progress", "--http-port", "0"};
-  args.insert(args.end(), where.begin(), where.end());
-  ServeProcess run(args);
+  ServeProcess run = StartRun(config, {});
   ASSERT_TRUE(run.up());
   // Stable: the 20 records stored, nothing in flight, the DAG's run done.
   std::map<std::string, double> m;
@@ -276,10 +281,7 @@ process:
     - topic: users_flat
 )yaml",
                                 api.url()));
-  std::vector<std::string> where{"--config", config, "--data-dir", dir_.Sub("data")};
-  std::vector<std::string> args{"run", "--no-progress", "--no-scheduler", "--http-port", "0"};
-  args.insert(args.end(), where.begin(), where.end());
-  ServeProcess run(args);
+  ServeProcess run = StartRun(config, {"--no-scheduler"});
   ASSERT_TRUE(run.up());
   std::map<std::string, double> m;
   ASSERT_TRUE(WaitFor(

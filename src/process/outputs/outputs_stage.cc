@@ -1,5 +1,7 @@
 #include "process/outputs/outputs_stage.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "registry/wire_format.h"
@@ -147,7 +149,7 @@ Status OutputsStage::OnRow(const ConsumedRecord& record, const MapResult& mapped
   for (DerivedTable& t : tables_) {
     MapResult m = t.mapper->Map(record.record.key, record.record.value);
     if (m.ok && m.filtered) {
-      ++batch_filtered_;
+      ++building_.filtered;
       continue;
     }
     if (!m.ok) {
@@ -158,13 +160,13 @@ Status OutputsStage::OnRow(const ConsumedRecord& record, const MapResult& mapped
            fmt::format("output table '{}' (line {}): {}", t.spec.table, t.spec.line, m.error),
            fmt::format("{}/{}@{}", topic_, record.partition, record.offset), record.record.value,
            clock_->NowMicros(), record.record.key});
-      ++batch_dead_lettered_;
+      ++building_.dead_lettered;
       continue;
     }
     RowWrite w{std::move(m.key), std::move(m.row_json), m.deleted};
     w.table = t.spec.table;
     batch->rows.push_back(std::move(w));
-    ++batch_derived_;
+    ++building_.derived;
   }
   return Status::OK();
 }
@@ -208,12 +210,7 @@ Status OutputsStage::Publish(TopicOutput& t) {
 
 Status OutputsStage::BeforeApply(StoreBatch* batch) {
   (void)batch;
-  applying_derived_ = batch_derived_;  // counted once Apply succeeded
-  applying_dead_lettered_ = batch_dead_lettered_;
-  applying_filtered_ = batch_filtered_;
-  batch_derived_ = 0;
-  batch_dead_lettered_ = 0;
-  batch_filtered_ = 0;
+  applying_ = std::exchange(building_, {});  // counted once Apply succeeded
   if (pending_.empty()) return Status::OK();
   // Published and acknowledged before the store commits the offsets past these records.
   for (TopicOutput& t : topics_) {
@@ -230,12 +227,10 @@ Status OutputsStage::BeforeApply(StoreBatch* batch) {
 
 Status OutputsStage::AfterApply(const StoreBatch& batch) {
   (void)batch;
-  probe_->derived_rows += applying_derived_;
-  probe_->derived_dead_lettered += applying_dead_lettered_;
-  probe_->derived_filtered += applying_filtered_;
-  applying_derived_ = 0;
-  applying_dead_lettered_ = 0;
-  applying_filtered_ = 0;
+  probe_->derived_rows += applying_.derived;
+  probe_->derived_dead_lettered += applying_.dead_lettered;
+  probe_->derived_filtered += applying_.filtered;
+  applying_ = {};
   return Status::OK();
 }
 

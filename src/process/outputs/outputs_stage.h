@@ -93,13 +93,15 @@ class OutputsStage : public BatchStage {
   OutputsProbe* probe_ = nullptr;
   std::vector<DerivedTable> tables_;
   std::vector<TopicOutput> topics_;
-  std::vector<Published> pending_;    // this batch's main rows, for the topic outputs
-  uint64_t batch_derived_ = 0;        // derived rows OnRow added to the batch being built
-  uint64_t applying_derived_ = 0;     // ...and to the batch being applied
-  uint64_t batch_dead_lettered_ = 0;  // letters OnRow added to the batch being built
-  uint64_t applying_dead_lettered_ = 0;
-  uint64_t batch_filtered_ = 0;  // records an output's where kept out, in the batch being built
-  uint64_t applying_filtered_ = 0;
+  std::vector<Published> pending_;  // this batch's main rows, for the topic outputs
+  // What OnRow added to one batch; added to the probe once that batch is applied.
+  struct BatchCounts {
+    uint64_t derived = 0;        // derived rows
+    uint64_t dead_lettered = 0;  // letters for records a derived mapping refused
+    uint64_t filtered = 0;       // records an output's where kept out
+  };
+  BatchCounts building_;  // the batch OnRow adds to
+  BatchCounts applying_;  // the batch between BeforeApply and AfterApply
 };
 
 }  // namespace dataforge
