@@ -20,11 +20,12 @@
 namespace dataforge::expr {
 
 enum class Op {
-  kLiteral,  // `literal`
-  kField,    // `path` into the record
-  kKey,      // $key
-  kNeg,      // -kids[0]
-  kNot,      // NOT kids[0]
+  kLiteral,     // `literal`
+  kField,       // `path` into the record
+  kKey,         // $key
+  kRecordTime,  // $timestamp
+  kNeg,         // -kids[0]
+  kNot,         // NOT kids[0]
   kAdd,
   kSub,
   kMul,

@@ -260,6 +260,13 @@ Status Eval(const Ast& n, const Frame& f, const Value** out) {
     case Op::kField:
       LookupPath(n, *f.input, slot);
       return Status::OK();
+    case Op::kRecordTime:
+      if (f.input->record_ms == kNoRecordTime) {
+        slot->kind = Kind::kNull;
+      } else {
+        *slot = Value::Timestamp(f.input->record_ms);
+      }
+      return Status::OK();
     case Op::kKey:
       if (f.input->key.empty()) {
         slot->kind = Kind::kNull;

@@ -1,13 +1,14 @@
 // Expressions in the pipeline file (docs/expressions.md): `process.columns[].expr`,
 // `process.where`, `process.outputs[].where`. A small SQL-like language: literals, field paths
-// into the record (`name.first`, `location.coordinates.latitude`, `$key`), arithmetic,
-// comparison, AND/OR/NOT, CASE WHEN ... THEN ... ELSE ... END, IS [NOT] NULL, IN (...),
+// into the record (`name.first`, `location.coordinates.latitude`, `$key`, `$timestamp`),
+// arithmetic, comparison, AND/OR/NOT, CASE WHEN ... THEN ... ELSE ... END, IS [NOT] NULL, IN (...),
 // CAST(x AS type), and the functions of expr/functions.h.
 //
 // Compile once (errors name the line and column in the pipeline file); Evaluate per record.
 // Thread-safety: a compiled Expression is immutable; Evaluate is safe from many threads.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,11 +23,17 @@ class element;
 
 namespace dataforge::expr {
 
-// What an expression reads: the record (its parsed JSON), its key, the processing time.
+// `Input::record_ms` of a record without a log timestamp (a dead letter's replay, a Kafka
+// record whose producer set none): `$timestamp` is null.
+inline constexpr int64_t kNoRecordTime = INT64_MIN;
+
+// What an expression reads: the record (its parsed JSON), its key, the processing time, the
+// record's log timestamp.
 struct Input {
   const simdjson::dom::element* record = nullptr;  // the record's root object
   std::string_view key;                            // `$key`
   int64_t now_ms = 0;                              // now()
+  int64_t record_ms = kNoRecordTime;               // `$timestamp`: the record's log timestamp
 };
 
 class Expression {

@@ -32,6 +32,7 @@ struct Record {
     input.record = &root;
     input.key = key;
     input.now_ms = 1700000000123;
+    input.record_ms = 1700000000456;
   }
 };
 
@@ -108,10 +109,27 @@ TEST(ExpressionTest, FieldPaths) {
   EXPECT_EQ(Show("nothing"), "null");
   EXPECT_EQ(Show("nothing.x"), "null");
   EXPECT_EQ(Show("$key"), "string:k1");
+  EXPECT_EQ(Show("$timestamp"), "timestamp:1700000000456");
+  EXPECT_EQ(Show("date_trunc('hour', $timestamp)"), "timestamp:1699999200000");
   EXPECT_EQ(Show("big"), "int:9223372036854775807");
   EXPECT_EQ(Show("payload.inner.n"), "int:5");  // into JSON text held in a string
   EXPECT_EQ(Show("tags[1 + 1]"), "string:b");   // a computed subscript
   EXPECT_EQ(Show("NAT"), "null");               // field names are case-sensitive
+}
+
+TEST(ExpressionTest, TimestampIsNullForARecordWithoutALogTimestamp) {
+  auto e = Expression::Compile("coalesce($timestamp, TIMESTAMP '2024-01-31')", "p.yaml", 3, 10);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  Record run(kUser);
+  run.input.record_ms = kNoRecordTime;
+  auto v = e->Evaluate(run.input);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->kind, Kind::kTimestamp);
+  EXPECT_EQ(v->i, 1706659200000);
+  run.input.record_ms = 0;  // the epoch is a timestamp like any other
+  v = e->Evaluate(run.input);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->i, 0);
 }
 
 TEST(ExpressionTest, ArithmeticAndPrecedence) {
@@ -407,7 +425,12 @@ TEST(ExpressionTest, CompileErrorsPointAtTheToken) {
             "p.yaml:3:10: integer 99999999999999999999 is out of range (-9223372036854775808 to "
             "9223372036854775807); write 99999999999999999999.0 for a double");
   EXPECT_EQ(CompileError("a ? b"), "p.yaml:3:12: unexpected character '?'");
-  EXPECT_EQ(CompileError("$id"), "p.yaml:3:10: '$' starts only $key (the record's key)");
+  EXPECT_EQ(CompileError("$id"),
+            "p.yaml:3:10: '$' starts only $key (the record's key) or $timestamp (its log "
+            "timestamp)");
+  EXPECT_EQ(CompileError("$timestamps"),
+            "p.yaml:3:10: '$' starts only $key (the record's key) or $timestamp (its log "
+            "timestamp)");
   EXPECT_EQ(CompileError("lower(x).y"),
             "p.yaml:3:18: '.' follows only a field name (a.b); a function's JSON result is read "
             "with json functions or a subscript [n]");

@@ -140,10 +140,16 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, LexError* error
                   "double quotes are not used in expressions: a string takes single quotes "
                   "('text'), a field name with odd characters takes backticks (`first name`)");
     } else if (c == '$') {
-      if (text.substr(p, 4) == "$key" && !(p + 4 < n && IsNameChar(text[p + 4]))) {
+      auto is = [&](std::string_view word) {
+        return text.substr(p, word.size()) == word &&
+               !(p + word.size() < n && IsNameChar(text[p + word.size()]));
+      };
+      if (is("$key")) {
         simple(Tok::kKey, 4);
+      } else if (is("$timestamp")) {
+        simple(Tok::kRecordTime, 10);
       } else {
-        return fail(p, "'$' starts only $key (the record's key)");
+        return fail(p, "'$' starts only $key (the record's key) or $timestamp (its log timestamp)");
       }
     } else {
       switch (c) {

@@ -20,6 +20,7 @@ enum class Tok {
   kName,        // a bare name or keyword: [A-Za-z_][A-Za-z0-9_]*
   kQuotedName,  // `odd name` (`` is a backtick), unescaped in `text`
   kKey,         // $key
+  kRecordTime,  // $timestamp
   kPlus,
   kMinus,
   kStar,

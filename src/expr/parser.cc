@@ -497,6 +497,9 @@ class Parser {
       case Tok::kKey:
         ++pos_;
         return Node(Op::kKey, t.offset);
+      case Tok::kRecordTime:
+        ++pos_;
+        return Node(Op::kRecordTime, t.offset);
       case Tok::kQuotedName:
         ++pos_;
         return ParsePath(t);

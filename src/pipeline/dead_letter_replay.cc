@@ -197,6 +197,7 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
     m.error = fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
                           payload.size(), config_->process.max_record_bytes);
   } else {
+    // A letter keeps no log timestamp: `$timestamp` maps to null (docs/expressions.md).
     m = mapper_->Map(d.letter.key, payload);
   }
   if (m.ok && m.filtered) {

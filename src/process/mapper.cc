@@ -133,6 +133,10 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
       p.is_key = true;
       return p;
     }
+    if (text == "$timestamp") {
+      p.is_record_time = true;
+      return p;
+    }
     size_t start = 0;
     while (true) {
       size_t dot = text.find('.', start);
@@ -228,9 +232,8 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
   return m;
 }
 
-bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& root,
-                         std::string* out_json, std::string* out_text, bool* present, bool* carried,
-                         std::string* error) {
+bool Mapper::ColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
+                         std::string* out_text, bool* present, bool* carried, std::string* error) {
   *present = false;
   *carried = false;  // some path or template said something (a value or null)
   element value;
@@ -238,11 +241,18 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
   std::string& text = *out_text;  // a key or a rendered template, then the value as text
   text.clear();
   const Path* used = nullptr;
+  const std::string_view key = in.key;
+  const element& root = *in.record;
   for (const auto& p : c.paths) {
     if (p.is_key) {
       text.assign(key);
       used = &p;
       *present = !key.empty();
+      *carried = true;
+    } else if (p.is_record_time) {
+      *present = in.record_ms != expr::kNoRecordTime;
+      if (*present) text = FormatTimestampMillis(in.record_ms);
+      used = &p;
       *carried = true;
     } else {
       Found f = Lookup(root, p.parts, &value, nested_parser_.get());
@@ -269,6 +279,14 @@ bool Mapper::ColumnValue(const Column& c, std::string_view key, const element& r
         element e;
         if (part.path.is_key) {
           text.append(key);
+          continue;
+        }
+        if (part.path.is_record_time) {
+          if (in.record_ms == expr::kNoRecordTime) {
+            found = Found::kNull;
+            break;
+          }
+          text += FormatTimestampMillis(in.record_ms);
           continue;
         }
         Found f = Lookup(root, part.path.parts, &e, nested_parser_.get());
@@ -483,10 +501,11 @@ bool Mapper::AnyColumnValue(const Column& c, const expr::Input& in, std::string*
     *carried = true;  // an expression's NULL is written: it clears the stored value
     return ExprColumnValue(c, in, out_json, out_text, present, error);
   }
-  return ColumnValue(c, in.key, *in.record, out_json, out_text, present, carried, error);
+  return ColumnValue(c, in, out_json, out_text, present, carried, error);
 }
 
-MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t now_ms) {
+MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t now_ms,
+                      int64_t record_us) {
   MapResult r;
   element root;
   auto err = parser_->parse(raw_json.data(), raw_json.size(), true).get(root);
@@ -501,6 +520,9 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t n
   expr::Input in;
   in.record = &root;
   in.key = key;
+  if (record_us != 0) {
+    in.record_ms = record_us >= 0 ? record_us / 1000 : -((-record_us + 999) / 1000);
+  }
   if (has_expressions_) {
     in.now_ms = now_ms != 0 ? now_ms
                             : std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -51,12 +51,16 @@ class Mapper {
   // expression that fails (where or a column) gives !ok with an error naming the column (or
   // `where`), the expression and the value: the processor dead-letters the record.
   // `now_ms` is now() for the expressions (the processor's clock); 0 = the system clock.
-  MapResult Map(std::string_view key, std::string_view raw_json, int64_t now_ms = 0);
+  // `record_us` is the record's log timestamp (LogRecord::timestamp_us), the value of the path
+  // and expression `$timestamp`; 0 = the record has none (a dead letter's replay): null.
+  MapResult Map(std::string_view key, std::string_view raw_json, int64_t now_ms = 0,
+                int64_t record_us = 0);
 
  private:
   enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp, kDecimal };
   struct Path {
     bool is_key = false;             // "$key"
+    bool is_record_time = false;     // "$timestamp": ISO 8601 UTC text, milliseconds
     std::vector<std::string> parts;  // dotted path split
     std::string text;                // as written, for errors
   };
@@ -76,9 +80,8 @@ class Mapper {
   };
 
   Mapper() = default;
-  bool ColumnValue(const Column& c, std::string_view key, const simdjson::dom::element& root,
-                   std::string* out_json, std::string* out_text, bool* present, bool* carried,
-                   std::string* error);
+  bool ColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
+                   std::string* out_text, bool* present, bool* carried, std::string* error);
   // An `expr` column's value cast to its type (mapper_expr.cc); null is not `present`.
   bool ExprColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
                        std::string* out_text, bool* present, std::string* error);

@@ -184,6 +184,43 @@ TEST(MapperExprTest, NowIsTheProcessingTime) {
       << r.row_json;
 }
 
+// `$timestamp` is the record's log timestamp (milliseconds, as Kafka keeps it): as a path, in
+// a template and in an expression. Without one (0: a dead letter's replay) it is null.
+TEST(MapperExprTest, TimestampIsTheRecordsLogTimestamp) {
+  ProcessConfig p = Config();
+  ColumnSpec logged;
+  logged.name = "logged";
+  logged.type = "timestamp";
+  logged.paths = {"$timestamp"};
+  ColumnSpec label;
+  label.name = "label";
+  label.type = "text";
+  label.templates = {"{nat} at {$timestamp}"};
+  p.columns.push_back(logged);
+  p.columns.push_back(label);
+  p.columns.push_back(Col("hour", "timestamp", "date_trunc('hour', $timestamp)"));
+  Mapper m = Make(p);
+  MapResult r = m.Map("k", User("FR", 34), 1700000000123, 1600000000987654);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_NE(r.row_json.find(R"("logged":"2020-09-13T12:26:40.987Z")"), std::string::npos)
+      << r.row_json;
+  EXPECT_NE(r.row_json.find(R"("label":"FR at 2020-09-13T12:26:40.987Z")"), std::string::npos)
+      << r.row_json;
+  EXPECT_NE(r.row_json.find(R"("hour":"2020-09-13T12:00:00.000Z")"), std::string::npos)
+      << r.row_json;
+
+  r = m.Map("k", User("FR", 34), 1700000000123, 0);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_NE(r.row_json.find(R"("logged":null)"), std::string::npos) << r.row_json;
+  EXPECT_NE(r.row_json.find(R"("label":null)"), std::string::npos) << r.row_json;
+  EXPECT_NE(r.row_json.find(R"("hour":null)"), std::string::npos) << r.row_json;
+
+  p.columns[p.columns.size() - 3].required = true;
+  r = Make(p).Map("k", User("FR", 34), 1700000000123, 0);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, R"(column "logged": no value (tried $timestamp))");
+}
+
 TEST(MapperExprTest, CreateRejectsBadExpressions) {
   ProcessConfig p = Config();
   p.columns.push_back(Col("x", "text", "lowr(nat)"));

@@ -318,7 +318,7 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
         timestamps_.push_back(c.record.timestamp_us);
         continue;
       }
-      m = mapper_->Map(c.record.key, *value, clock_->NowMicros() / 1000);
+      m = mapper_->Map(c.record.key, *value, clock_->NowMicros() / 1000, c.record.timestamp_us);
       if (m.ok && !m.deleted && !m.filtered && validator_) {
         if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
           m.ok = false;

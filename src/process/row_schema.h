@@ -4,11 +4,11 @@
 //  - MappingSchema: the mapping's own schema, generated from the column specs. JSON Schema: a
 //    closed object (additionalProperties false: a row holds only the mapping's columns) with one
 //    property per column typed by the column type (text/uuid/timestamp/decimal strings, uuid
-//    with its format; timestamps without "date-time", see row_schema.cc; int/bigint integer, double number or its "NaN"/"Infinity"
-//    spellings, boolean), nullable unless the column is required (the key column always is),
-//    `required` listing the required columns. Avro: a record of the columns (int, long, double,
-//    boolean, string; uuid with logicalType uuid), a non-required column a union with null first
-//    and default null.
+//    with its format; timestamps without "date-time", see row_schema.cc; int/bigint integer, double
+//    number or its "NaN"/"Infinity" spellings, boolean), nullable unless the column is required
+//    (the key column always is), `required` listing the required columns. Avro: a record of the
+//    columns (int, long, double, boolean, string; uuid with logicalType uuid), a non-required
+//    column a union with null first and default null.
 //  - BindRowSchema (at start, and for a replay): with auto_register the mapping's schema is
 //    registered under the subject (a registry write), else the subject's latest version is used.
 //    A subject that is missing, holds another schema type, or refuses the mapping's schema as

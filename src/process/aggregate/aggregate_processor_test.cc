@@ -126,5 +126,72 @@ TEST(AggregateProcessorTest, RestartInTheMiddleGivesTheExactResultOverRocksDb) {
   std::filesystem::remove_all(dir);
 }
 
+// Event time from the log: `registered_at` maps `$timestamp`, the record's log timestamp, so the
+// windows follow the times the records carry in the log (Kafka's record timestamps), not a field.
+TEST(AggregateProcessorTest, WindowsOnTheLogTimestampFollowTheRecordsTimestamps) {
+  char tmpl[] = "/tmp/df_aggp_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  ProcessConfig config = Config();
+  config.columns[3].paths = {"$timestamp"};
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 3).ok());
+  const char* countries[] = {"France", "Spain", "Peru", "Chad"};
+  std::map<std::string, int64_t> expected;        // window key -> users
+  const int64_t base_us = 1'704'103'200'000'000;  // 2024-01-01T10:00:00Z
+  for (int p = 0; p < 3; ++p) {
+    std::vector<LogRecord> records;
+    for (int i = 0; i < 60; ++i) {
+      int n = p * 60 + i;
+      std::string country = countries[(n * 7) % 4];
+      int64_t at_us = base_us + int64_t{i} * 180'000'000 + 999;  // every 3 minutes: 3 hours
+      // The record's own "t" says another day: the window comes from the log, not from it.
+      records.push_back({fmt::format("u{}", n),
+                         fmt::format(R"({{"country":"{}","age":30,"t":"1999-01-01"}})", country),
+                         at_us,
+                         {}});
+      ++expected[fmt::format("{}|2024-01-01T{:02}:00:00.000Z", country, 10 + i / 20)];
+    }
+    ASSERT_TRUE((*log)->Append("t", p, records).ok());
+  }
+  auto mapper = Mapper::Create(config);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+  ProcessorProbe probe;
+  AggregateProbe agg_probe;
+  {
+    auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+    ASSERT_TRUE(store.ok());
+    auto stage = AggregateStage::Create(config, store->get(), Clock::Real(), "t", 3, &agg_probe);
+    ASSERT_TRUE(stage.ok());
+    ASSERT_TRUE((*stage)->EnsureTables().ok());
+    Processor p(log->get(), store->get(), &*mapper, config, "t", 40, Clock::Real(), &probe);
+    p.AddStage(stage->get());
+    ASSERT_TRUE(p.Start().ok());
+    while (true) {
+      auto n = p.RunOnce();
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      if (*n == 0) break;
+    }
+    ASSERT_TRUE(p.Close().ok());
+    EXPECT_EQ((*store)->Counters()->stored, 180u);
+    auto row = (*store)->Get("t.users", "u0");
+    ASSERT_TRUE(row.ok());
+    EXPECT_NE(row->find(R"("registered_at":"2024-01-01T10:00:00.000Z")"), std::string::npos)
+        << *row;
+    std::map<std::string, int64_t> rows;
+    simdjson::dom::parser parser;
+    ASSERT_TRUE((*store)
+                    ->Scan("t.per_country_hour", "", 0,
+                           [&](const std::string& k, const std::string& v) {
+                             rows[k] = int64_t(parser.parse(v).value()["users"]);
+                             return true;
+                           })
+                    .ok());
+    EXPECT_EQ(rows, expected);
+    EXPECT_EQ(expected.size(), 12u);  // 4 countries x 3 hours
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dataforge

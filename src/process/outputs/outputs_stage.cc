@@ -147,7 +147,8 @@ Status OutputsStage::OnRow(const ConsumedRecord& record, const MapResult& mapped
   if (tables_.empty()) return Status::OK();
   // `row` points into batch->rows: the rows below are added after it is last read.
   for (DerivedTable& t : tables_) {
-    MapResult m = t.mapper->Map(record.record.key, record.record.value);
+    MapResult m = t.mapper->Map(record.record.key, record.record.value, clock_->NowMicros() / 1000,
+                                record.record.timestamp_us);
     if (m.ok && m.filtered) {
       ++building_.filtered;
       continue;
