@@ -128,7 +128,7 @@ Status RocksDbStore::ApplyReplay(const DeadLetterReplay& r) {
   rocksdb::WriteBatch wb;
   uint64_t replayed = counters_.replayed;
   if (stored) {
-    DF_RETURN_IF_ERROR(AddRows(r.table, {r.row}, false, columns.get(), &wb));
+    DF_RETURN_IF_ERROR(AddRows(r.table, {&r.row}, false, columns.get(), &wb));
     std::string table_key = "t";
     table_key.push_back('\0');
     wb.Put(meta_, table_key + r.table, "");

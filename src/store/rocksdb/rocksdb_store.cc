@@ -298,9 +298,9 @@ Result<std::shared_ptr<const RocksDbStore::ColumnSet>> RocksDbStore::TableColumn
   return std::shared_ptr<const ColumnSet>(set);
 }
 
-Result<std::vector<std::pair<std::string, std::vector<RowWrite>>>> RocksDbStore::RowsByTable(
+Result<std::vector<std::pair<std::string, RocksDbStore::RowRefs>>> RocksDbStore::RowsByTable(
     const StoreBatch& batch) {
-  std::vector<std::pair<std::string, std::vector<RowWrite>>> out;
+  std::vector<std::pair<std::string, RowRefs>> out;
   bool other = std::any_of(batch.rows.begin(), batch.rows.end(), [&](const RowWrite& r) {
     return !r.table.empty() && r.table != batch.table;
   });
@@ -320,16 +320,22 @@ Result<std::vector<std::pair<std::string, std::vector<RowWrite>>>> RocksDbStore:
         }
         DF_RETURN_IF_ERROR(exists);
       }
-      out.emplace_back(table, std::vector<RowWrite>());
+      out.emplace_back(table, RowRefs());
     }
-    out[it->second].second.push_back(r);
+    out[it->second].second.push_back(&r);
   }
   return out;
 }
 
-Status RocksDbStore::AddRows(const std::string& table, const std::vector<RowWrite>& rows,
-                             bool truncated, const ColumnSet* columns,
-                             rocksdb::WriteBatch* wb) const {
+RocksDbStore::RowRefs RocksDbStore::AllRows(const StoreBatch& batch) {
+  RowRefs rows;
+  rows.reserve(batch.rows.size());
+  for (const RowWrite& r : batch.rows) rows.push_back(&r);
+  return rows;
+}
+
+Status RocksDbStore::AddRows(const std::string& table, const RowRefs& rows, bool truncated,
+                             const ColumnSet* columns, rocksdb::WriteBatch* wb) const {
   const std::string prefix = RowPrefix(table);
   // A write that needs nothing of the row before it: a delete, a complete row, a row that sets
   // every column of the table's schema.
@@ -337,7 +343,7 @@ Status RocksDbStore::AddRows(const std::string& table, const std::vector<RowWrit
   std::vector<std::pair<std::string_view, std::string_view>> members;
   std::vector<bool> seen;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const RowWrite& r = rows[i];
+    const RowWrite& r = *rows[i];
     blind[i] = r.deleted || r.complete ||
                (columns != nullptr && SetsEveryColumn(r.row_json, *columns, &members, &seen));
   }
@@ -353,7 +359,7 @@ Status RocksDbStore::AddRows(const std::string& table, const std::vector<RowWrit
   std::unordered_map<std::string_view, size_t> index;
   std::vector<size_t> slot(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    const RowWrite& r = rows[i];
+    const RowWrite& r = *rows[i];
     auto [it, fresh] = index.try_emplace(r.key, states.size());
     if (fresh) {
       states.emplace_back();
@@ -388,7 +394,7 @@ Status RocksDbStore::AddRows(const std::string& table, const std::vector<RowWrit
     }
   }
   for (size_t i = 0; i < rows.size(); ++i) {
-    const RowWrite& r = rows[i];
+    const RowWrite& r = *rows[i];
     KeyState& state = states[slot[i]];
     if (r.deleted) {
       state.exists = false;
@@ -458,7 +464,7 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
     wb.DeleteRange(rows_, prefix, upper);
   }
   if (by_table.empty()) {
-    DF_RETURN_IF_ERROR(AddRows(batch.table, batch.rows, batch.truncate, columns[0].get(), &wb));
+    DF_RETURN_IF_ERROR(AddRows(batch.table, AllRows(batch), batch.truncate, columns[0].get(), &wb));
   } else {
     for (size_t t = 0; t < by_table.size(); ++t) {
       const auto& [table, rows] = by_table[t];
@@ -527,7 +533,7 @@ Status RocksDbStore::ApplyUncounted(const StoreBatch& batch) {
     if (!failed_.ok()) return failed_;
   }
   rocksdb::WriteBatch wb;
-  DF_RETURN_IF_ERROR(AddRows(batch.table, batch.rows, false, nullptr, &wb));
+  DF_RETURN_IF_ERROR(AddRows(batch.table, AllRows(batch), false, nullptr, &wb));
   if (!batch.rows.empty()) wb.Put(meta_, TableKey(batch.table), "");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;

@@ -83,13 +83,16 @@ class RocksDbStore final : public Store {
   // A write that sets every column in `columns` (the table's schema; null: unknown) is put
   // without a read. `rows` all go to `table` (their RowWrite::table is not read); `truncated`:
   // the batch removed the table's rows first (nothing stored to merge into).
-  Status AddRows(const std::string& table, const std::vector<RowWrite>& rows, bool truncated,
+  // `rows` point into the batch being applied.
+  using RowRefs = std::vector<const RowWrite*>;
+  Status AddRows(const std::string& table, const RowRefs& rows, bool truncated,
                  const ColumnSet* columns, rocksdb::WriteBatch* wb) const;
   // The batch's rows by table (RowWrite::table, "" = the batch's), in first-appearance order,
   // when they go to more than one table; empty when all go to the batch's table. A table other
   // than the batch's must exist (a schema or rows): else NotFound naming it.
-  Result<std::vector<std::pair<std::string, std::vector<RowWrite>>>> RowsByTable(
-      const StoreBatch& batch);
+  Result<std::vector<std::pair<std::string, RowRefs>>> RowsByTable(const StoreBatch& batch);
+  // Every row of the batch, in order.
+  static RowRefs AllRows(const StoreBatch& batch);
   // The table's schema columns (empty when it has no schema), cached until EnsureTable changes
   // them.
   Result<std::shared_ptr<const ColumnSet>> TableColumns(const std::string& table);

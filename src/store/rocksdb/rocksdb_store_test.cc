@@ -10,8 +10,8 @@
 
 #include <filesystem>
 
-#include "store/rocksdb/rocksdb_keys.h"
 #include "common/testing/page_cache.h"
+#include "store/rocksdb/rocksdb_keys.h"
 
 namespace dataforge {
 namespace {
