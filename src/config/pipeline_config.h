@@ -135,8 +135,8 @@ struct OutputSpec {
   std::string where;
   int where_column = 0;
   // A topic of the log: the mapped rows of process.table published as `format` (json or a
-  // confluent format with `subject`), keyed by the row key; at least once, after the batch is
-  // durable in the store (a replay publishes the same key and row again).
+  // confluent format with `subject`), keyed by the row key; at least once: acknowledged by the
+  // log before the store commits the batch (a replay publishes the same key and row again).
   std::string topic;
   LogConfig::Format format = LogConfig::Format::kJson;
   std::string subject;

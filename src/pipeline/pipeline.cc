@@ -24,6 +24,7 @@
 #include "process/processor.h"
 #include "process/row_schema.h"
 #include "process/wire_decoder.h"
+#include "registry/registry_error.h"
 #include "registry/schema_registry.h"
 #include "relay/outbox_relay.h"
 #include "source/mockapi/mock_api_server.h"
@@ -114,6 +115,7 @@ class PipelineImpl final : public Pipeline {
     DF_ASSIGN_OR_RETURN(registry_,
                         registry::SchemaRegistry::Open(
                             urls.staging, ingests() ? OpenMode::kReadWrite : OpenMode::kReadOnly));
+    registry_writable_ = ingests();
     if (processes()) {
       decoder_ = std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
     }
@@ -166,25 +168,29 @@ class PipelineImpl final : public Pipeline {
     processor_->SetWireDecoder(decoder_.get());
     DF_RETURN_IF_ERROR(AddAggregates());
     // The table first (a conflict refuses the run before anything is registered), then
-    // process.outputs, then process.schema.
+    // process.schema (auto_register: an output topic may publish in that subject), then
+    // process.outputs.
     DF_RETURN_IF_ERROR(processor_->Start());
-    DF_RETURN_IF_ERROR(OpenOutputs(urls));
     if (!config_.process.schema.subject.empty()) {
-      // process.schema: the registry lives in the staging database (auto_register writes it);
-      // already open for log.format confluent-* unless this is a process role (read-only).
-      if (!registry_ || !ingests()) {
-        DF_ASSIGN_OR_RETURN(registry_,
-                            registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
-        if (decoder_) {
-          decoder_ =
-              std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
-          processor_->SetWireDecoder(decoder_.get());
-        }
-      }
+      DF_RETURN_IF_ERROR(OpenWritableRegistry(urls));
       DF_ASSIGN_OR_RETURN(auto schema,
                           BindRowSchema(registry_.get(), config_.process, config_.path));
       spdlog::info("processor: validating rows with {}", schema->Name());
       processor_->ValidateWith(std::move(schema));
+    }
+    return OpenOutputs(urls);
+  }
+
+  // The registry in the staging database, read-write (process.schema auto_register, output
+  // topics' schemas). OpenRegistry opened it read-only in a process role: opened again, once.
+  Status OpenWritableRegistry(const ResolvedUrls& urls) {
+    if (registry_ && registry_writable_) return Status::OK();
+    DF_ASSIGN_OR_RETURN(registry_,
+                        registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
+    registry_writable_ = true;
+    if (decoder_) {
+      decoder_ = std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
+      processor_->SetWireDecoder(decoder_.get());
     }
     return Status::OK();
   }
@@ -228,14 +234,16 @@ class PipelineImpl final : public Pipeline {
     DF_RETURN_IF_ERROR(outputs_->CreateTopics());
     for (const OutputSpec& o : config_.process.outputs) {
       if (o.topic.empty() || o.format == LogConfig::Format::kJson) continue;
-      if (!registry_ || !ingests()) {
-        DF_ASSIGN_OR_RETURN(registry_,
-                            registry::SchemaRegistry::Open(urls.staging, OpenMode::kReadWrite));
-        if (decoder_) {
-          decoder_ =
-              std::make_unique<WireDecoder>(registry_.get(), LogSchemaType(config_.log.format));
-          processor_->SetWireDecoder(decoder_.get());
-        }
+      DF_RETURN_IF_ERROR(OpenWritableRegistry(urls));
+      if (o.format == LogConfig::Format::kConfluentAvro &&
+          registry::RegistryErrorOf(registry_->Version(o.subject, std::nullopt, false).status())
+                  .error_code == registry::kSubjectNotFound) {
+        return Status::ConfigError(fmt::format(
+            "{}:{}: output topic '{}' is confluent-avro with subject '{}', which has no schema "
+            "in the registry: let process.schema register the mapping's own ({{subject: {}, "
+            "type: avro, auto_register: true}}), or register one first (POST "
+            "/registry/subjects/{}/versions on `dataforge serve`)",
+            config_.path, o.line, o.topic, o.subject, o.subject, o.subject));
       }
       LogConfig as_log;
       as_log.format = o.format;
@@ -744,6 +752,7 @@ class PipelineImpl final : public Pipeline {
   // log.format confluent-* and process.schema; before the relay and the processor that borrow
   // them.
   std::unique_ptr<registry::SchemaRegistry> registry_;
+  bool registry_writable_ = false;  // opened read-write (OpenWritableRegistry)
   std::unique_ptr<WireDecoder> decoder_;
   std::unique_ptr<Staging> staging_;
   std::unique_ptr<Log> log_;

@@ -18,6 +18,7 @@
 
 #include "integration/cli_helpers.h"
 #include "integration/kafka_cluster.h"
+#include "integration/serve_process.h"
 #include "integration/subprocess.h"
 
 namespace dataforge::testing {
@@ -160,6 +161,20 @@ TEST(OutputsTest, ConfigErrorsNameTheLineAtCheckAndRun) {
                                     "(t); write two outputs, one with each"),
             std::string::npos)
       << check.err;
+
+  // An Avro topic needs a schema in its subject: the run says where one comes from.
+  WriteFile(config, Pipeline("outputs-errors", "",
+                             "    - {topic: users_av, format: confluent-avro, subject: none}\n"));
+  run = RunDataforge(
+      {"run", "--config", config, "--data-dir", dir.Sub("data2"), "--max-records", "10"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find(config + ":6: output topic 'users_av' is confluent-avro with subject "
+                                  "'none', which has no schema in the registry: let "
+                                  "process.schema register the mapping's own ({subject: none, "
+                                  "type: avro, auto_register: true}), or register one first "
+                                  "(POST /registry/subjects/none/versions on `dataforge serve`)"),
+            std::string::npos)
+      << run.err;
 }
 
 // confluent-json: Confluent's wire format (magic byte 0, the 4-byte schema id, the JSON) with
@@ -230,6 +245,62 @@ TEST(OutputsTest, KafkaTopicOutputReadsAsTheSparkJobReadFlattenedUsers) {
                 .Wait(120000);
   ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
   EXPECT_EQ(py.out, "records 300, keys 300, matching 300, key is id 300, spark fields 300\n")
+      << py.err;
+}
+
+// confluent-avro from a `--role process` member over Kafka: the member registers the mapping's
+// own Avro schema (process.schema auto_register) and publishes the rows in it; Confluent's
+// Python client reads the topic, python3-avro decodes each value with the schema the member's
+// registry serves, and every value equals the row the member stored.
+TEST(OutputsTest, AvroTopicOutputOfAProcessMemberDecodesAsTheStoredRows) {
+  MockKafkaCluster kafka;
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config,
+            fmt::format("source:\n  seed: outputs-avro\n  results_per_page: 100\n"
+                        "log:\n  url: {}\n  partitions: 4\n"
+                        "process:\n"
+                        "  schema: {{subject: users-row, type: avro, auto_register: true}}\n"
+                        "  outputs:\n"
+                        "    - {{topic: users_avro, format: confluent-avro, subject: "
+                        "users-row}}\n"
+                        "tuning:\n  batch_records: 100\n",
+                        kafka.url()));
+  auto ingest = RunDataforge({"run", "--role", "ingest", "--config", config, "--data-dir",
+                              dir.Sub("ingest"), "--max-records", "300", "--no-progress"});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  std::string data = dir.Sub("process");
+  auto member = StartDataforge(
+      {"run", "--role", "process", "--config", config, "--data-dir", data, "--no-progress"});
+  auto stored = [&] {
+    auto r = RunDataforge(
+        {"table", "count", "dataforge.created_users", "--config", config, "--data-dir", data});
+    return r.exit_code == 0 ? std::stoll(r.out) : -1;
+  };
+  ASSERT_TRUE(WaitFor([&] { return stored() == 300; }, 120)) << member.Stderr();
+  member.Signal(SIGTERM);
+  auto done = member.Wait(60000);
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.err.find("output topic users_avro: confluent-avro with schema id 1 (subject "
+                          "'users-row' version 1)"),
+            std::string::npos)
+      << done.err;
+  auto scan = RunDataforge(
+      {"table", "scan", "dataforge.created_users", "--config", config, "--data-dir", data});
+  ASSERT_EQ(scan.exit_code, 0) << scan.err;
+  ASSERT_EQ(SplitLines(scan.out).size(), 300u);
+  std::string rows = dir.Sub("rows.jsonl");
+  WriteFile(rows, scan.out);
+  ServeProcess serve({"serve", "--http-port", "0", "--config", config, "--data-dir", data});
+  ASSERT_TRUE(serve.up());
+  std::string script =
+      (fs::path(test_paths::kSourceDir) / "tests/python/outputs_avro_consume.py").string();
+  auto py = ChildProcess::Start({"/usr/bin/python3", script, kafka.bootstrap(), "users_avro",
+                                 serve.Url("/registry"), "users-row", rows, "300"})
+                .Wait(120000);
+  ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
+  EXPECT_EQ(py.out,
+            "records 300, keys 300, matching 300, key is id 300, schema ids [1], header ok 300\n")
       << py.err;
 }
 
