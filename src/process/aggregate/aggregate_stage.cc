@@ -220,21 +220,23 @@ Status DecodeSessions(const std::vector<ValueDef>& defs, std::string_view in, Se
 
 }  // namespace
 
+std::array<uint64_t, AggregateStage::EvictedKeys::kProbes> AggregateStage::EvictedKeys::Bits(
+    std::string_view key) {
+  const uint64_t h = HashValue(key), step = (h >> 32) | 1;
+  std::array<uint64_t, kProbes> bits;
+  for (int i = 0; i < kProbes; ++i) bits[i] = (h + static_cast<uint64_t>(i) * step) % kBits;
+  return bits;
+}
+
 void AggregateStage::EvictedKeys::Add(std::string_view key) {
   if (words_.empty()) words_.assign(kBits / 64, 0);
-  const uint64_t h = HashValue(key), step = (h >> 32) | 1;  // double hashing: 4 probes
-  for (uint64_t i = 0; i < 4; ++i) {
-    uint64_t bit = (h + i * step) % kBits;
-    words_[bit / 64] |= uint64_t{1} << (bit % 64);
-  }
+  for (uint64_t bit : Bits(key)) words_[bit / 64] |= uint64_t{1} << (bit % 64);
   ++count_;
 }
 
 bool AggregateStage::EvictedKeys::MayContain(std::string_view key) const {
   if (words_.empty()) return false;
-  const uint64_t h = HashValue(key), step = (h >> 32) | 1;
-  for (uint64_t i = 0; i < 4; ++i) {
-    uint64_t bit = (h + i * step) % kBits;
+  for (uint64_t bit : Bits(key)) {
     if (!(words_[bit / 64] & (uint64_t{1} << (bit % 64)))) return false;
   }
   return true;

@@ -39,6 +39,7 @@
 // Thread-compatible: the processor's thread calls it; the probe's atomics may be read anywhere.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -102,6 +103,9 @@ class AggregateStage final : public BatchStage {
    private:
     static constexpr size_t kBits = size_t{1} << 20;
     static constexpr uint64_t kCapacity = 100000;
+    static constexpr int kProbes = 4;
+    // The bits of `key`: double hashing.
+    static std::array<uint64_t, kProbes> Bits(std::string_view key);
     std::vector<uint64_t> words_;  // allocated on the first Add
     uint64_t count_ = 0;
   };
