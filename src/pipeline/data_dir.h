@@ -63,7 +63,8 @@ Result<std::optional<RecordedBackends>> ReadRecordedBackends(
 // Called by `run` holding the data dir lock, before it opens a backend: ConfigError (naming
 // both URLs and the fix) if the data dir was run with other backends (a data dir belongs to
 // one set of backends); `run` logs it as a warning and goes on (a Kafka cluster that moved, a
-// topic made again elsewhere), then records its own. URLs that differ only in a password (Redact) are the same backends.
+// topic made again elsewhere), then records its own. URLs that differ only in a password (Redact)
+// are the same backends.
 Status CheckRecordedBackends(const std::string& data_dir, const PipelineConfig& config,
                              FileSystem* fs = FileSystem::Default());
 

@@ -49,6 +49,7 @@ Result<std::unique_ptr<ProcessorParts>> BuildProcessor(const ProcessorSetup& set
                                              config.log.topic, setup.clock, &parts->outputs_probe));
     for (const TableSchema& schema : outputs->TableSchemas()) {
       DF_RETURN_IF_ERROR(setup.store->EnsureTable(schema));
+      parts->stage_tables.push_back(schema.table);
     }
     parts->stages.push_back(std::move(outputs));
   }
@@ -58,6 +59,8 @@ Result<std::unique_ptr<ProcessorParts>> BuildProcessor(const ProcessorSetup& set
         AggregateStage::Create(config.process, setup.store, setup.clock, config.log.topic,
                                partitions, &parts->aggregates_probe));
     DF_RETURN_IF_ERROR(aggregates->EnsureTables());
+    for (std::string& table : aggregates->Tables()) parts->stage_tables.push_back(std::move(table));
+    if (setup.stage_tables_emptied_first) aggregates->StartFromNoState();
     parts->stages.push_back(std::move(aggregates));
   }
   for (auto& stage : parts->stages) parts->processor->AddStage(stage.get());

@@ -34,6 +34,8 @@ struct ProcessorParts {
   AggregateProbe aggregates_probe;
   OutputsProbe outputs_probe;
   std::vector<std::unique_ptr<BatchStage>> stages;  // process.outputs, process.aggregates
+  // The tables of those stages: derived tables, aggregate result and state tables.
+  std::vector<std::string> stage_tables;
   std::unique_ptr<Processor> processor;
 };
 
@@ -52,6 +54,9 @@ struct ProcessorSetup {
   bool registry_writable = false;
   // Added after the pipeline's own stages, before Start (reprocess's truncate of --in-place).
   std::vector<BatchStage*> extra_stages;
+  // The first batch applied empties the stages' tables (reprocess --in-place from the
+  // beginning): the aggregates read none of their stored state until it is durable.
+  bool stage_tables_emptied_first = false;
 };
 
 // Builds and starts the processor of `setup.config` (Processor::Start: ensures its tables, joins

@@ -24,15 +24,19 @@ namespace {
 constexpr int64_t kPollWaitUs = 100'000;
 
 // --in-place from the beginning: the first batch the processor applies also empties the table
-// (StoreBatch::truncate), so the table never holds old and rebuilt rows side by side.
+// and the stages' tables (StoreBatch::truncate, truncate_also), so no table ever holds old and
+// rebuilt rows side by side.
 class TruncateFirstBatch final : public BatchStage {
  public:
   explicit TruncateFirstBatch(bool pending) : pending_(pending) {}
+  // The derived and aggregate tables emptied with process.table.
+  void set_also(std::vector<std::string> tables) { also_ = std::move(tables); }
   Status OnRow(const ConsumedRecord&, const MapResult&, const RowWrite&, StoreBatch*) override {
     return Status::OK();
   }
   Status BeforeApply(StoreBatch* batch) override {
     batch->truncate = pending_;
+    if (pending_) batch->truncate_also = also_;
     return Status::OK();
   }
   Status AfterApply(const StoreBatch&) override {
@@ -43,6 +47,7 @@ class TruncateFirstBatch final : public BatchStage {
 
  private:
   bool pending_;
+  std::vector<std::string> also_;
 };
 
 // The config the reprocess runs with: its group, and the rebuilt tables' names.
@@ -136,11 +141,12 @@ Result<ReprocessProgress> Reprocess(
         "--in-place");
   }
   if (!options.in_place) DF_RETURN_IF_ERROR(CheckIntoSuffix(options.into_suffix));
-  if (options.in_place && (!config.process.outputs.empty() || !config.process.aggregates.empty())) {
+  if (options.in_place && options.from != ReprocessOptions::From::kBeginning &&
+      !config.process.aggregates.empty()) {
     return Status::ConfigError(
-        "reprocess --in-place empties process.table only, and this pipeline also writes "
-        "process.outputs or process.aggregates tables: rebuild into new tables with "
-        "--into-suffix SUFFIX");
+        "reprocess --in-place from an offset or a time keeps the aggregates' windows, which "
+        "already hold the records read again: rebuild them with --from-beginning (every "
+        "aggregate table emptied first), or into new tables with --into-suffix SUFFIX");
   }
   ReprocessProgress plan;
   plan.group = options.group.empty()
@@ -273,7 +279,9 @@ Result<ReprocessProgress> Reprocess(
   setup.clock = clock;
   setup.probe = &probe;
   setup.extra_stages.push_back(&truncate_stage);
+  setup.stage_tables_emptied_first = truncate;
   DF_ASSIGN_OR_RETURN(auto parts, BuildProcessor(setup));
+  truncate_stage.set_also(parts->stage_tables);
   Processor& processor = *parts->processor;
   if (on_start) on_start(plan);
 
@@ -311,6 +319,7 @@ Result<ReprocessProgress> Reprocess(
     empty.group = plan.group;
     empty.counted = false;
     empty.truncate = true;
+    empty.truncate_also = parts->stage_tables;
     DF_RETURN_IF_ERROR(store->Apply(empty));
   }
   DF_RETURN_IF_ERROR(processor.Close());

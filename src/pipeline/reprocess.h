@@ -9,9 +9,11 @@
 // Exactly once, like the processor: rows and the group's offsets and counters go in one
 // StoreBatch, so a reprocess killed at any point and run again with the same group resumes
 // where its last batch ended; the live group's offsets and counters are untouched.
-// In place (`in_place`, from the beginning): the first batch also empties process.table
-// (StoreBatch::truncate: RocksDB does it atomically with that batch); a resumed reprocess
-// (its group has offsets in the store) does not empty it again.
+// In place (`in_place`, from the beginning): the first batch also empties process.table and
+// the derived and aggregate tables (StoreBatch::truncate, truncate_also: RocksDB does it
+// atomically with that batch; the aggregates read no stored state before it is durable); a
+// resumed reprocess (its group has offsets in the store) does not empty them again. In place
+// from an offset or a time, aggregates are refused (their windows hold those records already).
 // Exclusion: over the embedded log or the RocksDB store it holds the data dir's lock, so it
 // refuses while a `run` uses the data dir; over Kafka and Cassandra it runs beside the live
 // pipeline.

@@ -385,6 +385,49 @@ TYPED_TEST(StoreConformance, TruncateRemovesEveryRowOfTheTableThenWritesTheBatch
   EXPECT_EQ(reopened->Count("shop.never").status().code(), StatusCode::kNotFound);
 }
 
+// An in-place rebuild (StoreBatch::truncate_also): the derived tables named go with the batch's
+// own, their rows in the batch are written after, and a table not named keeps its rows. Only
+// the batch's own table counts (the rows and the truncate event).
+TYPED_TEST(StoreConformance, TruncateAlsoEmptiesTheNamedTablesInTheSameBatch) {
+  Store* store = this->store_.get();
+  ASSERT_TRUE(store->EnsureTable(Users()).ok());
+  for (const char* name : {"shop.derived", "shop.kept"}) {
+    TableSchema t = Users();
+    t.table = name;
+    ASSERT_TRUE(store->EnsureTable(t).ok());
+  }
+  this->Apply(store, Batch({1, 2, 3}, "a", 3));
+  for (const char* name : {"shop.derived", "shop.kept"}) {
+    StoreBatch b = Batch({1, 2, 3}, "d", 0);
+    b.table = name;
+    b.counted = false;
+    b.offsets.clear();
+    this->Apply(store, b);
+  }
+  StoreBatch t = Batch({7}, "t", 10);
+  t.truncate = true;
+  t.truncate_also = {"shop.derived"};
+  t.offsets[0].stored += 1;
+  t.rows.push_back({Key(8), RowJson(8, "x"), false, true, "shop.derived"});
+  this->Apply(store, t);
+  auto expect_after = [&](Store* s) {
+    EXPECT_EQ(this->ScanKeys(s, "", 0), (std::vector<std::string>{Key(7)}));
+    std::vector<std::string> derived;
+    ASSERT_TRUE(s->Scan("shop.derived", "", 0, [&](const std::string& k, const std::string& v) {
+                   derived.push_back(k + " " + v);
+                   return true;
+                 }).ok());
+    EXPECT_EQ(derived, (std::vector<std::string>{Key(8) + " " + RowJson(8, "x")}));
+    EXPECT_EQ(*s->Count("shop.kept"), 3u);
+  };
+  expect_after(store);
+  EXPECT_EQ(store->Counters()->stored, 3u + 2u);  // 3 rows, then the truncate and 1 row
+  this->store_.reset();
+  auto reopened = this->Open();
+  ASSERT_NE(reopened, nullptr);
+  expect_after(reopened.get());
+}
+
 TYPED_TEST(StoreConformance, ListDeadLettersPagesOldestFirst) {
   ASSERT_TRUE(this->store_->EnsureTable(Users()).ok());
   for (int b = 0; b < 3; ++b) {

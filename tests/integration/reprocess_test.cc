@@ -172,6 +172,42 @@ TEST_F(ReprocessTest, InPlaceEmptiesTheTableWithTheFirstBatchAndRebuildsEveryRow
   EXPECT_EQ(s.store_rows, 30);
 }
 
+// In place with a derived table (process.outputs): the first batch empties it with
+// process.table, so a row the changed `where` no longer keeps does not survive the rebuild.
+TEST_F(ReprocessTest, InPlaceEmptiesTheDerivedTableTooAndRebuildsItWithTheNewWhere) {
+  auto derived = [](int max_age) {
+    return fmt::format(
+        "  outputs:\n"
+        "    - table: dataforge.people_young\n"
+        "      where: \"dob.age < {}\"\n"
+        "      columns:\n"
+        "        - {{name: id, type: uuid, path: login.uuid, required: true}}\n"
+        "        - {{name: age, type: int, path: dob.age}}\n",
+        max_age);
+  };
+  std::string records;
+  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
+  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteFile(config_, PipelineYaml(capture_, false) + derived(40));
+  auto r = Df({"run", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto young = [](int to) {
+    std::map<std::string, std::string> rows;
+    for (int i = 1; i <= to; ++i) {
+      rows[Uuid(i)] = fmt::format(R"({{"id":"{}","age":{}}})", Uuid(i), 20 + i);
+    }
+    return rows;
+  };
+  ASSERT_EQ(Rows("dataforge.people_young"), young(19));  // ages 21..39
+
+  WriteFile(config_, PipelineYaml(capture_, true) + derived(30));
+  r = Df({"reprocess", "--from-beginning", "--in-place", "--yes", "--group", "rebuild-d"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Counts(r.out), "read 30 records: stored 30, dead-lettered 0, lost 0, filtered 0");
+  EXPECT_EQ(Rows("dataforge.people"), Expected(1, 30, true));
+  EXPECT_EQ(Rows("dataforge.people_young"), young(9));  // ages 21..29: 30..39 went
+}
+
 TEST_F(ReprocessTest, FromOffsetReadsOnlyFromThereAndBadOffsetsAreRefused) {
   RunAThenChange(25);
   // The log's order: offset k holds the record of the k-th line `topic consume` prints.

@@ -134,8 +134,18 @@ void AggregateStage::OnResume(int32_t partition, std::optional<int64_t> next_off
   for (auto& agg : aggregates_) agg.partitions.erase(partition);
 }
 
+std::vector<std::string> AggregateStage::Tables() const {
+  std::vector<std::string> tables;
+  for (const Aggregate& agg : aggregates_) {
+    tables.push_back(agg.spec->table);
+    tables.push_back(agg.state_table);
+  }
+  return tables;
+}
+
 Result<bool> AggregateStage::ReadState(Aggregate& agg, const std::string& state_key,
                                        int64_t* through, std::string* state) {
+  if (no_stored_state_) return false;
   Result<std::string> row = store_->Get(agg.state_table, state_key);
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) return false;
@@ -624,6 +634,7 @@ Status AggregateStage::RecheckResults(Aggregate& agg) {
 Status AggregateStage::AfterApply(const StoreBatch& batch) {
   (void)batch;
   pending_ = false;
+  no_stored_state_ = false;  // the batch that emptied the tables is durable
   for (auto& agg : aggregates_) DF_RETURN_IF_ERROR(RecheckResults(agg));
   int64_t open = 0;
   for (auto& agg : aggregates_) {

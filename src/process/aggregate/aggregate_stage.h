@@ -83,6 +83,12 @@ class AggregateStage final : public BatchStage {
 
   // Creates (or checks) every aggregate's result and state tables. Call before the first batch.
   Status EnsureTables();
+  // The result and state tables of every aggregate.
+  std::vector<std::string> Tables() const;
+  // An in-place rebuild (pipeline/reprocess.h): the first batch applied empties the stage's
+  // tables (StoreBatch::truncate_also), so until that batch is durable the store's state rows
+  // are the old run's and none is read: every window starts from nothing.
+  void StartFromNoState() { no_stored_state_ = true; }
 
   Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                StoreBatch* batch) override;
@@ -190,7 +196,8 @@ class AggregateStage final : public BatchStage {
   std::vector<Aggregate> aggregates_;
   std::unique_ptr<simdjson::dom::parser> parser_;
   std::unique_ptr<simdjson::dom::parser> state_parser_;
-  bool pending_ = false;  // BeforeApply ran and AfterApply did not (yet)
+  bool pending_ = false;          // BeforeApply ran and AfterApply did not (yet)
+  bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
   // Per record scratch.
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;

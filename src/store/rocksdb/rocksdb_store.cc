@@ -458,18 +458,25 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
+  std::vector<std::string> emptied;  // the tables the batch empties before its writes
   if (batch.truncate) {
-    std::string prefix = RowPrefix(batch.table), upper = prefix;
+    emptied = batch.truncate_also;
+    emptied.push_back(batch.table);
+  }
+  for (const std::string& table : emptied) {
+    std::string prefix = RowPrefix(table), upper = prefix;
     upper.back() = '\x01';  // the first key after every "<table>\0..." key
     wb.DeleteRange(rows_, prefix, upper);
   }
+  auto is_emptied = [&](const std::string& table) {
+    return std::find(emptied.begin(), emptied.end(), table) != emptied.end();
+  };
   if (by_table.empty()) {
     DF_RETURN_IF_ERROR(AddRows(batch.table, AllRows(batch), batch.truncate, columns[0].get(), &wb));
   } else {
     for (size_t t = 0; t < by_table.size(); ++t) {
       const auto& [table, rows] = by_table[t];
-      DF_RETURN_IF_ERROR(
-          AddRows(table, rows, batch.truncate && table == batch.table, columns[t].get(), &wb));
+      DF_RETURN_IF_ERROR(AddRows(table, rows, is_emptied(table), columns[t].get(), &wb));
     }
   }
   uint64_t id = next_dead_id_;
