@@ -19,7 +19,7 @@ namespace {
 // `decoder`: log.format confluent-* (the value decoded, with its schema id), else null.
 std::string RecordJson(const std::string& topic, const ConsumedRecord& c, WireDecoder* decoder) {
   std::string headers = JsonObjectOfStrings(c.record.headers);
-  DisplayedValue value = DisplayLogValue(decoder, c.record.value);
+  DisplayedValue value = DisplayLogValue(decoder, c.record);
   JsonObjectWriter w;
   w.String("topic", topic)
       .Int("partition", c.partition)

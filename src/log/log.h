@@ -37,6 +37,10 @@ struct LogRecord {
   std::string value;
   int64_t timestamp_us = 0;  // Kafka keeps milliseconds: read back rounded down to one
   std::vector<std::pair<std::string, std::string>> headers;
+  // A tombstone: the value is null, not empty (`value` is ""). Kafka keeps it as such (log
+  // compaction removes the key, consumers see a delete); the embedded log keeps an empty value
+  // (read back false).
+  bool tombstone = false;
 };
 
 // Headers of the records the relay writes (relay/outbox_relay.h), read by the processor:

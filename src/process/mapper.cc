@@ -504,6 +504,49 @@ bool Mapper::AnyColumnValue(const Column& c, const expr::Input& in, std::string*
   return ColumnValue(c, in, out_json, out_text, present, carried, error);
 }
 
+namespace {
+
+// `$timestamp` of a record whose log timestamp is `record_us` (0: none).
+int64_t RecordMillis(int64_t record_us) {
+  if (record_us == 0) return expr::kNoRecordTime;
+  return record_us >= 0 ? record_us / 1000 : -((-record_us + 999) / 1000);
+}
+
+}  // namespace
+
+MapResult Mapper::MapTombstone(std::string_view key, int64_t now_ms, int64_t record_us) {
+  const Column& k = columns_[key_column_];
+  MapResult d;
+  expr::Input in;
+  element root;
+  if (parser_->parse("{}", 2, true).get(root) != simdjson::SUCCESS) {  // only $key says anything
+    d.error = "a tombstone: cannot parse an empty object";
+    return d;
+  }
+  in.record = &root;
+  in.key = key;
+  in.now_ms = now_ms;
+  in.record_ms = RecordMillis(record_us);
+  std::string json, text;
+  bool present = false, carried = false;
+  if (!AnyColumnValue(k, in, &json, &text, &present, &carried, &d.error)) {
+    d.error = EscapeControlChars(d.error);
+    return d;
+  }
+  if (!present) {
+    d.error = EscapeControlChars(fmt::format(
+        "a tombstone (a null value) with key '{}': key column \"{}\" takes no value from the "
+        "record's key, so no row is known to delete; map it from $key to apply tombstones as "
+        "deletes",
+        key, k.name));
+    return d;
+  }
+  d.key = std::move(text);
+  d.deleted = true;
+  d.ok = true;
+  return d;
+}
+
 MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t now_ms,
                       int64_t record_us) {
   MapResult r;
@@ -520,9 +563,7 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t n
   expr::Input in;
   in.record = &root;
   in.key = key;
-  if (record_us != 0) {
-    in.record_ms = record_us >= 0 ? record_us / 1000 : -((-record_us + 999) / 1000);
-  }
+  in.record_ms = RecordMillis(record_us);
   if (has_expressions_) {
     in.now_ms = now_ms != 0 ? now_ms
                             : std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -55,6 +55,11 @@ class Mapper {
   // and expression `$timestamp`; 0 = the record has none (a dead letter's replay): null.
   MapResult Map(std::string_view key, std::string_view raw_json, int64_t now_ms = 0,
                 int64_t record_us = 0);
+  // A tombstone (a Kafka record with a null value, log.h): a delete of the row whose key the
+  // key column takes from the record's key (`$key`, or an expression over it), as Kafka
+  // Connect sinks read tombstones. A key column that needs the record's value gives !ok with an
+  // error saying so (the processor dead-letters the tombstone).
+  MapResult MapTombstone(std::string_view key, int64_t now_ms = 0, int64_t record_us = 0);
 
  private:
   enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp, kDecimal };

@@ -50,6 +50,27 @@ TEST_F(MapperTest, NewestShape) {
       R"({"id":"91c38129-e067-4af8-8705-7d8376747cef","first_name":"Mathis","last_name":"Berthelsen","gender":"male","address":"2054 Linaaes gate, Bybrua, Buskerud, Norway","post_code":"8261","email":"mathis.berthelsen@example.com","username":"angrygoose529","dob":"1993-09-18T02:30:31.200Z","registered_date":"2012-08-03T06:20:27.547Z","phone":"53424789","picture":"https://randomuser.me/api/portraits/med/men/20.jpg"})");
 }
 
+// A tombstone deletes the row its key names when the key column comes from $key (the default
+// mapping); a key column from the value cannot know the row.
+TEST_F(MapperTest, TombstoneIsADeleteOfTheKeysRow) {
+  MapResult r = mapper_->MapTombstone("91C38129-E067-4AF8-8705-7D8376747CEF");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(r.key, "91c38129-e067-4af8-8705-7d8376747cef");
+  EXPECT_FALSE(mapper_->MapTombstone("not-a-uuid").ok);
+
+  ProcessConfig p = DefaultPipelineConfig().process;
+  p.columns[0].paths = {"login.uuid"};
+  auto m = Mapper::Create(p);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  r = m->MapTombstone("k1");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error,
+            "a tombstone (a null value) with key 'k1': key column \"id\" takes no value from the "
+            "record's key, so no row is known to delete; map it from $key to apply tombstones as "
+            "deletes");
+}
+
 TEST_F(MapperTest, OldestShape) {
   std::string raw =
       R"({"name":{"title":"mr","first":"levi","last":"stone"},"location":{"street":"6738 lone wolf trail",

@@ -305,7 +305,7 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
       // log.format confluent-*: the value in Confluent's wire format, decoded by its schema id.
       std::string* value = &c.record.value;
       std::optional<WireDecoder::Decoded> decoded;
-      if (decoder_ != nullptr) {
+      if (decoder_ != nullptr && !c.record.tombstone) {
         DF_ASSIGN_OR_RETURN(decoded, decoder_->Decode(c.record.value));
         value = &decoded->json;
       }
@@ -318,7 +318,10 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
         timestamps_.push_back(c.record.timestamp_us);
         continue;
       }
-      m = mapper_->Map(c.record.key, *value, clock_->NowMicros() / 1000, c.record.timestamp_us);
+      m = c.record.tombstone ? mapper_->MapTombstone(c.record.key, clock_->NowMicros() / 1000,
+                                                     c.record.timestamp_us)
+                             : mapper_->Map(c.record.key, *value, clock_->NowMicros() / 1000,
+                                            c.record.timestamp_us);
       if (m.ok && !m.deleted && !m.filtered && validator_) {
         if (std::optional<std::string> failed = validator_->Check(m.row_json)) {
           m.ok = false;

@@ -77,8 +77,13 @@ Result<WireDecoder::Decoded> WireDecoder::Decode(std::string_view value) {
   return out;
 }
 
-DisplayedValue DisplayLogValue(WireDecoder* decoder, std::string_view value) {
+DisplayedValue DisplayLogValue(WireDecoder* decoder, const LogRecord& record) {
   DisplayedValue out;
+  if (record.tombstone) {
+    out.json = "null";
+    return out;
+  }
+  const std::string_view value = record.value;
   if (decoder != nullptr) {
     auto decoded = decoder->Decode(value);
     if (decoded.ok() && decoded->ok) {

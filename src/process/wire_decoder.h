@@ -29,6 +29,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "log/log.h"
 #include "registry/schema_format.h"
 #include "registry/schema_registry.h"
 
@@ -70,7 +71,8 @@ struct DisplayedValue {
   int64_t schema_id = -1;
   std::string error;
 };
-DisplayedValue DisplayLogValue(WireDecoder* decoder, std::string_view value);
+// A tombstone (LogRecord::tombstone) shows as JSON null.
+DisplayedValue DisplayLogValue(WireDecoder* decoder, const LogRecord& record);
 
 // "base64:" + the value's bytes in base64: how a letter keeps an undecodable value.
 std::string WirePayloadText(std::string_view value);

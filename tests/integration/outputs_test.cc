@@ -244,7 +244,8 @@ TEST(OutputsTest, KafkaTopicOutputReadsAsTheSparkJobReadFlattenedUsers) {
                 {"/usr/bin/python3", script, kafka.bootstrap(), "users_flat", rows, "300"})
                 .Wait(120000);
   ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
-  EXPECT_EQ(py.out, "records 300, keys 300, matching 300, key is id 300, spark fields 300\n")
+  EXPECT_EQ(py.out,
+            "records 300, keys 300, matching 300, key is id 300, spark fields 300, tombstones 0\n")
       << py.err;
 }
 
@@ -302,6 +303,87 @@ TEST(OutputsTest, AvroTopicOutputOfAProcessMemberDecodesAsTheStoredRows) {
   EXPECT_EQ(py.out,
             "records 300, keys 300, matching 300, key is id 300, schema ids [1], header ok 300\n")
       << py.err;
+}
+
+// Deletes both ways over Kafka: a row deleted by process.delete_when is published to the output
+// topic as a tombstone (a null value, which Confluent's Python client reads as None), and a
+// tombstone a producer writes into the pipeline's own topic deletes the row its key names.
+TEST(OutputsTest, DeletesArePublishedAsTombstonesAndTombstonesDeleteRows) {
+  MockKafkaCluster kafka;
+  TempDir dir;
+  auto uuid = [](int i) { return fmt::format("00000000-0000-4000-8000-{:012d}", i); };
+  auto person = [&](int i, const char* op) {
+    return fmt::format(R"({{"login":{{"uuid":"{}"}},"email":"p{}@example.com","op":"{}"}})",
+                       uuid(i), i, op);
+  };
+  std::string capture = dir.Sub("capture.json");
+  WriteFile(capture, "{\"results\":[" + person(1, "upsert") + "," + person(2, "upsert") + "," +
+                         person(3, "upsert") + "," + person(2, "delete") + "]}");
+  std::string config = dir.Sub("pipeline.yaml");
+  WriteFile(config, fmt::format("dags: {{}}\nsource:\n  url: file://{}\n"
+                                "log:\n  url: {}\n  partitions: 4\n  properties:\n"
+                                "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 500\n"
+                                "process:\n  delete_when: {{path: op, equals: delete}}\n"
+                                "  outputs:\n    - {{topic: users_flat, format: json}}\n",
+                                capture, kafka.url()));
+  std::string data = dir.Sub("data");
+  auto r = RunDataforge({"run", "--config", config, "--data-dir", data, "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ids = [&] {
+    auto scan = RunDataforge(
+        {"table", "scan", "dataforge.created_users", "--config", config, "--data-dir", data});
+    EXPECT_EQ(scan.exit_code, 0) << scan.err;
+    std::set<std::string> out;
+    for (const auto& line : SplitLines(scan.out)) out.insert(JsonField(line, "id"));
+    return out;
+  };
+  ASSERT_EQ(ids(), (std::set<std::string>{uuid(1), uuid(3)}));
+  std::string rows = dir.Sub("rows.jsonl");
+  auto consume = [&](int expected) {
+    auto scan = RunDataforge(
+        {"table", "scan", "dataforge.created_users", "--config", config, "--data-dir", data});
+    WriteFile(rows, scan.out);
+    std::string script =
+        (fs::path(test_paths::kSourceDir) / "tests/python/outputs_consume.py").string();
+    return ChildProcess::Start({"/usr/bin/python3", script, kafka.bootstrap(), "users_flat", rows,
+                                std::to_string(expected)})
+        .Wait(120000);
+  };
+  auto py = consume(4);
+  ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
+  EXPECT_EQ(py.out, "records 4, keys 2, matching 2, key is id 3, spark fields 0, tombstones 1\n")
+      << py.err;
+
+  // A tombstone for user 1 in the pipeline's topic, from Confluent's Python producer; a process
+  // member applies it as a delete of that row, and publishes the delete as a tombstone too.
+  auto produce = ChildProcess::Start({"/usr/bin/python3", "-c",
+                                      "import sys\nfrom confluent_kafka import Producer\n"
+                                      "p = Producer({'bootstrap.servers': sys.argv[1]})\n"
+                                      "p.produce('users_created', key=sys.argv[2], value=None)\n"
+                                      "sys.exit(0 if p.flush(30) == 0 else 1)\n",
+                                      kafka.bootstrap(), uuid(1)})
+                     .Wait(60000);
+  ASSERT_EQ(produce.exit_code, 0) << produce.out << produce.err;
+  auto member = StartDataforge(
+      {"run", "--role", "process", "--config", config, "--data-dir", data, "--no-progress"});
+  ASSERT_TRUE(WaitFor([&] { return ids() == std::set<std::string>{uuid(3)}; }, 120))
+      << member.Stderr();
+  member.Signal(SIGTERM);
+  auto done = member.Wait(60000);
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  py = consume(5);
+  ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
+  EXPECT_EQ(py.out, "records 5, keys 1, matching 1, key is id 3, spark fields 0, tombstones 2\n")
+      << py.err;
+  // `topic consume` shows a tombstone's value as null.
+  auto topic = RunDataforge({"topic", "consume", "users_flat", "--from-beginning", "--config",
+                             config, "--data-dir", data});
+  ASSERT_EQ(topic.exit_code, 0) << topic.err;
+  size_t nulls = 0;
+  for (const auto& line : SplitLines(topic.out)) {
+    if (line.find(R"(,"value":null)") != std::string::npos) ++nulls;
+  }
+  EXPECT_EQ(nulls, 2u) << topic.out;
 }
 
 TEST(OutputsTest, KillNineDuringARunWithATopicOutputRepeatsButNeverMisses) {

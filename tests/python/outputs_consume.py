@@ -9,9 +9,12 @@ ROWS_FILE holds the table's rows as `dataforge table scan` prints them (one JSON
 The topic is read from the beginning until EXPECTED records came (or 60 s passed); each value is
 parsed as JSON with the Spark job's schema (id, first_name, last_name, gender, address,
 post_code, email, username, dob, registered_date, phone, picture) and its key must be the id.
-Prints one line: records N, keys K, matching M, key is id I, spark fields F.
+A record with a null value (a tombstone: the row was deleted) removes its key, as an upsert
+consumer or a compacted topic would.
+Prints one line: records N, keys K, matching M, key is id I, spark fields F, tombstones T.
 """
 import json
+import os
 import sys
 import time
 
@@ -32,13 +35,16 @@ with open(rows_file) as f:
 
 consumer = Consumer({
     "bootstrap.servers": bootstrap,
-    "group.id": "outputs-python-check",
+    # A group of its own per run: a second run joining the first's group would wait for the
+    # mock broker to let the first member go.
+    "group.id": f"outputs-python-check-{os.getpid()}",
     "auto.offset.reset": "earliest",
     "enable.auto.commit": False,
 })
 consumer.subscribe([topic])
 values = {}
 records = 0
+tombstones = 0
 key_is_id = 0
 deadline = time.time() + 60
 while records < expected and time.time() < deadline:
@@ -50,6 +56,10 @@ while records < expected and time.time() < deadline:
         continue
     records += 1
     key = msg.key().decode("utf-8")
+    if msg.value() is None:
+        tombstones += 1
+        values.pop(key, None)
+        continue
     value = json.loads(msg.value().decode("utf-8"))
     if value.get("id") == key:
         key_is_id += 1
@@ -65,4 +75,4 @@ missing = [k for k in rows if k not in values]
 if missing:
     print("not on the topic:", missing[:5], file=sys.stderr)
 print(f"records {records}, keys {len(values)}, matching {matching}, key is id {key_is_id}, "
-      f"spark fields {spark}")
+      f"spark fields {spark}, tombstones {tombstones}")

@@ -192,6 +192,7 @@ ConsumedRecord ConsumedFromKafka(const rd_kafka_message_t* m) {
   c.offset = m->offset;
   if (m->key) c.record.key.assign(static_cast<const char*>(m->key), m->key_len);
   if (m->payload) c.record.value.assign(static_cast<const char*>(m->payload), m->len);
+  c.record.tombstone = m->payload == nullptr;
   rd_kafka_timestamp_type_t type;
   int64_t ms = rd_kafka_message_timestamp(m, &type);
   c.record.timestamp_us = ms >= 0 ? ms * 1000 : 0;

@@ -360,7 +360,8 @@ Result<uint64_t> KafkaLog::StartAppend(const std::string& topic,
         }
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_RKT(append_rkt_), RD_KAFKA_V_PARTITION(static_cast<int32_t>(p)),
-            RD_KAFKA_V_KEY(r.key.data(), r.key.size()), RD_KAFKA_V_VALUE(value, r.value.size()),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+            RD_KAFKA_V_VALUE(r.tombstone ? nullptr : value, r.tombstone ? 0 : r.value.size()),
             RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_TIMESTAMP(r.timestamp_us / 1000),
             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(raw), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;

@@ -106,6 +106,28 @@ TEST_F(KafkaLogTest, AppendsReadsBackAndDescribes) {
   EXPECT_EQ(log->DescribeTopic("nope").status().code(), StatusCode::kNotFound);
 }
 
+// A tombstone goes to Kafka as a null value and reads back as one; an empty value stays empty.
+TEST_F(KafkaLogTest, TombstoneIsANullValueAndAnEmptyValueIsNot) {
+  auto log = Open();
+  kafka_.CreateTopic("tomb", 1);
+  std::vector<LogRecord> records(2);
+  records[0].key = "gone";
+  records[0].tombstone = true;
+  records[0].timestamp_us = 1'700'000'000'000'000;
+  records[1].key = "empty";
+  records[1].timestamp_us = 1'700'000'000'000'000;
+  ASSERT_TRUE(log->Append("tomb", 0, records).ok());
+  std::vector<ConsumedRecord> out;
+  ASSERT_TRUE(log->Read("tomb", 0, 0, 10, &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].record.key, "gone");
+  EXPECT_TRUE(out[0].record.tombstone);
+  EXPECT_EQ(out[0].record.value, "");
+  EXPECT_EQ(out[1].record.key, "empty");
+  EXPECT_FALSE(out[1].record.tombstone);
+  EXPECT_EQ(out[1].record.value, "");
+}
+
 // A topic's identity (Log::LogId) is its first record's fingerprint: "" while partition 0 is
 // empty, then the same for every process, and another for a topic of the same name made again
 // (another cluster here: librdkafka's mock brokers cannot delete a topic).

@@ -183,6 +183,7 @@ Status OutputsStage::Publish(TopicOutput& t) {
     LogRecord r;
     r.key = p.key;
     r.timestamp_us = p.timestamp_us;
+    r.tombstone = p.deleted;  // Kafka: a null value, so compaction and sinks see a delete
     if (!p.deleted && t.spec.format != LogConfig::Format::kJson) {
       if (!t.codec) {
         return Status::FailedPrecondition(fmt::format(

@@ -14,8 +14,8 @@
 //     published. (After Apply would lose them: the processor resumes from the store's offsets,
 //     not the log group's.) A row may therefore appear more than once, always with the same key
 //     and value; a consumer that keeps the last value per key (a compacted topic, an upsert)
-//     sees each row once. A delete (process.delete_when) is published as the key with an empty
-//     value.
+//     sees each row once. A delete (process.delete_when) is published as a tombstone (the key
+//     with a null value on Kafka, LogRecord::tombstone; an empty value on the embedded log).
 // Thread-compatible: the processor's thread calls it.
 #pragma once
 

@@ -87,7 +87,7 @@ Result<ApiResponse> GetTopics(State& s, const ApiRequest& req) {
 // id and, when it does not decode, "value_error"); else null.
 std::string RecordJson(const ConsumedRecord& c, WireDecoder* decoder) {
   std::string headers = JsonObjectOfStrings(c.record.headers);
-  DisplayedValue value = DisplayLogValue(decoder, c.record.value);
+  DisplayedValue value = DisplayLogValue(decoder, c.record);
   JsonObjectWriter w;
   w.Int("offset", c.offset)
       .Int("timestamp_us", c.record.timestamp_us)
