@@ -5,7 +5,9 @@
 //
 // Call order per batch: OnRow for each kept record, then BeforeApply once, then Store::Apply,
 // then AfterApply once when (and only when) Apply succeeded. An error from any of them fails
-// the batch (RunOnce returns it; nothing of the batch is committed to the log's group).
+// the batch (RunOnce returns it; nothing of the batch is committed to the log's group), and the
+// processor is not run again (processor.h RunOnce): what a stage kept of the failed batch is
+// dropped with it.
 // Thread-compatible: the processor's thread calls it.
 #pragma once
 

@@ -99,7 +99,9 @@ class Processor final : private ConsumerListener {
 
   // Consumes at most one batch (waiting up to `wait_us` for the first record) and applies it
   // as one StoreBatch. Returns the number of log records consumed plus those counted lost
-  // (0 = nothing new).
+  // (0 = nothing new). An error ends the processor: its consumer has already moved past the
+  // failed batch's records, so the owner stops it (`run` and `reprocess` do) and a new one
+  // resumes from the store's offsets; its stages see no batch after the failed one.
   Result<size_t> RunOnce(int64_t wait_us = 0, std::stop_token stop = {});
 
   // True when the group has consumed every partition to its end offset.

@@ -47,6 +47,30 @@ ProcessConfig Config() {
   return p;
 }
 
+// A processor of `config` with its aggregate stage over topic "t" (3 partitions) of `log` and
+// the RocksDB store in `dir`, batches of 40, for `batches` batches (< 0: until caught up); then
+// it stops, as a process would.
+void RunAggregates(Log* log, const std::string& dir, const ProcessConfig& config, int batches) {
+  auto mapper = Mapper::Create(config);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+  ProcessorProbe probe;
+  AggregateProbe agg_probe;
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  auto stage = AggregateStage::Create(config, store->get(), Clock::Real(), "t", 3, &agg_probe);
+  ASSERT_TRUE(stage.ok());
+  ASSERT_TRUE((*stage)->EnsureTables().ok());
+  Processor p(log, store->get(), &*mapper, config, "t", 40, Clock::Real(), &probe);
+  p.AddStage(stage->get());
+  ASSERT_TRUE(p.Start().ok());
+  for (int b = 0; batches < 0 || b < batches; ++b) {
+    auto n = p.RunOnce();
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+  }
+  ASSERT_TRUE(p.Close().ok());
+}
+
 struct Expected {
   int64_t users = 0, age_sum = 0;
   std::set<int> ages;
@@ -80,28 +104,8 @@ TEST(AggregateProcessorTest, RestartInTheMiddleGivesTheExactResultOverRocksDb) {
     }
     ASSERT_TRUE((*log)->Append("t", p, records).ok());
   }
-  auto mapper = Mapper::Create(config);
-  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
-  ProcessorProbe probe;
-  AggregateProbe agg_probe;
-  auto run = [&](int batches) {  // batches < 0: until caught up
-    auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-    ASSERT_TRUE(store.ok());
-    auto stage = AggregateStage::Create(config, store->get(), Clock::Real(), "t", 3, &agg_probe);
-    ASSERT_TRUE(stage.ok());
-    ASSERT_TRUE((*stage)->EnsureTables().ok());
-    Processor p(log->get(), store->get(), &*mapper, config, "t", 40, Clock::Real(), &probe);
-    p.AddStage(stage->get());
-    ASSERT_TRUE(p.Start().ok());
-    for (int b = 0; batches < 0 || b < batches; ++b) {
-      auto n = p.RunOnce();
-      ASSERT_TRUE(n.ok()) << n.status().ToString();
-      if (*n == 0) break;
-    }
-    ASSERT_TRUE(p.Close().ok());
-  };
-  run(3);  // 120 of 300 records, then the process stops
-  run(-1);
+  RunAggregates(log->get(), dir, config, 3);  // 120 of 300 records, then the process stops
+  RunAggregates(log->get(), dir, config, -1);
   auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->Counters()->stored, 300u);
@@ -154,25 +158,10 @@ TEST(AggregateProcessorTest, WindowsOnTheLogTimestampFollowTheRecordsTimestamps)
     }
     ASSERT_TRUE((*log)->Append("t", p, records).ok());
   }
-  auto mapper = Mapper::Create(config);
-  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
-  ProcessorProbe probe;
-  AggregateProbe agg_probe;
+  RunAggregates(log->get(), dir, config, -1);
   {
     auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
     ASSERT_TRUE(store.ok());
-    auto stage = AggregateStage::Create(config, store->get(), Clock::Real(), "t", 3, &agg_probe);
-    ASSERT_TRUE(stage.ok());
-    ASSERT_TRUE((*stage)->EnsureTables().ok());
-    Processor p(log->get(), store->get(), &*mapper, config, "t", 40, Clock::Real(), &probe);
-    p.AddStage(stage->get());
-    ASSERT_TRUE(p.Start().ok());
-    while (true) {
-      auto n = p.RunOnce();
-      ASSERT_TRUE(n.ok()) << n.status().ToString();
-      if (*n == 0) break;
-    }
-    ASSERT_TRUE(p.Close().ok());
     EXPECT_EQ((*store)->Counters()->stored, 180u);
     auto row = (*store)->Get("t.users", "u0");
     ASSERT_TRUE(row.ok());
