@@ -31,7 +31,8 @@ import tempfile
 
 # (stage, thread marker: a function only that stage's thread runs)
 STAGES = [
-    ("source", r"PipelineImpl::SourceLoop\("),
+    # SourceLoop is inlined into its thread's lambda in a release build: the parser marks it too.
+    ("source", r"PipelineImpl::SourceLoop\(|ResponseParser::Parse\("),
     ("relay", r"OutboxRelay::RunOnce\("),
     ("process", r"Processor::RunOnce\("),
     ("built-in API (not the pipeline)", r"MockApiServer::Start\(.*lambda"),

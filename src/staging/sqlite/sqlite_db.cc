@@ -61,7 +61,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool r
     }
     return Status::IOError(fmt::format("cannot open staging database {}: {}", path, msg));
   }
-  sqlite3_busy_timeout(db, 10000);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   return std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
 }
 

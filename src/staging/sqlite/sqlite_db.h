@@ -45,6 +45,10 @@ class SqliteStatement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// How long a statement waits for another connection's lock before SQLITE_BUSY (every
+// connection Open() makes).
+inline constexpr int kBusyTimeoutMs = 10000;
+
 class SqliteDb {
  public:
   // Opens `path`; read_only opens without write access and never creates the file.
@@ -56,6 +60,8 @@ class SqliteDb {
   // Turns the last SQLite error into a Status naming the file and the operation.
   Status Error(int rc, std::string_view what) const;
   const std::string& path() const { return path_; }
+  // The connection, for C API calls this wrapper does not cover (hooks, checkpoints); owned here.
+  sqlite3* handle() const { return db_; }
 
  private:
   SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

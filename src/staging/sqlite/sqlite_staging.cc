@@ -56,8 +56,12 @@ Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, Op
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_mode=WAL"));
     DF_RETURN_IF_ERROR(s->writer_->Exec(synchronous_full ? "PRAGMA synchronous=FULL"
                                                          : "PRAGMA synchronous=NORMAL"));
-    // Bigger WAL between checkpoints and a bigger page cache: fewer, larger checkpoints.
-    DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA wal_autocheckpoint=8192"));
+    // Checkpoints run on their own thread once the WAL holds 32 MiB, not inside the commit that
+    // crosses it (wal_checkpointer.h).
+    WalCheckpointer::Options checkpoints;
+    checkpoints.writer_mutex = &s->write_mu_;  // every write transaction holds it (LockWriter)
+    DF_ASSIGN_OR_RETURN(s->checkpointer_, WalCheckpointer::Start(path, checkpoints));
+    s->checkpointer_->Install(s->writer_->handle());
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA cache_size=-16384"));
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_size_limit=67108864"));
     DF_RETURN_IF_ERROR(s->writer_->Exec(kSchema));
@@ -125,8 +129,13 @@ Status SqliteStaging::PrepareReader() {
   return Status::OK();
 }
 
+std::unique_lock<std::mutex> SqliteStaging::LockWriter() {
+  if (checkpointer_) checkpointer_->WaitForRestart();
+  return std::unique_lock(write_mu_);
+}
+
 Result<uint64_t> SqliteStaging::Commit(const std::string& source_name, const SourceBatch& batch) {
-  std::lock_guard lock(write_mu_);
+  auto lock = LockWriter();
   if (!writer_) return Status::InvalidArgument("staging is open read-only");
   uint64_t first_seq = next_seq_;
   DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
@@ -219,7 +228,7 @@ Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows, std::vecto
 
 Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
                                         const std::vector<DeadLetter>& dead_letters) {
-  std::lock_guard lock(write_mu_);
+  auto lock = LockWriter();
   if (!writer_) return Status::InvalidArgument("staging is open read-only");
   DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
   // A seq not above the cursor (a retried call) changes nothing, streamed included.

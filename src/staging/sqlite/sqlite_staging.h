@@ -10,6 +10,9 @@
 // Thread-safety: Commit() and CommitRelayCursor() share one write connection under write_mu_;
 // reads (ReadOutbox, Counters, Get, ListDeadLetters) use a second connection under read_mu_,
 // so the relay reading never waits for the source writing (WAL readers do not block writers).
+// A third connection checkpoints the WAL on its own thread (wal_checkpointer.h); when it must
+// force the WAL to restart, it holds write_mu_ for that (about 10 ms, at most 100 ms more while
+// a reader stays in the WAL).
 #pragma once
 
 #include <memory>
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "staging/sqlite/sqlite_db.h"
+#include "staging/sqlite/wal_checkpointer.h"
 #include "staging/staging.h"
 
 namespace dataforge {
@@ -43,10 +47,15 @@ class SqliteStaging final : public Staging {
   Status PrepareWriter();
   Status PrepareReader();
   Status CommitLocked(const std::string& source_name, const SourceBatch& batch);
+  // write_mu_, after a RESTART of the checkpointer that wants it (WaitForRestart).
+  std::unique_lock<std::mutex> LockWriter();
 
   std::mutex write_mu_;
-  std::unique_ptr<SqliteDb> writer_;  // guarded by write_mu_; null when read-only
-  uint64_t next_seq_ = 1;             // guarded by write_mu_
+  // Between write_mu_ and writer_: the writer's WAL hook points at it, so it outlives the writer
+  // connection, and its thread locks write_mu_, which outlives it.
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // null when read-only
+  std::unique_ptr<SqliteDb> writer_;               // guarded by write_mu_; null when read-only
+  uint64_t next_seq_ = 1;                          // guarded by write_mu_
   SqliteStatement insert_outbox_, upsert_staged_, insert_dead_, set_position_, add_counter_,
       set_counter_max_;  // guarded by write_mu_
 
