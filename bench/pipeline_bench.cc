@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
   app.add_option("--page", page, "Results per API page")->capture_default_str();
   app.add_option("--batch", batch, "Records per durable batch")->capture_default_str();
   app.add_flag("--no-fsync", no_fsync, "Turn off fsync in staging, log and store");
+  int in_flight = -1;
+  app.add_option("--max-in-flight-batches", in_flight,
+                 "tuning.max_in_flight_batches (default: the pipeline file's; 0 = no bound)");
   app.add_option("--dir", dir, "Data dir (default: a fresh temp dir, removed after)");
   std::string log_format = "json", schema_file;
   app.add_option("--log-format", log_format,
@@ -137,6 +140,7 @@ int main(int argc, char** argv) {
   config.source.seed = "bench";
   config.source.results_per_page = page;
   config.tuning.batch_records = batch;
+  if (in_flight >= 0) config.tuning.max_in_flight_batches = in_flight;
   if (rate > 0) config.source.rate_limit_per_sec = rate / page;
   if (no_fsync) {
     config.staging.synchronous_full = false;

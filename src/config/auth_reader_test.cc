@@ -159,7 +159,7 @@ TEST(AuthConfigTest, ShowPrintsTheSectionButNeverTheSecret) {
   EXPECT_EQ(Redact(std::string("token secret ") + kSecret), "token secret ***");
   // The shown file reads back to the same text once the mask is replaced by a secret again.
   EXPECT_EQ(ParsePipelineConfig(yaml, "shown.yaml").status().message(),
-            "shown.yaml:86: 'auth.jwt.hs256_secret' is the mask `config show` prints; give the "
+            "shown.yaml:87: 'auth.jwt.hs256_secret' is the mask `config show` prints; give the "
             "secret, e.g. hs256_secret: ${DATAFORGE_JWT_SECRET}");
   std::string fixed = yaml;
   const std::string shown = "hs256_secret: \"***\"";

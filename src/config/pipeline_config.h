@@ -229,6 +229,10 @@ struct PipelineTuning {
   int batch_records = 1000;           // records per durable batch in every stage
   uint64_t max_staging_lag = 200000;  // source waits while staged - relayed exceeds this
   uint64_t max_log_lag = 200000;      // relay waits while appended - processed exceeds this
+  // Role all over the embedded log: the source fetches only while at most this many batches
+  // are between its staging commit and the store (fetch -> queryable latency at full speed is
+  // about this many batches' worth); 0 = no bound.
+  int max_in_flight_batches = 3;
 };
 
 // `auth:` (docs/security.md). Roles are `role -> kind -> {glob: [actions]}` in the file.

@@ -416,10 +416,13 @@ class ConfigReader : public YamlReader {
   }
 
   Status ReadTuning(const YAML::Node& n, PipelineTuning* t) {
-    DF_RETURN_IF_ERROR(Keys(n, "'tuning'", {"batch_records", "max_staging_lag", "max_log_lag"}));
+    DF_RETURN_IF_ERROR(
+        Keys(n, "'tuning'",
+             {"batch_records", "max_staging_lag", "max_log_lag", "max_in_flight_batches"}));
     DF_RETURN_IF_ERROR(Num(n, "batch_records", 1, 100000, &t->batch_records));
     DF_RETURN_IF_ERROR(Num<uint64_t>(n, "max_staging_lag", 1, 1ull << 40, &t->max_staging_lag));
     DF_RETURN_IF_ERROR(Num<uint64_t>(n, "max_log_lag", 1, 1ull << 40, &t->max_log_lag));
+    DF_RETURN_IF_ERROR(Num(n, "max_in_flight_batches", 0, 1000, &t->max_in_flight_batches));
     return Status::OK();
   }
 };

@@ -83,6 +83,17 @@ TEST(PipelineFileTest, BadNumberNamesTheLineAndRange) {
   EXPECT_EQ(c.status().message(), "p.yaml:2: 'batch_records' must be a number, not 'lots'");
 }
 
+TEST(PipelineFileTest, MaxInFlightBatchesIsReadAndCheckedAndZeroTurnsItOff) {
+  EXPECT_EQ(DefaultPipelineConfig().tuning.max_in_flight_batches, 3);
+  auto c = ParsePipelineConfig("tuning:\n  max_in_flight_batches: 0\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->tuning.max_in_flight_batches, 0);
+  c = ParsePipelineConfig("tuning:\n  batch_records: 10\n  max_in_flight_batches: -1\n", "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "p.yaml:3: 'max_in_flight_batches' is -1; it must be between 0 and 1000");
+}
+
 // Found by tests/fuzz/pipeline_yaml_fuzz (corpus/pipeline_yaml/crash_error_newline): errors
 // quote the file (a value; yaml-cpp's "unknown escape character: <it>"), and a newline or tab
 // in the quoted text made the error more than one line.

@@ -394,6 +394,7 @@ std::string PipelineConfigToYaml(const PipelineConfig& c) {
   out << YAML::Key << "batch_records" << YAML::Value << Lit(c.tuning.batch_records);
   out << YAML::Key << "max_staging_lag" << YAML::Value << Lit(c.tuning.max_staging_lag);
   out << YAML::Key << "max_log_lag" << YAML::Value << Lit(c.tuning.max_log_lag);
+  out << YAML::Key << "max_in_flight_batches" << YAML::Value << Lit(c.tuning.max_in_flight_batches);
   out << YAML::EndMap;
   WriteScheduler(out, c.scheduler);
   WriteDags(out, c.dags);

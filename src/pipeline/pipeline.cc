@@ -15,6 +15,7 @@
 
 #include "common/redact.h"
 #include "log/log.h"
+#include "pipeline/batch_handoff.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/log_format.h"
 #include "pipeline/notifier.h"
@@ -462,6 +463,15 @@ class PipelineImpl final : public Pipeline {
     return probes_.processor.consumed.load() + probes_.processor.lost.load();
   }
 
+  // Records this run staged that the store has not taken yet: staged but not relayed (nor
+  // dead-lettered by the relay), then appended but not processed. Rows of an earlier run relayed
+  // or processed now only make it smaller (each difference stops at 0).
+  uint64_t InFlightThisRun() const {
+    return Lag(probes_.source.staged.load(),
+               probes_.relay.relayed.load() + probes_.relay.dead_lettered.load()) +
+           Lag(probes_.relay.streamed.load(), ProcessedOrLost());
+  }
+
   void Fail(Status s) {
     {
       std::lock_guard lock(error_mu_);
@@ -572,44 +582,22 @@ class PipelineImpl final : public Pipeline {
     return Status::OK();
   }
 
+  // The source stage on two threads: this one commits batches to staging in order; df-fetch
+  // (FetchLoop) calls the source, so the next batch's fetch and parse overlap this batch's
+  // commit. At most one fetched batch waits between them (BatchHandoff); a batch not committed
+  // when the run stops is fetched again from the committed position.
   void SourceLoop() {
-    uint64_t fetched = 0;
-    uint64_t my_last_seq = last_staged_seq_.load();
-    const uint64_t max = options_.max_records;
     auto stop = stop_.get_token();
     if (options_.role == PipelineRole::kAll && log_->Shared()) WaitForAssignment(stop);
-    int64_t deadline =
-        options_.max_duration_us > 0 ? clock_->MonotonicMicros() + options_.max_duration_us : 0;
-    uint64_t batches = 0;
-    while (!stop.stop_requested()) {
-      if ((max != 0 && fetched >= max) ||
-          (options_.max_batches != 0 && batches >= options_.max_batches) ||
-          (deadline != 0 && clock_->MonotonicMicros() >= deadline)) {
-        source_ended_ = true;
-        break;
-      }
-      AcknowledgeToSource();
-      // Backpressure: do not run further ahead of the relay than max_staging_lag.
-      while (!stop.stop_requested() && Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
-                                           config_.tuning.max_staging_lag) {
-        streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
-      }
-      size_t want = static_cast<size_t>(config_.tuning.batch_records);
-      if (max != 0) want = static_cast<size_t>(std::min<uint64_t>(want, max - fetched));
-      int64_t t0 = clock_->MonotonicMicros();
-      auto batch = source_->Next(want, stop);
+    BatchHandoff handoff;
+    std::jthread fetch([&] {
+      pthread_setname_np(pthread_self(), "df-fetch");
+      FetchLoop(stop, &handoff);
+      handoff.Finish();
+    });
+    uint64_t my_last_seq = last_staged_seq_.load();
+    while (auto batch = handoff.Take(stop)) {
       int64_t t1 = clock_->MonotonicMicros();
-      probes_.source.fetch_us += static_cast<uint64_t>(t1 - t0);
-      if (!batch.ok()) {
-        if (batch.status().code() == StatusCode::kNotFound) {  // input exhausted
-          source_ended_ = true;
-          break;
-        }
-        if (batch.status().code() == StatusCode::kCancelled) break;
-        Fail(batch.status().WithContext("source"));
-        break;
-      }
-      if (batch->fetched() == 0 && batch->position.empty()) continue;
       auto seq = CommitBatch(source_key_, *batch);
       int64_t commit_us = clock_->MonotonicMicros() - t1;
       probes_.source.commit_us += static_cast<uint64_t>(commit_us);
@@ -619,28 +607,87 @@ class PipelineImpl final : public Pipeline {
         break;
       }
       if (!batch->records.empty()) my_last_seq = *seq;
-      if (!batch->position.empty()) unacknowledged_.emplace_back(my_last_seq, batch->position);
-      if (batch->fetched() > 0) batches += 1;
-      fetched += batch->fetched();
+      if (!batch->position.empty()) {
+        std::lock_guard lock(unacknowledged_mu_);
+        unacknowledged_.emplace_back(my_last_seq, batch->position);
+      }
       probes_.source.fetched += batch->fetched();
       probes_.source.staged += batch->records.size();
       probes_.source.dead_lettered += batch->dead_letters.size();
       probes_.source.batches += 1;
       staged_.Notify();
     }
+    handoff.Close();
+    fetch.join();
     probes_.source.done = true;
     source_done_ = true;
     staged_.Notify();
+  }
+
+  // df-fetch: calls the source until it ends, a limit is reached, or the run stops, and hands
+  // each batch to SourceLoop. A source error fails the run.
+  void FetchLoop(std::stop_token stop, BatchHandoff* handoff) {
+    uint64_t fetched = 0;
+    const uint64_t max = options_.max_records;
+    int64_t deadline =
+        options_.max_duration_us > 0 ? clock_->MonotonicMicros() + options_.max_duration_us : 0;
+    uint64_t batches = 0;
+    // Over a shared log the processor may own none of the partitions the source feeds.
+    const uint64_t in_flight_bound =
+        options_.role == PipelineRole::kAll && processes() && !log_->Shared()
+            ? static_cast<uint64_t>(config_.tuning.max_in_flight_batches) *
+                  static_cast<uint64_t>(config_.tuning.batch_records)
+            : 0;
+    while (!stop.stop_requested()) {
+      if ((max != 0 && fetched >= max) ||
+          (options_.max_batches != 0 && batches >= options_.max_batches) ||
+          (deadline != 0 && clock_->MonotonicMicros() >= deadline)) {
+        source_ended_ = true;
+        return;
+      }
+      AcknowledgeToSource();
+      // Backpressure: do not run further ahead of the relay than max_staging_lag.
+      while (!stop.stop_requested() && Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
+                                           config_.tuning.max_staging_lag) {
+        streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
+      }
+      // Latency: fetch only while few batches are on their way to the store, so that at full
+      // speed records wait in no queue longer than that (each stage still overlaps the next).
+      while (in_flight_bound > 0 && !stop.stop_requested() && InFlightThisRun() > in_flight_bound) {
+        processed_.WaitPast(processed_.generation(), kIdleWaitUs, stop);
+      }
+      size_t want = static_cast<size_t>(config_.tuning.batch_records);
+      if (max != 0) want = static_cast<size_t>(std::min<uint64_t>(want, max - fetched));
+      int64_t t0 = clock_->MonotonicMicros();
+      auto batch = source_->Next(want, stop);
+      probes_.source.fetch_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t0);
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kNotFound) {  // input exhausted
+          source_ended_ = true;
+          return;
+        }
+        if (batch.status().code() != StatusCode::kCancelled) {
+          Fail(batch.status().WithContext("source"));
+        }
+        return;
+      }
+      if (batch->fetched() == 0 && batch->position.empty()) continue;
+      if (batch->fetched() > 0) batches += 1;
+      fetched += batch->fetched();
+      if (!handoff->Put(std::move(*batch), stop)) return;
+    }
   }
 
   // Tells the source which of its batches the log now holds (the relay's acknowledged cursor).
   void AcknowledgeToSource() {
     uint64_t cursor = probes_.relay.cursor.load();
     std::string latest;
+    std::unique_lock lock(unacknowledged_mu_);
     while (!unacknowledged_.empty() && unacknowledged_.front().first <= cursor) {
       latest = std::move(unacknowledged_.front().second);
       unacknowledged_.pop_front();
     }
+    lock.unlock();
     if (!latest.empty()) source_->Acknowledged(latest);
   }
 
@@ -780,7 +827,10 @@ class PipelineImpl final : public Pipeline {
   std::atomic<int> ingests_active_{0};
   std::atomic<uint64_t> last_staged_seq_{0};  // highest seq staged by any source
   // (last outbox seq, source position) of committed batches the log has not acknowledged yet.
-  std::deque<std::pair<uint64_t, std::string>> unacknowledged_;  // source thread only
+  // (seq, position) of committed batches the relay has not acknowledged yet: SourceLoop appends,
+  // FetchLoop (AcknowledgeToSource) consumes.
+  std::mutex unacknowledged_mu_;
+  std::deque<std::pair<uint64_t, std::string>> unacknowledged_;  // guarded by unacknowledged_mu_
 
   std::mutex error_mu_;
   Status first_error_;  // guarded by error_mu_

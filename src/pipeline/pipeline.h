@@ -1,13 +1,16 @@
-// The pipeline: source -> staging -> relay -> log -> processor -> store, one thread per stage,
-// handing off through the durable stages with bounded lag. It runs whole in one process
-// (PipelineRole::kAll) or, over a log several processes share (Kafka), as one role of several:
-// kIngest (source, staging, relay into the log) or kProcess (a consumer-group member: log ->
-// processor -> store). Each process has its own data dir.
+// The pipeline: source -> staging -> relay -> log -> processor -> store, one thread per stage
+// (two for the source: df-fetch calls it, df-source commits its batches to staging, so the next
+// fetch overlaps this commit), handing off through the durable stages with bounded lag. It runs
+// whole in one process (PipelineRole::kAll) or, over a log several processes share (Kafka), as one
+// role of several: kIngest (source, staging, relay into the log) or kProcess (a consumer-group
+// member: log -> processor -> store). Each process has its own data dir.
 //
 // Backpressure: the source waits while staged-but-not-relayed rows exceed
 // tuning.max_staging_lag; in kAll the relay waits while appended-but-not-processed records
-// exceed tuning.max_log_lag (split into roles, Kafka's retention is the buffer). Memory stays
-// bounded by a few batches per stage.
+// exceed tuning.max_log_lag (split into roles, Kafka's retention is the buffer); in kAll over the
+// embedded log the source also fetches only while at most tuning.max_in_flight_batches batches
+// are between its staging commit and the store, which bounds fetch -> queryable latency at full
+// speed. Memory stays bounded by a few batches per stage.
 // Stopping: RequestStop() (SIGINT/SIGTERM) stops the source at once; the relay and the
 // processor drain what was staged, then Run() returns. A kProcess member has no end to drain
 // to: it finishes its batch, commits and leaves the group. RequestAbort() (a second signal) stops
