@@ -512,39 +512,51 @@ int64_t RecordMillis(int64_t record_us) {
   return record_us >= 0 ? record_us / 1000 : -((-record_us + 999) / 1000);
 }
 
+// now() of the expressions: the processor's clock, or the system clock when it gave none.
+int64_t NowOr(int64_t now_ms) {
+  return now_ms != 0 ? now_ms
+                     : std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+}
+
 }  // namespace
 
-MapResult Mapper::MapTombstone(std::string_view key, int64_t now_ms, int64_t record_us) {
-  const Column& k = columns_[key_column_];
+MapResult Mapper::DeleteByKey(const expr::Input& in, std::string absent) {
   MapResult d;
-  expr::Input in;
-  element root;
-  if (parser_->parse("{}", 2, true).get(root) != simdjson::SUCCESS) {  // only $key says anything
-    d.error = "a tombstone: cannot parse an empty object";
-    return d;
-  }
-  in.record = &root;
-  in.key = key;
-  in.now_ms = now_ms;
-  in.record_ms = RecordMillis(record_us);
   std::string json, text;
   bool present = false, carried = false;
-  if (!AnyColumnValue(k, in, &json, &text, &present, &carried, &d.error)) {
+  if (!AnyColumnValue(columns_[key_column_], in, &json, &text, &present, &carried, &d.error)) {
     d.error = EscapeControlChars(d.error);
     return d;
   }
   if (!present) {
-    d.error = EscapeControlChars(fmt::format(
-        "a tombstone (a null value) with key '{}': key column \"{}\" takes no value from the "
-        "record's key, so no row is known to delete; map it from $key to apply tombstones as "
-        "deletes",
-        key, k.name));
+    d.error = EscapeControlChars(absent);
     return d;
   }
   d.key = std::move(text);
   d.deleted = true;
   d.ok = true;
   return d;
+}
+
+MapResult Mapper::MapTombstone(std::string_view key, int64_t now_ms, int64_t record_us) {
+  element root;
+  if (parser_->parse("{}", 2, true).get(root) != simdjson::SUCCESS) {  // only $key says anything
+    MapResult d;
+    d.error = "a tombstone: cannot parse an empty object";
+    return d;
+  }
+  expr::Input in;
+  in.record = &root;
+  in.key = key;
+  in.now_ms = NowOr(now_ms);
+  in.record_ms = RecordMillis(record_us);
+  return DeleteByKey(
+      in, fmt::format("a tombstone (a null value) with key '{}': key column \"{}\" takes no value "
+                      "from the record's key, so no row is known to delete; map it from $key to "
+                      "apply tombstones as deletes",
+                      key, columns_[key_column_].name));
 }
 
 MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t now_ms,
@@ -564,33 +576,15 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t n
   in.record = &root;
   in.key = key;
   in.record_ms = RecordMillis(record_us);
-  if (has_expressions_) {
-    in.now_ms = now_ms != 0 ? now_ms
-                            : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
-  }
+  if (has_expressions_) in.now_ms = NowOr(now_ms);
   if (!delete_path_.parts.empty()) {
     element marker;
     std::string value;
     if (Resolve(root, delete_path_.parts, &marker, nested_parser_.get()) &&
         ScalarText(marker, &value) && value == delete_value_) {
       // A delete needs only the key: the other columns are gone with the row.
-      const Column& k = columns_[key_column_];
-      std::string json, text;
-      bool present = false, carried = false;
-      if (!AnyColumnValue(k, in, &json, &text, &present, &carried, &r.error)) {
-        r.error = EscapeControlChars(r.error);
-        return r;
-      }
-      if (!present) {
-        r.error = fmt::format("delete: key column \"{}\" has no value", k.name);
-        return r;
-      }
-      r.key = std::move(text);
-      r.deleted = true;
-      r.ok = true;
-      return r;
+      return DeleteByKey(
+          in, fmt::format("delete: key column \"{}\" has no value", columns_[key_column_].name));
     }
   }
   if (!where_.keeps_all()) {

@@ -93,6 +93,9 @@ class Mapper {
   // The column's value, from its expression or its paths and templates.
   bool AnyColumnValue(const Column& c, const expr::Input& in, std::string* out_json,
                       std::string* out_text, bool* present, bool* carried, std::string* error);
+  // The delete of the row whose key the key column gives for `in`; `absent` is the error when
+  // the key column has no value there.
+  MapResult DeleteByKey(const expr::Input& in, std::string absent);
 
   std::vector<Column> columns_;
   Path delete_path_;  // process.delete_when; empty parts = none
