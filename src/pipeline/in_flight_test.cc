@@ -57,15 +57,8 @@ class InFlightTest : public ::testing::Test {
     const StageProbes& probes = (*p)->probes();
     uint64_t largest = 0;
     while (!done) {
-      // Each count read before what is subtracted from it: a sample never exceeds the truth by
-      // more than what moved between two reads.
-      const uint64_t staged = probes.source.staged.load();
-      const uint64_t streamed = probes.relay.streamed.load();
-      const uint64_t relayed = probes.relay.relayed.load() + probes.relay.dead_lettered.load();
-      const uint64_t processed = probes.processor.consumed.load() + probes.processor.lost.load();
-      const uint64_t in_flight = (staged > relayed ? staged - relayed : 0) +
-                                 (streamed > processed ? streamed - processed : 0);
-      largest = std::max(largest, in_flight);
+      // What the fetch thread compares with the bound (stage_probes.h).
+      largest = std::max(largest, RecordsInFlight(probes));
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     run.join();

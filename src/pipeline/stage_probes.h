@@ -33,4 +33,18 @@ struct StageProbes {
   OutputsProbe outputs;       // process.outputs (derived rows, published rows)
 };
 
+// Records this run staged that the store has not taken yet: staged but not relayed (nor
+// dead-lettered by the relay), then appended but not processed (nor counted lost). Rows of an
+// earlier run relayed or processed now only make it smaller (each difference stops at 0).
+// Each count is loaded before what is subtracted from it, so while the stages run a reading
+// exceeds the truth by at most what moved between two loads. Any thread.
+inline uint64_t RecordsInFlight(const StageProbes& p) {
+  const uint64_t staged = p.source.staged.load();
+  const uint64_t relayed = p.relay.relayed.load() + p.relay.dead_lettered.load();
+  const uint64_t streamed = p.relay.streamed.load();
+  const uint64_t processed = p.processor.consumed.load() + p.processor.lost.load();
+  return (staged > relayed ? staged - relayed : 0) +
+         (streamed > processed ? streamed - processed : 0);
+}
+
 }  // namespace dataforge
