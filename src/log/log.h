@@ -37,9 +37,9 @@ struct LogRecord {
   std::string value;
   int64_t timestamp_us = 0;  // Kafka keeps milliseconds: read back rounded down to one
   std::vector<std::pair<std::string, std::string>> headers;
-  // A tombstone: the value is null, not empty (`value` is ""). Kafka keeps it as such (log
-  // compaction removes the key, consumers see a delete); the embedded log keeps an empty value
-  // (read back false).
+  // A tombstone: the value is null, not empty (`value` is ""). Both logs keep it as such and
+  // read it back apart from an empty value: Kafka (log compaction removes the key, consumers
+  // see a delete) and the embedded log (a DFB2 batch, docs/log-format.md).
   bool tombstone = false;
 };
 

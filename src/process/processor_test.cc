@@ -57,6 +57,43 @@ TEST(ProcessorTest, MapsStoresAndResumesFromCommittedOffsets) {
   std::filesystem::remove_all(dir);
 }
 
+// Over the embedded log too, a tombstone (a null value) deletes the row its key names, while a
+// record whose value is empty is a dead letter (it is not JSON), not a delete.
+TEST(ProcessorTest, ATombstoneInTheEmbeddedLogDeletesItsRowAndAnEmptyValueDoesNot) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 1).ok());
+  const std::string a = "00000000-0000-4000-8000-00000000000a";
+  const std::string b = "00000000-0000-4000-8000-00000000000b";
+  ASSERT_TRUE((*log)
+                  ->Append("t", 0,
+                           std::vector<LogRecord>{{a, R"({"name":{"first":"A"}})", 1, {}},
+                                                  {b, R"({"name":{"first":"B"}})", 1, {}}})
+                  .ok());
+  std::vector<LogRecord> changes = {{a, "", 2, {}}, {b, "", 2, {}}};
+  changes[0].tombstone = true;
+  ASSERT_TRUE((*log)->Append("t", 0, changes).ok());
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  Processor p(log->get(), store->get(), &*mapper, config.process, "t", 100, Clock::Real(), &probe);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 4u);
+  EXPECT_EQ((*store)->Count(config.process.table).value(), 1u);
+  EXPECT_EQ((*store)->Get(config.process.table, a).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE((*store)->Get(config.process.table, b).ok());
+  std::vector<StoredDeadLetter> dl;
+  ASSERT_TRUE((*store)->ListDeadLetters(0, 10, &dl).ok());
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].letter.location, "t/0@3");
+  EXPECT_EQ(dl[0].letter.reason, "record is not valid JSON: Empty: no JSON found");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ProcessorTest, CopiesOfRelayedRecordsAreSkippedBySeqAndOrigin) {
   char tmpl[] = "/tmp/df_proc_XXXXXX";
   std::string dir = mkdtemp(tmpl);

@@ -130,16 +130,25 @@ def lbytes(b):
 
 
 def batch(base, records):
+    # A value None is a tombstone: the batch is DFB2, its value lengths plus one (0 = null).
+    nullable = any(value is None for _, value, _, _ in records)
     body = b""
     max_ts = 0
     for key, value, ts, headers in records:
-        body += lbytes(key) + lbytes(value) + varint(((ts << 1) ^ (ts >> 63)) & (2**64 - 1))
+        if not nullable:
+            body += lbytes(key) + lbytes(value)
+        elif value is None:
+            body += lbytes(key) + varint(0)
+        else:
+            value = value.encode() if isinstance(value, str) else value
+            body += lbytes(key) + varint(len(value) + 1) + value
+        body += varint(((ts << 1) ^ (ts >> 63)) & (2**64 - 1))
         body += varint(len(headers))
         for k, v in headers:
             body += lbytes(k) + lbytes(v)
         max_ts = max(max_ts, ts)
     rest = struct.pack("<Iqq", len(records), base, max_ts) + body
-    header = struct.pack("<II", 0x31424644, len(body))
+    header = struct.pack("<II", 0x32424644 if nullable else 0x31424644, len(body))
     return header + struct.pack("<I", crc32c(rest)) + rest
 
 
@@ -151,6 +160,8 @@ def log_batch():
     write("log_batch", "segment", bytes([0]) + b1 + b2)
     write("log_batch", "fix_crc", bytes([1]) + b2)
     write("log_batch", "high_offset", bytes([1]) + batch(2**62, [("a", "b", 1, [])]))
+    write("log_batch", "tombstones",
+          bytes([0]) + batch(0, [("k1", None, 1, []), ("k2", "", 2, []), ("k3", user, 3, [])]))
 
 
 # --- pipeline_yaml: the repository's pipelines, the docs' DAG example, small variants.

@@ -1,5 +1,6 @@
 #include "log/embedded/batch_format.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <limits>
@@ -63,6 +64,19 @@ bool GetBytes(std::string_view* in, std::string* out) {
   return true;
 }
 
+// A record's value: its bytes, or in a DFB2 batch (`nullable`) its length plus one, 0 = null.
+bool GetValue(std::string_view* in, bool nullable, LogRecord* r) {
+  if (!nullable) return GetBytes(in, &r->value);
+  uint64_t n = 0;
+  if (!GetVarint(in, &n) || (n > 0 && n - 1 > in->size())) return false;
+  r->tombstone = n == 0;
+  if (n > 0) {
+    r->value.assign(in->data(), n - 1);
+    in->remove_prefix(n - 1);
+  }
+  return true;
+}
+
 }  // namespace
 
 #if defined(__x86_64__)
@@ -100,9 +114,18 @@ void EncodeBatch(int64_t base_offset, std::span<const LogRecord> records, std::s
   size_t start = out->size();
   out->append(kHeaderSize, '\0');
   int64_t max_ts = 0;
+  const bool nullable =
+      std::any_of(records.begin(), records.end(), [](const LogRecord& r) { return r.tombstone; });
   for (const auto& r : records) {
     PutBytes(out, r.key);
-    PutBytes(out, r.value);
+    if (!nullable) {
+      PutBytes(out, r.value);
+    } else if (r.tombstone) {
+      PutVarint(out, 0);
+    } else {
+      PutVarint(out, r.value.size() + 1);
+      out->append(r.value);
+    }
     PutVarint(out, (static_cast<uint64_t>(r.timestamp_us) << 1) ^
                        static_cast<uint64_t>(r.timestamp_us >> 63));
     PutVarint(out, r.headers.size());
@@ -113,7 +136,7 @@ void EncodeBatch(int64_t base_offset, std::span<const LogRecord> records, std::s
     max_ts = std::max(max_ts, r.timestamp_us);
   }
   std::string header;
-  PutU32(&header, kMagic);
+  PutU32(&header, nullable ? kMagicNullable : kMagic);
   PutU32(&header, static_cast<uint32_t>(out->size() - start - kHeaderSize));
   PutU32(&header, 0);
   PutU32(&header, static_cast<uint32_t>(records.size()));
@@ -133,8 +156,8 @@ bool DecodeHeader(std::string_view b, BatchHeader* h) {
   std::memcpy(&h->base_offset, b.data() + 16, 8);
   std::memcpy(&h->max_timestamp, b.data() + 24, 8);
   // The last record's offset, base_offset + record_count - 1, must be an int64 too.
-  return h->magic == kMagic && h->body_length <= kMaxBodyBytes && h->record_count > 0 &&
-         h->base_offset >= 0 &&
+  return (h->magic == kMagic || h->magic == kMagicNullable) && h->body_length <= kMaxBodyBytes &&
+         h->record_count > 0 && h->base_offset >= 0 &&
          h->base_offset <= std::numeric_limits<int64_t>::max() - h->record_count;
 }
 
@@ -153,8 +176,8 @@ Status DecodeRecords(std::string_view batch, const BatchHeader& h, int32_t parti
     c.partition = partition;
     c.offset = h.base_offset + i;
     uint64_t ts = 0, nheaders = 0;
-    if (!GetBytes(&in, &c.record.key) || !GetBytes(&in, &c.record.value) || !GetVarint(&in, &ts) ||
-        !GetVarint(&in, &nheaders)) {
+    if (!GetBytes(&in, &c.record.key) || !GetValue(&in, h.magic == kMagicNullable, &c.record) ||
+        !GetVarint(&in, &ts) || !GetVarint(&in, &nheaders)) {
       return Status::Corruption("record " + std::to_string(i) + " of the batch is malformed");
     }
     c.record.timestamp_us = static_cast<int64_t>((ts >> 1) ^ (~(ts & 1) + 1));

@@ -1,7 +1,8 @@
 // The on-disk record batch of the embedded log (docs/log-format.md).
 //
 //   offset size  field
-//   0      4     magic "DFB1" (0x31424644, little-endian)
+//   0      4     magic "DFB1" (0x31424644, little-endian), or "DFB2" (0x32424644) for a
+//                batch that holds a tombstone (a null value)
 //   4      4     body length in bytes (after this 32-byte header)
 //   8      4     CRC-32C of bytes [12, 32 + body length)
 //   12     4     record count (>= 1)
@@ -9,7 +10,10 @@
 //   24     8     max timestamp (microseconds since the epoch)
 //   32     ...   records: for each, varint key length, key, varint value length, value,
 //                zigzag varint timestamp, varint header count, then per header varint name
-//                length, name, varint value length, value
+//                length, name, varint value length, value. In a DFB2 batch a record's value
+//                length is written plus one, and 0 means a null value (LogRecord::tombstone).
+// A batch without a tombstone is DFB1, as before DFB2 existed, so logs without deletes stay
+// readable by older builds.
 //
 // Stateless functions; thread-safe.
 #pragma once
@@ -25,7 +29,8 @@
 
 namespace dataforge::log_format {
 
-constexpr uint32_t kMagic = 0x31424644;
+constexpr uint32_t kMagic = 0x31424644;          // "DFB1"
+constexpr uint32_t kMagicNullable = 0x32424644;  // "DFB2": values may be null
 constexpr size_t kHeaderSize = 32;
 constexpr uint32_t kMaxBodyBytes = 256u << 20;
 

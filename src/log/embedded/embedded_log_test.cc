@@ -129,6 +129,44 @@ TEST_F(EmbeddedLogTest, AppendReadRoundTrip) {
   EXPECT_EQ(log->ListTopics()->size(), 1u);
 }
 
+// A tombstone (a null value) reads back as one, apart from a record whose value is empty,
+// after a reopen too (the batch is DFB2); a log without one is written as before (DFB1).
+TEST_F(EmbeddedLogTest, TombstonesAndEmptyValuesStayApart) {
+  {
+    auto log = Open();
+    ASSERT_TRUE(log->CreateTopic("t", 1).ok());
+    std::vector<LogRecord> batch = {
+        {"deleted", "", 10, {}}, {"empty", "", 11, {}}, {"full", "{\"a\":1}", 12, {{"seq", "3"}}}};
+    batch[0].tombstone = true;
+    EXPECT_EQ(*log->Append("t", 0, batch), 0);
+    EXPECT_EQ(*log->Append("t", 0, Records(3, 1)), 3);
+  }
+  auto log = Open();
+  std::vector<ConsumedRecord> out;
+  ASSERT_TRUE(log->Read("t", 0, 0, 10, &out).ok());
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].record.key, "deleted");
+  EXPECT_TRUE(out[0].record.tombstone);
+  EXPECT_EQ(out[0].record.value, "");
+  EXPECT_EQ(out[0].record.timestamp_us, 10);
+  EXPECT_EQ(out[1].record.key, "empty");
+  EXPECT_FALSE(out[1].record.tombstone);
+  EXPECT_EQ(out[1].record.value, "");
+  EXPECT_FALSE(out[2].record.tombstone);
+  EXPECT_EQ(out[2].record.value, "{\"a\":1}");
+  ASSERT_EQ(out[2].record.headers.size(), 1u);
+  EXPECT_EQ(out[2].record.headers[0].second, "3");
+  EXPECT_FALSE(out[3].record.tombstone);
+  EXPECT_EQ(out[3].record.value, "value-3");
+  std::ifstream in(Segment(0, 0), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 8u);
+  EXPECT_EQ(bytes.substr(0, 4), "DFB2");
+  log_format::BatchHeader first;
+  ASSERT_TRUE(log_format::DecodeHeader(bytes, &first));
+  EXPECT_EQ(bytes.substr(log_format::kHeaderSize + first.body_length, 4), "DFB1");
+}
+
 TEST_F(EmbeddedLogTest, TopicErrors) {
   auto log = Open();
   ASSERT_TRUE(log->CreateTopic("t", 2).ok());
@@ -506,6 +544,38 @@ TEST(BatchFormatTest, OffsetsThatWouldOverflowAreRefused) {
   std::string far;  // offsets kMax-1 .. kMax+1
   log_format::EncodeBatch(kMax - 1, three, &far);
   EXPECT_FALSE(log_format::DecodeHeader(far, &h));
+}
+
+// DFB2's value length is the length plus one (0 = null): a length past the body, or a batch
+// that ends inside the length, is a malformed record, not a read past the end.
+TEST(BatchFormatTest, ANullableValueLengthPastTheBodyIsMalformed) {
+  std::vector<LogRecord> one = {{"k", "abc", 1, {}}};
+  std::vector<LogRecord> with_null = {{"n", "", 1, {}}, {"k", "abc", 2, {}}};
+  with_null[0].tombstone = true;
+  std::string good;
+  log_format::EncodeBatch(0, with_null, &good);
+  log_format::BatchHeader h;
+  ASSERT_TRUE(log_format::DecodeHeader(good, &h));
+  EXPECT_EQ(h.magic, log_format::kMagicNullable);
+  std::vector<ConsumedRecord> out;
+  ASSERT_TRUE(log_format::DecodeRecords(good, h, 0, 0, 10, &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].record.tombstone);
+  EXPECT_EQ(out[1].record.value, "abc");
+  // The second record's value length (at body byte 5: key "n" 2 bytes, 0, timestamp, 0
+  // headers, key "k" 2 bytes) says 4 + 1; make it 100.
+  std::string bad = good;
+  const size_t at = log_format::kHeaderSize + 2 + 1 + 1 + 1 + 2;
+  ASSERT_EQ(static_cast<uint8_t>(bad[at]), 4u);
+  bad[at] = 100;
+  out.clear();
+  Status s = log_format::DecodeRecords(bad, h, 0, 0, 10, &out);
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  EXPECT_EQ(s.message(), "record 1 of the batch is malformed");
+  std::string plain;
+  log_format::EncodeBatch(0, one, &plain);
+  ASSERT_TRUE(log_format::DecodeHeader(plain, &h));
+  EXPECT_EQ(h.magic, log_format::kMagic);
 }
 
 }  // namespace

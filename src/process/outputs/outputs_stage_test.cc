@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -118,6 +119,44 @@ TEST_F(OutputsStageTest, DerivedRowsAndTopicRowsFollowTheMainRows) {
   for (const auto& [key, times] : topic) EXPECT_EQ(times, 1) << key;
   EXPECT_EQ(outputs_probe.derived_rows.load(), 10u);
   EXPECT_EQ(outputs_probe.published.load(), 10u);
+}
+
+// A delete (here a tombstone in the processor's own topic) is published to the output topic as a
+// tombstone, which the embedded log keeps as one: read back, its value is null, not "".
+TEST_F(OutputsStageTest, ADeleteIsPublishedAsATombstoneThatTheEmbeddedLogKeeps) {
+  Append(0, 0, 2);
+  LogRecord tombstone{Uuid(0), "", 2000, {}};
+  tombstone.tombstone = true;
+  ASSERT_TRUE(log_->Append("t", 0, std::vector<LogRecord>{tombstone}).ok());
+  auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  auto mapper = Mapper::Create(config_.process);
+  ASSERT_TRUE(mapper.ok());
+  ProcessorProbe probe;
+  OutputsProbe outputs_probe;
+  auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
+                                    "t", Clock::Real(), &outputs_probe);
+  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
+  for (const auto& s : (*stage)->TableSchemas()) ASSERT_TRUE((*store)->EnsureTable(s).ok());
+  ASSERT_TRUE((*stage)->CreateTopics().ok());
+  Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(), &probe);
+  p.AddStage(stage->get());
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 3u);
+  EXPECT_EQ(*(*store)->Count(config_.process.table), 1u);
+  std::vector<std::string> seen;  // "key value" per record, "key null" for a tombstone
+  for (int32_t q = 0; q < config_.log.partitions; ++q) {
+    std::vector<ConsumedRecord> out;
+    ASSERT_TRUE(log_->Read("users_flat", q, 0, 100, &out).ok());
+    for (const auto& c : out) {
+      seen.push_back(c.record.key + (c.record.tombstone       ? " null"
+                                     : c.record.value.empty() ? " empty"
+                                                              : " row"));
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{Uuid(0) + " null", Uuid(0) + " row", Uuid(1) + " row"}));
 }
 
 TEST_F(OutputsStageTest, TopicRowsArePublishedBeforeTheStoreCommitsSoAFailedApplyRepeatsThem) {
