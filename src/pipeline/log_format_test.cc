@@ -73,13 +73,14 @@ class LogFormatTest : public ::testing::Test {
   }
 
   // Every row of the output table, key -> row JSON.
-  std::map<std::string, std::string> Rows(const PipelineConfig& config, const std::string& name) {
+  std::map<std::string, std::string> Rows(const PipelineConfig& config, const std::string& name,
+                                          const std::string& table = kTable) {
     std::map<std::string, std::string> rows;
     auto store =
         OpenStore(Urls(config, name).store, OpenMode::kReadOnly, StoreOptionsFor(config.store));
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     if (!store.ok()) return rows;
-    Status s = (*store)->Scan(kTable, "", 0, [&](const std::string& k, const std::string& v) {
+    Status s = (*store)->Scan(table, "", 0, [&](const std::string& k, const std::string& v) {
       rows[k] = v;
       return true;
     });
@@ -184,6 +185,42 @@ TEST_F(LogFormatTest, ConfluentAvroAndJsonStoreTheSameRowsAsJson) {
     EXPECT_EQ(c.record.value.substr(registry::kWireHeaderBytes), json_values[c.record.key]);
   }
   EXPECT_EQ(Rows(cjson, "cjson"), json_rows);
+}
+
+// A derived table (process.outputs) maps the JSON the main mapping read, so over a
+// confluent-avro log it holds the same rows as over a json log.
+TEST_F(LogFormatTest, DerivedTablesOverAConfluentLogEqualTheJsonLogs) {
+  auto with_output = [](PipelineConfig c) {
+    OutputSpec o;
+    o.table = "dataforge.by_gender";
+    o.line = 1;
+    ColumnSpec id;
+    id.name = "id";
+    id.type = "uuid";
+    id.paths = {"$key"};
+    id.required = true;
+    ColumnSpec gender;
+    gender.name = "gender";
+    gender.paths = {"gender"};
+    gender.required = true;
+    ColumnSpec city;
+    city.name = "city";
+    city.paths = {"location.city"};
+    o.columns = {id, gender, city};
+    c.process.outputs = {o};
+    return c;
+  };
+  PipelineConfig json = with_output(Config(LogConfig::Format::kJson));
+  ExpectExact(Run(json, "json", 300), 300, 300, 0);
+  auto json_rows = Rows(json, "json", "dataforge.by_gender");
+  ASSERT_EQ(json_rows.size(), 300u);
+  PipelineConfig avro = with_output(Config(LogConfig::Format::kConfluentAvro, AvroSchemaFile()));
+  ExpectExact(Run(avro, "avro", 300), 300, 300, 0);
+  EXPECT_EQ(Rows(avro, "avro", "dataforge.by_gender"), json_rows);
+  EXPECT_TRUE(StoreLetters(avro, "avro").empty());
+  const std::string& any = json_rows.begin()->second;
+  EXPECT_NE(any.find(R"("gender":")"), std::string::npos) << any;
+  EXPECT_NE(any.find(R"("city":")"), std::string::npos) << any;
 }
 
 TEST_F(LogFormatTest, UndecodableLogRecordsAreDeadLetteredWithTheirReason) {

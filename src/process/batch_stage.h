@@ -26,10 +26,11 @@ class BatchStage {
   virtual ~BatchStage() = default;
 
   // `mapped` is ok and not filtered; `row` is the RowWrite the processor added for it to
-  // `batch` (process.table). A record this stage cannot take (a late record of an aggregate)
-  // may get a letter in batch->dead_letters (stage "process", with a reason naming the stage):
-  // the record itself stays counted as stored (its row was written), so the letter is not in
-  // the `dead_lettered` counter; the stage counts it in its own probe.
+  // `batch` (process.table). `record`'s value is the JSON the mapping read: in a confluent
+  // log.format, the value decoded from Confluent's wire format. A record this stage cannot take (a
+  // late record of an aggregate) may get a letter in batch->dead_letters (stage "process", with a
+  // reason naming the stage): the record itself stays counted as stored (its row was written), so
+  // the letter is not in the `dead_lettered` counter; the stage counts it in its own probe.
   virtual Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                        StoreBatch* batch) = 0;
   // Adds what the stage kept for the batch as a whole (e.g. one upsert per touched window).

@@ -338,7 +338,16 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
           // row by value, as a reference into batch_.rows would move under it.
           const RowWrite row = batch_.rows.back();
           const size_t letters = batch_.dead_letters.size();
-          for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->OnRow(c, m, row, &batch_));
+          // The stages see the JSON the mapping read: a confluent log.format's value decoded
+          // (swapped in for them, then back).
+          if (decoded) c.record.value.swap(decoded->json);
+          Status staged = Status::OK();
+          for (BatchStage* stage : stages_) {
+            staged = stage->OnRow(c, m, row, &batch_);
+            if (!staged.ok()) break;
+          }
+          if (decoded) c.record.value.swap(decoded->json);
+          DF_RETURN_IF_ERROR(staged);
           batch_.stage_letters += batch_.dead_letters.size() - letters;
         }
       } else {

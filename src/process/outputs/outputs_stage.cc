@@ -102,12 +102,6 @@ Status CheckOutputs(const PipelineConfig& config) {
           "be read again as records; name another topic (e.g. {}_flat)",
           config.path, o.line, o.topic, o.topic));
     }
-    if (!o.table.empty() && config.log.format != LogConfig::Format::kJson) {
-      return Status::ConfigError(fmt::format(
-          "{}:{}: output table '{}' maps the log's records again, which needs log.format json "
-          "(this pipeline's is {}); use log.format json or remove the derived table",
-          config.path, o.line, o.table, LogFormatName(config.log.format)));
-    }
   }
   OutputsProbe probe;
   return OutputsStage::Create(config.process, nullptr, 1, config.path, config.log.topic, nullptr,

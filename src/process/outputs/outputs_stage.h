@@ -38,8 +38,9 @@
 namespace dataforge {
 
 // The checks `config check` and `run` make of process.outputs beyond the file's syntax: an
-// output topic is not log.topic; derived tables need log.format json (they map the log's
-// records again); every derived mapping compiles (and its `where` can be evaluated).
+// output topic is not log.topic; every derived mapping compiles (and its `where` can be
+// evaluated). Derived tables map the JSON the main mapping read (BatchStage::OnRow), so they
+// work over every log.format.
 // ConfigError "FILE:LINE: what, how to fix".
 Status CheckOutputs(const PipelineConfig& config);
 
