@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "common/clock.h"
 #include "config/pipeline_file.h"
 #include "pipeline/pipeline.h"
+#include "staging/sqlite/sqlite_db.h"
 
 namespace dataforge {
 namespace {
@@ -67,6 +70,44 @@ class InFlightTest : public ::testing::Test {
     return largest;
   }
 
+  // Runs the default pipeline with batches of kBatch and the bound `batches` for `records`;
+  // stops its source after `seconds` if it has not finished by then. The summary.
+  RunSummary RunFor(int batches, uint64_t records, int seconds) {
+    PipelineConfig c = DefaultPipelineConfig();
+    c.source.seed = "in-flight-test";
+    c.source.results_per_page = kBatch;
+    c.tuning.batch_records = kBatch;
+    c.tuning.max_in_flight_batches = batches;
+    c.dags.clear();
+    RunOptions o;
+    o.data_dir = (root_ / "data").string();
+    o.max_records = records;
+    auto p = Pipeline::Open(c, o, Clock::Real());
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return {};
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Result<RunSummary> result = Status::Cancelled("not run");
+    std::thread run([&] {
+      auto r = (*p)->Run();
+      std::lock_guard lock(mu);
+      result = std::move(r);
+      done = true;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(seconds), [&] { return done; })) {
+        ADD_FAILURE() << "the run did not finish in " << seconds << " s: stopping its source";
+        (*p)->RequestStop();
+      }
+    }
+    run.join();
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : RunSummary{};
+  }
+
   fs::path root_;
 };
 
@@ -89,6 +130,30 @@ TEST_F(InFlightTest, NoBoundStillDrainsEveryRecord) {
   EXPECT_EQ(summary.run.stored, kRecords);
   EXPECT_EQ(summary.in_flight, 0u);
   RecordProperty("largest_in_flight", static_cast<int>(largest));
+}
+
+// A kill -9 between the processor storing records and the relay committing its cursor leaves
+// rows in the log past the committed cursor, already stored. The next run's relay skips them
+// (they are in the log) and the processor never reads them again: the bound must not count
+// them as on their way, or the source waits for them forever (it did: the crash test stalled).
+TEST_F(InFlightTest, RowsAnEarlierRunLeftInTheLogAndStoredDoNotHoldTheSourceBack) {
+  RunSummary first = RunFor(/*batches=*/1, 2000, 60);
+  ASSERT_EQ(first.run.stored, 2000u);
+  {
+    // The crash window: the staging's cursor 600 rows behind the log and the store.
+    auto db = SqliteDb::Open((root_ / "data" / "staging.db").string(), false);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)
+                    ->Exec("UPDATE counters SET value = value - 600 WHERE name IN "
+                           "('relay_cursor', 'streamed')")
+                    .ok());
+  }
+  // Stalled, the source fetched ~100 records and then waited until it was stopped.
+  RunSummary second = RunFor(/*batches=*/1, 3000, 20);
+  EXPECT_EQ(second.run.fetched, 3000u);
+  EXPECT_EQ(second.run.stored, 3000u);
+  EXPECT_EQ(second.in_flight, 0u);
+  EXPECT_TRUE(second.drained);
 }
 
 }  // namespace

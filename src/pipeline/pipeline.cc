@@ -122,7 +122,7 @@ Status PipelineImpl::OpenIngest(const ResolvedUrls& urls, size_t batch) {
   }
   DF_RETURN_IF_ERROR(relay_->Recover());
   DF_ASSIGN_OR_RETURN(auto counters, staging_->Counters());
-  last_staged_seq_ = counters.last_seq;
+  probes_.source.last_seq = counters.last_seq;
   return Status::OK();
 }
 

@@ -99,7 +99,7 @@ class PipelineImpl final : public Pipeline {
   static std::string SourceKey(const std::string& name, const std::string& url);
   // The built-in randomuser-compatible API, started on first use.
   Result<std::string> BuiltInApiUrl();
-  // Commits a batch of any source of this process and moves last_staged_seq_. Then hands the
+  // Commits a batch of any source of this process and moves probes_.source.last_seq. Then hands the
   // committed records to the relay in memory (their strings moved out of `batch`; its sizes
   // stay), when their seqs are known: every record got one, right after the last staged seq
   // (a staging that rejected some of them, PostgreSQL's, left gaps the relay reads instead).
@@ -168,7 +168,6 @@ class PipelineImpl final : public Pipeline {
   std::mutex commit_mu_;                   // serializes staging commits of every source
   bool stopping_ = false;                  // guarded by commit_mu_: no new ingest
   std::atomic<int> ingests_active_{0};
-  std::atomic<uint64_t> last_staged_seq_{0};  // highest seq staged by any source
   // (seq, position) of committed batches the relay has not acknowledged yet: SourceLoop appends,
   // FetchLoop (AcknowledgeToSource) consumes.
   std::mutex unacknowledged_mu_;

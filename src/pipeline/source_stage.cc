@@ -78,10 +78,10 @@ Result<std::string> PipelineImpl::BuiltInApiUrl() {
 
 Result<uint64_t> PipelineImpl::CommitBatch(const std::string& key, SourceBatch& batch) {
   std::lock_guard lock(commit_mu_);
-  uint64_t before = last_staged_seq_;
+  uint64_t before = probes_.source.last_seq;
   DF_ASSIGN_OR_RETURN(uint64_t seq, staging_->Commit(key, batch));
   if (batch.records.empty()) return seq;
-  last_staged_seq_ = std::max<uint64_t>(last_staged_seq_, seq);
+  probes_.source.last_seq = std::max<uint64_t>(before, seq);
   if (relay_ && seq > before && seq - before == batch.records.size()) {
     std::vector<OutboxRow> rows;
     rows.reserve(batch.records.size());
@@ -148,7 +148,9 @@ Status PipelineImpl::PumpExtraSource(Source& source, const std::string& key,
   }
   acknowledge();
   if (processes()) {
-    uint64_t target = probes_.relay.streamed.load();
+    // Every record appended so far (these included) consumed: by count, so records an earlier
+    // run left unprocessed in the log can end this wait before all of these are stored.
+    uint64_t target = probes_.relay.relayed.load();
     while (ProcessedOrLost() < target) {
       if (stop.stop_requested() || abort.stop_requested()) {
         return Status::Cancelled("interrupted while the processor stored what was pulled");
@@ -169,7 +171,7 @@ void PipelineImpl::SourceLoop() {
     FetchLoop(stop, &handoff);
     handoff.Finish();
   });
-  uint64_t my_last_seq = last_staged_seq_.load();
+  uint64_t my_last_seq = probes_.source.last_seq.load();
   while (auto batch = handoff.Take(stop)) {
     int64_t t1 = clock_->MonotonicMicros();
     auto seq = CommitBatch(source_key_, *batch);
@@ -219,8 +221,9 @@ void PipelineImpl::FetchLoop(std::stop_token stop, BatchHandoff* handoff) {
     }
     AcknowledgeToSource();
     // Backpressure: do not run further ahead of the relay than max_staging_lag.
-    while (!stop.stop_requested() && Lag(last_staged_seq_.load(), probes_.relay.cursor.load()) >
-                                         config_.tuning.max_staging_lag) {
+    while (!stop.stop_requested() &&
+           Lag(probes_.source.last_seq.load(), probes_.relay.cursor.load()) >
+               config_.tuning.max_staging_lag) {
       streamed_.WaitPast(streamed_.generation(), kIdleWaitUs, stop);
     }
     // Latency: fetch only while few batches are on their way to the store, so that at full

@@ -19,6 +19,9 @@ struct SourceProbe {
   std::atomic<uint64_t> staged{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> batches{0};
+  // The highest outbox seq in the staging, earlier runs' included (absolute, like the relay's
+  // cursor): written by the thread that commits, under the pipeline's commit mutex.
+  std::atomic<uint64_t> last_seq{0};
   std::atomic<uint64_t> fetch_us{0};    // time in Source::Next (HTTP + parse)
   std::atomic<uint64_t> commit_us{0};   // time in Staging::Commit
   LatencyHistogram commit_duration_us;  // one batch's Staging::Commit, per batch
@@ -33,18 +36,25 @@ struct StageProbes {
   OutputsProbe outputs;       // process.outputs (derived rows, published rows)
 };
 
-// Records this run staged that the store has not taken yet: staged but not relayed (nor
-// dead-lettered by the relay), then appended but not processed (nor counted lost). Rows of an
-// earlier run relayed or processed now only make it smaller (each difference stops at 0).
-// Each count is loaded before what is subtracted from it, so while the stages run a reading
-// exceeds the truth by at most what moved between two loads. Any thread.
-inline uint64_t RecordsInFlight(const StageProbes& p) {
-  const uint64_t staged = p.source.staged.load();
-  const uint64_t relayed = p.relay.relayed.load() + p.relay.dead_lettered.load();
-  const uint64_t streamed = p.relay.streamed.load();
+// Log records this process appended that its processor has not consumed (nor counted lost)
+// yet. Records of an earlier run that it consumes now only make it smaller (it stops at 0).
+// Not `streamed`: after a crash that counts rows an earlier run appended, which the processor
+// may have stored already, so it never falls back. Any thread.
+inline uint64_t LogRecordsUnprocessed(const StageProbes& p) {
+  const uint64_t appended = p.relay.relayed.load();
   const uint64_t processed = p.processor.consumed.load() + p.processor.lost.load();
-  return (staged > relayed ? staged - relayed : 0) +
-         (streamed > processed ? streamed - processed : 0);
+  return appended > processed ? appended - processed : 0;
+}
+
+// Records between the staging commit and the store: staged rows past the relay's acknowledged
+// cursor (by seq, so that rows an earlier run left behind count too, and rows the relay skips
+// or dead-letters leave it), then LogRecordsUnprocessed. Each value is loaded before what is
+// subtracted from it, so while the stages run a reading is off by at most what moved between
+// two loads. Any thread.
+inline uint64_t RecordsInFlight(const StageProbes& p) {
+  const uint64_t last_seq = p.source.last_seq.load();
+  const uint64_t cursor = p.relay.cursor.load();
+  return (last_seq > cursor ? last_seq - cursor : 0) + LogRecordsUnprocessed(p);
 }
 
 }  // namespace dataforge

@@ -12,7 +12,7 @@ void PipelineImpl::RelayLoop() {
     uint64_t gen = staged_.generation();
     bool source_was_done = source_done_.load();
     while (processes() && !abort.stop_requested() &&
-           Lag(probes_.relay.streamed.load(), ProcessedOrLost()) > config_.tuning.max_log_lag) {
+           LogRecordsUnprocessed(probes_) > config_.tuning.max_log_lag) {
       processed_.WaitPast(processed_.generation(), kIdleWaitUs, abort);
     }
     int64_t t0 = clock_->MonotonicMicros();

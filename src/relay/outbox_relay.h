@@ -60,10 +60,14 @@
 namespace dataforge {
 
 struct RelayProbe {
-  std::atomic<uint64_t> streamed{0};  // rows the log acknowledged, appended by this process
-  std::atomic<uint64_t> cursor{0};    // last seq of the acknowledged batches
+  // Rows past the committed cursor the log holds: appended by this process and acknowledged,
+  // or found in the log after a crash (appended before it, not re-appended).
+  std::atomic<uint64_t> streamed{0};
+  std::atomic<uint64_t> cursor{0};  // last seq of the acknowledged batches
   std::atomic<uint64_t> batches{0};
-  std::atomic<uint64_t> relayed{0};        // rows acknowledged, re-streamed ones included
+  // Records this process appended and the log acknowledged, re-streamed ones included (a
+  // broadcast row counts once per partition): what its consumers will read.
+  std::atomic<uint64_t> relayed{0};
   std::atomic<uint64_t> dead_lettered{0};  // rows log.format's codec refused (committed)
   std::atomic<uint64_t> busy_us{0};        // time in RunOnce (written by the pipeline)
   LatencyHistogram append_duration_us;     // a batch's append -> the log's acknowledgement
