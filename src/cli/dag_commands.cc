@@ -65,6 +65,19 @@ Result<std::vector<DagRun>> ExecuteAndWait(const CliContext& ctx, const Pipeline
     env = std::make_unique<StandaloneTaskEnvironment>(config, ctx.data_dir, Clock::Real());
     DF_ASSIGN_OR_RETURN(host, SchedulerHost::Open(config, ctx.data_dir, env.get(), Clock::Real()));
     host->scheduler().set_create_scheduled_runs(false);
+    DF_ASSIGN_OR_RETURN(auto active, store.ActiveRuns());
+    std::vector<std::string> others;
+    for (const DagRun& r : active) {
+      if (std::find(run_ids.begin(), run_ids.end(), r.run_id) != run_ids.end()) continue;
+      others.push_back(fmt::format("run {} of DAG {} ({}, logical date {})", r.run_id, r.dag_id,
+                                   RunTypeName(r.type), Time(r.logical_us)));
+    }
+    if (!others.empty()) {
+      // They hold max_active_runs and would block this one: the scheduler here runs them too.
+      fmt::print(stderr, "dataforge: the scheduler here also runs {} left unfinished before: {}\n",
+                 others.size() == 1 ? "a run" : fmt::format("{} runs", others.size()),
+                 fmt::join(others, "; "));
+    }
     DF_RETURN_IF_ERROR(host->Start());
   } else {
     fmt::print(stderr, "dataforge: {}: the scheduler running there executes the {}\n",

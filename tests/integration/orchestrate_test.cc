@@ -222,6 +222,45 @@ dags:
       << show2.out;
 }
 
+// `trigger --wait` runs the scheduler here: runs queued before it (a trigger without --wait, a
+// run a stopped scheduler left) run too, and it says so, since their tasks change data.
+TEST_F(OrchestrateTest, TriggerAndWaitSaysWhichEarlierRunsItAlsoRuns) {
+  std::string log = dir_.Sub("log");
+  auto args = Args(fmt::format(R"(
+dags:
+  first:
+    schedule: "@daily"
+    start_date: 2026-01-01
+    tasks:
+      - {{id: a, type: shell, command: "echo first >> {0}"}}
+  second:
+    schedule: "@daily"
+    start_date: 2026-01-01
+    tasks:
+      - {{id: b, type: shell, command: "echo second >> {0}"}}
+)",
+                               log));
+  auto queued = Df({"dags", "trigger", "first"}, args);
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  auto r = Df({"dags", "trigger", "second", "--wait"}, args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_TRUE(lines[0].starts_with("run 2 of DAG second queued (logical date ")) << r.out;
+  EXPECT_EQ(lines[1], "run 2: success");
+  size_t at = r.err.find(
+      "dataforge: the scheduler here also runs a run left unfinished before: run 1 of DAG first "
+      "(manual, logical date ");
+  EXPECT_NE(at, std::string::npos) << r.err;
+  EXPECT_EQ(RunStates(args), (std::map<int, std::string>{{1, "success"}, {2, "success"}}));
+  std::string ran = ReadFile(log);
+  EXPECT_TRUE(ran == "first\nsecond\n" || ran == "second\nfirst\n") << ran;
+  // Nothing left: a second trigger --wait says nothing of other runs.
+  auto again = Df({"dags", "trigger", "second", "--wait"}, args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err.find("also runs"), std::string::npos) << again.err;
+}
+
 TEST_F(OrchestrateTest, HangingTaskIsKilledAtItsTimeout) {
   auto args = Args(R"(
 dags:

@@ -208,22 +208,35 @@ void ExpectBalanced(Flow& f) {
 
 // A command that runs until Ctrl-C: started, left running until the data dir's `fetched` grew
 // (as `status` sees it), then stopped with SIGINT. Returns the stopped run's summary.
-std::string RunUntilFetchedGrows(Flow& f, const std::string& line) {
+std::string RunUntilFetchedGrows(Flow& f, const std::string& line,
+                                 const std::function<bool()>& also) {
   auto& child = f.StartBackground("run", line);
   int64_t before = f.fetched;
   bool grew = WaitUntil(
       [&] {
         auto r = RunDataforge({"status", "--json"}, 30000);
-        return r.exit_code == 0 && JsonInt(r.out, "fetched") > before;
+        return r.exit_code == 0 && JsonInt(r.out, "fetched") > before && (!also || also());
       },
       120);
-  EXPECT_TRUE(grew) << line << ": fetched stayed at " << before << "\n" << child.Stderr();
+  EXPECT_TRUE(grew) << line << ": fetched stayed at " << before << " (or the other condition "
+                    << "did not hold)\n"
+                    << child.Stderr();
   auto r = Interrupt(child);
   f.Forget("run");
   EXPECT_NE(r.out.find("dataforge run: "), std::string::npos) << r.out;
   f.fetched = SummaryLine(r.out, "fetched").second;
   EXPECT_GT(f.fetched, before);
   return r.out;
+}
+
+int64_t RunsInState(Flow& f, const std::string& type, const std::string& state) {
+  auto r = f.Dataforge({"runs", "list", "--json", "--limit", "1000"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int64_t n = 0;
+  for (const auto& l : SplitLines(r.out)) {
+    n += JsonField(l, "type") == type && JsonField(l, "state") == state;
+  }
+  return n;
 }
 
 }  // namespace dataforge::testing::readme

@@ -183,7 +183,11 @@ class Flow {
 void ExpectBalanced(Flow& f);
 // A command that runs until Ctrl-C: started, left running until the data dir's `fetched` grew
 // (as `status` sees it), then stopped with SIGINT. Returns the stopped run's summary.
-std::string RunUntilFetchedGrows(Flow& f, const std::string& line);
+// `also`, when given, must hold as well before the SIGINT.
+std::string RunUntilFetchedGrows(Flow& f, const std::string& line,
+                                 const std::function<bool()>& also = {});
+// The default data dir's runs (`runs list --json`) in `state` (e.g. "success", "queued").
+int64_t RunsInState(Flow& f, const std::string& type, const std::string& state);
 
 struct Step {
   std::string command;  // exactly as README shows it, without its comment
