@@ -4,11 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/option_checks.h"
+#include "common/file_util.h"
 #include "common/redact.h"
 #include "common/redacting_sink.h"
 
@@ -83,6 +85,16 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Paths relative to a working directory that was deleted (or unmounted) under the shell.
+    Status cwd = CheckWorkingDirectory();
+    fmt::print(stderr, "dataforge: {}\n", cwd.ok() ? std::string(e.what()) : cwd.message());
+    return 1;
+  } catch (const std::exception& e) {
+    // A bug (every expected failure is a Status): one line instead of an abort.
+    fmt::print(stderr, "dataforge: internal error: {}; please report it with the command line\n",
+               e.what());
+    return 1;
   }
   return exit_code;
 }

@@ -1,6 +1,9 @@
 #include "common/file_util.h"
 
 #include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
 
 namespace dataforge {
 
@@ -19,6 +22,16 @@ Status WriteFileAtomically(FileSystem* fs, const std::string& path, const std::s
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
   return fs->SyncDir(dir.empty() ? "." : dir);
+}
+
+Status CheckWorkingDirectory() {
+  std::error_code ec;
+  (void)std::filesystem::current_path(ec);
+  if (!ec) return Status::OK();
+  return Status::IOError(
+      fmt::format("the current directory no longer exists ({}): cd into an existing directory, "
+                  "or give --data-dir as an absolute path",
+                  ec.message()));
 }
 
 }  // namespace dataforge

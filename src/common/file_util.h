@@ -17,4 +17,8 @@ inline Status WriteFileAtomically(const std::string& path, const std::string& te
   return WriteFileAtomically(FileSystem::Default(), path, text);
 }
 
+// An IOError saying what to do when the process's working directory no longer exists (deleted
+// or unmounted under the shell that started it): every relative path needs it. OK otherwise.
+Status CheckWorkingDirectory();
+
 }  // namespace dataforge

@@ -20,6 +20,7 @@ namespace dataforge {
 Status PrepareDataDir(const std::string& data_dir, bool create, FileSystem* file_system) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (!data_dir.starts_with("/")) DF_RETURN_IF_ERROR(CheckWorkingDirectory());
   if (!fs::exists(data_dir, ec)) {
     if (!create) {
       return Status::NotFound(fmt::format(

@@ -1,5 +1,7 @@
 // Bad input gets a clear answer: a dead letter with the reason, or a one-line error and the
 // right exit code. Never a crash, never silent loss.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -176,6 +178,24 @@ TEST(BadInputTest, UnusableDataDirIsAClearError) {
   auto st = RunDataforge({"status", "--data-dir", dir.Sub("nothing")});
   EXPECT_EQ(st.exit_code, 1);
   EXPECT_NE(st.err.find("does not exist"), std::string::npos) << st.err;
+}
+
+// A shell whose working directory was deleted under it: the relative default data dir cannot
+// be resolved. One line and exit 1 (it aborted with an uncaught filesystem_error).
+TEST(BadInputTest, ADeletedWorkingDirectoryIsAClearError) {
+  TempDir dir;
+  for (const char* command : {"runs list", "status", "run --max-records 10"}) {
+    std::string script = fmt::format("cd '{}' && rmdir '{}' && exec '{}' {}", dir.path(),
+                                     dir.path(), DATAFORGE_BIN, command);
+    auto child = ChildProcess::Start({"/bin/sh", "-c", script});
+    auto r = child.Wait(60000);
+    EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
+    EXPECT_EQ(r.err,
+              "dataforge: the current directory no longer exists (No such file or directory): "
+              "cd into an existing directory, or give --data-dir as an absolute path\n")
+        << command;
+    ASSERT_EQ(::mkdir(dir.path().c_str(), 0700), 0);
+  }
 }
 
 TEST(BadInputTest, UnsupportedSourceSchemeIsUsageError) {
