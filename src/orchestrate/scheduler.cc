@@ -470,9 +470,10 @@ void Scheduler::Execute(Running* r) {
     probe_.succeeded += 1;
     spdlog::info("{} succeeded in {:.2f} s", where, seconds);
   } else if (interrupted) {
-    // Not the task's fault: it runs again at once on the next start (the try still counts).
+    // Not the task's fault: it runs again at once on the next start, as the same try.
     out.state = TaskState::kUpForRetry;
     out.next_try_us = out.ended_us;
+    out.give_back_try = true;
     out.error = "interrupted: the scheduler stopped while it ran";
     spdlog::info("{}: interrupted, will run again", where);
   } else {

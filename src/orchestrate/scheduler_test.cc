@@ -178,6 +178,38 @@ TEST_F(SchedulerTest, MaxActiveRunsBoundsRunningRuns) {
   for (const auto& r : Runs()) EXPECT_EQ(r.state, RunState::kSuccess);
 }
 
+// Stopping the scheduler (Ctrl-C) interrupts a running attempt: it is not the task's fault, so
+// the try is given back and the next start runs it as the same try, even with no retries left.
+TEST_F(SchedulerTest, AnAttemptTheSchedulerStopsRunsAgainAsTheSameTry) {
+  clock_.Set(At("2026-01-02T00:00:00Z"));
+  std::string flag = (dir_ / "started").string();
+  auto dag = Dag("@daily", "2026-01-01", true,
+                 {Shell("a", "if [ -f " + flag + " ]; then echo again; else touch " + flag +
+                                 "; sleep 60; fi")});
+  Start(dag);
+  ASSERT_TRUE(scheduler_->Tick(true).ok());
+  for (int i = 0; i < 1000 && !std::filesystem::exists(flag); ++i) ::usleep(10'000);
+  ASSERT_TRUE(std::filesystem::exists(flag));
+  scheduler_->Shutdown();
+  const int64_t run_id = Runs().at(0).run_id;
+  auto tasks = store_->ListTasks(run_id);
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 1u);
+  EXPECT_EQ((*tasks)[0].state, TaskState::kUpForRetry);
+  EXPECT_EQ((*tasks)[0].try_number, 0);
+  EXPECT_EQ((*tasks)[0].max_tries, 1);
+  EXPECT_EQ((*tasks)[0].last_error, "interrupted: the scheduler stopped while it ran");
+  scheduler_.reset();
+  Start(dag);
+  Settle();
+  tasks = store_->ListTasks(run_id);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_EQ((*tasks)[0].state, TaskState::kSuccess);
+  EXPECT_EQ((*tasks)[0].try_number, 1);
+  EXPECT_EQ((*tasks)[0].output, "again\n");
+  EXPECT_EQ(Runs().at(0).state, RunState::kSuccess);
+}
+
 TEST_F(SchedulerTest, RetriesWaitForTheirExponentialBackoff) {
   TaskSpec t = Shell("a", "echo nope; exit 1");
   t.retries = 2;

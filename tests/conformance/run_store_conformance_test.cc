@@ -316,6 +316,43 @@ TYPED_TEST(RunStoreConformance, PromoteClaimRenewFinish) {
   EXPECT_EQ(this->store_->ClaimTasks("", 1, 1, 1).status().code(), StatusCode::kInvalidArgument);
 }
 
+// An interrupted attempt (give_back_try) ends up_for_retry with its try taken back: the next
+// claim is the same try again. Only an up_for_retry outcome gives a try back.
+TYPED_TEST(RunStoreConformance, AnInterruptedAttemptGivesItsTryBack) {
+  int64_t run = this->Create(MakeRun("etl", kHour), {{"a", 1}});
+  ASSERT_TRUE(this->store_->PromoteTasks(run, {"a"}, {}, 500).ok());
+  auto claimed = this->store_->ClaimTasks("s1", 1000, 30'000'000, 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].try_number, 1);
+  TaskOutcome interrupted;
+  interrupted.state = TaskState::kUpForRetry;
+  interrupted.next_try_us = 2000;
+  interrupted.ended_us = 2000;
+  interrupted.error = "interrupted: the scheduler stopped while it ran";
+  interrupted.give_back_try = true;
+  auto done = this->store_->FinishTask(run, "a", 1, "s1", interrupted);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(*done);
+  TaskInstance t = this->Task(run, "a");
+  EXPECT_EQ(t.state, TaskState::kUpForRetry);
+  EXPECT_EQ(t.try_number, 0);
+  EXPECT_EQ(t.last_error, "interrupted: the scheduler stopped while it ran");
+  EXPECT_FALSE(*this->store_->FinishTask(run, "a", 1, "s1", interrupted));  // once
+  claimed = this->store_->ClaimTasks("s2", 2000, 30'000'000, 10);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].try_number, 1);
+  // A success never gives a try back.
+  TaskOutcome ok;
+  ok.state = TaskState::kSuccess;
+  ok.ended_us = 2500;
+  ok.give_back_try = true;
+  ASSERT_TRUE(*this->store_->FinishTask(run, "a", 1, "s2", ok));
+  t = this->Task(run, "a");
+  EXPECT_EQ(t.state, TaskState::kSuccess);
+  EXPECT_EQ(t.try_number, 1);
+}
+
 TYPED_TEST(RunStoreConformance, PausedDagsTasksAreNotClaimed) {
   int64_t run = this->Create(MakeRun("etl", kHour), {{"a", 1}});
   ASSERT_TRUE(this->store_->PromoteTasks(run, {"a"}, {}, 500).ok());

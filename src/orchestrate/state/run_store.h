@@ -111,7 +111,15 @@ struct TaskOutcome {
   int64_t ended_us = 0;
   std::string error;
   std::string output;
+  // kUpForRetry only: the attempt does not count (the scheduler stopped while it ran, not the
+  // task's fault): try_number goes back by one, so the next claim is this try again.
+  bool give_back_try = false;
 };
+
+// Whether FinishTask takes `outcome`'s try back (give_back_try on an up_for_retry outcome).
+inline bool GivesBackTry(const TaskOutcome& outcome) {
+  return outcome.give_back_try && outcome.state == TaskState::kUpForRetry;
+}
 
 class RunStore {
  public:

@@ -524,14 +524,18 @@ Result<bool> PostgresRunStore::FinishTask(int64_t run_id, const std::string& tas
                          Int(next_try),
                          Int(outcome.ended_us),
                          SanitizeText(outcome.error),
-                         SanitizeText(outcome.output)};
+                         SanitizeText(outcome.output),
+                         Int(GivesBackTry(outcome) ? 1 : 0)};
+  // The try_number the row has once this lands.
+  const int after = try_number - (GivesBackTry(outcome) ? 1 : 0);
   bool landed = false;
   auto work = [&](PgConnection& c, int attempt) -> Status {
     DF_ASSIGN_OR_RETURN(
         auto r, c.Query("UPDATE dataforge.task_instances SET state=$5, next_try_us=$6, "
                         "ready_us = CASE WHEN $5 = 'up_for_retry' THEN $6::bigint "
                         "ELSE ready_us END, "
-                        "ended_us=$7, last_error=$8, output=$9, lease_expires_us=0 "
+                        "ended_us=$7, last_error=$8, output=$9, lease_expires_us=0, "
+                        "try_number = try_number - $10::int "
                         "WHERE run_id=$1 AND task_id=$2 AND try_number=$3 AND lease_owner=$4 "
                         "AND state='running' RETURNING 1",
                         params));
@@ -541,7 +545,7 @@ Result<bool> PostgresRunStore::FinishTask(int64_t run_id, const std::string& tas
       DF_ASSIGN_OR_RETURN(auto mine, c.Query("SELECT 1 FROM dataforge.task_instances WHERE "
                                              "run_id=$1 AND task_id=$2 AND try_number=$3 AND "
                                              "lease_owner=$4 AND state=$5 AND ended_us=$6",
-                                             {Int(run_id), task_id, Int(try_number), owner, state,
+                                             {Int(run_id), task_id, Int(after), owner, state,
                                               Int(outcome.ended_us)}));
       landed = mine.rows() > 0;
     }

@@ -501,7 +501,8 @@ Result<bool> SqliteRunStore::FinishTask(int64_t run_id, const std::string& task_
             auto q,
             db_->Prepare("UPDATE task_instances SET state=?1, next_try_us=?2, "
                          "ready_us=CASE WHEN ?1='up_for_retry' THEN ?2 ELSE ready_us END, "
-                         "ended_us=?3, last_error=?4, output=?5, lease_expires_us=0 "
+                         "ended_us=?3, last_error=?4, output=?5, lease_expires_us=0, "
+                         "try_number=try_number-?10 "
                          "WHERE run_id=?6 AND task_id=?7 AND try_number=?8 AND lease_owner=?9 "
                          "AND state='running'"));
         q.BindText(1, TaskStateName(outcome.state));
@@ -513,6 +514,7 @@ Result<bool> SqliteRunStore::FinishTask(int64_t run_id, const std::string& task_
         q.BindText(7, task_id);
         q.BindInt(8, try_number);
         q.BindText(9, owner);
+        q.BindInt(10, GivesBackTry(outcome) ? 1 : 0);
         DF_RETURN_IF_ERROR(q.Run());
         DF_ASSIGN_OR_RETURN(changed, ChangesLocked());
         return Status::OK();
