@@ -56,7 +56,12 @@ class OutputsStageTest : public ::testing::Test {
     log_ = std::move(log).value();
     ASSERT_TRUE(log_->CreateTopic("t", 2).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    stage_.reset();
+    store_.reset();
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
 
   void Append(int32_t partition, int from, int n, bool with_gender = true) {
     std::vector<LogRecord> records;
@@ -84,41 +89,62 @@ class OutputsStageTest : public ::testing::Test {
     return keys;
   }
 
+  // Opens the store, the mapper and the outputs stage of config_ and creates the stage's topics;
+  // its tables too when `make_tables`.
+  void Open(bool make_tables = true) {
+    auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    auto mapper = Mapper::Create(config_.process);
+    ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+    mapper_ = std::make_unique<Mapper>(std::move(mapper).value());
+    auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
+                                      "t", Clock::Real(), &outputs_probe_);
+    ASSERT_TRUE(stage.ok()) << stage.status().ToString();
+    stage_ = std::move(stage).value();
+    if (make_tables) {
+      for (const auto& t : stage_->TableSchemas()) ASSERT_TRUE(store_->EnsureTable(t).ok());
+    }
+    ASSERT_TRUE(stage_->CreateTopics().ok());
+  }
+  // A started processor of topic "t" (batches of 100) with the outputs stage; after Open().
+  std::unique_ptr<Processor> StartProcessor() {
+    auto p = std::make_unique<Processor>(log_.get(), store_.get(), mapper_.get(), config_.process,
+                                         "t", 100, Clock::Real(), &probe_);
+    p->AddStage(stage_.get());
+    Status started = p->Start();
+    EXPECT_TRUE(started.ok()) << started.ToString();
+    return p;
+  }
+
   std::string dir_;
   PipelineConfig config_;
   std::unique_ptr<Log> log_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<OutputsStage> stage_;
+  ProcessorProbe probe_;
+  OutputsProbe outputs_probe_;
 };
 
 TEST_F(OutputsStageTest, DerivedRowsAndTopicRowsFollowTheMainRows) {
   Append(0, 0, 6);
   Append(1, 6, 4);
-  auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(store.ok());
-  auto mapper = Mapper::Create(config_.process);
-  ASSERT_TRUE(mapper.ok());
-  ProcessorProbe probe;
-  OutputsProbe outputs_probe;
-  auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    "t", Clock::Real(), &outputs_probe);
-  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
-  ASSERT_EQ((*stage)->TableSchemas().size(), 1u);
-  EXPECT_EQ((*stage)->TableSchemas()[0].table, "dataforge.by_gender");
-  for (const auto& s : (*stage)->TableSchemas()) ASSERT_TRUE((*store)->EnsureTable(s).ok());
-  ASSERT_TRUE((*stage)->CreateTopics().ok());
-  Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(), &probe);
-  p.AddStage(stage->get());
-  ASSERT_TRUE(p.Start().ok());
-  EXPECT_EQ(*p.RunOnce(), 10u);
-  EXPECT_EQ(*(*store)->Count(config_.process.table), 10u);
-  EXPECT_EQ(*(*store)->Count("dataforge.by_gender"), 10u);
-  EXPECT_EQ(*(*store)->Get("dataforge.by_gender", Uuid(3)),
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_EQ(stage_->TableSchemas().size(), 1u);
+  EXPECT_EQ(stage_->TableSchemas()[0].table, "dataforge.by_gender");
+  auto p = StartProcessor();
+  EXPECT_EQ(*p->RunOnce(), 10u);
+  EXPECT_EQ(*store_->Count(config_.process.table), 10u);
+  EXPECT_EQ(*store_->Count("dataforge.by_gender"), 10u);
+  EXPECT_EQ(*store_->Get("dataforge.by_gender", Uuid(3)),
             fmt::format(R"({{"id":"{}","gender":"female"}})", Uuid(3)));
-  EXPECT_EQ((*store)->Counters()->stored, 10u);  // records, not rows
+  EXPECT_EQ(store_->Counters()->stored, 10u);  // records, not rows
   auto topic = Topic();
   EXPECT_EQ(topic.size(), 10u);
   for (const auto& [key, times] : topic) EXPECT_EQ(times, 1) << key;
-  EXPECT_EQ(outputs_probe.derived_rows.load(), 10u);
-  EXPECT_EQ(outputs_probe.published.load(), 10u);
+  EXPECT_EQ(outputs_probe_.derived_rows.load(), 10u);
+  EXPECT_EQ(outputs_probe_.published.load(), 10u);
 }
 
 // A delete (here a tombstone in the processor's own topic) is published to the output topic as a
@@ -128,22 +154,10 @@ TEST_F(OutputsStageTest, ADeleteIsPublishedAsATombstoneThatTheEmbeddedLogKeeps) 
   LogRecord tombstone{Uuid(0), "", 2000, {}};
   tombstone.tombstone = true;
   ASSERT_TRUE(log_->Append("t", 0, std::vector<LogRecord>{tombstone}).ok());
-  auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(store.ok());
-  auto mapper = Mapper::Create(config_.process);
-  ASSERT_TRUE(mapper.ok());
-  ProcessorProbe probe;
-  OutputsProbe outputs_probe;
-  auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    "t", Clock::Real(), &outputs_probe);
-  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
-  for (const auto& s : (*stage)->TableSchemas()) ASSERT_TRUE((*store)->EnsureTable(s).ok());
-  ASSERT_TRUE((*stage)->CreateTopics().ok());
-  Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(), &probe);
-  p.AddStage(stage->get());
-  ASSERT_TRUE(p.Start().ok());
-  EXPECT_EQ(*p.RunOnce(), 3u);
-  EXPECT_EQ(*(*store)->Count(config_.process.table), 1u);
+  ASSERT_NO_FATAL_FAILURE(Open());
+  auto p = StartProcessor();
+  EXPECT_EQ(*p->RunOnce(), 3u);
+  EXPECT_EQ(*store_->Count(config_.process.table), 1u);
   std::vector<std::string> seen;  // "key value" per record, "key null" for a tombstone
   for (int32_t q = 0; q < config_.log.partitions; ++q) {
     std::vector<ConsumedRecord> out;
@@ -161,38 +175,25 @@ TEST_F(OutputsStageTest, ADeleteIsPublishedAsATombstoneThatTheEmbeddedLogKeeps) 
 
 TEST_F(OutputsStageTest, TopicRowsArePublishedBeforeTheStoreCommitsSoAFailedApplyRepeatsThem) {
   Append(0, 0, 5);
-  auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(store.ok());
-  auto mapper = Mapper::Create(config_.process);
-  ProcessorProbe probe;
-  OutputsProbe outputs_probe;
-  auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    "t", Clock::Real(), &outputs_probe);
-  ASSERT_TRUE(stage.ok());
-  ASSERT_TRUE((*stage)->CreateTopics().ok());
+  ASSERT_NO_FATAL_FAILURE(Open(/*make_tables=*/false));
   {
     // The derived table was never made: Apply fails (store.h: unknown table), after the topic
     // rows went out.
-    Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(),
-                &probe);
-    p.AddStage(stage->get());
-    ASSERT_TRUE(p.Start().ok());
-    auto r = p.RunOnce();
+    auto p = StartProcessor();
+    auto r = p->RunOnce();
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
-    EXPECT_EQ(*(*store)->Count(config_.process.table), 0u);
-    EXPECT_EQ(*(*store)->CommittedOffset(config_.process.group, "t", 0, *log_->LogId("t")),
+    EXPECT_EQ(*store_->Count(config_.process.table), 0u);
+    EXPECT_EQ(*store_->CommittedOffset(config_.process.group, "t", 0, *log_->LogId("t")),
               std::nullopt);
     EXPECT_EQ(Topic().size(), 5u);
   }
-  for (const auto& s : (*stage)->TableSchemas()) ASSERT_TRUE((*store)->EnsureTable(s).ok());
-  Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(), &probe);
-  p.AddStage(stage->get());
-  ASSERT_TRUE(p.Start().ok());
-  EXPECT_EQ(*p.RunOnce(), 5u);
-  EXPECT_EQ(*(*store)->Count(config_.process.table), 5u);
-  EXPECT_EQ(*(*store)->Count("dataforge.by_gender"), 5u);
-  EXPECT_EQ((*store)->Counters()->stored, 5u);
+  for (const auto& t : stage_->TableSchemas()) ASSERT_TRUE(store_->EnsureTable(t).ok());
+  auto p = StartProcessor();
+  EXPECT_EQ(*p->RunOnce(), 5u);
+  EXPECT_EQ(*store_->Count(config_.process.table), 5u);
+  EXPECT_EQ(*store_->Count("dataforge.by_gender"), 5u);
+  EXPECT_EQ(store_->Counters()->stored, 5u);
   auto topic = Topic();
   EXPECT_EQ(topic.size(), 5u);
   for (const auto& [key, times] : topic) EXPECT_EQ(times, 2) << key;  // again, never skipped
@@ -213,34 +214,24 @@ TEST_F(OutputsStageTest, ARecordADerivedMappingCannotTakeIsDeadLetteredForThatOu
   config_.process.outputs.push_back(ratio);
   Append(0, 0, 2);
   Append(0, 2, 1, /*with_gender=*/false);
-  auto store = OpenStore("rocksdb://" + dir_ + "/store", OpenMode::kReadWrite, {});
-  auto mapper = Mapper::Create(config_.process);
-  ProcessorProbe probe;
-  OutputsProbe outputs_probe;
-  auto stage = OutputsStage::Create(config_.process, log_.get(), config_.log.partitions, "p.yaml",
-                                    "t", Clock::Real(), &outputs_probe);
-  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
-  for (const auto& s : (*stage)->TableSchemas()) ASSERT_TRUE((*store)->EnsureTable(s).ok());
-  ASSERT_TRUE((*stage)->CreateTopics().ok());
-  Processor p(log_.get(), store->get(), &*mapper, config_.process, "t", 100, Clock::Real(), &probe);
-  p.AddStage(stage->get());
-  ASSERT_TRUE(p.Start().ok());
-  auto r = p.RunOnce();
+  ASSERT_NO_FATAL_FAILURE(Open());
+  auto p = StartProcessor();
+  auto r = p->RunOnce();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, 3u);
   // Every record is stored in process.table and published; each derived table lacks one.
-  EXPECT_EQ(*(*store)->Count(config_.process.table), 3u);
-  EXPECT_EQ(*(*store)->Count("dataforge.by_gender"), 2u);
-  EXPECT_FALSE((*store)->Get("dataforge.by_gender", Uuid(2)).ok());
-  EXPECT_EQ(*(*store)->Count("dataforge.ratio"), 2u);
-  EXPECT_FALSE((*store)->Get("dataforge.ratio", Uuid(1)).ok());
+  EXPECT_EQ(*store_->Count(config_.process.table), 3u);
+  EXPECT_EQ(*store_->Count("dataforge.by_gender"), 2u);
+  EXPECT_FALSE(store_->Get("dataforge.by_gender", Uuid(2)).ok());
+  EXPECT_EQ(*store_->Count("dataforge.ratio"), 2u);
+  EXPECT_FALSE(store_->Get("dataforge.ratio", Uuid(1)).ok());
   EXPECT_EQ(Topic().size(), 3u);
-  EXPECT_EQ((*store)->Counters()->stored, 3u);
-  EXPECT_EQ((*store)->Counters()->dead_lettered, 0u);  // the records are stored
-  EXPECT_EQ(outputs_probe.derived_rows, 4u);
-  EXPECT_EQ(outputs_probe.derived_dead_lettered, 2u);
+  EXPECT_EQ(store_->Counters()->stored, 3u);
+  EXPECT_EQ(store_->Counters()->dead_lettered, 0u);  // the records are stored
+  EXPECT_EQ(outputs_probe_.derived_rows, 4u);
+  EXPECT_EQ(outputs_probe_.derived_dead_lettered, 2u);
   std::vector<StoredDeadLetter> dl;
-  ASSERT_TRUE((*store)->ListDeadLetters(0, 10, &dl).ok());
+  ASSERT_TRUE(store_->ListDeadLetters(0, 10, &dl).ok());
   ASSERT_EQ(dl.size(), 2u);
   std::map<std::string, DeadLetter> by_location;
   for (const auto& d : dl) by_location[d.letter.location] = d.letter;
@@ -256,9 +247,9 @@ TEST_F(OutputsStageTest, ARecordADerivedMappingCannotTakeIsDeadLetteredForThatOu
             "gender)");
   EXPECT_EQ(by_location["t/0@2"].payload, R"({"name":{"first":"F2"}})");
   // Nothing again on the next round.
-  EXPECT_EQ(*p.RunOnce(), 0u);
+  EXPECT_EQ(*p->RunOnce(), 0u);
   std::vector<StoredDeadLetter> again;
-  ASSERT_TRUE((*store)->ListDeadLetters(0, 10, &again).ok());
+  ASSERT_TRUE(store_->ListDeadLetters(0, 10, &again).ok());
   EXPECT_EQ(again.size(), 2u);
 }
 
