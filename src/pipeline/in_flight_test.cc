@@ -35,10 +35,9 @@ class InFlightTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  // Runs the default pipeline for kRecords with batches of kBatch and the bound `batches`,
-  // sampling the stages' probes while it runs; the largest number of records seen between the
-  // staging commit and the store.
-  uint64_t RunAndSample(int batches, RunSummary* summary) {
+  // The default pipeline on root_/data with batches of kBatch, the bound `batches` and
+  // `records` to fetch; null (a recorded failure) when it does not open.
+  std::unique_ptr<Pipeline> OpenPipeline(int batches, uint64_t records) {
     PipelineConfig c = DefaultPipelineConfig();
     c.source.seed = "in-flight-test";
     c.source.results_per_page = kBatch;
@@ -47,17 +46,25 @@ class InFlightTest : public ::testing::Test {
     c.dags.clear();
     RunOptions o;
     o.data_dir = (root_ / "data").string();
-    o.max_records = kRecords;
+    o.max_records = records;
     auto p = Pipeline::Open(c, o, Clock::Real());
     EXPECT_TRUE(p.ok()) << p.status().ToString();
-    if (!p.ok()) return 0;
+    return p.ok() ? std::move(p).value() : nullptr;
+  }
+
+  // Runs the default pipeline for kRecords with batches of kBatch and the bound `batches`,
+  // sampling the stages' probes while it runs; the largest number of records seen between the
+  // staging commit and the store.
+  uint64_t RunAndSample(int batches, RunSummary* summary) {
+    auto p = OpenPipeline(batches, kRecords);
+    if (!p) return 0;
     std::atomic<bool> done{false};
     Result<RunSummary> result = Status::Cancelled("not run");
     std::thread run([&] {
-      result = (*p)->Run();
+      result = p->Run();
       done = true;
     });
-    const StageProbes& probes = (*p)->probes();
+    const StageProbes& probes = p->probes();
     uint64_t largest = 0;
     while (!done) {
       // What the fetch thread compares with the bound (stage_probes.h).
@@ -73,24 +80,14 @@ class InFlightTest : public ::testing::Test {
   // Runs the default pipeline with batches of kBatch and the bound `batches` for `records`;
   // stops its source after `seconds` if it has not finished by then. The summary.
   RunSummary RunFor(int batches, uint64_t records, int seconds) {
-    PipelineConfig c = DefaultPipelineConfig();
-    c.source.seed = "in-flight-test";
-    c.source.results_per_page = kBatch;
-    c.tuning.batch_records = kBatch;
-    c.tuning.max_in_flight_batches = batches;
-    c.dags.clear();
-    RunOptions o;
-    o.data_dir = (root_ / "data").string();
-    o.max_records = records;
-    auto p = Pipeline::Open(c, o, Clock::Real());
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    if (!p.ok()) return {};
+    auto p = OpenPipeline(batches, records);
+    if (!p) return {};
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;
     Result<RunSummary> result = Status::Cancelled("not run");
     std::thread run([&] {
-      auto r = (*p)->Run();
+      auto r = p->Run();
       std::lock_guard lock(mu);
       result = std::move(r);
       done = true;
@@ -100,7 +97,7 @@ class InFlightTest : public ::testing::Test {
       std::unique_lock lock(mu);
       if (!cv.wait_for(lock, std::chrono::seconds(seconds), [&] { return done; })) {
         ADD_FAILURE() << "the run did not finish in " << seconds << " s: stopping its source";
-        (*p)->RequestStop();
+        p->RequestStop();
       }
     }
     run.join();
