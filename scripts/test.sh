@@ -15,6 +15,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
 failed_phases=()
+failures_log=$(mktemp)
 
 # Runs ctest with the given arguments and adds its counts to the totals.
 run_ctest() {
@@ -27,6 +28,7 @@ run_ctest() {
   # "100% tests passed, 0 tests failed out of 123"
   local line
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n 1)
+  failure_output "$phase" "$out" >>"$failures_log"
   rm -f "$out"
   if [[ -z $line ]]; then
     echo "test.sh: $phase: ctest printed no summary (exit $status)" >&2
@@ -40,6 +42,34 @@ run_ctest() {
   passed=$((passed + total - nfail))
   failed=$((failed + nfail))
   if ((status != 0 || nfail != 0)); then failed_phases+=("$phase"); fi
+}
+
+# Prints, from ctest's --output-on-failure log $2 (phase $1), what each failed test printed: all
+# of it when short, else its lines that name a failure or an error (at most 25) and its last 15.
+# test.sh repeats them at the very end, where a CI excerpt still shows them.
+failure_output() {
+  awk -v phase="$1" '
+    function flush(   i, from, m) {
+      if (!n) return
+      if (n > 40) {
+        for (i = 1; i <= n - 15 && m < 25; i++)
+          if (lines[i] ~ /(FAIL|Failure|[Ee]rror|Expected|Which is|Value of|[Aa]ctual)/) { print lines[i]; m++ }
+        print "  [...]"
+        from = n - 14
+      } else from = 1
+      for (i = from; i <= n; i++) print lines[i]
+      n = 0
+    }
+    /^ *[0-9]+\/[0-9]+ Test +#/ {
+      flush(); inside = $0 ~ /(Failed|Timeout|Exception|Not Run|SEGFAULT|Child aborted)/
+      if (inside) print "---- " phase ": " $0
+      next
+    }
+    /^[0-9]+% tests passed/ { flush(); inside = 0 }
+    /^ +Start +[0-9]+: / { next }
+    inside { lines[++n] = $0 }
+    END { flush() }
+  ' "$2"
 }
 
 # Runs a build step; a failed build counts as one failed test.
@@ -134,6 +164,11 @@ else
   rm -f "$background_log" "$background_log".*
 fi
 
+if [[ -s $failures_log ]]; then
+  echo "test.sh: what the failed tests printed:"
+  cat "$failures_log"
+fi
+rm -f "$failures_log"
 if ((${#failed_phases[@]})); then
   echo "test.sh: failed: ${failed_phases[*]}"
 fi

@@ -65,6 +65,11 @@ Result<std::unique_ptr<LogConsumer>> KafkaConsumer::Create(const KafkaConfig& co
       // A dead member's partitions move to the others after this long.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
+      // After a fetch error (e.g. the position was deleted by retention: the consumer resets to
+      // the oldest offset) the next fetch waits this long. librdkafka's 500 ms let a retention
+      // edge that moves, as it does under a steady producer, delete the oldest record before
+      // each fetch of it: nothing was read, nothing counted lost, for ever.
+      {"fetch.error.backoff.ms", "10"},
   };
   KafkaProperties fixed = {
       {"group.id", group},
