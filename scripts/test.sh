@@ -61,7 +61,7 @@ failure_output() {
       n = 0
     }
     /^ *[0-9]+\/[0-9]+ Test +#/ {
-      flush(); inside = $0 ~ /(Failed|Timeout|Exception|Not Run|SEGFAULT|Child aborted)/
+      flush(); inside = $0 ~ /\*\*\*(Failed|Timeout|Exception|Not Run)/
       if (inside) print "---- " phase ": " $0
       next
     }
