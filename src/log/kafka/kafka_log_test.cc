@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -57,6 +56,14 @@ class KafkaLogTest : public ::testing::Test {
                    {{"seq", std::to_string(i)}}});
     }
     return v;
+  }
+  // Batch `b` of 100 records of 1 KB (keys k<b*100>...) appended to partition 0 of `topic`.
+  static Status AppendKilobyteBatch(Log& log, const std::string& topic, int b) {
+    std::vector<LogRecord> batch;
+    for (int i = 0; i < 100; ++i) {
+      batch.push_back({fmt::format("k{}", b * 100 + i), std::string(1000, 'x'), 1, {}});
+    }
+    return log.Append(topic, 0, batch).status();
   }
   InProcessKafka kafka_;
 };
@@ -307,12 +314,7 @@ TEST_F(KafkaLogTest, ANewGroupIsToldOfRecordsRetentionDeleted) {
   auto log = Open();
   kafka_.CreateTopic("t", 1);
   ASSERT_TRUE(log->CreateTopic("t", 1).ok());
-  std::string kb(1000, 'x');
-  for (int b = 0; b < 70; ++b) {
-    std::vector<LogRecord> batch;
-    for (int i = 0; i < 100; ++i) batch.push_back({fmt::format("k{}", b * 100 + i), kb, 1, {}});
-    ASSERT_TRUE(log->Append("t", 0, batch).ok());
-  }
+  for (int b = 0; b < 70; ++b) ASSERT_TRUE(AppendKilobyteBatch(*log, "t", b).ok());
   auto info = log->DescribeTopic("t");
   ASSERT_TRUE(info.ok());
   int64_t start = info->partitions[0].start_offset;
@@ -344,20 +346,14 @@ TEST_F(KafkaLogTest, AGroupBehindAMovingRetentionEdgeStillReads) {
   auto log = Open();
   kafka_.CreateTopic("t", 1);
   ASSERT_TRUE(log->CreateTopic("t", 1).ok());
-  std::string kb(1000, 'x');
-  auto append = [&](int b) {
-    std::vector<LogRecord> batch;
-    for (int i = 0; i < 100; ++i) batch.push_back({fmt::format("k{}", b * 100 + i), kb, 1, {}});
-    return log->Append("t", 0, batch);
-  };
   int b = 0;
-  for (; b < 70; ++b) ASSERT_TRUE(append(b).ok());  // past the mock brokers' 5 MB: the edge moves
-  std::atomic<bool> stop{false};
+  for (; b < 70; ++b) ASSERT_TRUE(AppendKilobyteBatch(*log, "t", b).ok());  // the edge moves
   Status producer_status;
-  std::thread producer([&] {
-    for (int n = b; !stop; ++n) {  // a batch (one message set, deleting the oldest) every 100 ms
-      if (auto r = append(n); !r.ok()) {
-        producer_status = r.status();
+  // A jthread: an assertion that returns early still stops and joins it.
+  std::jthread producer([&](std::stop_token stop) {
+    for (int n = b; !stop.stop_requested(); ++n) {  // a batch (one message set) every 100 ms
+      if (Status s = AppendKilobyteBatch(*log, "t", n); !s.ok()) {
+        producer_status = s;
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -370,7 +366,7 @@ TEST_F(KafkaLogTest, AGroupBehindAMovingRetentionEdgeStillReads) {
   for (Deadline d(60); !d.Passed() && read.empty();) {
     ASSERT_TRUE((*c)->Poll(10, 100'000, {}, &read).ok());
   }
-  stop = true;
+  producer.request_stop();
   producer.join();
   ASSERT_TRUE(producer_status.ok()) << producer_status.ToString();
   ASSERT_FALSE(read.empty()) << "no record read in 60 s";
