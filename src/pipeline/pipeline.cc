@@ -348,13 +348,7 @@ Result<uint64_t> PipelineImpl::InFlight() {
   if (!store_) return n;
   DF_ASSIGN_OR_RETURN(TopicInfo info, log_->DescribeTopic(config_.log.topic));
   for (const auto& p : info.partitions) {
-    DF_ASSIGN_OR_RETURN(auto done, store_->CommittedOffset(config_.process.group, config_.log.topic,
-                                                           p.partition, processor_->log_id()));
-    int64_t at = done.value_or(0);
-    if (log_->Shared()) {  // the group's other members commit there
-      auto group = log_->GroupOffset(config_.process.group, config_.log.topic, p.partition);
-      if (group.ok() && *group) at = std::max(at, **group);
-    }
+    DF_ASSIGN_OR_RETURN(int64_t at, ProcessedPosition(p.partition, processor_->log_id()));
     // Past the end (the log lost its tail, or a topic made again that the log could not tell
     // by its identity), the processor reads on from the start (log.h kOffsetsWentBack).
     if (at > p.end_offset) at = p.start_offset;
@@ -362,6 +356,17 @@ Result<uint64_t> PipelineImpl::InFlight() {
     n += static_cast<uint64_t>(p.end_offset - at);
   }
   return n;
+}
+
+Result<int64_t> PipelineImpl::ProcessedPosition(int32_t partition, const std::string& log_id) {
+  DF_ASSIGN_OR_RETURN(auto done, store_->CommittedOffset(config_.process.group, config_.log.topic,
+                                                         partition, log_id));
+  int64_t at = done.value_or(0);
+  if (log_->Shared()) {  // the group's other members commit there
+    auto group = log_->GroupOffset(config_.process.group, config_.log.topic, partition);
+    if (group.ok() && *group) at = std::max(at, **group);
+  }
+  return at;
 }
 
 void PipelineImpl::Fail(Status s) {

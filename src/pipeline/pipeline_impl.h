@@ -85,11 +85,10 @@ class PipelineImpl final : public Pipeline {
   // processed position of each partition, counted from its start offset: what is below the
   // start can never be read and is counted lost once the processor reaches it.
   Result<uint64_t> InFlight();
-
-  // Log records this process's processor has read or counted lost.
-  uint64_t ProcessedOrLost() const {
-    return probes_.processor.consumed.load() + probes_.processor.lost.load();
-  }
+  // Where the group has processed `partition` of the topic up to (the next offset): the store's
+  // committed offset, or over a shared log the group's commit when that is further (another
+  // member owns the partition and writes its own store). Any thread.
+  Result<int64_t> ProcessedPosition(int32_t partition, const std::string& log_id);
 
   // Keeps the first error (Run returns it) and stops every stage. Any thread.
   void Fail(Status s);
@@ -108,6 +107,9 @@ class PipelineImpl final : public Pipeline {
   // source, then waits until what it pulled is in the log (and, in role all, stored).
   Status PumpExtraSource(Source& source, const std::string& key, const IngestRequest& req,
                          std::stop_token stop, IngestOutcome* out);
+  // True when every partition of `ends` (the log's end offsets at some moment) is processed up
+  // to its end offset (ProcessedPosition). Any thread.
+  Result<bool> ProcessedThrough(const TopicInfo& ends, const std::string& log_id);
   // The source stage on two threads: this one commits batches to staging in order; df-fetch
   // (FetchLoop) calls the source, so the next batch's fetch and parse overlap this batch's
   // commit. At most one fetched batch waits between them (BatchHandoff); a batch not committed

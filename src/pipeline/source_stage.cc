@@ -148,18 +148,33 @@ Status PipelineImpl::PumpExtraSource(Source& source, const std::string& key,
   }
   acknowledge();
   if (processes()) {
-    // Every record appended so far (these included) consumed: by count, so records an earlier
-    // run left unprocessed in the log can end this wait before all of these are stored.
-    uint64_t target = probes_.relay.relayed.load();
-    while (ProcessedOrLost() < target) {
+    // By position, not by count: the log's end offsets now lie past every record this ingest
+    // appended, so the wait ends once every partition is processed up to them. (Counting
+    // records consumed against records relayed ended early when an earlier run had left
+    // records in the log: the processor consumed those first.)
+    DF_ASSIGN_OR_RETURN(TopicInfo ends, log_->DescribeTopic(config_.log.topic));
+    DF_ASSIGN_OR_RETURN(std::string log_id, log_->LogId(config_.log.topic));
+    while (true) {
+      uint64_t generation = processed_.generation();
+      DF_ASSIGN_OR_RETURN(bool done, ProcessedThrough(ends, log_id));
+      if (done) break;
       if (stop.stop_requested() || abort.stop_requested()) {
         return Status::Cancelled("interrupted while the processor stored what was pulled");
       }
-      processed_.WaitPast(processed_.generation(), kIdleWaitUs, stop);
+      processed_.WaitPast(generation, kIdleWaitUs, stop);
     }
   }
   out->delivered = true;
   return Status::OK();
+}
+
+Result<bool> PipelineImpl::ProcessedThrough(const TopicInfo& ends, const std::string& log_id) {
+  for (const PartitionInfo& p : ends.partitions) {
+    if (p.end_offset <= 0) continue;
+    DF_ASSIGN_OR_RETURN(int64_t at, ProcessedPosition(p.partition, log_id));
+    if (at < p.end_offset) return false;
+  }
+  return true;
 }
 
 void PipelineImpl::SourceLoop() {
