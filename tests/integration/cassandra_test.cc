@@ -222,6 +222,70 @@ TEST(CassandraTest, TwoProcessMembersShareTheStoreAndOneIsKilled) {
   EXPECT_EQ(PythonDriverCount(cql.port()), 20000);
 }
 
+// A column added to the mapping: the run stops and quotes the ALTER TABLE to run (DataForge never
+// alters a table itself); run through the endpoint by an independent driver, it adds the column
+// (the driver's schema metadata sees it), and the next run stores it.
+TEST(CassandraTest, AColumnAddedToTheMappingIsAddedByAlterTableThroughTheEndpoint) {
+  TempDir dir;
+  CqlEndpoint cql(dir.Sub("endpoint"));
+  std::string p = dir.Sub("pipeline");
+  auto shown = RunDataforge({"config", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const std::string picture = "    - {name: picture, type: text, path: [picture.medium]}\n";
+  std::string v2 = shown.out;
+  size_t at = v2.find(picture);
+  ASSERT_NE(at, std::string::npos) << v2;
+  v2.insert(at + picture.size(), "    - {name: nationality, path: nat}\n");
+  WriteFile(dir.Sub("v2.yaml"), v2);
+
+  auto r =
+      RunDataforge({"run", "--max-records", "500", "--store", cql.url(), "--data-dir", p}, 180000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunDataforge({"run", "--max-records", "500", "--config", dir.Sub("v2.yaml"), "--store",
+                    cql.url(), "--data-dir", p},
+                   180000);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  const std::string alter = "ALTER TABLE dataforge.created_users ADD nationality text";
+  EXPECT_NE(r.err.find("run `" + alter + "` and start again"), std::string::npos) << r.err;
+
+  std::string script = dir.Sub("alter.py");
+  WriteFile(script, fmt::format(R"py(
+from cassandra.cluster import Cluster
+cluster = Cluster(['127.0.0.1'], port={}, protocol_version=4)
+s = cluster.connect()
+s.execute("{}")
+print(sorted(cluster.metadata.keyspaces['dataforge'].tables['created_users'].columns))
+cluster.shutdown()
+)py",
+                                cql.port(), alter));
+  auto py = ChildProcess::Start({"/usr/bin/python3", script}).Wait(60000);
+  ASSERT_EQ(py.exit_code, 0) << py.err;
+  EXPECT_EQ(py.out,
+            "['address', 'dob', 'email', 'first_name', 'gender', 'id', 'last_name', "
+            "'nationality', 'phone', 'picture', 'post_code', 'registered_date', 'username']\n");
+
+  r = RunDataforge({"run", "--max-records", "500", "--config", dir.Sub("v2.yaml"), "--store",
+                    cql.url(), "--data-dir", p},
+                   180000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto st = Status(p, {"--store", cql.url()});
+  EXPECT_EQ(st.fetched, 1000);
+  EXPECT_EQ(st.stored, 1000);
+  // The rows stored before the column existed read it as null; the new ones have it.
+  WriteFile(script, fmt::format(R"py(
+from cassandra.cluster import Cluster
+cluster = Cluster(['127.0.0.1'], port={}, protocol_version=4)
+s = cluster.connect()
+values = [r.nationality for r in s.execute("SELECT nationality FROM dataforge.created_users")]
+print(len(values), sum(v is None for v in values), sum(v is not None and len(v) == 2 for v in values))
+cluster.shutdown()
+)py",
+                                cql.port()));
+  py = ChildProcess::Start({"/usr/bin/python3", script}).Wait(60000);
+  ASSERT_EQ(py.exit_code, 0) << py.err;
+  EXPECT_EQ(py.out, "1000 500 500\n");
+}
+
 TEST(CassandraTest, ConflictingTableAndBadUrlsAreOneLineErrors) {
   TempDir dir;
   CqlEndpoint cql(dir.Sub("endpoint"));

@@ -286,7 +286,6 @@ class WriteChecksTest(ServerTestCase):
 
     def test_unsupported_statement_forms_say_so(self):
         cases = [
-            ("ALTER TABLE chk.t ADD extra int", "ALTER TABLE"),
             ("ALTER KEYSPACE chk WITH durable_writes = false", "ALTER KEYSPACE"),
             ("DROP TABLE chk.t", "DROP TABLE"),
             ("DROP KEYSPACE chk", "DROP KEYSPACE"),
@@ -306,7 +305,8 @@ class WriteChecksTest(ServerTestCase):
         for query, what in cases:
             with self.subTest(query=query):
                 self.assert_refused(query, "%s %s (it serves SELECT, INSERT, UPDATE, DELETE, "
-                                           "BATCH, CREATE KEYSPACE, CREATE TABLE and USE)" %
+                                           "BATCH, CREATE KEYSPACE, CREATE TABLE, ALTER TABLE ... "
+                                           "ADD and USE)" %
                                     (what, ENDPOINT))
         # Forms of the served statements, with what to do instead.
         forms = [

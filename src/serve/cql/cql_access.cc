@@ -26,6 +26,8 @@ std::string_view CqlPermissionName(CqlPermission permission) {
       return "MODIFY";
     case CqlPermission::kCreate:
       return "CREATE";
+    case CqlPermission::kAlter:
+      return "ALTER";
   }
   return "?";
 }

@@ -41,9 +41,9 @@
 
 namespace dataforge::cql {
 
-enum class CqlPermission { kSelect, kModify, kCreate };
+enum class CqlPermission { kSelect, kModify, kCreate, kAlter };
 
-// "SELECT", "MODIFY", "CREATE": Cassandra's names.
+// "SELECT", "MODIFY", "CREATE", "ALTER": Cassandra's names.
 std::string_view CqlPermissionName(CqlPermission permission);
 
 // Who a connection acts as once authenticated.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "serve/cql/cql_access.h"
@@ -290,6 +291,23 @@ TEST_F(CqlAccessTest, CreateTableAndKeyspaceNeedCreate) {
                                      "carl CQL CREATE KEYSPACE ks3 -> Unauthorized",
                                      "carl CQL INSERT INTO ks.made -> Unauthorized",
                                      "rita CQL CREATE TABLE ks.made2 -> Unauthorized",
+                                 }));
+}
+
+TEST_F(CqlAccessTest, AlterTableNeedsAlterOnTheTable) {
+  SessionState reader = Session("rita", "reader");
+  ErrorMessage e = Err(reader, "ALTER TABLE ks.users ADD nickname text");
+  EXPECT_EQ(e.code, kUnauthorized);
+  EXPECT_EQ(e.message,
+            "User rita has no ALTER permission on <table ks.users> or any of its parents");
+  auto schema = store_->DescribeTable("ks.users");
+  ASSERT_TRUE(schema.ok());
+  EXPECT_TRUE(std::none_of(schema->columns.begin(), schema->columns.end(),
+                           [](const ColumnSchema& c) { return c.name == "nickname"; }));
+  Ok(admin_, "ALTER TABLE ks.users ADD nickname text");
+  EXPECT_EQ(Actions(NewAudit()), (std::vector<std::string>{
+                                     "rita CQL ALTER TABLE ks.users -> Unauthorized",
+                                     "root CQL ALTER TABLE ks.users -> ok",
                                  }));
 }
 

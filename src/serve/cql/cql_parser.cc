@@ -111,6 +111,9 @@ class Parser {
       DF_ASSIGN_OR_RETURN(use.keyspace, Identifier("a keyspace name"));
       return Statement(std::move(use));
     }
+    if (t.Is("alter") && (Peek(1).Is("table") || Peek(1).Is("columnfamily"))) {
+      return AlterTable();
+    }
     for (std::string_view verb : {"drop", "alter"}) {
       if (t.Is(verb)) return Unsupported(2);
     }
@@ -667,6 +670,40 @@ class Parser {
         }
       }
     }
+    return Statement(std::move(s));
+  }
+
+  Result<Statement> AlterTable() {
+    Take();
+    Take();
+    AlterTableAddStatement s;
+    if (Accept("if")) {
+      DF_RETURN_IF_ERROR(Expect("exists"));
+      s.if_exists = true;
+    }
+    DF_ASSIGN_OR_RETURN(s.table, Table());
+    if (!Accept("add")) {
+      for (std::string_view form : {"drop", "rename", "with", "alter"}) {
+        if (Peek().Is(form)) {
+          std::string what = "ALTER TABLE ... " + std::string(form);
+          for (char& c : what) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          while (Peek().kind != TokenKind::kEnd) Take();
+          return Statement(UnsupportedStatement{
+              std::move(what), "the endpoint's tables only gain columns (ALTER TABLE ... ADD)"});
+        }
+      }
+      return Error(Peek(), "ADD");
+    }
+    DF_RETURN_IF_ERROR(IfNotExists(&s.if_not_exists));
+    const bool list = AcceptPunct("(");
+    do {
+      ColumnDefinition c;
+      DF_ASSIGN_OR_RETURN(c.name, Identifier("a column name"));
+      DF_ASSIGN_OR_RETURN(c.type, Type());
+      if (Peek().Is("static")) return Error(Peek(), "a column without STATIC");
+      s.columns.push_back(std::move(c));
+    } while (list && AcceptPunct(","));
+    if (list) DF_RETURN_IF_ERROR(ExpectPunct(")"));
     return Statement(std::move(s));
   }
 

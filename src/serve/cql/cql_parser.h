@@ -124,6 +124,15 @@ struct CreateTableStatement {
   std::optional<std::string> default_time_to_live;  // WITH default_time_to_live = N, as written
 };
 
+// ALTER TABLE [IF EXISTS] t ADD [IF NOT EXISTS] c type, or ADD (c type, d type, ...). The other
+// forms of ALTER (DROP, RENAME, WITH, ALTER c TYPE) parse as UnsupportedStatement.
+struct AlterTableAddStatement {
+  TableRef table;
+  bool if_exists = false;
+  bool if_not_exists = false;
+  std::vector<ColumnDefinition> columns;
+};
+
 struct UseStatement {
   std::string keyspace;
 };
@@ -137,7 +146,7 @@ struct UnsupportedStatement {
 
 using Statement = std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement,
                                BatchStatementText, CreateKeyspaceStatement, CreateTableStatement,
-                               UseStatement, UnsupportedStatement>;
+                               AlterTableAddStatement, UseStatement, UnsupportedStatement>;
 
 struct ParsedStatement {
   Statement statement;

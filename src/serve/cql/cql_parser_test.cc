@@ -181,11 +181,34 @@ TEST(CqlParserTest, SchemaForms) {
   EXPECT_EQ(Parse<UseStatement>("USE \"Ks\"").keyspace, "Ks");
   EXPECT_EQ(Parse<UnsupportedStatement>("DROP TABLE ks.t").what, "DROP TABLE");
   EXPECT_EQ(Parse<UnsupportedStatement>("truncate t").what, "TRUNCATE");
-  EXPECT_EQ(Parse<UnsupportedStatement>("ALTER TABLE t ADD x int").what, "ALTER TABLE");
+  auto a = Parse<AlterTableAddStatement>("ALTER TABLE ks.t ADD x int");
+  EXPECT_EQ(a.table.keyspace, "ks");
+  EXPECT_EQ(a.table.name, "t");
+  ASSERT_EQ(a.columns.size(), 1u);
+  EXPECT_EQ(a.columns[0].name, "x");
+  EXPECT_EQ(a.columns[0].type, "int");
+  EXPECT_FALSE(a.if_exists);
+  EXPECT_FALSE(a.if_not_exists);
+  a = Parse<AlterTableAddStatement>(
+      "alter table if exists t add if not exists (x int, \"Y\" map<text, frozen<list<int>>>);");
+  EXPECT_TRUE(a.if_exists);
+  EXPECT_TRUE(a.if_not_exists);
+  ASSERT_EQ(a.columns.size(), 2u);
+  EXPECT_EQ(a.columns[1].name, "Y");
+  EXPECT_EQ(a.columns[1].type, "map<text, frozen<list<int>>>");
+  UnsupportedStatement u = Parse<UnsupportedStatement>("ALTER TABLE t DROP x");
+  EXPECT_EQ(u.what, "ALTER TABLE ... DROP");
+  EXPECT_EQ(u.hint, "the endpoint's tables only gain columns (ALTER TABLE ... ADD)");
+  EXPECT_EQ(Parse<UnsupportedStatement>("ALTER TABLE t RENAME a TO b").what,
+            "ALTER TABLE ... RENAME");
+  EXPECT_EQ(Parse<UnsupportedStatement>("ALTER TABLE t WITH comment = 'c'").what,
+            "ALTER TABLE ... WITH");
+  EXPECT_EQ(Parse<UnsupportedStatement>("ALTER KEYSPACE ks WITH durable_writes = false").what,
+            "ALTER KEYSPACE");
   EXPECT_EQ(Parse<UnsupportedStatement>("CREATE INDEX ON t (v)").what, "CREATE INDEX");
   EXPECT_EQ(Parse<UnsupportedStatement>("DROP MATERIALIZED VIEW v").what, "DROP MATERIALIZED VIEW");
   // Forms of served statements, also inside a BATCH.
-  UnsupportedStatement u = Parse<UnsupportedStatement>("UPDATE t SET v = v + 1 WHERE k = 1");
+  u = Parse<UnsupportedStatement>("UPDATE t SET v = v + 1 WHERE k = 1");
   EXPECT_EQ(u.what, "UPDATE ... SET v = v +/- ...");
   EXPECT_EQ(u.hint, "counter and collection arithmetic; set the whole value (SET v = ?)");
   EXPECT_EQ(Parse<UnsupportedStatement>("UPDATE t SET v = v -1 WHERE k = 1").what,

@@ -288,9 +288,8 @@ TEST_F(CqlWriteChecksTest, CreateTableRefusals) {
 TEST_F(CqlWriteChecksTest, UnsupportedStatementFormsAreNamed) {
   const std::string tail =
       " is not supported by the DataForge CQL endpoint (it serves SELECT, INSERT, UPDATE, "
-      "DELETE, BATCH, CREATE KEYSPACE, CREATE TABLE and USE)";
+      "DELETE, BATCH, CREATE KEYSPACE, CREATE TABLE, ALTER TABLE ... ADD and USE)";
   const std::pair<const char*, const char*> cases[] = {
-      {"ALTER TABLE ks.t ADD y int", "ALTER TABLE"},
       {"ALTER KEYSPACE ks WITH durable_writes = false", "ALTER KEYSPACE"},
       {"DROP TABLE ks.t", "DROP TABLE"},
       {"DROP KEYSPACE ks", "DROP KEYSPACE"},

@@ -71,6 +71,8 @@ void AddNeededAccess(const Statement& statement, const std::string& session_keys
     AddTable(CqlPermission::kCreate, ct->table, session_keyspace, needs);
   } else if (const auto* ck = std::get_if<CreateKeyspaceStatement>(&statement)) {
     Add(CqlPermission::kCreate, ck->name, "", needs);
+  } else if (const auto* at = std::get_if<AlterTableAddStatement>(&statement)) {
+    AddTable(CqlPermission::kAlter, at->table, session_keyspace, needs);
   }
   // USE and unsupported statements need nothing: USE reads no data, and the executor refuses
   // the others whoever asks.
@@ -111,6 +113,9 @@ std::string AuditAction(const Statement& statement, const std::string& session_k
   }
   if (const auto* ck = std::get_if<CreateKeyspaceStatement>(&statement)) {
     return "CQL CREATE KEYSPACE " + ck->name;
+  }
+  if (const auto* at = std::get_if<AlterTableAddStatement>(&statement)) {
+    return "CQL ALTER TABLE " + FullName(at->table, session_keyspace);
   }
   return "";
 }

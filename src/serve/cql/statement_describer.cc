@@ -139,7 +139,8 @@ std::optional<ErrorMessage> StatementExecutor::DescribeOnce(SessionState* sessio
             DF_RETURN_IF_ERROR(std::visit([&](auto& c) { return write(&c); }, w));
           }
           return Status::OK();
-        } else if constexpr (std::is_same_v<T, CreateTableStatement>) {
+        } else if constexpr (std::is_same_v<T, CreateTableStatement> ||
+                             std::is_same_v<T, AlterTableAddStatement>) {
           FillKeyspace(*session, &s.table);
           return Status::OK();
         } else if constexpr (std::is_same_v<T, UnsupportedStatement>) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <variant>
 
 #include "common/json_writer.h"
 #include "cql/value_check.h"
@@ -23,7 +24,8 @@ ErrorMessage UnsupportedError(const UnsupportedStatement& s) {
   return CqlError(ErrorCode::kInvalid,
                   s.what + " is not supported by the DataForge CQL endpoint" +
                       (s.hint.empty() ? " (it serves SELECT, INSERT, UPDATE, DELETE, BATCH, "
-                                        "CREATE KEYSPACE, CREATE TABLE and USE)"
+                                        "CREATE KEYSPACE, CREATE TABLE, ALTER TABLE ... ADD and "
+                                        "USE)"
                                       : ": " + s.hint));
 }
 
@@ -226,6 +228,8 @@ Response StatementExecutor::Execute(SessionState* session, const Statement& stat
           return CreateKeyspace(s);
         } else if constexpr (std::is_same_v<T, CreateTableStatement>) {
           return CreateTable(*session, s);
+        } else if constexpr (std::is_same_v<T, AlterTableAddStatement>) {
+          return AlterTableAdd(*session, s);
         } else if constexpr (std::is_same_v<T, UseStatement>) {
           return Use(session, s);
         } else {
@@ -376,6 +380,54 @@ size_t StatementExecutor::CurrentColumnCount(const std::string& table) {
   return t.ok() ? (*t)->columns.size() : 0;
 }
 
+namespace {
+
+// The keyspace a CREATE TABLE or ALTER TABLE names (else the session's), or why it cannot be
+// changed: none given, or a system keyspace.
+std::variant<std::string, ErrorMessage> DdlKeyspace(const SessionState& session,
+                                                    const TableRef& table) {
+  std::string keyspace = table.keyspace.empty() ? session.keyspace : table.keyspace;
+  if (keyspace.empty()) {
+    return CqlError(ErrorCode::kInvalid,
+                    "No keyspace has been specified. USE a keyspace, or explicitly specify "
+                    "keyspace.tablename");
+  }
+  if (IsSystemKeyspace(keyspace)) {
+    return CqlError(ErrorCode::kUnauthorized, keyspace + " keyspace is not user-modifiable");
+  }
+  return keyspace;
+}
+
+// A column of CREATE TABLE or ALTER TABLE ... ADD (`statement` names which, with the table) as
+// the store keeps it, or why it is refused: an unknown type, or one no value of which could be
+// stored (refused now, not at the first INSERT).
+std::variant<ColumnSchema, ErrorMessage> StoredColumn(const ColumnDefinition& c,
+                                                      const std::string& statement) {
+  auto type = ParseTypeName(c.type);
+  if (!type.ok()) {
+    return CqlError(ErrorCode::kInvalid,
+                    "Unknown type " + c.type + " for column " + c.name + " in " + statement);
+  }
+  if (std::string why; !StorableType(*type, &why)) {
+    return CqlError(ErrorCode::kInvalid,
+                    "column " + c.name + " " + c.type + " in " + statement + ": " + why);
+  }
+  return ColumnSchema{c.name, TypeName(*type)};
+}
+
+ResultMessage SchemaChanged(std::string change_type, std::string target, std::string keyspace,
+                            std::string name) {
+  ResultMessage r;
+  r.kind = ResultKind::kSchemaChange;
+  r.schema_change.change_type = std::move(change_type);
+  r.schema_change.target = std::move(target);
+  r.schema_change.keyspace = std::move(keyspace);
+  r.schema_change.name = std::move(name);
+  return r;
+}
+
+}  // namespace
+
 Response StatementExecutor::CreateKeyspace(const CreateKeyspaceStatement& s) {
   if (IsSystemKeyspace(s.name)) {
     return CqlError(ErrorCode::kUnauthorized, s.name + " keyspace is not user-modifiable");
@@ -401,25 +453,14 @@ Response StatementExecutor::CreateKeyspace(const CreateKeyspaceStatement& s) {
   }
   Status st = store_->CreateKeyspace({s.name, s.replication});
   if (!st.ok()) return ErrorFromStatus(st);
-  ResultMessage r;
-  r.kind = ResultKind::kSchemaChange;
-  r.schema_change.change_type = "CREATED";
-  r.schema_change.target = "KEYSPACE";
-  r.schema_change.keyspace = s.name;
-  return r;
+  return SchemaChanged("CREATED", "KEYSPACE", s.name, "");
 }
 
 Response StatementExecutor::CreateTable(const SessionState& session,
                                         const CreateTableStatement& s) {
-  std::string keyspace = s.table.keyspace.empty() ? session.keyspace : s.table.keyspace;
-  if (keyspace.empty()) {
-    return CqlError(ErrorCode::kInvalid,
-                    "No keyspace has been specified. USE a keyspace, or explicitly specify "
-                    "keyspace.tablename");
-  }
-  if (IsSystemKeyspace(keyspace)) {
-    return CqlError(ErrorCode::kUnauthorized, keyspace + " keyspace is not user-modifiable");
-  }
+  auto ddl_keyspace = DdlKeyspace(session, s.table);
+  if (auto* e = std::get_if<ErrorMessage>(&ddl_keyspace)) return *e;
+  const std::string& keyspace = std::get<std::string>(ddl_keyspace);
   std::string full = keyspace + "." + s.table.name;
   if (s.partition_key.size() + s.clustering.size() != 1) {
     return CqlError(
@@ -438,21 +479,13 @@ Response StatementExecutor::CreateTable(const SessionState& session,
   schema.table = full;
   schema.key_column = s.partition_key[0];
   for (const ColumnDefinition& c : s.columns) {
-    auto type = ParseTypeName(c.type);
-    if (!type.ok()) {
-      return CqlError(ErrorCode::kInvalid, "Unknown type " + c.type + " for column " + c.name +
-                                               " in CREATE TABLE " + full);
-    }
-    // A column no value of which could be stored is refused now, not at the first INSERT.
-    if (std::string why; !StorableType(*type, &why)) {
-      return CqlError(ErrorCode::kInvalid,
-                      "column " + c.name + " " + c.type + " in CREATE TABLE " + full + ": " + why);
-    }
+    auto column = StoredColumn(c, "CREATE TABLE " + full);
+    if (auto* e = std::get_if<ErrorMessage>(&column)) return *e;
     if (std::any_of(schema.columns.begin(), schema.columns.end(),
                     [&](const ColumnSchema& o) { return o.name == c.name; })) {
       return CqlError(ErrorCode::kInvalid, "Multiple definition of identifier " + c.name);
     }
-    schema.columns.push_back({c.name, TypeName(*type)});
+    schema.columns.push_back(std::get<ColumnSchema>(std::move(column)));
   }
   if (std::none_of(schema.columns.begin(), schema.columns.end(),
                    [&](const ColumnSchema& o) { return o.name == schema.key_column; })) {
@@ -487,13 +520,44 @@ Response StatementExecutor::CreateTable(const SessionState& session,
     std::lock_guard tables_lock(tables_mu_);
     tables_.erase(full);
   }
-  ResultMessage r;
-  r.kind = ResultKind::kSchemaChange;
-  r.schema_change.change_type = "CREATED";
-  r.schema_change.target = "TABLE";
-  r.schema_change.keyspace = keyspace;
-  r.schema_change.name = s.table.name;
-  return r;
+  return SchemaChanged("CREATED", "TABLE", keyspace, s.table.name);
+}
+
+Response StatementExecutor::AlterTableAdd(const SessionState& session,
+                                          const AlterTableAddStatement& s) {
+  auto ddl_keyspace = DdlKeyspace(session, s.table);
+  if (auto* e = std::get_if<ErrorMessage>(&ddl_keyspace)) return *e;
+  const std::string& keyspace = std::get<std::string>(ddl_keyspace);
+  const std::string full = keyspace + "." + s.table.name;
+  std::lock_guard lock(schema_mu_);
+  auto existing = store_->DescribeTable(full);
+  if (!existing.ok()) {
+    if (existing.status().code() != StatusCode::kNotFound) {
+      return ErrorFromStatus(existing.status());
+    }
+    if (s.if_exists) return ResultMessage{};
+    return CqlError(ErrorCode::kInvalid, "Table '" + full + "' doesn't exist");
+  }
+  TableSchema schema = *existing;
+  const size_t before = schema.columns.size();
+  for (const ColumnDefinition& c : s.columns) {
+    auto column = StoredColumn(c, "ALTER TABLE " + full);
+    if (auto* e = std::get_if<ErrorMessage>(&column)) return *e;
+    if (std::any_of(schema.columns.begin(), schema.columns.end(),
+                    [&](const ColumnSchema& o) { return o.name == c.name; })) {
+      if (s.if_not_exists) continue;
+      return CqlError(ErrorCode::kInvalid, "Column with name '" + c.name + "' already exists");
+    }
+    schema.columns.push_back(std::get<ColumnSchema>(std::move(column)));
+  }
+  if (schema.columns.size() == before) return ResultMessage{};  // IF NOT EXISTS: all there
+  Status st = store_->EnsureTable(schema);
+  if (!st.ok()) return ErrorFromStatus(st);
+  {
+    std::lock_guard tables_lock(tables_mu_);
+    tables_.erase(full);
+  }
+  return SchemaChanged("UPDATED", "TABLE", keyspace, s.table.name);
 }
 
 Response StatementExecutor::Use(SessionState* session, const UseStatement& s) {

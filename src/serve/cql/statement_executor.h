@@ -44,7 +44,7 @@ struct PageOptions {
 // NotFound, ConfigError, FailedPrecondition) or Server_error (anything else).
 ErrorMessage CqlError(ErrorCode code, std::string message);
 ErrorMessage ErrorFromStatus(const Status& s);
-// Invalid: "ALTER TABLE is not supported by the DataForge CQL endpoint (it serves ...)", or with
+// Invalid: "DROP TABLE is not supported by the DataForge CQL endpoint (it serves ...)", or with
 // the statement's hint after a colon.
 ErrorMessage UnsupportedError(const UnsupportedStatement& s);
 
@@ -127,6 +127,9 @@ class StatementExecutor {
   Result<Catalog> ReadCatalog();
   Response CreateKeyspace(const CreateKeyspaceStatement& s);
   Response CreateTable(const SessionState& session, const CreateTableStatement& s);
+  // ALTER TABLE ... ADD: the store's EnsureTable with the columns added (RocksDB: old rows read
+  // them as null); SCHEMA_CHANGE UPDATED TABLE.
+  Response AlterTableAdd(const SessionState& session, const AlterTableAddStatement& s);
   Response Use(SessionState* session, const UseStatement& s);
 
   // --- SELECT (select_executor.cc) ---
