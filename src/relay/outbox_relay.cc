@@ -72,6 +72,7 @@ Status OutboxRelay::Recover() {
   cursor_ = start;
   acked_cursor_ = start;
   in_flight_.clear();
+  in_flight_bytes_ = 0;
   {
     std::lock_guard lock(offered_mu_);
     offered_.clear();
@@ -143,7 +144,11 @@ Result<size_t> OutboxRelay::RunOnce() {
   }
   int64_t append_started = clock_->MonotonicMicros();
   size_t appended = 0;
-  for (const auto& v : by_partition_) appended += v.size();
+  uint64_t bytes = 0;
+  for (const auto& v : by_partition_) {
+    appended += v.size();
+    for (const LogRecord& r : v) bytes += r.value.size();
+  }
   // A batch of refused (or skipped) rows only appends nothing; its ticket orders it all the same.
   auto ticket = log_->StartAppend(topic_, by_partition_);
   if (!ticket.ok()) {
@@ -158,9 +163,13 @@ Result<size_t> OutboxRelay::RunOnce() {
   }
   uint64_t last = rows_.back().seq;
   cursor_ = last;
-  in_flight_.push_back({*ticket, last, streamed, appended, append_started});
+  in_flight_.push_back({*ticket, last, streamed, appended, append_started, bytes});
+  in_flight_bytes_ += bytes;
   DF_RETURN_IF_ERROR(Reap(0));
-  while (in_flight_.size() > kMaxInFlight) DF_RETURN_IF_ERROR(Reap(100'000));
+  while (in_flight_.size() > kMaxInFlight ||
+         (in_flight_.size() > 1 && in_flight_bytes_ > kMaxInFlightBytes)) {
+    DF_RETURN_IF_ERROR(Reap(100'000));
+  }
   if (clock_->MonotonicMicros() - last_cursor_commit_us_ >= cursor_interval_us_) {
     DF_RETURN_IF_ERROR(CommitAcknowledged());
   }
@@ -183,6 +192,7 @@ Status OutboxRelay::Reap(int64_t timeout_us) {
     probe_->streamed += f.streamed;  // in the log; the staging counter follows at the commit
     probe_->relayed += f.rows;
     probe_->append_duration_us.Record(clock_->MonotonicMicros() - f.started_us);
+    in_flight_bytes_ -= f.bytes;
     in_flight_.pop_front();
   }
   probe_->cursor = acked_cursor_;

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -253,6 +257,150 @@ class StillClock : public Clock {
     return Clock::Real()->SleepFor(micros, stop);
   }
 };
+
+// The embedded log with acknowledgements that come only when the test releases them: a Kafka
+// producer's slow round trip, which the embedded log (it acknowledges every append at once) and
+// the mock brokers (no way to hold one acknowledgement and count the appends behind it) cannot
+// show. Every call goes to the real log; only Acknowledged() is held back.
+class HeldAcksLog : public Log {
+ public:
+  explicit HeldAcksLog(Log* log) : log_(log) {}
+  uint64_t started() const { return started_.load(); }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = started_.load();
+    cv_.notify_all();
+  }
+
+  Result<uint64_t> StartAppend(const std::string& topic,
+                               std::span<const std::vector<LogRecord>> by_partition) override {
+    DF_RETURN_IF_ERROR(log_->AppendAll(topic, by_partition));
+    return ++started_;
+  }
+  Result<uint64_t> Acknowledged(int64_t timeout_us) override {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::microseconds(timeout_us),
+                 [&] { return released_ == started_.load(); });
+    return released_;
+  }
+  Status CreateTopic(const std::string& t, int32_t n) override { return log_->CreateTopic(t, n); }
+  Result<std::vector<std::string>> ListTopics() override { return log_->ListTopics(); }
+  Result<TopicInfo> DescribeTopic(const std::string& t) override { return log_->DescribeTopic(t); }
+  Result<std::string> LogId(const std::string& t) override { return log_->LogId(t); }
+  Result<int32_t> PartitionFor(const std::string& t, const std::string& key) override {
+    return log_->PartitionFor(t, key);
+  }
+  Result<int64_t> Append(const std::string& t, int32_t p,
+                         std::span<const LogRecord> records) override {
+    return log_->Append(t, p, records);
+  }
+  Status Read(const std::string& t, int32_t p, int64_t offset, size_t max,
+              std::vector<ConsumedRecord>* out) override {
+    return log_->Read(t, p, offset, max, out);
+  }
+  Result<int64_t> OffsetForTime(const std::string& t, int32_t p, int64_t timestamp_us) override {
+    return log_->OffsetForTime(t, p, timestamp_us);
+  }
+  Result<std::optional<ConsumedRecord>> ReadLast(const std::string& t, int32_t p) override {
+    return log_->ReadLast(t, p);
+  }
+  bool WaitForData(const std::string& t, int32_t p, int64_t offset, int64_t timeout_us,
+                   std::stop_token stop) override {
+    return log_->WaitForData(t, p, offset, timeout_us, stop);
+  }
+  Status CommitGroupOffset(const std::string& g, const std::string& t, int32_t p,
+                           int64_t next) override {
+    return log_->CommitGroupOffset(g, t, p, next);
+  }
+  Result<std::optional<int64_t>> GroupOffset(const std::string& g, const std::string& t,
+                                             int32_t p) override {
+    return log_->GroupOffset(g, t, p);
+  }
+  Status ApplyRetention() override { return log_->ApplyRetention(); }
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& g, const std::string& t,
+                                                 ConsumerListener* listener) override {
+    return log_->Subscribe(g, t, listener);
+  }
+
+ private:
+  Log* log_;
+  std::atomic<uint64_t> started_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t released_ = 0;  // guarded by mu_
+};
+
+// While the log has acknowledged nothing, the relay hands it at most kMaxInFlight batches of
+// small records (then waits with one more started), and of large ones only as many as
+// kMaxInFlightBytes holds; released, it goes on to the end.
+TEST(OutboxRelayBoundTest, BatchesInFlightAreBoundedByCountAndByBytes) {
+  struct Case {
+    size_t value_bytes;
+    size_t batches;
+    uint64_t started_while_held;
+  };
+  constexpr size_t kPerBatch = 16;
+  constexpr size_t kMiB = 1u << 20;
+  // Just under 16 MiB a batch: three fit in the 48 MiB, the 4th starts and then the relay waits.
+  static_assert(OutboxRelay::kMaxInFlightBytes == 48 * kMiB);
+  const Case cases[] = {
+      {100, OutboxRelay::kMaxInFlight + 8, OutboxRelay::kMaxInFlight + 1},
+      {kMiB - 1024, 5, 4},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(fmt::format("values of {} bytes", c.value_bytes));
+    char tmpl[] = "/tmp/df_relay_bound_XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    auto staging =
+        std::move(OpenStaging("sqlite://" + dir + "/s.db", OpenMode::kReadWrite, true)).value();
+    auto log = std::move(OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {})).value();
+    ASSERT_TRUE(log->CreateTopic("t", 3).ok());
+    const size_t rows = c.batches * kPerBatch;
+    SourceBatch b;
+    for (size_t i = 0; i < rows; ++i) {
+      // A JSON string of exactly value_bytes.
+      b.records.push_back({fmt::format("key{}", i),
+                           "\"" + std::string(c.value_bytes - 2, 'x') + "\"",
+                           static_cast<int64_t>(i)});
+    }
+    b.position = "p";
+    ASSERT_TRUE(staging->Commit("src", b).ok());
+    b = {};
+    HeldAcksLog held(log.get());
+    RelayProbe probe;
+    OutboxRelay relay(staging.get(), &held, "t", 3, kPerBatch, &probe);
+    ASSERT_TRUE(relay.Recover().ok());
+    std::atomic<size_t> relayed{0};
+    std::atomic<bool> done{false};
+    std::thread pump([&] {
+      while (true) {
+        auto n = relay.RunOnce();
+        if (!n.ok() || *n == 0) break;
+        relayed += *n;
+      }
+      done = true;
+    });
+    // It stops at the bound: no more appends start while nothing is acknowledged.
+    for (int i = 0; i < 5000 && held.started() < c.started_while_held; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(held.started(), c.started_while_held);
+    while (!done) {
+      held.Release();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    pump.join();
+    EXPECT_EQ(relayed.load(), rows);
+    EXPECT_EQ(held.started(), c.batches);
+    uint64_t in_log = 0;
+    auto info = log->DescribeTopic("t");
+    ASSERT_TRUE(info.ok());
+    for (const auto& p : info->partitions) in_log += static_cast<uint64_t>(p.end_offset);
+    EXPECT_EQ(in_log, rows);
+    std::filesystem::remove_all(dir);
+  }
+}
 
 // Over Kafka (librdkafka's mock brokers, in process): the crash window between the broker's
 // acknowledgement and the cursor commit, with this relay's and another ingest's records.
