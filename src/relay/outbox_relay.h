@@ -5,19 +5,17 @@
 // durable position is the staging relay cursor, advanced only after the log acknowledged the batch.
 // Batches are pipelined: up to kMaxInFlight batches, and kMaxInFlightBytes of values, are handed
 // to the log before the oldest is acknowledged (Log::StartAppend), and the cursor only ever covers
-// acknowledged batches. The log is the truth on
-// recovery: Recover() reads the last record of every partition; rows whose seq is at or below that
-// partition's last seq are already in the log and are skipped (a crash between append and cursor
-// commit), rows above it are streamed (again, if a torn tail was truncated away). So the log gets
-// no duplicates and no gaps: rows reach each partition in seq order. When a partition's last record
-// came from another origin (several ingest processes share a Kafka topic), its seq says nothing
-// about ours: that partition resumes at the committed cursor, so a crash between the broker's
-// acknowledgement and the cursor commit re-sends at most one cursor interval of rows, which the
-// store's upsert by key absorbs.
-// A broadcast row (key with kBroadcastKeyPrefix, common/record.h) is appended to every partition,
-// the same record with the same seq, in the same batch as its neighbours, so on each partition
-// it keeps its place in seq order; `streamed` counts it once (one outbox row), `relayed` once per
-// partition.
+// acknowledged batches. The log is the truth on recovery: Recover() reads the last record of every
+// partition; rows whose seq is at or below that partition's last seq are already in the log and are
+// skipped (a crash between append and cursor commit), rows above it are streamed (again, if a torn
+// tail was truncated away). So the log gets no duplicates and no gaps: rows reach each partition in
+// seq order. When a partition's last record came from another origin (several ingest processes
+// share a Kafka topic), its seq says nothing about ours: that partition resumes at the committed
+// cursor, so a crash between the broker's acknowledgement and the cursor commit re-sends at most
+// one cursor interval of rows, which the store's upsert by key absorbs. A broadcast row (key with
+// kBroadcastKeyPrefix, common/record.h) is appended to every partition, the same record with the
+// same seq, in the same batch as its neighbours, so on each partition it keeps its place in seq
+// order; `streamed` counts it once (one outbox row), `relayed` once per partition.
 //
 // log.format confluent-json / confluent-avro (SetEncoding): each value goes to the log in
 // Confluent's wire format (registry/wire_format.h: magic byte 0, the schema id, the payload the

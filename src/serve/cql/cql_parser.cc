@@ -10,6 +10,13 @@
 namespace dataforge::cql {
 namespace {
 
+// A keyword as error messages name it: "ALTER", "DROP".
+std::string Upper(std::string_view word) {
+  std::string out(word);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 // Keywords that cannot name a table or column without quotes (a subset of Cassandra's).
 constexpr std::array<std::string_view, 24> kReserved = {
     "select", "from",   "where", "and",   "insert", "into",  "values", "update",
@@ -69,9 +76,7 @@ class Parser {
   }
   Status Expect(std::string_view keyword) {
     if (Accept(keyword)) return Status::OK();
-    std::string upper(keyword);
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return Error(Peek(), upper);
+    return Error(Peek(), Upper(keyword));
   }
   Status ExpectPunct(std::string_view p) {
     if (AcceptPunct(p)) return Status::OK();
@@ -157,8 +162,7 @@ class Parser {
     UnsupportedStatement u;
     for (int i = 0; i < words && Peek().kind == TokenKind::kIdentifier; ++i) {
       if (!u.what.empty()) u.what += ' ';
-      std::string w = Take().value;
-      for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      std::string w = Upper(Take().value);
       u.what += w;
       if (w == "MATERIALIZED" || w == "CUSTOM") ++words;
     }
@@ -360,9 +364,7 @@ class Parser {
       }
       do {
         if (Peek().kind == TokenKind::kIdentifier && Peek(1).IsPunct("(")) {
-          std::string f = Peek().value;
-          for (char& ch : f) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-          return NotSupported("SELECT " + f + "(...)",
+          return NotSupported("SELECT " + Upper(Peek().value) + "(...)",
                               "functions other than COUNT(*) in a SELECT; select the columns");
         }
         DF_ASSIGN_OR_RETURN(std::string c, Identifier("a column name or *"));
@@ -685,11 +687,10 @@ class Parser {
     if (!Accept("add")) {
       for (std::string_view form : {"drop", "rename", "with", "alter"}) {
         if (Peek().Is(form)) {
-          std::string what = "ALTER TABLE ... " + std::string(form);
-          for (char& c : what) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
           while (Peek().kind != TokenKind::kEnd) Take();
           return Statement(UnsupportedStatement{
-              std::move(what), "the endpoint's tables only gain columns (ALTER TABLE ... ADD)"});
+              "ALTER TABLE ... " + Upper(form),
+              "the endpoint's tables only gain columns (ALTER TABLE ... ADD)"});
         }
       }
       return Error(Peek(), "ADD");
