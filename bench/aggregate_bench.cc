@@ -24,6 +24,8 @@
 //   q11     Nexmark q11-like: users per country per session (gap 10 min), processing time
 //   q4      Nexmark q4-like: count, avg, min, max of age per country, tumbling 1 h, processing
 //           time
+// --late deadletter (with --lateness-ms and --window-ms, e.g. count_pt with 10 ms windows) has
+// final windows' state rows deleted as the stream moves on, and measures what that costs.
 // Prints records/s over the timed part, p50/p99/max of one batch (RunOnce: read, map,
 // aggregate, one durable store batch, commit), CPU seconds of the process over the timed part
 // (so records/s per core can be compared), the aggregate rows written and the peak RSS.
@@ -61,15 +63,23 @@ double CpuSeconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-AggregateSpec QuerySpec(const std::string& query) {
+struct QueryOptions {
+  std::string query = "count";
+  std::string late = "update";  // registrations arrive in any order: every record counts
+  int64_t lateness_ms = 10 * 60'000;
+  int64_t window_ms = 0;  // 0 = the query's size
+};
+
+AggregateSpec QuerySpec(const QueryOptions& options) {
+  const std::string& query = options.query;
   AggregateSpec spec;
   // Its own result and state tables per run: every run starts from no state, as a new
   // aggregate does (a run on a dir an earlier run used would find that run's states).
   spec.table = "dataforge.bench_" + query + "_" + std::to_string(getpid());
   spec.group_by = {"country"};
   spec.window.time_column = "registered_at";
-  spec.lateness_ms = 10 * 60'000;
-  spec.late = "update";  // registrations arrive in any order: every record counts
+  spec.lateness_ms = options.lateness_ms;
+  spec.late = options.late;
   spec.values.push_back({"users", "count", "", 0});
   if (query == "count" || query == "count_lt" || query == "count_pt") {
     spec.window.type = "tumbling";
@@ -93,6 +103,10 @@ AggregateSpec QuerySpec(const std::string& query) {
   // The Nexmark-like queries run on processing time: records in time order, as Nexmark's
   // generator emits them (the API's registration times are in random order).
   if (query != "count" && query != "count_lt") spec.window.time_column.clear();
+  if (options.window_ms > 0 && spec.window.type != "session") {
+    spec.window.advance_ms = spec.window.advance_ms * options.window_ms / spec.window.size_ms;
+    spec.window.size_ms = options.window_ms;
+  }
   return spec;
 }
 
@@ -104,7 +118,7 @@ int64_t Percentile(std::vector<int64_t> v, double p) {
 }
 
 int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
-        const std::string& query);
+        const QueryOptions& options);
 
 }  // namespace
 
@@ -113,12 +127,23 @@ int main(int argc, char** argv) {
   uint64_t records = 200000;
   int batch = 1000;
   bool no_fsync = false;
-  std::string query = "count";
+  QueryOptions options;
+  std::string& query = options.query;
   std::string dir;
   app.add_option("--records", records, "Records in the log, all consumed")->capture_default_str();
   app.add_option("--batch", batch, "Records per durable batch")->capture_default_str();
   app.add_option("--query", query, "count, count_lt, count_pt, q4, q5 or q11 (see the header)")
       ->check(CLI::IsMember({"count", "count_lt", "count_pt", "q4", "q5", "q11"}))
+      ->capture_default_str();
+  app.add_option("--late", options.late, "late: deadletter or update")
+      ->check(CLI::IsMember({"deadletter", "update"}))
+      ->capture_default_str();
+  app.add_option("--lateness-ms", options.lateness_ms, "The allowed lateness")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--window-ms", options.window_ms,
+                 "Window size (hopping: the advance scales with it); 0 = the query's")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_flag("--no-fsync", no_fsync, "Turn off fsync in staging, log and store");
   app.add_option("--dir", dir,
@@ -132,7 +157,7 @@ int main(int argc, char** argv) {
     char tmpl[] = "/tmp/df_aggbench_XXXXXX";
     dir = mkdtemp(tmpl);
   }
-  int rc = Run(dir, records, batch, no_fsync, query);
+  int rc = Run(dir, records, batch, no_fsync, options);
   if (temp) std::filesystem::remove_all(dir);
   return rc;
 }
@@ -140,7 +165,8 @@ int main(int argc, char** argv) {
 namespace {
 
 int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
-        const std::string& query) {
+        const QueryOptions& options) {
+  const std::string& query = options.query;
   PipelineConfig config = DefaultPipelineConfig();
   config.source.seed = "bench";
   config.tuning.batch_records = batch;
@@ -187,7 +213,7 @@ int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
                      column("registered_at", "timestamp", {"registered.date", "registered"}),
                      column("logged_at", "timestamp", {"$timestamp"})};
   process.columns[0].required = true;
-  process.aggregates = {QuerySpec(query)};
+  process.aggregates = {QuerySpec(options)};
 
   ResolvedUrls urls = ResolveUrls(config, dir);
   auto log = OpenLog(urls.log, OpenMode::kReadWrite, LogOptionsFor(config.log));
@@ -236,6 +262,7 @@ int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
   double cpu = CpuSeconds() - cpu0;
   (void)processor.Close();
   auto rows = (*store)->Count(process.aggregates[0].table);
+  auto states = (*store)->Count(AggregateStateTable(process.aggregates[0].table));
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   double rate = static_cast<double>(probe.consumed) / seconds;
@@ -253,7 +280,9 @@ int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
   fmt::print("  aggregate rows    {:>10}\n", rows.ok() ? *rows : 0);
   fmt::print("  stored / dead     {:>10} / {}\n", probe.stored.load(), probe.dead_lettered.load());
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
-  fmt::print("  late (updated)    {:>10}\n", agg_probe.late.load());
+  fmt::print("  late              {:>10}  (late: {})\n", agg_probe.late.load(), options.late);
+  fmt::print("  state rows        {:>10}  ({} deleted)\n", states.ok() ? *states : 0,
+             agg_probe.states_deleted.load());
   return probe.stored == records ? 0 : 1;
 }
 

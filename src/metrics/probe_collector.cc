@@ -49,6 +49,12 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                        MetricType::Gauge);
     open.metric.push_back(GaugeValue(static_cast<double>(agg.windows_open.load())));
     out.push_back(std::move(open));
+    auto deleted = Family("dataforge_aggregate_states_deleted_total",
+                          "State rows of process.aggregates windows final in every partition "
+                          "deleted (late: deadletter), this process.",
+                          MetricType::Counter);
+    deleted.metric.push_back(CounterValue(static_cast<double>(agg.states_deleted.load())));
+    out.push_back(std::move(deleted));
     const OutputsProbe& outputs = stages_->outputs;
     auto records = Family("dataforge_output_records_total",
                           "process.outputs, this process: rows committed into derived tables "

@@ -14,6 +14,7 @@ struct AggregateProbe {
   std::atomic<uint64_t> no_event_time{0};       // records whose time column was null: dead-lettered
   std::atomic<uint64_t> results_written{0};     // result rows upserted
   std::atomic<int64_t> windows_open{0};         // (group, window, partition) states in memory
+  std::atomic<uint64_t> states_deleted{0};      // state rows of windows final everywhere deleted
 };
 
 }  // namespace dataforge

@@ -45,6 +45,39 @@ std::string PartitionPrefix(char kind, int32_t partition) {
   return fmt::format("{}/{}/", kind, partition);
 }
 
+// A tumbling or hopping state key "s/<partition>/<group key>|<window start>": its partition,
+// its window key and its window's end. False for other keys (watermark rows).
+bool ParseStateKey(std::string_view key, int64_t size_ms, int32_t* partition,
+                   std::string_view* window_key, int64_t* end_ms) {
+  if (!key.starts_with("s/")) return false;
+  key.remove_prefix(2);
+  auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), *partition);
+  if (ec != std::errc() || p == key.data() + key.size() || *p != '/') return false;
+  key.remove_prefix(static_cast<size_t>(p - key.data()) + 1);
+  size_t bar = key.rfind('|');
+  if (bar == std::string_view::npos) return false;
+  std::optional<int64_t> start = ParseTimestampMillis(key.substr(bar + 1));
+  if (!start) return false;
+  *window_key = key;
+  *end_ms = *start + size_ms;
+  return true;
+}
+
+// "v1 <watermark> <base offset> <watermark before the base offset>", the watermark row's state.
+bool ParseWatermarkRow(const std::string& text, int64_t* watermark, int64_t* base_offset,
+                       int64_t* base_watermark) {
+  long long wm = 0, base = 0, base_wm = 0;
+  if (std::sscanf(text.c_str(), "v1 %lld %lld %lld", &wm, &base, &base_wm) != 3) return false;
+  *watermark = wm;
+  *base_offset = base;
+  *base_watermark = base_wm;
+  return true;
+}
+
+// State rows the sweep reads per batch: at most this many, or about this many bytes.
+constexpr size_t kSweepRows = 1000;
+constexpr size_t kSweepBytes = size_t{1} << 20;
+
 }  // namespace
 
 std::string AggregateStateTable(const std::string& result_table) {
@@ -105,6 +138,8 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.defs = std::move(*defs);
     agg.state_table = AggregateStateTable(spec.table);
     agg.session = spec.window.type == "session";
+    agg.purge = !agg.session && spec.late == "deadletter";
+    if (agg.purge) agg.sweep_after = "";
     stage->aggregates_.push_back(std::move(agg));
   }
   return stage;
@@ -119,14 +154,28 @@ Status AggregateStage::EnsureTables() {
   return Status::OK();
 }
 
+void AggregateStage::StartFromNoState() {
+  no_stored_state_ = true;
+  for (auto& agg : aggregates_) {  // the first batch empties the tables: nothing to sweep
+    agg.sweep_after.reset();
+    agg.next_sweep_end.reset();
+  }
+}
+
 void AggregateStage::DropCaches() {
   for (auto& agg : aggregates_) {
     agg.partitions.clear();
     agg.touched.clear();
     agg.touched_windows.clear();
     agg.rechecks.clear();
+    // The failed batch's deletions were taken off final_states: sweep for them again.
+    if (agg.purge) {
+      agg.sweep_after = "";
+      agg.sweep_min_end.reset();
+    }
   }
   probe_->windows_open = 0;
+  states_deleting_ = 0;
 }
 
 void AggregateStage::OnResume(int32_t partition, std::optional<int64_t> next_offset) {
@@ -176,16 +225,11 @@ Result<AggregateStage::Partition*> AggregateStage::LoadPartition(Aggregate& agg,
   std::string text;
   DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, fmt::format("w/{}", partition), &through, &text));
   if (found) {
-    // "v1 <watermark> <base offset> <watermark before the base offset>"
-    long long wm = 0, base = 0, base_wm = 0;
-    if (std::sscanf(text.c_str(), "v1 %lld %lld %lld", &wm, &base, &base_wm) != 3) {
+    if (!ParseWatermarkRow(text, &part.watermark, &part.base_offset, &part.base_watermark)) {
       return Status::Corruption(fmt::format("aggregate {}: watermark row w/{} holds '{}'",
                                             agg.spec->table, partition, text));
     }
-    part.watermark = wm;
     part.through = through;
-    part.base_offset = base;
-    part.base_watermark = base_wm;
   }
   part.fresh = !found;
   part.loaded = true;
@@ -280,6 +324,7 @@ Result<AggregateStage::Entry*> AggregateStage::LoadEntry(Aggregate& agg, Partiti
       decoded = DecodeState(agg.defs, *bytes, &e.state);
     }
     e.through = through;
+    e.in_store = true;
   } else if (!agg.session) {
     e.state = NewState(agg.defs);
   }
@@ -477,7 +522,107 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
 Status AggregateStage::BeforeApply(StoreBatch* batch) {
   if (pending_) DropCaches();  // a failed batch and no OnRow since
   pending_ = true;
-  for (auto& agg : aggregates_) DF_RETURN_IF_ERROR(WriteResults(agg, batch));
+  for (auto& agg : aggregates_) {
+    DF_RETURN_IF_ERROR(DeleteFinalStates(agg, batch));  // before WriteResults ends the batch
+    DF_RETURN_IF_ERROR(WriteResults(agg, batch));
+  }
+  return Status::OK();
+}
+
+Result<std::optional<int64_t>> AggregateStage::LowestJudgingWatermark(Aggregate& agg) {
+  int32_t partitions = partitions_;
+  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+  std::string text;
+  for (int32_t q = 0; q < partitions; ++q) {
+    int64_t judging = kNoWatermark;
+    auto it = agg.partitions.find(q);
+    if (it != agg.partitions.end() && it->second.loaded) {
+      // A partition in this batch may see the batch replayed (judged from before it); one not
+      // in it had its last batch committed.
+      const Partition& part = it->second;
+      judging = part.in_batch ? part.base_watermark : part.watermark;
+    } else {
+      // Another member's (or an idle) partition: its member may replay its latest batch.
+      int64_t through = 0, watermark = 0, base = 0;
+      DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, fmt::format("w/{}", q), &through, &text));
+      if (found && !ParseWatermarkRow(text, &watermark, &base, &judging)) {
+        return Status::Corruption(
+            fmt::format("aggregate {}: watermark row w/{} holds '{}'", agg.spec->table, q, text));
+      }
+    }
+    if (judging == kNoWatermark) return std::optional<int64_t>();
+    lowest = std::min(lowest, judging);
+  }
+  return std::optional<int64_t>(lowest);
+}
+
+Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
+  if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && !agg.next_sweep_end)) {
+    return Status::OK();
+  }
+  DF_ASSIGN_OR_RETURN(std::optional<int64_t> lowest, LowestJudgingWatermark(agg));
+  if (!lowest) return Status::OK();
+  // Final everywhere: end + lateness < every partition's judging watermark.
+  const int64_t final_before = *lowest - agg.spec->lateness_ms;
+  const int64_t size_ms = agg.spec->window.size_ms;
+  int32_t partition = 0;
+  std::string_view window_key;
+  int64_t end = 0;
+  // A state held in the cache was loaded again (a merge, a record): it is evicted, and listed,
+  // again.
+  auto held = [&]() {
+    auto it = agg.partitions.find(partition);
+    return it != agg.partitions.end() && it->second.entries.contains(std::string(window_key));
+  };
+  auto erase = [&](const std::string& state_key) {
+    batch->rows.push_back({state_key, "", true, false, agg.state_table});
+    ++states_deleting_;
+  };
+  for (auto it = agg.final_states.begin(); it != agg.final_states.end();) {
+    if (it->second >= final_before) {
+      ++it;
+      continue;
+    }
+    if (ParseStateKey(it->first, size_ms, &partition, &window_key, &end) && !held()) {
+      erase(it->first);
+    }
+    it = agg.final_states.erase(it);
+  }
+  if (!agg.sweep_after && agg.next_sweep_end && *agg.next_sweep_end < final_before) {
+    agg.sweep_after = "";  // a row the last pass saw can go now: another pass
+    agg.next_sweep_end.reset();
+  }
+  if (!agg.sweep_after) return Status::OK();
+  // The sweep: the next page of the state table.
+  size_t rows = 0, bytes = 0;
+  std::string last = *agg.sweep_after;
+  Status scanned =
+      store_->Scan(agg.state_table, *agg.sweep_after, kSweepRows,
+                   [&](const std::string& key, const std::string& row) {
+                     ++rows;
+                     bytes += key.size() + row.size();
+                     last = key;
+                     if (ParseStateKey(key, size_ms, &partition, &window_key, &end) && !held()) {
+                       if (end < final_before) {
+                         erase(key);
+                       } else if (!agg.final_states.contains(key)) {
+                         agg.sweep_min_end = std::min(agg.sweep_min_end.value_or(end), end);
+                       }
+                     }
+                     return bytes < kSweepBytes;
+                   });
+  if (!scanned.ok() && scanned.code() != StatusCode::kNotFound) {
+    return scanned.WithContext(fmt::format("aggregate {}: sweeping {} for final windows",
+                                           agg.spec->table, agg.state_table));
+  }
+  if (scanned.ok() && (rows == kSweepRows || bytes >= kSweepBytes)) {
+    agg.sweep_after = std::move(last);
+    return Status::OK();
+  }
+  agg.sweep_after.reset();  // the whole table was seen
+  agg.next_sweep_end = agg.sweep_min_end;
+  agg.sweep_min_end.reset();
   return Status::OK();
 }
 
@@ -506,6 +651,7 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   for (const auto& [p, key] : agg.touched) {
     Entry& e = agg.partitions[p].entries[key];
     e.dirty = false;
+    e.in_store = true;
     std::string encoded =
         agg.session ? EncodeSessions(agg.defs, e.sessions) : EncodeState(agg.defs, e.state);
     state_row(PartitionPrefix(agg.session ? 'g' : 's', p) + key, e.through, Base64Encode(encoded));
@@ -635,6 +781,8 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
   (void)batch;
   pending_ = false;
   no_stored_state_ = false;  // the batch that emptied the tables is durable
+  probe_->states_deleted += states_deleting_;
+  states_deleting_ = 0;
   for (auto& agg : aggregates_) DF_RETURN_IF_ERROR(RecheckResults(agg));
   int64_t open = 0;
   for (auto& agg : aggregates_) {
@@ -658,6 +806,15 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
         if (final && part.fresh) {
           part.evicted.Add(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
           if (part.evicted.full()) part.fresh = false;  // reads from now on
+        }
+        if (final && agg.purge && e.in_store) {
+          std::string state_key = PartitionPrefix('s', p) + it->first;
+          std::string_view window_key;
+          int32_t q = 0;
+          int64_t end = 0;
+          if (ParseStateKey(state_key, agg.spec->window.size_ms, &q, &window_key, &end)) {
+            agg.final_states.emplace(std::move(state_key), end);
+          }
         }
         it = final ? part.entries.erase(it) : std::next(it);
       }

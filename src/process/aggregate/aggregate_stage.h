@@ -26,6 +26,16 @@
 // evicted from memory after the batch (the rows stay). Processing-time windows (no `time`) use
 // the processor's Clock at OnRow; a replay after a crash assigns a record to the window of the
 // time it is processed again (its count is still applied once).
+// Deleting final state. With late: deadletter, a tumbling or hopping window's state rows are
+// deleted (in a later batch) once the window is final in every partition of the topic: no record
+// can touch it or merge it again, and its result row holds the final value. "Final everywhere"
+// uses, per partition, the lowest watermark a record of it may still be judged with: the
+// watermark before its latest batch (a replay of that batch judges from there), from the cache
+// for the partitions this member holds and from their "w/" rows for the others; a partition
+// without a watermark row yet (no record) holds every deletion back. Windows evicted here are
+// remembered until they can go; a sweep of the state table (a bounded page per batch, from the
+// start and again when a row it saw can go) finds the rest. With late: update rows stay (a late
+// record reloads them), and session state rows hold only a group's open sessions.
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
 // A batch writes the result rows of the sessions it changed only, but the state row "g/..." holds
@@ -42,7 +52,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -88,7 +100,7 @@ class AggregateStage final : public BatchStage {
   // An in-place rebuild (pipeline/reprocess.h): the first batch applied empties the stage's
   // tables (StoreBatch::truncate_also), so until that batch is durable the store's state rows
   // are the old run's and none is read: every window starts from nothing.
-  void StartFromNoState() { no_stored_state_ = true; }
+  void StartFromNoState();
 
   Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                StoreBatch* batch) override;
@@ -121,6 +133,7 @@ class AggregateStage final : public BatchStage {
     Window window;         // tumbling, hopping
     int64_t through = 0;   // the next offset of the partition the state includes
     bool dirty = false;
+    bool in_store = false;   // it has a state row (read, or written by a batch)
     bool described = false;  // window, group_key and group_values are set (a record touched it)
     std::string group_key;
     std::vector<std::string> group_values;  // raw JSON, parallel to group_by
@@ -160,6 +173,17 @@ class AggregateStage final : public BatchStage {
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
     std::vector<Recheck> rechecks;
+    // Final-state deletion (tumbling, hopping with late: deadletter; see the header comment).
+    bool purge = false;
+    // State keys of windows evicted as final in their partition -> the window's end.
+    std::map<std::string, int64_t> final_states;
+    // A sweep of the state table: its position (after this key) while a pass runs. A pass finds
+    // the rows no cache holds and final_states does not list (a restart forgot them, another
+    // member's partitions, runs before this version) and deletes the final ones; the smallest
+    // end of those it could not delete yet starts the next pass once that end is final.
+    std::optional<std::string> sweep_after;
+    std::optional<int64_t> sweep_min_end;   // this pass's smallest such end
+    std::optional<int64_t> next_sweep_end;  // the last pass's: the next starts once it is final
   };
 
   AggregateStage(const ProcessConfig& config, Store* store, Clock* clock, std::string topic,
@@ -185,6 +209,11 @@ class AggregateStage final : public BatchStage {
   // has moved since it was read is merged and written again (its own uncounted batch), until
   // none moved, so two members writing one window at once still leave the exact row.
   Status RecheckResults(Aggregate& agg);
+  // Adds to `batch` the deletions of state rows of windows final in every partition.
+  Status DeleteFinalStates(Aggregate& agg, StoreBatch* batch);
+  // The lowest watermark with which any partition's records may still be judged; none while a
+  // partition has no watermark.
+  Result<std::optional<int64_t>> LowestJudgingWatermark(Aggregate& agg);
   void DropCaches();
 
   const ProcessConfig& config_;
@@ -198,6 +227,7 @@ class AggregateStage final : public BatchStage {
   std::unique_ptr<simdjson::dom::parser> state_parser_;
   bool pending_ = false;          // BeforeApply ran and AfterApply did not (yet)
   bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
+  uint64_t states_deleting_ = 0;  // state rows the pending batch deletes (for the probe)
   // Per record scratch.
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;

@@ -232,6 +232,117 @@ TEST(AggregateStageTest, AReplayedBatchJudgesLatenessAsTheFirstTime) {
   EXPECT_EQ(f.letters.size(), 1u);
 }
 
+constexpr const char* kStates = "t.per_country_hour_state";
+constexpr const char* kFrance10 = "France|2024-01-01T10:00:00.000Z";
+
+// The state keys of the state table, watermark rows left out.
+std::vector<std::string> WindowStates(Store* store) {
+  std::vector<std::string> keys;
+  EXPECT_TRUE(store
+                  ->Scan(kStates, "", 0,
+                         [&](const std::string& key, const std::string&) {
+                           if (!key.starts_with("w/")) keys.push_back(key);
+                           return true;
+                         })
+                  .ok());
+  return keys;
+}
+
+TEST(AggregateStageTest, AWindowsStateRowsAreDeletedOnceItIsFinalInEveryPartition) {
+  Fixture f;
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 0, R"("France")", "2024-01-01T10:30:00.000Z").ok());
+  f.Commit();
+  // Partition 0 moves on: 10:00-11:00 is final there (12:00 > 11:00 + 10m) and leaves its cache,
+  // but partition 1 (watermark 10:30) may still add to it.
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:00:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T12:05:00.000Z").ok());
+  f.Commit();
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"s/0/France|2024-01-01T10:00:00.000Z",
+                                      "s/0/France|2024-01-01T12:00:00.000Z",
+                                      "s/1/France|2024-01-01T10:00:00.000Z"}));
+  // Partition 1 still adds to the window, merging partition 0's stored state.
+  ASSERT_TRUE(f.Row(1, 1, R"("France")", "2024-01-01T10:40:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 2, R"("France")", "2024-01-01T12:10:00.000Z").ok());
+  auto rows = f.Commit();
+  EXPECT_NE(rows[kFrance10].find(R"("users":3,)"), std::string::npos) << rows[kFrance10];
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  // Partition 1's batch may still be replayed from its watermark before it (10:30), so the
+  // window goes with the next batch, once both partitions judge from past 11:10.
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T12:06:00.000Z").ok());
+  rows = f.Commit(kStates);
+  EXPECT_EQ(rows.size(), 4u);  // two deletions, partition 0's 12:00 state and watermark
+  EXPECT_EQ(rows["s/0/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(rows["s/1/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(f.probe.states_deleted.load(), 2u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"s/0/France|2024-01-01T12:00:00.000Z",
+                                      "s/1/France|2024-01-01T12:00:00.000Z"}));
+  // The result row keeps the final value; a record for the window now is late everywhere.
+  auto result = f.store->Get("t.per_country_hour", kFrance10);
+  ASSERT_TRUE(result.ok());
+  EXPECT_NE(result->find(R"("users":3,)"), std::string::npos) << *result;
+  ASSERT_TRUE(f.Row(1, 3, R"("France")", "2024-01-01T10:59:00.000Z").ok());
+  rows = f.Commit();
+  EXPECT_FALSE(rows.contains(kFrance10));
+  ASSERT_EQ(f.letters.size(), 1u);
+  EXPECT_NE(f.letters[0].reason.find("late record"), std::string::npos);
+}
+
+TEST(AggregateStageTest, APartitionWithoutRecordsHoldsDeletionsBack) {
+  Fixture f;  // two partitions; only partition 0 has records
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:00:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T15:00:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T15:01:00.000Z").ok());
+  f.Commit();
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 3u);
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+}
+
+TEST(AggregateStageTest, LateUpdateKeepsFinalStateRows) {
+  Fixture f;
+  f.config.aggregates[0].late = "update";
+  f.Open();
+  for (int round = 0; round < 3; ++round) {
+    for (int32_t p = 0; p < 2; ++p) {
+      ASSERT_TRUE(f.Row(p, round, R"("France")",
+                        fmt::format("2024-01-01T{:02}:00:00.000Z", 10 + 2 * round).c_str())
+                      .ok());
+    }
+    f.Commit();
+  }
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 6u);
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+}
+
+TEST(AggregateStageTest, AfterARestartTheSweepDeletesTheFinalStatesLeftBehind) {
+  Fixture f;
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 0, R"("Spain")", "2024-01-01T10:30:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:00:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 1, R"("Spain")", "2024-01-01T12:10:00.000Z").ok());
+  f.Commit();  // both 10:00 windows evicted; both partitions judge from before 11:10 still
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 4u);
+  f.Open();  // a restart forgets what was evicted
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T12:20:00.000Z").ok());
+  f.Commit();  // partition 1 (from its w/1 row) judges from 10:30: not yet
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 4u);
+  ASSERT_TRUE(f.Row(1, 2, R"("Spain")", "2024-01-01T12:25:00.000Z").ok());
+  auto rows = f.Commit(kStates);  // now partition 1 judges from 12:10 and 0 from 12:20
+  EXPECT_EQ(rows["s/0/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(rows["s/1/Spain|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(f.probe.states_deleted.load(), 2u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"s/0/France|2024-01-01T12:00:00.000Z",
+                                      "s/1/Spain|2024-01-01T12:00:00.000Z"}));
+}
+
 TEST(AggregateStageTest, ResultMergesPartitionsNotInTheBatchFromTheStore) {
   Fixture f;
   ASSERT_TRUE(f.Row(1, 0, R"("France")", "2024-01-01T10:00:00.000Z").ok());
