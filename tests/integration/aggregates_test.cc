@@ -4,9 +4,11 @@
 // on its own - the fixture captures, or the built-in API's pages fetched over HTTP - and
 // compares every row and value. Tumbling, hopping and session windows on an event-time column,
 // with every aggregate function. Registrations arrive in any order (20 years apart): late records
-// are applied as updates (tumbling, hopping; their final windows are reloaded from the store), and
+// are applied as updates (tumbling, hopping; their final windows are reloaded from the store),
 // the session aggregate (late: update is refused for sessions) has a lateness longer than the
-// data's span, so each table must equal the recomputation over everything consumed.
+// data's span, so those tables must equal the recomputation over everything consumed; one
+// tumbling aggregate dead-letters late records (the oracle leaves out those later than the
+// lateness behind their partition's watermark, in log order) and deletes its final windows' state.
 // Also: kill -9 twice during aggregation, then exact; two `--role process` members over Kafka
 // sharing one Cassandra store (`dataforge cql-serve`), then exact.
 #include <signal.h>
@@ -14,12 +16,19 @@
 
 #include <gtest/gtest.h>
 
+#include <simdjson.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "common/timestamp.h"
 
 #include "integration/cli_helpers.h"
 #include "integration/cql_endpoint.h"
@@ -45,7 +54,7 @@ constexpr bool kSanitizerBuild = false;
 
 const std::vector<std::string> kTables = {
     "dataforge.agg_country_hour", "dataforge.agg_gender_decade", "dataforge.agg_country_gender_hop",
-    "dataforge.agg_country_session"};
+    "dataforge.agg_country_session", "dataforge.agg_country_year_late"};
 
 // The pipeline under test: `source_and_log` is the source:/log: text, the rest is fixed.
 // Every value function over nulls too (age and country are absent from the oldest captures).
@@ -109,6 +118,14 @@ std::string AggregatesYaml(const std::string& source_and_log,
       values:
         - {name: users, fn: count}
         - {name: age_max, fn: max, of: age}
+    - table: dataforge.agg_country_year_late
+      group_by: [country]
+      window: {type: tumbling, size: 365d, time: registered_at}
+      lateness: 6200d
+      late: deadletter
+      values:
+        - {name: users, fn: count}
+        - {name: age_sum, fn: sum, of: age}
 )";
 }
 
@@ -148,6 +165,60 @@ void ExpectTablesEqualPython(const TempDir& dir, const std::vector<std::string>&
     EXPECT_NE(oracle.out.find("aggregates_oracle: " + table + ": "), std::string::npos)
         << oracle.out << oracle.err;
   }
+}
+
+// dataforge.agg_country_year_late (late: deadletter) deletes the state rows of windows final in
+// every partition: none is left of a window that was final a window's length before the
+// partitions' last batches (end + lateness < the smallest watermark before a partition's last
+// batch, less 365 days: a window final only at the very end may wait for the next batch), and
+// there were such windows.
+void ExpectFinalStatesDeleted(const std::vector<std::string>& where) {
+  constexpr int64_t kDay = 86'400'000, kSize = 365 * kDay, kLateness = 6200 * kDay;
+  std::vector<std::string> args = {"table", "scan", "dataforge.agg_country_year_late_state"};
+  args.insert(args.end(), where.begin(), where.end());
+  auto scan = RunDataforge(args, 300000);
+  ASSERT_EQ(scan.exit_code, 0) << scan.err;
+  simdjson::dom::parser parser;
+  std::vector<std::pair<std::string, int64_t>> states;  // (state key, window end)
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+  int partitions = 0;
+  std::istringstream lines(scan.out);
+  for (std::string line; std::getline(lines, line);) {
+    simdjson::dom::object row;
+    ASSERT_EQ(parser.parse(line).get(row), simdjson::SUCCESS) << line;
+    std::string key{std::string_view(row["state_key"])};
+    std::string state{std::string_view(row["state"])};
+    if (key.starts_with("w/")) {
+      long long wm = 0, base = 0, base_wm = 0;
+      ASSERT_EQ(std::sscanf(state.c_str(), "v1 %lld %lld %lld", &wm, &base, &base_wm), 3) << line;
+      lowest = std::min<int64_t>(lowest, base_wm);
+      ++partitions;
+      continue;
+    }
+    std::optional<int64_t> start = ParseTimestampMillis(key.substr(key.rfind('|') + 1));
+    ASSERT_TRUE(start.has_value()) << key;
+    states.emplace_back(key, *start + kSize);
+  }
+  ASSERT_EQ(partitions, 4) << scan.out.substr(0, 2000);
+  const int64_t gone_before = lowest - kLateness - kSize;
+  for (const auto& [key, end] : states) {
+    EXPECT_GE(end, gone_before) << key << " is final everywhere: its state row should be gone";
+  }
+  args[2] = "dataforge.agg_country_year_late";
+  auto results = RunDataforge(args, 300000);
+  ASSERT_EQ(results.exit_code, 0) << results.err;
+  int final_windows = 0;
+  std::istringstream result_lines(results.out);
+  for (std::string line; std::getline(result_lines, line);) {
+    simdjson::dom::object row;
+    ASSERT_EQ(parser.parse(line).get(row), simdjson::SUCCESS) << line;
+    std::optional<int64_t> end = ParseTimestampMillis(std::string_view(row["window_end"]));
+    ASSERT_TRUE(end.has_value()) << line;
+    final_windows += *end < gone_before;
+  }
+  EXPECT_GT(final_windows, 0) << "no window was final: the check above checked nothing";
+  std::printf("agg_country_year_late: %zu state rows left, %d windows final everywhere\n",
+              states.size(), final_windows);
 }
 
 // The integer after `"key":` in `json` from `from` on, or -1.
@@ -223,6 +294,7 @@ TEST(AggregatesTest, FixtureCapturesEqualPython) {
   EXPECT_EQ(s.stored, 697);
   ExpectBalanced(where, 697);
   ExpectTablesEqualPython(dir, where, config, {"--fixtures", DATAFORGE_FIXTURES_DIR});
+  ExpectFinalStatesDeleted(where);
 }
 
 // The aggregates changed (other window sizes, gap and advance), then `reprocess --in-place`:
@@ -297,6 +369,7 @@ TEST(AggregatesTest, TwoHundredThousandMockApiUsersEqualPython) {
   ExpectTablesEqualPython(
       dir, where, config,
       {"--api", api.url(), "--seed", "agg200k", "--records", "200000", "--page", "500"});
+  ExpectFinalStatesDeleted(where);
 }
 
 TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
@@ -333,6 +406,7 @@ TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
   ExpectTablesEqualPython(dir, where, config,
                           {"--api", api.url(), "--seed", "aggcrash", "--records",
                            std::to_string(s.fetched), "--page", std::to_string(kPage)});
+  ExpectFinalStatesDeleted(where);
 }
 
 TEST(AggregatesKafkaTest, TwoProcessMembersShareThePartitionsThenExact) {

@@ -13,7 +13,9 @@ text/int/bigint/double/timestamp/uuid casts are re-implemented here), assigns wi
 (tumbling, hopping, session on an event-time column) and computes count, sum, min, max, avg and
 count_distinct per (group, window). Session windows are per (group, log partition)
 (docs/aggregates.md): LOG.jsonl, the output of `dataforge topic consume TOPIC --from-beginning`,
-gives each record's partition, and must hold exactly the input records. Then compares with each table's rows, as printed by
+gives each record's partition and offset, and must hold exactly the input records. With
+`late: deadletter` a record later than the lateness behind its partition's watermark (in offset
+order) is left out of that aggregate. Then compares with each table's rows, as printed by
 `dataforge table scan` into SCAN.jsonl: the same set of (group, window_start), window_end,
 window_key, and every value (avg to 1e-9 relative, the rest exactly; count_distinct exactly
 while the true count is within distinct_exact_limit).
@@ -252,9 +254,10 @@ def identity(record):
     return uuid if isinstance(uuid, str) else json.dumps(record, sort_keys=True)
 
 
-def log_partitions(path, records):
-    """The log partition of each of `records`, from `dataforge topic consume --from-beginning`
-    lines; checks that the log holds exactly these records."""
+def log_positions(path, records):
+    """The (log partition, offset) of each of `records`, from `dataforge topic consume
+    --from-beginning` lines (a record in the log twice: its first offset); checks that the log
+    holds exactly these records."""
     where = {}
     count = 0
     with open(path) as f:
@@ -263,7 +266,8 @@ def log_partitions(path, records):
                 continue
             entry = json.loads(line)
             ident = identity(entry["value"])
-            if where.setdefault(ident, entry["partition"]) != entry["partition"]:
+            first = where.setdefault(ident, (entry["partition"], entry["offset"]))
+            if first[0] != entry["partition"]:
                 sys.exit(f"aggregates_oracle: {ident} in two partitions of the log")
             count += 1
     idents = [identity(r) for r in records]
@@ -273,6 +277,29 @@ def log_partitions(path, records):
                  f"all), the input {len(set(idents))}; {len(missing)} input records are not in "
                  f"it (first {missing[:1]})")
     return [where[i] for i in idents]
+
+
+def on_time(agg, rows, positions):
+    """Which rows the aggregate applies: with `late: deadletter`, a row whose event time is more
+    than `lateness` behind its partition's watermark (the largest event time before it, in
+    offset order) is left out, as docs/aggregates.md says; with `late: update`, every row."""
+    if agg.get("late", "deadletter") != "deadletter":
+        return [True] * len(rows)
+    time_col = (agg.get("window") or {}).get("time")
+    lateness = duration_ms(agg.get("lateness", "0ms"))
+    if positions[0] is None:
+        sys.exit("aggregates_oracle: late: deadletter needs --log (the order of each partition)")
+    keep = [True] * len(rows)
+    watermark = {}
+    for i in sorted(range(len(rows)), key=lambda i: positions[i]):
+        t = rows[i].get(time_col)
+        if t is None:
+            continue
+        part = positions[i][0]
+        if part in watermark and t < watermark[part] - lateness:
+            keep[i] = False
+        watermark[part] = max(watermark.get(part, t), t)
+    return keep
 
 
 def number(v):
@@ -393,13 +420,18 @@ def main():
               file=sys.stderr)
         return 2
     rows = [map_row(r, process["columns"]) for r in records]
-    partitions = log_partitions(a.log, records) if a.log else [None] * len(records)
+    positions = log_positions(a.log, records) if a.log else [None] * len(records)
+    partitions = [p[0] if p else None for p in positions]
     scans = dict(t.split("=", 1) for t in a.table)
     ok = True
     for agg in process.get("aggregates") or []:
         if agg["table"] not in scans:
             continue
-        ok &= compare(agg, compute(agg, rows, partitions), scans[agg["table"]], len(records))
+        keep = on_time(agg, rows, positions)
+        kept_rows = [r for r, k in zip(rows, keep) if k]
+        kept_parts = [p for p, k in zip(partitions, keep) if k]
+        ok &= compare(agg, compute(agg, kept_rows, kept_parts), scans[agg["table"]],
+                      len(kept_rows))
     missing = set(scans) - {agg["table"] for agg in process.get("aggregates") or []}
     if missing:
         print(f"aggregates_oracle: no aggregate writes {sorted(missing)}", file=sys.stderr)
