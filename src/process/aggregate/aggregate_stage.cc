@@ -557,6 +557,18 @@ Result<std::optional<int64_t>> AggregateStage::LowestJudgingWatermark(Aggregate&
   return std::optional<int64_t>(lowest);
 }
 
+bool AggregateStage::Cached(const Aggregate& agg, int32_t partition,
+                            std::string_view window_key) const {
+  auto it = agg.partitions.find(partition);
+  return it != agg.partitions.end() && it->second.entries.contains(std::string(window_key));
+}
+
+void AggregateStage::DeleteState(const Aggregate& agg, const std::string& state_key,
+                                 StoreBatch* batch) {
+  batch->rows.push_back({state_key, "", true, false, agg.state_table});
+  ++states_deleting_;
+}
+
 Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
   if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && !agg.next_sweep_end)) {
     return Status::OK();
@@ -565,53 +577,53 @@ Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
   if (!lowest) return Status::OK();
   // Final everywhere: end + lateness < every partition's judging watermark.
   const int64_t final_before = *lowest - agg.spec->lateness_ms;
-  const int64_t size_ms = agg.spec->window.size_ms;
   int32_t partition = 0;
   std::string_view window_key;
   int64_t end = 0;
   // A state held in the cache was loaded again (a merge, a record): it is evicted, and listed,
   // again.
-  auto held = [&]() {
-    auto it = agg.partitions.find(partition);
-    return it != agg.partitions.end() && it->second.entries.contains(std::string(window_key));
-  };
-  auto erase = [&](const std::string& state_key) {
-    batch->rows.push_back({state_key, "", true, false, agg.state_table});
-    ++states_deleting_;
-  };
-  for (auto it = agg.final_states.begin(); it != agg.final_states.end();) {
-    if (it->second >= final_before) {
-      ++it;
-      continue;
+  auto final_end = agg.final_states.lower_bound({final_before, std::string()});
+  for (auto it = agg.final_states.begin(); it != final_end; ++it) {
+    if (ParseStateKey(it->second, agg.spec->window.size_ms, &partition, &window_key, &end) &&
+        !Cached(agg, partition, window_key)) {
+      DeleteState(agg, it->second, batch);
     }
-    if (ParseStateKey(it->first, size_ms, &partition, &window_key, &end) && !held()) {
-      erase(it->first);
-    }
-    it = agg.final_states.erase(it);
   }
+  Status swept = Sweep(agg, final_before, batch);
+  agg.final_states.erase(agg.final_states.begin(), final_end);  // after: the sweep skips them
+  return swept;
+}
+
+Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* batch) {
   if (!agg.sweep_after && agg.next_sweep_end && *agg.next_sweep_end < final_before) {
     agg.sweep_after = "";  // a row the last pass saw can go now: another pass
     agg.next_sweep_end.reset();
   }
   if (!agg.sweep_after) return Status::OK();
-  // The sweep: the next page of the state table.
+  // The next page of the state table.
+  const int64_t size_ms = agg.spec->window.size_ms;
+  int32_t partition = 0;
+  std::string_view window_key;
+  int64_t end = 0;
   size_t rows = 0, bytes = 0;
   std::string last = *agg.sweep_after;
-  Status scanned =
-      store_->Scan(agg.state_table, *agg.sweep_after, kSweepRows,
-                   [&](const std::string& key, const std::string& row) {
-                     ++rows;
-                     bytes += key.size() + row.size();
-                     last = key;
-                     if (ParseStateKey(key, size_ms, &partition, &window_key, &end) && !held()) {
-                       if (end < final_before) {
-                         erase(key);
-                       } else if (!agg.final_states.contains(key)) {
-                         agg.sweep_min_end = std::min(agg.sweep_min_end.value_or(end), end);
-                       }
-                     }
-                     return bytes < kSweepBytes;
-                   });
+  Status scanned = store_->Scan(
+      agg.state_table, *agg.sweep_after, kSweepRows,
+      [&](const std::string& key, const std::string& row) {
+        ++rows;
+        bytes += key.size() + row.size();
+        last = key;
+        // A listed window is deleted (or kept) through final_states.
+        if (ParseStateKey(key, size_ms, &partition, &window_key, &end) &&
+            !Cached(agg, partition, window_key) && !agg.final_states.contains({end, key})) {
+          if (end < final_before) {
+            DeleteState(agg, key, batch);
+          } else {
+            agg.sweep_min_end = std::min(agg.sweep_min_end.value_or(end), end);
+          }
+        }
+        return bytes < kSweepBytes;
+      });
   if (!scanned.ok() && scanned.code() != StatusCode::kNotFound) {
     return scanned.WithContext(fmt::format("aggregate {}: sweeping {} for final windows",
                                            agg.spec->table, agg.state_table));
@@ -621,7 +633,10 @@ Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
     return Status::OK();
   }
   agg.sweep_after.reset();  // the whole table was seen
-  agg.next_sweep_end = agg.sweep_min_end;
+  if (agg.sweep_min_end) {  // (next_sweep_end may hold windows evicted past the list's bound)
+    agg.next_sweep_end =
+        std::min(agg.next_sweep_end.value_or(*agg.sweep_min_end), *agg.sweep_min_end);
+  }
   agg.sweep_min_end.reset();
   return Status::OK();
 }
@@ -813,7 +828,11 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
           int32_t q = 0;
           int64_t end = 0;
           if (ParseStateKey(state_key, agg.spec->window.size_ms, &q, &window_key, &end)) {
-            agg.final_states.emplace(std::move(state_key), end);
+            if (agg.final_states.size() < max_final_states_) {
+              agg.final_states.emplace(end, std::move(state_key));
+            } else {  // the sweep's next pass, once this one can go, finds it
+              agg.next_sweep_end = std::min(agg.next_sweep_end.value_or(end), end);
+            }
           }
         }
         it = final ? part.entries.erase(it) : std::next(it);

@@ -52,9 +52,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -101,6 +101,9 @@ class AggregateStage final : public BatchStage {
   // tables (StoreBatch::truncate_also), so until that batch is durable the store's state rows
   // are the old run's and none is read: every window starts from nothing.
   void StartFromNoState();
+  // How many evicted windows each aggregate lists for deletion (~100 bytes each; default
+  // 100,000); beyond that the sweep finds them. Tests set a small bound.
+  void set_max_final_states(size_t n) { max_final_states_ = n; }
 
   Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                StoreBatch* batch) override;
@@ -175,8 +178,10 @@ class AggregateStage final : public BatchStage {
     std::vector<Recheck> rechecks;
     // Final-state deletion (tumbling, hopping with late: deadletter; see the header comment).
     bool purge = false;
-    // State keys of windows evicted as final in their partition -> the window's end.
-    std::map<std::string, int64_t> final_states;
+    // (window end, state key) of windows evicted as final in their partition, at most
+    // max_final_states_ (beyond, the sweep finds them: a partition without records would
+    // otherwise make it grow without bound).
+    std::set<std::pair<int64_t, std::string>> final_states;
     // A sweep of the state table: its position (after this key) while a pass runs. A pass finds
     // the rows no cache holds and final_states does not list (a restart forgot them, another
     // member's partitions, runs before this version) and deletes the final ones; the smallest
@@ -211,6 +216,13 @@ class AggregateStage final : public BatchStage {
   Status RecheckResults(Aggregate& agg);
   // Adds to `batch` the deletions of state rows of windows final in every partition.
   Status DeleteFinalStates(Aggregate& agg, StoreBatch* batch);
+  // The sweep's page for this batch, if a pass runs (or is due): deletes the rows of windows
+  // ending before `final_before` that no cache holds and final_states does not list.
+  Status Sweep(Aggregate& agg, int64_t final_before, StoreBatch* batch);
+  // Whether `partition`'s cache holds the state of `window_key`.
+  bool Cached(const Aggregate& agg, int32_t partition, std::string_view window_key) const;
+  // Adds the deletion of a state row to `batch`.
+  void DeleteState(const Aggregate& agg, const std::string& state_key, StoreBatch* batch);
   // The lowest watermark with which any partition's records may still be judged; none while a
   // partition has no watermark.
   Result<std::optional<int64_t>> LowestJudgingWatermark(Aggregate& agg);
@@ -228,6 +240,7 @@ class AggregateStage final : public BatchStage {
   bool pending_ = false;          // BeforeApply ran and AfterApply did not (yet)
   bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
   uint64_t states_deleting_ = 0;  // state rows the pending batch deletes (for the probe)
+  size_t max_final_states_ = 100000;
   // Per record scratch.
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;

@@ -343,6 +343,38 @@ TEST(AggregateStageTest, AfterARestartTheSweepDeletesTheFinalStatesLeftBehind) {
                                       "s/1/Spain|2024-01-01T12:00:00.000Z"}));
 }
 
+TEST(AggregateStageTest, WindowsEvictedPastTheListsBoundAreFoundByTheSweepAndDeletedOnce) {
+  Fixture f;
+  f.stage->set_max_final_states(2);
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:00:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 0, R"("France")", "2024-01-01T10:00:00.000Z").ok());
+  f.Commit();
+  // Partition 1 stays at 10:00, so nothing can go while partition 0 evicts 10:00 to 13:00: two
+  // listed, two past the bound.
+  for (int64_t o = 1; o < 6; ++o) {
+    ASSERT_TRUE(
+        f.Row(0, o, R"("France")", fmt::format("2024-01-01T{:02}:00:00.000Z", 10 + o).c_str())
+            .ok());
+    f.Commit();
+  }
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 7u);
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  // Partition 1 catches up (and evicts its 10:00, past the bound too); the next batch deletes
+  // the two listed hours and the sweep the other three, each once.
+  ASSERT_TRUE(f.Row(1, 1, R"("France")", "2024-01-01T15:30:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 6, R"("France")", "2024-01-01T15:40:00.000Z").ok());
+  auto rows = f.Commit(kStates);
+  int deletions = 0;
+  for (const auto& [key, row] : rows) deletions += row == "deleted";
+  EXPECT_EQ(deletions, 5);
+  EXPECT_EQ(f.probe.states_deleted.load(), 5u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"s/0/France|2024-01-01T14:00:00.000Z",
+                                      "s/0/France|2024-01-01T15:00:00.000Z",
+                                      "s/1/France|2024-01-01T15:00:00.000Z"}));
+}
+
 TEST(AggregateStageTest, ResultMergesPartitionsNotInTheBatchFromTheStore) {
   Fixture f;
   ASSERT_TRUE(f.Row(1, 0, R"("France")", "2024-01-01T10:00:00.000Z").ok());
