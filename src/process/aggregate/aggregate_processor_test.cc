@@ -131,18 +131,30 @@ void ExpectResults(Store* store, const std::map<std::string, Expected>& expected
   }
 }
 
+// The 300 records of FillLog aggregated by `config` in a fresh dir `dir`: `first_batches`
+// batches, a restart, the rest; then every result row compared with the expected values.
+// Returns the store, open again.
+std::unique_ptr<Store> RunWithARestartThenExpectExact(const std::string& dir,
+                                                      const ProcessConfig& config,
+                                                      int first_batches) {
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  EXPECT_TRUE(log.ok());
+  if (!log.ok()) return nullptr;
+  std::map<std::string, Expected> expected = FillLog(log->get());
+  RunAggregates(log->get(), dir, config, first_batches);  // then the process stops
+  RunAggregates(log->get(), dir, config, -1);
+  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  EXPECT_TRUE(store.ok());
+  if (!store.ok()) return nullptr;
+  ExpectResults(store->get(), expected);
+  return std::move(*store);
+}
+
 TEST(AggregateProcessorTest, RestartInTheMiddleGivesTheExactResultOverRocksDb) {
   char tmpl[] = "/tmp/df_aggp_XXXXXX";
   std::string dir = mkdtemp(tmpl);
-  ProcessConfig config = Config();
-  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(log.ok());
-  std::map<std::string, Expected> expected = FillLog(log->get());
-  RunAggregates(log->get(), dir, config, 3);  // 120 of 300 records, then the process stops
-  RunAggregates(log->get(), dir, config, -1);
-  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(store.ok());
-  ExpectResults(store->get(), expected);
+  // 120 of 300 records, a restart, the rest.
+  ASSERT_NE(RunWithARestartThenExpectExact(dir, Config(), 3), nullptr);
   std::filesystem::remove_all(dir);
 }
 
@@ -153,24 +165,20 @@ TEST(AggregateProcessorTest, FinalStatesAreDeletedAndTheResultsStayExact) {
   std::string dir = mkdtemp(tmpl);
   ProcessConfig config = Config();
   config.aggregates[0].lateness_ms = 0;
-  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(log.ok());
-  std::map<std::string, Expected> expected = FillLog(log->get());
-  RunAggregates(log->get(), dir, config, 4);  // 160 of 300 records, then the process stops
-  RunAggregates(log->get(), dir, config, -1);
-  auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(store.ok());
-  ExpectResults(store->get(), expected);
-  EXPECT_EQ((*store)->Counters()->dead_lettered, 0u);
+  // 160 of 300 records, a restart, the rest.
+  std::unique_ptr<Store> store = RunWithARestartThenExpectExact(dir, config, 4);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Counters()->dead_lettered, 0u);
   // Hours 10:00 and 11:00 ended long before every partition's last batch: their 4 countries x
   // 3 partitions of state rows are gone; hour 14:00 is still open everywhere.
   int early = 0, open = 0;
-  for (const auto& [key, row] : TableRows(store->get(), "t.per_country_hour_state")) {
+  for (const auto& [key, row] : TableRows(store.get(), "t.per_country_hour_state")) {
     early += key.find("T10:00") != std::string::npos || key.find("T11:00") != std::string::npos;
     open += key.find("T14:00") != std::string::npos;
   }
   EXPECT_EQ(early, 0);
   EXPECT_GT(open, 0);
+  store.reset();
   std::filesystem::remove_all(dir);
 }
 

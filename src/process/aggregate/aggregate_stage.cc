@@ -11,12 +11,11 @@
 #include "common/base64.h"
 #include "common/json_writer.h"
 #include "common/timestamp.h"
+#include "process/aggregate/aggregate_keys.h"
 #include "schedule/schedule.h"
 
 namespace dataforge {
 namespace {
-
-constexpr int64_t kNoWatermark = std::numeric_limits<int64_t>::min();
 
 using simdjson::dom::element;
 
@@ -40,43 +39,6 @@ void AppendGroupPart(std::string* key, const element* v) {
 bool Lookup(const simdjson::dom::object& row, std::string_view name, element* out) {
   return row.at_key(name).get(*out) == simdjson::SUCCESS && !out->is_null();
 }
-
-std::string PartitionPrefix(char kind, int32_t partition) {
-  return fmt::format("{}/{}/", kind, partition);
-}
-
-// A tumbling or hopping state key "s/<partition>/<group key>|<window start>": its partition,
-// its window key and its window's end. False for other keys (watermark rows).
-bool ParseStateKey(std::string_view key, int64_t size_ms, int32_t* partition,
-                   std::string_view* window_key, int64_t* end_ms) {
-  if (!key.starts_with("s/")) return false;
-  key.remove_prefix(2);
-  auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), *partition);
-  if (ec != std::errc() || p == key.data() + key.size() || *p != '/') return false;
-  key.remove_prefix(static_cast<size_t>(p - key.data()) + 1);
-  size_t bar = key.rfind('|');
-  if (bar == std::string_view::npos) return false;
-  std::optional<int64_t> start = ParseTimestampMillis(key.substr(bar + 1));
-  if (!start) return false;
-  *window_key = key;
-  *end_ms = *start + size_ms;
-  return true;
-}
-
-// "v1 <watermark> <base offset> <watermark before the base offset>", the watermark row's state.
-bool ParseWatermarkRow(const std::string& text, int64_t* watermark, int64_t* base_offset,
-                       int64_t* base_watermark) {
-  long long wm = 0, base = 0, base_wm = 0;
-  if (std::sscanf(text.c_str(), "v1 %lld %lld %lld", &wm, &base, &base_wm) != 3) return false;
-  *watermark = wm;
-  *base_offset = base;
-  *base_watermark = base_wm;
-  return true;
-}
-
-// State rows the sweep reads per batch: at most this many, or about this many bytes.
-constexpr size_t kSweepRows = 1000;
-constexpr size_t kSweepBytes = size_t{1} << 20;
 
 }  // namespace
 
@@ -529,118 +491,6 @@ Status AggregateStage::BeforeApply(StoreBatch* batch) {
   return Status::OK();
 }
 
-Result<std::optional<int64_t>> AggregateStage::LowestJudgingWatermark(Aggregate& agg) {
-  int32_t partitions = partitions_;
-  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
-  int64_t lowest = std::numeric_limits<int64_t>::max();
-  std::string text;
-  for (int32_t q = 0; q < partitions; ++q) {
-    int64_t judging = kNoWatermark;
-    auto it = agg.partitions.find(q);
-    if (it != agg.partitions.end() && it->second.loaded) {
-      // A partition in this batch may see the batch replayed (judged from before it); one not
-      // in it had its last batch committed.
-      const Partition& part = it->second;
-      judging = part.in_batch ? part.base_watermark : part.watermark;
-    } else {
-      // Another member's (or an idle) partition: its member may replay its latest batch.
-      int64_t through = 0, watermark = 0, base = 0;
-      DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, fmt::format("w/{}", q), &through, &text));
-      if (found && !ParseWatermarkRow(text, &watermark, &base, &judging)) {
-        return Status::Corruption(
-            fmt::format("aggregate {}: watermark row w/{} holds '{}'", agg.spec->table, q, text));
-      }
-    }
-    if (judging == kNoWatermark) return std::optional<int64_t>();
-    lowest = std::min(lowest, judging);
-  }
-  return std::optional<int64_t>(lowest);
-}
-
-bool AggregateStage::Cached(const Aggregate& agg, int32_t partition,
-                            std::string_view window_key) const {
-  auto it = agg.partitions.find(partition);
-  return it != agg.partitions.end() && it->second.entries.contains(std::string(window_key));
-}
-
-void AggregateStage::DeleteState(const Aggregate& agg, const std::string& state_key,
-                                 StoreBatch* batch) {
-  batch->rows.push_back({state_key, "", true, false, agg.state_table});
-  ++states_deleting_;
-}
-
-Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
-  if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && !agg.next_sweep_end)) {
-    return Status::OK();
-  }
-  DF_ASSIGN_OR_RETURN(std::optional<int64_t> lowest, LowestJudgingWatermark(agg));
-  if (!lowest) return Status::OK();
-  // Final everywhere: end + lateness < every partition's judging watermark.
-  const int64_t final_before = *lowest - agg.spec->lateness_ms;
-  int32_t partition = 0;
-  std::string_view window_key;
-  int64_t end = 0;
-  // A state held in the cache was loaded again (a merge, a record): it is evicted, and listed,
-  // again.
-  auto final_end = agg.final_states.lower_bound({final_before, std::string()});
-  for (auto it = agg.final_states.begin(); it != final_end; ++it) {
-    if (ParseStateKey(it->second, agg.spec->window.size_ms, &partition, &window_key, &end) &&
-        !Cached(agg, partition, window_key)) {
-      DeleteState(agg, it->second, batch);
-    }
-  }
-  Status swept = Sweep(agg, final_before, batch);
-  agg.final_states.erase(agg.final_states.begin(), final_end);  // after: the sweep skips them
-  return swept;
-}
-
-Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* batch) {
-  if (!agg.sweep_after && agg.next_sweep_end && *agg.next_sweep_end < final_before) {
-    agg.sweep_after = "";  // a row the last pass saw can go now: another pass
-    agg.next_sweep_end.reset();
-  }
-  if (!agg.sweep_after) return Status::OK();
-  // The next page of the state table.
-  const int64_t size_ms = agg.spec->window.size_ms;
-  int32_t partition = 0;
-  std::string_view window_key;
-  int64_t end = 0;
-  size_t rows = 0, bytes = 0;
-  std::string last = *agg.sweep_after;
-  Status scanned = store_->Scan(
-      agg.state_table, *agg.sweep_after, kSweepRows,
-      [&](const std::string& key, const std::string& row) {
-        ++rows;
-        bytes += key.size() + row.size();
-        last = key;
-        // A listed window is deleted (or kept) through final_states.
-        if (ParseStateKey(key, size_ms, &partition, &window_key, &end) &&
-            !Cached(agg, partition, window_key) && !agg.final_states.contains({end, key})) {
-          if (end < final_before) {
-            DeleteState(agg, key, batch);
-          } else {
-            agg.sweep_min_end = std::min(agg.sweep_min_end.value_or(end), end);
-          }
-        }
-        return bytes < kSweepBytes;
-      });
-  if (!scanned.ok() && scanned.code() != StatusCode::kNotFound) {
-    return scanned.WithContext(fmt::format("aggregate {}: sweeping {} for final windows",
-                                           agg.spec->table, agg.state_table));
-  }
-  if (scanned.ok() && (rows == kSweepRows || bytes >= kSweepBytes)) {
-    agg.sweep_after = std::move(last);
-    return Status::OK();
-  }
-  agg.sweep_after.reset();  // the whole table was seen
-  if (agg.sweep_min_end) {  // (next_sweep_end may hold windows evicted past the list's bound)
-    agg.next_sweep_end =
-        std::min(agg.next_sweep_end.value_or(*agg.sweep_min_end), *agg.sweep_min_end);
-  }
-  agg.sweep_min_end.reset();
-  return Status::OK();
-}
-
 Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   const AggregateSpec& spec = *agg.spec;
   auto state_row = [&](const std::string& key, int64_t through, std::string_view state) {
@@ -822,19 +672,7 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
           part.evicted.Add(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
           if (part.evicted.full()) part.fresh = false;  // reads from now on
         }
-        if (final && agg.purge && e.in_store) {
-          std::string state_key = PartitionPrefix('s', p) + it->first;
-          std::string_view window_key;
-          int32_t q = 0;
-          int64_t end = 0;
-          if (ParseStateKey(state_key, agg.spec->window.size_ms, &q, &window_key, &end)) {
-            if (agg.final_states.size() < max_final_states_) {
-              agg.final_states.emplace(end, std::move(state_key));
-            } else {  // the sweep's next pass, once this one can go, finds it
-              agg.next_sweep_end = std::min(agg.next_sweep_end.value_or(end), end);
-            }
-          }
-        }
+        if (final && agg.purge && e.in_store) ListFinal(agg, p, it->first);
         it = final ? part.entries.erase(it) : std::next(it);
       }
       open += static_cast<int64_t>(part.entries.size());

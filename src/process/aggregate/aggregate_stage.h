@@ -41,6 +41,8 @@
 // A batch writes the result rows of the sessions it changed only, but the state row "g/..." holds
 // the group's whole session list: its size is the group's open sessions (bounded by lateness).
 //
+// Files: aggregate_stage.cc (the aggregation), aggregate_final_states.cc (deleting final
+// state), aggregate_keys.h (the state table's keys and rows).
 // If a batch fails between BeforeApply and AfterApply, the next OnRow or BeforeApply drops every
 // cache (the store's rows are the truth again). A batch that fails before BeforeApply (another
 // stage's OnRow) leaves the cache ahead of the store: after a failed RunOnce the processor must
@@ -223,6 +225,8 @@ class AggregateStage final : public BatchStage {
   bool Cached(const Aggregate& agg, int32_t partition, std::string_view window_key) const;
   // Adds the deletion of a state row to `batch`.
   void DeleteState(const Aggregate& agg, const std::string& state_key, StoreBatch* batch);
+  // Lists the state of `window_key`, evicted as final in `partition`, for deletion.
+  void ListFinal(Aggregate& agg, int32_t partition, const std::string& window_key);
   // The lowest watermark with which any partition's records may still be judged; none while a
   // partition has no watermark.
   Result<std::optional<int64_t>> LowestJudgingWatermark(Aggregate& agg);
