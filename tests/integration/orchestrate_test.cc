@@ -403,11 +403,13 @@ TEST_F(OrchestrateTest, RunHostsTheSchedulerAndIngestFeedsTheLivePipeline) {
   StatusJson st = Status(data);
   EXPECT_EQ(st.stored, st.fetched);
   EXPECT_GE(st.stored, 500);
-  // Restarted, it does not run the same day again.
+  // Restarted, it does not run the same day again. SIGTERM only once records flow: before its
+  // handler is in place (a slow ASan start) the signal would kill the process, not stop it.
   auto again = StartDataforge({"run", "--data-dir", data, "--no-progress"});
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(WaitFor([&] { return StoredNow(data) > st.stored; }, 60)) << again.Stderr();
   again.Signal(SIGTERM);
   auto r2 = again.Wait(60000);
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
   EXPECT_NE(r2.out.find("scheduler: 0 runs created, 0 task attempts"), std::string::npos) << r2.out;
   EXPECT_EQ(RunStates({"--data-dir", data}).size(), 1u);
 }
