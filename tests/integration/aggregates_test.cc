@@ -33,25 +33,13 @@
 #include "integration/cli_helpers.h"
 #include "integration/cql_endpoint.h"
 #include "integration/kafka_cluster.h"
+#include "integration/sanitizer_build.h"
 #include "integration/subprocess.h"
 
 namespace dataforge::testing {
 namespace {
 
 constexpr int kPage = 100;
-// An ASan+UBSan build (scripts/test.sh runs the integration tests on it and on release).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizerBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitizerBuild = true;
-#else
-constexpr bool kSanitizerBuild = false;
-#endif
-#else
-constexpr bool kSanitizerBuild = false;
-#endif
-
 const std::vector<std::string> kTables = {
     "dataforge.agg_country_hour", "dataforge.agg_gender_decade", "dataforge.agg_country_gender_hop",
     "dataforge.agg_country_session", "dataforge.agg_country_year_late"};
