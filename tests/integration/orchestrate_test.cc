@@ -362,6 +362,11 @@ dags:
   ASSERT_EQ(Df({"dags", "pause", "p"}, args).exit_code, 0);
   auto sched = StartDataforge({"--config", dir_.Sub("pipeline.yaml"), "--data-dir",
                                dir_.Sub("data"), "run", "--role", "scheduler"});
+  // Two seconds of ticks once it runs (its first tick comes at once), not from its start: an
+  // ASan start can take that long, and then no tick would have had the chance to create a run.
+  ASSERT_TRUE(
+      WaitFor([&] { return sched.Stderr().find("scheduler running") != std::string::npos; }, 60))
+      << sched.Stderr();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(
       RunStates({"--data-dir", dir_.Sub("data"), "--config", dir_.Sub("pipeline.yaml")}).size(),
