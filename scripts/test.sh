@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set-up, build, then run every test. What CI runs (.ci/run calls this):
-#   1. the ASan + UBSan build of everything (library -O1, test code -O0);
-#   2. the whole suite under it, while the release binary, the integration tests and their tools
-#      build beside it at a lower priority (the suite mostly waits on servers and subprocesses);
+#   1. the ASan + UBSan build of everything (library -O1, the command line and test code -O0,
+#      executables not PIE: each of the suite's thousands of process starts costs half as much);
+#   2. the whole suite under it (the README flow, the docs examples and the 200k-record aggregate
+#      run in step 3 only), while the release binary, the integration tests and their tools
+#      build beside it at a lower priority (on 2 cores the suite leaves them little CPU);
 #   3. the end-to-end integration tests against the release binary, while each libFuzzer target
 #      runs for a short budget from its committed corpus (scripts/fuzz.sh).
 # Every phase runs even when an earlier one failed; the last line sums them up as
@@ -129,8 +131,8 @@ if [[ ${1:-} == --release || ${1:-} == --no-sanitize ]]; then
 else
   build "ASan+UBSan" scripts/setup.sh --sanitize
   asan_built=$?
-  # While the sanitizer suite runs (mostly waiting), the release binary and the fuzzers build
-  # at a lower priority beside it.
+  # While the sanitizer suite runs, the release binary and the fuzzers build at a lower priority
+  # beside it, on the CPU the suite leaves.
   background_log=$(mktemp)
   (
     nice -n 10 scripts/setup.sh dataforge integration_tests kafka_mock_cluster >"$background_log.release" 2>&1
