@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "integration/pg_server.h"
+#include "integration/subprocess.h"
 #include "orchestrate/state/run_store.h"
 
 namespace dataforge::testing {
@@ -407,34 +408,24 @@ TEST_F(RunStorePostgresTest, ConcurrentStartQueuedRunsNeverExceedMaxActiveRuns) 
   std::atomic<int> finished{0};
   std::atomic<bool> done{false};
   std::atomic<int64_t> max_seen{0};
-  std::atomic<bool> watching{false};
   std::atomic<bool> held{false};  // the first batch started waits for the watcher to see it
-  // A watcher samples the number of running runs. The workers start once it has its first
-  // answer, and the first batch started stays running until it has seen it (or 30 s): under a
-  // loaded ASan build the whole workload could otherwise pass between two samples.
+  // A watcher samples the number of running runs. The first batch started stays running until it
+  // has seen it (or 30 s): under a loaded ASan build the whole workload could otherwise pass
+  // between two samples, or before the watcher's first.
   std::thread watcher([&] {
     auto store = Open();
     while (!done) {
       auto active = store->ActiveRuns();
       if (!active.ok()) {
         ADD_FAILURE() << active.status().ToString();
-        watching = true;
         return;
       }
       int64_t running = 0;
       for (const auto& r : *active) running += r.state == RunState::kRunning;
       if (running > max_seen) max_seen = running;
-      watching = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
-  auto wait_until = [](const auto& pred) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!pred() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  };
-  wait_until([&] { return watching.load(); });
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
@@ -451,7 +442,7 @@ TEST_F(RunStorePostgresTest, ConcurrentStartQueuedRunsNeverExceedMaxActiveRuns) 
           for (int64_t id : *started) ++starts[id];
         }
         if (!started->empty() && !held.exchange(true)) {
-          wait_until([&] { return max_seen.load() > 0; });
+          WaitFor([&] { return max_seen.load() > 0; }, 30);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
         for (int64_t id : *started) {
