@@ -3,6 +3,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -65,7 +69,35 @@ void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_l
   ExplainNumericOptions(app);  // "--max-records: 'abc' is not a whole number >= 0"
 }
 
+namespace {
+
+// The commands that handle SIGINT/SIGTERM themselves (SignalWaiter: drain, summary, exit 0).
+// RunCli blocks both signals before anything else, so one that arrives while such a command reads
+// its flags and pipeline file stays pending and is handled as any later one, instead of killing
+// the process before it has printed anything (exit 143). Every other command gets the default
+// action back (and any pending signal) as soon as the command line is parsed.
+constexpr std::string_view kSignalHandlingCommands[] = {"run", "serve", "cql-serve", "reprocess",
+                                                        "mock-api"};
+
+void SetStopSignalsBlocked(bool blocked) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+}
+
+bool HandlesStopSignals(const CLI::App& app) {
+  std::vector<CLI::App*> used = app.get_subcommands();
+  if (used.empty()) return false;
+  return std::find(std::begin(kSignalHandlingCommands), std::end(kSignalHandlingCommands),
+                   used.front()->get_name()) != std::end(kSignalHandlingCommands);
+}
+
+}  // namespace
+
 int RunCli(int argc, char** argv) {
+  SetStopSignalsBlocked(true);  // no thread exists yet: every later one inherits the mask
   // Every log line goes through Redact() (common/redact.h): no password, token or key is printed.
   spdlog::set_default_logger(std::make_shared<spdlog::logger>(
       "dataforge", MakeRedactingSink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>())));
@@ -78,7 +110,10 @@ int RunCli(int argc, char** argv) {
   int exit_code = 0;
   CLI::App app;
   BuildCli(app, ctx, &exit_code, &log_level);
-  app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
+  app.parse_complete_callback([&] {
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    if (!HandlesStopSignals(app)) SetStopSignalsBlocked(false);
+  });
 
   try {
     app.parse(argc, argv);

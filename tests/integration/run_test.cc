@@ -1,8 +1,13 @@
 // The default pipeline end to end, through the real binary.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <set>
@@ -166,6 +171,54 @@ TEST(RunTest, SecondRunOnTheSameDataDirIsRefused) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   StatusJson s = Status(dir.path());
   EXPECT_EQ(s.stored + s.dead_lettered, s.fetched);  // SIGINT drains
+}
+
+// A stop signal that arrives while `run` is still reading its pipeline file is handled like any
+// later one (drain, summary, exit 0), not by the default action (killed, exit 143, nothing
+// printed). The pipeline file is a FIFO: opening it for writing returns once `run` has opened it,
+// so the signal lands exactly in that window; `status`, which handles no signals, still dies.
+TEST(RunTest, StopSignalWhileThePipelineFileIsReadDrainsWithASummary) {
+  TempDir dir;
+  std::string fifo = dir.Sub("pipeline.yaml");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << strerror(errno);
+  // Opens the FIFO for writing once `child` reads it (O_NONBLOCK: ENXIO until a reader has it
+  // open), then sends `sig` and, if `then_write`, writes the pipeline file.
+  auto signal_while_reading = [&](ChildProcess& child, int sig, bool then_write) {
+    int fd = -1;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+          return fd >= 0;
+        },
+        60))
+        << child.Stderr();
+    child.Signal(sig);
+    if (!then_write) {
+      close(fd);
+      return;
+    }
+    std::string yaml = ReadFile(std::string(DATAFORGE_SOURCE_DIR) + "/pipelines/default.yaml");
+    ASSERT_EQ(fcntl(fd, F_SETFL, 0), 0);  // blocking writes from here
+    ASSERT_EQ(write(fd, yaml.data(), yaml.size()), static_cast<ssize_t>(yaml.size()));
+    close(fd);
+  };
+
+  auto run = StartDataforge({"run", "--config", fifo, "--data-dir", dir.Sub("data"),
+                             "--max-records", "1000000", "--no-progress"});
+  signal_while_reading(run, SIGTERM, true);
+  ProcessResult r = run.Wait();
+  EXPECT_EQ(r.signal, 0);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Terminated received: stopping the source and draining"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("dataforge run: drained"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored + dead-lettered + lost == fetched: yes"), std::string::npos)
+      << r.out;
+
+  auto status = StartDataforge({"status", "--config", fifo, "--data-dir", dir.Sub("data")});
+  signal_while_reading(status, SIGTERM, false);
+  ProcessResult st = status.Wait();
+  EXPECT_EQ(st.signal, SIGTERM) << st.out << st.err;
 }
 
 TEST(RunTest, HelpAndVersion) {
