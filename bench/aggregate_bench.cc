@@ -24,6 +24,9 @@
 //   q11     Nexmark q11-like: users per country per session (gap 10 min), processing time
 //   q4      Nexmark q4-like: count, avg, min, max of age per country, tumbling 1 h, processing
 //           time
+//   distinct exact count_distinct of city per gender, tumbling 10 years on registered_at, with
+//           distinct_exact_limit 1,000,000: a few windows each holding a set of up to ~N/3
+//           hashes that every batch changes (the row gets a city column for it)
 // --late deadletter (with --lateness-ms and --window-ms, e.g. count_pt with 10 ms windows) has
 // final windows' state rows deleted as the stream moves on, and measures what that costs.
 // Prints records/s over the timed part, p50/p99/max of one batch (RunOnce: read, map,
@@ -93,6 +96,12 @@ AggregateSpec QuerySpec(const QueryOptions& options) {
   } else if (query == "q11") {
     spec.window.type = "session";
     spec.window.gap_ms = 600'000;
+  } else if (query == "distinct") {
+    spec.group_by = {"gender"};
+    spec.window.type = "tumbling";
+    spec.window.size_ms = 3650LL * 86'400'000;
+    spec.distinct_exact_limit = 1'000'000;
+    spec.values.push_back({"cities", "count_distinct", "city", 0});
   } else {  // q4
     spec.window.type = "tumbling";
     spec.window.size_ms = 3'600'000;
@@ -102,7 +111,9 @@ AggregateSpec QuerySpec(const QueryOptions& options) {
   }
   // The Nexmark-like queries run on processing time: records in time order, as Nexmark's
   // generator emits them (the API's registration times are in random order).
-  if (query != "count" && query != "count_lt") spec.window.time_column.clear();
+  if (query != "count" && query != "count_lt" && query != "distinct") {
+    spec.window.time_column.clear();
+  }
   if (options.window_ms > 0 && spec.window.type != "session") {
     spec.window.advance_ms = spec.window.advance_ms * options.window_ms / spec.window.size_ms;
     spec.window.size_ms = options.window_ms;
@@ -132,8 +143,9 @@ int main(int argc, char** argv) {
   std::string dir;
   app.add_option("--records", records, "Records in the log, all consumed")->capture_default_str();
   app.add_option("--batch", batch, "Records per durable batch")->capture_default_str();
-  app.add_option("--query", query, "count, count_lt, count_pt, q4, q5 or q11 (see the header)")
-      ->check(CLI::IsMember({"count", "count_lt", "count_pt", "q4", "q5", "q11"}))
+  app.add_option("--query", query,
+                 "count, count_lt, count_pt, q4, q5, q11 or distinct (see the header)")
+      ->check(CLI::IsMember({"count", "count_lt", "count_pt", "q4", "q5", "q11", "distinct"}))
       ->capture_default_str();
   app.add_option("--late", options.late, "late: deadletter or update")
       ->check(CLI::IsMember({"deadletter", "update"}))
@@ -213,6 +225,9 @@ int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
                      column("registered_at", "timestamp", {"registered.date", "registered"}),
                      column("logged_at", "timestamp", {"$timestamp"})};
   process.columns[0].required = true;
+  if (options.query == "distinct") {
+    process.columns.push_back(column("city", "text", {"location.city"}));
+  }
   process.aggregates = {QuerySpec(options)};
 
   ResolvedUrls urls = ResolveUrls(config, dir);

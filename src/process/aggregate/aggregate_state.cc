@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -94,11 +95,25 @@ Result<std::vector<ValueDef>> ResolveValues(const AggregateSpec& spec,
 
 // --- count_distinct ---
 
-void DistinctSet::ToSketch() {
+void DistinctSet::ToSketch() const {
   hll_ = std::make_unique<HyperLogLog>();
-  for (uint64_t h : hashes_) hll_->AddHash(h);
-  hashes_.clear();
-  hashes_.rehash(0);
+  for (uint64_t h : sorted_) hll_->AddHash(h);
+  for (uint64_t h : added_) hll_->AddHash(h);
+  sorted_ = {};
+  added_ = {};
+}
+
+void DistinctSet::Fold() const {
+  if (added_.empty() || hll_) return;
+  std::sort(added_.begin(), added_.end());
+  added_.erase(std::unique(added_.begin(), added_.end()), added_.end());
+  size_t old_size = sorted_.size();
+  sorted_.insert(sorted_.end(), added_.begin(), added_.end());
+  std::inplace_merge(sorted_.begin(), sorted_.begin() + static_cast<std::ptrdiff_t>(old_size),
+                     sorted_.end());
+  sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
+  added_.clear();
+  if (sorted_.size() > limit_) ToSketch();
 }
 
 void DistinctSet::Add(uint64_t hash, uint64_t exact_limit) {
@@ -106,21 +121,38 @@ void DistinctSet::Add(uint64_t hash, uint64_t exact_limit) {
     hll_->AddHash(hash);
     return;
   }
-  hashes_.insert(hash);
-  if (hashes_.size() > exact_limit) ToSketch();
+  limit_ = exact_limit;
+  added_.push_back(hash);
+  if (added_.size() >= std::max<size_t>(64, sorted_.size() / 2)) Fold();
 }
 
 void DistinctSet::Merge(const DistinctSet& other, uint64_t exact_limit) {
+  limit_ = exact_limit;
+  other.Fold();
+  Fold();
   if (other.hll_) {
     if (!hll_) ToSketch();
     hll_->Merge(*other.hll_);
-    return;
+  } else if (hll_) {
+    for (uint64_t h : other.sorted_) hll_->AddHash(h);
+  } else {
+    std::vector<uint64_t> both;
+    both.reserve(sorted_.size() + other.sorted_.size());
+    std::set_union(sorted_.begin(), sorted_.end(), other.sorted_.begin(), other.sorted_.end(),
+                   std::back_inserter(both));
+    sorted_ = std::move(both);
+    if (sorted_.size() > limit_) ToSketch();
   }
-  for (uint64_t h : other.hashes_) Add(h, exact_limit);
 }
 
 uint64_t DistinctSet::Count() const {
-  return hll_ ? hll_->Estimate() : hashes_.size();
+  Fold();
+  return hll_ ? hll_->Estimate() : sorted_.size();
+}
+
+bool DistinctSet::exact() const {
+  Fold();
+  return hll_ == nullptr;
 }
 
 void PutVarint(std::string* out, uint64_t v) {
@@ -173,6 +205,7 @@ bool GetDouble(std::string_view* in, double* d) {
 }  // namespace
 
 void DistinctSet::Encode(std::string* out) const {
+  Fold();
   if (hll_) {
     out->push_back(1);
     const auto& r = hll_->registers();
@@ -180,17 +213,17 @@ void DistinctSet::Encode(std::string* out) const {
     return;
   }
   out->push_back(0);
-  std::vector<uint64_t> sorted(hashes_.begin(), hashes_.end());
-  std::sort(sorted.begin(), sorted.end());  // a stable encoding of the same set
-  PutVarint(out, sorted.size());
-  for (uint64_t h : sorted) PutFixed64(out, h);
+  PutVarint(out, sorted_.size());  // ascending: one encoding per set
+  out->reserve(out->size() + 8 * sorted_.size());
+  for (uint64_t h : sorted_) PutFixed64(out, h);
 }
 
 bool DistinctSet::Decode(std::string_view* in) {
   if (in->empty()) return false;
   char mode = in->front();
   in->remove_prefix(1);
-  hashes_.clear();
+  sorted_.clear();
+  added_.clear();
   hll_.reset();
   if (mode == 1) {
     if (in->size() < HyperLogLog::kRegisters) return false;
@@ -202,11 +235,11 @@ bool DistinctSet::Decode(std::string_view* in) {
   if (mode != 0) return false;
   uint64_t n;
   if (!GetVarint(in, &n) || n > in->size() / 8) return false;
-  hashes_.reserve(n);
+  sorted_.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
-    uint64_t h;
-    if (!GetFixed64(in, &h)) return false;
-    hashes_.insert(h);
+    if (!GetFixed64(in, &sorted_[i])) return false;
+    // Written ascending and distinct; anything else is another writer's bytes, not a set.
+    if (i > 0 && sorted_[i] <= sorted_[i - 1]) return false;
   }
   return true;
 }

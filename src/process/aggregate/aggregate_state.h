@@ -20,7 +20,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -61,19 +60,31 @@ struct InputValue {
   std::string_view text;  // kText values, and the text count_distinct hashes
 };
 
+// The exact form is a sorted vector of distinct hashes plus the hashes added since it was last
+// folded in (unsorted, maybe repeated): an Add appends, and folding (once the added ones reach
+// half the sorted ones, and before any read) sorts them and merges, so an Add costs O(1)
+// amortised, 8 bytes a hash, and Encode, Decode and Merge are linear with no per-hash
+// allocation. The set turns into a sketch when a fold finds more than the limit: the sketch of
+// the same hashes (register maxima do not depend on the order), so every read is what an
+// immediate switch would give. The const reads fold first: they change the representation, not
+// the set, so a DistinctSet (const or not) is for one thread at a time.
 class DistinctSet {
  public:
   void Add(uint64_t hash, uint64_t exact_limit);
   void Merge(const DistinctSet& other, uint64_t exact_limit);
   uint64_t Count() const;
-  bool exact() const { return hll_ == nullptr; }
+  bool exact() const;
   void Encode(std::string* out) const;
   bool Decode(std::string_view* in);
 
  private:
-  void ToSketch();
-  std::unordered_set<uint64_t> hashes_;
-  std::unique_ptr<HyperLogLog> hll_;
+  // Folds `added_` into `sorted_`, then becomes a sketch past `limit_`.
+  void Fold() const;
+  void ToSketch() const;
+  mutable std::vector<uint64_t> sorted_;  // distinct, ascending (exact form)
+  mutable std::vector<uint64_t> added_;   // since the last Fold
+  mutable std::unique_ptr<HyperLogLog> hll_;
+  uint64_t limit_ = UINT64_MAX;  // the exact_limit of the last Add or Merge
 };
 
 struct Accumulator {

@@ -188,6 +188,47 @@ TEST(DistinctSetTest, MergesExactExactExactSketchAndSketchSketch) {
   EXPECT_NEAR(static_cast<double>(exact_past_limit.Count()), 1500, 1500 * 0.025);
 }
 
+TEST(DistinctSetTest, ManyAddsInAnyOrderGiveOneExactSetAndOneEncoding) {
+  const uint64_t limit = 1'000'000;
+  DistinctSet up, down;
+  for (int i = 0; i < 50'000; ++i) {
+    up.Add(HashValue(Key(i % 20'000)), limit);  // each value 2-3 times, folds in between
+    down.Add(HashValue(Key(19'999 - i % 20'000)), limit);
+  }
+  EXPECT_TRUE(up.exact());
+  EXPECT_EQ(up.Count(), 20'000u);
+  EXPECT_EQ(down.Count(), 20'000u);
+  std::string a, b;
+  up.Encode(&a);
+  down.Encode(&b);
+  EXPECT_EQ(a.size(), 1 + 3 + 8 * 20'000u);  // mode, varint 20,000, the hashes
+  EXPECT_EQ(a, b);
+  DistinctSet back;
+  std::string_view in = a;
+  ASSERT_TRUE(back.Decode(&in));
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(back.Count(), 20'000u);
+  back.Add(HashValue(Key(7)), limit);  // already there
+  back.Add(HashValue(Key(20'000)), limit);
+  EXPECT_EQ(back.Count(), 20'001u);
+}
+
+TEST(DistinctSetTest, DecodeRefusesHashesOutOfOrderOrRepeated) {
+  DistinctSet d;
+  d.Add(1, 100);
+  d.Add(2, 100);
+  std::string bytes;
+  d.Encode(&bytes);
+  ASSERT_EQ(bytes.size(), 1 + 1 + 16u);
+  std::string swapped = bytes.substr(0, 2) + bytes.substr(10, 8) + bytes.substr(2, 8);
+  std::string repeated = bytes.substr(0, 2) + bytes.substr(2, 8) + bytes.substr(2, 8);
+  for (const std::string& bad : {swapped, repeated}) {
+    DistinctSet back;
+    std::string_view in = bad;
+    EXPECT_FALSE(back.Decode(&in));
+  }
+}
+
 TEST(HyperLogLogTest, OneHundredThousandDistinctValuesWithinThreeStandardErrors) {
   HyperLogLog h;
   for (int i = 0; i < 100'000; ++i) {
