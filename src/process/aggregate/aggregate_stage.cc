@@ -101,6 +101,7 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.state_table = AggregateStateTable(spec.table);
     agg.session = spec.window.type == "session";
     agg.purge = !agg.session && spec.late == "deadletter";
+    agg.keep = !agg.session && !agg.purge;
     if (agg.purge) agg.sweep_after = "";
     stage->aggregates_.push_back(std::move(agg));
   }
@@ -246,8 +247,14 @@ std::array<uint64_t, AggregateStage::EvictedKeys::kProbes> AggregateStage::Evict
 
 void AggregateStage::EvictedKeys::Add(std::string_view key) {
   if (words_.empty()) words_.assign(kBits / 64, 0);
-  for (uint64_t bit : Bits(key)) words_[bit / 64] |= uint64_t{1} << (bit % 64);
-  ++count_;
+  bool added = false;
+  for (uint64_t bit : Bits(key)) {
+    uint64_t& word = words_[bit / 64];
+    const uint64_t mask = uint64_t{1} << (bit % 64);
+    added |= !(word & mask);
+    word |= mask;
+  }
+  if (added) ++count_;  // a key evicted again (reloaded by a late record) is not counted twice
 }
 
 bool AggregateStage::EvictedKeys::MayContain(std::string_view key) const {
@@ -256,6 +263,41 @@ bool AggregateStage::EvictedKeys::MayContain(std::string_view key) const {
     if (!(words_[bit / 64] & (uint64_t{1} << (bit % 64)))) return false;
   }
   return true;
+}
+
+bool AggregateStage::Kept::Take(const std::string& key, KeptState* out) {
+  if (auto it = recent.find(key); it != recent.end()) {
+    recent_bytes -= std::min(recent_bytes, key.size() + it->second.bytes.size() + 128);
+    *out = std::move(it->second);
+    recent.erase(it);
+    return true;
+  }
+  if (auto it = older.find(key); it != older.end()) {
+    *out = std::move(it->second);
+    older.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void AggregateStage::Keep(const Aggregate& agg, Partition& part, int32_t partition,
+                          const std::string& key, const Entry& e) {
+  Kept& kept = part.kept;
+  KeptState state{e.in_store ? EncodeState(agg.defs, e.state) : std::string(), e.through,
+                  e.in_store};
+  kept.recent_bytes += key.size() + state.bytes.size() + 128;
+  kept.recent.insert_or_assign(key, std::move(state));
+  const size_t budget = max_kept_bytes_ / 2 / static_cast<size_t>(std::max(partitions_, 1));
+  if (kept.recent_bytes <= budget) return;
+  // `older` is forgotten: its states are read from the store again when needed.
+  for (const auto& [k, old] : kept.older) {
+    if (!part.fresh || !old.in_store) continue;
+    part.evicted.Add(PartitionPrefix('s', partition) + k);
+    if (part.evicted.full()) part.fresh = false;  // reads from now on
+  }
+  kept.older = std::move(kept.recent);
+  kept.recent.clear();
+  kept.recent_bytes = 0;
 }
 
 Result<AggregateStage::Entry*> AggregateStage::LoadEntry(Aggregate& agg, Partition& part,
@@ -268,8 +310,15 @@ Result<AggregateStage::Entry*> AggregateStage::LoadEntry(Aggregate& agg, Partiti
   std::string text;
   std::string state_key = PartitionPrefix(agg.session ? 'g' : 's', partition) + key;
   Result<bool> found = false;
-  if (!part.fresh || part.evicted.MayContain(state_key)) {
+  std::optional<std::string> bytes;
+  KeptState kept;
+  if (part.kept.Take(key, &kept)) {
+    found = kept.in_store;
+    through = kept.through;
+    bytes = std::move(kept.bytes);
+  } else if (!part.fresh || part.evicted.MayContain(state_key)) {
     found = ReadState(agg, state_key, &through, &text);
+    if (found.ok() && *found) bytes = Base64Decode(text);
   }
   if (!found.ok()) {
     part.entries.erase(it);
@@ -277,7 +326,6 @@ Result<AggregateStage::Entry*> AggregateStage::LoadEntry(Aggregate& agg, Partiti
   }
   Status decoded = Status::OK();
   if (*found) {
-    std::optional<std::string> bytes = Base64Decode(text);
     if (!bytes) {
       decoded = Status::Corruption("not base64");
     } else if (agg.session) {
@@ -584,7 +632,7 @@ Result<AggState> AggregateStage::MergeWindow(Aggregate& agg, const std::string& 
   for (int32_t q = 0; q < partitions; ++q) {
     if (std::find(owned.begin(), owned.end(), q) != owned.end()) {
       Partition& part = agg.partitions[q];
-      if (part.fresh && !part.entries.contains(key) &&
+      if (part.fresh && !part.entries.contains(key) && !part.kept.Contains(key) &&
           !part.evicted.MayContain(PartitionPrefix('s', q) + key)) {
         continue;  // no state of this window in q (see Partition::fresh): nothing to merge
       }
@@ -668,7 +716,9 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
         } else {
           final = e.window.end_ms < final_before;
         }
-        if (final && part.fresh) {
+        if (final && agg.keep) {
+          Keep(agg, part, p, it->first, e);
+        } else if (final && part.fresh) {
           part.evicted.Add(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
           if (part.evicted.full()) part.fresh = false;  // reads from now on
         }

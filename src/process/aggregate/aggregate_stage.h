@@ -35,7 +35,9 @@
 // without a watermark row yet (no record) holds every deletion back. Windows evicted here are
 // remembered until they can go; a sweep of the state table (a bounded page per batch, from the
 // start and again when a row it saw can go) finds the rest. With late: update rows stay (a late
-// record reloads them), and session state rows hold only a group's open sessions.
+// record reloads them; a tumbling or hopping window's final state also stays in memory, as its
+// stored bytes, within a budget: Kept), and session state rows hold only a group's open
+// sessions.
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
 // A batch writes the result rows of the sessions it changed only, but the state row "g/..." holds
@@ -106,6 +108,9 @@ class AggregateStage final : public BatchStage {
   // How many evicted windows each aggregate lists for deletion (~100 bytes each; default
   // 100,000); beyond that the sweep finds them. Tests set a small bound.
   void set_max_final_states(size_t n) { max_final_states_ = n; }
+  // The memory each late: update tumbling or hopping aggregate may keep final states in (see
+  // Kept; default 32 MiB, split over the topic's partitions). Tests set a small bound.
+  void set_max_kept_bytes(size_t n) { max_kept_bytes_ = n; }
 
   Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                StoreBatch* batch) override;
@@ -116,7 +121,9 @@ class AggregateStage final : public BatchStage {
  private:
   // A Bloom filter of the state keys evicted from a fresh partition's cache (1 Mi bits, 4
   // probes: ~2.4% false positives at its capacity of 100,000 keys; a false positive costs a
-  // store read, never a wrong state).
+  // store read, never a wrong state). It counts the keys that set a bit: a key evicted again
+  // (a late record reloaded it) counts once, and so may a new key whose bits were all set (it
+  // already read as present), so `full` comes after ~100,000 distinct keys, not evictions.
   class EvictedKeys {
    public:
     void Add(std::string_view key);
@@ -131,6 +138,27 @@ class AggregateStage final : public BatchStage {
     static std::array<uint64_t, kProbes> Bits(std::string_view key);
     std::vector<uint64_t> words_;  // allocated on the first Add
     uint64_t count_ = 0;
+  };
+  // The final states of a late: update tumbling or hopping aggregate, kept in memory after
+  // their window closed as their stored bytes (EncodeState; empty: no state row), so the late
+  // record or the merge that needs one again does not read it from the store. Two generations
+  // of at most `budget` bytes each (keys, states and ~128 bytes per entry): a state goes into
+  // `recent`; when `recent` is full, `older` is forgotten (its keys go to Partition::evicted)
+  // and `recent` becomes `older`. A state taken back (LoadEntry) leaves it. Like the entries,
+  // it holds what the store holds for the member's own partitions.
+  struct KeptState {
+    std::string bytes;
+    int64_t through = 0;
+    bool in_store = false;
+  };
+  struct Kept {
+    std::unordered_map<std::string, KeptState> recent, older;
+    size_t recent_bytes = 0;
+    bool Contains(const std::string& key) const {
+      return recent.contains(key) || older.contains(key);
+    }
+    // Moves the state of `key` to `out`; false when none is kept.
+    bool Take(const std::string& key, KeptState* out);
   };
   struct Entry {
     AggState state;        // tumbling, hopping
@@ -160,6 +188,7 @@ class AggregateStage final : public BatchStage {
     // again) when `evicted` is full.
     bool fresh = false;
     EvictedKeys evicted;
+    Kept kept;  // final states (Aggregate::keep)
   };
   // A result row merged with other partitions' stored states: checked again after the batch.
   struct Recheck {
@@ -174,6 +203,7 @@ class AggregateStage final : public BatchStage {
     std::vector<ValueDef> defs;
     std::string state_table;
     bool session = false;
+    bool keep = false;  // final states stay in Partition::kept: tumbling, hopping, late: update
     std::unordered_map<int32_t, Partition> partitions;
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
@@ -221,6 +251,9 @@ class AggregateStage final : public BatchStage {
   // The sweep's page for this batch, if a pass runs (or is due): deletes the rows of windows
   // ending before `final_before` that no cache holds and final_states does not list.
   Status Sweep(Aggregate& agg, int64_t final_before, StoreBatch* batch);
+  // Moves the final entry `key` of `part` (partition `partition`) into its Kept states.
+  void Keep(const Aggregate& agg, Partition& part, int32_t partition, const std::string& key,
+            const Entry& e);
   // Whether `partition`'s cache holds the state of `window_key`.
   bool Cached(const Aggregate& agg, int32_t partition, std::string_view window_key) const;
   // Adds the deletion of a state row to `batch`.
@@ -245,6 +278,7 @@ class AggregateStage final : public BatchStage {
   bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
   uint64_t states_deleting_ = 0;  // state rows the pending batch deletes (for the probe)
   size_t max_final_states_ = 100000;
+  size_t max_kept_bytes_ = size_t{32} << 20;
   // Per record scratch.
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;

@@ -191,6 +191,46 @@ TEST(AggregateStageTest, LateUpdateReloadsAnEvictedWindowAndAppliesTheRecord) {
   EXPECT_EQ(f.probe.late_dead_lettered.load(), 0u);
 }
 
+// Replaces the state row `key` with one whose state is not base64: reading it fails.
+void SpoilStateRow(Store* store, const std::string& key) {
+  StoreBatch b;
+  b.table = "t.per_country_hour_state";
+  b.counted = false;
+  b.rows.push_back(
+      {key, fmt::format(R"({{"state_key":"{}","through":1,"state":"!"}})", key), false, true});
+  ASSERT_TRUE(store->Apply(b).ok());
+}
+
+TEST(AggregateStageTest, LateUpdateKeepsFinalStatesInMemoryWithinItsBudget) {
+  Fixture f;
+  f.config.aggregates[0].late = "update";
+  f.Open();
+  f.stage->set_max_kept_bytes(4);  // ~1 byte a generation per partition: the last state only
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T11:15:00.000Z").ok());
+  f.Commit();  // 10:00 is final (11:15 > 11:00 + 10m): kept
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T13:00:00.000Z").ok());
+  f.Commit();  // 11:00 is final: kept, and 10:00 forgotten
+  EXPECT_EQ(f.probe.windows_open.load(), 1);
+  // The kept state serves a late record: its spoiled row is not read.
+  SpoilStateRow(f.store.get(), "s/0/France|2024-01-01T11:00:00.000Z");
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T11:40:00.000Z").ok());
+  auto rows = f.Commit();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NE(rows["France|2024-01-01T11:00:00.000Z"].find(R"("users":2,)"), std::string::npos);
+  // The forgotten one is read from the store again (the partition is fresh: its key was
+  // remembered as evicted when it was forgotten), ...
+  ASSERT_TRUE(f.Row(0, 4, R"("France")", "2024-01-01T10:20:00.000Z").ok());
+  rows = f.Commit();
+  EXPECT_NE(rows["France|2024-01-01T10:00:00.000Z"].find(R"("users":2,)"), std::string::npos);
+  // ... and so is a spoiled one (the late record of 10:20 kept 10:00 and forgot 11:00).
+  SpoilStateRow(f.store.get(), "s/0/France|2024-01-01T11:00:00.000Z");
+  EXPECT_EQ(f.Row(0, 5, R"("France")", "2024-01-01T11:50:00.000Z").ToString(),
+            "Corruption: aggregate t.per_country_hour: state row "
+            "s/0/France|2024-01-01T11:00:00.000Z of t.per_country_hour_state: not base64");
+}
+
 TEST(AggregateStageTest, RecordsBelowAStoredStatesThroughAreSkipped) {
   Fixture f;
   // A state row that holds partition 0's records up to offset 4 (3 of them counted), as a
