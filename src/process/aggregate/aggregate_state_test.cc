@@ -213,6 +213,19 @@ TEST(DistinctSetTest, ManyAddsInAnyOrderGiveOneExactSetAndOneEncoding) {
   EXPECT_EQ(back.Count(), 20'001u);
 }
 
+TEST(DistinctSetTest, ExactEncodingIsTheCountThenAscendingLittleEndianHashes) {
+  DistinctSet d;
+  d.Add(0x0102030405060708, 100);
+  d.Add(0xf1, 100);
+  std::string bytes;
+  bytes.push_back('x');  // Encode appends
+  d.Encode(&bytes);
+  EXPECT_EQ(bytes, std::string("x\x00\x02"
+                               "\xf1\x00\x00\x00\x00\x00\x00\x00"
+                               "\x08\x07\x06\x05\x04\x03\x02\x01",
+                               19));
+}
+
 TEST(DistinctSetTest, DecodeRefusesHashesOutOfOrderOrRepeated) {
   DistinctSet d;
   d.Add(1, 100);
