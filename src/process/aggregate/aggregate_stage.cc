@@ -267,7 +267,7 @@ bool AggregateStage::EvictedKeys::MayContain(std::string_view key) const {
 
 bool AggregateStage::Kept::Take(const std::string& key, KeptState* out) {
   if (auto it = recent.find(key); it != recent.end()) {
-    recent_bytes -= std::min(recent_bytes, key.size() + it->second.bytes.size() + 128);
+    recent_bytes -= std::min(recent_bytes, Cost(key, it->second));
     *out = std::move(it->second);
     recent.erase(it);
     return true;
@@ -285,15 +285,13 @@ void AggregateStage::Keep(const Aggregate& agg, Partition& part, int32_t partiti
   Kept& kept = part.kept;
   KeptState state{e.in_store ? EncodeState(agg.defs, e.state) : std::string(), e.through,
                   e.in_store};
-  kept.recent_bytes += key.size() + state.bytes.size() + 128;
+  kept.recent_bytes += Kept::Cost(key, state);
   kept.recent.insert_or_assign(key, std::move(state));
   const size_t budget = max_kept_bytes_ / 2 / static_cast<size_t>(std::max(partitions_, 1));
   if (kept.recent_bytes <= budget) return;
   // `older` is forgotten: its states are read from the store again when needed.
   for (const auto& [k, old] : kept.older) {
-    if (!part.fresh || !old.in_store) continue;
-    part.evicted.Add(PartitionPrefix('s', partition) + k);
-    if (part.evicted.full()) part.fresh = false;  // reads from now on
+    if (old.in_store && part.fresh) part.RememberEvicted(PartitionPrefix('s', partition) + k);
   }
   kept.older = std::move(kept.recent);
   kept.recent.clear();
@@ -718,9 +716,8 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
         }
         if (final && agg.keep) {
           Keep(agg, part, p, it->first, e);
-        } else if (final && part.fresh) {
-          part.evicted.Add(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
-          if (part.evicted.full()) part.fresh = false;  // reads from now on
+        } else if (final && part.fresh) {  // (checked here too: no key built otherwise)
+          part.RememberEvicted(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
         }
         if (final && agg.purge && e.in_store) ListFinal(agg, p, it->first);
         it = final ? part.entries.erase(it) : std::next(it);

@@ -157,6 +157,10 @@ class AggregateStage final : public BatchStage {
     bool Contains(const std::string& key) const {
       return recent.contains(key) || older.contains(key);
     }
+    // What a kept state counts against the budget.
+    static size_t Cost(const std::string& key, const KeptState& state) {
+      return key.size() + state.bytes.size() + 128;
+    }
     // Moves the state of `key` to `out`; false when none is kept.
     bool Take(const std::string& key, KeptState* out);
   };
@@ -188,6 +192,12 @@ class AggregateStage final : public BatchStage {
     // again) when `evicted` is full.
     bool fresh = false;
     EvictedKeys evicted;
+    // Notes that the state row `state_key` may exist while no cache holds it (fresh only).
+    void RememberEvicted(std::string_view state_key) {
+      if (!fresh) return;
+      evicted.Add(state_key);
+      if (evicted.full()) fresh = false;  // reads from now on
+    }
     Kept kept;  // final states (Aggregate::keep)
   };
   // A result row merged with other partitions' stored states: checked again after the batch.
