@@ -1,11 +1,12 @@
 // `dataforge reprocess (--from-beginning | --from-offset P:O[,P:O...] | --from-time TIME)
-// (--into-suffix SUFFIX | --in-place --yes) [--group NAME] [--allow-lost]`: rebuilds the tables
-// the processor writes from the log with the pipeline file's mapping as it is now
-// (pipeline/reprocess.h, docs/reprocess.md). Progress lines on stderr, a summary on stdout.
+// (--into-suffix SUFFIX | --in-place --yes) [--tables T,...] [--group NAME] [--allow-lost]`:
+// rebuilds the tables the processor writes from the log with the pipeline file's mapping as it is
+// now (pipeline/reprocess.h, docs/reprocess.md). Progress lines on stderr, a summary on stdout.
 #include <cmath>
 #include <stop_token>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
@@ -25,6 +26,7 @@ struct ReprocessFlags {
   bool yes = false;
   bool allow_lost = false;
   std::string group;
+  std::vector<std::string> tables;
   double progress_seconds = 5;
 };
 
@@ -88,12 +90,16 @@ Status RunReprocess(const PipelineConfig& config, const CliContext& ctx, const R
         "reprocess: say where the rebuilt rows go: --into-suffix SUFFIX (new tables beside the "
         "live ones) or --in-place --yes (the live tables rebuilt)");
   }
+  DF_ASSIGN_OR_RETURN(std::vector<std::string> tables,
+                      SelectReprocessTables(config.process, f.tables));
   if (f.in_place && !f.yes) {
     return Status::ConfigError(fmt::format(
-        "reprocess --in-place rewrites the live table {} (from the beginning: every row removed "
+        "reprocess --in-place rewrites the live {} {} (from the beginning: every row removed "
         "first): add --yes to confirm, or rebuild into new tables with --into-suffix _v2",
-        config.process.table));
+        f.tables.empty() || tables.size() == 1 ? "table" : "tables",
+        f.tables.empty() ? config.process.table : fmt::format("{}", fmt::join(tables, ", "))));
   }
+  o.tables = f.tables;
   o.into_suffix = f.into_suffix;
   o.in_place = f.in_place;
   o.allow_lost = f.allow_lost;
@@ -158,7 +164,9 @@ void AddReprocessCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "  dataforge reprocess --from-offset 0:1200,1:800 --into-suffix _fix\n"
       "      only partition 0 from offset 1200 and partition 1 from 800\n"
       "  dataforge reprocess --from-time 2026-12-01T00:00:00Z --in-place --yes\n"
-      "      records since that time rewritten in place (upserts, nothing removed)");
+      "      records since that time rewritten in place (upserts, nothing removed)\n"
+      "  dataforge reprocess --from-beginning --in-place --yes --tables users_per_country_hour\n"
+      "      one aggregate rebuilt after its window changed, every other table untouched");
   auto* beginning = cmd->add_flag("--from-beginning", f->from_beginning,
                                   "Read every partition from its first offset");
   auto* offset = cmd->add_option("--from-offset", f->from_offset,
@@ -180,6 +188,11 @@ void AddReprocessCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   cmd->add_option("--group", f->group,
                   "The reprocess's consumer group (default: <process.group>-reprocess<SUFFIX>, or "
                   "-reprocess-<UTC time> in place); the same group resumes an interrupted one");
+  cmd->add_option("--tables", f->tables,
+                  "Rebuild only these tables, comma-separated (process.table, a process.outputs "
+                  "table or a process.aggregates table, with or without its keyspace); the "
+                  "others are neither read nor written")
+      ->delimiter(',');
   cmd->add_flag("--allow-lost", f->allow_lost,
                 "Records the log no longer has (retention) are counted lost and skipped instead "
                 "of refusing");

@@ -31,6 +31,7 @@ Result<std::unique_ptr<ProcessorParts>> BuildProcessor(const ProcessorSetup& set
       std::make_unique<Processor>(setup.log, setup.store, parts->mapper.get(), config.process,
                                   config.log.topic, setup.batch_records, setup.clock, setup.probe);
   parts->processor->SetWireDecoder(parts->decoder.get());
+  if (!setup.write_process_table) parts->processor->LeaveTableUnwritten();
   // process.outputs (derived tables only: a topic output is not this path's to publish; the
   // caller removes them) and process.aggregates, with their tables.
   int32_t partitions = config.log.partitions;

@@ -57,6 +57,9 @@ struct ProcessorSetup {
   // The first batch applied empties the stages' tables (reprocess --in-place from the
   // beginning): the aggregates read none of their stored state until it is durable.
   bool stage_tables_emptied_first = false;
+  // False: process.table is not written (Processor::LeaveTableUnwritten; a reprocess with
+  // --tables that leaves it out).
+  bool write_process_table = true;
 };
 
 // Builds and starts the processor of `setup.config` (Processor::Start: ensures its tables, joins

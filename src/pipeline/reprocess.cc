@@ -8,9 +8,11 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/timestamp.h"
+#include "log/embedded/batch_format.h"
 #include "log/log.h"
 #include "pipeline/data_dir.h"
 #include "pipeline/pipeline.h"
@@ -22,21 +24,24 @@ namespace dataforge {
 namespace {
 
 constexpr int64_t kPollWaitUs = 100'000;
+constexpr size_t kMaxGroupName = 200;  // the embedded log's limit (embedded_log.cc)
 
 // --in-place from the beginning: the first batch the processor applies also empties the table
 // and the stages' tables (StoreBatch::truncate, truncate_also), so no table ever holds old and
 // rebuilt rows side by side.
 class TruncateFirstBatch final : public BatchStage {
  public:
-  explicit TruncateFirstBatch(bool pending) : pending_(pending) {}
+  // `table`: process.table is rebuilt, so emptied too.
+  TruncateFirstBatch(bool pending, bool table) : pending_(pending), table_(table) {}
   // The derived and aggregate tables emptied with process.table.
   void set_also(std::vector<std::string> tables) { also_ = std::move(tables); }
   Status OnRow(const ConsumedRecord&, const MapResult&, const RowWrite&, StoreBatch*) override {
     return Status::OK();
   }
   Status BeforeApply(StoreBatch* batch) override {
-    batch->truncate = pending_;
+    batch->truncate = pending_ && table_;
     if (pending_) batch->truncate_also = also_;
+    if (!pending_) batch->truncate_also.clear();
     return Status::OK();
   }
   Status AfterApply(const StoreBatch&) override {
@@ -47,26 +52,38 @@ class TruncateFirstBatch final : public BatchStage {
 
  private:
   bool pending_;
+  bool table_;
   std::vector<std::string> also_;
 };
 
-// The config the reprocess runs with: its group, and the rebuilt tables' names.
+// The config the reprocess runs with: its group, the stages of the `selected` tables only
+// (SelectReprocessTables), and the rebuilt tables' names (process.table keeps its name when it
+// is not rebuilt: nothing writes it).
 PipelineConfig Rebuilt(const PipelineConfig& config, const ReprocessOptions& options,
-                       const std::string& group,
+                       const std::string& group, const std::vector<std::string>& selected,
                        std::vector<std::pair<std::string, std::string>>* tables) {
   PipelineConfig c = config;
   c.process.group = group;
   const std::string& suffix = options.into_suffix;
+  auto chosen = [&](const std::string& table) {
+    return std::find(selected.begin(), selected.end(), table) != selected.end();
+  };
   auto rename = [&](std::string& table) {
     std::string live = table;
     table += suffix;
     tables->emplace_back(live, table);
   };
-  rename(c.process.table);
-  std::erase_if(c.process.outputs, [](const OutputSpec& o) { return o.table.empty(); });
+  if (chosen(c.process.table)) rename(c.process.table);
+  std::erase_if(c.process.outputs,
+                [&](const OutputSpec& o) { return o.table.empty() || !chosen(o.table); });
   for (auto& o : c.process.outputs) rename(o.table);
+  std::erase_if(c.process.aggregates, [&](const AggregateSpec& a) { return !chosen(a.table); });
   for (auto& a : c.process.aggregates) rename(a.table);
   return c;
+}
+
+std::string TableName(const std::string& table) {
+  return table.substr(table.find('.') + 1);
 }
 
 bool NeedsDataDirLock(const ResolvedUrls& urls) {
@@ -75,9 +92,61 @@ bool NeedsDataDirLock(const ResolvedUrls& urls) {
 
 }  // namespace
 
+std::vector<std::string> ReprocessTables(const ProcessConfig& process) {
+  std::vector<std::string> tables = {process.table};
+  for (const OutputSpec& o : process.outputs) {
+    if (!o.table.empty()) tables.push_back(o.table);
+  }
+  for (const AggregateSpec& a : process.aggregates) tables.push_back(a.table);
+  return tables;
+}
+
+Result<std::vector<std::string>> SelectReprocessTables(const ProcessConfig& process,
+                                                       const std::vector<std::string>& wanted) {
+  std::vector<std::string> all = ReprocessTables(process);
+  if (wanted.empty()) return all;
+  std::vector<bool> picked(all.size());
+  for (const std::string& name : wanted) {
+    std::vector<size_t> matches;
+    const bool bare = name.find('.') == std::string::npos;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i] == name || (bare && TableName(all[i]) == name)) matches.push_back(i);
+    }
+    if (matches.empty()) {
+      return Status::ConfigError(fmt::format(
+          "--tables: '{}' is not a table the processor writes; its tables are {} (name one or "
+          "more, comma-separated)",
+          name, fmt::join(all, ", ")));
+    }
+    if (matches.size() > 1) {
+      std::vector<std::string> named;
+      for (size_t i : matches) named.push_back(all[i]);
+      return Status::ConfigError(
+          fmt::format("--tables: '{}' names several tables ({}): write it with its keyspace", name,
+                      fmt::join(named, ", ")));
+    }
+    picked[matches.front()] = true;
+  }
+  std::vector<std::string> selected;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (picked[i]) selected.push_back(all[i]);
+  }
+  return selected;
+}
+
 std::string DefaultReprocessGroup(const ProcessConfig& process, const ReprocessOptions& options,
-                                  int64_t now_us) {
-  if (!options.in_place) return process.group + "-reprocess" + options.into_suffix;
+                                  const std::vector<std::string>& only, int64_t now_us) {
+  if (!options.in_place) {
+    std::string group = process.group + "-reprocess" + options.into_suffix;
+    if (only.empty() || only.size() == ReprocessTables(process).size()) return group;
+    std::string names;
+    for (const std::string& table : only) names += "-" + TableName(table);
+    if (group.size() + names.size() <= kMaxGroupName) return group + names;
+    // Too long for a group name: the tables' count and a checksum of their names.
+    std::string all = fmt::format("{}", fmt::join(only, ","));
+    return fmt::format("{}-{}tables-{:08x}", group, only.size(),
+                       log_format::Crc32c(0, all.data(), all.size()));
+  }
   std::time_t t = static_cast<std::time_t>(now_us / 1'000'000);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -141,16 +210,25 @@ Result<ReprocessProgress> Reprocess(
         "--in-place");
   }
   if (!options.in_place) DF_RETURN_IF_ERROR(CheckIntoSuffix(options.into_suffix));
-  if (options.in_place && options.from != ReprocessOptions::From::kBeginning &&
-      !config.process.aggregates.empty()) {
+  DF_ASSIGN_OR_RETURN(std::vector<std::string> selected,
+                      SelectReprocessTables(config.process, options.tables));
+  const bool aggregates =
+      std::any_of(config.process.aggregates.begin(), config.process.aggregates.end(),
+                  [&](const AggregateSpec& a) {
+                    return std::find(selected.begin(), selected.end(), a.table) != selected.end();
+                  });
+  if (options.in_place && options.from != ReprocessOptions::From::kBeginning && aggregates) {
     return Status::ConfigError(
         "reprocess --in-place from an offset or a time keeps the aggregates' windows, which "
         "already hold the records read again: rebuild them with --from-beginning (every "
-        "aggregate table emptied first), or into new tables with --into-suffix SUFFIX");
+        "aggregate table emptied first), into new tables with --into-suffix SUFFIX, or leave "
+        "them out with --tables");
   }
+  const bool main_table =
+      std::find(selected.begin(), selected.end(), config.process.table) != selected.end();
   ReprocessProgress plan;
   plan.group = options.group.empty()
-                   ? DefaultReprocessGroup(config.process, options, clock->NowMicros())
+                   ? DefaultReprocessGroup(config.process, options, selected, clock->NowMicros())
                    : options.group;
   if (plan.group == config.process.group) {
     return Status::ConfigError(fmt::format(
@@ -159,7 +237,7 @@ Result<ReprocessProgress> Reprocess(
         plan.group));
   }
   plan.topic = config.log.topic;
-  const PipelineConfig rebuilt = Rebuilt(config, options, plan.group, &plan.tables);
+  const PipelineConfig rebuilt = Rebuilt(config, options, plan.group, selected, &plan.tables);
 
   ResolvedUrls urls = ResolveUrls(config, options.data_dir);
   std::unique_ptr<DataDirLock> lock;
@@ -268,7 +346,7 @@ Result<ReprocessProgress> Reprocess(
   plan.truncated = truncate;
 
   ReprocessLog view(log.get(), plan.group, plan.topic, start, end);
-  TruncateFirstBatch truncate_stage(truncate);
+  TruncateFirstBatch truncate_stage(truncate, main_table);
   ProcessorProbe probe;
   ProcessorSetup setup;
   setup.config = &rebuilt;
@@ -280,6 +358,7 @@ Result<ReprocessProgress> Reprocess(
   setup.probe = &probe;
   setup.extra_stages.push_back(&truncate_stage);
   setup.stage_tables_emptied_first = truncate;
+  setup.write_process_table = main_table;
   DF_ASSIGN_OR_RETURN(auto parts, BuildProcessor(setup));
   truncate_stage.set_also(parts->stage_tables);
   Processor& processor = *parts->processor;
@@ -318,7 +397,7 @@ Result<ReprocessProgress> Reprocess(
     empty.table = rebuilt.process.table;
     empty.group = plan.group;
     empty.counted = false;
-    empty.truncate = true;
+    empty.truncate = main_table;
     empty.truncate_also = parts->stage_tables;
     DF_RETURN_IF_ERROR(store->Apply(empty));
   }

@@ -9,6 +9,8 @@
 // Exactly once, like the processor: rows and the group's offsets and counters go in one
 // StoreBatch, so a reprocess killed at any point and run again with the same group resumes
 // where its last batch ended; the live group's offsets and counters are untouched.
+// `tables` (--tables) rebuilds some of them only: the others' stages are left out, and without
+// process.table the mapped rows go to the stages only (Processor::LeaveTableUnwritten).
 // In place (`in_place`, from the beginning): the first batch also empties process.table and
 // the derived and aggregate tables (StoreBatch::truncate, truncate_also: RocksDB does it
 // atomically with that batch; the aggregates read no stored state before it is durable); a
@@ -46,14 +48,33 @@ struct ReprocessOptions {
   // instead of refusing.
   bool allow_lost = false;
   std::string group;  // "" = DefaultReprocessGroup
+  // --tables: the tables to rebuild, named as SelectReprocessTables takes them; empty = every
+  // table. The others are neither read nor written: a table left out of a rebuild in place keeps
+  // its rows, and the stages of the left-out derived and aggregate tables do not run.
+  std::vector<std::string> tables;
   int64_t progress_every_us = 5'000'000;
 };
 
+// The tables a reprocess of `process` can rebuild, in the pipeline file's order: process.table,
+// the derived tables of process.outputs, the result tables of process.aggregates (an aggregate's
+// state table goes with its result table).
+std::vector<std::string> ReprocessTables(const ProcessConfig& process);
+
+// The tables of ReprocessTables that `wanted` (--tables) names, in the file's order; all of them
+// when `wanted` is empty. A name is a table as the file writes it ("dataforge.people") or its
+// name alone ("people") when only one table has it. ConfigError naming an unknown or ambiguous
+// name and listing the tables.
+Result<std::vector<std::string>> SelectReprocessTables(const ProcessConfig& process,
+                                                       const std::vector<std::string>& wanted);
+
 // "<process.group>-reprocess<suffix>" (into new tables: the same command resumes) or
 // "<process.group>-reprocess-<UTC time, e.g. 20261204T041500Z>" (in place: a new rebuild each
-// time; resume with --group).
+// time; resume with --group). Into new tables, when `only` (the SelectReprocessTables result) is
+// not every table, their names without the keyspace follow, each after a '-'
+// ("...-reprocess_v2-people_young-by_country"; past 200 characters, "-<N>tables-<crc32c of
+// their names>"): a rebuild of other tables is another group.
 std::string DefaultReprocessGroup(const ProcessConfig& process, const ReprocessOptions& options,
-                                  int64_t now_us);
+                                  const std::vector<std::string>& only, int64_t now_us);
 
 // ConfigError unless `suffix` is 1..48 of [A-Za-z0-9_] (it becomes part of CQL table names).
 Status CheckIntoSuffix(const std::string& suffix);

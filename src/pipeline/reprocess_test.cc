@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
 
 #include "log/log.h"
 #include "pipeline/reprocess_log.h"
@@ -44,11 +47,86 @@ TEST(ReprocessFlagsTest, DefaultGroupResumesIntoSuffixAndIsNewInPlace) {
   process.group = "live";
   ReprocessOptions o;
   o.into_suffix = "_v2";
-  EXPECT_EQ(DefaultReprocessGroup(process, o, 0), "live-reprocess_v2");
+  EXPECT_EQ(DefaultReprocessGroup(process, o, {}, 0), "live-reprocess_v2");
   o.into_suffix.clear();
   o.in_place = true;
   // 2026-12-04T04:15:00Z
-  EXPECT_EQ(DefaultReprocessGroup(process, o, 1796357700'000000),
+  EXPECT_EQ(DefaultReprocessGroup(process, o, {}, 1796357700'000000),
+            "live-reprocess-20261204T041500Z");
+}
+
+// process.table, a derived table, a topic output (not a table) and two aggregates, one of
+// whose names repeats in another keyspace.
+ProcessConfig FourTables() {
+  ProcessConfig process;
+  process.group = "live";
+  process.table = "ks.people";
+  OutputSpec young, topic;
+  young.table = "ks.young";
+  topic.topic = "people_out";
+  process.outputs = {young, topic};
+  AggregateSpec per_country, per_country_elsewhere;
+  per_country.table = "ks.per_country";
+  per_country_elsewhere.table = "other.per_country";
+  process.aggregates = {per_country, per_country_elsewhere};
+  return process;
+}
+
+TEST(ReprocessFlagsTest, TablesAreSelectedInTheFilesOrderByFullOrBareName) {
+  ProcessConfig process = FourTables();
+  using Tables = std::vector<std::string>;
+  EXPECT_EQ(ReprocessTables(process),
+            (Tables{"ks.people", "ks.young", "ks.per_country", "other.per_country"}));
+  auto all = SelectReprocessTables(process, {});
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(*all, ReprocessTables(process));
+  auto some = SelectReprocessTables(process, {"other.per_country", "young", "young"});
+  ASSERT_TRUE(some.ok()) << some.status().message();
+  EXPECT_EQ(*some, (Tables{"ks.young", "other.per_country"}));
+
+  auto unknown = SelectReprocessTables(process, {"young", "ks.old"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(unknown.status().message(),
+            "--tables: 'ks.old' is not a table the processor writes; its tables are ks.people, "
+            "ks.young, ks.per_country, other.per_country (name one or more, comma-separated)");
+  auto ambiguous = SelectReprocessTables(process, {"per_country"});
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_EQ(ambiguous.status().message(),
+            "--tables: 'per_country' names several tables (ks.per_country, other.per_country): "
+            "write it with its keyspace");
+  for (const char* not_a_table : {"people_out", "", "ks.per_country_state", "ks"}) {
+    auto r = SelectReprocessTables(process, {not_a_table});
+    ASSERT_FALSE(r.ok()) << not_a_table;
+    EXPECT_EQ(r.status().message().find(fmt::format("--tables: '{}' is not a table", not_a_table)),
+              0u)
+        << r.status().message();
+  }
+}
+
+TEST(ReprocessFlagsTest, DefaultGroupNamesTheTablesWhenNotAllAreRebuilt) {
+  ProcessConfig process = FourTables();
+  ReprocessOptions o;
+  o.into_suffix = "_v2";
+  EXPECT_EQ(DefaultReprocessGroup(process, o, {"ks.young", "other.per_country"}, 0),
+            "live-reprocess_v2-young-per_country");
+  EXPECT_EQ(DefaultReprocessGroup(process, o, ReprocessTables(process), 0), "live-reprocess_v2");
+  // Past the log's 200 characters: the count and a checksum of the names.
+  std::vector<std::string> many;
+  for (int i = 0; i < 10; ++i) {
+    AggregateSpec a;
+    a.table = fmt::format("ks.a_table_with_a_name_of_some_length_{}", i);
+    process.aggregates.push_back(a);
+    many.push_back(a.table);
+  }
+  std::string group = DefaultReprocessGroup(process, o, many, 0);
+  EXPECT_TRUE(std::regex_match(group, std::regex("live-reprocess_v2-10tables-[0-9a-f]{8}")))
+      << group;
+  many.pop_back();
+  EXPECT_NE(DefaultReprocessGroup(process, o, many, 0).substr(0, 26), group.substr(0, 26));
+  o.into_suffix.clear();
+  o.in_place = true;
+  EXPECT_EQ(DefaultReprocessGroup(process, o, {"ks.young"}, 1796357700'000000),
             "live-reprocess-20261204T041500Z");
 }
 

@@ -41,7 +41,7 @@ TableSchema OutputSchema(const ProcessConfig& config) {
 }
 
 Status Processor::Start() {
-  DF_RETURN_IF_ERROR(store_->EnsureTable(OutputSchema(config_)));
+  if (write_table_) DF_RETURN_IF_ERROR(store_->EnsureTable(OutputSchema(config_)));
   DF_ASSIGN_OR_RETURN(log_id_, log_->LogId(topic_));
   DF_ASSIGN_OR_RETURN(consumer_, log_->Subscribe(config_.group, topic_, this));
   return Status::OK();
@@ -207,7 +207,8 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   batch_.dead_letters.clear();
   batch_.stage_letters = 0;
   batch_.offsets.clear();
-  batch_.truncate = true;
+  batch_.truncate_also.clear();  // a stage sets it for one batch (reprocess --in-place)
+  batch_.truncate = write_table_;
   positions_.clear();
   for (const auto& [q, offset] : b.reached) {
     // The event counts once, on the lowest partition.
@@ -227,8 +228,9 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
       applied_seq = std::max(applied_seq, seq);
     }
   }
-  spdlog::info("processor: TRUNCATE of {} at LSN {}: removed every row of {}",
-               TruncatedTable(b.marker), LsnOf(b.marker), config_.table);
+  spdlog::info("processor: TRUNCATE of {} at LSN {}: {}", TruncatedTable(b.marker), LsnOf(b.marker),
+               write_table_ ? "removed every row of " + config_.table
+                            : "passed (" + config_.table + " is not rebuilt)");
   probe_->fetch_to_queryable_us.Record(clock_->NowMicros() - b.marker.record.timestamp_us);
   probe_->consumed += 1;
   probe_->stored += 1;
@@ -251,6 +253,7 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
   batch_.dead_letters.clear();
   batch_.stage_letters = 0;
   batch_.offsets.clear();
+  batch_.truncate_also.clear();  // a stage sets it for one batch (reprocess --in-place)
   positions_.clear();
   counts_.clear();
   timestamps_.clear();
@@ -331,12 +334,11 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
       if (m.ok && m.filtered) {
         ++counts.filtered;
       } else if (m.ok) {
-        batch_.rows.push_back({std::move(m.key), std::move(m.row_json), m.deleted});
+        RowWrite row{std::move(m.key), std::move(m.row_json), m.deleted};
         ++counts.stored;
         if (!stages_.empty()) {
-          // A stage may add rows to the batch in OnRow (a derived table): each gets the main
-          // row by value, as a reference into batch_.rows would move under it.
-          const RowWrite row = batch_.rows.back();
+          // The row joins the batch after the stages saw it: a stage may add rows to the batch
+          // in OnRow (a derived table), and a reference into batch_.rows would move under it.
           const size_t letters = batch_.dead_letters.size();
           // The stages see the JSON the mapping read: a confluent log.format's value decoded
           // (swapped in for them, then back).
@@ -350,6 +352,7 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
           DF_RETURN_IF_ERROR(staged);
           batch_.stage_letters += batch_.dead_letters.size() - letters;
         }
+        if (write_table_) batch_.rows.push_back(std::move(row));
       } else {
         batch_.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),
                                        clock_->NowMicros(), std::move(c.record.key)});

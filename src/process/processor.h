@@ -93,6 +93,12 @@ class Processor final : private ConsumerListener {
   // process.outputs / process.aggregates: `stage` (borrowed; outlives the processor) sees every
   // kept record and adds its writes to the batch (process/batch_stage.h). Call before Start.
   void AddStage(BatchStage* stage) { stages_.push_back(stage); }
+  // process.table is not written (a reprocess that rebuilds only derived or aggregate tables,
+  // pipeline/reprocess.h): Start does not ensure it, each kept record's mapped row goes to the
+  // stages but not into the batch, and a truncate barrier empties nothing (it still moves the
+  // offsets past its markers). The records still count as stored: their outcome is the mapping's.
+  // Call before Start.
+  void LeaveTableUnwritten() { write_table_ = false; }
 
   // Joins the consumer group. Call once first.
   Status Start();
@@ -149,6 +155,7 @@ class Processor final : private ConsumerListener {
     uint64_t stored = 0, dead_lettered = 0, lost = 0, filtered = 0;
   };
   std::vector<BatchStage*> stages_;
+  bool write_table_ = true;              // false: LeaveTableUnwritten
   std::vector<PartitionCounts> counts_;  // this batch's, parallel to positions_
   std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)
   StoreBatch batch_;

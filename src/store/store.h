@@ -83,8 +83,9 @@ struct StoreBatch {
   // write. Cassandra: the rows present are deleted before the offsets are written, so a replay
   // from the committed offsets deletes them again (idempotent).
   bool truncate = false;
-  // With `truncate`: more tables emptied first the same way (an in-place rebuild's derived and
-  // aggregate tables, pipeline/reprocess.h). Not counted: they derive from the same records.
+  // More tables emptied first the same way, with `truncate` or without it (an in-place
+  // rebuild's derived and aggregate tables, pipeline/reprocess.h; without `truncate` when
+  // process.table is not rebuilt). Not counted: they derive from the same records.
   std::vector<std::string> truncate_also{};
   // How many of dead_letters a BatchStage added about a record that is also stored (a late
   // record of an aggregate, a record a derived table refused; batch_stage.h): in the dead-letter

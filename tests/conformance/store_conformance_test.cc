@@ -428,6 +428,41 @@ TYPED_TEST(StoreConformance, TruncateAlsoEmptiesTheNamedTablesInTheSameBatch) {
   expect_after(reopened.get());
 }
 
+// A rebuild of derived tables only (reprocess --tables without process.table): truncate_also
+// without truncate empties the named tables and leaves the batch's own table as it was.
+TYPED_TEST(StoreConformance, TruncateAlsoWithoutTruncateKeepsTheBatchsOwnTable) {
+  Store* store = this->store_.get();
+  ASSERT_TRUE(store->EnsureTable(Users()).ok());
+  TableSchema derived = Users();
+  derived.table = "shop.derived";
+  ASSERT_TRUE(store->EnsureTable(derived).ok());
+  this->Apply(store, Batch({1, 2, 3}, "a", 3));
+  StoreBatch d = Batch({1, 2}, "d", 0);
+  d.table = "shop.derived";
+  d.counted = false;
+  d.offsets.clear();
+  this->Apply(store, d);
+  StoreBatch t = Batch({}, "t", 5);
+  t.truncate_also = {"shop.derived"};
+  t.rows.push_back({Key(9), RowJson(9, "y"), false, true, "shop.derived"});
+  this->Apply(store, t);
+  auto expect_after = [&](Store* s) {
+    EXPECT_EQ(this->ScanKeys(s, "", 0), (std::vector<std::string>{Key(1), Key(2), Key(3)}));
+    std::vector<std::string> rows;
+    ASSERT_TRUE(s->Scan("shop.derived", "", 0, [&](const std::string& k, const std::string& v) {
+                   rows.push_back(k + " " + v);
+                   return true;
+                 }).ok());
+    EXPECT_EQ(rows, (std::vector<std::string>{Key(9) + " " + RowJson(9, "y")}));
+  };
+  expect_after(store);
+  EXPECT_EQ(store->Counters()->stored, 3u);  // the derived rows and the emptying do not count
+  this->store_.reset();
+  auto reopened = this->Open();
+  ASSERT_NE(reopened, nullptr);
+  expect_after(reopened.get());
+}
+
 TYPED_TEST(StoreConformance, ListDeadLettersPagesOldestFirst) {
   ASSERT_TRUE(this->store_->EnsureTable(Users()).ok());
   for (int b = 0; b < 3; ++b) {

@@ -324,8 +324,8 @@ TEST(AggregatesTest, InPlaceReprocessAfterTheWindowsChangedEqualsPython) {
   EXPECT_EQ(r.err,
             "dataforge: reprocess --in-place from an offset or a time keeps the aggregates' "
             "windows, which already hold the records read again: rebuild them with "
-            "--from-beginning (every aggregate table emptied first), or into new tables with "
-            "--into-suffix SUFFIX\n");
+            "--from-beginning (every aggregate table emptied first), into new tables with "
+            "--into-suffix SUFFIX, or leave them out with --tables\n");
   r = RunDataforge(args({"reprocess", "--from-beginning", "--in-place", "--yes", "--group",
                          "rebuild-agg", "--progress-every", "60"}),
                    300000);

@@ -208,6 +208,152 @@ TEST_F(ReprocessTest, InPlaceEmptiesTheDerivedTableTooAndRebuildsItWithTheNewWhe
   EXPECT_EQ(Rows("dataforge.people_young"), young(9));  // ages 21..29: 30..39 went
 }
 
+// --tables: a derived table and an aggregate beside process.table; each rebuild names some of
+// them, and the tables it leaves out keep their rows byte for byte.
+TEST_F(ReprocessTest, TablesRebuildsOnlyTheNamedTablesAndLeavesTheOthersAsTheyWere) {
+  // Mapping A keeps ages under 40 in the derived table and counts people per age; mapping B
+  // keeps ages under 30 and also sums the ages.
+  auto tail = [](bool b) {
+    std::string yaml = fmt::format(
+        "  outputs:\n"
+        "    - table: dataforge.people_young\n"
+        "      where: \"dob.age < {}\"\n"
+        "      columns:\n"
+        "        - {{name: id, type: uuid, path: login.uuid, required: true}}\n"
+        "        - {{name: age, type: int, path: dob.age}}\n"
+        "  aggregates:\n"
+        "    - table: dataforge.people_per_age\n"
+        "      group_by: [age]\n"
+        "      window: {{type: tumbling, size: 1d}}\n"
+        "      values:\n"
+        "        - {{name: people, fn: count}}\n",
+        b ? 30 : 40);
+    if (b) yaml += "        - {name: age_sum, fn: sum, of: age}\n";
+    return yaml;
+  };
+  auto young = [](int to) {
+    std::map<std::string, std::string> rows;
+    for (int i = 1; i <= to; ++i) {
+      rows[Uuid(i)] = fmt::format(R"({{"id":"{}","age":{}}})", Uuid(i), 20 + i);
+    }
+    return rows;
+  };
+  // The aggregate's rows (keyed by window_key, not id).
+  auto per_age = [&](const std::string& table) {
+    auto r = Df({"table", "scan", table});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::string> rows;
+    for (const auto& line : SplitLines(r.out)) rows[JsonField(line, "window_key")] = line;
+    return rows;
+  };
+  std::string records;
+  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
+  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteFile(config_, PipelineYaml(capture_, false) + tail(false));
+  auto r = Df({"run", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Rows("dataforge.people_young"), young(19));  // ages 21..39
+  const auto counted = per_age("dataforge.people_per_age");
+  ASSERT_EQ(counted.size(), 30u);  // ages 21..50, one person each
+  // Batches of 7 records: what empties a table must do so with the first batch only.
+  WriteFile(config_, PipelineYaml(capture_, true, "", 7) + tail(true));
+
+  // The derived table alone, in place: process.table and the aggregate keep mapping A's rows.
+  r = Df({"reprocess", "--from-beginning", "--in-place", "--tables", "people_young"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: reprocess --in-place rewrites the live table dataforge.people_young (from "
+            "the beginning: every row removed first): add --yes to confirm, or rebuild into new "
+            "tables with --into-suffix _v2\n");
+  r = Df({"reprocess", "--from-beginning", "--in-place", "--yes", "--tables", "people_young",
+          "--group", "young-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SplitLines(r.out)[0],
+            "reprocessed users_created into dataforge.people_young in place (group young-1, "
+            "emptied first)");
+  EXPECT_EQ(Counts(r.out), "read 30 records: stored 30, dead-lettered 0, lost 0, filtered 0");
+  EXPECT_EQ(Rows("dataforge.people_young"), young(9));  // ages 21..29
+  EXPECT_EQ(Rows("dataforge.people"), Expected(1, 30, false));
+  EXPECT_EQ(per_age("dataforge.people_per_age"), counted);
+
+  // In place from an offset: refused while an aggregate is among the tables, allowed without.
+  r = Df(
+      {"reprocess", "--from-offset", "0:20", "--in-place", "--yes", "--tables", "people_per_age"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: reprocess --in-place from an offset or a time keeps the aggregates' "
+            "windows, which already hold the records read again: rebuild them with "
+            "--from-beginning (every aggregate table emptied first), into new tables with "
+            "--into-suffix SUFFIX, or leave them out with --tables\n");
+  r = Df({"reprocess", "--from-offset", "0:20", "--in-place", "--yes", "--tables",
+          "dataforge.people,people_young", "--group", "tail-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SplitLines(r.out)[0],
+            "reprocessed users_created into dataforge.people in place, dataforge.people_young in "
+            "place (group tail-1)");
+  EXPECT_EQ(Counts(r.out), "read 10 records: stored 10, dead-lettered 0, lost 0, filtered 0");
+  // Partial upserts: the ten records read again gained mail and city and kept email.
+  int a = 0, upserted = 0;
+  for (const auto& [id, row] : Rows("dataforge.people")) {
+    int i = std::stoi(id.substr(id.size() - 12));
+    if (row == RowA(i)) ++a;
+    if (JsonField(row, "mail") == fmt::format("p{}@example.com", i) &&
+        JsonField(row, "email") == JsonField(row, "mail") &&
+        JsonField(row, "city") == fmt::format("City{}", i)) {
+      ++upserted;
+    }
+  }
+  EXPECT_EQ(a, 20);
+  EXPECT_EQ(upserted, 10);
+  EXPECT_EQ(per_age("dataforge.people_per_age"), counted);
+
+  // The aggregate alone, in place: its new value in every row; the others as they were.
+  const auto people = Rows("dataforge.people");
+  r = Df({"reprocess", "--from-beginning", "--in-place", "--yes", "--tables",
+          "dataforge.people_per_age", "--group", "per-age-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto summed = per_age("dataforge.people_per_age");
+  ASSERT_EQ(summed.size(), 30u);
+  for (const auto& [key, row] : summed) {
+    // "<age>|<window start>"; the window is the day of processing.
+    const std::string age = key.substr(0, key.find('|')), start = key.substr(key.find('|') + 1);
+    EXPECT_EQ(row, fmt::format(R"({{"window_key":"{}","age":{},"window_start":"{}",)"
+                               R"("window_end":"{}","people":1,"age_sum":{}}})",
+                               key, age, start, JsonField(row, "window_end"), age));
+  }
+  EXPECT_EQ(Rows("dataforge.people"), people);
+  EXPECT_EQ(Rows("dataforge.people_young"), young(9));
+
+  // Into new tables: only the named ones are created, under a group that names them.
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--tables", "nosuch"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: --tables: 'nosuch' is not a table the processor writes; its tables are "
+            "dataforge.people, dataforge.people_young, dataforge.people_per_age (name one or "
+            "more, comma-separated)\n");
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--tables",
+          "people_per_age,people_young"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SplitLines(r.out)[0],
+            "reprocessed users_created into dataforge.people_young -> dataforge.people_young_v2, "
+            "dataforge.people_per_age -> dataforge.people_per_age_v2 (group "
+            "dataforge-processor-reprocess_v2-people_young-people_per_age)");
+  EXPECT_EQ(Rows("dataforge.people_young_v2"), young(9));
+  EXPECT_EQ(per_age("dataforge.people_per_age_v2").size(), 30u);
+  EXPECT_EQ(Df({"table", "count", "dataforge.people_v2"}).exit_code, 1);  // not created
+  // process.table's rebuild into _v2 is another group and finds its table new.
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--tables", "people"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SplitLines(r.out)[0],
+            "reprocessed users_created into dataforge.people -> dataforge.people_v2 (group "
+            "dataforge-processor-reprocess_v2-people)");
+  EXPECT_EQ(Rows("dataforge.people_v2"), Expected(1, 30, true));
+  // The live group's counters as the run left them.
+  StatusJson s = Status(data_, {"--config", config_});
+  EXPECT_EQ(s.fetched, 30);
+  EXPECT_EQ(s.stored, 30);
+}
+
 TEST_F(ReprocessTest, FromOffsetReadsOnlyFromThereAndBadOffsetsAreRefused) {
   RunAThenChange(25);
   // The log's order: offset k holds the record of the k-th line `topic consume` prints.

@@ -129,10 +129,8 @@ Status CassandraStore::Apply(const StoreBatch& batch) {
   }
   DF_RETURN_IF_ERROR(EnsureBookkeeping());
   std::lock_guard<std::mutex> lock(apply_mu_);
-  if (batch.truncate) {
-    DF_RETURN_IF_ERROR(DeleteAllRows(batch.table));
-    for (const std::string& table : batch.truncate_also) DF_RETURN_IF_ERROR(DeleteAllRows(table));
-  }
+  if (batch.truncate) DF_RETURN_IF_ERROR(DeleteAllRows(batch.table));
+  for (const std::string& table : batch.truncate_also) DF_RETURN_IF_ERROR(DeleteAllRows(table));
   cql::client::Completion done;
   Status sent;
   {

@@ -441,8 +441,8 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   DF_ASSIGN_OR_RETURN(auto by_table, RowsByTable(batch));
   const bool blind = std::all_of(batch.rows.begin(), batch.rows.end(),
                                  [](const RowWrite& r) { return r.deleted || r.complete; });
-  if (!batch.counted && !batch.truncate && batch.dead_letters.empty() && batch.offsets.empty() &&
-      blind && by_table.empty()) {
+  if (!batch.counted && !batch.truncate && batch.truncate_also.empty() &&
+      batch.dead_letters.empty() && batch.offsets.empty() && blind && by_table.empty()) {
     return ApplyUncounted(batch);
   }
   std::vector<std::shared_ptr<const ColumnSet>> columns(std::max<size_t>(by_table.size(), 1));
@@ -458,11 +458,8 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
   std::lock_guard lock(apply_mu_);
   if (!failed_.ok()) return failed_;
   rocksdb::WriteBatch wb;
-  std::vector<std::string> emptied;  // the tables the batch empties before its writes
-  if (batch.truncate) {
-    emptied = batch.truncate_also;
-    emptied.push_back(batch.table);
-  }
+  std::vector<std::string> emptied = batch.truncate_also;  // emptied before the batch's writes
+  if (batch.truncate) emptied.push_back(batch.table);
   for (const std::string& table : emptied) {
     std::string prefix = RowPrefix(table), upper = prefix;
     upper.back() = '\x01';  // the first key after every "<table>\0..." key
@@ -472,7 +469,8 @@ Status RocksDbStore::Apply(const StoreBatch& batch) {
     return std::find(emptied.begin(), emptied.end(), table) != emptied.end();
   };
   if (by_table.empty()) {
-    DF_RETURN_IF_ERROR(AddRows(batch.table, AllRows(batch), batch.truncate, columns[0].get(), &wb));
+    DF_RETURN_IF_ERROR(
+        AddRows(batch.table, AllRows(batch), is_emptied(batch.table), columns[0].get(), &wb));
   } else {
     for (size_t t = 0; t < by_table.size(); ++t) {
       const auto& [table, rows] = by_table[t];
