@@ -89,9 +89,9 @@ Status AggregatesReader::Read(const YAML::Node& n, const ProcessConfig& process,
 
 Status AggregatesReader::ReadOne(const YAML::Node& n, const ProcessConfig& process,
                                  AggregateSpec* a) {
-  DF_RETURN_IF_ERROR(
-      Keys(n, "an aggregate of 'process.aggregates'",
-           {"table", "group_by", "window", "lateness", "late", "values", "distinct_exact_limit"}));
+  DF_RETURN_IF_ERROR(Keys(n, "an aggregate of 'process.aggregates'",
+                          {"table", "group_by", "window", "lateness", "late", "values",
+                           "distinct_exact_limit", "max_final_state_bytes"}));
   a->line = n.Mark().line + 1;
   DF_RETURN_IF_ERROR(Str(n, "table", &a->table));
   if (!TableNameOk(a->table)) {
@@ -133,6 +133,14 @@ Status AggregatesReader::ReadOne(const YAML::Node& n, const ProcessConfig& proce
   }
   DF_RETURN_IF_ERROR(
       Num<uint64_t>(n, "distinct_exact_limit", 0, 10'000'000, &a->distinct_exact_limit));
+  if (n["max_final_state_bytes"] && a->late != "update") {
+    return Error(n["max_final_state_bytes"],
+                 "max_final_state_bytes is the memory of final states that late: update "
+                 "applies late records to; with late: deadletter a final state is deleted: "
+                 "remove it, or set late: update");
+  }
+  DF_RETURN_IF_ERROR(
+      Num<uint64_t>(n, "max_final_state_bytes", 0, uint64_t{1} << 40, &a->max_final_state_bytes));
   auto values = n["values"];
   if (!values || !values.IsSequence() || values.size() == 0) {
     return Error(values ? values : n,

@@ -42,6 +42,7 @@ const char* kGood =
     "        - {name: avg_age, fn: avg, of: age}\n"
     "        - {name: cities, fn: count_distinct, of: city}\n"
     "      distinct_exact_limit: 500\n"
+    "      max_final_state_bytes: 1048576\n"
     "    - table: ks.sessions\n"
     "      window: {type: session, gap: 30m}\n"
     "      values: [{name: n, fn: count}, {name: oldest, fn: max, of: age}]\n"
@@ -67,6 +68,7 @@ TEST(AggregatesReaderTest, ReadsTheSyntaxOfTheIssue) {
   EXPECT_EQ(a[0].values[1].of, "age");
   EXPECT_EQ(a[0].values[1].line, 17);
   EXPECT_EQ(a[0].distinct_exact_limit, 500u);
+  EXPECT_EQ(a[0].max_final_state_bytes, 1048576u);
   EXPECT_EQ(a[0].line, 10);
   EXPECT_EQ(a[1].window.type, "session");
   EXPECT_EQ(a[1].window.gap_ms, 1'800'000);
@@ -74,6 +76,7 @@ TEST(AggregatesReaderTest, ReadsTheSyntaxOfTheIssue) {
   EXPECT_EQ(a[1].late, "deadletter");
   EXPECT_EQ(a[1].lateness_ms, 0);
   EXPECT_EQ(a[1].distinct_exact_limit, 10000u);
+  EXPECT_EQ(a[2].max_final_state_bytes, uint64_t{32} << 20);  // the default
   EXPECT_EQ(a[2].window.advance_ms, 900'000);
   EXPECT_EQ(a[2].group_by, std::vector<std::string>{"city"});
 }
@@ -85,6 +88,12 @@ TEST(AggregatesReaderTest, EachMistakeIsOneLineWithFileLineAndTheFix) {
   EXPECT_EQ(ErrorOf(head + "      group_by: [nation]\n" + win + vals),
             "p.yaml:11: group_by column 'nation' is not one of process.columns (id, country, age, "
             "city, registered_at): group by a mapped column");
+  EXPECT_EQ(ErrorOf(head + win + vals + "      max_final_state_bytes: 1000\n"),
+            "p.yaml:13: max_final_state_bytes is the memory of final states that late: update "
+            "applies late records to; with late: deadletter a final state is deleted: remove it, "
+            "or set late: update");
+  EXPECT_EQ(ErrorOf(head + win + vals + "      late: update\n      max_final_state_bytes: -1\n"),
+            "p.yaml:14: 'max_final_state_bytes' is -1; it must be between 0 and 1099511627776");
   EXPECT_EQ(ErrorOf(head + "      window: {type: tumbling, size: 1h, time: age}\n" + vals),
             "p.yaml:11: window time column 'age' is of type int: it must be a timestamp column "
             "(type: timestamp)");
@@ -186,6 +195,7 @@ TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
       "        - {name: users, fn: count}\n"
       "        - {name: avg_age, fn: avg, of: age}\n"
       "      distinct_exact_limit: 500\n"
+      "      max_final_state_bytes: 0\n"
       "    - table: dataforge.sessions\n"
       "      group_by: [country]\n"
       "      window: {type: session, gap: 30m}\n"
@@ -215,6 +225,7 @@ TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
   EXPECT_EQ(a.values[1].fn, "avg");
   EXPECT_EQ(a.values[1].of, "age");
   EXPECT_EQ(a.distinct_exact_limit, 500u);
+  EXPECT_EQ(a.max_final_state_bytes, 0u);
   EXPECT_EQ(back->process.aggregates[1].window.gap_ms, 1'800'000);
   EXPECT_EQ(back->process.aggregates[1].window.time_column, "");
 }

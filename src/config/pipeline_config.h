@@ -175,6 +175,9 @@ struct AggregateSpec {
   std::string late = "deadletter";  // a record later than that: deadletter | update
   std::vector<AggregateValueSpec> values;
   uint64_t distinct_exact_limit = 10000;
+  // late: update tumbling and hopping windows: the memory their final states may be kept in
+  // (process/aggregate/aggregate_stage.h Kept), over all partitions; 0 = read from the store.
+  uint64_t max_final_state_bytes = uint64_t{32} << 20;
   int line = 0;
 };
 

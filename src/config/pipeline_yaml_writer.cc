@@ -96,6 +96,9 @@ void WriteAggregates(YAML::Emitter& out, const std::vector<AggregateSpec>& aggre
     }
     out << YAML::EndSeq;
     out << YAML::Key << "distinct_exact_limit" << YAML::Value << Lit(a.distinct_exact_limit);
+    if (a.late == "update") {
+      out << YAML::Key << "max_final_state_bytes" << YAML::Value << Lit(a.max_final_state_bytes);
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -66,8 +67,11 @@ class YamlReader {
     if (!in || !in.eof() || text.empty()) {
       return Error(n, fmt::format("'{}' must be a number, not '{}'", key, text));
     }
-    if (v < lo || v > hi) {
-      return Error(n, fmt::format("'{}' is {}; it must be between {} and {}", key, v, lo, hi));
+    // An unsigned read of "-1" wraps around (strtoull): it is named as written.
+    const bool negative = std::is_unsigned_v<T> && text.front() == '-' && v != T{};
+    if (negative || v < lo || v > hi) {
+      return Error(n, fmt::format("'{}' is {}; it must be between {} and {}", key,
+                                  negative ? text : fmt::format("{}", v), lo, hi));
     }
     *out = v;
     return Status::OK();

@@ -43,12 +43,23 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
     late.metric.push_back(
         CounterValue(static_cast<double>(late_total - late_letters), {{"outcome", "updated"}}));
     out.push_back(std::move(late));
-    auto open = Family("dataforge_aggregate_windows_open",
-                       "(group, window, partition) states of process.aggregates held in memory "
-                       "(not final yet), this process.",
-                       MetricType::Gauge);
-    open.metric.push_back(GaugeValue(static_cast<double>(agg.windows_open.load())));
-    out.push_back(std::move(open));
+    auto gauge = [&](const char* name, const char* help, int64_t value) {
+      auto f = Family(name, help, MetricType::Gauge);
+      f.metric.push_back(GaugeValue(static_cast<double>(value)));
+      out.push_back(std::move(f));
+    };
+    gauge("dataforge_aggregate_windows_open",
+          "(group, window, partition) states of process.aggregates held in memory (not final "
+          "yet), this process.",
+          agg.windows_open.load());
+    gauge("dataforge_aggregate_final_states_kept",
+          "Final states of late: update process.aggregates kept in memory for the late records "
+          "that update them (this process).",
+          agg.final_states_kept.load());
+    gauge("dataforge_aggregate_final_state_bytes_kept",
+          "Bytes of those final states, as they count against the aggregates' "
+          "max_final_state_bytes (this process).",
+          agg.final_state_bytes_kept.load());
     auto deleted = Family("dataforge_aggregate_states_deleted_total",
                           "State rows of process.aggregates windows final in every partition "
                           "deleted (late: deadletter), this process.",

@@ -15,6 +15,10 @@ struct AggregateProbe {
   std::atomic<uint64_t> results_written{0};     // result rows upserted
   std::atomic<int64_t> windows_open{0};         // (group, window, partition) states in memory
   std::atomic<uint64_t> states_deleted{0};      // state rows of windows final everywhere deleted
+  // Final states kept in memory (late: update; AggregateStage Kept) and their bytes as they
+  // count against max_final_state_bytes, as of the last batch.
+  std::atomic<int64_t> final_states_kept{0};
+  std::atomic<int64_t> final_state_bytes_kept{0};
 };
 
 }  // namespace dataforge

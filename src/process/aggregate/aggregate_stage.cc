@@ -101,7 +101,8 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.state_table = AggregateStateTable(spec.table);
     agg.session = spec.window.type == "session";
     agg.purge = !agg.session && spec.late == "deadletter";
-    agg.keep = !agg.session && !agg.purge;
+    agg.max_kept_bytes = static_cast<size_t>(spec.max_final_state_bytes);
+    agg.keep = !agg.session && !agg.purge && agg.max_kept_bytes > 0;
     if (agg.purge) agg.sweep_after = "";
     stage->aggregates_.push_back(std::move(agg));
   }
@@ -138,6 +139,8 @@ void AggregateStage::DropCaches() {
     }
   }
   probe_->windows_open = 0;
+  probe_->final_states_kept = 0;
+  probe_->final_state_bytes_kept = 0;
   states_deleting_ = 0;
 }
 
@@ -273,6 +276,7 @@ bool AggregateStage::Kept::Take(const std::string& key, KeptState* out) {
     return true;
   }
   if (auto it = older.find(key); it != older.end()) {
+    older_bytes -= std::min(older_bytes, Cost(key, it->second));
     *out = std::move(it->second);
     older.erase(it);
     return true;
@@ -285,9 +289,10 @@ void AggregateStage::Keep(const Aggregate& agg, Partition& part, int32_t partiti
   Kept& kept = part.kept;
   KeptState state{e.in_store ? EncodeState(agg.defs, e.state) : std::string(), e.through,
                   e.in_store};
+  // A key is in one generation at most: LoadEntry took it out before the entry came back.
   kept.recent_bytes += Kept::Cost(key, state);
   kept.recent.insert_or_assign(key, std::move(state));
-  const size_t budget = max_kept_bytes_ / 2 / static_cast<size_t>(std::max(partitions_, 1));
+  const size_t budget = agg.max_kept_bytes / 2 / static_cast<size_t>(std::max(partitions_, 1));
   if (kept.recent_bytes <= budget) return;
   // `older` is forgotten: its states are read from the store again when needed.
   for (const auto& [k, old] : kept.older) {
@@ -295,6 +300,7 @@ void AggregateStage::Keep(const Aggregate& agg, Partition& part, int32_t partiti
   }
   kept.older = std::move(kept.recent);
   kept.recent.clear();
+  kept.older_bytes = kept.recent_bytes;
   kept.recent_bytes = 0;
 }
 
@@ -726,7 +732,23 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
     }
   }
   probe_->windows_open = open;
+  int64_t kept_states = 0, kept_bytes = 0;
+  for (const auto& agg : aggregates_) {
+    for (const auto& [p, part] : agg.partitions) {
+      kept_states += static_cast<int64_t>(part.kept.recent.size() + part.kept.older.size());
+      kept_bytes += static_cast<int64_t>(part.kept.recent_bytes + part.kept.older_bytes);
+    }
+  }
+  probe_->final_states_kept = kept_states;
+  probe_->final_state_bytes_kept = kept_bytes;
   return Status::OK();
+}
+
+void AggregateStage::set_max_kept_bytes(size_t n) {
+  for (auto& agg : aggregates_) {
+    agg.max_kept_bytes = n;
+    agg.keep = !agg.session && !agg.purge && n > 0;
+  }
 }
 
 }  // namespace dataforge

@@ -108,9 +108,9 @@ class AggregateStage final : public BatchStage {
   // How many evicted windows each aggregate lists for deletion (~100 bytes each; default
   // 100,000); beyond that the sweep finds them. Tests set a small bound.
   void set_max_final_states(size_t n) { max_final_states_ = n; }
-  // The memory each late: update tumbling or hopping aggregate may keep final states in (see
-  // Kept; default 32 MiB, split over the topic's partitions). Tests set a small bound.
-  void set_max_kept_bytes(size_t n) { max_kept_bytes_ = n; }
+  // The memory every late: update aggregate may keep final states in (see Kept), instead of
+  // its max_final_state_bytes. Tests set a small bound.
+  void set_max_kept_bytes(size_t n);
 
   Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                StoreBatch* batch) override;
@@ -153,7 +153,7 @@ class AggregateStage final : public BatchStage {
   };
   struct Kept {
     std::unordered_map<std::string, KeptState> recent, older;
-    size_t recent_bytes = 0;
+    size_t recent_bytes = 0, older_bytes = 0;  // their Cost
     bool Contains(const std::string& key) const {
       return recent.contains(key) || older.contains(key);
     }
@@ -213,7 +213,9 @@ class AggregateStage final : public BatchStage {
     std::vector<ValueDef> defs;
     std::string state_table;
     bool session = false;
-    bool keep = false;  // final states stay in Partition::kept: tumbling, hopping, late: update
+    // Final states stay in Partition::kept: tumbling, hopping, late: update, a budget > 0.
+    bool keep = false;
+    size_t max_kept_bytes = 0;  // over all partitions: each gets max_kept_bytes / partitions_
     std::unordered_map<int32_t, Partition> partitions;
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
@@ -288,7 +290,6 @@ class AggregateStage final : public BatchStage {
   bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
   uint64_t states_deleting_ = 0;  // state rows the pending batch deletes (for the probe)
   size_t max_final_states_ = 100000;
-  size_t max_kept_bytes_ = size_t{32} << 20;
   // Per record scratch.
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;

@@ -213,6 +213,16 @@ TEST(AggregateStageTest, LateUpdateKeepsFinalStatesInMemoryWithinItsBudget) {
   ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T13:00:00.000Z").ok());
   f.Commit();  // 11:00 is final: kept, and 10:00 forgotten
   EXPECT_EQ(f.probe.windows_open.load(), 1);
+  // One kept state, counted as its key, the bytes of its state row's state and 128.
+  EXPECT_EQ(f.probe.final_states_kept.load(), 1);
+  const std::string kept_key = "France|2024-01-01T11:00:00.000Z";
+  auto row = f.store->Get("t.per_country_hour_state", "s/0/" + kept_key);
+  ASSERT_TRUE(row.ok());
+  const size_t at = row->find(R"("state":")") + 9;  // base64 holds no quote
+  auto state = Base64Decode(row->substr(at, row->find('"', at) - at));
+  ASSERT_TRUE(state.has_value()) << *row;
+  EXPECT_EQ(f.probe.final_state_bytes_kept.load(),
+            static_cast<int64_t>(kept_key.size() + state->size() + 128));
   // The kept state serves a late record: its spoiled row is not read.
   SpoilStateRow(f.store.get(), "s/0/France|2024-01-01T11:00:00.000Z");
   ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T11:40:00.000Z").ok());
@@ -229,6 +239,24 @@ TEST(AggregateStageTest, LateUpdateKeepsFinalStatesInMemoryWithinItsBudget) {
   EXPECT_EQ(f.Row(0, 5, R"("France")", "2024-01-01T11:50:00.000Z").ToString(),
             "Corruption: aggregate t.per_country_hour: state row "
             "s/0/France|2024-01-01T11:00:00.000Z of t.per_country_hour_state: not base64");
+}
+
+// max_final_state_bytes: 0 keeps nothing: a late record reads its window's state row.
+TEST(AggregateStageTest, NoFinalStateIsKeptWithABudgetOfZero) {
+  Fixture f;
+  f.config.aggregates[0].late = "update";
+  f.config.aggregates[0].max_final_state_bytes = 0;
+  f.Open();
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T11:15:00.000Z").ok());
+  f.Commit();  // 10:00 is final, and not kept
+  EXPECT_EQ(f.probe.final_states_kept.load(), 0);
+  EXPECT_EQ(f.probe.final_state_bytes_kept.load(), 0);
+  SpoilStateRow(f.store.get(), "s/0/France|2024-01-01T10:00:00.000Z");
+  EXPECT_EQ(f.Row(0, 2, R"("France")", "2024-01-01T10:40:00.000Z").ToString(),
+            "Corruption: aggregate t.per_country_hour: state row "
+            "s/0/France|2024-01-01T10:00:00.000Z of t.per_country_hour_state: not base64");
 }
 
 TEST(AggregateStageTest, RecordsBelowAStoredStatesThroughAreSkipped) {
