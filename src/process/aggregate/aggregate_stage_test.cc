@@ -241,6 +241,27 @@ TEST(AggregateStageTest, LateUpdateKeepsFinalStatesInMemoryWithinItsBudget) {
             "s/0/France|2024-01-01T11:00:00.000Z of t.per_country_hour_state: not base64");
 }
 
+// A late record's update of a final window is kept as the bytes its batch wrote: the next late
+// record of that window starts from them, not from the store (whose row is spoiled here).
+TEST(AggregateStageTest, ALateUpdateIsKeptAsTheStateItsBatchWrote) {
+  Fixture f;
+  f.config.aggregates[0].late = "update";
+  f.Open();
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T11:15:00.000Z").ok());
+  f.Commit();  // 10:00 is final: kept
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T10:20:00.000Z").ok());
+  auto rows = f.Commit();  // late: 10:00 updated, written, and kept again
+  EXPECT_NE(rows["France|2024-01-01T10:00:00.000Z"].find(R"("users":2,)"), std::string::npos);
+  SpoilStateRow(f.store.get(), "s/0/France|2024-01-01T10:00:00.000Z");
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T10:40:00.000Z").ok());
+  rows = f.Commit();
+  EXPECT_NE(rows["France|2024-01-01T10:00:00.000Z"].find(R"("users":3,)"), std::string::npos)
+      << rows["France|2024-01-01T10:00:00.000Z"];
+  EXPECT_EQ(f.probe.final_states_kept.load(), 1);
+}
+
 // max_final_state_bytes: 0 keeps nothing: a late record reads its window's state row.
 TEST(AggregateStageTest, NoFinalStateIsKeptWithABudgetOfZero) {
   Fixture f;
