@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/signal_waiter.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -53,7 +54,7 @@ void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_l
       ->capture_default_str();
 
   AddRunCommand(app, ctx, exit_code);
-  AddMockApiCommand(app, exit_code);
+  AddMockApiCommand(app, ctx, exit_code);
   AddTableCommands(app, ctx, exit_code);
   AddTopicCommands(app, ctx, exit_code);
   AddStagingCommands(app, ctx, exit_code);
@@ -71,27 +72,24 @@ void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_l
 
 namespace {
 
-// The commands that handle SIGINT/SIGTERM themselves (SignalWaiter: drain, summary, exit 0).
-// RunCli blocks both signals before anything else, so one that arrives while such a command reads
-// its flags and pipeline file stays pending and is handled as any later one, instead of killing
-// the process before it has printed anything (exit 143). Every other command gets the default
-// action back (and any pending signal) as soon as the command line is parsed.
-constexpr std::string_view kSignalHandlingCommands[] = {"run", "serve", "cql-serve", "reprocess",
-                                                        "mock-api"};
-
+// RunCli blocks SIGINT/SIGTERM before anything else, so one that arrives while a command that
+// handles them (HandleStopSignals, cli_context.h) reads its flags and pipeline file stays
+// pending and is handled as any later one, instead of killing the process before it has printed
+// anything (exit 143). Every other command gets the default action back (and any pending signal)
+// as soon as the command line is parsed.
 void SetStopSignalsBlocked(bool blocked) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  sigset_t set = StopSignals();
   pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
 }
 
-bool HandlesStopSignals(const CLI::App& app) {
-  std::vector<CLI::App*> used = app.get_subcommands();
-  if (used.empty()) return false;
-  return std::find(std::begin(kSignalHandlingCommands), std::end(kSignalHandlingCommands),
-                   used.front()->get_name()) != std::end(kSignalHandlingCommands);
+// Whether the command the command line runs (its innermost subcommand) handles them.
+bool HandlesStopSignals(const CLI::App& app, const CliContext& ctx) {
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  for (const auto& [handler, when] : ctx.stop_signal_commands) {
+    if (handler == command) return !when || when();
+  }
+  return false;
 }
 
 }  // namespace
@@ -112,7 +110,7 @@ int RunCli(int argc, char** argv) {
   BuildCli(app, ctx, &exit_code, &log_level);
   app.parse_complete_callback([&] {
     spdlog::set_level(spdlog::level::from_str(log_level));
-    if (!HandlesStopSignals(app)) SetStopSignalsBlocked(false);
+    if (!HandlesStopSignals(app, ctx)) SetStopSignalsBlocked(false);
   });
 
   try {

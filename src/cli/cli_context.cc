@@ -34,6 +34,10 @@ Result<PipelineConfig> LoadConfig(const CliContext& ctx) {
   return config;
 }
 
+void HandleStopSignals(CliContext& ctx, const CLI::App* command, std::function<bool()> when) {
+  ctx.stop_signal_commands.push_back({command, std::move(when)});
+}
+
 int ReportError(const Status& s) {
   fmt::print(stderr, "dataforge: {}\n", Redact(s.message()));
   return s.code() == StatusCode::kConfigError || s.code() == StatusCode::kInvalidArgument ? 2 : 1;

@@ -2,10 +2,16 @@
 // exit code and a one-line error.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "config/pipeline_config.h"
+
+namespace CLI {
+class App;
+}
 
 namespace dataforge {
 
@@ -15,7 +21,22 @@ struct CliContext {
   std::string log_url;      // --log; overrides log.url of the pipeline file
   std::string staging_url;  // --staging; overrides staging.url of the pipeline file
   std::string store_url;    // --store; overrides store.url of the pipeline file
+  // The commands that handle SIGINT/SIGTERM themselves with a SignalWaiter (HandleStopSignals).
+  struct StopSignalCommand {
+    const CLI::App* command;
+    std::function<bool()> when;  // null = always
+  };
+  std::vector<StopSignalCommand> stop_signal_commands;
 };
+
+// Declares that `command` handles SIGINT/SIGTERM itself with a SignalWaiter (drain or stop, then
+// a summary), when `when()` is true for the command line given (null: always; e.g. `dags trigger`
+// only with --wait). RunCli keeps both signals blocked from its start for such a command, so one
+// that arrives while it still reads its flags and pipeline file stays pending and is handled
+// like a later one; every other command gets the default action back once the command line is
+// parsed (cli.cc).
+void HandleStopSignals(CliContext& ctx, const CLI::App* command,
+                       std::function<bool()> when = nullptr);
 
 // Loads --config (or the default) and applies the --log/--staging/--store flags. A backend
 // that neither a flag nor the pipeline file names (still the built-in default) is the one the

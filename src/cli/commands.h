@@ -10,11 +10,12 @@ namespace dataforge {
 
 // The whole command line of `dataforge` on `app`: the global options (into `ctx`; --log-level into
 // `log_level`) and every command, whose callbacks set `*exit_code`. RunCli parses argv with it;
-// `config check FILE -- ARGS` (command_line_check.h) parses ARGS with it without running a callback.
+// `config check FILE -- ARGS` (command_line_check.h) parses ARGS with it without running a
+// callback.
 void BuildCli(CLI::App& app, CliContext& ctx, int* exit_code, std::string* log_level);
 
 void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code);
-void AddMockApiCommand(CLI::App& app, int* exit_code);
+void AddMockApiCommand(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddConfigCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code);
 void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code);

@@ -52,6 +52,7 @@ void AddCqlServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "the store is served read-write); `dataforge run --cql-port` serves a running pipeline's "
       "store instead. Prints "
       "one line when ready; stops on SIGINT/SIGTERM.");
+  HandleStopSignals(ctx, cmd);
   auto flags = std::make_shared<CqlEndpointFlags>();
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", flags->port,

@@ -170,6 +170,7 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   trigger->add_option("--conf", *conf,
                       "JSON object passed to the run; tasks read it as {{ conf.KEY }}");
   trigger->add_flag("--wait", *wait, "Run it here and wait for it to finish (exit 1 if it fails)");
+  HandleStopSignals(ctx, trigger, [wait] { return *wait; });
   trigger->callback([&ctx, exit_code, dag, conf, wait] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       const DagSpec* d = FindDag(c, *dag);
@@ -211,6 +212,7 @@ void AddDagsCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       "backfill",
       "Create and run the DAG's scheduled runs whose intervals start between --from and --to "
       "(inclusive; dates in the DAG's time zone). Runs that exist already are left alone.");
+  HandleStopSignals(ctx, backfill);
   backfill->add_option("DAG", *dag, "DAG id")->required();
   backfill->add_option("--from", *from, "First date, e.g. 2026-01-01")->required();
   backfill->add_option("--to", *to, "Last date, e.g. 2026-01-30")->required();

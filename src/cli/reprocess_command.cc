@@ -167,6 +167,7 @@ void AddReprocessCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "      records since that time rewritten in place (upserts, nothing removed)\n"
       "  dataforge reprocess --from-beginning --in-place --yes --tables users_per_country_hour\n"
       "      one aggregate rebuilt after its window changed, every other table untouched");
+  HandleStopSignals(ctx, cmd);
   auto* beginning = cmd->add_flag("--from-beginning", f->from_beginning,
                                   "Read every partition from its first offset");
   auto* offset = cmd->add_option("--from-offset", f->from_offset,

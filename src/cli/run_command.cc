@@ -169,6 +169,7 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "end of a file:// source, or --max-records. Over a Kafka log (--log kafka://host:port) "
       "it can run as one role: 'ingest' (source, staging, relay into Kafka) or 'process' (a "
       "consumer-group member: Kafka -> store; start several to share the partitions).");
+  HandleStopSignals(ctx, cmd);
   auto opts = std::make_shared<RunOptions>();
   auto no_progress = std::make_shared<bool>(false);
   cmd->add_option("--max-records", opts->max_records,
@@ -367,11 +368,12 @@ void AddRunCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   });
 }
 
-void AddMockApiCommand(CLI::App& app, int* exit_code) {
+void AddMockApiCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
   auto* cmd =
       app.add_subcommand("mock-api",
                          "Serve a randomuser.me-compatible API: GET /api/?results=N&seed=S&page=P "
                          "(also nat, gender, inc, exc). Deterministic for a seed and page.");
+  HandleStopSignals(ctx, cmd);
   auto host = std::make_shared<std::string>("127.0.0.1");
   auto port = std::make_shared<int>(8080);
   cmd->add_option("--host", *host, "Address to listen on")->capture_default_str();

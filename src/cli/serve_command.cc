@@ -69,6 +69,7 @@ void AddServeCommand(CLI::App& app, CliContext& ctx, int* exit_code) {
       "exists (`dataforge users add`) or with auth.required; off loopback, authentication must "
       "be on (or --insecure-no-auth given). Prints one line when ready; on SIGINT/SIGTERM "
       "finishes the requests in flight, prints a summary and exits 0.");
+  HandleStopSignals(ctx, cmd);
   auto flags = std::make_shared<HttpEndpointFlags>();
   cmd->add_option("--http-port", flags->port,
                   "Port to listen on (0 = any free port, named in the ready line)")

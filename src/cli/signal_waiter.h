@@ -16,14 +16,20 @@
 
 namespace dataforge {
 
+// SIGINT and SIGTERM: the signals that stop a command.
+inline sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
 // Blocks SIGINT/SIGTERM in every thread (call before starting any) and handles them on one
 // thread with sigwait: the first signal calls `on_first`, the second `on_second`.
 class SignalWaiter {
  public:
-  SignalWaiter() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
+  SignalWaiter() : set_(StopSignals()) {
     sigaddset(&set_, SIGUSR1);  // used only to wake the waiter at shutdown
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/read_only_backends.h"
+#include "cli/signal_waiter.h"
 #include "cli/top_view.h"
 #include "common/clock.h"
 #include "serve/http/api.h"
@@ -211,10 +212,7 @@ Status RunTop(const CliContext& ctx, const TopOptions& o) {
     return Status::OK();
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  sigset_t signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) return Status::IOError("top: signalfd failed");

@@ -219,6 +219,25 @@ TEST(RunTest, StopSignalWhileThePipelineFileIsReadDrainsWithASummary) {
   signal_while_reading(status, SIGTERM, false);
   ProcessResult st = status.Wait();
   EXPECT_EQ(st.signal, SIGTERM) << st.out << st.err;
+
+  // A nested command that waits (`dags trigger --wait`) handles it too: the run is queued, the
+  // scheduler here stops at once and says so. (Whether the run finished before it stopped is
+  // not asserted: the signal is already pending when the scheduler starts.)
+  auto trigger = StartDataforge({"dags", "trigger", "user_automation", "--wait", "--config", fifo,
+                                 "--data-dir", dir.Sub("data")});
+  signal_while_reading(trigger, SIGINT, true);
+  ProcessResult tr = trigger.Wait();
+  EXPECT_EQ(tr.signal, 0) << tr.out << tr.err;
+  EXPECT_NE(tr.out.find("of DAG user_automation queued"), std::string::npos) << tr.out;
+  EXPECT_NE(tr.err.find("Interrupt received: stopping; queued runs stay queued for the next "
+                        "scheduler"),
+            std::string::npos)
+      << tr.err;
+  // Without --wait it handles none: the default action.
+  auto queue_only = StartDataforge(
+      {"dags", "trigger", "user_automation", "--config", fifo, "--data-dir", dir.Sub("data")});
+  signal_while_reading(queue_only, SIGTERM, false);
+  EXPECT_EQ(queue_only.Wait().signal, SIGTERM);
 }
 
 TEST(RunTest, HelpAndVersion) {
