@@ -534,10 +534,10 @@ Status Decode(const DataType& t, std::string_view b, int depth, std::string* out
         out->append("\"NaN\"");
       } else if (std::isinf(v)) {
         out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+      } else if (v == 0 && std::signbit(v)) {
+        out->append("-0.0");  // "-0" would read back as the integer 0 (float and double alike)
       } else if (t.id == TypeId::kFloat) {
         out->append(fmt::format("{}", static_cast<float>(v)));
-      } else if (v == 0 && std::signbit(v)) {
-        out->append("-0.0");  // "-0" would read back as the integer 0
       } else {
         out->append(fmt::format("{}", v));
       }
