@@ -39,9 +39,9 @@ class TruncateFirstBatch final : public BatchStage {
     return Status::OK();
   }
   Status BeforeApply(StoreBatch* batch) override {
+    // The processor starts every batch without either (Processor::StartBatch).
     batch->truncate = pending_ && table_;
     if (pending_) batch->truncate_also = also_;
-    if (!pending_) batch->truncate_also.clear();
     return Status::OK();
   }
   Status AfterApply(const StoreBatch&) override {

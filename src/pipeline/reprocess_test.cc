@@ -122,6 +122,13 @@ TEST(ReprocessFlagsTest, DefaultGroupNamesTheTablesWhenNotAllAreRebuilt) {
   std::string group = DefaultReprocessGroup(process, o, many, 0);
   EXPECT_TRUE(std::regex_match(group, std::regex("live-reprocess_v2-10tables-[0-9a-f]{8}")))
       << group;
+  // Another ten tables: the same count, another checksum.
+  std::vector<std::string> others = many;
+  others.back() = "ks.per_country";
+  std::string other = DefaultReprocessGroup(process, o, others, 0);
+  EXPECT_TRUE(std::regex_match(other, std::regex("live-reprocess_v2-10tables-[0-9a-f]{8}")))
+      << other;
+  EXPECT_NE(other, group);
   many.pop_back();
   EXPECT_NE(DefaultReprocessGroup(process, o, many, 0).substr(0, 26), group.substr(0, 26));
   o.into_suffix.clear();

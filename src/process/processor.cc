@@ -201,13 +201,7 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
     }
   }
   // Every partition is at its marker: empty the table and move all of them past it, at once.
-  batch_.table = config_.table;
-  batch_.group = config_.group;
-  batch_.rows.clear();
-  batch_.dead_letters.clear();
-  batch_.stage_letters = 0;
-  batch_.offsets.clear();
-  batch_.truncate_also.clear();  // a stage sets it for one batch (reprocess --in-place)
+  StartBatch();
   batch_.truncate = write_table_;
   positions_.clear();
   for (const auto& [q, offset] : b.reached) {
@@ -216,9 +210,7 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
     batch_.offsets.push_back({topic_, q, offset + 1, stored, 0, 0, log_id_});
     positions_.push_back({q, offset + 1});
   }
-  Status applied = store_->Apply(batch_);
-  batch_.truncate = false;
-  DF_RETURN_IF_ERROR(applied);
+  DF_RETURN_IF_ERROR(store_->Apply(batch_));  // (the next StartBatch clears `truncate`)
   DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
   uint64_t seq = OutboxSeqOf(b.marker.record);
   for (const auto& [q, offset] : b.reached) {
@@ -245,15 +237,20 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   return n;
 }
 
-Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
-                                       const std::vector<LostRange>& lost_ranges) {
+void Processor::StartBatch() {
   batch_.table = config_.table;
   batch_.group = config_.group;
   batch_.rows.clear();
   batch_.dead_letters.clear();
   batch_.stage_letters = 0;
   batch_.offsets.clear();
+  batch_.truncate = false;
   batch_.truncate_also.clear();  // a stage sets it for one batch (reprocess --in-place)
+}
+
+Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
+                                       const std::vector<LostRange>& lost_ranges) {
+  StartBatch();
   positions_.clear();
   counts_.clear();
   timestamps_.clear();

@@ -124,6 +124,8 @@ class Processor final : private ConsumerListener {
   void OnRecordsLost(const LostRange& range) override;
   // True when `c` repeats a record already applied (see the header comment); records it.
   bool IsDuplicate(const ConsumedRecord& c);
+  // Empties batch_ (keeping its buffers) for the next batch of config_.table and group.
+  void StartBatch();
   // Maps and applies `records` (offset order within each partition) and `lost` as one
   // StoreBatch, then commits; updates the probe. Returns records consumed plus lost.
   Result<size_t> ApplyRecords(std::vector<ConsumedRecord>& records,

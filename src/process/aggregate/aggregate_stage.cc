@@ -102,7 +102,6 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.session = spec.window.type == "session";
     agg.purge = !agg.session && spec.late == "deadletter";
     agg.max_kept_bytes = static_cast<size_t>(spec.max_final_state_bytes);
-    agg.keep = !agg.session && !agg.purge && agg.max_kept_bytes > 0;
     if (agg.purge) agg.sweep_after = "";
     stage->aggregates_.push_back(std::move(agg));
   }
@@ -720,7 +719,7 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
         } else {
           final = e.window.end_ms < final_before;
         }
-        if (final && agg.keep) {
+        if (final && agg.keep()) {
           Keep(agg, part, p, it->first, e);
         } else if (final && part.fresh) {  // (checked here too: no key built otherwise)
           part.RememberEvicted(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
@@ -745,10 +744,7 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
 }
 
 void AggregateStage::set_max_kept_bytes(size_t n) {
-  for (auto& agg : aggregates_) {
-    agg.max_kept_bytes = n;
-    agg.keep = !agg.session && !agg.purge && n > 0;
-  }
+  for (auto& agg : aggregates_) agg.max_kept_bytes = n;
 }
 
 }  // namespace dataforge

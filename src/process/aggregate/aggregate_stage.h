@@ -213,9 +213,9 @@ class AggregateStage final : public BatchStage {
     std::vector<ValueDef> defs;
     std::string state_table;
     bool session = false;
-    // Final states stay in Partition::kept: tumbling, hopping, late: update, a budget > 0.
-    bool keep = false;
     size_t max_kept_bytes = 0;  // over all partitions: each gets max_kept_bytes / partitions_
+    // Final states stay in Partition::kept: tumbling, hopping, late: update, a budget > 0.
+    bool keep() const { return !session && !purge && max_kept_bytes > 0; }
     std::unordered_map<int32_t, Partition> partitions;
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
