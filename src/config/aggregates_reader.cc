@@ -91,7 +91,7 @@ Status AggregatesReader::ReadOne(const YAML::Node& n, const ProcessConfig& proce
                                  AggregateSpec* a) {
   DF_RETURN_IF_ERROR(Keys(n, "an aggregate of 'process.aggregates'",
                           {"table", "group_by", "window", "lateness", "late", "values",
-                           "distinct_exact_limit", "max_final_state_bytes"}));
+                           "distinct_exact_limit", "max_final_state_bytes", "late_update_for"}));
   a->line = n.Mark().line + 1;
   DF_RETURN_IF_ERROR(Str(n, "table", &a->table));
   if (!TableNameOk(a->table)) {
@@ -141,6 +141,16 @@ Status AggregatesReader::ReadOne(const YAML::Node& n, const ProcessConfig& proce
   }
   DF_RETURN_IF_ERROR(
       Num<uint64_t>(n, "max_final_state_bytes", 0, uint64_t{1} << 40, &a->max_final_state_bytes));
+  if (n["late_update_for"]) {
+    if (a->late != "update") {
+      return Error(n["late_update_for"],
+                   "late_update_for is how long late: update applies late records to a final "
+                   "window; with late: deadletter none is applied: remove it, or set late: update");
+    }
+    int64_t ms = 0;
+    DF_RETURN_IF_ERROR(DurationMs(n, "late_update_for", 1, &ms));
+    a->late_update_for_ms = ms;
+  }
   auto values = n["values"];
   if (!values || !values.IsSequence() || values.size() == 0) {
     return Error(values ? values : n,

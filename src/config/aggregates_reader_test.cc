@@ -43,6 +43,7 @@ const char* kGood =
     "        - {name: cities, fn: count_distinct, of: city}\n"
     "      distinct_exact_limit: 500\n"
     "      max_final_state_bytes: 1048576\n"
+    "      late_update_for: 7d\n"
     "    - table: ks.sessions\n"
     "      window: {type: session, gap: 30m}\n"
     "      values: [{name: n, fn: count}, {name: oldest, fn: max, of: age}]\n"
@@ -69,6 +70,7 @@ TEST(AggregatesReaderTest, ReadsTheSyntaxOfTheIssue) {
   EXPECT_EQ(a[0].values[1].line, 17);
   EXPECT_EQ(a[0].distinct_exact_limit, 500u);
   EXPECT_EQ(a[0].max_final_state_bytes, 1048576u);
+  EXPECT_EQ(a[0].late_update_for_ms, int64_t{7} * 86'400'000);
   EXPECT_EQ(a[0].line, 10);
   EXPECT_EQ(a[1].window.type, "session");
   EXPECT_EQ(a[1].window.gap_ms, 1'800'000);
@@ -77,6 +79,7 @@ TEST(AggregatesReaderTest, ReadsTheSyntaxOfTheIssue) {
   EXPECT_EQ(a[1].lateness_ms, 0);
   EXPECT_EQ(a[1].distinct_exact_limit, 10000u);
   EXPECT_EQ(a[2].max_final_state_bytes, uint64_t{32} << 20);  // the default
+  EXPECT_EQ(a[2].late_update_for_ms, std::nullopt);           // for ever
   EXPECT_EQ(a[2].window.advance_ms, 900'000);
   EXPECT_EQ(a[2].group_by, std::vector<std::string>{"city"});
 }
@@ -94,6 +97,11 @@ TEST(AggregatesReaderTest, EachMistakeIsOneLineWithFileLineAndTheFix) {
             "or set late: update");
   EXPECT_EQ(ErrorOf(head + win + vals + "      late: update\n      max_final_state_bytes: -1\n"),
             "p.yaml:14: 'max_final_state_bytes' is -1; it must be between 0 and 1099511627776");
+  EXPECT_EQ(ErrorOf(head + win + vals + "      late_update_for: 1d\n"),
+            "p.yaml:13: late_update_for is how long late: update applies late records to a final "
+            "window; with late: deadletter none is applied: remove it, or set late: update");
+  EXPECT_EQ(ErrorOf(head + win + vals + "      late: update\n      late_update_for: 0s\n"),
+            "p.yaml:14: 'late_update_for' is '0s'; it must be at least 1ms");
   EXPECT_EQ(ErrorOf(head + "      window: {type: tumbling, size: 1h, time: age}\n" + vals),
             "p.yaml:11: window time column 'age' is of type int: it must be a timestamp column "
             "(type: timestamp)");
@@ -196,6 +204,7 @@ TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
       "        - {name: avg_age, fn: avg, of: age}\n"
       "      distinct_exact_limit: 500\n"
       "      max_final_state_bytes: 0\n"
+      "      late_update_for: 36h\n"
       "    - table: dataforge.sessions\n"
       "      group_by: [country]\n"
       "      window: {type: session, gap: 30m}\n"
@@ -226,6 +235,7 @@ TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
   EXPECT_EQ(a.values[1].of, "age");
   EXPECT_EQ(a.distinct_exact_limit, 500u);
   EXPECT_EQ(a.max_final_state_bytes, 0u);
+  EXPECT_EQ(a.late_update_for_ms, int64_t{36} * 3'600'000);
   EXPECT_EQ(back->process.aggregates[1].window.gap_ms, 1'800'000);
   EXPECT_EQ(back->process.aggregates[1].window.time_column, "");
 }

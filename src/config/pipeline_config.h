@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -178,6 +179,10 @@ struct AggregateSpec {
   // late: update tumbling and hopping windows: the memory their final states may be kept in
   // (process/aggregate/aggregate_stage.h Kept), over all partitions; 0 = read from the store.
   uint64_t max_final_state_bytes = uint64_t{32} << 20;
+  // late: update tumbling and hopping windows: how long after a window is final (its end plus
+  // lateness) late records still update it; past that its state rows are deleted and its late
+  // records dead-lettered, as with late: deadletter. None: updated for ever, state rows kept.
+  std::optional<int64_t> late_update_for_ms;
   int line = 0;
 };
 

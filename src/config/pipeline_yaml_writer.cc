@@ -99,6 +99,10 @@ void WriteAggregates(YAML::Emitter& out, const std::vector<AggregateSpec>& aggre
     if (a.late == "update") {
       out << YAML::Key << "max_final_state_bytes" << YAML::Value << Lit(a.max_final_state_bytes);
     }
+    if (a.late_update_for_ms) {
+      out << YAML::Key << "late_update_for" << YAML::Value
+          << Lit(FormatDuration(*a.late_update_for_ms * 1000));
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

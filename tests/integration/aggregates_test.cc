@@ -8,7 +8,9 @@
 // the session aggregate (late: update is refused for sessions) has a lateness longer than the
 // data's span, so those tables must equal the recomputation over everything consumed; one
 // tumbling aggregate dead-letters late records (the oracle leaves out those later than the
-// lateness behind their partition's watermark, in log order) and deletes its final windows' state.
+// lateness behind their partition's watermark, in log order) and deletes its final windows' state;
+// the hopping one applies late records for late_update_for (5000 days) past the lateness, then
+// dead-letters them (the oracle leaves those out likewise) and deletes its windows' state.
 // Also: kill -9 twice during aggregation, then exact; two `--role process` members over Kafka
 // sharing one Cassandra store (`dataforge cql-serve`), then exact.
 #include <signal.h>
@@ -95,6 +97,7 @@ std::string AggregatesYaml(const std::string& source_and_log,
       window: {type: hopping, size: 30d, advance: 10d, time: registered_at}
       lateness: 1h
       late: update
+      late_update_for: 5000d
       values:
         - {name: users, fn: count}
         - {name: age_avg, fn: avg, of: age}
@@ -155,14 +158,26 @@ void ExpectTablesEqualPython(const TempDir& dir, const std::vector<std::string>&
   }
 }
 
-// dataforge.agg_country_year_late (late: deadletter) deletes the state rows of windows final in
-// every partition: none is left of a window that was final a window's length before the
-// partitions' last batches (end + lateness < the smallest watermark before a partition's last
-// batch, less 365 days: a window final only at the very end may wait for the next batch), and
-// there were such windows.
-void ExpectFinalStatesDeleted(const std::vector<std::string>& where) {
-  constexpr int64_t kDay = 86'400'000, kSize = 365 * kDay, kLateness = 6200 * kDay;
-  std::vector<std::string> args = {"table", "scan", "dataforge.agg_country_year_late_state"};
+constexpr int64_t kDay = 86'400'000;
+
+// An aggregate that deletes its final windows' state rows: `table`, its window size, and how
+// long after its end a window's state may go (lateness, plus late_update_for).
+struct Purging {
+  std::string table;
+  int64_t size_ms;
+  int64_t after_ms;
+};
+// dataforge.agg_country_year_late: late: deadletter, lateness 6200d.
+const Purging kYearLate = {"dataforge.agg_country_year_late", 365 * kDay, 6200 * kDay};
+// dataforge.agg_country_gender_hop: late: update, lateness 1h, late_update_for 3000d.
+const Purging kHop = {"dataforge.agg_country_gender_hop", 30 * kDay, 5000 * kDay + 3'600'000};
+
+// `agg` deletes the state rows of windows final in every partition: none is left of a window
+// that was final a window's length before the partitions' last batches (end + after_ms < the
+// smallest watermark before a partition's last batch, less the window size: a window final only
+// at the very end may wait for the next batch), and there were such windows.
+void ExpectFinalStatesDeleted(const std::vector<std::string>& where, const Purging& agg) {
+  std::vector<std::string> args = {"table", "scan", agg.table + "_state"};
   args.insert(args.end(), where.begin(), where.end());
   auto scan = RunDataforge(args, 300000);
   ASSERT_EQ(scan.exit_code, 0) << scan.err;
@@ -185,14 +200,14 @@ void ExpectFinalStatesDeleted(const std::vector<std::string>& where) {
     }
     std::optional<int64_t> start = ParseTimestampMillis(key.substr(key.rfind('|') + 1));
     ASSERT_TRUE(start.has_value()) << key;
-    states.emplace_back(key, *start + kSize);
+    states.emplace_back(key, *start + agg.size_ms);
   }
   ASSERT_EQ(partitions, 4) << scan.out.substr(0, 2000);
-  const int64_t gone_before = lowest - kLateness - kSize;
+  const int64_t gone_before = lowest - agg.after_ms - agg.size_ms;
   for (const auto& [key, end] : states) {
     EXPECT_GE(end, gone_before) << key << " is final everywhere: its state row should be gone";
   }
-  args[2] = "dataforge.agg_country_year_late";
+  args[2] = agg.table;
   auto results = RunDataforge(args, 300000);
   ASSERT_EQ(results.exit_code, 0) << results.err;
   int final_windows = 0;
@@ -205,7 +220,7 @@ void ExpectFinalStatesDeleted(const std::vector<std::string>& where) {
     final_windows += *end < gone_before;
   }
   EXPECT_GT(final_windows, 0) << "no window was final: the check above checked nothing";
-  std::printf("agg_country_year_late: %zu state rows left, %d windows final everywhere\n",
+  std::printf("%s: %zu state rows left, %d windows final everywhere\n", agg.table.c_str(),
               states.size(), final_windows);
 }
 
@@ -282,7 +297,7 @@ TEST(AggregatesTest, FixtureCapturesEqualPython) {
   EXPECT_EQ(s.stored, 697);
   ExpectBalanced(where, 697);
   ExpectTablesEqualPython(dir, where, config, {"--fixtures", DATAFORGE_FIXTURES_DIR});
-  ExpectFinalStatesDeleted(where);
+  ExpectFinalStatesDeleted(where, kYearLate);
 }
 
 // The aggregates changed (other window sizes, gap and advance), then `reprocess --in-place`:
@@ -357,7 +372,8 @@ TEST(AggregatesTest, TwoHundredThousandMockApiUsersEqualPython) {
   ExpectTablesEqualPython(
       dir, where, config,
       {"--api", api.url(), "--seed", "agg200k", "--records", "200000", "--page", "500"});
-  ExpectFinalStatesDeleted(where);
+  ExpectFinalStatesDeleted(where, kYearLate);
+  ExpectFinalStatesDeleted(where, kHop);
 }
 
 TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
@@ -394,7 +410,7 @@ TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
   ExpectTablesEqualPython(dir, where, config,
                           {"--api", api.url(), "--seed", "aggcrash", "--records",
                            std::to_string(s.fetched), "--page", std::to_string(kPage)});
-  ExpectFinalStatesDeleted(where);
+  ExpectFinalStatesDeleted(where, kYearLate);
 }
 
 TEST(AggregatesKafkaTest, TwoProcessMembersShareThePartitionsThenExact) {

@@ -15,7 +15,8 @@ count_distinct per (group, window). Session windows are per (group, log partitio
 (docs/aggregates.md): LOG.jsonl, the output of `dataforge topic consume TOPIC --from-beginning`,
 gives each record's partition and offset, and must hold exactly the input records. With
 `late: deadletter` a record later than the lateness behind its partition's watermark (in offset
-order) is left out of that aggregate. Then compares with each table's rows, as printed by
+order) is left out of that aggregate, as is one later than lateness + late_update_for with
+`late: update` and a `late_update_for`. Then compares with each table's rows, as printed by
 `dataforge table scan` into SCAN.jsonl: the same set of (group, window_start), window_end,
 window_key, and every value (avg to 1e-9 relative, the rest exactly; count_distinct exactly
 while the true count is within distinct_exact_limit).
@@ -282,13 +283,18 @@ def log_positions(path, records):
 def on_time(agg, rows, positions):
     """Which rows the aggregate applies: with `late: deadletter`, a row whose event time is more
     than `lateness` behind its partition's watermark (the largest event time before it, in
-    offset order) is left out, as docs/aggregates.md says; with `late: update`, every row."""
-    if agg.get("late", "deadletter") != "deadletter":
+    offset order) is left out, as docs/aggregates.md says; with `late: update`, every row, or
+    with `late_update_for` those not more than `lateness` + `late_update_for` behind."""
+    update_for = agg.get("late_update_for")
+    if agg.get("late", "deadletter") != "deadletter" and update_for is None:
         return [True] * len(rows)
     time_col = (agg.get("window") or {}).get("time")
     lateness = duration_ms(agg.get("lateness", "0ms"))
+    if update_for is not None:
+        lateness += duration_ms(update_for)
     if positions[0] is None:
-        sys.exit("aggregates_oracle: late: deadletter needs --log (the order of each partition)")
+        sys.exit("aggregates_oracle: dead-lettering late records needs --log (the order of each "
+                 "partition)")
     keep = [True] * len(rows)
     watermark = {}
     for i in sorted(range(len(rows)), key=lambda i: positions[i]):

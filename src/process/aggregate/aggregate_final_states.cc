@@ -1,4 +1,5 @@
-// AggregateStage's deletion of final windows' state rows (late: deadletter): see "Deleting
+// AggregateStage's deletion of final windows' state rows (late: deadletter, or late: update
+// with late_update_for): see "Deleting
 // final state" in aggregate_stage.h and docs/aggregates.md "State table".
 #include "process/aggregate/aggregate_stage.h"
 
@@ -71,14 +72,22 @@ void AggregateStage::DeleteState(const Aggregate& agg, const std::string& state_
   ++states_deleting_;
 }
 
+void AggregateStage::ForgetKept(Aggregate& agg, int32_t partition, std::string_view window_key) {
+  if (!agg.keep()) return;
+  auto it = agg.partitions.find(partition);
+  KeptState forgotten;
+  if (it != agg.partitions.end()) it->second.kept.Take(std::string(window_key), &forgotten);
+}
+
 Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
   if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && !agg.next_sweep_end)) {
     return Status::OK();
   }
   DF_ASSIGN_OR_RETURN(std::optional<int64_t> lowest, LowestJudgingWatermark(agg));
   if (!lowest) return Status::OK();
-  // Final everywhere: end + lateness < every partition's judging watermark.
-  const int64_t final_before = *lowest - agg.spec->lateness_ms;
+  // Final everywhere (for late_update_for too): end + purge_after_ms < every partition's
+  // judging watermark.
+  const int64_t final_before = *lowest - agg.purge_after_ms;
   int32_t partition = 0;
   std::string_view window_key;
   int64_t end = 0;
@@ -89,6 +98,7 @@ Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
     if (ParseStateKey(it->second, agg.spec->window.size_ms, &partition, &window_key, &end) &&
         !Cached(agg, partition, window_key)) {
       DeleteState(agg, it->second, batch);
+      ForgetKept(agg, partition, window_key);
     }
   }
   Status swept = Sweep(agg, final_before, batch);
@@ -120,6 +130,7 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
             !Cached(agg, partition, window_key) && !agg.final_states.contains({end, key})) {
           if (end < final_before) {
             DeleteState(agg, key, batch);
+            ForgetKept(agg, partition, window_key);
           } else {
             agg.sweep_min_end = std::min(agg.sweep_min_end.value_or(end), end);
           }

@@ -100,7 +100,8 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.defs = std::move(*defs);
     agg.state_table = AggregateStateTable(spec.table);
     agg.session = spec.window.type == "session";
-    agg.purge = !agg.session && spec.late == "deadletter";
+    agg.purge = !agg.session && (spec.late == "deadletter" || spec.late_update_for_ms);
+    agg.purge_after_ms = spec.lateness_ms + spec.late_update_for_ms.value_or(0);
     agg.max_kept_bytes = static_cast<size_t>(spec.max_final_state_bytes);
     if (agg.purge) agg.sweep_after = "";
     stage->aggregates_.push_back(std::move(agg));
@@ -465,7 +466,9 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     part->base_watermark = part->watermark;
   }
   const int64_t watermark = part->watermark;
-  bool late = watermark != kNoWatermark && t < watermark - spec.lateness_ms;
+  const bool late = watermark != kNoWatermark && t < watermark - spec.lateness_ms;
+  // late: update with late_update_for: past it the window's state may be deleted.
+  const bool too_late = late && spec.late_update_for_ms && t < watermark - agg.purge_after_ms;
   part->watermark = std::max(part->watermark, t);
   part->through = std::max(part->through, record.offset + 1);
   if (agg.session) {
@@ -488,6 +491,19 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
                       "update to apply such records, or a larger lateness)",
                       spec.table, FormatTimestampMillis(t), FormatDuration(spec.lateness_ms * 1000),
                       FormatTimestampMillis(watermark), record.partition, window, group_key));
+      return Status::OK();
+    }
+    if (too_late) {
+      ++probe_->late_dead_lettered;
+      letter(fmt::format(
+          "aggregate {}: late record: event time {} is more than the lateness {} and "
+          "late_update_for {} behind the watermark {} of partition {} (window [{}, {}) of group "
+          "'{}'; a window's state is deleted once it is final for late_update_for: set a longer "
+          "late_update_for to apply such records)",
+          spec.table, FormatTimestampMillis(t), FormatDuration(spec.lateness_ms * 1000),
+          FormatDuration(*spec.late_update_for_ms * 1000), FormatTimestampMillis(watermark),
+          record.partition, FormatTimestampMillis(windows_[0].start_ms),
+          FormatTimestampMillis(windows_[0].end_ms), group_key));
       return Status::OK();
     }
   }

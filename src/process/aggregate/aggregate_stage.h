@@ -36,8 +36,10 @@
 // remembered until they can go; a sweep of the state table (a bounded page per batch, from the
 // start and again when a row it saw can go) finds the rest. With late: update rows stay (a late
 // record reloads them; a tumbling or hopping window's final state also stays in memory, as its
-// stored bytes, within a budget: Kept), and session state rows hold only a group's open
-// sessions.
+// stored bytes, within a budget: Kept) for ever, or with late_update_for until the window is
+// final for that long everywhere: they are then deleted as above (their kept states forgotten),
+// and a record later than lateness + late_update_for is dead-lettered as with late: deadletter.
+// Session state rows hold only a group's open sessions.
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
 // A batch writes the result rows of the sessions it changed only, but the state row "g/..." holds
@@ -60,6 +62,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -215,13 +218,16 @@ class AggregateStage final : public BatchStage {
     bool session = false;
     size_t max_kept_bytes = 0;  // over all partitions: each gets max_kept_bytes / partitions_
     // Final states stay in Partition::kept: tumbling, hopping, late: update, a budget > 0.
-    bool keep() const { return !session && !purge && max_kept_bytes > 0; }
+    bool keep() const { return !session && spec->late == "update" && max_kept_bytes > 0; }
     std::unordered_map<int32_t, Partition> partitions;
     std::vector<std::pair<int32_t, std::string>> touched;  // (partition, entry key), once each
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
     std::vector<Recheck> rechecks;
-    // Final-state deletion (tumbling, hopping with late: deadletter; see the header comment).
+    // Final-state deletion (tumbling, hopping with late: deadletter, or late: update with
+    // late_update_for; see the header comment): a window's state rows go once its end +
+    // purge_after_ms is behind every partition's judging watermark.
     bool purge = false;
+    int64_t purge_after_ms = 0;  // lateness, plus late_update_for
     // (window end, state key) of windows evicted as final in their partition, at most
     // max_final_states_ (beyond, the sweep finds them: a partition without records would
     // otherwise make it grow without bound).
@@ -268,6 +274,8 @@ class AggregateStage final : public BatchStage {
             const Entry& e);
   // Whether `partition`'s cache holds the state of `window_key`.
   bool Cached(const Aggregate& agg, int32_t partition, std::string_view window_key) const;
+  // Forgets the kept final state of `window_key` in `partition`: its row is being deleted.
+  void ForgetKept(Aggregate& agg, int32_t partition, std::string_view window_key);
   // Adds the deletion of a state row to `batch`.
   void DeleteState(const Aggregate& agg, const std::string& state_key, StoreBatch* batch);
   // Lists the state of `window_key`, evicted as final in `partition`, for deletion.

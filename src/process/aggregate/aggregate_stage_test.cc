@@ -409,6 +409,88 @@ TEST(AggregateStageTest, LateUpdateKeepsFinalStateRows) {
   EXPECT_EQ(f.probe.states_deleted.load(), 0u);
 }
 
+// late: update with late_update_for 1h: a final window takes late records for 1h more, then its
+// state rows are deleted (and its kept states forgotten) and its records are dead-lettered.
+TEST(AggregateStageTest, LateUpdateForDeletesFinalStatesAndDeadLettersRecordsPastIt) {
+  Fixture f;
+  f.config.aggregates[0].late = "update";
+  f.config.aggregates[0].late_update_for_ms = 60 * kMinute;
+  f.Open();
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 0, R"("France")", "2024-01-01T10:30:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:00:00.000Z").ok());
+  f.Commit();  // 10:00 is final in partition 0 (12:00 > 11:00 + 10m): kept
+  // Late (before 11:50) but within late_update_for (not before 10:50): applied.
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T10:55:00.000Z").ok());
+  auto rows = f.Commit();
+  EXPECT_NE(rows[kFrance10].find(R"("users":3,)"), std::string::npos) << rows[kFrance10];
+  EXPECT_TRUE(f.letters.empty());
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T13:30:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 1, R"("France")", "2024-01-01T13:30:00.000Z").ok());
+  f.Commit();  // partition 1 judges from 10:30 still: nothing goes
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  EXPECT_EQ(f.probe.final_states_kept.load(), 3);  // 10:00 of both, 12:00 of partition 0
+  ASSERT_TRUE(f.Row(0, 4, R"("France")", "2024-01-01T13:31:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 2, R"("France")", "2024-01-01T13:31:00.000Z").ok());
+  rows = f.Commit(kStates);  // both judge from 13:30: final for 1h where end < 12:20
+  EXPECT_EQ(rows["s/0/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(rows["s/1/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(f.probe.states_deleted.load(), 2u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"s/0/France|2024-01-01T12:00:00.000Z",
+                                      "s/0/France|2024-01-01T13:00:00.000Z",
+                                      "s/1/France|2024-01-01T13:00:00.000Z"}));
+  EXPECT_EQ(f.probe.final_states_kept.load(), 1);  // 12:00 of partition 0; both 10:00 forgotten
+  // Past late_update_for (before 12:21): dead-lettered; 12:30 is still applied.
+  ASSERT_TRUE(f.Row(0, 5, R"("France")", "2024-01-01T10:59:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 6, R"("France")", "2024-01-01T12:30:00.000Z").ok());
+  rows = f.Commit();
+  EXPECT_FALSE(rows.contains(kFrance10));
+  EXPECT_NE(rows["France|2024-01-01T12:00:00.000Z"].find(R"("users":2,)"), std::string::npos)
+      << rows["France|2024-01-01T12:00:00.000Z"];
+  ASSERT_EQ(f.letters.size(), 1u);
+  EXPECT_EQ(f.letters[0].key, "k5");
+  EXPECT_EQ(f.letters[0].reason,
+            "aggregate t.per_country_hour: late record: event time 2024-01-01T10:59:00.000Z is "
+            "more than the lateness 10m and late_update_for 1h behind the watermark "
+            "2024-01-01T13:31:00.000Z of partition 0 (window [2024-01-01T10:00:00.000Z, "
+            "2024-01-01T11:00:00.000Z) of group 'France'; a window's state is deleted once it is "
+            "final for late_update_for: set a longer late_update_for to apply such records)");
+  EXPECT_EQ(f.probe.late.load(), 3u);
+  EXPECT_EQ(f.probe.late_dead_lettered.load(), 1u);
+  auto result = f.store->Get("t.per_country_hour", kFrance10);
+  ASSERT_TRUE(result.ok());
+  EXPECT_NE(result->find(R"("users":3,)"), std::string::npos) << *result;
+}
+
+// A restart forgets the listed windows; the sweep finds them with late_update_for too.
+TEST(AggregateStageTest, AfterARestartTheSweepDeletesLateUpdateStatesPastLateUpdateFor) {
+  Fixture f;
+  f.config.aggregates[0].late = "update";
+  f.config.aggregates[0].late_update_for_ms = 60 * kMinute;
+  f.Open();
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 0, R"("Spain")", "2024-01-01T10:30:00.000Z").ok());
+  f.Commit();
+  f.Open();
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 1, R"("Spain")", "2024-01-01T12:08:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T12:15:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 2, R"("Spain")", "2024-01-01T12:16:00.000Z").ok());
+  f.Commit();  // judging from 12:05 and 12:08: 11:00 + 10m + 1h is not before them
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 4u);
+  f.Open();
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T12:21:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 3, R"("Spain")", "2024-01-01T12:27:00.000Z").ok());
+  auto rows = f.Commit(kStates);  // judging from 12:15 and 12:16: both 10:00 windows go
+  EXPECT_EQ(rows["s/0/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(rows["s/1/Spain|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(f.probe.states_deleted.load(), 2u);
+}
+
 TEST(AggregateStageTest, AfterARestartTheSweepDeletesTheFinalStatesLeftBehind) {
   Fixture f;
   ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
