@@ -28,7 +28,9 @@
 //           distinct_exact_limit 1,000,000: a few windows each holding a set of up to ~N/3
 //           hashes that every batch changes (the row gets a city column for it)
 // --late deadletter (with --lateness-ms and --window-ms, e.g. count_pt with 10 ms windows) has
-// final windows' state rows deleted as the stream moves on, and measures what that costs.
+// final windows' state rows deleted as the stream moves on, and measures what that costs;
+// --late-update-for-ms N does the same for late: update (late_update_for: windows final for
+// longer than N are deleted, and their late records dead-lettered).
 // Prints records/s over the timed part, p50/p99/max of one batch (RunOnce: read, map,
 // aggregate, one durable store batch, commit), CPU seconds of the process over the timed part
 // (so records/s per core can be compared), the aggregate rows written and the peak RSS.
@@ -71,6 +73,7 @@ struct QueryOptions {
   std::string late = "update";  // registrations arrive in any order: every record counts
   int64_t lateness_ms = 10 * 60'000;
   int64_t window_ms = 0;  // 0 = the query's size
+  int64_t late_update_for_ms = 0;  // 0 = none (late: update for ever)
 };
 
 AggregateSpec QuerySpec(const QueryOptions& options) {
@@ -83,6 +86,7 @@ AggregateSpec QuerySpec(const QueryOptions& options) {
   spec.window.time_column = "registered_at";
   spec.lateness_ms = options.lateness_ms;
   spec.late = options.late;
+  if (options.late_update_for_ms > 0) spec.late_update_for_ms = options.late_update_for_ms;
   spec.values.push_back({"users", "count", "", 0});
   if (query == "count" || query == "count_lt" || query == "count_pt") {
     spec.window.type = "tumbling";
@@ -153,6 +157,10 @@ int main(int argc, char** argv) {
   app.add_option("--lateness-ms", options.lateness_ms, "The allowed lateness")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--late-update-for-ms", options.late_update_for_ms,
+                 "late: update only: late_update_for (0 = none: for ever)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--window-ms", options.window_ms,
                  "Window size (hopping: the advance scales with it); 0 = the query's")
       ->check(CLI::NonNegativeNumber)
@@ -162,6 +170,10 @@ int main(int argc, char** argv) {
                  "Data dir (default: a fresh temp dir, removed after); an existing one that "
                  "holds --records records skips the setup");
   CLI11_PARSE(app, argc, argv);
+  if (options.late_update_for_ms > 0 && options.late != "update") {
+    fmt::print(stderr, "aggregate_bench: --late-update-for-ms needs --late update\n");
+    return 2;
+  }
   spdlog::set_level(spdlog::level::warn);
 
   bool temp = dir.empty();
@@ -295,7 +307,8 @@ int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
   fmt::print("  aggregate rows    {:>10}\n", rows.ok() ? *rows : 0);
   fmt::print("  stored / dead     {:>10} / {}\n", probe.stored.load(), probe.dead_lettered.load());
   fmt::print("  peak RSS          {:>10.1f} MB\n", ru.ru_maxrss / 1024.0);
-  fmt::print("  late              {:>10}  (late: {})\n", agg_probe.late.load(), options.late);
+  fmt::print("  late              {:>10}  (late: {}; {} dead-lettered)\n", agg_probe.late.load(),
+             options.late, agg_probe.late_dead_lettered.load());
   fmt::print("  state rows        {:>10}  ({} deleted)\n", states.ok() ? *states : 0,
              agg_probe.states_deleted.load());
   return probe.stored == records ? 0 : 1;
