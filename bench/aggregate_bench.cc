@@ -72,7 +72,7 @@ struct QueryOptions {
   std::string query = "count";
   std::string late = "update";  // registrations arrive in any order: every record counts
   int64_t lateness_ms = 10 * 60'000;
-  int64_t window_ms = 0;  // 0 = the query's size
+  int64_t window_ms = 0;           // 0 = the query's size
   int64_t late_update_for_ms = 0;  // 0 = none (late: update for ever)
 };
 
