@@ -184,10 +184,19 @@ class ConsoleBrowserTest(unittest.TestCase):
         return self.driver.find_element(By.ID, id_)
 
     def text(self, id_):
-        try:
-            return self.by_id(id_).text
-        except Exception:  # noqa: BLE001 - only for failure messages
-            return ""
+        """The element's text now; "" when there is none. A refresh that replaces the element
+        between finding it and reading it (a stale element) finds it again: the overview's
+        second refresh renders its stage rows anew (the rate column goes from "–" to "0.0"),
+        and under load that fell between two reads of one screen (ov-fetched read as "" right
+        after ov-stored read 26; ci-local, ASan suite)."""
+        for _ in range(100):
+            try:
+                return self.by_id(id_).text
+            except StaleElementReferenceException:
+                continue
+            except Exception:  # noqa: BLE001 - no such element: also for failure messages
+                return ""
+        return ""
 
     def shot(self, name):
         if SHOTS:

@@ -198,6 +198,7 @@ void ExpectFinalStatesDeleted(const std::vector<std::string>& where, const Purgi
       ++partitions;
       continue;
     }
+    if (key == "c/sweep") continue;  // where the sweep stopped
     std::optional<int64_t> start = ParseTimestampMillis(key.substr(key.rfind('|') + 1));
     ASSERT_TRUE(start.has_value()) << key;
     states.emplace_back(key, *start + agg.size_ms);

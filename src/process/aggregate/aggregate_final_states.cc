@@ -8,13 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "common/json_writer.h"
 #include "process/aggregate/aggregate_keys.h"
 
 namespace dataforge {
 namespace {
 
-// State rows the sweep reads per batch: at most this many, or about this many bytes.
-constexpr size_t kSweepRows = 1000;
+// State rows the sweep reads per batch: at most sweep_rows_, or about this many bytes.
 constexpr size_t kSweepBytes = size_t{1} << 20;
 
 }  // namespace
@@ -79,6 +79,14 @@ void AggregateStage::ForgetKept(Aggregate& agg, int32_t partition, std::string_v
   if (it != agg.partitions.end()) it->second.kept.Take(std::string(window_key), &forgotten);
 }
 
+void AggregateStage::StoreCursor(Aggregate& agg, const std::string& position, StoreBatch* batch) {
+  if (position == agg.cursor_stored) return;
+  agg.cursor_stored = position;
+  JsonObjectWriter w;
+  w.String("state_key", kSweepCursorKey).Int("through", 0).String("state", "v1 " + position);
+  batch->rows.push_back({kSweepCursorKey, w.Finish(), false, true, agg.state_table});
+}
+
 Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
   if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && !agg.next_sweep_end)) {
     return Status::OK();
@@ -112,6 +120,19 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
     agg.next_sweep_end.reset();
   }
   if (!agg.sweep_after) return Status::OK();
+  if (!agg.cursor_read) {  // the first pass after a start: resume the last run's sweep
+    agg.cursor_read = true;
+    agg.cursor_stored.clear();
+    int64_t through = 0;
+    std::string cursor;
+    DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, kSweepCursorKey, &through, &cursor));
+    // A cursor is only where to start: one that is not "v1 ..." starts from the beginning.
+    if (found && cursor.starts_with("v1 ") && cursor.size() > 3 && agg.sweep_after->empty()) {
+      agg.cursor_stored = cursor.substr(3);
+      agg.sweep_after = agg.cursor_stored;
+      agg.then_whole_pass = true;
+    }
+  }
   // The next page of the state table.
   const int64_t size_ms = agg.spec->window.size_ms;
   int32_t partition = 0;
@@ -120,7 +141,7 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
   size_t rows = 0, bytes = 0;
   std::string last = *agg.sweep_after;
   Status scanned = store_->Scan(
-      agg.state_table, *agg.sweep_after, kSweepRows,
+      agg.state_table, *agg.sweep_after, sweep_rows_,
       [&](const std::string& key, const std::string& row) {
         ++rows;
         bytes += key.size() + row.size();
@@ -141,8 +162,15 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
     return scanned.WithContext(fmt::format("aggregate {}: sweeping {} for final windows",
                                            agg.spec->table, agg.state_table));
   }
-  if (scanned.ok() && (rows == kSweepRows || bytes >= kSweepBytes)) {
+  if (scanned.ok() && (rows == sweep_rows_ || bytes >= kSweepBytes)) {
     agg.sweep_after = std::move(last);
+    StoreCursor(agg, *agg.sweep_after, batch);
+    return Status::OK();
+  }
+  StoreCursor(agg, "", batch);
+  if (agg.then_whole_pass) {  // the end of the resumed pass: now the whole table, this run
+    agg.then_whole_pass = false;
+    agg.sweep_after = "";
     return Status::OK();
   }
   agg.sweep_after.reset();  // the whole table was seen

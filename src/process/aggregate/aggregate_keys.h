@@ -1,5 +1,6 @@
 // The keys and rows of an aggregate's state table (aggregate_stage.h, docs/aggregates.md
-// "State table"): "s/<partition>/<window key>", "g/<partition>/<group key>", "w/<partition>".
+// "State table"): "s/<partition>/<window key>", "g/<partition>/<group key>", "w/<partition>",
+// "c/sweep".
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,10 @@ std::string PartitionPrefix(char kind, int32_t partition);
 // keys (watermark and session rows).
 bool ParseStateKey(std::string_view key, int64_t size_ms, int32_t* partition,
                    std::string_view* window_key, int64_t* end_ms);
+
+// The key of the sweep's cursor row: where the sweep of final states stopped (see
+// AggregateStage). Its state is "v1 <the last state key the sweep read>" ("v1 " alone: none).
+inline constexpr const char* kSweepCursorKey = "c/sweep";
 
 // The state of a watermark row "w/<partition>": "v1 <watermark> <base offset> <watermark before
 // the base offset>" (ms; kNoWatermark = none yet). False when `text` is not that.

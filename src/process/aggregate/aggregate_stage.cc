@@ -136,6 +136,9 @@ void AggregateStage::DropCaches() {
     if (agg.purge) {
       agg.sweep_after = "";
       agg.sweep_min_end.reset();
+      // The failed batch may have moved the cursor row or not: read it again.
+      agg.cursor_read = false;
+      agg.then_whole_pass = false;
     }
   }
   probe_->windows_open = 0;

@@ -7,6 +7,7 @@
 //   "s/<partition>/<window_key>"  tumbling and hopping: the accumulators (aggregate_state.h),
 //   "g/<partition>/<group_key>"   session: the group's open sessions in that partition,
 //   "w/<partition>"               the partition's watermark,
+//   "c/sweep"                     where the sweep of final states stopped (below),
 // each with `through`, the next offset of its partition that it includes. A member loads a state
 // lazily (Store::Get) the first time a record needs it and skips, for that state, the records
 // below its `through`: they are in it already. So a replay from the committed offsets after a
@@ -34,7 +35,8 @@
 // for the partitions this member holds and from their "w/" rows for the others; a partition
 // without a watermark row yet (no record) holds every deletion back. Windows evicted here are
 // remembered until they can go; a sweep of the state table (a bounded page per batch, from the
-// start and again when a row it saw can go) finds the rest. With late: update rows stay (a late
+// start and again when a row it saw can go; after a start it first resumes where the last run's
+// stopped, kept in the cursor row "c/sweep") finds the rest. With late: update rows stay (a late
 // record reloads them; a tumbling or hopping window's final state also stays in memory, as its
 // stored bytes, within a budget: Kept) for ever, or with late_update_for until the window is
 // final for that long everywhere: they are then deleted as above (their kept states forgotten),
@@ -111,6 +113,8 @@ class AggregateStage final : public BatchStage {
   // How many evicted windows each aggregate lists for deletion (~100 bytes each; default
   // 100,000); beyond that the sweep finds them. Tests set a small bound.
   void set_max_final_states(size_t n) { max_final_states_ = n; }
+  // The rows the sweep reads per batch (default 1,000; also at most ~1 MiB). Tests set a few.
+  void set_sweep_rows(size_t n) { sweep_rows_ = n; }
   // The memory every late: update aggregate may keep final states in (see Kept), instead of
   // its max_final_state_bytes. Tests set a small bound.
   void set_max_kept_bytes(size_t n);
@@ -239,6 +243,13 @@ class AggregateStage final : public BatchStage {
     std::optional<std::string> sweep_after;
     std::optional<int64_t> sweep_min_end;   // this pass's smallest such end
     std::optional<int64_t> next_sweep_end;  // the last pass's: the next starts once it is final
+    // The sweep's cursor row (kSweepCursorKey): read once, at the first pass after a start,
+    // which resumes where the last run's sweep stopped, then runs a whole pass from the
+    // beginning; written whenever the position moves. So runs of a few batches each still
+    // sweep the whole table between them instead of its first pages again and again.
+    bool cursor_read = false;
+    bool then_whole_pass = false;  // this pass resumed the cursor: a whole pass follows
+    std::string cursor_stored;     // the position the cursor row holds ("" = none)
   };
 
   AggregateStage(const ProcessConfig& config, Store* store, Clock* clock, std::string topic,
@@ -276,6 +287,8 @@ class AggregateStage final : public BatchStage {
   bool Cached(const Aggregate& agg, int32_t partition, std::string_view window_key) const;
   // Forgets the kept final state of `window_key` in `partition`: its row is being deleted.
   void ForgetKept(Aggregate& agg, int32_t partition, std::string_view window_key);
+  // Adds to `batch` the cursor row at `position`, unless it holds that already.
+  void StoreCursor(Aggregate& agg, const std::string& position, StoreBatch* batch);
   // Adds the deletion of a state row to `batch`.
   void DeleteState(const Aggregate& agg, const std::string& state_key, StoreBatch* batch);
   // Lists the state of `window_key`, evicted as final in `partition`, for deletion.
@@ -298,6 +311,7 @@ class AggregateStage final : public BatchStage {
   bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
   uint64_t states_deleting_ = 0;  // state rows the pending batch deletes (for the probe)
   size_t max_final_states_ = 100000;
+  size_t sweep_rows_ = 1000;
   // Per record scratch.
   std::vector<Window> windows_;
   std::vector<InputValue> inputs_;

@@ -330,7 +330,9 @@ std::vector<std::string> WindowStates(Store* store) {
   EXPECT_TRUE(store
                   ->Scan(kStates, "", 0,
                          [&](const std::string& key, const std::string&) {
-                           if (!key.starts_with("w/")) keys.push_back(key);
+                           if (key.starts_with("s/") || key.starts_with("g/")) {
+                             keys.push_back(key);
+                           }
                            return true;
                          })
                   .ok());
@@ -512,6 +514,54 @@ TEST(AggregateStageTest, AfterARestartTheSweepDeletesTheFinalStatesLeftBehind) {
   EXPECT_EQ(WindowStates(f.store.get()),
             (std::vector<std::string>{"s/0/France|2024-01-01T12:00:00.000Z",
                                       "s/1/Spain|2024-01-01T12:00:00.000Z"}));
+}
+
+// Runs of one batch each, the sweep reading 2 rows a batch: each run resumes the sweep where the
+// last one stopped (the cursor row), so the final windows behind the open ones in key order are
+// reached; starting from the beginning every time, the sweep would read the open ones only.
+TEST(AggregateStageTest, ShortRunsResumeTheSweepWhereTheLastRunStopped) {
+  Fixture f;
+  int64_t next_offset[2] = {0, 0};
+  // A run (a restart, then one batch): M's records go to partition 1, the others to 0.
+  auto run = [&](const char* time, const std::vector<std::string>& countries) {
+    f.Open();
+    f.stage->set_sweep_rows(2);
+    for (const auto& c : countries) {
+      const int32_t p = c == "M" ? 1 : 0;
+      ASSERT_TRUE(f.Row(p, next_offset[p]++, "\"" + c + "\"", time).ok());
+    }
+    f.Commit();
+  };
+  // Final (10:00) and open (15:00) windows; the open ones come first in key order.
+  f.Open();
+  for (const char* c : {"Z1", "Z2", "Z3"}) {
+    ASSERT_TRUE(
+        f.Row(0, next_offset[0]++, fmt::format(R"("{}")", c), "2024-01-01T10:05:00.000Z").ok());
+  }
+  for (const char* c : {"A1", "A2", "A3", "A4"}) {
+    ASSERT_TRUE(
+        f.Row(0, next_offset[0]++, fmt::format(R"("{}")", c), "2024-01-01T15:00:00.000Z").ok());
+  }
+  ASSERT_TRUE(f.Row(1, next_offset[1]++, R"("M")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, next_offset[1]++, R"("M")", "2024-01-01T15:00:00.000Z").ok());
+  f.Commit();  // the 10:00 windows are final in both partitions, listed in this run only
+  run("2024-01-01T15:01:00.000Z", {"A1", "M"});  // judged from 15:00: they may go
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);  // the first page: A1, A2 (open)
+  auto cursor = f.store->Get(kStates, "c/sweep");
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(*cursor,
+            R"({"state_key":"c/sweep","through":0,"state":"v1 s/0/A2|2024-01-01T15:00:00.000Z"})");
+  run("2024-01-01T15:02:00.000Z", {"A1", "M"});
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);  // A3, A4
+  run("2024-01-01T15:03:00.000Z", {"A1", "M"});
+  EXPECT_EQ(f.probe.states_deleted.load(), 2u);  // Z1, Z2
+  run("2024-01-01T15:04:00.000Z", {"A1", "M"});
+  EXPECT_EQ(f.probe.states_deleted.load(), 4u);  // Z3, and M's 10:00 in partition 1
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{
+                "s/0/A1|2024-01-01T15:00:00.000Z", "s/0/A2|2024-01-01T15:00:00.000Z",
+                "s/0/A3|2024-01-01T15:00:00.000Z", "s/0/A4|2024-01-01T15:00:00.000Z",
+                "s/1/M|2024-01-01T15:00:00.000Z"}));
 }
 
 TEST(AggregateStageTest, WindowsEvictedPastTheListsBoundAreFoundByTheSweepAndDeletedOnce) {
