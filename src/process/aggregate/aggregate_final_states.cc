@@ -1,6 +1,6 @@
 // AggregateStage's deletion of final windows' state rows (late: deadletter, or late: update
-// with late_update_for): see "Deleting
-// final state" in aggregate_stage.h and docs/aggregates.md "State table".
+// with late_update_for): see "Deleting final state" in aggregate_stage.h and docs/aggregates.md
+// "State table".
 #include "process/aggregate/aggregate_stage.h"
 
 #include <algorithm>
@@ -127,7 +127,7 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
     std::string cursor;
     DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, kSweepCursorKey, &through, &cursor));
     // A cursor is only where to start: one that is not "v1 ..." starts from the beginning.
-    if (found && cursor.starts_with("v1 ") && cursor.size() > 3 && agg.sweep_after->empty()) {
+    if (found && cursor.starts_with("v1 ") && cursor.size() > 3) {
       agg.cursor_stored = cursor.substr(3);
       agg.sweep_after = agg.cursor_stored;
       agg.then_whole_pass = true;

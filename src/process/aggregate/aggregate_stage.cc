@@ -481,32 +481,27 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
   }
   if (late) {
     ++probe_->late;
-    if (spec.late == "deadletter") {
+    if (spec.late == "deadletter" || too_late) {
       ++probe_->late_dead_lettered;
       std::string window =
           agg.session
               ? fmt::format("a session of gap {}", FormatDuration(spec.window.gap_ms * 1000))
               : fmt::format("window [{}, {})", FormatTimestampMillis(windows_[0].start_ms),
                             FormatTimestampMillis(windows_[0].end_ms));
+      std::string behind = fmt::format("the lateness {}", FormatDuration(spec.lateness_ms * 1000));
+      const char* fix = "set late: update to apply such records, or a larger lateness";
+      if (too_late) {
+        behind +=
+            fmt::format(" and late_update_for {}", FormatDuration(*spec.late_update_for_ms * 1000));
+        fix =
+            "a window's state is deleted once it is final for late_update_for: set a longer "
+            "late_update_for to apply such records";
+      }
       letter(
-          fmt::format("aggregate {}: late record: event time {} is more than the lateness {} "
-                      "behind the watermark {} of partition {} ({} of group '{}'; set late: "
-                      "update to apply such records, or a larger lateness)",
-                      spec.table, FormatTimestampMillis(t), FormatDuration(spec.lateness_ms * 1000),
-                      FormatTimestampMillis(watermark), record.partition, window, group_key));
-      return Status::OK();
-    }
-    if (too_late) {
-      ++probe_->late_dead_lettered;
-      letter(fmt::format(
-          "aggregate {}: late record: event time {} is more than the lateness {} and "
-          "late_update_for {} behind the watermark {} of partition {} (window [{}, {}) of group "
-          "'{}'; a window's state is deleted once it is final for late_update_for: set a longer "
-          "late_update_for to apply such records)",
-          spec.table, FormatTimestampMillis(t), FormatDuration(spec.lateness_ms * 1000),
-          FormatDuration(*spec.late_update_for_ms * 1000), FormatTimestampMillis(watermark),
-          record.partition, FormatTimestampMillis(windows_[0].start_ms),
-          FormatTimestampMillis(windows_[0].end_ms), group_key));
+          fmt::format("aggregate {}: late record: event time {} is more than {} behind the "
+                      "watermark {} of partition {} ({} of group '{}'; {})",
+                      spec.table, FormatTimestampMillis(t), behind,
+                      FormatTimestampMillis(watermark), record.partition, window, group_key, fix));
       return Status::OK();
     }
   }
