@@ -18,6 +18,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/processor_setup.h"
 #include "pipeline/reprocess_log.h"
+#include "process/aggregate/aggregate_stage.h"
 #include "store/store.h"
 
 namespace dataforge {
@@ -329,10 +330,23 @@ Result<ReprocessProgress> Reprocess(
         gone, plan.topic, gone_where));
   }
   if (!options.in_place && !plan.resumed) {
-    // New tables must be new: rows already there would mix with the rebuilt ones.
-    for (const auto& [live, table] : plan.tables) {
+    // New tables must be new: rows already there would mix with the rebuilt ones. So must an
+    // aggregate's state table, whose result table can be empty (its rows deleted by hand): its
+    // watermarks would judge this rebuild's records, and the offsets its windows include would
+    // skip them as applied already.
+    std::vector<std::string> must_be_empty;
+    for (const auto& [live, table] : plan.tables) must_be_empty.push_back(table);
+    for (const AggregateSpec& a : rebuilt.process.aggregates) {
+      must_be_empty.push_back(AggregateStateTable(a.table));
+    }
+    for (const std::string& table : must_be_empty) {
       auto rows = store->Count(table);
-      if (rows.ok() && *rows > 0) {
+      if (rows.status().code() == StatusCode::kNotFound) continue;  // created by the rebuild
+      if (!rows.ok()) {
+        return Status(rows.status().code(), fmt::format("reprocess: checking that {} is empty: {}",
+                                                        table, rows.status().message()));
+      }
+      if (*rows > 0) {
         return Status::ConfigError(fmt::format(
             "reprocess: {} already holds {} rows, and reprocess group {} has no offsets in the "
             "store (it did not write them): choose another --into-suffix, or pass --group of the "

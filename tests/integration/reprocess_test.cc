@@ -533,6 +533,68 @@ TEST_F(ReprocessTest, OverKafkaAndCassandraBesideALiveProcessMember) {
   EXPECT_EQ(member.Wait(30000).exit_code, 0);
 }
 
+// Into new tables whose aggregate results were deleted by hand (here over CQL; TRUNCATE in cqlsh
+// on a cluster) but whose state table was left: another group's rebuild is refused. Its state
+// rows would judge the new group's records, and skip them as applied already (they include
+// offsets 0..29), leaving the result table empty without an error.
+TEST_F(ReprocessTest, IntoNewTablesRefusesAStateTableLeftBehindItsDeletedResults) {
+  CqlEndpoint cql(dir_.Sub("endpoint"));
+  std::string records;
+  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
+  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteFile(config_, PipelineYaml(capture_, true) +
+                         "  aggregates:\n"
+                         "    - table: dataforge.people_per_age\n"
+                         "      group_by: [age]\n"
+                         "      window: {type: tumbling, size: 1d}\n"
+                         "      values:\n"
+                         "        - {name: people, fn: count}\n"
+                         "store:\n"
+                         "  url: " +
+                         cql.url() + "\n");
+  auto r = Df({"run", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--tables", "people_per_age",
+          "--group", "first"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Df({"table", "count", "dataforge.people_per_age_v2"}).out, "30\n");
+  // The Python driver deletes every result row and leaves the state table.
+  std::string script = dir_.Sub("delete.py");
+  WriteFile(script, fmt::format(R"py(
+from cassandra.cluster import Cluster
+cluster = Cluster(['127.0.0.1'], port={}, protocol_version=4)
+session = cluster.connect()
+keys = [row[0] for row in session.execute('SELECT window_key FROM dataforge.people_per_age_v2')]
+for key in keys:
+    session.execute('DELETE FROM dataforge.people_per_age_v2 WHERE window_key = %s', (key,))
+print(len(keys))
+cluster.shutdown()
+)py",
+                                cql.port()));
+  auto py = ChildProcess::Start({"/usr/bin/python3", script}).Wait(60000);
+  ASSERT_EQ(py.exit_code, 0) << py.err;
+  EXPECT_EQ(py.out, "30\n");
+  ASSERT_EQ(Df({"table", "count", "dataforge.people_per_age_v2"}).out, "0\n");
+  // 30 windows (ages 21..50, one partition) and the partition's watermark row.
+  ASSERT_EQ(Df({"table", "count", "dataforge.people_per_age_v2_state"}).out, "31\n");
+
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v2", "--tables", "people_per_age",
+          "--group", "second"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "dataforge: reprocess: dataforge.people_per_age_v2_state already holds 31 rows, and "
+            "reprocess group second has no offsets in the store (it did not write them): choose "
+            "another --into-suffix, or pass --group of the reprocess that wrote them to resume "
+            "it\n");
+  EXPECT_EQ(Df({"table", "count", "dataforge.people_per_age_v2"}).out, "0\n");
+  // Into another suffix the same rebuild has new tables, and every window is back.
+  r = Df({"reprocess", "--from-beginning", "--into-suffix", "_v3", "--tables", "people_per_age",
+          "--group", "second"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Counts(r.out), "read 30 records: stored 30, dead-lettered 0, lost 0, filtered 0");
+  EXPECT_EQ(Df({"table", "count", "dataforge.people_per_age_v3"}).out, "30\n");
+}
+
 TEST_F(ReprocessTest, InPlaceKilledThenRunAgainResumesWithoutEmptyingTheTableAgain) {
   // The reprocess in small batches, each one fsynced: long enough to be killed half-way.
   RunAThenChange(4000, "", 5);
