@@ -79,9 +79,7 @@ class ReprocessTest : public ::testing::Test {
   // Runs the pipeline with mapping A over records 1..n, then switches the file to mapping B
   // (with `batch_records` records per batch).
   void RunAThenChange(int n, const std::string& log_url = "", int batch_records = 1000) {
-    std::string records;
-    for (int i = 1; i <= n; ++i) records += (i > 1 ? "," : "") + Person(i);
-    WriteFile(capture_, "{\"results\":[" + records + "]}");
+    WriteCapture(n);
     WriteFile(config_, PipelineYaml(capture_, false, log_url));
     auto r = Df({"run", "--no-progress"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -110,6 +108,17 @@ class ReprocessTest : public ::testing::Test {
     if (lines.size() != 2) return "not two lines: " + out;
     return std::regex_replace(lines[1], std::regex(R"( in [0-9.]+ s \([0-9]+ records/s\))"), "");
   }
+  // The capture: records 1..n.
+  void WriteCapture(int n) {
+    std::string records;
+    for (int i = 1; i <= n; ++i) records += (i > 1 ? "," : "") + Person(i);
+    WriteFile(capture_, "{\"results\":[" + records + "]}");
+  }
+  // PipelineYaml's file with two log partitions (over Kafka: the topic's).
+  static std::string TwoPartitions(std::string yaml) {
+    yaml.replace(yaml.find("partitions: 1"), 13, "partitions: 2");
+    return yaml;
+  }
   // Mapping A keeps ages under 40 in the derived table people_young and counts people per age
   // in people_per_age; mapping B keeps ages under 30 and also sums the ages.
   static std::string OutputAndAggregateYaml(bool b) {
@@ -137,6 +146,17 @@ class ReprocessTest : public ::testing::Test {
       rows[Uuid(i)] = fmt::format(R"({{"id":"{}","age":{}}})", Uuid(i), 20 + i);
     }
     return rows;
+  }
+  // people_per_age's rows by mapping B: one person per age, and the age summed.
+  static void ExpectOnePersonPerAgeWithItsSum(const std::map<std::string, std::string>& rows) {
+    ASSERT_EQ(rows.size(), 30u);
+    for (const auto& [key, row] : rows) {
+      // "<age>|<window start>"; the window is the day of processing.
+      const std::string age = key.substr(0, key.find('|')), start = key.substr(key.find('|') + 1);
+      EXPECT_EQ(row, fmt::format(R"({{"window_key":"{}","age":{},"window_start":"{}",)"
+                                 R"("window_end":"{}","people":1,"age_sum":{}}})",
+                                 key, age, start, JsonField(row, "window_end"), age));
+    }
   }
   // An aggregate's rows, by window_key.
   std::map<std::string, std::string> PerAge(const std::string& table) {
@@ -221,9 +241,7 @@ TEST_F(ReprocessTest, InPlaceEmptiesTheDerivedTableTooAndRebuildsItWithTheNewWhe
         "        - {{name: age, type: int, path: dob.age}}\n",
         max_age);
   };
-  std::string records;
-  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
-  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteCapture(30);
   WriteFile(config_, PipelineYaml(capture_, false) + derived(40));
   auto r = Df({"run", "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -240,9 +258,7 @@ TEST_F(ReprocessTest, InPlaceEmptiesTheDerivedTableTooAndRebuildsItWithTheNewWhe
 // --tables: a derived table and an aggregate beside process.table; each rebuild names some of
 // them, and the tables it leaves out keep their rows byte for byte.
 TEST_F(ReprocessTest, TablesRebuildsOnlyTheNamedTablesAndLeavesTheOthersAsTheyWere) {
-  std::string records;
-  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
-  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteCapture(30);
   WriteFile(config_, PipelineYaml(capture_, false) + OutputAndAggregateYaml(false));
   auto r = Df({"run", "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -306,15 +322,8 @@ TEST_F(ReprocessTest, TablesRebuildsOnlyTheNamedTablesAndLeavesTheOthersAsTheyWe
   r = Df({"reprocess", "--from-beginning", "--in-place", "--yes", "--tables",
           "dataforge.people_per_age", "--group", "per-age-1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto summed = PerAge("dataforge.people_per_age");
-  ASSERT_EQ(summed.size(), 30u);
-  for (const auto& [key, row] : summed) {
-    // "<age>|<window start>"; the window is the day of processing.
-    const std::string age = key.substr(0, key.find('|')), start = key.substr(key.find('|') + 1);
-    EXPECT_EQ(row, fmt::format(R"({{"window_key":"{}","age":{},"window_start":"{}",)"
-                               R"("window_end":"{}","people":1,"age_sum":{}}})",
-                               key, age, start, JsonField(row, "window_end"), age));
-  }
+  const auto summed = PerAge("dataforge.people_per_age");
+  ExpectOnePersonPerAgeWithItsSum(summed);
   EXPECT_EQ(Rows("dataforge.people"), people);
   EXPECT_EQ(Rows("dataforge.people_young"), Young(9));
 
@@ -481,13 +490,10 @@ TEST_F(ReprocessTest, OverKafkaIntoNewTables) {
 TEST_F(ReprocessTest, OverKafkaAndCassandraBesideALiveProcessMember) {
   MockKafkaCluster kafka(1, {"users_created:2"});
   CqlEndpoint cql(dir_.Sub("endpoint"));
-  std::string records;
-  for (int i = 1; i <= 40; ++i) records += (i > 1 ? "," : "") + Person(i);
-  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteCapture(40);
   auto yaml = [&](bool b) {
-    std::string text = PipelineYaml(capture_, b, kafka.url());
-    text.replace(text.find("partitions: 1"), 13, "partitions: 2");
-    return text + fmt::format("store:\n  url: {}\n", cql.url());
+    return TwoPartitions(PipelineYaml(capture_, b, kafka.url())) + "store:\n  url: " + cql.url() +
+           "\n";
   };
   WriteFile(config_, yaml(false));
   auto run = Df({"run", "--no-progress"});
@@ -533,13 +539,10 @@ TEST_F(ReprocessTest, OverKafkaAndCassandraBesideALiveProcessMember) {
 TEST_F(ReprocessTest, TablesOverKafkaAndCassandraRebuildOnlyTheNamedTables) {
   MockKafkaCluster kafka(1, {"users_created:2"});
   CqlEndpoint cql(dir_.Sub("endpoint"));
-  std::string records;
-  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
-  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteCapture(30);
   auto yaml = [&](bool b) {
-    std::string text = PipelineYaml(capture_, b, kafka.url(), b ? 7 : 1000);
-    text.replace(text.find("partitions: 1"), 13, "partitions: 2");
-    return text + OutputAndAggregateYaml(b) + "store:\n  url: " + cql.url() + "\n";
+    return TwoPartitions(PipelineYaml(capture_, b, kafka.url(), b ? 7 : 1000)) +
+           OutputAndAggregateYaml(b) + "store:\n  url: " + cql.url() + "\n";
   };
   WriteFile(config_, yaml(false));
   auto r = Df({"run", "--no-progress"});
@@ -585,14 +588,8 @@ cluster.shutdown()
             "reprocessed users_created into dataforge.people_per_age in place (group per-age-1, "
             "emptied first)");
   EXPECT_EQ(Counts(r.out), "read 30 records: stored 30, dead-lettered 0, lost 0, filtered 0");
-  auto summed = PerAge("dataforge.people_per_age");
-  ASSERT_EQ(summed.size(), 30u);
-  for (const auto& [key, row] : summed) {
-    const std::string age = key.substr(0, key.find('|')), start = key.substr(key.find('|') + 1);
-    EXPECT_EQ(row, fmt::format(R"({{"window_key":"{}","age":{},"window_start":"{}",)"
-                               R"("window_end":"{}","people":1,"age_sum":{}}})",
-                               key, age, start, JsonField(row, "window_end"), age));
-  }
+  const auto summed = PerAge("dataforge.people_per_age");
+  ExpectOnePersonPerAgeWithItsSum(summed);
   // The state table holds the rebuild's states only: a second copy of any would count twice.
   EXPECT_EQ(Df({"table", "count", "dataforge.people_per_age_state"}).out, "32\n");
   EXPECT_EQ(Rows("dataforge.people"), Expected(1, 30, false));
@@ -619,9 +616,7 @@ cluster.shutdown()
 // offsets 0..29), leaving the result table empty without an error.
 TEST_F(ReprocessTest, IntoNewTablesRefusesAStateTableLeftBehindItsDeletedResults) {
   CqlEndpoint cql(dir_.Sub("endpoint"));
-  std::string records;
-  for (int i = 1; i <= 30; ++i) records += (i > 1 ? "," : "") + Person(i);
-  WriteFile(capture_, "{\"results\":[" + records + "]}");
+  WriteCapture(30);
   WriteFile(config_, PipelineYaml(capture_, true) + OutputAndAggregateYaml(false) +
                          "store:\n  url: " + cql.url() + "\n");
   auto r = Df({"run", "--no-progress"});
