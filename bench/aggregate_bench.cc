@@ -48,6 +48,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/allocator.h"
 #include "config/pipeline_file.h"
 #include "log/log.h"
 #include "pipeline/data_dir.h"
@@ -138,6 +139,7 @@ int Run(const std::string& dir, uint64_t records, int batch, bool no_fsync,
 }  // namespace
 
 int main(int argc, char** argv) {
+  dataforge::TuneAllocator();  // as the dataforge binary does
   CLI::App app{"DataForge aggregates through the processor alone"};
   uint64_t records = 200000;
   int batch = 1000;

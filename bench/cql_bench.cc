@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "common/allocator.h"
 #include "common/latency_histogram.h"
 #include "config/pipeline_file.h"
 #include "cql/client/session.h"
@@ -123,6 +124,7 @@ void PrintWrite(const char* name, const WriteFigures& f) {
 }  // namespace dataforge
 
 int main(int argc, char** argv) {
+  dataforge::TuneAllocator();  // as the dataforge binary does
   using namespace dataforge;
   CLI::App app{"CQL endpoint and Cassandra store benchmark"};
   int records = 100000, batch = 1000, concurrency = 32, connections = 2;

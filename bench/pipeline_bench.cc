@@ -29,6 +29,7 @@
 
 #include <simdjson.h>
 
+#include "common/allocator.h"
 #include "common/redact.h"
 #include "config/pipeline_file.h"
 #include "pipeline/pipeline.h"
@@ -82,6 +83,7 @@ void PrintValidationCost(const ProcessConfig& process, int rounds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dataforge::TuneAllocator();  // as the dataforge binary does
   CLI::App app{"DataForge end-to-end pipeline benchmark"};
   uint64_t records = 200000;
   double rate = 0;

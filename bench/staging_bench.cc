@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/allocator.h"
 #include "common/clock.h"
 #include "common/latency_histogram.h"
 #include "common/redact.h"
@@ -126,6 +127,7 @@ bool Dump(const std::string& path, const std::vector<SourceRecord>& records) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dataforge::TuneAllocator();  // as the dataforge binary does
   CLI::App app{"DataForge staging benchmark: N records committed in batches through a staging"};
   std::string url;
   uint64_t records = 200000;

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "common/allocator.h"
 #include "store/store.h"
 
 using namespace dataforge;
@@ -41,6 +42,7 @@ std::string FullRow(uint64_t i, int version) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dataforge::TuneAllocator();  // as the dataforge binary does
   CLI::App app{"DataForge store benchmark: Apply of full and partial upserts"};
   uint64_t rows = 200000;
   size_t batch = 1000;
