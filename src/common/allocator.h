@@ -5,8 +5,9 @@ namespace dataforge {
 
 // Called once at process start, before any thread (main, the benches). Keeps freed memory for
 // reuse instead of returning it to the kernel at once: blocks under 32 MiB come from malloc's
-// heaps rather than their own mmap (glibc's default, from 128 KiB up, maps and unmaps each), and a
-// heap keeps up to 128 MiB free at its top. Each page the process touches again then costs no
+// heaps rather than a mapping of their own (glibc's default maps blocks from 128 KiB up, a
+// threshold that only grows as such blocks are freed), and a heap keeps up to 128 MiB free at
+// its top (the default trims it past 128 KiB). Each page the process touches again then costs no
 // page fault; on virtual machines a fault can cost ~10 us (docs/benchmarks.md), and librdkafka's
 // fetch buffers, RocksDB's memtable blocks and SQLite's page cache were faulted in over and over.
 // The price: memory freed after a peak is returned later or not at all (peak RSS unchanged in
