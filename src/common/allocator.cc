@@ -7,14 +7,15 @@
 
 namespace dataforge {
 
-void TuneAllocator() {
+bool TuneAllocator() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables != nullptr &&
       std::string_view(tunables).find("glibc.malloc.") != std::string_view::npos) {
-    return;
+    return false;
   }
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  return true;
 }
 
 }  // namespace dataforge

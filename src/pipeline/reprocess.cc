@@ -343,8 +343,8 @@ Result<ReprocessProgress> Reprocess(
       auto rows = store->Count(table);
       if (rows.status().code() == StatusCode::kNotFound) continue;  // created by the rebuild
       if (!rows.ok()) {
-        return Status(rows.status().code(), fmt::format("reprocess: checking that {} is empty: {}",
-                                                        table, rows.status().message()));
+        return rows.status().WithContext(
+            fmt::format("reprocess: checking that {} is empty", table));
       }
       if (*rows > 0) {
         return Status::ConfigError(fmt::format(

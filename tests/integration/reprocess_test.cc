@@ -89,12 +89,12 @@ class ReprocessTest : public ::testing::Test {
     args.insert(args.end(), where_.begin(), where_.end());
     return RunDataforge(args, 180000);
   }
-  // Every row of `table` by id.
-  std::map<std::string, std::string> Rows(const std::string& table) {
+  // Every row of `table` by its `key` column.
+  std::map<std::string, std::string> Rows(const std::string& table, const char* key = "id") {
     auto r = Df({"table", "scan", table});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::map<std::string, std::string> rows;
-    for (const auto& line : SplitLines(r.out)) rows[JsonField(line, "id")] = line;
+    for (const auto& line : SplitLines(r.out)) rows[JsonField(line, key)] = line;
     return rows;
   }
   static std::map<std::string, std::string> Expected(int from, int to, bool b) {
@@ -160,11 +160,7 @@ class ReprocessTest : public ::testing::Test {
   }
   // An aggregate's rows, by window_key.
   std::map<std::string, std::string> PerAge(const std::string& table) {
-    auto r = Df({"table", "scan", table});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::map<std::string, std::string> rows;
-    for (const auto& line : SplitLines(r.out)) rows[JsonField(line, "window_key")] = line;
-    return rows;
+    return Rows(table, "window_key");
   }
   TempDir dir_;
   std::string capture_, config_, data_;
