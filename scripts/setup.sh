@@ -2,6 +2,8 @@
 # Installs what is missing (Debian 12 packages only; quick when everything is present) and
 # builds DataForge into build/ (release) or, with --sanitize, build-asan/ (ASan + UBSan).
 # Usage: scripts/setup.sh [--sanitize] [TARGET...]   (no target: everything, tests included)
+#        DATAFORGE_UNITY_BUILD=OFF scripts/setup.sh --sanitize: one translation unit per file
+#        (a quicker rebuild after editing one file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +48,13 @@ build_dir=build
 flags=(-DCMAKE_BUILD_TYPE=Release)
 if [[ ${1:-} == --sanitize ]]; then
   build_dir=build-asan
-  flags=(-DCMAKE_BUILD_TYPE=Debug -DDATAFORGE_SANITIZE=ON -DDATAFORGE_BENCH=OFF)
+  # A unity build (CMake joins each target's files eight at a time): the headers (gtest, fmt,
+  # RocksDB, the standard library) are parsed and their templates instantiated once per eight
+  # files instead of once per file. 40 of the library's files took 344 CPU-s alone, 161 joined.
+  # The release build (build/) keeps one translation unit per file: it is the incremental build
+  # of daily work and proves that each file includes what it uses.
+  flags=(-DCMAKE_BUILD_TYPE=Debug -DDATAFORGE_SANITIZE=ON -DDATAFORGE_BENCH=OFF
+    -DCMAKE_UNITY_BUILD=${DATAFORGE_UNITY_BUILD:-ON})
   shift
 fi
 targets=()

@@ -5,7 +5,7 @@
 namespace dataforge {
 namespace {
 
-bool IsNameChar(char c) {
+bool IsTemplateNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '.' || c == '-';
 }
@@ -33,7 +33,7 @@ Status Walk(std::string_view text, const std::function<void(std::string_view)>& 
     }
     std::string_view name = Trim(text.substr(open + 2, close - open - 2));
     bool ok = !name.empty() && name.front() != '.' && name.back() != '.';
-    for (char c : name) ok = ok && IsNameChar(c);
+    for (char c : name) ok = ok && IsTemplateNameChar(c);
     if (!ok) {
       return Status::InvalidArgument(
           fmt::format("'{{{{{}}}}}' in '{}' is not a variable name (write e.g. {{{{ ds }}}})",

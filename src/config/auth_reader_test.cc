@@ -85,7 +85,7 @@ TEST(AuthConfigTest, ReadsEveryKey) {
   EXPECT_TRUE(a.roles[2].grants.empty());
 }
 
-std::string ErrorOf(const std::string& yaml) {
+std::string AuthErrorOf(const std::string& yaml) {
   auto c = Parse(yaml, "p.yaml");
   EXPECT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kConfigError);
@@ -93,28 +93,28 @@ std::string ErrorOf(const std::string& yaml) {
 }
 
 TEST(AuthConfigTest, ErrorsNameTheLine) {
-  EXPECT_EQ(ErrorOf("auth:\n  require: true\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  require: true\n"),
             "p.yaml:2: unknown key 'require' in 'auth' (known: required, audit_log, "
             "max_failed_logins_per_minute, jwt, roles)");
-  EXPECT_EQ(ErrorOf("auth:\n  jwt: {issuer: x, secret: y}\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  jwt: {issuer: x, secret: y}\n"),
             "p.yaml:2: unknown key 'secret' in 'auth.jwt' (known: hs256_secret, jwks_file, "
             "issuer, audience, role_claim, subject_claim, leeway_s)");
-  EXPECT_EQ(ErrorOf("auth:\n  roles:\n    ops:\n      table: [read]\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  roles:\n    ops:\n      table: [read]\n"),
             "p.yaml:4: unknown key 'table' in 'auth.roles.ops' (known: tables, pipeline, "
             "deadletters, dags, admin, subjects)");
-  EXPECT_EQ(ErrorOf("auth:\n  roles:\n    ops:\n      dags: {\"etl_*\": {read: 1}}\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  roles:\n    ops:\n      dags: {\"etl_*\": {read: 1}}\n"),
             "p.yaml:4: 'etl_*' must be a value or a list");
-  EXPECT_EQ(ErrorOf("auth:\n  roles: [ops]\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  roles: [ops]\n"),
             "p.yaml:2: 'auth.roles' must be a mapping of role name: grants, e.g. {analyst: "
             "{tables: {\"sales.*\": [read]}}}");
-  EXPECT_EQ(ErrorOf("auth:\n  max_failed_logins_per_minute: -1\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  max_failed_logins_per_minute: -1\n"),
             "p.yaml:2: 'max_failed_logins_per_minute' is -1; it must be between 0 and 1000000");
-  EXPECT_EQ(ErrorOf("auth:\n  jwt:\n    role_claim: \"\"\n"),
+  EXPECT_EQ(AuthErrorOf("auth:\n  jwt:\n    role_claim: \"\"\n"),
             "p.yaml:3: 'auth.jwt.role_claim' must name a claim");
 }
 
 TEST(AuthConfigTest, AShortHs256SecretIsRefusedWithoutQuotingIt) {
-  std::string message = ErrorOf("auth:\n  jwt:\n    hs256_secret: tooShortS3cr3t\n");
+  std::string message = AuthErrorOf("auth:\n  jwt:\n    hs256_secret: tooShortS3cr3t\n");
   EXPECT_EQ(message,
             "p.yaml:3: 'auth.jwt.hs256_secret' is 14 bytes; HS256 needs at least 32 (make one "
             "with: openssl rand -base64 32)");

@@ -53,27 +53,27 @@ TEST(PipelineExprTest, ShowWritesThemBack) {
   EXPECT_EQ(again->process.columns[2].expr, "name.first || ' ' || name.last");
 }
 
-std::string Error(const std::string& yaml) {
+std::string ExprErrorOf(const std::string& yaml) {
   auto c = ParsePipelineConfig(yaml, "p.yaml");
   return c.ok() ? "parsed" : c.status().message();
 }
 
 TEST(PipelineExprTest, BadExpressionsFailWithFileLineAndColumn) {
-  EXPECT_EQ(Error("process:\n  where: \"nat = 'FR' AND lowr(email) = 'x'\"\n"),
+  EXPECT_EQ(ExprErrorOf("process:\n  where: \"nat = 'FR' AND lowr(email) = 'x'\"\n"),
             "p.yaml:2:26: unknown function 'lowr'; did you mean lower? (docs/expressions.md "
             "lists the functions)");
-  EXPECT_EQ(Error("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
-                  "    - {name: n, expr: \"dob.age +\"}\n"),
+  EXPECT_EQ(ExprErrorOf("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
+                        "    - {name: n, expr: \"dob.age +\"}\n"),
             "p.yaml:4:33: expected a value (a number, a 'string', a field, a function call or "
             "'(') but found the end of the expression");
-  EXPECT_EQ(Error("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
-                  "    - {name: n, path: a, expr: \"a\"}\n"),
+  EXPECT_EQ(ExprErrorOf("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
+                        "    - {name: n, path: a, expr: \"a\"}\n"),
             "p.yaml:4: column 'n' has an 'expr' and a 'path': give one of them");
-  EXPECT_EQ(Error("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
-                  "    - {name: n, expr: \"\"}\n"),
+  EXPECT_EQ(ExprErrorOf("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
+                        "    - {name: n, expr: \"\"}\n"),
             "p.yaml:4: the expression is empty: write one, or remove the key");
-  EXPECT_EQ(Error("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
-                  "    - {name: n}\n"),
+  EXPECT_EQ(ExprErrorOf("process:\n  columns:\n    - {name: id, type: uuid, path: $key}\n"
+                        "    - {name: n}\n"),
             "p.yaml:4: column 'n' needs a 'path', a 'template' or an 'expr'");
 }
 

@@ -19,7 +19,7 @@ namespace {
 
 // Collections nest at most this deep (as in value_json.cc and ReadType).
 constexpr int kMaxDepth = 16;
-constexpr int64_t kNanosPerDay = 86'400'000'000'000;
+constexpr int64_t kCheckNanosPerDay = 86'400'000'000'000;
 
 Status Bad(const DataType& t, std::string_view why) {
   return Status::InvalidArgument(fmt::format("CQL {} value: {}", TypeName(t), why));
@@ -30,7 +30,7 @@ Status Size(const DataType& t, std::string_view b, size_t want) {
   return Bad(t, fmt::format("expected {} bytes, got {}", want, b.size()));
 }
 
-uint64_t BigEndian(std::string_view b) {
+uint64_t BigEndianValue(std::string_view b) {
   uint64_t u = 0;
   for (char c : b) u = (u << 8) | static_cast<uint8_t>(c);
   return u;
@@ -102,8 +102,8 @@ uint64_t TimeOrder(uint64_t msb) {
 }
 
 int CompareUuid(TypeId id, std::string_view a, std::string_view b) {
-  const uint64_t msb_a = BigEndian(a.substr(0, 8)), msb_b = BigEndian(b.substr(0, 8));
-  const uint64_t lsb_a = BigEndian(a.substr(8)), lsb_b = BigEndian(b.substr(8));
+  const uint64_t msb_a = BigEndianValue(a.substr(0, 8)), msb_b = BigEndianValue(b.substr(0, 8));
+  const uint64_t lsb_a = BigEndianValue(a.substr(8)), lsb_b = BigEndianValue(b.substr(8));
   if (id == TypeId::kTimeuuid) {
     if (int c = Sign(TimeOrder(msb_a), TimeOrder(msb_b))) return c;
     // Signed per-byte comparison (TimeUUIDType.signedBytesToNativeLong).
@@ -123,10 +123,10 @@ int CompareUuid(TypeId id, std::string_view a, std::string_view b) {
 // The elements of a collection value that passed CheckValue (map: key, value, key, ...).
 std::vector<std::string_view> Elements(std::string_view b) {
   std::vector<std::string_view> out;
-  const int32_t n = static_cast<int32_t>(BigEndian(b.substr(0, 4)));
+  const int32_t n = static_cast<int32_t>(BigEndianValue(b.substr(0, 4)));
   size_t at = 4;
   for (int32_t i = 0; i < n; ++i) {
-    const auto len = static_cast<size_t>(BigEndian(b.substr(at, 4)));
+    const auto len = static_cast<size_t>(BigEndianValue(b.substr(at, 4)));
     out.push_back(b.substr(at + 4, len));
     at += 4 + len;
   }
@@ -247,7 +247,7 @@ Checked Check(const DataType& t, std::string_view b, int depth) {
     case TypeId::kTime: {
       DF_RETURN_IF_ERROR(Size(t, b, 8));
       const int64_t ns = Signed(b);
-      if (ns < 0 || ns >= kNanosPerDay) {
+      if (ns < 0 || ns >= kCheckNanosPerDay) {
         return Bad(t, fmt::format("{} is outside [0, 86400000000000) nanoseconds", ns));
       }
       return kCanonical;
@@ -319,13 +319,13 @@ int CompareValues(const DataType& t, std::string_view a, std::string_view b) {
     case TypeId::kVarint:
       return Sign(Signed(a), Signed(b));
     case TypeId::kDate:  // days + 2^31, unsigned: chronological
-      return Sign(BigEndian(a), BigEndian(b));
+      return Sign(BigEndianValue(a), BigEndianValue(b));
     case TypeId::kDouble:
-      return CompareDouble(std::bit_cast<double>(BigEndian(a)),
-                           std::bit_cast<double>(BigEndian(b)));
+      return CompareDouble(std::bit_cast<double>(BigEndianValue(a)),
+                           std::bit_cast<double>(BigEndianValue(b)));
     case TypeId::kFloat:
-      return CompareDouble(std::bit_cast<float>(static_cast<uint32_t>(BigEndian(a))),
-                           std::bit_cast<float>(static_cast<uint32_t>(BigEndian(b))));
+      return CompareDouble(std::bit_cast<float>(static_cast<uint32_t>(BigEndianValue(a))),
+                           std::bit_cast<float>(static_cast<uint32_t>(BigEndianValue(b))));
     case TypeId::kBoolean:
       return Sign(a[0] != 0, b[0] != 0);
     case TypeId::kDecimal: {

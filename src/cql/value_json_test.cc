@@ -10,20 +10,20 @@ namespace {
 using testing::Hex;
 using testing::Unhex;
 
-DataType T(const char* name) {
+DataType TypeNamed(const char* name) {
   return *ParseTypeName(name);
 }
 
 // JSON -> bytes as hex ("null" for a null value, the error text on failure).
 std::string ToBytes(const char* type, std::string_view json) {
-  auto v = JsonToValue(T(type), json);
+  auto v = JsonToValue(TypeNamed(type), json);
   if (!v.ok()) return v.status().message();
   return v->has_value() ? Hex(**v) : "null";
 }
 
 std::string ToJson(const char* type, const std::string& bytes) {
   std::string out;
-  Status s = AppendValueAsJson(T(type), bytes, &out);
+  Status s = AppendValueAsJson(TypeNamed(type), bytes, &out);
   return s.ok() ? out : s.message();
 }
 
@@ -106,7 +106,7 @@ TEST(ValueJsonTest, NullBothWays) {
   EXPECT_EQ(ToBytes("int", "null"), "null");
   EXPECT_EQ(ToBytes("map<text, int>", " null "), "null");
   std::string out;
-  ASSERT_TRUE(AppendValueAsJson(T("int"), std::nullopt, &out).ok());
+  ASSERT_TRUE(AppendValueAsJson(TypeNamed("int"), std::nullopt, &out).ok());
   EXPECT_EQ(out, "null");
 }
 
@@ -186,7 +186,7 @@ TEST(ValueJsonTest, DecodeErrors) {
 
 TEST(ValueJsonTest, FailedAppendLeavesOutputUntouched) {
   std::string out = "[";
-  Status s = AppendValueAsJson(T("list<int>"),
+  Status s = AppendValueAsJson(TypeNamed("list<int>"),
                                Unhex("00 00 00 02 00 00 00 04 00 00 00 01 00 00 00 01 00"), &out);
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(out, "[");

@@ -39,7 +39,7 @@ bool ParseDouble(std::string_view s, double* out) {
   return end == text.c_str() + text.size();
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+bool EqualsLowercase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
@@ -160,11 +160,11 @@ Status CastValue(const Value& v, Kind to, Value* out) {
         b = v.i != 0;
       } else if (v.kind == Kind::kString) {
         std::string_view s = Trim(v.s);
-        if (EqualsIgnoreCase(s, "true") || EqualsIgnoreCase(s, "t") || EqualsIgnoreCase(s, "yes") ||
-            EqualsIgnoreCase(s, "y") || s == "1") {
+        if (EqualsLowercase(s, "true") || EqualsLowercase(s, "t") || EqualsLowercase(s, "yes") ||
+            EqualsLowercase(s, "y") || s == "1") {
           b = true;
-        } else if (!(EqualsIgnoreCase(s, "false") || EqualsIgnoreCase(s, "f") ||
-                     EqualsIgnoreCase(s, "no") || EqualsIgnoreCase(s, "n") || s == "0")) {
+        } else if (!(EqualsLowercase(s, "false") || EqualsLowercase(s, "f") ||
+                     EqualsLowercase(s, "no") || EqualsLowercase(s, "n") || s == "0")) {
           return CannotCast(v, to, " (true/false, t/f, yes/no, 1/0)");
         }
       } else {

@@ -349,7 +349,7 @@ Result<Value> Now(Args, const CallContext& ctx) {
   return Value::Timestamp(ctx.now_ms);
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kDateFunctions[] = {
     {"to_timestamp", 1, 3, ToTimestamp, "to_timestamp(value[, format[, zone]])"},
     {"format_timestamp", 1, 3, FormatTimestamp, "format_timestamp(ts[, format[, zone]])"},
     {"date_trunc", 2, 3, DateTrunc, "date_trunc(unit, ts[, zone])"},
@@ -363,7 +363,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> DateFunctions() {
-  return kFunctions;
+  return kDateFunctions;
 }
 
 }  // namespace dataforge::expr::internal

@@ -23,7 +23,7 @@ const std::vector<FunctionDef>& Registry() {
   return *all;
 }
 
-bool EqualsIgnoreCase(std::string_view lower, std::string_view name) {
+bool EqualsLowercaseName(std::string_view lower, std::string_view name) {
   if (lower.size() != name.size()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
@@ -38,7 +38,7 @@ bool EqualsIgnoreCase(std::string_view lower, std::string_view name) {
 const FunctionDef* FindFunction(std::string_view name) {
   // Called when an expression is compiled, not per record: a scan of ~80 names is enough.
   for (const FunctionDef& f : Registry()) {
-    if (EqualsIgnoreCase(f.name, name)) return &f;
+    if (EqualsLowercaseName(f.name, name)) return &f;
   }
   return nullptr;
 }

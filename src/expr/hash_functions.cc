@@ -81,7 +81,7 @@ Result<Value> Crc32(Args args, const CallContext&) {
   return Value::Int(static_cast<int64_t>(c ^ 0xFFFFFFFFu));
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kHashFunctions[] = {
     {"md5", 1, 1, Md5, "md5(text)"},          {"sha1", 1, 1, Sha1, "sha1(text)"},
     {"sha256", 1, 1, Sha256, "sha256(text)"}, {"sha512", 1, 1, Sha512, "sha512(text)"},
     {"crc32", 1, 1, Crc32, "crc32(text)"},
@@ -90,7 +90,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> HashFunctions() {
-  return kFunctions;
+  return kHashFunctions;
 }
 
 }  // namespace dataforge::expr::internal

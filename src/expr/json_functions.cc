@@ -143,7 +143,7 @@ Result<Value> ParseJson(Args args, const CallContext&) {
   return FromJsonElement(root);
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kJsonFunctions[] = {
     {"json_path", 2, 2, JsonPath, "json_path(json, path)"},
     {"json_array_length", 1, 1, JsonArrayLength, "json_array_length(json)"},
     {"to_json", 1, 1, ToJson, "to_json(value)"},
@@ -153,7 +153,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> JsonFunctions() {
-  return kFunctions;
+  return kJsonFunctions;
 }
 
 }  // namespace dataforge::expr::internal

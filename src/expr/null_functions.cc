@@ -54,7 +54,7 @@ Result<Value> IsNull(Args args, const CallContext&) {
   return Value::Bool(args[0].is_null());
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kNullFunctions[] = {
     {"coalesce", 1, -1, Coalesce, "coalesce(value, ...)"},
     {"ifnull", 2, 2, Coalesce, "ifnull(value, fallback)"},
     {"nvl", 2, 2, Coalesce, "nvl(value, fallback)"},
@@ -65,7 +65,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> NullFunctions() {
-  return kFunctions;
+  return kNullFunctions;
 }
 
 }  // namespace dataforge::expr::internal

@@ -233,13 +233,13 @@ Result<Value> Extreme(Args args, const CallContext&) {
   return best == nullptr ? Value::Null() : *best;
 }
 
-bool IsSpace(char c) {
+bool IsSpaceAroundNumber(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  while (!s.empty() && IsSpaceAroundNumber(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpaceAroundNumber(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -318,7 +318,7 @@ Result<Value> IsNan(Args args, const CallContext&) {
   return Value::Bool(std::isnan(x.d));
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kNumberFunctions[] = {
     {"round", 1, 2, Round, "round(x[, digits])"},
     {"floor", 1, 1, FloorCeil<false>, "floor(x)"},
     {"ceil", 1, 1, FloorCeil<true>, "ceil(x)"},
@@ -337,7 +337,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> NumberFunctions() {
-  return kFunctions;
+  return kNumberFunctions;
 }
 
 }  // namespace dataforge::expr::internal

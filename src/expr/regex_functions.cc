@@ -125,7 +125,7 @@ Result<Value> RegexpReplace(Args args, const CallContext&) {
   return Value::String(std::move(out));
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kRegexFunctions[] = {
     {"regexp_match", 2, 2, RegexpMatch, "regexp_match(text, pattern)"},
     {"regexp_extract", 2, 3, RegexpExtract, "regexp_extract(text, pattern[, group])"},
     {"regexp_replace", 3, 3, RegexpReplace, "regexp_replace(text, pattern, replacement)"},
@@ -134,7 +134,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> RegexFunctions() {
-  return kFunctions;
+  return kRegexFunctions;
 }
 
 }  // namespace dataforge::expr::internal

@@ -244,7 +244,7 @@ Result<Value> RPad(Args args, const CallContext&) {
   return Pad("rpad", args, false);
 }
 
-constexpr FunctionDef kFunctions[] = {
+constexpr FunctionDef kStringFunctions[] = {
     {"lower", 1, 1, Lower, "lower(text)"},
     {"upper", 1, 1, Upper, "upper(text)"},
     {"trim", 1, 1, TrimBoth, "trim(text)"},
@@ -267,7 +267,7 @@ constexpr FunctionDef kFunctions[] = {
 }  // namespace
 
 std::span<const FunctionDef> StringFunctions() {
-  return kFunctions;
+  return kStringFunctions;
 }
 
 }  // namespace dataforge::expr::internal

@@ -8,7 +8,7 @@
 namespace dataforge::expr::internal {
 namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+bool EqualsIgnoringLetterCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
@@ -175,7 +175,7 @@ class Parser {
   }
 
   bool Word(std::string_view w) {
-    if (EqualsIgnoreCase(text_.substr(pos_, w.size()), w)) {
+    if (EqualsIgnoringLetterCase(text_.substr(pos_, w.size()), w)) {
       pos_ += w.size();
       return true;
     }

@@ -27,7 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint64_t kRecords = 600;
+constexpr uint64_t kFormatRecords = 600;
 const std::string kSubject = "users-value";
 const std::string kTable = "dataforge.created_users";
 
@@ -155,27 +155,27 @@ void ExpectWireRecords(const std::vector<ConsumedRecord>& records, int64_t id) {
 
 TEST_F(LogFormatTest, ConfluentAvroAndJsonStoreTheSameRowsAsJson) {
   PipelineConfig json = Config(LogConfig::Format::kJson);
-  ExpectExact(Run(json, "json", kRecords), kRecords, kRecords, 0);
+  ExpectExact(Run(json, "json", kFormatRecords), kFormatRecords, kFormatRecords, 0);
   auto json_rows = Rows(json, "json");
-  ASSERT_EQ(json_rows.size(), kRecords);
+  ASSERT_EQ(json_rows.size(), kFormatRecords);
   for (const auto& c : LogRecords(json, "json")) ASSERT_EQ(c.record.value[0], '{');
 
   PipelineConfig avro = Config(LogConfig::Format::kConfluentAvro, AvroSchemaFile());
-  ExpectExact(Run(avro, "avro", kRecords), kRecords, kRecords, 0);
+  ExpectExact(Run(avro, "avro", kFormatRecords), kFormatRecords, kFormatRecords, 0);
   int64_t avro_id = RegisteredId(avro, "avro");
   EXPECT_EQ(avro_id, 1);  // the first schema of a new registry
   auto avro_log = LogRecords(avro, "avro");
-  ASSERT_EQ(avro_log.size(), kRecords);
+  ASSERT_EQ(avro_log.size(), kFormatRecords);
   ExpectWireRecords(avro_log, avro_id);
   EXPECT_EQ(Rows(avro, "avro"), json_rows);
 
   // confluent-json without a schema: the permissive {"type":"object"} is registered.
   PipelineConfig cjson = Config(LogConfig::Format::kConfluentJson);
-  ExpectExact(Run(cjson, "cjson", kRecords), kRecords, kRecords, 0);
+  ExpectExact(Run(cjson, "cjson", kFormatRecords), kFormatRecords, kFormatRecords, 0);
   int64_t json_id = RegisteredId(cjson, "cjson");
   EXPECT_EQ(json_id, 1);
   auto cjson_log = LogRecords(cjson, "cjson");
-  ASSERT_EQ(cjson_log.size(), kRecords);
+  ASSERT_EQ(cjson_log.size(), kFormatRecords);
   ExpectWireRecords(cjson_log, json_id);
   // The payload is the staged JSON text itself.
   auto json_log = LogRecords(json, "json");

@@ -31,7 +31,7 @@ ColumnSpec Col(std::string name, std::string type, std::string expr, bool requir
   return c;
 }
 
-ProcessConfig Config(std::string where = "") {
+ProcessConfig ExprConfig(std::string where = "") {
   ProcessConfig p;
   p.key_column = "id";
   ColumnSpec id;
@@ -61,7 +61,7 @@ Mapper Make(const ProcessConfig& p) {
 }
 
 TEST(MapperExprTest, ComputedColumns) {
-  Mapper m = Make(Config());
+  Mapper m = Make(ExprConfig());
   MapResult r = m.Map("k", User("FR", 34));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_FALSE(r.filtered);
@@ -80,7 +80,7 @@ TEST(MapperExprTest, ComputedColumns) {
 }
 
 TEST(MapperExprTest, WhereKeepsOnlyTrue) {
-  Mapper m = Make(Config("nat <> 'XX' AND dob.age >= 18"));
+  Mapper m = Make(ExprConfig("nat <> 'XX' AND dob.age >= 18"));
   MapResult kept = m.Map("k", User("FR", 18));
   ASSERT_TRUE(kept.ok) << kept.error;
   EXPECT_FALSE(kept.filtered);
@@ -99,12 +99,12 @@ TEST(MapperExprTest, WhereKeepsOnlyTrue) {
 }
 
 TEST(MapperExprTest, WhereErrorsDeadLetter) {
-  Mapper m = Make(Config("dob.age / (dob.age - 34) > 1"));
+  Mapper m = Make(ExprConfig("dob.age / (dob.age - 34) > 1"));
   MapResult r = m.Map("k", User("FR", 34));
   EXPECT_FALSE(r.ok);
   EXPECT_FALSE(r.filtered);
   EXPECT_EQ(r.error, "where \"dob.age / (dob.age - 34) > 1\": division by zero: 34 / 0");
-  Mapper not_bool = Make(Config("dob.age + 1"));
+  Mapper not_bool = Make(ExprConfig("dob.age + 1"));
   MapResult nb = not_bool.Map("k", User("FR", 34));
   EXPECT_FALSE(nb.ok);
   EXPECT_EQ(nb.error,
@@ -113,7 +113,7 @@ TEST(MapperExprTest, WhereErrorsDeadLetter) {
 }
 
 TEST(MapperExprTest, ColumnErrorsNameTheColumnTheExpressionAndTheValue) {
-  ProcessConfig p = Config();
+  ProcessConfig p = ExprConfig();
   p.columns.push_back(Col("ratio", "double", "100 / (dob.age - 34)"));
   Mapper m = Make(p);
   MapResult r = m.Map("k", User("FR", 34));
@@ -124,14 +124,14 @@ TEST(MapperExprTest, ColumnErrorsNameTheColumnTheExpressionAndTheValue) {
   ASSERT_TRUE(fine.ok) << fine.error;
   EXPECT_NE(fine.row_json.find(R"("ratio":50})"), std::string::npos) << fine.row_json;
 
-  ProcessConfig q = Config();
+  ProcessConfig q = ExprConfig();
   q.columns.push_back(Col("code", "int", "nat"));
   MapResult bad = Make(q).Map("k", User("FR", 34));
   EXPECT_FALSE(bad.ok);
   EXPECT_EQ(bad.error,
             "column \"code\": expression \"nat\" gave string 'FR', which is not a 32-bit integer");
 
-  ProcessConfig half = Config();
+  ProcessConfig half = ExprConfig();
   half.columns.push_back(Col("half", "bigint", "dob.age / 4.0"));
   MapResult h = Make(half).Map("k", User("FR", 34));
   EXPECT_FALSE(h.ok);
@@ -142,7 +142,7 @@ TEST(MapperExprTest, ColumnErrorsNameTheColumnTheExpressionAndTheValue) {
   ASSERT_TRUE(whole.ok) << whole.error;
   EXPECT_NE(whole.row_json.find(R"("half":9})"), std::string::npos) << whole.row_json;
 
-  ProcessConfig control = Config();
+  ProcessConfig control = ExprConfig();
   control.columns.push_back(Col("c", "uuid", "'a\nb'"));
   MapResult ctl = Make(control).Map("k", User("FR", 34));
   EXPECT_EQ(ctl.error,
@@ -150,7 +150,7 @@ TEST(MapperExprTest, ColumnErrorsNameTheColumnTheExpressionAndTheValue) {
 }
 
 TEST(MapperExprTest, RequiredExprColumnNeedsAValue) {
-  ProcessConfig p = Config();
+  ProcessConfig p = ExprConfig();
   p.columns.push_back(Col("must", "text", "missing", /*required=*/true));
   MapResult r = Make(p).Map("k", User("FR", 34));
   EXPECT_FALSE(r.ok);
@@ -176,7 +176,7 @@ TEST(MapperExprTest, KeyColumnFromAnExpression) {
 }
 
 TEST(MapperExprTest, NowIsTheProcessingTime) {
-  ProcessConfig p = Config();
+  ProcessConfig p = ExprConfig();
   p.columns.push_back(Col("seen", "timestamp", "now()"));
   MapResult r = Make(p).Map("k", User("FR", 34), 1700000000123);
   ASSERT_TRUE(r.ok) << r.error;
@@ -187,7 +187,7 @@ TEST(MapperExprTest, NowIsTheProcessingTime) {
 // `$timestamp` is the record's log timestamp (milliseconds, as Kafka keeps it): as a path, in
 // a template and in an expression. Without one (0: a dead letter's replay) it is null.
 TEST(MapperExprTest, TimestampIsTheRecordsLogTimestamp) {
-  ProcessConfig p = Config();
+  ProcessConfig p = ExprConfig();
   ColumnSpec logged;
   logged.name = "logged";
   logged.type = "timestamp";
@@ -222,7 +222,7 @@ TEST(MapperExprTest, TimestampIsTheRecordsLogTimestamp) {
 }
 
 TEST(MapperExprTest, CreateRejectsBadExpressions) {
-  ProcessConfig p = Config();
+  ProcessConfig p = ExprConfig();
   p.columns.push_back(Col("x", "text", "lowr(nat)"));
   auto m = Mapper::Create(p);
   ASSERT_FALSE(m.ok());
@@ -230,12 +230,12 @@ TEST(MapperExprTest, CreateRejectsBadExpressions) {
   EXPECT_EQ(m.status().message(),
             "column 'x': line 9, column 30: unknown function 'lowr'; did you mean lower? "
             "(docs/expressions.md lists the functions)");
-  ProcessConfig both = Config();
+  ProcessConfig both = ExprConfig();
   both.columns.back().paths = {"a.b"};
   EXPECT_EQ(Mapper::Create(both).status().message(),
             "line 9: column 'nothing': has an 'expr' and a 'path' or 'template': give one of "
             "them");
-  auto w = Mapper::Create(Config("nat = "));
+  auto w = Mapper::Create(ExprConfig("nat = "));
   EXPECT_EQ(w.status().message(),
             "process.where: line 4, column 18: expected a value (a number, a 'string', a field, "
             "a function call or '(') but found the end of the expression");

@@ -249,7 +249,7 @@ namespace dataforge {
 namespace {
 
 // A clock that never advances: the relay's cursor interval never passes.
-class StillClock : public Clock {
+class StoppedClock : public Clock {
  public:
   int64_t NowMicros() override { return Clock::Real()->NowMicros(); }
   int64_t MonotonicMicros() override { return 1; }
@@ -434,7 +434,7 @@ TEST(OutboxRelayKafkaTest, RecoversFromTheTopicsTailAndIgnoresOtherOrigins) {
     FAIL() << "append " << ticket << " not acknowledged";
   };
   RelayProbe probe;
-  StillClock still;  // the cursor is committed only by FlushCursor()
+  StoppedClock still;  // the cursor is committed only by FlushCursor()
   constexpr int64_t kNever = 3'600'000'000;
   {
     OutboxRelay relay(staging.get(), log.get(), "t", 3, 100, &probe, &still, kNever, "host:/a");

@@ -9,12 +9,6 @@ namespace {
 
 constexpr int64_t kHour = 3'600'000'000;
 
-Schedule MustParse(std::string_view text, std::string_view tz) {
-  auto s = Schedule::Parse(text, tz);
-  EXPECT_TRUE(s.ok()) << text << ": " << s.status().ToString();
-  return *std::move(s);
-}
-
 // Boundaries after `from` up to `to`, as ISO 8601 in the schedule's zone.
 std::vector<std::string> Between(const Schedule& s, std::string_view from, std::string_view to) {
   std::vector<std::string> out;

@@ -58,7 +58,7 @@ Status SyntaxError(std::string_view text) {
       text));
 }
 
-std::string_view Trim(std::string_view s) {
+std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
@@ -82,7 +82,7 @@ WallTime ToWall(int64_t us, std::string_view time_zone) {
 
 Result<int64_t> ParseDateTimeText(std::string_view text, std::string_view time_zone) {
   DF_ASSIGN_OR_RETURN(const date::time_zone* zone, schedule_internal::FindTimeZone(time_zone));
-  std::string_view trimmed = Trim(text);
+  std::string_view trimmed = TrimSpaces(text);
   Scanner s(trimmed);
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   int64_t fraction_us = 0;

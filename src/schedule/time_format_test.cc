@@ -5,10 +5,10 @@
 namespace dataforge {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000;
-constexpr int64_t kMinute = 60 * kSecond;
-constexpr int64_t kHour = 60 * kMinute;
-constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kSecondUs = 1'000'000;
+constexpr int64_t kMinuteUs = 60 * kSecondUs;
+constexpr int64_t kHourUs = 60 * kMinuteUs;
+constexpr int64_t kDayUs = 24 * kHourUs;
 
 std::string Error(const Status& s) {
   return s.ok() ? "OK" : s.message();
@@ -16,12 +16,13 @@ std::string Error(const Status& s) {
 
 TEST(DurationTest, Parse) {
   EXPECT_EQ(*ParseDuration("500ms"), 500'000);
-  EXPECT_EQ(*ParseDuration("30s"), 30 * kSecond);
-  EXPECT_EQ(*ParseDuration("15m"), 15 * kMinute);
-  EXPECT_EQ(*ParseDuration("2h"), 2 * kHour);
-  EXPECT_EQ(*ParseDuration("1d"), kDay);
-  EXPECT_EQ(*ParseDuration("1h30m"), 90 * kMinute);
-  EXPECT_EQ(*ParseDuration("1d2h3m4s5ms"), kDay + 2 * kHour + 3 * kMinute + 4 * kSecond + 5000);
+  EXPECT_EQ(*ParseDuration("30s"), 30 * kSecondUs);
+  EXPECT_EQ(*ParseDuration("15m"), 15 * kMinuteUs);
+  EXPECT_EQ(*ParseDuration("2h"), 2 * kHourUs);
+  EXPECT_EQ(*ParseDuration("1d"), kDayUs);
+  EXPECT_EQ(*ParseDuration("1h30m"), 90 * kMinuteUs);
+  EXPECT_EQ(*ParseDuration("1d2h3m4s5ms"),
+            kDayUs + 2 * kHourUs + 3 * kMinuteUs + 4 * kSecondUs + 5000);
   EXPECT_EQ(*ParseDuration("0s"), 0);
 }
 
@@ -46,8 +47,8 @@ TEST(DurationTest, Format) {
   EXPECT_EQ(FormatDuration(90'000'000), "1m30s");
   EXPECT_EQ(FormatDuration(0), "0s");
   EXPECT_EQ(FormatDuration(500'000), "500ms");
-  EXPECT_EQ(FormatDuration(kDay + 2 * kHour), "1d2h");
-  EXPECT_EQ(FormatDuration(-90 * kMinute), "-1h30m");
+  EXPECT_EQ(FormatDuration(kDayUs + 2 * kHourUs), "1d2h");
+  EXPECT_EQ(FormatDuration(-90 * kMinuteUs), "-1h30m");
   EXPECT_EQ(FormatDuration(1'500), "1ms500us");
   for (const char* text : {"1d2h3m4s5ms", "15m", "1h30m", "500ms"}) {
     EXPECT_EQ(FormatDuration(*ParseDuration(text)), text);
@@ -55,23 +56,23 @@ TEST(DurationTest, Format) {
 }
 
 TEST(DateTimeTest, ParseUtcForms) {
-  const int64_t jan31 = 1'769'817'600 * kSecond;  // 2026-01-31T00:00:00Z
+  const int64_t jan31 = 1'769'817'600 * kSecondUs;  // 2026-01-31T00:00:00Z
   EXPECT_EQ(*ParseDateTime("2026-01-31"), jan31);
-  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00"), jan31 + 6 * kHour);
-  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:30"), jan31 + 6 * kHour + 30 * kSecond);
-  EXPECT_EQ(*ParseDateTime("2026-01-31 06:00:30"), jan31 + 6 * kHour + 30 * kSecond);
-  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:00Z"), jan31 + 6 * kHour);
-  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:00.25Z"), jan31 + 6 * kHour + kSecond / 4);
-  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:00+02:00"), jan31 + 4 * kHour);
-  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00-0530"), jan31 + 11 * kHour + 30 * kMinute);
+  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00"), jan31 + 6 * kHourUs);
+  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:30"), jan31 + 6 * kHourUs + 30 * kSecondUs);
+  EXPECT_EQ(*ParseDateTime("2026-01-31 06:00:30"), jan31 + 6 * kHourUs + 30 * kSecondUs);
+  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:00Z"), jan31 + 6 * kHourUs);
+  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:00.25Z"), jan31 + 6 * kHourUs + kSecondUs / 4);
+  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00:00+02:00"), jan31 + 4 * kHourUs);
+  EXPECT_EQ(*ParseDateTime("2026-01-31T06:00-0530"), jan31 + 11 * kHourUs + 30 * kMinuteUs);
   EXPECT_EQ(*ParseDateTime(" 2026-01-31 "), jan31);
-  EXPECT_EQ(*ParseDateTime("1969-12-31T23:59:59Z"), -kSecond);
+  EXPECT_EQ(*ParseDateTime("1969-12-31T23:59:59Z"), -kSecondUs);
 }
 
 TEST(DateTimeTest, WallTimeInZone) {
-  const int64_t jan31 = 1'769'817'600 * kSecond;
+  const int64_t jan31 = 1'769'817'600 * kSecondUs;
   // Date only = local midnight.
-  EXPECT_EQ(*ParseDateTime("2026-01-31", "Europe/Berlin"), jan31 - kHour);
+  EXPECT_EQ(*ParseDateTime("2026-01-31", "Europe/Berlin"), jan31 - kHourUs);
   EXPECT_EQ(*ParseDateTime("2026-07-01T12:00", "America/New_York"),
             *ParseDateTime("2026-07-01T16:00Z"));
   // An explicit offset wins over the zone.
@@ -113,7 +114,7 @@ TEST(DateTimeTest, Format) {
   EXPECT_EQ(FormatIso8601(t, "America/New_York"), "2026-01-31T01:00:00-05:00");
   EXPECT_EQ(FormatIso8601(t, "Asia/Kolkata"), "2026-01-31T11:30:00+05:30");
   EXPECT_EQ(FormatIso8601(t + 1234, "UTC"), "2026-01-31T06:00:00.001234+00:00");
-  EXPECT_EQ(FormatIso8601(-kSecond, "UTC"), "1969-12-31T23:59:59+00:00");
+  EXPECT_EQ(FormatIso8601(-kSecondUs, "UTC"), "1969-12-31T23:59:59+00:00");
   EXPECT_EQ(FormatDate(t, "UTC"), "2026-01-31");
   EXPECT_EQ(FormatDateNoDash(t, "UTC"), "20260131");
   // The local date can differ from the UTC date.

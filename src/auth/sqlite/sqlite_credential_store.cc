@@ -25,8 +25,8 @@ CREATE TABLE IF NOT EXISTS auth_api_keys(
 CREATE INDEX IF NOT EXISTS auth_api_keys_user ON auth_api_keys(user_name, created_unix);
 )SQL";
 
-constexpr const char* kUserColumns = "name, role, password_hash, created_unix";
-constexpr const char* kKeyColumns =
+constexpr const char* kSqliteUserColumns = "name, role, password_hash, created_unix";
+constexpr const char* kSqliteKeyColumns =
     "key_id, user_name, secret_hash, created_unix, expires_unix, revoked_unix";
 
 UserRecord ReadUser(const SqliteStatement& q) {
@@ -127,8 +127,8 @@ Result<std::optional<UserRecord>> SqliteCredentialStore::FindUser(const std::str
   std::lock_guard lock(mu_);
   DF_ASSIGN_OR_RETURN(bool readable, ReadableLocked());
   if (!readable) return std::optional<UserRecord>();
-  DF_ASSIGN_OR_RETURN(
-      auto q, db_->Prepare(fmt::format("SELECT {} FROM auth_users WHERE name = ?", kUserColumns)));
+  DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM auth_users WHERE name = ?",
+                                                       kSqliteUserColumns)));
   q.BindText(1, name);
   DF_ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<UserRecord>();
@@ -140,8 +140,8 @@ Result<std::vector<UserRecord>> SqliteCredentialStore::ListUsers() {
   std::vector<UserRecord> out;
   DF_ASSIGN_OR_RETURN(bool readable, ReadableLocked());
   if (!readable) return out;
-  DF_ASSIGN_OR_RETURN(
-      auto q, db_->Prepare(fmt::format("SELECT {} FROM auth_users ORDER BY name", kUserColumns)));
+  DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM auth_users ORDER BY name",
+                                                       kSqliteUserColumns)));
   while (true) {
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
@@ -169,7 +169,7 @@ Status SqliteCredentialStore::AddKey(const ApiKeyRecord& key) {
     DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("INSERT INTO auth_api_keys({}) "
                                                          "VALUES(?, ?, ?, ?, ?, ?) ON "
                                                          "CONFLICT(key_id) DO NOTHING",
-                                                         kKeyColumns)));
+                                                         kSqliteKeyColumns)));
     q.BindText(1, key.key_id);
     q.BindText(2, key.user);
     q.BindText(3, key.secret_hash);
@@ -205,8 +205,9 @@ Result<std::optional<ApiKeyRecord>> SqliteCredentialStore::FindKey(const std::st
   std::lock_guard lock(mu_);
   DF_ASSIGN_OR_RETURN(bool readable, ReadableLocked());
   if (!readable) return std::optional<ApiKeyRecord>();
-  DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format(
-                                  "SELECT {} FROM auth_api_keys WHERE key_id = ?", kKeyColumns)));
+  DF_ASSIGN_OR_RETURN(
+      auto q, db_->Prepare(
+                  fmt::format("SELECT {} FROM auth_api_keys WHERE key_id = ?", kSqliteKeyColumns)));
   q.BindText(1, key_id);
   DF_ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<ApiKeyRecord>();
@@ -220,7 +221,7 @@ Result<std::vector<ApiKeyRecord>> SqliteCredentialStore::ListKeys() {
   if (!readable) return out;
   DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM auth_api_keys ORDER BY "
                                                        "user_name, created_unix, key_id",
-                                                       kKeyColumns)));
+                                                       kSqliteKeyColumns)));
   while (true) {
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;

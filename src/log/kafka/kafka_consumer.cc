@@ -10,7 +10,7 @@
 namespace dataforge {
 namespace {
 
-constexpr int kRequestTimeoutMs = 10'000;
+constexpr int kConsumerRequestTimeoutMs = 10'000;
 // A commit refused because the group is rebalancing waits this long for the rebalance to take
 // the partitions back (a member learns of a rebalance with its next heartbeat, every second)
 // before it is sent again anyway.
@@ -123,7 +123,8 @@ void KafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
 void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
   // Where each partition resumes: the later of the group's commit and our own store's offset.
   PartitionListPtr committed(rd_kafka_topic_partition_list_copy(partitions));
-  rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), committed.get(), kRequestTimeoutMs);
+  rd_kafka_resp_err_t err =
+      rd_kafka_committed(rk_.get(), committed.get(), kConsumerRequestTimeoutMs);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     spdlog::warn("kafka: group '{}' committed offsets unavailable ({}); resuming from the store's",
                  group_, KafkaErrorText(err));
@@ -385,7 +386,7 @@ std::optional<LostRange> KafkaConsumer::CheckOffset(int32_t partition, int64_t o
   if (offset > r.expected) {
     int64_t lo = -1, hi = -1;
     if (rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), partition, &lo, &hi,
-                                         kRequestTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                         kConsumerRequestTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       lo = -1;  // unknown: the jump is not explained by a hole, so count it
     }
     if (lo >= 0 && lo <= r.expected) return std::nullopt;  // a compacted topic's hole
@@ -405,7 +406,8 @@ std::optional<LostRange> KafkaConsumer::CheckOffset(int32_t partition, int64_t o
 void KafkaConsumer::Seek(int32_t partition, int64_t offset) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = offset;
-  rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), kRequestTimeoutMs);
+  rd_kafka_error_t* error =
+      rd_kafka_seek_partitions(rk_.get(), list.get(), kConsumerRequestTimeoutMs);
   if (error) {
     spdlog::warn("kafka: moving the consumer of {}/{} to offset {}: {}", topic_, partition, offset,
                  rd_kafka_error_string(error));
@@ -457,11 +459,12 @@ Result<bool> KafkaConsumer::CaughtUp() {
   for (int32_t p = 0; p < partitions_; ++p) {
     rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p);
   }
-  rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kRequestTimeoutMs);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kConsumerRequestTimeoutMs);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return false;  // the coordinator is busy: not yet
   for (int32_t p = 0; p < partitions_; ++p) {
     int64_t lo = 0, hi = 0;
-    err = rd_kafka_query_watermark_offsets(rk, topic_.c_str(), p, &lo, &hi, kRequestTimeoutMs);
+    err = rd_kafka_query_watermark_offsets(rk, topic_.c_str(), p, &lo, &hi,
+                                           kConsumerRequestTimeoutMs);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
     int64_t done = list->elems[p].err == 0 ? list->elems[p].offset : -1;
     auto it = assigned_.find(p);

@@ -7,8 +7,8 @@ namespace {
 
 // 2026-11-24T10:00:00Z
 constexpr int64_t kNov24 = 1795514400LL * 1'000'000;
-constexpr int64_t kHour = 3600LL * 1'000'000;
-constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kHourUs = 3600LL * 1'000'000;
+constexpr int64_t kDayUs = 24 * kHourUs;
 
 struct Outcome {
   Status status;
@@ -128,7 +128,7 @@ TEST(DataCheckTest, SqlRows) {
   spec.not_null = {"email"};
   spec.unique = {"id"};
   spec.fresh_column = "updated";
-  spec.fresh_max_age_us = kDay;
+  spec.fresh_max_age_us = kDayUs;
   CheckEvaluator e(spec);
   std::vector<std::string> cols = {"id", "email", "updated"};
   e.AddSqlRow(cols, {"1", "a@x", "2026-11-24 08:00:00"});
@@ -163,7 +163,7 @@ TEST(DataCheckTest, SqlRowsFailing) {
 TEST(DataCheckTest, FreshnessIsoWithOffsetAndFraction) {
   CheckSpec spec;
   spec.fresh_column = "ts";
-  spec.fresh_max_age_us = kDay;
+  spec.fresh_max_age_us = kDayUs;
   // 10:00:00.123+02:00 is 08:00:00.123Z, the newest of the three.
   Outcome o = FinishJson(spec, {R"({"ts":"2026-11-24T10:00:00.123+02:00"})",
                                 R"({"ts":"2026-11-24T07:00:00Z"})", R"({"ts":"garbage"})"});
@@ -174,7 +174,7 @@ TEST(DataCheckTest, FreshnessIsoWithOffsetAndFraction) {
 TEST(DataCheckTest, FreshnessTooOld) {
   CheckSpec spec;
   spec.fresh_column = "ts";
-  spec.fresh_max_age_us = kDay;
+  spec.fresh_max_age_us = kDayUs;
   Outcome o = FinishJson(spec, {R"({"ts":"2026-11-22T09:30:00Z"})"});
   EXPECT_EQ(o.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(o.status.message(), "ts newest 2026-11-22T09:30:00Z, 2 d 30 min old > 1 d");
@@ -183,7 +183,7 @@ TEST(DataCheckTest, FreshnessTooOld) {
 TEST(DataCheckTest, FreshnessEpochSecondsAndMilliseconds) {
   CheckSpec spec;
   spec.fresh_column = "ts";
-  spec.fresh_max_age_us = 2 * kHour;
+  spec.fresh_max_age_us = 2 * kHourUs;
   // Seconds (a JSON number), milliseconds (a number and a numeric string).
   Outcome o = FinishJson(
       spec, {R"({"ts":1795510800})", R"({"ts":1795507200000})", R"({"ts":"1795513500000"})"});
@@ -197,7 +197,7 @@ TEST(DataCheckTest, FreshnessEpochSecondsAndMilliseconds) {
 TEST(DataCheckTest, FreshnessWithoutParseableValue) {
   CheckSpec spec;
   spec.fresh_column = "ts";
-  spec.fresh_max_age_us = kDay;
+  spec.fresh_max_age_us = kDayUs;
   Outcome o = FinishJson(spec, {R"({"ts":"yesterday"})", R"({"ts":null})", "{}"});
   EXPECT_EQ(o.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(o.status.message(),
@@ -208,7 +208,7 @@ TEST(DataCheckTest, FreshnessWithoutParseableValue) {
 TEST(DataCheckTest, FreshnessInTheFutureAndWithoutLimit) {
   CheckSpec spec;
   spec.fresh_column = "ts";
-  spec.fresh_max_age_us = kHour;
+  spec.fresh_max_age_us = kHourUs;
   Outcome future = FinishJson(spec, {R"({"ts":"2026-11-24T10:05:00Z"})"});
   EXPECT_TRUE(future.status.ok());
   EXPECT_EQ(future.summary, "1 row; ts newest 2026-11-24T10:05:00Z, 5 min in the future");
@@ -221,7 +221,7 @@ TEST(DataCheckTest, FreshnessInTheFutureAndWithoutLimit) {
 TEST(DataCheckTest, FreshnessIsoVariants) {
   CheckSpec spec;
   spec.fresh_column = "ts";
-  spec.fresh_max_age_us = 400LL * kDay * 10;
+  spec.fresh_max_age_us = 400LL * kDayUs * 10;
   for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
            {"2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z"},
            {"2026-11-24 10:00:00", "2026-11-24T10:00:00Z"},

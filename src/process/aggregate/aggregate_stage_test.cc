@@ -24,7 +24,7 @@ class FakeClock final : public Clock {
 
 constexpr int64_t kMinute = 60'000;
 
-ProcessConfig Config() {
+ProcessConfig StageConfig() {
   ProcessConfig p;
   p.table = "t.users";
   p.key_column = "id";
@@ -54,7 +54,7 @@ ProcessConfig Config() {
 }
 
 struct Fixture {
-  Fixture() : config(Config()) {
+  Fixture() : config(StageConfig()) {
     char tmpl[] = "/tmp/df_agg_XXXXXX";
     dir = mkdtemp(tmpl);
     Open();
@@ -678,7 +678,7 @@ TEST(AggregateStageTest, SessionsMergeAndTheReplacedResultRowIsDeleted) {
 }
 
 TEST(AggregateStageTest, ResultAndStateTableSchemas) {
-  ProcessConfig p = Config();
+  ProcessConfig p = StageConfig();
   auto s = AggregateResultSchema(p.aggregates[0], p);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->key_column, "window_key");

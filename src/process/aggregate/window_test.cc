@@ -26,40 +26,40 @@ WindowSpec Hopping(int64_t size_ms, int64_t advance_ms) {
   return w;
 }
 
-constexpr int64_t kMinute = 60'000, kHour = 60 * kMinute;
+constexpr int64_t kWindowMinute = 60'000, kWindowHour = 60 * kWindowMinute;
 
 TEST(WindowTest, TumblingBoundariesBelongToTheWindowTheyStart) {
   std::vector<Window> w;
-  AssignWindows(Tumbling(kHour), T("2024-01-01T10:00:00Z"), &w);
+  AssignWindows(Tumbling(kWindowHour), T("2024-01-01T10:00:00Z"), &w);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0], (Window{T("2024-01-01T10:00:00Z"), T("2024-01-01T11:00:00Z")}));
-  AssignWindows(Tumbling(kHour), T("2024-01-01T10:59:59.999Z"), &w);
+  AssignWindows(Tumbling(kWindowHour), T("2024-01-01T10:59:59.999Z"), &w);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].start_ms, T("2024-01-01T10:00:00Z"));
-  AssignWindows(Tumbling(kHour), T("2024-01-01T11:00:00Z"), &w);
+  AssignWindows(Tumbling(kWindowHour), T("2024-01-01T11:00:00Z"), &w);
   EXPECT_EQ(w[0].start_ms, T("2024-01-01T11:00:00Z"));
 }
 
 TEST(WindowTest, TumblingBeforeTheEpochFloorsTowardThePast) {
   std::vector<Window> w;
-  AssignWindows(Tumbling(kHour), T("1969-12-31T23:30:00Z"), &w);
+  AssignWindows(Tumbling(kWindowHour), T("1969-12-31T23:30:00Z"), &w);
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_EQ(w[0], (Window{-kHour, 0}));
-  AssignWindows(Tumbling(kHour), -1, &w);
-  EXPECT_EQ(w[0], (Window{-kHour, 0}));
-  AssignWindows(Tumbling(kHour), -kHour, &w);
-  EXPECT_EQ(w[0], (Window{-kHour, 0}));
+  EXPECT_EQ(w[0], (Window{-kWindowHour, 0}));
+  AssignWindows(Tumbling(kWindowHour), -1, &w);
+  EXPECT_EQ(w[0], (Window{-kWindowHour, 0}));
+  AssignWindows(Tumbling(kWindowHour), -kWindowHour, &w);
+  EXPECT_EQ(w[0], (Window{-kWindowHour, 0}));
 }
 
 TEST(WindowTest, TumblingDaysAreUtcDays) {
   std::vector<Window> w;
-  AssignWindows(Tumbling(24 * kHour), T("2024-03-05T23:59:59Z"), &w);
+  AssignWindows(Tumbling(24 * kWindowHour), T("2024-03-05T23:59:59Z"), &w);
   EXPECT_EQ(w[0], (Window{T("2024-03-05T00:00:00Z"), T("2024-03-06T00:00:00Z")}));
 }
 
 TEST(WindowTest, HoppingRecordIsInSizeOverAdvanceWindowsOldestFirst) {
   std::vector<Window> w;
-  AssignWindows(Hopping(kHour, 15 * kMinute), T("2024-01-01T10:20:00Z"), &w);
+  AssignWindows(Hopping(kWindowHour, 15 * kWindowMinute), T("2024-01-01T10:20:00Z"), &w);
   ASSERT_EQ(w.size(), 4u);
   EXPECT_EQ(w[0], (Window{T("2024-01-01T09:30:00Z"), T("2024-01-01T10:30:00Z")}));
   EXPECT_EQ(w[1], (Window{T("2024-01-01T09:45:00Z"), T("2024-01-01T10:45:00Z")}));
@@ -70,7 +70,7 @@ TEST(WindowTest, HoppingRecordIsInSizeOverAdvanceWindowsOldestFirst) {
 TEST(WindowTest, HoppingOnABoundaryStartsOneWindowAndLeavesAnother) {
   std::vector<Window> w;
   // 10:30 starts [10:30, 11:30) and is no longer in [09:30, 10:30).
-  AssignWindows(Hopping(kHour, 15 * kMinute), T("2024-01-01T10:30:00Z"), &w);
+  AssignWindows(Hopping(kWindowHour, 15 * kWindowMinute), T("2024-01-01T10:30:00Z"), &w);
   ASSERT_EQ(w.size(), 4u);
   EXPECT_EQ(w.front().start_ms, T("2024-01-01T09:45:00Z"));
   EXPECT_EQ(w.back().start_ms, T("2024-01-01T10:30:00Z"));
@@ -97,16 +97,16 @@ TEST(SessionListTest, RecordsWithinTheGapExtendOneSession) {
   auto defs = CountDef();
   std::vector<InputValue> in(1);
   std::vector<Window> replaced;
-  for (int64_t t : {int64_t{0}, 10 * kMinute, 35 * kMinute}) {
-    Session* s = list.Add(t, 30 * kMinute, defs, 100, &replaced);
+  for (int64_t t : {int64_t{0}, 10 * kWindowMinute, 35 * kWindowMinute}) {
+    Session* s = list.Add(t, 30 * kWindowMinute, defs, 100, &replaced);
     Update(defs, in, 100, &s->state);
   }
   ASSERT_EQ(list.sessions().size(), 1u);
-  EXPECT_EQ(list.sessions()[0].window, (Window{0, 65 * kMinute}));
+  EXPECT_EQ(list.sessions()[0].window, (Window{0, 65 * kWindowMinute}));
   EXPECT_EQ(list.sessions()[0].state.values[0].count, 3);
   EXPECT_TRUE(replaced.empty());  // the start never moved
   // Exactly at the end: a new session (a session holds start <= t < end).
-  list.Add(65 * kMinute, 30 * kMinute, defs, 100, &replaced);
+  list.Add(65 * kWindowMinute, 30 * kWindowMinute, defs, 100, &replaced);
   EXPECT_EQ(list.sessions().size(), 2u);
 }
 
@@ -116,7 +116,7 @@ TEST(SessionListTest, ARecordBridgingTwoSessionsMergesThem) {
   std::vector<InputValue> in(1);
   std::vector<Window> replaced;
   auto add = [&](int64_t t) {
-    Session* s = list.Add(t * kMinute, 30 * kMinute, defs, 100, &replaced);
+    Session* s = list.Add(t * kWindowMinute, 30 * kWindowMinute, defs, 100, &replaced);
     Update(defs, in, 100, &s->state);
   };
   add(0);   // [0, 30)
@@ -126,24 +126,25 @@ TEST(SessionListTest, ARecordBridgingTwoSessionsMergesThem) {
   ASSERT_EQ(list.sessions().size(), 2u);
   add(45);  // [45, 75) overlaps both: one session [0, 105) of 5 records
   ASSERT_EQ(list.sessions().size(), 1u);
-  EXPECT_EQ(list.sessions()[0].window, (Window{0, 105 * kMinute}));
+  EXPECT_EQ(list.sessions()[0].window, (Window{0, 105 * kWindowMinute}));
   EXPECT_EQ(list.sessions()[0].state.values[0].count, 5);
   ASSERT_EQ(replaced.size(), 1u);
-  EXPECT_EQ(replaced[0], (Window{70 * kMinute, 105 * kMinute}));
+  EXPECT_EQ(replaced[0], (Window{70 * kWindowMinute, 105 * kWindowMinute}));
 }
 
 TEST(SessionListTest, AnEarlierRecordMovesTheStartAndReportsTheOldWindow) {
   SessionList list;
   auto defs = CountDef();
   std::vector<Window> replaced;
-  list.Add(60 * kMinute, 30 * kMinute, defs, 100, &replaced);
-  list.Add(40 * kMinute, 30 * kMinute, defs, 100, &replaced);  // [40,70) overlaps [60,90)
+  list.Add(60 * kWindowMinute, 30 * kWindowMinute, defs, 100, &replaced);
+  list.Add(40 * kWindowMinute, 30 * kWindowMinute, defs, 100,
+           &replaced);  // [40,70) overlaps [60,90)
   ASSERT_EQ(list.sessions().size(), 1u);
-  EXPECT_EQ(list.sessions()[0].window, (Window{40 * kMinute, 90 * kMinute}));
+  EXPECT_EQ(list.sessions()[0].window, (Window{40 * kWindowMinute, 90 * kWindowMinute}));
   ASSERT_EQ(replaced.size(), 1u);
-  EXPECT_EQ(replaced[0], (Window{60 * kMinute, 90 * kMinute}));
-  EXPECT_EQ(list.DropEndingBefore(90 * kMinute), 0u);
-  EXPECT_EQ(list.DropEndingBefore(90 * kMinute + 1), 1u);
+  EXPECT_EQ(replaced[0], (Window{60 * kWindowMinute, 90 * kWindowMinute}));
+  EXPECT_EQ(list.DropEndingBefore(90 * kWindowMinute), 0u);
+  EXPECT_EQ(list.DropEndingBefore(90 * kWindowMinute + 1), 1u);
   EXPECT_TRUE(list.sessions().empty());
 }
 

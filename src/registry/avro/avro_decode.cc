@@ -15,7 +15,7 @@ namespace {
 
 // Values nested deeper than this are refused (the walk recurses): room for every value the
 // encoder writes (256 levels of records, arrays or maps, each maybe inside a union).
-constexpr int kMaxDepth = 1024;
+constexpr int kMaxDecodeDepth = 1024;
 // Items of a type that may encode to no bytes cannot be bounded by the payload's size.
 constexpr int64_t kMaxEmptyItems = int64_t{1} << 20;
 
@@ -88,8 +88,8 @@ Status AvroToJson::Long(int64_t* v) {
 }
 
 Status AvroToJson::Walk(const AvroNode& n, std::string* out) {
-  if (++depth_ > kMaxDepth)
-    return Error(fmt::format("value nested deeper than {} levels", kMaxDepth));
+  if (++depth_ > kMaxDecodeDepth)
+    return Error(fmt::format("value nested deeper than {} levels", kMaxDecodeDepth));
   struct Guard {
     int* d;
     ~Guard() { --*d; }

@@ -16,7 +16,7 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 // Records, arrays and maps nested deeper than this are refused (the walk recurses).
-constexpr int kMaxDepth = 256;
+constexpr int kMaxEncodeDepth = 256;
 constexpr int64_t kMaxSteps = 1'000'000;
 
 std::string_view JsonTypeName(element v) {
@@ -119,7 +119,7 @@ bool JsonToAvro::Fail(std::string_view rule, std::string message) {
 
 bool JsonToAvro::TooDeep() {
   fatal_ = true;  // no union branch can help: reported from wherever it happens
-  return Fail("depth", fmt::format("record nested more than {} levels deep", kMaxDepth));
+  return Fail("depth", fmt::format("record nested more than {} levels deep", kMaxEncodeDepth));
 }
 
 bool JsonToAvro::Mismatch(const AvroNode& n, element v) {
@@ -224,7 +224,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     case AvroType::kArray: {
       simdjson::dom::array arr;
       if (v.get_array().get(arr) != simdjson::SUCCESS) return Mismatch(n, v);
-      if (++depth_ > kMaxDepth) return TooDeep();
+      if (++depth_ > kMaxEncodeDepth) return TooDeep();
       const size_t count = arr.size();
       if (out && count > 0) AppendLong(static_cast<int64_t>(count), out);
       size_t i = 0;
@@ -240,7 +240,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
     case AvroType::kMap: {
       simdjson::dom::object obj;
       if (v.get_object().get(obj) != simdjson::SUCCESS) return Mismatch(n, v);
-      if (++depth_ > kMaxDepth) return TooDeep();
+      if (++depth_ > kMaxEncodeDepth) return TooDeep();
       const size_t count = obj.size();
       if (out && count > 0) AppendLong(static_cast<int64_t>(count), out);
       for (auto field : obj) {
@@ -267,7 +267,7 @@ bool JsonToAvro::Walk(const AvroNode& n, element v, std::string* out) {
 bool JsonToAvro::Record(const AvroNode& n, element v, std::string* out) {
   simdjson::dom::object obj;
   if (v.get_object().get(obj) != simdjson::SUCCESS) return Mismatch(n, v);
-  if (++depth_ > kMaxDepth) {
+  if (++depth_ > kMaxEncodeDepth) {
     return TooDeep();
   }
   // This record's values in schema order, in slots_[base, base + nfields) (a stack shared by

@@ -8,8 +8,8 @@
 namespace dataforge::registry {
 namespace {
 
-std::shared_ptr<const ParsedSchema> MustParse(std::string_view text,
-                                              const std::vector<ResolvedReference>& refs = {}) {
+std::shared_ptr<const ParsedSchema> MustParseAvro(std::string_view text,
+                                                  const std::vector<ResolvedReference>& refs = {}) {
   auto r = AvroFormat().Parse(text, refs);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : nullptr;
@@ -23,10 +23,10 @@ std::string ParseError(std::string_view text, const std::vector<ResolvedReferenc
 }
 
 TEST(AvroSchema, CanonicalTextIgnoresWhitespaceAttributeOrderAndNamespaceForm) {
-  auto a = MustParse(R"({"type":"record","name":"User","namespace":"com.acme","fields":[
+  auto a = MustParseAvro(R"({"type":"record","name":"User","namespace":"com.acme","fields":[
       {"name":"id","type":"long"},{"name":"tags","type":{"type":"array","items":"string"}},
       {"name":"e","type":["null",{"type":"string"}],"default":null}]})");
-  auto b = MustParse(R"(  {"fields":[{"type":"long","name":"id"},
+  auto b = MustParseAvro(R"(  {"fields":[{"type":"long","name":"id"},
       {"type":{"items":"string","type":"array"},"name":"tags"},
       {"default":null,"type":["null","string"],"name":"e"}],
       "name":"com.acme.User","type":"record"} )");
@@ -35,13 +35,13 @@ TEST(AvroSchema, CanonicalTextIgnoresWhitespaceAttributeOrderAndNamespaceForm) {
             R"({"name":"tags","type":{"type":"array","items":"string"}},)"
             R"({"name":"e","type":["null","string"],"default":null}]})");
   EXPECT_EQ(b->canonical(), a->canonical());
-  EXPECT_EQ(MustParse(R"({"type":"int"})")->canonical(), R"("int")");
-  EXPECT_EQ(MustParse(R"("int")")->text(), R"("int")");
+  EXPECT_EQ(MustParseAvro(R"({"type":"int"})")->canonical(), R"("int")");
+  EXPECT_EQ(MustParseAvro(R"("int")")->text(), R"("int")");
 }
 
 TEST(AvroSchema, CanonicalTextKeepsWhatChangesMeaning) {
   const std::string base = R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"}]})";
-  auto plain = MustParse(base);
+  auto plain = MustParseAvro(base);
   for (
       std::string_view other : {
           R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1}]})",
@@ -52,10 +52,10 @@ TEST(AvroSchema, CanonicalTextKeepsWhatChangesMeaning) {
           R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","order":"descending"}]})",
           R"({"type":"record","name":"S","fields":[{"name":"a","type":"int"}]})",
       }) {
-    EXPECT_NE(MustParse(other)->canonical(), plain->canonical()) << other;
+    EXPECT_NE(MustParseAvro(other)->canonical(), plain->canonical()) << other;
   }
   EXPECT_EQ(
-      MustParse(
+      MustParseAvro(
           R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1,"x-b":[1, 2],"x-a":"y"}]})")
           ->canonical(),
       R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1,"x-a":"y","x-b":[1,2]}]})");
@@ -81,9 +81,9 @@ TEST(AvroSchema, CanonicalTextParsesBackToItself) {
     texts.emplace_back(simdjson::minify(p["new"]));
   }
   for (const std::string& text : texts) {
-    auto once = MustParse(text);
+    auto once = MustParseAvro(text);
     ASSERT_TRUE(once) << text;
-    auto twice = MustParse(once->canonical());
+    auto twice = MustParseAvro(once->canonical());
     ASSERT_TRUE(twice) << once->canonical();
     EXPECT_EQ(twice->canonical(), once->canonical()) << text;
     // The same schema: each reads the other.
@@ -91,20 +91,21 @@ TEST(AvroSchema, CanonicalTextParsesBackToItself) {
     EXPECT_TRUE(once->BackwardIncompatibilities(*twice).empty()) << text;
   }
   EXPECT_EQ(
-      MustParse(texts[0])->canonical(),
+      MustParseAvro(texts[0])->canonical(),
       R"({"type":"record","name":"a.R","fields":[{"name":"e","type":{"type":"enum","name":"E",)"
       R"("namespace":"","symbols":["X"]}},{"name":"f","type":{"type":"fixed","name":"a.F","size":1}}]})");
   // A decimal's default is Avro's JSON encoding of its bytes: 0x01ff = 511 -> 5.11.
   std::string json;
-  ASSERT_TRUE(MustParse(texts[1])->NewCodec()->Decode(std::string("\x04\x01\xff", 3), &json).ok());
+  ASSERT_TRUE(
+      MustParseAvro(texts[1])->NewCodec()->Decode(std::string("\x04\x01\xff", 3), &json).ok());
   EXPECT_EQ(json, R"({"d":5.11})");
   std::string bytes;
-  ASSERT_TRUE(MustParse(texts[1])->NewCodec()->Encode("{}", &bytes).ok());
+  ASSERT_TRUE(MustParseAvro(texts[1])->NewCodec()->Encode("{}", &bytes).ok());
   EXPECT_EQ(bytes, std::string("\x04\x01\xff", 3));
 }
 
 TEST(AvroSchema, RecursiveTypesAreWrittenByNameAfterTheirFirstUse) {
-  auto s = MustParse(R"({"type":"record","name":"Node","namespace":"n","fields":[
+  auto s = MustParseAvro(R"({"type":"record","name":"Node","namespace":"n","fields":[
       {"name":"next","type":["null","Node"],"default":null},
       {"name":"kids","type":{"type":"array","items":"n.Node"}}]})");
   ASSERT_NE(s, nullptr);
@@ -127,9 +128,9 @@ TEST(AvroSchema, ReferencesNameTypesOfOtherSchemas) {
        R"({"type":"record","name":"Address","namespace":"com.acme","fields":[
            {"name":"city","type":"string"},{"name":"status","type":"Status"}]})"},
   };
-  auto s = MustParse(R"({"type":"record","name":"User","namespace":"com.acme","fields":[
+  auto s = MustParseAvro(R"({"type":"record","name":"User","namespace":"com.acme","fields":[
       {"name":"home","type":"Address"},{"name":"work","type":["null","com.acme.Address"]}]})",
-                     refs);
+                         refs);
   ASSERT_NE(s, nullptr);
   // Referenced types by name only, as Confluent's canonical string has them.
   EXPECT_EQ(
@@ -152,7 +153,7 @@ TEST(AvroSchema, ReferencesNameTypesOfOtherSchemas) {
   std::vector<ResolvedReference> twice = refs;
   twice.push_back(refs[0]);
   twice.back().name = "again";
-  EXPECT_EQ(MustParse(R"(["null","com.acme.Status"])", twice)->canonical(),
+  EXPECT_EQ(MustParseAvro(R"(["null","com.acme.Status"])", twice)->canonical(),
             R"(["null","com.acme.Status"])");
   EXPECT_EQ(
       ParseError(R"("int")", {refs[0],
@@ -216,10 +217,10 @@ TEST(AvroSchema, MalformedSchemasSayWhatAndWhere) {
 }
 
 TEST(AvroSchema, IncompatibilityMessagesNameTheTypeAndPath) {
-  auto old_schema = MustParse(R"({"type":"record","name":"R","fields":[
+  auto old_schema = MustParseAvro(R"({"type":"record","name":"R","fields":[
       {"name":"a","type":"string"},{"name":"c","type":{"type":"enum","name":"E","symbols":["X","Y","Z"]}}]})");
   ASSERT_NE(old_schema, nullptr);
-  auto new_schema = MustParse(R"({"type":"record","name":"R","fields":[
+  auto new_schema = MustParseAvro(R"({"type":"record","name":"R","fields":[
       {"name":"a","type":"int"},{"name":"b","type":"int"},
       {"name":"c","type":{"type":"enum","name":"E","symbols":["X"]}}]})");
   ASSERT_NE(new_schema, nullptr);
@@ -235,20 +236,21 @@ TEST(AvroSchema, IncompatibilityMessagesNameTheTypeAndPath) {
                 "symbols '[Y, Z]' at path '/fields/2/type/symbols' in the writer schema', "
                 "additionalInfo:'[Y, Z]'}",
             }));
-  EXPECT_EQ(
-      MustParse(R"(["null","int"])")->BackwardIncompatibilities(*MustParse(R"(["int","string"])")),
-      (std::vector<std::string>{
-          "{errorType:'MISSING_UNION_BRANCH', description:'The reader schema is missing a "
-          "type inside a union field at path '/1' in the writer schema', "
-          "additionalInfo:'reader union lacking writer type: STRING'}"}));
-  EXPECT_EQ(MustParse(R"({"type":"fixed","name":"F","size":2})")
-                ->BackwardIncompatibilities(*MustParse(R"({"type":"fixed","name":"G","size":3})")),
+  EXPECT_EQ(MustParseAvro(R"(["null","int"])")
+                ->BackwardIncompatibilities(*MustParseAvro(R"(["int","string"])")),
             (std::vector<std::string>{
-                "{errorType:'NAME_MISMATCH', description:'The name of the schema has changed (path "
-                "'/name')', additionalInfo:'expected: G'}",
-                "{errorType:'FIXED_SIZE_MISMATCH', description:'The size of FIXED type field at "
-                "path '/size' in the reader schema does not match with the writer schema', "
-                "additionalInfo:'expected: 3, found: 2'}"}));
+                "{errorType:'MISSING_UNION_BRANCH', description:'The reader schema is missing a "
+                "type inside a union field at path '/1' in the writer schema', "
+                "additionalInfo:'reader union lacking writer type: STRING'}"}));
+  EXPECT_EQ(
+      MustParseAvro(R"({"type":"fixed","name":"F","size":2})")
+          ->BackwardIncompatibilities(*MustParseAvro(R"({"type":"fixed","name":"G","size":3})")),
+      (std::vector<std::string>{
+          "{errorType:'NAME_MISMATCH', description:'The name of the schema has changed (path "
+          "'/name')', additionalInfo:'expected: G'}",
+          "{errorType:'FIXED_SIZE_MISMATCH', description:'The size of FIXED type field at "
+          "path '/size' in the reader schema does not match with the writer schema', "
+          "additionalInfo:'expected: 3, found: 2'}"}));
   auto json = JsonSchemaFormat().Parse("{}", {});
   if (json.ok()) {
     EXPECT_EQ(new_schema->BackwardIncompatibilities(**json),

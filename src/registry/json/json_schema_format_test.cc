@@ -15,14 +15,15 @@
 namespace dataforge::registry {
 namespace {
 
-std::shared_ptr<const ParsedSchema> MustParse(const std::string& schema,
-                                              const std::vector<ResolvedReference>& refs = {}) {
+std::shared_ptr<const ParsedSchema> MustParseJsonSchema(
+    const std::string& schema, const std::vector<ResolvedReference>& refs = {}) {
   auto parsed = JsonSchemaFormat().Parse(schema, refs);
   EXPECT_TRUE(parsed.ok()) << parsed.status().message();
   return parsed.ok() ? *parsed : nullptr;
 }
 
-std::string ParseError(const std::string& schema, const std::vector<ResolvedReference>& refs = {}) {
+std::string JsonSchemaParseError(const std::string& schema,
+                                 const std::vector<ResolvedReference>& refs = {}) {
   auto parsed = JsonSchemaFormat().Parse(schema, refs);
   if (parsed.ok()) return "(parsed)";
   EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
@@ -63,7 +64,7 @@ std::string Row(const std::string& fields) {
 }
 
 TEST(JsonSchemaValidate, FirstFailurePathAndRule) {
-  auto schema = MustParse(kRowSchema);
+  auto schema = MustParseJsonSchema(kRowSchema);
   ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(Check(*v, Row(R"("first_name": "Ann", "age": 30, "gender": "female",
@@ -94,7 +95,7 @@ TEST(JsonSchemaValidate, FirstFailurePathAndRule) {
 }
 
 TEST(JsonSchemaValidate, Messages) {
-  auto schema = MustParse(kRowSchema);
+  auto schema = MustParseJsonSchema(kRowSchema);
   ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   auto e = v->Validate(Row(R"("first_name": 123)"));
@@ -122,8 +123,8 @@ TEST(JsonSchemaValidate, Messages) {
 }
 
 TEST(JsonSchemaValidate, PointerEscapesNamesWithSlashAndTilde) {
-  auto schema =
-      MustParse(R"({"properties": {"a/b": {"type": "string"}, "c~d": {"type": "string"}}})");
+  auto schema = MustParseJsonSchema(
+      R"({"properties": {"a/b": {"type": "string"}, "c~d": {"type": "string"}}})");
   ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(Check(*v, R"({"a/b": 1})"), "/a~1b type");
@@ -133,9 +134,11 @@ TEST(JsonSchemaValidate, PointerEscapesNamesWithSlashAndTilde) {
 // valijson 1.0 applies "format" to any value: null is checked as "" (and fails a date-time);
 // the documented way to allow null is anyOf (docs/json-schema.md).
 TEST(JsonSchemaValidate, FormatOnNullableColumns) {
-  auto plain = MustParse(R"({"type": "object", "properties": {"ts": {"type": ["string", "null"],
+  auto plain =
+      MustParseJsonSchema(R"({"type": "object", "properties": {"ts": {"type": ["string", "null"],
                             "format": "date-time"}}})");
-  auto any_of = MustParse(R"({"type": "object", "properties": {"ts": {"anyOf": [{"type": "null"},
+  auto any_of =
+      MustParseJsonSchema(R"({"type": "object", "properties": {"ts": {"anyOf": [{"type": "null"},
                              {"type": "string", "format": "date-time"}]}}})");
   ASSERT_NE(plain, nullptr);
   ASSERT_NE(any_of, nullptr);
@@ -150,9 +153,9 @@ TEST(JsonSchemaValidate, FormatOnNullableColumns) {
 }
 
 TEST(JsonSchemaAdapter, BigIntegersAndDoubles) {
-  auto integer = MustParse(R"({"type": "integer"})");
-  auto bounded = MustParse(R"({"type": "integer", "maximum": 100})");
-  auto number = MustParse(R"({"type": "number", "minimum": -1.5})");
+  auto integer = MustParseJsonSchema(R"({"type": "integer"})");
+  auto bounded = MustParseJsonSchema(R"({"type": "integer", "maximum": 100})");
+  auto number = MustParseJsonSchema(R"({"type": "number", "minimum": -1.5})");
   ASSERT_NE(integer, nullptr);
   ASSERT_NE(bounded, nullptr);
   ASSERT_NE(number, nullptr);
@@ -176,14 +179,14 @@ TEST(JsonSchemaAdapter, BigIntegersAndDoubles) {
 }
 
 TEST(JsonSchemaAdapter, UnicodeLengthsAndEscapes) {
-  auto schema = MustParse(R"({"type": "string", "maxLength": 3, "minLength": 2})");
+  auto schema = MustParseJsonSchema(R"({"type": "string", "maxLength": 3, "minLength": 2})");
   ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(Check(*v, "\"日本語\""), "ok");  // 9 bytes, 3 characters
   EXPECT_EQ(Check(*v, "\"日本語!\""), " maxLength");
   EXPECT_EQ(Check(*v, R"("\u00e9\u00e9")"), "ok");
   EXPECT_EQ(Check(*v, R"("\ud83d\ude00")"), " minLength");  // one character (a surrogate pair)
-  auto en = MustParse(R"({"enum": ["é", {"a": [1, 2]}, [null, true], 2.5]})");
+  auto en = MustParseJsonSchema(R"({"enum": ["é", {"a": [1, 2]}, [null, true], 2.5]})");
   ASSERT_NE(en, nullptr);
   auto ve = en->NewValidator();
   EXPECT_EQ(Check(*ve, R"("\u00e9")"), "ok");
@@ -195,7 +198,7 @@ TEST(JsonSchemaAdapter, UnicodeLengthsAndEscapes) {
 }
 
 TEST(JsonSchemaAdapter, NestedArraysAndObjects) {
-  auto schema = MustParse(R"({
+  auto schema = MustParseJsonSchema(R"({
     "type": "array",
     "items": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
     "uniqueItems": true
@@ -208,7 +211,7 @@ TEST(JsonSchemaAdapter, NestedArraysAndObjects) {
   EXPECT_EQ(Check(*v, "[[1], []]"), "/1 minItems");
   EXPECT_EQ(Check(*v, "[[1, 2], [1, 2]]"), " uniqueItems");
   EXPECT_EQ(Check(*v, "[[1, 2], [2, 1]]"), "ok");
-  auto tuple = MustParse(
+  auto tuple = MustParseJsonSchema(
       R"({"type": "array", "items": [{"type": "string"}, {"type": "integer"}],
           "additionalItems": false})");
   ASSERT_NE(tuple, nullptr);
@@ -216,7 +219,7 @@ TEST(JsonSchemaAdapter, NestedArraysAndObjects) {
   EXPECT_EQ(Check(*vt, R"(["a", 1])"), "ok");
   EXPECT_EQ(Check(*vt, R"(["a", "b"])"), "/1 type");
   EXPECT_EQ(Check(*vt, R"(["a", 1, 2])"), " additionalItems");
-  auto recursive = MustParse(R"({"items": {"$ref": "#"}})");
+  auto recursive = MustParseJsonSchema(R"({"items": {"$ref": "#"}})");
   ASSERT_NE(recursive, nullptr);
   auto vr = recursive->NewValidator();
   EXPECT_EQ(Check(*vr, std::string(128, '[') + std::string(128, ']')), "ok");
@@ -224,7 +227,7 @@ TEST(JsonSchemaAdapter, NestedArraysAndObjects) {
   ASSERT_TRUE(too_deep);
   EXPECT_EQ(too_deep->rule, "json");
   EXPECT_EQ(too_deep->message.substr(0, 16), "not valid JSON: ");
-  auto deep = MustParse(R"({"properties": {"a": {"properties": {"b": {"properties":
+  auto deep = MustParseJsonSchema(R"({"properties": {"a": {"properties": {"b": {"properties":
       {"c": {"const": 1}}}}}}})");
   ASSERT_NE(deep, nullptr);
   auto vd = deep->NewValidator();
@@ -236,8 +239,8 @@ TEST(JsonSchemaReferences, ResolvedByName) {
   const ResolvedReference address{"address.json", SchemaType::kJson,
                                   R"({"type": "object", "properties": {"city":
                                      {"type": "string"}}, "required": ["city"]})"};
-  auto schema = MustParse(R"({"type": "object", "properties": {"home": {"$ref": "address.json"}}})",
-                          {address});
+  auto schema = MustParseJsonSchema(
+      R"({"type": "object", "properties": {"home": {"$ref": "address.json"}}})", {address});
   ASSERT_NE(schema, nullptr);
   auto v = schema->NewValidator();
   EXPECT_EQ(Check(*v, R"({"home": {"city": "Oslo"}})"), "ok");
@@ -249,14 +252,14 @@ TEST(JsonSchemaReferences, UrlNamesFragmentsAndBaseUri) {
   const ResolvedReference defs{"https://example.com/schemas/defs.json", SchemaType::kJson,
                                R"({"definitions": {"code": {"type": "string", "maxLength": 4}}})"};
   // An absolute URL with a fragment.
-  auto a =
-      MustParse(R"({"$ref": "https://example.com/schemas/defs.json#/definitions/code"})", {defs});
+  auto a = MustParseJsonSchema(
+      R"({"$ref": "https://example.com/schemas/defs.json#/definitions/code"})", {defs});
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(Check(*a->NewValidator(), "\"abcde\""), " maxLength");
   // A relative name against the schema's $id resolves to the reference's URL.
-  auto b = MustParse(R"({"$id": "https://example.com/schemas/main.json",
+  auto b = MustParseJsonSchema(R"({"$id": "https://example.com/schemas/main.json",
                           "properties": {"p": {"$ref": "defs.json#/definitions/code"}}})",
-                     {defs});
+                               {defs});
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(Check(*b->NewValidator(), R"({"p": "abc"})"), "ok");
   EXPECT_EQ(Check(*b->NewValidator(), R"({"p": 7})"), "/p type");
@@ -264,11 +267,11 @@ TEST(JsonSchemaReferences, UrlNamesFragmentsAndBaseUri) {
   const ResolvedReference code{
       "code.json", SchemaType::kJson,
       R"({"$ref": "https://example.com/schemas/defs.json#/definitions/code"})"};
-  auto c = MustParse(R"({"properties": {"c": {"$ref": "code.json"}}})", {defs, code});
+  auto c = MustParseJsonSchema(R"({"properties": {"c": {"$ref": "code.json"}}})", {defs, code});
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(Check(*c->NewValidator(), R"({"c": "toolong"})"), "/c maxLength");
   // Local definitions need no reference.
-  auto d = MustParse(R"({"definitions": {"n": {"type": "integer"}},
+  auto d = MustParseJsonSchema(R"({"definitions": {"n": {"type": "integer"}},
                           "properties": {"n": {"$ref": "#/definitions/n"}}})");
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(Check(*d->NewValidator(), R"({"n": "x"})"), "/n type");
@@ -276,56 +279,57 @@ TEST(JsonSchemaReferences, UrlNamesFragmentsAndBaseUri) {
 
 TEST(JsonSchemaReferences, UnknownReferenceIsNamed) {
   const ResolvedReference address{"address.json", SchemaType::kJson, R"({"type": "object"})"};
-  EXPECT_EQ(ParseError(R"({"properties": {"a": {"$ref": "missing.json"}}})", {address}),
+  EXPECT_EQ(JsonSchemaParseError(R"({"properties": {"a": {"$ref": "missing.json"}}})", {address}),
             "unknown $ref 'missing.json': not one of the schema's references (address.json)");
-  EXPECT_EQ(ParseError(R"({"$ref": "https://example.com/x.json#/definitions/a"})"),
+  EXPECT_EQ(JsonSchemaParseError(R"({"$ref": "https://example.com/x.json#/definitions/a"})"),
             "unknown $ref 'https://example.com/x.json': not one of the schema's references "
             "(none)");
-  EXPECT_EQ(
-      ParseError(R"({"$ref": "a.json"})", {{"a.json", SchemaType::kAvro, R"({"type": "string"})"}}),
-      "reference 'a.json' is not a JSON Schema (a JSON Schema may only reference JSON "
-      "Schemas)");
-  EXPECT_EQ(ParseError(R"({"$ref": "a.json"})", {{"a.json", SchemaType::kJson, "{"}}).substr(0, 46),
+  EXPECT_EQ(JsonSchemaParseError(R"({"$ref": "a.json"})",
+                                 {{"a.json", SchemaType::kAvro, R"({"type": "string"})"}}),
+            "reference 'a.json' is not a JSON Schema (a JSON Schema may only reference JSON "
+            "Schemas)");
+  EXPECT_EQ(JsonSchemaParseError(R"({"$ref": "a.json"})", {{"a.json", SchemaType::kJson, "{"}})
+                .substr(0, 46),
             "referenced schema 'a.json' is not valid JSON: ");
 }
 
 TEST(JsonSchemaParse, MalformedSchemasAreOneLineInvalidArgument) {
-  EXPECT_EQ(ParseError("not json").substr(0, 30), "the schema is not valid JSON: ");
-  EXPECT_EQ(ParseError(""), ParseError(""));
-  EXPECT_EQ(ParseError("[1, 2]"),
+  EXPECT_EQ(JsonSchemaParseError("not json").substr(0, 30), "the schema is not valid JSON: ");
+  EXPECT_EQ(JsonSchemaParseError(""), JsonSchemaParseError(""));
+  EXPECT_EQ(JsonSchemaParseError("[1, 2]"),
             "the schema is not a JSON Schema: expected an object or a boolean");
-  EXPECT_EQ(ParseError("\"string\""),
+  EXPECT_EQ(JsonSchemaParseError("\"string\""),
             "the schema is not a JSON Schema: expected an object or a boolean");
   for (const std::string bad :
        {R"({"type": 5})", R"({"type": "strng"})", R"({"maxLength": "x"})", R"({"properties": []})",
         R"({"required": "a"})", R"({"minimum": "0"})", R"({"items": 3})", R"({"anyOf": {}})",
         R"({"$ref": 5})", R"({"enum": 1})", R"({"pattern": 3})"}) {
-    const std::string message = ParseError(bad);
+    const std::string message = JsonSchemaParseError(bad);
     EXPECT_EQ(message.substr(0, 21), "invalid JSON Schema: ") << bad << ": " << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << bad;
   }
-  EXPECT_EQ(ParseError(R"({"properties": {"a": {"minimum": "0"}}})"),
+  EXPECT_EQ(JsonSchemaParseError(R"({"properties": {"a": {"minimum": "0"}}})"),
             "invalid JSON Schema: 'minimum' at #/properties/a must be a number");
-  EXPECT_EQ(ParseError(R"({"anyOf": []})"),
+  EXPECT_EQ(JsonSchemaParseError(R"({"anyOf": []})"),
             "invalid JSON Schema: 'anyOf' at # must be a non-empty array of schemas");
-  EXPECT_EQ(ParseError(R"({"items": [{"type": "string"}, {"maxLength": -1}]})"),
+  EXPECT_EQ(JsonSchemaParseError(R"({"items": [{"type": "string"}, {"maxLength": -1}]})"),
             "invalid JSON Schema: 'maxLength' at #/items/1 must be a non-negative integer");
-  EXPECT_EQ(
-      ParseError(R"({"$ref": "a.json"})", {{"a.json", SchemaType::kJson, R"({"type": "int"})"}}),
-      "invalid JSON Schema in reference 'a.json': 'type' at # must be a JSON type name "
-      "(string, number, integer, boolean, null, object, array)");
-  EXPECT_EQ(ParseError(R"({"exclusiveMaximum": true, "maximum": 3})"),
+  EXPECT_EQ(JsonSchemaParseError(R"({"$ref": "a.json"})",
+                                 {{"a.json", SchemaType::kJson, R"({"type": "int"})"}}),
+            "invalid JSON Schema in reference 'a.json': 'type' at # must be a JSON type name "
+            "(string, number, integer, boolean, null, object, array)");
+  EXPECT_EQ(JsonSchemaParseError(R"({"exclusiveMaximum": true, "maximum": 3})"),
             "invalid JSON Schema: 'exclusiveMaximum' at # must be a number");
-  EXPECT_NE(MustParse(R"({"x-custom": 5, "exclusiveMaximum": 3})"), nullptr);
-  EXPECT_NE(MustParse("true"), nullptr);
-  EXPECT_NE(MustParse("{}"), nullptr);
-  auto never = MustParse("false");
+  EXPECT_NE(MustParseJsonSchema(R"({"x-custom": 5, "exclusiveMaximum": 3})"), nullptr);
+  EXPECT_NE(MustParseJsonSchema("true"), nullptr);
+  EXPECT_NE(MustParseJsonSchema("{}"), nullptr);
+  auto never = MustParseJsonSchema("false");
   ASSERT_NE(never, nullptr);
   EXPECT_EQ(Check(*never->NewValidator(), "{}"), " schema");
 }
 
 TEST(JsonSchemaCanonical, WhitespaceRemovedOrderKeptNumbersAndStringsAsConfluent) {
-  auto s = MustParse(
+  auto s = MustParseJsonSchema(
       "{ \"b\" : 1,\n  \"a\" : [ 1.50 , 1e2, -0, 0.0000001, \"x\\/y\\u00e9\\n\\u0001\" ],"
       " \"c\": {\"d\": true, \"e\": null} }");
   ASSERT_NE(s, nullptr);
@@ -333,11 +337,12 @@ TEST(JsonSchemaCanonical, WhitespaceRemovedOrderKeptNumbersAndStringsAsConfluent
             "{\"b\":1,\"a\":[1.50,1E+2,0,1E-7,\"x/y\xc3\xa9\\n\\u0001\"],\"c\":{\"d\":true,"
             "\"e\":null}}");
   EXPECT_EQ(s->text().substr(0, 8), "{ \"b\" : ");
-  auto same = MustParse(R"({"b":1,"a":[1.50,1E+2,0,1E-7,"x/yé\n\u0001"],"c":{"d":true,"e":null}})");
+  auto same = MustParseJsonSchema(
+      R"({"b":1,"a":[1.50,1E+2,0,1E-7,"x/yé\n\u0001"],"c":{"d":true,"e":null}})");
   ASSERT_NE(same, nullptr);
   EXPECT_EQ(same->canonical(), s->canonical());
-  auto reordered =
-      MustParse(R"({"a":[1.50,1E+2,0,1E-7,"x/yé\n\u0001"],"b":1,"c":{"d":true,"e":null}})");
+  auto reordered = MustParseJsonSchema(
+      R"({"a":[1.50,1E+2,0,1E-7,"x/yé\n\u0001"],"b":1,"c":{"d":true,"e":null}})");
   ASSERT_NE(reordered, nullptr);
   EXPECT_NE(reordered->canonical(), s->canonical());
 }
@@ -358,7 +363,7 @@ TEST(JsonSchemaCanonical, BigDecimalText) {
 }
 
 TEST(JsonSchemaCodec, PayloadIsTheJsonTextValidated) {
-  auto schema = MustParse(kRowSchema);
+  auto schema = MustParseJsonSchema(kRowSchema);
   ASSERT_NE(schema, nullptr);
   auto codec = schema->NewCodec();
   const std::string good = Row(R"("first_name": "Ann")");

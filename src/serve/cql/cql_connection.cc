@@ -22,13 +22,13 @@ constexpr const char* kAuthenticator = "org.apache.cassandra.auth.PasswordAuthen
 
 // The frame the reader thread is answering (HandleFrame): its first response on the same stream
 // counts it in the metrics, before that response is written.
-struct PendingRequest {
+struct FrameInFlight {
   bool active = false;
   int16_t stream = 0;
   uint8_t opcode = 0;
   std::chrono::steady_clock::time_point start;
 };
-thread_local PendingRequest t_pending;
+thread_local FrameInFlight t_pending;
 
 bool IsRequestOpcode(uint8_t op) {
   switch (static_cast<Opcode>(op)) {
@@ -145,7 +145,7 @@ bool Connection::ProcessBuffered() {
     std::string body = buf_.substr(start_ + kHeaderSize, h.length);
     start_ += kHeaderSize + h.length;
     host_->CountRequest();
-    t_pending = PendingRequest{true, h.stream, h.opcode, std::chrono::steady_clock::now()};
+    t_pending = FrameInFlight{true, h.stream, h.opcode, std::chrono::steady_clock::now()};
     bool keep = HandleFrame(h, std::move(body));
     t_pending.active = false;
     if (!keep) {

@@ -14,7 +14,7 @@
 namespace dataforge::cql {
 namespace {
 
-constexpr int32_t kInvalid = 0x2200;
+constexpr int32_t kInvalidCode = 0x2200;
 
 class CqlWriteChecksTest : public ::testing::Test {
  protected:
@@ -140,7 +140,7 @@ TEST_F(CqlWriteChecksTest, BoundValuesAreCheckedLikeLiterals) {
     values[0] = Value::Of(EncodeInt(2));
     values[c.column] = Value::Of(c.bytes);
     ErrorMessage e = Err(Execute(id, values));
-    EXPECT_EQ(e.code, kInvalid);
+    EXPECT_EQ(e.code, kInvalidCode);
     EXPECT_EQ(e.message, c.error);
     EXPECT_EQ(ScanKeys(), std::vector<int32_t>{1});
     EXPECT_EQ(store_->Get("ks.t", "2").status().code(), StatusCode::kNotFound);
@@ -312,7 +312,7 @@ TEST_F(CqlWriteChecksTest, UnsupportedStatementFormsAreNamed) {
   };
   for (const auto& [query, what] : cases) {
     ErrorMessage e = Err(Run(query));
-    EXPECT_EQ(e.code, kInvalid) << query;
+    EXPECT_EQ(e.code, kInvalidCode) << query;
     EXPECT_EQ(e.message, std::string(what) + tail) << query;
   }
   // Forms of served statements: the message says what to do instead, also at PREPARE and in a
@@ -354,7 +354,7 @@ TEST_F(CqlWriteChecksTest, UnsupportedStatementFormsAreNamed) {
   };
   for (const auto& [query, message] : forms) {
     ErrorMessage e = Err(Run(query, {Value::Of(EncodeInt(1))}));
-    EXPECT_EQ(e.code, kInvalid) << query;
+    EXPECT_EQ(e.code, kInvalidCode) << query;
     EXPECT_EQ(e.message, message) << query;
     e = Err(engine_->Prepare(&session_, PrepareMessage{query}));
     EXPECT_EQ(e.message, message) << query;

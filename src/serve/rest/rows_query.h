@@ -15,13 +15,12 @@
 
 #include "common/status.h"
 #include "serve/http/api.h"
+#include "serve/rest/query_params.h"
 #include "serve/rest/row_filter.h"
 #include "store/store.h"
 
 namespace dataforge::rest {
 
-inline constexpr size_t kDefaultLimit = 100;
-inline constexpr size_t kMaxLimit = 10000;
 // A filtered page stops after scanning this many rows even with fewer than `limit` matches, and
 // returns what it found with a cursor to go on from (so one request's work stays bounded).
 inline constexpr size_t kMaxScannedPerPage = 100000;

@@ -12,9 +12,9 @@ namespace dataforge {
 namespace {
 
 constexpr int64_t kProgressEveryUs = 5'000'000;
-constexpr int64_t kFirstBackoffUs = 100'000;
-constexpr int64_t kMaxBackoffUs = 5'000'000;
-constexpr int64_t kGiveUpUs = 300'000'000;
+constexpr int64_t kCopyFirstBackoffUs = 100'000;
+constexpr int64_t kCopyMaxBackoffUs = 5'000'000;
+constexpr int64_t kCopyGiveUpUs = 300'000'000;
 constexpr char kPrefix[] = "v2;snapshot;lsn=";
 
 std::string Quote(PgConnection& c, const std::string& name) {
@@ -335,7 +335,7 @@ void SnapshotCopy::Progress(bool force) {
 
 Result<bool> SnapshotCopy::Next(size_t max_records, SourceBatch* batch, std::stop_token stop) {
   int64_t start = clock_->MonotonicMicros(), next_report = start;
-  int64_t backoff = kFirstBackoffUs;
+  int64_t backoff = kCopyFirstBackoffUs;
   while (true) {
     if (stop.stop_requested()) return Status::Cancelled("stop requested");
     Status s = conn_ ? Fill(max_records, batch)
@@ -348,9 +348,9 @@ Result<bool> SnapshotCopy::Next(size_t max_records, SourceBatch* batch, std::sto
     at_ = returned_;
     cursor_open_ = false;
     int64_t now = clock_->MonotonicMicros();
-    if (now - start > kGiveUpUs) {
+    if (now - start > kCopyGiveUpUs) {
       return Status::Unavailable(
-          fmt::format("{} (gave up after {} s of retries)", s.message(), kGiveUpUs / 1000000));
+          fmt::format("{} (gave up after {} s of retries)", s.message(), kCopyGiveUpUs / 1000000));
     }
     if (now >= next_report) {
       spdlog::warn("{}; reconnecting (the snapshot resumes at {} in a new snapshot)", s.message(),
@@ -358,7 +358,7 @@ Result<bool> SnapshotCopy::Next(size_t max_records, SourceBatch* batch, std::sto
       next_report = now + 5'000'000;
     }
     clock_->SleepFor(backoff, stop);
-    backoff = std::min(backoff * 2, kMaxBackoffUs);
+    backoff = std::min(backoff * 2, kCopyMaxBackoffUs);
     Status b = BeginTransaction("");
     if (!b.ok() && b.code() != StatusCode::kUnavailable) return b;
   }

@@ -11,13 +11,6 @@
 namespace dataforge {
 namespace {
 
-cql::Value Text(std::string_view s) {
-  return cql::Value::Of(cql::EncodeText(s));
-}
-cql::Value Bigint(int64_t v) {
-  return cql::Value::Of(cql::EncodeBigint(v));
-}
-
 // "users/0@5 (log 1a2b)" -> topic "users", log "1a2b" (no log: "").
 std::pair<std::string, std::string> TopicAndLog(const std::string& location) {
   std::string topic, log_id;
@@ -105,8 +98,8 @@ Status CassandraStore::ApplyReplay(const DeadLetterReplay& r) {
                                        "SELECT location FROM {}.dataforge_dead_letters WHERE "
                                        "location = ?",
                                        meta_keyspace_)));
-  DF_ASSIGN_OR_RETURN(auto found,
-                      session_->Execute(letter, Params(default_consistency_, {Text(r.location)})));
+  DF_ASSIGN_OR_RETURN(
+      auto found, session_->Execute(letter, Params(default_consistency_, {TextValue(r.location)})));
   if (found.rows.rows.empty()) {
     return Status::NotFound(fmt::format("cassandra: no dead letter at {}", r.location));
   }
@@ -114,8 +107,8 @@ Status CassandraStore::ApplyReplay(const DeadLetterReplay& r) {
                                        "SELECT outcome, at_us, row_key FROM {}.dataforge_replays "
                                        "WHERE location = ?",
                                        meta_keyspace_)));
-  DF_ASSIGN_OR_RETURN(auto previous,
-                      session_->Execute(marker, Params(default_consistency_, {Text(r.location)})));
+  DF_ASSIGN_OR_RETURN(auto previous, session_->Execute(marker, Params(default_consistency_,
+                                                                      {TextValue(r.location)})));
   if (!previous.rows.rows.empty()) {
     const auto& row = previous.rows.rows[0];
     if (!row.empty() && row[0] && *row[0] == "stored") {
@@ -148,8 +141,9 @@ Status CassandraStore::ApplyReplay(const DeadLetterReplay& r) {
                           "reason, topic, log_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                           meta_keyspace_)));
   cql::QueryParameters p = Params(
-      default_consistency_, {Text(r.location), Bigint(r.marker.at_us), Text(r.marker.outcome),
-                             Text(r.marker.key), Text(r.marker.reason), Text(topic), Text(log_id)});
+      default_consistency_,
+      {TextValue(r.location), BigintValue(r.marker.at_us), TextValue(r.marker.outcome),
+       TextValue(r.marker.key), TextValue(r.marker.reason), TextValue(topic), TextValue(log_id)});
   p.timestamp = NextTimestampMicros();
   return session_->Execute(insert, std::move(p)).status();
 }

@@ -21,13 +21,6 @@ std::string OffsetId(const std::string& group, const std::string& topic, int32_t
   return log_id.empty() ? id : id + "/" + log_id;
 }
 
-cql::Value Text(std::string_view s) {
-  return cql::Value::Of(cql::EncodeText(s));
-}
-cql::Value Bigint(int64_t v) {
-  return cql::Value::Of(cql::EncodeBigint(v));
-}
-
 Result<int64_t> BigintAt(const std::vector<std::optional<std::string>>& row, size_t i) {
   if (i >= row.size() || !row[i]) return int64_t{0};
   return cql::DecodeBigint(*row[i]);
@@ -302,8 +295,9 @@ Status CassandraStore::WriteDeadLetters(const StoreBatch& batch, cql::client::Co
   for (const DeadLetter& d : batch.dead_letters) {
     if (done->failed()) break;
     cql::QueryParameters p =
-        Params(default_consistency_, {Text(d.location + suffix), Text(d.stage), Text(d.reason),
-                                      Text(d.payload), Bigint(d.at_us), Text(d.key)});
+        Params(default_consistency_,
+               {TextValue(d.location + suffix), TextValue(d.stage), TextValue(d.reason),
+                TextValue(d.payload), BigintValue(d.at_us), TextValue(d.key)});
     p.timestamp = NextTimestampMicros();
     done->Add();
     session_->ExecuteAsync(insert, std::move(p), done->Callback());
@@ -318,7 +312,8 @@ Result<std::optional<CassandraStore::OffsetRow>> CassandraStore::SelectOffsetRow
                                        "SELECT next_offset, stored, dead_lettered, lost{} FROM "
                                        "{}.dataforge_offsets WHERE id = ?",
                                        filtered ? ", filtered" : "", meta_keyspace_)));
-  DF_ASSIGN_OR_RETURN(auto r, session_->Execute(select, Params(default_consistency_, {Text(id)})));
+  DF_ASSIGN_OR_RETURN(auto r,
+                      session_->Execute(select, Params(default_consistency_, {TextValue(id)})));
   if (r.rows.rows.empty() || r.rows.rows[0].empty() || !r.rows.rows[0][0]) {
     return std::optional<OffsetRow>();
   }
@@ -372,7 +367,7 @@ Result<std::optional<CassandraStore::OffsetRow>> CassandraStore::ReadOffsetRow(
   DF_ASSIGN_OR_RETURN(auto remove,
                       session_->Prepare(fmt::format("DELETE FROM {}.dataforge_offsets WHERE id = ?",
                                                     meta_keyspace_)));
-  cql::QueryParameters p = Params(default_consistency_, {Text(legacy_id)});
+  cql::QueryParameters p = Params(default_consistency_, {TextValue(legacy_id)});
   p.timestamp = NextTimestampMicros();
   DF_RETURN_IF_ERROR(session_->Execute(remove, std::move(p)).status());
   return legacy;
@@ -389,13 +384,14 @@ Status CassandraStore::InsertOffsetRow(const std::string& group, const std::stri
           "?, ?)",
           meta_keyspace_)));
   const PartitionCounters& c = row.counters;
-  cql::QueryParameters p =
-      Params(default_consistency_,
-             {Text(OffsetId(group, topic, partition, log_id)), Text(group), Text(topic),
-              cql::Value::Of(cql::EncodeInt(partition)),
-              log_id.empty() ? cql::Value::Null() : Text(log_id), Bigint(row.next_offset),
-              Bigint(static_cast<int64_t>(c.stored)), Bigint(static_cast<int64_t>(c.dead_lettered)),
-              Bigint(static_cast<int64_t>(c.lost)), Bigint(static_cast<int64_t>(c.filtered))});
+  cql::QueryParameters p = Params(
+      default_consistency_,
+      {TextValue(OffsetId(group, topic, partition, log_id)), TextValue(group), TextValue(topic),
+       cql::Value::Of(cql::EncodeInt(partition)),
+       log_id.empty() ? cql::Value::Null() : TextValue(log_id), BigintValue(row.next_offset),
+       BigintValue(static_cast<int64_t>(c.stored)),
+       BigintValue(static_cast<int64_t>(c.dead_lettered)),
+       BigintValue(static_cast<int64_t>(c.lost)), BigintValue(static_cast<int64_t>(c.filtered))});
   p.timestamp = NextTimestampMicros();
   if (done == nullptr) return session_->Execute(insert, std::move(p)).status();
   done->Add();

@@ -33,6 +33,14 @@ Result<std::vector<cql::Value>> BindRow(const TableShape& shape, const std::stri
 // The key column's value for `key` (its text form).
 Result<cql::Value> BindKey(const TableShape& shape, const std::string& key);
 
+// One text or bigint value, as a statement binds it.
+inline cql::Value TextValue(std::string_view s) {
+  return cql::Value::Of(cql::EncodeText(s));
+}
+inline cql::Value BigintValue(int64_t v) {
+  return cql::Value::Of(cql::EncodeBigint(v));
+}
+
 // A prepared write's query parameters, appended to `out` exactly as cql::EncodeQueryParameters
 // writes them (consistency, flags values|default timestamp, the values, the timestamp), without
 // building a cql::Value per column: the row is parsed once (a per-thread parser and buffer) and

@@ -52,10 +52,10 @@ CREATE INDEX IF NOT EXISTS task_instances_running ON task_instances(lease_owner)
   WHERE state = 'running';
 )SQL";
 
-constexpr const char* kRunColumns =
+constexpr const char* kSqliteRunColumns =
     "run_id,dag_id,run_type,logical_us,interval_start_us,interval_end_us,state,conf_json,"
     "created_us,started_us,ended_us";
-constexpr const char* kTaskColumns =
+constexpr const char* kSqliteTaskColumns =
     "run_id,task_id,state,try_number,max_tries,ready_us,next_try_us,lease_owner,"
     "lease_expires_us,started_us,ended_us,last_error,output";
 
@@ -323,14 +323,14 @@ Result<std::vector<DagRun>> SqliteRunStore::ActiveRuns() {
   DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM dag_runs WHERE state IN "
                                                        "('queued','running') ORDER BY "
                                                        "logical_us, run_id",
-                                                       kRunColumns)));
+                                                       kSqliteRunColumns)));
   return RunsLocked(q);
 }
 
 Result<DagRun> SqliteRunStore::GetRun(int64_t run_id) {
   std::lock_guard lock(mu_);
-  DF_ASSIGN_OR_RETURN(
-      auto q, db_->Prepare(fmt::format("SELECT {} FROM dag_runs WHERE run_id=?", kRunColumns)));
+  DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM dag_runs WHERE run_id=?",
+                                                       kSqliteRunColumns)));
   q.BindInt(1, run_id);
   DF_ASSIGN_OR_RETURN(auto runs, RunsLocked(q));
   if (runs.empty()) return Status::NotFound(fmt::format("no DAG run {}", run_id));
@@ -342,7 +342,7 @@ Result<std::vector<DagRun>> SqliteRunStore::ListRuns(const std::string& dag_id, 
   DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM dag_runs WHERE ?1='' OR "
                                                        "dag_id=?1 ORDER BY logical_us DESC, "
                                                        "run_id DESC LIMIT ?2",
-                                                       kRunColumns)));
+                                                       kSqliteRunColumns)));
   q.BindText(1, dag_id);
   q.BindInt(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
   return RunsLocked(q);
@@ -370,7 +370,7 @@ Result<std::vector<TaskInstance>> SqliteRunStore::ListTasks(int64_t run_id) {
   DF_ASSIGN_OR_RETURN(auto q,
                       db_->Prepare(fmt::format("SELECT {} FROM task_instances WHERE run_id=? "
                                                "ORDER BY task_id",
-                                               kTaskColumns)));
+                                               kSqliteTaskColumns)));
   q.BindInt(1, run_id);
   return TasksLocked(q);
 }
@@ -384,7 +384,7 @@ Result<std::vector<TaskInstance>> SqliteRunStore::ListTasksOfRuns(
   DF_ASSIGN_OR_RETURN(auto q, db_->Prepare(fmt::format("SELECT {} FROM task_instances WHERE "
                                                        "run_id IN (SELECT value FROM "
                                                        "json_each(?)) ORDER BY run_id, task_id",
-                                                       kTaskColumns)));
+                                                       kSqliteTaskColumns)));
   q.BindText(1, ids);
   return TasksLocked(q);
 }
@@ -453,7 +453,7 @@ Result<std::vector<TaskInstance>> SqliteRunStore::ClaimTasks(const std::string& 
                     "AND run_id NOT IN (SELECT r.run_id FROM dag_runs r JOIN dags d ON "
                     "d.dag_id=r.dag_id WHERE d.paused) "
                     "ORDER BY ready_us, run_id, task_id LIMIT ?4) RETURNING {}",
-                    kTaskColumns)));
+                    kSqliteTaskColumns)));
     q.BindText(1, owner);
     q.BindInt(2, now_us);
     q.BindInt(3, lease_us);
@@ -529,7 +529,7 @@ Result<std::vector<TaskInstance>> SqliteRunStore::ExpiredAttempts(int64_t now_us
                                   "SELECT {} FROM task_instances WHERE state='running' AND "
                                   "(lease_expires_us<?1 OR (?2<>'' AND "
                                   "substr(lease_owner,1,length(?2))=?2)) ORDER BY run_id, task_id",
-                                  kTaskColumns)));
+                                  kSqliteTaskColumns)));
   q.BindInt(1, now_us);
   q.BindText(2, owner_prefix);
   return TasksLocked(q);
