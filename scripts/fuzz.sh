@@ -40,8 +40,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Only the fuzz targets: df_common, df_schedule, df_config and the parsers (39 compiles, 9
-# links), not the project. -O1 -g1 as in the sanitizer build; asserts stay on.
+# Only the fuzz targets: df_common, df_schedule, df_config and the parsers (39 files, 9 links),
+# not the project. -O1 -g1 as in the sanitizer build; asserts stay on. A unity build as the
+# sanitizer build's (scripts/setup.sh): on a quiet 2-vCPU VM 121 s one file at a time, 57 s joined.
 start=$(date +%s)
 if command -v ccache >/dev/null; then
   export CMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER:-ccache}
@@ -49,7 +50,8 @@ if command -v ccache >/dev/null; then
 fi
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Fuzz \
   -DCMAKE_C_FLAGS_FUZZ="-O1 -g1" -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g1" \
-  -DDATAFORGE_FUZZ=ON -DDATAFORGE_TESTS=OFF -DDATAFORGE_BENCH=OFF >/dev/null
+  -DDATAFORGE_FUZZ=ON -DDATAFORGE_TESTS=OFF -DDATAFORGE_BENCH=OFF \
+  -DCMAKE_UNITY_BUILD="${DATAFORGE_UNITY_BUILD:-ON}" >/dev/null
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=(--target "${t}_fuzz"); done
 if ! cmake --build build-fuzz -j "$(nproc 2>/dev/null || echo 2)" "${build_targets[@]}" \
