@@ -133,7 +133,7 @@ std::vector<std::string_view> Elements(std::string_view b) {
   return out;
 }
 
-std::string Encode(size_t count, const std::vector<std::string>& parts) {
+std::string EncodeParts(size_t count, const std::vector<std::string>& parts) {
   std::string out;
   WireWriter w(&out);
   w.Int(static_cast<int32_t>(count));
@@ -182,7 +182,7 @@ Checked CheckCollection(const DataType& t, std::string_view b, int depth) {
   if (r.remaining() != 0) {
     return Bad(t, fmt::format("{} bytes after the last element", r.remaining()));
   }
-  if (t.id == TypeId::kList) return std::optional<std::string>(Encode(parts.size(), parts));
+  if (t.id == TypeId::kList) return std::optional<std::string>(EncodeParts(parts.size(), parts));
   const DataType& key_type = t.params[0];
   const size_t stride = is_map ? 2 : 1;
   std::vector<size_t> order(parts.size() / stride);
@@ -202,7 +202,7 @@ Checked CheckCollection(const DataType& t, std::string_view b, int depth) {
     for (size_t p = 0; p < stride; ++p) sorted.push_back(std::move(parts[i * stride + p]));
     ++count;
   }
-  return std::optional<std::string>(Encode(count, sorted));
+  return std::optional<std::string>(EncodeParts(count, sorted));
 }
 
 Checked Check(const DataType& t, std::string_view b, int depth) {

@@ -178,7 +178,7 @@ Result<Value> Mod(Args args, const CallContext&) {
 }
 
 // <0, 0, >0 for two ints/doubles; NaN is above every number and equal to itself (PostgreSQL).
-int CompareNumbers(const Value& a, const Value& b) {
+int CompareNumberArgs(const Value& a, const Value& b) {
   if (a.kind == Kind::kInt && b.kind == Kind::kInt) return (a.i > b.i) - (a.i < b.i);
   double x = a.kind == Kind::kInt ? static_cast<double>(a.i) : a.d;
   double y = b.kind == Kind::kInt ? static_cast<double>(b.i) : b.d;
@@ -196,12 +196,12 @@ int CompareNumbers(const Value& a, const Value& b) {
   return 0;
 }
 
-bool IsNumber(const Value& v) {
+bool IsNumberArg(const Value& v) {
   return v.kind == Kind::kInt || v.kind == Kind::kDouble;
 }
 
-Result<int> Compare(std::string_view fn, const Value& a, const Value& b) {
-  if (IsNumber(a) && IsNumber(b)) return CompareNumbers(a, b);
+Result<int> CompareArgs(std::string_view fn, const Value& a, const Value& b) {
+  if (IsNumberArg(a) && IsNumberArg(b)) return CompareNumberArgs(a, b);
   if (a.kind != b.kind || a.kind == Kind::kJson) {
     return FnError(fn,
                    fmt::format("cannot compare {} with {}", DescribeValue(a), DescribeValue(b)));
@@ -227,7 +227,7 @@ Result<Value> Extreme(Args args, const CallContext&) {
       best = &a;
       continue;
     }
-    DF_ASSIGN_OR_RETURN(int c, Compare(fn, a, *best));
+    DF_ASSIGN_OR_RETURN(int c, CompareArgs(fn, a, *best));
     if (kGreatest ? c > 0 : c < 0) best = &a;
   }
   return best == nullptr ? Value::Null() : *best;

@@ -24,7 +24,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string Lower(std::string_view s) {
+std::string LowerAscii(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
@@ -58,7 +58,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 // "; did you mean 'lower'?" for the closest function name, or "".
 std::string DidYouMean(std::string_view name) {
-  const std::string lower = Lower(name);
+  const std::string lower = LowerAscii(name);
   std::string_view best;
   size_t best_distance = 3;  // at most 2 edits
   for (const FunctionDef& f : AllFunctions()) {

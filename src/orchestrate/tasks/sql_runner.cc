@@ -52,7 +52,7 @@ std::string Excerpt(std::string_view sql) {
   return sql.size() > 80 ? s + "..." : s;
 }
 
-std::string Plural(int64_t n, std::string_view word) {
+std::string CountWithNoun(int64_t n, std::string_view word) {
   return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
 
@@ -331,7 +331,7 @@ Result<SqlResult> RunSql(const std::string& staging_url, const std::string& sql,
 }
 
 std::string FormatSqlResult(const SqlResult& result, size_t max_rows) {
-  if (result.columns.empty()) return Plural(result.affected, "row") + " affected";
+  if (result.columns.empty()) return CountWithNoun(result.affected, "row") + " affected";
   auto join = [](const auto& values, auto text) {
     std::string line;
     for (size_t i = 0; i < values.size(); ++i) {
@@ -348,7 +348,7 @@ std::string FormatSqlResult(const SqlResult& result, size_t max_rows) {
                 [](const std::optional<std::string>& v) { return v ? *v : std::string("NULL"); });
   }
   if (shown < result.rows.size()) out += fmt::format("\n... ({} more)", result.rows.size() - shown);
-  out += fmt::format("\n({})", Plural(static_cast<int64_t>(result.rows.size()), "row"));
+  out += fmt::format("\n({})", CountWithNoun(static_cast<int64_t>(result.rows.size()), "row"));
   return out;
 }
 

@@ -36,7 +36,7 @@ void AppendGroupPart(std::string* key, const element* v) {
   }
 }
 
-bool Lookup(const simdjson::dom::object& row, std::string_view name, element* out) {
+bool LookupColumn(const simdjson::dom::object& row, std::string_view name, element* out) {
   return row.at_key(name).get(*out) == simdjson::SUCCESS && !out->is_null();
 }
 
@@ -391,7 +391,7 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     element v;
     std::string_view text;
     std::optional<int64_t> ms;
-    if (Lookup(row, spec.window.time_column, &v) && v.get(text) == simdjson::SUCCESS) {
+    if (LookupColumn(row, spec.window.time_column, &v) && v.get(text) == simdjson::SUCCESS) {
       ms = ParseTimestampMillis(text);
     }
     if (!ms) {
@@ -414,7 +414,7 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
   for (size_t i = 0; i < spec.group_by.size(); ++i) {
     if (i > 0) group_key.push_back('|');
     element& v = group_elements_[i];
-    group_present_[i] = Lookup(row, spec.group_by[i], &v);
+    group_present_[i] = LookupColumn(row, spec.group_by[i], &v);
     AppendGroupPart(&group_key, group_present_[i] ? &v : nullptr);
   }
   auto describe_group = [&] {
@@ -433,7 +433,7 @@ Status AggregateStage::Aggregate1(Aggregate& agg, const ConsumedRecord& record, 
     const ValueDef& def = agg.defs[k];
     if (def.of.empty()) continue;
     element v;
-    if (!Lookup(row, def.of, &v)) continue;
+    if (!LookupColumn(row, def.of, &v)) continue;
     InputValue& in = inputs_[k];
     if (def.fn == AggFn::kCountDistinct || def.kind == ValueKind::kText) {
       std::string_view s;

@@ -18,7 +18,7 @@ T Parse(std::string_view text, int* markers = nullptr) {
   return s != nullptr ? *s : T{};
 }
 
-std::string ErrorOf(std::string_view text) {
+std::string ParseErrorOf(std::string_view text) {
   auto r = ParseStatement(text);
   EXPECT_FALSE(r.ok()) << text;
   if (r.ok()) return "";
@@ -227,25 +227,25 @@ TEST(CqlParserTest, SchemaForms) {
 }
 
 TEST(CqlParserTest, SyntaxErrorsNamePositionAndToken) {
-  EXPECT_EQ(ErrorOf("SELECT * FORM t"),
+  EXPECT_EQ(ParseErrorOf("SELECT * FORM t"),
             "line 1:9 no viable alternative at input 'FORM' (expected FROM)");
-  EXPECT_EQ(ErrorOf("SELECT * FROM"),
+  EXPECT_EQ(ParseErrorOf("SELECT * FROM"),
             "line 1:13 no viable alternative at input '<EOF>' (expected a table name)");
-  EXPECT_EQ(ErrorOf("SELEC * FROM t"),
+  EXPECT_EQ(ParseErrorOf("SELEC * FROM t"),
             "line 1:0 no viable alternative at input 'SELEC' (expected a statement)");
-  EXPECT_EQ(ErrorOf("SELECT * FROM t WHERE k == 1"),
+  EXPECT_EQ(ParseErrorOf("SELECT * FROM t WHERE k == 1"),
             "line 1:25 no viable alternative at input '=' (expected a value)");
-  EXPECT_EQ(ErrorOf("SELECT * FROM t\nWHERE k = 1 garbage"),
+  EXPECT_EQ(ParseErrorOf("SELECT * FROM t\nWHERE k = 1 garbage"),
             "line 2:12 no viable alternative at input 'garbage' (expected end of statement)");
-  EXPECT_EQ(ErrorOf("INSERT INTO t (k) VALUES (1"),
+  EXPECT_EQ(ParseErrorOf("INSERT INTO t (k) VALUES (1"),
             "line 1:27 no viable alternative at input '<EOF>' (expected ')')");
-  EXPECT_EQ(ErrorOf("CREATE TABLE t (a int)"),
+  EXPECT_EQ(ParseErrorOf("CREATE TABLE t (a int)"),
             "line 1:21 no viable alternative at input ')' (expected a PRIMARY KEY declaration)");
-  EXPECT_EQ(ErrorOf("SELECT * FROM select"),
+  EXPECT_EQ(ParseErrorOf("SELECT * FROM select"),
             "line 1:14 no viable alternative at input 'select' (expected a table name)");
-  EXPECT_EQ(ErrorOf("UPDATE t SET v = w + 1 WHERE k = 1"),
+  EXPECT_EQ(ParseErrorOf("UPDATE t SET v = w + 1 WHERE k = 1"),
             "line 1:17 no viable alternative at input 'w' (expected a value)");
-  EXPECT_EQ(ErrorOf("SELECT * FROM t WHERE k IN (1, [?])"),
+  EXPECT_EQ(ParseErrorOf("SELECT * FROM t WHERE k IN (1, [?])"),
             "line 1:32 no viable alternative at input '?' (expected a literal value (bind "
             "markers are not allowed here))");
 }

@@ -85,7 +85,7 @@ std::string QueryBody(const std::string& cql) {
   return b;
 }
 
-ErrorMessage ErrorOf(const std::optional<Frame>& f) {
+ErrorMessage FrameErrorOf(const std::optional<Frame>& f) {
   EXPECT_TRUE(f.has_value());
   if (!f) return {};
   EXPECT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kError));
@@ -212,7 +212,7 @@ TEST_F(CqlServerTest, ConnectionsBeyondTheLimitGetOverloaded) {
   RawClient first(server_->port());
   first.Startup();  // accepted and served
   RawClient second(server_->port());
-  ErrorMessage e = ErrorOf(second.Read());
+  ErrorMessage e = FrameErrorOf(second.Read());
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kOverloaded));
   EXPECT_EQ(e.message, "too many connections: this server accepts 1; retry later");
   EXPECT_FALSE(second.Read().has_value());
@@ -236,9 +236,9 @@ TEST_F(CqlServerTest, PasswordAuthenticator) {
   ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kAuthenticate));
   EXPECT_EQ(*DecodeAuthenticate(f->body), "org.apache.cassandra.auth.PasswordAuthenticator");
   c.Send(2, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));
-  EXPECT_EQ(ErrorOf(c.Read()).code, static_cast<int32_t>(ErrorCode::kProtocolError));
+  EXPECT_EQ(FrameErrorOf(c.Read()).code, static_cast<int32_t>(ErrorCode::kProtocolError));
   c.Send(3, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("alice", "wrong")));
-  ErrorMessage e = ErrorOf(c.Read());
+  ErrorMessage e = FrameErrorOf(c.Read());
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kBadCredentials));
   EXPECT_EQ(e.message, "Provided username alice and/or password are incorrect");
   c.Send(4, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("alice", "s3cret")));
@@ -257,20 +257,20 @@ TEST_F(CqlServerTest, AuthenticationOutcomes) {
   StartServerWithAccessControl();
   EXPECT_TRUE(server_->auth());
   RawClient c(server_->port());
-  ErrorMessage e = ErrorOf(Login(c, "bob", "wrong"));
+  ErrorMessage e = FrameErrorOf(Login(c, "bob", "wrong"));
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kBadCredentials));
   EXPECT_EQ(e.message, "Provided username bob and/or password are incorrect");
   // The failed-login limiter's refusal keeps its text (it says when to retry).
   access_.FailNextLogin(
       Status::ResourceExhausted("too many failed logins from 127.0.0.1; retry in 42s"));
   c.Send(3, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("bob", "pw-bob")));
-  e = ErrorOf(c.Read());
+  e = FrameErrorOf(c.Read());
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kBadCredentials));
   EXPECT_EQ(e.message, "too many failed logins from 127.0.0.1; retry in 42s");
   // A store that cannot be read is a server error, not bad credentials.
   access_.FailNextLogin(Status::Unavailable("credential store: database is locked"));
   c.Send(4, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("bob", "pw-bob")));
-  e = ErrorOf(c.Read());
+  e = FrameErrorOf(c.Read());
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kServerError));
   EXPECT_EQ(e.message, "cannot check the credentials of bob: credential store: database is locked");
   c.Send(5, Opcode::kAuthResponse, EncodeAuthToken(PlainAuthToken("bob", "pw-bob")));
@@ -311,11 +311,11 @@ TEST_F(CqlServerTest, StatementsAreCheckedAsTheAuthenticatedUser) {
   f = reader.Read();
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(f->header.stream, 4);
-  ErrorMessage e = ErrorOf(f);
+  ErrorMessage e = FrameErrorOf(f);
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kUnauthorized));
   EXPECT_EQ(e.message, "User bob has no MODIFY permission on <table ks.t> or any of its parents");
   reader.Send(5, Opcode::kQuery, QueryBody("SELECT * FROM ks.t"));
-  e = ErrorOf(reader.Read());
+  e = FrameErrorOf(reader.Read());
   EXPECT_EQ(e.message, "User bob has no SELECT permission on <table ks.t> or any of its parents");
   auto audit = access_.audit();
   ASSERT_EQ(audit.size(), 3u);
@@ -342,7 +342,7 @@ TEST_F(CqlServerTest, AuthenticationOffMeansReadyAndUnchecked) {
   access_.set_required(true);
   EXPECT_TRUE(server_->auth());
   c.Send(3, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));
-  ErrorMessage e = ErrorOf(c.Read());
+  ErrorMessage e = FrameErrorOf(c.Read());
   EXPECT_EQ(e.code, static_cast<int32_t>(ErrorCode::kUnauthorized));
   EXPECT_EQ(e.message.rfind("authentication was turned on after this connection was opened", 0), 0u)
       << e.message;
@@ -433,7 +433,7 @@ TEST_F(CqlServerTest, RequestMetricsByOpcodeAndResult) {
   RawClient c(server_->port());
   ASSERT_TRUE(c.connected());
   c.Send(1, Opcode::kQuery, QueryBody("SELECT key FROM system.local"));  // before STARTUP
-  ASSERT_EQ(ErrorOf(c.Read()).code, static_cast<int32_t>(ErrorCode::kProtocolError));
+  ASSERT_EQ(FrameErrorOf(c.Read()).code, static_cast<int32_t>(ErrorCode::kProtocolError));
   c.Send(2, Opcode::kOptions, "");
   auto f = c.Read();
   ASSERT_TRUE(f.has_value());
@@ -446,7 +446,7 @@ TEST_F(CqlServerTest, RequestMetricsByOpcodeAndResult) {
     ASSERT_EQ(f->header.opcode, static_cast<uint8_t>(Opcode::kResult));
   }
   c.Send(30, Opcode::kQuery, QueryBody("SELECT * FROM nowhere.nothing"));
-  ErrorOf(c.Read());
+  FrameErrorOf(c.Read());
   std::string prepare;
   EncodePrepare({"SELECT key FROM system.local"}, &prepare);
   c.Send(31, Opcode::kPrepare, prepare);

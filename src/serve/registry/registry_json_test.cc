@@ -9,7 +9,7 @@
 namespace dataforge::serve_registry {
 namespace {
 
-registry::RegistryError ErrorOf(const Status& s) {
+registry::RegistryError RegistryErrorOf(const Status& s) {
   EXPECT_FALSE(s.ok());
   return registry::RegistryErrorOf(s);
 }
@@ -33,25 +33,25 @@ TEST(RegistryJsonTest, SchemaRequestTakesConfluentsFieldsAndIgnoresOthers) {
 }
 
 TEST(RegistryJsonTest, SchemaRequestErrorsHaveConfluentsCodes) {
-  auto e = ErrorOf(ParseSchemaRequest("{not json").status());
+  auto e = RegistryErrorOf(ParseSchemaRequest("{not json").status());
   EXPECT_EQ(e.http_status, 400);
   EXPECT_EQ(e.error_code, 400);
   EXPECT_EQ(e.message.rfind("the request body is not valid JSON", 0), 0u) << e.message;
-  e = ErrorOf(ParseSchemaRequest("[1]").status());
+  e = RegistryErrorOf(ParseSchemaRequest("[1]").status());
   EXPECT_EQ(e.error_code, 400);
   EXPECT_EQ(e.message, R"(the request body must be a JSON object like {"schema": "...", )"
                        R"("schemaType": "JSON"})");
-  e = ErrorOf(ParseSchemaRequest(R"({"schema":42})").status());
+  e = RegistryErrorOf(ParseSchemaRequest(R"({"schema":42})").status());
   EXPECT_EQ(e.message, R"(the request body field "schema" must be a string)");
-  e = ErrorOf(ParseSchemaRequest(R"({"schemaType":"AVRO"})").status());
+  e = RegistryErrorOf(ParseSchemaRequest(R"({"schemaType":"AVRO"})").status());
   EXPECT_EQ(e.error_code, registry::kInvalidSchema);
   EXPECT_EQ(e.message, "Empty schema");
-  e = ErrorOf(ParseSchemaRequest(R"({"schema":"x","schemaType":"PROTOBUF"})").status());
+  e = RegistryErrorOf(ParseSchemaRequest(R"({"schema":"x","schemaType":"PROTOBUF"})").status());
   EXPECT_EQ(e.error_code, registry::kInvalidSchema);
   EXPECT_EQ(e.message, "Invalid schema type PROTOBUF (this registry serves AVRO and JSON)");
-  e = ErrorOf(ParseSchemaRequest(R"({"schema":"x","references":{}})").status());
+  e = RegistryErrorOf(ParseSchemaRequest(R"({"schema":"x","references":{}})").status());
   EXPECT_EQ(e.error_code, 400);
-  e = ErrorOf(ParseSchemaRequest(R"({"schema":"x","version":0})").status());
+  e = RegistryErrorOf(ParseSchemaRequest(R"({"schema":"x","version":0})").status());
   EXPECT_EQ(e.message,
             R"(the request body field "version" must be a whole number from 1 to 2147483647)");
 }
@@ -63,14 +63,15 @@ TEST(RegistryJsonTest, ConfigAndModeRequests) {
   level = ParseConfigRequest(R"({"compatibilityLevel":"FULL"})");
   ASSERT_TRUE(level.ok());
   EXPECT_EQ(*level, registry::Compatibility::kFull);
-  EXPECT_EQ(ErrorOf(ParseConfigRequest(R"({"compatibility":"SIDEWAYS"})").status()).error_code,
-            registry::kInvalidCompatibilityLevel);
-  EXPECT_EQ(ErrorOf(ParseConfigRequest("{}").status()).error_code,
+  EXPECT_EQ(
+      RegistryErrorOf(ParseConfigRequest(R"({"compatibility":"SIDEWAYS"})").status()).error_code,
+      registry::kInvalidCompatibilityLevel);
+  EXPECT_EQ(RegistryErrorOf(ParseConfigRequest("{}").status()).error_code,
             registry::kInvalidCompatibilityLevel);
   auto mode = ParseModeRequest(R"({"mode":"readonly"})");
   ASSERT_TRUE(mode.ok());
   EXPECT_EQ(*mode, registry::Mode::kReadOnly);
-  EXPECT_EQ(ErrorOf(ParseModeRequest(R"({"mode":"SOMETIMES"})").status()).error_code,
+  EXPECT_EQ(RegistryErrorOf(ParseModeRequest(R"({"mode":"SOMETIMES"})").status()).error_code,
             registry::kInvalidMode);
 }
 

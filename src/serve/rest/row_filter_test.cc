@@ -18,7 +18,7 @@ TableSchema People() {
                       {"name", "text"}}};
 }
 
-std::string Error(std::string_view column, std::string_view value) {
+std::string FilterError(std::string_view column, std::string_view value) {
   auto f = ParseFilter(People(), column, value);
   EXPECT_FALSE(f.ok());
   return f.ok() ? "" : f.status().message();
@@ -37,34 +37,35 @@ bool Match(std::string_view column, std::string_view value, const std::string& r
 }
 
 TEST(RowFilter, ErrorsNameTheParameterAndWhatWasExpected) {
-  EXPECT_EQ(Error("age", "gt.abc"), "filter age=gt.abc: expected a number for column age (int)");
-  EXPECT_EQ(Error("active", "eq.yes"),
+  EXPECT_EQ(FilterError("age", "gt.abc"),
+            "filter age=gt.abc: expected a number for column age (int)");
+  EXPECT_EQ(FilterError("active", "eq.yes"),
             "filter active=eq.yes: expected true or false for column active (boolean)");
-  EXPECT_EQ(Error("dob", "lt.yesterday"),
+  EXPECT_EQ(FilterError("dob", "lt.yesterday"),
             "filter dob=lt.yesterday: expected a timestamp (YYYY-MM-DD, "
             "YYYY-MM-DDTHH:MM:SS[.mmm][Z|+HH:MM] or epoch milliseconds) for column dob "
             "(timestamp)");
-  EXPECT_EQ(Error("ref", "eq.123"),
+  EXPECT_EQ(FilterError("ref", "eq.123"),
             "filter ref=eq.123: expected a uuid (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) for "
             "column ref (uuid)");
-  EXPECT_EQ(Error("age", "in.(1,x)"),
+  EXPECT_EQ(FilterError("age", "in.(1,x)"),
             "filter age=in.(1,x): expected a number for column age (int), got 'x'");
-  EXPECT_EQ(Error("age", "in.1,2"),
+  EXPECT_EQ(FilterError("age", "in.1,2"),
             "filter age=in.1,2: in takes a list in parentheses: age=in.(a,b)");
-  EXPECT_EQ(Error("nme", "eq.x"),
+  EXPECT_EQ(FilterError("nme", "eq.x"),
             "filter nme=eq.x: unknown column nme; columns of shop.people: id, age, score, price, "
             "active, dob, ref, name");
-  EXPECT_EQ(Error("age", "between.1"),
+  EXPECT_EQ(FilterError("age", "between.1"),
             "filter age=between.1: unknown operator between; operators: eq, neq, gt, gte, lt, "
             "lte, in, like, is (not.<op> negates one)");
-  EXPECT_EQ(Error("age", "5"),
+  EXPECT_EQ(FilterError("age", "5"),
             "filter age=5: expected <operator>.<value> (e.g. age=eq.5); operators: eq, neq, gt, "
             "gte, lt, lte, in, like, is (not.<op> negates one)");
-  EXPECT_EQ(Error("age", "like.1*"),
+  EXPECT_EQ(FilterError("age", "like.1*"),
             "filter age=like.1*: like needs a text column; age is int (use eq, gt, lt, ...)");
-  EXPECT_EQ(Error("age", "is.empty"),
+  EXPECT_EQ(FilterError("age", "is.empty"),
             "filter age=is.empty: is takes null or not_null (is.null, is.not_null)");
-  EXPECT_EQ(Error("price", "gt.1e"),
+  EXPECT_EQ(FilterError("price", "gt.1e"),
             "filter price=gt.1e: expected a number for column price (decimal)");
 }
 
