@@ -50,7 +50,8 @@ if [[ ${1:-} == --sanitize ]]; then
   build_dir=build-asan
   # A unity build (CMake joins each target's files eight at a time): the headers (gtest, fmt,
   # RocksDB, the standard library) are parsed and their templates instantiated once per eight
-  # files instead of once per file. 40 of the library's files took 344 CPU-s alone, 161 joined.
+  # files instead of once per file. 40 of the library's files: their compile jobs took 344 s
+  # one file at a time, 161 s joined (ninja -j2, docs/benchmarks.md "unity builds").
   # The release build (build/) keeps one translation unit per file: it is the incremental build
   # of daily work and proves that each file includes what it uses.
   flags=(-DCMAKE_BUILD_TYPE=Debug -DDATAFORGE_SANITIZE=ON -DDATAFORGE_BENCH=OFF

@@ -205,14 +205,14 @@ std::string BigEndianBytes(uint64_t u, int n) {
   return out;
 }
 
+}  // namespace
+
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 DataType DataType::List(DataType e) {
   DataType t = Of(TypeId::kList);

@@ -135,4 +135,10 @@ Result<std::optional<std::string>> JsonToValue(const DataType& t, std::string_vi
 Status AppendValueAsJson(const DataType& t, const std::optional<std::string>& value,
                          std::string* out);
 
+// The range of the `time` type: nanoseconds since midnight, below one day.
+inline constexpr int64_t kNanosPerDay = 86'400'000'000'000;
+
+// The value of a hex digit ('0'-'9', 'a'-'f', 'A'-'F'); -1 for any other character.
+int HexDigit(char c);
+
 }  // namespace dataforge::cql

@@ -12,6 +12,7 @@
 #include <simdjson.h>
 
 #include "common/decimal.h"
+#include "cql/types.h"
 #include "cql/wire.h"
 
 namespace dataforge::cql {
@@ -19,7 +20,6 @@ namespace {
 
 // Collections nest at most this deep (as in value_json.cc and ReadType).
 constexpr int kMaxDepth = 16;
-constexpr int64_t kCheckNanosPerDay = 86'400'000'000'000;
 
 Status Bad(const DataType& t, std::string_view why) {
   return Status::InvalidArgument(fmt::format("CQL {} value: {}", TypeName(t), why));
@@ -247,7 +247,7 @@ Checked Check(const DataType& t, std::string_view b, int depth) {
     case TypeId::kTime: {
       DF_RETURN_IF_ERROR(Size(t, b, 8));
       const int64_t ns = Signed(b);
-      if (ns < 0 || ns >= kCheckNanosPerDay) {
+      if (ns < 0 || ns >= kNanosPerDay) {
         return Bad(t, fmt::format("{} is outside [0, 86400000000000) nanoseconds", ns));
       }
       return kCanonical;

@@ -30,7 +30,6 @@ namespace dom = simdjson::dom;
 constexpr int kMaxValueDepth = 16;
 constexpr size_t kMaxShown = 80;
 constexpr int64_t kMillisPerDay = 86'400'000;
-constexpr int64_t kJsonNanosPerDay = 86'400'000'000'000;
 constexpr int64_t kDateEpoch = int64_t{1} << 31;  // a date is days since 1970-01-01 + 2^31
 // Timestamps between 0000-01-01 and 9999-12-31 are written as ISO-8601 text; others as epoch
 // milliseconds (ParseTimestampMillis reads four-digit years only).
@@ -124,13 +123,6 @@ Status GetString(const DataType& t, dom::element e, std::string_view* out) {
   if (e.type() != dom::element_type::STRING) return Mismatch(t, e, "expected a JSON string");
   *out = e.get_string().value_unsafe();
   return Status::OK();
-}
-
-int JsonHexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // "HH:MM:SS[.fffffffff]" -> nanoseconds since midnight.
@@ -378,7 +370,7 @@ Status Encode(const DataType& t, dom::element e, int depth, std::string* out) {
           return Mismatch(t, e, "expected \"HH:MM:SS[.fffffffff]\"");
         }
       } else {
-        DF_RETURN_IF_ERROR(GetInteger(t, e, 0, kJsonNanosPerDay - 1, &i));
+        DF_RETURN_IF_ERROR(GetInteger(t, e, 0, kNanosPerDay - 1, &i));
       }
       *out = EncodeBigint(i);
       return Status::OK();
@@ -389,7 +381,7 @@ Status Encode(const DataType& t, dom::element e, int depth, std::string* out) {
       }
       std::string b;
       for (size_t k = 2; k < s.size(); k += 2) {
-        const int hi = JsonHexDigit(s[k]), lo = JsonHexDigit(s[k + 1]);
+        const int hi = HexDigit(s[k]), lo = HexDigit(s[k + 1]);
         if (hi < 0 || lo < 0) return Mismatch(t, e, fmt::format("non-hex digit at offset {}", k));
         b.push_back(static_cast<char>(hi * 16 + lo));
       }
@@ -581,7 +573,7 @@ Status Decode(const DataType& t, std::string_view b, int depth, std::string* out
     }
     case TypeId::kTime: {
       DF_ASSIGN_OR_RETURN(int64_t ns, DecodeBigint(b));
-      if (ns < 0 || ns >= kJsonNanosPerDay) {
+      if (ns < 0 || ns >= kNanosPerDay) {
         return Status::InvalidArgument(
             fmt::format("CQL time value {} is outside [0, 86400000000000) nanoseconds", ns));
       }
