@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <optional>
+#include <system_error>
 #include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "common/dead_letter_reason.h"
 #include "metrics/family.h"
@@ -37,7 +40,9 @@ std::vector<std::pair<std::string, std::string>> BackendKinds(const PipelineConf
           {"store", Kind(urls.store)}};
 }
 
-PipelineStatusCollector::PipelineStatusCollector(StatusSources sources) : s_(std::move(sources)) {
+PipelineStatusCollector::PipelineStatusCollector(StatusSources sources,
+                                                 std::chrono::milliseconds count_wait)
+    : s_(std::move(sources)), count_wait_(count_wait) {
   info_labels_ = BackendKinds(*s_.config, s_.data_dir);
   info_labels_.emplace_back("role", s_.role);
 }
@@ -58,6 +63,29 @@ void PipelineStatusCollector::CountDeadLetters(Table* table, DeadLetterCounts* c
     read += page.size();
     if (page.size() < 10'000) return;
   }
+}
+
+void PipelineStatusCollector::FinishRowCount() const {
+  Result<uint64_t> rows = rows_.counting.get();
+  auto took = std::chrono::steady_clock::now() - rows_.counting_since;
+  rows_.next = rows_.counting_since + std::max<std::chrono::steady_clock::duration>(
+                                          std::chrono::seconds(kRowsRefreshSeconds), took * 200);
+  // Failed or not, this stored total was counted: holding still at it starts no other count.
+  rows_.at_stored = rows_.counting_at_stored;
+  // The pipeline's table does not exist before its first batch: 0 rows.
+  if (rows.ok() || rows.status().code() == StatusCode::kNotFound) {
+    rows_.known = true;
+    rows_.rows = rows.ok() ? *rows : 0;
+    return;
+  }
+  spdlog::warn(
+      "metrics: counting the rows of {} failed after {:.1f} s ({}); dataforge_store_rows keeps its "
+      "last value, and the count is tried again in {} s",
+      s_.config->process.table, std::chrono::duration<double>(took).count(),
+      rows.status().message(),
+      std::chrono::duration_cast<std::chrono::seconds>(rows_.next -
+                                                       std::chrono::steady_clock::now())
+          .count());
 }
 
 std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
@@ -85,19 +113,21 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
       uint64_t stored = st->store.stored;
       auto now = std::chrono::steady_clock::now();
       bool still = stored == rows_.last_stored && stored != rows_.at_stored;
-      if (!rows_.known || still || now >= rows_.next) {
-        // The pipeline's table does not exist before its first batch: 0 rows.
-        auto rows = s_.store->Count(c.process.table);
-        if (rows.ok() || rows.status().code() == StatusCode::kNotFound) {
-          auto took = std::chrono::steady_clock::now() - now;
-          rows_.known = true;
-          rows_.rows = rows.ok() ? *rows : 0;
-          rows_.next = now + std::max<std::chrono::steady_clock::duration>(
-                                 std::chrono::seconds(kRowsRefreshSeconds), took * 200);
-          rows_.at_stored = stored;
-        } else {
-          store_up = false;
+      if (!rows_.counting.valid() && (!rows_.known || still || now >= rows_.next)) {
+        try {
+          rows_.counting = std::async(
+              std::launch::async,
+              [store = s_.store, table = c.process.table] { return store->Count(table); });
+          rows_.counting_since = now;
+          rows_.counting_at_stored = stored;
+        } catch (const std::system_error& e) {  // no thread to count on: the next scrape tries
+          spdlog::warn("metrics: cannot start counting the rows of {}: {}", c.process.table,
+                       e.what());
         }
+      }
+      if (rows_.counting.valid() &&
+          rows_.counting.wait_for(count_wait_) == std::future_status::ready) {
+        FinishRowCount();
       }
       rows_.last_stored = stored;
       st->rows = rows_.rows;

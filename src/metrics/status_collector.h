@@ -6,13 +6,20 @@
 // dataforge_log_deleted_unread_records, dataforge_store_rows, dataforge_backend_up,
 // dataforge_dead_letters_total, dataforge_pipeline_info.
 //
-// dataforge_store_rows counts the table's keys, a scan (RocksDB): it is counted at the first
-// scrape, at the first scrape that sees the stored total unchanged since the previous scrape
-// (the pipeline stopped or went idle), and otherwise at most every kRowsRefreshSeconds and no
-// sooner than 200 times the last count's duration after it (counting takes at most 0.5% of the
-// time: ~0.15 s for 200,000 rows, so every 30 s then); in between it repeats the last count. So it
-// equals `status --json`'s store_rows once the stored total holds still for two scrapes, and a busy
-// pipeline's scrape does not scan the table.
+// dataforge_store_rows counts the table's keys, a scan (RocksDB; SELECT COUNT(*) on Cassandra): a
+// count starts at the first scrape, at the first scrape that sees the stored total unchanged
+// since the previous scrape (the pipeline stopped or went idle), and otherwise at most every
+// kRowsRefreshSeconds and no sooner than 200 times the last count's duration after it (counting
+// takes at most 0.5% of the time: ~0.15 s for 200,000 rows, so every 30 s then); in between it
+// repeats the last count. The count runs on a thread of its own: a scrape waits for it at most
+// `count_wait` (kRowsWait), and a count that takes longer (a large table) is reported by the
+// first scrape after it ends, so a scrape stays well inside Prometheus's 10 s scrape_timeout
+// however large the table; before the first count ends the family is left out. A failed count
+// is logged and tried again no sooner than the same interval; it keeps the last value and does
+// not make dataforge_backend_up{stage="store"} 0 (the status read says whether the store
+// answers). So it equals `status --json`'s store_rows once the stored total holds still for two
+// scrapes (when the count takes less than `count_wait`), and a busy pipeline's scrape does not
+// scan the table.
 //
 // When the status read fails, the scrape still answers: each present stage is asked alone
 // (a cheap read) and dataforge_backend_up says which one failed; the status families are left
@@ -22,15 +29,17 @@
 // follow at the next scrapes).
 //
 // Thread-safety: Collect() from any thread; calls into the stages are serialized by the
-// collector's own mutex. The stages must be used by nobody else at the same time (open them
-// for the collector alone: a read-only Staging or Log is not safe for concurrent use); the Store
-// is thread-safe and may be shared. `keep_alive` owns the stages (or is null when they outlive
-// the collector).
+// collector's own mutex, except the row count, which runs beside them on its own thread (the
+// Store is thread-safe). The destructor waits for a count in flight. The stages must be used by
+// nobody else at the same time (open them for the collector alone: a read-only Staging or Log is
+// not safe for concurrent use); the Store is thread-safe and may be shared. `keep_alive` owns the
+// stages (or is null when they outlive the collector).
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -62,8 +71,10 @@ class PipelineStatusCollector : public prometheus::Collectable {
  public:
   static constexpr size_t kDeadLettersPerScrape = 100'000;
   static constexpr int kRowsRefreshSeconds = 15;
+  static constexpr std::chrono::milliseconds kRowsWait{2000};
 
-  explicit PipelineStatusCollector(StatusSources sources);
+  explicit PipelineStatusCollector(StatusSources sources,
+                                   std::chrono::milliseconds count_wait = kRowsWait);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
@@ -80,15 +91,25 @@ class PipelineStatusCollector : public prometheus::Collectable {
   mutable std::mutex mu_;
   mutable DeadLetterCounts source_letters_;   // GUARDED_BY(mu_)
   mutable DeadLetterCounts process_letters_;  // GUARDED_BY(mu_)
-  // The last row count (GUARDED_BY(mu_)): when the next may be, at which stored total; the
-  // stored total of the previous scrape.
+  // The last row count (GUARDED_BY(mu_)): when the next may start, at which stored total the last
+  // count (successful or not) began; the
+  // stored total of the previous scrape; the count in flight, when it started and at which
+  // stored total. Declared after s_: destroyed first, so a count in flight ends (the future
+  // waits) while the stages it reads are still alive.
   struct RowCount {
     bool known = false;
     uint64_t rows = 0;
     std::chrono::steady_clock::time_point next;
     uint64_t at_stored = 0;
     uint64_t last_stored = 0;
+    std::future<Result<uint64_t>> counting;
+    std::chrono::steady_clock::time_point counting_since;
+    uint64_t counting_at_stored = 0;
   };
+  // Takes the result of the count in flight (which has ended) into rows_.
+  void FinishRowCount() const;
+
+  const std::chrono::milliseconds count_wait_;
   mutable RowCount rows_;
 };
 
