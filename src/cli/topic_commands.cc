@@ -52,6 +52,10 @@ Status Consume(Log& log, WireDecoder* decoder, ConsumeOptions o) {
   DF_ASSIGN_OR_RETURN(auto info, log.DescribeTopic(o.topic));
   size_t n = info.partitions.size();
   std::vector<int64_t> next(n);
+  std::vector<std::optional<int64_t>> group_offsets;
+  if (!o.from_beginning && !o.group.empty() && !from_us) {
+    DF_ASSIGN_OR_RETURN(group_offsets, log.GroupOffsets(o.group, o.topic, static_cast<int32_t>(n)));
+  }
   for (size_t p = 0; p < n; ++p) {
     const auto& part = info.partitions[p];
     next[p] = o.from_beginning ? part.start_offset : part.end_offset;
@@ -59,10 +63,7 @@ Status Consume(Log& log, WireDecoder* decoder, ConsumeOptions o) {
       DF_ASSIGN_OR_RETURN(next[p], log.OffsetForTime(o.topic, part.partition, *from_us));
       continue;
     }
-    if (!o.from_beginning && !o.group.empty()) {
-      DF_ASSIGN_OR_RETURN(auto committed, log.GroupOffset(o.group, o.topic, part.partition));
-      if (committed) next[p] = *committed;
-    }
+    if (p < group_offsets.size() && group_offsets[p]) next[p] = *group_offsets[p];
   }
   uint64_t printed = 0;
   int64_t idle_since = Clock::Real()->MonotonicMicros();
@@ -159,10 +160,17 @@ void AddTopicCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
       auto id = (*log)->LogId(info->name);
       if (id.ok()) log_id = *id;
     }
+    std::vector<std::optional<int64_t>> group_offsets;
+    if (auto g =
+            (*log)->GroupOffsets(group, info->name, static_cast<int32_t>(info->partitions.size()));
+        g.ok()) {
+      group_offsets = std::move(g).value();
+    }
     for (const auto& p : info->partitions) {
       std::optional<int64_t> committed;
-      auto g = (*log)->GroupOffset(group, info->name, p.partition);
-      if (g.ok()) committed = *g;
+      if (static_cast<size_t>(p.partition) < group_offsets.size()) {
+        committed = group_offsets[p.partition];
+      }
       if (store) {
         auto own = store->CommittedOffset(group, info->name, p.partition, log_id);
         if (own.ok() && *own && (!committed || **own > *committed)) committed = *own;

@@ -23,6 +23,18 @@ std::string OriginOf(const LogRecord& record) {
   return "";
 }
 
+Result<std::vector<std::optional<int64_t>>> Log::GroupOffsets(const std::string& group,
+                                                              const std::string& topic,
+                                                              int32_t partitions) {
+  std::vector<std::optional<int64_t>> out;
+  out.reserve(partitions > 0 ? partitions : 0);
+  for (int32_t p = 0; p < partitions; ++p) {
+    DF_ASSIGN_OR_RETURN(auto o, GroupOffset(group, topic, p));
+    out.push_back(o);
+  }
+  return out;
+}
+
 std::string DescribeLostRange(const std::string& topic, const LostRange& r) {
   std::string head = fmt::format("log {} partition {}: ", topic, r.partition);
   if (r.cause == LostRange::Cause::kDeleted) {

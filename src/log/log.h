@@ -241,6 +241,11 @@ class Log {
   virtual Result<std::optional<int64_t>> GroupOffset(const std::string& group,
                                                      const std::string& topic,
                                                      int32_t partition) = 0;
+  // GroupOffset of partitions 0..partitions-1, in that order. The default asks for each in
+  // turn; Kafka asks for all of them in one request.
+  virtual Result<std::vector<std::optional<int64_t>>> GroupOffsets(const std::string& group,
+                                                                   const std::string& topic,
+                                                                   int32_t partitions);
 
   // Deletes whole segments beyond the retention limits (never the active segment). The embedded
   // log keeps a segment that any consumer group which committed on its topic has not read past,

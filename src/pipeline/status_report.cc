@@ -60,13 +60,21 @@ Result<PipelineStatus> ReadPipelineStatus(Staging* staging, Log& log, Store* sto
   }
   auto info = log.DescribeTopic(c.log.topic);
   if (info.ok()) {
+    // The group's progress: the log's group offsets (Kafka: every member's commits), else
+    // this store's own offsets (the embedded log's group file is written lazily). Offsets the
+    // log cannot give count as none.
+    std::vector<std::optional<int64_t>> group;
+    if (log.Shared() || !store) {
+      auto read = log.GroupOffsets(c.process.group, c.log.topic,
+                                   static_cast<int32_t>(info->partitions.size()));
+      if (read.ok()) group = std::move(read).value();
+    }
     for (const auto& p : info->partitions) {
-      // The group's progress: the log's group offsets (Kafka: every member's commits), else
-      // this store's own offsets (the embedded log's group file is written lazily).
       std::optional<int64_t> committed;
       if (log.Shared() || !store) {
-        auto group = log.GroupOffset(c.process.group, c.log.topic, p.partition);
-        if (group.ok()) committed = *group;
+        if (p.partition >= 0 && static_cast<size_t>(p.partition) < group.size()) {
+          committed = group[p.partition];
+        }
       } else {
         DF_ASSIGN_OR_RETURN(
             committed, store->CommittedOffset(c.process.group, c.log.topic, p.partition, log_id));

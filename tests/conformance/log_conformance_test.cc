@@ -285,6 +285,16 @@ TYPED_TEST(LogConformance, GroupOffsetsAreKeptPerGroupAndPartition) {
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(*again->GroupOffset("g", "t", 0), std::optional<int64_t>(7));
   EXPECT_EQ(*again->GroupOffset("h", "t", 0), std::optional<int64_t>(3));
+  // Every partition's at once (Kafka: one OffsetFetch), in partition order.
+  ASSERT_TRUE(again->CommitGroupOffset("h", "t", 1, 9).ok());
+  using Offsets = std::vector<std::optional<int64_t>>;
+  auto g = again->GroupOffsets("g", "t", 2);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(*g, (Offsets{7, std::nullopt}));
+  auto h = again->GroupOffsets("h", "t", 2);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(*h, (Offsets{3, 9}));
+  EXPECT_EQ(*again->GroupOffsets("none", "t", 2), (Offsets{std::nullopt, std::nullopt}));
 }
 
 TYPED_TEST(LogConformance, ConsumerReadsEachPartitionInOrderFromTheLaterResumePoint) {

@@ -471,6 +471,12 @@ TEST_F(EmbeddedLogTest, GroupOffsetsSurviveReopen) {
   EXPECT_EQ(*log->GroupOffset("g", "t", 1), 43);
   EXPECT_EQ(*log->GroupOffset("g", "t", 0), 7);
   EXPECT_FALSE(log->GroupOffset("other", "t", 0)->has_value());
+  // All partitions at once (Log's default: one GroupOffset each), in partition order.
+  auto all = log->GroupOffsets("g", "t", 3);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(*all, (std::vector<std::optional<int64_t>>{7, 43, std::nullopt}));
+  EXPECT_EQ(*log->GroupOffsets("other", "t", 2),
+            (std::vector<std::optional<int64_t>>{std::nullopt, std::nullopt}));
 }
 
 TEST_F(EmbeddedLogTest, SecondWriterIsRefusedWithThePid) {

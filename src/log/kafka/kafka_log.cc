@@ -243,14 +243,33 @@ Result<std::pair<int64_t, int64_t>> KafkaLog::Watermarks(const std::string& topi
 
 Result<TopicInfo> KafkaLog::DescribeTopic(const std::string& topic) {
   DF_ASSIGN_OR_RETURN(int32_t n, PartitionCount(topic, true));
+  // Every partition's start and end in two ListOffsets rounds (librdkafka sends one request per
+  // leader broker and waits for them together), not two round trips per partition in turn.
+  auto list_offsets = [&](int64_t which) -> Result<PartitionListPtr> {
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(n));
+    for (int32_t p = 0; p < n; ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = which;
+    }
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(producer_.get(), list.get(), kRequestTimeoutMs);
+    for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) {
+      err = list->elems[i].err;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable(fmt::format("kafka: offsets of {} at {}: {}", topic,
+                                             config_.bootstrap(), KafkaErrorText(err)));
+    }
+    return list;
+  };
+  DF_ASSIGN_OR_RETURN(PartitionListPtr starts, list_offsets(RD_KAFKA_OFFSET_BEGINNING));
+  DF_ASSIGN_OR_RETURN(PartitionListPtr ends, list_offsets(RD_KAFKA_OFFSET_END));
   TopicInfo info;
   info.name = topic;
   for (int32_t p = 0; p < n; ++p) {
-    DF_ASSIGN_OR_RETURN(auto marks, Watermarks(topic, p));
     PartitionInfo pi;
     pi.partition = p;
-    pi.start_offset = marks.first;
-    pi.end_offset = marks.second;
+    pi.start_offset = starts->elems[p].offset;
+    pi.end_offset = ends->elems[p].offset;
     info.partitions.push_back(pi);
   }
   return info;
@@ -624,6 +643,30 @@ Result<std::optional<int64_t>> KafkaLog::GroupOffset(const std::string& group,
   }
   int64_t o = list->elems[0].offset;
   return o >= 0 ? std::optional<int64_t>(o) : std::optional<int64_t>();
+}
+
+Result<std::vector<std::optional<int64_t>>> KafkaLog::GroupOffsets(const std::string& group,
+                                                                   const std::string& topic,
+                                                                   int32_t partitions) {
+  std::lock_guard lock(mu_);
+  DF_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupReader(group));
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
+  for (int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kRequestTimeoutMs);
+  for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) err = list->elems[i].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(fmt::format("kafka: committed offsets of group '{}' for {}: {}",
+                                           group, topic, KafkaErrorText(err)));
+  }
+  std::vector<std::optional<int64_t>> out;
+  out.reserve(partitions);
+  for (int i = 0; i < list->cnt; ++i) {
+    int64_t o = list->elems[i].offset;
+    out.push_back(o >= 0 ? std::optional<int64_t>(o) : std::optional<int64_t>());
+  }
+  return out;
 }
 
 Result<std::unique_ptr<LogConsumer>> KafkaLog::Subscribe(const std::string& group,

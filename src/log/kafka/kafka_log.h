@@ -66,6 +66,9 @@ class KafkaLog final : public Log {
                            int64_t next_offset) override;
   Result<std::optional<int64_t>> GroupOffset(const std::string& group, const std::string& topic,
                                              int32_t partition) override;
+  Result<std::vector<std::optional<int64_t>>> GroupOffsets(const std::string& group,
+                                                           const std::string& topic,
+                                                           int32_t partitions) override;
   Status ApplyRetention() override { return Status::OK(); }  // the brokers' retention applies
   Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& group, const std::string& topic,
                                                  ConsumerListener* listener) override;
