@@ -631,37 +631,35 @@ Status KafkaLog::CommitGroupOffset(const std::string& group, const std::string& 
 
 Result<std::optional<int64_t>> KafkaLog::GroupOffset(const std::string& group,
                                                      const std::string& topic, int32_t partition) {
-  std::lock_guard lock(mu_);
-  DF_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupReader(group));
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-  rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kRequestTimeoutMs);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable(fmt::format("kafka: committed offset of group '{}' for {}/{}: {}",
-                                           group, topic, partition, KafkaErrorText(err)));
-  }
-  int64_t o = list->elems[0].offset;
-  return o >= 0 ? std::optional<int64_t>(o) : std::optional<int64_t>();
+  DF_ASSIGN_OR_RETURN(auto offsets, CommittedOffsets(group, topic, {partition}));
+  return offsets[0];
 }
 
 Result<std::vector<std::optional<int64_t>>> KafkaLog::GroupOffsets(const std::string& group,
                                                                    const std::string& topic,
                                                                    int32_t partitions) {
+  std::vector<int32_t> all(partitions > 0 ? partitions : 0);
+  for (int32_t p = 0; p < partitions; ++p) all[p] = p;
+  return CommittedOffsets(group, topic, all);
+}
+
+Result<std::vector<std::optional<int64_t>>> KafkaLog::CommittedOffsets(
+    const std::string& group, const std::string& topic, const std::vector<int32_t>& partitions) {
   std::lock_guard lock(mu_);
   DF_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupReader(group));
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
-  for (int32_t p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-  }
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t p : partitions) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
   rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kRequestTimeoutMs);
   for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) err = list->elems[i].err;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable(fmt::format("kafka: committed offsets of group '{}' for {}: {}",
-                                           group, topic, KafkaErrorText(err)));
+    std::string where =
+        partitions.size() == 1
+            ? fmt::format("offset of group '{}' for {}/{}", group, topic, partitions[0])
+            : fmt::format("offsets of group '{}' for {}", group, topic);
+    return Status::Unavailable(fmt::format("kafka: committed {}: {}", where, KafkaErrorText(err)));
   }
   std::vector<std::optional<int64_t>> out;
-  out.reserve(partitions);
+  out.reserve(partitions.size());
   for (int i = 0; i < list->cnt; ++i) {
     int64_t o = list->elems[i].offset;
     out.push_back(o >= 0 ? std::optional<int64_t>(o) : std::optional<int64_t>());

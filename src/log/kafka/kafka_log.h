@@ -102,6 +102,10 @@ class KafkaLog final : public Log {
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition);
   Status CreateWithAdminApi(const std::string& topic, int32_t partitions);
   Result<rd_kafka_t*> GroupReader(const std::string& group);
+  // The group's committed offsets of `partitions` in one OffsetFetch, in that order (nullopt:
+  // none committed). Takes mu_.
+  Result<std::vector<std::optional<int64_t>>> CommittedOffsets(
+      const std::string& group, const std::string& topic, const std::vector<int32_t>& partitions);
   // The first offset in [lo, hi) whose record's timestamp is >= timestamp_us, reading one record
   // per step (brokers without a time index); hi when none.
   Result<int64_t> SearchByReading(const std::string& topic, int32_t partition, int64_t lo,
