@@ -147,7 +147,7 @@ else
     # quarantine_size_mb=64 (ASan's default is 256): a freed block waits behind 64 MB of other
     # frees before reuse, not 256, so a use after free later than that goes unseen; in exchange
     # each long test process touches less fresh memory. 15 ASan integration tests in a row
-    # (docs/benchmarks.md "unity builds"): CPU 112.5 / 116.5 s -> 94.6 / 104.0 s, peak RSS of
+    # (docs/benchmarks.md "ASan's quarantine"): CPU 112.5 / 116.5 s -> 94.6 / 104.0 s, peak RSS of
     # the largest process 552 / 611 MB -> 363 / 323 MB.
     ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=64 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       timed "ASan+UBSan tests" run_ctest "ASan+UBSan" --test-dir build-asan -j "$test_jobs"

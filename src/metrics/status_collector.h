@@ -29,10 +29,10 @@
 // follow at the next scrapes).
 //
 // Thread-safety: Collect() from any thread; calls into the stages are serialized by the
-// collector's own mutex, except the row count, which runs beside them on its own thread (the
-// Store is thread-safe). The destructor waits for a count in flight. The stages must be used by
-// nobody else at the same time (open them for the collector alone: a read-only Staging or Log is
-// not safe for concurrent use); the Store is thread-safe and may be shared. `keep_alive` owns the
+// collector's own mutex, except the row count, which runs beside them on its own thread. The
+// destructor waits for a count in flight. The stages must be used by nobody else at the same
+// time (open them for the collector alone: a read-only Staging or Log is not safe for concurrent
+// use); the Store is thread-safe and may be shared. `keep_alive` owns the
 // stages (or is null when they outlive the collector).
 #pragma once
 
@@ -91,11 +91,11 @@ class PipelineStatusCollector : public prometheus::Collectable {
   mutable std::mutex mu_;
   mutable DeadLetterCounts source_letters_;   // GUARDED_BY(mu_)
   mutable DeadLetterCounts process_letters_;  // GUARDED_BY(mu_)
-  // The last row count (GUARDED_BY(mu_)): when the next may start, at which stored total the last
-  // count (successful or not) began; the
-  // stored total of the previous scrape; the count in flight, when it started and at which
-  // stored total. Declared after s_: destroyed first, so a count in flight ends (the future
-  // waits) while the stages it reads are still alive.
+  // The row counts (GUARDED_BY(mu_)): the last known count; when the next may start; the stored
+  // total at which the last count (successful or not) began; the stored total of the previous
+  // scrape; the count in flight, when it started and at which stored total. Declared after s_:
+  // destroyed first, so a count in flight ends (the future waits) while the stages it reads are
+  // still alive.
   struct RowCount {
     bool known = false;
     uint64_t rows = 0;
