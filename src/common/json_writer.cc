@@ -14,8 +14,8 @@ namespace {
 inline size_t FirstToEscape(uint64_t w) {
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
   const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
-  const uint64_t hits = ((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) &
-                        ~w & kHighs;  // bytes >= 0x80 never need escaping
+  const uint64_t hits = ((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~w &
+                        kHighs;  // bytes >= 0x80 never need escaping
   return hits == 0 ? 8 : static_cast<size_t>(__builtin_ctzll(hits)) / 8;
 }
 
@@ -114,6 +114,16 @@ JsonObjectWriter& JsonObjectWriter::Null(std::string_view key) {
 
 JsonObjectWriter& JsonObjectWriter::Raw(std::string_view key, std::string_view json) {
   Key(key);
+  out_.append(json);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::RawQuotedKey(std::string_view quoted_key,
+                                                 std::string_view json) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_.append(quoted_key);
+  out_.push_back(':');
   out_.append(json);
   return *this;
 }

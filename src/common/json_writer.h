@@ -27,6 +27,11 @@ class JsonObjectWriter {
   JsonObjectWriter& Null(std::string_view key);
   // `json` must already be valid JSON text.
   JsonObjectWriter& Raw(std::string_view key, std::string_view json);
+  // Raw() with the key already written as a JSON string (JsonString(key)), so a caller writing
+  // the same keys for many objects escapes them once.
+  JsonObjectWriter& RawQuotedKey(std::string_view quoted_key, std::string_view json);
+  // Room for `bytes` more of the object's text (no reallocation while it grows that far).
+  void Reserve(size_t bytes) { out_.reserve(out_.size() + bytes); }
   // Closes the object and returns its text; the writer is left empty.
   std::string Finish();
 

@@ -41,7 +41,8 @@ ErrorMessage ErrorFromStatus(const Status& s) {
   }
 }
 
-std::optional<size_t> TableInfo::Find(const std::string& column) const {
+std::optional<size_t> TableInfo::Find(const std::string& column, size_t hint) const {
+  if (hint < columns.size() && columns[hint].name == column) return hint;
   for (size_t i = 0; i < columns.size(); ++i) {
     if (columns[i].name == column) return i;
   }
@@ -291,6 +292,7 @@ Result<std::shared_ptr<const TableInfo>> StatementExecutor::Resolve(const Sessio
     auto t = std::make_shared<TableInfo>();
     t->keyspace = keyspace;
     t->name = ref.name;
+    t->full_name = keyspace + "." + ref.name;
     t->system = true;
     DF_ASSIGN_OR_RETURN(VirtualTable vt, ReadSystemTable(info_, Catalog{}, t->keyspace, t->name));
     t->columns = std::move(vt.columns);
@@ -325,6 +327,7 @@ Result<std::shared_ptr<const TableInfo>> StatementExecutor::Resolve(const Sessio
   auto t = std::make_shared<TableInfo>();
   t->keyspace = keyspace;
   t->name = ref.name;
+  t->full_name = full;
   t->schema = std::move(schema).value();
   auto add = [&](const ColumnSchema& c) -> Status {
     auto type = ParseTypeName(c.type);
@@ -346,6 +349,7 @@ Result<std::shared_ptr<const TableInfo>> StatementExecutor::Resolve(const Sessio
     if (c.name != t->schema.key_column) DF_RETURN_IF_ERROR(add(c));
   }
   t->key_index = 0;
+  for (const ColumnSpec& c : t->columns) t->json_names.push_back(JsonString(c.name));
   std::shared_ptr<const TableInfo> shared = std::move(t);
   std::lock_guard lock(tables_mu_);
   tables_[full] = CachedTable{shared, now};

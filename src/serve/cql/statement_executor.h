@@ -64,9 +64,13 @@ struct TableInfo {
   std::vector<ColumnSpec> columns;  // every column, key first for user tables
   size_t key_index = 0;             // user tables: index of the key in `columns`
 
-  std::string full() const { return keyspace + "." + name; }
-  // Index of `column` in `columns`, or nullopt.
-  std::optional<size_t> Find(const std::string& column) const;
+  std::string full_name;                // "keyspace.name"
+  std::vector<std::string> json_names;  // user tables: each column's name as a JSON string
+
+  const std::string& full() const { return full_name; }
+  // Index of `column` in `columns`, or nullopt. `hint`: the index to try first (an INSERT's
+  // columns usually come in the table's order).
+  std::optional<size_t> Find(const std::string& column, size_t hint = 0) const;
 };
 
 // Column index into TableInfo::columns -> value bytes (nullopt = null).

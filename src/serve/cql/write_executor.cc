@@ -65,6 +65,7 @@ ResultMessage Applied(const TableInfo& t, bool applied, const std::vector<Column
 
 std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view statement,
                                        const std::string& table) {
+  if (!o.ttl && !o.timestamp) return std::nullopt;
   const std::string where = std::string(statement) + (table.empty() ? "" : " on " + table);
   if (o.ttl) {
     return CqlError(ErrorCode::kInvalid,
@@ -84,7 +85,7 @@ std::optional<ErrorMessage> CheckUsing(const WriteOptions& o, std::string_view s
 Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
                                      const ColumnValues& columns, bool if_not_exists,
                                      bool if_exists, bool whole_row, const Request& request) {
-  const std::string table = t.full();
+  const std::string& table = t.full();
   std::lock_guard lock(writer_.KeyLock(table, key));
   // An unconditional write of every column needs nothing of the row that is there.
   bool read = if_not_exists || if_exists || !whole_row;
@@ -112,19 +113,27 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
   }
   if (if_exists && !exists) return Applied(t, false, {}, {});
 
-  // The new values as JSON; an overwritten column keeps its place in the row.
-  std::vector<std::string> json(columns.size());
+  // The new values as JSON, back to back in one buffer (value j ends at ends[j]); an
+  // overwritten column keeps its place in the row.
+  std::string values;
+  std::vector<size_t> ends(columns.size());
   for (size_t j = 0; j < columns.size(); ++j) {
     const auto& [i, value] = columns[j];
-    Status st = AppendValueAsJson(t.columns[i].type, value, &json[j]);
+    Status st = AppendValueAsJson(t.columns[i].type, value, &values);
     if (!st.ok()) {
       return CqlError(ErrorCode::kInvalid, "Invalid value for column " + t.columns[i].name +
                                                " of type " + TypeName(t.columns[i].type) + ": " +
                                                st.message());
     }
+    ends[j] = values.size();
   }
+  auto json = [&](size_t j) {
+    const size_t begin = j == 0 ? 0 : ends[j - 1];
+    return std::string_view(values).substr(begin, ends[j] - begin);
+  };
   std::vector<bool> written(columns.size(), false);
   JsonObjectWriter w;
+  w.Reserve(values.size() + 16 * columns.size() + (exists ? existing->size() : 0));
   if (exists) {
     simdjson::dom::parser parser;
     simdjson::dom::object o;
@@ -140,13 +149,13 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
         w.Raw(name, simdjson::minify(field.value));
       } else {
         size_t n = static_cast<size_t>(j - columns.begin());
-        w.Raw(name, json[n]);
+        w.Raw(name, json(n));
         written[n] = true;
       }
     }
   }
   for (size_t j = 0; j < columns.size(); ++j) {
-    if (!written[j]) w.Raw(t.columns[columns[j].first].name, json[j]);
+    if (!written[j]) w.RawQuotedKey(t.json_names[columns[j].first], json(j));
   }
   writer_.Queue(table, key, w.Finish(), false, request, read ? 0 : t.columns.size());
   if (if_not_exists || if_exists) return Applied(t, true, {}, {});
@@ -166,8 +175,9 @@ StatementExecutor::Planned StatementExecutor::Plan(const SessionState& session,
     return CqlError(ErrorCode::kInvalid, "Unmatched column names/values");
   }
   std::optional<std::string> key;
+  plan.columns.reserve(s.columns.size());
   for (size_t j = 0; j < s.columns.size(); ++j) {
-    auto i = t.Find(s.columns[j]);
+    auto i = t.Find(s.columns[j], j);
     if (!i) return CqlError(ErrorCode::kInvalid, "Undefined column name " + s.columns[j]);
     if (std::any_of(plan.columns.begin(), plan.columns.end(),
                     [&](const auto& c) { return c.first == *i; })) {
