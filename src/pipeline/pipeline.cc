@@ -347,8 +347,11 @@ Result<uint64_t> PipelineImpl::InFlight() {
   }
   if (!store_) return n;
   DF_ASSIGN_OR_RETURN(TopicInfo info, log_->DescribeTopic(config_.log.topic));
-  for (const auto& p : info.partitions) {
-    DF_ASSIGN_OR_RETURN(int64_t at, ProcessedPosition(p.partition, processor_->log_id()));
+  DF_ASSIGN_OR_RETURN(std::vector<int64_t> processed,
+                      ProcessedPositions(info, processor_->log_id()));
+  for (size_t i = 0; i < info.partitions.size(); ++i) {
+    const PartitionInfo& p = info.partitions[i];
+    int64_t at = processed[i];
     // Past the end (the log lost its tail, or a topic made again that the log could not tell
     // by its identity), the processor reads on from the start (log.h kOffsetsWentBack).
     if (at > p.end_offset) at = p.start_offset;
@@ -358,13 +361,27 @@ Result<uint64_t> PipelineImpl::InFlight() {
   return n;
 }
 
-Result<int64_t> PipelineImpl::ProcessedPosition(int32_t partition, const std::string& log_id) {
-  DF_ASSIGN_OR_RETURN(auto done, store_->CommittedOffset(config_.process.group, config_.log.topic,
-                                                         partition, log_id));
-  int64_t at = done.value_or(0);
-  if (log_->Shared()) {  // the group's other members commit there
-    auto group = log_->GroupOffset(config_.process.group, config_.log.topic, partition);
-    if (group.ok() && *group) at = std::max(at, **group);
+Result<std::vector<int64_t>> PipelineImpl::ProcessedPositions(const TopicInfo& info,
+                                                              const std::string& log_id) {
+  std::vector<int64_t> at;
+  at.reserve(info.partitions.size());
+  int32_t partitions = 0;
+  for (const PartitionInfo& p : info.partitions) {
+    DF_ASSIGN_OR_RETURN(auto done, store_->CommittedOffset(config_.process.group, config_.log.topic,
+                                                           p.partition, log_id));
+    at.push_back(done.value_or(0));
+    partitions = std::max(partitions, p.partition + 1);
+  }
+  if (log_->Shared() && partitions > 0) {  // the group's other members commit there
+    auto group = log_->GroupOffsets(config_.process.group, config_.log.topic, partitions);
+    if (group.ok()) {
+      for (size_t i = 0; i < info.partitions.size(); ++i) {
+        const int32_t p = info.partitions[i].partition;
+        if (p >= 0 && static_cast<size_t>(p) < group->size() && (*group)[p]) {
+          at[i] = std::max(at[i], *(*group)[p]);
+        }
+      }
+    }
   }
   return at;
 }

@@ -85,10 +85,12 @@ class PipelineImpl final : public Pipeline {
   // processed position of each partition, counted from its start offset: what is below the
   // start can never be read and is counted lost once the processor reaches it.
   Result<uint64_t> InFlight();
-  // Where the group has processed `partition` of the topic up to (the next offset): the store's
-  // committed offset, or over a shared log the group's commit when that is further (another
-  // member owns the partition and writes its own store). Any thread.
-  Result<int64_t> ProcessedPosition(int32_t partition, const std::string& log_id);
+  // Where the group has processed each partition of `info` up to (the next offset), in the
+  // order of info.partitions: the store's committed offset, or over a shared log the group's
+  // commit when that is further (another member owns the partition and writes its own store).
+  // The group's commits are asked for in one call (Log::GroupOffsets: one request to Kafka);
+  // when that fails, the store's offsets alone. Any thread.
+  Result<std::vector<int64_t>> ProcessedPositions(const TopicInfo& info, const std::string& log_id);
 
   // Keeps the first error (Run returns it) and stops every stage. Any thread.
   void Fail(Status s);
@@ -108,7 +110,7 @@ class PipelineImpl final : public Pipeline {
   Status PumpExtraSource(Source& source, const std::string& key, const IngestRequest& req,
                          std::stop_token stop, IngestOutcome* out);
   // True when every partition of `ends` (the log's end offsets at some moment) is processed up
-  // to its end offset (ProcessedPosition). Any thread.
+  // to its end offset (ProcessedPositions). Any thread.
   Result<bool> ProcessedThrough(const TopicInfo& ends, const std::string& log_id);
   // The source stage on two threads: this one commits batches to staging in order; df-fetch
   // (FetchLoop) calls the source, so the next batch's fetch and parse overlap this batch's

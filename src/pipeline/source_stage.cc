@@ -169,10 +169,9 @@ Status PipelineImpl::PumpExtraSource(Source& source, const std::string& key,
 }
 
 Result<bool> PipelineImpl::ProcessedThrough(const TopicInfo& ends, const std::string& log_id) {
-  for (const PartitionInfo& p : ends.partitions) {
-    if (p.end_offset <= 0) continue;
-    DF_ASSIGN_OR_RETURN(int64_t at, ProcessedPosition(p.partition, log_id));
-    if (at < p.end_offset) return false;
+  DF_ASSIGN_OR_RETURN(std::vector<int64_t> at, ProcessedPositions(ends, log_id));
+  for (size_t i = 0; i < ends.partitions.size(); ++i) {
+    if (ends.partitions[i].end_offset > 0 && at[i] < ends.partitions[i].end_offset) return false;
   }
   return true;
 }
