@@ -13,12 +13,14 @@
 namespace dataforge {
 namespace {
 
-// The store of a data dir another dataforge process holds: reads catch up with the writer
-// first (RocksDB secondary: Refresh()). A write re-checks the data dir lock each time: while
-// another process holds it, the write fails naming that process (its pid now, not at start);
-// once the lock is free, the write takes it, opens the store read-write and is applied, and the
-// endpoint serves read-write from then on (a pipeline started later finds the data dir held by
-// this cql-serve). A server that is only read never takes the lock. Thread-safe like the store.
+// The store of a data dir another dataforge process holds: reads of rows, tables and keyspaces
+// catch up with the writer first (RocksDB secondary: Refresh()); offsets, counters and dead
+// letters are read as of the last Refresh(), which a status read calls once. A write re-checks the
+// data dir lock each time: while another process holds it, the write fails naming that process (its
+// pid now, not at start); once the lock is free, the write takes it, opens the store read-write and
+// is applied, and the endpoint serves read-write from then on (a pipeline started later finds the
+// data dir held by this cql-serve). A server that is only read never takes the lock. Thread-safe
+// like the store.
 class ReadOnlyServedStore final : public Store {
  public:
   // Takes the data dir lock and opens the store read-write, or FailedPrecondition naming the
@@ -31,10 +33,14 @@ class ReadOnlyServedStore final : public Store {
   Status Apply(const StoreBatch& batch) override {
     return Write([&](Store* s) { return s->Apply(batch); });
   }
+  // The offsets and counters are read as of the last Refresh(), not caught up per call: a
+  // status read (GET /v1/status, a /metrics scrape) refreshes once, then reads them for every
+  // partition from that one state.
   Result<std::optional<int64_t>> CommittedOffset(const std::string& group, const std::string& topic,
                                                  int32_t partition,
                                                  const std::string& log_id) override {
-    return Read([&](Store* s) { return s->CommittedOffset(group, topic, partition, log_id); });
+    std::shared_lock lock(mu_);
+    return Current()->CommittedOffset(group, topic, partition, log_id);
   }
   Result<std::string> Get(const std::string& table, const std::string& key) override {
     return Read([&](Store* s) { return s->Get(table, key); });

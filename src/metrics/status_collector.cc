@@ -103,7 +103,10 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
 
   std::optional<PipelineStatus> st;
   bool staging_up = false, log_up = false, store_up = false;
-  if (s_.log != nullptr) {
+  // A store read beside the running pipeline (`serve`) catches up with it once per scrape.
+  const Status refreshed = s_.store != nullptr ? s_.store->Refresh() : Status::OK();
+  if (!refreshed.ok()) spdlog::warn("metrics: {}", refreshed.message());
+  if (s_.log != nullptr && refreshed.ok()) {
     auto read = ReadPipelineStatus(s_.staging, *s_.log, s_.store, c, /*count_rows=*/false);
     if (read.ok()) {
       st = std::move(read).value();
@@ -139,7 +142,7 @@ std::vector<MetricFamily> PipelineStatusCollector::Collect() const {
       auto t = s_.log->DescribeTopic(c.log.topic);
       log_up = t.ok() || t.status().code() == StatusCode::kNotFound;
     }
-    store_up = s_.store && s_.store->Counters().ok();
+    store_up = s_.store && refreshed.ok() && s_.store->Counters().ok();
   }
   auto up = Family("dataforge_backend_up",
                    "1 when the stage's backend answered this scrape's status read, else 0.",

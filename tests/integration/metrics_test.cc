@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -68,11 +69,15 @@ double Get(const std::map<std::string, double>& m, const std::string& series) {
 }
 
 // The API that serves one page and then holds the next request (see the file comment).
+// `hold_first`: the first page too waits, until ServeFirst().
 class OnePageApi {
  public:
-  explicit OnePageApi(std::string page) : page_(std::move(page)) {
+  explicit OnePageApi(std::string page, bool hold_first = false)
+      : page_(std::move(page)), first_served_(!hold_first) {
     server_.Get("/api/", [this](const httplib::Request& req, httplib::Response& res) {
       if (!req.has_param("page") || req.get_param_value("page") == "1") {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::seconds(120), [this] { return first_served_; });
         res.set_content(page_, "application/json");
         return;
       }
@@ -94,13 +99,22 @@ class OnePageApi {
   void Release() {
     {
       std::lock_guard lock(mu_);
-      released_ = true;
+      released_ = first_served_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Answers the first page's request (held since construction with `hold_first`).
+  void ServeFirst() {
+    {
+      std::lock_guard lock(mu_);
+      first_served_ = true;
     }
     cv_.notify_all();
   }
 
  private:
   std::string page_;
+  bool first_served_;  // GUARDED_BY(mu_)
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -470,6 +484,49 @@ double PrometheusValue(int port, const std::string& query) {
   std::string_view value;
   if (result.at(0)["value"].at(1).get(value) != simdjson::SUCCESS) return -1;
   return std::stod(std::string(value));
+}
+
+// `serve` beside a running `run` reads the store as a RocksDB secondary: each scrape and each
+// GET /v1/status catches up with the writer once, so what the run stored after `serve` opened
+// shows at the next request.
+TEST_F(MetricsTest, ServeBesideARunningPipelineCatchesUpAtEachRequest) {
+  OnePageApi api(FixturePage(), /*hold_first=*/true);
+  std::string config = PipelineFile(api.url());
+  ServeProcess run = StartRun(config, {});
+  ServeProcess serve(
+      {"serve", "--http-port", "0", "--config", config, "--data-dir", dir_.Sub("data")});
+  auto group_offsets = [](const std::map<std::string, double>& m) {
+    double sum = 0;
+    for (const auto& [series, v] : m) {
+      if (series.rfind("dataforge_consumer_group_offset{", 0) == 0) sum += v;
+    }
+    return sum;
+  };
+  auto before = Scrape(serve);
+  EXPECT_EQ(Get(before, R"(dataforge_records_total{stage="stored"})"), 0);
+  EXPECT_EQ(group_offsets(before), 0);
+  EXPECT_EQ(Get(before, R"(dataforge_backend_up{stage="store"})"), 1);
+
+  api.ServeFirst();  // the run stores the page's 20 users, then waits for the next page
+  ASSERT_TRUE(WaitFor(
+      [&] { return Get(TryScrape(run), R"(dataforge_records_total{stage="stored"})") == 20; }, 60))
+      << Curl({}, run.Url("/metrics")).body;
+  auto after = Scrape(serve);
+  EXPECT_EQ(Get(after, R"(dataforge_records_total{stage="stored"})"), 20);
+  EXPECT_EQ(group_offsets(after), 20);
+  EXPECT_EQ(Get(after, R"(dataforge_backend_up{stage="store"})"), 1);
+  auto status = Curl({}, serve.Url("/v1/status"));
+  ASSERT_EQ(status.status, 200) << status.body;
+  int64_t processed = 0;
+  std::regex offset(R"("processed_offset":(\d+))");
+  for (auto it = std::sregex_iterator(status.body.begin(), status.body.end(), offset);
+       it != std::sregex_iterator(); ++it) {
+    processed += std::stoll((*it)[1]);
+  }
+  EXPECT_EQ(processed, 20) << status.body;
+  EXPECT_EQ(serve.Stop().exit_code, 0) << serve.process().Stderr();
+  api.Release();
+  EXPECT_EQ(run.Stop().exit_code, 0) << run.process().Stderr();
 }
 
 TEST_F(MetricsTest, PrometheusScrapesARunningPipeline) {
