@@ -75,9 +75,13 @@ std::string JsonString(std::string_view s) {
   return out;
 }
 
-void JsonObjectWriter::Key(std::string_view key) {
+void JsonObjectWriter::Comma() {
   if (!first_) out_.push_back(',');
   first_ = false;
+}
+
+void JsonObjectWriter::Key(std::string_view key) {
+  Comma();
   AppendJsonString(&out_, key);
   out_.push_back(':');
 }
@@ -120,8 +124,7 @@ JsonObjectWriter& JsonObjectWriter::Raw(std::string_view key, std::string_view j
 
 JsonObjectWriter& JsonObjectWriter::RawQuotedKey(std::string_view quoted_key,
                                                  std::string_view json) {
-  if (!first_) out_.push_back(',');
-  first_ = false;
+  Comma();
   out_.append(quoted_key);
   out_.push_back(':');
   out_.append(json);

@@ -36,6 +36,7 @@ class JsonObjectWriter {
   std::string Finish();
 
  private:
+  void Comma();  // before every member but the first
   void Key(std::string_view key);
   std::string out_;
   bool first_ = true;

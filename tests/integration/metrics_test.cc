@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -61,6 +60,13 @@ const std::vector<std::string> kStatusFamilies = {
     "dataforge_records_total",   "dataforge_stage_lag_records", "dataforge_log_",
     "dataforge_consumer_group_", "dataforge_store_rows",        "dataforge_dead_letters_total",
     "dataforge_backend_up"};
+
+// The sum of the samples of `m` whose name starts with `prefix`.
+double SumOf(const std::map<std::string, double>& m, const std::string& prefix) {
+  double sum = 0;
+  for (const auto& [series, v] : Only(m, {prefix})) sum += v;
+  return sum;
+}
 
 // A value of `m`, or -1 when absent.
 double Get(const std::map<std::string, double>& m, const std::string& series) {
@@ -456,13 +462,8 @@ TEST_F(MetricsTest, IngestAndProcessRolesOverKafkaServeMetrics) {
   EXPECT_EQ(Get(out, R"(dataforge_backend_up{stage="store"})"), 1);
   EXPECT_EQ(Get(in, R"(dataforge_batch_commit_duration_seconds_count{stage="log"})") >= 1, true);
   EXPECT_EQ(Get(out, "dataforge_end_to_end_latency_seconds_count"), 20);
-  double group_lag = 0, group_offsets = 0;
-  for (const auto& [series, v] : out) {
-    if (series.rfind("dataforge_consumer_group_lag_records{", 0) == 0) group_lag += v;
-    if (series.rfind("dataforge_consumer_group_offset{", 0) == 0) group_offsets += v;
-  }
-  EXPECT_EQ(group_lag, 0);
-  EXPECT_EQ(group_offsets, 20);
+  EXPECT_EQ(SumOf(out, "dataforge_consumer_group_lag_records{"), 0);
+  EXPECT_EQ(SumOf(out, "dataforge_consumer_group_offset{"), 20);
   // The ingest's table routes are absent (no store); its pipeline routes answer.
   EXPECT_EQ(Curl({}, ingest->Url("/v1/tables")).status, 404);
   EXPECT_EQ(Curl({}, ingest->Url("/v1/status")).status, 200);
@@ -495,16 +496,9 @@ TEST_F(MetricsTest, ServeBesideARunningPipelineCatchesUpAtEachRequest) {
   ServeProcess run = StartRun(config, {});
   ServeProcess serve(
       {"serve", "--http-port", "0", "--config", config, "--data-dir", dir_.Sub("data")});
-  auto group_offsets = [](const std::map<std::string, double>& m) {
-    double sum = 0;
-    for (const auto& [series, v] : m) {
-      if (series.rfind("dataforge_consumer_group_offset{", 0) == 0) sum += v;
-    }
-    return sum;
-  };
   auto before = Scrape(serve);
   EXPECT_EQ(Get(before, R"(dataforge_records_total{stage="stored"})"), 0);
-  EXPECT_EQ(group_offsets(before), 0);
+  EXPECT_EQ(SumOf(before, "dataforge_consumer_group_offset{"), 0);
   EXPECT_EQ(Get(before, R"(dataforge_backend_up{stage="store"})"), 1);
 
   api.ServeFirst();  // the run stores the page's 20 users, then waits for the next page
@@ -513,15 +507,19 @@ TEST_F(MetricsTest, ServeBesideARunningPipelineCatchesUpAtEachRequest) {
       << Curl({}, run.Url("/metrics")).body;
   auto after = Scrape(serve);
   EXPECT_EQ(Get(after, R"(dataforge_records_total{stage="stored"})"), 20);
-  EXPECT_EQ(group_offsets(after), 20);
+  EXPECT_EQ(SumOf(after, "dataforge_consumer_group_offset{"), 20);
   EXPECT_EQ(Get(after, R"(dataforge_backend_up{stage="store"})"), 1);
   auto status = Curl({}, serve.Url("/v1/status"));
   ASSERT_EQ(status.status, 200) << status.body;
   int64_t processed = 0;
-  std::regex offset(R"("processed_offset":(\d+))");
-  for (auto it = std::sregex_iterator(status.body.begin(), status.body.end(), offset);
-       it != std::sregex_iterator(); ++it) {
-    processed += std::stoll((*it)[1]);
+  simdjson::dom::parser parser;
+  simdjson::dom::array partitions;
+  ASSERT_EQ(parser.parse(status.body)["partitions"].get(partitions), simdjson::SUCCESS)
+      << status.body;
+  for (simdjson::dom::element p : partitions) {
+    int64_t offset = 0;
+    EXPECT_EQ(p["processed_offset"].get(offset), simdjson::SUCCESS) << status.body;
+    processed += offset;
   }
   EXPECT_EQ(processed, 20) << status.body;
   EXPECT_EQ(serve.Stop().exit_code, 0) << serve.process().Stderr();

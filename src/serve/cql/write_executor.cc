@@ -133,6 +133,7 @@ Response StatementExecutor::WriteRow(const TableInfo& t, const std::string& key,
   };
   std::vector<bool> written(columns.size(), false);
   JsonObjectWriter w;
+  // The values, ~16 bytes of name and punctuation per column, and the stored row's members.
   w.Reserve(values.size() + 16 * columns.size() + (exists ? existing->size() : 0));
   if (exists) {
     simdjson::dom::parser parser;
