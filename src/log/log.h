@@ -126,6 +126,11 @@ class ConsumerListener {
   // The listener makes the skip durable with its next write (its position moves to
   // range.resume_at); until then a restart finds the same range again.
   virtual void OnRecordsLost(const LostRange& range) = 0;
+  // The consumer is about to give up partitions (a rebalance, inside Poll): what the listener
+  // is making durable of the records it polled must be durable, and its positions passed to
+  // Commit() (allowed from here), before this returns; the consumer then commits what was
+  // processed and lets the partitions go, so another member resumes after those records.
+  virtual void BeforeRevoke() {}
 };
 
 // One member of a consumer group reading one topic. The log assigns it partitions (all of them

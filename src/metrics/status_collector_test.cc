@@ -15,14 +15,15 @@
 
 #include "log/embedded/embedded_log.h"
 #include "store/rocksdb/rocksdb_store.h"
+#include "store/testing/forwarding_store.h"
 
 namespace dataforge::metrics {
 namespace {
 
 // Delegates to `inner`; Count() waits until Release() and then counts, or fails when told to.
-class GatedCountStore final : public Store {
+class GatedCountStore final : public testing::ForwardingStore {
  public:
-  explicit GatedCountStore(Store* inner) : inner_(inner) {}
+  using ForwardingStore::ForwardingStore;
 
   void Hold() {
     std::lock_guard lock(mu_);
@@ -65,44 +66,7 @@ class GatedCountStore final : public Store {
     return r;
   }
 
-  Status Apply(const StoreBatch& b) override { return inner_->Apply(b); }
-  Result<std::optional<int64_t>> CommittedOffset(const std::string& g, const std::string& t,
-                                                 int32_t p, const std::string& id) override {
-    return inner_->CommittedOffset(g, t, p, id);
-  }
-  Result<std::string> Get(const std::string& t, const std::string& k) override {
-    return inner_->Get(t, k);
-  }
-  Status Scan(const std::string& t, const std::string& after, size_t limit,
-              const std::function<bool(const std::string&, const std::string&)>& fn) override {
-    return inner_->Scan(t, after, limit, fn);
-  }
-  Result<std::vector<std::string>> ListTables() override { return inner_->ListTables(); }
-  Result<StoreCounters> Counters() override { return inner_->Counters(); }
-  Result<StoreCounters> LogCounters(const std::string& g, const std::string& t,
-                                    const std::string& id) override {
-    return inner_->LogCounters(g, t, id);
-  }
-  Result<uint64_t> PartitionLost(const std::string& g, const std::string& t, int32_t p,
-                                 const std::string& id) override {
-    return inner_->PartitionLost(g, t, p, id);
-  }
-  Status ListDeadLetters(uint64_t after, size_t limit,
-                         std::vector<StoredDeadLetter>* out) override {
-    return inner_->ListDeadLetters(after, limit, out);
-  }
-  Status ApplyReplay(const DeadLetterReplay& r) override { return inner_->ApplyReplay(r); }
-  Status EnsureTable(const TableSchema& s) override { return inner_->EnsureTable(s); }
-  Result<TableSchema> DescribeTable(const std::string& t) override {
-    return inner_->DescribeTable(t);
-  }
-  Status CreateKeyspace(const KeyspaceSchema& k) override { return inner_->CreateKeyspace(k); }
-  Result<std::vector<KeyspaceSchema>> ListKeyspaces() override { return inner_->ListKeyspaces(); }
-  Status Refresh() override { return inner_->Refresh(); }
-  Result<std::string> Compact() override { return inner_->Compact(); }
-
  private:
-  Store* const inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = true;   // GUARDED_BY(mu_)

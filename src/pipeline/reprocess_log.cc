@@ -15,6 +15,7 @@ class ReprocessLog::Listener final : public ConsumerListener {
     return std::optional<int64_t>(at);
   }
   void OnRecordsLost(const LostRange& range) override { inner_->OnRecordsLost(range); }
+  void BeforeRevoke() override { inner_->BeforeRevoke(); }
 
  private:
   ReprocessLog* log_;

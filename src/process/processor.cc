@@ -60,19 +60,30 @@ void Processor::OnRecordsLost(const LostRange& range) {
   lost_.push_back(range);
 }
 
-Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
-  if (barrier_) return ContinueBarrier(wait_us, stop);
-  consumed_.clear();
+void Processor::BeforeRevoke() {
+  if (!applying_) return;
+  applying_ = false;
+  applied_early_ = applier_.Wait(&applied_early_us_);
+  // Finish() commits them again with the rest of its work: a position committed twice is
+  // the same position.
+  if (applied_early_->ok()) (void)consumer_->Commit(current_.positions);
+}
+
+Status Processor::PollBatch(int64_t wait_us, std::stop_token stop,
+                            std::vector<ConsumedRecord>* records, std::vector<LostRange>* lost) {
+  records->clear();
   lost_.clear();
-  Status s = consumer_->Poll(batch_records_, wait_us, stop, &consumed_);
+  Status s = consumer_->Poll(batch_records_, wait_us, stop, records);
   probe_->partitions = static_cast<int>(consumer_->Assignment().size());
+  lost->swap(lost_);
+  lost_.clear();
   if (!s.ok()) return s.WithContext(fmt::format("processor reading {}", topic_));
   if (!skip_below_.empty()) {  // applied (or counted lost) by a truncate barrier ahead
-    std::erase_if(consumed_, [&](const ConsumedRecord& c) {
+    std::erase_if(*records, [&](const ConsumedRecord& c) {
       auto it = skip_below_.find(c.partition);
       return it != skip_below_.end() && c.offset < it->second;
     });
-    std::erase_if(lost_, [&](LostRange& r) {
+    std::erase_if(*lost, [&](LostRange& r) {
       auto it = skip_below_.find(r.partition);
       if (it == skip_below_.end() || r.cause != LostRange::Cause::kDeleted) return false;
       if (r.resume_at <= it->second) return true;
@@ -83,8 +94,60 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
       return false;
     });
   }
-  if (consumed_.empty() && lost_.empty()) return size_t{0};
-  return Process(std::move(consumed_), std::move(lost_));
+  return Status::OK();
+}
+
+Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
+  if (barrier_) return ContinueBarrier(wait_us, stop);
+  const bool overlap = stages_.empty();
+  if (ahead_mapped_) {
+    ahead_mapped_ = false;
+    std::swap(current_, ahead_);
+    return ApplyOverlapped(stop);
+  }
+  std::vector<LostRange> lost;
+  if (!ahead_records_.empty() || !ahead_lost_.empty()) {
+    consumed_.swap(ahead_records_);
+    ahead_records_.clear();
+    lost.swap(ahead_lost_);
+    ahead_lost_.clear();
+  } else {
+    DF_RETURN_IF_ERROR(PollBatch(wait_us, stop, &consumed_, &lost));
+  }
+  if (consumed_.empty() && lost.empty()) return size_t{0};
+  if (!overlap || HasTruncateMarker(consumed_))
+    return Process(std::move(consumed_), std::move(lost));
+  DF_RETURN_IF_ERROR(Prepare(consumed_, std::move(lost), &current_));
+  return ApplyOverlapped(stop);
+}
+
+Result<size_t> Processor::ApplyOverlapped(std::stop_token stop) {
+  applier_.Start(&current_.batch);
+  applying_ = true;
+  // Meanwhile: the next batch, if one is there already (no waiting for one).
+  std::vector<LostRange> lost;
+  Status ahead = PollBatch(0, stop, &ahead_records_, &lost);
+  if (ahead.ok() && !HasTruncateMarker(ahead_records_) &&
+      (!ahead_records_.empty() || !lost.empty())) {
+    ahead = Prepare(ahead_records_, std::move(lost), &ahead_);
+    ahead_mapped_ = ahead.ok();
+    ahead_records_.clear();
+  } else {
+    ahead_lost_ = std::move(lost);  // a truncate marker: Process() takes them next time
+  }
+  int64_t apply_us = applied_early_us_;
+  Status applied = applying_ ? applier_.Wait(&apply_us) : std::move(*applied_early_);
+  applying_ = false;
+  applied_early_.reset();
+  DF_RETURN_IF_ERROR(applied);
+  DF_ASSIGN_OR_RETURN(size_t n, Finish(current_, apply_us));
+  DF_RETURN_IF_ERROR(ahead);  // this batch is committed; the error ends the processor
+  return n;
+}
+
+bool Processor::HasTruncateMarker(const std::vector<ConsumedRecord>& records) const {
+  return std::any_of(records.begin(), records.end(),
+                     [&](const ConsumedRecord& c) { return IsTruncateMarker(c); });
 }
 
 namespace {
@@ -201,17 +264,19 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
     }
   }
   // Every partition is at its marker: empty the table and move all of them past it, at once.
-  StartBatch();
-  batch_.truncate = write_table_;
-  positions_.clear();
+  StoreBatch& batch = current_.batch;
+  std::vector<PartitionPosition>& positions = current_.positions;
+  StartBatch(&batch);
+  batch.truncate = write_table_;
+  positions.clear();
   for (const auto& [q, offset] : b.reached) {
     // The event counts once, on the lowest partition.
-    uint64_t stored = batch_.offsets.empty() ? 1 : 0;
-    batch_.offsets.push_back({topic_, q, offset + 1, stored, 0, 0, log_id_});
-    positions_.push_back({q, offset + 1});
+    uint64_t stored = batch.offsets.empty() ? 1 : 0;
+    batch.offsets.push_back({topic_, q, offset + 1, stored, 0, 0, log_id_});
+    positions.push_back({q, offset + 1});
   }
-  DF_RETURN_IF_ERROR(store_->Apply(batch_));  // (the next StartBatch clears `truncate`)
-  DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
+  DF_RETURN_IF_ERROR(store_->Apply(batch));  // (the next StartBatch clears `truncate`)
+  DF_RETURN_IF_ERROR(consumer_->Commit(positions));
   uint64_t seq = OutboxSeqOf(b.marker.record);
   for (const auto& [q, offset] : b.reached) {
     skip_below_[q] = std::max(skip_below_[q], offset + 1);
@@ -237,65 +302,77 @@ Result<size_t> Processor::ContinueBarrier(int64_t wait_us, std::stop_token stop)
   return n;
 }
 
-void Processor::StartBatch() {
-  batch_.table = config_.table;
-  batch_.group = config_.group;
-  batch_.rows.clear();
-  batch_.dead_letters.clear();
-  batch_.stage_letters = 0;
-  batch_.offsets.clear();
-  batch_.truncate = false;
-  batch_.truncate_also.clear();  // a stage sets it for one batch (reprocess --in-place)
+void Processor::StartBatch(StoreBatch* batch) {
+  batch->table = config_.table;
+  batch->group = config_.group;
+  batch->rows.clear();
+  batch->dead_letters.clear();
+  batch->stage_letters = 0;
+  batch->offsets.clear();
+  batch->truncate = false;
+  batch->truncate_also.clear();  // a stage sets it for one batch (reprocess --in-place)
 }
 
 Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
-                                       const std::vector<LostRange>& lost_ranges) {
-  StartBatch();
-  positions_.clear();
+                                       const std::vector<LostRange>& lost) {
+  DF_RETURN_IF_ERROR(Prepare(records, lost, &current_));
+  int64_t apply_started = clock_->MonotonicMicros();
+  DF_RETURN_IF_ERROR(store_->Apply(current_.batch));
+  return Finish(current_, clock_->MonotonicMicros() - apply_started);
+}
+
+Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<LostRange> lost_ranges,
+                          Prepared* out) {
+  StoreBatch& batch = out->batch;
+  std::vector<PartitionPosition>& positions = out->positions;
+  StartBatch(&batch);
+  positions.clear();
   counts_.clear();
-  timestamps_.clear();
-  size_t duplicates = 0;
-  uint64_t lost = 0;
+  out->timestamps.clear();
+  out->lost = std::move(lost_ranges);
+  out->duplicates = 0;
+  out->lost_records = 0;
+  out->consumed = records.size();
   // A partition's lost range comes before its records of this Poll (log.h): the position
   // moves to where reading goes on, even back (a topic made again).
-  for (const LostRange& r : lost_ranges) {
-    auto it = std::find_if(positions_.begin(), positions_.end(),
+  for (const LostRange& r : out->lost) {
+    auto it = std::find_if(positions.begin(), positions.end(),
                            [&](const PartitionPosition& p) { return p.partition == r.partition; });
-    if (it == positions_.end()) {
-      positions_.push_back({r.partition, r.resume_at});
+    if (it == positions.end()) {
+      positions.push_back({r.partition, r.resume_at});
       counts_.push_back({});
-      it = positions_.end() - 1;
+      it = positions.end() - 1;
     }
     it->next_offset = r.resume_at;
-    counts_[it - positions_.begin()].lost += r.records;
-    lost += r.records;
+    counts_[it - positions.begin()].lost += r.records;
+    out->lost_records += r.records;
   }
   for (auto& c : records) {
     // Records of a partition arrive in offset order: the last one seen is the position.
-    auto it = std::find_if(positions_.begin(), positions_.end(),
+    auto it = std::find_if(positions.begin(), positions.end(),
                            [&](const PartitionPosition& p) { return p.partition == c.partition; });
-    if (it == positions_.end()) {
-      positions_.push_back({c.partition, c.offset + 1});
+    if (it == positions.end()) {
+      positions.push_back({c.partition, c.offset + 1});
       counts_.push_back({});
-      it = positions_.end() - 1;
+      it = positions.end() - 1;
     } else {
       it->next_offset = c.offset + 1;  // offset order within a partition, after its lost range
     }
-    PartitionCounts& counts = counts_[it - positions_.begin()];
+    PartitionCounts& counts = counts_[it - positions.begin()];
     if (IsDuplicate(c)) {
-      ++duplicates;
+      ++out->duplicates;
       continue;
     }
     auto where = [&] { return fmt::format("{}/{}@{}", topic_, c.partition, c.offset); };
     if (IsBroadcastKey(c.record.key)) {
       // Barriers take their markers out before this; one that is left came out of order.
-      batch_.dead_letters.push_back({"process",
-                                     "a broadcast record (a source truncate) that is not at its "
-                                     "place in the partitions' order: not applied",
-                                     where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
+      batch.dead_letters.push_back({"process",
+                                    "a broadcast record (a source truncate) that is not at its "
+                                    "place in the partitions' order: not applied",
+                                    where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
       ++counts.dead_lettered;
     } else if (c.record.value.size() > config_.max_record_bytes) {
-      batch_.dead_letters.push_back(
+      batch.dead_letters.push_back(
           {"process",
            fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
                        c.record.value.size(), config_.max_record_bytes),
@@ -311,11 +388,11 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
       }
       MapResult m;
       if (decoded && !decoded->ok) {
-        batch_.dead_letters.push_back({"process", std::move(decoded->reason), where(),
-                                       WirePayloadText(c.record.value), clock_->NowMicros(),
-                                       std::move(c.record.key)});
+        batch.dead_letters.push_back({"process", std::move(decoded->reason), where(),
+                                      WirePayloadText(c.record.value), clock_->NowMicros(),
+                                      std::move(c.record.key)});
         ++counts.dead_lettered;
-        timestamps_.push_back(c.record.timestamp_us);
+        out->timestamps.push_back(c.record.timestamp_us);
         continue;
       }
       m = c.record.tombstone ? mapper_->MapTombstone(c.record.key, clock_->NowMicros() / 1000,
@@ -335,61 +412,62 @@ Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
         ++counts.stored;
         if (!stages_.empty()) {
           // The row joins the batch after the stages saw it: a stage may add rows to the batch
-          // in OnRow (a derived table), and a reference into batch_.rows would move under it.
-          const size_t letters = batch_.dead_letters.size();
+          // in OnRow (a derived table), and a reference into batch.rows would move under it.
+          const size_t letters = batch.dead_letters.size();
           // The stages see the JSON the mapping read: a confluent log.format's value decoded
           // (swapped in for them, then back).
           if (decoded) c.record.value.swap(decoded->json);
           Status staged = Status::OK();
           for (BatchStage* stage : stages_) {
-            staged = stage->OnRow(c, m, row, &batch_);
+            staged = stage->OnRow(c, m, row, &batch);
             if (!staged.ok()) break;
           }
           if (decoded) c.record.value.swap(decoded->json);
           DF_RETURN_IF_ERROR(staged);
-          batch_.stage_letters += batch_.dead_letters.size() - letters;
+          batch.stage_letters += batch.dead_letters.size() - letters;
         }
-        if (write_table_) batch_.rows.push_back(std::move(row));
+        if (write_table_) batch.rows.push_back(std::move(row));
       } else {
-        batch_.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),
-                                       clock_->NowMicros(), std::move(c.record.key)});
+        batch.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),
+                                      clock_->NowMicros(), std::move(c.record.key)});
         ++counts.dead_lettered;
       }
     }
-    timestamps_.push_back(c.record.timestamp_us);
+    out->timestamps.push_back(c.record.timestamp_us);
   }
   if (log_id_.empty()) {
     // The log could not tell its identity (a Kafka topic whose first record was not there yet):
     // asked again; the rows written without one go to it with this batch (store.h).
     if (auto id = log_->LogId(topic_); id.ok()) log_id_ = *id;
   }
-  uint64_t stored = 0, dead_lettered = 0, filtered = 0;
-  for (size_t i = 0; i < positions_.size(); ++i) {
-    batch_.offsets.push_back({topic_, positions_[i].partition, positions_[i].next_offset,
-                              counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost, log_id_,
-                              counts_[i].filtered});
-    stored += counts_[i].stored;
-    dead_lettered += counts_[i].dead_lettered;
-    filtered += counts_[i].filtered;
+  out->stored = out->dead_lettered = out->filtered = 0;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    batch.offsets.push_back({topic_, positions[i].partition, positions[i].next_offset,
+                             counts_[i].stored, counts_[i].dead_lettered, counts_[i].lost, log_id_,
+                             counts_[i].filtered});
+    out->stored += counts_[i].stored;
+    out->dead_lettered += counts_[i].dead_lettered;
+    out->filtered += counts_[i].filtered;
   }
-  for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->BeforeApply(&batch_));
-  int64_t apply_started = clock_->MonotonicMicros();
-  DF_RETURN_IF_ERROR(store_->Apply(batch_));
-  for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->AfterApply(batch_));
-  probe_->apply_duration_us.Record(clock_->MonotonicMicros() - apply_started);
-  for (const LostRange& r : lost_ranges) spdlog::error("{}", DescribeLostRange(topic_, r));
-  DF_RETURN_IF_ERROR(consumer_->Commit(positions_));
+  for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->BeforeApply(&batch));
+  return Status::OK();
+}
+
+Result<size_t> Processor::Finish(Prepared& p, int64_t apply_us) {
+  for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->AfterApply(p.batch));
+  probe_->apply_duration_us.Record(apply_us);
+  for (const LostRange& r : p.lost) spdlog::error("{}", DescribeLostRange(topic_, r));
+  DF_RETURN_IF_ERROR(consumer_->Commit(p.positions));
   int64_t now = clock_->NowMicros();
-  for (int64_t t : timestamps_) probe_->fetch_to_queryable_us.Record(now - t);
-  size_t total = records.size();
-  probe_->consumed += total;
-  probe_->stored += stored;
-  probe_->dead_lettered += dead_lettered;
-  probe_->filtered += filtered;
-  probe_->duplicates += duplicates;
-  probe_->lost += lost;
+  for (int64_t t : p.timestamps) probe_->fetch_to_queryable_us.Record(now - t);
+  probe_->consumed += p.consumed;
+  probe_->stored += p.stored;
+  probe_->dead_lettered += p.dead_lettered;
+  probe_->filtered += p.filtered;
+  probe_->duplicates += p.duplicates;
+  probe_->lost += p.lost_records;
   probe_->batches += 1;
-  return total + static_cast<size_t>(lost);
+  return p.consumed + static_cast<size_t>(p.lost_records);
 }
 
 bool Processor::IsDuplicate(const ConsumedRecord& c) {

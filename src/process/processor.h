@@ -31,6 +31,14 @@
 // with one line naming the table, the LSN and the fix. Records a barrier read directly are
 // skipped when the consumer returns them later. Memory: a barrier keeps at most the held
 // records of one Poll.
+// Overlap: while the store applies a batch (on the applier's thread, process/store_applier.h),
+// the processor polls and maps the next one, unless a stage is added (a stage's state after a
+// batch, e.g. an aggregate's evictions, feeds the next one). A rebalance inside that Poll waits
+// for the Apply and commits its positions before the partitions go (BeforeRevoke), so a batch
+// is never durable after its partitions moved to another member. RunOnce still returns only
+// once its batch is durable and committed; the batch polled ahead is only polled (and mapped):
+// its offsets are committed with its own Apply in the next RunOnce, so a crash, an error or
+// Close() before then re-reads it from the store's offsets, as any unapplied batch.
 // Thread-compatible: one thread drives a processor.
 #pragma once
 
@@ -51,6 +59,7 @@
 #include "process/batch_stage.h"
 #include "process/mapper.h"
 #include "process/row_schema.h"
+#include "process/store_applier.h"
 #include "process/wire_decoder.h"
 #include "store/store.h"
 
@@ -122,14 +131,37 @@ class Processor final : private ConsumerListener {
  private:
   Result<std::optional<int64_t>> ResumeOffset(int32_t partition) override;
   void OnRecordsLost(const LostRange& range) override;
+  void BeforeRevoke() override;
   // True when `c` repeats a record already applied (see the header comment); records it.
   bool IsDuplicate(const ConsumedRecord& c);
-  // Empties batch_ (keeping its buffers) for the next batch of config_.table and group.
-  void StartBatch();
-  // Maps and applies `records` (offset order within each partition) and `lost` as one
-  // StoreBatch, then commits; updates the probe. Returns records consumed plus lost.
+  // A batch mapped and ready for Store::Apply, with what its commit needs afterwards.
+  struct Prepared {
+    StoreBatch batch;
+    std::vector<PartitionPosition> positions;
+    std::vector<int64_t> timestamps;  // the records' fetch times (fetch -> queryable)
+    std::vector<LostRange> lost;      // logged once the batch is durable
+    uint64_t stored = 0, dead_lettered = 0, filtered = 0, lost_records = 0, duplicates = 0;
+    size_t consumed = 0;  // log records (not the lost ones)
+  };
+  // Empties `batch` (keeping its buffers) for the next batch of config_.table and group.
+  void StartBatch(StoreBatch* batch);
+  // Polls up to one batch into `records` (and the ranges lost before them into `lost`), without
+  // what a truncate barrier applied ahead of the consumer.
+  Status PollBatch(int64_t wait_us, std::stop_token stop, std::vector<ConsumedRecord>* records,
+                   std::vector<LostRange>* lost);
+  // Maps `records` (offset order within each partition) and `lost` into `out`, the stages'
+  // writes and BeforeApply included.
+  Status Prepare(std::vector<ConsumedRecord>& records, std::vector<LostRange> lost, Prepared* out);
+  // After `p`'s Apply succeeded: the stages' AfterApply, the lost ranges logged, the offsets
+  // committed to the log's group, the probe. Returns records consumed plus lost.
+  Result<size_t> Finish(Prepared& p, int64_t apply_us);
+  // Maps, applies and commits `records` and `lost` as one StoreBatch, on this thread.
   Result<size_t> ApplyRecords(std::vector<ConsumedRecord>& records,
                               const std::vector<LostRange>& lost);
+  // Applies current_ (prepared) on the applier's thread while polling and mapping the next
+  // batch into ahead_; then commits current_. See "Overlap" above.
+  Result<size_t> ApplyOverlapped(std::stop_token stop);
+  bool HasTruncateMarker(const std::vector<ConsumedRecord>& records) const;
   // Applies `records` up to the first truncate barrier and starts it (barrier_).
   Result<size_t> Process(std::vector<ConsumedRecord> records, std::vector<LostRange> lost);
   // Reads the partitions that have not reached the barrier's marker; when all have, applies
@@ -150,17 +182,26 @@ class Processor final : private ConsumerListener {
   WireDecoder* decoder_ = nullptr;
   std::unique_ptr<LogConsumer> consumer_;
   std::vector<ConsumedRecord> consumed_;
-  std::vector<LostRange> lost_;  // reported by this RunOnce's Poll
-  std::vector<int64_t> timestamps_;
-  std::vector<PartitionPosition> positions_;
+  std::vector<LostRange> lost_;  // reported by the current Poll
   struct PartitionCounts {
     uint64_t stored = 0, dead_lettered = 0, lost = 0, filtered = 0;
   };
   std::vector<BatchStage*> stages_;
   bool write_table_ = true;              // false: LeaveTableUnwritten
-  std::vector<PartitionCounts> counts_;  // this batch's, parallel to positions_
+  std::vector<PartitionCounts> counts_;  // Prepare's, parallel to its positions
   std::map<std::pair<int32_t, std::string>, uint64_t> applied_seq_;  // (partition, origin)
-  StoreBatch batch_;
+  Prepared current_;  // the batch being applied (buffers kept from batch to batch)
+  // Polled while current_ was applied (Overlap): mapped into ahead_ when `ahead_mapped_`, else
+  // (it holds a truncate marker) left as records for Process().
+  Prepared ahead_;
+  bool ahead_mapped_ = false;
+  std::vector<ConsumedRecord> ahead_records_;
+  std::vector<LostRange> ahead_lost_;
+  StoreApplier applier_{store_};  // after store_
+  bool applying_ = false;         // current_ handed to applier_, not waited for
+  // current_'s Apply status when BeforeRevoke waited for it (ApplyOverlapped takes it).
+  std::optional<Status> applied_early_;
+  int64_t applied_early_us_ = 0;
   struct Barrier {
     ConsumedRecord marker;               // the first copy met; key + value name the event
     std::map<int32_t, int64_t> reached;  // partition -> offset of its copy of the marker

@@ -3,11 +3,18 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "config/pipeline_file.h"
+#include "log/testing/forwarding_log.h"
+#include "store/testing/forwarding_store.h"
 
 namespace dataforge {
 namespace {
@@ -277,51 +284,24 @@ TEST(ProcessorTest, RecordsTheLogDeletedAreCountedLostOnceWithTheOffset) {
 namespace dataforge {
 namespace {
 
-// Forwards to a real store and keeps a copy of every applied batch.
-class RecordingStore final : public Store {
+// Forwards to a real store (owned) and keeps a copy of every applied batch.
+class RecordingStore final : public testing::ForwardingStore {
  public:
-  explicit RecordingStore(std::unique_ptr<Store> s) : s_(std::move(s)) {}
+  explicit RecordingStore(std::unique_ptr<Store> s) : ForwardingStore(s.get()), s_(std::move(s)) {}
   Status Apply(const StoreBatch& b) override {
     batches.push_back(b);
+    threads.push_back(std::this_thread::get_id());
+    if (batches.size() == fail_apply) return Status::IOError("store unreachable (test)");
     return s_->Apply(b);
   }
-  Result<std::optional<int64_t>> CommittedOffset(const std::string& g, const std::string& t,
-                                                 int32_t p, const std::string& id) override {
-    return s_->CommittedOffset(g, t, p, id);
-  }
-  Result<std::string> Get(const std::string& t, const std::string& k) override {
-    return s_->Get(t, k);
-  }
-  Status Scan(const std::string& t, const std::string& a, size_t l,
-              const std::function<bool(const std::string&, const std::string&)>& f) override {
-    return s_->Scan(t, a, l, f);
-  }
-  Result<uint64_t> Count(const std::string& t) override { return s_->Count(t); }
-  Result<std::vector<std::string>> ListTables() override { return s_->ListTables(); }
-  Result<StoreCounters> Counters() override { return s_->Counters(); }
-  Result<StoreCounters> LogCounters(const std::string& g, const std::string& t,
-                                    const std::string& id) override {
-    return s_->LogCounters(g, t, id);
-  }
-  Result<uint64_t> PartitionLost(const std::string& group, const std::string& topic,
-                                 int32_t partition, const std::string& id) override {
-    return s_->PartitionLost(group, topic, partition, id);
-  }
-  Status ListDeadLetters(uint64_t a, size_t l, std::vector<StoredDeadLetter>* o) override {
-    return s_->ListDeadLetters(a, l, o);
-  }
-  Status ApplyReplay(const DeadLetterReplay& r) override { return s_->ApplyReplay(r); }
   Status EnsureTable(const TableSchema& s) override {
     ensured.push_back(s);
     return s_->EnsureTable(s);
   }
-  Result<TableSchema> DescribeTable(const std::string& t) override { return s_->DescribeTable(t); }
-  Status CreateKeyspace(const KeyspaceSchema& k) override { return s_->CreateKeyspace(k); }
-  Result<std::vector<KeyspaceSchema>> ListKeyspaces() override { return s_->ListKeyspaces(); }
-  Status Refresh() override { return s_->Refresh(); }
-  Result<std::string> Compact() override { return s_->Compact(); }
 
   std::vector<StoreBatch> batches;
+  std::vector<std::thread::id> threads;  // the thread of each Apply
+  size_t fail_apply = 0;                 // the Apply (1 = the first) that fails; 0 = none
   std::vector<TableSchema> ensured;
 
  private:
@@ -367,6 +347,241 @@ TEST(ProcessorTest, BatchCountsRowsAndDeadLettersPerPartitionAndEnsuresItsTable)
   EXPECT_EQ(offsets[1].next_offset, 2);
   EXPECT_EQ(offsets[1].stored, 1u);
   EXPECT_EQ(offsets[1].dead_lettered, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+// Five records in each of two partitions, keys 0-9.
+void AppendTenUsers(Log* log) {
+  for (int32_t p = 0; p < 2; ++p) {
+    std::vector<LogRecord> records;
+    for (int i = 0; i < 5; ++i) {
+      records.push_back({fmt::format("00000000-0000-4000-8000-0000000000{}{}", p, i), "{}", 1, {}});
+    }
+    ASSERT_TRUE(log->Append("t", p, records).ok());
+  }
+}
+
+// A stage that changes nothing: its presence alone makes the processor apply on its own thread.
+class PassStage final : public BatchStage {
+ public:
+  Status OnRow(const ConsumedRecord&, const MapResult&, const RowWrite&, StoreBatch*) override {
+    return Status::OK();
+  }
+};
+
+// The store applies each batch on the applier's thread while the next is polled and mapped
+// (unless a stage is added); RunOnce still returns only once its own batch is durable and
+// committed, so what a caller sees after each call is the same as without the overlap.
+TEST(ProcessorTest, EachBatchIsDurableWhenRunOnceReturnsThoughAppliedOnAnotherThread) {
+  for (bool with_stage : {false, true}) {
+    SCOPED_TRACE(with_stage ? "with a stage: no overlap" : "no stage: overlapped");
+    char tmpl[] = "/tmp/df_proc_XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    PipelineConfig config = DefaultPipelineConfig();
+    auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
+    AppendTenUsers(log->get());
+    auto mapper = Mapper::Create(config.process);
+    ProcessorProbe probe;
+    auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+    ASSERT_TRUE(inner.ok());
+    RecordingStore store(std::move(inner).value());
+    PassStage stage;
+    Processor p(log->get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+    if (with_stage) p.AddStage(&stage);
+    ASSERT_TRUE(p.Start().ok());
+    // Batches of 4 read 2 records of each partition: 4, 4, then the last 2.
+    const std::vector<size_t> expected = {4, 4, 2, 0};
+    uint64_t total = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      auto n = p.RunOnce();
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      EXPECT_EQ(*n, expected[i]) << "RunOnce #" << i + 1;
+      total += *n;
+      EXPECT_EQ(*store.Count(config.process.table), total) << "after RunOnce #" << i + 1;
+      EXPECT_EQ(store.Counters()->stored, total) << "after RunOnce #" << i + 1;
+      EXPECT_EQ(probe.stored.load(), total);
+    }
+    EXPECT_TRUE(*p.CaughtUp());
+    EXPECT_EQ(*store.CommittedOffset(config.process.group, "t", 0, p.log_id()), 5);
+    EXPECT_EQ(*store.CommittedOffset(config.process.group, "t", 1, p.log_id()), 5);
+    ASSERT_EQ(store.threads.size(), 3u);
+    for (const std::thread::id& t : store.threads) {
+      if (with_stage) {
+        EXPECT_EQ(t, std::this_thread::get_id());
+      } else {
+        EXPECT_NE(t, std::this_thread::get_id());
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
+}
+
+// The batch polled and mapped while the one before it was applied is not committed when that
+// Apply fails: a new processor reads it again from the store's offsets, and every record is
+// stored exactly once.
+TEST(ProcessorTest, ABatchPolledAheadOfAFailedApplyIsReadAgain) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
+  AppendTenUsers(log->get());
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(inner.ok());
+  RecordingStore store(std::move(inner).value());
+  store.fail_apply = 2;
+  {
+    Processor p(log->get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+    ASSERT_TRUE(p.Start().ok());
+    EXPECT_EQ(*p.RunOnce(), 4u);
+    auto failed = p.RunOnce();  // the second batch fails; the third was polled meanwhile
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.status().message(), "store unreachable (test)");
+  }
+  EXPECT_EQ(*store.Count(config.process.table), 4u);
+  EXPECT_EQ(store.Counters()->stored, 4u);
+  store.fail_apply = 0;
+  Processor again(log->get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+  ASSERT_TRUE(again.Start().ok());
+  EXPECT_EQ(*again.RunOnce(), 4u);  // the failed batch's records, from the store's offsets
+  EXPECT_EQ(*again.RunOnce(), 2u);  // then the batch that had been polled ahead
+  EXPECT_EQ(*again.RunOnce(), 0u);
+  EXPECT_EQ(*store.Count(config.process.table), 10u);
+  auto counters = store.Counters();
+  EXPECT_EQ(counters->stored, 10u);
+  EXPECT_EQ(counters->dead_lettered, 0u);
+  std::filesystem::remove_all(dir);
+}
+
+// The embedded log with a rebalance played into the consumer's Poll number `revoke_at`: the
+// consumer calls its listener's BeforeRevoke() first, as the Kafka consumer does inside a
+// rebalance, and notes what was durable and committed when it returned. (The embedded log never
+// rebalances; over Kafka the timing of a rebalance cannot be chosen. KafkaTest covers the real
+// rebalances end to end.)
+class RevokingLog final : public testing::ForwardingLog {
+ public:
+  // `before` runs just before BeforeRevoke, `after` once it returned.
+  RevokingLog(Log* log, int revoke_at, std::function<void()> before, std::function<void()> after)
+      : ForwardingLog(log),
+        revoke_at_(revoke_at),
+        before_(std::move(before)),
+        after_(std::move(after)) {}
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& g, const std::string& t,
+                                                 ConsumerListener* listener) override;
+
+  std::vector<PartitionPosition> committed;  // every position passed to Commit, in order
+  size_t committed_before_revoke = 0;        // how many of them when BeforeRevoke returned
+
+ private:
+  class Consumer;
+  int revoke_at_;
+  std::function<void()> before_, after_;
+};
+
+class RevokingLog::Consumer final : public LogConsumer {
+ public:
+  Consumer(RevokingLog* log, std::unique_ptr<LogConsumer> inner, ConsumerListener* listener)
+      : log_(log), inner_(std::move(inner)), listener_(listener) {}
+  Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
+              std::vector<ConsumedRecord>* out) override {
+    if (++polls_ == log_->revoke_at_) {
+      log_->before_();
+      listener_->BeforeRevoke();
+      log_->committed_before_revoke = log_->committed.size();
+      log_->after_();
+    }
+    return inner_->Poll(max_records, timeout_us, stop, out);
+  }
+  Status Commit(std::span<const PartitionPosition> positions) override {
+    log_->committed.insert(log_->committed.end(), positions.begin(), positions.end());
+    return inner_->Commit(positions);
+  }
+  Result<bool> CaughtUp() override { return inner_->CaughtUp(); }
+  std::vector<int32_t> Assignment() override { return inner_->Assignment(); }
+  Status Close() override { return inner_->Close(); }
+
+ private:
+  RevokingLog* log_;
+  std::unique_ptr<LogConsumer> inner_;
+  ConsumerListener* listener_;
+  int polls_ = 0;
+};
+
+Result<std::unique_ptr<LogConsumer>> RevokingLog::Subscribe(const std::string& g,
+                                                            const std::string& t,
+                                                            ConsumerListener* listener) {
+  DF_ASSIGN_OR_RETURN(auto inner, inner_->Subscribe(g, t, listener));
+  return std::unique_ptr<LogConsumer>(std::make_unique<Consumer>(this, std::move(inner), listener));
+}
+
+// Forwards to a real store; Apply waits until the test opens the gate (at most 60 s).
+class GatedStore final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  Status Apply(const StoreBatch& b) override {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return open_; })) {
+      return Status::Internal("the gate never opened: Apply ran on the thread that polls");
+    }
+    return inner_->Apply(b);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// A rebalance inside the Poll that runs while a batch is applied (the poll ahead) waits for that
+// Apply and passes the batch's positions to Commit() before the partitions may go: a batch is
+// never made durable after another member could have resumed its partitions.
+TEST(ProcessorTest, ARevokeDuringAnApplyWaitsForItAndCommitsItsPositions) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  PipelineConfig config = DefaultPipelineConfig();
+  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
+  AppendTenUsers(log->get());
+  auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(inner.ok());
+  GatedStore store(inner->get());
+  uint64_t rows_at_revoke = 0;
+  // Poll 1 reads the first batch; poll 2 is the poll ahead, while the first batch's Apply waits
+  // for the gate. The rebalance opens the gate and calls BeforeRevoke at once.
+  RevokingLog revoking(
+      log->get(), 2, [&] { store.Open(); },
+      [&] { rows_at_revoke = *store.Count(config.process.table); });
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  Processor p(&revoking, &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 4u);
+  // When BeforeRevoke returned, the batch was durable and its positions committed.
+  EXPECT_EQ(rows_at_revoke, 4u);
+  ASSERT_EQ(revoking.committed_before_revoke, 2u);
+  std::vector<PartitionPosition> first(revoking.committed.begin(), revoking.committed.begin() + 2);
+  std::sort(first.begin(), first.end(),
+            [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  EXPECT_EQ(first[0].partition, 0);
+  EXPECT_EQ(first[0].next_offset, 2);
+  EXPECT_EQ(first[1].partition, 1);
+  EXPECT_EQ(first[1].next_offset, 2);
+  EXPECT_EQ(*store.CommittedOffset(config.process.group, "t", 0, p.log_id()), 2);
+  EXPECT_EQ(*p.RunOnce(), 4u);
+  EXPECT_EQ(*p.RunOnce(), 2u);
+  EXPECT_EQ(*store.Count(config.process.table), 10u);
+  EXPECT_EQ(store.Counters()->stored, 10u);
   std::filesystem::remove_all(dir);
 }
 

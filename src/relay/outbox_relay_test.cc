@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "log/kafka/testing_mock_cluster.h"
+#include "log/testing/forwarding_log.h"
 
 namespace dataforge {
 namespace {
@@ -262,9 +263,9 @@ class StoppedClock : public Clock {
 // producer's slow round trip, which the embedded log (it acknowledges every append at once) and
 // the mock brokers (no way to hold one acknowledgement and count the appends behind it) cannot
 // show. Every call goes to the real log; only Acknowledged() is held back.
-class HeldAcksLog : public Log {
+class HeldAcksLog : public testing::ForwardingLog {
  public:
-  explicit HeldAcksLog(Log* log) : log_(log) {}
+  using ForwardingLog::ForwardingLog;
   uint64_t started() const { return started_.load(); }
   void Release() {
     std::lock_guard lock(mu_);
@@ -274,7 +275,7 @@ class HeldAcksLog : public Log {
 
   Result<uint64_t> StartAppend(const std::string& topic,
                                std::span<const std::vector<LogRecord>> by_partition) override {
-    DF_RETURN_IF_ERROR(log_->AppendAll(topic, by_partition));
+    DF_RETURN_IF_ERROR(inner_->AppendAll(topic, by_partition));
     return ++started_;
   }
   Result<uint64_t> Acknowledged(int64_t timeout_us) override {
@@ -283,47 +284,8 @@ class HeldAcksLog : public Log {
                  [&] { return released_ == started_.load(); });
     return released_;
   }
-  Status CreateTopic(const std::string& t, int32_t n) override { return log_->CreateTopic(t, n); }
-  Result<std::vector<std::string>> ListTopics() override { return log_->ListTopics(); }
-  Result<TopicInfo> DescribeTopic(const std::string& t) override { return log_->DescribeTopic(t); }
-  Result<std::string> LogId(const std::string& t) override { return log_->LogId(t); }
-  Result<int32_t> PartitionFor(const std::string& t, const std::string& key) override {
-    return log_->PartitionFor(t, key);
-  }
-  Result<int64_t> Append(const std::string& t, int32_t p,
-                         std::span<const LogRecord> records) override {
-    return log_->Append(t, p, records);
-  }
-  Status Read(const std::string& t, int32_t p, int64_t offset, size_t max,
-              std::vector<ConsumedRecord>* out) override {
-    return log_->Read(t, p, offset, max, out);
-  }
-  Result<int64_t> OffsetForTime(const std::string& t, int32_t p, int64_t timestamp_us) override {
-    return log_->OffsetForTime(t, p, timestamp_us);
-  }
-  Result<std::optional<ConsumedRecord>> ReadLast(const std::string& t, int32_t p) override {
-    return log_->ReadLast(t, p);
-  }
-  bool WaitForData(const std::string& t, int32_t p, int64_t offset, int64_t timeout_us,
-                   std::stop_token stop) override {
-    return log_->WaitForData(t, p, offset, timeout_us, stop);
-  }
-  Status CommitGroupOffset(const std::string& g, const std::string& t, int32_t p,
-                           int64_t next) override {
-    return log_->CommitGroupOffset(g, t, p, next);
-  }
-  Result<std::optional<int64_t>> GroupOffset(const std::string& g, const std::string& t,
-                                             int32_t p) override {
-    return log_->GroupOffset(g, t, p);
-  }
-  Status ApplyRetention() override { return log_->ApplyRetention(); }
-  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& g, const std::string& t,
-                                                 ConsumerListener* listener) override {
-    return log_->Subscribe(g, t, listener);
-  }
 
  private:
-  Log* log_;
   std::atomic<uint64_t> started_{0};
   std::mutex mu_;
   std::condition_variable cv_;

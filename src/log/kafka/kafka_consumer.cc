@@ -112,6 +112,7 @@ void KafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
     Revoke(partitions);
   } else {
     errors_.Report(err, "rebalance failed");
+    listener_->BeforeRevoke();
     std::vector<int32_t> all;
     for (const auto& [p, o] : assigned_) all.push_back(p);
     CommitProcessed(all);
@@ -184,6 +185,7 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
 void KafkaConsumer::Revoke(rd_kafka_topic_partition_list_t* partitions) {
   std::vector<int32_t> revoked;
   for (int i = 0; i < partitions->cnt; ++i) revoked.push_back(partitions->elems[i].partition);
+  listener_->BeforeRevoke();  // a batch it is applying is durable and passed to Commit() first
   CommitProcessed(revoked);
   for (int32_t p : revoked) {
     assigned_.erase(p);
