@@ -6,7 +6,8 @@
 # Environment: RUNS (default 3; each run has a fresh mock cluster), BUILD (build dir, default
 # build), PARTS (subset of "erp", default "rp": e = the whole pipeline over Kafka and the
 # ingest role (fetch -> acknowledged), r = the relay alone vs kcat produce, p = the process role
-# vs kcat consume).
+# vs kcat consume), PROCESS_ARGS (more pipeline_bench options for the process role, e.g.
+# "--log-property queued.max.messages.kbytes=131072").
 #
 # kcat is the Debian package `kcat` (install it: apt-get install kcat). No Kafka broker is
 # packaged for Debian 12, so the brokers are librdkafka's mock cluster (tests/tools/
@@ -106,8 +107,9 @@ for run in $(seq 1 "$RUNS"); do
     R_OURS+=("$ours") R_KCAT+=("$kc") R_RATIO+=("$ratio")
   fi
   if has p; then
+    # shellcheck disable=SC2086 # PROCESS_ARGS: words for pipeline_bench
     $BENCH --records "$N" --log "kafka://$B" --topic relayonly --partitions $P --role process \
-      >"$work/process.out"
+      ${PROCESS_ARGS:-} >"$work/process.out"
     ours=$(awk '/^  records\/s/ {print $2; exit}' "$work/process.out")
     echo "  DataForge process  $(printf '%10.0f' "$ours") records/s (first record -> $N stored in RocksDB;" \
       "$(awk '/process busy/ {print $3}' "$work/process.out") us/record busy)"

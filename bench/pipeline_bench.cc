@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
   std::string store_url;
   std::string role_name = "all";
   std::string topic;
+  std::string group;
+  std::vector<std::string> log_properties;
   int partitions = 0;
   std::string schema_type;
   app.add_option("--records", records, "Records to fetch (role process: to consume)")
@@ -109,6 +111,12 @@ int main(int argc, char** argv) {
   app.add_option("--role", role_name, "all, ingest or process (needs a kafka:// log)")
       ->check(CLI::IsMember({"all", "ingest", "process"}))
       ->capture_default_str();
+  app.add_option("--group", group,
+                 "process.group (default: the pipeline file's; role process over Kafka: a new "
+                 "group reads the topic from its start)");
+  app.add_option("--log-property", log_properties,
+                 "log.properties entry K=V, repeatable (Kafka: a librdkafka property, e.g. "
+                 "queued.max.messages.kbytes=131072)");
   app.add_option("--topic", topic, "Topic (default: the pipeline file's)");
   app.add_option("--partitions", partitions, "Topic partitions (default: the pipeline file's)");
   app.add_option("--schema", schema_type,
@@ -159,6 +167,15 @@ int main(int argc, char** argv) {
   if (!staging_url.empty()) config.staging.url = staging_url;
   if (!store_url.empty()) config.store.url = store_url;
   if (!topic.empty()) config.log.topic = topic;
+  if (!group.empty()) config.process.group = group;
+  for (const std::string& kv : log_properties) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "pipeline_bench: --log-property '{}' is not K=V\n", kv);
+      return 2;
+    }
+    config.log.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
   if (partitions > 0) config.log.partitions = partitions;
   if (!schema_type.empty()) {
     config.process.schema.subject = "bench-row";
