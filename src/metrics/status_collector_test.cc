@@ -21,7 +21,7 @@ namespace dataforge::metrics {
 namespace {
 
 // Delegates to `inner`; Count() waits until Release() and then counts, or fails when told to.
-class GatedCountStore final : public testing::ForwardingStore {
+class GatedCountStore final : public dataforge::testing::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
 

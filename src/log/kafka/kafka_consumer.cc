@@ -15,6 +15,9 @@ constexpr int kConsumerRequestTimeoutMs = 10'000;
 // the partitions back (a member learns of a rebalance with its next heartbeat, every second)
 // before it is sent again anyway.
 constexpr int64_t kRebalanceWaitUs = 2'000'000;
+// WakeStalledFetchers: at most one wake-up per this long, each waiting at most this long.
+constexpr int64_t kWakeEveryUs = 50'000;
+constexpr int kWakeTimeoutMs = 100;
 
 KafkaConsumer* Owner(void* opaque) {
   return static_cast<KafkaConsumer*>(static_cast<KafkaErrorReporter*>(opaque)->owner);
@@ -326,7 +329,11 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
     bool got_any = out->size() > before;
     int64_t left_ms = (deadline - Clock::Real()->MonotonicMicros()) / 1000;
     int wait_ms = got_any ? 0 : static_cast<int>(std::clamp<int64_t>(left_ms, 0, 100));
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, wait_ms);
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 0);
+    if (!m) {
+      WakeStalledFetchers();
+      if (wait_ms > 0) m = rd_kafka_consumer_poll(rk, wait_ms);
+    }
     if (!m) {
       if (got_any || left_ms <= 0 || stop.stop_requested()) break;
       continue;
@@ -376,6 +383,31 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
   }
   if (!callback_error_.ok()) return std::exchange(callback_error_, Status::OK());
   return Status::OK();
+}
+
+void KafkaConsumer::WakeStalledFetchers() {
+  rd_kafka_t* rk = rk_.get();
+  int64_t now = Clock::Real()->MonotonicMicros();
+  if (assigned_.empty() || now - last_wake_us_ < kWakeEveryUs) return;
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size())));
+  bool behind = false;
+  for (const auto& [p, processed] : assigned_) {
+    int64_t lo = -1, hi = -1;  // as of the last fetch response: no request
+    auto next = expected_.find(p);
+    if (next != expected_.end() &&
+        rd_kafka_get_watermark_offsets(rk, topic_.c_str(), p, &lo, &hi) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hi > next->second) {
+      behind = true;
+    }
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_END;  // as a timestamp: the latest offset
+  }
+  if (!behind) return;
+  last_wake_us_ = now;
+  // One ListOffsets request per partition leader; the answer is not needed, the request wakes
+  // the leader's broker thread, which then decides again whether to fetch.
+  (void)rd_kafka_offsets_for_times(rk, list.get(), kWakeTimeoutMs);
 }
 
 std::optional<LostRange> KafkaConsumer::CheckOffset(int32_t partition, int64_t offset) {

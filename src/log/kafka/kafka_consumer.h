@@ -73,6 +73,14 @@ class KafkaConsumer final : public LogConsumer {
   std::optional<LostRange> CheckOffset(int32_t partition, int64_t offset);
   // Moves the fetcher of `partition` to `offset` (purging what was fetched before).
   void Seek(int32_t partition, int64_t offset);
+  // librdkafka 2.0 (Debian 12's) stops fetching while its pre-fetch queue is full
+  // (queued.max.messages.kbytes) and looks again only when a broker thread wakes, up to a second
+  // later, however soon the queue drains (librdkafka 2.1 made the pause fetch.queue.backoff.ms).
+  // Called when the queue is empty: if an assigned partition has records past what Poll has
+  // returned (the high watermark of the last fetch), one ListOffsets request per partition leader
+  // wakes their broker threads, which then fetch again. At most every 50 ms, waiting at most
+  // 100 ms.
+  void WakeStalledFetchers();
 
   std::string group_;
   std::string topic_;
@@ -104,6 +112,7 @@ class KafkaConsumer final : public LogConsumer {
   };
   std::vector<Held> held_;
   std::vector<ConsumedRecord>* polling_ = nullptr;  // Poll's output while inside Poll
+  int64_t last_wake_us_ = 0;                        // WakeStalledFetchers (monotonic)
   Status callback_error_;                           // first error raised inside a callback
 };
 

@@ -245,6 +245,38 @@ std::vector<ConsumedRecord> Drain(LogConsumer* c, size_t want) {
   return all;
 }
 
+// librdkafka 2.0 stops fetching once its pre-fetch queue is full (queued.max.messages.kbytes)
+// and looks again only when a broker thread wakes, up to a second later, however soon the queue
+// is drained. Here every fetch fills the queue (1 KB; each fetch returns one batch of 100 records
+// of 1 KB), so reading 40 batches waited ~40 such pauses (35 s) until Poll woke the fetchers when
+// it found the queue empty with records left to read.
+TEST_F(KafkaLogTest, AFullPrefetchQueueDoesNotPauseReading) {
+  auto log = Open();
+  kafka_.CreateTopic("t", 1);
+  ASSERT_TRUE(log->CreateTopic("t", 1).ok());
+  for (int b = 0; b < 40; ++b) ASSERT_TRUE(AppendKilobyteBatch(*log, "t", b).ok());
+  LogOptions options;
+  options.properties = {{"queued.max.messages.kbytes", "1"}, {"max.partition.fetch.bytes", "1"}};
+  auto reader = OpenLog(kafka_.url(), OpenMode::kReadWrite, options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  CountingListener listener;
+  auto c = (*reader)->Subscribe("g", "t", &listener);
+  ASSERT_TRUE(c.ok());
+  std::vector<ConsumedRecord> first;
+  for (Deadline d(120); !d.Passed() && first.empty();) {
+    ASSERT_TRUE((*c)->Poll(100, 100'000, {}, &first).ok());  // joined, and fetching
+  }
+  ASSERT_FALSE(first.empty());
+  auto start = std::chrono::steady_clock::now();
+  std::vector<ConsumedRecord> rest = Drain(c->get(), 4000 - first.size());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(first.size() + rest.size(), 4000u);
+  EXPECT_EQ(rest.back().offset, 3999);
+  // ~4 s here (a wake-up at most every 50 ms); ~35 s when the fetchers pause at each full queue.
+  EXPECT_LT(seconds, 20.0) << "the fetchers paused at each full queue";
+  ASSERT_TRUE((*c)->Close().ok());
+}
+
 TEST_F(KafkaLogTest, GroupMembersShareThePartitionsAndResumeAtTheLaterOffset) {
   auto log = Open();
   kafka_.CreateTopic("t", 4);
