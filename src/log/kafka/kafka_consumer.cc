@@ -15,8 +15,10 @@ constexpr int kConsumerRequestTimeoutMs = 10'000;
 // the partitions back (a member learns of a rebalance with its next heartbeat, every second)
 // before it is sent again anyway.
 constexpr int64_t kRebalanceWaitUs = 2'000'000;
-// WakeStalledFetchers: at most one wake-up per this long, each waiting at most this long.
+// WakeStalledFetchers: at most one wake-up per this long, each waiting at most this long; after
+// a wake-up that brought no record the interval doubles, up to the second librdkafka pauses.
 constexpr int64_t kWakeEveryUs = 50'000;
+constexpr int64_t kWakeEveryMaxUs = 1'000'000;
 constexpr int kWakeTimeoutMs = 100;
 
 KafkaConsumer* Owner(void* opaque) {
@@ -373,6 +375,10 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
       end = std::max(end, hi);
     }
   }
+  if (out->size() > before) {
+    records_since_wake_ = true;
+    wake_every_us_ = kWakeEveryUs;
+  }
   polling_ = nullptr;
   SendCommits();  // commits that failed and may be sent again now
   if (errors_.fatal()) {
@@ -388,7 +394,7 @@ Status KafkaConsumer::Poll(size_t max_records, int64_t timeout_us, std::stop_tok
 void KafkaConsumer::WakeStalledFetchers() {
   rd_kafka_t* rk = rk_.get();
   int64_t now = Clock::Real()->MonotonicMicros();
-  if (assigned_.empty() || now - last_wake_us_ < kWakeEveryUs) return;
+  if (assigned_.empty() || now - last_wake_us_ < wake_every_us_) return;
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size())));
   bool behind = false;
   for (const auto& [p, processed] : assigned_) {
@@ -404,6 +410,12 @@ void KafkaConsumer::WakeStalledFetchers() {
         RD_KAFKA_OFFSET_END;  // as a timestamp: the latest offset
   }
   if (!behind) return;
+  // The last wake-up brought nothing: what is past our position may never come (a transaction's
+  // control record at the end of a partition counts in its high watermark).
+  if (last_wake_us_ != 0 && !records_since_wake_) {
+    wake_every_us_ = std::min(wake_every_us_ * 2, kWakeEveryMaxUs);
+  }
+  records_since_wake_ = false;
   last_wake_us_ = now;
   // One ListOffsets request per partition leader; the answer is not needed, the request wakes
   // the leader's broker thread, which then decides again whether to fetch.

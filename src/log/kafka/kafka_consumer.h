@@ -78,8 +78,8 @@ class KafkaConsumer final : public LogConsumer {
   // later, however soon the queue drains (librdkafka 2.1 made the pause fetch.queue.backoff.ms).
   // Called when the queue is empty: if an assigned partition has records past what Poll has
   // returned (the high watermark of the last fetch), one ListOffsets request per partition leader
-  // wakes their broker threads, which then fetch again. At most every 50 ms, waiting at most
-  // 100 ms.
+  // wakes their broker threads, which then fetch again. At most every 50 ms (doubling up to 1 s
+  // while wake-ups bring nothing), waiting at most 100 ms.
   void WakeStalledFetchers();
 
   std::string group_;
@@ -113,6 +113,8 @@ class KafkaConsumer final : public LogConsumer {
   std::vector<Held> held_;
   std::vector<ConsumedRecord>* polling_ = nullptr;  // Poll's output while inside Poll
   int64_t last_wake_us_ = 0;                        // WakeStalledFetchers (monotonic)
+  int64_t wake_every_us_ = 50'000;                  // its interval now
+  bool records_since_wake_ = false;                 // Poll returned records since then
   Status callback_error_;                           // first error raised inside a callback
 };
 
