@@ -350,15 +350,33 @@ TEST(ProcessorTest, BatchCountsRowsAndDeadLettersPerPartitionAndEnsuresItsTable)
   std::filesystem::remove_all(dir);
 }
 
-// Five records in each of two partitions, keys 0-9.
-void AppendTenUsers(Log* log) {
+// A temp dir with an embedded log whose topic "t" holds five records in each of two partitions
+// (keys 0-9), and a RocksDB store; the dir is removed with the object.
+struct TenUsers {
+  ~TenUsers() { std::filesystem::remove_all(dir); }
+  std::string dir;
+  PipelineConfig config = DefaultPipelineConfig();
+  std::unique_ptr<Log> log;
+  std::unique_ptr<Store> store;
+};
+
+void OpenTenUsers(TenUsers* t) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  t->dir = mkdtemp(tmpl);
+  auto log = OpenLog("file://" + t->dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  t->log = std::move(log).value();
+  ASSERT_TRUE(t->log->CreateTopic("t", 2).ok());
   for (int32_t p = 0; p < 2; ++p) {
     std::vector<LogRecord> records;
     for (int i = 0; i < 5; ++i) {
       records.push_back({fmt::format("00000000-0000-4000-8000-0000000000{}{}", p, i), "{}", 1, {}});
     }
-    ASSERT_TRUE(log->Append("t", p, records).ok());
+    ASSERT_TRUE(t->log->Append("t", p, records).ok());
   }
+  auto store = OpenStore("rocksdb://" + t->dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  t->store = std::move(store).value();
 }
 
 // A stage that changes nothing: its presence alone makes the processor apply on its own thread.
@@ -375,20 +393,14 @@ class PassStage final : public BatchStage {
 TEST(ProcessorTest, EachBatchIsDurableWhenRunOnceReturnsThoughAppliedOnAnotherThread) {
   for (bool with_stage : {false, true}) {
     SCOPED_TRACE(with_stage ? "with a stage: no overlap" : "no stage: overlapped");
-    char tmpl[] = "/tmp/df_proc_XXXXXX";
-    std::string dir = mkdtemp(tmpl);
-    PipelineConfig config = DefaultPipelineConfig();
-    auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
-    ASSERT_TRUE(log.ok());
-    ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
-    AppendTenUsers(log->get());
+    TenUsers t;
+    ASSERT_NO_FATAL_FAILURE(OpenTenUsers(&t));
+    const PipelineConfig& config = t.config;
     auto mapper = Mapper::Create(config.process);
     ProcessorProbe probe;
-    auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-    ASSERT_TRUE(inner.ok());
-    RecordingStore store(std::move(inner).value());
+    RecordingStore store(std::move(t.store));
     PassStage stage;
-    Processor p(log->get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+    Processor p(t.log.get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
     if (with_stage) p.AddStage(&stage);
     ASSERT_TRUE(p.Start().ok());
     // Batches of 4 read 2 records of each partition: 4, 4, then the last 2.
@@ -414,7 +426,6 @@ TEST(ProcessorTest, EachBatchIsDurableWhenRunOnceReturnsThoughAppliedOnAnotherTh
         EXPECT_NE(t, std::this_thread::get_id());
       }
     }
-    std::filesystem::remove_all(dir);
   }
 }
 
@@ -422,21 +433,15 @@ TEST(ProcessorTest, EachBatchIsDurableWhenRunOnceReturnsThoughAppliedOnAnotherTh
 // Apply fails: a new processor reads it again from the store's offsets, and every record is
 // stored exactly once.
 TEST(ProcessorTest, ABatchPolledAheadOfAFailedApplyIsReadAgain) {
-  char tmpl[] = "/tmp/df_proc_XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  PipelineConfig config = DefaultPipelineConfig();
-  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(log.ok());
-  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
-  AppendTenUsers(log->get());
+  TenUsers t;
+  ASSERT_NO_FATAL_FAILURE(OpenTenUsers(&t));
+  const PipelineConfig& config = t.config;
   auto mapper = Mapper::Create(config.process);
   ProcessorProbe probe;
-  auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(inner.ok());
-  RecordingStore store(std::move(inner).value());
+  RecordingStore store(std::move(t.store));
   store.fail_apply = 2;
   {
-    Processor p(log->get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+    Processor p(t.log.get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
     ASSERT_TRUE(p.Start().ok());
     EXPECT_EQ(*p.RunOnce(), 4u);
     auto failed = p.RunOnce();  // the second batch fails; the third was polled meanwhile
@@ -446,7 +451,7 @@ TEST(ProcessorTest, ABatchPolledAheadOfAFailedApplyIsReadAgain) {
   EXPECT_EQ(*store.Count(config.process.table), 4u);
   EXPECT_EQ(store.Counters()->stored, 4u);
   store.fail_apply = 0;
-  Processor again(log->get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+  Processor again(t.log.get(), &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
   ASSERT_TRUE(again.Start().ok());
   EXPECT_EQ(*again.RunOnce(), 4u);  // the failed batch's records, from the store's offsets
   EXPECT_EQ(*again.RunOnce(), 2u);  // then the batch that had been polled ahead
@@ -455,7 +460,6 @@ TEST(ProcessorTest, ABatchPolledAheadOfAFailedApplyIsReadAgain) {
   auto counters = store.Counters();
   EXPECT_EQ(counters->stored, 10u);
   EXPECT_EQ(counters->dead_lettered, 0u);
-  std::filesystem::remove_all(dir);
 }
 
 // The embedded log with a rebalance played into the consumer's Poll number `revoke_at`: the
@@ -546,21 +550,15 @@ class GatedStore final : public testing::ForwardingStore {
 // Apply and passes the batch's positions to Commit() before the partitions may go: a batch is
 // never made durable after another member could have resumed its partitions.
 TEST(ProcessorTest, ARevokeDuringAnApplyWaitsForItAndCommitsItsPositions) {
-  char tmpl[] = "/tmp/df_proc_XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  PipelineConfig config = DefaultPipelineConfig();
-  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(log.ok());
-  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
-  AppendTenUsers(log->get());
-  auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(inner.ok());
-  GatedStore store(inner->get());
+  TenUsers t;
+  ASSERT_NO_FATAL_FAILURE(OpenTenUsers(&t));
+  const PipelineConfig& config = t.config;
+  GatedStore store(t.store.get());
   uint64_t rows_at_revoke = 0;
   // Poll 1 reads the first batch; poll 2 is the poll ahead, while the first batch's Apply waits
   // for the gate. The rebalance opens the gate and calls BeforeRevoke at once.
   RevokingLog revoking(
-      log->get(), 2, [&] { store.Open(); },
+      t.log.get(), 2, [&] { store.Open(); },
       [&] { rows_at_revoke = *store.Count(config.process.table); });
   auto mapper = Mapper::Create(config.process);
   ProcessorProbe probe;
@@ -582,7 +580,6 @@ TEST(ProcessorTest, ARevokeDuringAnApplyWaitsForItAndCommitsItsPositions) {
   EXPECT_EQ(*p.RunOnce(), 2u);
   EXPECT_EQ(*store.Count(config.process.table), 10u);
   EXPECT_EQ(store.Counters()->stored, 10u);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
