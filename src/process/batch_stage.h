@@ -8,6 +8,11 @@
 // the batch (RunOnce returns it; nothing of the batch is committed to the log's group), and the
 // processor is not run again (processor.h RunOnce): what a stage kept of the failed batch is
 // dropped with it.
+// Batches come to a stage one at a time: a batch's first OnRow comes after the previous batch's
+// AfterApply, although the processor polls and maps the next batch's records while the store
+// applies this one (processor.h "Overlap"). OnResume may come between a batch's BeforeApply and
+// its AfterApply (a rebalance during that Apply); the batch is then durable already (the
+// processor waits for it before partitions are revoked), or holds no record of the partition.
 // Thread-compatible: the processor's thread calls it.
 #pragma once
 

@@ -99,9 +99,9 @@ Status Processor::PollBatch(int64_t wait_us, std::stop_token stop,
 
 Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   if (barrier_) return ContinueBarrier(wait_us, stop);
-  const bool overlap = stages_.empty();
   if (ahead_mapped_) {
     ahead_mapped_ = false;
+    DF_RETURN_IF_ERROR(RunStages(ahead_.records, &ahead_));
     std::swap(current_, ahead_);
     return ApplyOverlapped(stop);
   }
@@ -115,9 +115,9 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
     DF_RETURN_IF_ERROR(PollBatch(wait_us, stop, &consumed_, &lost));
   }
   if (consumed_.empty() && lost.empty()) return size_t{0};
-  if (!overlap || HasTruncateMarker(consumed_))
-    return Process(std::move(consumed_), std::move(lost));
+  if (HasTruncateMarker(consumed_)) return Process(std::move(consumed_), std::move(lost));
   DF_RETURN_IF_ERROR(Prepare(consumed_, std::move(lost), &current_));
+  DF_RETURN_IF_ERROR(RunStages(consumed_, &current_));
   return ApplyOverlapped(stop);
 }
 
@@ -131,6 +131,7 @@ Result<size_t> Processor::ApplyOverlapped(std::stop_token stop) {
       (!ahead_records_.empty() || !lost.empty())) {
     ahead = Prepare(ahead_records_, std::move(lost), &ahead_);
     ahead_mapped_ = ahead.ok();
+    if (!stages_.empty()) ahead_.records.swap(ahead_records_);  // RunStages reads them
     ahead_records_.clear();
   } else {
     ahead_lost_ = std::move(lost);  // a truncate marker: Process() takes them next time
@@ -316,6 +317,7 @@ void Processor::StartBatch(StoreBatch* batch) {
 Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
                                        const std::vector<LostRange>& lost) {
   DF_RETURN_IF_ERROR(Prepare(records, lost, &current_));
+  DF_RETURN_IF_ERROR(RunStages(records, &current_));
   int64_t apply_started = clock_->MonotonicMicros();
   DF_RETURN_IF_ERROR(store_->Apply(current_.batch));
   return Finish(current_, clock_->MonotonicMicros() - apply_started);
@@ -327,6 +329,18 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
   std::vector<PartitionPosition>& positions = out->positions;
   StartBatch(&batch);
   positions.clear();
+  out->kept.clear();
+  out->letters.clear();
+  out->records.clear();
+  const bool staged = !stages_.empty();
+  // With stages, the letters wait in record order beside the kept rows (RunStages).
+  auto letter = [&](DeadLetter d) {
+    if (staged) {
+      out->letters.emplace_back(out->kept.size(), std::move(d));
+    } else {
+      batch.dead_letters.push_back(std::move(d));
+    }
+  };
   counts_.clear();
   out->timestamps.clear();
   out->lost = std::move(lost_ranges);
@@ -366,17 +380,16 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
     auto where = [&] { return fmt::format("{}/{}@{}", topic_, c.partition, c.offset); };
     if (IsBroadcastKey(c.record.key)) {
       // Barriers take their markers out before this; one that is left came out of order.
-      batch.dead_letters.push_back({"process",
-                                    "a broadcast record (a source truncate) that is not at its "
-                                    "place in the partitions' order: not applied",
-                                    where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
+      letter({"process",
+              "a broadcast record (a source truncate) that is not at its place in the "
+              "partitions' order: not applied",
+              where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
       ++counts.dead_lettered;
     } else if (c.record.value.size() > config_.max_record_bytes) {
-      batch.dead_letters.push_back(
-          {"process",
-           fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
-                       c.record.value.size(), config_.max_record_bytes),
-           where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
+      letter({"process",
+              fmt::format("record of {} bytes exceeds process.max_record_bytes ({})",
+                          c.record.value.size(), config_.max_record_bytes),
+              where(), c.record.value.substr(0, 1024), clock_->NowMicros()});
       ++counts.dead_lettered;
     } else {
       // log.format confluent-*: the value in Confluent's wire format, decoded by its schema id.
@@ -388,9 +401,8 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
       }
       MapResult m;
       if (decoded && !decoded->ok) {
-        batch.dead_letters.push_back({"process", std::move(decoded->reason), where(),
-                                      WirePayloadText(c.record.value), clock_->NowMicros(),
-                                      std::move(c.record.key)});
+        letter({"process", std::move(decoded->reason), where(), WirePayloadText(c.record.value),
+                clock_->NowMicros(), std::move(c.record.key)});
         ++counts.dead_lettered;
         out->timestamps.push_back(c.record.timestamp_us);
         continue;
@@ -410,26 +422,17 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
       } else if (m.ok) {
         RowWrite row{std::move(m.key), std::move(m.row_json), m.deleted};
         ++counts.stored;
-        if (!stages_.empty()) {
-          // The row joins the batch after the stages saw it: a stage may add rows to the batch
-          // in OnRow (a derived table), and a reference into batch.rows would move under it.
-          const size_t letters = batch.dead_letters.size();
-          // The stages see the JSON the mapping read: a confluent log.format's value decoded
-          // (swapped in for them, then back).
-          if (decoded) c.record.value.swap(decoded->json);
-          Status staged = Status::OK();
-          for (BatchStage* stage : stages_) {
-            staged = stage->OnRow(c, m, row, &batch);
-            if (!staged.ok()) break;
-          }
-          if (decoded) c.record.value.swap(decoded->json);
-          DF_RETURN_IF_ERROR(staged);
-          batch.stage_letters += batch.dead_letters.size() - letters;
+        if (staged) {
+          std::optional<std::string> json;
+          if (decoded) json = std::move(decoded->json);
+          out->kept.push_back({static_cast<size_t>(&c - records.data()), std::move(m),
+                               std::move(row), std::move(json)});
+        } else if (write_table_) {
+          batch.rows.push_back(std::move(row));
         }
-        if (write_table_) batch.rows.push_back(std::move(row));
       } else {
-        batch.dead_letters.push_back({"process", std::move(m.error), where(), std::move(*value),
-                                      clock_->NowMicros(), std::move(c.record.key)});
+        letter({"process", std::move(m.error), where(), std::move(*value), clock_->NowMicros(),
+                std::move(c.record.key)});
         ++counts.dead_lettered;
       }
     }
@@ -449,6 +452,42 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
     out->dead_lettered += counts_[i].dead_lettered;
     out->filtered += counts_[i].filtered;
   }
+  return Status::OK();
+}
+
+Status Processor::RunStages(std::vector<ConsumedRecord>& records, Prepared* p) {
+  if (stages_.empty()) return Status::OK();
+  StoreBatch& batch = p->batch;
+  size_t next_letter = 0;
+  auto letters_through = [&](size_t kept) {
+    while (next_letter < p->letters.size() && p->letters[next_letter].first <= kept) {
+      batch.dead_letters.push_back(std::move(p->letters[next_letter++].second));
+    }
+  };
+  for (size_t i = 0; i < p->kept.size(); ++i) {
+    letters_through(i);
+    Prepared::KeptRow& k = p->kept[i];
+    ConsumedRecord& c = records[k.record];
+    // The row joins the batch after the stages saw it: a stage may add rows to the batch in
+    // OnRow (a derived table), and a reference into batch.rows would move under it.
+    const size_t letters = batch.dead_letters.size();
+    // The stages see the JSON the mapping read: a confluent log.format's value decoded
+    // (swapped in for them, then back).
+    if (k.decoded) c.record.value.swap(*k.decoded);
+    Status staged = Status::OK();
+    for (BatchStage* stage : stages_) {
+      staged = stage->OnRow(c, k.mapped, k.row, &batch);
+      if (!staged.ok()) break;
+    }
+    if (k.decoded) c.record.value.swap(*k.decoded);
+    DF_RETURN_IF_ERROR(staged);
+    batch.stage_letters += batch.dead_letters.size() - letters;
+    if (write_table_) batch.rows.push_back(std::move(k.row));
+  }
+  letters_through(p->kept.size());
+  p->kept.clear();
+  p->letters.clear();
+  p->records.clear();
   for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->BeforeApply(&batch));
   return Status::OK();
 }

@@ -32,8 +32,9 @@
 // skipped when the consumer returns them later. Memory: a barrier keeps at most the held
 // records of one Poll.
 // Overlap: while the store applies a batch (on the applier's thread, process/store_applier.h),
-// the processor polls and maps the next one, unless a stage is added (a stage's state after a
-// batch, e.g. an aggregate's evictions, feeds the next one). A rebalance inside that Poll waits
+// the processor polls and maps the next one. Its stages (outputs, aggregates) see it only after
+// the applied batch's AfterApply: a stage's state after a batch (e.g. an aggregate's evictions)
+// feeds the next one, so the stages take batches one at a time. A rebalance inside that Poll waits
 // for the Apply and commits its positions before the partitions go (BeforeRevoke), so a batch
 // is never durable after its partitions moved to another member. RunOnce still returns only
 // once its batch is durable and committed; the batch polled ahead is only polled (and mapped):
@@ -142,6 +143,18 @@ class Processor final : private ConsumerListener {
     std::vector<LostRange> lost;      // logged once the batch is durable
     uint64_t stored = 0, dead_lettered = 0, filtered = 0, lost_records = 0, duplicates = 0;
     size_t consumed = 0;  // log records (not the lost ones)
+    // With stages: the rows the mapping kept and its letters, in record order, not yet in
+    // `batch`: RunStages hands each row to the stages, then adds rows and letters to `batch` in
+    // that order. Without stages the mapping adds them to `batch` itself.
+    struct KeptRow {
+      size_t record;  // index into the batch's records
+      MapResult mapped;
+      RowWrite row;
+      std::optional<std::string> decoded;  // the value the mapping read, when decoded
+    };
+    std::vector<KeptRow> kept;
+    std::vector<std::pair<size_t, DeadLetter>> letters;  // each after `first` rows of `kept`
+    std::vector<ConsumedRecord> records;  // with stages, when polled ahead: `kept`'s records
   };
   // Empties `batch` (keeping its buffers) for the next batch of config_.table and group.
   void StartBatch(StoreBatch* batch);
@@ -149,9 +162,12 @@ class Processor final : private ConsumerListener {
   // what a truncate barrier applied ahead of the consumer.
   Status PollBatch(int64_t wait_us, std::stop_token stop, std::vector<ConsumedRecord>* records,
                    std::vector<LostRange>* lost);
-  // Maps `records` (offset order within each partition) and `lost` into `out`, the stages'
-  // writes and BeforeApply included.
+  // Maps `records` (offset order within each partition) and `lost` into `out`. With stages, the
+  // kept rows wait in `out->kept` for RunStages.
   Status Prepare(std::vector<ConsumedRecord>& records, std::vector<LostRange> lost, Prepared* out);
+  // The stages' part of `p` (prepared from `records`): OnRow for each kept row, then BeforeApply.
+  // Runs after the previous batch's Finish, so a stage sees batches one after the other.
+  Status RunStages(std::vector<ConsumedRecord>& records, Prepared* p);
   // After `p`'s Apply succeeded: the stages' AfterApply, the lost ranges logged, the offsets
   // committed to the log's group, the probe. Returns records consumed plus lost.
   Result<size_t> Finish(Prepared& p, int64_t apply_us);

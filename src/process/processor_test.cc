@@ -284,6 +284,45 @@ TEST(ProcessorTest, RecordsTheLogDeletedAreCountedLostOnceWithTheOffset) {
 namespace dataforge {
 namespace {
 
+// A temp dir (removed with the object) with an embedded log whose topic "t" has `partitions`
+// partitions, and a RocksDB store.
+struct LogAndStore {
+  ~LogAndStore() { std::filesystem::remove_all(dir); }
+  std::string dir;
+  PipelineConfig config = DefaultPipelineConfig();
+  std::unique_ptr<Log> log;
+  std::unique_ptr<Store> store;
+};
+
+void OpenLogAndStore(LogAndStore* t, int32_t partitions) {
+  char tmpl[] = "/tmp/df_proc_XXXXXX";
+  t->dir = mkdtemp(tmpl);
+  auto log = OpenLog("file://" + t->dir + "/log", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(log.ok());
+  t->log = std::move(log).value();
+  ASSERT_TRUE(t->log->CreateTopic("t", partitions).ok());
+  auto store = OpenStore("rocksdb://" + t->dir + "/store", OpenMode::kReadWrite, {});
+  ASSERT_TRUE(store.ok());
+  t->store = std::move(store).value();
+}
+
+// A user record the default mapping stores: key "00000000-0000-4000-8000-<12 digits of i>".
+LogRecord UserRecord(int i) {
+  return LogRecord{fmt::format("00000000-0000-4000-8000-{:012}", i), "{}", 1, {}};
+}
+
+// LogAndStore with five records in each of two partitions (UserRecord(10 * p + i)).
+using TenUsers = LogAndStore;
+
+void OpenTenUsers(TenUsers* t) {
+  ASSERT_NO_FATAL_FAILURE(OpenLogAndStore(t, 2));
+  for (int32_t p = 0; p < 2; ++p) {
+    std::vector<LogRecord> records;
+    for (int i = 0; i < 5; ++i) records.push_back(UserRecord(10 * p + i));
+    ASSERT_TRUE(t->log->Append("t", p, records).ok());
+  }
+}
+
 // Forwards to a real store (owned) and keeps a copy of every applied batch.
 class RecordingStore final : public testing::ForwardingStore {
  public:
@@ -309,24 +348,19 @@ class RecordingStore final : public testing::ForwardingStore {
 };
 
 TEST(ProcessorTest, BatchCountsRowsAndDeadLettersPerPartitionAndEnsuresItsTable) {
-  char tmpl[] = "/tmp/df_proc_XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  PipelineConfig config = DefaultPipelineConfig();
-  auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(log.ok());
-  ASSERT_TRUE((*log)->CreateTopic("t", 2).ok());
-  auto good = [](int i) {
-    return LogRecord{"00000000-0000-4000-8000-00000000000" + std::to_string(i), "{}", 1, {}};
-  };
-  ASSERT_TRUE((*log)->Append("t", 0, std::vector<LogRecord>{good(1), good(2), good(3)}).ok());
+  LogAndStore t;
+  ASSERT_NO_FATAL_FAILURE(OpenLogAndStore(&t, 2));
+  const PipelineConfig& config = t.config;
   ASSERT_TRUE(
-      (*log)->Append("t", 1, std::vector<LogRecord>{good(4), LogRecord{"bad", "{}", 1, {}}}).ok());
+      t.log->Append("t", 0, std::vector<LogRecord>{UserRecord(1), UserRecord(2), UserRecord(3)})
+          .ok());
+  ASSERT_TRUE(
+      t.log->Append("t", 1, std::vector<LogRecord>{UserRecord(4), LogRecord{"bad", "{}", 1, {}}})
+          .ok());
   auto mapper = Mapper::Create(config.process);
   ProcessorProbe probe;
-  auto inner = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(inner.ok());
-  RecordingStore store(std::move(inner).value());
-  Processor p(log->get(), &store, &*mapper, config.process, "t", 100, Clock::Real(), &probe);
+  RecordingStore store(std::move(t.store));
+  Processor p(t.log.get(), &store, &*mapper, config.process, "t", 100, Clock::Real(), &probe);
   ASSERT_TRUE(p.Start().ok());
   ASSERT_EQ(store.ensured.size(), 1u);
   EXPECT_EQ(store.ensured[0].table, "dataforge.created_users");
@@ -347,39 +381,65 @@ TEST(ProcessorTest, BatchCountsRowsAndDeadLettersPerPartitionAndEnsuresItsTable)
   EXPECT_EQ(offsets[1].next_offset, 2);
   EXPECT_EQ(offsets[1].stored, 1u);
   EXPECT_EQ(offsets[1].dead_lettered, 1u);
-  std::filesystem::remove_all(dir);
 }
 
-// A temp dir with an embedded log whose topic "t" holds five records in each of two partitions
-// (keys 0-9), and a RocksDB store; the dir is removed with the object.
-struct TenUsers {
-  ~TenUsers() { std::filesystem::remove_all(dir); }
-  std::string dir;
-  PipelineConfig config = DefaultPipelineConfig();
-  std::unique_ptr<Log> log;
-  std::unique_ptr<Store> store;
+// A stage that adds, for each row, a letter ("stage <key>") and a row of its own table.
+class LetteringStage final : public BatchStage {
+ public:
+  Status OnRow(const ConsumedRecord& c, const MapResult&, const RowWrite& row,
+               StoreBatch* batch) override {
+    batch->dead_letters.push_back({"process", "stage " + row.key, "", c.record.value, 0});
+    batch->rows.push_back({row.key, "{}", false, true, "dataforge.derived"});
+    return Status::OK();
+  }
 };
 
-void OpenTenUsers(TenUsers* t) {
-  char tmpl[] = "/tmp/df_proc_XXXXXX";
-  t->dir = mkdtemp(tmpl);
-  auto log = OpenLog("file://" + t->dir + "/log", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(log.ok());
-  t->log = std::move(log).value();
-  ASSERT_TRUE(t->log->CreateTopic("t", 2).ok());
-  for (int32_t p = 0; p < 2; ++p) {
-    std::vector<LogRecord> records;
-    for (int i = 0; i < 5; ++i) {
-      records.push_back({fmt::format("00000000-0000-4000-8000-0000000000{}{}", p, i), "{}", 1, {}});
+// With a stage, a batch's rows and letters keep the records' order, whether the batch was mapped
+// in the RunOnce that applies it (the first) or while the one before it was applied (the second).
+TEST(ProcessorTest, WithAStageRowsAndLettersKeepTheRecordsOrder) {
+  LogAndStore t;
+  ASSERT_NO_FATAL_FAILURE(OpenLogAndStore(&t, 1));
+  const PipelineConfig& config = t.config;
+  auto bad = [](int i) { return LogRecord{"bad" + std::to_string(i), "{}", 1, {}}; };
+  ASSERT_TRUE(t.log
+                  ->Append("t", 0,
+                           std::vector<LogRecord>{UserRecord(1), bad(1), UserRecord(2),
+                                                  UserRecord(3), bad(2), UserRecord(4)})
+                  .ok());
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  RecordingStore store(std::move(t.store));
+  ASSERT_TRUE(store.EnsureTable({"dataforge.derived", "id", {{"id", "text"}}}).ok());
+  LetteringStage stage;
+  Processor p(t.log.get(), &store, &*mapper, config.process, "t", 3, Clock::Real(), &probe);
+  p.AddStage(&stage);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 3u);
+  EXPECT_EQ(*p.RunOnce(), 3u);
+  ASSERT_EQ(store.batches.size(), 2u);
+  for (int b = 0; b < 2; ++b) {
+    SCOPED_TRACE("batch " + std::to_string(b + 1));
+    const StoreBatch& batch = store.batches[b];
+    const std::string first = UserRecord(2 * b + 1).key, second = UserRecord(2 * b + 2).key;
+    ASSERT_EQ(batch.dead_letters.size(), 3u);
+    EXPECT_EQ(batch.dead_letters[0].reason, "stage " + first);
+    EXPECT_EQ(batch.dead_letters[1].key, "bad" + std::to_string(b + 1));  // the mapping's letter
+    EXPECT_EQ(batch.dead_letters[2].reason, "stage " + second);
+    EXPECT_EQ(batch.stage_letters, 2u);
+    ASSERT_EQ(batch.rows.size(), 4u);
+    const std::vector<std::pair<std::string, std::string>> rows = {
+        {"dataforge.derived", first}, {"", first}, {"dataforge.derived", second}, {"", second}};
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(batch.rows[i].table, rows[i].first) << "row " << i;
+      EXPECT_EQ(batch.rows[i].key, rows[i].second) << "row " << i;
     }
-    ASSERT_TRUE(t->log->Append("t", p, records).ok());
+    ASSERT_EQ(batch.offsets.size(), 1u);
+    EXPECT_EQ(batch.offsets[0].stored, 2u);
+    EXPECT_EQ(batch.offsets[0].dead_lettered, 1u);
   }
-  auto store = OpenStore("rocksdb://" + t->dir + "/store", OpenMode::kReadWrite, {});
-  ASSERT_TRUE(store.ok());
-  t->store = std::move(store).value();
 }
 
-// A stage that changes nothing: its presence alone makes the processor apply on its own thread.
+// A stage that changes nothing.
 class PassStage final : public BatchStage {
  public:
   Status OnRow(const ConsumedRecord&, const MapResult&, const RowWrite&, StoreBatch*) override {
@@ -388,11 +448,11 @@ class PassStage final : public BatchStage {
 };
 
 // The store applies each batch on the applier's thread while the next is polled and mapped
-// (unless a stage is added); RunOnce still returns only once its own batch is durable and
+// (with a stage or without); RunOnce still returns only once its own batch is durable and
 // committed, so what a caller sees after each call is the same as without the overlap.
 TEST(ProcessorTest, EachBatchIsDurableWhenRunOnceReturnsThoughAppliedOnAnotherThread) {
   for (bool with_stage : {false, true}) {
-    SCOPED_TRACE(with_stage ? "with a stage: no overlap" : "no stage: overlapped");
+    SCOPED_TRACE(with_stage ? "with a stage" : "no stage");
     TenUsers t;
     ASSERT_NO_FATAL_FAILURE(OpenTenUsers(&t));
     const PipelineConfig& config = t.config;
@@ -419,14 +479,134 @@ TEST(ProcessorTest, EachBatchIsDurableWhenRunOnceReturnsThoughAppliedOnAnotherTh
     EXPECT_EQ(*store.CommittedOffset(config.process.group, "t", 0, p.log_id()), 5);
     EXPECT_EQ(*store.CommittedOffset(config.process.group, "t", 1, p.log_id()), 5);
     ASSERT_EQ(store.threads.size(), 3u);
-    for (const std::thread::id& t : store.threads) {
-      if (with_stage) {
-        EXPECT_EQ(t, std::this_thread::get_id());
-      } else {
-        EXPECT_NE(t, std::this_thread::get_id());
+    for (const std::thread::id& t : store.threads) EXPECT_NE(t, std::this_thread::get_id());
+  }
+}
+
+// What happened, in order, from any thread.
+struct Events {
+  void Add(std::string e) {
+    std::lock_guard lock(mu);
+    list.push_back(std::move(e));
+    cv.notify_all();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> list;
+  int polls = 0;
+};
+
+// Notes each Poll in `events` ("poll").
+class PollNotingLog final : public testing::ForwardingLog {
+ public:
+  PollNotingLog(Log* log, Events* events) : ForwardingLog(log), events_(events) {}
+  Result<std::unique_ptr<LogConsumer>> Subscribe(const std::string& g, const std::string& t,
+                                                 ConsumerListener* listener) override {
+    DF_ASSIGN_OR_RETURN(auto inner, inner_->Subscribe(g, t, listener));
+    return std::unique_ptr<LogConsumer>(std::make_unique<Consumer>(std::move(inner), events_));
+  }
+
+ private:
+  class Consumer final : public LogConsumer {
+   public:
+    Consumer(std::unique_ptr<LogConsumer> inner, Events* events)
+        : inner_(std::move(inner)), events_(events) {}
+    Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
+                std::vector<ConsumedRecord>* out) override {
+      {
+        std::lock_guard lock(events_->mu);
+        ++events_->polls;
+      }
+      events_->Add("poll");
+      return inner_->Poll(max_records, timeout_us, stop, out);
+    }
+    Status Commit(std::span<const PartitionPosition> positions) override {
+      return inner_->Commit(positions);
+    }
+    Result<bool> CaughtUp() override { return inner_->CaughtUp(); }
+    std::vector<int32_t> Assignment() override { return inner_->Assignment(); }
+    Status Close() override { return inner_->Close(); }
+
+   private:
+    std::unique_ptr<LogConsumer> inner_;
+    Events* events_;
+  };
+  Events* events_;
+};
+
+// Notes each Apply once it is done ("applied"). The k-th Apply first waits (at most 10 s) for
+// the k+1-th Poll, the poll ahead, so that "poll" comes before its "applied" when the processor
+// polls while the store applies, and "no poll during the apply" otherwise.
+class PollAwaitingStore final : public testing::ForwardingStore {
+ public:
+  PollAwaitingStore(Store* store, Events* events) : ForwardingStore(store), events_(events) {}
+  Status Apply(const StoreBatch& b) override {
+    {
+      std::unique_lock lock(events_->mu);
+      const int polls = ++applies_ + 1;
+      if (!events_->cv.wait_for(lock, std::chrono::seconds(10),
+                                [&] { return events_->polls >= polls; })) {
+        events_->list.push_back("no poll during the apply");
       }
     }
+    Status s = inner_->Apply(b);
+    events_->Add("applied");
+    return s;
   }
+
+ private:
+  Events* events_;
+  int applies_ = 0;  // guarded by events_->mu
+};
+
+// Notes what the processor hands it: "row <partition>@<offset>", "before", "after".
+class NotingStage final : public BatchStage {
+ public:
+  explicit NotingStage(Events* events) : events_(events) {}
+  Status OnRow(const ConsumedRecord& c, const MapResult&, const RowWrite&, StoreBatch*) override {
+    events_->Add(fmt::format("row {}@{}", c.partition, c.offset));
+    return Status::OK();
+  }
+  Status BeforeApply(StoreBatch*) override {
+    events_->Add("before");
+    return Status::OK();
+  }
+  Status AfterApply(const StoreBatch&) override {
+    events_->Add("after");
+    return Status::OK();
+  }
+
+ private:
+  Events* events_;
+};
+
+// With a stage, the next batch is polled (and mapped) while this one is applied, but the stage
+// sees its records only after this batch's AfterApply: to a stage, batches come one at a time.
+TEST(ProcessorTest, AStageSeesTheNextBatchOnlyAfterTheAppliedOnesAfterApply) {
+  TenUsers t;
+  ASSERT_NO_FATAL_FAILURE(OpenTenUsers(&t));
+  const PipelineConfig& config = t.config;
+  Events events;
+  PollNotingLog log(t.log.get(), &events);
+  PollAwaitingStore store(t.store.get(), &events);
+  NotingStage stage(&events);
+  auto mapper = Mapper::Create(config.process);
+  ProcessorProbe probe;
+  Processor p(&log, &store, &*mapper, config.process, "t", 4, Clock::Real(), &probe);
+  p.AddStage(&stage);
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.RunOnce(), 4u);
+  EXPECT_EQ(*p.RunOnce(), 4u);
+  EXPECT_EQ(*p.RunOnce(), 2u);
+  EXPECT_EQ(*p.RunOnce(), 0u);
+  // The embedded consumer's polls start at partition 0, 1, 0, ... in turn.
+  const std::vector<std::string> expected = {
+      "poll",  "row 0@0", "row 0@1", "row 1@0", "row 1@1", "before",  "poll",  "applied",
+      "after", "row 1@2", "row 1@3", "row 0@2", "row 0@3", "before",  "poll",  "applied",
+      "after", "row 0@4", "row 1@4", "before",  "poll",    "applied", "after", "poll"};
+  EXPECT_EQ(events.list, expected);
+  EXPECT_EQ(*store.Count(config.process.table), 10u);
+  EXPECT_EQ(*store.CommittedOffset(config.process.group, "t", 1, p.log_id()), 5);
 }
 
 // The batch polled and mapped while the one before it was applied is not committed when that
