@@ -101,7 +101,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   if (barrier_) return ContinueBarrier(wait_us, stop);
   if (ahead_mapped_) {
     ahead_mapped_ = false;
-    DF_RETURN_IF_ERROR(RunStages(ahead_.records, &ahead_));
+    DF_RETURN_IF_ERROR(RunStages(&ahead_));
     std::swap(current_, ahead_);
     return ApplyOverlapped(stop);
   }
@@ -117,7 +117,7 @@ Result<size_t> Processor::RunOnce(int64_t wait_us, std::stop_token stop) {
   if (consumed_.empty() && lost.empty()) return size_t{0};
   if (HasTruncateMarker(consumed_)) return Process(std::move(consumed_), std::move(lost));
   DF_RETURN_IF_ERROR(Prepare(consumed_, std::move(lost), &current_));
-  DF_RETURN_IF_ERROR(RunStages(consumed_, &current_));
+  DF_RETURN_IF_ERROR(RunStages(&current_));
   return ApplyOverlapped(stop);
 }
 
@@ -131,7 +131,6 @@ Result<size_t> Processor::ApplyOverlapped(std::stop_token stop) {
       (!ahead_records_.empty() || !lost.empty())) {
     ahead = Prepare(ahead_records_, std::move(lost), &ahead_);
     ahead_mapped_ = ahead.ok();
-    if (!stages_.empty()) ahead_.records.swap(ahead_records_);  // RunStages reads them
     ahead_records_.clear();
   } else {
     ahead_lost_ = std::move(lost);  // a truncate marker: Process() takes them next time
@@ -317,7 +316,7 @@ void Processor::StartBatch(StoreBatch* batch) {
 Result<size_t> Processor::ApplyRecords(std::vector<ConsumedRecord>& records,
                                        const std::vector<LostRange>& lost) {
   DF_RETURN_IF_ERROR(Prepare(records, lost, &current_));
-  DF_RETURN_IF_ERROR(RunStages(records, &current_));
+  DF_RETURN_IF_ERROR(RunStages(&current_));
   int64_t apply_started = clock_->MonotonicMicros();
   DF_RETURN_IF_ERROR(store_->Apply(current_.batch));
   return Finish(current_, clock_->MonotonicMicros() - apply_started);
@@ -452,10 +451,11 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
     out->dead_lettered += counts_[i].dead_lettered;
     out->filtered += counts_[i].filtered;
   }
+  if (staged) out->records.swap(records);  // RunStages hands them to the stages
   return Status::OK();
 }
 
-Status Processor::RunStages(std::vector<ConsumedRecord>& records, Prepared* p) {
+Status Processor::RunStages(Prepared* p) {
   if (stages_.empty()) return Status::OK();
   StoreBatch& batch = p->batch;
   size_t next_letter = 0;
@@ -467,7 +467,7 @@ Status Processor::RunStages(std::vector<ConsumedRecord>& records, Prepared* p) {
   for (size_t i = 0; i < p->kept.size(); ++i) {
     letters_through(i);
     Prepared::KeptRow& k = p->kept[i];
-    ConsumedRecord& c = records[k.record];
+    ConsumedRecord& c = p->records[k.record];
     // The row joins the batch after the stages saw it: a stage may add rows to the batch in
     // OnRow (a derived table), and a reference into batch.rows would move under it.
     const size_t letters = batch.dead_letters.size();

@@ -154,7 +154,7 @@ class Processor final : private ConsumerListener {
     };
     std::vector<KeptRow> kept;
     std::vector<std::pair<size_t, DeadLetter>> letters;  // each after `first` rows of `kept`
-    std::vector<ConsumedRecord> records;  // with stages, when polled ahead: `kept`'s records
+    std::vector<ConsumedRecord> records;                 // with stages: what `kept` indexes
   };
   // Empties `batch` (keeping its buffers) for the next batch of config_.table and group.
   void StartBatch(StoreBatch* batch);
@@ -163,11 +163,12 @@ class Processor final : private ConsumerListener {
   Status PollBatch(int64_t wait_us, std::stop_token stop, std::vector<ConsumedRecord>* records,
                    std::vector<LostRange>* lost);
   // Maps `records` (offset order within each partition) and `lost` into `out`. With stages, the
-  // kept rows wait in `out->kept` for RunStages.
+  // kept rows wait in `out->kept` for RunStages, and `records` moves to `out->records` (the
+  // caller gets an empty vector back).
   Status Prepare(std::vector<ConsumedRecord>& records, std::vector<LostRange> lost, Prepared* out);
-  // The stages' part of `p` (prepared from `records`): OnRow for each kept row, then BeforeApply.
-  // Runs after the previous batch's Finish, so a stage sees batches one after the other.
-  Status RunStages(std::vector<ConsumedRecord>& records, Prepared* p);
+  // The stages' part of `p`: OnRow for each kept row, then BeforeApply. Runs after the previous
+  // batch's Finish, so a stage sees batches one after the other.
+  Status RunStages(Prepared* p);
   // After `p`'s Apply succeeded: the stages' AfterApply, the lost ranges logged, the offsets
   // committed to the log's group, the probe. Returns records consumed plus lost.
   Result<size_t> Finish(Prepared& p, int64_t apply_us);

@@ -490,6 +490,13 @@ struct Events {
     list.push_back(std::move(e));
     cv.notify_all();
   }
+  // "poll", counted in `polls`.
+  void AddPoll() {
+    std::lock_guard lock(mu);
+    ++polls;
+    list.push_back("poll");
+    cv.notify_all();
+  }
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> list;
@@ -507,28 +514,17 @@ class PollNotingLog final : public testing::ForwardingLog {
   }
 
  private:
-  class Consumer final : public LogConsumer {
+  class Consumer final : public testing::ForwardingConsumer {
    public:
     Consumer(std::unique_ptr<LogConsumer> inner, Events* events)
-        : inner_(std::move(inner)), events_(events) {}
+        : ForwardingConsumer(std::move(inner)), events_(events) {}
     Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
                 std::vector<ConsumedRecord>* out) override {
-      {
-        std::lock_guard lock(events_->mu);
-        ++events_->polls;
-      }
-      events_->Add("poll");
+      events_->AddPoll();
       return inner_->Poll(max_records, timeout_us, stop, out);
     }
-    Status Commit(std::span<const PartitionPosition> positions) override {
-      return inner_->Commit(positions);
-    }
-    Result<bool> CaughtUp() override { return inner_->CaughtUp(); }
-    std::vector<int32_t> Assignment() override { return inner_->Assignment(); }
-    Status Close() override { return inner_->Close(); }
 
    private:
-    std::unique_ptr<LogConsumer> inner_;
     Events* events_;
   };
   Events* events_;
@@ -667,10 +663,10 @@ class RevokingLog final : public testing::ForwardingLog {
   std::function<void()> before_, after_;
 };
 
-class RevokingLog::Consumer final : public LogConsumer {
+class RevokingLog::Consumer final : public testing::ForwardingConsumer {
  public:
   Consumer(RevokingLog* log, std::unique_ptr<LogConsumer> inner, ConsumerListener* listener)
-      : log_(log), inner_(std::move(inner)), listener_(listener) {}
+      : ForwardingConsumer(std::move(inner)), log_(log), listener_(listener) {}
   Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
               std::vector<ConsumedRecord>* out) override {
     if (++polls_ == log_->revoke_at_) {
@@ -685,13 +681,9 @@ class RevokingLog::Consumer final : public LogConsumer {
     log_->committed.insert(log_->committed.end(), positions.begin(), positions.end());
     return inner_->Commit(positions);
   }
-  Result<bool> CaughtUp() override { return inner_->CaughtUp(); }
-  std::vector<int32_t> Assignment() override { return inner_->Assignment(); }
-  Status Close() override { return inner_->Close(); }
 
  private:
   RevokingLog* log_;
-  std::unique_ptr<LogConsumer> inner_;
   ConsumerListener* listener_;
   int polls_ = 0;
 };

@@ -1,11 +1,34 @@
 // For tests: a Log that forwards every call to another one, so a test overrides only the calls
-// it watches or changes (a consumer that plays a rebalance, appends acknowledged on cue).
-// Borrows `inner`. Thread-safety: as `inner`'s.
+// it watches or changes (a consumer that plays a rebalance, appends acknowledged on cue); and
+// a LogConsumer that does the same for the consumer its Subscribe returns.
+// ForwardingLog borrows `inner`; ForwardingConsumer owns it. Thread-safety: as `inner`'s.
 #pragma once
+
+#include <memory>
+#include <utility>
 
 #include "log/log.h"
 
 namespace dataforge::testing {
+
+class ForwardingConsumer : public LogConsumer {
+ public:
+  explicit ForwardingConsumer(std::unique_ptr<LogConsumer> inner) : inner_(std::move(inner)) {}
+
+  Status Poll(size_t max_records, int64_t timeout_us, std::stop_token stop,
+              std::vector<ConsumedRecord>* out) override {
+    return inner_->Poll(max_records, timeout_us, stop, out);
+  }
+  Status Commit(std::span<const PartitionPosition> positions) override {
+    return inner_->Commit(positions);
+  }
+  Result<bool> CaughtUp() override { return inner_->CaughtUp(); }
+  std::vector<int32_t> Assignment() override { return inner_->Assignment(); }
+  Status Close() override { return inner_->Close(); }
+
+ protected:
+  std::unique_ptr<LogConsumer> inner_;
+};
 
 class ForwardingLog : public Log {
  public:
