@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -30,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "common/base64.h"
 #include "common/timestamp.h"
 
 #include "integration/cli_helpers.h"
@@ -37,6 +39,7 @@
 #include "integration/kafka_cluster.h"
 #include "integration/sanitizer_build.h"
 #include "integration/subprocess.h"
+#include "process/aggregate/window.h"
 
 namespace dataforge::testing {
 namespace {
@@ -56,9 +59,7 @@ constexpr const char* kSmallBatches = R"(tuning:
   max_log_lag: 2000
 )";
 
-std::string AggregatesYaml(const std::string& source_and_log,
-                           const std::string& tuning = kSmallBatches) {
-  return source_and_log + tuning + R"(process:
+constexpr const char* kProcessColumns = R"(process:
   columns:
     - {name: id, type: uuid, path: $key, required: true}
     - {name: country, path: location.country}
@@ -66,7 +67,11 @@ std::string AggregatesYaml(const std::string& source_and_log,
     - {name: city, path: location.city}
     - {name: age, type: int, path: dob.age}
     - {name: registered_at, type: timestamp, path: [registered.date, registered]}
-  aggregates:
+)";
+
+std::string AggregatesYaml(const std::string& source_and_log,
+                           const std::string& tuning = kSmallBatches) {
+  return source_and_log + tuning + kProcessColumns + R"(  aggregates:
     - table: dataforge.agg_country_hour
       group_by: [country]
       window: {type: tumbling, size: 1h, time: registered_at}
@@ -127,10 +132,11 @@ std::string Oracle() {
 // Scans every aggregate table into DIR/TABLE.jsonl and runs the oracle over them with `input`
 // (--fixtures DIR | --api URL --seed S --records N --page P); expects every table equal.
 void ExpectTablesEqualPython(const TempDir& dir, const std::vector<std::string>& where,
-                             const std::string& config, const std::vector<std::string>& input) {
+                             const std::string& config, const std::vector<std::string>& input,
+                             const std::vector<std::string>& tables = kTables) {
   std::vector<std::string> argv = {"/usr/bin/python3", Oracle(), "--config", config};
   argv.insert(argv.end(), input.begin(), input.end());
-  for (const auto& table : kTables) {
+  for (const auto& table : tables) {
     std::vector<std::string> args = {"table", "scan", table};
     args.insert(args.end(), where.begin(), where.end());
     auto scan = RunDataforge(args, 300000);
@@ -152,7 +158,7 @@ void ExpectTablesEqualPython(const TempDir& dir, const std::vector<std::string>&
   auto oracle = ChildProcess::Start(argv).Wait(300000);
   EXPECT_EQ(oracle.exit_code, 0) << oracle.out << oracle.err;
   std::printf("%s", oracle.out.c_str());  // "aggregates_oracle: TABLE: N rows equal (M records)"
-  for (const auto& table : kTables) {
+  for (const auto& table : tables) {
     EXPECT_NE(oracle.out.find("aggregates_oracle: " + table + ": "), std::string::npos)
         << oracle.out << oracle.err;
   }
@@ -176,15 +182,20 @@ const Purging kHop = {"dataforge.agg_country_gender_hop", 30 * kDay, 5000 * kDay
 // that was final a window's length before the partitions' last batches (end + after_ms < the
 // smallest watermark before a partition's last batch, less the window size: a window final only
 // at the very end may wait for the next batch), and there were such windows.
-void ExpectFinalStatesDeleted(const std::vector<std::string>& where, const Purging& agg) {
-  std::vector<std::string> args = {"table", "scan", agg.table + "_state"};
+// A state table as `table scan` prints it: per partition, the watermark before its last batch
+// (its "w/" row), and the window and group rows (state key, state); the sweep's cursor left out.
+struct StateScan {
+  std::map<int32_t, int64_t> judging;
+  std::vector<std::pair<std::string, std::string>> rows;
+};
+
+void ScanStates(const std::vector<std::string>& where, const std::string& state_table,
+                StateScan* out) {
+  std::vector<std::string> args = {"table", "scan", state_table};
   args.insert(args.end(), where.begin(), where.end());
   auto scan = RunDataforge(args, 300000);
   ASSERT_EQ(scan.exit_code, 0) << scan.err;
   simdjson::dom::parser parser;
-  std::vector<std::pair<std::string, int64_t>> states;  // (state key, window end)
-  int64_t lowest = std::numeric_limits<int64_t>::max();
-  int partitions = 0;
   std::istringstream lines(scan.out);
   for (std::string line; std::getline(lines, line);) {
     simdjson::dom::object row;
@@ -194,23 +205,34 @@ void ExpectFinalStatesDeleted(const std::vector<std::string>& where, const Purgi
     if (key.starts_with("w/")) {
       long long wm = 0, base = 0, base_wm = 0;
       ASSERT_EQ(std::sscanf(state.c_str(), "v1 %lld %lld %lld", &wm, &base, &base_wm), 3) << line;
-      lowest = std::min<int64_t>(lowest, base_wm);
-      ++partitions;
-      continue;
+      out->judging[std::stoi(key.substr(2))] = base_wm;
+    } else if (key != "c/sweep") {
+      out->rows.emplace_back(std::move(key), std::move(state));
     }
-    if (key == "c/sweep") continue;  // where the sweep stopped
+  }
+  ASSERT_EQ(out->judging.size(), 4u) << scan.out.substr(0, 2000);
+}
+
+void ExpectFinalStatesDeleted(const std::vector<std::string>& where, const Purging& agg) {
+  StateScan scan;
+  ASSERT_NO_FATAL_FAILURE(ScanStates(where, agg.table + "_state", &scan));
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+  for (const auto& [p, judging] : scan.judging) lowest = std::min(lowest, judging);
+  std::vector<std::pair<std::string, int64_t>> states;  // (state key, window end)
+  for (const auto& [key, state] : scan.rows) {
     std::optional<int64_t> start = ParseTimestampMillis(key.substr(key.rfind('|') + 1));
     ASSERT_TRUE(start.has_value()) << key;
     states.emplace_back(key, *start + agg.size_ms);
   }
-  ASSERT_EQ(partitions, 4) << scan.out.substr(0, 2000);
   const int64_t gone_before = lowest - agg.after_ms - agg.size_ms;
   for (const auto& [key, end] : states) {
     EXPECT_GE(end, gone_before) << key << " is final everywhere: its state row should be gone";
   }
-  args[2] = agg.table;
+  std::vector<std::string> args = {"table", "scan", agg.table};
+  args.insert(args.end(), where.begin(), where.end());
   auto results = RunDataforge(args, 300000);
   ASSERT_EQ(results.exit_code, 0) << results.err;
+  simdjson::dom::parser parser;
   int final_windows = 0;
   std::istringstream result_lines(results.out);
   for (std::string line; std::getline(result_lines, line);) {
@@ -375,6 +397,64 @@ TEST(AggregatesTest, TwoHundredThousandMockApiUsersEqualPython) {
       {"--api", api.url(), "--seed", "agg200k", "--records", "200000", "--page", "500"});
   ExpectFinalStatesDeleted(where, kYearLate);
   ExpectFinalStatesDeleted(where, kHop);
+}
+
+// Sessions per user (one record each): a group's state row is deleted once its session is final
+// in its own partition, so what is left are the rows of sessions that may still grow; the result
+// table still equals the oracle's (late records dead-lettered as it computes).
+TEST(AggregatesTest, EndedSessionsLeaveNoStateRowBehind) {
+  TempDir dir;
+  std::string config = dir.Sub("pipeline.yaml");
+  constexpr int64_t kLateness = 3650 * kDay;
+  WriteFile(config, fmt::format("source:\n  seed: aggsessions\n  results_per_page: {}\n", kPage) +
+                        kSmallBatches + kProcessColumns + R"(    - {name: uuid, path: login.uuid}
+  aggregates:
+    - table: dataforge.agg_user_session
+      group_by: [uuid]
+      window: {type: session, gap: 1h, time: registered_at}
+      lateness: 3650d
+      values:
+        - {name: users, fn: count}
+        - {name: age_max, fn: max, of: age}
+)");
+  std::string data = dir.Sub("data");
+  constexpr int kRecords = 3000;
+  auto r = RunDataforge({"run", "--config", config, "--data-dir", data, "--no-progress",
+                         "--max-records", std::to_string(kRecords)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> where = {"--config", config, "--data-dir", data};
+  ExpectBalanced(where, kRecords);
+  MockApi api;
+  ExpectTablesEqualPython(dir, where, config,
+                          {"--api", api.url(), "--seed", "aggsessions", "--records",
+                           std::to_string(kRecords), "--page", std::to_string(kPage)},
+                          {"dataforge.agg_user_session"});
+  // Every group row left holds a session that ends after its partition's last judging
+  // watermark less the lateness: one ending before would have gone with the batch after its
+  // eviction (a record's own batch writes its session at t + gap, past that bound).
+  StateScan scan;
+  ASSERT_NO_FATAL_FAILURE(ScanStates(where, "dataforge.agg_user_session_state", &scan));
+  for (const auto& [key, state] : scan.rows) {
+    std::optional<std::string> bytes = Base64Decode(state);
+    ASSERT_TRUE(bytes.has_value()) << key;
+    auto end = LastSessionEnd(*bytes);
+    ASSERT_TRUE(end.ok() && end->has_value()) << key;
+    EXPECT_GE(**end, scan.judging[std::stoi(key.substr(2))] - kLateness)
+        << key << " ended: its state row should be gone";
+  }
+  const size_t groups = scan.rows.size();
+  // Some did end. Registrations come in random order over ~20 years, so a partition's watermark
+  // soon nears the latest and the records 10 years behind it are late: the sessions that end
+  // are those of the records before that (16 of 1,592 in a run).
+  auto results = RunDataforge(
+      {"table", "count", "dataforge.agg_user_session", "--config", config, "--data-dir", data});
+  ASSERT_EQ(results.exit_code, 0) << results.err;
+  const int64_t sessions = std::stoll(results.out);
+  EXPECT_GT(sessions, kRecords / 4);
+  EXPECT_LT(static_cast<int64_t>(groups), sessions)
+      << groups << " group rows left of " << sessions << " sessions";
+  std::printf("dataforge.agg_user_session: %zu group state rows left of %lld sessions\n", groups,
+              static_cast<long long>(sessions));
 }
 
 TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {

@@ -3,13 +3,17 @@
 // "State table".
 #include "process/aggregate/aggregate_stage.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "common/base64.h"
 #include "common/json_writer.h"
 #include "process/aggregate/aggregate_keys.h"
+#include "process/aggregate/window.h"
 
 namespace dataforge {
 namespace {
@@ -19,45 +23,91 @@ constexpr size_t kSweepBytes = size_t{1} << 20;
 
 }  // namespace
 
-void AggregateStage::ListFinal(Aggregate& agg, int32_t partition, const std::string& window_key) {
-  std::string state_key = PartitionPrefix('s', partition) + window_key;
-  std::string_view parsed_key;
-  int32_t q = 0;
+void AggregateStage::ListFinal(Aggregate& agg, int32_t partition, const std::string& key,
+                               std::optional<int64_t> session_end) {
+  std::string state_key = PartitionPrefix(agg.session ? 'g' : 's', partition) + key;
   int64_t end = 0;
-  if (!ParseStateKey(state_key, agg.spec->window.size_ms, &q, &parsed_key, &end)) return;
+  if (agg.session) {
+    if (!session_end) return;  // (its sessions were dropped when loaded: the sweep reads its end)
+    end = *session_end;
+  } else {
+    std::string_view parsed_key;
+    int32_t q = 0;
+    if (!ParseStateKey(state_key, agg.spec->window.size_ms, &q, &parsed_key, &end)) return;
+  }
   if (agg.final_states.size() < max_final_states_) {
     agg.final_states.emplace(end, std::move(state_key));
   } else {  // the sweep's next pass, once this one can go, finds it
-    agg.next_sweep_end = std::min(agg.next_sweep_end.value_or(end), end);
+    auto [it, added] = agg.next_sweep_end.try_emplace(partition, end);
+    if (!added) it->second = std::min(it->second, end);
   }
 }
 
-Result<std::optional<int64_t>> AggregateStage::LowestJudgingWatermark(Aggregate& agg) {
+Result<int64_t> AggregateStage::JudgingWatermark(Aggregate& agg, int32_t partition) {
+  auto it = agg.partitions.find(partition);
+  if (it != agg.partitions.end() && it->second.loaded) {
+    // A partition in this batch may see the batch replayed (judged from before it); one not
+    // in it had its last batch committed.
+    const Partition& part = it->second;
+    return part.in_batch ? part.base_watermark : part.watermark;
+  }
+  // Another member's (or an idle) partition: its member may replay its latest batch.
+  int64_t through = 0, watermark = 0, base = 0, judging = kNoWatermark;
+  std::string text;
+  DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, fmt::format("w/{}", partition), &through, &text));
+  if (found && !ParseWatermarkRow(text, &watermark, &base, &judging)) {
+    return Status::Corruption(fmt::format("aggregate {}: watermark row w/{} holds '{}'",
+                                          agg.spec->table, partition, text));
+  }
+  return judging;
+}
+
+std::optional<int64_t> AggregateStage::FinalBefore::Of(int32_t partition) const {
+  if (all) return all;
+  auto it = by_partition.find(partition);
+  if (it == by_partition.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<AggregateStage::FinalBefore> AggregateStage::FinalBounds(Aggregate& agg) {
   int32_t partitions = partitions_;
   for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
+  FinalBefore bounds;
   int64_t lowest = std::numeric_limits<int64_t>::max();
-  std::string text;
   for (int32_t q = 0; q < partitions; ++q) {
-    int64_t judging = kNoWatermark;
-    auto it = agg.partitions.find(q);
-    if (it != agg.partitions.end() && it->second.loaded) {
-      // A partition in this batch may see the batch replayed (judged from before it); one not
-      // in it had its last batch committed.
-      const Partition& part = it->second;
-      judging = part.in_batch ? part.base_watermark : part.watermark;
-    } else {
-      // Another member's (or an idle) partition: its member may replay its latest batch.
-      int64_t through = 0, watermark = 0, base = 0;
-      DF_ASSIGN_OR_RETURN(bool found, ReadState(agg, fmt::format("w/{}", q), &through, &text));
-      if (found && !ParseWatermarkRow(text, &watermark, &base, &judging)) {
-        return Status::Corruption(
-            fmt::format("aggregate {}: watermark row w/{} holds '{}'", agg.spec->table, q, text));
-      }
+    DF_ASSIGN_OR_RETURN(int64_t judging, JudgingWatermark(agg, q));
+    if (agg.session) {
+      // Final in its partition: end + lateness < that partition's judging watermark.
+      if (judging != kNoWatermark) bounds.by_partition[q] = judging - agg.purge_after_ms;
+      continue;
     }
-    if (judging == kNoWatermark) return std::optional<int64_t>();
+    if (judging == kNoWatermark) return FinalBefore{};  // it holds every deletion back
     lowest = std::min(lowest, judging);
   }
-  return std::optional<int64_t>(lowest);
+  // Final everywhere (for late_update_for too): end + purge_after_ms < every partition's
+  // judging watermark.
+  if (!agg.session) bounds.all = lowest - agg.purge_after_ms;
+  return bounds;
+}
+
+Result<int64_t> AggregateStage::SessionRowEnd(Aggregate& agg, std::string_view key,
+                                              std::string_view row) {
+  simdjson::dom::object obj;
+  std::string_view text;
+  std::optional<std::string> bytes;
+  if (state_parser_->parse(row.data(), row.size()).get(obj) != simdjson::SUCCESS ||
+      obj["state"].get(text) != simdjson::SUCCESS || !(bytes = Base64Decode(text))) {
+    return Status::Corruption(
+        fmt::format("aggregate {}: state row {} of {} is not "
+                    "{{\"through\":N,\"state\":\"<base64>\"}}: {}",
+                    agg.spec->table, key, agg.state_table, row.substr(0, 200)));
+  }
+  Result<std::optional<int64_t>> last = LastSessionEnd(*bytes);
+  if (!last.ok()) {
+    return last.status().WithContext(
+        fmt::format("aggregate {}: state row {} of {}", agg.spec->table, key, agg.state_table));
+  }
+  return last->value_or(std::numeric_limits<int64_t>::min());  // no session: none open
 }
 
 bool AggregateStage::Cached(const Aggregate& agg, int32_t partition,
@@ -88,38 +138,49 @@ void AggregateStage::StoreCursor(Aggregate& agg, const std::string& position, St
 }
 
 Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
-  if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && !agg.next_sweep_end)) {
+  if (!agg.purge || (agg.final_states.empty() && !agg.sweep_after && agg.next_sweep_end.empty())) {
     return Status::OK();
   }
-  DF_ASSIGN_OR_RETURN(std::optional<int64_t> lowest, LowestJudgingWatermark(agg));
-  if (!lowest) return Status::OK();
-  // Final everywhere (for late_update_for too): end + purge_after_ms < every partition's
-  // judging watermark.
-  const int64_t final_before = *lowest - agg.purge_after_ms;
-  int32_t partition = 0;
-  std::string_view window_key;
-  int64_t end = 0;
+  DF_ASSIGN_OR_RETURN(FinalBefore final_before, FinalBounds(agg));
+  if (final_before.empty()) return Status::OK();
+  int64_t highest = std::numeric_limits<int64_t>::min();
+  if (final_before.all) highest = *final_before.all;
+  for (const auto& [p, bound] : final_before.by_partition) highest = std::max(highest, bound);
   // A state held in the cache was loaded again (a merge, a record): it is evicted, and listed,
   // again.
-  auto final_end = agg.final_states.lower_bound({final_before, std::string()});
-  for (auto it = agg.final_states.begin(); it != final_end; ++it) {
-    if (ParseStateKey(it->second, agg.spec->window.size_ms, &partition, &window_key, &end) &&
-        !Cached(agg, partition, window_key)) {
+  std::vector<std::set<std::pair<int64_t, std::string>>::iterator> done;
+  auto last = agg.final_states.lower_bound({highest, std::string()});
+  for (auto it = agg.final_states.begin(); it != last; ++it) {
+    int32_t partition = 0;
+    std::string_view key;
+    int64_t end = 0;
+    bool parsed = agg.session
+                      ? ParseGroupStateKey(it->second, &partition, &key)
+                      : ParseStateKey(it->second, agg.spec->window.size_ms, &partition, &key, &end);
+    std::optional<int64_t> bound = parsed ? final_before.Of(partition) : std::nullopt;
+    if (parsed && (!bound || it->first >= *bound)) continue;  // not yet in its partition
+    if (parsed && !Cached(agg, partition, key)) {
       DeleteState(agg, it->second, batch);
-      ForgetKept(agg, partition, window_key);
+      ForgetKept(agg, partition, key);
     }
+    done.push_back(it);
   }
   Status swept = Sweep(agg, final_before, batch);
-  agg.final_states.erase(agg.final_states.begin(), final_end);  // after: the sweep skips them
+  for (auto it : done) agg.final_states.erase(it);  // after: the sweep skips them
   return swept;
 }
 
-Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* batch) {
-  if (!agg.sweep_after && agg.next_sweep_end && *agg.next_sweep_end < final_before) {
-    agg.sweep_after = "";  // a row the last pass saw can go now: another pass
-    agg.next_sweep_end.reset();
+Status AggregateStage::Sweep(Aggregate& agg, const FinalBefore& final_before, StoreBatch* batch) {
+  if (!agg.sweep_after) {
+    // A row the last pass saw can go now: another pass.
+    bool due = std::any_of(agg.next_sweep_end.begin(), agg.next_sweep_end.end(), [&](auto& e) {
+      std::optional<int64_t> bound = final_before.Of(e.first);
+      return bound && e.second < *bound;
+    });
+    if (!due) return Status::OK();
+    agg.sweep_after = "";
+    agg.next_sweep_end.clear();
   }
-  if (!agg.sweep_after) return Status::OK();
   if (!agg.cursor_read) {  // the first pass after a start: resume the last run's sweep
     agg.cursor_read = true;
     agg.cursor_stored.clear();
@@ -136,28 +197,41 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
   // The next page of the state table.
   const int64_t size_ms = agg.spec->window.size_ms;
   int32_t partition = 0;
-  std::string_view window_key;
+  std::string_view entry_key;
   int64_t end = 0;
   size_t rows = 0, bytes = 0;
   std::string last = *agg.sweep_after;
+  Status row_error = Status::OK();
   Status scanned = store_->Scan(
       agg.state_table, *agg.sweep_after, sweep_rows_,
       [&](const std::string& key, const std::string& row) {
         ++rows;
         bytes += key.size() + row.size();
         last = key;
-        // A listed window is deleted (or kept) through final_states.
-        if (ParseStateKey(key, size_ms, &partition, &window_key, &end) &&
-            !Cached(agg, partition, window_key) && !agg.final_states.contains({end, key})) {
-          if (end < final_before) {
-            DeleteState(agg, key, batch);
-            ForgetKept(agg, partition, window_key);
-          } else {
-            agg.sweep_min_end = std::min(agg.sweep_min_end.value_or(end), end);
+        const bool state = agg.session ? ParseGroupStateKey(key, &partition, &entry_key)
+                                       : ParseStateKey(key, size_ms, &partition, &entry_key, &end);
+        if (!state || Cached(agg, partition, entry_key)) return bytes < kSweepBytes;
+        if (agg.session) {
+          Result<int64_t> last_end = SessionRowEnd(agg, key, row);
+          if (!last_end.ok()) {
+            row_error = last_end.status();
+            return false;
           }
+          end = *last_end;
+        }
+        // A listed window is deleted (or kept) through final_states.
+        if (agg.final_states.contains({end, key})) return bytes < kSweepBytes;
+        std::optional<int64_t> bound = final_before.Of(partition);
+        if (bound && end < *bound) {
+          DeleteState(agg, key, batch);
+          ForgetKept(agg, partition, entry_key);
+        } else {
+          auto [it, added] = agg.sweep_min_end.try_emplace(partition, end);
+          if (!added) it->second = std::min(it->second, end);
         }
         return bytes < kSweepBytes;
       });
+  DF_RETURN_IF_ERROR(row_error);
   if (!scanned.ok() && scanned.code() != StatusCode::kNotFound) {
     return scanned.WithContext(fmt::format("aggregate {}: sweeping {} for final windows",
                                            agg.spec->table, agg.state_table));
@@ -174,11 +248,12 @@ Status AggregateStage::Sweep(Aggregate& agg, int64_t final_before, StoreBatch* b
     return Status::OK();
   }
   agg.sweep_after.reset();  // the whole table was seen
-  if (agg.sweep_min_end) {  // (next_sweep_end may hold windows evicted past the list's bound)
-    agg.next_sweep_end =
-        std::min(agg.next_sweep_end.value_or(*agg.sweep_min_end), *agg.sweep_min_end);
+  // (next_sweep_end may hold windows evicted past the list's bound)
+  for (const auto& [p, min_end] : agg.sweep_min_end) {
+    auto [it, added] = agg.next_sweep_end.try_emplace(p, min_end);
+    if (!added) it->second = std::min(it->second, min_end);
   }
-  agg.sweep_min_end.reset();
+  agg.sweep_min_end.clear();
   return Status::OK();
 }
 

@@ -14,13 +14,29 @@ std::string PartitionPrefix(char kind, int32_t partition) {
   return fmt::format("{}/{}/", kind, partition);
 }
 
+namespace {
+
+// Takes "<kind>/<partition>/" off the front of `key`; false when it does not start so.
+bool TakePartitionPrefix(char kind, std::string_view* key, int32_t* partition) {
+  if (key->size() < 2 || (*key)[0] != kind || (*key)[1] != '/') return false;
+  key->remove_prefix(2);
+  auto [p, ec] = std::from_chars(key->data(), key->data() + key->size(), *partition);
+  if (ec != std::errc() || p == key->data() + key->size() || *p != '/') return false;
+  key->remove_prefix(static_cast<size_t>(p - key->data()) + 1);
+  return true;
+}
+
+}  // namespace
+
+bool ParseGroupStateKey(std::string_view key, int32_t* partition, std::string_view* group_key) {
+  if (!TakePartitionPrefix('g', &key, partition)) return false;
+  *group_key = key;
+  return true;
+}
+
 bool ParseStateKey(std::string_view key, int64_t size_ms, int32_t* partition,
                    std::string_view* window_key, int64_t* end_ms) {
-  if (!key.starts_with("s/")) return false;
-  key.remove_prefix(2);
-  auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), *partition);
-  if (ec != std::errc() || p == key.data() + key.size() || *p != '/') return false;
-  key.remove_prefix(static_cast<size_t>(p - key.data()) + 1);
+  if (!TakePartitionPrefix('s', &key, partition)) return false;
   size_t bar = key.rfind('|');
   if (bar == std::string_view::npos) return false;
   std::optional<int64_t> start = ParseTimestampMillis(key.substr(bar + 1));

@@ -22,6 +22,10 @@ std::string PartitionPrefix(char kind, int32_t partition);
 bool ParseStateKey(std::string_view key, int64_t size_ms, int32_t* partition,
                    std::string_view* window_key, int64_t* end_ms);
 
+// A session state key "g/<partition>/<group key>": its partition and its group key (a view into
+// `key`). False for other keys.
+bool ParseGroupStateKey(std::string_view key, int32_t* partition, std::string_view* group_key);
+
 // The key of the sweep's cursor row: where the sweep of final states stopped (see
 // AggregateStage). Its state is "v1 <the last state key the sweep read>" ("v1 " alone: none).
 inline constexpr const char* kSweepCursorKey = "c/sweep";

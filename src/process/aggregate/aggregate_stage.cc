@@ -100,7 +100,8 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.defs = std::move(*defs);
     agg.state_table = AggregateStateTable(spec.table);
     agg.session = spec.window.type == "session";
-    agg.purge = !agg.session && (spec.late == "deadletter" || spec.late_update_for_ms);
+    // (A session aggregate is always late: deadletter: config refuses late: update there.)
+    agg.purge = agg.session || spec.late == "deadletter" || spec.late_update_for_ms;
     agg.purge_after_ms = spec.lateness_ms + spec.late_update_for_ms.value_or(0);
     agg.max_kept_bytes = static_cast<size_t>(spec.max_final_state_bytes);
     if (agg.purge) agg.sweep_after = "";
@@ -122,7 +123,7 @@ void AggregateStage::StartFromNoState() {
   no_stored_state_ = true;
   for (auto& agg : aggregates_) {  // the first batch empties the tables: nothing to sweep
     agg.sweep_after.reset();
-    agg.next_sweep_end.reset();
+    agg.next_sweep_end.clear();
   }
 }
 
@@ -135,7 +136,7 @@ void AggregateStage::DropCaches() {
     // The failed batch's deletions were taken off final_states: sweep for them again.
     if (agg.purge) {
       agg.sweep_after = "";
-      agg.sweep_min_end.reset();
+      agg.sweep_min_end.clear();
       // The failed batch may have moved the cursor row or not: read it again.
       agg.cursor_read = false;
       agg.then_whole_pass = false;
@@ -204,44 +205,6 @@ Result<AggregateStage::Partition*> AggregateStage::LoadPartition(Aggregate& agg,
   part.loaded = true;
   return &part;
 }
-
-namespace {
-
-std::string EncodeSessions(const std::vector<ValueDef>& defs, const SessionList& list) {
-  std::string out;
-  out.push_back(1);
-  PutVarint(&out, list.sessions().size());
-  for (const Session& s : list.sessions()) {
-    PutVarint(&out, ZigZag(s.window.start_ms));
-    PutVarint(&out, ZigZag(s.window.end_ms));
-    std::string state = EncodeState(defs, s.state);
-    PutVarint(&out, state.size());
-    out += state;
-  }
-  return out;
-}
-
-Status DecodeSessions(const std::vector<ValueDef>& defs, std::string_view in, SessionList* list) {
-  uint64_t n = 0;
-  if (in.empty() || in.front() != 1) return Status::Corruption("session list: unknown version");
-  in.remove_prefix(1);
-  if (!GetVarint(&in, &n)) return Status::Corruption("session list: truncated");
-  for (uint64_t i = 0; i < n; ++i) {
-    uint64_t start = 0, end = 0, len = 0;
-    if (!GetVarint(&in, &start) || !GetVarint(&in, &end) || !GetVarint(&in, &len) ||
-        len > in.size()) {
-      return Status::Corruption("session list: truncated");
-    }
-    Session s;
-    s.window = {UnZigZag(start), UnZigZag(end)};
-    DF_RETURN_IF_ERROR(DecodeState(defs, in.substr(0, len), &s.state));
-    in.remove_prefix(len);
-    list->sessions().push_back(std::move(s));
-  }
-  return Status::OK();
-}
-
-}  // namespace
 
 std::array<uint64_t, AggregateStage::EvictedKeys::kProbes> AggregateStage::EvictedKeys::Bits(
     std::string_view key) {
@@ -727,7 +690,10 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
       for (auto it = part.entries.begin(); it != part.entries.end();) {
         Entry& e = it->second;
         bool final = false;
+        std::optional<int64_t> session_end;  // the last session's (sessions end in order)
         if (agg.session) {
+          if (!e.sessions.sessions().empty())
+            session_end = e.sessions.sessions().back().window.end_ms;
           e.sessions.DropEndingBefore(final_before);
           final = e.sessions.sessions().empty();
         } else {
@@ -738,7 +704,7 @@ Status AggregateStage::AfterApply(const StoreBatch& batch) {
         } else if (final && part.fresh) {  // (checked here too: no key built otherwise)
           part.RememberEvicted(PartitionPrefix(agg.session ? 'g' : 's', p) + it->first);
         }
-        if (final && agg.purge && e.in_store) ListFinal(agg, p, it->first);
+        if (final && agg.purge && e.in_store) ListFinal(agg, p, it->first, session_end);
         it = final ? part.entries.erase(it) : std::next(it);
       }
       open += static_cast<int64_t>(part.entries.size());

@@ -41,7 +41,9 @@
 // stored bytes, within a budget: Kept) for ever, or with late_update_for until the window is
 // final for that long everywhere: they are then deleted as above (their kept states forgotten),
 // and a record later than lateness + late_update_for is dead-lettered as with late: deadletter.
-// Session state rows hold only a group's open sessions.
+// A session group's state row "g/..." is deleted likewise once its last session is final, but in
+// its own partition only (a session is one partition's, and a non-late record can reach no
+// final session): the sweep reads a row's last session end (LastSessionEnd).
 // Session windows are kept per (group, partition): a group whose records spread over several
 // partitions has separate sessions per partition, with window_key "<group>|<start>|p<partition>".
 // A batch writes the result rows of the sessions it changed only, but the state row "g/..." holds
@@ -228,21 +230,23 @@ class AggregateStage final : public BatchStage {
     std::unordered_set<std::string> touched_windows;       // tumbling/hopping result keys
     std::vector<Recheck> rechecks;
     // Final-state deletion (tumbling, hopping with late: deadletter, or late: update with
-    // late_update_for; see the header comment): a window's state rows go once its end +
-    // purge_after_ms is behind every partition's judging watermark.
+    // late_update_for; sessions; see the header comment): a window's state rows go once its
+    // end + purge_after_ms is behind every partition's judging watermark; a session state row
+    // once its last session's end + lateness is behind its own partition's.
     bool purge = false;
     int64_t purge_after_ms = 0;  // lateness, plus late_update_for
-    // (window end, state key) of windows evicted as final in their partition, at most
-    // max_final_states_ (beyond, the sweep finds them: a partition without records would
-    // otherwise make it grow without bound).
+    // (window end, state key) of windows evicted as final in their partition (sessions: the
+    // last session's end, the group's state key), at most max_final_states_ (beyond, the sweep
+    // finds them: a partition without records would otherwise make it grow without bound).
     std::set<std::pair<int64_t, std::string>> final_states;
     // A sweep of the state table: its position (after this key) while a pass runs. A pass finds
     // the rows no cache holds and final_states does not list (a restart forgot them, another
-    // member's partitions, runs before this version) and deletes the final ones; the smallest
-    // end of those it could not delete yet starts the next pass once that end is final.
+    // member's partitions, runs before this version) and deletes the final ones; per partition,
+    // the smallest end of those it could not delete yet starts the next pass once that end is
+    // final there.
     std::optional<std::string> sweep_after;
-    std::optional<int64_t> sweep_min_end;   // this pass's smallest such end
-    std::optional<int64_t> next_sweep_end;  // the last pass's: the next starts once it is final
+    std::unordered_map<int32_t, int64_t> sweep_min_end;   // this pass's smallest such ends
+    std::unordered_map<int32_t, int64_t> next_sweep_end;  // the last pass's
     // The sweep's cursor row (kSweepCursorKey): read once, at the first pass after a start,
     // which resumes where the last run's sweep stopped, then runs a whole pass from the
     // beginning; written whenever the position moves. So runs of a few batches each still
@@ -275,11 +279,26 @@ class AggregateStage final : public BatchStage {
   // has moved since it was read is merged and written again (its own uncounted batch), until
   // none moved, so two members writing one window at once still leave the exact row.
   Status RecheckResults(Aggregate& agg);
-  // Adds to `batch` the deletions of state rows of windows final in every partition.
+  // Per partition, the end before which a state row of it may be deleted (DeleteFinalStates):
+  // tumbling and hopping, one bound for all (a window must be final in every partition, since
+  // its result merges them all), none while a partition has no watermark; sessions, each
+  // partition's own (a session is one partition's).
+  struct FinalBefore {
+    std::optional<int64_t> all;
+    std::unordered_map<int32_t, int64_t> by_partition;
+    std::optional<int64_t> Of(int32_t partition) const;
+    bool empty() const { return !all && by_partition.empty(); }
+  };
+  Result<FinalBefore> FinalBounds(Aggregate& agg);
+  // Adds to `batch` the deletions of final state rows (FinalBefore).
   Status DeleteFinalStates(Aggregate& agg, StoreBatch* batch);
   // The sweep's page for this batch, if a pass runs (or is due): deletes the rows of windows
-  // ending before `final_before` that no cache holds and final_states does not list.
-  Status Sweep(Aggregate& agg, int64_t final_before, StoreBatch* batch);
+  // (sessions) ending before their partition's bound that no cache holds and final_states does
+  // not list.
+  Status Sweep(Aggregate& agg, const FinalBefore& final_before, StoreBatch* batch);
+  // The last session's end in a session group's state row `key` (`row`: its JSON); the
+  // smallest int64 when it holds no session.
+  Result<int64_t> SessionRowEnd(Aggregate& agg, std::string_view key, std::string_view row);
   // Moves the final entry `key` of `part` (partition `partition`) into its Kept states.
   void Keep(const Aggregate& agg, Partition& part, int32_t partition, const std::string& key,
             const Entry& e);
@@ -291,11 +310,13 @@ class AggregateStage final : public BatchStage {
   void StoreCursor(Aggregate& agg, const std::string& position, StoreBatch* batch);
   // Adds the deletion of a state row to `batch`.
   void DeleteState(const Aggregate& agg, const std::string& state_key, StoreBatch* batch);
-  // Lists the state of `window_key`, evicted as final in `partition`, for deletion.
-  void ListFinal(Aggregate& agg, int32_t partition, const std::string& window_key);
-  // The lowest watermark with which any partition's records may still be judged; none while a
-  // partition has no watermark.
-  Result<std::optional<int64_t>> LowestJudgingWatermark(Aggregate& agg);
+  // Lists the state of `key` (a window key; a session aggregate's group key, whose last session
+  // ended at `session_end`), evicted as final in `partition`, for deletion.
+  void ListFinal(Aggregate& agg, int32_t partition, const std::string& key,
+                 std::optional<int64_t> session_end);
+  // The lowest watermark with which `partition`'s records may still be judged (kNoWatermark:
+  // none yet).
+  Result<int64_t> JudgingWatermark(Aggregate& agg, int32_t partition);
   void DropCaches();
 
   const ProcessConfig& config_;

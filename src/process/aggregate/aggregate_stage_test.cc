@@ -677,6 +677,83 @@ TEST(AggregateStageTest, SessionsMergeAndTheReplacedResultRowIsDeleted) {
   EXPECT_EQ(f.store->Count("t.per_country_hour").value(), 1u);
 }
 
+// Sessions of 30 minutes, 10 minutes of lateness.
+void UseSessions(Fixture& f) {
+  f.config.aggregates[0].window = {"session", 0, 0, 30 * kMinute, "registered_at", 0};
+  f.Open();
+}
+
+// A group's state row goes one batch after its last session is final in its own partition: a
+// session is one partition's, so partition 1, which has no record, holds nothing back.
+TEST(AggregateStageTest, ASessionGroupsStateRowIsDeletedOnceItsLastSessionIsFinalInItsPartition) {
+  Fixture f;
+  UseSessions(f);
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:00:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 1, R"("Spain")", "2024-01-01T10:05:00.000Z").ok());
+  f.Commit();
+  // Watermark 11:00: final before 10:50. France's 10:00-10:30 session is final but it opens
+  // another; Spain's (10:05-10:35) was its last and leaves the cache.
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T11:00:00.000Z").ok());
+  f.Commit();
+  EXPECT_EQ(WindowStates(f.store.get()), (std::vector<std::string>{"g/0/France", "g/0/Spain"}));
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  // The next batch judges from 11:00 even if replayed: Spain's row goes.
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T11:05:00.000Z").ok());
+  auto rows = f.Commit(kStates);
+  EXPECT_EQ(rows["g/0/Spain"], "deleted");
+  EXPECT_EQ(f.probe.states_deleted.load(), 1u);
+  EXPECT_EQ(WindowStates(f.store.get()), (std::vector<std::string>{"g/0/France"}));
+  // Its result row stays; a record of its time now is late, one after it opens a new session.
+  const std::string spain = "Spain|2024-01-01T10:05:00.000Z|p0";
+  ASSERT_TRUE(f.store->Get("t.per_country_hour", spain).ok());
+  ASSERT_TRUE(f.Row(0, 4, R"("Spain")", "2024-01-01T10:20:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 5, R"("Spain")", "2024-01-01T11:10:00.000Z").ok());
+  rows = f.Commit();
+  ASSERT_EQ(f.letters.size(), 1u);
+  EXPECT_NE(f.letters[0].reason.find("late record"), std::string::npos) << f.letters[0].reason;
+  EXPECT_FALSE(rows.contains(spain));
+  EXPECT_NE(rows["Spain|2024-01-01T11:10:00.000Z|p0"].find(
+                R"("window_end":"2024-01-01T11:40:00.000Z","users":1,)"),
+            std::string::npos)
+      << rows["Spain|2024-01-01T11:10:00.000Z|p0"];
+  EXPECT_NE(f.store->Get("t.per_country_hour", spain)->find(R"("users":1,)"), std::string::npos);
+}
+
+// The sweep reads a group's row for its last session's end: after a restart it deletes the rows
+// of groups whose sessions ended, and leaves those of open ones.
+TEST(AggregateStageTest, AfterARestartTheSweepDeletesSessionStateRowsLeftBehind) {
+  Fixture f;
+  UseSessions(f);
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:00:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 1, R"("Spain")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(1, 0, R"("Italy")", "2024-01-01T10:10:00.000Z").ok());
+  f.Commit();
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T11:00:00.000Z").ok());
+  f.Commit();  // Spain's last session is final: evicted, listed
+  f.Open();    // a restart forgets the list
+  ASSERT_TRUE(f.Row(0, 3, R"("Germany")", "2024-01-01T11:05:00.000Z").ok());
+  auto rows = f.Commit(kStates);
+  // Partition 0 judges from 11:00 (final before 10:50): Spain (ended 10:35) goes, France (open
+  // until 11:30) stays; partition 1 judges from 10:10: Italy (until 10:40) stays.
+  EXPECT_EQ(rows["g/0/Spain"], "deleted");
+  EXPECT_FALSE(rows.contains("g/0/France"));
+  EXPECT_FALSE(rows.contains("g/1/Italy"));
+  EXPECT_EQ(f.probe.states_deleted.load(), 1u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"g/0/France", "g/0/Germany", "g/1/Italy"}));
+  // Partition 1 moves past Italy's end + lateness (another group); the batch after that one,
+  // which judges from there, sweeps again and deletes Italy's row.
+  ASSERT_TRUE(f.Row(1, 1, R"("Portugal")", "2024-01-01T12:00:00.000Z").ok());
+  f.Commit();
+  EXPECT_EQ(f.probe.states_deleted.load(), 1u);
+  ASSERT_TRUE(f.Row(1, 2, R"("Portugal")", "2024-01-01T12:01:00.000Z").ok());
+  rows = f.Commit(kStates);
+  EXPECT_EQ(rows["g/1/Italy"], "deleted");
+  EXPECT_EQ(f.probe.states_deleted.load(), 2u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            (std::vector<std::string>{"g/0/France", "g/0/Germany", "g/1/Portugal"}));
+}
+
 TEST(AggregateStageTest, ResultAndStateTableSchemas) {
   ProcessConfig p = StageConfig();
   auto s = AggregateResultSchema(p.aggregates[0], p);

@@ -53,4 +53,56 @@ size_t SessionList::DropEndingBefore(int64_t before_ms) {
   return std::erase_if(sessions_, [&](const Session& s) { return s.window.end_ms < before_ms; });
 }
 
+std::string EncodeSessions(const std::vector<ValueDef>& defs, const SessionList& list) {
+  std::string out;
+  out.push_back(1);
+  PutVarint(&out, list.sessions().size());
+  for (const Session& s : list.sessions()) {
+    PutVarint(&out, ZigZag(s.window.start_ms));
+    PutVarint(&out, ZigZag(s.window.end_ms));
+    std::string state = EncodeState(defs, s.state);
+    PutVarint(&out, state.size());
+    out += state;
+  }
+  return out;
+}
+
+Status DecodeSessions(const std::vector<ValueDef>& defs, std::string_view in, SessionList* list) {
+  uint64_t n = 0;
+  if (in.empty() || in.front() != 1) return Status::Corruption("session list: unknown version");
+  in.remove_prefix(1);
+  if (!GetVarint(&in, &n)) return Status::Corruption("session list: truncated");
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t start = 0, end = 0, len = 0;
+    if (!GetVarint(&in, &start) || !GetVarint(&in, &end) || !GetVarint(&in, &len) ||
+        len > in.size()) {
+      return Status::Corruption("session list: truncated");
+    }
+    Session s;
+    s.window = {UnZigZag(start), UnZigZag(end)};
+    DF_RETURN_IF_ERROR(DecodeState(defs, in.substr(0, len), &s.state));
+    in.remove_prefix(len);
+    list->sessions().push_back(std::move(s));
+  }
+  return Status::OK();
+}
+
+Result<std::optional<int64_t>> LastSessionEnd(std::string_view in) {
+  uint64_t n = 0;
+  if (in.empty() || in.front() != 1) return Status::Corruption("session list: unknown version");
+  in.remove_prefix(1);
+  if (!GetVarint(&in, &n)) return Status::Corruption("session list: truncated");
+  std::optional<int64_t> last;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t start = 0, end = 0, len = 0;
+    if (!GetVarint(&in, &start) || !GetVarint(&in, &end) || !GetVarint(&in, &len) ||
+        len > in.size()) {
+      return Status::Corruption("session list: truncated");
+    }
+    last = std::max(last.value_or(UnZigZag(end)), UnZigZag(end));
+    in.remove_prefix(len);
+  }
+  return last;
+}
+
 }  // namespace dataforge

@@ -11,7 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/status.h"
 
 #include "config/pipeline_config.h"
 #include "process/aggregate/aggregate_state.h"
@@ -55,5 +60,14 @@ class SessionList {
  private:
   std::vector<Session> sessions_;
 };
+
+// A session list's state bytes (docs/aggregates.md "State table"): version 1, the session count,
+// then per session its start and end (zigzag varints) and its length-prefixed EncodeState.
+std::string EncodeSessions(const std::vector<ValueDef>& defs, const SessionList& list);
+// Appends the sessions of `in` to `list`; an error when `in` is not EncodeSessions' bytes.
+Status DecodeSessions(const std::vector<ValueDef>& defs, std::string_view in, SessionList* list);
+// The latest end among the sessions of `in` (EncodeSessions' bytes), read without decoding their
+// states; std::nullopt when it holds none. An error when `in` is not a session list.
+Result<std::optional<int64_t>> LastSessionEnd(std::string_view in);
 
 }  // namespace dataforge

@@ -148,5 +148,32 @@ TEST(SessionListTest, AnEarlierRecordMovesTheStartAndReportsTheOldWindow) {
   EXPECT_TRUE(list.sessions().empty());
 }
 
+TEST(SessionListTest, EncodedListsDecodeAndTellTheirLastEndUndecoded) {
+  SessionList list;
+  auto defs = CountDef();
+  std::vector<InputValue> in(1);
+  std::vector<Window> replaced;
+  for (int64_t t : {-20, 60, 70}) {  // [-20, 10) before 1970, [60, 100)
+    Session* s = list.Add(t * kWindowMinute, 30 * kWindowMinute, defs, 100, &replaced);
+    Update(defs, in, 100, &s->state);
+  }
+  std::string bytes = EncodeSessions(defs, list);
+  SessionList back;
+  ASSERT_TRUE(DecodeSessions(defs, bytes, &back).ok());
+  ASSERT_EQ(back.sessions().size(), 2u);
+  EXPECT_EQ(back.sessions()[0].window, (Window{-20 * kWindowMinute, 10 * kWindowMinute}));
+  EXPECT_EQ(back.sessions()[1].window, (Window{60 * kWindowMinute, 100 * kWindowMinute}));
+  EXPECT_EQ(back.sessions()[1].state.values[0].count, 2);
+  auto last = LastSessionEnd(bytes);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, std::optional<int64_t>(100 * kWindowMinute));
+  auto none = LastSessionEnd(EncodeSessions(defs, SessionList{}));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, std::nullopt);
+  EXPECT_EQ(LastSessionEnd(bytes.substr(0, bytes.size() - 1)).status().message(),
+            "session list: truncated");
+  EXPECT_EQ(LastSessionEnd("").status().message(), "session list: unknown version");
+}
+
 }  // namespace
 }  // namespace dataforge
