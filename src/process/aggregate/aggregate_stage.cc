@@ -100,8 +100,9 @@ Result<std::unique_ptr<AggregateStage>> AggregateStage::Create(const ProcessConf
     agg.defs = std::move(*defs);
     agg.state_table = AggregateStateTable(spec.table);
     agg.session = spec.window.type == "session";
-    // (A session aggregate is always late: deadletter: config refuses late: update there.)
-    agg.purge = agg.session || spec.late == "deadletter" || spec.late_update_for_ms;
+    // Sessions too (config refuses late: update for them; a late: update session, as a bench
+    // builds one, keeps its rows: a late record reloads its group).
+    agg.purge = spec.late == "deadletter" || spec.late_update_for_ms;
     agg.purge_after_ms = spec.lateness_ms + spec.late_update_for_ms.value_or(0);
     agg.max_kept_bytes = static_cast<size_t>(spec.max_final_state_bytes);
     if (agg.purge) agg.sweep_after = "";
