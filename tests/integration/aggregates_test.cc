@@ -401,8 +401,10 @@ TEST(AggregatesTest, TwoHundredThousandMockApiUsersEqualPython) {
 
 // Sessions per user (one record each): a group's state row is deleted once its session is final
 // in its own partition, so what is left are the rows of sessions that may still grow; the result
-// table still equals the oracle's (late records dead-lettered as it computes).
-TEST(AggregatesTest, EndedSessionsLeaveNoStateRowBehind) {
+// table still equals the oracle's (late records dead-lettered as it computes). `kill_nine`: two
+// runs are killed with SIGKILL while records flow, then a last one drains (the rows the killed
+// runs had listed for deletion are found by the last run's sweep).
+void ExpectEndedSessionsLeaveNoStateRow(bool kill_nine) {
   TempDir dir;
   std::string config = dir.Sub("pipeline.yaml");
   constexpr int64_t kLateness = 3650 * kDay;
@@ -418,16 +420,40 @@ TEST(AggregatesTest, EndedSessionsLeaveNoStateRowBehind) {
         - {name: age_max, fn: max, of: age}
 )");
   std::string data = dir.Sub("data");
-  constexpr int kRecords = 3000;
+  int64_t records = 3000;
+  if (kill_nine) {
+    for (int64_t kill_after : {800, 1600}) {
+      auto child = StartDataforge({"run", "--config", config, "--data-dir", data, "--max-records",
+                                   "1000000", "--no-progress"});
+      ASSERT_TRUE(WaitFor(
+          [&] {
+            return StoredNow(data, {"--config", config}) >= kill_after;
+          },
+          120))
+          << child.Stderr();
+      child.Signal(SIGKILL);
+      ASSERT_EQ(child.Wait(10000).signal, SIGKILL);
+    }
+    records = 1000;  // a last run that drains
+  }
   auto r = RunDataforge({"run", "--config", config, "--data-dir", data, "--no-progress",
-                         "--max-records", std::to_string(kRecords)});
+                         "--max-records", std::to_string(records)},
+                        600000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  StatusJson st = Status(data, {"--config", config});
+  records = st.fetched;
+  EXPECT_EQ(st.log_lag, 0);
+  if (kill_nine) {
+    EXPECT_GE(records, 2600);
+  } else {
+    EXPECT_EQ(records, 3000);
+  }
   std::vector<std::string> where = {"--config", config, "--data-dir", data};
-  ExpectBalanced(where, kRecords);
+  ExpectBalanced(where, records);
   MockApi api;
   ExpectTablesEqualPython(dir, where, config,
                           {"--api", api.url(), "--seed", "aggsessions", "--records",
-                           std::to_string(kRecords), "--page", std::to_string(kPage)},
+                           std::to_string(records), "--page", std::to_string(kPage)},
                           {"dataforge.agg_user_session"});
   // Every group row left holds a session that ends after its partition's last judging
   // watermark less the lateness: one ending before would have gone with the batch after its
@@ -450,11 +476,19 @@ TEST(AggregatesTest, EndedSessionsLeaveNoStateRowBehind) {
       {"table", "count", "dataforge.agg_user_session", "--config", config, "--data-dir", data});
   ASSERT_EQ(results.exit_code, 0) << results.err;
   const int64_t sessions = std::stoll(results.out);
-  EXPECT_GT(sessions, kRecords / 4);
+  EXPECT_GT(sessions, records / 4);
   EXPECT_LT(static_cast<int64_t>(groups), sessions)
       << groups << " group rows left of " << sessions << " sessions";
   std::printf("dataforge.agg_user_session: %zu group state rows left of %lld sessions\n", groups,
               static_cast<long long>(sessions));
+}
+
+TEST(AggregatesTest, EndedSessionsLeaveNoStateRowBehind) {
+  ExpectEndedSessionsLeaveNoStateRow(false);
+}
+
+TEST(AggregatesCrashTest, EndedSessionsLeaveNoStateRowBehindThroughKillNine) {
+  ExpectEndedSessionsLeaveNoStateRow(true);
 }
 
 TEST(AggregatesCrashTest, KillNineTwiceDuringAggregationThenExact) {
