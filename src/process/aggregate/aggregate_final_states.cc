@@ -1,9 +1,7 @@
-// AggregateStage's deletion of final windows' state rows (late: deadletter, or late: update
-// with late_update_for): see "Deleting final state" in aggregate_stage.h and docs/aggregates.md
+// AggregateStage's deletion of final state rows (windows and session groups; late: deadletter,
+// or late: update with late_update_for): see "Deleting final state" in aggregate_stage.h and docs/aggregates.md
 // "State table".
 #include "process/aggregate/aggregate_stage.h"
-
-#include <simdjson.h>
 
 #include <algorithm>
 #include <limits>
@@ -90,19 +88,21 @@ Result<AggregateStage::FinalBefore> AggregateStage::FinalBounds(Aggregate& agg) 
   return bounds;
 }
 
+bool AggregateStage::ParseEntryStateKey(const Aggregate& agg, std::string_view key,
+                                        int32_t* partition, std::string_view* entry_key,
+                                        int64_t* end) {
+  return agg.session ? ParseGroupStateKey(key, partition, entry_key)
+                     : ParseStateKey(key, agg.spec->window.size_ms, partition, entry_key, end);
+}
+
 Result<int64_t> AggregateStage::SessionRowEnd(Aggregate& agg, std::string_view key,
                                               std::string_view row) {
-  simdjson::dom::object obj;
+  int64_t through = 0;
   std::string_view text;
-  std::optional<std::string> bytes;
-  if (state_parser_->parse(row.data(), row.size()).get(obj) != simdjson::SUCCESS ||
-      obj["state"].get(text) != simdjson::SUCCESS || !(bytes = Base64Decode(text))) {
-    return Status::Corruption(
-        fmt::format("aggregate {}: state row {} of {} is not "
-                    "{{\"through\":N,\"state\":\"<base64>\"}}: {}",
-                    agg.spec->table, key, agg.state_table, row.substr(0, 200)));
-  }
-  Result<std::optional<int64_t>> last = LastSessionEnd(*bytes);
+  DF_RETURN_IF_ERROR(ParseStateRow(agg, key, row, &through, &text));
+  std::optional<std::string> bytes = Base64Decode(text);
+  Result<std::optional<int64_t>> last =
+      bytes ? LastSessionEnd(*bytes) : Status::Corruption("not base64");
   if (!last.ok()) {
     return last.status().WithContext(
         fmt::format("aggregate {}: state row {} of {}", agg.spec->table, key, agg.state_table));
@@ -154,9 +154,7 @@ Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {
     int32_t partition = 0;
     std::string_view key;
     int64_t end = 0;
-    bool parsed = agg.session
-                      ? ParseGroupStateKey(it->second, &partition, &key)
-                      : ParseStateKey(it->second, agg.spec->window.size_ms, &partition, &key, &end);
+    bool parsed = ParseEntryStateKey(agg, it->second, &partition, &key, &end);
     std::optional<int64_t> bound = parsed ? final_before.Of(partition) : std::nullopt;
     if (parsed && (!bound || it->first >= *bound)) continue;  // not yet in its partition
     if (parsed && !Cached(agg, partition, key)) {
@@ -195,42 +193,40 @@ Status AggregateStage::Sweep(Aggregate& agg, const FinalBefore& final_before, St
     }
   }
   // The next page of the state table.
-  const int64_t size_ms = agg.spec->window.size_ms;
   int32_t partition = 0;
   std::string_view entry_key;
   int64_t end = 0;
   size_t rows = 0, bytes = 0;
   std::string last = *agg.sweep_after;
   Status row_error = Status::OK();
-  Status scanned = store_->Scan(
-      agg.state_table, *agg.sweep_after, sweep_rows_,
-      [&](const std::string& key, const std::string& row) {
-        ++rows;
-        bytes += key.size() + row.size();
-        last = key;
-        const bool state = agg.session ? ParseGroupStateKey(key, &partition, &entry_key)
-                                       : ParseStateKey(key, size_ms, &partition, &entry_key, &end);
-        if (!state || Cached(agg, partition, entry_key)) return bytes < kSweepBytes;
-        if (agg.session) {
-          Result<int64_t> last_end = SessionRowEnd(agg, key, row);
-          if (!last_end.ok()) {
-            row_error = last_end.status();
-            return false;
-          }
-          end = *last_end;
-        }
-        // A listed window is deleted (or kept) through final_states.
-        if (agg.final_states.contains({end, key})) return bytes < kSweepBytes;
-        std::optional<int64_t> bound = final_before.Of(partition);
-        if (bound && end < *bound) {
-          DeleteState(agg, key, batch);
-          ForgetKept(agg, partition, entry_key);
-        } else {
-          auto [it, added] = agg.sweep_min_end.try_emplace(partition, end);
-          if (!added) it->second = std::min(it->second, end);
-        }
-        return bytes < kSweepBytes;
-      });
+  Status scanned =
+      store_->Scan(agg.state_table, *agg.sweep_after, sweep_rows_,
+                   [&](const std::string& key, const std::string& row) {
+                     ++rows;
+                     bytes += key.size() + row.size();
+                     last = key;
+                     const bool state = ParseEntryStateKey(agg, key, &partition, &entry_key, &end);
+                     if (!state || Cached(agg, partition, entry_key)) return bytes < kSweepBytes;
+                     if (agg.session) {
+                       Result<int64_t> last_end = SessionRowEnd(agg, key, row);
+                       if (!last_end.ok()) {
+                         row_error = last_end.status();
+                         return false;
+                       }
+                       end = *last_end;
+                     }
+                     // A listed window is deleted (or kept) through final_states.
+                     if (agg.final_states.contains({end, key})) return bytes < kSweepBytes;
+                     std::optional<int64_t> bound = final_before.Of(partition);
+                     if (bound && end < *bound) {
+                       DeleteState(agg, key, batch);
+                       ForgetKept(agg, partition, entry_key);
+                     } else {
+                       auto [it, added] = agg.sweep_min_end.try_emplace(partition, end);
+                       if (!added) it->second = std::min(it->second, end);
+                     }
+                     return bytes < kSweepBytes;
+                   });
   DF_RETURN_IF_ERROR(row_error);
   if (!scanned.ok() && scanned.code() != StatusCode::kNotFound) {
     return scanned.WithContext(fmt::format("aggregate {}: sweeping {} for final windows",

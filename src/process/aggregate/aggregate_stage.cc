@@ -172,19 +172,25 @@ Result<bool> AggregateStage::ReadState(Aggregate& agg, const std::string& state_
     return row.status().WithContext(
         fmt::format("aggregate {}: reading state {}", agg.spec->table, state_key));
   }
-  simdjson::dom::object obj;
-  int64_t t = 0;
   std::string_view text;
-  if (state_parser_->parse(*row).get(obj) != simdjson::SUCCESS ||
-      obj["through"].get(t) != simdjson::SUCCESS || obj["state"].get(text) != simdjson::SUCCESS) {
+  DF_RETURN_IF_ERROR(ParseStateRow(agg, state_key, *row, through, &text));
+  state->assign(text);
+  return true;
+}
+
+Status AggregateStage::ParseStateRow(const Aggregate& agg, std::string_view state_key,
+                                     std::string_view row, int64_t* through,
+                                     std::string_view* state) {
+  simdjson::dom::object obj;
+  if (state_parser_->parse(row.data(), row.size()).get(obj) != simdjson::SUCCESS ||
+      obj["through"].get(*through) != simdjson::SUCCESS ||
+      obj["state"].get(*state) != simdjson::SUCCESS) {
     return Status::Corruption(
         fmt::format("aggregate {}: state row {} of {} is not "
                     "{{\"through\":N,\"state\":\"...\"}}: {}",
-                    agg.spec->table, state_key, agg.state_table, row->substr(0, 200)));
+                    agg.spec->table, state_key, agg.state_table, row.substr(0, 200)));
   }
-  *through = t;
-  state->assign(text);
-  return true;
+  return Status::OK();
 }
 
 Result<AggregateStage::Partition*> AggregateStage::LoadPartition(Aggregate& agg,

@@ -296,6 +296,14 @@ class AggregateStage final : public BatchStage {
   // (sessions) ending before their partition's bound that no cache holds and final_states does
   // not list.
   Status Sweep(Aggregate& agg, const FinalBefore& final_before, StoreBatch* batch);
+  // A window's ("s/...") or, for a session aggregate, a group's ("g/...") state key: its
+  // partition, its cache key (a view into `key`) and, for a window, its end. False for others.
+  static bool ParseEntryStateKey(const Aggregate& agg, std::string_view key, int32_t* partition,
+                                 std::string_view* entry_key, int64_t* end);
+  // A state row's JSON `row` (of `state_key`): its `through` and its state text (a view into the
+  // parser's buffer, valid until the next parse).
+  Status ParseStateRow(const Aggregate& agg, std::string_view state_key, std::string_view row,
+                       int64_t* through, std::string_view* state);
   // The last session's end in a session group's state row `key` (`row`: its JSON); the
   // smallest int64 when it holds no session.
   Result<int64_t> SessionRowEnd(Aggregate& agg, std::string_view key, std::string_view row);
