@@ -8,6 +8,7 @@
 #include <chrono>
 #include <limits>
 
+#include "common/escape.h"
 #include "common/json_writer.h"
 
 namespace dataforge::pgoutput {
@@ -351,6 +352,12 @@ std::string TableName(const Relation& rel) {
   return rel.schema + "." + rel.name;
 }
 
+// The table's name for an error: a quoted identifier may hold a newline or other control character,
+// which must not break the one-line error.
+std::string TableNameForError(const Relation& rel) {
+  return EscapeControlChars(TableName(rel));
+}
+
 }  // namespace
 
 std::string FormatLsn(uint64_t lsn) {
@@ -491,7 +498,7 @@ Result<Message> Decode(std::string_view payload) {
 Status CheckChangeMatches(const Relation& rel, const Change& change) {
   if (change.relation_oid != rel.oid) {
     return Status::Corruption(fmt::format("change for relation oid {} checked against {} (oid {})",
-                                          change.relation_oid, TableName(rel), rel.oid));
+                                          change.relation_oid, TableNameForError(rel), rel.oid));
   }
   size_t n = rel.columns.size();
   auto check = [&](const std::vector<Value>& values, const char* which) {
@@ -499,7 +506,7 @@ Status CheckChangeMatches(const Relation& rel, const Change& change) {
     return Status::Corruption(
         fmt::format("{} tuple of a change to {} has {} values; the relation "
                     "has {} columns",
-                    which, TableName(rel), values.size(), n));
+                    which, TableNameForError(rel), values.size(), n));
   };
   if (change.old_kind != 0) DF_RETURN_IF_ERROR(check(change.old_values, "old"));
   if (change.op != 'D') DF_RETURN_IF_ERROR(check(change.new_values, "new"));
@@ -613,7 +620,7 @@ Result<std::string> ChangeKey(const Relation& rel, const Change& change) {
       return Status::InvalidArgument(
           fmt::format("cannot build the record key for {}: key column \"{}\" is column {} but the "
                       "tuple has {} values",
-                      TableName(rel), col.name, i, values.size()));
+                      TableNameForError(rel), EscapeControlChars(col.name), i, values.size()));
     }
     const Value& v = values[i];
     if (v.kind == ValueKind::kNull) {
@@ -624,7 +631,7 @@ Result<std::string> ChangeKey(const Relation& rel, const Change& change) {
       return Status::InvalidArgument(
           fmt::format("cannot build the record key for {}: key column \"{}\" is an unchanged "
                       "TOAST value that the server did not send",
-                      TableName(rel), col.name));
+                      TableNameForError(rel), EscapeControlChars(col.name)));
     }
     for (char c : v.data) {
       if (c == '\\' || c == '/') key.push_back('\\');
@@ -632,10 +639,10 @@ Result<std::string> ChangeKey(const Relation& rel, const Change& change) {
     }
   }
   if (!any_key) {
-    return Status::InvalidArgument(
-        fmt::format("table {} has no key columns (replica identity '{}'); set a primary key or "
-                    "REPLICA IDENTITY FULL",
-                    TableName(rel), rel.replica_identity));
+    return Status::InvalidArgument(fmt::format(
+        "table {} has no key columns (replica identity '{}'); set a primary key or "
+        "REPLICA IDENTITY FULL",
+        TableNameForError(rel), EscapeControlChars(std::string_view(&rel.replica_identity, 1))));
   }
   return key;
 }

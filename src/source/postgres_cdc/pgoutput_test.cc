@@ -702,6 +702,34 @@ TEST(PgoutputKey, UnchangedToastOrMissingKeyIsError) {
             "the tuple has 1 values");
 }
 
+// A quoted identifier may hold any character; the errors naming it stay on one line.
+TEST(PgoutputKey, ErrorsNamingTablesWithControlCharactersStayOnOneLine) {
+  Relation rel = OrdersRelation();
+  rel.name = "order\nlines";
+  rel.columns[2].name = "s\tku";
+  Change up;
+  up.op = 'U';
+  up.relation_oid = rel.oid;
+  up.new_values = {T("7"), T("x"), Value{ValueKind::kUnchangedToast, ""}};
+  EXPECT_EQ(ChangeKey(rel, up).status().message(),
+            "cannot build the record key for shop.order\\nlines: key column \"s\\tku\" is an "
+            "unchanged TOAST value that the server did not send");
+  up.new_values.resize(1);
+  EXPECT_EQ(ChangeKey(rel, up).status().message(),
+            "cannot build the record key for shop.order\\nlines: key column \"s\\tku\" is column "
+            "2 but the tuple has 1 values");
+  EXPECT_EQ(CheckChangeMatches(rel, up).message(),
+            "new tuple of a change to shop.order\\nlines has 1 values; the relation has 3 columns");
+  for (Column& c : rel.columns) c.key = false;
+  rel.replica_identity = '\n';
+  EXPECT_EQ(ChangeKey(rel, up).status().message(),
+            "table shop.order\\nlines has no key columns (replica identity '\\n'); set a primary "
+            "key or REPLICA IDENTITY FULL");
+  // The key itself keeps the name as it is: it is data, not a message.
+  rel.columns[0].key = true;
+  EXPECT_EQ(*ChangeKey(rel, up), "shop.order\nlines/7");
+}
+
 // REPLICA IDENTITY FULL marks every column as key; with the key columns marked instead, an
 // UPDATE of other columns keeps its key (old row and new row agree), so it stays one update on
 // one log partition, and a delete (whose old tuple is the whole row) has the same key.
