@@ -139,8 +139,9 @@ Status PipelineImpl::PumpExtraSource(Source& source, const std::string& key,
     staged_.Notify();
   }
   if (stop.stop_requested()) return Status::Cancelled("interrupted while pulling");
-  // Delivered: in the log (relay cursor), then through this process's processor.
-  while (probes_.relay.cursor.load() < my_last_seq) {
+  // Delivered: in the log and in the upsert view (the committed relay cursor), then through
+  // this process's processor.
+  while (probes_.relay.committed.load() < my_last_seq) {
     if (stop.stop_requested() || abort.stop_requested()) {
       return Status::Cancelled("interrupted while the relay streamed what was pulled");
     }

@@ -27,10 +27,13 @@ void PipelineImpl::RelayLoop() {
       continue;
     }
     if (source_was_done && ingests_active_.load() == 0) break;  // FlushCursor() waits for the rest
-    if (Status s = relay_->CommitProgress(); !s.ok()) {
+    // An ingest waits for the committed cursor (the upsert view a sql task may read next).
+    uint64_t committed = probes_.relay.committed.load();
+    if (Status s = relay_->CommitProgress(/*now=*/ingests_active_.load() > 0); !s.ok()) {
       if (!abort.stop_requested()) Fail(s);
       break;
     }
+    if (probes_.relay.committed.load() != committed) streamed_.Notify();
     if (clock_->MonotonicMicros() > next_retention) {
       if (Status s = log_->ApplyRetention(); !s.ok())
         spdlog::warn("log retention: {}", s.ToString());

@@ -80,6 +80,7 @@ Status OutboxRelay::Recover() {
   pending_dead_.clear();
   committed_cursor_ = committed;
   committed_now_ = committed;
+  probe_->committed = committed;
   probe_->cursor = cursor_;
   return Status::OK();
 }
@@ -216,13 +217,17 @@ Status OutboxRelay::CommitAcknowledged() {
   pending_dead_.erase(pending_dead_.begin(), pending_dead_.begin() + committing_dead_.size());
   probe_->dead_lettered += committing_dead_.size();
   committed_now_ = acked_cursor_;
+  probe_->committed = acked_cursor_;
   pending_streamed_ = 0;
   last_cursor_commit_us_ = clock_->MonotonicMicros();
   return Status::OK();
 }
 
-Status OutboxRelay::CommitProgress() {
+Status OutboxRelay::CommitProgress(bool now) {
   DF_RETURN_IF_ERROR(Reap(0));
+  if (!now && clock_->MonotonicMicros() - last_cursor_commit_us_ < cursor_interval_us_) {
+    return Status::OK();
+  }
   return CommitAcknowledged();
 }
 

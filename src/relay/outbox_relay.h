@@ -63,6 +63,8 @@ struct RelayProbe {
   // or found in the log after a crash (appended before it, not re-appended).
   std::atomic<uint64_t> streamed{0};
   std::atomic<uint64_t> cursor{0};  // last seq of the acknowledged batches
+  // The cursor committed to the staging: the upsert view (`staged`) holds every row up to it.
+  std::atomic<uint64_t> committed{0};
   std::atomic<uint64_t> batches{0};
   // Records this process appended and the log acknowledged, re-streamed ones included (a
   // broadcast row counts once per partition): what its consumers will read.
@@ -106,8 +108,11 @@ class OutboxRelay {
   // than kMaxOfferedBatches batches wait (RunOnce() then reads those from the staging).
   void Offer(std::vector<OutboxRow> rows);
   // Takes the batches acknowledged so far and commits the cursor over them, without waiting
-  // for the rest (for an idle relay: waiting a round trip would delay the next rows).
-  Status CommitProgress();
+  // for the rest (for an idle relay: waiting a round trip would delay the next rows): when the
+  // last commit is `cursor_interval_us` old, or `now` (someone waits for the committed cursor).
+  // A relay that keeps up with its source is idle after every batch, and each cursor commit
+  // is a transaction that upserts the view and syncs.
+  Status CommitProgress(bool now = false);
 
   // A Kafka producer's acknowledgements take a round trip to the brokers: 8 batches in flight
   // held the relay to ~60% of kcat's produce rate, 32 to ~120% (docs/benchmarks.md). The bytes

@@ -36,7 +36,7 @@ struct StagingCounters {
   uint64_t fetched = 0;        // everything the source delivered (records + dead letters)
   uint64_t staged = 0;         // record versions accepted into the outbox
   uint64_t dead_lettered = 0;  // dead letters written by source/staging
-  uint64_t distinct_keys = 0;  // rows in the upsert view (PostgreSQL: as of the relay cursor)
+  uint64_t distinct_keys = 0;  // rows in the upsert view (as of the relay cursor)
   uint64_t last_seq = 0;       // highest outbox sequence
   uint64_t relay_cursor = 0;   // highest sequence the relay has durably handed to the log
   uint64_t streamed = 0;       // record versions the relay handed to the log
@@ -48,8 +48,8 @@ class Staging {
 
   // Atomically: append each record to the outbox (new seq each), append the dead letters,
   // set the source's position, and add to the counters. Returns the last seq assigned. The
-  // upsert by key is visible to Get() at once; the count of distinct keys may follow with the
-  // relay cursor (PostgreSQL maintains its upsert table in CommitRelayCursor's transaction).
+  // upsert by key is visible to Get() at once; the upsert view (and so the count of distinct
+  // keys) follows the relay cursor: CommitRelayCursor maintains it.
   virtual Result<uint64_t> Commit(const std::string& source_name, const SourceBatch& batch) = 0;
 
   // The position last committed for `source_name`, or "" if none.
@@ -62,7 +62,10 @@ class Staging {
   virtual Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) = 0;
 
   // Records that the relay handed every row up to and including `seq` to the log, and that
-  // `streamed_delta` more record versions were streamed; in the same transaction, appends
+  // `streamed_delta` more record versions were streamed, and upserts each key's last version
+  // among the rows up to `seq` into the upsert view (SQLite: in slices, each a transaction,
+  // the last one this; the view may so be ahead of the cursor for some keys, never behind it
+  // once the call returned); in the same transaction as the cursor, appends
   // `dead_letters` (rows up to `seq` the relay could not encode for the log, log.format) and
   // adds them to `dead_lettered`. Monotonic: a call whose seq is not above the cursor (a retry)
   // changes nothing, `streamed` and the dead letters included.

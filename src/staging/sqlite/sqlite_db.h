@@ -39,6 +39,13 @@ class SqliteStatement {
   }
   int64_t ColumnInt(int i) const { return sqlite3_column_int64(stmt_, i); }
   std::string ColumnText(int i) const;
+  // The column's bytes, valid until the next Step(), Reset() or column call on this statement.
+  std::string_view ColumnTextView(int i) const {
+    const void* p = sqlite3_column_blob(stmt_, i);
+    int n = sqlite3_column_bytes(stmt_, i);
+    return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(n))
+             : std::string_view();
+  }
 
  private:
   sqlite3* db_ = nullptr;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "common/clock.h"
 
 namespace dataforge {
@@ -35,8 +38,8 @@ CREATE TABLE IF NOT EXISTS outbox(
   key TEXT NOT NULL,
   raw BLOB NOT NULL,              -- the record's JSON text as received
   fetched_at INTEGER NOT NULL);   -- microseconds since the epoch
-CREATE TABLE IF NOT EXISTS staged(  -- the upsert view: latest outbox seq per key
-  key_hash INTEGER PRIMARY KEY,     -- 64-bit hash of the key; the key itself is in the outbox
+CREATE TABLE IF NOT EXISTS staged(  -- the upsert view: latest outbox seq per key, as of the
+  key_hash INTEGER PRIMARY KEY,     -- relay cursor; 64-bit hash of the key (the key is in the outbox)
   seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY,
@@ -56,6 +59,7 @@ Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, Op
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_mode=WAL"));
     DF_RETURN_IF_ERROR(s->writer_->Exec(synchronous_full ? "PRAGMA synchronous=FULL"
                                                          : "PRAGMA synchronous=NORMAL"));
+    s->synchronous_full_ = synchronous_full;
     // Checkpoints run on their own thread once the WAL holds 32 MiB, not inside the commit that
     // crosses it (wal_checkpointer.h).
     WalCheckpointer::Options checkpoints;
@@ -107,6 +111,8 @@ Status SqliteStaging::PrepareWriter() {
   DF_ASSIGN_OR_RETURN(upsert_staged_,
                       writer_->Prepare("INSERT INTO staged(key_hash,seq) VALUES(?,?) ON "
                                        "CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq"));
+  DF_ASSIGN_OR_RETURN(read_keys_, writer_->Prepare("SELECT seq,key FROM outbox WHERE seq>? AND "
+                                                   "seq<=? ORDER BY seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
                                                      "location,payload,at) VALUES(?,?,?,?,?)"));
   DF_ASSIGN_OR_RETURN(
@@ -138,14 +144,17 @@ Result<uint64_t> SqliteStaging::Commit(const std::string& source_name, const Sou
   auto lock = LockWriter();
   if (!writer_) return Status::InvalidArgument("staging is open read-only");
   uint64_t first_seq = next_seq_;
+  size_t unviewed_before = unviewed_.size();
   DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
   Status s = CommitLocked(source_name, batch);
   if (s.ok()) s = writer_->Exec("COMMIT");
   if (!s.ok()) {
     (void)writer_->Exec("ROLLBACK");
     next_seq_ = first_seq;
+    unviewed_.resize(unviewed_before);
     return s.WithContext("committing a source batch to staging");
   }
+  if (unviewed_.size() > kMaxUnviewed) unviewed_ = {};  // no relay here: read back when one runs
   return next_seq_ - 1;
 }
 
@@ -157,9 +166,7 @@ Status SqliteStaging::CommitLocked(const std::string& source_name, const SourceB
     insert_outbox_.BindBlob(3, r.raw);
     insert_outbox_.BindInt(4, r.fetched_at_us);
     DF_RETURN_IF_ERROR(insert_outbox_.Run());
-    upsert_staged_.BindInt(1, KeyHash(r.key));
-    upsert_staged_.BindInt(2, static_cast<int64_t>(seq));
-    DF_RETURN_IF_ERROR(upsert_staged_.Run());
+    unviewed_.emplace_back(KeyHash(r.key), static_cast<int64_t>(seq));
   }
   for (const auto& d : batch.dead_letters) {
     insert_dead_.BindText(1, d.stage);
@@ -226,50 +233,131 @@ Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows, std::vecto
   return Status::OK();
 }
 
+Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t through_seq) {
+  // The rows this process committed are remembered (unviewed_); rows before them (an earlier
+  // run's, not yet in the view when it stopped) are read back from the outbox.
+  view_updates_.clear();
+  size_t first = 0;
+  while (first < unviewed_.size() && static_cast<uint64_t>(unviewed_[first].second) <= after_seq) {
+    ++first;  // in the view already
+  }
+  const uint64_t remembered_from =
+      first < unviewed_.size() ? static_cast<uint64_t>(unviewed_[first].second) : next_seq_;
+  if (after_seq + 1 < remembered_from) {
+    read_keys_.BindInt(1, static_cast<int64_t>(after_seq));
+    read_keys_.BindInt(2, static_cast<int64_t>(std::min(through_seq, remembered_from - 1)));
+    while (true) {
+      auto row = read_keys_.Step();
+      if (!row.ok()) {
+        read_keys_.Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      view_updates_.emplace_back(KeyHash(read_keys_.ColumnTextView(1)), read_keys_.ColumnInt(0));
+    }
+    read_keys_.Reset();
+  }
+  for (size_t i = first;
+       i < unviewed_.size() && static_cast<uint64_t>(unviewed_[i].second) <= through_seq; ++i) {
+    view_updates_.push_back(unviewed_[i]);
+  }
+  // Each key's last version, in key-hash order. Stable: the versions of one hash stay in seq
+  // order, and the last of them is kept.
+  std::stable_sort(view_updates_.begin(), view_updates_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t kept = 0;
+  for (size_t i = 0; i < view_updates_.size(); ++i) {
+    if (i + 1 < view_updates_.size() && view_updates_[i + 1].first == view_updates_[i].first) {
+      continue;
+    }
+    view_updates_[kept++] = view_updates_[i];
+  }
+  view_updates_.resize(kept);
+  return Status::OK();
+}
+
+Status SqliteStaging::UpsertViewLocked(size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    upsert_staged_.BindInt(1, view_updates_[i].first);
+    upsert_staged_.BindInt(2, view_updates_[i].second);
+    DF_RETURN_IF_ERROR(upsert_staged_.Run());
+  }
+  return Status::OK();
+}
+
+Status SqliteStaging::RelayTransaction(const std::function<Status()>& body) {
+  auto lock = LockWriter();
+  // Not synced by itself: the next source commit's sync of the WAL carries it, and until then a
+  // power loss may take it back, which costs re-reading only (the log, not the cursor, is the
+  // truth on recovery; the view is upserted again from the cursor; rows the relay refused are
+  // refused again). Its sync would hold the writer, and so the source's next commit.
+  if (synchronous_full_) DF_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=NORMAL"));
+  Status s = writer_->Exec("BEGIN IMMEDIATE");
+  if (s.ok()) {
+    s = body();
+    if (s.ok()) s = writer_->Exec("COMMIT");
+    if (!s.ok()) (void)writer_->Exec("ROLLBACK");
+  }
+  if (synchronous_full_) {
+    Status restored = writer_->Exec("PRAGMA synchronous=FULL");
+    if (s.ok()) s = restored;
+  }
+  return s;
+}
+
 Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
                                         const std::vector<DeadLetter>& dead_letters) {
-  auto lock = LockWriter();
-  if (!writer_) return Status::InvalidArgument("staging is open read-only");
-  DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  // A seq not above the cursor (a retried call) changes nothing, streamed included.
-  bool behind = false;
-  Status s = [&]() -> Status {
+  {
+    auto lock = LockWriter();
+    if (!writer_) return Status::InvalidArgument("staging is open read-only");
     DF_ASSIGN_OR_RETURN(auto q, writer_->Prepare(fmt::format(
                                     "SELECT value FROM counters WHERE name='{}'", kRelayCursor)));
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
-    behind = row && static_cast<uint64_t>(q.ColumnInt(0)) >= seq;
-    return Status::OK();
-  }();
-  if (s.ok() && behind) return writer_->Exec("COMMIT");
-  if (s.ok()) {
+    uint64_t cursor = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+    // A seq not above the cursor (a retried call) changes nothing, streamed included.
+    if (cursor >= seq) return Status::OK();
+    DF_RETURN_IF_ERROR(CollectViewUpdatesLocked(cursor, seq)
+                           .WithContext("committing the relay cursor: reading the outbox"));
+  }
+  // The view's upserts in slices of consecutive key hashes (so each of its pages is still
+  // written about once), a transaction each, the writer free between them for the source's
+  // commits; the last slice commits with the cursor. A slice committed before a failure leaves
+  // the view ahead of the cursor for some keys, never behind: the next call upserts each key's
+  // last version from the cursor again.
+  size_t begin = 0;
+  while (view_updates_.size() - begin > kViewSlice) {
+    DF_RETURN_IF_ERROR(RelayTransaction([&] {
+                         return UpsertViewLocked(begin, begin + kViewSlice);
+                       }).WithContext("committing the relay cursor: the upsert view"));
+    begin += kViewSlice;
+  }
+  Status s = RelayTransaction([&]() -> Status {
+    DF_RETURN_IF_ERROR(UpsertViewLocked(begin, view_updates_.size()));
     set_counter_max_.BindText(1, kRelayCursor);
     set_counter_max_.BindInt(2, static_cast<int64_t>(seq));
-    s = set_counter_max_.Run();
-  }
-  if (s.ok()) {
+    DF_RETURN_IF_ERROR(set_counter_max_.Run());
     add_counter_.BindText(1, kStreamed);
     add_counter_.BindInt(2, static_cast<int64_t>(streamed_delta));
-    s = add_counter_.Run();
-  }
-  for (const auto& d : dead_letters) {
-    if (!s.ok()) break;
-    insert_dead_.BindText(1, d.stage);
-    insert_dead_.BindText(2, d.reason);
-    insert_dead_.BindText(3, d.location);
-    insert_dead_.BindBlob(4, d.payload);
-    insert_dead_.BindInt(5, d.at_us);
-    s = insert_dead_.Run();
-  }
-  if (s.ok() && !dead_letters.empty()) {
+    DF_RETURN_IF_ERROR(add_counter_.Run());
+    for (const auto& d : dead_letters) {
+      insert_dead_.BindText(1, d.stage);
+      insert_dead_.BindText(2, d.reason);
+      insert_dead_.BindText(3, d.location);
+      insert_dead_.BindBlob(4, d.payload);
+      insert_dead_.BindInt(5, d.at_us);
+      DF_RETURN_IF_ERROR(insert_dead_.Run());
+    }
+    if (dead_letters.empty()) return Status::OK();
     add_counter_.BindText(1, kDeadLettered);
     add_counter_.BindInt(2, static_cast<int64_t>(dead_letters.size()));
-    s = add_counter_.Run();
-  }
-  if (s.ok()) s = writer_->Exec("COMMIT");
-  if (!s.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return s.WithContext("committing the relay cursor");
-  }
+    return add_counter_.Run();
+  });
+  if (view_updates_.capacity() > kMaxUnviewed) view_updates_ = {};
+  if (!s.ok()) return s.WithContext("committing the relay cursor");
+  auto lock = LockWriter();
+  auto viewed = std::find_if(unviewed_.begin(), unviewed_.end(),
+                             [&](const auto& u) { return static_cast<uint64_t>(u.second) > seq; });
+  unviewed_.erase(unviewed_.begin(), viewed);
   return Status::OK();
 }
 
@@ -307,9 +395,16 @@ Result<StagingCounters> SqliteStaging::Counters() {
 
 Result<OutboxRow> SqliteStaging::Get(const std::string& key) {
   std::lock_guard lock(read_mu_);
-  DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT o.seq,o.key,o.raw,o.fetched_at FROM "
-                                               "staged s JOIN outbox o ON o.seq=s.seq WHERE "
-                                               "s.key_hash=? AND o.key=?"));
+  // The newest version the relay has not passed yet (at most tuning.max_staging_lag rows to
+  // look through), else the view's; one statement, so one snapshot.
+  DF_ASSIGN_OR_RETURN(
+      auto q, reader_->Prepare(fmt::format(
+                  "SELECT * FROM (SELECT seq,key,raw,fetched_at FROM outbox WHERE seq>"
+                  "coalesce((SELECT value FROM counters WHERE name='{}'),0) AND key=?2 ORDER BY "
+                  "seq DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT o.seq,o.key,o.raw,"
+                  "o.fetched_at FROM staged s JOIN outbox o ON o.seq=s.seq WHERE s.key_hash=?1 "
+                  "AND o.key=?2) LIMIT 1",
+                  kRelayCursor)));
   q.BindInt(1, KeyHash(key));
   q.BindText(2, key);
   DF_ASSIGN_OR_RETURN(bool row, q.Step());

@@ -3,11 +3,16 @@
 //
 // The upsert view `staged` is keyed by a 64-bit hash of the record key (the key itself is in the
 // outbox row it points to): 12-byte rows keep the randomly-placed inserts of UUID keys on few
-// pages. Two keys with the same hash (p ≈ n²/2^65: ~3e-6 at 10^7 keys) would share one view
-// entry — `staging count` would be one low and Get() of one of them NotFound; the outbox, the
-// log and the store are not affected.
+// pages. It follows the relay cursor, as PostgreSQL's does: CommitRelayCursor() upserts each key's
+// last version among the rows it passes, in key-hash order, in slices of kViewSlice a transaction
+// (the last one with the cursor), once per cursor commit (at most every 200 ms at full speed)
+// rather than once per source batch, where random keys dirtied most of the view's pages each
+// time; Get() looks at the outbox past the cursor first. Two keys with the same hash (p ≈ n²/2^65:
+// ~3e-6 at 10^7 keys) would share one view entry — `staging count` would be one low and Get() of
+// one of them NotFound; the outbox, the log and the store are not affected.
 //
-// Thread-safety: Commit() and CommitRelayCursor() share one write connection under write_mu_;
+// Thread-safety: Commit() and CommitRelayCursor() share one write connection under write_mu_
+// (CommitRelayCursor from one thread at a time, as the Staging contract has it: the relay's);
 // reads (ReadOutbox, Counters, Get, ListDeadLetters) use a second connection under read_mu_,
 // so the relay reading never waits for the source writing (WAL readers do not block writers).
 // A third connection checkpoints the WAL on its own thread (wal_checkpointer.h); when it must
@@ -15,9 +20,12 @@
 // a reader stays in the WAL).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "staging/sqlite/sqlite_db.h"
 #include "staging/sqlite/wal_checkpointer.h"
@@ -47,6 +55,13 @@ class SqliteStaging final : public Staging {
   Status PrepareWriter();
   Status PrepareReader();
   Status CommitLocked(const std::string& source_name, const SourceBatch& batch);
+  // Fills view_updates_ with each key's last version among outbox rows (after_seq,
+  // through_seq], in key-hash order.
+  Status CollectViewUpdatesLocked(uint64_t after_seq, uint64_t through_seq);
+  // Upserts view_updates_[begin, end) into the view.
+  Status UpsertViewLocked(size_t begin, size_t end);
+  // Runs `body` in a write transaction of its own under write_mu_, not synced (see the .cc).
+  Status RelayTransaction(const std::function<Status()>& body);
   // write_mu_, after a RESTART of the checkpointer that wants it (WaitForRestart).
   std::unique_lock<std::mutex> LockWriter();
 
@@ -56,8 +71,18 @@ class SqliteStaging final : public Staging {
   std::unique_ptr<WalCheckpointer> checkpointer_;  // null when read-only
   std::unique_ptr<SqliteDb> writer_;               // guarded by write_mu_; null when read-only
   uint64_t next_seq_ = 1;                          // guarded by write_mu_
-  SqliteStatement insert_outbox_, upsert_staged_, insert_dead_, set_position_, add_counter_,
-      set_counter_max_;  // guarded by write_mu_
+  bool synchronous_full_ = false;                  // source commits sync (set by Open)
+  SqliteStatement insert_outbox_, upsert_staged_, read_keys_, insert_dead_, set_position_,
+      add_counter_, set_counter_max_;  // guarded by write_mu_
+  // (key hash, seq) of the rows Commit() added since the last cursor commit, in seq order: the
+  // view's next upserts, without reading the rows back. Dropped past kMaxUnviewed entries (16
+  // bytes each; a writer without a relay), then read back from the outbox.
+  std::vector<std::pair<int64_t, int64_t>> unviewed_;  // guarded by write_mu_
+  // The upserts of one cursor commit; only the relay's thread (CommitRelayCursor) uses it.
+  std::vector<std::pair<int64_t, int64_t>> view_updates_;
+  static constexpr size_t kMaxUnviewed = 1 << 20;
+  // Upserts per transaction of a cursor commit: about 4 ms of the writer at a time.
+  static constexpr size_t kViewSlice = 2000;
 
   std::mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_;  // guarded by read_mu_

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "staging/sqlite/sqlite_db.h"
+
 namespace dataforge {
 namespace {
 
@@ -51,7 +53,7 @@ TEST_F(SqliteStagingTest, CommitAssignsSequencesAndCounts) {
   EXPECT_EQ(c->fetched, 4u);
   EXPECT_EQ(c->staged, 3u);
   EXPECT_EQ(c->dead_lettered, 1u);
-  EXPECT_EQ(c->distinct_keys, 2u);
+  EXPECT_EQ(c->distinct_keys, 0u);  // the view follows the relay cursor
   EXPECT_EQ(c->last_seq, 3u);
   EXPECT_EQ(c->relay_cursor, 0u);
   EXPECT_EQ(s->SourcePosition("src").value(), "p2");
@@ -61,6 +63,103 @@ TEST_F(SqliteStagingTest, CommitAssignsSequencesAndCounts) {
   EXPECT_EQ(row->seq, 3u);
   EXPECT_EQ(row->raw, "{\"v\":3}");
   EXPECT_EQ(s->Get("zz").status().code(), StatusCode::kNotFound);
+}
+
+// The upsert view holds each key's last version up to the relay cursor, upserted in the cursor's
+// transaction; Get() sees a newer version past the cursor at once.
+TEST_F(SqliteStagingTest, UpsertViewFollowsTheRelayCursor) {
+  auto s = OpenRw();
+  ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}, {"a", "3"}}, "p1")).ok());
+  ASSERT_TRUE(s->Commit("src", Batch({{"c", "4"}, {"a", "5"}, {"a", "6"}}, "p2")).ok());
+  EXPECT_EQ(s->Counters()->distinct_keys, 0u);
+  EXPECT_EQ(s->Get("a")->seq, 6u);
+
+  ASSERT_TRUE(s->CommitRelayCursor(2, 2).ok());  // a@1, b@2
+  EXPECT_EQ(s->Counters()->distinct_keys, 2u);
+  EXPECT_EQ(s->Get("a")->seq, 6u);   // past the cursor
+  EXPECT_EQ(s->Get("b")->raw, "2");  // from the view
+  EXPECT_EQ(s->Get("c")->seq, 4u);
+
+  ASSERT_TRUE(s->CommitRelayCursor(5, 3).ok());  // a@3, c@4, a@5: a's last in the range wins
+  ASSERT_TRUE(s->CommitRelayCursor(4, 0).ok());  // a retry below the cursor changes nothing
+  auto reader = OpenStaging("sqlite://" + path_, OpenMode::kReadOnly, true);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->Counters()->distinct_keys, 3u);
+  EXPECT_EQ((*reader)->Get("a")->seq, 6u);
+  EXPECT_EQ((*reader)->Get("c")->raw, "4");
+
+  ASSERT_TRUE(s->CommitRelayCursor(6, 1).ok());
+  EXPECT_EQ((*reader)->Get("a")->raw, "6");
+  EXPECT_EQ((*reader)->Counters()->distinct_keys, 3u);
+  EXPECT_EQ((*reader)->Get("zz").status().code(), StatusCode::kNotFound);
+  // What the view holds, row by row: orchestrator sql tasks read it as a table.
+  auto db = SqliteDb::Open(path_, /*read_only=*/true);
+  ASSERT_TRUE(db.ok());
+  auto q = (*db)->Prepare("SELECT o.key, s.seq FROM staged s JOIN outbox o USING(seq) ORDER BY 1");
+  ASSERT_TRUE(q.ok());
+  std::vector<std::string> view;
+  while (*q->Step()) view.push_back(q->ColumnText(0) + "@" + std::to_string(q->ColumnInt(1)));
+  EXPECT_EQ(view, (std::vector<std::string>{"a@6", "b@2", "c@4"}));
+}
+
+// Rows an earlier run committed past its last cursor are read back from the outbox; the rows
+// this run commits are remembered; one cursor commit upserts both.
+TEST_F(SqliteStagingTest, UpsertViewAfterAReopenReadsTheEarlierRunsRowsBack) {
+  {
+    auto s = OpenRw();
+    ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}}, "p1")).ok());
+    ASSERT_TRUE(s->CommitRelayCursor(1, 1).ok());
+    ASSERT_TRUE(s->Commit("src", Batch({{"c", "3"}, {"d", "4"}}, "p2")).ok());
+  }
+  auto s = OpenRw();
+  EXPECT_EQ(s->Counters()->distinct_keys, 1u);
+  ASSERT_TRUE(s->Commit("src", Batch({{"b", "5"}, {"e", "6"}}, "p3")).ok());
+  ASSERT_TRUE(s->CommitRelayCursor(3, 2).ok());  // b@2, c@3 read back
+  EXPECT_EQ(s->Counters()->distinct_keys, 3u);
+  ASSERT_TRUE(s->CommitRelayCursor(6, 3).ok());  // d@4 read back; b@5, e@6 remembered
+  EXPECT_EQ(s->Counters()->distinct_keys, 5u);
+  for (auto [key, seq] : std::vector<std::pair<std::string, uint64_t>>{
+           {"a", 1}, {"b", 5}, {"c", 3}, {"d", 4}, {"e", 6}}) {
+    auto row = s->Get(key);
+    ASSERT_TRUE(row.ok()) << key;
+    EXPECT_EQ(row->seq, seq) << key;
+  }
+  auto db = SqliteDb::Open(path_, /*read_only=*/true);
+  ASSERT_TRUE(db.ok());
+  auto q = (*db)->Prepare("SELECT count(*), sum(seq) FROM staged");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*q->Step());
+  EXPECT_EQ(q->ColumnInt(0), 5);
+  EXPECT_EQ(q->ColumnInt(1), 1 + 5 + 3 + 4 + 6);
+}
+
+// More rows than one slice of the view's upserts (kViewSlice, 2,000): several transactions, the
+// same view.
+TEST_F(SqliteStagingTest, UpsertViewOfManyKeysCommitsInSlices) {
+  auto s = OpenRw();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 4500; ++i) keys.push_back("key-" + std::to_string(i));
+  SourceBatch batch;
+  for (int i = 0; i < 4500; ++i) batch.records.push_back({keys[i], "v", 1});
+  for (int i = 0; i < 4500; i += 9) batch.records.push_back({keys[i], "again", 2});  // 500
+  ASSERT_TRUE(s->Commit("src", batch).ok());
+  ASSERT_TRUE(s->CommitRelayCursor(5000, 5000).ok());
+  auto c = s->Counters();
+  EXPECT_EQ(c->distinct_keys, 4500u);
+  EXPECT_EQ(c->relay_cursor, 5000u);
+  EXPECT_EQ(c->streamed, 5000u);
+  EXPECT_EQ(s->Get("key-9")->seq, 4502u);
+  EXPECT_EQ(s->Get("key-9")->raw, "again");
+  EXPECT_EQ(s->Get("key-10")->seq, 11u);
+  auto db = SqliteDb::Open(path_, /*read_only=*/true);
+  ASSERT_TRUE(db.ok());
+  auto q = (*db)->Prepare("SELECT sum(seq) FROM staged");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*q->Step());
+  // Seqs 1..4500, except each of the 500 updated keys points at its update (4501..5000).
+  int64_t want = 0;
+  for (int i = 1; i <= 4500; ++i) want += (i - 1) % 9 == 0 ? 4501 + (i - 1) / 9 : i;
+  EXPECT_EQ(q->ColumnInt(0), want);
 }
 
 TEST_F(SqliteStagingTest, OutboxInOrderAfterCursor) {
