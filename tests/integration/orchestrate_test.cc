@@ -141,7 +141,9 @@ dags:
         not_null: [email, id]
         unique: [id]
       - {id: staged, type: check, depends_on: [pull], query: "SELECT key FROM outbox", row_count: {min: 1200}, unique: [key]}
-      - {id: tidy, type: compact, depends_on: [verify, staged]}
+      # The upsert view follows the relay cursor; an ingest task ends once its rows are in it.
+      - {id: view, type: check, depends_on: [pull], query: "SELECT key_hash FROM staged", row_count: {min: 1200, max: 1200}}
+      - {id: tidy, type: compact, depends_on: [verify, staged, view]}
 )");
   auto r = Df({"dags", "trigger", "etl", "--wait"}, args, 180000);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -151,7 +153,7 @@ dags:
   EXPECT_EQ(count.out, "1200\n") << count.err;
   auto show = Df({"runs", "show", "1"}, args);
   ASSERT_EQ(show.exit_code, 0) << show.err;
-  for (const char* task : {"pull", "verify", "staged", "tidy"}) {
+  for (const char* task : {"pull", "verify", "staged", "view", "tidy"}) {
     EXPECT_NE(show.out.find(fmt::format("  {:<28} {:<15} {:>5}", task, "success", "1/1")),
               std::string::npos)
         << task << "\n"
