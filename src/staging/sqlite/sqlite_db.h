@@ -33,6 +33,19 @@ class SqliteStatement {
   Result<bool> Step();
   // Step() to completion, then Reset().
   Status Run();
+  // Step() through every row, calling row() at each (read the columns there), then Reset(),
+  // also after an error.
+  template <typename RowFn>
+  Status ForEachRow(RowFn&& row) {
+    while (true) {
+      auto more = Step();
+      if (!more.ok() || !*more) {
+        Reset();
+        return more.status();
+      }
+      row();
+    }
+  }
   void Reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);

@@ -169,12 +169,7 @@ Status SqliteStaging::CommitLocked(const std::string& source_name, const SourceB
     unviewed_.emplace_back(KeyHash(r.key), static_cast<int64_t>(seq));
   }
   for (const auto& d : batch.dead_letters) {
-    insert_dead_.BindText(1, d.stage);
-    insert_dead_.BindText(2, d.reason);
-    insert_dead_.BindText(3, d.location);
-    insert_dead_.BindBlob(4, d.payload);
-    insert_dead_.BindInt(5, d.at_us);
-    DF_RETURN_IF_ERROR(insert_dead_.Run());
+    DF_RETURN_IF_ERROR(InsertDeadLetterLocked(d));
   }
   set_position_.BindText(1, source_name);
   set_position_.BindText(2, batch.position);
@@ -215,22 +210,23 @@ Status SqliteStaging::ReadOutbox(uint64_t after_seq, size_t max_rows, std::vecto
   std::lock_guard lock(read_mu_);
   read_outbox_.BindInt(1, static_cast<int64_t>(after_seq));
   read_outbox_.BindInt(2, static_cast<int64_t>(max_rows));
-  while (true) {
-    auto row = read_outbox_.Step();
-    if (!row.ok()) {
-      read_outbox_.Reset();
-      return row.status();
-    }
-    if (!*row) break;
+  return read_outbox_.ForEachRow([&] {
     OutboxRow r;
     r.seq = static_cast<uint64_t>(read_outbox_.ColumnInt(0));
     r.key = read_outbox_.ColumnText(1);
     r.raw = read_outbox_.ColumnText(2);
     r.fetched_at_us = read_outbox_.ColumnInt(3);
     out->push_back(std::move(r));
-  }
-  read_outbox_.Reset();
-  return Status::OK();
+  });
+}
+
+Status SqliteStaging::InsertDeadLetterLocked(const DeadLetter& d) {
+  insert_dead_.BindText(1, d.stage);
+  insert_dead_.BindText(2, d.reason);
+  insert_dead_.BindText(3, d.location);
+  insert_dead_.BindBlob(4, d.payload);
+  insert_dead_.BindInt(5, d.at_us);
+  return insert_dead_.Run();
 }
 
 Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t through_seq) {
@@ -246,16 +242,9 @@ Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t thro
   if (after_seq + 1 < remembered_from) {
     read_keys_.BindInt(1, static_cast<int64_t>(after_seq));
     read_keys_.BindInt(2, static_cast<int64_t>(std::min(through_seq, remembered_from - 1)));
-    while (true) {
-      auto row = read_keys_.Step();
-      if (!row.ok()) {
-        read_keys_.Reset();
-        return row.status();
-      }
-      if (!*row) break;
+    DF_RETURN_IF_ERROR(read_keys_.ForEachRow([&] {
       view_updates_.emplace_back(KeyHash(read_keys_.ColumnTextView(1)), read_keys_.ColumnInt(0));
-    }
-    read_keys_.Reset();
+    }));
   }
   for (size_t i = first;
        i < unviewed_.size() && static_cast<uint64_t>(unviewed_[i].second) <= through_seq; ++i) {
@@ -340,12 +329,7 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
     add_counter_.BindInt(2, static_cast<int64_t>(streamed_delta));
     DF_RETURN_IF_ERROR(add_counter_.Run());
     for (const auto& d : dead_letters) {
-      insert_dead_.BindText(1, d.stage);
-      insert_dead_.BindText(2, d.reason);
-      insert_dead_.BindText(3, d.location);
-      insert_dead_.BindBlob(4, d.payload);
-      insert_dead_.BindInt(5, d.at_us);
-      DF_RETURN_IF_ERROR(insert_dead_.Run());
+      DF_RETURN_IF_ERROR(InsertDeadLetterLocked(d));
     }
     if (dead_letters.empty()) return Status::OK();
     add_counter_.BindText(1, kDeadLettered);

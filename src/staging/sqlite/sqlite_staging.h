@@ -55,6 +55,7 @@ class SqliteStaging final : public Staging {
   Status PrepareWriter();
   Status PrepareReader();
   Status CommitLocked(const std::string& source_name, const SourceBatch& batch);
+  Status InsertDeadLetterLocked(const DeadLetter& d);
   // Fills view_updates_ with each key's last version among outbox rows (after_seq,
   // through_seq], in key-hash order.
   Status CollectViewUpdatesLocked(uint64_t after_seq, uint64_t through_seq);
