@@ -291,12 +291,15 @@ int main(int argc, char** argv) {
   // Where a record waits: each stage's time per batch (a slow commit, append or apply holds
   // every record of its batch, and the batches behind it).
   auto stage = [](const LatencyHistogram& h) {
-    return fmt::format("{:.1f}/{:.1f}/{:.1f}", h.Percentile(50) / 1000.0, h.Percentile(99) / 1000.0,
-                       h.Max() / 1000.0);
+    double mean = h.Count() > 0 ? static_cast<double>(h.Sum()) / static_cast<double>(h.Count()) : 0;
+    return fmt::format("{:.1f}/{:.1f}/{:.1f}/{:.1f}/{:.1f}", h.Percentile(50) / 1000.0,
+                       h.Percentile(90) / 1000.0, h.Percentile(99) / 1000.0, h.Max() / 1000.0,
+                       mean / 1000.0);
   };
-  fmt::print("  per batch p50/p99/max (ms): staging commit {}, log append {}, store apply {}\n",
-             stage(pr.source.commit_duration_us), stage(pr.relay.append_duration_us),
-             stage(pr.processor.apply_duration_us));
+  fmt::print(
+      "  per batch p50/p90/p99/max/mean (ms): staging commit {}, log append {}, store apply {}\n",
+      stage(pr.source.commit_duration_us), stage(pr.relay.append_duration_us),
+      stage(pr.processor.apply_duration_us));
   fmt::print("  kernel / user CPU {:>10.2f} / {:.2f} us/record\n",
              (ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec) / static_cast<double>(records),
              (ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec) / static_cast<double>(records));

@@ -62,7 +62,11 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool r
     return Status::IOError(fmt::format("cannot open staging database {}: {}", path, msg));
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  return std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
+  auto opened = std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
+  if (!read_only) {
+    DF_RETURN_IF_ERROR(opened->Exec(fmt::format("PRAGMA page_size={}", kNewDatabasePageSize)));
+  }
+  return opened;
 }
 
 SqliteDb::~SqliteDb() {

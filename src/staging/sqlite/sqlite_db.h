@@ -69,9 +69,18 @@ class SqliteStatement {
 // connection Open() makes).
 inline constexpr int kBusyTimeoutMs = 10000;
 
+// The page size of a database Open() creates (an existing file keeps its own; SQLite cannot
+// change it in WAL mode). 64 KiB, not SQLite's 4 KiB: the outbox appends rows of ~1 KiB, and
+// each page is a WAL frame written with two pwrite64 calls and copied once more by a checkpoint,
+// so larger pages cut the staging's system calls and kernel time per record (docs/benchmarks.md
+// "Issue 19: 64 KiB staging pages"). The cost: the upsert view's random updates dirty whole
+// pages, so with millions of keys a cursor commit writes more of the view than with 4 KiB pages.
+inline constexpr int kNewDatabasePageSize = 65536;
+
 class SqliteDb {
  public:
-  // Opens `path`; read_only opens without write access and never creates the file.
+  // Opens `path`; read_only opens without write access and never creates the file. A writable
+  // connection to a new (empty) file gives it kNewDatabasePageSize.
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool read_only);
   ~SqliteDb();
 

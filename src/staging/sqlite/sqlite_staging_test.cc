@@ -1,6 +1,7 @@
 #include "staging/sqlite/sqlite_staging.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -197,6 +198,50 @@ TEST_F(SqliteStagingTest, StateSurvivesReopenAndSequencesContinue) {
   EXPECT_EQ(dls[0].letter.reason, "bad 0");
   EXPECT_EQ(dls[1].letter.location, "url#1");
   EXPECT_EQ(dls[1].letter.payload, "{oops");
+}
+
+// The page size a database file was created with, as SQLite reads it from the file.
+int PageSizeOfFile(const std::string& path) {
+  auto db = SqliteDb::Open(path, /*read_only=*/true);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  auto q = (*db)->Prepare("PRAGMA page_size");
+  EXPECT_TRUE(q.ok());
+  auto row = q->Step();
+  EXPECT_TRUE(row.ok() && *row);
+  return static_cast<int>(q->ColumnInt(0));
+}
+
+TEST_F(SqliteStagingTest, ANewFileHas64KiBPages) {
+  auto s = OpenRw();
+  ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}}, "p1")).ok());
+  EXPECT_EQ(PageSizeOfFile(path_), 65536);
+}
+
+TEST_F(SqliteStagingTest, AnEarlierFileKeepsItsPageSizeAndItsRows) {
+  {
+    // As a version before 64 KiB pages made it: SQLite's default page, WAL mode, a table.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; "
+                           "CREATE TABLE earlier(x INTEGER); INSERT INTO earlier VALUES (7)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    auto s = OpenRw();
+    ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}}, "p1")).ok());
+  }
+  EXPECT_EQ(PageSizeOfFile(path_), 4096);
+  auto s = OpenRw();
+  EXPECT_EQ(s->Counters()->last_seq, 2u);
+  auto db = SqliteDb::Open(path_, /*read_only=*/true);
+  ASSERT_TRUE(db.ok());
+  auto q = (*db)->Prepare("SELECT x FROM earlier");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*q->Step());
+  EXPECT_EQ(q->ColumnInt(0), 7);
 }
 
 TEST_F(SqliteStagingTest, ReadOnlyReaderSeesWriterCommits) {

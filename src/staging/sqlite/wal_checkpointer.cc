@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <chrono>
 
 namespace dataforge {
@@ -76,6 +78,7 @@ uint64_t WalCheckpointer::restarts_given_up() const {
 }
 
 void WalCheckpointer::Run(std::stop_token stop) {
+  pthread_setname_np(pthread_self(), "df-checkpoint");
   while (true) {
     {
       std::unique_lock lock(mu_);

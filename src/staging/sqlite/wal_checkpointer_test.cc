@@ -13,7 +13,7 @@
 namespace dataforge {
 namespace {
 
-constexpr int kPage = 4096;
+constexpr int kPage = 4096;        // the test's page size (SqliteDb gives a new file 64 KiB ones)
 constexpr int kThreshold = 32;     // frames
 constexpr int kCommits = 200;      // each writes a 16 KiB blob: 4 overflow pages and a leaf
 constexpr int kBlobBytes = 16384;  // 200 commits: about 1,000 frames (4 MiB) of WAL in all
@@ -27,6 +27,7 @@ class WalCheckpointerTest : public ::testing::Test {
     auto db = SqliteDb::Open(path_, /*read_only=*/false);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     writer_ = std::move(db).value();
+    ASSERT_TRUE(writer_->Exec("PRAGMA page_size=" + std::to_string(kPage)).ok());
     ASSERT_TRUE(writer_->Exec("PRAGMA journal_mode=WAL").ok());
     ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=FULL").ok());
     ASSERT_TRUE(writer_->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)").ok());
