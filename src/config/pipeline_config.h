@@ -240,7 +240,7 @@ struct PipelineTuning {
   // Role all over the embedded log: the source fetches only while at most this many batches
   // are between its staging commit and the store (fetch -> queryable latency at full speed is
   // about this many batches' worth); 0 = no bound.
-  int max_in_flight_batches = 1;
+  int max_in_flight_batches = 2;
 };
 
 // `auth:` (docs/security.md). Roles are `role -> kind -> {glob: [actions]}` in the file.

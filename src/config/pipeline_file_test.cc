@@ -84,7 +84,7 @@ TEST(PipelineFileTest, BadNumberNamesTheLineAndRange) {
 }
 
 TEST(PipelineFileTest, MaxInFlightBatchesIsReadAndCheckedAndZeroTurnsItOff) {
-  EXPECT_EQ(DefaultPipelineConfig().tuning.max_in_flight_batches, 1);
+  EXPECT_EQ(DefaultPipelineConfig().tuning.max_in_flight_batches, 2);
   auto c = ParsePipelineConfig("tuning:\n  max_in_flight_batches: 0\n", "p.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->tuning.max_in_flight_batches, 0);
