@@ -54,6 +54,10 @@ class PipelineImpl final : public Pipeline {
 
  private:
   static constexpr int64_t kIdleWaitUs = 100'000;
+  // Role all, once the relay is done: the processor polls without waiting first (every record
+  // is in the log by then), then in steps this short while a log makes appended records
+  // readable later (Kafka), instead of kIdleWaitUs after its last record.
+  static constexpr int64_t kDrainWaitUs = 5'000;
   static constexpr int64_t kRetentionEveryUs = 10'000'000;
   static constexpr int64_t kDrainReportEveryUs = 10'000'000;
   static constexpr int64_t kAssignmentWaitUs = 30'000'000;

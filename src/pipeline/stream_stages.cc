@@ -53,10 +53,15 @@ void PipelineImpl::ProcessorLoop() {
   // A member of a shared log stops on the first signal; the whole pipeline drains.
   auto stop = options_.role == PipelineRole::kProcess ? stop_.get_token() : abort;
   int64_t next_report = 0;
+  bool drain_polled = false;  // a poll since the relay was done found nothing
   while (!stop.stop_requested()) {
     bool relay_was_done = relay_done_.load();
+    int64_t wait_us = kIdleWaitUs;
+    if (options_.role == PipelineRole::kAll && relay_was_done) {
+      wait_us = drain_polled ? kDrainWaitUs : 0;
+    }
     int64_t t0 = clock_->MonotonicMicros();
-    auto consumed = processor_->RunOnce(kIdleWaitUs, stop);
+    auto consumed = processor_->RunOnce(wait_us, stop);
     probes_.processor.busy_us += static_cast<uint64_t>(clock_->MonotonicMicros() - t0);
     if (!consumed.ok()) {
       Fail(consumed.status());
@@ -67,6 +72,7 @@ void PipelineImpl::ProcessorLoop() {
       continue;
     }
     if (options_.role != PipelineRole::kAll || !relay_was_done) continue;
+    drain_polled = true;
     auto caught_up = processor_->CaughtUp();
     if (!caught_up.ok()) {
       Fail(caught_up.status());

@@ -11,6 +11,7 @@ namespace dataforge {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr int64_t kCheckpointWalBytes = 32ll << 20;  // the WAL size that starts a checkpoint
 
 // 64-bit FNV-1a with a final avalanche (splitmix64's finaliser), as a signed SQLite integer.
 int64_t KeyHash(std::string_view key) {
@@ -61,8 +62,17 @@ Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, Op
                                                          : "PRAGMA synchronous=NORMAL"));
     s->synchronous_full_ = synchronous_full;
     // Checkpoints run on their own thread once the WAL holds 32 MiB, not inside the commit that
-    // crosses it (wal_checkpointer.h).
+    // crosses it (wal_checkpointer.h); in frames of the file's page size (64 KiB in a file
+    // created since 2026-12-07, 4 KiB before).
     WalCheckpointer::Options checkpoints;
+    {
+      DF_ASSIGN_OR_RETURN(auto page_size, s->writer_->Prepare("PRAGMA page_size"));
+      DF_ASSIGN_OR_RETURN(bool has_page_size, page_size.Step());
+      if (has_page_size) {
+        checkpoints.frames =
+            WalCheckpointer::FramesFor(kCheckpointWalBytes, page_size.ColumnInt(0));
+      }
+    }  // the statement finalized: it holds no read transaction
     checkpoints.writer_mutex = &s->write_mu_;  // every write transaction holds it (LockWriter)
     DF_ASSIGN_OR_RETURN(s->checkpointer_, WalCheckpointer::Start(path, checkpoints));
     s->checkpointer_->Install(s->writer_->handle());

@@ -217,6 +217,25 @@ TEST_F(SqliteStagingTest, ANewFileHas64KiBPages) {
   EXPECT_EQ(PageSizeOfFile(path_), 65536);
 }
 
+TEST_F(SqliteStagingTest, CheckpointsKeepTheWalNearThirtyTwoMiBOf64KiBPages) {
+  // The checkpoint threshold is bytes, not frames: 8,192 frames of 64 KiB pages would let the
+  // WAL grow to 512 MiB before the first checkpoint.
+  auto s = OpenRw();
+  const std::string value(1000, 'v');
+  uintmax_t largest = 0;
+  uint64_t seq = 0;
+  for (int commit = 0; commit < 96; ++commit) {  // 96 MB of rows
+    SourceBatch b;
+    for (int i = 0; i < 1000; ++i) b.records.push_back({std::to_string(++seq), value, 1000});
+    b.position = std::to_string(commit);
+    ASSERT_TRUE(s->Commit("src", std::move(b)).ok());
+    std::error_code ec;
+    largest = std::max(largest, std::filesystem::file_size(path_ + "-wal", ec));
+  }
+  EXPECT_EQ(s->Counters()->last_seq, 96000u);
+  EXPECT_LE(largest, uintmax_t{72} << 20);  // twice the threshold, and the commit that crossed it
+}
+
 TEST_F(SqliteStagingTest, AnEarlierFileKeepsItsPageSizeAndItsRows) {
   {
     // As a version before 64 KiB pages made it: SQLite's default page, WAL mode, a table.

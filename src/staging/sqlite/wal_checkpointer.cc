@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace dataforge {
@@ -20,6 +21,10 @@ int OnCommit(void* self, sqlite3*, const char*, int frames) {
 }
 
 }  // namespace
+
+int WalCheckpointer::FramesFor(int64_t bytes, int64_t page_size) {
+  return static_cast<int>(std::max<int64_t>(64, bytes / std::max<int64_t>(page_size, 512)));
+}
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
                                                                 Options options) {

@@ -40,7 +40,9 @@ namespace dataforge {
 class WalCheckpointer {
  public:
   struct Options {
-    int frames = 8192;  // the WAL size, in pages, that starts a round (8192: 32 MiB)
+    // The WAL size, in frames (pages), that starts a round. FramesFor() gives the count for a
+    // size in bytes: 8192 frames are 32 MiB of 4 KiB pages, 512 MiB of 64 KiB ones.
+    int frames = 8192;
     // How long a RESTART may hold off the writer, waiting for its transaction and for readers
     // to leave the WAL, before it gives up; then none is tried for `restart_backoff`.
     std::chrono::milliseconds restart_wait{100};
@@ -51,6 +53,9 @@ class WalCheckpointer {
     // WaitForRestart() before they take it.
     std::mutex* writer_mutex = nullptr;
   };
+
+  // The frame count for a WAL of about `bytes` of `page_size` pages (at least 64 frames).
+  static int FramesFor(int64_t bytes, int64_t page_size);
 
   // Opens its own connection to `path` (WAL mode already set by the writer) and starts the
   // thread.
