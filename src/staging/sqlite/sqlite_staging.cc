@@ -121,6 +121,12 @@ Status SqliteStaging::PrepareWriter() {
   DF_ASSIGN_OR_RETURN(upsert_staged_,
                       writer_->Prepare("INSERT INTO staged(key_hash,seq) VALUES(?,?) ON "
                                        "CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq"));
+  {
+    std::string many = "INSERT INTO staged(key_hash,seq) VALUES(?,?)";
+    for (size_t i = 1; i < kViewRowsPerStatement; ++i) many += ",(?,?)";
+    many += " ON CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq";
+    DF_ASSIGN_OR_RETURN(upsert_staged_many_, writer_->Prepare(many));
+  }
   DF_ASSIGN_OR_RETURN(read_keys_, writer_->Prepare("SELECT seq,key FROM outbox WHERE seq>? AND "
                                                    "seq<=? ORDER BY seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
@@ -276,6 +282,14 @@ Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t thro
 }
 
 Status SqliteStaging::UpsertViewLocked(size_t begin, size_t end) {
+  // Each key once (CollectViewUpdatesLocked dedupes), so no statement updates a row it inserted.
+  for (; end - begin >= kViewRowsPerStatement; begin += kViewRowsPerStatement) {
+    for (size_t j = 0; j < kViewRowsPerStatement; ++j) {
+      upsert_staged_many_.BindInt(static_cast<int>(2 * j + 1), view_updates_[begin + j].first);
+      upsert_staged_many_.BindInt(static_cast<int>(2 * j + 2), view_updates_[begin + j].second);
+    }
+    DF_RETURN_IF_ERROR(upsert_staged_many_.Run());
+  }
   for (size_t i = begin; i < end; ++i) {
     upsert_staged_.BindInt(1, view_updates_[i].first);
     upsert_staged_.BindInt(2, view_updates_[i].second);

@@ -75,6 +75,10 @@ class SqliteStaging final : public Staging {
   bool synchronous_full_ = false;                  // source commits sync (set by Open)
   SqliteStatement insert_outbox_, upsert_staged_, read_keys_, insert_dead_, set_position_,
       add_counter_, set_counter_max_;  // guarded by write_mu_
+  // The view's upsert of kViewRowsPerStatement rows at once (guarded by write_mu_): one
+  // statement's work (bind, step, reset) per row costs more than the row's B-tree insert.
+  SqliteStatement upsert_staged_many_;
+  static constexpr size_t kViewRowsPerStatement = 200;
   // (key hash, seq) of the rows Commit() added since the last cursor commit, in seq order: the
   // view's next upserts, without reading the rows back. Dropped past kMaxUnviewed entries (16
   // bytes each; a writer without a relay), then read back from the outbox.

@@ -163,6 +163,35 @@ TEST_F(SqliteStagingTest, UpsertViewOfManyKeysCommitsInSlices) {
   EXPECT_EQ(q->ColumnInt(0), want);
 }
 
+TEST_F(SqliteStagingTest, UpsertViewMovesKeysItHeldBeforeToTheirNewVersions) {
+  // Upserts of many rows per statement: a later cursor commit updates keys the view holds.
+  auto s = OpenRw();
+  SourceBatch first;
+  for (int i = 0; i < 1000; ++i) first.records.push_back({"k" + std::to_string(i), "v1", 1});
+  ASSERT_TRUE(s->Commit("src", first).ok());
+  ASSERT_TRUE(s->CommitRelayCursor(1000, 1000).ok());
+  SourceBatch second;  // every other key again (500), then 300 new keys: seqs 1001..1800
+  for (int i = 0; i < 1000; i += 2) second.records.push_back({"k" + std::to_string(i), "v2", 2});
+  for (int i = 1000; i < 1300; ++i) second.records.push_back({"k" + std::to_string(i), "v1", 2});
+  ASSERT_TRUE(s->Commit("src", second).ok());
+  ASSERT_TRUE(s->CommitRelayCursor(1800, 800).ok());
+  EXPECT_EQ(s->Counters()->distinct_keys, 1300u);
+  EXPECT_EQ(s->Get("k998")->seq, 1500u);
+  EXPECT_EQ(s->Get("k998")->raw, "v2");
+  EXPECT_EQ(s->Get("k999")->seq, 1000u);
+  EXPECT_EQ(s->Get("k1299")->seq, 1800u);
+  auto db = SqliteDb::Open(path_, /*read_only=*/true);
+  ASSERT_TRUE(db.ok());
+  auto q = (*db)->Prepare("SELECT sum(seq), count(*) FROM staged");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*q->Step());
+  int64_t want = 0;
+  for (int i = 0; i < 1000; ++i) want += i % 2 == 0 ? 1001 + i / 2 : i + 1;
+  for (int i = 1501; i <= 1800; ++i) want += i;
+  EXPECT_EQ(q->ColumnInt(0), want);
+  EXPECT_EQ(q->ColumnInt(1), 1300);
+}
+
 TEST_F(SqliteStagingTest, OutboxInOrderAfterCursor) {
   auto s = OpenRw();
   ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}, {"c", "3"}}, "p")).ok());
