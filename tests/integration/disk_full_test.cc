@@ -23,7 +23,7 @@ namespace {
 // staging pages are 64 KiB (2026-12-07) the 5 MiB disk stops in staging or in the log's append,
 // as the stages' timing falls. Each size lets a first run commit some records (the test checks
 // they survive): 6 MiB did not, its first staging commit (~1.9 MB of WAL with the schema) met
-// the 4 MiB the log preallocates.
+// the 4 MiB RocksDB's MANIFEST preallocates when the store opens.
 class DiskFullTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DiskFullTest, FullDiskStopsCleanlyAndTheNextRunRecovers) {

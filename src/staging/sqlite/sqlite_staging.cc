@@ -11,7 +11,6 @@ namespace dataforge {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int64_t kCheckpointWalBytes = 32ll << 20;  // the WAL size that starts a checkpoint
 
 // 64-bit FNV-1a with a final avalanche (splitmix64's finaliser), as a signed SQLite integer.
 int64_t KeyHash(std::string_view key) {
@@ -61,18 +60,9 @@ Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, Op
     DF_RETURN_IF_ERROR(s->writer_->Exec(synchronous_full ? "PRAGMA synchronous=FULL"
                                                          : "PRAGMA synchronous=NORMAL"));
     s->synchronous_full_ = synchronous_full;
-    // Checkpoints run on their own thread once the WAL holds 32 MiB, not inside the commit that
-    // crosses it (wal_checkpointer.h); in frames of the file's page size (64 KiB in a file
-    // created since 2026-12-07, 4 KiB before).
+    // Checkpoints run on their own thread once the WAL holds 32 MiB (WalCheckpointer's
+    // default), not inside the commit that crosses it (wal_checkpointer.h).
     WalCheckpointer::Options checkpoints;
-    {
-      DF_ASSIGN_OR_RETURN(auto page_size, s->writer_->Prepare("PRAGMA page_size"));
-      DF_ASSIGN_OR_RETURN(bool has_page_size, page_size.Step());
-      if (has_page_size) {
-        checkpoints.frames =
-            WalCheckpointer::FramesFor(kCheckpointWalBytes, page_size.ColumnInt(0));
-      }
-    }  // the statement finalized: it holds no read transaction
     checkpoints.writer_mutex = &s->write_mu_;  // every write transaction holds it (LockWriter)
     DF_ASSIGN_OR_RETURN(s->checkpointer_, WalCheckpointer::Start(path, checkpoints));
     s->checkpointer_->Install(s->writer_->handle());
@@ -118,15 +108,13 @@ Status SqliteStaging::PrepareWriter() {
   DF_ASSIGN_OR_RETURN(
       insert_outbox_,
       writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
-  DF_ASSIGN_OR_RETURN(upsert_staged_,
-                      writer_->Prepare("INSERT INTO staged(key_hash,seq) VALUES(?,?) ON "
-                                       "CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq"));
-  {
-    std::string many = "INSERT INTO staged(key_hash,seq) VALUES(?,?)";
-    for (size_t i = 1; i < kViewRowsPerStatement; ++i) many += ",(?,?)";
-    many += " ON CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq";
-    DF_ASSIGN_OR_RETURN(upsert_staged_many_, writer_->Prepare(many));
-  }
+  auto upsert_rows = [](size_t rows) {
+    std::string sql = "INSERT INTO staged(key_hash,seq) VALUES(?,?)";
+    for (size_t i = 1; i < rows; ++i) sql += ",(?,?)";
+    return sql + " ON CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq";
+  };
+  DF_ASSIGN_OR_RETURN(upsert_staged_, writer_->Prepare(upsert_rows(1)));
+  DF_ASSIGN_OR_RETURN(upsert_staged_many_, writer_->Prepare(upsert_rows(kViewRowsPerStatement)));
   DF_ASSIGN_OR_RETURN(read_keys_, writer_->Prepare("SELECT seq,key FROM outbox WHERE seq>? AND "
                                                    "seq<=? ORDER BY seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"

@@ -38,6 +38,19 @@ class SqliteStagingTest : public ::testing::Test {
     return b;
   }
 
+  // The first column of the first row `sql` returns, read on a connection of its own.
+  int64_t QueryInt(const std::string& sql) const {
+    auto db = SqliteDb::Open(path_, /*read_only=*/true);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return -1;
+    auto q = (*db)->Prepare(sql);
+    EXPECT_TRUE(q.ok()) << q.status().ToString();
+    if (!q.ok()) return -1;
+    auto row = q->Step();
+    EXPECT_TRUE(row.ok() && *row) << sql;
+    return q->ColumnInt(0);
+  }
+
   std::string dir_, path_;
 };
 
@@ -125,13 +138,8 @@ TEST_F(SqliteStagingTest, UpsertViewAfterAReopenReadsTheEarlierRunsRowsBack) {
     ASSERT_TRUE(row.ok()) << key;
     EXPECT_EQ(row->seq, seq) << key;
   }
-  auto db = SqliteDb::Open(path_, /*read_only=*/true);
-  ASSERT_TRUE(db.ok());
-  auto q = (*db)->Prepare("SELECT count(*), sum(seq) FROM staged");
-  ASSERT_TRUE(q.ok());
-  ASSERT_TRUE(*q->Step());
-  EXPECT_EQ(q->ColumnInt(0), 5);
-  EXPECT_EQ(q->ColumnInt(1), 1 + 5 + 3 + 4 + 6);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged"), 5);
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), 1 + 5 + 3 + 4 + 6);
 }
 
 // More rows than one slice of the view's upserts (kViewSlice, 2,000): several transactions, the
@@ -152,15 +160,10 @@ TEST_F(SqliteStagingTest, UpsertViewOfManyKeysCommitsInSlices) {
   EXPECT_EQ(s->Get("key-9")->seq, 4502u);
   EXPECT_EQ(s->Get("key-9")->raw, "again");
   EXPECT_EQ(s->Get("key-10")->seq, 11u);
-  auto db = SqliteDb::Open(path_, /*read_only=*/true);
-  ASSERT_TRUE(db.ok());
-  auto q = (*db)->Prepare("SELECT sum(seq) FROM staged");
-  ASSERT_TRUE(q.ok());
-  ASSERT_TRUE(*q->Step());
   // Seqs 1..4500, except each of the 500 updated keys points at its update (4501..5000).
   int64_t want = 0;
   for (int i = 1; i <= 4500; ++i) want += (i - 1) % 9 == 0 ? 4501 + (i - 1) / 9 : i;
-  EXPECT_EQ(q->ColumnInt(0), want);
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), want);
 }
 
 TEST_F(SqliteStagingTest, UpsertViewMovesKeysItHeldBeforeToTheirNewVersions) {
@@ -180,16 +183,11 @@ TEST_F(SqliteStagingTest, UpsertViewMovesKeysItHeldBeforeToTheirNewVersions) {
   EXPECT_EQ(s->Get("k998")->raw, "v2");
   EXPECT_EQ(s->Get("k999")->seq, 1000u);
   EXPECT_EQ(s->Get("k1299")->seq, 1800u);
-  auto db = SqliteDb::Open(path_, /*read_only=*/true);
-  ASSERT_TRUE(db.ok());
-  auto q = (*db)->Prepare("SELECT sum(seq), count(*) FROM staged");
-  ASSERT_TRUE(q.ok());
-  ASSERT_TRUE(*q->Step());
   int64_t want = 0;
   for (int i = 0; i < 1000; ++i) want += i % 2 == 0 ? 1001 + i / 2 : i + 1;
   for (int i = 1501; i <= 1800; ++i) want += i;
-  EXPECT_EQ(q->ColumnInt(0), want);
-  EXPECT_EQ(q->ColumnInt(1), 1300);
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), want);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged"), 1300);
 }
 
 TEST_F(SqliteStagingTest, OutboxInOrderAfterCursor) {
@@ -229,21 +227,10 @@ TEST_F(SqliteStagingTest, StateSurvivesReopenAndSequencesContinue) {
   EXPECT_EQ(dls[1].letter.payload, "{oops");
 }
 
-// The page size a database file was created with, as SQLite reads it from the file.
-int PageSizeOfFile(const std::string& path) {
-  auto db = SqliteDb::Open(path, /*read_only=*/true);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  auto q = (*db)->Prepare("PRAGMA page_size");
-  EXPECT_TRUE(q.ok());
-  auto row = q->Step();
-  EXPECT_TRUE(row.ok() && *row);
-  return static_cast<int>(q->ColumnInt(0));
-}
-
 TEST_F(SqliteStagingTest, ANewFileHas64KiBPages) {
   auto s = OpenRw();
   ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}}, "p1")).ok());
-  EXPECT_EQ(PageSizeOfFile(path_), 65536);
+  EXPECT_EQ(QueryInt("PRAGMA page_size"), 65536);  // as read from the file
 }
 
 TEST_F(SqliteStagingTest, CheckpointsKeepTheWalNearThirtyTwoMiBOf64KiBPages) {
@@ -281,15 +268,10 @@ TEST_F(SqliteStagingTest, AnEarlierFileKeepsItsPageSizeAndItsRows) {
     auto s = OpenRw();
     ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}}, "p1")).ok());
   }
-  EXPECT_EQ(PageSizeOfFile(path_), 4096);
+  EXPECT_EQ(QueryInt("PRAGMA page_size"), 4096);
   auto s = OpenRw();
   EXPECT_EQ(s->Counters()->last_seq, 2u);
-  auto db = SqliteDb::Open(path_, /*read_only=*/true);
-  ASSERT_TRUE(db.ok());
-  auto q = (*db)->Prepare("SELECT x FROM earlier");
-  ASSERT_TRUE(q.ok());
-  ASSERT_TRUE(*q->Step());
-  EXPECT_EQ(q->ColumnInt(0), 7);
+  EXPECT_EQ(QueryInt("SELECT x FROM earlier"), 7);
 }
 
 TEST_F(SqliteStagingTest, ReadOnlyReaderSeesWriterCommits) {

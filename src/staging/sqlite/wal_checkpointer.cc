@@ -22,21 +22,30 @@ int OnCommit(void* self, sqlite3*, const char*, int frames) {
 
 }  // namespace
 
-int WalCheckpointer::FramesFor(int64_t bytes, int64_t page_size) {
-  return static_cast<int>(std::max<int64_t>(64, bytes / std::max<int64_t>(page_size, 512)));
-}
-
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
                                                                 Options options) {
   DF_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, /*read_only=*/false));
   // Reads the file's header, so the connection knows it is in WAL mode (a checkpoint on a
   // connection that has not read the database does nothing).
   DF_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
-  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(std::move(db), options));
+  // The file's page size, now that the connection has read its header (a writable SqliteDb
+  // sets a new file's page size, which this query would return before that).
+  int64_t page_size = 4096;
+  {
+    DF_ASSIGN_OR_RETURN(auto q, db->Prepare("PRAGMA page_size"));
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row && q.ColumnInt(0) > 0) page_size = q.ColumnInt(0);
+  }  // finalized: the statement holds no read transaction
+  const int frames =
+      static_cast<int>(std::clamp<int64_t>(options.wal_bytes / page_size, 1, 1 << 30));
+  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(std::move(db), options, frames));
 }
 
-WalCheckpointer::WalCheckpointer(std::unique_ptr<SqliteDb> db, Options options)
-    : db_(std::move(db)), options_(options), thread_([this](std::stop_token stop) { Run(stop); }) {}
+WalCheckpointer::WalCheckpointer(std::unique_ptr<SqliteDb> db, Options options, int frames)
+    : db_(std::move(db)),
+      options_(options),
+      frames_(frames),
+      thread_([this](std::stop_token stop) { Run(stop); }) {}
 
 WalCheckpointer::~WalCheckpointer() {
   thread_.request_stop();
@@ -48,7 +57,7 @@ void WalCheckpointer::Install(sqlite3* writer) {
 }
 
 void WalCheckpointer::Signal(int frames) {
-  if (frames < options_.frames) return;
+  if (frames < frames_) return;
   {
     std::lock_guard lock(mu_);
     if (wanted_) return;
@@ -111,11 +120,11 @@ WalCheckpointer::Round WalCheckpointer::Checkpoint() {
   // commit starts the WAL from its beginning by itself.
   for (int pass = 0, before = 0; pass < kMaxPassivePasses; ++pass, before = log) {
     rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-    if (rc != SQLITE_OK || log - before <= kSmallRemainder || log >= 2 * options_.frames) break;
+    if (rc != SQLITE_OK || log - before <= kSmallRemainder || log >= 2 * frames_) break;
   }
   const auto now = std::chrono::steady_clock::now();
   Round round = Round::kPassive;
-  if (rc == SQLITE_OK && log >= 2 * options_.frames && now >= no_restart_until_) {
+  if (rc == SQLITE_OK && log >= 2 * frames_ && now >= no_restart_until_) {
     // The WAL did not restart while the passes ran (a commit always came between, or a reader
     // holds a snapshot in it): wait for the writer's transaction, hold off the next while
     // copying the rest, and wait for readers to leave the WAL, so the next commit restarts it.

@@ -40,9 +40,9 @@ namespace dataforge {
 class WalCheckpointer {
  public:
   struct Options {
-    // The WAL size, in frames (pages), that starts a round. FramesFor() gives the count for a
-    // size in bytes: 8192 frames are 32 MiB of 4 KiB pages, 512 MiB of 64 KiB ones.
-    int frames = 8192;
+    // The WAL size that starts a round, in bytes; Start() turns it into frames of the file's
+    // page size (32 MiB: 8,192 frames of 4 KiB pages, 512 of 64 KiB ones).
+    int64_t wal_bytes = 32ll << 20;
     // How long a RESTART may hold off the writer, waiting for its transaction and for readers
     // to leave the WAL, before it gives up; then none is tried for `restart_backoff`.
     std::chrono::milliseconds restart_wait{100};
@@ -53,9 +53,6 @@ class WalCheckpointer {
     // WaitForRestart() before they take it.
     std::mutex* writer_mutex = nullptr;
   };
-
-  // The frame count for a WAL of about `bytes` of `page_size` pages (at least 64 frames).
-  static int FramesFor(int64_t bytes, int64_t page_size);
 
   // Opens its own connection to `path` (WAL mode already set by the writer) and starts the
   // thread.
@@ -84,13 +81,14 @@ class WalCheckpointer {
   uint64_t restarts_given_up() const;
 
  private:
-  WalCheckpointer(std::unique_ptr<SqliteDb> db, Options options);
+  WalCheckpointer(std::unique_ptr<SqliteDb> db, Options options, int frames);
   enum class Round { kPassive, kRestarted, kRestartGivenUp };
   void Run(std::stop_token stop);
   Round Checkpoint();
 
   std::unique_ptr<SqliteDb> db_;  // used by the thread only
   const Options options_;
+  const int frames_;  // options_.wal_bytes in frames of the file's page size
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
   bool wanted_ = false;           // guarded by mu_

@@ -51,9 +51,9 @@ class WalCheckpointerTest : public ::testing::Test {
 
   uintmax_t WalBytes() const { return std::filesystem::file_size(path_ + "-wal"); }
 
-  static WalCheckpointer::Options Every(int frames) {
+  static WalCheckpointer::Options Every(int64_t frames) {
     WalCheckpointer::Options o;
-    o.frames = frames;
+    o.wal_bytes = frames * kPage;
     return o;
   }
 
