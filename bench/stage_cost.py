@@ -6,9 +6,10 @@
 
 Runs `pipeline_bench --records N` (the default durable pipeline, built-in API on loopback,
 seed bench) R times under `valgrind --tool=callgrind --separate-threads=yes` and attributes the
-instructions (Ir) of each thread to its stage: the source thread (HTTP fetch, simdjson parse and
-minify, SQLite staging commit), the relay thread (outbox read, log append, cursor commit), the
-processor thread (log read, mapping, RocksDB write batch). Each stage's parts are the inclusive
+instructions (Ir) of each thread to its stage: the source threads (HTTP fetch, simdjson parse
+and minify; SQLite staging commit), the staging checkpoint thread, the relay thread (outbox
+read, log append, cursor commit), the processor thread (log read, mapping) and the store's apply
+thread (the RocksDB write batch of the batch before). Each stage's parts are the inclusive
 cost of its entry functions (PARTS below; a part whose function is renamed shows "-", and the
 stage's total still holds). Prints, as markdown: instructions per record per stage and part for
 every run, the spread between runs (instruction counts repeat within ~1% on a noisy machine,
@@ -35,9 +36,11 @@ STAGES = [
     ("source", r"PipelineImpl::SourceLoop\(|ResponseParser::Parse\("),
     ("relay", r"OutboxRelay::RunOnce\("),
     ("process", r"Processor::RunOnce\("),
+    ("apply", r"StoreApplier::Loop\("),
+    ("staging checkpoint", r"WalCheckpointer::Run\("),
     ("built-in API (not the pipeline)", r"MockApiServer::Start\(.*lambda"),
 ]
-PIPELINE_STAGES = ("source", "relay", "process")
+PIPELINE_STAGES = ("source", "relay", "process", "apply", "staging checkpoint")
 # stage -> [(part label, [function regexes: the largest inclusive match counts])]
 PARTS = {
     "source": [
@@ -54,7 +57,11 @@ PARTS = {
     "process": [
         ("log read (consumer poll)", [r"EmbeddedConsumer::Poll\(", r"Consumer::Poll\("]),
         ("map (Mapper::Map)", [r"Mapper::Map\("]),
+    ],
+    "apply": [
         ("store write (RocksDB write batch)", [r"RocksDbStore::Apply\(", r"Store::Apply\("]),
+        ("  of which rows merged and ordered (RocksDbStore::AddRows)",
+         [r"RocksDbStore::AddRows\("]),
         ("  of which RocksDB memtable insert (index)", [r"rocksdb::MemTable::Add\("]),
         ("  of which RocksDB WAL write", [r"rocksdb::DBImpl::WriteToWAL\("]),
     ],
@@ -214,14 +221,14 @@ def main():
             cells = " | ".join(f"{v:,.0f}" if v else "-" for v in vals)
             print(f"| {label} | {cells} | {spread:.1f}% |")
 
-        order = list(PIPELINE_STAGES) + [s for s, _ in STAGES[3:]] + [
+        order = list(PIPELINE_STAGES) + [s for s, _ in STAGES[len(PIPELINE_STAGES):]] + [
             "main thread (open, wait, close)", "other threads"]
         for stage in order:
             values = [r[0][stage] for r in runs]
             if not any(values):
                 continue
             if stage == "built-in API (not the pipeline)":
-                row("**pipeline total (source + relay + process)**",
+                row("**pipeline total (source, relay, process, apply, checkpoint)**",
                     [sum(r[0][s] for s in PIPELINE_STAGES) for r in runs])
             row(f"**{stage}** (thread total)", values)
             parts = PARTS.get(stage, [])
@@ -235,8 +242,8 @@ def main():
         if args.top:
             excl, home = runs[-1][2], runs[-1][3]
             pipe = sum(excl.values())
-            print(f"\nTop {args.top} functions by their own instructions over the source, relay "
-                  f"and process threads (run {len(runs)}; share of those threads' "
+            print(f"\nTop {args.top} functions by their own instructions over the pipeline's "
+                  f"stage threads (run {len(runs)}; share of those threads' "
                   f"{pipe / n:,.0f} per record):\n")
             print("| function | instructions per record | share | stage |")
             print("|---|---|---|---|")

@@ -217,6 +217,7 @@ Result<ReplayResult> Replayer::ReplayOne(const Selected& s) {
     marker.key = m.key;
     replay.table = config_->process.table;
     replay.row = RowWrite{m.key, std::move(m.row_json), m.deleted};
+    if (m.every_column) replay.row.columns = mapper_->ColumnNames();
     result.outcome = "stored";
     result.key = m.key;
   } else {

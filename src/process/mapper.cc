@@ -220,6 +220,9 @@ Result<Mapper> Mapper::Create(const ProcessConfig& config) {
     m.columns_.push_back(std::move(c));
   }
   if (m.columns_.empty()) return Status::ConfigError("the mapping has no columns");
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (const Column& c : m.columns_) names->push_back(c.name);
+  m.column_names_ = std::move(names);
   auto where = RecordFilter::Compile(config.where, "", config.where_line,
                                      config.where_column ? config.where_column : 1);
   if (!where.ok()) return Status::ConfigError("process.where: " + where.status().message());
@@ -603,6 +606,7 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t n
   row.reserve(raw_json.size() / 2);
   row.push_back('{');
   std::string text;
+  bool every_column = true;
   for (size_t i = 0; i < columns_.size(); ++i) {
     const Column& c = columns_[i];
     const size_t mark = row.size();
@@ -634,12 +638,14 @@ MapResult Mapper::Map(std::string_view key, std::string_view raw_json, int64_t n
         row.append("null");  // an explicit null clears the stored value
       } else {
         row.resize(mark);  // not in the record: the store keeps what it has (a partial upsert)
+        every_column = false;
       }
     }
     if (i == key_column_) r.key = text;
   }
   row.push_back('}');
   r.ok = true;
+  r.every_column = every_column;
   return r;
 }
 

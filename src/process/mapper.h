@@ -32,6 +32,9 @@ struct MapResult {
   // column whose paths and templates the record lacks is left out (the store keeps its value,
   // store.h RowWrite); one the record gives as null is written null.
   std::string row_json;
+  // ok rows: `row_json` holds every column of the mapping, none left out; its members are
+  // then exactly Mapper::ColumnNames(), in that order.
+  bool every_column = false;
   std::string error;     // one line: which column, which path, what was wrong (!ok only)
   bool deleted = false;  // the record matched process.delete_when: remove the row `key`
   // process.where was not true for the record: no row, no letter; counted as `filtered`.
@@ -60,6 +63,12 @@ class Mapper {
   // Connect sinks read tombstones. A key column that needs the record's value gives !ok with an
   // error saying so (the processor dead-letters the tombstone).
   MapResult MapTombstone(std::string_view key, int64_t now_ms = 0, int64_t record_us = 0);
+
+  // The mapping's column names in spec order (the members of a row with `every_column`). Shared,
+  // immutable: a RowWrite may hold it (RowWrite::columns) after the mapper is gone.
+  const std::shared_ptr<const std::vector<std::string>>& ColumnNames() const {
+    return column_names_;
+  }
 
  private:
   enum class Type { kText, kUuid, kInt, kBigint, kDouble, kBoolean, kTimestamp, kDecimal };
@@ -98,6 +107,7 @@ class Mapper {
   MapResult DeleteByKey(const expr::Input& in, std::string absent);
 
   std::vector<Column> columns_;
+  std::shared_ptr<const std::vector<std::string>> column_names_;
   Path delete_path_;  // process.delete_when; empty parts = none
   std::string delete_value_;
   RecordFilter where_;            // process.where

@@ -286,15 +286,27 @@ TEST(MapperPresenceTest, AbsentColumnsAreLeftOutAndNullsAreWritten) {
                             R"("first":"A","last":"B","rev":3}})");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.row_json, R"({"id":1,"body":"b","size":2,"owner":"o","title":"A B","source":"k:3"})");
+  EXPECT_TRUE(r.every_column);
+  EXPECT_EQ(*m->ColumnNames(),
+            (std::vector<std::string>{"id", "body", "size", "owner", "title", "source"}));
   // Only the key: every other column is left out (an UPDATE with unchanged TOAST values).
   r = m->Map("k", R"({"data":{"id":1}})");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.row_json, R"({"id":1})");
   EXPECT_EQ(r.key, "1");
+  EXPECT_FALSE(r.every_column);
   // Explicit nulls clear: a path's value, an object on the way, a template's part.
   r = m->Map("k", R"({"data":{"id":1,"body":null,"owner":null,"first":null,"last":"B"}})");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.row_json, R"({"id":1,"body":null,"owner":null,"title":null})");
+  EXPECT_FALSE(r.every_column);  // size and source left out
+  r = m->Map("k",
+             R"({"data":{"id":1,"body":null,"size":null,"owner":null,"first":null,"last":null,)"
+             R"("rev":null}})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.row_json,
+            R"({"id":1,"body":null,"size":null,"owner":null,"title":null,"source":null})");
+  EXPECT_TRUE(r.every_column);  // nulls are written: every column is there
   // A template with a part the record lacks says nothing, though another part is there.
   r = m->Map("k", R"({"data":{"id":1,"first":"A","rev":null}})");
   ASSERT_TRUE(r.ok) << r.error;

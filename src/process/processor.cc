@@ -420,6 +420,7 @@ Status Processor::Prepare(std::vector<ConsumedRecord>& records, std::vector<Lost
         ++counts.filtered;
       } else if (m.ok) {
         RowWrite row{std::move(m.key), std::move(m.row_json), m.deleted};
+        if (m.every_column) row.columns = mapper_->ColumnNames();
         ++counts.stored;
         if (staged) {
           std::optional<std::string> json;

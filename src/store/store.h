@@ -47,6 +47,10 @@ struct RowWrite {
   // A table other than the batch's must exist (EnsureTable): else Apply fails with NotFound
   // naming it and the row's key, writing nothing.
   std::string table{};
+  // When set, `row_json`'s members are exactly these column names, in this order (the writer
+  // vouches: the mapper's rows that carry all its columns, MapResult::every_column). A store
+  // then learns whether the row sets every column of its table without parsing `row_json`.
+  std::shared_ptr<const std::vector<std::string>> columns{};
 };
 
 struct PartitionOffset {

@@ -279,6 +279,21 @@ bool SetsEveryColumn(std::string_view row_json, const RocksDbStore::ColumnSet& c
   return found == columns.size();
 }
 
+// True when `names` (RowWrite::columns: the row's members) names every column of `columns`.
+bool NamesEveryColumn(const std::vector<std::string>& names,
+                      const RocksDbStore::ColumnSet& columns) {
+  if (columns.empty() || names.size() < columns.size()) return false;
+  std::vector<bool> seen(columns.size(), false);
+  size_t found = 0;
+  for (const std::string& name : names) {
+    auto it = columns.position.find(name);
+    if (it == columns.position.end() || seen[static_cast<size_t>(it->second)]) continue;
+    seen[static_cast<size_t>(it->second)] = true;
+    ++found;
+  }
+  return found == columns.size();
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const RocksDbStore::ColumnSet>> RocksDbStore::TableColumns(
@@ -342,10 +357,21 @@ Status RocksDbStore::AddRows(const std::string& table, const RowRefs& rows, bool
   std::vector<bool> blind(rows.size());
   std::vector<std::pair<std::string_view, std::string_view>> members;
   std::vector<bool> seen;
+  // The last column list a row vouched for (RowWrite::columns) and what NamesEveryColumn said.
+  const std::vector<std::string>* listed = nullptr;
+  bool listed_sets_all = false;
+  auto sets_every_column = [&](const RowWrite& r) {
+    if (columns == nullptr) return false;
+    if (r.columns == nullptr) return SetsEveryColumn(r.row_json, *columns, &members, &seen);
+    if (r.columns.get() != listed) {
+      listed = r.columns.get();
+      listed_sets_all = NamesEveryColumn(*listed, *columns);
+    }
+    return listed_sets_all;
+  };
   for (size_t i = 0; i < rows.size(); ++i) {
     const RowWrite& r = *rows[i];
-    blind[i] = r.deleted || r.complete ||
-               (columns != nullptr && SetsEveryColumn(r.row_json, *columns, &members, &seen));
+    blind[i] = r.deleted || r.complete || sets_every_column(r);
   }
   // Each key's row after the batch's writes so far, in first-write order.
   struct KeyState {

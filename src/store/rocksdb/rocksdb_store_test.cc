@@ -302,6 +302,40 @@ TEST_F(RocksDbStoreTest, WriteOfEveryColumnInAnyOrderReplacesTheRow) {
   EXPECT_EQ(*s->Get("ks.t", "k"), R"({"id":"k","x":1,"a":6,"b":8})");
 }
 
+// A row that lists its members (RowWrite::columns, the mapper's rows) is judged by its list, not
+// by parsing it: a list naming every schema column replaces the row (a stored member outside the
+// schema goes), a list short of one merges into it; the same list is judged again after
+// EnsureTable adds a column.
+TEST_F(RocksDbStoreTest, ARowThatListsItsColumnsIsJudgedByTheList) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}}}).ok());
+  auto all =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"a", "id", "z"});
+  auto some = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"id"});
+  StoreBatch b;
+  b.table = "ks.t";
+  b.group = "g";
+  b.rows = {{"k", R"({"id":"k","a":1,"x":9})"}, {"j", R"({"id":"j","a":2,"x":8})"}};
+  ASSERT_TRUE(s->Apply(b).ok());
+  RowWrite k{"k", R"({"a":3,"id":"k","z":0})"};
+  k.columns = all;
+  // The store believes the list: this one leaves out the row's `a`, so the row is merged.
+  RowWrite j{"j", R"({"id":"j","a":7})"};
+  j.columns = some;
+  b.rows = {k, j};
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"a":3,"id":"k","z":0})");  // replaced: x is gone
+  EXPECT_EQ(*s->Get("ks.t", "j"), R"({"id":"j","a":7,"x":8})");  // merged: x kept
+  ASSERT_TRUE(s->EnsureTable({"ks.t", "id", {{"id", "text"}, {"a", "int"}, {"b", "int"}}}).ok());
+  b.rows = {{"k", R"({"a":3,"id":"k","b":5,"z":0})"}};
+  ASSERT_TRUE(s->Apply(b).ok());
+  k.row_json = R"({"a":4,"id":"k","z":1})";
+  b.rows = {k};  // the same list no longer names every column (b): merged, b kept
+  ASSERT_TRUE(s->Apply(b).ok());
+  EXPECT_EQ(*s->Get("ks.t", "k"), R"({"a":4,"id":"k","b":5,"z":1})");
+}
+
 // Offset rows written before `filtered` existed are 32 bytes (docs/store-format.md): they keep
 // reading (filtered 0), and the next batch of the partition writes the 40-byte row.
 TEST_F(RocksDbStoreTest, OffsetRowsWithoutFilteredKeepReading) {
