@@ -17,6 +17,8 @@
 #include "process/mapper.h"
 #include "source/http/response_parser.h"
 
+#include <simdjson.h>
+
 namespace dataforge {
 namespace {
 
@@ -92,6 +94,25 @@ void Run(const uint8_t* data, size_t size) {
     fuzz::Check(fuzz::IsJsonObject(item.record.raw), kTarget,
                 "record is not a JSON object: " + item.record.raw);
     for (Mapper& m : t.mappers) CheckMapped(m, item.record.key, item.record.raw);
+  }
+  // Each record's raw text (its slice of the body) holds the same JSON as the DOM's element.
+  simdjson::dom::parser dom;
+  simdjson::dom::element doc;
+  simdjson::dom::array results;
+  if (dom.parse(body).get(doc) == simdjson::SUCCESS &&
+      doc["results"].get_array().get(results) == simdjson::SUCCESS) {
+    fuzz::Check(items.size() == results.size(), kTarget, "not one item per element of results");
+    simdjson::dom::parser again;
+    size_t i = 0;
+    for (simdjson::dom::element rec : results) {
+      const PageItem& item = items[i++];
+      if (item.dead) continue;
+      simdjson::dom::element back;
+      fuzz::Check(again.parse(item.record.raw).get(back) == simdjson::SUCCESS, kTarget,
+                  "raw does not parse: " + item.record.raw);
+      fuzz::Check(simdjson::minify(back) == simdjson::minify(rec), kTarget,
+                  "raw is not its record's JSON: " + item.record.raw);
+    }
   }
   // The mapper also sees the whole body as one record (the processor gets whatever the log holds).
   for (Mapper& m : t.mappers) CheckMapped(m, "0b4e5d1c-9f0a-4b4e-8a3e-2d8f4c6b7a91", body);

@@ -80,19 +80,64 @@ bool GetValue(std::string_view* in, bool nullable, LogRecord* r) {
 }  // namespace
 
 #if defined(__x86_64__)
-// SSE4.2 has a CRC-32C instruction: ~20x the table's speed. Chosen at run time.
-__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t crc, const char* data,
-                                                          size_t n) {
-  uint64_t c = ~crc;
-  while (n >= 8) {
+// SSE4.2 has a CRC-32C instruction: ~20x the table's speed. Chosen at run time. It takes three
+// cycles and starts one a cycle, so three independent chains over three neighbouring strides
+// run ~3x as fast as one; their states are joined by multiplying the earlier ones forward
+// (CRC state is linear: the state after B, started from s, is Shift(s, |B|) ^ the state after
+// B started from 0).
+constexpr size_t kStride = 512;  // bytes of each chain per round
+
+__attribute__((target("sse4.2"))) uint64_t Crc32cChain(uint64_t c, const char* data, size_t n) {
+  for (; n >= 8; n -= 8, data += 8) {
     uint64_t v;
     std::memcpy(&v, data, 8);
     c = __builtin_ia32_crc32di(c, v);
-    data += 8;
-    n -= 8;
   }
+  return c;
+}
+
+// Shift(s, kStride) for each byte of s at each of its four positions.
+using ShiftTable = std::array<std::array<uint32_t, 256>, 4>;
+
+__attribute__((target("sse4.2"))) ShiftTable MakeShiftTable() {
+  static const char kZeros[kStride] = {};
+  ShiftTable t{};
+  for (uint32_t k = 0; k < 4; ++k) {
+    for (uint32_t b = 0; b < 256; ++b) {
+      t[k][b] =
+          static_cast<uint32_t>(Crc32cChain(static_cast<uint64_t>(b) << (8 * k), kZeros, kStride));
+    }
+  }
+  return t;
+}
+
+uint32_t ShiftByStride(const ShiftTable& t, uint64_t c) {
+  return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][(c >> 24) & 0xff];
+}
+
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t crc, const char* data,
+                                                          size_t n) {
+  uint64_t c = static_cast<uint32_t>(~crc);
+  if (n >= 3 * kStride) {
+    static const ShiftTable shift = MakeShiftTable();
+    for (; n >= 3 * kStride; n -= 3 * kStride, data += 3 * kStride) {
+      uint64_t a = c, b = 0, d = 0;
+      for (size_t i = 0; i < kStride; i += 8) {
+        uint64_t va, vb, vd;
+        std::memcpy(&va, data + i, 8);
+        std::memcpy(&vb, data + kStride + i, 8);
+        std::memcpy(&vd, data + 2 * kStride + i, 8);
+        a = __builtin_ia32_crc32di(a, va);
+        b = __builtin_ia32_crc32di(b, vb);
+        d = __builtin_ia32_crc32di(d, vd);
+      }
+      c = ShiftByStride(shift, ShiftByStride(shift, a) ^ b) ^ d;
+    }
+  }
+  c = Crc32cChain(c, data, n);
+  data += n & ~size_t{7};
   uint32_t c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*data++));
+  for (n &= 7; n > 0; --n) c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*data++));
   return ~c32;
 }
 #endif

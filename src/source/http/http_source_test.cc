@@ -372,6 +372,55 @@ TEST(ResponseParserTest, DerivedKeysAreUnchanged) {
   EXPECT_EQ(items[0].record.key, "3fda8f91-64da-5ea5-a9e7-444b9373b861");
 }
 
+// The scan that cuts records out of the body reads 16 bytes at a time: escaped quotes and
+// backslashes, and brackets inside strings, at every position of a block and across blocks'
+// edges, never end a record early or late. A record the scan got wrong would fall back to the
+// DOM's text, which writes \u00e9 as UTF-8 and 1.50 as 1.5.
+TEST(ResponseParserTest, RawSlicesHoldAtEveryAlignment) {
+  ResponseParser parser(TestConfig());
+  for (const char* sep : {"", " "}) {
+    std::string body = "{\"results\":[";
+    std::vector<std::string> expected;
+    for (int pad = 0; pad < 40; ++pad) {
+      std::string text = "{\"login\":{\"uuid\":\"k" + std::to_string(pad) + "\"},\"p\":\"" +
+                         std::string(static_cast<size_t>(pad), 'x') +
+                         R"(","s":"a\"}\\","t":"]\\\"[{","n":1.50,"u":"caf\u00e9\\"})";
+      expected.push_back(text);
+      std::string spaced;
+      for (char c : text) {
+        spaced += c;
+        if (c == ',' && *sep != '\0') spaced += sep;  // also inside strings: kept there
+      }
+      body += (pad > 0 ? std::string(",") + sep : "") + spaced;
+      if (*sep != '\0') {
+        // Inside strings the space is data: the expected raw keeps it there only.
+        std::string kept;
+        bool in_string = false, escaped = false;
+        for (char c : spaced) {
+          if (in_string || c != ' ') kept += c;
+          if (escaped) {
+            escaped = false;
+          } else if (c == '\\') {
+            escaped = in_string;
+          } else if (c == '"') {
+            in_string = !in_string;
+          }
+        }
+        expected.back() = kept;
+      }
+    }
+    body += "]}";
+    std::vector<PageItem> items;
+    parser.Parse(body, "page 1", 5, &items);
+    ASSERT_EQ(items.size(), expected.size()) << "sep '" << sep << "'";
+    for (size_t i = 0; i < items.size(); ++i) {
+      ASSERT_FALSE(items[i].dead) << items[i].letter.reason;
+      EXPECT_EQ(items[i].record.key, "k" + std::to_string(i));
+      EXPECT_EQ(items[i].record.raw, expected[i]) << "record " << i << ", sep '" << sep << "'";
+    }
+  }
+}
+
 // A body with "results" twice: the slices come from the array the DOM reads (the first).
 TEST(ResponseParserTest, RawOfARepeatedResultsKeyIsTheFirstArraysLikeTheKeys) {
   ResponseParser parser(TestConfig());

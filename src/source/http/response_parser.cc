@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/escape.h"
 #include "common/uuid.h"
 
@@ -39,32 +43,119 @@ size_t SkipString(std::string_view s, size_t i) {
   return s.size();
 }
 
+// The bytes a container scan stops at, as bit masks of a 32-byte block (bit k = byte k).
+struct BlockMasks {
+  uint32_t quote = 0, backslash = 0, open = 0, close = 0;
+  uint32_t space = 0;  // bytes <= 0x20: outside strings, valid JSON has only whitespace there
+};
+constexpr size_t kBlock = 32;
+
+#if defined(__SSE2__)
+BlockMasks Classify(const char* p) {
+  BlockMasks b;
+  for (int half = 0; half < 2; ++half) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * half));
+    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));  // '[' -> '{', ']' -> '}'
+    auto mask = [&](__m128i m) {
+      return static_cast<uint32_t>(_mm_movemask_epi8(m)) << (16 * half);
+    };
+    b.quote |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    b.backslash |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    b.open |= mask(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')));
+    b.close |= mask(_mm_cmpeq_epi8(folded, _mm_set1_epi8('}')));
+    b.space |= mask(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v));
+  }
+  return b;
+}
+#else
+BlockMasks Classify(const char* p) {
+  BlockMasks b;
+  for (uint32_t k = 0; k < kBlock; ++k) {
+    const uint32_t bit = 1u << k;
+    const auto c = static_cast<unsigned char>(p[k]);
+    if (c == '"') b.quote |= bit;
+    if (c == '\\') b.backslash |= bit;
+    if (c == '{' || c == '[') b.open |= bit;
+    if (c == '}' || c == ']') b.close |= bit;
+    if (c <= 0x20) b.space |= bit;
+  }
+  return b;
+}
+#endif
+
+// Bit k set when an odd number of bits at or below k are set in `x`: with a block's quotes, the
+// bytes inside strings (an opening quote counts as inside, a closing one not).
+uint32_t PrefixXor(uint32_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  return x;
+}
+
+// `i` at a '{' or '[': the index after its matching close (s.size() if none); *space is set
+// when whitespace separates its tokens. REQUIRES: the value is valid JSON (a backslash is only
+// ever inside a string). 32 bytes at a time: which bytes are inside strings follows from the
+// block's unescaped quotes; only brackets outside strings are then looked at one by one.
+size_t SkipContainer(std::string_view s, size_t i, bool* space) {
+  int depth = 0;
+  uint32_t in_string = 0;     // all ones when the previous block ended inside a string
+  bool escape_first = false;  // the previous block ended in an escaping backslash
+  char tail[kBlock];
+  for (size_t at = i; at < s.size(); at += kBlock) {
+    const char* p = s.data() + at;
+    if (s.size() - at < kBlock) {
+      std::memset(tail, 'x', sizeof tail);  // no byte the scan stops at
+      std::memcpy(tail, p, s.size() - at);
+      p = tail;
+    }
+    const BlockMasks b = Classify(p);
+    uint32_t quote = b.quote;
+    if (b.backslash != 0 || escape_first) {
+      // The bytes a backslash escapes: its quote is data, its backslash escapes nothing.
+      uint32_t escaped = escape_first ? 1u : 0u;
+      uint32_t backslashes = b.backslash & ~escaped;
+      escape_first = false;
+      while (backslashes != 0) {
+        const int k = __builtin_ctz(backslashes);
+        backslashes &= backslashes - 1;
+        if (k == kBlock - 1) {
+          escape_first = true;
+        } else {
+          escaped |= 2u << k;
+          backslashes &= ~(2u << k);
+        }
+      }
+      quote &= ~escaped;
+    }
+    const uint32_t inside = PrefixXor(quote) ^ in_string;
+    in_string = (inside >> 31) != 0 ? ~0u : 0u;
+    const uint32_t blank = b.space & ~inside;
+    uint32_t brackets = (b.open | b.close) & ~inside;
+    while (brackets != 0) {
+      const int k = __builtin_ctz(brackets);
+      brackets &= brackets - 1;
+      if ((b.open >> k) & 1) {
+        ++depth;
+      } else if (--depth == 0) {
+        if ((blank & ((1u << k) - 1)) != 0) *space = true;
+        return at + static_cast<size_t>(k) + 1;
+      }
+    }
+    if (blank != 0) *space = true;
+  }
+  return s.size();
+}
+
 // `i` at a value's first byte: the index after the value; *space is set when whitespace
 // separates its tokens.
 size_t SkipValue(std::string_view s, size_t i, bool* space) {
   if (i >= s.size()) return i;
   if (s[i] == '"') return SkipString(s, i);
-  if (s[i] != '{' && s[i] != '[') {  // a number, true, false or null
-    while (i < s.size() && s[i] != ',' && s[i] != ']' && s[i] != '}' && !IsSpace(s[i])) ++i;
-    return i;
-  }
-  int depth = 0;
-  while (i < s.size()) {
-    char c = s[i];
-    if (c == '"') {
-      i = SkipString(s, i);
-      continue;
-    }
-    if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
-    } else if (IsSpace(c)) {
-      *space = true;
-    }
-    ++i;
-  }
-  return i;
+  if (s[i] == '{' || s[i] == '[') return SkipContainer(s, i, space);
+  while (i < s.size() && s[i] != ',' && s[i] != ']' && s[i] != '}' && !IsSpace(s[i])) ++i;
+  return i;  // a number, true, false or null
 }
 
 // The text of each element of the root object's "results" array, as written in `body`.
