@@ -258,7 +258,9 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
       }
     }
   }
-  std::string buf;
+  // A batch's bytes; not zeroed first (pread fills what is read, and only that is looked at).
+  std::unique_ptr<char[]> buf;
+  size_t buf_capacity = 0;
   std::unique_ptr<RandomAccessFile> file;
   std::string file_path;
   Status result;
@@ -285,17 +287,22 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
           fmt::format("corrupt batch header in {} at byte {}", piece.path, piece.batch.position));
       break;
     }
-    buf.resize(log_format::kHeaderSize + h.body_length);
-    auto n = PreadFull(*file, buf.data(), buf.size(), piece.batch.position);
+    const size_t size = log_format::kHeaderSize + h.body_length;
+    if (size > buf_capacity) {
+      buf = std::make_unique_for_overwrite<char[]>(size);
+      buf_capacity = size;
+    }
+    auto n = PreadFull(*file, buf.get(), size, piece.batch.position);
     uint32_t computed = 0;
-    if (!n.ok() || *n < buf.size() || !log_format::VerifyBatch(buf, h, &computed)) {
+    const std::string_view batch(buf.get(), n.ok() ? std::min(*n, size) : 0);
+    if (!n.ok() || *n < size || !log_format::VerifyBatch(batch, h, &computed)) {
       result = Status::Corruption(
           fmt::format("corrupt batch in {} at byte {}: checksum 0x{:08x} != stored 0x{:08x}",
                       piece.path, piece.batch.position, computed, h.crc));
       break;
     }
     size_t before = out->size();
-    result = log_format::DecodeRecords(buf, h, partition_, offset, remaining, out);
+    result = log_format::DecodeRecords(batch, h, partition_, offset, remaining, out);
     if (!result.ok()) {
       result = result.WithContext(fmt::format("{} at byte {}", piece.path, piece.batch.position));
       break;
