@@ -207,6 +207,46 @@ TEST(TimestampTest, Formats) {
   EXPECT_FALSE(ParseTimestampMillis("yesterday").has_value());
 }
 
+// Paths that share an object path (p in p.x, p.y, p.z.w; j in j.k, j.n.o) find what each
+// would alone, record after record, also when the shared part is JSON text in a string (j) and
+// another column's path parses other JSON text (s) in between.
+TEST(MapperValuesTest, PathsSharingAPrefixFindWhatEachWouldAlone) {
+  auto c = ParsePipelineConfig(R"(process:
+  table: app.shared
+  key_column: id
+  columns:
+    - {name: id, path: $key}
+    - {name: a, path: p.x}
+    - {name: b, path: [p.y, q]}
+    - {name: c, template: ["{p.x}-{p.z.w}"]}
+    - {name: d, path: j.k}
+    - {name: e, path: j.n.o}
+    - {name: g, path: s.t}
+    - {name: f, path: j.n.r}
+)",
+                               "shared.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto m = Mapper::Create(c->process);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto map = [&](std::string_view record) {
+    MapResult r = m->Map("k", record);
+    return r.ok ? r.row_json : "error: " + r.error;
+  };
+  EXPECT_EQ(map(R"({"p":{"x":1,"y":2,"z":{"w":3}},"j":{"k":4,"n":{"o":5,"r":6}}})"),
+            R"({"id":"k","a":"1","b":"2","c":"1-3","d":"4","e":"5","f":"6"})");
+  EXPECT_EQ(map(R"({"p":null,"q":9,"j":"{\"k\": 7, \"n\": {\"o\": 8}}"})"),
+            R"({"id":"k","a":null,"b":"9","c":null,"d":"7","e":"8"})");
+  EXPECT_EQ(map(R"({"j":{"n":null}})"), R"({"id":"k","e":null,"f":null})");
+  EXPECT_EQ(map(R"({"p":{"x":"s","z":7},"j":"[1]"})"), R"({"id":"k","a":"s"})");
+  EXPECT_EQ(map(R"({"p":{"x":"t","z":{"w":null}},"j":"{\"n\": \"{\\\"o\\\": 1}\"}"})"),
+            R"({"id":"k","a":"t","c":null,"e":"1"})");
+  EXPECT_EQ(map(R"({"p":{"x":1,"y":2,"z":{"w":3}},"j":{"k":4,"n":{"o":5,"r":6}}})"),
+            R"({"id":"k","a":"1","b":"2","c":"1-3","d":"4","e":"5","f":"6"})");
+  // j.n found inside j's text, then s's text parsed (g) before f needs j.n again.
+  EXPECT_EQ(map(R"({"j":"{\"n\": {\"o\": 1, \"r\": [2]}}","s":"{\"t\": 3, \"r\": 4}"})"),
+            R"({"id":"k","e":"1","g":"3","f":"[2]"})");
+}
+
 }  // namespace
 }  // namespace dataforge
 
