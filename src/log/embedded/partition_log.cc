@@ -294,7 +294,7 @@ Status PartitionLog::Read(int64_t offset, size_t max_records, std::vector<Consum
     }
     auto n = PreadFull(*file, buf.get(), size, piece.batch.position);
     uint32_t computed = 0;
-    const std::string_view batch(buf.get(), n.ok() ? std::min(*n, size) : 0);
+    const std::string_view batch(buf.get(), n.ok() ? *n : 0);  // PreadFull reads <= size
     if (!n.ok() || *n < size || !log_format::VerifyBatch(batch, h, &computed)) {
       result = Status::Corruption(
           fmt::format("corrupt batch in {} at byte {}: checksum 0x{:08x} != stored 0x{:08x}",

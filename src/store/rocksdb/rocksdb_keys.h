@@ -1,5 +1,5 @@
-// Keys and values of the RocksDB store's metadata column family ("default"), shared by its
-// source files (docs/store-format.md). Private to store/rocksdb/.
+// Keys and values of the RocksDB store's metadata column family ("default"), and the prefix of
+// its rows' keys, shared by its source files (docs/store-format.md). Private to store/rocksdb/.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +78,32 @@ inline std::string IdentityKey(const std::string& group, const std::string& topi
   std::string k = IdentityPrefix(group, topic) + std::to_string(partition);
   k.push_back('\0');
   return k + log_id;
+}
+
+// "<kind>\0<name>": a catalog key.
+inline std::string MetaKey(char kind, const std::string& name) {
+  std::string k(1, kind);
+  k.push_back('\0');
+  return k + name;
+}
+// "t\0<table>": marks a table that has rows (empty value).
+inline std::string TableKey(const std::string& table) {
+  return MetaKey('t', table);
+}
+// "s\0<table>": the table's schema, JSON {"key","columns":[[name,type],...]}.
+inline std::string SchemaKey(const std::string& table) {
+  return MetaKey('s', table);
+}
+// "k\0<keyspace>": a keyspace and its replication options, JSON.
+inline std::string KeyspaceKey(const std::string& keyspace) {
+  return MetaKey('k', keyspace);
+}
+
+// "<table>\0": the prefix of a table's keys in the rows column family ("<table>\0<key>").
+inline std::string RowPrefix(const std::string& table) {
+  std::string k = table;
+  k.push_back('\0');
+  return k;
 }
 
 }  // namespace dataforge::rocksdb_keys

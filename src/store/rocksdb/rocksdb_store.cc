@@ -10,9 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <set>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,14 +21,17 @@
 #include "common/json_writer.h"
 #include "store/rocksdb/rocksdb_keys.h"
 #include "store/rocksdb/wal_page_cache.h"
-#include "store/row_merge.h"
 
 namespace dataforge {
 namespace {
 
 using rocksdb_keys::BigEndian;
 using rocksdb_keys::FromBigEndian;
+using rocksdb_keys::KeyspaceKey;
 using rocksdb_keys::ParseU64;
+using rocksdb_keys::RowPrefix;
+using rocksdb_keys::SchemaKey;
+using rocksdb_keys::TableKey;
 using rocksdb_keys::U64;
 
 constexpr char kStoredKey[] = "c\0stored";
@@ -41,30 +42,6 @@ const std::string kStored(kStoredKey, sizeof kStoredKey - 1);
 const std::string kDead(kDeadKey, sizeof kDeadKey - 1);
 const std::string kLost(kLostKey, sizeof kLostKey - 1);
 const std::string kFiltered(kFilteredKey, sizeof kFilteredKey - 1);
-
-std::string TableKey(const std::string& table) {
-  std::string k = "t";
-  k.push_back('\0');
-  return k + table;
-}
-
-std::string SchemaKey(const std::string& table) {
-  std::string k = "s";
-  k.push_back('\0');
-  return k + table;
-}
-
-std::string KeyspaceKey(const std::string& keyspace) {
-  std::string k = "k";
-  k.push_back('\0');
-  return k + keyspace;
-}
-
-std::string RowPrefix(const std::string& table) {
-  std::string k = table;
-  k.push_back('\0');
-  return k;
-}
 
 // RocksDB's own log goes to our debug log (--log-level debug), errors only, not to a LOG file in
 // the store: a LOG file on a full disk makes Debian's RocksDB build (assertions on) abort on its
@@ -250,213 +227,6 @@ Result<std::string> RocksDbStore::Compact() {
     if (!st.ok()) return Error(st, "compacting");
   }
   return fmt::format("store compacted: {} -> {} bytes of table files", before, size());
-}
-
-namespace {
-
-// True when `row_json` sets every column of `columns` (the table's schema): such a write leaves
-// nothing of the stored row, so it is put without reading it.
-bool SetsEveryColumn(std::string_view row_json, const RocksDbStore::ColumnSet& columns,
-                     std::vector<std::pair<std::string_view, std::string_view>>* members,
-                     std::vector<bool>* seen) {
-  if (columns.empty() || !ObjectMembers(row_json, members).ok()) return false;
-  if (members->size() < columns.size()) return false;
-  seen->assign(columns.size(), false);
-  size_t found = 0;
-  for (size_t j = 0; j < members->size(); ++j) {
-    std::string_view name = (*members)[j].first;
-    name = name.substr(1, name.size() - 2);  // without its quotes
-    size_t i = j;
-    // Rows usually list the columns in the schema's order: try the member's own position first.
-    if (j >= columns.names.size() || columns.names[j] != name) {
-      auto it = columns.position.find(name);
-      if (it == columns.position.end()) continue;
-      i = static_cast<size_t>(it->second);
-    }
-    if (!(*seen)[i]) ++found;
-    (*seen)[i] = true;
-  }
-  return found == columns.size();
-}
-
-// True when `names` (RowWrite::columns: the row's members) names every column of `columns`.
-bool NamesEveryColumn(const std::vector<std::string>& names,
-                      const RocksDbStore::ColumnSet& columns) {
-  if (columns.empty() || names.size() < columns.size()) return false;
-  std::vector<bool> seen(columns.size(), false);
-  size_t found = 0;
-  for (const std::string& name : names) {
-    auto it = columns.position.find(name);
-    if (it == columns.position.end() || seen[static_cast<size_t>(it->second)]) continue;
-    seen[static_cast<size_t>(it->second)] = true;
-    ++found;
-  }
-  return found == columns.size();
-}
-
-}  // namespace
-
-Result<std::shared_ptr<const RocksDbStore::ColumnSet>> RocksDbStore::TableColumns(
-    const std::string& table) {
-  std::lock_guard lock(columns_mu_);
-  if (auto it = columns_.find(table); it != columns_.end()) return it->second;
-  auto set = std::make_shared<ColumnSet>();
-  auto schema = DescribeTable(table);
-  if (schema.ok()) {
-    for (const auto& c : schema->columns) {
-      if (set->position.emplace(c.name, set->names.size()).second) set->names.push_back(c.name);
-    }
-  } else if (schema.status().code() != StatusCode::kNotFound) {
-    return schema.status();
-  }
-  columns_[table] = set;
-  return std::shared_ptr<const ColumnSet>(set);
-}
-
-Result<std::vector<std::pair<std::string, RocksDbStore::RowRefs>>> RocksDbStore::RowsByTable(
-    const StoreBatch& batch) {
-  std::vector<std::pair<std::string, RowRefs>> out;
-  bool other = std::any_of(batch.rows.begin(), batch.rows.end(), [&](const RowWrite& r) {
-    return !r.table.empty() && r.table != batch.table;
-  });
-  if (!other) return out;
-  std::map<std::string, size_t> index;
-  for (const RowWrite& r : batch.rows) {
-    const std::string& table = r.table.empty() ? batch.table : r.table;
-    auto [it, fresh] = index.try_emplace(table, out.size());
-    if (fresh) {
-      if (table != batch.table) {
-        Status exists = CheckTableExists(table);
-        if (exists.code() == StatusCode::kNotFound) {
-          return Status::NotFound(fmt::format(
-              "row '{}' goes to table {}, which does not exist in the store; create it first "
-              "(EnsureTable: process.outputs and process.aggregates tables are created at start)",
-              r.key, table));
-        }
-        DF_RETURN_IF_ERROR(exists);
-      }
-      out.emplace_back(table, RowRefs());
-    }
-    out[it->second].second.push_back(&r);
-  }
-  return out;
-}
-
-RocksDbStore::RowRefs RocksDbStore::AllRows(const StoreBatch& batch) {
-  RowRefs rows;
-  rows.reserve(batch.rows.size());
-  for (const RowWrite& r : batch.rows) rows.push_back(&r);
-  return rows;
-}
-
-Status RocksDbStore::AddRows(const std::string& table, const RowRefs& rows, bool truncated,
-                             const ColumnSet* columns, rocksdb::WriteBatch* wb) const {
-  const std::string prefix = RowPrefix(table);
-  // A write that needs nothing of the row before it: a delete, a complete row, a row that sets
-  // every column of the table's schema.
-  std::vector<bool> blind(rows.size());
-  std::vector<std::pair<std::string_view, std::string_view>> members;
-  std::vector<bool> seen;
-  // The last column list a row vouched for (RowWrite::columns) and what NamesEveryColumn said.
-  const std::vector<std::string>* listed = nullptr;
-  bool listed_sets_all = false;
-  auto sets_every_column = [&](const RowWrite& r) {
-    if (columns == nullptr) return false;
-    if (r.columns == nullptr) return SetsEveryColumn(r.row_json, *columns, &members, &seen);
-    if (r.columns.get() != listed) {
-      listed = r.columns.get();
-      listed_sets_all = NamesEveryColumn(*listed, *columns);
-    }
-    return listed_sets_all;
-  };
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const RowWrite& r = *rows[i];
-    blind[i] = r.deleted || r.complete || sets_every_column(r);
-  }
-  // Each key's row after the batch's writes so far, in first-write order.
-  struct KeyState {
-    std::string_view key;
-    bool exists = false;
-    const std::string* written = nullptr;  // the row is this write's row_json as it is...
-    std::string merged;                    // ...or, when `written` is null, this
-    bool read = false;  // its first write is a partial upsert: the stored row is needed
-  };
-  std::vector<KeyState> states;
-  std::unordered_map<std::string_view, size_t> index;
-  std::vector<size_t> slot(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const RowWrite& r = *rows[i];
-    auto [it, fresh] = index.try_emplace(r.key, states.size());
-    if (fresh) {
-      states.emplace_back();
-      states.back().key = r.key;
-      // After a truncate in the same batch the table holds no row to merge into.
-      states.back().read = !blind[i] && !truncated;
-    }
-    slot[i] = it->second;
-  }
-  // The stored rows that partial upserts merge into, in one MultiGet.
-  std::vector<std::string> keys;
-  std::vector<size_t> read;
-  for (size_t k = 0; k < states.size(); ++k) {
-    if (!states[k].read) continue;
-    keys.push_back(prefix + std::string(states[k].key));
-    read.push_back(k);
-  }
-  if (!keys.empty()) {
-    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    db_->MultiGet({}, rows_, keys.size(), slices.data(), values.data(), statuses.data());
-    for (size_t j = 0; j < keys.size(); ++j) {
-      KeyState& state = states[read[j]];
-      if (statuses[j].ok()) {
-        state.exists = true;
-        state.merged.assign(values[j].data(), values[j].size());
-      } else if (!statuses[j].IsNotFound()) {
-        return Error(statuses[j],
-                     fmt::format("reading row '{}' of {} to update it", state.key, table));
-      }
-    }
-  }
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const RowWrite& r = *rows[i];
-    KeyState& state = states[slot[i]];
-    if (r.deleted) {
-      state.exists = false;
-    } else if (blind[i] || !state.exists) {
-      state.exists = true;
-      state.written = &r.row_json;
-    } else {
-      auto merged = MergeRowJson(state.written ? *state.written : state.merged, r.row_json);
-      if (!merged.ok()) {
-        return Status(merged.status().code(), fmt::format("store {}: table {} row '{}': {}", dir_,
-                                                          table, r.key, merged.status().message()));
-      }
-      state.merged = std::move(merged).value();
-      state.written = nullptr;
-    }
-  }
-  // In key order: RocksDB's memtable keeps the skip-list position of its last insert (its
-  // "splice"), so neighbouring keys insert at a fraction of the cost of random ones. Each key
-  // is written once, so the order within the batch does not change what it stores.
-  std::vector<const KeyState*> ordered;
-  ordered.reserve(states.size());
-  for (const KeyState& state : states) ordered.push_back(&state);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const KeyState* a, const KeyState* b) { return a->key < b->key; });
-  std::string key;
-  for (const KeyState* s : ordered) {
-    const KeyState& state = *s;
-    key = prefix;
-    key += state.key;
-    if (state.exists) {
-      wb->Put(rows_, key, state.written ? *state.written : state.merged);
-    } else {
-      wb->Delete(rows_, key);
-    }
-  }
-  return Status::OK();
 }
 
 Status RocksDbStore::Apply(const StoreBatch& batch) {
@@ -681,133 +451,6 @@ Status RocksDbStore::ListDeadLetters(uint64_t after_id, size_t limit,
     out->push_back(std::move(d));
   }
   return Status::OK();
-}
-
-Status RocksDbStore::PutMeta(const std::string& key, const std::string& value) {
-  if (mode_ != OpenMode::kReadWrite) {
-    return Status::FailedPrecondition("the store is open read-only: schema changes refused");
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  rocksdb::Status st = db_->Put(wo, meta_, key, value);
-  if (!st.ok()) return Error(st, "writing the schema catalog");
-  return Status::OK();
-}
-
-Status RocksDbStore::CreateKeyspace(const KeyspaceSchema& keyspace) {
-  std::lock_guard lock(schema_mu_);
-  std::string v;
-  if (db_->Get({}, meta_, KeyspaceKey(keyspace.name), &v).ok()) return Status::OK();
-  JsonObjectWriter w;
-  for (const auto& [k, val] : keyspace.replication) w.String(k, val);
-  return PutMeta(KeyspaceKey(keyspace.name), w.Finish());
-}
-
-Result<std::vector<KeyspaceSchema>> RocksDbStore::ListKeyspaces() {
-  std::vector<KeyspaceSchema> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
-  std::string prefix = KeyspaceKey("");
-  simdjson::dom::parser parser;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    KeyspaceSchema ks;
-    ks.name.assign(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-    simdjson::dom::object o;
-    std::string json = it->value().ToString();
-    if (parser.parse(json).get(o) != simdjson::SUCCESS) {
-      return Status::Corruption(
-          fmt::format("store {}: keyspace {} has a corrupt catalog entry", dir_, ks.name));
-    }
-    for (auto field : o) {
-      std::string_view sv;
-      if (field.value.get(sv) == simdjson::SUCCESS) ks.replication.emplace_back(field.key, sv);
-    }
-    out.push_back(std::move(ks));
-  }
-  if (!it->status().ok()) return Error(it->status(), "listing keyspaces");
-  return out;
-}
-
-Result<TableSchema> RocksDbStore::DescribeTable(const std::string& table) {
-  std::string v;
-  rocksdb::Status st = db_->Get({}, meta_, SchemaKey(table), &v);
-  if (st.IsNotFound()) return Status::NotFound(fmt::format("no table {} in the store", table));
-  if (!st.ok()) return Error(st, "reading the schema of " + table);
-  TableSchema schema;
-  schema.table = table;
-  simdjson::dom::parser parser;
-  simdjson::dom::element e;
-  simdjson::dom::array cols;
-  std::string_view key;
-  if (parser.parse(v).get(e) != simdjson::SUCCESS || e["key"].get(key) != simdjson::SUCCESS ||
-      e["columns"].get(cols) != simdjson::SUCCESS) {
-    return Status::Corruption(
-        fmt::format("store {}: table {} has a corrupt schema entry", dir_, table));
-  }
-  schema.key_column = key;
-  for (auto c : cols) {
-    std::string_view name, type;
-    if (c.at(0).get(name) != simdjson::SUCCESS || c.at(1).get(type) != simdjson::SUCCESS) {
-      return Status::Corruption(
-          fmt::format("store {}: table {} has a corrupt column entry", dir_, table));
-    }
-    schema.columns.push_back({std::string(name), std::string(type)});
-  }
-  return schema;
-}
-
-Status RocksDbStore::EnsureTable(const TableSchema& schema) {
-  std::lock_guard lock(schema_mu_);
-  auto dot = schema.table.find('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == schema.table.size()) {
-    return Status::ConfigError(fmt::format(
-        "table '{}' must be named keyspace.table (e.g. dataforge.created_users)", schema.table));
-  }
-  TableSchema merged;
-  auto existing = DescribeTable(schema.table);
-  if (existing.ok()) {
-    merged = std::move(existing).value();
-    if (merged.key_column != schema.key_column) {
-      return Status::ConfigError(fmt::format(
-          "table {}: its primary key is {} but the pipeline keys it by {}; use another table "
-          "(process.table) or the same key_column",
-          schema.table, merged.key_column, schema.key_column));
-    }
-    bool changed = false;
-    for (const auto& c : schema.columns) {
-      auto it = std::find_if(merged.columns.begin(), merged.columns.end(),
-                             [&](const ColumnSchema& m) { return m.name == c.name; });
-      if (it == merged.columns.end()) {
-        merged.columns.push_back(c);
-        changed = true;
-      } else if (it->type != c.type) {
-        return Status::ConfigError(fmt::format(
-            "table {}: column {} is {} in the store but the pipeline maps it as {}; change "
-            "process.columns or use another table",
-            schema.table, c.name, it->type, c.type));
-      }
-    }
-    if (!changed) return Status::OK();
-  } else if (existing.status().code() == StatusCode::kNotFound) {
-    merged = schema;
-    std::string v;
-    std::string ks = schema.table.substr(0, dot);
-    if (!db_->Get({}, meta_, KeyspaceKey(ks), &v).ok()) {
-      DF_RETURN_IF_ERROR(
-          PutMeta(KeyspaceKey(ks), R"({"class":"SimpleStrategy","replication_factor":"1"})"));
-    }
-  } else {
-    return existing.status();
-  }
-  std::string cols;
-  for (const auto& c : merged.columns) {
-    cols += cols.empty() ? "[" : ",";
-    cols += "[" + JsonString(c.name) + "," + JsonString(c.type) + "]";
-  }
-  cols += "]";
-  std::lock_guard columns_lock(columns_mu_);  // TableColumns reads the schema anew
-  columns_.erase(schema.table);
-  return PutMeta(SchemaKey(schema.table),
-                 JsonObjectWriter().String("key", merged.key_column).Raw("columns", cols).Finish());
 }
 
 }  // namespace dataforge
