@@ -10,7 +10,8 @@
 namespace dataforge {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: the upsert view as `staged_base` and `staged_recent` under a SQL view `staged`.
+constexpr int kSchemaVersion = 2;
 
 // 64-bit FNV-1a with a final avalanche (splitmix64's finaliser), as a signed SQLite integer.
 int64_t KeyHash(std::string_view key) {
@@ -38,9 +39,6 @@ CREATE TABLE IF NOT EXISTS outbox(
   key TEXT NOT NULL,
   raw BLOB NOT NULL,              -- the record's JSON text as received
   fetched_at INTEGER NOT NULL);   -- microseconds since the epoch
-CREATE TABLE IF NOT EXISTS staged(  -- the upsert view: latest outbox seq per key, as of the
-  key_hash INTEGER PRIMARY KEY,     -- relay cursor; 64-bit hash of the key (the key is in the outbox)
-  seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY,
   stage TEXT NOT NULL, reason TEXT NOT NULL, location TEXT NOT NULL,
@@ -52,8 +50,10 @@ CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NUL
 }  // namespace
 
 Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, OpenMode mode,
-                                                     bool synchronous_full) {
+                                                     bool synchronous_full,
+                                                     size_t view_merge_rows) {
   std::unique_ptr<SqliteStaging> s(new SqliteStaging());
+  s->view_merge_rows_ = std::max<size_t>(view_merge_rows, 1);
   if (mode == OpenMode::kReadWrite) {
     DF_ASSIGN_OR_RETURN(s->writer_, SqliteDb::Open(path, /*read_only=*/false));
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_mode=WAL"));
@@ -98,9 +98,18 @@ Status SqliteStaging::PrepareWriter() {
         "use a newer dataforge or another data dir",
         writer_->path(), v, kSchemaVersion));
   }
-  if (v == 0) {
-    DF_RETURN_IF_ERROR(
-        writer_->Exec(fmt::format("INSERT INTO schema_version VALUES({})", kSchemaVersion)));
+  if (v < kSchemaVersion) {
+    DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    Status s = MigrateViewLocked(v);
+    if (s.ok()) {
+      s = writer_->Exec(fmt::format("INSERT INTO schema_version VALUES({})", kSchemaVersion));
+    }
+    if (s.ok()) s = writer_->Exec("COMMIT");
+    if (!s.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return s.WithContext(fmt::format("upgrading staging database {} to schema version {}",
+                                       writer_->path(), kSchemaVersion));
+    }
   }
   DF_ASSIGN_OR_RETURN(auto max_seq, writer_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
   DF_ASSIGN_OR_RETURN(row, max_seq.Step());
@@ -108,13 +117,13 @@ Status SqliteStaging::PrepareWriter() {
   DF_ASSIGN_OR_RETURN(
       insert_outbox_,
       writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
-  auto upsert_rows = [](size_t rows) {
-    std::string sql = "INSERT INTO staged(key_hash,seq) VALUES(?,?)";
-    for (size_t i = 1; i < rows; ++i) sql += ",(?,?)";
-    return sql + " ON CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq";
-  };
-  DF_ASSIGN_OR_RETURN(upsert_staged_, writer_->Prepare(upsert_rows(1)));
-  DF_ASSIGN_OR_RETURN(upsert_staged_many_, writer_->Prepare(upsert_rows(kViewRowsPerStatement)));
+  DF_ASSIGN_OR_RETURN(upsert_recent_, PrepareUpsert("staged_recent"));
+  DF_ASSIGN_OR_RETURN(upsert_base_, PrepareUpsert("staged_base"));
+  DF_ASSIGN_OR_RETURN(count_recent_, writer_->Prepare("SELECT count(*) FROM staged_recent"));
+  DF_ASSIGN_OR_RETURN(read_recent_, writer_->Prepare("SELECT key_hash,seq FROM staged_recent WHERE "
+                                                     "key_hash>=? ORDER BY key_hash LIMIT ?"));
+  DF_ASSIGN_OR_RETURN(delete_recent_, writer_->Prepare("DELETE FROM staged_recent WHERE "
+                                                       "key_hash>=? AND key_hash<=?"));
   DF_ASSIGN_OR_RETURN(read_keys_, writer_->Prepare("SELECT seq,key FROM outbox WHERE seq>? AND "
                                                    "seq<=? ORDER BY seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
@@ -134,6 +143,10 @@ Status SqliteStaging::PrepareWriter() {
 }
 
 Status SqliteStaging::PrepareReader() {
+  DF_ASSIGN_OR_RETURN(auto split, reader_->Prepare("SELECT count(*) FROM sqlite_master WHERE "
+                                                   "type='table' AND name='staged_base'"));
+  DF_ASSIGN_OR_RETURN(bool row, split.Step());
+  split_view_ = row && split.ColumnInt(0) > 0;
   DF_ASSIGN_OR_RETURN(read_outbox_, reader_->Prepare("SELECT seq,key,raw,fetched_at FROM outbox "
                                                      "WHERE seq>? ORDER BY seq LIMIT ?"));
   return Status::OK();
@@ -269,23 +282,6 @@ Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t thro
   return Status::OK();
 }
 
-Status SqliteStaging::UpsertViewLocked(size_t begin, size_t end) {
-  // Each key once (CollectViewUpdatesLocked dedupes), so no statement updates a row it inserted.
-  for (; end - begin >= kViewRowsPerStatement; begin += kViewRowsPerStatement) {
-    for (size_t j = 0; j < kViewRowsPerStatement; ++j) {
-      upsert_staged_many_.BindInt(static_cast<int>(2 * j + 1), view_updates_[begin + j].first);
-      upsert_staged_many_.BindInt(static_cast<int>(2 * j + 2), view_updates_[begin + j].second);
-    }
-    DF_RETURN_IF_ERROR(upsert_staged_many_.Run());
-  }
-  for (size_t i = begin; i < end; ++i) {
-    upsert_staged_.BindInt(1, view_updates_[i].first);
-    upsert_staged_.BindInt(2, view_updates_[i].second);
-    DF_RETURN_IF_ERROR(upsert_staged_.Run());
-  }
-  return Status::OK();
-}
-
 Status SqliteStaging::RelayTransaction(const std::function<Status()>& body) {
   auto lock = LockWriter();
   // Not synced by itself: the next source commit's sync of the WAL carries it, and until then a
@@ -328,12 +324,13 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
   size_t begin = 0;
   while (view_updates_.size() - begin > kViewSlice) {
     DF_RETURN_IF_ERROR(RelayTransaction([&] {
-                         return UpsertViewLocked(begin, begin + kViewSlice);
+                         return UpsertLocked(upsert_recent_, &view_updates_[begin], kViewSlice);
                        }).WithContext("committing the relay cursor: the upsert view"));
     begin += kViewSlice;
   }
   Status s = RelayTransaction([&]() -> Status {
-    DF_RETURN_IF_ERROR(UpsertViewLocked(begin, view_updates_.size()));
+    DF_RETURN_IF_ERROR(
+        UpsertLocked(upsert_recent_, &view_updates_[begin], view_updates_.size() - begin));
     set_counter_max_.BindText(1, kRelayCursor);
     set_counter_max_.BindInt(2, static_cast<int64_t>(seq));
     DF_RETURN_IF_ERROR(set_counter_max_.Run());
@@ -348,13 +345,19 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
     add_counter_.BindInt(2, static_cast<int64_t>(dead_letters.size()));
     return add_counter_.Run();
   });
+  const size_t upserted = view_updates_.size();
   if (view_updates_.capacity() > kMaxUnviewed) view_updates_ = {};
   if (!s.ok()) return s.WithContext("committing the relay cursor");
-  auto lock = LockWriter();
-  auto viewed = std::find_if(unviewed_.begin(), unviewed_.end(),
-                             [&](const auto& u) { return static_cast<uint64_t>(u.second) > seq; });
-  unviewed_.erase(unviewed_.begin(), viewed);
-  return Status::OK();
+  {
+    auto lock = LockWriter();
+    auto viewed = std::find_if(unviewed_.begin(), unviewed_.end(), [&](const auto& u) {
+      return static_cast<uint64_t>(u.second) > seq;
+    });
+    unviewed_.erase(unviewed_.begin(), viewed);
+  }
+  // The cursor is committed: a merge that fails here is tried again at the next call.
+  return MergeView(std::max(kViewSlice, 2 * upserted))
+      .WithContext("committing the relay cursor: merging the upsert view");
 }
 
 Result<StagingCounters> SqliteStaging::Counters() {
@@ -375,7 +378,14 @@ Result<StagingCounters> SqliteStaging::Counters() {
       if (name == kRelayCursor) c.relay_cursor = v;
       if (name == kStreamed) c.streamed = v;
     }
-    DF_ASSIGN_OR_RETURN(auto keys, reader_->Prepare("SELECT count(*) FROM staged"));
+    // Base's rows and recent's others, as the view `staged` has them; reading the view itself
+    // would look each of base's rows up in recent.
+    DF_ASSIGN_OR_RETURN(
+        auto keys, reader_->Prepare(split_view_ ? "SELECT (SELECT count(*) FROM staged_base)+"
+                                                  "(SELECT count(*) FROM staged_recent r WHERE NOT "
+                                                  "EXISTS(SELECT 1 FROM staged_base b WHERE "
+                                                  "b.key_hash=r.key_hash))"
+                                                : "SELECT count(*) FROM staged"));
     DF_ASSIGN_OR_RETURN(bool row, keys.Step());
     c.distinct_keys = row ? static_cast<uint64_t>(keys.ColumnInt(0)) : 0;
     DF_ASSIGN_OR_RETURN(auto last, reader_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
 
 #include "staging/sqlite/sqlite_db.h"
 
@@ -188,6 +189,137 @@ TEST_F(SqliteStagingTest, UpsertViewMovesKeysItHeldBeforeToTheirNewVersions) {
   for (int i = 1501; i <= 1800; ++i) want += i;
   EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), want);
   EXPECT_EQ(QueryInt("SELECT count(*) FROM staged"), 1300);
+}
+
+// With a small view_merge_rows, cursor commits move `staged_recent` into `staged_base` over
+// several calls (whole slices of 2,000 keys); at every step, and after a reopen in the middle of
+// a merge, the view holds each key's last version up to the cursor, and nothing else.
+TEST_F(SqliteStagingTest, UpsertViewMergesRecentKeysIntoTheBaseAndStaysExact) {
+  auto open = [&] {
+    auto s = SqliteStaging::Open(path_, OpenMode::kReadWrite, false, /*view_merge_rows=*/3000);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return std::move(s).value();
+  };
+  auto s = open();
+  std::map<std::string, uint64_t> want;  // key -> last seq up to the cursor
+  uint64_t seq = 0;
+  auto check = [&](const std::string& when) {
+    int64_t sum = 0;
+    for (const auto& [key, v] : want) sum += static_cast<int64_t>(v);
+    EXPECT_EQ(s->Counters()->distinct_keys, want.size()) << when;
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM staged"), static_cast<int64_t>(want.size())) << when;
+    EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), sum) << when;
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM staged s JOIN outbox o USING(seq)"),
+              static_cast<int64_t>(want.size()))
+        << when;
+    for (const char* key : {"k0", "k1", "k777", "k2999", "k4999"}) {
+      if (!want.count(key)) continue;
+      auto row = s->Get(key);
+      ASSERT_TRUE(row.ok()) << when << " " << key;
+      EXPECT_EQ(row->seq, want[key]) << when << " " << key;
+    }
+  };
+  // Round r: 1,000 keys, new ones (k{1000r}..) and, from round 2 on, every third key again.
+  auto round = [&](int r) {
+    SourceBatch b;
+    std::map<std::string, uint64_t> added;
+    for (int i = 0; i < 1000; ++i) {
+      std::string key = "k" + std::to_string(r < 5 ? r * 1000 + i : (i * 3) % 5000);
+      b.records.push_back({key, "v" + std::to_string(r), 1});
+      added[key] = ++seq;
+    }
+    ASSERT_TRUE(s->Commit("src", b).ok());
+    ASSERT_TRUE(s->CommitRelayCursor(seq, 1000).ok());
+    for (auto& [k, v] : added) want[k] = v;
+  };
+  round(0);
+  round(1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 0);
+  check("below view_merge_rows");
+  round(2);  // 3,000 keys in recent: a merge starts; a budget of 2,000 moves one slice
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 2000);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent"), 1000);
+  check("in the middle of a merge");
+  s.reset();
+  s = open();  // the merge under way is forgotten; the view is not
+  check("after a reopen");
+  round(3);  // 2,000 in recent: no merge
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 2000);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent"), 2000);
+  round(4);  // 3,000 again: a new merge from the lowest hash
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 4000);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent"), 1000);
+  check("after the second merge's first call");
+  for (int r = 5; r < 9; ++r) {
+    round(r);  // updates of keys in base and in recent
+    check("round " + std::to_string(r));
+  }
+  EXPECT_EQ(want.size(), 5000u);
+  EXPECT_GT(QueryInt("SELECT count(*) FROM staged_base"), 0);
+  EXPECT_LE(QueryInt("SELECT count(*) FROM staged_recent"), 3000 + 1000);
+  // A key is in recent only when newer there than in base.
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent r JOIN staged_base b USING(key_hash) "
+                     "WHERE r.seq<=b.seq"),
+            0);
+}
+
+// A file written before the view was split (schema version 1: one table `staged`) keeps its view:
+// a read-only open reads the table as it is; the first writable open makes it the base.
+TEST_F(SqliteStagingTest, AVersionOneFileKeepsItsViewAndIsUpgraded) {
+  {
+    auto s = OpenRw();  // the outbox, counters and positions as version 2 makes them
+    ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}, {"a", "3"}}, "p1")).ok());
+    ASSERT_TRUE(s->CommitRelayCursor(3, 3).ok());
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "BEGIN; CREATE TABLE v1(key_hash INTEGER PRIMARY KEY, seq INTEGER NOT "
+                           "NULL); INSERT INTO v1 SELECT key_hash, seq FROM staged; DROP VIEW "
+                           "staged; DROP TABLE staged_base; DROP TABLE staged_recent; ALTER "
+                           "TABLE v1 RENAME TO staged; DELETE FROM schema_version; INSERT INTO "
+                           "schema_version VALUES(1); COMMIT",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto reader = OpenStaging("sqlite://" + path_, OpenMode::kReadOnly, true);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->Counters()->distinct_keys, 2u);
+  EXPECT_EQ((*reader)->Get("a")->seq, 3u);
+  EXPECT_EQ((*reader)->Get("b")->raw, "2");
+
+  auto s = OpenRw();
+  EXPECT_EQ(QueryInt("SELECT max(version) FROM schema_version"), 2);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM sqlite_master WHERE name='staged' AND type='view'"), 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 2);
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), 3 + 2);
+  ASSERT_TRUE(s->Commit("src", Batch({{"b", "4"}, {"c", "5"}}, "p2")).ok());
+  ASSERT_TRUE(s->CommitRelayCursor(5, 2).ok());
+  EXPECT_EQ(s->Counters()->distinct_keys, 3u);
+  EXPECT_EQ(s->Get("b")->raw, "4");
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), 3 + 4 + 5);
+}
+
+// A file from a newer dataforge is refused, not rewritten.
+TEST_F(SqliteStagingTest, ANewerSchemaVersionIsAConfigError) {
+  { auto s = OpenRw(); }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES(3)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = OpenStaging("sqlite://" + path_, OpenMode::kReadWrite, true);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kConfigError);
+  EXPECT_EQ(s.status().message(),
+            "staging database " + path_ +
+                " has schema version 3, newer than this dataforge understands (2); use a newer "
+                "dataforge or another data dir");
 }
 
 TEST_F(SqliteStagingTest, OutboxInOrderAfterCursor) {
