@@ -96,7 +96,10 @@ void AddTableCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
 void AddStagingCommands(CLI::App& app, CliContext& ctx, int* exit_code) {
   auto* staging = app.add_subcommand("staging", "Read the staging database");
   staging->require_subcommand(1);
-  auto* count = staging->add_subcommand("count", "Print the number of staged records (keys)");
+  auto* count = staging->add_subcommand(
+      "count",
+      "Print the number of staged records (keys) in the upsert view (during a run it may trail the "
+      "newest records by up to an eighth of its rows; exact once the run drains)");
   count->callback([&ctx, exit_code] {
     WithConfig(ctx, exit_code, [&](const PipelineConfig& c) -> Status {
       DF_ASSIGN_OR_RETURN(auto staging, OpenStagingForReading(ctx, c));

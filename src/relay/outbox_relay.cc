@@ -200,8 +200,13 @@ Status OutboxRelay::Reap(int64_t timeout_us) {
   return Status::OK();
 }
 
-Status OutboxRelay::CommitAcknowledged() {
-  if (acked_cursor_ == committed_now_ && pending_streamed_ == 0) return Status::OK();
+Status OutboxRelay::CommitAcknowledged(bool complete_view) {
+  if (acked_cursor_ == committed_now_ && pending_streamed_ == 0) {
+    if (!complete_view || view_complete_at_ == committed_now_) return Status::OK();
+    DF_RETURN_IF_ERROR(staging_->CompleteView());
+    view_complete_at_ = committed_now_;
+    return Status::OK();
+  }
   // The refused rows the acknowledged prefix passes, in the cursor's transaction.
   committing_dead_.clear();
   for (auto& [seq, letter] : pending_dead_) {
@@ -217,9 +222,13 @@ Status OutboxRelay::CommitAcknowledged() {
   pending_dead_.erase(pending_dead_.begin(), pending_dead_.begin() + committing_dead_.size());
   probe_->dead_lettered += committing_dead_.size();
   committed_now_ = acked_cursor_;
-  probe_->committed = acked_cursor_;
   pending_streamed_ = 0;
   last_cursor_commit_us_ = clock_->MonotonicMicros();
+  if (complete_view) {
+    DF_RETURN_IF_ERROR(staging_->CompleteView());
+    view_complete_at_ = committed_now_;
+  }
+  probe_->committed = acked_cursor_;
   return Status::OK();
 }
 
@@ -228,12 +237,12 @@ Status OutboxRelay::CommitProgress(bool now) {
   if (!now && clock_->MonotonicMicros() - last_cursor_commit_us_ < cursor_interval_us_) {
     return Status::OK();
   }
-  return CommitAcknowledged();
+  return CommitAcknowledged(/*complete_view=*/now);
 }
 
 Status OutboxRelay::FlushCursor() {
   while (!in_flight_.empty()) DF_RETURN_IF_ERROR(Reap(100'000));
-  return CommitAcknowledged();
+  return CommitAcknowledged(/*complete_view=*/true);
 }
 
 }  // namespace dataforge

@@ -100,7 +100,7 @@ class OutboxRelay {
   // pending). The staging cursor is committed, up to the acknowledged batches, at most every
   // `cursor_interval_us` (the log, not the cursor, is the truth on recovery, so a late cursor
   // costs only a little re-reading); FlushCursor() waits for every batch in flight and commits
-  // it now.
+  // it now, with the upsert view complete (Staging::CompleteView()).
   Result<size_t> RunOnce();
   Status FlushCursor();
   // `rows`: the outbox rows of one committed batch, seqs consecutive and in order, exactly as
@@ -109,9 +109,9 @@ class OutboxRelay {
   void Offer(std::vector<OutboxRow> rows);
   // Takes the batches acknowledged so far and commits the cursor over them, without waiting
   // for the rest (for an idle relay: waiting a round trip would delay the next rows): when the
-  // last commit is `cursor_interval_us` old, or `now` (someone waits for the committed cursor).
-  // A relay that keeps up with its source is idle after every batch, and each cursor commit
-  // is a transaction that upserts the view and syncs.
+  // last commit is `cursor_interval_us` old, or `now` (someone waits for the committed cursor,
+  // and for the upsert view to hold it: Staging::CompleteView()). A relay that keeps up with
+  // its source is idle after every batch, and each cursor commit is a transaction.
   Status CommitProgress(bool now = false);
 
   // A Kafka producer's acknowledgements take a round trip to the brokers: 8 batches in flight
@@ -138,7 +138,9 @@ class OutboxRelay {
   };
   // Takes acknowledged batches off in_flight_ (waiting up to `timeout_us`).
   Status Reap(int64_t timeout_us);
-  Status CommitAcknowledged();
+  // `complete_view`: and brings the staging's upsert view up to the committed cursor before the
+  // probe says it is committed.
+  Status CommitAcknowledged(bool complete_view = false);
   // Moves the offered rows that continue `cursor_` (at most batch_records_) into rows_.
   void TakeOffered();
 
@@ -159,6 +161,7 @@ class OutboxRelay {
   int64_t last_cursor_commit_us_ = 0;
   uint64_t pending_streamed_ = 0;  // streamed since the last cursor commit
   uint64_t committed_now_ = 0;     // cursor value last committed
+  uint64_t view_complete_at_ = 0;  // committed_now_ at the last Staging::CompleteView()
   std::string origin_;
   std::vector<OutboxRow> rows_;
   std::optional<RelayEncoding> encoding_;

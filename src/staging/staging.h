@@ -36,7 +36,7 @@ struct StagingCounters {
   uint64_t fetched = 0;        // everything the source delivered (records + dead letters)
   uint64_t staged = 0;         // record versions accepted into the outbox
   uint64_t dead_lettered = 0;  // dead letters written by source/staging
-  uint64_t distinct_keys = 0;  // rows in the upsert view (as of the relay cursor)
+  uint64_t distinct_keys = 0;  // rows in the upsert view (which may trail the relay cursor)
   uint64_t last_seq = 0;       // highest outbox sequence
   uint64_t relay_cursor = 0;   // highest sequence the relay has durably handed to the log
   uint64_t streamed = 0;       // record versions the relay handed to the log
@@ -62,10 +62,11 @@ class Staging {
   virtual Status ReadOutbox(uint64_t after_seq, size_t max_rows, std::vector<OutboxRow>* out) = 0;
 
   // Records that the relay handed every row up to and including `seq` to the log, and that
-  // `streamed_delta` more record versions were streamed, and upserts each key's last version
-  // among the rows up to `seq` into the upsert view (SQLite: in slices, each a transaction,
-  // the last one this; the view may so be ahead of the cursor for some keys, never behind it
-  // once the call returned); in the same transaction as the cursor, appends
+  // `streamed_delta` more record versions were streamed, and brings the upsert view along:
+  // each key's last version among the rows up to `seq` (PostgreSQL: in the same transaction;
+  // SQLite: the view may trail the cursor by up to an eighth of its rows, see
+  // sqlite_staging.h, and be ahead of what it says it holds for some keys, never behind);
+  // in the same transaction as the cursor, appends
   // `dead_letters` (rows up to `seq` the relay could not encode for the log, log.format) and
   // adds them to `dead_lettered`. Monotonic: a call whose seq is not above the cursor (a retry)
   // changes nothing, `streamed` and the dead letters included.
@@ -74,6 +75,10 @@ class Staging {
   Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta) {
     return CommitRelayCursor(seq, streamed_delta, {});
   }
+
+  // Brings the upsert view up to the relay cursor before it returns (SQLite's may trail it).
+  // The relay's thread, as CommitRelayCursor.
+  virtual Status CompleteView() { return Status::OK(); }
 
   virtual Result<StagingCounters> Counters() = 0;
 

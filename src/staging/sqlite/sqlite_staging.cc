@@ -4,13 +4,14 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "common/clock.h"
 
 namespace dataforge {
 namespace {
 
-// 2: the upsert view as `staged_base` and `staged_recent` under a SQL view `staged`.
+// 2: the upsert view may trail the relay cursor; the counter `viewed` says how far it is.
 constexpr int kSchemaVersion = 2;
 
 // 64-bit FNV-1a with a final avalanche (splitmix64's finaliser), as a signed SQLite integer.
@@ -31,6 +32,7 @@ constexpr const char* kStaged = "staged";
 constexpr const char* kDeadLettered = "dead_lettered";
 constexpr const char* kRelayCursor = "relay_cursor";
 constexpr const char* kStreamed = "streamed";
+constexpr const char* kViewed = "viewed";
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);
@@ -39,6 +41,9 @@ CREATE TABLE IF NOT EXISTS outbox(
   key TEXT NOT NULL,
   raw BLOB NOT NULL,              -- the record's JSON text as received
   fetched_at INTEGER NOT NULL);   -- microseconds since the epoch
+CREATE TABLE IF NOT EXISTS staged(  -- the upsert view: latest outbox seq per key, as of the
+  key_hash INTEGER PRIMARY KEY,     -- counter `viewed`; 64-bit hash of the key (in the outbox)
+  seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY,
   stage TEXT NOT NULL, reason TEXT NOT NULL, location TEXT NOT NULL,
@@ -50,10 +55,8 @@ CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NUL
 }  // namespace
 
 Result<std::unique_ptr<Staging>> SqliteStaging::Open(const std::string& path, OpenMode mode,
-                                                     bool synchronous_full,
-                                                     size_t view_merge_rows) {
+                                                     bool synchronous_full) {
   std::unique_ptr<SqliteStaging> s(new SqliteStaging());
-  s->view_merge_rows_ = std::max<size_t>(view_merge_rows, 1);
   if (mode == OpenMode::kReadWrite) {
     DF_ASSIGN_OR_RETURN(s->writer_, SqliteDb::Open(path, /*read_only=*/false));
     DF_RETURN_IF_ERROR(s->writer_->Exec("PRAGMA journal_mode=WAL"));
@@ -100,7 +103,7 @@ Status SqliteStaging::PrepareWriter() {
   }
   if (v < kSchemaVersion) {
     DF_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-    Status s = MigrateViewLocked(v);
+    Status s = MigrateLocked(v);
     if (s.ok()) {
       s = writer_->Exec(fmt::format("INSERT INTO schema_version VALUES({})", kSchemaVersion));
     }
@@ -111,19 +114,23 @@ Status SqliteStaging::PrepareWriter() {
                                        writer_->path(), kSchemaVersion));
     }
   }
+  DF_ASSIGN_OR_RETURN(auto viewed, writer_->Prepare(fmt::format(
+                                       "SELECT value FROM counters WHERE name='{}'", kViewed)));
+  DF_ASSIGN_OR_RETURN(row, viewed.Step());
+  viewed_ = row ? static_cast<uint64_t>(viewed.ColumnInt(0)) : 0;
   DF_ASSIGN_OR_RETURN(auto max_seq, writer_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
   DF_ASSIGN_OR_RETURN(row, max_seq.Step());
   next_seq_ = static_cast<uint64_t>(max_seq.ColumnInt(0)) + 1;
   DF_ASSIGN_OR_RETURN(
       insert_outbox_,
       writer_->Prepare("INSERT INTO outbox(seq,key,raw,fetched_at) VALUES(?,?,?,?)"));
-  DF_ASSIGN_OR_RETURN(upsert_recent_, PrepareUpsert("staged_recent"));
-  DF_ASSIGN_OR_RETURN(upsert_base_, PrepareUpsert("staged_base"));
-  DF_ASSIGN_OR_RETURN(count_recent_, writer_->Prepare("SELECT count(*) FROM staged_recent"));
-  DF_ASSIGN_OR_RETURN(read_recent_, writer_->Prepare("SELECT key_hash,seq FROM staged_recent WHERE "
-                                                     "key_hash>=? ORDER BY key_hash LIMIT ?"));
-  DF_ASSIGN_OR_RETURN(delete_recent_, writer_->Prepare("DELETE FROM staged_recent WHERE "
-                                                       "key_hash>=? AND key_hash<=?"));
+  auto upsert_rows = [](size_t rows) {
+    std::string sql = "INSERT INTO staged(key_hash,seq) VALUES(?,?)";
+    for (size_t i = 1; i < rows; ++i) sql += ",(?,?)";
+    return sql + " ON CONFLICT(key_hash) DO UPDATE SET seq=excluded.seq";
+  };
+  DF_ASSIGN_OR_RETURN(upsert_staged_, writer_->Prepare(upsert_rows(1)));
+  DF_ASSIGN_OR_RETURN(upsert_staged_many_, writer_->Prepare(upsert_rows(kViewRowsPerStatement)));
   DF_ASSIGN_OR_RETURN(read_keys_, writer_->Prepare("SELECT seq,key FROM outbox WHERE seq>? AND "
                                                    "seq<=? ORDER BY seq"));
   DF_ASSIGN_OR_RETURN(insert_dead_, writer_->Prepare("INSERT INTO dead_letters(stage,reason,"
@@ -142,11 +149,16 @@ Status SqliteStaging::PrepareWriter() {
   return Status::OK();
 }
 
+Status SqliteStaging::MigrateLocked(int64_t version) {
+  if (version >= 2) return Status::OK();
+  // Up to version 1 the view followed the relay cursor: it holds every row up to it.
+  return writer_->Exec(
+      fmt::format("INSERT OR IGNORE INTO counters(name,value) SELECT '{}',"
+                  "coalesce((SELECT value FROM counters WHERE name='{}'),0)",
+                  kViewed, kRelayCursor));
+}
+
 Status SqliteStaging::PrepareReader() {
-  DF_ASSIGN_OR_RETURN(auto split, reader_->Prepare("SELECT count(*) FROM sqlite_master WHERE "
-                                                   "type='table' AND name='staged_base'"));
-  DF_ASSIGN_OR_RETURN(bool row, split.Step());
-  split_view_ = row && split.ColumnInt(0) > 0;
   DF_ASSIGN_OR_RETURN(read_outbox_, reader_->Prepare("SELECT seq,key,raw,fetched_at FROM outbox "
                                                      "WHERE seq>? ORDER BY seq LIMIT ?"));
   return Status::OK();
@@ -282,11 +294,28 @@ Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t thro
   return Status::OK();
 }
 
+Status SqliteStaging::UpsertViewLocked(size_t begin, size_t end) {
+  // Each key once (CollectViewUpdatesLocked dedupes), so no statement updates a row it inserted.
+  for (; end - begin >= kViewRowsPerStatement; begin += kViewRowsPerStatement) {
+    for (size_t j = 0; j < kViewRowsPerStatement; ++j) {
+      upsert_staged_many_.BindInt(static_cast<int>(2 * j + 1), view_updates_[begin + j].first);
+      upsert_staged_many_.BindInt(static_cast<int>(2 * j + 2), view_updates_[begin + j].second);
+    }
+    DF_RETURN_IF_ERROR(upsert_staged_many_.Run());
+  }
+  for (size_t i = begin; i < end; ++i) {
+    upsert_staged_.BindInt(1, view_updates_[i].first);
+    upsert_staged_.BindInt(2, view_updates_[i].second);
+    DF_RETURN_IF_ERROR(upsert_staged_.Run());
+  }
+  return Status::OK();
+}
+
 Status SqliteStaging::RelayTransaction(const std::function<Status()>& body) {
   auto lock = LockWriter();
   // Not synced by itself: the next source commit's sync of the WAL carries it, and until then a
   // power loss may take it back, which costs re-reading only (the log, not the cursor, is the
-  // truth on recovery; the view is upserted again from the cursor; rows the relay refused are
+  // truth on recovery; the view is upserted again from `viewed`; rows the relay refused are
   // refused again). Its sync would hold the writer, and so the source's next commit.
   if (synchronous_full_) DF_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=NORMAL"));
   Status s = writer_->Exec("BEGIN IMMEDIATE");
@@ -302,35 +331,85 @@ Status SqliteStaging::RelayTransaction(const std::function<Status()>& body) {
   return s;
 }
 
+Status SqliteStaging::MaybeStartPass(uint64_t seq, bool force) {
+  if (pass_active_ || seq <= viewed_) return Status::OK();
+  const uint64_t waiting = seq - viewed_;
+  auto may_wait = [&] { return std::min(view_rows_ / 8, kMaxViewLag); };
+  if (!force && waiting < may_wait()) return Status::OK();
+  if (!force && !view_rows_counted_) {  // view_rows_ is an upper bound: count before a pass
+    std::lock_guard lock(read_mu_);
+    DF_ASSIGN_OR_RETURN(auto q, reader_->Prepare("SELECT count(*) FROM staged"));
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    view_rows_ = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+    view_rows_counted_ = true;
+    if (waiting < may_wait()) return Status::OK();
+  }
+  {
+    auto lock = LockWriter();
+    DF_RETURN_IF_ERROR(CollectViewUpdatesLocked(viewed_, seq));
+    auto taken = std::find_if(unviewed_.begin(), unviewed_.end(),
+                              [&](const auto& u) { return static_cast<uint64_t>(u.second) > seq; });
+    unviewed_.erase(unviewed_.begin(), taken);
+  }
+  pass_active_ = true;
+  pass_to_ = seq;
+  view_done_ = 0;
+  view_rows_ += view_updates_.size();
+  view_rows_counted_ = false;
+  return Status::OK();
+}
+
+Status SqliteStaging::RunPassSlices(size_t budget, bool* last) {
+  *last = false;
+  if (!pass_active_) return Status::OK();
+  // Slices of consecutive key hashes (so each page of the view is written about once a pass),
+  // a transaction each, the writer free between them for the source's commits.
+  while (view_updates_.size() - view_done_ > kViewSlice && budget > 0) {
+    DF_RETURN_IF_ERROR(
+        RelayTransaction([&] { return UpsertViewLocked(view_done_, view_done_ + kViewSlice); }));
+    view_done_ += kViewSlice;
+    budget -= std::min(budget, kViewSlice);
+  }
+  *last = view_updates_.size() - view_done_ <= kViewSlice;
+  return Status::OK();
+}
+
+Status SqliteStaging::FinishPassLocked() {
+  DF_RETURN_IF_ERROR(UpsertViewLocked(view_done_, view_updates_.size()));
+  set_counter_max_.BindText(1, kViewed);
+  set_counter_max_.BindInt(2, static_cast<int64_t>(pass_to_));
+  return set_counter_max_.Run();
+}
+
+void SqliteStaging::PassFinished() {
+  viewed_ = pass_to_;
+  pass_active_ = false;
+  view_done_ = 0;
+  view_updates_.clear();
+  if (view_updates_.capacity() > kMaxUnviewed) view_updates_ = {};
+}
+
 Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
                                         const std::vector<DeadLetter>& dead_letters) {
+  uint64_t cursor = 0;
   {
     auto lock = LockWriter();
     if (!writer_) return Status::InvalidArgument("staging is open read-only");
     DF_ASSIGN_OR_RETURN(auto q, writer_->Prepare(fmt::format(
                                     "SELECT value FROM counters WHERE name='{}'", kRelayCursor)));
     DF_ASSIGN_OR_RETURN(bool row, q.Step());
-    uint64_t cursor = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+    cursor = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
     // A seq not above the cursor (a retried call) changes nothing, streamed included.
     if (cursor >= seq) return Status::OK();
-    DF_RETURN_IF_ERROR(CollectViewUpdatesLocked(cursor, seq)
-                           .WithContext("committing the relay cursor: reading the outbox"));
   }
-  // The view's upserts in slices of consecutive key hashes (so each of its pages is still
-  // written about once), a transaction each, the writer free between them for the source's
-  // commits; the last slice commits with the cursor. A slice committed before a failure leaves
-  // the view ahead of the cursor for some keys, never behind: the next call upserts each key's
-  // last version from the cursor again.
-  size_t begin = 0;
-  while (view_updates_.size() - begin > kViewSlice) {
-    DF_RETURN_IF_ERROR(RelayTransaction([&] {
-                         return UpsertLocked(upsert_recent_, &view_updates_[begin], kViewSlice);
-                       }).WithContext("committing the relay cursor: the upsert view"));
-    begin += kViewSlice;
-  }
+  DF_RETURN_IF_ERROR(MaybeStartPass(seq, /*force=*/false)
+                         .WithContext("committing the relay cursor: reading the outbox"));
+  // Twice the rows this call passes, so a pass ends before the next one may start.
+  bool last = false;
+  DF_RETURN_IF_ERROR(RunPassSlices(std::max<size_t>(kViewSlice, 2 * (seq - cursor)), &last)
+                         .WithContext("committing the relay cursor: the upsert view"));
   Status s = RelayTransaction([&]() -> Status {
-    DF_RETURN_IF_ERROR(
-        UpsertLocked(upsert_recent_, &view_updates_[begin], view_updates_.size() - begin));
+    if (last) DF_RETURN_IF_ERROR(FinishPassLocked());
     set_counter_max_.BindText(1, kRelayCursor);
     set_counter_max_.BindInt(2, static_cast<int64_t>(seq));
     DF_RETURN_IF_ERROR(set_counter_max_.Run());
@@ -345,19 +424,33 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
     add_counter_.BindInt(2, static_cast<int64_t>(dead_letters.size()));
     return add_counter_.Run();
   });
-  const size_t upserted = view_updates_.size();
-  if (view_updates_.capacity() > kMaxUnviewed) view_updates_ = {};
   if (!s.ok()) return s.WithContext("committing the relay cursor");
+  if (last) PassFinished();
+  return Status::OK();
+}
+
+Status SqliteStaging::CompleteView() {
+  uint64_t cursor = 0;
   {
     auto lock = LockWriter();
-    auto viewed = std::find_if(unviewed_.begin(), unviewed_.end(), [&](const auto& u) {
-      return static_cast<uint64_t>(u.second) > seq;
-    });
-    unviewed_.erase(unviewed_.begin(), viewed);
+    if (!writer_) return Status::InvalidArgument("staging is open read-only");
+    DF_ASSIGN_OR_RETURN(auto q, writer_->Prepare(fmt::format(
+                                    "SELECT value FROM counters WHERE name='{}'", kRelayCursor)));
+    DF_ASSIGN_OR_RETURN(bool row, q.Step());
+    cursor = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
   }
-  // The cursor is committed: a merge that fails here is tried again at the next call.
-  return MergeView(std::max(kViewSlice, 2 * upserted))
-      .WithContext("committing the relay cursor: merging the upsert view");
+  // A pass under way ends where it was to; then one more, to the cursor.
+  while (pass_active_ || viewed_ < cursor) {
+    DF_RETURN_IF_ERROR(MaybeStartPass(cursor, /*force=*/true)
+                           .WithContext("completing the upsert view: reading the outbox"));
+    bool last = false;
+    DF_RETURN_IF_ERROR(RunPassSlices(std::numeric_limits<size_t>::max(), &last));
+    DF_RETURN_IF_ERROR(RelayTransaction([&] {
+                         return FinishPassLocked();
+                       }).WithContext("completing the upsert view"));
+    PassFinished();
+  }
+  return Status::OK();
 }
 
 Result<StagingCounters> SqliteStaging::Counters() {
@@ -378,14 +471,7 @@ Result<StagingCounters> SqliteStaging::Counters() {
       if (name == kRelayCursor) c.relay_cursor = v;
       if (name == kStreamed) c.streamed = v;
     }
-    // Base's rows and recent's others, as the view `staged` has them; reading the view itself
-    // would look each of base's rows up in recent.
-    DF_ASSIGN_OR_RETURN(
-        auto keys, reader_->Prepare(split_view_ ? "SELECT (SELECT count(*) FROM staged_base)+"
-                                                  "(SELECT count(*) FROM staged_recent r WHERE NOT "
-                                                  "EXISTS(SELECT 1 FROM staged_base b WHERE "
-                                                  "b.key_hash=r.key_hash))"
-                                                : "SELECT count(*) FROM staged"));
+    DF_ASSIGN_OR_RETURN(auto keys, reader_->Prepare("SELECT count(*) FROM staged"));
     DF_ASSIGN_OR_RETURN(bool row, keys.Step());
     c.distinct_keys = row ? static_cast<uint64_t>(keys.ColumnInt(0)) : 0;
     DF_ASSIGN_OR_RETURN(auto last, reader_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
@@ -401,16 +487,19 @@ Result<StagingCounters> SqliteStaging::Counters() {
 
 Result<OutboxRow> SqliteStaging::Get(const std::string& key) {
   std::lock_guard lock(read_mu_);
-  // The newest version the relay has not passed yet (at most tuning.max_staging_lag rows to
-  // look through), else the view's; one statement, so one snapshot.
+  // The newest version the view does not hold yet (the rows past `viewed`: up to
+  // tuning.max_staging_lag past the relay cursor, and kMaxViewLag more; a version-1 file read
+  // before its first run by this version has no `viewed`, its view follows the relay cursor),
+  // else the view's; one statement, so one snapshot.
   DF_ASSIGN_OR_RETURN(
       auto q, reader_->Prepare(fmt::format(
                   "SELECT * FROM (SELECT seq,key,raw,fetched_at FROM outbox WHERE seq>"
-                  "coalesce((SELECT value FROM counters WHERE name='{}'),0) AND key=?2 ORDER BY "
+                  "coalesce((SELECT value FROM counters WHERE name='{}'),(SELECT value FROM "
+                  "counters WHERE name='{}'),0) AND key=?2 ORDER BY "
                   "seq DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT o.seq,o.key,o.raw,"
                   "o.fetched_at FROM staged s JOIN outbox o ON o.seq=s.seq WHERE s.key_hash=?1 "
                   "AND o.key=?2) LIMIT 1",
-                  kRelayCursor)));
+                  kViewed, kRelayCursor)));
   q.BindInt(1, KeyHash(key));
   q.BindText(2, key);
   DF_ASSIGN_OR_RETURN(bool row, q.Step());

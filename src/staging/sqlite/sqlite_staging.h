@@ -2,20 +2,23 @@
 // docs/architecture.md for the schema.
 //
 // The upsert view `staged` is keyed by a 64-bit hash of the record key (the key itself is in the
-// outbox row it points to). It follows the relay cursor, as PostgreSQL's does: CommitRelayCursor()
-// upserts each key's last version among the rows it passes, in key-hash order, in slices of
-// kViewSlice a transaction (the last one with the cursor), once per cursor commit (at most every
-// 200 ms at full speed); Get() looks at the outbox past the cursor first. Two keys with the same
-// hash (p ≈ n²/2^65: ~3e-6 at 10^7 keys) would share one view entry — `staging count` would be
-// one low and Get() of one of them NotFound; the outbox, the log and the store are not affected.
+// outbox row it points to): 12-byte rows keep the randomly-placed inserts of UUID keys on few
+// pages. Two keys with the same hash (p ≈ n²/2^65: ~3e-6 at 10^7 keys) would share one view
+// entry — `staging count` would be one low and Get() of one of them NotFound; the outbox, the
+// log and the store are not affected.
 //
-// The view is two tables and a SQL view over them (schema version 2): a cursor commit upserts
-// into `staged_recent`, small, so its random keys dirty few pages; once that holds
-// view_merge_rows keys, later cursor commits move it into `staged_base` in key-hash order,
-// kViewSlice keys a transaction (upserted there and deleted from recent together), at least twice
-// as many keys per call as the call added, so each page of the large base table is written about
-// once per merge rather than at every cursor commit (docs/benchmarks.md, "the upsert view's
-// write amplification"). `staged` (what SQL tasks read) is recent's rows and base's others.
+// The view trails the relay cursor by up to an eighth of its rows (at most kMaxViewLag outbox
+// rows): the counter `viewed` says up to which outbox seq every row is in it. A cursor commit
+// starts a pass when that many rows wait; the pass upserts each key's last version among them
+// in key-hash order, kViewSlice keys a transaction, at least twice as many keys per cursor
+// commit as the commit passed, the last slice setting `viewed`. So each of the view's pages is
+// written about once per pass, and a pass covers many keys per page: with millions of keys,
+// upserting at every cursor commit (every 200 ms) rewrote most of the view's pages each time
+// (docs/benchmarks.md, "the upsert view's write amplification"). A view of fewer than 8 rows
+// waits for nothing, and a pass that fits one call is done when it returns; CompleteView()
+// catches up at once (the relay calls it when it drains, and for an ingest waiting to read it).
+// Get() reads the outbox past `viewed` first. A slice committed before a failure leaves the view
+// ahead of `viewed` for some keys, never behind: the next pass upserts from `viewed` again.
 //
 // Thread-safety: Commit() and CommitRelayCursor() share one write connection under write_mu_
 // (CommitRelayCursor from one thread at a time, as the Staging contract has it: the relay's);
@@ -29,7 +32,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,12 +44,8 @@ namespace dataforge {
 
 class SqliteStaging final : public Staging {
  public:
-  // view_merge_rows: how many keys `staged_recent` holds before cursor commits move it into
-  // `staged_base` (tests set it low).
-  static constexpr size_t kViewMergeRows = 131072;
   static Result<std::unique_ptr<Staging>> Open(const std::string& path, OpenMode mode,
-                                               bool synchronous_full,
-                                               size_t view_merge_rows = kViewMergeRows);
+                                               bool synchronous_full);
 
   Result<uint64_t> Commit(const std::string& source_name, const SourceBatch& batch) override;
   Result<std::string> SourcePosition(const std::string& source_name) override;
@@ -57,6 +55,7 @@ class SqliteStaging final : public Staging {
   Status CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
                            const std::vector<DeadLetter>& dead_letters) override;
   Result<StagingCounters> Counters() override;
+  Status CompleteView() override;
   Result<OutboxRow> Get(const std::string& key) override;
   Status ListDeadLetters(uint64_t after_id, size_t limit,
                          std::vector<StoredDeadLetter>* out) override;
@@ -64,25 +63,25 @@ class SqliteStaging final : public Staging {
  private:
   SqliteStaging() = default;
   Status PrepareWriter();
-  // Creates the view's tables, or moves a version-1 file's `staged` table to `staged_base`.
-  Status MigrateViewLocked(int64_t version);
+  // Adds the `viewed` counter to a version-1 file (whose view followed the relay cursor).
+  Status MigrateLocked(int64_t version);
   Status PrepareReader();
   Status CommitLocked(const std::string& source_name, const SourceBatch& batch);
   Status InsertDeadLetterLocked(const DeadLetter& d);
   // Fills view_updates_ with each key's last version among outbox rows (after_seq,
   // through_seq], in key-hash order.
   Status CollectViewUpdatesLocked(uint64_t after_seq, uint64_t through_seq);
-  // One table of the view's upserts: of one row, and of kViewRowsPerStatement rows at once (one
-  // statement's work per row costs more than the row's B-tree insert).
-  struct ViewUpsert {
-    SqliteStatement one, many;
-  };
-  Result<ViewUpsert> PrepareUpsert(const char* table);
-  // Upserts rows[0, n) (each key once) into `into`'s table.
-  static Status UpsertLocked(ViewUpsert& into, const std::pair<int64_t, int64_t>* rows, size_t n);
-  // Starts a merge when `staged_recent` holds view_merge_rows_ keys, then moves at least `budget`
-  // keys of it (whole slices) into `staged_base`, a transaction a slice. Relay thread only.
-  Status MergeView(size_t budget);
+  // Upserts view_updates_[begin, end) into the view.
+  Status UpsertViewLocked(size_t begin, size_t end);
+  // Starts a pass over the rows (viewed_, seq] when enough of them wait (always: `force`).
+  Status MaybeStartPass(uint64_t seq, bool force);
+  // Upserts slices of the pass under way, `budget` keys or more (whole slices), a transaction
+  // each, but leaves its last slice (sets *last) for the caller's transaction.
+  Status RunPassSlices(size_t budget, bool* last);
+  // In a write transaction: upserts the pass's last slice and sets `viewed`.
+  Status FinishPassLocked();
+  // After the transaction that ran FinishPassLocked() committed.
+  void PassFinished();
   // Runs `body` in a write transaction of its own under write_mu_, not synced (see the .cc).
   Status RelayTransaction(const std::function<Status()>& body);
   // write_mu_, after a RESTART of the checkpointer that wants it (WaitForRestart).
@@ -95,33 +94,35 @@ class SqliteStaging final : public Staging {
   std::unique_ptr<SqliteDb> writer_;               // guarded by write_mu_; null when read-only
   uint64_t next_seq_ = 1;                          // guarded by write_mu_
   bool synchronous_full_ = false;                  // source commits sync (set by Open)
-  SqliteStatement insert_outbox_, read_keys_, insert_dead_, set_position_, add_counter_,
-      set_counter_max_;  // guarded by write_mu_
-  // The view's statements (guarded by write_mu_; only the relay's thread uses them).
-  ViewUpsert upsert_recent_, upsert_base_;
-  SqliteStatement count_recent_, read_recent_, delete_recent_;
+  SqliteStatement insert_outbox_, upsert_staged_, read_keys_, insert_dead_, set_position_,
+      add_counter_, set_counter_max_;  // guarded by write_mu_
+  // The view's upsert of kViewRowsPerStatement rows at once (guarded by write_mu_): one
+  // statement's work (bind, step, reset) per row costs more than the row's B-tree insert.
+  SqliteStatement upsert_staged_many_;
   static constexpr size_t kViewRowsPerStatement = 200;
-  // (key hash, seq) of the rows Commit() added since the last cursor commit, in seq order: the
+  // (key hash, seq) of the rows Commit() added that no pass has taken yet, in seq order: the
   // view's next upserts, without reading the rows back. Dropped past kMaxUnviewed entries (16
   // bytes each; a writer without a relay), then read back from the outbox.
   std::vector<std::pair<int64_t, int64_t>> unviewed_;  // guarded by write_mu_
-  // The upserts of one cursor commit; only the relay's thread (CommitRelayCursor) uses it.
+  // The pass under way (only the relay's thread uses these, CommitRelayCursor and
+  // CompleteView): its upserts, in key-hash order, from view_done_ on; it ends at pass_to_.
   std::vector<std::pair<int64_t, int64_t>> view_updates_;
+  size_t view_done_ = 0;
+  bool pass_active_ = false;
+  uint64_t pass_to_ = 0;
+  uint64_t viewed_ = 0;  // the `viewed` counter as committed
+  // Rows in the view: counted at a pass's start (on the reader), plus the keys of the passes
+  // since (an upper bound); sets how many rows may wait.
+  uint64_t view_rows_ = 0;
+  bool view_rows_counted_ = false;
+  static constexpr uint64_t kMaxViewLag = 262144;
   static constexpr size_t kMaxUnviewed = 1 << 20;
-  // Upserts per transaction of a cursor commit or a merge: about 4 ms of the writer at a time.
+  // Upserts per transaction of a pass: about 4 ms of the writer at a time.
   static constexpr size_t kViewSlice = 2000;
-  size_t view_merge_rows_ = kViewMergeRows;  // set by Open
-  // The merge under way: the lowest key hash of `staged_recent` it has not moved yet. Relay
-  // thread only; not durable (a restart starts the next merge when recent is full again).
-  std::optional<int64_t> merge_from_;
-  std::vector<std::pair<int64_t, int64_t>> merging_;  // one slice of a merge; relay thread only
 
   std::mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_;  // guarded by read_mu_
   SqliteStatement read_outbox_;       // guarded by read_mu_
-  // Whether the file has the view as two tables (schema version 2); a read-only open of a
-  // version-1 file (not yet run by this version) reads its `staged` table.
-  bool split_view_ = true;
 };
 
 }  // namespace dataforge

@@ -191,95 +191,91 @@ TEST_F(SqliteStagingTest, UpsertViewMovesKeysItHeldBeforeToTheirNewVersions) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM staged"), 1300);
 }
 
-// With a small view_merge_rows, cursor commits move `staged_recent` into `staged_base` over
-// several calls (whole slices of 2,000 keys); at every step, and after a reopen in the middle of
-// a merge, the view holds each key's last version up to the cursor, and nothing else.
-TEST_F(SqliteStagingTest, UpsertViewMergesRecentKeysIntoTheBaseAndStaysExact) {
-  auto open = [&] {
-    auto s = SqliteStaging::Open(path_, OpenMode::kReadWrite, false, /*view_merge_rows=*/3000);
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return std::move(s).value();
-  };
-  auto s = open();
+// A view of 64,000 keys trails the cursor by up to 8,000 rows (an eighth): cursor commits of
+// 1,000 rows wait, then one pass of 8,000 keys runs over three commits (twice the rows each
+// passes: 2,000 keys), its last slice with the third. Get() sees past it all along; after a
+// reopen in the middle of a pass, CompleteView() brings the view up to the cursor.
+TEST_F(SqliteStagingTest, TheUpsertViewTrailsALargeViewsCursorAndCompletes) {
+  auto s = OpenRw();
   std::map<std::string, uint64_t> want;  // key -> last seq up to the cursor
   uint64_t seq = 0;
-  auto check = [&](const std::string& when) {
-    int64_t sum = 0;
-    for (const auto& [key, v] : want) sum += static_cast<int64_t>(v);
-    EXPECT_EQ(s->Counters()->distinct_keys, want.size()) << when;
-    EXPECT_EQ(QueryInt("SELECT count(*) FROM staged"), static_cast<int64_t>(want.size())) << when;
-    EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), sum) << when;
-    EXPECT_EQ(QueryInt("SELECT count(*) FROM staged s JOIN outbox o USING(seq)"),
-              static_cast<int64_t>(want.size()))
-        << when;
-    for (const char* key : {"k0", "k1", "k777", "k2999", "k4999"}) {
-      if (!want.count(key)) continue;
-      auto row = s->Get(key);
-      ASSERT_TRUE(row.ok()) << when << " " << key;
-      EXPECT_EQ(row->seq, want[key]) << when << " " << key;
-    }
-  };
-  // Round r: 1,000 keys, new ones (k{1000r}..) and, from round 2 on, every third key again.
-  auto round = [&](int r) {
+  auto commit = [&](int from, int n, const std::string& value) {
     SourceBatch b;
-    std::map<std::string, uint64_t> added;
-    for (int i = 0; i < 1000; ++i) {
-      std::string key = "k" + std::to_string(r < 5 ? r * 1000 + i : (i * 3) % 5000);
-      b.records.push_back({key, "v" + std::to_string(r), 1});
-      added[key] = ++seq;
+    for (int i = from; i < from + n; ++i) {
+      b.records.push_back({"k" + std::to_string(i), value, 1});
+      want["k" + std::to_string(i)] = ++seq;
     }
     ASSERT_TRUE(s->Commit("src", b).ok());
-    ASSERT_TRUE(s->CommitRelayCursor(seq, 1000).ok());
-    for (auto& [k, v] : added) want[k] = v;
+    ASSERT_TRUE(s->CommitRelayCursor(seq, n).ok());
   };
-  round(0);
-  round(1);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 0);
-  check("below view_merge_rows");
-  round(2);  // 3,000 keys in recent: a merge starts; a budget of 2,000 moves one slice
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 2000);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent"), 1000);
-  check("in the middle of a merge");
+  auto view_sum = [&] {
+    int64_t sum = 0;
+    for (const auto& [key, v] : want) sum += static_cast<int64_t>(v);
+    return sum;
+  };
+  commit(0, 64000, "v1");  // an empty view waits for nothing
+  EXPECT_EQ(s->Counters()->distinct_keys, 64000u);
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 64000);
+  for (int c = 0; c < 7; ++c) commit(64000 + c * 1000, 1000, "v2");  // 7,000 rows wait
+  EXPECT_EQ(s->Counters()->distinct_keys, 64000u);
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 64000);
+  EXPECT_EQ(s->Counters()->relay_cursor, 71000u);
+  EXPECT_EQ(s->Get("k70999")->seq, 71000u);  // past `viewed`, from the outbox
+  EXPECT_EQ(s->Get("k70999")->raw, "v2");
+  EXPECT_EQ(s->Get("k63999")->seq, 64000u);  // from the view
+  commit(71000, 1000, "v3");  // 8,000 rows wait: a pass starts; one slice of 2,000 keys
+  EXPECT_EQ(s->Counters()->distinct_keys, 66000u);
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 64000);
+  commit(72000, 1000, "v3");  // a second slice
+  EXPECT_EQ(s->Counters()->distinct_keys, 68000u);
   s.reset();
-  s = open();  // the merge under way is forgotten; the view is not
-  check("after a reopen");
-  round(3);  // 2,000 in recent: no merge
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 2000);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent"), 2000);
-  round(4);  // 3,000 again: a new merge from the lowest hash
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 4000);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent"), 1000);
-  check("after the second merge's first call");
-  for (int r = 5; r < 9; ++r) {
-    round(r);  // updates of keys in base and in recent
-    check("round " + std::to_string(r));
+  s = OpenRw();  // the pass under way is forgotten; the view is ahead of `viewed`, not behind
+  for (const char* key : {"k0", "k64000", "k70999", "k71500", "k72999"}) {
+    auto row = s->Get(key);
+    ASSERT_TRUE(row.ok()) << key;
+    EXPECT_EQ(row->seq, want[key]) << key;
   }
-  EXPECT_EQ(want.size(), 5000u);
-  EXPECT_GT(QueryInt("SELECT count(*) FROM staged_base"), 0);
-  EXPECT_LE(QueryInt("SELECT count(*) FROM staged_recent"), 3000 + 1000);
-  // A key is in recent only when newer there than in base.
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_recent r JOIN staged_base b USING(key_hash) "
-                     "WHERE r.seq<=b.seq"),
-            0);
+  ASSERT_TRUE(s->CompleteView().ok());
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 73000);
+  EXPECT_EQ(s->Counters()->distinct_keys, 73000u);
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), view_sum());
+  ASSERT_TRUE(s->CompleteView().ok());  // nothing to do
+  // Updates of keys the view holds: 3,000 rows wait, fewer than 73,000 / 8.
+  SourceBatch again;
+  for (int i = 0; i < 3000; ++i) {
+    again.records.push_back({"k" + std::to_string(i * 7), "v4", 1});
+    want["k" + std::to_string(i * 7)] = ++seq;
+  }
+  ASSERT_TRUE(s->Commit("src", again).ok());
+  ASSERT_TRUE(s->CommitRelayCursor(seq, 3000).ok());
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 73000);
+  EXPECT_EQ(s->Get("k7")->raw, "v4");
+  auto reader = OpenStaging("sqlite://" + path_, OpenMode::kReadOnly, true);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->Get("k7")->raw, "v4");
+  EXPECT_EQ((*reader)->CompleteView().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(s->CompleteView().ok());
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 76000);
+  EXPECT_EQ(s->Counters()->distinct_keys, 73000u);
+  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), view_sum());
 }
 
-// A file written before the view was split (schema version 1: one table `staged`) keeps its view:
-// a read-only open reads the table as it is; the first writable open makes it the base.
+// A file from before the view could trail the cursor (schema version 1: no `viewed`): its view
+// holds every row up to the relay cursor. A read-only open reads it so; the first writable open
+// records that as `viewed`.
 TEST_F(SqliteStagingTest, AVersionOneFileKeepsItsViewAndIsUpgraded) {
   {
-    auto s = OpenRw();  // the outbox, counters and positions as version 2 makes them
+    auto s = OpenRw();
     ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}, {"a", "3"}}, "p1")).ok());
     ASSERT_TRUE(s->CommitRelayCursor(3, 3).ok());
+    ASSERT_TRUE(s->Commit("src", Batch({{"b", "4"}}, "p2")).ok());
   }
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db,
-                           "BEGIN; CREATE TABLE v1(key_hash INTEGER PRIMARY KEY, seq INTEGER NOT "
-                           "NULL); INSERT INTO v1 SELECT key_hash, seq FROM staged; DROP VIEW "
-                           "staged; DROP TABLE staged_base; DROP TABLE staged_recent; ALTER "
-                           "TABLE v1 RENAME TO staged; DELETE FROM schema_version; INSERT INTO "
-                           "schema_version VALUES(1); COMMIT",
+                           "BEGIN; DELETE FROM counters WHERE name='viewed'; DELETE FROM "
+                           "schema_version; INSERT INTO schema_version VALUES(1); COMMIT",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
@@ -289,17 +285,15 @@ TEST_F(SqliteStagingTest, AVersionOneFileKeepsItsViewAndIsUpgraded) {
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->Counters()->distinct_keys, 2u);
   EXPECT_EQ((*reader)->Get("a")->seq, 3u);
-  EXPECT_EQ((*reader)->Get("b")->raw, "2");
+  EXPECT_EQ((*reader)->Get("b")->raw, "4");
 
   auto s = OpenRw();
   EXPECT_EQ(QueryInt("SELECT max(version) FROM schema_version"), 2);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM sqlite_master WHERE name='staged' AND type='view'"), 1);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM staged_base"), 2);
-  EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), 3 + 2);
-  ASSERT_TRUE(s->Commit("src", Batch({{"b", "4"}, {"c", "5"}}, "p2")).ok());
+  EXPECT_EQ(QueryInt("SELECT value FROM counters WHERE name='viewed'"), 3);
+  EXPECT_EQ(s->Get("b")->raw, "4");
+  ASSERT_TRUE(s->Commit("src", Batch({{"c", "5"}}, "p3")).ok());
   ASSERT_TRUE(s->CommitRelayCursor(5, 2).ok());
   EXPECT_EQ(s->Counters()->distinct_keys, 3u);
-  EXPECT_EQ(s->Get("b")->raw, "4");
   EXPECT_EQ(QueryInt("SELECT sum(seq) FROM staged"), 3 + 4 + 5);
 }
 
