@@ -279,10 +279,10 @@ Status SqliteStaging::CollectViewUpdatesLocked(uint64_t after_seq, uint64_t thro
        i < unviewed_.size() && static_cast<uint64_t>(unviewed_[i].second) <= through_seq; ++i) {
     view_updates_.push_back(unviewed_[i]);
   }
-  // Each key's last version, in key-hash order. Stable: the versions of one hash stay in seq
-  // order, and the last of them is kept.
-  std::stable_sort(view_updates_.begin(), view_updates_.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Each key's last version, in key-hash order: the versions of one hash in seq order, and the
+  // last of them kept. (Ordered by seq too rather than a stable sort, which would allocate a
+  // second buffer as large as a pass.)
+  std::sort(view_updates_.begin(), view_updates_.end());
   size_t kept = 0;
   for (size_t i = 0; i < view_updates_.size(); ++i) {
     if (i + 1 < view_updates_.size() && view_updates_[i + 1].first == view_updates_[i].first) {
@@ -350,6 +350,9 @@ Status SqliteStaging::MaybeStartPass(uint64_t seq, bool force) {
     auto taken = std::find_if(unviewed_.begin(), unviewed_.end(),
                               [&](const auto& u) { return static_cast<uint64_t>(u.second) > seq; });
     unviewed_.erase(unviewed_.begin(), taken);
+    // The rows a pass took are many; those left (committed past the cursor) few: give back
+    // the difference rather than hold it until the next pass.
+    if (unviewed_.capacity() > 4 * unviewed_.size() + 65536) unviewed_.shrink_to_fit();
   }
   pass_active_ = true;
   pass_to_ = seq;
@@ -385,8 +388,7 @@ void SqliteStaging::PassFinished() {
   viewed_ = pass_to_;
   pass_active_ = false;
   view_done_ = 0;
-  view_updates_.clear();
-  if (view_updates_.capacity() > kMaxUnviewed) view_updates_ = {};
+  view_updates_ = {};  // a pass's worth of memory (up to 2 MiB), not kept between passes
 }
 
 Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,

@@ -115,7 +115,7 @@ class SqliteStaging final : public Staging {
   // since (an upper bound); sets how many rows may wait.
   uint64_t view_rows_ = 0;
   bool view_rows_counted_ = false;
-  static constexpr uint64_t kMaxViewLag = 262144;
+  static constexpr uint64_t kMaxViewLag = 131072;
   static constexpr size_t kMaxUnviewed = 1 << 20;
   // Upserts per transaction of a pass: about 4 ms of the writer at a time.
   static constexpr size_t kViewSlice = 2000;
