@@ -175,6 +175,10 @@ class CountingStaging final : public Staging {
                            const std::vector<DeadLetter>& dead) override {
     return s_->CommitRelayCursor(seq, streamed, dead);
   }
+  Status CompleteView() override {
+    ++completions;
+    return s_->CompleteView();
+  }
   Result<StagingCounters> Counters() override { return s_->Counters(); }
   Result<OutboxRow> Get(const std::string& key) override { return s_->Get(key); }
   Status ListDeadLetters(uint64_t after, size_t limit,
@@ -182,6 +186,7 @@ class CountingStaging final : public Staging {
     return s_->ListDeadLetters(after, limit, out);
   }
   int reads = 0;
+  int completions = 0;
 
  private:
   Staging* s_;
@@ -201,6 +206,34 @@ std::vector<OutboxRow> CommitRows(Staging* staging, int from, int n) {
     rows.push_back({last - static_cast<uint64_t>(n - 1 - i), r.key, r.raw, r.fetched_at_us});
   }
   return rows;
+}
+
+// The SQLite view trails the cursor (here 5 new keys wait, fewer than an eighth of 80): a
+// cursor commit leaves them out, a drain (FlushCursor) and a cursor someone waits for
+// (CommitProgress(now)) bring the view up to the cursor; a periodic commit does not.
+TEST_F(OutboxRelayTest, ADrainAndAWaitedForCursorCompleteTheUpsertView) {
+  CountingStaging staging(staging_.get());
+  OutboxRelay relay(&staging, log_.get(), "t", 3, 100, &probe_);
+  ASSERT_TRUE(relay.Recover().ok());
+  (void)CommitRows(staging_.get(), 10, 70);  // seqs 11..80
+  while (*relay.RunOnce() > 0) {
+  }
+  ASSERT_TRUE(relay.FlushCursor().ok());
+  EXPECT_EQ(staging.completions, 1);
+  EXPECT_EQ(staging_->Counters()->distinct_keys, 80u);
+  ASSERT_TRUE(relay.FlushCursor().ok());  // nothing new: no second completion
+  EXPECT_EQ(staging.completions, 1);
+
+  (void)CommitRows(staging_.get(), 80, 5);  // seqs 81..85
+  while (*relay.RunOnce() > 0) {
+  }
+  ASSERT_TRUE(staging.CommitRelayCursor(85, 5).ok());  // as a periodic commit does
+  EXPECT_EQ(staging_->Counters()->relay_cursor, 85u);
+  EXPECT_EQ(staging_->Counters()->distinct_keys, 80u);  // the view trails
+  EXPECT_EQ(staging_->Get("key84")->seq, 85u);          // Get() does not
+  ASSERT_TRUE(relay.CommitProgress(/*now=*/true).ok());
+  EXPECT_EQ(staging.completions, 2);
+  EXPECT_EQ(staging_->Counters()->distinct_keys, 85u);
 }
 
 // Rows offered in memory are appended without reading the outbox; behind a dropped offer the
