@@ -116,6 +116,9 @@ class SqliteStaging final : public Staging {
   uint64_t view_rows_ = 0;
   bool view_rows_counted_ = false;
   static constexpr uint64_t kMaxViewLag = 131072;
+  // The capacity Open() reserves for unviewed_ and view_updates_: the most a pass takes, and the
+  // rows committed while one runs (3 MiB each).
+  static constexpr size_t kViewBuffer = kMaxViewLag + 65536;
   static constexpr size_t kMaxUnviewed = 1 << 20;
   // Upserts per transaction of a pass: about 4 ms of the writer at a time.
   static constexpr size_t kViewSlice = 2000;
