@@ -63,7 +63,9 @@ struct RelayProbe {
   // or found in the log after a crash (appended before it, not re-appended).
   std::atomic<uint64_t> streamed{0};
   std::atomic<uint64_t> cursor{0};  // last seq of the acknowledged batches
-  // The cursor committed to the staging: the upsert view (`staged`) holds every row up to it.
+  // The cursor committed to the staging. The upsert view (`staged`) holds every row up to it
+  // once the relay completed it (Staging::CompleteView: on a drain, and while an ingest waits);
+  // between those, SQLite's may trail it.
   std::atomic<uint64_t> committed{0};
   std::atomic<uint64_t> batches{0};
   // Records this process appended and the log acknowledged, re-streamed ones included (a
