@@ -201,34 +201,30 @@ Status OutboxRelay::Reap(int64_t timeout_us) {
 }
 
 Status OutboxRelay::CommitAcknowledged(bool complete_view) {
-  if (acked_cursor_ == committed_now_ && pending_streamed_ == 0) {
-    if (!complete_view || view_complete_at_ == committed_now_) return Status::OK();
-    DF_RETURN_IF_ERROR(staging_->CompleteView());
-    view_complete_at_ = committed_now_;
-    return Status::OK();
+  if (acked_cursor_ != committed_now_ || pending_streamed_ != 0) {
+    // The refused rows the acknowledged prefix passes, in the cursor's transaction.
+    committing_dead_.clear();
+    for (auto& [seq, letter] : pending_dead_) {
+      if (seq > acked_cursor_) break;
+      committing_dead_.push_back(letter);
+    }
+    DF_RETURN_IF_ERROR(
+        staging_->CommitRelayCursor(acked_cursor_, pending_streamed_, committing_dead_));
+    if (!committing_dead_.empty()) {
+      spdlog::warn("relay: {} row(s) dead-lettered, the first ({}): {}", committing_dead_.size(),
+                   committing_dead_.front().location, committing_dead_.front().reason);
+    }
+    pending_dead_.erase(pending_dead_.begin(), pending_dead_.begin() + committing_dead_.size());
+    probe_->dead_lettered += committing_dead_.size();
+    committed_now_ = acked_cursor_;
+    pending_streamed_ = 0;
+    last_cursor_commit_us_ = clock_->MonotonicMicros();
   }
-  // The refused rows the acknowledged prefix passes, in the cursor's transaction.
-  committing_dead_.clear();
-  for (auto& [seq, letter] : pending_dead_) {
-    if (seq > acked_cursor_) break;
-    committing_dead_.push_back(letter);
-  }
-  DF_RETURN_IF_ERROR(
-      staging_->CommitRelayCursor(acked_cursor_, pending_streamed_, committing_dead_));
-  if (!committing_dead_.empty()) {
-    spdlog::warn("relay: {} row(s) dead-lettered, the first ({}): {}", committing_dead_.size(),
-                 committing_dead_.front().location, committing_dead_.front().reason);
-  }
-  pending_dead_.erase(pending_dead_.begin(), pending_dead_.begin() + committing_dead_.size());
-  probe_->dead_lettered += committing_dead_.size();
-  committed_now_ = acked_cursor_;
-  pending_streamed_ = 0;
-  last_cursor_commit_us_ = clock_->MonotonicMicros();
-  if (complete_view) {
+  if (complete_view && view_complete_at_ != committed_now_) {
     DF_RETURN_IF_ERROR(staging_->CompleteView());
     view_complete_at_ = committed_now_;
   }
-  probe_->committed = acked_cursor_;
+  probe_->committed = committed_now_;  // after the view: an ingest waiting on it reads the view
   return Status::OK();
 }
 

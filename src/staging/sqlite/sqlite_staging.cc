@@ -119,10 +119,6 @@ Status SqliteStaging::PrepareWriter() {
                                        writer_->path(), kSchemaVersion));
     }
   }
-  DF_ASSIGN_OR_RETURN(auto viewed, writer_->Prepare(fmt::format(
-                                       "SELECT value FROM counters WHERE name='{}'", kViewed)));
-  DF_ASSIGN_OR_RETURN(row, viewed.Step());
-  viewed_ = row ? static_cast<uint64_t>(viewed.ColumnInt(0)) : 0;
   DF_ASSIGN_OR_RETURN(auto max_seq, writer_->Prepare("SELECT coalesce(max(seq),0) FROM outbox"));
   DF_ASSIGN_OR_RETURN(row, max_seq.Step());
   next_seq_ = static_cast<uint64_t>(max_seq.ColumnInt(0)) + 1;
@@ -147,11 +143,22 @@ Status SqliteStaging::PrepareWriter() {
   DF_ASSIGN_OR_RETURN(add_counter_,
                       writer_->Prepare("INSERT INTO counters(name,value) VALUES(?,?) ON "
                                        "CONFLICT(name) DO UPDATE SET value=value+excluded.value"));
+  DF_ASSIGN_OR_RETURN(read_counter_, writer_->Prepare("SELECT value FROM counters WHERE name=?"));
+  DF_ASSIGN_OR_RETURN(viewed_, CounterLocked(kViewed));
   DF_ASSIGN_OR_RETURN(set_counter_max_,
                       writer_->Prepare("INSERT INTO counters(name,value) VALUES(?,?) ON "
                                        "CONFLICT(name) DO UPDATE SET "
                                        "value=max(value,excluded.value)"));
   return Status::OK();
+}
+
+Result<uint64_t> SqliteStaging::CounterLocked(const char* name) {
+  read_counter_.BindText(1, name);
+  auto row = read_counter_.Step();
+  uint64_t value = row.ok() && *row ? static_cast<uint64_t>(read_counter_.ColumnInt(0)) : 0;
+  read_counter_.Reset();
+  if (!row.ok()) return row.status();
+  return value;
 }
 
 Status SqliteStaging::MigrateLocked(int64_t version) {
@@ -400,10 +407,7 @@ Status SqliteStaging::CommitRelayCursor(uint64_t seq, uint64_t streamed_delta,
   {
     auto lock = LockWriter();
     if (!writer_) return Status::InvalidArgument("staging is open read-only");
-    DF_ASSIGN_OR_RETURN(auto q, writer_->Prepare(fmt::format(
-                                    "SELECT value FROM counters WHERE name='{}'", kRelayCursor)));
-    DF_ASSIGN_OR_RETURN(bool row, q.Step());
-    cursor = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+    DF_ASSIGN_OR_RETURN(cursor, CounterLocked(kRelayCursor));
     // A seq not above the cursor (a retried call) changes nothing, streamed included.
     if (cursor >= seq) return Status::OK();
   }
@@ -439,10 +443,7 @@ Status SqliteStaging::CompleteView() {
   {
     auto lock = LockWriter();
     if (!writer_) return Status::InvalidArgument("staging is open read-only");
-    DF_ASSIGN_OR_RETURN(auto q, writer_->Prepare(fmt::format(
-                                    "SELECT value FROM counters WHERE name='{}'", kRelayCursor)));
-    DF_ASSIGN_OR_RETURN(bool row, q.Step());
-    cursor = row ? static_cast<uint64_t>(q.ColumnInt(0)) : 0;
+    DF_ASSIGN_OR_RETURN(cursor, CounterLocked(kRelayCursor));
   }
   // A pass under way ends where it was to; then one more, to the cursor.
   while (pass_active_ || viewed_ < cursor) {

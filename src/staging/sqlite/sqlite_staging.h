@@ -63,6 +63,8 @@ class SqliteStaging final : public Staging {
  private:
   SqliteStaging() = default;
   Status PrepareWriter();
+  // A counter's value on the writer (0 when absent).
+  Result<uint64_t> CounterLocked(const char* name);
   // Adds the `viewed` counter to a version-1 file (whose view followed the relay cursor).
   Status MigrateLocked(int64_t version);
   Status PrepareReader();
@@ -95,7 +97,7 @@ class SqliteStaging final : public Staging {
   uint64_t next_seq_ = 1;                          // guarded by write_mu_
   bool synchronous_full_ = false;                  // source commits sync (set by Open)
   SqliteStatement insert_outbox_, upsert_staged_, read_keys_, insert_dead_, set_position_,
-      add_counter_, set_counter_max_;  // guarded by write_mu_
+      add_counter_, set_counter_max_, read_counter_;  // guarded by write_mu_
   // The view's upsert of kViewRowsPerStatement rows at once (guarded by write_mu_): one
   // statement's work (bind, step, reset) per row costs more than the row's B-tree insert.
   SqliteStatement upsert_staged_many_;

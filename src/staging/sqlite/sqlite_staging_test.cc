@@ -39,6 +39,15 @@ class SqliteStagingTest : public ::testing::Test {
     return b;
   }
 
+  // Runs `sql` on a connection of its own, as another program (or an older dataforge) would.
+  void ExecRaw(const std::string& sql) const {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
   // The first column of the first row `sql` returns, read on a connection of its own.
   int64_t QueryInt(const std::string& sql) const {
     auto db = SqliteDb::Open(path_, /*read_only=*/true);
@@ -270,17 +279,9 @@ TEST_F(SqliteStagingTest, AVersionOneFileKeepsItsViewAndIsUpgraded) {
     ASSERT_TRUE(s->CommitRelayCursor(3, 3).ok());
     ASSERT_TRUE(s->Commit("src", Batch({{"b", "4"}}, "p2")).ok());
   }
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "BEGIN; DELETE FROM counters WHERE name='viewed'; DELETE FROM "
-                           "schema_version; INSERT INTO schema_version VALUES(1); COMMIT",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  ExecRaw(
+      "BEGIN; DELETE FROM counters WHERE name='viewed'; DELETE FROM schema_version; INSERT INTO "
+      "schema_version VALUES(1); COMMIT");
   auto reader = OpenStaging("sqlite://" + path_, OpenMode::kReadOnly, true);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->Counters()->distinct_keys, 2u);
@@ -300,13 +301,7 @@ TEST_F(SqliteStagingTest, AVersionOneFileKeepsItsViewAndIsUpgraded) {
 // A file from a newer dataforge is refused, not rewritten.
 TEST_F(SqliteStagingTest, ANewerSchemaVersionIsAConfigError) {
   { auto s = OpenRw(); }
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES(3)", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  ExecRaw("INSERT INTO schema_version VALUES(3)");
   auto s = OpenStaging("sqlite://" + path_, OpenMode::kReadWrite, true);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kConfigError);
@@ -379,17 +374,10 @@ TEST_F(SqliteStagingTest, CheckpointsKeepTheWalNearThirtyTwoMiBOf64KiBPages) {
 }
 
 TEST_F(SqliteStagingTest, AnEarlierFileKeepsItsPageSizeAndItsRows) {
-  {
-    // As a version before 64 KiB pages made it: SQLite's default page, WAL mode, a table.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; "
-                           "CREATE TABLE earlier(x INTEGER); INSERT INTO earlier VALUES (7)",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  // As a version before 64 KiB pages made it: SQLite's default page, WAL mode, a table.
+  ExecRaw(
+      "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE earlier(x INTEGER); INSERT "
+      "INTO earlier VALUES (7)");
   {
     auto s = OpenRw();
     ASSERT_TRUE(s->Commit("src", Batch({{"a", "1"}, {"b", "2"}}, "p1")).ok());
