@@ -72,7 +72,15 @@ rocksdb::Options BaseOptions() {
   o.avoid_flush_during_shutdown =
       true;                        // the WAL holds everything; no flush on a full disk at exit
   o.max_bgerror_resume_count = 0;  // no automatic resume after a disk error: we stop and report
-  o.write_buffer_size = 64 << 20;
+  // Memtables: most of a long run's peak RSS. Up to two per column family are in memory (one
+  // written, one flushing), allocated from the writing thread's malloc arena, which keeps what
+  // they free (common/allocator.h). 64 MiB memtables (RocksDB's default) peaked at 203-207 MB
+  // over 4,000,000 records (pipeline_bench); 32 MiB at 164-167 MB, at the same speed once eight
+  // flushes, not four, start a level-0 compaction, so each moves as many bytes as before (with
+  // four the run was 8-16% slower). A point read then checks the Bloom filters of up to eight
+  // level-0 files instead of four. docs/benchmarks.md "Issue 19: peak RSS and the memtables".
+  o.write_buffer_size = 32 << 20;
+  o.level0_file_num_compaction_trigger = 8;
   o.compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions t;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
