@@ -89,9 +89,10 @@ Status AggregatesReader::Read(const YAML::Node& n, const ProcessConfig& process,
 
 Status AggregatesReader::ReadOne(const YAML::Node& n, const ProcessConfig& process,
                                  AggregateSpec* a) {
-  DF_RETURN_IF_ERROR(Keys(n, "an aggregate of 'process.aggregates'",
-                          {"table", "group_by", "window", "lateness", "late", "values",
-                           "distinct_exact_limit", "max_final_state_bytes", "late_update_for"}));
+  DF_RETURN_IF_ERROR(
+      Keys(n, "an aggregate of 'process.aggregates'",
+           {"table", "group_by", "window", "lateness", "late", "values", "distinct_exact_limit",
+            "max_final_state_bytes", "late_update_for", "idle_after"}));
   a->line = n.Mark().line + 1;
   DF_RETURN_IF_ERROR(Str(n, "table", &a->table));
   if (!TableNameOk(a->table)) {
@@ -150,6 +151,17 @@ Status AggregatesReader::ReadOne(const YAML::Node& n, const ProcessConfig& proce
     int64_t ms = 0;
     DF_RETURN_IF_ERROR(DurationMs(n, "late_update_for", 1, &ms));
     a->late_update_for_ms = ms;
+  }
+  if (n["idle_after"]) {
+    if (a->window.type == "session") {
+      return Error(n["idle_after"],
+                   "idle_after is for tumbling and hopping windows: a session is one "
+                   "partition's, so a partition without records holds back no session's "
+                   "deletion: remove it");
+    }
+    int64_t ms = 0;
+    DF_RETURN_IF_ERROR(DurationMs(n, "idle_after", 1, &ms));
+    a->idle_after_ms = ms;
   }
   auto values = n["values"];
   if (!values || !values.IsSequence() || values.size() == 0) {

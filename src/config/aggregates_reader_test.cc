@@ -80,6 +80,7 @@ TEST(AggregatesReaderTest, ReadsTheSyntaxOfTheIssue) {
   EXPECT_EQ(a[1].distinct_exact_limit, 10000u);
   EXPECT_EQ(a[2].max_final_state_bytes, uint64_t{32} << 20);  // the default
   EXPECT_EQ(a[2].late_update_for_ms, std::nullopt);           // for ever
+  EXPECT_EQ(a[2].idle_after_ms, std::nullopt);  // a partition without records holds back
   EXPECT_EQ(a[2].window.advance_ms, 900'000);
   EXPECT_EQ(a[2].group_by, std::vector<std::string>{"city"});
 }
@@ -102,6 +103,13 @@ TEST(AggregatesReaderTest, EachMistakeIsOneLineWithFileLineAndTheFix) {
             "window; with late: deadletter none is applied: remove it, or set late: update");
   EXPECT_EQ(ErrorOf(head + win + vals + "      late: update\n      late_update_for: 0s\n"),
             "p.yaml:14: 'late_update_for' is '0s'; it must be at least 1ms");
+  EXPECT_EQ(ErrorOf(head + win + vals + "      idle_after: 0s\n"),
+            "p.yaml:13: 'idle_after' is '0s'; it must be at least 1ms");
+  EXPECT_EQ(
+      ErrorOf(head + "      window: {type: session, gap: 30m}\n" + vals + "      idle_after: 5m\n"),
+      "p.yaml:13: idle_after is for tumbling and hopping windows: a session is one "
+      "partition's, so a partition without records holds back no session's deletion: "
+      "remove it");
   EXPECT_EQ(ErrorOf(head + "      window: {type: tumbling, size: 1h, time: age}\n" + vals),
             "p.yaml:11: window time column 'age' is of type int: it must be a timestamp column "
             "(type: timestamp)");
@@ -205,6 +213,7 @@ TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
       "      distinct_exact_limit: 500\n"
       "      max_final_state_bytes: 0\n"
       "      late_update_for: 36h\n"
+      "      idle_after: 2m30s\n"
       "    - table: dataforge.sessions\n"
       "      group_by: [country]\n"
       "      window: {type: session, gap: 30m}\n"
@@ -236,6 +245,8 @@ TEST(AggregatesReaderTest, ConfigShowRoundTripsAggregatesAndExpressions) {
   EXPECT_EQ(a.distinct_exact_limit, 500u);
   EXPECT_EQ(a.max_final_state_bytes, 0u);
   EXPECT_EQ(a.late_update_for_ms, int64_t{36} * 3'600'000);
+  EXPECT_EQ(a.idle_after_ms, 150'000);
+  EXPECT_EQ(back->process.aggregates[1].idle_after_ms, std::nullopt);
   EXPECT_EQ(back->process.aggregates[1].window.gap_ms, 1'800'000);
   EXPECT_EQ(back->process.aggregates[1].window.time_column, "");
 }

@@ -183,6 +183,12 @@ struct AggregateSpec {
   // lateness) late records still update it; past that its state rows are deleted and its late
   // records dead-lettered, as with late: deadletter. None: updated for ever, state rows kept.
   std::optional<int64_t> late_update_for_ms;
+  // Tumbling and hopping windows: a partition this member holds that has had no record for this
+  // long (processing time) is idle: its watermark follows the lowest of the other partitions',
+  // so it no longer holds back the deletion of final windows' state rows, and its next records
+  // are judged late against that watermark. None: a partition without records holds deletions
+  // back. docs/aggregates.md "Idle partitions".
+  std::optional<int64_t> idle_after_ms;
   int line = 0;
 };
 

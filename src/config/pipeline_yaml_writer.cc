@@ -103,6 +103,10 @@ void WriteAggregates(YAML::Emitter& out, const std::vector<AggregateSpec>& aggre
       out << YAML::Key << "late_update_for" << YAML::Value
           << Lit(FormatDuration(*a.late_update_for_ms * 1000));
     }
+    if (a.idle_after_ms) {
+      out << YAML::Key << "idle_after" << YAML::Value
+          << Lit(FormatDuration(*a.idle_after_ms * 1000));
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

@@ -489,6 +489,10 @@ Status Processor::RunStages(Prepared* p) {
   p->kept.clear();
   p->letters.clear();
   p->records.clear();
+  if (!stages_.empty()) {
+    const std::vector<int32_t> held = consumer_->Assignment();
+    for (BatchStage* stage : stages_) stage->OnPartitionsHeld(held);
+  }
   for (BatchStage* stage : stages_) DF_RETURN_IF_ERROR(stage->BeforeApply(&batch));
   return Status::OK();
 }

@@ -1,6 +1,6 @@
 // AggregateStage's deletion of final state rows (windows and session groups; late: deadletter,
-// or late: update with late_update_for): see "Deleting final state" in aggregate_stage.h and docs/aggregates.md
-// "State table".
+// or late: update with late_update_for): see "Deleting final state" in aggregate_stage.h and
+// docs/aggregates.md "State table".
 #include "process/aggregate/aggregate_stage.h"
 
 #include <algorithm>

@@ -70,6 +70,70 @@ TEST(AggregateStageTest, APartitionWithoutRecordsHoldsDeletionsBack) {
   EXPECT_EQ(f.probe.states_deleted.load(), 0u);
 }
 
+TEST(AggregateStageTest, AnIdlePartitionsWatermarkFollowsTheOthersSoDeletionsGoOn) {
+  Fixture f;  // two partitions, both held here; only partition 0 has records at first
+  f.config.aggregates[0].idle_after_ms = 5 * kMinute;
+  f.Open();
+  f.held = std::vector<int32_t>{0, 1};
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:00:00.000Z").ok());
+  f.Commit();
+  // Partition 1 is held since that batch: 4 minutes without a record is not idle yet.
+  f.clock.now_us += 4 * kMinute * 1000;
+  ASSERT_TRUE(f.Row(0, 2, R"("France")", "2024-01-01T12:05:00.000Z").ok());
+  auto rows = f.Commit(kStates);
+  EXPECT_FALSE(rows.contains("w/1"));
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  EXPECT_FALSE(f.store->Get(kStates, "w/1").ok());
+  // 6 minutes: idle. Its watermark becomes partition 0's judging one (12:05, from before this
+  // batch), written with the batch; the 10:00 window is final everywhere and goes with it.
+  f.clock.now_us += 2 * kMinute * 1000;
+  ASSERT_TRUE(f.Row(0, 3, R"("France")", "2024-01-01T12:06:00.000Z").ok());
+  rows = f.Commit(kStates);
+  EXPECT_EQ(rows["w/1"],
+            R"({"state_key":"w/1","through":0,"state":"v1 1704110700000 0 1704110700000"})");
+  EXPECT_EQ(rows["s/0/France|2024-01-01T10:00:00.000Z"], "deleted");
+  EXPECT_EQ(rows.size(), 4u);  // and partition 0's 12:00 state and watermark
+  EXPECT_EQ(f.probe.states_deleted.load(), 1u);
+  EXPECT_EQ(WindowStates(f.store.get()),
+            std::vector<std::string>{"s/0/France|2024-01-01T12:00:00.000Z"});
+  // After a restart partition 1 judges from that watermark: a record of the deleted window is
+  // late (dead-lettered, its result row untouched), a record within lateness of it counts.
+  f.Open();
+  ASSERT_TRUE(f.Row(1, 0, R"("France")", "2024-01-01T10:30:00.000Z").ok());
+  rows = f.Commit();
+  EXPECT_TRUE(rows.empty());
+  ASSERT_EQ(f.letters.size(), 1u);
+  EXPECT_NE(f.letters[0].reason.find("late record"), std::string::npos) << f.letters[0].reason;
+  EXPECT_NE(f.letters[0].reason.find("2024-01-01T12:05:00.000Z"), std::string::npos)
+      << f.letters[0].reason;
+  ASSERT_TRUE(f.Row(1, 1, R"("France")", "2024-01-01T12:30:00.000Z").ok());
+  rows = f.Commit();
+  const std::string france12 = "France|2024-01-01T12:00:00.000Z";
+  EXPECT_NE(rows[france12].find(R"("users":4,)"), std::string::npos) << rows[france12];
+  EXPECT_TRUE(f.letters.empty());
+}
+
+TEST(AggregateStageTest, OnlyAPartitionHeldHereIsAdvancedWhenIdle) {
+  Fixture f;  // partition 1 is another member's (not held here) and has had no record
+  f.config.aggregates[0].idle_after_ms = 5 * kMinute;
+  f.Open();
+  f.held = std::vector<int32_t>{0};
+  ASSERT_TRUE(f.Row(0, 0, R"("France")", "2024-01-01T10:05:00.000Z").ok());
+  ASSERT_TRUE(f.Row(0, 1, R"("France")", "2024-01-01T12:00:00.000Z").ok());
+  f.Commit();
+  for (int i = 0; i < 3; ++i) {
+    f.clock.now_us += 10 * kMinute * 1000;
+    ASSERT_TRUE(
+        f.Row(0, 2 + i, R"("France")", fmt::format("2024-01-01T1{}:00:00.000Z", 3 + i).c_str())
+            .ok());
+    auto rows = f.Commit(kStates);
+    EXPECT_FALSE(rows.contains("w/1"));
+  }
+  EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  EXPECT_EQ(WindowStates(f.store.get()).size(), 5u);
+}
+
 TEST(AggregateStageTest, LateUpdateKeepsFinalStateRows) {
   Fixture f;
   f.config.aggregates[0].late = "update";

@@ -49,15 +49,16 @@ ProcessConfig Config() {
 
 // A processor of `config` with its aggregate stage over topic "t" (3 partitions) of `log` and
 // the RocksDB store in `dir`, batches of 40, for `batches` batches (< 0: until caught up); then
-// it stops, as a process would.
-void RunAggregates(Log* log, const std::string& dir, const ProcessConfig& config, int batches) {
+// it stops, as a process would. The stage reads `stage_clock`.
+void RunAggregates(Log* log, const std::string& dir, const ProcessConfig& config, int batches,
+                   Clock* stage_clock = Clock::Real()) {
   auto mapper = Mapper::Create(config);
   ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
   ProcessorProbe probe;
   AggregateProbe agg_probe;
   auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
   ASSERT_TRUE(store.ok());
-  auto stage = AggregateStage::Create(config, store->get(), Clock::Real(), "t", 3, &agg_probe);
+  auto stage = AggregateStage::Create(config, store->get(), stage_clock, "t", 3, &agg_probe);
   ASSERT_TRUE(stage.ok());
   ASSERT_TRUE((*stage)->EnsureTables().ok());
   Processor p(log, store->get(), &*mapper, config, "t", 40, Clock::Real(), &probe);
@@ -76,13 +77,13 @@ struct Expected {
   std::set<int> ages;
 };
 
-// 100 records in each of the 3 partitions of topic "t": 5 hours, in time order within a
-// partition. Returns the expected values by window key.
-std::map<std::string, Expected> FillLog(Log* log) {
+// 100 records in each of the first `filled` of the 3 partitions of topic "t": 5 hours, in time
+// order within a partition. Returns the expected values by window key.
+std::map<std::string, Expected> FillLog(Log* log, int filled = 3) {
   EXPECT_TRUE(log->CreateTopic("t", 3).ok());
   const char* countries[] = {"France", "Spain", "Peru", "Chad"};
   std::map<std::string, Expected> expected;  // window key -> values
-  for (int p = 0; p < 3; ++p) {
+  for (int p = 0; p < filled; ++p) {
     std::vector<LogRecord> records;
     for (int i = 0; i < 100; ++i) {
       int n = p * 100 + i;
@@ -116,9 +117,10 @@ std::map<std::string, std::string> TableRows(Store* store, const std::string& ta
   return rows;
 }
 
-void ExpectResults(Store* store, const std::map<std::string, Expected>& expected) {
-  EXPECT_EQ(store->Counters()->stored, 300u);
-  EXPECT_EQ(store->Count("t.users").value(), 300u);
+void ExpectResults(Store* store, const std::map<std::string, Expected>& expected,
+                   uint64_t records = 300) {
+  EXPECT_EQ(store->Counters()->stored, records);
+  EXPECT_EQ(store->Count("t.users").value(), records);
   std::map<std::string, std::string> rows = TableRows(store, "t.per_country_hour");
   ASSERT_EQ(rows.size(), expected.size());
   simdjson::dom::parser parser;
@@ -180,6 +182,58 @@ TEST(AggregateProcessorTest, FinalStatesAreDeletedAndTheResultsStayExact) {
   EXPECT_GT(open, 0);
   store.reset();
   std::filesystem::remove_all(dir);
+}
+
+// Processing time that moves 10 minutes at each reading.
+class TickingClock final : public Clock {
+ public:
+  int64_t NowMicros() override { return now_us_ += 600'000'000; }
+  int64_t MonotonicMicros() override { return now_us_ += 600'000'000; }
+  bool SleepFor(int64_t, std::stop_token) override { return true; }
+
+ private:
+  int64_t now_us_ = 1'700'000'000'000'000;
+};
+
+// Partition 2 never gets a record. Without idle_after it holds back the deletion of every final
+// window's state; with idle_after (5 minutes of the stage's clock, i.e. from its second batch on)
+// it is idle, its watermark follows the other two, and the early hours' state rows go. The
+// results are exact either way.
+TEST(AggregateProcessorTest, AnIdlePartitionHoldsNoDeletionBackWithIdleAfter) {
+  for (bool idle_after : {false, true}) {
+    SCOPED_TRACE(idle_after ? "idle_after: 5m" : "no idle_after");
+    char tmpl[] = "/tmp/df_aggp_XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    ProcessConfig config = Config();
+    config.aggregates[0].lateness_ms = 0;
+    if (idle_after) config.aggregates[0].idle_after_ms = 300'000;
+    {
+      auto log = OpenLog("file://" + dir + "/log", OpenMode::kReadWrite, {});
+      ASSERT_TRUE(log.ok());
+      std::map<std::string, Expected> expected = FillLog(log->get(), 2);
+      TickingClock clock;
+      RunAggregates(log->get(), dir, config, -1, &clock);
+      auto store = OpenStore("rocksdb://" + dir + "/store", OpenMode::kReadWrite, {});
+      ASSERT_TRUE(store.ok());
+      ExpectResults(store->get(), expected, 200);
+      EXPECT_EQ((*store)->Counters()->dead_lettered, 0u);
+      std::map<std::string, std::string> states =
+          TableRows(store->get(), "t.per_country_hour_state");
+      int early = 0;
+      for (const auto& [key, row] : states) {
+        early += key.find("T10:00") != std::string::npos || key.find("T11:00") != std::string::npos;
+      }
+      if (idle_after) {
+        EXPECT_EQ(early, 0);
+        ASSERT_TRUE(states.contains("w/2"));
+        EXPECT_NE(states["w/2"].find(R"("through":0,)"), std::string::npos) << states["w/2"];
+      } else {
+        EXPECT_EQ(early, 16);  // 4 countries x 2 hours x 2 partitions
+        EXPECT_FALSE(states.contains("w/2"));
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
 }
 
 // Event time from the log: `registered_at` maps `$timestamp`, the record's log timestamp, so the

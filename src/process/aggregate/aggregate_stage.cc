@@ -151,7 +151,11 @@ void AggregateStage::DropCaches() {
 
 void AggregateStage::OnResume(int32_t partition, std::optional<int64_t> next_offset) {
   (void)next_offset;
-  for (auto& agg : aggregates_) agg.partitions.erase(partition);
+  for (auto& agg : aggregates_) {
+    agg.partitions.erase(partition);
+    agg.last_record_us.erase(partition);  // held again: idle_after counts from now
+    agg.idle.erase(partition);
+  }
 }
 
 std::vector<std::string> AggregateStage::Tables() const {
@@ -520,7 +524,8 @@ Status AggregateStage::BeforeApply(StoreBatch* batch) {
   if (pending_) DropCaches();  // a failed batch and no OnRow since
   pending_ = true;
   for (auto& agg : aggregates_) {
-    DF_RETURN_IF_ERROR(DeleteFinalStates(agg, batch));  // before WriteResults ends the batch
+    DF_RETURN_IF_ERROR(AdvanceIdlePartitions(agg, batch));  // before DeleteFinalStates reads them
+    DF_RETURN_IF_ERROR(DeleteFinalStates(agg, batch));      // before WriteResults ends the batch
     DF_RETURN_IF_ERROR(WriteResults(agg, batch));
   }
   return Status::OK();
@@ -541,9 +546,7 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   };
   // Watermarks of the partitions in the batch.
   for (auto& [p, part] : agg.partitions) {
-    if (!part.in_batch) continue;
-    state_row(fmt::format("w/{}", p), part.through,
-              fmt::format("v1 {} {} {}", part.watermark, part.base_offset, part.base_watermark));
+    if (part.in_batch) WriteWatermarkRow(agg, p, part, batch);
   }
   // State rows (and, for sessions, their result rows: a session is one partition's).
   agg.rechecks.clear();

@@ -41,6 +41,17 @@
 // stored bytes, within a budget: Kept) for ever, or with late_update_for until the window is
 // final for that long everywhere: they are then deleted as above (their kept states forgotten),
 // and a record later than lateness + late_update_for is dead-lettered as with late: deadletter.
+// Idle partitions (idle_after, tumbling and hopping): a partition this member holds
+// (OnPartitionsHeld) that has had no record for idle_after of processing time (since it was
+// first held, or its last batch) is idle. Each batch then raises its watermark to the lowest
+// judging watermark of the partitions that are not idle here and have one (other
+// members' from their "w/" rows), and writes its "w/" row with that watermark in the batch. So
+// it no longer holds deletions back, and its next records are judged against that watermark
+// (late ones dead-lettered or applied as updates, as any late record). The row is written with
+// the batch and the offsets, so a crash keeps or loses both; the row's base offset is the
+// partition's next offset, where no replay starts. Which records of such a partition are late
+// depends on when they come (as with Flink's idleness), so with idle_after the aggregate equals
+// a recomputation from the log only when no partition went idle and later had records.
 // A session group's state row "g/..." is deleted likewise once its last session is final, but in
 // its own partition only (a session is one partition's, and a non-late record can reach no
 // final session): the sweep reads a row's last session end (LastSessionEnd).
@@ -50,7 +61,8 @@
 // the group's whole session list: its size is the group's open sessions (bounded by lateness).
 //
 // Files: aggregate_stage.cc (the aggregation), aggregate_final_states.cc (deleting final
-// state), aggregate_keys.h (the state table's keys and rows).
+// state), aggregate_idle_partitions.cc (idle_after), aggregate_keys.h (the state table's keys
+// and rows).
 // If a batch fails between BeforeApply and AfterApply, the next OnRow or BeforeApply drops every
 // cache (the store's rows are the truth again). A batch that fails before BeforeApply (another
 // stage's OnRow) leaves the cache ahead of the store: after a failed RunOnce the processor must
@@ -123,6 +135,7 @@ class AggregateStage final : public BatchStage {
 
   Status OnRow(const ConsumedRecord& record, const MapResult& mapped, const RowWrite& row,
                StoreBatch* batch) override;
+  void OnPartitionsHeld(const std::vector<int32_t>& partitions) override;
   Status BeforeApply(StoreBatch* batch) override;
   Status AfterApply(const StoreBatch& batch) override;
   void OnResume(int32_t partition, std::optional<int64_t> next_offset) override;
@@ -251,6 +264,10 @@ class AggregateStage final : public BatchStage {
     // which resumes where the last run's sweep stopped, then runs a whole pass from the
     // beginning; written whenever the position moves. So runs of a few batches each still
     // sweep the whole table between them instead of its first pages again and again.
+    // idle_after: per partition held, the processing time (MonotonicMicros) of its last batch
+    // with records, or when it was first held; and the partitions logged as idle since.
+    std::unordered_map<int32_t, int64_t> last_record_us;
+    std::unordered_set<int32_t> idle;
     bool cursor_read = false;
     bool then_whole_pass = false;  // this pass resumed the cursor: a whole pass follows
     std::string cursor_stored;     // the position the cursor row holds ("" = none)
@@ -314,6 +331,12 @@ class AggregateStage final : public BatchStage {
   bool Cached(const Aggregate& agg, int32_t partition, std::string_view window_key) const;
   // Forgets the kept final state of `window_key` in `partition`: its row is being deleted.
   void ForgetKept(Aggregate& agg, int32_t partition, std::string_view window_key);
+  // idle_after: raises the watermark of each idle partition held (see the header comment) and
+  // adds its "w/" row to `batch`.
+  Status AdvanceIdlePartitions(Aggregate& agg, StoreBatch* batch);
+  // Adds the watermark row of `partition` to `batch`.
+  void WriteWatermarkRow(const Aggregate& agg, int32_t partition, const Partition& part,
+                         StoreBatch* batch);
   // Adds to `batch` the cursor row at `position`, unless it holds that already.
   void StoreCursor(Aggregate& agg, const std::string& position, StoreBatch* batch);
   // Adds the deletion of a state row to `batch`.
@@ -339,6 +362,8 @@ class AggregateStage final : public BatchStage {
   bool pending_ = false;          // BeforeApply ran and AfterApply did not (yet)
   bool no_stored_state_ = false;  // StartFromNoState, until the first AfterApply
   uint64_t states_deleting_ = 0;  // state rows the pending batch deletes (for the probe)
+  std::vector<int32_t> held_;     // OnPartitionsHeld's, for this batch
+  int64_t held_at_us_ = 0;        // and when (MonotonicMicros; read with an idle_after only)
   size_t max_final_states_ = 100000;
   size_t sweep_rows_ = 1000;
   // Per record scratch.

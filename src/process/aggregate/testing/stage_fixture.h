@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,6 +90,7 @@ struct Fixture {
   // BeforeApply, Apply (each row into its own table, as a store with RowWrite.table does),
   // AfterApply; returns the batch's rows of `table` by key.
   std::map<std::string, std::string> Commit(const std::string& table = "t.per_country_hour") {
+    if (held) stage->OnPartitionsHeld(*held);
     EXPECT_TRUE(stage->BeforeApply(&batch).ok());
     std::map<std::string, StoreBatch> by_table;
     std::map<std::string, std::string> rows;
@@ -114,6 +116,8 @@ struct Fixture {
   std::unique_ptr<AggregateStage> stage;
   StoreBatch batch;
   std::vector<DeadLetter> letters;
+  // The partitions the processor holds, told before each BeforeApply; none: not told.
+  std::optional<std::vector<int32_t>> held;
 };
 
 // Replaces the state row `key` with one whose state is not base64: reading it fails.
