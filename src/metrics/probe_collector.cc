@@ -60,6 +60,11 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
           "Bytes of those final states, as they count against the aggregates' "
           "max_final_state_bytes (this process).",
           agg.final_state_bytes_kept.load());
+    gauge("dataforge_aggregate_idle_partitions",
+          "Log partitions of process.aggregates with idle_after that had no record for that "
+          "long, whose watermark follows the other partitions' (summed over the aggregates, "
+          "this process).",
+          agg.idle_partitions.load());
     auto deleted = Family("dataforge_aggregate_states_deleted_total",
                           "State rows of process.aggregates windows final in every partition "
                           "deleted (late: deadletter), this process.",

@@ -84,6 +84,7 @@ TEST(AggregateStageTest, AnIdlePartitionsWatermarkFollowsTheOthersSoDeletionsGoO
   auto rows = f.Commit(kStates);
   EXPECT_FALSE(rows.contains("w/1"));
   EXPECT_EQ(f.probe.states_deleted.load(), 0u);
+  EXPECT_EQ(f.probe.idle_partitions.load(), 0);
   EXPECT_FALSE(f.store->Get(kStates, "w/1").ok());
   // 6 minutes: idle. Its watermark becomes partition 0's judging one (12:05, from before this
   // batch), written with the batch; the 10:00 window is final everywhere and goes with it.
@@ -95,6 +96,7 @@ TEST(AggregateStageTest, AnIdlePartitionsWatermarkFollowsTheOthersSoDeletionsGoO
   EXPECT_EQ(rows["s/0/France|2024-01-01T10:00:00.000Z"], "deleted");
   EXPECT_EQ(rows.size(), 4u);  // and partition 0's 12:00 state and watermark
   EXPECT_EQ(f.probe.states_deleted.load(), 1u);
+  EXPECT_EQ(f.probe.idle_partitions.load(), 1);
   EXPECT_EQ(WindowStates(f.store.get()),
             std::vector<std::string>{"s/0/France|2024-01-01T12:00:00.000Z"});
   // After a restart partition 1 judges from that watermark: a record of the deleted window is
@@ -112,6 +114,7 @@ TEST(AggregateStageTest, AnIdlePartitionsWatermarkFollowsTheOthersSoDeletionsGoO
   const std::string france12 = "France|2024-01-01T12:00:00.000Z";
   EXPECT_NE(rows[france12].find(R"("users":4,)"), std::string::npos) << rows[france12];
   EXPECT_TRUE(f.letters.empty());
+  EXPECT_EQ(f.probe.idle_partitions.load(), 0);  // records again
 }
 
 TEST(AggregateStageTest, OnlyAPartitionHeldHereIsAdvancedWhenIdle) {

@@ -19,6 +19,9 @@ struct AggregateProbe {
   // count against max_final_state_bytes, as of the last batch.
   std::atomic<int64_t> final_states_kept{0};
   std::atomic<int64_t> final_state_bytes_kept{0};
+  // Partitions of aggregates with idle_after that are idle (their watermark follows the other
+  // partitions'), summed over the aggregates, as of the last batch.
+  std::atomic<int64_t> idle_partitions{0};
 };
 
 }  // namespace dataforge

@@ -528,6 +528,9 @@ Status AggregateStage::BeforeApply(StoreBatch* batch) {
     DF_RETURN_IF_ERROR(DeleteFinalStates(agg, batch));      // before WriteResults ends the batch
     DF_RETURN_IF_ERROR(WriteResults(agg, batch));
   }
+  int64_t idle = 0;
+  for (const auto& agg : aggregates_) idle += static_cast<int64_t>(agg.idle.size());
+  probe_->idle_partitions = idle;
   return Status::OK();
 }
 
