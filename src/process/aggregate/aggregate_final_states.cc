@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "common/base64.h"
-#include "common/json_writer.h"
 #include "process/aggregate/aggregate_keys.h"
 #include "process/aggregate/window.h"
 
@@ -68,8 +67,7 @@ std::optional<int64_t> AggregateStage::FinalBefore::Of(int32_t partition) const 
 }
 
 Result<AggregateStage::FinalBefore> AggregateStage::FinalBounds(Aggregate& agg) {
-  int32_t partitions = partitions_;
-  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
+  const int32_t partitions = PartitionCount(agg);
   FinalBefore bounds;
   int64_t lowest = std::numeric_limits<int64_t>::max();
   for (int32_t q = 0; q < partitions; ++q) {
@@ -132,9 +130,7 @@ void AggregateStage::ForgetKept(Aggregate& agg, int32_t partition, std::string_v
 void AggregateStage::StoreCursor(Aggregate& agg, const std::string& position, StoreBatch* batch) {
   if (position == agg.cursor_stored) return;
   agg.cursor_stored = position;
-  JsonObjectWriter w;
-  w.String("state_key", kSweepCursorKey).Int("through", 0).String("state", "v1 " + position);
-  batch->rows.push_back({kSweepCursorKey, w.Finish(), false, true, agg.state_table});
+  AddStateRow(agg, kSweepCursorKey, 0, "v1 " + position, batch);
 }
 
 Status AggregateStage::DeleteFinalStates(Aggregate& agg, StoreBatch* batch) {

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/json_writer.h"
 #include "common/timestamp.h"
 #include "process/aggregate/aggregate_keys.h"
 #include "process/aggregate/aggregate_stage.h"
@@ -51,9 +50,8 @@ Status AggregateStage::AdvanceIdlePartitions(Aggregate& agg, StoreBatch* batch) 
   // The lowest watermark the other partitions judge from: those held here with records, and
   // other members' (their own idle ones advanced by them). One without a watermark has had no
   // record: it bounds nothing.
-  int32_t partitions = partitions_;
+  int32_t partitions = PartitionCount(agg);
   for (int32_t p : held_) partitions = std::max(partitions, p + 1);
-  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
   int64_t lowest = std::numeric_limits<int64_t>::max();
   for (int32_t q = 0; q < partitions; ++q) {
     if (std::find(idle.begin(), idle.end(), q) != idle.end()) continue;
@@ -80,13 +78,9 @@ Status AggregateStage::AdvanceIdlePartitions(Aggregate& agg, StoreBatch* batch) 
 
 void AggregateStage::WriteWatermarkRow(const Aggregate& agg, int32_t partition,
                                        const Partition& part, StoreBatch* batch) {
-  const std::string key = fmt::format("w/{}", partition);
-  JsonObjectWriter w;
-  w.String("state_key", key)
-      .Int("through", part.through)
-      .String("state",
-              fmt::format("v1 {} {} {}", part.watermark, part.base_offset, part.base_watermark));
-  batch->rows.push_back({key, w.Finish(), false, true, agg.state_table});
+  AddStateRow(agg, fmt::format("w/{}", partition), part.through,
+              fmt::format("v1 {} {} {}", part.watermark, part.base_offset, part.base_watermark),
+              batch);
 }
 
 }  // namespace dataforge

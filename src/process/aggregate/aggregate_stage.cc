@@ -536,11 +536,6 @@ Status AggregateStage::BeforeApply(StoreBatch* batch) {
 
 Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   const AggregateSpec& spec = *agg.spec;
-  auto state_row = [&](const std::string& key, int64_t through, std::string_view state) {
-    JsonObjectWriter w;
-    w.String("state_key", key).Int("through", through).String("state", state);
-    batch->rows.push_back({key, w.Finish(), false, true, agg.state_table});
-  };
   auto result_row = [&](const std::string& key, const Entry& e, const Window& window,
                         const AggState& state) {
     batch->rows.push_back(
@@ -560,7 +555,8 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
     e.in_store = true;
     std::string encoded =
         agg.session ? EncodeSessions(agg.defs, e.sessions) : EncodeState(agg.defs, e.state);
-    state_row(PartitionPrefix(agg.session ? 'g' : 's', p) + key, e.through, Base64Encode(encoded));
+    AddStateRow(agg, PartitionPrefix(agg.session ? 'g' : 's', p) + key, e.through,
+                Base64Encode(encoded), batch);
     if (!agg.session) {
       results.emplace(key, &e);
       continue;
@@ -599,6 +595,19 @@ Status AggregateStage::WriteResults(Aggregate& agg, StoreBatch* batch) {
   return Status::OK();
 }
 
+void AggregateStage::AddStateRow(const Aggregate& agg, const std::string& key, int64_t through,
+                                 std::string_view state, StoreBatch* batch) {
+  JsonObjectWriter w;
+  w.String("state_key", key).Int("through", through).String("state", state);
+  batch->rows.push_back({key, w.Finish(), false, true, agg.state_table});
+}
+
+int32_t AggregateStage::PartitionCount(const Aggregate& agg) const {
+  int32_t partitions = partitions_;
+  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
+  return partitions;
+}
+
 std::string AggregateStage::ResultRow(const Aggregate& agg, const std::string& key,
                                       const std::vector<std::string>& group_values,
                                       const Window& window, const AggState& state) {
@@ -617,8 +626,7 @@ Result<AggState> AggregateStage::MergeWindow(Aggregate& agg, const std::string& 
                                              const std::vector<int32_t>& owned,
                                              std::vector<std::pair<int32_t, int64_t>>* foreign) {
   const AggregateSpec& spec = *agg.spec;
-  int32_t partitions = partitions_;
-  for (const auto& [p, part] : agg.partitions) partitions = std::max(partitions, p + 1);
+  const int32_t partitions = PartitionCount(agg);
   foreign->clear();
   AggState merged = NewState(agg.defs);
   std::string text;

@@ -335,8 +335,13 @@ class AggregateStage final : public BatchStage {
   // adds its "w/" row to `batch`.
   Status AdvanceIdlePartitions(Aggregate& agg, StoreBatch* batch);
   // Adds the watermark row of `partition` to `batch`.
-  void WriteWatermarkRow(const Aggregate& agg, int32_t partition, const Partition& part,
-                         StoreBatch* batch);
+  static void WriteWatermarkRow(const Aggregate& agg, int32_t partition, const Partition& part,
+                                StoreBatch* batch);
+  // Adds the state table row `key` ({state_key, through, state}) to `batch`.
+  static void AddStateRow(const Aggregate& agg, const std::string& key, int64_t through,
+                          std::string_view state, StoreBatch* batch);
+  // The topic's partition count, extended by any partition number this aggregate has seen.
+  int32_t PartitionCount(const Aggregate& agg) const;
   // Adds to `batch` the cursor row at `position`, unless it holds that already.
   void StoreCursor(Aggregate& agg, const std::string& position, StoreBatch* batch);
   // Adds the deletion of a state row to `batch`.
